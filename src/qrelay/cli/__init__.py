@@ -1,0 +1,56 @@
+"""The ``qrelay`` command.
+
+Each group of subcommands lives in its own module with a ``register(subparsers)`` function
+that adds its parsers and sets ``handler`` on each. Modules import their heavy
+dependencies inside the handlers, so ``qrelay --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from qrelay.errors import QRelayError
+
+#: The modules under ``qrelay.cli`` that contribute subcommands, in help order.
+COMMAND_MODULES = ("client", "serve", "worker", "qpu")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser, with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="qrelay",
+        description="Run quantum circuits on qrelay targets, and operate the service.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"qrelay.cli.{name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``qrelay`` script. Returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except QRelayError as exc:
+        sys.stderr.write(f"qrelay: error: {exc}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""The one exception tree of qrelay.
+
+Every error qrelay raises on purpose is a :class:`QRelayError`, so a caller can catch
+ours without catching the world. Third-party errors (httpx, grpc, SQLAlchemy, Qiskit,
+Cirq) are translated once, where they enter, with ``raise ... from exc`` so the cause
+stays visible.
+
+::
+
+    QRelayError
+    ├── ValidationError            bad input: names the field, instruction, qubit or register
+    │   ├── PayloadError           a circuit, expression, bindings table or readout is invalid
+    │   └── ConversionError        a framework object cannot become a payload (or back)
+    ├── ConfigurationError         settings, config file, profile, plugin or missing extra
+    │   └── MissingDependencyError an optional dependency is not installed (with the extra)
+    ├── TransportError             the network failed: connect, read, timeout
+    ├── ServiceError               the service answered with an error (problem+json)
+    │   ├── AuthenticationError    401: no, malformed or revoked token
+    │   ├── PermissionDeniedError  403: the token may not do this
+    │   ├── NotFoundError          404: no such job, target or user (or not yours)
+    │   ├── ConflictError          409: lease lost, concurrent duplicate, wrong state
+    │   ├── InsufficientBalanceError 402
+    │   └── RateLimitedError       429 / 503 with Retry-After
+    ├── JobError                   a job did not give what was asked
+    │   ├── JobFailedError         a circuit failed; carries the reason
+    │   ├── JobCancelledError      the job was cancelled
+    │   └── JobTimeoutError        waiting ran past its bound
+    └── DeviceError                a device or its controller refused or failed
+        └── QpuApiError            the QPU API (``qrelay.qpu.api``)
+            ├── SubmissionError    the controller refused an executable or patch values
+            └── BuildOptionsError  execution options that cannot be built
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AuthenticationError",
+    "BuildOptionsError",
+    "ConfigurationError",
+    "ConflictError",
+    "ConversionError",
+    "DeviceError",
+    "InsufficientBalanceError",
+    "JobCancelledError",
+    "JobError",
+    "JobFailedError",
+    "JobTimeoutError",
+    "MissingDependencyError",
+    "NotFoundError",
+    "PayloadError",
+    "PermissionDeniedError",
+    "QRelayError",
+    "QpuApiError",
+    "RateLimitedError",
+    "ServiceError",
+    "SubmissionError",
+    "TransportError",
+    "ValidationError",
+]
+
+
+class QRelayError(Exception):
+    """The root of every error qrelay raises on purpose."""
+
+
+class ValidationError(QRelayError, ValueError):
+    """Bad input. The message names what is wrong: field, instruction, qubit or register.
+
+    It is also a :class:`ValueError`, so code that validates with the standard idiom
+    keeps working.
+    """
+
+    def __init__(self, message: str, *, location: tuple[str | int, ...] = ()) -> None:
+        super().__init__(message)
+        self.location = location
+
+
+class PayloadError(ValidationError):
+    """A payload object (circuit, expression, bindings, readout) is invalid."""
+
+
+class ConversionError(ValidationError):
+    """A framework object cannot be turned into a payload, or a payload into it."""
+
+
+class ConfigurationError(QRelayError):
+    """Settings, a config file, a profile or a plugin is wrong or missing."""
+
+
+class MissingDependencyError(ConfigurationError, ImportError):
+    """An optional dependency is missing; the message says which extra installs it."""
+
+    def __init__(self, module: str, extra: str) -> None:
+        super().__init__(
+            f"{module!r} is not installed; install it with: pip install 'qrelay[{extra}]'"
+        )
+        self.module = module
+        self.extra = extra
+
+
+class TransportError(QRelayError):
+    """The network failed: the service could not be reached or did not answer in time."""
+
+
+class ServiceError(QRelayError):
+    """The service answered with an RFC 9457 problem document.
+
+    ``code`` is the stable machine-readable code, ``status`` the HTTP status.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 500,
+        code: str = "internal",
+        detail: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class AuthenticationError(ServiceError):
+    """401: the token is missing, malformed or revoked."""
+
+
+class PermissionDeniedError(ServiceError):
+    """403: the token is valid but may not do this."""
+
+
+class NotFoundError(ServiceError):
+    """404: no such object, or it belongs to someone else."""
+
+
+class ConflictError(ServiceError):
+    """409: a lease was lost, a duplicate is in flight, or the state forbids this."""
+
+
+class InsufficientBalanceError(ServiceError):
+    """402: the estimate exceeds the balance; nothing was stored."""
+
+
+class RateLimitedError(ServiceError):
+    """429 or 503: try again after ``retry_after`` seconds."""
+
+
+class JobError(QRelayError):
+    """A job did not give what was asked."""
+
+    def __init__(self, message: str, *, job_id: str | None = None) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
+class JobFailedError(JobError):
+    """A circuit of the job failed; the message carries the reason the service stored."""
+
+
+class JobCancelledError(JobError):
+    """The job was cancelled before it gave a result."""
+
+
+class JobTimeoutError(JobError, TimeoutError):
+    """Waiting for a job ran past its bound. The job itself goes on."""
+
+
+class DeviceError(QRelayError):
+    """A device or its controller refused or failed a program."""
+
+
+class QpuApiError(DeviceError):
+    """An error from the QPU API (``qrelay.qpu.api``)."""
+
+
+class SubmissionError(QpuApiError):
+    """The controller refused an executable or its patch values."""
+
+
+class BuildOptionsError(QpuApiError):
+    """Execution options that cannot be built (for example a bad connection strategy)."""

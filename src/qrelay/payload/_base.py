@@ -1,0 +1,26 @@
+"""The base model every wire object shares: frozen, strict about unknown fields."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+#: The version of the wire format. A change to any model is a change to this package
+#: and to a golden file in ``tests/golden/payload``, on purpose.
+PAYLOAD_VERSION = "payload.v1"
+
+
+class WireModel(BaseModel):
+    """A frozen pydantic model that refuses unknown fields.
+
+    Refusing unknown fields turns a typo (``shot=100``) into an error that names the field
+    instead of a silently ignored option.
+    """
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        use_enum_values=False,
+        ser_json_inf_nan="strings",
+        defer_build=True,
+    )

@@ -1,0 +1,373 @@
+"""The canonical circuit of payload.v1, its bindings table and its validation.
+
+Instructions are plain typed dicts, not one pydantic model each: a 2,000-instruction
+circuit validates and dumps in pydantic-core's Rust loop, and the semantic checks (qubit
+ranges, arity, declared symbols) are one Python pass over the dicts. That keeps the cost
+near the measured budget of a few microseconds per instruction each way (see
+``benchmarks/``).
+
+Classical bits are addressed by a global index over the registers in declaration order:
+register ``registers[0]`` holds clbits ``0 .. size0-1``, the next one follows, and so on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Annotated, Any, Final
+
+from typing_extensions import NotRequired, Required, TypedDict
+
+import numpy as np
+from pydantic import ConfigDict, Field, JsonValue, model_validator, with_config
+
+from qrelay.errors import PayloadError
+from qrelay.payload import expressions
+from qrelay.payload._base import WireModel
+from qrelay.payload.expressions import Expr, ExprNode  # noqa: F401  (resolves Expr)
+from qrelay.payload.ops import DELAY_UNITS, OPS, OpKind
+
+#: Tolerance of the unitarity check of ``unitary`` matrices (max |U†U - I|).
+UNITARY_ATOL: Final = 1e-6
+
+_NAME = r"^[A-Za-z_][A-Za-z0-9_\[\].:\-]*$"
+
+
+@with_config(ConfigDict(extra="forbid"))
+class Condition(TypedDict, total=False):
+    """The test of an ``if``: a register (or one clbit) compared with an integer value.
+
+    Exactly one of ``register`` and ``clbit`` is given. A register's value reads bit 0 as
+    the least significant bit.
+    """
+
+    register: str
+    clbit: int
+    value: Required[int]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class Instruction(TypedDict):
+    """One instruction: ``{"op", "qubits", "params"?, "clbits"?, ...}``.
+
+    ``unit`` belongs to ``delay``; ``matrix`` to ``unitary`` (rows of ``[re, im]`` pairs);
+    ``condition``, ``body`` and ``else_body`` to ``if``.
+    """
+
+    op: str
+    qubits: list[int]
+    params: NotRequired[list[Expr]]
+    clbits: NotRequired[list[int]]
+    unit: NotRequired[str]
+    matrix: NotRequired[list[list[tuple[float, float]]]]
+    condition: NotRequired[Condition]
+    body: NotRequired[list[Instruction]]
+    else_body: NotRequired[list[Instruction]]
+    label: NotRequired[str]
+
+
+class Register(WireModel):
+    """A named register of ``size`` bits (classical) or qubits (quantum, for round trips)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=128, pattern=_NAME)]
+    size: Annotated[int, Field(ge=0, le=100_000)]
+
+
+class KeyLayout(WireModel):
+    """Where a register's readout goes in a framework's own result.
+
+    For Cirq, ``key`` is the measurement key and ``instance`` which repetition of that key
+    in the circuit this register holds (0 for the first). ``inverted`` lists the register
+    bits whose value Cirq's ``invert_mask`` flips.
+    """
+
+    register_name: str
+    key: str | None = None
+    instance: Annotated[int, Field(ge=0)] = 0
+    qubits: list[str] | None = None
+
+
+class Bindings(WireModel):
+    """A sweep as a table: one column per symbol, one row per point.
+
+    ``values[i][j]`` is the value of ``names[j]`` at point ``i``. A circuit with bindings
+    runs once per row, and its results come back per row.
+    """
+
+    names: list[str]
+    values: list[list[float]]
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> Bindings:
+        if len(set(self.names)) != len(self.names):
+            raise PayloadError("bindings.names: a symbol is named twice")
+        width = len(self.names)
+        for row, point in enumerate(self.values):
+            if len(point) != width:
+                raise PayloadError(
+                    f"bindings.values[{row}]: has {len(point)} values for {width} names "
+                    "(the table must be rectangular)"
+                )
+        if self.values:
+            array = np.asarray(self.values, dtype=float)
+            if not np.isfinite(array).all():
+                row, col = (int(i) for i in np.argwhere(~np.isfinite(array))[0])
+                raise PayloadError(
+                    f"bindings.values[{row}][{col}] ({self.names[col]}): value is not finite"
+                )
+        return self
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def rows(self) -> Iterator[dict[str, float]]:
+        """Each point as a mapping from symbol to value."""
+        for point in self.values:
+            yield dict(zip(self.names, point, strict=True))
+
+
+class Circuit(WireModel):
+    """A circuit in payload.v1: qubits, classical registers, symbols and instructions.
+
+    Validated as a whole: a circuit is accepted entirely or refused with an error naming
+    the instruction index, op, qubit, register or symbol at fault.
+    """
+
+    num_qubits: Annotated[int, Field(ge=0, le=10_000)]
+    registers: list[Register] = []
+    parameters: list[str] = []
+    instructions: list[Instruction] = []
+    global_phase: Expr = 0.0
+    name: str | None = None
+    metadata: dict[str, JsonValue] = {}
+    qubit_registers: list[Register] | None = None
+    qubit_labels: list[str] | None = None
+    layout: list[KeyLayout] | None = None
+
+    @property
+    def num_clbits(self) -> int:
+        return sum(reg.size for reg in self.registers)
+
+    def register_offsets(self) -> dict[str, tuple[int, int]]:
+        """Register name to ``(first global clbit, size)``."""
+        offsets: dict[str, tuple[int, int]] = {}
+        start = 0
+        for reg in self.registers:
+            offsets[reg.name] = (start, reg.size)
+            start += reg.size
+        return offsets
+
+    def clbit_location(self, clbit: int) -> tuple[str, int]:
+        """The ``(register, bit)`` a global clbit index names."""
+        for name, (start, size) in self.register_offsets().items():
+            if start <= clbit < start + size:
+                return name, clbit - start
+        raise PayloadError(f"clbit {clbit} is outside every register")
+
+    def measurements(self) -> list[tuple[int, int, str, int]]:
+        """Every top-level measurement as ``(instruction index, qubit, register, bit)``."""
+        found = []
+        for index, inst in enumerate(self.instructions):
+            if inst["op"] == "measure":
+                register, bit = self.clbit_location(inst["clbits"][0])
+                found.append((index, inst["qubits"][0], register, bit))
+        return found
+
+    def iter_instructions(self) -> Iterator[Instruction]:
+        """All instructions, the bodies of ``if`` included, depth first."""
+        stack = list(reversed(self.instructions))
+        while stack:
+            inst = stack.pop()
+            yield inst
+            if inst["op"] == "if":
+                stack.extend(reversed(inst.get("else_body", [])))
+                stack.extend(reversed(inst.get("body", [])))
+
+    def free_symbols(self) -> set[str]:
+        """The symbols the instructions and the global phase read."""
+        found = expressions.symbols(self.global_phase)
+        for inst in self.iter_instructions():
+            for param in inst.get("params", ()):
+                if not isinstance(param, int | float):
+                    found |= expressions.symbols(param)
+        return found
+
+    @model_validator(mode="after")
+    def _validate(self) -> Circuit:
+        _Checker(self).run()
+        return self
+
+
+class _Checker:
+    """One pass over a circuit that raises on the first fault, naming where it is."""
+
+    def __init__(self, circuit: Circuit) -> None:
+        self.circuit = circuit
+        self.num_qubits = circuit.num_qubits
+        self.num_clbits = circuit.num_clbits
+        self.declared = frozenset(circuit.parameters)
+        self.offsets = circuit.register_offsets()
+
+    def run(self) -> None:
+        c = self.circuit
+        if len(self.declared) != len(c.parameters):
+            raise PayloadError("parameters: a symbol is declared twice")
+        if len(self.offsets) != len(c.registers):
+            raise PayloadError("registers: a register name is used twice")
+        if c.qubit_labels is not None and len(c.qubit_labels) != c.num_qubits:
+            raise PayloadError(
+                f"qubit_labels: {len(c.qubit_labels)} labels for {c.num_qubits} qubits"
+            )
+        if c.qubit_registers is not None:
+            total = sum(reg.size for reg in c.qubit_registers)
+            if total != c.num_qubits:
+                raise PayloadError(
+                    f"qubit_registers: sizes add up to {total}, not num_qubits={c.num_qubits}"
+                )
+        if c.layout is not None:
+            for entry in c.layout:
+                if entry.register_name not in self.offsets:
+                    raise PayloadError(f"layout: unknown register {entry.register_name!r}")
+        expressions.check(c.global_phase, self.declared, "global_phase")
+        self.block(c.instructions, "")
+
+    def block(self, instructions: list[Instruction], prefix: str) -> None:
+        num_qubits = self.num_qubits
+        for index, inst in enumerate(instructions):
+            op = inst["op"]
+            spec = OPS.get(op)
+            where = f"instruction {prefix}{index} ({op})"
+            if spec is None:
+                raise PayloadError(
+                    f"instruction {prefix}{index}: unknown op {op!r}; see qrelay.payload.ops.OPS"
+                )
+            qubits = inst["qubits"]
+            for q in qubits:
+                if not 0 <= q < num_qubits:
+                    raise PayloadError(
+                        f"{where}: qubit {q} is out of range for {num_qubits} qubits"
+                    )
+            if len(set(qubits)) != len(qubits):
+                raise PayloadError(f"{where}: a qubit is repeated in {qubits}")
+            if spec.num_qubits is not None and len(qubits) != spec.num_qubits:
+                raise PayloadError(
+                    f"{where}: takes {spec.num_qubits} qubit(s), got {len(qubits)}"
+                )
+            params = inst.get("params", ())
+            if len(params) != spec.num_params:
+                raise PayloadError(
+                    f"{where}: takes {spec.num_params} parameter(s) {list(spec.params)}, "
+                    f"got {len(params)}"
+                )
+            for param in params:
+                if type(param) is float:
+                    if not math.isfinite(param):
+                        raise PayloadError(f"{where}: parameter value {param!r} is not finite")
+                else:
+                    expressions.check(param, self.declared, where)
+            kind = spec.kind
+            clbits = inst.get("clbits")
+            if kind is OpKind.MEASURE:
+                if clbits is None or len(clbits) != 1:
+                    raise PayloadError(f"{where}: measure needs exactly one clbit")
+                self.clbit(clbits[0], where)
+            elif clbits:
+                raise PayloadError(f"{where}: only measure writes clbits")
+            if kind is not OpKind.GATE:
+                self.special(inst, kind, where, prefix, index)
+            else:
+                self.forbid(inst, where, "unit", "matrix", "condition", "body", "else_body")
+
+    def special(
+        self, inst: Instruction, kind: OpKind, where: str, prefix: str, index: int
+    ) -> None:
+        if kind is OpKind.DELAY:
+            unit = inst.get("unit", "dt")
+            if unit not in DELAY_UNITS:
+                raise PayloadError(
+                    f"{where}: unit {unit!r} is not one of {sorted(DELAY_UNITS)}"
+                )
+            duration = inst["params"][0]
+            if isinstance(duration, int | float) and duration < 0:
+                raise PayloadError(f"{where}: duration {duration} is negative")
+            self.forbid(inst, where, "matrix", "condition", "body", "else_body")
+        elif kind is OpKind.UNITARY:
+            self.forbid(inst, where, "unit", "condition", "body", "else_body")
+            self.matrix(inst, where)
+        elif kind is OpKind.CONTROL:
+            self.forbid(inst, where, "unit", "matrix")
+            if inst["qubits"]:
+                raise PayloadError(f"{where}: 'if' takes no qubits of its own; use its body")
+            self.condition(inst.get("condition"), where)
+            self.block(inst.get("body", []), f"{prefix}{index}.body.")
+            self.block(inst.get("else_body", []), f"{prefix}{index}.else_body.")
+        else:
+            self.forbid(inst, where, "unit", "matrix", "condition", "body", "else_body")
+            if kind is OpKind.BARRIER and not inst["qubits"]:
+                raise PayloadError(f"{where}: barrier needs at least one qubit")
+
+    def clbit(self, clbit: int, where: str) -> None:
+        if not 0 <= clbit < self.num_clbits:
+            raise PayloadError(
+                f"{where}: clbit {clbit} is out of range; the registers hold "
+                f"{self.num_clbits} bit(s)"
+            )
+
+    def condition(self, cond: Condition | None, where: str) -> None:
+        if cond is None:
+            raise PayloadError(f"{where}: 'if' needs a condition")
+        has_register = "register" in cond
+        if has_register == ("clbit" in cond):
+            raise PayloadError(f"{where}: condition names exactly one of 'register' or 'clbit'")
+        value = cond["value"]
+        if has_register:
+            name = cond["register"]
+            if name not in self.offsets:
+                raise PayloadError(f"{where}: condition reads unknown register {name!r}")
+            size = self.offsets[name][1]
+            if not 0 <= value < (1 << size):
+                raise PayloadError(
+                    f"{where}: value {value} does not fit register {name!r} of {size} bit(s)"
+                )
+        else:
+            self.clbit(cond["clbit"], where)
+            if value not in (0, 1):
+                raise PayloadError(f"{where}: a clbit condition compares with 0 or 1")
+
+    def matrix(self, inst: Instruction, where: str) -> None:
+        rows = inst.get("matrix")
+        if rows is None:
+            raise PayloadError(f"{where}: unitary needs a matrix")
+        n = len(inst["qubits"])
+        dim = 1 << n
+        if n == 0 or len(rows) != dim or any(len(row) != dim for row in rows):
+            raise PayloadError(
+                f"{where}: matrix must be {dim}x{dim} for {n} qubit(s)"
+            )
+        array = np.asarray(rows, dtype=float)
+        if not np.isfinite(array).all():
+            raise PayloadError(f"{where}: matrix has a value that is not finite")
+        u = array[..., 0] + 1j * array[..., 1]
+        deviation = float(np.abs(u.conj().T @ u - np.eye(dim)).max())
+        if deviation > UNITARY_ATOL:
+            raise PayloadError(
+                f"{where}: matrix is not unitary (max |U†U - I| = {deviation:.2e})"
+            )
+
+    @staticmethod
+    def forbid(inst: Instruction, where: str, *keys: str) -> None:
+        for key in keys:
+            if key in inst:
+                raise PayloadError(f"{where}: field {key!r} does not belong to this op")
+
+
+def matrix_to_wire(matrix: Any) -> list[list[tuple[float, float]]]:
+    """A complex square matrix as the rows of ``[re, im]`` pairs a ``unitary`` carries."""
+    array = np.asarray(matrix, dtype=complex)
+    return [[(float(z.real), float(z.imag)) for z in row] for row in array]
+
+
+def matrix_from_wire(rows: list[list[tuple[float, float]]]) -> np.ndarray[Any, np.dtype[np.complex128]]:
+    """The complex matrix of a ``unitary`` instruction."""
+    array = np.asarray(rows, dtype=float)
+    return array[..., 0] + 1j * array[..., 1]

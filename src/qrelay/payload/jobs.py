@@ -1,0 +1,253 @@
+"""Jobs: what a user submits, what the service answers, and a job's state per circuit.
+
+The vocabulary follows the job models of Infleqtion's general-superstaq, so people who know
+that service find their way: a job holds one or more circuits, each with its own status,
+counts and compiled form. What this payload adds: bindings tables for sweeps, the readout
+layout in each circuit, and packed readout.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Final
+
+from pydantic import Field, JsonValue, model_validator
+
+from qrelay.errors import PayloadError
+from qrelay.payload._base import PAYLOAD_VERSION, WireModel
+from qrelay.payload.circuit import Bindings, Circuit
+from qrelay.payload.readout import Readout
+
+
+class JobType(str, Enum):
+    """What a job asks for."""
+
+    SUBMIT = "submit"  # run on the target (a device, or the target's own simulator)
+    SIMULATE = "simulate"  # simulate, with the target's noise when sim_method is noise-sim
+    COMPILE = "compile"  # compile to the target and return the compiled circuits only
+    CONVERT = "convert"  # convert between circuit types and return the result only
+
+
+class CircuitType(str, Enum):
+    """The form circuits arrive in."""
+
+    PAYLOAD = "payload"
+    QASM2 = "qasm2"
+    QASM3 = "qasm3"
+
+
+class SimMethod(str, Enum):
+    """How a ``simulate`` job simulates: ideal, or with noise."""
+
+    SIM = "sim"
+    NOISE_SIM = "noise-sim"
+
+
+class CircuitStatus(str, Enum):
+    """The state of one circuit of a job. Transitions live in ``qrelay.service.domain``."""
+
+    RECEIVED = "received"
+    AWAITING_COMPILE = "awaiting_compile"
+    COMPILING = "compiling"
+    AWAITING_SIMULATION = "awaiting_simulation"
+    SIMULATING = "simulating"
+    AWAITING_SUBMISSION = "awaiting_submission"
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    DELETED = "deleted"
+    UNRECOGNIZED = "unrecognized"
+
+
+#: States a circuit never leaves (except to ``deleted``).
+TERMINAL_CIRCUIT_STATES: Final = frozenset(
+    {CircuitStatus.COMPLETED, CircuitStatus.FAILED, CircuitStatus.CANCELLED, CircuitStatus.DELETED}
+)
+#: Terminal states that gave no result.
+UNSUCCESSFUL_CIRCUIT_STATES: Final = frozenset(
+    {CircuitStatus.FAILED, CircuitStatus.CANCELLED, CircuitStatus.DELETED}
+)
+
+_Tag = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class NewJob(WireModel):
+    """A submission: circuits (payload or OpenQASM text) and how to run them.
+
+    ``bindings`` is parallel to the circuits: ``bindings[i]`` is circuit ``i``'s sweep
+    table, or ``None`` to run it once. ``options`` go to the device driver (for example a
+    user-given noise model for ``noise-sim`` on a simulator target).
+    """
+
+    version: str = PAYLOAD_VERSION
+    job_type: JobType = JobType.SUBMIT
+    target: Annotated[str, Field(min_length=1, max_length=128)]
+    circuit_type: CircuitType = CircuitType.PAYLOAD
+    circuits: list[Circuit] = []
+    qasm: list[str] = []
+    bindings: list[Bindings | None] | None = None
+    shots: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
+    sim_method: SimMethod | None = None
+    priority: Annotated[int, Field(ge=0, le=10)] = 0
+    tags: Annotated[list[_Tag], Field(max_length=50)] = []
+    metadata: dict[str, JsonValue] = {}
+    dry_run: bool = False
+    verbatim: bool = False
+    memory: bool = False
+    meas_level: Annotated[int, Field(ge=1, le=2)] = 2
+    options: dict[str, JsonValue] = {}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NewJob:
+        if self.version != PAYLOAD_VERSION:
+            raise PayloadError(f"version: {self.version!r} is not {PAYLOAD_VERSION!r}")
+        if self.circuit_type is CircuitType.PAYLOAD:
+            if self.qasm:
+                raise PayloadError("qasm: given, but circuit_type is 'payload'")
+            if not self.circuits:
+                raise PayloadError("circuits: a job needs at least one circuit")
+        else:
+            if self.circuits:
+                raise PayloadError(f"circuits: given, but circuit_type is {self.circuit_type.value!r}")
+            if not self.qasm:
+                raise PayloadError("qasm: a job needs at least one OpenQASM program")
+        if self.bindings is not None:
+            count = self.num_circuits
+            if len(self.bindings) != count:
+                raise PayloadError(
+                    f"bindings: {len(self.bindings)} tables for {count} circuit(s); "
+                    "give one per circuit (null for none)"
+                )
+            for index, (circuit, table) in enumerate(zip(self.circuits, self.bindings, strict=False)):
+                check_bindings(circuit, table, index)
+        else:
+            for index, circuit in enumerate(self.circuits):
+                check_bindings(circuit, None, index)
+        return self
+
+    @property
+    def num_circuits(self) -> int:
+        return len(self.circuits) if self.circuit_type is CircuitType.PAYLOAD else len(self.qasm)
+
+    def binding_count(self, index: int) -> int:
+        """How many times circuit ``index`` runs: the rows of its table, or once."""
+        if self.bindings is None or self.bindings[index] is None:
+            return 1
+        table = self.bindings[index]
+        assert table is not None
+        return len(table)
+
+
+def check_bindings(circuit: Circuit, table: Bindings | None, index: int) -> None:
+    """Refuse a table that misses a symbol the circuit reads or names one it does not declare."""
+    needed = circuit.free_symbols()
+    if table is None:
+        if needed:
+            raise PayloadError(
+                f"bindings[{index}]: circuit {index} reads symbols {sorted(needed)} "
+                "but has no bindings table"
+            )
+        return
+    declared = set(circuit.parameters)
+    unknown = [name for name in table.names if name not in declared]
+    if unknown:
+        raise PayloadError(
+            f"bindings[{index}].names: {unknown} are not parameters of circuit {index}"
+        )
+    missing = needed - set(table.names)
+    if missing:
+        raise PayloadError(f"bindings[{index}]: no column for symbol(s) {sorted(missing)}")
+    if not table.values:
+        raise PayloadError(f"bindings[{index}].values: the table has no rows")
+
+
+class NewJobResponse(WireModel):
+    """The answer to a submission. For a dry run, ``estimated_cost`` and nothing queued."""
+
+    job_id: str
+    num_circuits: int
+    dry_run: bool = False
+    estimated_cost: float = 0.0
+    compiled_circuits: list[Circuit] | None = None
+
+
+class JobData(WireModel):
+    """A job as the service knows it, with one entry per circuit in each list.
+
+    ``readouts[i][k]`` is circuit ``i``'s readout at binding row ``k``; it is filled only
+    when asked (``include=readout``), so listing stays light.
+    """
+
+    job_id: str
+    job_type: JobType
+    target: str
+    user_email: str
+    status: CircuitStatus
+    statuses: list[CircuitStatus]
+    status_messages: list[str | None]
+    num_circuits: int
+    shots: list[int]
+    counts: list[dict[str, int] | None]
+    compiled_circuits: list[Circuit | None] = []
+    initial_logical_to_physicals: list[dict[int, int] | None] = []
+    final_logical_to_physicals: list[dict[int, int] | None] = []
+    provider_id: list[str | None] = []
+    priority: int = 0
+    tags: list[str] = []
+    metadata: dict[str, JsonValue] = {}
+    dry_run: bool = False
+    cost: float = 0.0
+    queue_position: int | None = None
+    submission_timestamp: datetime
+    last_updated_timestamp: list[datetime | None] = []
+    readouts: list[list[Readout] | None] | None = None
+    layouts: list[Circuit] | None = None
+
+
+class JobQuery(WireModel):
+    """Filters of ``GET /v1/jobs``; fields left ``None`` do not filter."""
+
+    job_id: list[str] | None = None
+    target_name: str | None = None
+    status: list[CircuitStatus] | None = None
+    tag: str | None = None
+    min_priority: int | None = None
+    max_priority: int | None = None
+    submitted_before: datetime | None = None
+    submitted_after: datetime | None = None
+    user_email: str | None = None  # admins only
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    cursor: str | None = None
+
+
+class JobPage(WireModel):
+    """One page of a job listing; pass ``next_cursor`` back to get the next."""
+
+    jobs: list[JobData]
+    next_cursor: str | None = None
+
+
+class JobCancellationResults(WireModel):
+    """The outcome of a cancel request, per job.
+
+    ``succeeded`` were cancelled (or flagged, if running); ``already_terminal`` had ended;
+    ``not_found`` are unknown or not the caller's.
+    """
+
+    succeeded: list[str] = []
+    already_terminal: list[str] = []
+    not_found: list[str] = []
+    message: str = ""
+    warnings: list[str] = []
+
+
+class JobResults(WireModel):
+    """``GET /v1/jobs/{id}/results``: per circuit, its layout and readout per binding row."""
+
+    job_id: str
+    statuses: list[CircuitStatus]
+    circuits: list[Circuit]
+    readouts: list[list[Readout] | None]

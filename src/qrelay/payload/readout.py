@@ -1,0 +1,276 @@
+"""Readout: what a device measured, per classical register, compact on the wire.
+
+A register's readout is a ``shots x width`` array of bits where column ``j`` is bit ``j``
+of the register. It travels packed per row (``numpy.packbits(axis=1, bitorder="little")``:
+bit ``j`` sits in byte ``j // 8`` at position ``j % 8``), so one shot of a 20-bit register
+is 3 bytes. In JSON the bytes are base64 (URL-safe alphabet); :func:`encode_readouts` gives
+a binary frame with no base64 at all, for large results.
+
+Counts are derived from the array, exactly, and always sum to the successful shots. The
+fast path (:meth:`Readout.value_counts`) never builds one string per shot.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import ConfigDict, Field, model_validator
+
+from qrelay.errors import PayloadError
+from qrelay.payload._base import WireModel
+
+#: Registers at most this wide are counted with ``bincount``; wider ones with ``unique``.
+_BINCOUNT_MAX_WIDTH: Final = 22
+_FRAME_MAGIC: Final = b"QRRB1\n"
+
+BitArray = npt.NDArray[np.uint8]
+
+
+def _row_bytes(width: int) -> int:
+    return (width + 7) // 8
+
+
+class RegisterReadout(WireModel):
+    """One classical register's bits for every successful shot (and optional IQ points)."""
+
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
+    name: Annotated[str, Field(min_length=1)]
+    width: Annotated[int, Field(ge=0)]
+    bits: bytes
+    iq: bytes | None = None
+
+    @property
+    def shots(self) -> int:
+        row = _row_bytes(self.width)
+        return len(self.bits) // row if row else 0
+
+    def packed(self) -> BitArray:
+        """The packed rows, ``shots x ceil(width / 8)`` bytes, without copying."""
+        row = _row_bytes(self.width)
+        return np.frombuffer(self.bits, dtype=np.uint8).reshape(-1, row) if row else np.zeros(
+            (0, 0), dtype=np.uint8
+        )
+
+    def array(self) -> BitArray:
+        """The ``shots x width`` array of 0/1 (column ``j`` = bit ``j``)."""
+        packed = self.packed()
+        return np.unpackbits(packed, axis=1, count=self.width, bitorder="little")
+
+    def values(self) -> npt.NDArray[np.uint64]:
+        """Each shot's register value as an integer (bit 0 least significant); width <= 64."""
+        if self.width > 64:
+            raise PayloadError(f"register {self.name!r}: {self.width} bits do not fit 64")
+        packed = self.packed()
+        row = packed.shape[1]
+        if row in (1, 2, 4, 8):
+            dtype = {1: "<u1", 2: "<u2", 4: "<u4", 8: "<u8"}[row]
+            return packed.view(dtype).ravel().astype(np.uint64)
+        padded = np.zeros((packed.shape[0], 8), dtype=np.uint8)
+        padded[:, :row] = packed
+        return padded.view("<u8").ravel()
+
+    def iq_array(self) -> npt.NDArray[np.complex64] | None:
+        """The complex IQ points, ``shots x width``, when the device gave them."""
+        if self.iq is None:
+            return None
+        return np.frombuffer(self.iq, dtype="<c8").reshape(-1, self.width)
+
+
+class Readout(WireModel):
+    """The readout of one circuit at one binding: every register, plus what came with it.
+
+    ``memory`` holds final values of the program's memory regions (for the QPU API),
+    ``execution_duration_us`` the device's own time for the run.
+    """
+
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
+    successful_shots: Annotated[int, Field(ge=0)]
+    registers: list[RegisterReadout] = []
+    memory: dict[str, list[float]] | None = None
+    execution_duration_us: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _shapes(self) -> Readout:
+        names = set()
+        for reg in self.registers:
+            if reg.name in names:
+                raise PayloadError(f"readout: register {reg.name!r} appears twice")
+            names.add(reg.name)
+            row = _row_bytes(reg.width)
+            expected = row * self.successful_shots
+            if len(reg.bits) != expected:
+                raise PayloadError(
+                    f"readout register {reg.name!r}: {len(reg.bits)} bytes of bits, expected "
+                    f"{expected} ({self.successful_shots} shots x {row} byte(s))"
+                )
+            if reg.iq is not None and len(reg.iq) != 8 * reg.width * self.successful_shots:
+                raise PayloadError(
+                    f"readout register {reg.name!r}: IQ data does not match "
+                    f"{self.successful_shots} shots x {reg.width} points"
+                )
+        return self
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_arrays(
+        cls,
+        arrays: Mapping[str, npt.ArrayLike],
+        *,
+        iq: Mapping[str, npt.ArrayLike] | None = None,
+        memory: dict[str, list[float]] | None = None,
+        execution_duration_us: int | None = None,
+    ) -> Readout:
+        """Pack ``{register: shots x width array of 0/1}`` (and IQ points) into a readout."""
+        shots: int | None = None
+        registers = []
+        for name, raw in arrays.items():
+            array = np.asarray(raw)
+            if array.ndim != 2:
+                raise PayloadError(f"readout register {name!r}: expected a 2-D shots x width array")
+            if shots is None:
+                shots = array.shape[0]
+            elif array.shape[0] != shots:
+                raise PayloadError(
+                    f"readout register {name!r}: {array.shape[0]} shots, others have {shots}"
+                )
+            bits = np.packbits(array.astype(bool, copy=False), axis=1, bitorder="little")
+            iq_bytes = None
+            if iq is not None and name in iq:
+                iq_array = np.ascontiguousarray(iq[name], dtype="<c8")
+                iq_bytes = iq_array.tobytes()
+            registers.append(
+                RegisterReadout(name=name, width=array.shape[1], bits=bits.tobytes(), iq=iq_bytes)
+            )
+        return cls(
+            successful_shots=shots or 0,
+            registers=registers,
+            memory=memory,
+            execution_duration_us=execution_duration_us,
+        )
+
+    # ------------------------------------------------------------------ reading
+    def register(self, name: str) -> RegisterReadout:
+        for reg in self.registers:
+            if reg.name == name:
+                return reg
+        raise PayloadError(f"readout has no register {name!r}")
+
+    def arrays(self) -> dict[str, BitArray]:
+        """``{register: shots x width array}`` in declaration order."""
+        return {reg.name: reg.array() for reg in self.registers}
+
+    def value_counts(
+        self, registers: Sequence[str] | None = None
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+        """The distinct joint values and how often each was seen, sorted by value.
+
+        The joint value puts the first named register in the lowest bits, the next one
+        above it, and so on. Total width at most 64.
+        """
+        regs = [self.register(n) for n in registers] if registers is not None else self.registers
+        total = sum(reg.width for reg in regs)
+        if total > 64:
+            raise PayloadError(f"readout: {total} bits do not fit one 64-bit value")
+        joint: npt.NDArray[np.uint64] | None = None
+        shift = 0
+        for reg in regs:
+            values = reg.values()
+            joint = values if joint is None else joint | (values << np.uint64(shift))
+            shift += reg.width
+        if joint is None or self.successful_shots == 0:
+            n = 1 if self.successful_shots else 0
+            return np.zeros(n, dtype=np.uint64), np.full(n, self.successful_shots, dtype=np.int64)
+        if total <= _BINCOUNT_MAX_WIDTH:
+            hist = np.bincount(joint.astype(np.intp), minlength=1)
+            nonzero = np.flatnonzero(hist)
+            return nonzero.astype(np.uint64), hist[nonzero].astype(np.int64)
+        uniq, counts = np.unique(joint, return_counts=True)
+        return uniq, counts.astype(np.int64)
+
+    def counts(self) -> dict[str, int]:
+        """Counts keyed by bitstrings: registers in declaration order, space-separated.
+
+        Each register is written highest bit first (bit 0 rightmost), as OpenQASM writes a
+        register's value in binary.
+        """
+        values, counts = self.value_counts()
+        widths = [reg.width for reg in self.registers]
+        out: dict[str, int] = {}
+        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+            parts = []
+            for width in widths:
+                parts.append(format(value & ((1 << width) - 1), f"0{width}b") if width else "")
+                value >>= width
+            out[" ".join(parts)] = count
+        return out
+
+
+def encode_readouts(readouts: Sequence[Readout]) -> bytes:
+    """A binary frame of readouts: a JSON header, then the raw buffers. No base64."""
+    header: list[dict[str, Any]] = []
+    buffers: list[bytes] = []
+    offset = 0
+    for readout in readouts:
+        regs = []
+        for reg in readout.registers:
+            entry: dict[str, Any] = {"name": reg.name, "width": reg.width, "bits": len(reg.bits)}
+            buffers.append(reg.bits)
+            offset += len(reg.bits)
+            if reg.iq is not None:
+                entry["iq"] = len(reg.iq)
+                buffers.append(reg.iq)
+                offset += len(reg.iq)
+            regs.append(entry)
+        header.append(
+            {
+                "successful_shots": readout.successful_shots,
+                "registers": regs,
+                "memory": readout.memory,
+                "execution_duration_us": readout.execution_duration_us,
+            }
+        )
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return b"".join([_FRAME_MAGIC, struct.pack("<I", len(head)), head, *buffers])
+
+
+def decode_readouts(frame: bytes) -> list[Readout]:
+    """The readouts of a frame made by :func:`encode_readouts`."""
+    if not frame.startswith(_FRAME_MAGIC):
+        raise PayloadError("readout frame: bad magic; not a qrelay readout frame")
+    start = len(_FRAME_MAGIC)
+    try:
+        (head_len,) = struct.unpack_from("<I", frame, start)
+        header = json.loads(frame[start + 4 : start + 4 + head_len])
+    except (struct.error, ValueError) as exc:
+        raise PayloadError(f"readout frame: unreadable header ({exc})") from exc
+    view = memoryview(frame)
+    pos = start + 4 + head_len
+    readouts = []
+    for item in header:
+        regs = []
+        for entry in item["registers"]:
+            bits = bytes(view[pos : pos + entry["bits"]])
+            pos += entry["bits"]
+            iq = None
+            if "iq" in entry:
+                iq = bytes(view[pos : pos + entry["iq"]])
+                pos += entry["iq"]
+            regs.append(RegisterReadout(name=entry["name"], width=entry["width"], bits=bits, iq=iq))
+        readouts.append(
+            Readout(
+                successful_shots=item["successful_shots"],
+                registers=regs,
+                memory=item["memory"],
+                execution_duration_us=item["execution_duration_us"],
+            )
+        )
+    if pos != len(frame):
+        raise PayloadError(f"readout frame: {len(frame) - pos} trailing byte(s)")
+    return readouts

@@ -1,0 +1,145 @@
+"""Machine workers: how they are registered, what they lease, and what they report.
+
+A worker leases one circuit of a job at a time (a *task*), keeps the lease alive with
+heartbeats and posts the result under the lease id it was given. A post under any other
+lease is refused, which is how a task that was handed to a second worker after the first
+went quiet is never completed twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field, JsonValue, model_validator
+
+from qrelay.errors import PayloadError
+from qrelay.payload._base import WireModel
+from qrelay.payload.circuit import Bindings, Circuit
+from qrelay.payload.jobs import CircuitStatus, JobType, SimMethod
+from qrelay.payload.readout import Readout
+
+
+class NewWorker(WireModel):
+    """An admin's request to register a worker for some targets."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    targets: Annotated[list[str], Field(min_length=1)]
+
+
+class WorkerTokenResponse(WireModel):
+    """A new worker's token. Shown once; the service stores only a hash."""
+
+    worker_id: str
+    name: str
+    targets: list[str]
+    token: str
+
+
+class WorkerTask(WireModel):
+    """A leased circuit: everything a worker needs to compile and run it.
+
+    ``execution_id`` is set when an earlier attempt already submitted the program to a
+    device; the worker resumes that execution instead of submitting again.
+    """
+
+    task_id: str
+    job_id: str
+    circuit_index: int
+    target: str
+    job_type: JobType
+    sim_method: SimMethod | None = None
+    shots: int
+    circuit: Circuit
+    bindings: Bindings | None = None
+    verbatim: bool = False
+    memory: bool = False
+    meas_level: int = 2
+    options: dict[str, JsonValue] = {}
+    lease_id: str
+    lease_expires_at: datetime
+    attempt: Annotated[int, Field(ge=1)]
+    execution_id: str | None = None
+
+
+class WorkerTaskStatus(WireModel):
+    """A worker's progress report for a leased task (and its execution id once known)."""
+
+    lease_id: str
+    status: CircuitStatus
+    message: str | None = None
+    execution_id: str | None = None
+
+
+class HeartbeatResponse(WireModel):
+    """The answer to a heartbeat: the new expiry, and whether the user asked to cancel."""
+
+    lease_expires_at: datetime
+    cancel_requested: bool = False
+
+
+class WorkerTaskResults(WireModel):
+    """A worker's result for a leased task.
+
+    On ``completed``, either ``readouts`` (packed, one per binding row) or the seed's
+    ``measurements`` form (bitstring to the shot indices that gave it) is given.
+    """
+
+    lease_id: str
+    status: CircuitStatus
+    status_message: str | None = None
+    successful_shots: Annotated[int, Field(ge=0)] | None = None
+    measurements: dict[str, list[int]] | None = None
+    readouts: list[Readout] | None = None
+    compiled_circuit: Circuit | None = None
+    initial_logical_to_physical: dict[int, int] | None = None
+    final_logical_to_physical: dict[int, int] | None = None
+    execution_id: str | None = None
+    metadata: dict[str, JsonValue] = {}
+
+    @model_validator(mode="after")
+    def validate_measurements(self) -> WorkerTaskResults:
+        """The seed's rules: results only on completion, and shot indices exactly cover.
+
+        COMPLETED needs ``successful_shots`` and results; measurement keys are bitstrings
+        of one length; together the shot indices are exactly ``range(successful_shots)``.
+        """
+        has_results = self.measurements is not None or self.readouts is not None
+        if self.status is not CircuitStatus.COMPLETED:
+            if has_results or self.successful_shots is not None:
+                raise PayloadError(
+                    f"results given with status {self.status.value!r}; only completed has results"
+                )
+            return self
+        if self.successful_shots is None or not has_results:
+            raise PayloadError("status 'completed' needs successful_shots and results")
+        if self.measurements is not None:
+            lengths = {len(key) for key in self.measurements}
+            if len(lengths) > 1:
+                raise PayloadError("measurements: keys are bitstrings of different lengths")
+            for key in self.measurements:
+                if key.strip("01"):
+                    raise PayloadError(f"measurements: key {key!r} is not a bitstring")
+            indices = sorted(i for shots in self.measurements.values() for i in shots)
+            if indices != list(range(self.successful_shots)):
+                raise PayloadError(
+                    "measurements: shot indices must be exactly range(successful_shots) "
+                    f"= range({self.successful_shots})"
+                )
+        if self.readouts is not None:
+            for k, readout in enumerate(self.readouts):
+                if readout.successful_shots != self.successful_shots:
+                    raise PayloadError(
+                        f"readouts[{k}]: {readout.successful_shots} shots, but "
+                        f"successful_shots is {self.successful_shots}"
+                    )
+        return self
+
+
+class ExternalProviderCredentials(WireModel):
+    """Credentials for a provider behind a driver (for a device reached through a vendor)."""
+
+    provider: str
+    token: str | None = None
+    url: str | None = None
+    extra: dict[str, str] = {}

@@ -1,0 +1,167 @@
+"""Typed settings for the client, the service and the worker.
+
+Each value is taken from the first place that has it:
+
+1. arguments given in code (``ClientSettings.load(url=...)``),
+2. ``QRELAY_*`` environment variables (``QRELAY_URL``, ``QRELAY_TOKEN``, ...),
+3. the config file (``$QRELAY_CONFIG``, else ``config.toml`` in the user's config dir),
+   in the table of the chosen profile (``QRELAY_PROFILE``, default ``default``)::
+
+       [profiles.default]
+       url = "https://qrelay.example.org"
+       token = "..."
+
+Nothing is read at import time; each ``load`` reads the environment and the file anew.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ValidationError as PydanticValidationError
+
+from qrelay.errors import ConfigurationError
+
+ENV_PREFIX = "QRELAY_"
+DEFAULT_PROFILE = "default"
+
+
+def qrelay_home() -> Path:
+    """Where the embedded default keeps its data: ``$QRELAY_HOME`` or the user's data dir."""
+    env = os.environ.get("QRELAY_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("qrelay", appauthor=False))
+
+
+def config_path() -> Path:
+    """The config file: ``$QRELAY_CONFIG`` or ``config.toml`` in the user's config dir."""
+    env = os.environ.get("QRELAY_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("qrelay", appauthor=False)) / "config.toml"
+
+
+def read_profile(profile: str | None = None, path: Path | None = None) -> dict[str, Any]:
+    """The table of ``profile`` in the config file, or ``{}`` when there is no file.
+
+    A named profile that the file lacks is an error; the default profile may be absent.
+    """
+    name = profile or os.environ.get(f"{ENV_PREFIX}PROFILE") or DEFAULT_PROFILE
+    file = path or config_path()
+    if not file.exists():
+        if name != DEFAULT_PROFILE:
+            raise ConfigurationError(f"profile {name!r} asked for, but {file} does not exist")
+        return {}
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"config file {file}: {exc}") from exc
+    profiles = data.get("profiles", {})
+    if name not in profiles:
+        if name == DEFAULT_PROFILE:
+            return {}
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigurationError(f"config file {file} has no profile {name!r} (known: {known})")
+    table = profiles[name]
+    if not isinstance(table, dict):
+        raise ConfigurationError(f"config file {file}: [profiles.{name}] is not a table")
+    return table
+
+
+class _Settings(BaseModel):
+    """Shared loading: arguments, then environment, then the profile of the config file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _section: ClassVar[str] = ""
+
+    @classmethod
+    def load(cls, *, profile: str | None = None, **overrides: Any) -> Self:
+        """Build the settings from arguments, environment and config file, in that order."""
+        values: dict[str, Any] = {}
+        table = read_profile(profile)
+        if cls._section:
+            table = table.get(cls._section, {}) | {
+                k: v for k, v in table.items() if k in cls.model_fields
+            }
+        for name in cls.model_fields:
+            if overrides.get(name) is not None:
+                values[name] = overrides[name]
+                continue
+            env = os.environ.get(ENV_PREFIX + name.upper())
+            if env is not None and env != "":
+                values[name] = env
+            elif name in table:
+                values[name] = table[name]
+        unknown = set(overrides) - set(cls.model_fields)
+        if unknown:
+            raise ConfigurationError(f"unknown setting(s) for {cls.__name__}: {sorted(unknown)}")
+        try:
+            return cls(**values)
+        except PydanticValidationError as exc:
+            raise ConfigurationError(f"{cls.__name__}: {exc}") from exc
+
+
+class ClientSettings(_Settings):
+    """Where the client sends requests, and how patiently.
+
+    With no ``url`` anywhere, the client uses the embedded default (the whole stack in
+    this process).
+    """
+
+    url: str | None = None
+    token: SecretStr | None = None
+    timeout: float = Field(default=30.0, gt=0)
+    connect_timeout: float = Field(default=5.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    retry_deadline: float = Field(default=60.0, gt=0)
+    backoff_base: float = Field(default=0.2, gt=0)
+    backoff_max: float = Field(default=10.0, gt=0)
+
+
+class ServiceSettings(_Settings):
+    """How the service runs: its database, catalog, limits and first admin."""
+
+    _section: ClassVar[str] = "service"
+
+    database_url: str | None = None
+    targets_file: Path | None = None
+    admin_token: SecretStr | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    max_wait_seconds: float = Field(default=60.0, gt=0, le=600)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    max_attempts: int = Field(default=3, ge=1)
+    worker_liveness_seconds: float = Field(default=60.0, gt=0)
+    cors_origins: list[str] = []
+    home: Path | None = None
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file under ``QRELAY_HOME``."""
+        if self.database_url:
+            return self.database_url
+        home = self.home or qrelay_home()
+        home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{home / 'qrelay.db'}"
+
+
+class WorkerSettings(_Settings):
+    """How a worker reaches the service and what it serves."""
+
+    _section: ClassVar[str] = "worker"
+
+    url: str | None = None
+    token: SecretStr | None = None
+    targets: list[str] = []
+    lease_wait_seconds: float = Field(default=20.0, gt=0)
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    qpu_address: str | None = None
