@@ -1,0 +1,93 @@
+"""The protocols plugins implement: device drivers, compilers and simulation engines.
+
+A plugin is registered through an entry point (see :mod:`qrelay.registry`) and found by
+name; these protocols are all qrelay knows of it. That is how the core runs circuits on
+Qiskit Aer or Cirq without importing either.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from qrelay.payload import Bindings, Circuit, CircuitStatus, Readout, TargetInfo, WorkerTask
+
+
+@dataclass
+class TaskContext:
+    """What a driver may use while it runs a task: cancellation, progress, resumption.
+
+    ``cancelled`` is set when the user cancels (the worker learns it from a heartbeat);
+    a driver checks it between steps and stops early. ``execution_id`` holds the device's
+    id of an execution an earlier attempt already started: a driver that finds it set
+    resumes that execution instead of submitting again, and a driver that starts one calls
+    ``record_execution`` before waiting on it.
+    """
+
+    task: WorkerTask
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    execution_id: str | None = None
+    report_status: Callable[[CircuitStatus, str | None], None] = lambda _s, _m: None
+    record_execution: Callable[[str], None] = lambda _id: None
+
+    def check_cancelled(self) -> bool:
+        return self.cancelled.is_set()
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    """A compiled circuit with where each logical qubit went.
+
+    ``initial_layout`` maps logical to physical qubits before the circuit runs;
+    ``final_layout`` after routing moved them.
+    """
+
+    circuit: Circuit
+    initial_layout: dict[int, int]
+    final_layout: dict[int, int]
+
+
+@runtime_checkable
+class DeviceDriver(Protocol):
+    """Runs circuits on one target. Constructed as ``Driver(target_info, **config)``."""
+
+    def capabilities(self) -> TargetInfo:
+        """The target this driver serves, with what it can do (and live calibration)."""
+        ...
+
+    def execute(self, task: WorkerTask, circuit: Circuit, ctx: TaskContext) -> list[Readout]:
+        """Run ``circuit`` (already compiled unless verbatim) for every binding row.
+
+        Returns one readout per row of ``task.bindings`` (one readout when there are none).
+        Raises ``DeviceError`` (or ``PayloadError`` for a program the device refuses).
+        """
+        ...
+
+
+@runtime_checkable
+class Compiler(Protocol):
+    """Compiles a payload circuit to a target's native ops and coupling map."""
+
+    def compile(self, circuit: Circuit, target: TargetInfo) -> CompileResult: ...
+
+
+@runtime_checkable
+class SimulationEngine(Protocol):
+    """Simulates payload circuits; the emulated QPUs and the simulator drivers share it.
+
+    ``noise`` is a target whose calibration (T1/T2, gate and readout errors, durations)
+    the engine turns into a noise model; ``None`` simulates ideally. Returns one readout
+    per binding row (one when ``bindings`` is ``None``).
+    """
+
+    def run(
+        self,
+        circuit: Circuit,
+        *,
+        shots: int,
+        bindings: Bindings | None = None,
+        noise: TargetInfo | None = None,
+        seed: int | None = None,
+    ) -> list[Readout]: ...
