@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Annotated, Any, Final
-
-from typing_extensions import NotRequired, Required, TypedDict
+from typing import Annotated, Any, Final, NotRequired, Required
 
 import numpy as np
 from pydantic import ConfigDict, Field, JsonValue, model_validator, with_config
+from typing_extensions import TypedDict
 
 from qrelay.errors import PayloadError
 from qrelay.payload import expressions
@@ -250,9 +249,7 @@ class _Checker:
             if len(set(qubits)) != len(qubits):
                 raise PayloadError(f"{where}: a qubit is repeated in {qubits}")
             if spec.num_qubits is not None and len(qubits) != spec.num_qubits:
-                raise PayloadError(
-                    f"{where}: takes {spec.num_qubits} qubit(s), got {len(qubits)}"
-                )
+                raise PayloadError(f"{where}: takes {spec.num_qubits} qubit(s), got {len(qubits)}")
             params = inst.get("params", ())
             if len(params) != spec.num_params:
                 raise PayloadError(
@@ -278,15 +275,11 @@ class _Checker:
             else:
                 self.forbid(inst, where, "unit", "matrix", "condition", "body", "else_body")
 
-    def special(
-        self, inst: Instruction, kind: OpKind, where: str, prefix: str, index: int
-    ) -> None:
+    def special(self, inst: Instruction, kind: OpKind, where: str, prefix: str, index: int) -> None:
         if kind is OpKind.DELAY:
             unit = inst.get("unit", "dt")
             if unit not in DELAY_UNITS:
-                raise PayloadError(
-                    f"{where}: unit {unit!r} is not one of {sorted(DELAY_UNITS)}"
-                )
+                raise PayloadError(f"{where}: unit {unit!r} is not one of {sorted(DELAY_UNITS)}")
             duration = inst["params"][0]
             if isinstance(duration, int | float) and duration < 0:
                 raise PayloadError(f"{where}: duration {duration} is negative")
@@ -341,18 +334,14 @@ class _Checker:
         n = len(inst["qubits"])
         dim = 1 << n
         if n == 0 or len(rows) != dim or any(len(row) != dim for row in rows):
-            raise PayloadError(
-                f"{where}: matrix must be {dim}x{dim} for {n} qubit(s)"
-            )
+            raise PayloadError(f"{where}: matrix must be {dim}x{dim} for {n} qubit(s)")
         array = np.asarray(rows, dtype=float)
         if not np.isfinite(array).all():
             raise PayloadError(f"{where}: matrix has a value that is not finite")
         u = array[..., 0] + 1j * array[..., 1]
         deviation = float(np.abs(u.conj().T @ u - np.eye(dim)).max())
         if deviation > UNITARY_ATOL:
-            raise PayloadError(
-                f"{where}: matrix is not unitary (max |U†U - I| = {deviation:.2e})"
-            )
+            raise PayloadError(f"{where}: matrix is not unitary (max |U†U - I| = {deviation:.2e})")
 
     @staticmethod
     def forbid(inst: Instruction, where: str, *keys: str) -> None:
@@ -367,7 +356,9 @@ def matrix_to_wire(matrix: Any) -> list[list[tuple[float, float]]]:
     return [[(float(z.real), float(z.imag)) for z in row] for row in array]
 
 
-def matrix_from_wire(rows: list[list[tuple[float, float]]]) -> np.ndarray[Any, np.dtype[np.complex128]]:
+def matrix_from_wire(
+    rows: list[list[tuple[float, float]]],
+) -> np.ndarray[Any, np.dtype[np.complex128]]:
     """The complex matrix of a ``unitary`` instruction."""
     array = np.asarray(rows, dtype=float)
     return array[..., 0] + 1j * array[..., 1]

@@ -111,7 +111,9 @@ class NewJob(WireModel):
                 raise PayloadError("circuits: a job needs at least one circuit")
         else:
             if self.circuits:
-                raise PayloadError(f"circuits: given, but circuit_type is {self.circuit_type.value!r}")
+                raise PayloadError(
+                    f"circuits: given, but circuit_type is {self.circuit_type.value!r}"
+                )
             if not self.qasm:
                 raise PayloadError("qasm: a job needs at least one OpenQASM program")
         if self.bindings is not None:
@@ -121,7 +123,9 @@ class NewJob(WireModel):
                     f"bindings: {len(self.bindings)} tables for {count} circuit(s); "
                     "give one per circuit (null for none)"
                 )
-            for index, (circuit, table) in enumerate(zip(self.circuits, self.bindings, strict=False)):
+            for index, (circuit, table) in enumerate(
+                zip(self.circuits, self.bindings, strict=False)
+            ):
                 check_bindings(circuit, table, index)
         else:
             for index, circuit in enumerate(self.circuits):

@@ -53,8 +53,10 @@ class RegisterReadout(WireModel):
     def packed(self) -> BitArray:
         """The packed rows, ``shots x ceil(width / 8)`` bytes, without copying."""
         row = _row_bytes(self.width)
-        return np.frombuffer(self.bits, dtype=np.uint8).reshape(-1, row) if row else np.zeros(
-            (0, 0), dtype=np.uint8
+        return (
+            np.frombuffer(self.bits, dtype=np.uint8).reshape(-1, row)
+            if row
+            else np.zeros((0, 0), dtype=np.uint8)
         )
 
     def array(self) -> BitArray:
@@ -203,11 +205,12 @@ class Readout(WireModel):
         values, counts = self.value_counts()
         widths = [reg.width for reg in self.registers]
         out: dict[str, int] = {}
-        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+        for joint, count in zip(values.tolist(), counts.tolist(), strict=True):
             parts = []
+            rest = joint
             for width in widths:
-                parts.append(format(value & ((1 << width) - 1), f"0{width}b") if width else "")
-                value >>= width
+                parts.append(format(rest & ((1 << width) - 1), f"0{width}b") if width else "")
+                rest >>= width
             out[" ".join(parts)] = count
         return out
 
