@@ -33,6 +33,7 @@ from qrelay.payload.jobs import (
     SimMethod,
 )
 from qrelay.payload.ops import OPS, OpKind, OpSpec, op_spec
+from qrelay.payload.parsing import parse, payload_error
 from qrelay.payload.readout import Readout, RegisterReadout, decode_readouts, encode_readouts
 from qrelay.payload.targets import (
     GateProperties,
@@ -124,4 +125,6 @@ __all__ = [
     "matrix_from_wire",
     "matrix_to_wire",
     "op_spec",
+    "parse",
+    "payload_error",
 ]

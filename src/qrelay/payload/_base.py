@@ -13,12 +13,15 @@ class WireModel(BaseModel):
     """A frozen pydantic model that refuses unknown fields.
 
     Refusing unknown fields turns a typo (``shot=100``) into an error that names the field
-    instead of a silently ignored option.
+    instead of a silently ignored option. NaN and infinities are refused in every float
+    field; the circuit and the bindings table check their numbers themselves, with
+    messages that name the instruction or the row.
     """
 
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
+        allow_inf_nan=False,
         populate_by_name=True,
         use_enum_values=False,
         ser_json_inf_nan="strings",

@@ -29,7 +29,27 @@ from qrelay.payload.ops import DELAY_UNITS, OPS, OpKind
 #: Tolerance of the unitarity check of ``unitary`` matrices (max |U†U - I|).
 UNITARY_ATOL: Final = 1e-6
 
+#: Size limits of one circuit. They bound the memory a single request can claim; a
+#: target may set tighter ones in its ``TargetLimits``.
+MAX_QUBITS: Final = 10_000
+MAX_INSTRUCTIONS: Final = 1_000_000  # in total, the bodies of ``if`` included
+MAX_REGISTERS: Final = 10_000
+MAX_REGISTER_SIZE: Final = 100_000
+MAX_PARAMETERS: Final = 100_000
+#: Size limits of one bindings table (rows, and rows x columns).
+MAX_BINDING_ROWS: Final = 1_000_000
+MAX_BINDING_CELLS: Final = 10_000_000
+
 _NAME = r"^[A-Za-z_][A-Za-z0-9_\[\].:\-]*$"
+
+#: Fields a plain gate instruction may carry; anything else takes the full check.
+_GATE_KEYS: Final = frozenset({"op", "qubits", "params", "label"})
+#: Gate name to (qubits, parameters), for the fast path of the checker.
+_FAST_GATES: Final = {
+    name: (spec.num_qubits, spec.num_params)
+    for name, spec in OPS.items()
+    if spec.kind is OpKind.GATE and spec.num_qubits is not None
+}
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -69,7 +89,7 @@ class Register(WireModel):
     """A named register of ``size`` bits (classical) or qubits (quantum, for round trips)."""
 
     name: Annotated[str, Field(min_length=1, max_length=128, pattern=_NAME)]
-    size: Annotated[int, Field(ge=0, le=100_000)]
+    size: Annotated[int, Field(ge=0, le=MAX_REGISTER_SIZE)]
 
 
 class KeyLayout(WireModel):
@@ -93,14 +113,22 @@ class Bindings(WireModel):
     runs once per row, and its results come back per row.
     """
 
-    names: list[str]
-    values: list[list[float]]
+    # Non-finite values reach the check below, whose message names the row and symbol.
+    model_config = ConfigDict(allow_inf_nan=True)
+
+    names: Annotated[list[str], Field(max_length=MAX_PARAMETERS)]
+    values: Annotated[list[list[float]], Field(max_length=MAX_BINDING_ROWS)]
 
     @model_validator(mode="after")
     def _rectangular(self) -> Bindings:
         if len(set(self.names)) != len(self.names):
             raise PayloadError("bindings.names: a symbol is named twice")
         width = len(self.names)
+        if width * len(self.values) > MAX_BINDING_CELLS:
+            raise PayloadError(
+                f"bindings.values: {len(self.values)} rows x {width} names exceed the limit "
+                f"of {MAX_BINDING_CELLS} values"
+            )
         for row, point in enumerate(self.values):
             if len(point) != width:
                 raise PayloadError(
@@ -132,10 +160,13 @@ class Circuit(WireModel):
     the instruction index, op, qubit, register or symbol at fault.
     """
 
-    num_qubits: Annotated[int, Field(ge=0, le=10_000)]
-    registers: list[Register] = []
-    parameters: list[str] = []
-    instructions: list[Instruction] = []
+    # Non-finite numbers reach the checker, whose message names the instruction.
+    model_config = ConfigDict(allow_inf_nan=True)
+
+    num_qubits: Annotated[int, Field(ge=0, le=MAX_QUBITS)]
+    registers: Annotated[list[Register], Field(max_length=MAX_REGISTERS)] = []
+    parameters: Annotated[list[str], Field(max_length=MAX_PARAMETERS)] = []
+    instructions: Annotated[list[Instruction], Field(max_length=MAX_INSTRUCTIONS)] = []
     global_phase: Expr = 0.0
     name: str | None = None
     metadata: dict[str, JsonValue] = {}
@@ -206,6 +237,7 @@ class _Checker:
         self.num_clbits = circuit.num_clbits
         self.declared = frozenset(circuit.parameters)
         self.offsets = circuit.register_offsets()
+        self.count = 0
 
     def run(self) -> None:
         c = self.circuit
@@ -231,49 +263,93 @@ class _Checker:
         self.block(c.instructions, "")
 
     def block(self, instructions: list[Instruction], prefix: str) -> None:
-        num_qubits = self.num_qubits
+        """Check a list of instructions: a fast path for plain gates, the full check else.
+
+        The fast path only accepts; anything it is unsure of (a non-gate op, an extra
+        field, a symbol, a fault) goes through :meth:`one`, which raises the error that
+        names the fault. So both paths accept exactly the same instructions.
+        """
+        self.count += len(instructions)
+        if self.count > MAX_INSTRUCTIONS:
+            raise PayloadError(
+                f"instructions: more than {MAX_INSTRUCTIONS} instructions (if bodies included)"
+            )
+        n = self.num_qubits
+        fast = _FAST_GATES
+        gate_keys = _GATE_KEYS
+        declared = self.declared
         for index, inst in enumerate(instructions):
-            op = inst["op"]
-            spec = OPS.get(op)
-            where = f"instruction {prefix}{index} ({op})"
-            if spec is None:
-                raise PayloadError(
-                    f"instruction {prefix}{index}: unknown op {op!r}; see qrelay.payload.ops.OPS"
-                )
-            qubits = inst["qubits"]
-            for q in qubits:
-                if not 0 <= q < num_qubits:
-                    raise PayloadError(
-                        f"{where}: qubit {q} is out of range for {num_qubits} qubits"
-                    )
-            if len(set(qubits)) != len(qubits):
-                raise PayloadError(f"{where}: a qubit is repeated in {qubits}")
-            if spec.num_qubits is not None and len(qubits) != spec.num_qubits:
-                raise PayloadError(f"{where}: takes {spec.num_qubits} qubit(s), got {len(qubits)}")
-            params = inst.get("params", ())
-            if len(params) != spec.num_params:
-                raise PayloadError(
-                    f"{where}: takes {spec.num_params} parameter(s) {list(spec.params)}, "
-                    f"got {len(params)}"
-                )
-            for param in params:
-                if type(param) is float:
-                    if not math.isfinite(param):
-                        raise PayloadError(f"{where}: parameter value {param!r} is not finite")
-                else:
-                    expressions.check(param, self.declared, where)
-            kind = spec.kind
-            clbits = inst.get("clbits")
-            if kind is OpKind.MEASURE:
-                if clbits is None or len(clbits) != 1:
-                    raise PayloadError(f"{where}: measure needs exactly one clbit")
-                self.clbit(clbits[0], where)
-            elif clbits:
-                raise PayloadError(f"{where}: only measure writes clbits")
-            if kind is not OpKind.GATE:
-                self.special(inst, kind, where, prefix, index)
+            entry = fast.get(inst["op"])
+            if entry is not None and inst.keys() <= gate_keys:
+                qubits = inst["qubits"]
+                nq, npar = entry
+                ok = len(qubits) == nq
+                if ok:
+                    if nq == 1:
+                        ok = 0 <= qubits[0] < n
+                    elif nq == 2:
+                        a, b = qubits
+                        ok = a != b and 0 <= a < n and 0 <= b < n
+                    else:
+                        ok = len(set(qubits)) == nq and all(0 <= q < n for q in qubits)
+                params = inst.get("params")
+                if ok and params is not None:
+                    ok = len(params) == npar
+                    for param in params:
+                        if isinstance(param, float):
+                            ok = ok and param - param == 0.0  # False for nan and inf
+                        elif isinstance(param, str):
+                            ok = ok and param in declared
+                        else:
+                            ok = False
+                elif ok:
+                    ok = npar == 0
+                if ok:
+                    continue
+            self.one(inst, prefix, index)
+
+    def one(self, inst: Instruction, prefix: str, index: int) -> None:
+        """The full check of one instruction; raises on the first fault."""
+        num_qubits = self.num_qubits
+        op = inst["op"]
+        spec = OPS.get(op)
+        where = f"instruction {prefix}{index} ({op})"
+        if spec is None:
+            raise PayloadError(
+                f"instruction {prefix}{index}: unknown op {op!r}; see qrelay.payload.ops.OPS"
+            )
+        qubits = inst["qubits"]
+        for q in qubits:
+            if not 0 <= q < num_qubits:
+                raise PayloadError(f"{where}: qubit {q} is out of range for {num_qubits} qubits")
+        if len(set(qubits)) != len(qubits):
+            raise PayloadError(f"{where}: a qubit is repeated in {qubits}")
+        if spec.num_qubits is not None and len(qubits) != spec.num_qubits:
+            raise PayloadError(f"{where}: takes {spec.num_qubits} qubit(s), got {len(qubits)}")
+        params = inst.get("params", ())
+        if len(params) != spec.num_params:
+            raise PayloadError(
+                f"{where}: takes {spec.num_params} parameter(s) {list(spec.params)}, "
+                f"got {len(params)}"
+            )
+        for param in params:
+            if type(param) is float:
+                if not math.isfinite(param):
+                    raise PayloadError(f"{where}: parameter value {param!r} is not finite")
             else:
-                self.forbid(inst, where, "unit", "matrix", "condition", "body", "else_body")
+                expressions.check(param, self.declared, where)
+        kind = spec.kind
+        clbits = inst.get("clbits")
+        if kind is OpKind.MEASURE:
+            if clbits is None or len(clbits) != 1:
+                raise PayloadError(f"{where}: measure needs exactly one clbit")
+            self.clbit(clbits[0], where)
+        elif clbits:
+            raise PayloadError(f"{where}: only measure writes clbits")
+        if kind is not OpKind.GATE:
+            self.special(inst, kind, where, prefix, index)
+        else:
+            self.forbid(inst, where, "unit", "matrix", "condition", "body", "else_body")
 
     def special(self, inst: Instruction, kind: OpKind, where: str, prefix: str, index: int) -> None:
         if kind is OpKind.DELAY:
