@@ -1,0 +1,1 @@
+"""Generated gRPC code of qrelay/qpu/protos/controller.proto. Do not edit."""
