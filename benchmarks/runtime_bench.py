@@ -1,0 +1,165 @@
+"""Runtime benchmarks: readout decoding against the numpy floor, and job round trips.
+
+``run(quick)`` returns rows ``{"case", "ours", "reference", "unit", "ratio"}`` measured in
+one run (ratio = ours / reference; lower is better). Run it directly to print them::
+
+    python benchmarks/runtime_bench.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+SHOTS = 1_000_000
+WIDTH = 20
+
+
+def _best_ms(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * min(times)
+
+
+def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def _row(case: str, ours: float, reference: float, unit: str = "ms") -> dict[str, Any]:
+    return {
+        "case": case,
+        "ours": round(ours, 3),
+        "reference": round(reference, 3),
+        "unit": unit,
+        "ratio": round(ours / reference, 3) if reference else float("nan"),
+    }
+
+
+def _floor(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The numpy floor: pack the bits, make one integer per shot, bincount."""
+    packed = np.packbits(bits, axis=1, bitorder="little")
+    values = packed[:, 0].astype(np.int64)
+    for byte in range(1, packed.shape[1]):
+        values |= packed[:, byte].astype(np.int64) << (8 * byte)
+    hist = np.bincount(values)
+    nonzero = np.flatnonzero(hist)
+    return nonzero, hist[nonzero]
+
+
+def decode_cases(quick: bool) -> list[dict[str, Any]]:
+    """1e6 shots x 20 bits: the runtime's decoding from packed wire bytes vs the floor."""
+    from qrelay.payload import Readout
+    from qrelay.runtime import decode
+
+    repeat = 3 if quick else 7
+    rng = np.random.default_rng(7)
+    uniform = (rng.random((SHOTS, WIDTH)) < 0.5).astype(np.uint8)
+    # A 20-qubit GHZ state with 1% bit flips: few distinct outcomes, as real runs have.
+    ghz = np.repeat((rng.random((SHOTS, 1)) < 0.5).astype(np.uint8), WIDTH, axis=1)
+    ghz ^= (rng.random((SHOTS, WIDTH)) < 0.01).astype(np.uint8)
+    rows = []
+    for label, bits in (("uniform", uniform), ("ghz", ghz)):
+        readout = Readout.from_arrays({"c": bits})
+        wire = readout.model_dump_json().encode()
+        reference = _best_ms(lambda b=bits: _floor(b), repeat)
+        expected = dict(zip(*(a.tolist() for a in _floor(bits)), strict=True))
+        assert decode.int_counts(readout) == expected
+        rows.append(
+            _row(
+                f"decode_value_counts_1e6x20_{label}",
+                _best_ms(lambda r=readout: r.value_counts(), repeat),
+                reference,
+            )
+        )
+        distinct = len(expected)
+        rows.append(
+            _row(
+                f"decode_counts_dict_1e6x20_{label} ({distinct} keys)",
+                _best_ms(lambda r=readout: decode.counts(r), repeat),
+                reference,
+            )
+        )
+        rows.append(
+            _row(
+                f"decode_json_to_counts_1e6x20_{label}",
+                _best_ms(lambda w=wire: decode.counts(Readout.model_validate_json(w)), repeat),
+                reference,
+            )
+        )
+    return rows
+
+
+def _bell() -> Any:
+    from qrelay.payload import Circuit, Register
+
+    return Circuit(
+        num_qubits=2,
+        registers=[Register(name="c", size=2)],
+        instructions=[
+            {"op": "h", "qubits": [0]},
+            {"op": "cx", "qubits": [0, 1]},
+            {"op": "measure", "qubits": [0], "clbits": [0]},
+            {"op": "measure", "qubits": [1], "clbits": [1]},
+        ],
+        name="bell",
+    )
+
+
+def bell_cases(quick: bool) -> list[dict[str, Any]]:
+    """Bell, 1,000 shots, submit + result on the embedded default vs the engine directly."""
+    from qrelay import registry
+    from qrelay.payload import NewJob
+    from qrelay.runtime import Client
+
+    circuit = _bell()
+    repeat = 5 if quick else 30
+    try:
+        engine = registry.load(registry.ENGINES, "aer")()
+    except Exception:  # the aer engine plugin is not installed: no reference
+        return []
+    engine.run(circuit, shots=1000)
+    reference = _median_ms(lambda: engine.run(circuit, shots=1000), repeat)
+    with Client() as client:
+        job = NewJob(target="aer_simulator", circuits=[circuit], shots=1000)
+        client.submit(job).result(timeout=60)  # warm: stack, worker, driver
+        ours = _median_ms(lambda: client.submit(job).result(timeout=60), repeat)
+    return [_row("bell_1000_submit_result_embedded", ours, reference)]
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """All runtime benchmark rows, measured in this one run."""
+    rows = decode_cases(quick)
+    try:
+        rows += bell_cases(quick)
+    except ImportError:
+        pass
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", choices=["decode", "bell"])
+    options = parser.parse_args()
+    if options.only == "decode":
+        result = decode_cases(options.quick)
+    elif options.only == "bell":
+        result = bell_cases(options.quick)
+    else:
+        result = run(options.quick)
+    for entry in result:
+        print(json.dumps(entry))

@@ -1,0 +1,180 @@
+"""Providers: named ways of running jobs, found through the ``qrelay.providers`` group.
+
+A provider turns a :class:`~qrelay.payload.NewJob` into readouts on some targets. The
+front ends (Qiskit backends, Cirq samplers) speak only to this protocol, so a provider
+that a third-party package registers shows up there with no change to qrelay::
+
+    [project.entry-points."qrelay.providers"]
+    mylab = "mylab_qrelay:MyLabProvider"
+
+Built in:
+
+- ``qrelay`` (:class:`ServiceProvider`): the job service, remote or the embedded default;
+- ``direct`` (:class:`DirectProvider`): one QPU controller reached through
+  :mod:`qrelay.qpu.api`, with no service in between.
+
+See ``docs/providers.md`` for how to write one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from qrelay import registry
+from qrelay.errors import ConfigurationError
+from qrelay.payload import (
+    CircuitStatus,
+    JobData,
+    JobResults,
+    NewJob,
+    TargetInfo,
+    TargetModel,
+)
+
+__all__ = [
+    "DirectProvider",
+    "JobHandle",
+    "Provider",
+    "ServiceProvider",
+    "available_providers",
+    "get_provider",
+]
+
+
+@runtime_checkable
+class JobHandle(Protocol):
+    """A submitted job, as any provider hands it out."""
+
+    @property
+    def job_id(self) -> str: ...
+
+    def status(self) -> CircuitStatus:
+        """The job's overall status now."""
+        ...
+
+    def data(self) -> JobData:
+        """The job's current view (statuses, counts, messages)."""
+        ...
+
+    def wait(self, timeout: float | None = None) -> JobData:
+        """Block until the job is terminal (``JobTimeoutError`` past ``timeout``)."""
+        ...
+
+    def result(self, timeout: float | None = None) -> JobResults:
+        """The readouts per circuit and binding row, or the ``JobError`` of the outcome."""
+        ...
+
+    def cancel(self) -> Any:
+        """Ask for the job to stop."""
+        ...
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What a provider offers: its targets, and submitting and finding jobs on them."""
+
+    @property
+    def name(self) -> str: ...
+
+    def targets(self) -> list[TargetModel]:
+        """Every target, one line each."""
+        ...
+
+    def target(self, name: str) -> TargetInfo:
+        """One target in full (``NotFoundError`` if there is none)."""
+        ...
+
+    def submit(self, job: NewJob) -> JobHandle:
+        """Submit a job; its handle gives status, results and cancellation."""
+        ...
+
+    def job(self, job_id: str) -> JobHandle:
+        """The handle of a job submitted earlier (``NotFoundError`` if unknown)."""
+        ...
+
+
+def available_providers() -> list[str]:
+    """The names of every installed provider."""
+    return registry.names(registry.PROVIDERS)
+
+
+def get_provider(name: str = "qrelay", **kwargs: Any) -> Provider:
+    """The provider registered as ``name``, constructed with ``kwargs``.
+
+    ``get_provider()`` is the service (``url``/``token``/``profile`` as for
+    :class:`qrelay.Client`; none: the embedded default); ``get_provider("direct",
+    address="127.0.0.1:50051")`` one QPU controller.
+    """
+    factory = registry.load(registry.PROVIDERS, name)
+    try:
+        provider = factory(**kwargs)
+    except TypeError as exc:
+        raise ConfigurationError(f"provider {name!r}: {exc}") from exc
+    if not isinstance(provider, Provider):
+        raise ConfigurationError(
+            f"provider {name!r} ({factory!r}) does not implement the Provider protocol "
+            "(name, targets, target, submit, job)"
+        )
+    return provider
+
+
+class ServiceProvider:
+    """The job service as a provider (entry point ``qrelay``): a thin face on ``Client``.
+
+    With no URL anywhere this is the embedded default; the client is created on first use.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        profile: str | None = None,
+        client: Any = None,
+        **client_options: Any,
+    ) -> None:
+        from qrelay.runtime.client import Client
+
+        self._client: Client = (
+            client if client is not None else Client(url, token, profile=profile, **client_options)
+        )
+
+    @property
+    def name(self) -> str:
+        return "qrelay"
+
+    @property
+    def client(self) -> Any:
+        """The :class:`qrelay.Client` underneath."""
+        return self._client
+
+    def targets(self) -> list[TargetModel]:
+        return self._client.targets()
+
+    def target(self, name: str) -> TargetInfo:
+        return self._client.target(name)
+
+    def submit(self, job: NewJob) -> JobHandle:
+        return self._client.submit(job)
+
+    def job(self, job_id: str) -> JobHandle:
+        return self._client.job(job_id)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __repr__(self) -> str:
+        where = self._client.url or ("embedded default" if self._client.embedded else "?")
+        return f"<ServiceProvider {where}>"
+
+
+def DirectProvider(address: str | None = None, **options: Any) -> Provider:  # noqa: N802
+    """One QPU controller as a provider (entry point ``direct``), with no service.
+
+    ``address`` is the controller's ``host:port``; with none, the embedded default's
+    controller (the emulated fleet on loopback) is used. Defined in
+    :mod:`qrelay.runtime.direct`, imported here lazily because it needs gRPC.
+    """
+    from qrelay.runtime.direct import DirectQpuProvider
+
+    return DirectQpuProvider(address, **options)
