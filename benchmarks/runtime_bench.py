@@ -9,6 +9,7 @@ one run (ratio = ours / reference; lower is better). Run it directly to print th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import time
@@ -143,10 +144,8 @@ def bell_cases(quick: bool) -> list[dict[str, Any]]:
 def run(quick: bool) -> list[dict[str, Any]]:
     """All runtime benchmark rows, measured in this one run."""
     rows = decode_cases(quick)
-    try:
+    with contextlib.suppress(ImportError):
         rows += bell_cases(quick)
-    except ImportError:
-        pass
     return rows
 
 

@@ -217,17 +217,17 @@ def cmd_targets(args: argparse.Namespace) -> int:
         out.write("\n")
         return 0
     rows = [["NAME", "QUBITS", "KIND", "STATUS", "QUEUE", "PRICE/SHOT"]]
-    for m in models:
-        rows.append(
-            [
-                m.target_name,
-                str(m.num_qubits),
-                "simulator" if m.simulator else "qpu",
-                m.status.value,
-                str(m.queue_depth),
-                f"{m.price_per_shot:g}",
-            ]
-        )
+    rows += [
+        [
+            m.target_name,
+            str(m.num_qubits),
+            "simulator" if m.simulator else "qpu",
+            m.status.value,
+            str(m.queue_depth),
+            f"{m.price_per_shot:g}",
+        ]
+        for m in models
+    ]
     _table(rows, out)
     return 0
 
@@ -236,9 +236,11 @@ def describe_target(info: TargetInfo) -> str:
     """A target's details, with its coupling map drawn as text."""
     lines = [
         f"{info.name}: {info.description}".rstrip(": "),
-        f"  driver {info.driver}, {info.num_qubits} qubits, "
-        f"{'simulator' if info.simulator else 'device'}, status {info.status.value}, "
-        f"queue {info.queue_depth}",
+        (
+            f"  driver {info.driver}, {info.num_qubits} qubits, "
+            f"{'simulator' if info.simulator else 'device'}, status {info.status.value}, "
+            f"queue {info.queue_depth}"
+        ),
         f"  native ops: {', '.join(info.native_ops) or 'any'}",
         f"  limits: {info.limits.max_shots} shots, {info.limits.max_circuits} circuits",
     ]
@@ -253,7 +255,7 @@ def coupling_text(info: TargetInfo) -> str:
     if info.coupling_map is None:
         return f"  coupling: all-to-all ({info.num_qubits} qubits)"
     edges = {(min(a, b), max(a, b)) for a, b in info.coupling_map}
-    side = int(round(info.num_qubits**0.5))
+    side = round(info.num_qubits**0.5)
     grid = side * side == info.num_qubits and all(
         (b - a == 1 and a // side == b // side) or b - a == side for a, b in edges
     )
@@ -300,16 +302,16 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         out.write("\n")
         return 0
     rows = [["JOB ID", "TARGET", "STATUS", "CIRCUITS", "SUBMITTED"]]
-    for d in datas:
-        rows.append(
-            [
-                d.job_id,
-                d.target,
-                d.status.value,
-                str(d.num_circuits),
-                d.submission_timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-            ]
-        )
+    rows += [
+        [
+            d.job_id,
+            d.target,
+            d.status.value,
+            str(d.num_circuits),
+            d.submission_timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+        ]
+        for d in datas
+    ]
     if len(rows) == 1:
         out.write("no jobs\n")
         return 0
