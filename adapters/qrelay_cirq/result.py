@@ -1,0 +1,100 @@
+"""Readout to ``cirq.ResultDict``: the user's measurement keys, instances and qubit order.
+
+Each payload register holds one measurement (one instance of one key); ``Circuit.layout``
+says which key and instance, and register bit ``j`` is the ``j``-th qubit of that
+measurement as the user wrote it. A key measured several times becomes one record of
+shape ``repetitions x instances x qubits``, as Cirq's own simulators give it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from qrelay.errors import ConversionError
+from qrelay.payload import Circuit, Readout
+
+
+def key_plan(circuit: Circuit) -> dict[str, list[tuple[str, npt.NDArray[np.int8] | None]]]:
+    """Per measurement key, its registers in instance order (with the bits to invert).
+
+    A circuit with no layout (one that did not come from Cirq) uses each register's name as
+    its key.
+    """
+    registers = {reg.name: reg.size for reg in circuit.registers}
+    inverts = _invert_masks(circuit)
+    plan: dict[str, list[tuple[int, str]]] = {}
+    if circuit.layout is None:
+        for reg in circuit.registers:
+            plan.setdefault(reg.name, []).append((0, reg.name))
+    else:
+        for entry in circuit.layout:
+            key = entry.key if entry.key is not None else entry.register_name
+            plan.setdefault(key, []).append((entry.instance, entry.register_name))
+    out: dict[str, list[tuple[str, npt.NDArray[np.int8] | None]]] = {}
+    for key, entries in plan.items():
+        entries.sort()
+        widths = {registers[name] for _, name in entries}
+        if len(widths) > 1:
+            raise ConversionError(
+                f"measurement key {key!r}: instances measure different numbers of qubits "
+                f"{sorted(widths)}; Cirq records need one width per key"
+            )
+        out[key] = [(name, inverts.get(name)) for _, name in entries]
+    return out
+
+
+def _invert_masks(circuit: Circuit) -> dict[str, npt.NDArray[np.int8]]:
+    """Bits that Cirq's ``invert_mask`` flips, per register, when the adapter recorded any.
+
+    Read from ``metadata["cirq.invert_masks"]`` (``{register: [bool, ...]}``); a device
+    measures the plain value and the flip is applied here, as Cirq applies it.
+    """
+    raw = circuit.metadata.get("cirq.invert_masks")
+    out: dict[str, npt.NDArray[np.int8]] = {}
+    if isinstance(raw, dict):
+        for name, mask in raw.items():
+            if isinstance(mask, list) and any(mask):
+                out[name] = np.asarray([1 if m else 0 for m in mask], dtype=np.int8)
+    return out
+
+
+def records_of(
+    readout: Readout, plan: dict[str, list[tuple[str, npt.NDArray[np.int8] | None]]]
+) -> dict[str, npt.NDArray[np.int8]]:
+    """``{key: repetitions x instances x qubits}`` int8 records of one readout."""
+    records: dict[str, npt.NDArray[np.int8]] = {}
+    by_name = {reg.name: reg for reg in readout.registers}
+    for key, entries in plan.items():
+        arrays = []
+        for name, invert in entries:
+            reg = by_name.get(name)
+            if reg is None:
+                raise ConversionError(f"readout has no register {name!r} (key {key!r})")
+            bits = reg.array().view(np.int8)
+            if invert is not None:
+                width = bits.shape[1]
+                mask = np.zeros(width, dtype=np.int8)
+                mask[: min(width, len(invert))] = invert[:width]
+                bits = bits ^ mask
+            arrays.append(bits)
+        records[key] = np.stack(arrays, axis=1)
+    return records
+
+
+def result_dicts(circuit: Circuit, readouts: Sequence[Readout], params: Sequence[Any]) -> list[Any]:
+    """One ``cirq.ResultDict`` per readout, with the resolver of its sweep point."""
+    import cirq
+
+    if len(readouts) != len(params):
+        raise ConversionError(
+            f"{len(readouts)} readouts for {len(params)} sweep points; expected one per point"
+        )
+    plan = key_plan(circuit)
+    return [
+        cirq.ResultDict(params=resolver, records=records_of(readout, plan))
+        for readout, resolver in zip(readouts, params, strict=True)
+    ]

@@ -1,0 +1,290 @@
+"""``QRelaySampler``: a ``cirq.Sampler`` on a qrelay target.
+
+``run_sweep`` converts the circuit once and sends the whole sweep as ONE job with one
+bindings table (one row per sweep point), however the sweep is given (any
+``cirq.Sweepable``). ``run_batch`` sends every circuit of the batch in one job too. The
+results are ``cirq.ResultDict`` objects keyed by the user's measurement keys, with the
+resolver of each point.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import cirq
+from duet.futuretools import AwaitableFuture
+
+from qrelay.errors import JobFailedError, ValidationError
+from qrelay.payload import (
+    TERMINAL_CIRCUIT_STATES,
+    Bindings,
+    Circuit,
+    CircuitStatus,
+    JobData,
+    JobType,
+    NewJob,
+    Readout,
+    SimMethod,
+)
+from qrelay_cirq.result import result_dicts
+
+if TYPE_CHECKING:
+    from qrelay_cirq.service import QRelayService
+
+logger = logging.getLogger("qrelay_cirq")
+
+#: Metadata key of a service job that says how Cirq reads it back.
+RUN_KEY = "cirq.run"
+#: Sweeps with at most this many values keep them in the job's metadata, so a job
+#: retrieved later gives each result its resolver; larger ones get empty resolvers then.
+_MAX_STORED_VALUES = 20_000
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        _EXECUTOR = ThreadPoolExecutor(max_workers=4, thread_name_prefix="qrelay-cirq")
+    return _EXECUTOR
+
+
+def sweep_points(params: Any) -> tuple[list[cirq.ParamResolver], list[dict[str, float]]]:
+    """Every point of a ``cirq.Sweepable``, as resolvers and as ``{name: value}`` maps.
+
+    Sweeps are read through ``param_tuples`` (no resolver per lookup); a value that is
+    itself an expression of other symbols is resolved through Cirq's own resolver.
+    """
+    resolvers: list[cirq.ParamResolver] = []
+    values: list[dict[str, float]] = []
+    for sweep in cirq.to_sweeps(params):
+        for point in sweep.param_tuples():
+            mapping = dict(point)
+            resolver = cirq.ParamResolver(mapping)
+            row: dict[str, float] = {}
+            for key, value in mapping.items():
+                name = key if isinstance(key, str) else str(key)
+                try:
+                    row[name] = float(value)
+                except TypeError:
+                    row[name] = float(resolver.value_of(value))
+            resolvers.append(resolver)
+            values.append(row)
+    return resolvers, values
+
+
+def bindings_for(
+    circuit: Circuit, points: list[dict[str, float]], index: int = 0
+) -> Bindings | None:
+    """The bindings table of one circuit over its sweep points (``None`` for one plain run)."""
+    names = list(circuit.parameters)
+    if not names:
+        return None if len(points) == 1 else Bindings(names=[], values=[[] for _ in points])
+    rows = []
+    for number, point in enumerate(points):
+        try:
+            rows.append([point[name] for name in names])
+        except KeyError as exc:
+            raise ValidationError(
+                f"circuit {index}: sweep point {number} gives no value for symbol {exc.args[0]!r}"
+                f" (it gives {sorted(point)})"
+            ) from None
+    return Bindings(names=names, values=rows)
+
+
+class QRelaySampler(cirq.Sampler):
+    """A Cirq sampler whose sweeps run as one qrelay job each."""
+
+    def __init__(
+        self,
+        service: QRelayService,
+        target: str,
+        *,
+        priority: int = 0,
+        tags: Sequence[str] = (),
+        sim_method: str | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self._service = service
+        self._target = target
+        self._priority = priority
+        self._tags = list(tags)
+        self._sim_method = SimMethod(sim_method) if sim_method is not None else None
+        self._seed = seed
+
+    @property
+    def target(self) -> str:
+        return self._target
+
+    def __repr__(self) -> str:
+        return f"<QRelaySampler target={self._target!r}>"
+
+    # ------------------------------------------------------------------ building
+    def _new_job(
+        self,
+        payloads: list[Circuit],
+        tables: list[Bindings | None],
+        repetitions: int,
+        stored: list[list[dict[str, float]] | None],
+    ) -> NewJob:
+        if repetitions < 1:
+            raise ValidationError(f"repetitions: {repetitions} is not a positive count")
+        options: dict[str, Any] = {}
+        if self._seed is not None:
+            options["seed"] = self._seed
+        meta: dict[str, Any] = {"points": stored}
+        return NewJob(
+            job_type=JobType.SIMULATE if self._sim_method is not None else JobType.SUBMIT,
+            target=self._target,
+            circuits=payloads,
+            bindings=tables if any(t is not None for t in tables) else None,
+            shots=repetitions,
+            sim_method=self._sim_method,
+            priority=self._priority,
+            tags=self._tags,
+            metadata={RUN_KEY: meta},
+            options=options,
+        )
+
+    def submit_batch(
+        self,
+        programs: Sequence[cirq.AbstractCircuit],
+        params_list: Sequence[cirq.Sweepable] | None,
+        repetitions: int,
+    ) -> QRelayCirqJob:
+        """Submit circuits with their sweeps as ONE job; returns without waiting."""
+        from qrelay_cirq.convert import from_cirq
+
+        if params_list is None:
+            params_list = [None] * len(programs)
+        if len(params_list) != len(programs):
+            raise ValidationError(
+                f"params_list: {len(params_list)} sweeps for {len(programs)} circuit(s)"
+            )
+        payloads: list[Circuit] = []
+        tables: list[Bindings | None] = []
+        resolvers: list[list[cirq.ParamResolver]] = []
+        stored: list[list[dict[str, float]] | None] = []
+        budget = _MAX_STORED_VALUES
+        for index, (program, params) in enumerate(zip(programs, params_list, strict=True)):
+            payload = from_cirq(program)
+            point_resolvers, points = sweep_points(params)
+            if not points:
+                raise ValidationError(f"circuit {index}: the sweep has no points")
+            payloads.append(payload)
+            tables.append(bindings_for(payload, points, index))
+            resolvers.append(point_resolvers)
+            size = sum(len(p) for p in points)
+            if size <= budget:
+                stored.append(points)
+                budget -= size
+            else:
+                stored.append(None)
+        job = self._new_job(payloads, tables, repetitions, stored)
+        handle = self._service.submit_job(job)
+        return QRelayCirqJob(handle, resolvers)
+
+    # ------------------------------------------------------------------ cirq.Sampler
+    def run_sweep(
+        self, program: cirq.AbstractCircuit, params: cirq.Sweepable, repetitions: int = 1
+    ) -> Sequence[cirq.Result]:
+        """Run ``program`` at every point of ``params`` as one job; one result per point."""
+        return self.submit_batch([program], [params], repetitions).results()[0]
+
+    async def run_sweep_async(
+        self, program: cirq.AbstractCircuit, params: cirq.Sweepable, repetitions: int = 1
+    ) -> Sequence[cirq.Result]:
+        """``run_sweep`` as a duet coroutine (Cirq's async style); waits off-thread."""
+        job = self.submit_batch([program], [params], repetitions)
+        future = AwaitableFuture.wrap(_executor().submit(job.results))
+        results: list[list[cirq.Result]] = await future
+        return results[0]
+
+    def run_batch(
+        self,
+        programs: Sequence[cirq.AbstractCircuit],
+        params_list: Sequence[cirq.Sweepable] | None = None,
+        repetitions: int | Sequence[int] = 1,
+    ) -> Sequence[Sequence[cirq.Result]]:
+        """Run several circuits with their sweeps; one job when the repetitions agree."""
+        params_list, reps = self._normalize_batch_args(programs, params_list, repetitions)
+        if len(set(reps)) <= 1:
+            return self.submit_batch(programs, params_list, reps[0] if reps else 1).results()
+        return [
+            self.run_sweep(program, params, rep)
+            for program, params, rep in zip(programs, params_list, reps, strict=True)
+        ]
+
+
+class QRelayCirqJob:
+    """A submitted Cirq job: status, cancel, and its results as ``cirq.ResultDict`` lists."""
+
+    def __init__(self, handle: Any, resolvers: list[list[cirq.ParamResolver]] | None) -> None:
+        self._handle = handle
+        self._resolvers = resolvers
+        self._results: list[list[cirq.Result]] | None = None
+
+    @property
+    def job_id(self) -> str:
+        return str(self._handle.job_id)
+
+    def status(self) -> CircuitStatus:
+        """The job's overall status."""
+        status: CircuitStatus = self._handle.status()
+        return status
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+    def __repr__(self) -> str:
+        return f"<QRelayCirqJob {self.job_id}>"
+
+    def results(self, timeout: float | None = None) -> list[list[cirq.Result]]:
+        """Per circuit, one ``cirq.ResultDict`` per sweep point (waits for the job).
+
+        Raises ``JobFailedError`` naming the circuit when one did not complete.
+        """
+        if self._results is not None:
+            return self._results
+        data: JobData = self._handle.wait(timeout)
+        if data.readouts is not None and data.layouts is not None:
+            readouts: list[list[Readout] | None] = list(data.readouts)
+            layouts = list(data.layouts)
+        else:
+            full = self._handle.result(timeout)
+            readouts, layouts = list(full.readouts), list(full.circuits)
+        resolvers = self._resolvers or _stored_resolvers(data, readouts)
+        out: list[list[cirq.Result]] = []
+        for index, (layout, rows) in enumerate(zip(layouts, readouts, strict=True)):
+            status = data.statuses[index]
+            if status is not CircuitStatus.COMPLETED or rows is None:
+                reason = data.status_messages[index] or status.value
+                terminal = status in TERMINAL_CIRCUIT_STATES
+                raise JobFailedError(
+                    f"job {self.job_id}: circuit {index} {status.value}: {reason}"
+                    + ("" if terminal else " (not finished)"),
+                    job_id=self.job_id,
+                )
+            out.append(result_dicts(layout, rows, resolvers[index]))
+        self._results = out
+        return out
+
+
+def _stored_resolvers(
+    data: JobData, readouts: list[list[Readout] | None]
+) -> list[list[cirq.ParamResolver]]:
+    """Resolvers of a retrieved job, from its metadata (empty ones when not stored)."""
+    meta = data.metadata.get(RUN_KEY)
+    stored = meta.get("points") if isinstance(meta, dict) else None
+    out = []
+    for index, rows in enumerate(readouts):
+        count = len(rows) if rows is not None else 0
+        points = stored[index] if isinstance(stored, list) and index < len(stored) else None
+        if isinstance(points, list) and len(points) == count:
+            out.append([cirq.ParamResolver(dict(p)) for p in points])  # type: ignore[arg-type]
+        else:
+            out.append([cirq.ParamResolver({}) for _ in range(count)])
+    return out

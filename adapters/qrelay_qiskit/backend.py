@@ -1,0 +1,312 @@
+"""``QRelayBackend``: a qrelay target as a Qiskit ``BackendV2``.
+
+``target`` is built from the target's ``TargetInfo`` (native gates on their qubit tuples,
+durations, errors, qubit T1/T2/frequency, ``dt``, measure), so ``transpile(qc, backend)``
+respects the device and Aer's ``NoiseModel.from_backend`` works. ``run`` converts the
+circuits once, sends each circuit's parameter binds as one bindings table, and splits the
+work into several service jobs only when the target's limits demand it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.providers import BackendV2, Options
+
+from qrelay.errors import ValidationError
+from qrelay.payload import (
+    Bindings,
+    Circuit,
+    JobType,
+    NewJob,
+    SimMethod,
+    TargetInfo,
+)
+from qrelay_qiskit.job import RUN_KEY, QRelayJob, RunInfo
+
+if TYPE_CHECKING:
+    from qrelay_qiskit._handles import JobHandle
+    from qrelay_qiskit.provider import QRelayProvider
+
+logger = logging.getLogger("qrelay_qiskit")
+
+_MEAS_RETURNS = ("single", "avg")
+
+
+def bindings_from_qiskit(binds: Mapping[Any, Any], circuit: Circuit, index: int) -> Bindings:
+    """One circuit's Qiskit ``parameter_binds`` entry (``{Parameter: [values]}``) as a table.
+
+    A scalar counts as one value. Every column must have the same length, and every name
+    must be a parameter of the circuit.
+    """
+    import numpy as np
+
+    if not binds:
+        raise ValidationError(f"parameter_binds[{index}]: empty; give one value list per parameter")
+    names: list[str] = []
+    columns = []
+    for param, values in binds.items():
+        name = getattr(param, "name", param)
+        if not isinstance(name, str):
+            raise ValidationError(
+                f"parameter_binds[{index}]: key {param!r} is not a Parameter or a name"
+            )
+        column = np.atleast_1d(np.asarray(values, dtype=float))
+        if column.ndim != 1:
+            raise ValidationError(
+                f"parameter_binds[{index}][{name}]: expected a flat list of values"
+            )
+        names.append(name)
+        columns.append(column)
+    lengths = {len(c) for c in columns}
+    if len(lengths) != 1:
+        detail = {n: len(c) for n, c in zip(names, columns, strict=True)}
+        raise ValidationError(f"parameter_binds[{index}]: value lists differ in length {detail}")
+    declared = set(circuit.parameters)
+    unknown = [n for n in names if n not in declared]
+    if unknown:
+        raise ValidationError(
+            f"parameter_binds[{index}]: {unknown} are not parameters of circuit {index} "
+            f"({circuit.name or 'unnamed'}); it has {sorted(declared)}"
+        )
+    missing = sorted(declared - set(names))
+    if missing:
+        raise ValidationError(f"parameter_binds[{index}]: no values for parameter(s) {missing}")
+    table = np.stack(columns, axis=1)
+    return Bindings(names=names, values=table.tolist())
+
+
+def plan_segments(
+    rows: Sequence[int], max_circuits: int, max_rows: int
+) -> list[list[tuple[int, int, int]]]:
+    """Split circuits (each with ``rows[i]`` binding rows) into jobs within the limits.
+
+    Each job is a list of ``(circuit, first_row, stop_row)``; a circuit whose table exceeds
+    ``max_rows`` is split by rows across jobs. Order is kept, so results concatenate back.
+    """
+    jobs: list[list[tuple[int, int, int]]] = []
+    current: list[tuple[int, int, int]] = []
+    used = 0
+    for circuit, count in enumerate(rows):
+        start = 0
+        while start < count:
+            if len(current) >= max_circuits or used >= max_rows:
+                jobs.append(current)
+                current, used = [], 0
+            take = min(count - start, max_rows - used)
+            current.append((circuit, start, start + take))
+            used += take
+            start += take
+    if current:
+        jobs.append(current)
+    return jobs
+
+
+class QRelayBackend(BackendV2):  # type: ignore[misc]
+    """A qrelay target (simulator or QPU) as a Qiskit backend."""
+
+    def __init__(self, provider: QRelayProvider | None, info: TargetInfo) -> None:
+        super().__init__(
+            provider=provider,
+            name=info.name,
+            description=info.description or f"qrelay target {info.name}",
+            backend_version=info.calibration_id or "1",
+        )
+        self._info = info
+        self._target: Any = None
+
+    # ------------------------------------------------------------------ description
+    @property
+    def info(self) -> TargetInfo:
+        """The ``TargetInfo`` this backend was built from."""
+        return self._info
+
+    @property
+    def target(self) -> Any:
+        """The Qiskit ``Target`` of the device (built once, from its calibration)."""
+        if self._target is None:
+            from qrelay_qiskit.target import build_target
+
+            self._target = build_target(self._info)
+        return self._target
+
+    @property
+    def max_circuits(self) -> None:
+        """No limit from the user's side: ``run`` splits work to fit the target's limits."""
+        return None
+
+    @classmethod
+    def _default_options(cls) -> Options:
+        return Options(
+            shots=1024,
+            memory=False,
+            parameter_binds=None,
+            meas_level=2,
+            meas_return="single",
+            seed_simulator=None,
+            sim_method=None,
+            priority=0,
+            tags=None,
+            verbatim=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"<QRelayBackend('{self.name}')>"
+
+    # ------------------------------------------------------------------ running
+    def run(self, run_input: Any, **options: Any) -> QRelayJob:
+        """Run one circuit or a list of circuits as one Qiskit job.
+
+        Options (unknown ones are refused by name): ``shots``, ``memory`` (hex per shot),
+        ``parameter_binds`` (one ``{Parameter: [values]}`` per circuit), ``meas_level``
+        (2 counts, 1 IQ points), ``meas_return`` (``single`` or ``avg``),
+        ``seed_simulator``, ``sim_method`` (``sim`` / ``noise-sim``: simulate instead of
+        run), ``priority``, ``tags``, ``verbatim`` (skip compiling).
+        """
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            raise ValidationError(
+                f"unknown run option(s) {unknown} for backend {self.name!r}; "
+                f"known: {sorted(self.options)}"
+            )
+        opts = dict(self.options.__dict__) | options
+        circuits = [run_input] if isinstance(run_input, QuantumCircuit) else list(run_input)
+        if not circuits:
+            raise ValidationError("run: no circuits given")
+        for index, qc in enumerate(circuits):
+            if not isinstance(qc, QuantumCircuit):
+                raise ValidationError(
+                    f"run: item {index} is a {type(qc).__name__}, not a QuantumCircuit"
+                )
+        new_jobs, infos = self._build_jobs(circuits, opts)
+        handles = self.submit_jobs(new_jobs)
+        logger.debug("backend %s: submitted %d service job(s)", self.name, len(handles))
+        return QRelayJob(self, handles, infos=infos)
+
+    def submit_jobs(self, jobs: list[NewJob]) -> list[JobHandle]:
+        """Submit service jobs through this backend's provider."""
+        provider = self._require_provider()
+        return [provider.submit_job(job) for job in jobs]
+
+    def _require_provider(self) -> QRelayProvider:
+        provider = self.provider
+        if provider is None:
+            raise ValidationError(f"backend {self.name!r} has no provider to submit through")
+        return provider  # type: ignore[no-any-return]
+
+    def _build_jobs(
+        self, circuits: list[QuantumCircuit], opts: dict[str, Any]
+    ) -> tuple[list[NewJob], list[RunInfo]]:
+        from qrelay_qiskit.convert import from_qiskit
+
+        limits = self._info.limits
+        shots = int(opts["shots"])
+        if not 1 <= shots <= limits.max_shots:
+            raise ValidationError(
+                f"shots: {shots} is outside 1..{limits.max_shots} for target {self.name!r}"
+            )
+        meas_level = int(opts["meas_level"])
+        if meas_level not in (1, 2):
+            raise ValidationError(f"meas_level: {meas_level} is not supported (use 1 or 2)")
+        meas_return = str(getattr(opts["meas_return"], "value", opts["meas_return"]))
+        if meas_return not in _MEAS_RETURNS:
+            raise ValidationError(f"meas_return: {meas_return!r} is not 'single' or 'avg'")
+        if meas_level == 1 and not self._info.capabilities.iq_readout:
+            raise ValidationError(
+                f"meas_level=1: target {self.name!r} gives no IQ readout; use meas_level=2"
+            )
+        payloads = [from_qiskit(qc) for qc in circuits]
+        tables = self._tables(payloads, opts.get("parameter_binds"))
+        return self.plan_jobs(payloads, tables, opts)
+
+    def plan_jobs(
+        self, payloads: list[Circuit], tables: list[Bindings | None], opts: dict[str, Any]
+    ) -> tuple[list[NewJob], list[RunInfo]]:
+        """Service jobs for payload circuits and their tables, split to fit the limits."""
+        limits = self._info.limits
+        shots = int(opts["shots"])
+        meas_level = int(opts["meas_level"])
+        meas_return = str(getattr(opts["meas_return"], "value", opts["meas_return"]))
+        rows = [1 if t is None else len(t) for t in tables]
+        plan = plan_segments(rows, limits.max_circuits, limits.max_bindings)
+        sim_method = opts.get("sim_method")
+        job_type = JobType.SUBMIT
+        method = None
+        if sim_method is not None:
+            try:
+                method = SimMethod(sim_method)
+            except ValueError as exc:
+                raise ValidationError(
+                    f"sim_method: {sim_method!r} is not one of {[m.value for m in SimMethod]}"
+                ) from exc
+            job_type = JobType.SIMULATE
+        driver_options: dict[str, Any] = {}
+        if opts.get("seed_simulator") is not None:
+            driver_options["seed"] = int(opts["seed_simulator"])
+        tags = list(opts.get("tags") or [])
+        jobs: list[NewJob] = []
+        infos: list[RunInfo] = []
+        for segments in plan:
+            info = RunInfo(
+                memory=bool(opts["memory"]),
+                meas_level=meas_level,
+                meas_return=meas_return,
+                segments=tuple(segments),
+                total=len(payloads),
+            )
+            job_circuits = []
+            job_tables: list[Bindings | None] = []
+            for index, start, stop in segments:
+                job_circuits.append(payloads[index])
+                table = tables[index]
+                if table is not None and (start, stop) != (0, len(table)):
+                    table = Bindings(names=table.names, values=table.values[start:stop])
+                job_tables.append(table)
+            jobs.append(
+                NewJob(
+                    job_type=job_type,
+                    target=self.name,
+                    circuits=job_circuits,
+                    bindings=job_tables if any(t is not None for t in job_tables) else None,
+                    shots=shots,
+                    sim_method=method,
+                    priority=int(opts.get("priority") or 0),
+                    tags=tags,
+                    metadata={RUN_KEY: info.to_json()},
+                    verbatim=bool(opts.get("verbatim")),
+                    memory=bool(opts["memory"]),
+                    meas_level=meas_level,
+                    options=driver_options,
+                )
+            )
+            infos.append(info)
+        return jobs, infos
+
+    @staticmethod
+    def _tables(payloads: list[Circuit], binds: Any) -> list[Bindings | None]:
+        if binds is None:
+            for index, circuit in enumerate(payloads):
+                if circuit.parameters:
+                    raise ValidationError(
+                        f"circuit {index} ({circuit.name or 'unnamed'}) has unbound parameters "
+                        f"{sorted(circuit.parameters)}; bind them or pass parameter_binds"
+                    )
+            return [None] * len(payloads)
+        if isinstance(binds, Mapping):
+            binds = [binds]
+        binds = list(binds)
+        if len(binds) != len(payloads):
+            raise ValidationError(
+                f"parameter_binds: {len(binds)} entries for {len(payloads)} circuit(s); "
+                "give one per circuit"
+            )
+        tables: list[Bindings | None] = []
+        for index, (circuit, entry) in enumerate(zip(payloads, binds, strict=True)):
+            if not circuit.parameters and not entry:
+                tables.append(None)
+                continue
+            tables.append(bindings_from_qiskit(entry, circuit, index))
+        return tables

@@ -1,0 +1,272 @@
+"""``QRelayJob``: a Qiskit ``JobV1`` over one or more service jobs.
+
+A ``backend.run`` that the target's limits force into several service jobs still returns
+one ``QRelayJob``; its id joins the service job ids with commas, so
+``provider.retrieve_job(job.job_id())`` rebuilds it in any process. How to read the
+results back (memory, meas level, which circuit rows each service job holds) travels in
+each service job's metadata under ``qiskit.run``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from qiskit.providers import JobStatus, JobV1
+
+from qrelay.errors import ConversionError, JobTimeoutError
+from qrelay.payload import (
+    TERMINAL_CIRCUIT_STATES,
+    Circuit,
+    CircuitStatus,
+    JobData,
+    Readout,
+)
+from qrelay_qiskit import result as _result
+from qrelay_qiskit._handles import JobHandle
+
+if TYPE_CHECKING:
+    from qrelay_qiskit.backend import QRelayBackend
+
+logger = logging.getLogger("qrelay_qiskit")
+
+#: The metadata key of a service job that says how Qiskit reads it back.
+RUN_KEY = "qiskit.run"
+
+_STATUS = {
+    CircuitStatus.RECEIVED: JobStatus.INITIALIZING,
+    CircuitStatus.AWAITING_COMPILE: JobStatus.QUEUED,
+    CircuitStatus.COMPILING: JobStatus.VALIDATING,
+    CircuitStatus.AWAITING_SIMULATION: JobStatus.QUEUED,
+    CircuitStatus.AWAITING_SUBMISSION: JobStatus.QUEUED,
+    CircuitStatus.PENDING: JobStatus.QUEUED,
+    CircuitStatus.SIMULATING: JobStatus.RUNNING,
+    CircuitStatus.RUNNING: JobStatus.RUNNING,
+    CircuitStatus.COMPLETED: JobStatus.DONE,
+    CircuitStatus.FAILED: JobStatus.ERROR,
+    CircuitStatus.CANCELLED: JobStatus.CANCELLED,
+    CircuitStatus.DELETED: JobStatus.CANCELLED,
+    CircuitStatus.UNRECOGNIZED: JobStatus.ERROR,
+}
+_ORDER = [
+    JobStatus.ERROR,
+    JobStatus.RUNNING,
+    JobStatus.VALIDATING,
+    JobStatus.QUEUED,
+    JobStatus.INITIALIZING,
+    JobStatus.CANCELLED,
+    JobStatus.DONE,
+]
+
+
+def to_job_status(status: CircuitStatus) -> JobStatus:
+    """Our circuit state as Qiskit's ``JobStatus``."""
+    return _STATUS.get(status, JobStatus.ERROR)
+
+
+def combine_statuses(statuses: list[JobStatus]) -> JobStatus:
+    """One status for several service jobs: an error wins, then work still under way."""
+    if not statuses:
+        return JobStatus.DONE
+    if JobStatus.ERROR in statuses:
+        return JobStatus.ERROR
+    if all(s is JobStatus.DONE for s in statuses):
+        return JobStatus.DONE
+    if all(s in (JobStatus.CANCELLED, JobStatus.DONE) for s in statuses):
+        return JobStatus.CANCELLED
+    return min(statuses, key=_ORDER.index)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """How one service job's readouts map back to the user's ``run`` call.
+
+    ``segments[i] = (circuit, first_row, stop_row)``: the service job's circuit ``i`` is
+    rows ``first_row:stop_row`` of the user's circuit ``circuit``. ``total`` is the number of
+    circuits the user passed.
+    """
+
+    memory: bool
+    meas_level: int
+    meas_return: str
+    segments: tuple[tuple[int, int, int], ...]
+    total: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "memory": self.memory,
+            "meas_level": self.meas_level,
+            "meas_return": self.meas_return,
+            "segments": [list(s) for s in self.segments],
+            "total": self.total,
+        }
+
+    @classmethod
+    def from_data(cls, data: JobData) -> RunInfo:
+        raw = data.metadata.get(RUN_KEY)
+        if not isinstance(raw, dict):
+            # A job submitted by something else: every circuit whole, counts only.
+            return cls(
+                memory=False,
+                meas_level=2,
+                meas_return="single",
+                segments=tuple((i, 0, -1) for i in range(data.num_circuits)),
+                total=data.num_circuits,
+            )
+        try:
+            raw_segments: Any = raw["segments"]
+            segments = tuple((int(c), int(a), int(b)) for c, a, b in raw_segments)
+            meas_level: Any = raw["meas_level"]
+            total: Any = raw["total"]
+            return cls(
+                memory=bool(raw["memory"]),
+                meas_level=int(meas_level),
+                meas_return=str(raw["meas_return"]),
+                segments=segments,
+                total=int(total),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConversionError(
+                f"job {data.job_id}: metadata {RUN_KEY!r} is not readable ({exc})"
+            ) from exc
+
+
+class QRelayJob(JobV1):  # type: ignore[misc]
+    """A Qiskit job whose work runs as one or more qrelay service jobs."""
+
+    def __init__(
+        self,
+        backend: QRelayBackend | None,
+        handles: list[JobHandle],
+        *,
+        infos: list[RunInfo] | None = None,
+        backend_name: str | None = None,
+    ) -> None:
+        job_id = ",".join(h.job_id for h in handles)
+        super().__init__(backend, job_id)
+        self._handles = handles
+        self._infos = infos
+        self._backend_name = backend_name or (backend.name if backend is not None else "")
+        self._result: Any = None
+
+    @property
+    def handles(self) -> list[JobHandle]:
+        """The runtime's job handles behind this Qiskit job (one per service job)."""
+        return list(self._handles)
+
+    def submit(self) -> None:
+        """Nothing to do: ``backend.run`` submits before it returns this job."""
+        return
+
+    def status(self) -> JobStatus:
+        """The Qiskit status of the job (of the least advanced part, if it was split)."""
+        return combine_statuses([to_job_status(h.status()) for h in self._handles])
+
+    def cancel(self) -> bool:
+        """Ask the service to cancel every part; true when the request was made."""
+        for handle in self._handles:
+            handle.cancel()
+        return True
+
+    def wait_for_final_state(
+        self, timeout: float | None = None, wait: float = 5, callback: Any = None
+    ) -> None:
+        """Wait by long-polling the service (``wait`` is ignored: there is no fixed sleep)."""
+        self._wait_all(timeout)
+
+    def _wait_all(self, timeout: float | None) -> list[JobData]:
+        return wait_all(self._handles, timeout)
+
+    def result(self, timeout: float | None = None) -> Any:
+        """The job's ``qiskit.result.Result``, waiting up to ``timeout`` seconds for it.
+
+        Raises ``qrelay.errors.JobTimeoutError`` when the job is not done in time. A
+        failed or cancelled circuit gives an unsuccessful experiment (its status names the
+        reason) and ``Result.success`` false.
+        """
+        if self._result is not None:
+            return self._result
+        datas = self._wait_all(timeout)
+        infos = self._infos or [RunInfo.from_data(d) for d in datas]
+        rows, layouts, failures, shots = gather(datas, infos, self._handles)
+        total = len(rows)
+        meas_level = infos[0].meas_level
+        experiments: list[Any] = []
+        for user_index in range(total):
+            layout = layouts[user_index]
+            if layout is None:
+                raise ConversionError(f"job {self.job_id()}: no layout for circuit {user_index}")
+            if user_index in failures:
+                experiments.append(
+                    _result.failed_experiment(
+                        layout, shots[user_index], failures[user_index], meas_level=meas_level
+                    )
+                )
+                continue
+            experiments.extend(
+                _result.experiment_results(
+                    layout,
+                    rows[user_index],
+                    memory=infos[0].memory,
+                    meas_level=meas_level,
+                    meas_return=infos[0].meas_return,
+                )
+            )
+        self._result = _result.build_result(
+            experiments,
+            backend_name=self._backend_name or datas[0].target,
+            job_id=self.job_id(),
+            date=datas[0].submission_timestamp.isoformat(),
+        )
+        return self._result
+
+
+def wait_all(handles: list[JobHandle], timeout: float | None) -> list[JobData]:
+    """Long-poll every handle until its job is terminal, within one overall ``timeout``."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    out = []
+    for handle in handles:
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        data = handle.wait(remaining)
+        if not all(s in TERMINAL_CIRCUIT_STATES for s in data.statuses):
+            raise JobTimeoutError(
+                f"job {handle.job_id} did not finish within {timeout} s", job_id=handle.job_id
+            )
+        out.append(data)
+    return out
+
+
+def gather(
+    datas: list[JobData], infos: list[RunInfo], handles: list[JobHandle]
+) -> tuple[list[list[Readout]], list[Circuit | None], dict[int, str], list[int]]:
+    """Per user circuit: its readouts (all rows, in order), layout, failure and shots."""
+    total = infos[0].total
+    rows: list[list[Readout]] = [[] for _ in range(total)]
+    layouts: list[Circuit | None] = [None] * total
+    failures: dict[int, str] = {}
+    shots = [0] * total
+    for data, info, handle in zip(datas, infos, handles, strict=True):
+        readouts, circuits = _readouts_of(data, handle)
+        for index, (user_index, _start, _stop) in enumerate(info.segments):
+            layouts[user_index] = layouts[user_index] or circuits[index]
+            shots[user_index] = data.shots[index] if index < len(data.shots) else 0
+            status = data.statuses[index]
+            got = readouts[index] if index < len(readouts) else None
+            if status is not CircuitStatus.COMPLETED or got is None:
+                message = data.status_messages[index] or status.value
+                failures[user_index] = f"{status.value.upper()}: {message}"
+                continue
+            rows[user_index].extend(got)
+    return rows, layouts, failures, shots
+
+
+def _readouts_of(
+    data: JobData, handle: JobHandle
+) -> tuple[list[list[Readout] | None], list[Circuit]]:
+    """Readouts and layouts of a finished job, from the long-poll answer when it has them."""
+    if data.readouts is not None and data.layouts is not None:
+        return list(data.readouts), list(data.layouts)
+    results = handle.result()
+    return list(results.readouts), list(results.circuits)

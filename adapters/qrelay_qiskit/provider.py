@@ -1,0 +1,97 @@
+"""``QRelayProvider``: every target of a qrelay provider as a Qiskit backend.
+
+``QRelayProvider()`` with no URL anywhere uses the embedded default (the whole stack in
+this process); ``QRelayProvider(url, token)`` a remote service; ``provider="direct"`` or
+the name of any plugin registered in the ``qrelay.providers`` entry point group reaches
+that provider instead, with no change here.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from qrelay.errors import QRelayError
+from qrelay.payload import NewJob
+from qrelay_qiskit._handles import JobHandle, ProviderHandle, filter_targets, open_provider
+from qrelay_qiskit.backend import QRelayBackend
+from qrelay_qiskit.job import QRelayJob
+
+
+class QRelayProvider:
+    """Qiskit's view of a qrelay provider: ``backends``, ``get_backend``, ``retrieve_job``.
+
+    The runtime provider is opened on first use, so constructing this costs nothing.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        token: str | None = None,
+        *,
+        provider: str = "qrelay",
+        **kwargs: Any,
+    ) -> None:
+        self._url = url
+        self._token = token
+        self._name = provider
+        self._kwargs = kwargs
+        self._runtime: ProviderHandle | None = None
+        self._backends: dict[str, QRelayBackend] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The name of the runtime provider behind this one (``qrelay``, ``direct``, ...)."""
+        return self._name
+
+    @property
+    def runtime(self) -> ProviderHandle:
+        """The runtime provider (opened now if it was not yet)."""
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = open_provider(self._name, self._url, self._token, **self._kwargs)
+            return self._runtime
+
+    def backends(self, name: str | None = None, **filters: Any) -> list[QRelayBackend]:
+        """The targets as backends, filtered by ``name`` and ``GetTargetsFilterModel`` fields.
+
+        Filters: ``simulator``, ``supports_submit``, ``supports_compile``, ``available``,
+        ``retired``, ``min_num_qubits``.
+        """
+        models = filter_targets(self.runtime.targets(), name, **filters)
+        return [self.get_backend(model.target_name) for model in models]
+
+    def get_backend(self, name: str) -> QRelayBackend:
+        """The backend of target ``name`` (``NotFoundError`` if there is none)."""
+        with self._lock:
+            cached = self._backends.get(name)
+        if cached is not None:
+            return cached
+        info = self.runtime.target(name)
+        backend = QRelayBackend(self, info)
+        with self._lock:
+            return self._backends.setdefault(name, backend)
+
+    def retrieve_job(self, job_id: str) -> QRelayJob:
+        """A job submitted earlier, in this process or another, by its id.
+
+        A job that ``run`` split into several service jobs has their ids joined by commas.
+        """
+        ids = [part for part in job_id.split(",") if part]
+        handles = [self.runtime.job(part) for part in ids]
+        target = handles[0].data().target if handles else ""
+        backend: QRelayBackend | None
+        try:
+            backend = self.get_backend(target)
+        except QRelayError:  # a retired target still has its results
+            backend = None
+        return QRelayJob(backend, handles, backend_name=target)
+
+    def submit_job(self, job: NewJob) -> JobHandle:
+        """Submit one service job (what ``QRelayBackend.run`` calls)."""
+        return self.runtime.submit(job)
+
+    def __repr__(self) -> str:
+        where = self._url or "embedded default" if self._name == "qrelay" else self._name
+        return f"<QRelayProvider({where!r})>"
