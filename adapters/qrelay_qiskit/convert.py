@@ -1,0 +1,643 @@
+"""Qiskit ``QuantumCircuit`` to payload ``Circuit`` and back.
+
+The payload addresses classical bits by one global index over its registers; Qiskit by
+the position of a ``Clbit`` in ``QuantumCircuit.clbits`` (its memory slot). The converter
+keeps the two equal, so a measurement lands in the same memory slot after a round trip.
+When Qiskit's registers do not simply tile the clbits in order (loose clbits, registers
+sharing bits, out-of-order bits), the payload gets registers that do tile them and the
+real Qiskit registers are recorded in ``metadata["qiskit.cregs"]`` (and likewise
+``"qiskit.qregs"`` for qubits) so :func:`to_qiskit` rebuilds them exactly.
+
+Gates are dispatched by name through tables built once from ``qrelay.payload.ops.OPS``
+and Qiskit's standard-gate mapping; payload to Qiskit uses the Rust-side standard-gate
+fast path, which keeps both directions to a few microseconds per instruction.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cache
+from typing import Any, Final
+
+import numpy as np
+from qiskit.circuit import (
+    Barrier,
+    CircuitInstruction,
+    ClassicalRegister,
+    Clbit,
+    Delay,
+    IfElseOp,
+    Measure,
+    ParameterExpression,
+    ParameterVectorElement,
+    QuantumCircuit,
+    QuantumRegister,
+    Qubit,
+    Reset,
+)
+from qiskit.circuit.library import UnitaryGate, get_standard_gate_name_mapping
+
+from qrelay.errors import ConversionError, PayloadError, QRelayError
+from qrelay.payload import expressions as pexpr
+from qrelay.payload.circuit import (
+    Circuit,
+    Condition,
+    Instruction,
+    Register,
+    matrix_from_wire,
+    matrix_to_wire,
+)
+from qrelay.payload.expressions import Expr
+from qrelay.payload.ops import OPS, OpKind
+from qrelay_qiskit.expressions import SymbolTable, from_expr, to_expr
+from qrelay_qiskit.gates import FSimGate
+
+__all__ = ["from_qiskit", "to_qiskit"]
+
+log = logging.getLogger(__name__)
+
+#: Metadata keys this adapter writes (and strips again on the way back).
+META_PREFIX: Final = "qiskit."
+META_CREGS: Final = "qiskit.cregs"
+META_QREGS: Final = "qiskit.qregs"
+META_VECTORS: Final = "qiskit.parameter_vectors"
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_\[\].:\-]*$")
+
+#: Qiskit gates with no op of their own but a direct op equivalent: name -> (op, params).
+_ALIASES: Final[Mapping[str, Callable[[list[Expr]], tuple[str, list[Expr]]]]] = {
+    "u1": lambda p: ("p", p),
+    "u3": lambda p: ("u", p),
+    "u2": lambda p: ("u", [math.pi / 2, p[0], p[1]]),
+    "cu1": lambda p: ("cp", p),
+    "cu3": lambda p: ("cu", [*p, 0.0]),
+}
+
+
+@cache
+def _standard_gates() -> dict[str, Any]:
+    """Payload gate op -> Qiskit ``StandardGate`` (the Rust fast path), where one exists."""
+    mapping = get_standard_gate_name_mapping()
+    table: dict[str, Any] = {}
+    for name, spec in OPS.items():
+        if spec.kind is OpKind.GATE and name in mapping:
+            std = getattr(mapping[name], "_standard_gate", None)
+            if std is not None:
+                table[name] = std
+    return table
+
+
+@cache
+def _gate_ops() -> frozenset[str]:
+    return frozenset(name for name, spec in OPS.items() if spec.kind is OpKind.GATE)
+
+
+# ------------------------------------------------------------------ Qiskit -> payload
+
+
+def from_qiskit(qc: QuantumCircuit) -> Circuit:
+    """The payload circuit of ``qc``: gates, measurements, registers, parameters, phase.
+
+    Gates without an op are decomposed through their Qiskit definitions; a parameter-free
+    opaque gate becomes a ``unitary``. Raises :class:`ConversionError` naming the
+    instruction index and name of what cannot be converted.
+    """
+    if not isinstance(qc, QuantumCircuit):
+        raise ConversionError(f"expected a qiskit QuantumCircuit, got {type(qc).__name__}")
+    metadata: dict[str, Any] = _user_metadata(qc.metadata)
+    qubit_registers = _qubit_layout(qc, metadata)
+    registers = _classical_layout(qc, metadata)
+    vectors: dict[str, int] = {}
+    names: list[str] = []
+    for param in qc.parameters:
+        names.append(param.name)
+        if isinstance(param, ParameterVectorElement):
+            vectors[param.vector.name] = len(param.vector)
+    if vectors:
+        metadata[META_VECTORS] = vectors
+    reader = _Reader(qc, {reg.name for reg in registers})
+    instructions = reader.block(
+        qc.data, {bit: i for i, bit in enumerate(qc.qubits)}, reader.clbit_index, ""
+    )
+    phase = pexpr.add(to_expr(qc.global_phase, "global_phase"), reader.extra_phase)
+    for symbol in pexpr.symbols(reader.extra_phase):
+        if symbol not in names:
+            names.append(symbol)
+    try:
+        return Circuit(
+            num_qubits=qc.num_qubits,
+            registers=registers,
+            parameters=names,
+            instructions=instructions,
+            global_phase=phase,
+            name=qc.name,
+            metadata=metadata,
+            qubit_registers=qubit_registers,
+        )
+    except PayloadError as exc:
+        raise ConversionError(f"circuit {qc.name!r} does not make a valid payload: {exc}") from exc
+
+
+def _user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The JSON-able part of a circuit's metadata; other entries are logged and dropped."""
+    kept: dict[str, Any] = {}
+    for key, value in (metadata or {}).items():
+        if not isinstance(key, str) or key.startswith(META_PREFIX):
+            log.warning("circuit metadata key %r is reserved or not a string; dropped", key)
+            continue
+        try:
+            kept[key] = json.loads(json.dumps(value))
+        except (TypeError, ValueError):
+            log.warning("circuit metadata %r is not JSON-able; dropped from the payload", key)
+    return kept
+
+
+def _tiles(bits: Sequence[Any], regs: Sequence[Any], index: Mapping[Any, int]) -> bool:
+    """True when ``regs`` hold every bit exactly once, in order, under valid names."""
+    pos = 0
+    for reg in regs:
+        if not _NAME.match(reg.name):
+            return False
+        for j, bit in enumerate(reg):
+            if index[bit] != pos + j:
+                return False
+        pos += len(reg)
+    return pos == len(bits)
+
+
+def _qubit_layout(qc: QuantumCircuit, metadata: dict[str, Any]) -> list[Register] | None:
+    index = {bit: i for i, bit in enumerate(qc.qubits)}
+    if qc.qregs and _tiles(qc.qubits, qc.qregs, index):
+        return [Register(name=reg.name, size=len(reg)) for reg in qc.qregs]
+    metadata[META_QREGS] = [[reg.name, [index[b] for b in reg]] for reg in qc.qregs]
+    return None
+
+
+def _classical_layout(qc: QuantumCircuit, metadata: dict[str, Any]) -> list[Register]:
+    """Payload registers tiling the clbits in Qiskit's order (memory slot = global clbit)."""
+    clbits = qc.clbits
+    index = {bit: i for i, bit in enumerate(clbits)}
+    cregs = qc.cregs
+    if _tiles(clbits, cregs, index):
+        return [Register(name=reg.name, size=len(reg)) for reg in cregs]
+    metadata[META_CREGS] = [[reg.name, [index[b] for b in reg]] for reg in cregs]
+    starts: dict[int, Any] = {}
+    taken: set[int] = set()
+    used_names: set[str] = set()
+    for reg in cregs:
+        if not len(reg) or not _NAME.match(reg.name) or reg.name in used_names:
+            continue
+        first = index[reg[0]]
+        span = range(first, first + len(reg))
+        if any(index[bit] != first + j for j, bit in enumerate(reg)) or taken.intersection(span):
+            continue
+        starts[first] = reg
+        taken.update(span)
+        used_names.add(reg.name)
+    registers: list[Register] = []
+    i = 0
+    while i < len(clbits):
+        reg = starts.get(i)
+        if reg is not None:
+            registers.append(Register(name=reg.name, size=len(reg)))
+            i += len(reg)
+            continue
+        j = i
+        while j < len(clbits) and j not in starts:
+            j += 1
+        name = f"_clbits{i}"
+        while name in used_names:
+            name = "_" + name
+        used_names.add(name)
+        registers.append(Register(name=name, size=j - i))
+        i = j
+    return registers
+
+
+class _Reader:
+    """One pass over a Qiskit circuit's instructions, producing payload instructions."""
+
+    def __init__(self, qc: QuantumCircuit, payload_registers: set[str]) -> None:
+        self.clbit_index: dict[Clbit, int] = {bit: i for i, bit in enumerate(qc.clbits)}
+        self.payload_registers = payload_registers
+        self.extra_phase: Expr = 0.0
+        self.gate_ops = _gate_ops()
+
+    def block(
+        self,
+        data: Iterable[CircuitInstruction],
+        qmap: Mapping[Qubit, int],
+        cmap: Mapping[Clbit, int],
+        prefix: str,
+    ) -> list[Instruction]:
+        out: list[Instruction] = []
+        append = out.append
+        gate_ops = self.gate_ops
+        for index, ci in enumerate(data):
+            name = ci.name
+            try:
+                if name in gate_ops:
+                    params = ci.params
+                    inst: Instruction = {"op": name, "qubits": [qmap[q] for q in ci.qubits]}
+                    if params:
+                        inst["params"] = [
+                            p if type(p) is float else to_expr(p, f"{name} parameter")
+                            for p in params
+                        ]
+                    label = ci.label
+                    if label is not None:
+                        inst["label"] = label
+                    append(inst)
+                elif name == "measure":
+                    append(
+                        {
+                            "op": "measure",
+                            "qubits": [qmap[ci.qubits[0]]],
+                            "clbits": [cmap[ci.clbits[0]]],
+                        }
+                    )
+                else:
+                    self.special(ci, name, qmap, cmap, out=out, where=f"{prefix}{index}")
+            except QRelayError as exc:
+                if isinstance(exc, ConversionError) and str(exc).startswith("instruction "):
+                    raise
+                raise ConversionError(f"instruction {prefix}{index} ({name}): {exc}") from exc
+        return out
+
+    def special(
+        self,
+        ci: CircuitInstruction,
+        name: str,
+        qmap: Mapping[Qubit, int],
+        cmap: Mapping[Clbit, int],
+        *,
+        out: list[Instruction],
+        where: str,
+    ) -> None:
+        qubits = [qmap[q] for q in ci.qubits]
+        if name == "reset":
+            out.append({"op": "reset", "qubits": qubits})
+        elif name == "barrier":
+            if qubits:
+                inst: Instruction = {"op": "barrier", "qubits": qubits}
+                if ci.label is not None:
+                    inst["label"] = ci.label
+                out.append(inst)
+        elif name == "delay":
+            op = ci.operation
+            duration = op.params[0]
+            if not isinstance(duration, int | float | np.number):
+                raise ConversionError(
+                    f"instruction {where} (delay): duration {duration!r} is not a number"
+                )
+            out.extend(
+                {"op": "delay", "qubits": [q], "params": [float(duration)], "unit": op.unit}
+                for q in qubits
+            )
+        elif name == "global_phase":
+            self.extra_phase = pexpr.add(self.extra_phase, to_expr(ci.params[0], "global_phase"))
+        elif name == "if_else":
+            out.append(self.if_else(ci, qmap, cmap, where))
+        elif name in _ALIASES:
+            params = [to_expr(p, f"{name} parameter") for p in ci.params]
+            op_name, op_params = _ALIASES[name](params)
+            out.append({"op": op_name, "qubits": qubits, "params": op_params})
+        elif name == "fsim" and len(qubits) == 2 and len(ci.params) == 2:
+            params = [to_expr(p, "fsim parameter") for p in ci.params]
+            out.append({"op": "fsim", "qubits": qubits, "params": params})
+        elif name == "unitary" and not ci.clbits:
+            out.append(
+                {
+                    "op": "unitary",
+                    "qubits": qubits,
+                    "matrix": matrix_to_wire(ci.operation.to_matrix()),
+                }
+            )
+        elif ci.is_control_flow():
+            raise ConversionError(
+                f"instruction {where} ({name}): control flow other than if_else is not "
+                "supported by payload.v1"
+            )
+        else:
+            self.decompose(ci, name, qmap, cmap, out=out, where=where)
+
+    def if_else(
+        self,
+        ci: CircuitInstruction,
+        qmap: Mapping[Qubit, int],
+        cmap: Mapping[Clbit, int],
+        where: str,
+    ) -> Instruction:
+        op = ci.operation
+        target, value = _condition_of(op, where)
+        condition: Condition
+        if isinstance(target, Clbit):
+            condition = {"clbit": cmap[target], "value": int(value)}
+        else:
+            if target.name not in self.payload_registers:
+                raise ConversionError(
+                    f"instruction {where} (if_else): condition register {target.name!r} "
+                    "shares or reorders clbits and cannot be addressed in the payload"
+                )
+            condition = {"register": target.name, "value": int(value)}
+        true_body, false_body = op.blocks
+        inst: Instruction = {"op": "if", "qubits": [], "condition": condition}
+        inner_q = dict(zip(true_body.qubits, (qmap[q] for q in ci.qubits), strict=True))
+        inner_c = dict(zip(true_body.clbits, (cmap[c] for c in ci.clbits), strict=True))
+        inst["body"] = self.block(true_body.data, inner_q, inner_c, f"{where}.body.")
+        if false_body is not None:
+            inner_q = dict(zip(false_body.qubits, (qmap[q] for q in ci.qubits), strict=True))
+            inner_c = dict(zip(false_body.clbits, (cmap[c] for c in ci.clbits), strict=True))
+            inst["else_body"] = self.block(false_body.data, inner_q, inner_c, f"{where}.else_body.")
+        return inst
+
+    def decompose(
+        self,
+        ci: CircuitInstruction,
+        name: str,
+        qmap: Mapping[Qubit, int],
+        cmap: Mapping[Clbit, int],
+        *,
+        out: list[Instruction],
+        where: str,
+    ) -> None:
+        op = ci.operation
+        definition = getattr(op, "definition", None)
+        if definition is not None:
+            inner_q = dict(zip(definition.qubits, (qmap[q] for q in ci.qubits), strict=True))
+            inner_c = dict(zip(definition.clbits, (cmap[c] for c in ci.clbits), strict=True))
+            out.extend(self.block(definition.data, inner_q, inner_c, f"{where}.{name}."))
+            self.extra_phase = pexpr.add(
+                self.extra_phase, to_expr(definition.global_phase, "global_phase")
+            )
+            return
+        if not ci.clbits and not ci.is_parameterized() and hasattr(op, "to_matrix"):
+            try:
+                matrix = op.to_matrix()
+            except Exception as exc:
+                raise ConversionError(
+                    f"instruction {where} ({name}): opaque gate without a matrix"
+                ) from exc
+            out.append(
+                {
+                    "op": "unitary",
+                    "qubits": [qmap[q] for q in ci.qubits],
+                    "matrix": matrix_to_wire(matrix),
+                }
+            )
+            return
+        raise ConversionError(
+            f"instruction {where} ({name}): no payload op, no definition and no matrix"
+        )
+
+
+def _condition_of(op: IfElseOp, where: str) -> tuple[Any, int]:
+    condition = op.condition
+    if isinstance(condition, tuple) and len(condition) == 2:
+        return condition[0], int(condition[1])
+    raise ConversionError(
+        f"instruction {where} (if_else): only a condition on a clbit or a register value is "
+        f"supported, not {condition!r}"
+    )
+
+
+# ------------------------------------------------------------------ payload -> Qiskit
+
+
+def to_qiskit(
+    circuit: Circuit, *, bindings_row: Mapping[str, float] | None = None
+) -> QuantumCircuit:
+    """The Qiskit circuit of a payload circuit, registers, memory slots and names restored.
+
+    With ``bindings_row`` every parameter is replaced by its value (the circuit comes back
+    bound); without it, symbols become ``Parameter`` / ``ParameterVector`` elements with
+    their payload names.
+    """
+    metadata = circuit.metadata
+    qc = QuantumCircuit(name=circuit.name or None)
+    _add_qubits(qc, circuit, metadata.get(META_QREGS))
+    _add_clbits(qc, circuit, metadata.get(META_CREGS))
+    vector_lengths = metadata.get(META_VECTORS)
+    table = SymbolTable(
+        list(circuit.parameters),
+        vector_lengths if isinstance(vector_lengths, dict) else None,  # type: ignore[arg-type]
+    )
+    writer = _Writer(qc, circuit, table, bindings_row)
+    qubits = list(qc.qubits)
+    clbits = list(qc.clbits)
+    writer.block(qc, circuit.instructions, qubits, clbits, "")
+    qc.global_phase = writer.value(circuit.global_phase, "global_phase")
+    user = {k: v for k, v in metadata.items() if not k.startswith(META_PREFIX)}
+    qc.metadata = user
+    return qc
+
+
+def _add_qubits(qc: QuantumCircuit, circuit: Circuit, qregs: Any) -> None:
+    if circuit.qubit_registers is not None:
+        for reg in circuit.qubit_registers:
+            qc.add_register(QuantumRegister(reg.size, reg.name))
+        return
+    if qregs is not None:
+        bits = [Qubit() for _ in range(circuit.num_qubits)]
+        qc.add_bits(bits)
+        for name, indices in _bit_groups(qregs, circuit.num_qubits, META_QREGS):
+            qc.add_register(QuantumRegister(name=name, bits=[bits[i] for i in indices]))
+        return
+    if circuit.num_qubits:
+        qc.add_register(QuantumRegister(circuit.num_qubits, "q"))
+
+
+def _add_clbits(qc: QuantumCircuit, circuit: Circuit, cregs: Any) -> None:
+    if cregs is None:
+        for reg in circuit.registers:
+            qc.add_register(ClassicalRegister(reg.size, reg.name))
+        return
+    bits = [Clbit() for _ in range(circuit.num_clbits)]
+    qc.add_bits(bits)
+    for name, indices in _bit_groups(cregs, circuit.num_clbits, META_CREGS):
+        qc.add_register(ClassicalRegister(name=name, bits=[bits[i] for i in indices]))
+
+
+def _bit_groups(value: Any, width: int, key: str) -> list[tuple[str, list[int]]]:
+    groups: list[tuple[str, list[int]]] = []
+    if not isinstance(value, list):
+        raise ConversionError(f"metadata[{key!r}] must be a list of [name, [bit, ...]]")
+    for entry in value:
+        ok = (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and isinstance(entry[0], str)
+            and isinstance(entry[1], list)
+            and all(type(i) is int and 0 <= i < width for i in entry[1])
+        )
+        if not ok:
+            raise ConversionError(
+                f"metadata[{key!r}]: entry {entry!r} is not [name, [bit index < {width}, ...]]"
+            )
+        groups.append((entry[0], entry[1]))
+    return groups
+
+
+_MEASURE: Final = Measure()
+_RESET: Final = Reset()
+
+
+class _Writer:
+    """Emits payload instructions into Qiskit circuits (the top level and ``if`` bodies)."""
+
+    def __init__(
+        self,
+        qc: QuantumCircuit,
+        circuit: Circuit,
+        table: SymbolTable,
+        bindings: Mapping[str, float] | None,
+    ) -> None:
+        self.table = table
+        self.bindings = bindings
+        self.standard = _standard_gates()
+        self.cregs = {reg.name: reg for reg in qc.cregs}
+        self.offsets = circuit.register_offsets()
+
+    def value(self, expr: Expr, where: str) -> float | ParameterExpression:
+        if type(expr) is float:
+            return expr
+        if self.bindings is not None:
+            try:
+                return pexpr.evaluate(expr, self.bindings)
+            except PayloadError as exc:
+                raise ConversionError(f"{where}: {exc}") from exc
+        return from_expr(expr, self.table)
+
+    def block(
+        self,
+        qc: QuantumCircuit,
+        instructions: Sequence[Instruction],
+        qubits: Sequence[Qubit],
+        clbits: Sequence[Clbit],
+        prefix: str,
+    ) -> None:
+        standard = self.standard
+        append = qc._append
+        from_standard = CircuitInstruction.from_standard
+        for index, inst in enumerate(instructions):
+            op = inst["op"]
+            std = standard.get(op)
+            try:
+                if std is not None:
+                    params = inst.get("params")
+                    values = (
+                        [p if type(p) is float else self.value(p, op) for p in params]
+                        if params
+                        else ()
+                    )
+                    qargs = tuple(qubits[q] for q in inst["qubits"])
+                    label = inst.get("label")
+                    append(from_standard(std, qargs, values, label=label), _standard_gate=True)
+                elif op == "measure":
+                    append(
+                        CircuitInstruction(
+                            _MEASURE, (qubits[inst["qubits"][0]],), (clbits[inst["clbits"][0]],)
+                        )
+                    )
+                else:
+                    self.special(qc, inst, op, qubits, clbits, where=f"{prefix}{index}")
+            except (IndexError, KeyError) as exc:
+                raise ConversionError(
+                    f"instruction {prefix}{index} ({op}): bad qubit, clbit or field ({exc})"
+                ) from exc
+
+    def special(
+        self,
+        qc: QuantumCircuit,
+        inst: Instruction,
+        op: str,
+        qubits: Sequence[Qubit],
+        clbits: Sequence[Clbit],
+        *,
+        where: str,
+    ) -> None:
+        qargs = tuple(qubits[q] for q in inst["qubits"])
+        if op == "reset":
+            qc._append(CircuitInstruction(_RESET, qargs, ()))
+        elif op == "barrier":
+            qc._append(CircuitInstruction(Barrier(len(qargs), label=inst.get("label")), qargs, ()))
+        elif op == "delay":
+            duration = self.value(inst["params"][0], where)
+            unit = inst.get("unit", "dt")
+            if unit == "dt" and isinstance(duration, float) and duration.is_integer():
+                duration = int(duration)
+            qc._append(CircuitInstruction(Delay(duration, unit), qargs, ()))
+        elif op == "unitary":
+            gate = UnitaryGate(matrix_from_wire(inst["matrix"]), check_input=False)
+            qc._append(CircuitInstruction(gate, qargs, ()))
+        elif op == "fsim":
+            theta, phi = (self.value(p, where) for p in inst["params"])
+            qc._append(CircuitInstruction(FSimGate(theta, phi, label=inst.get("label")), qargs, ()))
+        elif op == "if":
+            self.if_op(qc, inst, qubits, clbits, where)
+        else:
+            raise ConversionError(f"instruction {where} ({op}): no Qiskit equivalent")
+
+    def if_op(
+        self,
+        qc: QuantumCircuit,
+        inst: Instruction,
+        qubits: Sequence[Qubit],
+        clbits: Sequence[Clbit],
+        where: str,
+    ) -> None:
+        cond = inst["condition"]
+        cond_bits: list[int]
+        target: Any
+        if "clbit" in cond:
+            target = clbits[cond["clbit"]]
+            cond_bits = [cond["clbit"]]
+        else:
+            name = cond["register"]
+            start, size = self._register_span(name)
+            cond_bits = list(range(start, start + size))
+            target = self.cregs.get(name)
+            if target is None or [clbits[i] for i in cond_bits] != list(target):
+                target = ClassicalRegister(name=name, bits=[clbits[i] for i in cond_bits])
+        body = inst.get("body", [])
+        else_body = inst.get("else_body")
+        used_q: set[int] = set()
+        used_c: set[int] = set(cond_bits)
+        for sub in _walk(body, else_body or []):
+            used_q.update(sub["qubits"])
+            used_c.update(sub.get("clbits", ()))
+            sub_cond = sub.get("condition")
+            if sub_cond is not None:
+                if "clbit" in sub_cond:
+                    used_c.add(sub_cond["clbit"])
+                else:
+                    s, n = self._register_span(sub_cond["register"])
+                    used_c.update(range(s, s + n))
+        qlist = [qubits[i] for i in sorted(used_q)]
+        clist = [clbits[i] for i in sorted(used_c)]
+        true_qc = QuantumCircuit(qlist, clist)
+        self.block(true_qc, body, qubits, clbits, f"{where}.body.")
+        false_qc = None
+        if else_body is not None:
+            false_qc = QuantumCircuit(qlist, clist)
+            self.block(false_qc, else_body, qubits, clbits, f"{where}.else_body.")
+        if_op = IfElseOp((target, cond["value"]), true_qc, false_qc, label=inst.get("label"))
+        qc._append(CircuitInstruction(if_op, tuple(qlist), tuple(clist)))
+
+    def _register_span(self, name: str) -> tuple[int, int]:
+        try:
+            return self.offsets[name]
+        except KeyError:
+            raise ConversionError(f"condition reads unknown register {name!r}") from None
+
+
+def _walk(*blocks: Sequence[Instruction]) -> Iterable[Instruction]:
+    for block in blocks:
+        for inst in block:
+            yield inst
+            if inst["op"] == "if":
+                yield from _walk(inst.get("body", []), inst.get("else_body", []))
