@@ -27,7 +27,14 @@ _LAZY: dict[str, str] = {
     "QRelaySamplerV2": "qrelay_qiskit.sampler",
 }
 
-__all__ = ["QRelayBackend", "QRelayJob", "QRelayProvider", "QRelaySamplerV2", "from_qiskit", "to_qiskit"]
+__all__ = [
+    "QRelayBackend",
+    "QRelayJob",
+    "QRelayProvider",
+    "QRelaySamplerV2",
+    "from_qiskit",
+    "to_qiskit",
+]
 
 
 def __getattr__(name: str) -> Any:
