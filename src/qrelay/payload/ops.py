@@ -122,6 +122,8 @@ _SPECS: Final[tuple[OpSpec, ...]] = (
     _g("ccz", 3, (), "doubly controlled Z", qasm3=None, qasm2=None),
     _g("cswap", 3, (), "Fredkin"),
     _g("rccx", 3, (), "relative-phase Toffoli", qasm3=None),
+    _g("c3sx", 4, (), "triply controlled sqrt(X)", qasm3=None, qasm2="c3sqrtx"),
+    _g("rcccx", 4, (), "relative-phase triply controlled X", qasm3=None, qasm2="rc3x"),
     OpSpec(
         "measure",
         OpKind.MEASURE,
