@@ -112,7 +112,9 @@ def _single_qubit_gates(
                 gates.append(GateProperties(op=op, qubits=[q], error=0.0, duration_ns=0.0))
             else:
                 gates.append(
-                    GateProperties(op=op, qubits=[q], error=err, duration_ns=_snap(p.oneq_ns, dt_ns))
+                    GateProperties(
+                        op=op, qubits=[q], error=err, duration_ns=_snap(p.oneq_ns, dt_ns)
+                    )
                 )
         gates.append(
             GateProperties(
@@ -124,7 +126,9 @@ def _single_qubit_gates(
         )
         if p.reset_ns is not None:
             gates.append(
-                GateProperties(op="reset", qubits=[q], error=None, duration_ns=_snap(p.reset_ns, dt_ns))
+                GateProperties(
+                    op="reset", qubits=[q], error=None, duration_ns=_snap(p.reset_ns, dt_ns)
+                )
             )
     return gates
 
@@ -211,7 +215,9 @@ def _square_qpu(epoch: int) -> TargetInfo:
     return _finish(
         TargetInfo(
             name="square_qpu",
-            description="Emulated 16-qubit superconducting QPU on a 4x4 square lattice (CZ, RX, RZ).",
+            description=(
+                "Emulated 16-qubit superconducting QPU on a 4x4 square lattice (CZ, RX, RZ)."
+            ),
             driver=DRIVER,
             num_qubits=n,
             native_ops=["cz", "rx", "rz", "measure", "reset"],
@@ -239,7 +245,9 @@ def _heavyhex_qpu(epoch: int) -> TargetInfo:
     return _finish(
         TargetInfo(
             name="heavyhex_qpu",
-            description="Emulated 27-qubit superconducting QPU on a heavy-hex lattice (ECR, SX, X, RZ).",
+            description=(
+                "Emulated 27-qubit superconducting QPU on a heavy-hex lattice (ECR, SX, X, RZ)."
+            ),
             driver=DRIVER,
             num_qubits=n,
             native_ops=["ecr", "sx", "x", "rz", "measure", "reset"],

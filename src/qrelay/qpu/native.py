@@ -195,11 +195,7 @@ def reduce_to_touched(circuit: Circuit, target: TargetInfo) -> Reduced:
     coupling = (
         None
         if target.coupling_map is None
-        else [
-            (index[a], index[b])
-            for a, b in target.coupling_map
-            if a in index and b in index
-        ]
+        else [(index[a], index[b]) for a, b in target.coupling_map if a in index and b in index]
     )
     sliced = target.model_copy(
         update={

@@ -1,0 +1,572 @@
+"""The emulated controller: one queue and one worker thread per device.
+
+This module is the controller without gRPC (``qrelay.qpu.server`` puts it on the wire).
+An ``execute`` call queues one *program*: an executable with one or more patch-value
+sets, one job per set. Each device runs one program at a time, in arrival order. A
+program's sets run in one simulation with a bindings table: parameters are patched into
+the prepared program, never recompiled.
+
+The simulation (noise from the device's calibration) is the ``aer`` engine plugin; only
+the qubits the program touches are simulated. Readout assignment error comes from the IQ
+model (:mod:`qrelay.qpu.iq`), not from the engine, so bits and IQ points agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from qrelay import registry
+from qrelay.errors import ConflictError, DeviceError, NotFoundError, PayloadError
+from qrelay.payload import Bindings, Circuit, TargetInfo
+from qrelay.plugins import SimulationEngine
+from qrelay.qpu import native
+from qrelay.qpu.fleet import FLEET_NAMES, fleet_device
+from qrelay.qpu.iq import IQModel
+from qrelay.qpu.translation import IQ_SUFFIX, Executable
+
+log = logging.getLogger(__name__)
+
+#: The longest a single await may block, whatever the client asks.
+MAX_AWAIT_SECONDS: Final = 60.0
+#: Finished jobs whose results are kept; older ones are forgotten (status NOT_FOUND).
+RETAINED_JOBS: Final = 50_000
+#: Prepared executables kept (parsed, checked, reduced, scheduled).
+PREPARED_CACHE: Final = 128
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED)
+
+
+class CancelOutcome(StrEnum):
+    CANCELLED = "cancelled"
+    ALREADY_RUNNING = "already_running"
+    ALREADY_FINISHED = "already_finished"
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An executable checked against its device and made ready to run many times."""
+
+    executable: Executable
+    target: TargetInfo
+    reduced: native.Reduced
+    noise: TargetInfo
+    layout: native.PatchLayout
+    #: Per buffer: (name, reduced qubit that last wrote it or -1, register, bit).
+    sources: list[tuple[str, int, str, int]]
+    duration_us: int
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """One job's buffers (name -> array), final memory and device time."""
+
+    buffers: dict[str, npt.NDArray[Any]]
+    memory: dict[str, list[float]]
+    execution_duration_us: int
+
+
+@dataclass
+class Job:
+    job_id: str
+    device: str
+    program: Program
+    patch: dict[str, list[float]]
+    state: JobState = JobState.QUEUED
+    message: str = ""
+    result: JobResult | None = None
+    execution_count: int = 0
+
+
+@dataclass
+class Program:
+    program_id: str
+    prepared: Prepared
+    seed: int
+    jobs: list[Job] = field(default_factory=list)
+
+    def active(self) -> list[Job]:
+        return [job for job in self.jobs if job.state is JobState.QUEUED]
+
+    def device_time_us(self) -> int:
+        return self.prepared.duration_us * len(self.active())
+
+
+@dataclass(frozen=True)
+class StatusView:
+    job_id: str
+    state: JobState
+    device: str
+    estimated_delay_seconds: float
+    queue_position: int
+    message: str
+    execution_count: int
+
+
+@dataclass
+class DeviceCounters:
+    programs_executed: int = 0
+    jobs_completed: int = 0
+
+
+def _fingerprint(executable_key: str, patch_sets: Sequence[Mapping[str, Sequence[float]]]) -> str:
+    blob = json.dumps(
+        [executable_key, [{k: list(v) for k, v in sorted(p.items())} for p in patch_sets]],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class _Device:
+    """One device: its queue, its worker thread and its counters."""
+
+    def __init__(self, controller: Controller, target: TargetInfo, iq_seed: int) -> None:
+        self.controller = controller
+        self.target = target
+        self.iq = IQModel.for_target(target, iq_seed)
+        self.queue: deque[Program] = deque()
+        self.running: Program | None = None
+        self.counters = DeviceCounters()
+        self.thread = threading.Thread(target=self._loop, name=f"qpu-{target.name}", daemon=True)
+
+    # Runs with the controller's lock held.
+    def delay_of(self, program: Program) -> tuple[float, int]:
+        ahead_us = self.running.device_time_us() if self.running is not None else 0
+        for position, queued in enumerate(self.queue):
+            if queued is program:
+                return ahead_us / 1e6, position
+            ahead_us += queued.device_time_us()
+        return 0.0, 0
+
+    def queue_delay_seconds(self) -> float:
+        total = sum(p.device_time_us() for p in self.queue)
+        return total / 1e6
+
+    def _loop(self) -> None:
+        cond = self.controller._cond
+        while True:
+            with cond:
+                while not self.queue and not self.controller._stopping:
+                    cond.wait()
+                if self.controller._stopping:
+                    return
+                program = self.queue.popleft()
+                jobs = program.active()
+                if not jobs:
+                    continue
+                for job in jobs:
+                    job.state = JobState.RUNNING
+                self.running = program
+                cond.notify_all()
+            try:
+                results = self.controller._run(self, program.prepared, jobs, program.seed)
+                error: str | None = None
+            except Exception as exc:
+                log.exception("program %s on %s failed", program.program_id, self.target.name)
+                results, error = [], f"{type(exc).__name__}: {exc}"
+            with cond:
+                self.counters.programs_executed += 1
+                for i, job in enumerate(jobs):
+                    job.execution_count += 1
+                    if error is None:
+                        job.result = results[i]
+                        job.state = JobState.COMPLETED
+                        self.counters.jobs_completed += 1
+                    else:
+                        job.state = JobState.FAILED
+                        job.message = error
+                    self.controller._retire(job)
+                self.running = None
+                cond.notify_all()
+
+
+class Controller:
+    """The emulated QPU controller: devices, queues, jobs and counters.
+
+    ``engine`` is the simulation engine (default: the ``aer`` engine plugin, loaded on
+    first use). ``seed`` makes shot noise and IQ points reproducible.
+    """
+
+    def __init__(
+        self,
+        devices: Iterable[str] | None = None,
+        *,
+        engine: SimulationEngine | None = None,
+        seed: int | None = None,
+        targets: Mapping[str, TargetInfo] | None = None,
+    ) -> None:
+        names = list(devices) if devices is not None else list(FLEET_NAMES)
+        if not names:
+            raise PayloadError("devices: a controller serves at least one device")
+        self.controller_id = f"qpu-controller-{uuid.uuid4().hex[:8]}"
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._engine = engine
+        self._engine_lock = threading.Lock()
+        self._seed = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
+        self._program_counter = itertools.count()
+        self._devices: dict[str, _Device] = {}
+        for i, name in enumerate(names):
+            target = (targets or {}).get(name) or fleet_device(name)
+            self._devices[name] = _Device(self, target, iq_seed=i)
+        self._jobs: dict[str, Job] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()
+        self._idempotency: dict[str, tuple[str, list[str]]] = {}
+        self._prepared: OrderedDict[str, Prepared] = OrderedDict()
+        self._started = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> None:
+        with self._cond:
+            if self._started:
+                return
+            self._started = True
+        for device in self._devices.values():
+            device.thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the device threads after the programs they are running."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        for device in self._devices.values():
+            if device.thread.is_alive():
+                device.thread.join(timeout)
+
+    # ------------------------------------------------------------------ devices
+    @property
+    def device_names(self) -> list[str]:
+        return list(self._devices)
+
+    def device(self, name: str) -> _Device:
+        try:
+            return self._devices[name]
+        except KeyError:
+            raise NotFoundError(
+                f"quantum processor {name!r} is not served here "
+                f"(serving: {', '.join(self._devices)})",
+                status=404,
+                code="not_found",
+            ) from None
+
+    def engine(self) -> SimulationEngine:
+        with self._engine_lock:
+            if self._engine is None:
+                factory = registry.load(registry.ENGINES, "aer")
+                self._engine = factory()
+            return self._engine
+
+    # ------------------------------------------------------------------ preparing
+    def prepare(self, key: str, build: Callable[[], Executable]) -> Prepared:
+        """Parse, check, reduce and schedule an executable once; reuse it by ``key``."""
+        with self._cond:
+            found = self._prepared.get(key)
+            if found is not None:
+                self._prepared.move_to_end(key)
+                return found
+        executable = build()
+        device = self.device(executable.quantum_processor_id)
+        target = device.target
+        native.check_native(executable.circuit, target)
+        if executable.num_shots < 1 or executable.num_shots > target.limits.max_shots:
+            raise PayloadError(
+                f"num_shots: {executable.num_shots} is outside 1..{target.limits.max_shots} "
+                f"for {target.name}"
+            )
+        offsets = executable.circuit.register_offsets()
+        for buffer, (register, bit) in executable.ro_sources.items():
+            if register not in offsets or not 0 <= bit < offsets[register][1]:
+                raise PayloadError(
+                    f"ro_sources: buffer {buffer!r} reads {register}[{bit}], which the "
+                    "program's registers do not have"
+                )
+        reduced = native.reduce_to_touched(executable.circuit, target)
+        writer: dict[tuple[str, int], int] = {}
+        for inst in reduced.circuit.instructions:
+            if inst["op"] == "measure":
+                writer[executable.circuit.clbit_location(inst["clbits"][0])] = inst["qubits"][0]
+        sources = [
+            (buffer, writer.get((register, bit), -1), register, bit)
+            for buffer, (register, bit) in executable.ro_sources.items()
+        ]
+        prepared = Prepared(
+            executable=executable,
+            target=target,
+            reduced=reduced,
+            noise=native.without_readout_error(reduced.target),
+            layout=native.PatchLayout.of(executable.circuit),
+            sources=sources,
+            duration_us=native.execution_duration_us(
+                executable.circuit, target, executable.num_shots
+            ),
+        )
+        with self._cond:
+            self._prepared[key] = prepared
+            while len(self._prepared) > PREPARED_CACHE:
+                self._prepared.popitem(last=False)
+        return prepared
+
+    # ------------------------------------------------------------------ the calls
+    def execute(
+        self,
+        prepared: Prepared,
+        patch_sets: Sequence[Mapping[str, Sequence[float]]],
+        *,
+        idempotency_key: str = "",
+        executable_key: str = "",
+        bypass_settings_protection: bool = False,
+    ) -> tuple[list[str], bool]:
+        """Queue one program with one job per patch set: all of them, or none.
+
+        Returns the job ids and whether they are a replay of an earlier call with the same
+        idempotency key (then nothing new is queued).
+        """
+        device = self.device(prepared.executable.quantum_processor_id)
+        sets = list(patch_sets) or [{}]
+        fingerprint = _fingerprint(executable_key, sets)
+        with self._cond:
+            if idempotency_key and idempotency_key in self._idempotency:
+                seen, job_ids = self._idempotency[idempotency_key]
+                if seen != fingerprint:
+                    raise ConflictError(
+                        f"idempotency key {idempotency_key!r} was used with a different "
+                        "executable or patch values",
+                        status=409,
+                        code="idempotency_mismatch",
+                    )
+                return list(job_ids), True
+        expected = prepared.executable.calibration_id
+        current = device.target.calibration_id
+        if expected and expected != current and not bypass_settings_protection:
+            raise ConflictError(
+                f"{device.target.name} was recalibrated (program translated for calibration "
+                f"{expected}, device is at {current}); translate again or set "
+                "bypass_settings_protection",
+                status=409,
+                code="stale_calibration",
+            )
+        limit = device.target.limits.max_bindings
+        if len(sets) > limit:
+            raise PayloadError(
+                f"patch_values: {len(sets)} sets exceed the limit of {limit} for "
+                f"{device.target.name}"
+            )
+        for i, values in enumerate(sets):  # every set is checked before any is queued
+            prepared.layout.check(values, where=f"patch_values[{i}]")
+        with self._cond:
+            if self._stopping:
+                raise DeviceError("the controller is shutting down")
+            if idempotency_key and idempotency_key in self._idempotency:
+                seen, job_ids = self._idempotency[idempotency_key]
+                if seen == fingerprint:
+                    return list(job_ids), True
+                raise ConflictError(
+                    f"idempotency key {idempotency_key!r} was used with a different request",
+                    status=409,
+                    code="idempotency_mismatch",
+                )
+            number = next(self._program_counter)
+            program = Program(
+                program_id=f"prog-{number}",
+                prepared=prepared,
+                seed=(self._seed * 1_000_003 + number) & 0x7FFFFFFF,
+            )
+            for values in sets:
+                job = Job(
+                    job_id=f"{device.target.name}-{uuid.uuid4().hex[:16]}",
+                    device=device.target.name,
+                    program=program,
+                    patch={k: [float(x) for x in v] for k, v in values.items()},
+                )
+                program.jobs.append(job)
+                self._jobs[job.job_id] = job
+            job_ids = [job.job_id for job in program.jobs]
+            if idempotency_key:
+                self._idempotency[idempotency_key] = (fingerprint, job_ids)
+            device.queue.append(program)
+            self._cond.notify_all()
+        return list(job_ids), False
+
+    def _job(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise NotFoundError(f"no job {job_id!r} on this controller", status=404)
+        return job
+
+    def _view(self, job: Job) -> StatusView:
+        delay, position = 0.0, 0
+        if job.state is JobState.QUEUED:
+            delay, position = self._devices[job.device].delay_of(job.program)
+        return StatusView(
+            job_id=job.job_id,
+            state=job.state,
+            device=job.device,
+            estimated_delay_seconds=delay,
+            queue_position=position,
+            message=job.message,
+            execution_count=job.execution_count,
+        )
+
+    def status(self, job_ids: Sequence[str]) -> list[StatusView]:
+        with self._cond:
+            return [self._view(self._job(job_id)) for job_id in job_ids]
+
+    def await_results(
+        self, job_ids: Sequence[str], timeout: float
+    ) -> tuple[list[StatusView], list[tuple[str, JobResult]]]:
+        """Wait up to ``timeout`` (capped) for every job to end; return statuses and results."""
+        deadline = time.monotonic() + max(0.0, min(timeout, MAX_AWAIT_SECONDS))
+        with self._cond:
+            jobs = [self._job(job_id) for job_id in job_ids]
+            while not all(job.state.terminal for job in jobs):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            views = [self._view(job) for job in jobs]
+            results = [
+                (job.job_id, job.result)
+                for job in jobs
+                if job.state is JobState.COMPLETED and job.result is not None
+            ]
+        return views, results
+
+    def cancel(self, job_ids: Sequence[str]) -> list[tuple[str, CancelOutcome, str]]:
+        out = []
+        with self._cond:
+            for job_id in job_ids:
+                job = self._jobs.get(job_id)
+                if job is None:
+                    out.append((job_id, CancelOutcome.NOT_FOUND, "no such job"))
+                elif job.state is JobState.QUEUED:
+                    job.state = JobState.CANCELLED
+                    job.message = "cancelled before it started"
+                    self._retire(job)
+                    out.append((job_id, CancelOutcome.CANCELLED, job.message))
+                elif job.state is JobState.RUNNING:
+                    out.append((job_id, CancelOutcome.ALREADY_RUNNING, "the job is running"))
+                else:
+                    out.append(
+                        (job_id, CancelOutcome.ALREADY_FINISHED, f"the job is {job.state.value}")
+                    )
+            self._cond.notify_all()
+        return out
+
+    def info(self) -> dict[str, Any]:
+        """Counters and queue depths of the controller and each device."""
+        with self._cond:
+            devices = [
+                {
+                    "quantum_processor_id": name,
+                    "calibration_id": d.target.calibration_id or "",
+                    "queue_depth": sum(len(p.active()) for p in d.queue),
+                    "estimated_delay_seconds": d.queue_delay_seconds(),
+                    "programs_executed": d.counters.programs_executed,
+                    "jobs_completed": d.counters.jobs_completed,
+                }
+                for name, d in self._devices.items()
+            ]
+        return {
+            "controller_id": self.controller_id,
+            "devices": devices,
+            "programs_executed": sum(d["programs_executed"] for d in devices),
+            "jobs_completed": sum(d["jobs_completed"] for d in devices),
+        }
+
+    def _retire(self, job: Job) -> None:
+        """Remember a finished job; forget the oldest beyond the retention bound."""
+        self._finished[job.job_id] = None
+        while len(self._finished) > RETAINED_JOBS:
+            old, _ = self._finished.popitem(last=False)
+            self._jobs.pop(old, None)
+
+    # ------------------------------------------------------------------ running
+    def _run(
+        self, device: _Device, prepared: Prepared, jobs: list[Job], seed: int
+    ) -> list[JobResult]:
+        """Simulate one program for the given jobs' patch sets; build their buffers."""
+        executable = prepared.executable
+        shots = executable.num_shots
+        circuit: Circuit = prepared.reduced.circuit
+        engine = self.engine()
+        if circuit.parameters:
+            rows = [prepared.layout.row(job.patch) for job in jobs]
+            bindings = Bindings(names=list(circuit.parameters), values=rows)
+            readouts = engine.run(
+                circuit, shots=shots, bindings=bindings, noise=prepared.noise, seed=seed
+            )
+            registers = [r.arrays() for r in readouts]
+        else:
+            # No parameters: one run of all the jobs' shots, split afterwards.
+            (readout,) = engine.run(
+                circuit, shots=shots * len(jobs), bindings=None, noise=prepared.noise, seed=seed
+            )
+            whole = readout.arrays()
+            registers = [
+                {name: array[i * shots : (i + 1) * shots] for name, array in whole.items()}
+                for i in range(len(jobs))
+            ]
+        if len(registers) != len(jobs):
+            raise DeviceError(
+                f"the engine returned {len(registers)} readouts for {len(jobs)} parameter sets"
+            )
+        rng = np.random.default_rng([seed, 0x1A])
+        physical = np.asarray(prepared.reduced.physical, dtype=np.intp)
+        measured = [s for s in prepared.sources if s[1] >= 0]
+        results_buffers: list[dict[str, npt.NDArray[Any]]] = [{} for _ in jobs]
+        if measured:
+            # true states, shape (jobs, shots, buffers)
+            states = np.stack(
+                [
+                    np.stack([regs[register][:, bit] for _b, _q, register, bit in measured], -1)
+                    for regs in registers
+                ]
+            )
+            qubits = physical[[q for _b, q, _r, _bit in measured]]
+            points = device.iq.sample(states, qubits, rng)
+            bits = device.iq.discriminate(points, qubits)
+            for j, (name, _q, _r, _bit) in enumerate(measured):
+                for i in range(len(jobs)):
+                    results_buffers[i][name] = bits[i, :, j]
+                    if executable.iq_readout:
+                        results_buffers[i][name + IQ_SUFFIX] = points[i, :, j]
+        zeros = np.zeros(shots, dtype=np.uint8)
+        for name, q, _r, _bit in prepared.sources:
+            if q < 0:
+                for buffers in results_buffers:
+                    buffers[name] = zeros
+                    if executable.iq_readout:
+                        buffers[name + IQ_SUFFIX] = zeros.astype(np.complex64)
+        return [
+            JobResult(
+                buffers=buffers,
+                memory=job.patch,
+                execution_duration_us=prepared.duration_us,
+            )
+            for job, buffers in zip(jobs, results_buffers, strict=True)
+        ]

@@ -1,0 +1,272 @@
+"""The QPU controller on gRPC: the emulator (:mod:`qrelay.qpu.emulator`) on the wire.
+
+``start_server(host, port, devices)`` starts it in this process (tests, the embedded
+default); ``qrelay qpu serve`` runs it as a process. Errors map to gRPC status codes once,
+here: a refused program or patch value is ``INVALID_ARGUMENT`` with a message naming
+the instruction, qubit pair or region; an unknown device or job ``NOT_FOUND``; a reused
+idempotency key with another request ``ALREADY_EXISTS``; a stale calibration
+``FAILED_PRECONDITION``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable, Iterator
+from concurrent import futures
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Final
+
+import grpc
+from pydantic import ValidationError as PydanticValidationError
+
+from qrelay.errors import ConflictError, NotFoundError, QRelayError, ValidationError
+from qrelay.payload import Circuit
+from qrelay.plugins import SimulationEngine
+from qrelay.qpu._proto import controller_pb2 as pb
+from qrelay.qpu._proto import controller_pb2_grpc as pb_grpc
+from qrelay.qpu.emulator import CancelOutcome, Controller, JobResult, JobState, StatusView
+from qrelay.qpu.translation import Executable
+
+log = logging.getLogger(__name__)
+
+VERSION: Final = "qrelay.qpu.v1"
+#: Message size bound both ways: a 1,000-set batch with IQ is tens of MB.
+MAX_MESSAGE_BYTES: Final = 512 * 1024 * 1024
+GRPC_OPTIONS: Final = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+]
+
+_STATE = {
+    JobState.QUEUED: pb.JOB_STATE_QUEUED,
+    JobState.RUNNING: pb.JOB_STATE_RUNNING,
+    JobState.COMPLETED: pb.JOB_STATE_COMPLETED,
+    JobState.FAILED: pb.JOB_STATE_FAILED,
+    JobState.CANCELLED: pb.JOB_STATE_CANCELLED,
+}
+_OUTCOME = {
+    CancelOutcome.CANCELLED: pb.CANCEL_OUTCOME_CANCELLED,
+    CancelOutcome.ALREADY_RUNNING: pb.CANCEL_OUTCOME_ALREADY_RUNNING,
+    CancelOutcome.ALREADY_FINISHED: pb.CANCEL_OUTCOME_ALREADY_FINISHED,
+    CancelOutcome.NOT_FOUND: pb.CANCEL_OUTCOME_NOT_FOUND,
+}
+
+
+def _status(view: StatusView) -> Any:
+    return pb.JobStatus(
+        job_id=view.job_id,
+        state=_STATE[view.state],
+        quantum_processor_id=view.device,
+        estimated_delay_seconds=view.estimated_delay_seconds,
+        queue_position=view.queue_position,
+        message=view.message,
+        execution_count=view.execution_count,
+    )
+
+
+def _result(job_id: str, result: JobResult) -> Any:
+    buffers = []
+    for name, data in result.buffers.items():
+        complex_data = data.dtype.kind == "c"
+        buffers.append(
+            pb.Buffer(
+                name=name,
+                dtype=pb.BUFFER_TYPE_COMPLEX if complex_data else pb.BUFFER_TYPE_INTEGER,
+                shape=list(data.shape),
+                data=data.astype("<c8" if complex_data else "u1", copy=False).tobytes(),
+            )
+        )
+    return pb.JobResult(
+        job_id=job_id,
+        buffers=buffers,
+        memory={k: pb.PatchRegion(values=v) for k, v in result.memory.items()},
+        execution_duration_microseconds=result.execution_duration_us,
+    )
+
+
+def _executable(message: Any) -> Executable:
+    try:
+        circuit = Circuit.model_validate_json(message.circuit_json)
+    except PydanticValidationError as exc:
+        reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise ValidationError(f"executable.circuit_json: {reasons}") from exc
+    except ValueError as exc:
+        raise ValidationError(f"executable.circuit_json: not a payload circuit ({exc})") from exc
+    return Executable(
+        quantum_processor_id=message.quantum_processor_id,
+        circuit=circuit,
+        num_shots=message.num_shots,
+        ro_sources={s.buffer: (s.register, s.bit) for s in message.ro_sources},
+        iq_readout=message.iq_readout,
+        calibration_id=message.calibration_id or None,
+    )
+
+
+def _code(exc: QRelayError) -> grpc.StatusCode:
+    if isinstance(exc, ValidationError):
+        return grpc.StatusCode.INVALID_ARGUMENT
+    if isinstance(exc, NotFoundError):
+        return grpc.StatusCode.NOT_FOUND
+    if isinstance(exc, ConflictError):
+        if exc.code == "idempotency_mismatch":
+            return grpc.StatusCode.ALREADY_EXISTS
+        return grpc.StatusCode.FAILED_PRECONDITION
+    return grpc.StatusCode.UNAVAILABLE
+
+
+@contextmanager
+def _errors(context: grpc.ServicerContext) -> Iterator[None]:
+    try:
+        yield
+    except QRelayError as exc:
+        context.abort(_code(exc), str(exc))
+
+
+class ControllerServicer(pb_grpc.ControllerServicer):
+    """Maps each RPC onto the emulated :class:`~qrelay.qpu.emulator.Controller`."""
+
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+
+    def Execute(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        with _errors(context):
+            if not request.HasField("executable"):
+                raise ValidationError("executable: missing")
+            key = hashlib.sha256(request.executable.SerializeToString(deterministic=True))
+            executable_key = key.hexdigest()
+            prepared = self.controller.prepare(
+                executable_key, lambda: _executable(request.executable)
+            )
+            patch_sets = [
+                {name: list(region.values) for name, region in p.regions.items()}
+                for p in request.patch_values
+            ]
+            job_ids, replayed = self.controller.execute(
+                prepared,
+                patch_sets,
+                idempotency_key=request.idempotency_key,
+                executable_key=executable_key,
+                bypass_settings_protection=request.bypass_settings_protection,
+            )
+            return pb.ExecuteResponse(job_ids=job_ids, replayed=replayed)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def GetStatus(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        with _errors(context):
+            views = self.controller.status(list(request.job_ids))
+            return pb.GetStatusResponse(statuses=[_status(v) for v in views])
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def AwaitResults(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        with _errors(context):
+            remaining = context.time_remaining()
+            timeout = request.timeout_seconds
+            if remaining is not None:  # answer before the client's deadline passes
+                timeout = min(timeout, max(0.0, remaining - 0.05))
+            views, results = self.controller.await_results(list(request.job_ids), timeout)
+            return pb.AwaitResultsResponse(
+                statuses=[_status(v) for v in views],
+                results=[_result(job_id, r) for job_id, r in results],
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def Cancel(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        with _errors(context):
+            outcomes = self.controller.cancel(list(request.job_ids))
+            return pb.CancelResponse(
+                results=[
+                    pb.CancelResult(job_id=job_id, outcome=_OUTCOME[outcome], message=message)
+                    for job_id, outcome, message in outcomes
+                ]
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _summary(self, device: dict[str, Any]) -> Any:
+        return pb.DeviceSummary(
+            quantum_processor_id=device["quantum_processor_id"],
+            calibration_id=device["calibration_id"],
+            queue_depth=device["queue_depth"],
+            estimated_delay_seconds=device["estimated_delay_seconds"],
+            programs_executed=device["programs_executed"],
+        )
+
+    def GetControllerInfo(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        with _errors(context):
+            info = self.controller.info()
+            return pb.ControllerInfo(
+                controller_id=info["controller_id"],
+                version=VERSION,
+                devices=[self._summary(d) for d in info["devices"]],
+                programs_executed=info["programs_executed"],
+                jobs_completed=info["jobs_completed"],
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def GetDeviceInfo(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
+        with _errors(context):
+            device = self.controller.device(request.quantum_processor_id)
+            info = self.controller.info()
+            summary = next(
+                d for d in info["devices"] if d["quantum_processor_id"] == device.target.name
+            )
+            target = device.target.model_copy(update={"queue_depth": summary["queue_depth"]})
+            return pb.DeviceInfo(
+                summary=self._summary(summary),
+                target_info_json=target.model_dump_json().encode(),
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass
+class ServerHandle:
+    """A running controller: where it listens, the emulator behind it, and how to stop it."""
+
+    address: str
+    port: int
+    controller: Controller
+    server: grpc.Server
+
+    def stop(self, grace: float | None = 1.0) -> None:
+        """Stop serving (in-flight calls get ``grace`` seconds) and stop the device threads."""
+        self.server.stop(grace).wait()
+        self.controller.stop()
+
+    def wait(self) -> None:
+        """Block until the server stops."""
+        self.server.wait_for_termination()
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def start_server(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    devices: Iterable[str] | None = None,
+    *,
+    engine: SimulationEngine | None = None,
+    seed: int | None = None,
+    max_workers: int = 16,
+) -> ServerHandle:
+    """Start a controller serving ``devices`` (default: the whole fleet) on ``host:port``.
+
+    ``port=0`` picks a free port; the handle's ``address`` says which. The server runs on
+    its own threads until ``handle.stop()``.
+    """
+    controller = Controller(devices, engine=engine, seed=seed)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=GRPC_OPTIONS)
+    servicer = ControllerServicer(controller)
+    pb_grpc.add_ControllerServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise QRelayError(f"cannot listen on {host}:{port}")
+    controller.start()
+    server.start()
+    address = f"{host}:{bound}" if ":" not in host else f"[{host}]:{bound}"
+    log.info("QPU controller serving %s on %s", ", ".join(controller.device_names), address)
+    return ServerHandle(address=address, port=bound, controller=controller, server=server)
