@@ -37,3 +37,35 @@ def postgres_url() -> str:
     if not url:
         pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server for this run")
     return url
+
+
+@pytest.fixture(scope="session")
+def third_party_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Install the toy provider package (tests/plugins/qrelay_testprovider) for real.
+
+    ``pip install --target`` builds it from its own pyproject and writes a real
+    ``.dist-info`` with its ``qrelay.providers`` entry point into a temp dir, which goes on
+    ``sys.path`` for the session. Yields the provider's entry point name.
+    """
+    import shutil
+    import subprocess
+    import sys
+
+    from qrelay import registry
+
+    source = Path(__file__).parent / "plugins" / "qrelay_testprovider"
+    work = tmp_path_factory.mktemp("testprovider")
+    shutil.copytree(source, work / "src", ignore=shutil.ignore_patterns("build", "*.egg-info"))
+    target = work / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+         "--no-build-isolation", "--target", str(target), str(work / "src")],
+        check=True,
+    )
+    sys.path.insert(0, str(target))
+    registry.clear_cache()
+    yield "testprovider"
+    sys.path.remove(str(target))
+    for name in [m for m in sys.modules if m.startswith("qrelay_testprovider")]:
+        del sys.modules[name]
+    registry.clear_cache()
