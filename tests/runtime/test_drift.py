@@ -24,8 +24,7 @@ def _normalise(sig: inspect.Signature) -> list[tuple[str, str, str, str]]:
         return str(annotation).replace("AsyncJob", "Job").replace("AsyncClient", "Client")
 
     params = [
-        (p.name, p.kind.name, repr(p.default), text(p.annotation))
-        for p in sig.parameters.values()
+        (p.name, p.kind.name, repr(p.default), text(p.annotation)) for p in sig.parameters.values()
     ]
     params.append(("return", "", "", text(sig.return_annotation)))
     return params

@@ -21,8 +21,13 @@ from qrelay.runtime.problems import error_from_response
 
 def _problem(status: int, code: str, detail: str = "it went wrong") -> bytes:
     return json.dumps(
-        {"type": "about:blank", "title": "Problem", "status": status, "detail": detail,
-         "code": code}
+        {
+            "type": "about:blank",
+            "title": "Problem",
+            "status": status,
+            "detail": detail,
+            "code": code,
+        }
     ).encode()
 
 
@@ -54,7 +59,8 @@ def test_validation_problem_is_also_a_validation_error() -> None:
     assert isinstance(error, ServiceError)
     assert isinstance(error, ValidationError)
     assert "shots" in str(error)
-    assert error.detail is not None and error.detail["code"] == "validation_error"
+    assert error.detail is not None
+    assert error.detail["code"] == "validation_error"
 
 
 def test_non_problem_body_still_maps() -> None:

@@ -36,7 +36,7 @@ def test_service_provider_is_a_provider_without_starting_anything() -> None:
 
 
 def test_unknown_provider_names_the_installed_ones() -> None:
-    with pytest.raises(ConfigurationError, match="no qrelay.providers plugin named 'nope'"):
+    with pytest.raises(ConfigurationError, match=r"no qrelay\.providers plugin named 'nope'"):
         get_provider("nope")
 
 

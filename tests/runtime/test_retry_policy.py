@@ -44,7 +44,7 @@ def test_parse_retry_after_forms() -> None:
 
 
 def test_statuses_and_settings() -> None:
-    assert RETRY_STATUSES == {429, 502, 503, 504}
+    assert frozenset({429, 502, 503, 504}) == RETRY_STATUSES
     settings = ClientSettings.load(url="http://x", max_retries=7, retry_deadline=3.0)
     policy = RetryPolicy.from_settings(settings)
     assert (policy.max_retries, policy.deadline) == (7, 3.0)

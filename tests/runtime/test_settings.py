@@ -51,9 +51,7 @@ def test_arguments_beat_everything(config: Path, monkeypatch: pytest.MonkeyPatch
     assert client.settings.token.get_secret_value() == "arg-token"
 
 
-def test_profile_by_argument_and_environment(
-    config: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_profile_by_argument_and_environment(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     client = AsyncClient(profile="lab")
     assert (client.settings.url, client.settings.timeout) == ("http://lab:2", 7.5)
     monkeypatch.setenv("QRELAY_PROFILE", "lab")

@@ -11,7 +11,7 @@ import math
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -43,8 +43,12 @@ def _targets() -> list[TargetInfo]:
         "description": "toy statevector simulator",
     }
     return [
-        TargetInfo(name="toy_line", num_qubits=4, coupling_map=[(0, 1), (1, 0), (1, 2), (2, 1),
-                                                              (2, 3), (3, 2)], **common),
+        TargetInfo(
+            name="toy_line",
+            num_qubits=4,
+            coupling_map=[(0, 1), (1, 0), (1, 2), (2, 1), (2, 3), (3, 2)],
+            **common,
+        ),
         TargetInfo(name="toy_full", num_qubits=6, **common),
     ]
 
@@ -165,8 +169,8 @@ class ToyJob:
 class ToyProvider:
     """The ``testprovider`` provider: two toy targets, jobs kept in this process."""
 
-    _jobs: dict[str, ToyJob] = {}
-    _lock = threading.Lock()
+    _jobs: ClassVar[dict[str, ToyJob]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, seed: int | None = None, **_ignored: Any) -> None:
         self._seed = seed
@@ -181,8 +185,9 @@ class ToyProvider:
 
     def target(self, name: str) -> TargetInfo:
         if name not in self._targets:
-            raise NotFoundError(f"testprovider has no target {name!r}", status=404,
-                                code="not_found")
+            raise NotFoundError(
+                f"testprovider has no target {name!r}", status=404, code="not_found"
+            )
         return self._targets[name]
 
     def submit(self, job: NewJob) -> ToyJob:
@@ -230,6 +235,5 @@ class ToyProvider:
         with self._lock:
             found = self._jobs.get(job_id)
         if found is None:
-            raise NotFoundError(f"testprovider has no job {job_id!r}", status=404,
-                                code="not_found")
+            raise NotFoundError(f"testprovider has no job {job_id!r}", status=404, code="not_found")
         return found
