@@ -99,12 +99,17 @@ def _gate_ops() -> frozenset[str]:
 # ------------------------------------------------------------------ Qiskit -> payload
 
 
-def from_qiskit(qc: QuantumCircuit) -> Circuit:
+def from_qiskit(qc: QuantumCircuit, *, validate: bool = True) -> Circuit:
     """The payload circuit of ``qc``: gates, measurements, registers, parameters, phase.
 
     Gates without an op are decomposed through their Qiskit definitions; a parameter-free
     opaque gate becomes a ``unitary``. Raises :class:`ConversionError` naming the
-    instruction index and name of what cannot be converted.
+    instruction index and name of what cannot be converted. Instruction labels are not
+    carried (reading them costs as much as the rest of the conversion).
+
+    ``validate=False`` skips the payload's own validation pass (about half the cost): the
+    converter builds a valid circuit by construction, and whoever parses it from JSON
+    (service, worker) validates it again. Use it on hot paths that serialise at once.
     """
     if not isinstance(qc, QuantumCircuit):
         raise ConversionError(f"expected a qiskit QuantumCircuit, got {type(qc).__name__}")
@@ -127,17 +132,22 @@ def from_qiskit(qc: QuantumCircuit) -> Circuit:
     for symbol in pexpr.symbols(reader.extra_phase):
         if symbol not in names:
             names.append(symbol)
+    fields = {
+        "num_qubits": qc.num_qubits,
+        "registers": registers,
+        "parameters": names,
+        "instructions": instructions,
+        "global_phase": phase,
+        "name": qc.name,
+        "metadata": metadata,
+        "qubit_registers": qubit_registers,
+        "qubit_labels": None,
+        "layout": None,
+    }
+    if not validate:
+        return Circuit.model_construct(**fields)
     try:
-        return Circuit(
-            num_qubits=qc.num_qubits,
-            registers=registers,
-            parameters=names,
-            instructions=instructions,
-            global_phase=phase,
-            name=qc.name,
-            metadata=metadata,
-            qubit_registers=qubit_registers,
-        )
+        return Circuit(**fields)
     except PayloadError as exc:
         raise ConversionError(f"circuit {qc.name!r} does not make a valid payload: {exc}") from exc
 
@@ -237,21 +247,33 @@ class _Reader:
         out: list[Instruction] = []
         append = out.append
         gate_ops = self.gate_ops
-        for index, ci in enumerate(data):
-            name = ci.name
-            try:
+        index = 0
+        name = ""
+        try:
+            for index, ci in enumerate(data):
+                name = ci.name
                 if name in gate_ops:
                     params = ci.params
-                    inst: Instruction = {"op": name, "qubits": [qmap[q] for q in ci.qubits]}
+                    qs = ci.qubits
+                    if len(qs) == 1:
+                        qubits = [qmap[qs[0]]]
+                    elif len(qs) == 2:
+                        qubits = [qmap[qs[0]], qmap[qs[1]]]
+                    else:
+                        qubits = [qmap[q] for q in qs]
                     if params:
-                        inst["params"] = [
-                            p if type(p) is float else to_expr(p, f"{name} parameter")
-                            for p in params
-                        ]
-                    label = ci.label
-                    if label is not None:
-                        inst["label"] = label
-                    append(inst)
+                        append(
+                            {
+                                "op": name,
+                                "qubits": qubits,
+                                "params": [
+                                    p if type(p) is float else to_expr(p, f"{name} parameter")
+                                    for p in params
+                                ],
+                            }
+                        )
+                    else:
+                        append({"op": name, "qubits": qubits})
                 elif name == "measure":
                     append(
                         {
@@ -262,10 +284,10 @@ class _Reader:
                     )
                 else:
                     self.special(ci, name, qmap, cmap, out=out, where=f"{prefix}{index}")
-            except QRelayError as exc:
-                if isinstance(exc, ConversionError) and str(exc).startswith("instruction "):
-                    raise
-                raise ConversionError(f"instruction {prefix}{index} ({name}): {exc}") from exc
+        except QRelayError as exc:
+            if isinstance(exc, ConversionError) and str(exc).startswith("instruction "):
+                raise
+            raise ConversionError(f"instruction {prefix}{index} ({name}): {exc}") from exc
         return out
 
     def special(
@@ -521,34 +543,47 @@ class _Writer:
         prefix: str,
     ) -> None:
         standard = self.standard
-        append = qc._append
+        # Instructions built here are complete and in range (the payload was validated),
+        # so they go straight into the circuit's data, skipping ``append``'s checks.
+        data_append = qc._data.append
         from_standard = CircuitInstruction.from_standard
-        for index, inst in enumerate(instructions):
-            op = inst["op"]
-            std = standard.get(op)
-            try:
+        value = self.value
+        index = 0
+        op = ""
+        try:
+            for index, inst in enumerate(instructions):
+                op = inst["op"]
+                std = standard.get(op)
                 if std is not None:
+                    qs = inst["qubits"]
+                    if len(qs) == 1:
+                        qargs: tuple[Qubit, ...] = (qubits[qs[0]],)
+                    elif len(qs) == 2:
+                        qargs = (qubits[qs[0]], qubits[qs[1]])
+                    else:
+                        qargs = tuple([qubits[q] for q in qs])
                     params = inst.get("params")
                     values = (
-                        [p if type(p) is float else self.value(p, op) for p in params]
-                        if params
-                        else ()
+                        [p if type(p) is float else value(p, op) for p in params] if params else ()
                     )
-                    qargs = tuple(qubits[q] for q in inst["qubits"])
-                    label = inst.get("label")
-                    append(from_standard(std, qargs, values, label=label), _standard_gate=True)
+                    if "label" in inst:
+                        data_append(from_standard(std, qargs, values, label=inst["label"]))
+                    else:
+                        data_append(from_standard(std, qargs, values))
                 elif op == "measure":
-                    append(
+                    data_append(
                         CircuitInstruction(
                             _MEASURE, (qubits[inst["qubits"][0]],), (clbits[inst["clbits"][0]],)
                         )
                     )
                 else:
                     self.special(qc, inst, op, qubits, clbits, where=f"{prefix}{index}")
-            except (IndexError, KeyError) as exc:
-                raise ConversionError(
-                    f"instruction {prefix}{index} ({op}): bad qubit, clbit or field ({exc})"
-                ) from exc
+        except (IndexError, KeyError, TypeError) as exc:
+            raise ConversionError(
+                f"instruction {prefix}{index} ({op}): bad qubit, clbit or field ({exc!r})"
+            ) from exc
+        qc._duration = None
+        qc._unit = "dt"
 
     def special(
         self,
