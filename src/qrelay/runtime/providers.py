@@ -30,8 +30,10 @@ from qrelay.payload import (
     TargetInfo,
     TargetModel,
 )
+from qrelay.runtime.direct import DirectJob, DirectProvider
 
 __all__ = [
+    "DirectJob",
     "DirectProvider",
     "JobHandle",
     "Provider",
@@ -166,15 +168,3 @@ class ServiceProvider:
     def __repr__(self) -> str:
         where = self._client.url or ("embedded default" if self._client.embedded else "?")
         return f"<ServiceProvider {where}>"
-
-
-def DirectProvider(address: str | None = None, **options: Any) -> Provider:  # noqa: N802
-    """One QPU controller as a provider (entry point ``direct``), with no service.
-
-    ``address`` is the controller's ``host:port``; with none, the embedded default's
-    controller (the emulated fleet on loopback) is used. Defined in
-    :mod:`qrelay.runtime.direct`, imported here lazily because it needs gRPC.
-    """
-    from qrelay.runtime.direct import DirectQpuProvider
-
-    return DirectQpuProvider(address, **options)
