@@ -171,7 +171,9 @@ class _Device:
         cond = self.controller._cond
         while True:
             with cond:
-                while not self.queue and not self.controller._stopping:
+                while (
+                    not self.queue or self.controller._paused
+                ) and not self.controller._stopping:
                     cond.wait()
                 if self.controller._stopping:
                     return
@@ -226,6 +228,7 @@ class Controller:
         self.controller_id = f"qpu-controller-{uuid.uuid4().hex[:8]}"
         self._cond = threading.Condition()
         self._stopping = False
+        self._paused = False
         self._engine = engine
         self._engine_lock = threading.Lock()
         self._seed = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
@@ -248,6 +251,17 @@ class Controller:
             self._started = True
         for device in self._devices.values():
             device.thread.start()
+
+    def pause(self) -> None:
+        """Hold every device queue (maintenance): programs queue but none starts."""
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        """Let the device queues run again."""
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the device threads after the programs they are running."""

@@ -252,11 +252,13 @@ def start_server(
     engine: SimulationEngine | None = None,
     seed: int | None = None,
     max_workers: int = 16,
+    paused: bool = False,
 ) -> ServerHandle:
     """Start a controller serving ``devices`` (default: the whole fleet) on ``host:port``.
 
     ``port=0`` picks a free port; the handle's ``address`` says which. The server runs on
-    its own threads until ``handle.stop()``.
+    its own threads until ``handle.stop()``. ``paused`` starts with the queues held
+    (``handle.controller.resume()`` releases them), as a device under maintenance.
     """
     controller = Controller(devices, engine=engine, seed=seed)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=GRPC_OPTIONS)
@@ -265,6 +267,8 @@ def start_server(
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise QRelayError(f"cannot listen on {host}:{port}")
+    if paused:
+        controller.pause()
     controller.start()
     server.start()
     address = f"{host}:{bound}" if ":" not in host else f"[{host}]:{bound}"

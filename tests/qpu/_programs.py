@@ -1,0 +1,43 @@
+"""Native programs the QPU tests run."""
+
+from __future__ import annotations
+
+from qrelay.payload import Circuit
+
+
+def bell_square(shots_register: str = "c") -> Circuit:
+    """A Bell pair on square_qpu qubits 0 and 1 in native ops (H = RZ RX RZ)."""
+    half = 1.5707963267948966
+    h = [("rz", half), ("rx", half), ("rz", half)]
+    instructions: list[dict[str, object]] = []
+    for q in (0, 1):
+        instructions += [{"op": op, "qubits": [q], "params": [a]} for op, a in h]
+    instructions.append({"op": "cz", "qubits": [0, 1]})
+    instructions += [{"op": op, "qubits": [1], "params": [a]} for op, a in h]
+    instructions += [
+        {"op": "measure", "qubits": [0], "clbits": [0]},
+        {"op": "measure", "qubits": [1], "clbits": [1]},
+    ]
+    return Circuit.model_validate(
+        {
+            "num_qubits": 2,
+            "registers": [{"name": shots_register, "size": 2}],
+            "instructions": instructions,
+        }
+    )
+
+
+def rotations_square(num_qubits: int = 2) -> Circuit:
+    """RX(theta[i]) on each qubit of a row of square_qpu, then measure all: |1> iff pi."""
+    instructions: list[dict[str, object]] = [
+        {"op": "rx", "qubits": [q], "params": [f"theta[{q}]"]} for q in range(num_qubits)
+    ]
+    instructions += [{"op": "measure", "qubits": [q], "clbits": [q]} for q in range(num_qubits)]
+    return Circuit.model_validate(
+        {
+            "num_qubits": num_qubits,
+            "registers": [{"name": "ro", "size": num_qubits}],
+            "parameters": [f"theta[{q}]" for q in range(num_qubits)],
+            "instructions": instructions,
+        }
+    )
