@@ -104,6 +104,9 @@ class KeyLayout(WireModel):
     key: str | None = None
     instance: Annotated[int, Field(ge=0)] = 0
     qubits: list[str] | None = None
+    #: Register bits (0-based) that Cirq's ``invert_mask`` flips. Readouts carry the raw
+    #: measured bits; a Cirq result decoder flips these to give Cirq's values.
+    inverted: list[int] | None = None
 
 
 class Bindings(WireModel):
