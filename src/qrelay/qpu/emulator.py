@@ -35,7 +35,7 @@ from qrelay.errors import ConflictError, DeviceError, NotFoundError, PayloadErro
 from qrelay.payload import Bindings, Circuit, TargetInfo
 from qrelay.plugins import SimulationEngine
 from qrelay.qpu import native
-from qrelay.qpu.fleet import FLEET_NAMES, fleet_device
+from qrelay.qpu.fleet import FLEET_NAMES, calibration_hash, fleet_device
 from qrelay.qpu.iq import IQModel
 from qrelay.qpu.translation import IQ_SUFFIX, Executable
 
@@ -142,6 +142,16 @@ def _fingerprint(executable_key: str, patch_sets: Sequence[Mapping[str, Sequence
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _noise_target(reduced: TargetInfo) -> TargetInfo:
+    """The sliced device the engine simulates: no readout error (IQ supplies it).
+
+    Its ``calibration_id`` is the hash of its own content, so engines that cache noise
+    models by calibration id never mix up two slices of one device.
+    """
+    noise = native.without_readout_error(reduced)
+    return noise.model_copy(update={"calibration_id": "slice-" + calibration_hash(noise)})
+
+
 class _Device:
     """One device: its queue, its worker thread and its counters."""
 
@@ -171,9 +181,7 @@ class _Device:
         cond = self.controller._cond
         while True:
             with cond:
-                while (
-                    not self.queue or self.controller._paused
-                ) and not self.controller._stopping:
+                while (not self.queue or self.controller._paused) and not self.controller._stopping:
                     cond.wait()
                 if self.controller._stopping:
                     return
@@ -332,7 +340,7 @@ class Controller:
             executable=executable,
             target=target,
             reduced=reduced,
-            noise=native.without_readout_error(reduced.target),
+            noise=_noise_target(reduced.target),
             layout=native.PatchLayout.of(executable.circuit),
             sources=sources,
             duration_us=native.execution_duration_us(

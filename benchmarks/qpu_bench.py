@@ -1,0 +1,231 @@
+"""QPU controller benchmarks, each against its reference measured in the same run.
+
+- ``grpc round trip``: submit + retrieve of a tiny program through ``qrelay.qpu.api`` on
+  a loopback controller, against a bare gRPC echo (one unary call, bytes in, bytes out).
+- ``parameter batch``: 1,000 patch-value sets (10 qubits, 40 parameters, 100 shots each)
+  on one executable through the controller, against Aer's ``parameter_binds`` on the same
+  circuit with the same noise model (target: at most 1.3x).
+
+``run(quick)`` returns rows ``{"case", "ours", "reference", "unit", "ratio"}`` (ratio =
+ours / reference; lower is better). Run it directly to print them::
+
+    python benchmarks/qpu_bench.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import time
+from collections.abc import Callable
+from concurrent import futures
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# A snake through the first ten qubits of the 4x4 square lattice: neighbours are coupled.
+SNAKE = [0, 1, 2, 3, 7, 6, 5, 4, 8, 9]
+LAYERS = 4
+
+
+def _times(fn: Callable[[], Any], repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def _row(case: str, ours: float, reference: float, unit: str = "ms") -> dict[str, Any]:
+    return {
+        "case": case,
+        "ours": round(ours, 3),
+        "reference": round(reference, 3),
+        "unit": unit,
+        "ratio": round(ours / reference, 3) if reference else float("nan"),
+    }
+
+
+def _echo_server() -> tuple[Any, str]:
+    import grpc
+
+    def echo(request: bytes, _context: Any) -> bytes:
+        return request
+
+    handler = grpc.method_handlers_generic_handler(
+        "bench.Echo",
+        {
+            "Echo": grpc.unary_unary_rpc_method_handler(
+                echo, request_deserializer=None, response_serializer=None
+            )
+        },
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, f"127.0.0.1:{port}"
+
+
+def _tiny_circuit() -> Any:
+    from qrelay.payload import Circuit
+
+    return Circuit.model_validate(
+        {
+            "num_qubits": 1,
+            "registers": [{"name": "c", "size": 1}],
+            "instructions": [
+                {"op": "rx", "qubits": [0], "params": [3.14159]},
+                {"op": "measure", "qubits": [0], "clbits": [0]},
+            ],
+        }
+    )
+
+
+def _batch_circuit() -> Any:
+    """RX layers with CZ along the snake: 10 qubits, 40 parameters, measure all."""
+    from qrelay.payload import Circuit
+
+    instructions: list[dict[str, Any]] = []
+    params = []
+    for layer in range(LAYERS):
+        for i, q in enumerate(SNAKE):
+            name = f"theta[{layer * len(SNAKE) + i}]"
+            params.append(name)
+            instructions.append({"op": "rx", "qubits": [q], "params": [name]})
+        start = layer % 2
+        instructions += [
+            {"op": "cz", "qubits": [SNAKE[i], SNAKE[i + 1]]}
+            for i in range(start, len(SNAKE) - 1, 2)
+        ]
+    instructions += [{"op": "measure", "qubits": [q], "clbits": [i]} for i, q in enumerate(SNAKE)]
+    return Circuit.model_validate(
+        {
+            "num_qubits": 16,
+            "registers": [{"name": "c", "size": len(SNAKE)}],
+            "parameters": params,
+            "instructions": instructions,
+        }
+    )
+
+
+def bench_round_trip(quick: bool) -> dict[str, Any]:
+    import grpc
+
+    from qrelay.qpu import api
+    from qrelay.qpu.server import start_server
+    from qrelay.qpu.translation import translate
+
+    repeat = 30 if quick else 200
+    handle = start_server(devices=["square_qpu"], seed=1)
+    echo_server, echo_address = _echo_server()
+    try:
+        program = translate(_tiny_circuit(), 10, "square_qpu")
+        client = api.QpuClient(gateway=handle.address)
+
+        def ours() -> None:
+            job_id = api.submit(program, {}, client=client)
+            api.retrieve_results(job_id, client=client)
+
+        channel = grpc.insecure_channel(echo_address)
+        call = channel.unary_unary("/bench.Echo/Echo")
+        payload = b"x" * 64
+
+        def reference() -> None:
+            call(payload, timeout=5)
+
+        ours()
+        reference()  # warm both paths
+        ours_ms = 1e3 * statistics.median(_times(ours, repeat))
+        ref_ms = 1e3 * statistics.median(_times(reference, repeat))
+        channel.close()
+        client.close()
+    finally:
+        echo_server.stop(0)
+        handle.stop()
+    return _row("qpu: gRPC execute -> result, tiny program (vs bare gRPC echo)", ours_ms, ref_ms)
+
+
+def bench_parameter_batch(quick: bool) -> dict[str, Any]:
+    from qiskit_aer import AerSimulator
+
+    from qrelay.qpu import api
+    from qrelay.qpu.emulator import _noise_target
+    from qrelay.qpu.fleet import fleet_device
+    from qrelay.qpu.native import reduce_to_touched
+    from qrelay.qpu.server import start_server
+    from qrelay.qpu.translation import translate
+    from qrelay_qiskit.convert import to_qiskit
+    from qrelay_qiskit.noise import noise_model_from_target
+
+    sets = 200 if quick else 1000
+    shots = 100
+    circuit = _batch_circuit()
+    rng = np.random.default_rng(7)
+    values = rng.uniform(0, np.pi, (sets, len(circuit.parameters)))
+
+    # reference: Aer's parameter_binds on the same (reduced) circuit and noise
+    reduced = reduce_to_touched(circuit, fleet_device("square_qpu"))
+    noise = noise_model_from_target(_noise_target(reduced.target))
+    qc = to_qiskit(reduced.circuit)
+    by_name = {p.name: p for p in qc.parameters}
+    binds = [{by_name[n]: values[:, j].tolist() for j, n in enumerate(circuit.parameters)}]
+    simulator = AerSimulator(noise_model=noise)
+
+    def reference() -> None:
+        simulator.run(qc, shots=shots, parameter_binds=binds, seed_simulator=3).result()
+
+    handle = start_server(devices=["square_qpu"], seed=1)
+    try:
+        client = api.QpuClient(gateway=handle.address)
+        program = translate(circuit, shots, "square_qpu")
+        patch = [{"theta": row.tolist()} for row in values]
+
+        def ours() -> None:
+            ids = api.submit_with_parameter_batch(program, patch, client=client)
+            results = api.retrieve_results_batch(
+                ids, client=client, execution_options=api.ExecutionOptions(timeout=600)
+            )
+            assert len(results) == sets
+
+        repeat = 1 if quick else 3
+        ours()  # warm: engine import, noise model, compiled program
+        reference()
+        ours_s = min(_times(ours, repeat))
+        ref_s = min(_times(reference, repeat))
+        client.close()
+    finally:
+        handle.stop()
+    return _row(
+        f"qpu: {sets}-set parameter batch, 10q x 40 params x {shots} shots (vs Aer parameter_binds)",
+        ours_s,
+        ref_s,
+        unit="s",
+    )
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Every QPU benchmark row; rows whose plugin is missing are left out (logged)."""
+    from qrelay.errors import ConfigurationError
+
+    rows = []
+    for bench in (bench_round_trip, bench_parameter_batch):
+        try:
+            rows.append(bench(quick))
+        except (ConfigurationError, ImportError) as exc:
+            log.warning("skipped %s: %s", bench.__name__, exc)
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO)
+    for row in run(args.quick):
+        print(json.dumps(row))
