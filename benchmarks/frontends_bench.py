@@ -1,0 +1,188 @@
+"""Front-end benchmarks: Qiskit ``backend.run`` and SamplerV2, Cirq ``run_sweep``.
+
+``run(quick)`` returns rows ``{"case", "ours", "reference", "unit", "ratio"}`` measured in
+one run (ratio = ours / reference; lower is better). Targets:
+
+- Bell, 1,000 shots, ``backend.run(...).result().get_counts()`` on the embedded default,
+  median latency, against ``AerSimulator().run(...)`` directly: ratio at most 3;
+- a 1,000-point sweep (10 qubits, 40 parameters, 100 shots) through ``QRelaySamplerV2``
+  against Aer's ``parameter_binds``: ratio at most 1.3;
+- the same sweep through ``QRelaySampler.run_sweep`` against
+  ``cirq.Simulator().run_sweep``: ratio at most 0.2 (at least 5x faster).
+
+Run it directly to print the rows::
+
+    python benchmarks/frontends_bench.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+QUBITS = 10
+LAYERS = 4  # 4 layers x 10 qubits = 40 parameters
+SHOTS = 100
+
+
+def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def _row(case: str, ours: float, reference: float, unit: str = "ms") -> dict[str, Any]:
+    return {
+        "case": case,
+        "ours": round(ours, 3),
+        "reference": round(reference, 3),
+        "unit": unit,
+        "ratio": round(ours / reference, 3) if reference else float("nan"),
+    }
+
+
+def _bell() -> Any:
+    from qiskit import QuantumCircuit
+
+    qc = QuantumCircuit(2, 2, name="bell")
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.measure([0, 1], [0, 1])
+    return qc
+
+
+def _qiskit_ansatz() -> Any:
+    from qiskit import QuantumCircuit
+    from qiskit.circuit import ParameterVector
+
+    theta = ParameterVector("theta", QUBITS * LAYERS)
+    qc = QuantumCircuit(QUBITS, name="ansatz")
+    for layer in range(LAYERS):
+        for q in range(QUBITS):
+            qc.ry(theta[layer * QUBITS + q], q)
+        for q in range(QUBITS - 1):
+            qc.cx(q, q + 1)
+    qc.measure_all()
+    return qc
+
+
+def _cirq_ansatz() -> tuple[Any, list[Any]]:
+    import cirq
+    import sympy
+
+    qubits = cirq.LineQubit.range(QUBITS)
+    symbols = [sympy.Symbol(f"theta_{i}") for i in range(QUBITS * LAYERS)]
+    circuit = cirq.Circuit()
+    for layer in range(LAYERS):
+        circuit.append(cirq.ry(symbols[layer * QUBITS + q]).on(qubits[q]) for q in range(QUBITS))
+        circuit.append(cirq.CNOT(qubits[q], qubits[q + 1]) for q in range(QUBITS - 1))
+    circuit.append(cirq.measure(*qubits, key="m"))
+    return circuit, symbols
+
+
+def bell_case(quick: bool) -> dict[str, Any]:
+    from qiskit import transpile
+    from qiskit_aer import AerSimulator
+
+    from qrelay_qiskit import QRelayProvider
+
+    backend = QRelayProvider().get_backend("aer_simulator")
+    qc = _bell()
+    backend.run(qc, shots=1000).result().get_counts()  # warm: start-up, caches
+    simulator = AerSimulator()
+    compiled = transpile(qc, simulator)
+    simulator.run(compiled, shots=1000).result().get_counts()
+    repeat = 10 if quick else 50
+    ours = _median_ms(lambda: backend.run(qc, shots=1000).result().get_counts(), repeat)
+    reference = _median_ms(
+        lambda: simulator.run(compiled, shots=1000).result().get_counts(), repeat
+    )
+    return _row("bell 1000 shots: backend.run (embedded) vs AerSimulator.run", ours, reference)
+
+
+def sampler_v2_case(points: int, repeat: int) -> dict[str, Any]:
+    from qiskit import transpile
+    from qiskit_aer import AerSimulator
+
+    from qrelay_qiskit import QRelayProvider, QRelaySamplerV2
+
+    qc = _qiskit_ansatz()
+    values = np.random.default_rng(1).uniform(0, np.pi, size=(points, qc.num_parameters))
+    sampler = QRelaySamplerV2(QRelayProvider().get_backend("aer_simulator"), default_shots=SHOTS)
+    simulator = AerSimulator()
+    compiled = transpile(qc, simulator)
+    binds = [{p: values[:, i].tolist() for i, p in enumerate(qc.parameters)}]
+
+    def ours() -> Any:
+        return sampler.run([(qc, values)]).result()[0].data.meas.get_counts(0)
+
+    def reference() -> Any:
+        result = simulator.run(compiled, shots=SHOTS, parameter_binds=binds).result()
+        return result.get_counts(0)
+
+    ours()
+    reference()
+    return _row(
+        f"{points}-point sweep ({QUBITS}q, {qc.num_parameters} params, {SHOTS} shots): "
+        "QRelaySamplerV2 vs Aer parameter_binds",
+        _median_ms(ours, repeat),
+        _median_ms(reference, repeat),
+    )
+
+
+def cirq_sweep_case(points: int, repeat: int) -> dict[str, Any]:
+    import cirq
+
+    from qrelay_cirq import QRelayService
+
+    circuit, symbols = _cirq_ansatz()
+    values = np.random.default_rng(2).uniform(0, np.pi, size=(points, len(symbols)))
+    sweep = cirq.Zip(*(cirq.Points(s, values[:, i].tolist()) for i, s in enumerate(symbols)))
+    sampler = QRelayService().sampler("cirq_simulator")
+    simulator = cirq.Simulator()
+
+    def ours() -> Any:
+        return sampler.run_sweep(circuit, sweep, repetitions=SHOTS)
+
+    def reference() -> Any:
+        return simulator.run_sweep(circuit, sweep, repetitions=SHOTS)
+
+    ours()
+    return _row(
+        f"{points}-point sweep ({QUBITS}q, {len(symbols)} params, {SHOTS} shots): "
+        "QRelaySampler.run_sweep vs cirq.Simulator().run_sweep",
+        _median_ms(ours, repeat),
+        _median_ms(reference, 1 if repeat <= 3 else 3),
+    )
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """All front-end cases, measured side by side in this run."""
+    points = 100 if quick else 1000
+    repeat = 2 if quick else 5
+    return [
+        bell_case(quick),
+        sampler_v2_case(points, repeat),
+        cirq_sweep_case(points, repeat),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="qrelay front-end benchmarks")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    args = parser.parse_args()
+    for row in run(args.quick):
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
