@@ -1,0 +1,187 @@
+"""The ``aer`` simulation engine: payload circuits on Qiskit Aer, one run per sweep.
+
+A bindings table becomes Aer's ``parameter_binds``, so a sweep of a thousand points is
+one Aer run over one converted circuit, not a thousand conversions and runs. Readout is
+built from Aer's counts (computed in C++) rather than per-shot memory strings: each
+distinct outcome is expanded to its bits once, repeated by its count and the rows are
+shuffled. That gives per-shot arrays with exactly Aer's joint distribution (shot order
+in a simulator carries no information) without one Python string per shot.
+
+The engine keeps one ``AerSimulator`` and a small cache of converted circuits, and noise
+models are cached per calibration (see :mod:`qrelay_qiskit.noise`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from qrelay.errors import DeviceError, PayloadError
+from qrelay.payload import Bindings, Circuit, Readout, TargetInfo
+
+log = logging.getLogger(__name__)
+
+#: How many converted circuits the engine remembers (keyed by the payload object).
+_CONVERTED_CACHE: Final = 16
+
+
+class AerEngine:
+    """Runs payload circuits on Aer (implements ``qrelay.plugins.SimulationEngine``)."""
+
+    def __init__(self, *, method: str = "automatic", **options: Any) -> None:
+        from qiskit_aer import AerSimulator
+
+        self._simulator = AerSimulator(method=method, **options)
+        self._lock = threading.Lock()
+        self._converted: OrderedDict[int, tuple[Circuit, Any]] = OrderedDict()
+
+    # ------------------------------------------------------------------ conversion
+    def to_qiskit(self, circuit: Circuit) -> Any:
+        """The Qiskit circuit of ``circuit`` (cached for the same payload object)."""
+        key = id(circuit)
+        with self._lock:
+            found = self._converted.get(key)
+            if found is not None and found[0] is circuit:
+                self._converted.move_to_end(key)
+                return found[1]
+        from qrelay_qiskit.convert import to_qiskit
+
+        qc = to_qiskit(circuit)
+        with self._lock:
+            self._converted[key] = (circuit, qc)
+            while len(self._converted) > _CONVERTED_CACHE:
+                self._converted.popitem(last=False)
+        return qc
+
+    # ------------------------------------------------------------------ running
+    def run(
+        self,
+        circuit: Circuit,
+        *,
+        shots: int,
+        bindings: Bindings | None = None,
+        noise: TargetInfo | None = None,
+        seed: int | None = None,
+        noise_model: Any = None,
+    ) -> list[Readout]:
+        """Simulate ``circuit`` for each row of ``bindings``; one readout per row.
+
+        ``noise`` is a target whose calibration gives the noise; ``noise_model`` an Aer
+        noise model given directly (a user's noise spec). Neither: ideal.
+        """
+        if shots < 1:
+            raise PayloadError(f"shots: {shots} is not a positive number")
+        if noise is not None and noise_model is None:
+            from qrelay_qiskit.noise import noise_model_from_target
+
+            noise_model = noise_model_from_target(noise)
+        qc = self.to_qiskit(circuit)
+        run_options: dict[str, Any] = {}
+        if noise_model is not None:
+            run_options["noise_model"] = noise_model
+        if seed is not None:
+            run_options["seed_simulator"] = seed
+
+        rows = 1 if bindings is None else len(bindings)
+        if rows == 0:
+            return []
+        params = list(qc.parameters)
+        if not params:
+            # No symbols: one run of all rows' shots, split afterwards.
+            counts = self._execute(qc, shots * rows, None, run_options)
+            whole = self._bits(circuit, counts[0], shots * rows, seed)
+            return [
+                self._readout(circuit, whole[i * shots : (i + 1) * shots], shots)
+                for i in range(rows)
+            ]
+        if bindings is None:
+            names = sorted(p.name for p in params)
+            raise PayloadError(
+                f"circuit has parameters {names} but no bindings were given; "
+                "give a bindings table with a column per parameter"
+            )
+        columns = {name: j for j, name in enumerate(bindings.names)}
+        missing = sorted(p.name for p in params if p.name not in columns)
+        if missing:
+            raise PayloadError(f"bindings: no column for parameter(s) {missing}")
+        table = np.asarray(bindings.values, dtype=float).reshape(rows, len(bindings.names))
+        binds = {p: table[:, columns[p.name]].tolist() for p in params}
+        counts = self._execute(qc, shots, [binds], run_options)
+        if len(counts) != rows:
+            raise DeviceError(f"Aer returned {len(counts)} results for {rows} binding rows")
+        rng_seed = None if seed is None else seed + 1
+        return [
+            self._readout(circuit, self._bits(circuit, c, shots, rng_seed, i), shots)
+            for i, c in enumerate(counts)
+        ]
+
+    def _execute(
+        self,
+        qc: Any,
+        shots: int,
+        parameter_binds: list[dict[Any, list[float]]] | None,
+        options: dict[str, Any],
+    ) -> list[dict[str, int]]:
+        """One Aer run; the counts (hex keys) of each experiment."""
+        try:
+            job = self._simulator.run(qc, shots=shots, parameter_binds=parameter_binds, **options)
+            result = job.result()
+        except Exception as exc:  # Aer raises its own errors and plain ones alike
+            raise DeviceError(f"Aer could not run circuit {qc.name!r}: {exc}") from exc
+        if not result.success:
+            raise DeviceError(f"Aer failed: {result.status}")
+        out: list[dict[str, int]] = []
+        for experiment in result.results:
+            if not experiment.success:
+                raise DeviceError(f"Aer failed: {experiment.status}")
+            data = experiment.data
+            counts = getattr(data, "counts", None)
+            out.append(dict(counts) if counts is not None else {})
+        return out
+
+    # ------------------------------------------------------------------ readout
+    @staticmethod
+    def _bits(
+        circuit: Circuit,
+        counts: dict[str, int],
+        shots: int,
+        seed: int | None,
+        row: int = 0,
+    ) -> npt.NDArray[np.uint8]:
+        """A ``shots x num_clbits`` array of 0/1 with exactly the distribution of ``counts``."""
+        width = circuit.num_clbits
+        if width == 0 or not counts:
+            return np.zeros((shots, width), dtype=np.uint8)
+        keys = list(counts)
+        repeats = np.fromiter(counts.values(), dtype=np.int64, count=len(keys))
+        if width <= 63:
+            values = np.fromiter((int(k, 16) for k in keys), dtype=np.uint64, count=len(keys))
+            shifts = np.arange(width, dtype=np.uint64)
+            distinct = ((values[:, None] >> shifts) & np.uint64(1)).astype(np.uint8)
+        else:
+            distinct = np.zeros((len(keys), width), dtype=np.uint8)
+            for i, key in enumerate(keys):
+                text = format(int(key, 16), f"0{width}b")[::-1]
+                distinct[i] = np.frombuffer(text.encode(), dtype=np.uint8) - ord("0")
+        if len(keys) == 1:
+            return np.repeat(distinct, repeats, axis=0)
+        rng = np.random.default_rng(None if seed is None else [seed, row])
+        order = rng.permutation(int(repeats.sum()))
+        return np.repeat(distinct, repeats, axis=0)[order]
+
+    @staticmethod
+    def _readout(circuit: Circuit, bits: npt.NDArray[np.uint8], shots: int) -> Readout:
+        """Split global clbit columns into the payload's registers."""
+        if not circuit.registers:
+            return Readout(successful_shots=shots)
+        arrays = {}
+        start = 0
+        for reg in circuit.registers:
+            arrays[reg.name] = bits[:, start : start + reg.size]
+            start += reg.size
+        return Readout.from_arrays(arrays)
