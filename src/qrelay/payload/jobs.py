@@ -73,6 +73,9 @@ UNSUCCESSFUL_CIRCUIT_STATES: Final = frozenset(
 
 _Tag = Annotated[str, Field(min_length=1, max_length=100)]
 
+#: The most circuits (payload or OpenQASM) one job may hold.
+MAX_CIRCUITS: Final = 10_000
+
 
 class NewJob(WireModel):
     """A submission: circuits (payload or OpenQASM text) and how to run them.
@@ -86,9 +89,9 @@ class NewJob(WireModel):
     job_type: JobType = JobType.SUBMIT
     target: Annotated[str, Field(min_length=1, max_length=128)]
     circuit_type: CircuitType = CircuitType.PAYLOAD
-    circuits: list[Circuit] = []
-    qasm: list[str] = []
-    bindings: list[Bindings | None] | None = None
+    circuits: Annotated[list[Circuit], Field(max_length=MAX_CIRCUITS)] = []
+    qasm: Annotated[list[str], Field(max_length=MAX_CIRCUITS)] = []
+    bindings: Annotated[list[Bindings | None], Field(max_length=MAX_CIRCUITS)] | None = None
     shots: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
     sim_method: SimMethod | None = None
     priority: Annotated[int, Field(ge=0, le=10)] = 0
