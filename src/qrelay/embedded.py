@@ -1,0 +1,274 @@
+"""The embedded default: the whole stack inside this process, started on first use.
+
+With no service URL configured anywhere, the first client or provider calls
+:func:`start`, which brings up, in this process:
+
+- the job service (:func:`qrelay.service.app.create_app`) on a SQLite file under
+  :func:`qrelay.settings.qrelay_home`, served by uvicorn on ``127.0.0.1`` with an ephemeral
+  port, in a daemon thread;
+- the emulated QPU fleet's gRPC controller on loopback (:func:`start_fleet`);
+- one worker per catalog target, each in a daemon thread.
+
+The user token is kept in ``QRELAY_HOME/embedded.json`` (mode 0600), so the jobs of one
+run can be retrieved by a later process on the same home. The service is up when
+:func:`start` returns; the fleet and workers come up in the background (a job submitted
+before they are ready simply waits in the queue). Everything stops at interpreter exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from qrelay.errors import ConfigurationError, QRelayError
+from qrelay.settings import qrelay_home
+
+if TYPE_CHECKING:
+    import httpx
+
+    from qrelay.qpu.server import ServerHandle
+
+log = logging.getLogger(__name__)
+
+#: The file under ``QRELAY_HOME`` holding the embedded user's token.
+STATE_FILE = "embedded.json"
+#: Longest wait for the HTTP server to start listening.
+_START_TIMEOUT = 30.0
+
+_lock = threading.Lock()
+_fleet_lock = threading.Lock()
+_stack: EmbeddedStack | None = None
+_fleet: ServerHandle | None = None
+
+
+@dataclass
+class EmbeddedStack:
+    """The running embedded default: where it listens and what it runs."""
+
+    url: str
+    token: str
+    home: Path
+    database_url: str
+    started_in: float
+    app: Any = field(repr=False, default=None)
+    _server: Any = field(repr=False, default=None)
+    _thread: threading.Thread | None = field(repr=False, default=None)
+    _workers: list[Any] = field(repr=False, default_factory=list)
+    _worker_threads: list[threading.Thread] = field(repr=False, default_factory=list)
+    _background: threading.Thread | None = field(repr=False, default=None)
+    ready: threading.Event = field(repr=False, default_factory=threading.Event)
+
+    def client_transport(self) -> httpx.AsyncBaseTransport | None:
+        """The transport clients use to reach the service (``None``: plain HTTP)."""
+        return None
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the fleet and the workers have started; whether they did in time."""
+        return self.ready.wait(timeout)
+
+    def stop(self) -> None:
+        """Stop the workers, the HTTP server and the fleet (idempotent)."""
+        for worker in self._workers:
+            stop = getattr(worker, "stop", None)
+            if stop is not None:
+                try:
+                    stop()
+                except Exception:  # pragma: no cover - best effort at exit
+                    log.exception("embedded: stopping a worker failed")
+        for thread in self._worker_threads:
+            thread.join(timeout=5.0)
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        stop_fleet()
+
+
+# ---------------------------------------------------------------------- state
+def _load_state(home: Path) -> dict[str, Any]:
+    path = home / STATE_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"embedded state {path} is unreadable ({exc})") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _save_state(home: Path, state: dict[str, Any]) -> None:
+    path = home / STATE_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(state, handle)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------- fleet
+def start_fleet() -> ServerHandle:
+    """The emulated fleet's controller on loopback, started once per process."""
+    global _fleet
+    with _fleet_lock:
+        if _fleet is None:
+            from qrelay.qpu.server import start_server
+
+            _fleet = start_server(host="127.0.0.1", port=0)
+            log.info("embedded: QPU controller on %s", _fleet.address)
+        return _fleet
+
+
+def stop_fleet() -> None:
+    """Stop the embedded controller if it runs."""
+    global _fleet
+    with _fleet_lock:
+        handle, _fleet = _fleet, None
+    if handle is not None:
+        handle.stop(grace=0.5)
+
+
+# ---------------------------------------------------------------------- service
+def _serve_http(app: Any) -> tuple[Any, threading.Thread, int]:
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    # The server runs in a daemon thread; signal handlers belong to the main thread.
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    thread = threading.Thread(target=server.run, name="qrelay-embedded-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + _START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive():
+            raise QRelayError("embedded: the HTTP server stopped while starting")
+        if time.monotonic() > deadline:
+            raise QRelayError("embedded: the HTTP server did not start in time")
+        time.sleep(0.002)
+    port = int(server.servers[0].sockets[0].getsockname()[1])
+    return server, thread, port
+
+
+def _start_stack() -> EmbeddedStack:
+    from qrelay.service import bootstrap
+    from qrelay.service.app import create_app
+    from qrelay.settings import ServiceSettings
+
+    started = time.perf_counter()
+    home = qrelay_home()
+    home.mkdir(parents=True, exist_ok=True)
+    settings = ServiceSettings(home=home)
+    database_url = settings.resolved_database_url()
+    state = _load_state(home)
+    token = state.get("token")
+    if not isinstance(token, str) or not token:
+        token = "qr_" + secrets.token_urlsafe(32)
+        state["token"] = token
+    bootstrap.ensure_admin(database_url, token)
+    _save_state(home, state)
+    app = create_app(settings.model_copy(update={"database_url": database_url}))
+    gc.freeze()  # the heavy imports are done: keep their objects out of gen-2 sweeps
+    server, thread, port = _serve_http(app)
+    stack = EmbeddedStack(
+        url=f"http://127.0.0.1:{port}",
+        token=token,
+        home=home,
+        database_url=database_url,
+        started_in=time.perf_counter() - started,
+        app=app,
+        _server=server,
+        _thread=thread,
+    )
+    background = threading.Thread(
+        target=_start_devices, args=(stack,), name="qrelay-embedded-start", daemon=True
+    )
+    stack._background = background
+    background.start()
+    log.info("embedded: service on %s (%.0f ms)", stack.url, 1e3 * stack.started_in)
+    return stack
+
+
+def _catalog_targets(stack: EmbeddedStack) -> dict[str, str]:
+    """Target name -> driver, for every target in the service's catalog."""
+    from qrelay.service import bootstrap
+
+    return dict(bootstrap.catalog_drivers(stack.database_url))
+
+
+def _start_devices(stack: EmbeddedStack) -> None:
+    """Start the fleet and one worker per catalog target (in the background)."""
+    try:
+        from qrelay.service import bootstrap
+        from qrelay.settings import WorkerSettings
+        from qrelay.worker import Worker
+
+        fleet = start_fleet()
+        targets = _catalog_targets(stack)
+        worker_token = bootstrap.create_worker_token(
+            stack.database_url, name="embedded", targets=sorted(targets)
+        )
+        for name in sorted(targets):
+            settings = WorkerSettings(
+                url=stack.url,
+                token=worker_token,
+                targets=[name],
+                qpu_address=fleet.address,
+                lease_wait_seconds=5.0,
+            )
+            worker = Worker(settings)
+            thread = threading.Thread(
+                target=worker.run, name=f"qrelay-embedded-worker-{name}", daemon=True
+            )
+            stack._workers.append(worker)
+            stack._worker_threads.append(thread)
+            thread.start()
+    except Exception:
+        log.exception("embedded: starting the devices failed; jobs will wait in the queue")
+    finally:
+        stack.ready.set()
+
+
+# ---------------------------------------------------------------------- public
+def start() -> EmbeddedStack:
+    """The embedded default, started now if it is not running yet (thread-safe)."""
+    global _stack
+    stack = _stack
+    if stack is not None:
+        return stack
+    with _lock:
+        if _stack is None:
+            _stack = _start_stack()
+            atexit.register(stop)
+        return _stack
+
+
+def running() -> EmbeddedStack | None:
+    """The embedded default if it was started in this process, else ``None``."""
+    return _stack
+
+
+def stop() -> None:
+    """Stop the embedded default (called at exit; safe to call twice)."""
+    global _stack
+    with _lock:
+        stack, _stack = _stack, None
+    if stack is not None:
+        stack.stop()
+    else:
+        stop_fleet()
