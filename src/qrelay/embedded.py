@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 #: The file under ``QRELAY_HOME`` holding the embedded user's token.
 STATE_FILE = "embedded.json"
+#: How long an idle embedded worker's lease request waits (bounds its stop latency).
+_LEASE_WAIT = 2.0
 #: Longest wait for the HTTP server to start listening.
 _START_TIMEOUT = 30.0
 
@@ -78,18 +80,18 @@ class EmbeddedStack:
     def stop(self) -> None:
         """Stop the workers, the HTTP server and the fleet (idempotent)."""
         for worker in self._workers:
-            stop = getattr(worker, "stop", None)
-            if stop is not None:
-                try:
-                    stop()
-                except Exception:  # pragma: no cover - best effort at exit
-                    log.exception("embedded: stopping a worker failed")
-        for thread in self._worker_threads:
-            thread.join(timeout=5.0)
+            worker.stop()
         if self._server is not None:
+            # Do not wait for long-polls (leases, job waits): drop them and leave.
             self._server.should_exit = True
+            self._server.force_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=5.0)
+            self._thread.join(timeout=3.0)
+        deadline = time.monotonic() + 1.0
+        for thread in self._worker_threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        for worker in self._workers:
+            worker.close()
         stop_fleet()
 
 
@@ -149,9 +151,7 @@ def _serve_http(app: Any) -> tuple[Any, threading.Thread, int]:
         lifespan="on",
         timeout_graceful_shutdown=2,
     )
-    server = uvicorn.Server(config)
-    # The server runs in a daemon thread; signal handlers belong to the main thread.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = uvicorn.Server(config)  # off the main thread it installs no signal handlers
     thread = threading.Thread(target=server.run, name="qrelay-embedded-http", daemon=True)
     thread.start()
     deadline = time.monotonic() + _START_TIMEOUT
@@ -215,7 +215,6 @@ def _start_devices(stack: EmbeddedStack) -> None:
     """Start the fleet and one worker per catalog target (in the background)."""
     try:
         from qrelay.service import bootstrap
-        from qrelay.settings import WorkerSettings
         from qrelay.worker import Worker
 
         fleet = start_fleet()
@@ -224,14 +223,13 @@ def _start_devices(stack: EmbeddedStack) -> None:
             stack.database_url, name="embedded", targets=sorted(targets)
         )
         for name in sorted(targets):
-            settings = WorkerSettings(
-                url=stack.url,
-                token=worker_token,
-                targets=[name],
-                qpu_address=fleet.address,
-                lease_wait_seconds=5.0,
+            worker = Worker(
+                stack.url,
+                worker_token,
+                [name],
+                driver_config={"qpu_address": fleet.address},
+                lease_wait=_LEASE_WAIT,
             )
-            worker = Worker(settings)
             thread = threading.Thread(
                 target=worker.run, name=f"qrelay-embedded-worker-{name}", daemon=True
             )
