@@ -1,0 +1,94 @@
+"""The ``aer`` device driver: a target whose device is Qiskit Aer.
+
+``sim`` (and a plain ``submit``) is ideal. ``noise-sim`` takes the noise the user gives in
+``task.options["noise"]`` (see :mod:`qrelay_qiskit.noise` for the spec); on a target with a
+calibration (a device target simulated here) it falls back to that calibration, and on a
+bare simulator it refuses the job, since there is no noise to apply.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from qrelay.errors import PayloadError
+from qrelay.payload import Circuit, Readout, SimMethod, TargetInfo, WorkerTask
+from qrelay.plugins import TaskContext
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def shared_engine() -> Any:
+    """One Aer engine per process: its simulator and caches serve every driver."""
+    from qrelay_qiskit.engine import AerEngine
+
+    return AerEngine()
+
+
+def task_seed(task: WorkerTask) -> int | None:
+    """The ``seed`` option of a task, if the user gave one (an integer)."""
+    seed = task.options.get("seed")
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise PayloadError(f"options.seed: expected a non-negative integer, got {seed!r}")
+    return seed
+
+
+def simulate(task: WorkerTask, circuit: Circuit, info: TargetInfo, engine: Any) -> list[Readout]:
+    """Run a task on Aer, ideal or with the noise its sim method asks for."""
+    if task.meas_level != 2:
+        raise PayloadError(
+            f"meas_level {task.meas_level}: IQ readout comes from a QPU target; simulations "
+            "give integer readout only (meas_level 2)"
+        )
+    noise: TargetInfo | None = None
+    noise_model: Any = None
+    if task.sim_method is SimMethod.NOISE_SIM:
+        spec = task.options.get("noise")
+        if spec is not None:
+            from qrelay_qiskit.noise import noise_model_from_spec
+
+            noise_model = noise_model_from_spec(spec)
+        elif info.gates or any(q.readout_error for q in info.qubits):
+            noise = info
+        else:
+            raise PayloadError(
+                f"sim_method 'noise-sim' on {info.name!r} needs a noise model: give "
+                'options {"noise": {"depolarizing_1q": p1, "depolarizing_2q": p2, '
+                '"readout_error": pr}}, or simulate on a QPU target to use its calibration'
+            )
+    return list(
+        engine.run(
+            circuit,
+            shots=task.shots,
+            bindings=task.bindings,
+            noise=noise,
+            seed=task_seed(task),
+            noise_model=noise_model,
+        )
+    )
+
+
+class AerDriver:
+    """Runs tasks on Aer (implements ``qrelay.plugins.DeviceDriver``)."""
+
+    def __init__(self, target_info: TargetInfo, **config: Any) -> None:
+        self.info = target_info
+        self.config = config
+
+    def capabilities(self) -> TargetInfo:
+        return self.info
+
+    def execute(self, task: WorkerTask, circuit: Circuit, ctx: TaskContext) -> list[Readout]:
+        """Simulate every binding row in one Aer run (see :mod:`qrelay_qiskit.engine`)."""
+        if ctx.check_cancelled():
+            return []
+        if circuit.num_qubits > self.info.num_qubits:
+            raise PayloadError(
+                f"circuit has {circuit.num_qubits} qubits; {self.info.name!r} simulates at "
+                f"most {self.info.num_qubits}"
+            )
+        return simulate(task, circuit, self.info, shared_engine())

@@ -1,0 +1,91 @@
+"""``qrelay worker``: run a machine worker for some targets.
+
+``qrelay worker --url URL --token TOKEN --target NAME [--target NAME ...]
+[--qpu-address HOST:PORT]``. Options left out come from ``QRELAY_*`` variables or the
+``[profiles.<name>.worker]`` table of the config file (see :mod:`qrelay.settings`).
+SIGTERM (or a first Ctrl-C) drains: the current task finishes and posts its result, then
+the worker exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from typing import Any
+
+from qrelay.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from qrelay.settings import WorkerSettings
+    from qrelay.worker import Worker
+
+    settings = WorkerSettings.load(
+        profile=args.profile,
+        url=args.url,
+        token=args.token,
+        targets=args.target or None,
+        qpu_address=args.qpu_address,
+        lease_wait_seconds=args.lease_wait,
+    )
+    if not settings.url:
+        raise ConfigurationError("qrelay worker: give --url (or set QRELAY_URL)")
+    if settings.token is None:
+        raise ConfigurationError("qrelay worker: give --token (or set QRELAY_TOKEN)")
+    if not settings.targets:
+        raise ConfigurationError("qrelay worker: give at least one --target NAME")
+    config: dict[str, Any] = {}
+    if settings.qpu_address:
+        config["qpu_address"] = settings.qpu_address
+    worker = Worker(
+        settings.url,
+        settings.token.get_secret_value(),
+        list(settings.targets),
+        driver_config=config,
+        lease_wait=settings.lease_wait_seconds,
+        heartbeat_seconds=settings.heartbeat_seconds,
+    )
+
+    def _drain(signum: int, _frame: Any) -> None:
+        log.info("signal %d: finishing the current task, then stopping", signum)
+        worker.stop()
+
+    previous_term = signal.signal(signal.SIGTERM, _drain)
+    previous_int = signal.signal(signal.SIGINT, _drain)
+    try:
+        worker.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signal.SIGINT, previous_int)
+        worker.close()
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``worker`` to the ``qrelay`` parser."""
+    parser = subparsers.add_parser(
+        "worker",
+        help="run a machine worker that leases and runs tasks",
+        description="Lease tasks for the given targets, run them on their device drivers "
+        "and post the readout, until SIGTERM (which drains the current task).",
+    )
+    parser.add_argument("--url", default=None, help="the service's base URL")
+    parser.add_argument("--token", default=None, help="the worker's token")
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a target to serve (repeat for several)",
+    )
+    parser.add_argument(
+        "--qpu-address", default=None, metavar="HOST:PORT", help="the QPU controller"
+    )
+    parser.add_argument(
+        "--lease-wait", type=float, default=None, metavar="S", help="long-poll seconds"
+    )
+    parser.add_argument("--profile", default=None, help="config-file profile to read")
+    parser.set_defaults(handler=_run)

@@ -1,0 +1,139 @@
+"""The worker's side of the service's REST API: lease, heartbeat, status, result.
+
+Requests that fail for a reason that says "nothing happened, try later" (a connection
+error, 429/502/503/504) are retried with jittered exponential backoff, a bounded number
+of times inside a deadline (see :class:`qrelay.runtime.retry.RetryPolicy`). Error answers
+become qrelay's exception tree (``ConflictError`` with code ``lease_lost`` and so on).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from qrelay.errors import TransportError
+from qrelay.payload import (
+    HeartbeatResponse,
+    TargetInfo,
+    WorkerTask,
+    WorkerTaskResults,
+    WorkerTaskStatus,
+)
+from qrelay.runtime.problems import error_from_response
+from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+#: Extra seconds the HTTP read may take beyond a long-poll's own wait.
+_POLL_SLACK = 10.0
+
+
+class WorkerApi:
+    """A thread-safe client of the worker endpoints (one ``httpx.Client`` underneath)."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        client: httpx.Client | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.retry = retry or RetryPolicy(max_retries=6, deadline=60.0, backoff_max=5.0)
+        self._own_client = client is None
+        self._client = client or httpx.Client(
+            base_url=self.url, timeout=httpx.Timeout(timeout, connect=5.0)
+        )
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        self._closed.set()
+        if self._own_client:
+            self._client.close()
+
+    # ------------------------------------------------------------------ transport
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        retry: bool = True,
+    ) -> httpx.Response:
+        """Send one request, retrying what is safe to retry; raise on an error answer."""
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            retry_after: float | None = None
+            try:
+                response = self._client.request(
+                    method,
+                    path,
+                    json=json,
+                    params=params,
+                    headers=self._headers,
+                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+                failure: Exception = TransportError(f"{method} {path}: {exc}")
+                failure.__cause__ = exc
+            except httpx.HTTPError as exc:
+                raise TransportError(f"{method} {path}: {exc}") from exc
+            else:
+                if response.status_code < 400:
+                    return response
+                failure = error_from_response(
+                    response.status_code, response.headers, response.content
+                )
+                if response.status_code not in RETRY_STATUSES:
+                    raise failure
+                retry_after = getattr(failure, "retry_after", None)
+            delay = self.retry.next_delay(attempt, started, retry_after) if retry else None
+            if delay is None or self._closed.is_set():
+                raise failure
+            log.warning("%s %s failed (%s); retrying in %.2f s", method, path, failure, delay)
+            time.sleep(delay)
+            attempt += 1
+
+    # ------------------------------------------------------------------ endpoints
+    def lease(self, targets: list[str], wait: float) -> WorkerTask | None:
+        """Long-poll for a task for one of ``targets``; ``None`` when none came in time."""
+        response = self.request(
+            "POST",
+            "/v1/worker/lease",
+            json={"targets": targets, "wait": wait},
+            timeout=wait + _POLL_SLACK,
+        )
+        if response.status_code == 204 or not response.content:
+            return None
+        return WorkerTask.model_validate_json(response.content)
+
+    def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse:
+        response = self.request(
+            "POST", f"/v1/worker/tasks/{task_id}/heartbeat", json={"lease_id": lease_id}
+        )
+        return HeartbeatResponse.model_validate_json(response.content)
+
+    def status(self, task_id: str, status: WorkerTaskStatus) -> None:
+        self.request(
+            "POST",
+            f"/v1/worker/tasks/{task_id}/status",
+            json=status.model_dump(mode="json", exclude_none=True),
+        )
+
+    def result(self, task_id: str, results: WorkerTaskResults) -> None:
+        body = results.model_dump(mode="json", exclude_none=True)
+        self.request("POST", f"/v1/worker/tasks/{task_id}/result", json=body)
+
+    def target(self, name: str) -> TargetInfo:
+        response = self.request("GET", f"/v1/targets/{name}")
+        return TargetInfo.model_validate_json(response.content)

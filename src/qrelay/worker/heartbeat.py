@@ -1,0 +1,81 @@
+"""Keeping a lease alive while a task runs, and hearing about cancellation through it.
+
+The service hands out a lease with an expiry; a background thread extends it with a
+heartbeat well before it runs out. The answer also says whether the user asked to cancel,
+which sets the task context's ``cancelled`` event so the driver stops at its next check.
+A heartbeat refused because the lease is no longer ours (the task went to another worker)
+marks the lease lost: the work stops and its result is dropped, never posted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from qrelay.errors import ConflictError, NotFoundError, QRelayError
+from qrelay.payload import WorkerTask
+from qrelay.plugins import TaskContext
+from qrelay.worker.api import WorkerApi
+
+log = logging.getLogger(__name__)
+
+#: Never heartbeat more often than this (seconds), whatever the lease length.
+MIN_INTERVAL = 0.2
+
+
+def seconds_left(expires_at: datetime) -> float:
+    """Seconds until ``expires_at`` (naive datetimes are read as UTC)."""
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=UTC)
+    return (expires_at - datetime.now(UTC)).total_seconds()
+
+
+class Heartbeat:
+    """A daemon thread that extends one task's lease until :meth:`stop`."""
+
+    def __init__(self, api: WorkerApi, task: WorkerTask, ctx: TaskContext, interval: float):
+        self.api = api
+        self.task = task
+        self.ctx = ctx
+        self.interval = interval
+        self.expires_at = task.lease_expires_at
+        self.lost = threading.Event()
+        self.cancel_requested = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"qrelay-heartbeat-{task.task_id}", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def mark_lost(self, reason: str) -> None:
+        """The lease is not ours any more: stop the work and drop its result."""
+        if not self.lost.is_set():
+            log.warning("task %s: lease lost (%s); dropping its work", self.task.task_id, reason)
+        self.lost.set()
+        self.ctx.cancelled.set()
+
+    def _next_wait(self) -> float:
+        return max(MIN_INTERVAL, min(self.interval, seconds_left(self.expires_at) / 3.0))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._next_wait()):
+            try:
+                answer = self.api.heartbeat(self.task.task_id, self.task.lease_id)
+            except (ConflictError, NotFoundError) as exc:
+                self.mark_lost(str(exc))
+                return
+            except QRelayError as exc:
+                log.warning("task %s: heartbeat failed: %s", self.task.task_id, exc)
+                continue
+            self.expires_at = answer.lease_expires_at
+            if answer.cancel_requested and not self.cancel_requested.is_set():
+                log.info("task %s: cancel requested", self.task.task_id)
+                self.cancel_requested.set()
+                self.ctx.cancelled.set()

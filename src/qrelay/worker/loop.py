@@ -1,0 +1,364 @@
+"""The worker: lease a task, keep the lease alive, compile, execute, post the readout.
+
+One task at a time per worker. :meth:`Worker.stop` (the CLI calls it on SIGTERM) lets the
+current task finish and post its result, then the loop ends: a drain, not an abort.
+
+What the service may see from one task::
+
+    lease -> [status compiling] -> [status running|simulating] -> result
+
+A ``compile`` job ends after compiling with the compiled circuit and its layouts; a
+``convert`` job returns the (already converted) circuit. ``verbatim`` skips compiling but
+is checked against the target first (:mod:`qrelay.worker.verbatim`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from qrelay import registry
+from qrelay.errors import (
+    AuthenticationError,
+    ConfigurationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    QRelayError,
+    ServiceError,
+    TransportError,
+)
+from qrelay.payload import (
+    CircuitStatus,
+    JobType,
+    Readout,
+    TargetInfo,
+    WorkerTask,
+    WorkerTaskResults,
+    WorkerTaskStatus,
+)
+from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
+from qrelay.worker.api import WorkerApi
+from qrelay.worker.heartbeat import Heartbeat
+from qrelay.worker.verbatim import check_verbatim
+
+log = logging.getLogger(__name__)
+
+#: The compiler plugin used unless a worker is given another.
+DEFAULT_COMPILER = "qiskit-transpile"
+#: Re-read a target's info (calibration) from the service after this many seconds.
+TARGET_INFO_TTL = 300.0
+
+
+@dataclass
+class _Outcome:
+    """What a task produced, before it is tied to its lease."""
+
+    status: CircuitStatus
+    message: str | None = None
+    readouts: list[Readout] | None = None
+    successful_shots: int | None = None
+    compiled: CompileResult | None = None
+    send_compiled_circuit: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _identity(n: int) -> dict[int, int]:
+    return {q: q for q in range(n)}
+
+
+class Worker:
+    """A machine worker serving ``targets`` for the service at ``url``.
+
+    ``driver_config`` goes to every driver's constructor (e.g. ``qpu_address`` for the
+    ``qpu-grpc`` driver). ``client`` replaces the HTTP client (tests, custom transports);
+    ``target_infos`` gives target descriptions instead of asking the service.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        targets: list[str],
+        *,
+        driver_config: Mapping[str, Any] | None = None,
+        lease_wait: float = 10.0,
+        heartbeat_seconds: float = 5.0,
+        compiler: str = DEFAULT_COMPILER,
+        client: httpx.Client | None = None,
+        target_infos: Mapping[str, TargetInfo] | None = None,
+    ) -> None:
+        if not targets:
+            raise ConfigurationError("a worker needs at least one target to serve")
+        self.targets = list(targets)
+        self.driver_config = dict(driver_config or {})
+        self.lease_wait = lease_wait
+        self.heartbeat_seconds = heartbeat_seconds
+        self.compiler_name = compiler
+        self.api = WorkerApi(url, token, client=client)
+        self._stop = threading.Event()
+        self._infos: dict[str, tuple[float, TargetInfo]] = {}
+        self._given_infos = dict(target_infos or {})
+        self._drivers: dict[tuple[str, str | None], DeviceDriver] = {}
+        self._compiler: Compiler | None = None
+        self._execution_ids: dict[str, str] = {}
+        self.tasks_done = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    def stop(self) -> None:
+        """Finish the current task (if any), then leave :meth:`run`."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def close(self) -> None:
+        self.api.close()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def run(self, stop_event: threading.Event | None = None) -> None:
+        """Lease and process tasks until :meth:`stop` (or ``stop_event`` is set)."""
+        log.info("worker serving %s at %s", ", ".join(self.targets), self.api.url)
+        failures = 0
+        while not self._stop.is_set() and not (stop_event is not None and stop_event.is_set()):
+            try:
+                self.run_once()
+                failures = 0
+            except (AuthenticationError, PermissionDeniedError):
+                raise
+            except (TransportError, ServiceError) as exc:
+                failures += 1
+                delay = min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0)
+                log.warning("lease failed (%s); retrying in %.1f s", exc, delay)
+                if self._stop.wait(delay):
+                    break
+        log.info("worker stopped after %d task(s)", self.tasks_done)
+
+    def run_once(self, wait: float | None = None) -> bool:
+        """Lease at most one task and process it. ``True`` when a task was processed."""
+        task = self.api.lease(self.targets, self.lease_wait if wait is None else wait)
+        if task is None:
+            return False
+        self.process(task)
+        return True
+
+    # ------------------------------------------------------------------ plugins
+    def target_info(self, name: str) -> TargetInfo:
+        """The target's description (calibration included), re-read now and then."""
+        if name in self._given_infos:
+            return self._given_infos[name]
+        cached = self._infos.get(name)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < TARGET_INFO_TTL:
+            return cached[1]
+        try:
+            info = self.api.target(name)
+        except (NotFoundError, PermissionDeniedError) as exc:
+            fallback = _fleet_info(name)
+            if fallback is None:
+                raise ConfigurationError(
+                    f"target {name!r}: the service gave no info ({exc})"
+                ) from exc
+            info = fallback
+        except QRelayError:
+            if cached is not None:
+                return cached[1]
+            raise
+        self._infos[name] = (now, info)
+        return info
+
+    def driver(self, info: TargetInfo) -> DeviceDriver:
+        """The target's driver (one per target and calibration)."""
+        key = (info.name, info.calibration_id)
+        found = self._drivers.get(key)
+        if found is None:
+            factory = registry.load(registry.DRIVERS, info.driver)
+            found = factory(info, **self.driver_config)
+            self._drivers = {k: v for k, v in self._drivers.items() if k[0] != info.name}
+            self._drivers[key] = found
+        return found
+
+    def compiler(self) -> Compiler:
+        if self._compiler is None:
+            self._compiler = registry.load(registry.COMPILERS, self.compiler_name)()
+        return self._compiler
+
+    # ------------------------------------------------------------------ one task
+    def process(self, task: WorkerTask) -> None:
+        """Run one leased task to its end and post the result (unless the lease was lost)."""
+        log.info(
+            "task %s (job %s, circuit %d, %s on %s, attempt %d)",
+            task.task_id,
+            task.job_id,
+            task.circuit_index,
+            task.job_type.value,
+            task.target,
+            task.attempt,
+        )
+        ctx = TaskContext(task=task, execution_id=task.execution_id)
+        beat = Heartbeat(self.api, task, ctx, self.heartbeat_seconds)
+        ctx.report_status = lambda status, message: self._report(task, beat, status, message)
+        ctx.record_execution = lambda execution_id: self._record(task, beat, execution_id)
+        beat.start()
+        try:
+            outcome = self._work(task, ctx)
+        except QRelayError as exc:
+            log.info("task %s failed: %s", task.task_id, exc)
+            outcome = _Outcome(CircuitStatus.FAILED, message=str(exc))
+        except Exception as exc:  # a plugin's own error: fail the task, keep the worker
+            log.exception("task %s: unexpected error", task.task_id)
+            outcome = _Outcome(CircuitStatus.FAILED, message=f"{type(exc).__name__}: {exc}")
+        finally:
+            beat.stop()
+        if beat.lost.is_set():
+            return
+        if beat.cancel_requested.is_set() and outcome.status is not CircuitStatus.FAILED:
+            outcome = _Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
+        self._post(task, beat, outcome, ctx)
+
+    def _work(self, task: WorkerTask, ctx: TaskContext) -> _Outcome:
+        info = self.target_info(task.target)
+        circuit = task.circuit
+        if task.job_type is JobType.CONVERT:
+            identity = _identity(circuit.num_qubits)
+            return _Outcome(
+                CircuitStatus.COMPLETED,
+                readouts=[],
+                successful_shots=0,
+                compiled=CompileResult(circuit, identity, dict(identity)),
+                send_compiled_circuit=True,
+            )
+        compiled = self._compile(task, info, ctx)
+        if task.job_type is JobType.COMPILE:
+            return _Outcome(
+                CircuitStatus.COMPLETED,
+                readouts=[],
+                successful_shots=0,
+                compiled=compiled,
+                send_compiled_circuit=True,
+            )
+        if ctx.check_cancelled():
+            return _Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
+        simulating = task.job_type is JobType.SIMULATE or info.simulator
+        ctx.report_status(CircuitStatus.SIMULATING if simulating else CircuitStatus.RUNNING, None)
+        readouts = self.driver(info).execute(task, compiled.circuit, ctx)
+        if ctx.check_cancelled():
+            return _Outcome(CircuitStatus.CANCELLED, message="cancelled while running")
+        rows = 1 if task.bindings is None else len(task.bindings)
+        if len(readouts) != rows:
+            return _Outcome(
+                CircuitStatus.FAILED,
+                message=f"driver {info.driver!r} gave {len(readouts)} readouts for {rows} "
+                "binding row(s)",
+            )
+        shots = readouts[0].successful_shots if readouts else task.shots
+        return _Outcome(
+            CircuitStatus.COMPLETED,
+            readouts=readouts,
+            successful_shots=shots,
+            compiled=compiled,
+            send_compiled_circuit=compiled.circuit is not circuit,
+        )
+
+    def _compile(self, task: WorkerTask, info: TargetInfo, ctx: TaskContext) -> CompileResult:
+        circuit = task.circuit
+        if task.verbatim:
+            check_verbatim(circuit, info)
+            identity = _identity(circuit.num_qubits)
+            return CompileResult(circuit, identity, dict(identity))
+        if not info.native_ops and info.coupling_map is None:
+            # a simulator that takes any op: nothing to compile
+            if circuit.num_qubits > info.num_qubits:
+                check_verbatim(circuit, info)  # raises, naming the qubit count
+            identity = _identity(circuit.num_qubits)
+            return CompileResult(circuit, identity, dict(identity))
+        ctx.report_status(CircuitStatus.COMPILING, None)
+        return self.compiler().compile(circuit, info)
+
+    # ------------------------------------------------------------------ reporting
+    def _report(
+        self, task: WorkerTask, beat: Heartbeat, status: CircuitStatus, message: str | None
+    ) -> None:
+        """Tell the service where the task is; a refused transition is only logged."""
+        try:
+            self.api.status(
+                task.task_id,
+                WorkerTaskStatus(lease_id=task.lease_id, status=status, message=message),
+            )
+        except ConflictError as exc:
+            if exc.code == "lease_lost":
+                beat.mark_lost(str(exc))
+            else:
+                log.info("task %s: status %s not recorded: %s", task.task_id, status.value, exc)
+        except QRelayError as exc:
+            log.warning("task %s: status %s not recorded: %s", task.task_id, status.value, exc)
+
+    def _record(self, task: WorkerTask, beat: Heartbeat, execution_id: str) -> None:
+        """Store the device's execution id with the service, so a crash can resume it."""
+        task_ctx_id = execution_id
+        self._execution_ids[task.task_id] = task_ctx_id
+        try:
+            self.api.status(
+                task.task_id,
+                WorkerTaskStatus(
+                    lease_id=task.lease_id,
+                    status=CircuitStatus.RUNNING,
+                    execution_id=execution_id,
+                ),
+            )
+        except ConflictError as exc:
+            if exc.code == "lease_lost":
+                beat.mark_lost(str(exc))
+                return
+            # a refused transition still must not lose the id: retry without the status
+            log.info("task %s: execution id not recorded with status: %s", task.task_id, exc)
+        except QRelayError as exc:
+            log.warning("task %s: execution id not recorded: %s", task.task_id, exc)
+
+    def _post(self, task: WorkerTask, beat: Heartbeat, outcome: _Outcome, ctx: TaskContext) -> None:
+        compiled = outcome.compiled
+        completed = outcome.status is CircuitStatus.COMPLETED
+        results = WorkerTaskResults(
+            lease_id=task.lease_id,
+            status=outcome.status,
+            status_message=outcome.message,
+            successful_shots=outcome.successful_shots if completed else None,
+            readouts=outcome.readouts if completed else None,
+            compiled_circuit=(
+                compiled.circuit if compiled is not None and outcome.send_compiled_circuit else None
+            ),
+            initial_logical_to_physical=compiled.initial_layout if compiled else None,
+            final_logical_to_physical=compiled.final_layout if compiled else None,
+            execution_id=self._execution_ids.pop(task.task_id, ctx.execution_id),
+            metadata=outcome.metadata,
+        )
+        try:
+            self.api.result(task.task_id, results)
+        except ConflictError as exc:
+            log.warning("task %s: result refused (%s); dropped", task.task_id, exc)
+            return
+        self.tasks_done += 1
+        log.info("task %s: %s", task.task_id, outcome.status.value)
+
+
+def _fleet_info(name: str) -> TargetInfo | None:
+    """A fleet device's info, for a worker the service will not describe targets to."""
+    from qrelay.qpu.fleet import fleet_device
+
+    try:
+        return fleet_device(name)
+    except QRelayError:
+        return None

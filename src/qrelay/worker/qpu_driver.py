@@ -1,0 +1,195 @@
+"""The ``qpu-grpc`` driver: tasks for fleet devices, run through :mod:`qrelay.qpu.api`.
+
+A task becomes one executable (``translation.translate``) and one patch-value set per
+binding row, queued atomically with ``submit_with_parameter_batch`` under an idempotency
+key derived from the task id. The job ids are recorded with the service (through the task
+context) before the driver waits, so a worker that crashes after submitting is followed
+by one that re-attaches to the same jobs, and a resubmission under the same key gets the
+original ids back: the program runs once either way.
+
+A ``simulate`` job naming a QPU target does not go to the controller: it runs on the Aer
+engine here, ideal for ``sim`` and with the device's calibrated noise for ``noise-sim``,
+on only the qubits the program touches.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Final
+
+from qrelay import registry
+from qrelay.errors import ConfigurationError, PayloadError, QpuApiError
+from qrelay.payload import (
+    Circuit,
+    CircuitStatus,
+    JobType,
+    Readout,
+    SimMethod,
+    TargetInfo,
+    WorkerTask,
+)
+from qrelay.plugins import SimulationEngine, TaskContext
+
+log = logging.getLogger(__name__)
+
+#: Seconds per bounded wait for results; between waits the driver checks for cancel.
+AWAIT_CHUNK_SECONDS: Final = 2.0
+#: Seconds a submit call may take.
+SUBMIT_TIMEOUT_SECONDS: Final = 60.0
+_ID_SEPARATOR: Final = ","
+
+
+def idempotency_key(task: WorkerTask) -> str:
+    """The key of a task's submission: the same for every attempt of the task."""
+    return f"qrelay-task-{task.task_id}"
+
+
+def patch_values(circuit: Circuit, task: WorkerTask) -> list[dict[str, list[float]]]:
+    """One patch-value set (memory region to values) per binding row of ``task``."""
+    from qrelay.qpu.native import PatchLayout
+
+    layout = PatchLayout.of(circuit)
+    if task.bindings is None:
+        if layout.symbols:
+            names = [s for s, _r, _i in layout.symbols]
+            raise PayloadError(f"circuit has parameters {names} but the task has no bindings")
+        return [{}]
+    columns = {name: j for j, name in enumerate(task.bindings.names)}
+    missing = [s for s, _r, _i in layout.symbols if s not in columns]
+    if missing:
+        raise PayloadError(f"bindings: no column for parameter(s) {missing}")
+    sets = []
+    for row in task.bindings.values:
+        values: dict[str, list[float]] = {
+            region: [0.0] * size for region, size in layout.regions.items()
+        }
+        for symbol, region, index in layout.symbols:
+            values[region][index] = float(row[columns[symbol]])
+        sets.append(values)
+    return sets
+
+
+class QpuGrpcDriver:
+    """Runs tasks on a fleet device behind a QPU controller (``qrelay.plugins.DeviceDriver``).
+
+    ``qpu_address`` (``host:port``) names the controller; without it the QPU API's own
+    default (``QRELAY_QPU_ADDRESS``) is used.
+    """
+
+    def __init__(self, target_info: TargetInfo, **config: Any) -> None:
+        from qrelay.qpu.api import QpuClient
+
+        self.info = target_info
+        address = config.get("qpu_address")
+        if address is not None and not isinstance(address, str):
+            raise ConfigurationError(f"qpu_address: expected 'host:port', got {address!r}")
+        self.client = QpuClient(gateway=address) if address else QpuClient()
+        self._engine: SimulationEngine | None = None
+
+    def capabilities(self) -> TargetInfo:
+        return self.info
+
+    def close(self) -> None:
+        self.client.close()
+
+    # ------------------------------------------------------------------ execute
+    def execute(self, task: WorkerTask, circuit: Circuit, ctx: TaskContext) -> list[Readout]:
+        """Run ``circuit`` (native for the device) once per binding row."""
+        if task.job_type is JobType.SIMULATE:
+            return self.simulate(task, circuit)
+        from qrelay.qpu import api
+        from qrelay.qpu.options import ExecutionOptions
+        from qrelay.qpu.translation import translate
+
+        translated = translate(circuit, task.shots, self.info.name, iq_readout=task.meas_level == 1)
+        sets = patch_values(circuit, task)
+        if ctx.check_cancelled():
+            return []
+        job_ids = self._resume(ctx, len(sets))
+        if job_ids is None:
+            job_ids = api.submit_with_parameter_batch(
+                translated,
+                sets,
+                self.info.name,
+                client=self.client,
+                execution_options=ExecutionOptions.builder()
+                .timeout(SUBMIT_TIMEOUT_SECONDS)
+                .build(),
+                idempotency_key=idempotency_key(task),
+            )
+            ctx.execution_id = _ID_SEPARATOR.join(job_ids)
+            ctx.record_execution(ctx.execution_id)
+        ctx.report_status(CircuitStatus.RUNNING, None)
+        results = self._wait(job_ids, ctx)
+        if results is None:
+            return []
+        return [translated.to_readout(r) for r in results]
+
+    def _resume(self, ctx: TaskContext, expected: int) -> list[str] | None:
+        """The job ids of an execution an earlier attempt started, if usable."""
+        if not ctx.execution_id:
+            return None
+        job_ids = ctx.execution_id.split(_ID_SEPARATOR)
+        if len(job_ids) != expected:
+            log.warning(
+                "execution %s has %d job(s) for %d patch set(s); submitting again",
+                ctx.execution_id,
+                len(job_ids),
+                expected,
+            )
+            return None
+        log.info("resuming execution %s", ctx.execution_id)
+        return job_ids
+
+    def _wait(self, job_ids: Sequence[str], ctx: TaskContext) -> list[Any] | None:
+        """Wait for every job in bounded chunks; cancel them when the task is cancelled."""
+        from qrelay.qpu import api
+        from qrelay.qpu.options import ExecutionOptions
+
+        options = ExecutionOptions.builder().timeout(AWAIT_CHUNK_SECONDS).build()
+        while True:
+            if ctx.check_cancelled():
+                outcomes = api.cancel_jobs(list(job_ids), self.info.name, client=self.client)
+                log.info("cancelled QPU jobs: %s", outcomes)
+                return None
+            try:
+                return api.retrieve_results_batch(
+                    list(job_ids), self.info.name, client=self.client, execution_options=options
+                )
+            except QpuApiError as exc:
+                if "did not finish within" not in str(exc):
+                    raise
+                # still queued or running: check for cancel, then wait again
+
+    # ------------------------------------------------------------------ simulate
+    def engine(self) -> SimulationEngine:
+        if self._engine is None:
+            self._engine = registry.load(registry.ENGINES, "aer")()
+        return self._engine
+
+    def simulate(self, task: WorkerTask, circuit: Circuit) -> list[Readout]:
+        """A ``simulate`` job on this device: Aer here, with the device's noise if asked."""
+        from qrelay.qpu.fleet import calibration_hash
+        from qrelay.qpu.native import reduce_to_touched
+
+        if task.meas_level != 2:
+            raise PayloadError(
+                f"meas_level {task.meas_level}: a simulation gives integer readout only; "
+                "submit to the device for IQ points"
+            )
+        reduced = reduce_to_touched(circuit, self.info)
+        noise = None
+        if task.sim_method is SimMethod.NOISE_SIM:
+            sliced = reduced.target
+            noise = sliced.model_copy(
+                update={"calibration_id": "slice-" + calibration_hash(sliced)}
+            )
+        seed = task.options.get("seed")
+        return self.engine().run(
+            reduced.circuit,
+            shots=task.shots,
+            bindings=task.bindings,
+            noise=noise,
+            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+        )
