@@ -46,7 +46,7 @@ def simulate(task: WorkerTask, circuit: Circuit, info: TargetInfo, engine: Any) 
         )
     noise: TargetInfo | None = None
     noise_model: Any = None
-    if task.sim_method is SimMethod.NOISE_SIM:
+    if task.sim_method == SimMethod.NOISE_SIM:
         spec = task.options.get("noise")
         if spec is not None:
             from qrelay_qiskit.noise import noise_model_from_spec

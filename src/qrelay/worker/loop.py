@@ -232,7 +232,7 @@ class Worker:
     def _work(self, task: WorkerTask, ctx: TaskContext) -> _Outcome:
         info = self.target_info(task.target)
         circuit = task.circuit
-        if task.job_type is JobType.CONVERT:
+        if task.job_type == JobType.CONVERT:
             identity = _identity(circuit.num_qubits)
             return _Outcome(
                 CircuitStatus.COMPLETED,
@@ -242,7 +242,7 @@ class Worker:
                 send_compiled_circuit=True,
             )
         compiled = self._compile(task, info, ctx)
-        if task.job_type is JobType.COMPILE:
+        if task.job_type == JobType.COMPILE:
             return _Outcome(
                 CircuitStatus.COMPLETED,
                 readouts=[],
@@ -252,7 +252,7 @@ class Worker:
             )
         if ctx.check_cancelled():
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
-        simulating = task.job_type is JobType.SIMULATE or info.simulator
+        simulating = task.job_type == JobType.SIMULATE or info.simulator
         ctx.report_status(CircuitStatus.SIMULATING if simulating else CircuitStatus.RUNNING, None)
         readouts = self.driver(info).execute(task, compiled.circuit, ctx)
         if ctx.check_cancelled():

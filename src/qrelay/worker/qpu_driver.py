@@ -96,7 +96,7 @@ class QpuGrpcDriver:
     # ------------------------------------------------------------------ execute
     def execute(self, task: WorkerTask, circuit: Circuit, ctx: TaskContext) -> list[Readout]:
         """Run ``circuit`` (native for the device) once per binding row."""
-        if task.job_type is JobType.SIMULATE:
+        if task.job_type == JobType.SIMULATE:
             return self.simulate(task, circuit)
         from qrelay.qpu import api
         from qrelay.qpu.options import ExecutionOptions
@@ -180,7 +180,7 @@ class QpuGrpcDriver:
             )
         reduced = reduce_to_touched(circuit, self.info)
         noise = None
-        if task.sim_method is SimMethod.NOISE_SIM:
+        if task.sim_method == SimMethod.NOISE_SIM:
             sliced = reduced.target
             noise = sliced.model_copy(
                 update={"calibration_id": "slice-" + calibration_hash(sliced)}

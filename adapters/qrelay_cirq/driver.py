@@ -1,0 +1,150 @@
+"""The ``cirq`` device driver: payload circuits on qsim (when installed) or Cirq's simulator.
+
+The bindings table becomes one ``run_sweep`` over a ``ListSweep``, and each result's
+``records`` go back to payload registers with :func:`qrelay_cirq.convert.register_arrays`
+(keys and instances as :func:`~qrelay_cirq.convert.to_cirq` made them). qsim is tried
+first; a circuit it cannot run (some mid-circuit measurement patterns, classical control)
+falls back to ``cirq.Simulator``.
+
+``noise-sim`` takes the user's noise spec from ``task.options["noise"]``
+(``depolarizing_1q``, ``depolarizing_2q``, ``readout_error``; the same spec the Aer driver
+reads) and refuses the job without one.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+from qrelay.errors import DeviceError, PayloadError
+from qrelay.payload import Circuit, Readout, SimMethod, TargetInfo, WorkerTask
+from qrelay.plugins import TaskContext
+
+log = logging.getLogger(__name__)
+
+_SPEC_KEYS: Final = ("depolarizing_1q", "depolarizing_2q", "readout_error")
+
+
+def parse_noise_spec(spec: object) -> dict[str, float]:
+    """Check a user's noise spec and return its probabilities (missing keys are 0)."""
+    if not isinstance(spec, Mapping) or not spec:
+        raise PayloadError(
+            f"options.noise: expected an object with any of {list(_SPEC_KEYS)}, e.g. "
+            '{"depolarizing_1q": 0.001, "depolarizing_2q": 0.01, "readout_error": 0.02}'
+        )
+    unknown = sorted(set(spec) - set(_SPEC_KEYS))
+    if unknown:
+        raise PayloadError(f"options.noise: unknown key(s) {unknown}; known: {list(_SPEC_KEYS)}")
+    out = {}
+    for key in _SPEC_KEYS:
+        value = spec.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise PayloadError(f"options.noise.{key}: expected a number, got {value!r}")
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise PayloadError(f"options.noise.{key}: {value!r} is not a probability in [0, 1]")
+        out[key] = float(value)
+    return out
+
+
+def _noise_model(values: dict[str, float]) -> Any:
+    """A Cirq noise model: depolarizing after each gate, bit flips before each measure."""
+    import cirq
+
+    p1, p2, pr = values["depolarizing_1q"], values["depolarizing_2q"], values["readout_error"]
+
+    class _SpecNoise(cirq.NoiseModel):  # type: ignore[misc]
+        def noisy_operation(self, operation: Any) -> Any:
+            qubits = operation.qubits
+            if cirq.is_measurement(operation):
+                if pr > 0:
+                    return [cirq.bit_flip(pr).on_each(*qubits), operation]
+                return operation
+            if len(qubits) == 1 and p1 > 0:
+                return [operation, cirq.depolarize(p1).on(*qubits)]
+            if len(qubits) == 2 and p2 > 0:
+                return [operation, cirq.depolarize(p2, n_qubits=2).on(*qubits)]
+            return operation
+
+    return _SpecNoise()
+
+
+class CirqDriver:
+    """Runs tasks on a Cirq simulator (implements ``qrelay.plugins.DeviceDriver``)."""
+
+    def __init__(self, target_info: TargetInfo, **config: Any) -> None:
+        self.info = target_info
+        self.config = config
+        self._qsim: Any = None
+        self._qsim_checked = False
+
+    def capabilities(self) -> TargetInfo:
+        return self.info
+
+    def _qsim_simulator(self) -> Any:
+        if not self._qsim_checked:
+            self._qsim_checked = True
+            try:
+                import qsimcirq
+            except ImportError:
+                log.info("qsimcirq is not installed; using cirq.Simulator")
+            else:
+                self._qsim = qsimcirq.QSimSimulator()
+        return self._qsim
+
+    def execute(self, task: WorkerTask, circuit: Circuit, ctx: TaskContext) -> list[Readout]:
+        """Simulate every binding row with one sweep."""
+        import cirq
+
+        from qrelay_cirq.convert import register_arrays, to_cirq
+
+        if ctx.check_cancelled():
+            return []
+        if task.meas_level != 2:
+            raise PayloadError(
+                f"meas_level {task.meas_level}: a simulation gives integer readout only"
+            )
+        if circuit.num_qubits > self.info.num_qubits:
+            raise PayloadError(
+                f"circuit has {circuit.num_qubits} qubits; {self.info.name!r} simulates at "
+                f"most {self.info.num_qubits}"
+            )
+        noise = None
+        if task.sim_method == SimMethod.NOISE_SIM:
+            spec = task.options.get("noise")
+            if spec is None:
+                raise PayloadError(
+                    f"sim_method 'noise-sim' on {self.info.name!r} needs a noise model: give "
+                    'options {"noise": {"depolarizing_1q": p1, "depolarizing_2q": p2, '
+                    '"readout_error": pr}}'
+                )
+            noise = _noise_model(parse_noise_spec(spec))
+        seed = task.options.get("seed")
+        seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+        program = to_cirq(circuit)
+        if task.bindings is None:
+            sweep: Any = cirq.UnitSweep
+        else:
+            sweep = cirq.ListSweep(list(task.bindings.rows()))
+        results = None
+        qsim = self._qsim_simulator() if noise is None and seed is None else None
+        if qsim is not None:
+            try:
+                results = qsim.run_sweep(program, params=sweep, repetitions=task.shots)
+            except Exception as exc:  # qsim refuses some circuits; Cirq runs them all
+                log.info("qsim could not run the circuit (%s); using cirq.Simulator", exc)
+        if results is None:
+            simulator = cirq.Simulator(noise=noise, seed=seed)
+            try:
+                results = simulator.run_sweep(program, params=sweep, repetitions=task.shots)
+            except ValueError as exc:
+                raise DeviceError(f"Cirq could not run the circuit: {exc}") from exc
+        readouts = []
+        for result in results:
+            arrays = register_arrays(circuit, result.records, task.shots)
+            if arrays:
+                readouts.append(Readout.from_arrays(arrays))
+            else:
+                readouts.append(Readout(successful_shots=task.shots))
+        return readouts
