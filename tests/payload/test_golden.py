@@ -60,7 +60,9 @@ def _circuit() -> p.Circuit:
         qubit_registers=[p.Register(name="q", size=3)],
         qubit_labels=["line:0", "line:1", "line:2"],
         layout=[
-            p.KeyLayout(register_name="c", key="c", instance=0, qubits=["line:0", "line:1"]),
+            p.KeyLayout(
+                register_name="c", key="c", instance=0, qubits=["line:0", "line:1"], inverted=[1]
+            ),
             p.KeyLayout(register_name="flag", key="flag", instance=0, qubits=["line:2"]),
         ],
     )

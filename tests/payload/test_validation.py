@@ -606,3 +606,24 @@ def test_parse_returns_the_model_and_accepts_text_and_bytes() -> None:
     assert isinstance(c, p.Circuit)
     assert p.parse(p.Circuit, json.dumps(data)) == c
     assert p.parse(p.Circuit, json.dumps(data).encode()) == c
+
+
+@pytest.mark.parametrize(
+    ("expr", "pattern"),
+    [
+        ({"fn": "div", "args": [1.0, 0.0]}, r"div\(1\.0, 0\.0\): no real value"),
+        ({"fn": "log", "args": [-1.0]}, r"log\(-1\.0,\): no real value"),
+        (
+            {"fn": "pow", "args": [-8.0, 0.5]},
+            r"pow\(-8\.0, 0\.5\): no real value \(the result is complex\)",
+        ),
+        ({"fn": "exp", "args": [1000.0]}, r"exp\(1000\.0,\): no real value"),
+        (
+            {"fn": "mul", "args": [1e308, 10.0]},
+            r"mul\(1e\+308, 10\.0\): the value inf is not finite",
+        ),
+    ],
+)
+def test_evaluate_refuses_values_that_are_not_finite_reals(expr: Any, pattern: str) -> None:
+    with pytest.raises(PayloadError, match=pattern):
+        p.evaluate(expr, {})

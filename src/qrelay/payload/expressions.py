@@ -106,15 +106,31 @@ def check(expr: object, declared: frozenset[str] | set[str], where: str, depth: 
 
 
 def evaluate(expr: Expr, values: Mapping[str, float]) -> float:
-    """The value of ``expr`` with each symbol replaced by ``values[symbol]``."""
+    """The value of ``expr`` with each symbol replaced by ``values[symbol]``.
+
+    Raises ``PayloadError`` for an unbound symbol and for a value that is not a finite
+    real number (``div`` by zero, ``log`` of a negative, a negative base to a fractional
+    power, an overflow), naming the function.
+    """
     if isinstance(expr, str):
         try:
             return float(values[expr])
         except KeyError:
             raise PayloadError(f"no value bound for symbol {expr!r}") from None
     if isinstance(expr, dict):
-        _, fn = FUNCTIONS[expr["fn"]]
-        return float(fn(*(evaluate(arg, values) for arg in expr["args"])))
+        name = expr["fn"]
+        _, fn = FUNCTIONS[name]
+        args = [evaluate(arg, values) for arg in expr["args"]]
+        try:
+            result = fn(*args)
+            if isinstance(result, complex):
+                raise ValueError("the result is complex")
+            value = float(result)
+        except (ArithmeticError, ValueError) as exc:
+            raise PayloadError(f"{name}{tuple(args)}: no real value ({exc})") from exc
+        if not math.isfinite(value):
+            raise PayloadError(f"{name}{tuple(args)}: the value {value} is not finite")
+        return value
     return float(expr)
 
 

@@ -81,6 +81,8 @@ class RegisterReadout(WireModel):
         """The complex IQ points, ``shots x width``, when the device gave them."""
         if self.iq is None:
             return None
+        if self.width == 0:
+            return np.zeros((0, 0), dtype="<c8")
         return np.frombuffer(self.iq, dtype="<c8").reshape(-1, self.width)
 
 
@@ -165,8 +167,15 @@ class Readout(WireModel):
         raise PayloadError(f"readout has no register {name!r}")
 
     def arrays(self) -> dict[str, BitArray]:
-        """``{register: shots x width array}`` in declaration order."""
-        return {reg.name: reg.array() for reg in self.registers}
+        """``{register: shots x width array}`` in declaration order.
+
+        A register of width 0 gives a ``shots x 0`` array (its bytes alone cannot tell
+        how many shots there were, the readout can).
+        """
+        return {
+            reg.name: reg.array() if reg.width else np.zeros((self.successful_shots, 0), np.uint8)
+            for reg in self.registers
+        }
 
     def value_counts(
         self, registers: Sequence[str] | None = None
@@ -183,6 +192,8 @@ class Readout(WireModel):
         joint: npt.NDArray[np.uint64] | None = None
         shift = 0
         for reg in regs:
+            if reg.width == 0:
+                continue  # holds no bits, adds nothing to the joint value
             values = reg.values()
             joint = values if joint is None else joint | (values << np.uint64(shift))
             shift += reg.width

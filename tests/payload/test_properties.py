@@ -1,0 +1,290 @@
+"""Property tests: random valid payloads round-trip through JSON unchanged, and readout
+counts equal a direct count of the same shots.
+
+The strategies build only valid payloads (distinct in-range qubits, declared symbols,
+unitary matrices, bits inside the registers), so any refusal here is a bug.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qrelay import payload as p
+from qrelay.errors import PayloadError
+from qrelay.payload.ops import OPS, OpKind
+
+SETTINGS = settings(
+    max_examples=int(os.environ.get("QRELAY_HYPOTHESIS_EXAMPLES", "60")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+GATES = sorted(
+    name for name, spec in OPS.items() if spec.kind is OpKind.GATE and spec.num_qubits is not None
+)
+SYMBOLS = ["a", "b", "theta_1", "phi"]
+FINITE = st.floats(allow_nan=False, allow_infinity=False, width=64) | st.integers(-5, 5).map(float)
+
+
+def expressions(declared: list[str]) -> st.SearchStrategy[Any]:
+    leaves: st.SearchStrategy[Any] = FINITE
+    if declared:
+        leaves = leaves | st.sampled_from(declared)
+
+    def extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        unary = st.sampled_from(["neg", "sin", "cos", "exp", "abs"])
+        binary = st.sampled_from(["add", "sub", "mul", "div", "pow"])
+        return st.builds(lambda fn, a: {"fn": fn, "args": [a]}, unary, children) | st.builds(
+            lambda fn, a, b: {"fn": fn, "args": [a, b]}, binary, children, children
+        )
+
+    return st.recursive(leaves, extend, max_leaves=6)
+
+
+def _u_matrix(theta: float, phi: float, lam: float) -> list[list[tuple[float, float]]]:
+    c, s = math.cos(theta / 2), math.sin(theta / 2)
+    u = np.array(
+        [
+            [c, -np.exp(1j * lam) * s],
+            [np.exp(1j * phi) * s, np.exp(1j * (phi + lam)) * c],
+        ]
+    )
+    return p.matrix_to_wire(u)
+
+
+@st.composite
+def instructions(
+    draw: st.DrawFn, num_qubits: int, num_clbits: int, declared: list[str], depth: int = 0
+) -> dict[str, Any]:
+    kinds = ["gate", "gate", "gate", "barrier", "delay", "reset", "unitary"]
+    if num_clbits:
+        kinds += ["measure", "if"] if depth == 0 else ["measure"]
+    kind = draw(st.sampled_from(kinds))
+    qubit = st.integers(0, num_qubits - 1)
+    if kind == "gate":
+        op = draw(st.sampled_from([g for g in GATES if OPS[g].num_qubits <= num_qubits]))  # type: ignore[operator]
+        spec = OPS[op]
+        qubits = draw(st.permutations(range(num_qubits)))[: spec.num_qubits]
+        inst: dict[str, Any] = {"op": op, "qubits": list(qubits)}
+        if spec.num_params or draw(st.booleans()):
+            inst["params"] = [draw(expressions(declared)) for _ in range(spec.num_params)]
+        if draw(st.integers(0, 9)) == 0:
+            inst["label"] = draw(st.text(max_size=5))
+        return inst
+    if kind == "barrier":
+        qubits = draw(st.permutations(range(num_qubits)))
+        return {"op": "barrier", "qubits": list(qubits[: draw(st.integers(1, num_qubits))])}
+    if kind == "delay":
+        duration = draw(
+            st.floats(0, 1e6) | (st.sampled_from(declared) if declared else st.just(1.0))
+        )
+        unit = draw(st.sampled_from(["dt", "ns", "us", "s"]))
+        return {"op": "delay", "qubits": [draw(qubit)], "params": [duration], "unit": unit}
+    if kind == "reset":
+        return {"op": "reset", "qubits": [draw(qubit)]}
+    if kind == "unitary":
+        angles = [draw(st.floats(-6.3, 6.3)) for _ in range(3)]
+        return {"op": "unitary", "qubits": [draw(qubit)], "matrix": _u_matrix(*angles)}
+    if kind == "measure":
+        return {
+            "op": "measure",
+            "qubits": [draw(qubit)],
+            "clbits": [draw(st.integers(0, num_clbits - 1))],
+        }
+    body = draw(st.lists(instructions(num_qubits, num_clbits, declared, depth + 1), max_size=3))
+    inst = {
+        "op": "if",
+        "qubits": [],
+        "condition": {
+            "clbit": draw(st.integers(0, num_clbits - 1)),
+            "value": draw(st.integers(0, 1)),
+        },
+        "body": body,
+    }
+    if draw(st.booleans()):
+        inst["else_body"] = draw(
+            st.lists(instructions(num_qubits, num_clbits, declared, depth + 1), max_size=2)
+        )
+    return inst
+
+
+@st.composite
+def circuits(draw: st.DrawFn) -> p.Circuit:
+    num_qubits = draw(st.integers(1, 6))
+    sizes = draw(st.lists(st.integers(0, 4), max_size=3))
+    registers = [{"name": f"r{i}", "size": size} for i, size in enumerate(sizes)]
+    num_clbits = sum(sizes)
+    declared = draw(st.lists(st.sampled_from(SYMBOLS), unique=True, max_size=4))
+    body = draw(st.lists(instructions(num_qubits, num_clbits, declared), max_size=12))
+    data: dict[str, Any] = {
+        "num_qubits": num_qubits,
+        "registers": registers,
+        "parameters": declared,
+        "instructions": body,
+        "global_phase": draw(expressions(declared)),
+    }
+    if draw(st.booleans()):
+        data["name"] = draw(st.text(max_size=8))
+        data["metadata"] = draw(
+            st.dictionaries(
+                st.text(max_size=4), st.integers() | st.text(max_size=4) | st.none(), max_size=3
+            )
+        )
+        data["qubit_labels"] = [f"line:{i}" for i in range(num_qubits)]
+        data["layout"] = [{"register_name": reg["name"], "key": reg["name"]} for reg in registers]
+    return p.Circuit.model_validate(data)
+
+
+@st.composite
+def readouts(draw: st.DrawFn, max_total_width: int = 40) -> p.Readout:
+    shots = draw(st.integers(0, 40))
+    widths = draw(
+        st.lists(st.integers(0, 24), max_size=3).filter(lambda w: sum(w) <= max_total_width)
+    )
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    arrays = {
+        f"m{i}": rng.integers(0, 2, size=(shots, w), dtype=np.uint8) for i, w in enumerate(widths)
+    }
+    iq = None
+    if widths and draw(st.booleans()):
+        iq = {
+            "m0": (
+                rng.normal(size=(shots, widths[0])) + 1j * rng.normal(size=(shots, widths[0]))
+            ).astype(np.complex64)
+        }
+    memory = draw(
+        st.none() | st.dictionaries(st.sampled_from(["ro", "x"]), st.lists(FINITE, max_size=3))
+    )
+    if not arrays:
+        return p.Readout(successful_shots=shots, memory=memory)
+    return p.Readout.from_arrays(
+        arrays, iq=iq, memory=memory, execution_duration_us=draw(st.none() | st.integers(0, 10**9))
+    )
+
+
+@SETTINGS
+@given(circuits())
+def test_circuit_json_round_trip(circuit: p.Circuit) -> None:
+    text = circuit.model_dump_json()
+    again = p.parse(p.Circuit, text)
+    assert again == circuit
+    assert again.model_dump_json() == text
+
+
+@SETTINGS
+@given(circuits(), st.data())
+def test_new_job_with_bindings_round_trip(circuit: p.Circuit, data: st.DataObject) -> None:
+    names = list(circuit.parameters)
+    table = None
+    if names or data.draw(st.booleans()):
+        rows = data.draw(
+            st.lists(
+                st.lists(FINITE, min_size=len(names), max_size=len(names)), min_size=1, max_size=4
+            )
+        )
+        table = p.Bindings(names=names, values=rows)
+    job = p.NewJob(
+        target="aer_simulator",
+        circuits=[circuit],
+        bindings=[table],
+        shots=data.draw(st.integers(1, 10**6)),
+        tags=data.draw(st.lists(st.text(min_size=1, max_size=5), max_size=3)),
+    )
+    assert p.parse(p.NewJob, job.model_dump_json()) == job
+    assert job.binding_count(0) == (len(table) if table is not None else 1)
+
+
+def direct_counts(arrays: dict[str, np.ndarray[Any, Any]], shots: int) -> Counter[str]:
+    """Count shots the slow, obvious way: one string per shot, highest bit first."""
+    counter: Counter[str] = Counter()
+    for shot in range(shots):
+        parts = ["".join(str(int(bit)) for bit in reversed(bits[shot])) for bits in arrays.values()]
+        counter[" ".join(parts)] += 1
+    return counter
+
+
+@SETTINGS
+@given(readouts())
+def test_readout_counts_equal_a_direct_count(readout: p.Readout) -> None:
+    arrays = readout.arrays()
+    counts = readout.counts()
+    assert counts == dict(direct_counts(arrays, readout.successful_shots))
+    assert sum(counts.values()) == readout.successful_shots
+    values, tallies = readout.value_counts()
+    assert int(tallies.sum()) == readout.successful_shots
+    assert list(values) == sorted(values)
+
+
+@SETTINGS
+@given(readouts())
+def test_readout_arrays_bit_order(readout: p.Readout) -> None:
+    """Column j is bit j: the packed value of a shot is sum(bit_j << j)."""
+    arrays = readout.arrays()
+    for reg in readout.registers:
+        bits = arrays[reg.name]
+        assert bits.shape == (readout.successful_shots, reg.width)
+        if reg.width == 0:
+            continue  # no bits: a register alone cannot tell its shots
+        np.testing.assert_array_equal(reg.array(), bits)
+        expected = [sum(int(b) << j for j, b in enumerate(row)) for row in bits]
+        assert reg.values().tolist() == expected
+
+
+@SETTINGS
+@given(readouts(), st.data())
+def test_readout_value_counts_of_a_subset(readout: p.Readout, data: st.DataObject) -> None:
+    names = [reg.name for reg in readout.registers]
+    chosen = data.draw(st.permutations(names))[: data.draw(st.integers(0, len(names)))]
+    values, tallies = readout.value_counts(chosen)
+    assert int(tallies.sum()) == readout.successful_shots
+    joint = Counter()
+    for shot in range(readout.successful_shots):
+        value, shift = 0, 0
+        for name in chosen:
+            reg = readout.register(name)
+            if reg.width == 0:
+                continue
+            value |= int(reg.values()[shot]) << shift
+            shift += reg.width
+        joint[value] += 1
+    assert dict(zip(values.tolist(), tallies.tolist(), strict=True)) == dict(joint)
+
+
+@SETTINGS
+@given(st.lists(readouts(), max_size=4))
+def test_readouts_round_trip_json_and_frame(items: list[p.Readout]) -> None:
+    for readout in items:
+        assert p.parse(p.Readout, readout.model_dump_json()) == readout
+    decoded = p.decode_readouts(p.encode_readouts(items))
+    assert decoded == items
+    for before, after in zip(items, decoded, strict=True):
+        for reg in before.registers:
+            np.testing.assert_array_equal(after.register(reg.name).array(), reg.array())
+            iq = reg.iq_array()
+            if iq is not None:
+                np.testing.assert_array_equal(after.register(reg.name).iq_array(), iq)
+
+
+@SETTINGS
+@given(circuits())
+def test_expressions_evaluate_with_every_symbol_bound(circuit: p.Circuit) -> None:
+    """Every parameter of a valid circuit evaluates once its symbols are bound (no eval)."""
+    values = dict.fromkeys(circuit.parameters, 0.5)
+    for inst in circuit.iter_instructions():
+        for param in inst.get("params", []):
+            try:
+                result = p.evaluate(param, values)
+            except PayloadError as exc:
+                message = str(exc)
+                assert "no real value" in message or "not finite" in message
+                continue  # arithmetic faults of random trees (exp overflow, 1/0, ...)
+            assert isinstance(result, float)
+            assert math.isfinite(result)
