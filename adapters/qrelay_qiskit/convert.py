@@ -366,7 +366,8 @@ class _Reader:
                     "shares or reorders clbits and cannot be addressed in the payload"
                 )
             condition = {"register": target.name, "value": int(value)}
-        true_body, false_body = op.blocks
+        true_body = op.blocks[0]
+        false_body = op.blocks[1] if len(op.blocks) > 1 else None
         inst: Instruction = {"op": "if", "qubits": [], "condition": condition}
         inner_q = dict(zip(true_body.qubits, (qmap[q] for q in ci.qubits), strict=True))
         inner_c = dict(zip(true_body.clbits, (cmap[c] for c in ci.clbits), strict=True))
