@@ -20,18 +20,6 @@ from qrelay.payload import TargetInfo
 _FREE_OPS = frozenset({"measure", "barrier", "delay", "if"})
 
 
-def _parse_label(label: str) -> cirq.Qid:
-    kind, _, rest = label.partition(":")
-    if kind == "grid":
-        row, col = rest.split(",")
-        return cirq.GridQubit(int(row), int(col))
-    if kind == "line":
-        return cirq.LineQubit(int(rest))
-    if kind == "named":
-        return cirq.NamedQubit(rest)
-    raise ValueError(f"qubit label {label!r} is not grid:r,c, line:i or named:x")
-
-
 def _grid_shape(info: TargetInfo) -> tuple[int, int] | None:
     """``(rows, cols)`` when the coupling map is exactly a square lattice of the qubits."""
     if info.coupling_map is None:
@@ -61,7 +49,9 @@ def device_qubits(info: TargetInfo) -> list[cirq.Qid]:
     """The Cirq qubit of each device qubit index."""
     labels = info.options.get("cirq_qubits")
     if isinstance(labels, list) and len(labels) == info.num_qubits:
-        return [_parse_label(str(label)) for label in labels]
+        from qrelay_cirq.convert import qubit_from_label
+
+        return [qubit_from_label(str(label)) for label in labels]
     shape = _grid_shape(info)
     if shape is not None:
         cols = shape[1]
@@ -197,22 +187,9 @@ def _payload_ops(operation: cirq.Operation, indices: list[int]) -> list[tuple[st
 
 def _label_positions(labels: list[str] | None, ordered: list[Any]) -> dict[int, int]:
     """Payload qubit index -> position in ``operation.qubits`` (by label when recorded)."""
+    from qrelay_cirq.convert import qubit_label
+
     if labels is None:
         return {i: i for i in range(len(ordered))}
-    by_label: dict[str, int] = {}
-    for position, qubit in enumerate(ordered):
-        by_label[_label_of(qubit)] = position
-    out = {}
-    for index, label in enumerate(labels):
-        out[index] = by_label.get(label, index)
-    return out
-
-
-def _label_of(qubit: Any) -> str:
-    if isinstance(qubit, cirq.GridQubit):
-        return f"grid:{qubit.row},{qubit.col}"
-    if isinstance(qubit, cirq.LineQubit):
-        return f"line:{qubit.x}"
-    if isinstance(qubit, cirq.NamedQubit):
-        return f"named:{qubit.name}"
-    return str(qubit)
+    by_label = {qubit_label(qubit): position for position, qubit in enumerate(ordered)}
+    return {index: by_label.get(label, index) for index, label in enumerate(labels)}

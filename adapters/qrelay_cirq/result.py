@@ -1,9 +1,10 @@
 """Readout to ``cirq.ResultDict``: the user's measurement keys, instances and qubit order.
 
 Each payload register holds one measurement (one instance of one key); ``Circuit.layout``
-says which key and instance, and register bit ``j`` is the ``j``-th qubit of that
-measurement as the user wrote it. A key measured several times becomes one record of
-shape ``repetitions x instances x qubits``, as Cirq's own simulators give it.
+says which key and instance and which bits ``invert_mask`` flips, and register bit ``j``
+is the ``j``-th qubit of that measurement as the user wrote it. A key measured several
+times becomes one record of shape ``repetitions x instances x qubits``, as Cirq's own
+simulators give it.
 """
 
 from __future__ import annotations
@@ -21,45 +22,42 @@ from qrelay.payload import Circuit, Readout
 def key_plan(circuit: Circuit) -> dict[str, list[tuple[str, npt.NDArray[np.int8] | None]]]:
     """Per measurement key, its registers in instance order (with the bits to invert).
 
-    A circuit with no layout (one that did not come from Cirq) uses each register's name as
-    its key.
+    The Cirq adapter records each register's key, instance and the bits Cirq's
+    ``invert_mask`` flips (``KeyLayout.inverted``); a device measures the plain value and
+    the flip is applied here, as Cirq applies it. A circuit with no layout (one that did
+    not come from Cirq) uses each register's name as its key.
     """
     registers = {reg.name: reg.size for reg in circuit.registers}
-    inverts = _invert_masks(circuit)
-    plan: dict[str, list[tuple[int, str]]] = {}
+    plan: dict[str, list[tuple[int, str, list[int] | None]]] = {}
     if circuit.layout is None:
         for reg in circuit.registers:
-            plan.setdefault(reg.name, []).append((0, reg.name))
+            plan.setdefault(reg.name, []).append((0, reg.name, None))
     else:
         for entry in circuit.layout:
             key = entry.key if entry.key is not None else entry.register_name
-            plan.setdefault(key, []).append((entry.instance, entry.register_name))
+            plan.setdefault(key, []).append((entry.instance, entry.register_name, entry.inverted))
     out: dict[str, list[tuple[str, npt.NDArray[np.int8] | None]]] = {}
     for key, entries in plan.items():
-        entries.sort()
-        widths = {registers[name] for _, name in entries}
+        entries.sort(key=lambda item: item[0])
+        widths = {registers[name] for _, name, _ in entries}
         if len(widths) > 1:
             raise ConversionError(
                 f"measurement key {key!r}: instances measure different numbers of qubits "
                 f"{sorted(widths)}; Cirq records need one width per key"
             )
-        out[key] = [(name, inverts.get(name)) for _, name in entries]
+        out[key] = [(name, _mask(inverted, registers[name])) for _, name, inverted in entries]
     return out
 
 
-def _invert_masks(circuit: Circuit) -> dict[str, npt.NDArray[np.int8]]:
-    """Bits that Cirq's ``invert_mask`` flips, per register, when the adapter recorded any.
-
-    Read from ``metadata["cirq.invert_masks"]`` (``{register: [bool, ...]}``); a device
-    measures the plain value and the flip is applied here, as Cirq applies it.
-    """
-    raw = circuit.metadata.get("cirq.invert_masks")
-    out: dict[str, npt.NDArray[np.int8]] = {}
-    if isinstance(raw, dict):
-        for name, mask in raw.items():
-            if isinstance(mask, list) and any(mask):
-                out[name] = np.asarray([1 if m else 0 for m in mask], dtype=np.int8)
-    return out
+def _mask(inverted: list[int] | None, width: int) -> npt.NDArray[np.int8] | None:
+    if not inverted:
+        return None
+    mask = np.zeros(width, dtype=np.int8)
+    for bit in inverted:
+        if not 0 <= bit < width:
+            raise ConversionError(f"layout: inverted bit {bit} outside a {width}-bit register")
+        mask[bit] = 1
+    return mask
 
 
 def records_of(
@@ -76,10 +74,7 @@ def records_of(
                 raise ConversionError(f"readout has no register {name!r} (key {key!r})")
             bits = reg.array().view(np.int8)
             if invert is not None:
-                width = bits.shape[1]
-                mask = np.zeros(width, dtype=np.int8)
-                mask[: min(width, len(invert))] = invert[:width]
-                bits = bits ^ mask
+                bits = bits ^ invert
             arrays.append(bits)
         records[key] = np.stack(arrays, axis=1)
     return records
