@@ -50,8 +50,8 @@ def test_golden_records_match_cirq_simulator(sampler: QRelaySampler) -> None:
         assert ours.records[key].shape == reference.records[key].shape
         np.testing.assert_array_equal(ours.records[key], reference.records[key])
     assert ours.records["rep"][0].tolist() == [[0, 1], [1, 1]]
-    assert ours.measurements["first"][0].tolist() == [0, 1]
-    assert ours.measurements["inv"][0].tolist() == [1]
+    assert ours.records["first"][0].tolist() == [[0, 1]]
+    assert ours.records["inv"][0].tolist() == [[1]]
     assert ours == reference
 
 
