@@ -37,6 +37,7 @@ from qrelay.payload.circuit import (
     matrix_to_wire,
 )
 from qrelay.payload.expressions import Expr
+from qrelay.payload.parsing import parse
 from qrelay_cirq.expressions import from_expr, to_expr
 
 __all__ = [
@@ -571,7 +572,7 @@ def from_cirq(circuit: cirq.AbstractCircuit, *, validate: bool = True) -> Circui
     if not validate:
         return Circuit.model_construct(**fields)
     try:
-        return Circuit(**fields)
+        return parse(Circuit, fields)
     except PayloadError as exc:
         raise ConversionError(f"the circuit does not make a valid payload: {exc}") from exc
 

@@ -52,6 +52,7 @@ from qrelay.payload.circuit import (
     matrix_to_wire,
 )
 from qrelay.payload.expressions import Expr
+from qrelay.payload.parsing import parse
 from qrelay.payload.ops import OPS, OpKind
 from qrelay_qiskit.expressions import SymbolTable, from_expr, to_expr
 from qrelay_qiskit.gates import FSimGate
@@ -147,7 +148,7 @@ def from_qiskit(qc: QuantumCircuit, *, validate: bool = True) -> Circuit:
     if not validate:
         return Circuit.model_construct(**fields)
     try:
-        return Circuit(**fields)
+        return parse(Circuit, fields)
     except PayloadError as exc:
         raise ConversionError(f"circuit {qc.name!r} does not make a valid payload: {exc}") from exc
 
