@@ -296,15 +296,15 @@ def test_unsupported_control_flow_names_the_instruction() -> None:
         from_qiskit(qc)
 
 
-def test_complex_parameter_is_refused() -> None:
+def test_global_phase_gate_and_non_finite_parameter() -> None:
     qc = QuantumCircuit(1)
     qc.append(GlobalPhaseGate(0.1), [])
     qc.rx(0.2, 0)
     payload = from_qiskit(qc)
     assert math.isclose(float(payload.global_phase), 0.1)  # type: ignore[arg-type]
+    qc2 = QuantumCircuit(1)
+    qc2.rx(float("nan"), 0)
     with pytest.raises(ConversionError, match="not finite"):
-        qc2 = QuantumCircuit(1)
-        qc2.rx(float("nan"), 0)
         from_qiskit(qc2)
 
 
