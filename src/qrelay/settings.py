@@ -16,10 +16,11 @@ Nothing is read at import time; each ``load`` reads the environment and the file
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic import ValidationError as PydanticValidationError
@@ -77,6 +78,26 @@ def read_profile(profile: str | None = None, path: Path | None = None) -> dict[s
     return table
 
 
+def _from_env(annotation: Any, raw: str, variable: str) -> Any:
+    """An environment string as the field wants it: lists as JSON or comma-separated.
+
+    ``QRELAY_TARGETS=aer_simulator,square_qpu`` and ``QRELAY_TARGETS='["aer_simulator"]'``
+    both give a list; scalars stay strings for pydantic to convert (and to refuse with a
+    message naming the field).
+    """
+    if list in {get_origin(arg) or arg for arg in (annotation, *get_args(annotation))}:
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text)
+            except ValueError as exc:
+                raise ConfigurationError(
+                    f"{variable}: {text!r} is not a JSON list ({exc})"
+                ) from exc
+        return [item.strip() for item in text.split(",") if item.strip()]
+    return raw
+
+
 class _Settings(BaseModel):
     """Shared loading: arguments, then environment, then the profile of the config file."""
 
@@ -98,7 +119,9 @@ class _Settings(BaseModel):
                 continue
             env = os.environ.get(ENV_PREFIX + name.upper())
             if env is not None and env != "":
-                values[name] = env
+                values[name] = _from_env(
+                    cls.model_fields[name].annotation, env, ENV_PREFIX + name.upper()
+                )
             elif name in table:
                 values[name] = table[name]
         unknown = set(overrides) - set(cls.model_fields)
