@@ -233,5 +233,5 @@ def test_measure_inside_if_is_refused_for_cirq() -> None:
              "body": [{"op": "measure", "qubits": [0], "clbits": [0]}]},
         ],
     )  # fmt: skip
-    with pytest.raises(ConversionError, match="instruction 1.body.0"):
+    with pytest.raises(ConversionError, match=r"instruction 1\.body\.0"):
         to_cirq(payload)
