@@ -1,7 +1,7 @@
 """User commands of the ``qrelay`` shell: run a QASM file, list targets and jobs, cancel.
 
-``qrelay run bell.qasm --target aer_simulator --shots 1000`` converts the file with
-``qrelay_qasm``, submits it, waits (with a progress line on a terminal) and prints the
+``qrelay run bell.qasm --target aer_simulator --shots 1000`` converts the file (with the
+``qasm`` converter plugin when one is installed, else the service converts it), submits it, waits (with a progress line on a terminal) and prints the
 counts with a small text histogram, or JSON with ``--json``. With no ``--url`` and no
 ``QRELAY_URL`` the commands use the embedded default.
 """
@@ -16,12 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from qrelay.errors import MissingDependencyError, ValidationError
+from qrelay.errors import ValidationError
 
 if TYPE_CHECKING:
-    from qrelay.payload import Circuit, JobData, TargetInfo
+    from qrelay.payload import JobData, NewJob, TargetInfo
     from qrelay.runtime import Client
 
+#: The entry point group of text-to-payload converters (``qasm`` reads OpenQASM 2 and 3).
+CONVERTERS = "qrelay.converters"
 #: Show the progress line only once a wait has lasted this long.
 _PROGRESS_AFTER = 0.5
 #: The histogram shows at most this many outcomes (the most frequent).
@@ -149,16 +151,36 @@ class _Progress:
             self.stream.flush()
 
 
-def _load_qasm(path: Path) -> Circuit:
+def _qasm_job(path: Path, target: str, shots: int) -> NewJob:
+    """The job for an OpenQASM file.
+
+    A converter registered as ``qasm`` in the ``qrelay.converters`` entry point group
+    (``qrelay_qasm`` when installed) turns the text into a payload circuit here, so errors
+    name the line before anything is sent; without one, the text goes to the service,
+    which converts it.
+    """
+    from qrelay import registry
+    from qrelay.payload import Circuit, CircuitType, NewJob
+
     text = sys.stdin.read() if str(path) == "-" else _read(path)
-    try:
-        import qrelay_qasm
-    except ImportError as exc:
-        raise MissingDependencyError("qrelay_qasm", "qasm") from exc
-    circuit: Circuit = qrelay_qasm.loads(text)
-    if circuit.name is None and str(path) != "-":
-        circuit = circuit.model_copy(update={"name": path.stem})
-    return circuit
+    if "qasm" in registry.names(CONVERTERS):
+        convert = registry.load(CONVERTERS, "qasm")
+        circuit = convert(text)
+        if not isinstance(circuit, Circuit):
+            raise ValidationError(f"the qasm converter returned {type(circuit).__name__}")
+        if circuit.name is None and str(path) != "-":
+            circuit = circuit.model_copy(update={"name": path.stem})
+        return NewJob(target=target, circuits=[circuit], shots=shots)
+    kind = CircuitType.QASM3 if _is_qasm3(text) else CircuitType.QASM2
+    return NewJob(target=target, circuit_type=kind, qasm=[text], shots=shots)
+
+
+def _is_qasm3(text: str) -> bool:
+    for raw in text.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if line:
+            return line.upper().startswith("OPENQASM 3")
+    return False
 
 
 def _read(path: Path) -> str:
@@ -171,11 +193,9 @@ def _read(path: Path) -> str:
 # ---------------------------------------------------------------------- commands
 def cmd_run(args: argparse.Namespace) -> int:
     """Convert, submit, wait, print."""
-    from qrelay.payload import NewJob
     from qrelay.runtime import decode
 
-    circuit = _load_qasm(args.file)
-    new_job = NewJob(target=args.target, circuits=[circuit], shots=args.shots)
+    new_job = _qasm_job(args.file, args.target, args.shots)
     progress_on = args.progress if args.progress is not None else sys.stderr.isatty()
     with _client(args) as client:
         job = client.submit(new_job)
