@@ -1,9 +1,10 @@
 """User commands of the ``qrelay`` shell: run a QASM file, list targets and jobs, cancel.
 
 ``qrelay run bell.qasm --target aer_simulator --shots 1000`` converts the file (with the
-``qasm`` converter plugin when one is installed, else the service converts it), submits it, waits (with a progress line on a terminal) and prints the
-counts with a small text histogram, or JSON with ``--json``. With no ``--url`` and no
-``QRELAY_URL`` the commands use the embedded default.
+``qasm`` converter plugin when one is installed, else the service converts it), submits
+it, waits (with a progress line on a terminal) and prints the counts with a small text
+histogram, or JSON with ``--json``. With no ``--url`` and no ``QRELAY_URL`` the commands
+use the embedded default.
 """
 
 from __future__ import annotations
