@@ -24,6 +24,8 @@ from qrelay.plugins import TaskContext
 
 log = logging.getLogger(__name__)
 
+#: Noisy circuits up to this size use the density-matrix simulator (4^n memory).
+_DENSITY_MATRIX_MAX_QUBITS: Final = 10
 _SPEC_KEYS: Final = ("depolarizing_1q", "depolarizing_2q", "readout_error")
 
 
@@ -54,7 +56,7 @@ def _noise_model(values: dict[str, float]) -> Any:
 
     p1, p2, pr = values["depolarizing_1q"], values["depolarizing_2q"], values["readout_error"]
 
-    class _SpecNoise(cirq.NoiseModel):  # type: ignore[misc]
+    class _SpecNoise(cirq.NoiseModel):
         def noisy_operation(self, operation: Any) -> Any:
             qubits = operation.qubits
             if cirq.is_measurement(operation):
@@ -90,7 +92,7 @@ class CirqDriver:
             except ImportError:
                 log.info("qsimcirq is not installed; using cirq.Simulator")
             else:
-                self._qsim = qsimcirq.QSimSimulator()
+                self._qsim = qsimcirq.QSimSimulator()  # type: ignore[attr-defined]
         return self._qsim
 
     def execute(self, task: WorkerTask, circuit: Circuit, ctx: TaskContext) -> list[Readout]:
@@ -135,7 +137,13 @@ class CirqDriver:
             except Exception as exc:  # qsim refuses some circuits; Cirq runs them all
                 log.info("qsim could not run the circuit (%s); using cirq.Simulator", exc)
         if results is None:
-            simulator = cirq.Simulator(noise=noise, seed=seed)
+            # a noisy circuit with terminal measurements samples its final density
+            # matrix once, where the state-vector simulator would run every shot
+            simulator = (
+                cirq.Simulator(noise=noise, seed=seed)
+                if noise is None or circuit.num_qubits > _DENSITY_MATRIX_MAX_QUBITS
+                else cirq.DensityMatrixSimulator(noise=noise, seed=seed)
+            )
             try:
                 results = simulator.run_sweep(program, params=sweep, repetitions=task.shots)
             except ValueError as exc:

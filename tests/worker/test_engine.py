@@ -1,0 +1,190 @@
+"""The Aer engine against Aer run directly, sweeps, register splitting and noise."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from qiskit import transpile
+from qiskit_aer import AerSimulator
+
+from qrelay.errors import PayloadError
+from qrelay.payload import Bindings, Circuit
+from qrelay.qpu.fleet import fleet_device
+from qrelay_qiskit.compiler import TranspileCompiler
+from qrelay_qiskit.convert import to_qiskit
+from qrelay_qiskit.engine import AerEngine
+from qrelay_qiskit.noise import noise_model_from_spec, noise_model_from_target, parse_noise_spec
+
+from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
+
+SHOTS = 4000
+
+
+@pytest.fixture(scope="module")
+def engine() -> AerEngine:
+    return AerEngine()
+
+
+def _aer_counts(circuit: Circuit, shots: int, seed: int) -> dict[str, int]:
+    """Counts from Aer run directly on the converted circuit, in the payload's key format."""
+    result = AerSimulator().run(to_qiskit(circuit), shots=shots, seed_simulator=seed).result()
+    # Qiskit writes the last register first; the payload the first register first
+    return {
+        " ".join(reversed(key.split())): int(value) for key, value in result.get_counts().items()
+    }
+
+
+def test_ideal_matches_aer_directly(engine: AerEngine) -> None:
+    circuit = mixed()
+    (readout,) = engine.run(circuit, shots=SHOTS, seed=11)
+    ours = readout.counts()
+    direct = _aer_counts(circuit, SHOTS, seed=12)
+    assert readout.successful_shots == SHOTS
+    assert sum(ours.values()) == SHOTS
+    assert set(ours) <= {f"{a} {b1}{b0}" for a in "01" for b1 in "01" for b0 in "01"}
+    assert total_variation(ours, direct) < tv_bound(8, SHOTS)
+
+
+def test_registers_are_split_by_declaration_order(engine: AerEngine) -> None:
+    circuit = Circuit(
+        num_qubits=3,
+        registers=[{"name": "first", "size": 2}, {"name": "second", "size": 1}],
+        instructions=[
+            {"op": "x", "qubits": [0]},
+            {"op": "x", "qubits": [2]},
+            {"op": "measure", "qubits": [0], "clbits": [0]},
+            {"op": "measure", "qubits": [1], "clbits": [1]},
+            {"op": "measure", "qubits": [2], "clbits": [2]},
+        ],
+    )
+    (readout,) = engine.run(circuit, shots=50)
+    arrays = readout.arrays()
+    assert arrays["first"].shape == (50, 2)
+    assert (arrays["first"][:, 0] == 1).all()
+    assert (arrays["first"][:, 1] == 0).all()
+    assert (arrays["second"][:, 0] == 1).all()
+    assert readout.counts() == {"01 1": 50}
+
+
+def test_sweep_gives_one_readout_per_row(engine: AerEngine) -> None:
+    angles = [0.0, math.pi / 2, math.pi, 3 * math.pi / 2]
+    readouts = engine.run(
+        rotation(),
+        shots=SHOTS,
+        bindings=Bindings(names=["t"], values=[[a] for a in angles]),
+        seed=5,
+    )
+    assert len(readouts) == len(angles)
+    for angle, readout in zip(angles, readouts, strict=True):
+        p1 = readout.arrays()["m"].mean()
+        expected = math.sin(angle / 2) ** 2
+        assert abs(p1 - expected) < 4 * math.sqrt(0.25 / SHOTS) + 1e-9
+
+
+def test_sweep_with_unused_column_and_missing_column(engine: AerEngine) -> None:
+    table = Bindings(names=["t", "unused"], values=[[math.pi, 1.0]])
+    (readout,) = engine.run(rotation(), shots=20, bindings=table)
+    assert readout.counts() == {"1": 20}
+    with pytest.raises(PayloadError, match="no column for parameter"):
+        engine.run(rotation(), shots=20, bindings=Bindings(names=["x"], values=[[1.0]]))
+    with pytest.raises(PayloadError, match="no bindings"):
+        engine.run(rotation(), shots=20)
+
+
+def test_no_parameters_with_many_rows_splits_one_run(engine: AerEngine) -> None:
+    table = Bindings(names=[], values=[[], [], []])
+    readouts = engine.run(ghz(2), shots=100, bindings=table, seed=3)
+    assert [r.successful_shots for r in readouts] == [100, 100, 100]
+    for readout in readouts:
+        assert set(readout.counts()) <= {"00", "11"}
+
+
+def test_circuit_without_registers(engine: AerEngine) -> None:
+    circuit = Circuit(num_qubits=1, instructions=[{"op": "h", "qubits": [0]}])
+    (readout,) = engine.run(circuit, shots=10)
+    assert readout.successful_shots == 10
+    assert readout.registers == []
+
+
+def test_seed_makes_runs_reproducible(engine: AerEngine) -> None:
+    first = engine.run(mixed(), shots=200, seed=99)[0]
+    second = engine.run(mixed(), shots=200, seed=99)[0]
+    assert np.array_equal(first.arrays()["b"], second.arrays()["b"])
+
+
+@pytest.mark.parametrize("name", ["square_qpu", "heavyhex_qpu", "ion_qpu"])
+def test_noisy_bell_and_ghz_fidelity_in_calibrated_range(engine: AerEngine, name: str) -> None:
+    """Noise from the calibration lowers fidelity by about the calibrated error budget."""
+    target = fleet_device(name)
+    compiler = TranspileCompiler()
+    for size in (2, 3):
+        compiled = compiler.compile(ghz(size), target).circuit
+        (readout,) = engine.run(compiled, shots=SHOTS, noise=target, seed=17)
+        counts = readout.counts()
+        fidelity = (counts.get("0" * size, 0) + counts.get("1" * size, 0)) / SHOTS
+        table = {(g.op, tuple(g.qubits)): g.error or 0.0 for g in target.gates}
+        budget = sum(
+            table.get((inst["op"], tuple(inst["qubits"])), 0.0)
+            for inst in compiled.instructions
+            if inst["op"] != "measure"
+        )
+        measured = [inst["qubits"][0] for inst in compiled.instructions if inst["op"] == "measure"]
+        budget += sum(target.qubits[q].readout_error or 0.0 for q in measured)
+        slack = 4 * math.sqrt(0.25 / SHOTS)
+        assert 1.0 - 1.6 * budget - slack <= fidelity <= 1.0 - 0.3 * budget + slack, (
+            name,
+            size,
+            fidelity,
+            budget,
+        )
+
+
+def test_noise_models_are_cached_per_calibration() -> None:
+    target = fleet_device("square_qpu")
+    assert noise_model_from_target(target) is noise_model_from_target(target)
+    model = noise_model_from_target(target)
+    assert "cz" in model.noise_instructions
+    assert "measure" in model.noise_instructions
+
+
+def test_user_noise_spec_is_checked() -> None:
+    assert parse_noise_spec({"readout_error": 0.1}) == {
+        "depolarizing_1q": 0.0,
+        "depolarizing_2q": 0.0,
+        "readout_error": 0.1,
+    }
+    with pytest.raises(PayloadError, match=r"options\.noise\.readout_error"):
+        parse_noise_spec({"readout_error": 1.5})
+    with pytest.raises(PayloadError, match="unknown key"):
+        parse_noise_spec({"amplitude": 0.1})
+    with pytest.raises(PayloadError, match="expected an object"):
+        parse_noise_spec(0.1)
+    model = noise_model_from_spec({"depolarizing_2q": 0.05})
+    assert "cx" in model.noise_instructions
+
+
+def test_readout_error_spec_flips_bits_at_its_rate(engine: AerEngine) -> None:
+    model = noise_model_from_spec({"readout_error": 0.2})
+    circuit = ghz(1)
+    (readout,) = engine.run(circuit, shots=SHOTS, noise_model=model, seed=4)
+    ones = readout.arrays()["c"].mean()
+    # H then measure: 0.5 either way; check with X instead for the flip rate
+    assert abs(ones - 0.5) < 0.05
+    flipped = Circuit(
+        num_qubits=1,
+        registers=[{"name": "c", "size": 1}],
+        instructions=[{"op": "measure", "qubits": [0], "clbits": [0]}],
+    )
+    (readout,) = engine.run(flipped, shots=SHOTS, noise_model=model, seed=4)
+    assert abs(readout.arrays()["c"].mean() - 0.2) < 4 * math.sqrt(0.16 / SHOTS)
+
+
+def test_transpiled_reference_agrees(engine: AerEngine) -> None:
+    """Compiled for a device and simulated ideally, a GHZ keeps its distribution."""
+    compiled = TranspileCompiler().compile(ghz(3), fleet_device("heavyhex_qpu")).circuit
+    (readout,) = engine.run(compiled, shots=SHOTS, seed=8)
+    qc = transpile(to_qiskit(ghz(3)), AerSimulator())
+    direct = AerSimulator().run(qc, shots=SHOTS, seed_simulator=9).result().get_counts()
+    assert total_variation(readout.counts(), dict(direct)) < tv_bound(2, SHOTS)
