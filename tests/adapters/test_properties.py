@@ -38,7 +38,7 @@ _ANGLES = st.floats(min_value=-2 * math.pi, max_value=2 * math.pi, allow_nan=Fal
 def qiskit_gates(draw: Any, num_qubits: int) -> list[tuple[Any, list[int]]]:
     gates = []
     for _ in range(draw(st.integers(0, 12))):
-        name, template = draw(st.sampled_from(_QISKIT_GATES))
+        _name, template = draw(st.sampled_from(_QISKIT_GATES))
         if template.num_qubits > num_qubits:
             continue
         qubits = draw(st.permutations(range(num_qubits)))[: template.num_qubits]
