@@ -10,6 +10,7 @@ from qrelay import registry
 from qrelay.errors import ConfigurationError
 from qrelay.plugins import SimulationEngine
 from qrelay.qpu import api
+from qrelay.qpu.emulator import DEFAULT_ENGINE_OPTIONS
 from qrelay.qpu.server import ServerHandle, start_server
 
 
@@ -18,7 +19,7 @@ def _aer_engine() -> SimulationEngine | None:
         factory = registry.load(registry.ENGINES, "aer")
     except ConfigurationError:
         return None
-    engine: SimulationEngine = factory()
+    engine: SimulationEngine = factory(**DEFAULT_ENGINE_OPTIONS)
     return engine
 
 

@@ -98,6 +98,14 @@ def test_iq_points_discriminate_back_to_bits(server: ServerHandle, client: api.Q
     flips = results.buffers["ro[1]"].data.mean()
     error = target.qubits[1].readout_error or 0.0
     assert abs(flips - error) < 4 * math.sqrt(error / shots) + 0.005
+    # without IQ the bits flip with the same (calibrated) probability
+    plain = translate(rotations_square(2), shots, "square_qpu")
+    bare = api.retrieve_results(
+        api.submit(plain, {"theta": [PI, 0.0]}, client=client), client=client
+    )
+    assert set(bare.buffers) == {"ro[0]", "ro[1]"}
+    flips = bare.buffers["ro[1]"].data.mean()
+    assert abs(flips - error) < 4 * math.sqrt(error / shots) + 0.005
     readout = program.to_readout(results)
     iq = readout.register("ro").iq_array()
     assert iq is not None

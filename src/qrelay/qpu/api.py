@@ -553,6 +553,8 @@ def retrieve_results_batch(
                 timeout=wait + _DEADLINE_SLACK,
             )
         except _grpc().RpcError as exc:
+            if exc.code() == _grpc().StatusCode.DEADLINE_EXCEEDED:
+                continue  # a busy controller answered late; the overall bound still holds
             raise _rpc_error(exc, address, "AwaitResults") from exc
         pending = _finish_await(response, pending, done)
     return [done[j] for j in job_ids]
@@ -748,6 +750,8 @@ async def retrieve_results_batch_async(
                 timeout=wait + _DEADLINE_SLACK,
             )
         except _grpc().RpcError as exc:
+            if exc.code() == _grpc().StatusCode.DEADLINE_EXCEEDED:
+                continue  # a busy controller answered late; the overall bound still holds
             raise _rpc_error(exc, address, "AwaitResults") from exc
         pending = _finish_await(response, pending, done)
     return [done[j] for j in job_ids]

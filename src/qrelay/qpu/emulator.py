@@ -25,6 +25,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any, Final
 
 import numpy as np
@@ -47,6 +48,11 @@ MAX_AWAIT_SECONDS: Final = 60.0
 RETAINED_JOBS: Final = 50_000
 #: Prepared executables kept (parsed, checked, reduced, scheduled).
 PREPARED_CACHE: Final = 128
+#: Options the default engine plugin is built with. The fleet's calibrated noise is
+#: relaxation composed with depolarizing channels; Aer 0.18's density-matrix method
+#: (which "automatic" picks for small noisy circuits) crashes on such noise combined
+#: with ``parameter_binds``, so the emulator asks for state-vector trajectories.
+DEFAULT_ENGINE_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType({"method": "statevector"})
 
 
 class JobState(StrEnum):
@@ -219,7 +225,10 @@ class Controller:
     """The emulated QPU controller: devices, queues, jobs and counters.
 
     ``engine`` is the simulation engine (default: the ``aer`` engine plugin, loaded on
-    first use). ``seed`` makes shot noise and IQ points reproducible.
+    first use and built with ``engine_options``, default :data:`DEFAULT_ENGINE_OPTIONS`).
+    ``seed`` makes shot noise and IQ points reproducible. ``gate_noise=False`` simulates
+    the gates ideally (readout keeps its calibrated IQ spread); ``chunk_rows`` bounds the
+    parameter sets one engine call runs.
     """
 
     def __init__(
@@ -229,6 +238,9 @@ class Controller:
         engine: SimulationEngine | None = None,
         seed: int | None = None,
         targets: Mapping[str, TargetInfo] | None = None,
+        engine_options: Mapping[str, Any] | None = None,
+        gate_noise: bool = True,
+        chunk_rows: int = 250,
     ) -> None:
         names = list(devices) if devices is not None else list(FLEET_NAMES)
         if not names:
@@ -238,6 +250,11 @@ class Controller:
         self._stopping = False
         self._paused = False
         self._engine = engine
+        self._gate_noise = gate_noise
+        self._chunk_rows = max(1, chunk_rows)
+        self._engine_options = dict(
+            DEFAULT_ENGINE_OPTIONS if engine_options is None else engine_options
+        )
         self._engine_lock = threading.Lock()
         self._seed = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
         self._program_counter = itertools.count()
@@ -300,7 +317,7 @@ class Controller:
         with self._engine_lock:
             if self._engine is None:
                 factory = registry.load(registry.ENGINES, "aer")
-                self._engine = factory()
+                self._engine = factory(**self._engine_options)
             return self._engine
 
     # ------------------------------------------------------------------ preparing
@@ -536,17 +553,24 @@ class Controller:
         shots = executable.num_shots
         circuit: Circuit = prepared.reduced.circuit
         engine = self.engine()
+        noise = prepared.noise if self._gate_noise else None
         if circuit.parameters:
             rows = [prepared.layout.row(job.patch) for job in jobs]
-            bindings = Bindings(names=list(circuit.parameters), values=rows)
-            readouts = engine.run(
-                circuit, shots=shots, bindings=bindings, noise=prepared.noise, seed=seed
-            )
-            registers = [r.arrays() for r in readouts]
+            registers = []
+            # Chunks: an engine may hold the GIL for a whole run, and the controller's
+            # other calls (status, cancel) must still be answered between chunks.
+            for chunk, start in enumerate(range(0, len(rows), self._chunk_rows)):
+                bindings = Bindings(
+                    names=list(circuit.parameters), values=rows[start : start + self._chunk_rows]
+                )
+                readouts = engine.run(
+                    circuit, shots=shots, bindings=bindings, noise=noise, seed=seed + chunk
+                )
+                registers += [r.arrays() for r in readouts]
         else:
             # No parameters: one run of all the jobs' shots, split afterwards.
             (readout,) = engine.run(
-                circuit, shots=shots * len(jobs), bindings=None, noise=prepared.noise, seed=seed
+                circuit, shots=shots * len(jobs), bindings=None, noise=noise, seed=seed
             )
             whole = readout.arrays()
             registers = [
@@ -570,8 +594,11 @@ class Controller:
                 ]
             )
             qubits = physical[[q for _b, q, _r, _bit in measured]]
-            points = device.iq.sample(states, qubits, rng)
-            bits = device.iq.discriminate(points, qubits)
+            if executable.iq_readout:
+                points = device.iq.sample(states, qubits, rng)
+                bits = device.iq.discriminate(points, qubits)
+            else:
+                bits = device.iq.flips(states, qubits, rng)
             for j, (name, _q, _r, _bit) in enumerate(measured):
                 for i in range(len(jobs)):
                     results_buffers[i][name] = bits[i, :, j]

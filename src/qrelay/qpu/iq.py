@@ -30,6 +30,8 @@ class IQModel:
     zero: npt.NDArray[np.complex128]
     one: npt.NDArray[np.complex128]
     sigma: npt.NDArray[np.float64]
+    #: Per qubit, the probability that discrimination reads the other state.
+    flip: npt.NDArray[np.float64]
 
     @classmethod
     def for_target(cls, target: TargetInfo, seed: int = 0) -> IQModel:
@@ -52,7 +54,7 @@ class IQModel:
         errors = np.clip(errors, _MIN_ERROR, 0.5 - 1e-9)
         z = np.array([NormalDist().inv_cdf(1.0 - e) for e in errors])
         sigma = np.abs(one - zero) / (2.0 * z)
-        return cls(zero=zero, one=one, sigma=sigma)
+        return cls(zero=zero, one=one, sigma=sigma, flip=errors)
 
     def sample(
         self,
@@ -67,6 +69,22 @@ class IQModel:
         spread = self.sigma[q]
         points = centre + spread * (noise[..., 0] + 1j * noise[..., 1])
         return points.astype(np.complex64)
+
+    def flips(
+        self,
+        states: npt.NDArray[Any],
+        qubits: npt.NDArray[np.intp] | list[int],
+        rng: np.random.Generator,
+    ) -> npt.NDArray[np.uint8]:
+        """The discriminated states without drawing the points (same distribution).
+
+        Discriminating a point drawn around the true state's centroid reads the other
+        state with probability ``flip``; when no IQ is wanted, drawing that flip directly
+        gives the same bits for a tenth of the cost.
+        """
+        q = np.asarray(qubits, dtype=np.intp)
+        flipped = rng.random(states.shape, dtype=np.float32) < self.flip[q]
+        return (states.astype(bool) ^ flipped).astype(np.uint8)
 
     def discriminate(
         self, points: npt.NDArray[Any], qubits: npt.NDArray[np.intp] | list[int]

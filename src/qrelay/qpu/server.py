@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -253,14 +253,19 @@ def start_server(
     seed: int | None = None,
     max_workers: int = 16,
     paused: bool = False,
+    engine_options: Mapping[str, Any] | None = None,
+    gate_noise: bool = True,
 ) -> ServerHandle:
     """Start a controller serving ``devices`` (default: the whole fleet) on ``host:port``.
 
     ``port=0`` picks a free port; the handle's ``address`` says which. The server runs on
     its own threads until ``handle.stop()``. ``paused`` starts with the queues held
     (``handle.controller.resume()`` releases them), as a device under maintenance.
+    ``gate_noise=False`` runs the gates ideally (readout error stays, from the IQ model).
     """
-    controller = Controller(devices, engine=engine, seed=seed)
+    controller = Controller(
+        devices, engine=engine, seed=seed, engine_options=engine_options, gate_noise=gate_noise
+    )
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=GRPC_OPTIONS)
     servicer = ControllerServicer(controller)
     pb_grpc.add_ControllerServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
