@@ -627,3 +627,38 @@ def test_parse_returns_the_model_and_accepts_text_and_bytes() -> None:
 def test_evaluate_refuses_values_that_are_not_finite_reals(expr: Any, pattern: str) -> None:
     with pytest.raises(PayloadError, match=pattern):
         p.evaluate(expr, {})
+
+
+# ------------------------------------------------------------------ a target's limits
+def small_target(**limits: Any) -> p.TargetInfo:
+    return p.TargetInfo(
+        name="tiny_qpu", driver="qpu-grpc", num_qubits=3, limits=p.TargetLimits(**limits)
+    )
+
+
+def test_target_limits() -> None:
+    c = p.parse(p.Circuit, circuit([H, {"op": "cx", "qubits": [0, 1]}]))
+    ok = p.NewJob(target="tiny_qpu", circuits=[c], shots=100)
+    p.check_target_limits(ok, small_target())
+    with pytest.raises(
+        PayloadError, match=r"shots: 1000 exceeds the limit of 500 on target 'tiny_qpu'"
+    ):
+        p.check_target_limits(ok.model_copy(update={"shots": 1000}), small_target(max_shots=500))
+    with pytest.raises(PayloadError, match=r"circuits: 2 circuits exceed the limit of 1"):
+        p.check_target_limits(p.NewJob(target="t", circuits=[c, c]), small_target(max_circuits=1))
+    wide = p.parse(p.Circuit, {"num_qubits": 5, "instructions": [H]})
+    with pytest.raises(
+        PayloadError, match=r"circuits\[1\]\.num_qubits: 5 qubits exceed the 3 of target"
+    ):
+        p.check_target_limits(p.NewJob(target="t", circuits=[c, wide]), small_target())
+    with pytest.raises(PayloadError, match=r"circuits\[0\]\.num_qubits: 3 qubits exceed the 2"):
+        p.check_target_limits(ok, small_target(max_qubits=2))
+    with pytest.raises(
+        PayloadError, match=r"circuits\[0\]\.instructions: 2 instructions exceed the limit of 1"
+    ):
+        p.check_target_limits(ok, small_target(max_instructions=1))
+    table = p.Bindings(names=["a", "b"], values=[[0.0, 0.0]] * 3)
+    swept = p.NewJob(target="t", circuits=[p.parse(p.Circuit, PARAM_CIRCUIT)], bindings=[table])
+    with pytest.raises(PayloadError, match=r"bindings\[0\]: 3 rows exceed the limit of 2") as info:
+        p.check_target_limits(swept, small_target(max_bindings=2))
+    assert info.value.location == ("bindings", 0)

@@ -32,6 +32,7 @@ from qrelay.payload.jobs import (
     NewJobResponse,
     SimMethod,
 )
+from qrelay.payload.limits import check_target_limits
 from qrelay.payload.ops import OPS, OpKind, OpSpec, op_spec
 from qrelay.payload.parsing import parse, payload_error
 from qrelay.payload.readout import Readout, RegisterReadout, decode_readouts, encode_readouts
@@ -119,6 +120,7 @@ __all__ = [
     "WorkerTaskResults",
     "WorkerTaskStatus",
     "WorkerTokenResponse",
+    "check_target_limits",
     "decode_readouts",
     "encode_readouts",
     "evaluate",
