@@ -12,7 +12,7 @@ from qrelay.errors import QpuApiError, SubmissionError
 from qrelay.payload import Circuit
 from qrelay.qpu import api, native
 from qrelay.qpu.fleet import fleet_device
-from qrelay.qpu.server import ServerHandle
+from qrelay.qpu.server import ServerHandle, start_server
 from qrelay.qpu.translation import translate
 
 from ._programs import bell_square, rotations_square
@@ -309,3 +309,21 @@ async def test_async_twins(server: ServerHandle) -> None:
     finally:
         await client.aclose()
         client.close()
+
+
+def test_default_engine_runs_in_a_child_process(engine: object) -> None:
+    """Without an engine object the plugin runs in a spawned child; status still answers."""
+    with start_server(devices=["square_qpu"], seed=5) as handle:
+        client = api.QpuClient(gateway=handle.address)
+        try:
+            program = translate(rotations_square(2), 100, "square_qpu")
+            ids = api.submit_with_parameter_batch(
+                program, [{"theta": [PI, 0.0]}, {"theta": [0.0, PI]}], client=client
+            )
+            first, second = api.retrieve_results_batch(ids, client=client)
+            assert first.buffers["ro[0]"].data.mean() > 0.8
+            assert second.buffers["ro[1]"].data.mean() > 0.8
+            runner = handle.controller.runner()
+            assert type(runner).__name__ == "ProcessRunner"
+        finally:
+            client.close()

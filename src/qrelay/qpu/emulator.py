@@ -32,12 +32,19 @@ import numpy as np
 import numpy.typing as npt
 
 from qrelay import registry
-from qrelay.errors import ConflictError, DeviceError, NotFoundError, PayloadError
+from qrelay.errors import (
+    ConfigurationError,
+    ConflictError,
+    DeviceError,
+    NotFoundError,
+    PayloadError,
+)
 from qrelay.payload import Bindings, Circuit, TargetInfo
 from qrelay.plugins import SimulationEngine
 from qrelay.qpu import native
 from qrelay.qpu.fleet import FLEET_NAMES, calibration_hash, fleet_device
 from qrelay.qpu.iq import IQModel
+from qrelay.qpu.runner import ProcessRunner, Runner, ThreadRunner
 from qrelay.qpu.translation import IQ_SUFFIX, Executable
 
 log = logging.getLogger(__name__)
@@ -52,6 +59,7 @@ PREPARED_CACHE: Final = 128
 #: relaxation composed with depolarizing channels; Aer 0.18's density-matrix method
 #: (which "automatic" picks for small noisy circuits) crashes on such noise combined
 #: with ``parameter_binds``, so the emulator asks for state-vector trajectories.
+ENGINE_PLUGIN: Final = "aer"
 DEFAULT_ENGINE_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType({"method": "statevector"})
 
 
@@ -78,6 +86,7 @@ class CancelOutcome(StrEnum):
 class Prepared:
     """An executable checked against its device and made ready to run many times."""
 
+    key: str
     executable: Executable
     target: TargetInfo
     reduced: native.Reduced
@@ -224,8 +233,9 @@ class _Device:
 class Controller:
     """The emulated QPU controller: devices, queues, jobs and counters.
 
-    ``engine`` is the simulation engine (default: the ``aer`` engine plugin, loaded on
-    first use and built with ``engine_options``, default :data:`DEFAULT_ENGINE_OPTIONS`).
+    ``engine`` is a simulation engine object, run in the device threads; without one,
+    the ``aer`` engine plugin runs in child processes (see :mod:`qrelay.qpu.runner`),
+    built with ``engine_options`` (default :data:`DEFAULT_ENGINE_OPTIONS`).
     ``seed`` makes shot noise and IQ points reproducible. ``gate_noise=False`` simulates
     the gates ideally (readout keeps its calibrated IQ spread); ``chunk_rows`` bounds the
     parameter sets one engine call runs.
@@ -256,6 +266,7 @@ class Controller:
             DEFAULT_ENGINE_OPTIONS if engine_options is None else engine_options
         )
         self._engine_lock = threading.Lock()
+        self._runner: Runner | None = None
         self._seed = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
         self._program_counter = itertools.count()
         self._devices: dict[str, _Device] = {}
@@ -296,6 +307,10 @@ class Controller:
         for device in self._devices.values():
             if device.thread.is_alive():
                 device.thread.join(timeout)
+        with self._engine_lock:
+            runner, self._runner = self._runner, None
+        if runner is not None:
+            runner.close()
 
     # ------------------------------------------------------------------ devices
     @property
@@ -313,12 +328,21 @@ class Controller:
                 code="not_found",
             ) from None
 
-    def engine(self) -> SimulationEngine:
+    def runner(self) -> Runner:
+        """Where simulations run: the engine object given, else the plugin in a child."""
         with self._engine_lock:
-            if self._engine is None:
-                factory = registry.load(registry.ENGINES, "aer")
-                self._engine = factory(**self._engine_options)
-            return self._engine
+            if self._runner is None:
+                if self._engine is not None:
+                    self._runner = ThreadRunner(self._engine)
+                else:
+                    if ENGINE_PLUGIN not in registry.names(registry.ENGINES):
+                        raise ConfigurationError(
+                            f"no {ENGINE_PLUGIN!r} simulation engine plugin is installed; "
+                            "install it with: pip install 'qrelay[qiskit]'"
+                        )
+                    workers = min(len(self._devices), os.cpu_count() or 1)
+                    self._runner = ProcessRunner(ENGINE_PLUGIN, self._engine_options, workers)
+            return self._runner
 
     # ------------------------------------------------------------------ preparing
     def prepare(self, key: str, build: Callable[[], Executable]) -> Prepared:
@@ -354,6 +378,7 @@ class Controller:
             for buffer, (register, bit) in executable.ro_sources.items()
         ]
         prepared = Prepared(
+            key=key,
             executable=executable,
             target=target,
             reduced=reduced,
@@ -552,7 +577,7 @@ class Controller:
         executable = prepared.executable
         shots = executable.num_shots
         circuit: Circuit = prepared.reduced.circuit
-        engine = self.engine()
+        runner = self.runner()
         noise = prepared.noise if self._gate_noise else None
         if circuit.parameters:
             rows = [prepared.layout.row(job.patch) for job in jobs]
@@ -563,16 +588,20 @@ class Controller:
                 bindings = Bindings(
                     names=list(circuit.parameters), values=rows[start : start + self._chunk_rows]
                 )
-                readouts = engine.run(
-                    circuit, shots=shots, bindings=bindings, noise=noise, seed=seed + chunk
+                registers += runner.run(
+                    prepared.key,
+                    circuit,
+                    shots=shots,
+                    bindings=bindings,
+                    noise=noise,
+                    seed=seed + chunk,
                 )
-                registers += [r.arrays() for r in readouts]
         else:
             # No parameters: one run of all the jobs' shots, split afterwards.
-            (readout,) = engine.run(
-                circuit, shots=shots * len(jobs), bindings=None, noise=noise, seed=seed
+            total = shots * len(jobs)
+            (whole,) = runner.run(
+                prepared.key, circuit, shots=total, bindings=None, noise=noise, seed=seed
             )
-            whole = readout.arrays()
             registers = [
                 {name: array[i * shots : (i + 1) * shots] for name, array in whole.items()}
                 for i in range(len(jobs))
