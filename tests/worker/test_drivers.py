@@ -65,7 +65,7 @@ def test_noise_sim_with_user_noise_agrees_between_simulators() -> None:
 @pytest.mark.parametrize("info", [AER, CIRQ], ids=["aer", "cirq"])
 def test_noise_sim_on_a_simulator_without_noise_is_refused(info: TargetInfo) -> None:
     task = task_for(ghz(2), sim_method="noise-sim")
-    with pytest.raises(PayloadError, match="'noise-sim' on .* needs a noise model"):
+    with pytest.raises(PayloadError, match=r"'noise-sim' on .* needs a noise model"):
         _driver(info).execute(task, task.circuit, TaskContext(task=task))
 
 
