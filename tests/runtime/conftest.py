@@ -1,0 +1,57 @@
+"""Runtime fixtures: the embedded default, and a second app instance behind a fault injector.
+
+The embedded default is the real stack (service on SQLite under the session's temporary
+``QRELAY_HOME``, workers, the emulated fleet). ``faulty`` is a second instance of the real
+app on the same database, served by uvicorn on loopback behind
+:class:`~tests.runtime.faults.FaultInjector`, so a client can be made to meet real 503s
+and 429s while the embedded workers run its jobs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .faults import FaultInjector
+
+
+@pytest.fixture(scope="session")
+def stack() -> Any:
+    pytest.importorskip("qrelay.service.app", reason="the service is not installed")
+    from qrelay import embedded
+
+    # Other users of the session (the front ends) share it; it stops at exit.
+    return embedded.start()
+
+
+@dataclass
+class FaultyService:
+    url: str
+    token: str
+    injector: FaultInjector
+
+
+@pytest.fixture(scope="session")
+def faulty(stack: Any) -> Iterator[FaultyService]:
+    from qrelay.service.app import create_app
+
+    from qrelay.embedded import _serve_http
+    from qrelay.settings import ServiceSettings
+
+    app = create_app(ServiceSettings(home=stack.home, database_url=stack.database_url))
+    injector = FaultInjector(app)
+    server, thread, port = _serve_http(injector)
+    yield FaultyService(url=f"http://127.0.0.1:{port}", token=stack.token, injector=injector)
+    server.should_exit = True
+    server.force_exit = True
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def injector(faulty: FaultyService) -> Iterator[FaultInjector]:
+    faulty.injector.clear()
+    yield faulty.injector
+    faulty.injector.clear()

@@ -1,0 +1,95 @@
+"""The embedded default: started on first use, runs jobs, keeps them for later processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+from qrelay import embedded
+from qrelay.payload import NewJob
+from qrelay.runtime import Client
+from qrelay.runtime.providers import ServiceProvider, get_provider
+
+from .circuits import flip
+
+
+def test_client_without_url_uses_the_embedded_default(stack: Any) -> None:
+    with Client() as client:
+        assert client.embedded
+        job = client.submit(NewJob(target="aer_simulator", circuits=[flip(3)], shots=64))
+        results = job.result(timeout=60)
+        assert client.url == stack.url
+    assert embedded.start() is stack  # started once per process
+    assert results.readouts[0] is not None
+    assert results.readouts[0][0].counts() == {"010": 64}
+    assert results.circuits[0].registers[0].name == "m"
+    state = json.loads((stack.home / embedded.STATE_FILE).read_text(encoding="utf-8"))
+    assert state["token"] == stack.token
+    assert (stack.home / embedded.STATE_FILE).stat().st_mode & 0o077 == 0
+
+
+def test_every_catalog_target_has_a_worker(stack: Any) -> None:
+    assert stack.wait_ready(60)
+    with Client() as client:
+        names = {t.target_name for t in client.targets()}
+    assert {"aer_simulator", "cirq_simulator", "square_qpu", "heavyhex_qpu", "ion_qpu"} <= names
+    served = {name for worker in stack._workers for name in worker.targets}
+    assert names <= served
+
+
+def test_default_provider_is_the_embedded_service(stack: Any) -> None:
+    provider = get_provider()
+    assert isinstance(provider, ServiceProvider)
+    job = provider.submit(NewJob(target="cirq_simulator", circuits=[flip(2)], shots=10))
+    assert job.result(timeout=60).readouts[0][0].counts() == {"10": 10}  # type: ignore[index]
+
+
+SUBMIT = textwrap.dedent(
+    """
+    from qrelay.payload import Circuit, NewJob, Register
+    from qrelay.runtime import Client
+    circuit = Circuit(num_qubits=2, registers=[Register(name="r", size=2)], instructions=[
+        {"op": "x", "qubits": [0]},
+        {"op": "measure", "qubits": [0], "clbits": [0]},
+        {"op": "measure", "qubits": [1], "clbits": [1]},
+    ])
+    with Client() as client:
+        job = client.submit(NewJob(target="aer_simulator", circuits=[circuit], shots=21))
+        job.wait(timeout=60)
+        print(job.job_id)
+    """
+)
+
+RETRIEVE = textwrap.dedent(
+    """
+    import json, sys
+    from qrelay.runtime import Client
+    with Client() as client:
+        results = client.job(sys.argv[1]).result(timeout=60)
+        print(json.dumps(results.readouts[0][0].counts()))
+    """
+)
+
+
+def test_a_job_from_one_process_is_retrieved_by_a_later_one(stack: Any, tmp_path: Any) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("QRELAY_URL", "QRELAY_TOKEN")}
+    env["QRELAY_HOME"] = str(tmp_path / "home")
+
+    def python(code: str, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.strip().splitlines()[-1]
+
+    job_id = python(SUBMIT)
+    assert json.loads(python(RETRIEVE, job_id)) == {"01": 21}
