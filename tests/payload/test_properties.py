@@ -288,3 +288,46 @@ def test_expressions_evaluate_with_every_symbol_bound(circuit: p.Circuit) -> Non
                 continue  # arithmetic faults of random trees (exp overflow, 1/0, ...)
             assert isinstance(result, float)
             assert math.isfinite(result)
+
+
+JSON_LEAVES = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 12)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=4)
+    | st.sampled_from(["h", "cx", "measure", "if", "a", "c"])
+)
+JSON_VALUES = st.recursive(
+    JSON_LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+FIELDS = ["op", "qubits", "params", "clbits", "unit", "matrix", "condition", "body", "label", "zzz"]
+
+
+@SETTINGS
+@given(circuits(), st.data())
+def test_damaged_circuits_are_refused_with_a_payload_error(
+    circuit: p.Circuit, data: st.DataObject
+) -> None:
+    """Any damage to a valid circuit is either still valid or a PayloadError: never a crash."""
+    raw = circuit.model_dump(mode="json")
+    target = data.draw(st.sampled_from(["instruction", "top"]))
+    if target == "instruction" and raw["instructions"]:
+        index = data.draw(st.integers(0, len(raw["instructions"]) - 1))
+        raw["instructions"][index][data.draw(st.sampled_from(FIELDS))] = data.draw(JSON_VALUES)
+    else:
+        key = data.draw(
+            st.sampled_from(["num_qubits", "registers", "parameters", "global_phase", "layout"])
+        )
+        raw[key] = data.draw(JSON_VALUES)
+    try:
+        again = p.parse(p.Circuit, raw)
+    except PayloadError as exc:
+        message = str(exc)
+        assert message
+        return
+    assert isinstance(again, p.Circuit)
