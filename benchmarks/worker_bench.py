@@ -37,14 +37,19 @@ SWEEP_SETS = 1000
 SWEEP_SHOTS = 100
 
 
-def _median_ms(fn: Callable[[], Any], repeat: int) -> float:
-    fn()  # warm-up
-    times = []
+def _paired_ms(
+    ours: Callable[[], Any], reference: Callable[[], Any], repeat: int
+) -> tuple[float, float]:
+    """Median milliseconds of each, measured alternately so load drift hits both alike."""
+    ours()
+    reference()  # warm-up
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+        for fn, into in ((ours, times[0]), (reference, times[1])):
+            start = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times[0]), 1e3 * statistics.median(times[1])
 
 
 def _row(case: str, ours: float, reference: float, target: str, notes: str = "") -> dict[str, Any]:
@@ -130,9 +135,7 @@ def _execute_path(quick: bool) -> dict[str, Any]:
     def reference() -> None:
         simulator.run(qc, shots=SHOTS).result().get_counts()
 
-    repeat = 5 if quick else 30
-    ours_ms = _median_ms(ours, repeat)
-    reference_ms = _median_ms(reference, repeat)
+    ours_ms, reference_ms = _paired_ms(ours, reference, 5 if quick else 40)
     return _row(
         f"simulate task, worker execute path ({QUBITS}q, {SHOTS} shots)",
         ours_ms,
@@ -168,12 +171,12 @@ def _sweep(quick: bool) -> dict[str, Any]:
         for i in range(sets):
             result.get_counts(i)
 
-    repeat = 2 if quick else 5
+    ours_ms, reference_ms = _paired_ms(ours, reference, 2 if quick else 5)
     return _row(
         f"aer engine, {sets}-set sweep ({QUBITS}q, {SWEEP_PARAMETERS} params, "
         f"{SWEEP_SHOTS} shots)",
-        _median_ms(ours, repeat),
-        _median_ms(reference, repeat),
+        ours_ms,
+        reference_ms,
         "<= 1.3x",
         "AerEngine.run with a bindings table vs Aer parameter_binds + get_counts",
     )

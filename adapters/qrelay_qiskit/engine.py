@@ -36,6 +36,7 @@ class AerEngine:
     def __init__(self, *, method: str = "automatic", **options: Any) -> None:
         from qiskit_aer import AerSimulator
 
+        self._method = method
         self._simulator = AerSimulator(method=method, **options)
         self._lock = threading.Lock()
         self._converted: OrderedDict[int, tuple[Circuit, Any]] = OrderedDict()
@@ -108,6 +109,10 @@ class AerEngine:
             raise PayloadError(f"bindings: no column for parameter(s) {missing}")
         table = np.asarray(bindings.values, dtype=float).reshape(rows, len(bindings.names))
         binds = {p: table[:, columns[p.name]].tolist() for p in params}
+        if noise_model is not None and self._method == "automatic":
+            # Aer 0.18's density-matrix method (which "automatic" picks for small noisy
+            # circuits) can crash on relaxation+depolarizing noise with parameter_binds
+            run_options["method"] = "statevector"
         counts = self._execute(qc, shots, [binds], run_options)
         if len(counts) != rows:
             raise DeviceError(f"Aer returned {len(counts)} results for {rows} binding rows")
