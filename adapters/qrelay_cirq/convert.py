@@ -162,6 +162,13 @@ class _Reader:
                 raise ConversionError(f"{where} ({op}): {exc}") from exc
 
     def operation(self, op: cirq.Operation, out: list[Instruction], where: str) -> None:
+        if type(op) is cirq.GateOperation:  # the common case: skip the wrapper checks
+            gate = op.gate
+            handler = _HANDLERS.get(type(gate))
+            if handler is not None:
+                qmap = self.qmap
+                if handler(self, gate, [qmap[q] for q in op.qubits], out, where):
+                    return
         if isinstance(op, cirq.TaggedOperation):
             if DT_TAG in op.tags and isinstance(op.untagged.gate, cirq.WaitGate):
                 self.wait(op.untagged, out, "dt")
@@ -494,19 +501,30 @@ def _h_matrix(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], wher
 
 
 def _h_controlled(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
-    if gate.num_controls() != 1 or tuple(gate.control_values) != ((1,),):
+    controls = gate.num_controls()
+    if any(values != (1,) for values in gate.control_values):
+        return False
+    if getattr(gate, "control_qid_shape", (2,) * controls) != (2,) * controls:
         return False
     sub = gate.sub_gate
-    if isinstance(sub, cirq.Rx | cirq.Ry | cirq.Rz):
+    if controls == 1 and isinstance(sub, cirq.Rx | cirq.Ry | cirq.Rz):
         name = {cirq.Rx: "crx", cirq.Ry: "cry", cirq.Rz: "crz"}[type(sub)]
         out.append({"op": name, "qubits": qs, "params": [to_expr(sub._rads, where)]})
         return True
-    fixed = {cirq.H: "ch", cirq.Y: "cy", cirq.X**0.5: "csx"}
+    fixed = _CONTROLLED.get(controls, {})
     for candidate, name in fixed.items():
         if sub == candidate:
             out.append({"op": name, "qubits": qs})
             return True
     return False
+
+
+#: Controlled gates with an op of their own: number of controls -> sub gate -> op.
+_CONTROLLED: Final[dict[int, dict[Any, str]]] = {
+    1: {cirq.H: "ch", cirq.Y: "cy", cirq.X**0.5: "csx", cirq.X: "cx", cirq.Z: "cz"},
+    2: {cirq.X: "ccx", cirq.Z: "ccz"},
+    3: {cirq.X**0.5: "c3sx"},
+}
 
 
 _Handler = Callable[[_Reader, Any, list[int], list[Instruction], str], bool]
@@ -721,6 +739,53 @@ def register_arrays(
 _UNIT_NANOS: Final = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "ps": 1e-3}
 
 
+class _Packer:
+    """Places operations in the earliest moment, as ``cirq.InsertStrategy.EARLIEST`` does.
+
+    Qubits and measurement keys are wires: an operation goes after the last moment that
+    touches one of its qubits; a measurement also after every earlier write or read of its
+    key; a classically controlled operation after the last write of the keys it reads.
+    Doing this here, with the keys already known, is several times faster than letting
+    ``cirq.Circuit`` rediscover them through its protocols.
+    """
+
+    def __init__(self) -> None:
+        self.qubit_at: dict[cirq.Qid, int] = {}
+        self.write_at: dict[str, int] = {}
+        self.read_at: dict[str, int] = {}
+        self.moments: list[list[cirq.Operation]] = []
+
+    def add(
+        self,
+        op: cirq.Operation,
+        writes: str | None = None,
+        reads: Iterable[str] = (),
+    ) -> None:
+        qubit_at = self.qubit_at
+        index = -1
+        for q in op.qubits:
+            at = qubit_at.get(q, -1)
+            index = max(index, at)
+        if writes is not None:
+            index = max(index, self.write_at.get(writes, -1), self.read_at.get(writes, -1))
+        for key in reads:
+            index = max(index, self.write_at.get(key, -1))
+        index += 1
+        if index == len(self.moments):
+            self.moments.append([op])
+        else:
+            self.moments[index].append(op)
+        for q in op.qubits:
+            qubit_at[q] = index
+        if writes is not None:
+            self.write_at[writes] = index
+        for key in reads:
+            self.read_at[key] = max(self.read_at.get(key, -1), index)
+
+    def circuit(self) -> cirq.Circuit:
+        return cirq.Circuit.from_moments(*(cirq.Moment.from_ops(*ops) for ops in self.moments))
+
+
 class _Writer:
     """Emits Cirq operations for payload instructions."""
 
@@ -737,7 +802,7 @@ class _Writer:
         #: global clbit -> (key, instance, position in the key, key width, inverted)
         self.writer: dict[int, tuple[str, int, int, int, bool]] = {}
         self.instances: dict[str, int] = {}
-        self.ops: list[cirq.Operation] = []
+        self.packer = _Packer()
 
     def value(self, expr: Expr) -> Any:
         if type(expr) is float:
@@ -748,6 +813,8 @@ class _Writer:
 
     def top(self) -> None:
         instructions = self.circuit.instructions
+        fixed_gates = _FIXED_GATES
+        qubits = self.qubits
         for index, inst in enumerate(instructions):
             try:
                 if inst["op"] == "measure":
@@ -755,7 +822,16 @@ class _Writer:
                     if group is not None:
                         self.measure(group)
                     continue
-                self.ops.extend(self.instruction(inst, f"instruction {index}", ()))
+                add = self.packer.add
+                fixed = fixed_gates.get(inst["op"])
+                if fixed is not None:
+                    add(_op(fixed, tuple([qubits[q] for q in inst["qubits"]])))
+                elif inst["op"] == "if":
+                    for op, reads in self.controlled_ops(inst, f"instruction {index}"):
+                        add(op, None, reads)
+                else:
+                    for op in self.instruction(inst, f"instruction {index}", ()):
+                        add(op)
             except ConversionError:
                 raise
             except (QRelayError, ValueError, TypeError, KeyError, IndexError) as exc:
@@ -763,10 +839,11 @@ class _Writer:
 
     def measure(self, group: KeyGroup) -> None:
         qubits = [self.qubits[q] for q in group.qubits]
-        self.ops.append(
+        self.packer.add(
             cirq.measure(
                 *qubits, key=group.key, invert_mask=group.inverted if any(group.inverted) else ()
-            )
+            ),
+            str(cirq.MeasurementKey.parse_serialized(group.key)),
         )
         self.instances[group.key] = group.instance + 1
         offset = self.offsets[group.register][0]
@@ -783,11 +860,16 @@ class _Writer:
             return self.if_op(inst, where, controls)
         if op == "measure":
             raise ConversionError(f"{where} (measure): a measurement inside 'if' is not supported")
+        fixed = _FIXED_GATES.get(op)
         builder = _BUILDERS.get(op)
-        if builder is None:
+        if fixed is None and builder is None:
             raise ConversionError(f"{where} ({op}): no Cirq equivalent")
         params = [self.value(p) for p in inst.get("params", ())]
-        if op == "unitary":
+        if fixed is not None:
+            ops: list[cirq.Operation] = [_op(fixed, tuple(qs))]
+        elif builder is None:
+            raise ConversionError(f"{where} ({op}): no Cirq equivalent")
+        elif op == "unitary":
             ops = [cirq.MatrixGate(matrix_from_wire(inst["matrix"])).on(*reversed(qs))]
         elif op == "delay":
             ops = [self.delay(inst, params[0], qs)]
@@ -796,6 +878,16 @@ class _Writer:
         if controls:
             ops = [o.with_classical_controls(*controls) for o in ops]
         return ops
+
+    def controlled_ops(
+        self, inst: Instruction, where: str
+    ) -> list[tuple[cirq.Operation, tuple[str, ...]]]:
+        """The operations of a top-level ``if``, each with the keys its conditions read."""
+        found = []
+        for op in self.if_op(inst, where, ()):
+            keys = tuple(str(key) for cond in op.classical_controls for key in cond.keys)
+            found.append((op, keys))
+        return found
 
     def delay(self, inst: Instruction, duration: Any, qs: list[cirq.Qid]) -> cirq.Operation:
         unit = inst.get("unit", "dt")
@@ -881,6 +973,53 @@ def _e(angle: Any) -> Any:
     return angle / _pi_like(angle)
 
 
+_new_operation = object.__new__
+
+
+def _op(gate: cirq.Gate, qubits: tuple[cirq.Qid, ...]) -> cirq.GateOperation:
+    """``gate.on(*qubits)`` without re-validating what the payload validation has checked.
+
+    ``GateOperation.__init__`` only validates the qubits (count, dimension, repeats) and
+    stores the gate and the qubit tuple; the payload checker has already refused bad
+    qubit lists, and every qubit here is a two-level Line/Grid/NamedQubit.
+    """
+    op = _new_operation(cirq.GateOperation)
+    op._gate = gate
+    op._qubits = qubits
+    return op
+
+
+#: Payload ops that are one fixed Cirq gate (made once, shared by every operation).
+_FIXED_GATES: Final[dict[str, cirq.Gate]] = {
+    "id": cirq.I,
+    "x": cirq.X,
+    "y": cirq.Y,
+    "z": cirq.Z,
+    "h": cirq.H,
+    "s": cirq.S,
+    "sdg": cirq.S**-1,
+    "t": cirq.T,
+    "tdg": cirq.T**-1,
+    "sx": cirq.X**0.5,
+    "sxdg": cirq.X**-0.5,
+    "cx": cirq.CNOT,
+    "cz": cirq.CZ,
+    "cs": cirq.CZ**0.5,
+    "csdg": cirq.CZ**-0.5,
+    "swap": cirq.SWAP,
+    "iswap": cirq.ISWAP,
+    "ccx": cirq.CCX,
+    "ccz": cirq.CCZ,
+    "cswap": cirq.CSWAP,
+    # Controlled gates: a GateOperation of the ControlledGate (what ``gate.on`` wraps in a
+    # ControlledOperation at ~20 us each); every Cirq protocol reads it through the gate.
+    "cy": cirq.ControlledGate(cirq.Y),
+    "ch": cirq.ControlledGate(cirq.H),
+    "csx": cirq.ControlledGate(cirq.X**0.5),
+    "c3sx": cirq.ControlledGate(cirq.X**0.5, num_controls=3),
+}
+
+
 def _rzx(theta: Any, a: cirq.Qid, b: cirq.Qid) -> list[cirq.Operation]:
     return [cirq.H(b), cirq.CNOT(a, b), cirq.rz(theta)(b), cirq.CNOT(a, b), cirq.H(b)]
 
@@ -903,49 +1042,33 @@ def _rcccx(a: cirq.Qid, b: cirq.Qid, c: cirq.Qid, d: cirq.Qid) -> list[cirq.Oper
 
 _Builder = Callable[[list[Any], list[cirq.Qid]], list[cirq.Operation]]
 _BUILDERS: Final[dict[str, _Builder]] = {
-    "id": lambda p, q: [cirq.I(q[0])],
-    "x": lambda p, q: [cirq.X(q[0])],
-    "y": lambda p, q: [cirq.Y(q[0])],
-    "z": lambda p, q: [cirq.Z(q[0])],
-    "h": lambda p, q: [cirq.H(q[0])],
-    "s": lambda p, q: [cirq.S(q[0])],
-    "sdg": lambda p, q: [(cirq.S**-1)(q[0])],
-    "t": lambda p, q: [cirq.T(q[0])],
-    "tdg": lambda p, q: [(cirq.T**-1)(q[0])],
-    "sx": lambda p, q: [(cirq.X**0.5)(q[0])],
-    "sxdg": lambda p, q: [(cirq.X**-0.5)(q[0])],
-    "rx": lambda p, q: [cirq.rx(p[0])(q[0])],
-    "ry": lambda p, q: [cirq.ry(p[0])(q[0])],
-    "rz": lambda p, q: [cirq.rz(p[0])(q[0])],
-    "p": lambda p, q: [_zpow(p[0])(q[0])],
-    "u": lambda p, q: [_zpow(p[2])(q[0]), cirq.ry(p[0])(q[0]), _zpow(p[1])(q[0])],
+    "rx": lambda p, q: [_op(cirq.rx(p[0]), (q[0],))],
+    "ry": lambda p, q: [_op(cirq.ry(p[0]), (q[0],))],
+    "rz": lambda p, q: [_op(cirq.rz(p[0]), (q[0],))],
+    "p": lambda p, q: [_op(_zpow(p[0]), (q[0],))],
+    "u": lambda p, q: [
+        _op(_zpow(p[2]), (q[0],)),
+        _op(cirq.ry(p[0]), (q[0],)),
+        _op(_zpow(p[1]), (q[0],)),
+    ],
     "r": lambda p, q: [
         cirq.PhasedXPowGate(phase_exponent=_e(p[1]), exponent=_e(p[0]), global_shift=-0.5)(q[0])
     ],
-    "cx": lambda p, q: [cirq.CNOT(*q)],
-    "cy": lambda p, q: [cirq.Y.controlled()(*q)],
-    "cz": lambda p, q: [cirq.CZ(*q)],
-    "ch": lambda p, q: [cirq.H.controlled()(*q)],
-    "cs": lambda p, q: [(cirq.CZ**0.5)(*q)],
-    "csdg": lambda p, q: [(cirq.CZ**-0.5)(*q)],
-    "csx": lambda p, q: [(cirq.X**0.5).controlled()(*q)],
-    "cp": lambda p, q: [cirq.CZPowGate(exponent=_e(p[0]))(*q)],
-    "crx": lambda p, q: [cirq.rx(p[0]).controlled()(*q)],
-    "cry": lambda p, q: [cirq.ry(p[0]).controlled()(*q)],
-    "crz": lambda p, q: [cirq.rz(p[0]).controlled()(*q)],
+    "cp": lambda p, q: [_op(cirq.CZPowGate(exponent=_e(p[0])), tuple(q))],
+    "crx": lambda p, q: [_op(cirq.ControlledGate(cirq.rx(p[0])), tuple(q))],
+    "cry": lambda p, q: [_op(cirq.ControlledGate(cirq.ry(p[0])), tuple(q))],
+    "crz": lambda p, q: [_op(cirq.ControlledGate(cirq.rz(p[0])), tuple(q))],
     "cu": lambda p, q: [
         _zpow(p[3])(q[0]),
         cirq.CZPowGate(exponent=_e(p[2]))(*q),
-        cirq.ry(p[0]).controlled()(*q),
+        _op(cirq.ControlledGate(cirq.ry(p[0])), tuple(q)),
         cirq.CZPowGate(exponent=_e(p[1]))(*q),
     ],
-    "swap": lambda p, q: [cirq.SWAP(*q)],
-    "iswap": lambda p, q: [cirq.ISWAP(*q)],
     "ecr": lambda p, q: [*_rzx(_PI / 4, *q), cirq.X(q[0]), *_rzx(-_PI / 4, *q)],
     "dcx": lambda p, q: [cirq.CNOT(q[0], q[1]), cirq.CNOT(q[1], q[0])],
-    "rxx": lambda p, q: [cirq.XXPowGate(exponent=_e(p[0]), global_shift=-0.5)(*q)],
-    "ryy": lambda p, q: [cirq.YYPowGate(exponent=_e(p[0]), global_shift=-0.5)(*q)],
-    "rzz": lambda p, q: [cirq.ZZPowGate(exponent=_e(p[0]), global_shift=-0.5)(*q)],
+    "rxx": lambda p, q: [_op(cirq.XXPowGate(exponent=_e(p[0]), global_shift=-0.5), tuple(q))],
+    "ryy": lambda p, q: [_op(cirq.YYPowGate(exponent=_e(p[0]), global_shift=-0.5), tuple(q))],
+    "rzz": lambda p, q: [_op(cirq.ZZPowGate(exponent=_e(p[0]), global_shift=-0.5), tuple(q))],
     "rzx": lambda p, q: _rzx(p[0], *q),
     "xx_plus_yy": lambda p, q: [
         cirq.rz(p[1])(q[0]),
@@ -959,12 +1082,8 @@ _BUILDERS: Final[dict[str, _Builder]] = {
         cirq.X(q[1]),
         cirq.rz(p[1])(q[1]),
     ],
-    "fsim": lambda p, q: [cirq.FSimGate(theta=p[0], phi=p[1])(*q)],
-    "ccx": lambda p, q: [cirq.CCX(*q)],
-    "ccz": lambda p, q: [cirq.CCZ(*q)],
-    "cswap": lambda p, q: [cirq.CSWAP(*q)],
+    "fsim": lambda p, q: [_op(cirq.FSimGate(theta=p[0], phi=p[1]), tuple(q))],
     "rccx": lambda p, q: _rccx(*q),
-    "c3sx": lambda p, q: [(cirq.X**0.5).controlled(3)(*q)],
     "rcccx": lambda p, q: _rcccx(*q),
     "reset": lambda p, q: [cirq.ResetChannel()(q[0])],
     "barrier": lambda p, q: [],
@@ -988,10 +1107,10 @@ def to_cirq(circuit: Circuit, *, bindings_row: Mapping[str, float] | None = None
         qubits = list(cirq.LineQubit.range(circuit.num_qubits))
     writer = _Writer(circuit, qubits, bindings_row)
     writer.top()
-    ops = writer.ops
+    packer = writer.packer
     phase = writer.value(circuit.global_phase)
     if isinstance(phase, sympy.Basic):
-        ops.append(cirq.GlobalPhaseGate(sympy.exp(sympy.I * phase)).on())
+        packer.add(cirq.GlobalPhaseGate(sympy.exp(sympy.I * phase)).on())
     elif phase != 0.0:
-        ops.append(cirq.GlobalPhaseGate(complex(np.exp(1j * phase))).on())
-    return cirq.Circuit(ops)
+        packer.add(cirq.GlobalPhaseGate(complex(np.exp(1j * phase))).on())
+    return packer.circuit()
