@@ -163,11 +163,10 @@ class _Reader:
 
     def operation(self, op: cirq.Operation, out: list[Instruction], where: str) -> None:
         if type(op) is cirq.GateOperation:  # the common case: skip the wrapper checks
-            gate = op.gate
-            handler = _HANDLERS.get(type(gate))
+            handler = _HANDLERS.get(type(op.gate))
             if handler is not None:
                 qmap = self.qmap
-                if handler(self, gate, [qmap[q] for q in op.qubits], out, where):
+                if handler(self, op.gate, [qmap[q] for q in op.qubits], out, where):
                     return
         if isinstance(op, cirq.TaggedOperation):
             if DT_TAG in op.tags and isinstance(op.untagged.gate, cirq.WaitGate):
