@@ -275,7 +275,7 @@ class Controller:
             self._devices[name] = _Device(self, target, iq_seed=i)
         self._jobs: dict[str, Job] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
-        self._idempotency: dict[str, tuple[str, list[str]]] = {}
+        self._idempotency: OrderedDict[str, tuple[str, list[str]]] = OrderedDict()
         self._prepared: OrderedDict[str, Prepared] = OrderedDict()
         self._started = False
 
@@ -472,6 +472,8 @@ class Controller:
             job_ids = [job.job_id for job in program.jobs]
             if idempotency_key:
                 self._idempotency[idempotency_key] = (fingerprint, job_ids)
+                while len(self._idempotency) > RETAINED_JOBS:
+                    self._idempotency.popitem(last=False)
             device.queue.append(program)
             self._cond.notify_all()
         return list(job_ids), False
