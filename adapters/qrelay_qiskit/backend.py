@@ -84,25 +84,19 @@ def plan_segments(
 ) -> list[list[tuple[int, int, int]]]:
     """Split circuits (each with ``rows[i]`` binding rows) into jobs within the limits.
 
-    Each job is a list of ``(circuit, first_row, stop_row)``; a circuit whose table exceeds
-    ``max_rows`` is split by rows across jobs. Order is kept, so results concatenate back.
+    The service's limits are per job (``max_circuits``) and per circuit (``max_bindings``
+    rows): a table longer than ``max_rows`` is cut into pieces that travel as separate
+    circuit entries, and the entries fill jobs of at most ``max_circuits``. Each job is a
+    list of ``(circuit, first_row, stop_row)``; order is kept so results concatenate back.
     """
-    jobs: list[list[tuple[int, int, int]]] = []
-    current: list[tuple[int, int, int]] = []
-    used = 0
-    for circuit, count in enumerate(rows):
-        start = 0
-        while start < count:
-            if len(current) >= max_circuits or used >= max_rows:
-                jobs.append(current)
-                current, used = [], 0
-            take = min(count - start, max_rows - used)
-            current.append((circuit, start, start + take))
-            used += take
-            start += take
-    if current:
-        jobs.append(current)
-    return jobs
+    if max_circuits < 1 or max_rows < 1:
+        raise ValidationError("target limits must allow at least one circuit and one row")
+    pieces = [
+        (circuit, start, min(start + max_rows, count))
+        for circuit, count in enumerate(rows)
+        for start in range(0, max(count, 1), max_rows)
+    ]
+    return [pieces[i : i + max_circuits] for i in range(0, len(pieces), max_circuits)]
 
 
 class QRelayBackend(BackendV2):  # type: ignore[misc]

@@ -131,7 +131,7 @@ def test_split_by_target_limits_is_still_one_qiskit_job(qiskit_provider) -> None
     rot.measure(0, 0)
     values = [0.0, np.pi, 0.0, np.pi, np.pi]
     job = small.run([rot, rot], shots=20, parameter_binds=[{theta: values}, {theta: [np.pi]}])
-    assert job.job_id().count(",") == 1  # 5 + 1 rows, at most 3 per job: two jobs
+    assert job.job_id().count(",") == 1  # 5 rows cut 3 + 2, then 1: three entries, two jobs
     expected = [{"1" if v else "0": 20} for v in values] + [{"1": 20}]
     assert job.result().get_counts() == expected
     again = qiskit_provider.retrieve_job(job.job_id())
@@ -140,8 +140,10 @@ def test_split_by_target_limits_is_still_one_qiskit_job(qiskit_provider) -> None
 
 def test_plan_segments_respects_both_limits() -> None:
     plan = plan_segments([5, 1, 2], max_circuits=2, max_rows=3)
-    assert plan == [[(0, 0, 3)], [(0, 3, 5), (1, 0, 1)], [(2, 0, 2)]]
-    assert all(sum(b - a for _, a, b in job) <= 3 and len(job) <= 2 for job in plan)
+    assert plan == [[(0, 0, 3), (0, 3, 5)], [(1, 0, 1), (2, 0, 2)]]
+    assert all(len(job) <= 2 for job in plan)
+    assert all(b - a <= 3 for job in plan for _, a, b in job)
+    assert plan_segments([2, 2], max_circuits=10, max_rows=10) == [[(0, 0, 2), (1, 0, 2)]]
 
 
 def test_bad_options_are_refused_by_name(aer_backend: QRelayBackend) -> None:
