@@ -78,8 +78,10 @@ class Worker:
     """A machine worker serving ``targets`` for the service at ``url``.
 
     ``driver_config`` goes to every driver's constructor (e.g. ``qpu_address`` for the
-    ``qpu-grpc`` driver). ``client`` replaces the HTTP client (tests, custom transports);
-    ``target_infos`` gives target descriptions instead of asking the service.
+    ``qpu-grpc`` driver). ``client`` replaces the HTTP client (custom transports);
+    ``target_infos`` gives target descriptions instead of asking the service, and
+    ``drivers`` ready-made driver instances per target name (a driver not published as
+    an entry point, e.g. one embedded in an application).
     """
 
     def __init__(
@@ -94,6 +96,7 @@ class Worker:
         compiler: str = DEFAULT_COMPILER,
         client: httpx.Client | None = None,
         target_infos: Mapping[str, TargetInfo] | None = None,
+        drivers: Mapping[str, DeviceDriver] | None = None,
     ) -> None:
         if not targets:
             raise ConfigurationError("a worker needs at least one target to serve")
@@ -107,6 +110,7 @@ class Worker:
         self._infos: dict[str, tuple[float, TargetInfo]] = {}
         self._given_infos = dict(target_infos or {})
         self._drivers: dict[tuple[str, str | None], DeviceDriver] = {}
+        self._given_drivers = dict(drivers or {})
         self._compiler: Compiler | None = None
         self._execution_ids: dict[str, str] = {}
         self.tasks_done = 0
@@ -121,7 +125,13 @@ class Worker:
         return self._stop.is_set()
 
     def close(self) -> None:
+        """Close the HTTP client and the drivers that hold connections."""
         self.api.close()
+        for driver in self._drivers.values():
+            closer = getattr(driver, "close", None)
+            if callable(closer):
+                closer()
+        self._drivers.clear()
 
     def __enter__(self) -> Worker:
         return self
@@ -182,6 +192,9 @@ class Worker:
 
     def driver(self, info: TargetInfo) -> DeviceDriver:
         """The target's driver (one per target and calibration)."""
+        given = self._given_drivers.get(info.name)
+        if given is not None:
+            return given
         key = (info.name, info.calibration_id)
         found = self._drivers.get(key)
         if found is None:

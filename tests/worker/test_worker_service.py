@@ -1,0 +1,188 @@
+"""Workers against the real service: lease, compile, execute, post; cancel; verbatim."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from qiskit_aer import AerSimulator
+
+from qrelay.payload import Circuit, JobData, Readout, TargetInfo, WorkerTask
+from qrelay.plugins import TaskContext
+from qrelay.qpu.fleet import fleet_device
+from qrelay.worker import Worker
+from qrelay.worker.verbatim import check_verbatim
+from qrelay_qiskit.convert import to_qiskit
+
+from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
+from .conftest import Service
+
+SHOTS = 4000
+
+
+def _job(circuit: Circuit, target: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "target": target,
+        "circuits": [circuit.model_dump(mode="json")],
+        "shots": fields.pop("shots", SHOTS),
+        **fields,
+    }
+
+
+def _data(service: Service, job_id: str) -> JobData:
+    return JobData.model_validate(service.job(job_id))
+
+
+@pytest.fixture
+def worker(service: Service, fleet: str) -> Iterator[Worker]:
+    with Worker(
+        service.url,
+        service.worker_token,
+        ["aer_simulator", "cirq_simulator", "square_qpu", "heavyhex_qpu", "ion_qpu"],
+        driver_config={"qpu_address": fleet},
+        lease_wait=5.0,
+        heartbeat_seconds=0.3,
+    ) as w:
+        yield w
+
+
+def _run_until_done(service: Service, worker: Worker, job_id: str) -> JobData:
+    for _ in range(20):
+        worker.run_once(wait=5.0)
+        data = _data(service, job_id)
+        if all(s.value in {"completed", "failed", "cancelled"} for s in data.statuses):
+            return data
+    raise AssertionError(f"job {job_id} did not finish: {data.statuses}")
+
+
+def test_ideal_simulation_matches_aer(service: Service, worker: Worker) -> None:
+    circuit = mixed()
+    job_id = service.submit(_job(circuit, "aer_simulator", job_type="simulate"))
+    data = _run_until_done(service, worker, job_id)
+    assert [s.value for s in data.statuses] == ["completed"]
+    assert data.readouts is not None
+    assert data.readouts[0] is not None
+    (readout,) = data.readouts[0]
+    direct = AerSimulator().run(to_qiskit(circuit), shots=SHOTS, seed_simulator=2).result()
+    reference = {" ".join(reversed(k.split())): v for k, v in direct.get_counts().items()}
+    assert readout.successful_shots == SHOTS
+    assert total_variation(readout.counts(), reference) < tv_bound(8, SHOTS)
+
+
+def test_sweep_on_cirq_returns_one_readout_per_row(service: Service, worker: Worker) -> None:
+    table = {"names": ["t"], "values": [[0.0], [3.141592653589793]]}
+    job_id = service.submit(
+        _job(rotation(), "cirq_simulator", job_type="simulate", shots=200, bindings=[table])
+    )
+    data = _run_until_done(service, worker, job_id)
+    assert data.readouts is not None
+    rows = data.readouts[0]
+    assert rows is not None
+    assert len(rows) == 2
+    assert rows[0].counts() == {"0": 200}
+    assert rows[1].counts() == {"1": 200}
+
+
+def test_compile_job_returns_native_circuit_and_layouts(service: Service, worker: Worker) -> None:
+    job_id = service.submit(_job(ghz(3), "heavyhex_qpu", job_type="compile"))
+    data = _run_until_done(service, worker, job_id)
+    assert [s.value for s in data.statuses] == ["completed"]
+    compiled = data.compiled_circuits[0]
+    assert compiled is not None
+    target = fleet_device("heavyhex_qpu")
+    check_verbatim(compiled, target)
+    initial = data.initial_logical_to_physicals[0]
+    assert initial is not None
+    assert sorted(initial) == [0, 1, 2]
+    assert not data.readouts or not data.readouts[0]
+
+
+def test_submit_to_a_qpu_runs_on_the_controller(service: Service, worker: Worker) -> None:
+    job_id = service.submit(_job(ghz(2), "square_qpu", shots=1000, meas_level=1))
+    data = _run_until_done(service, worker, job_id)
+    assert [s.value for s in data.statuses] == ["completed"], data.status_messages
+    assert data.readouts is not None
+    assert data.readouts[0] is not None
+    (readout,) = data.readouts[0]
+    counts = readout.counts()
+    assert (counts.get("00", 0) + counts.get("11", 0)) / 1000 > 0.8
+    iq = readout.register("c").iq_array()
+    assert iq is not None
+    assert iq.shape == (1000, 2)
+    assert data.final_logical_to_physicals[0] is not None
+
+
+def test_noise_sim_naming_a_qpu_target_uses_its_calibration(
+    service: Service, worker: Worker
+) -> None:
+    job_id = service.submit(_job(ghz(3), "ion_qpu", job_type="simulate", sim_method="noise-sim"))
+    data = _run_until_done(service, worker, job_id)
+    assert [s.value for s in data.statuses] == ["completed"], data.status_messages
+    assert data.readouts is not None
+    assert data.readouts[0] is not None
+    counts = data.readouts[0][0].counts()
+    fidelity = (counts.get("000", 0) + counts.get("111", 0)) / SHOTS
+    assert 0.7 < fidelity < 0.995
+
+
+def test_noise_sim_on_a_simulator_without_noise_fails_clearly(
+    service: Service, worker: Worker
+) -> None:
+    job_id = service.submit(
+        _job(ghz(2), "aer_simulator", job_type="simulate", sim_method="noise-sim")
+    )
+    data = _run_until_done(service, worker, job_id)
+    assert [s.value for s in data.statuses] == ["failed"]
+    assert "needs a noise model" in (data.status_messages[0] or "")
+
+
+def test_verbatim_refuses_a_non_native_op(service: Service, worker: Worker) -> None:
+    job_id = service.submit(_job(ghz(2), "square_qpu", verbatim=True))
+    data = _run_until_done(service, worker, job_id)
+    assert [s.value for s in data.statuses] == ["failed"]
+    message = data.status_messages[0] or ""
+    assert "instruction 0 (h)" in message
+    assert "not a native op" in message
+
+
+class _BlockingDriver:
+    """A driver that runs until it is cancelled: a long device run, made observable."""
+
+    def __init__(self, info: TargetInfo) -> None:
+        self.info = info
+        self.started = threading.Event()
+        self.saw_cancel = threading.Event()
+
+    def capabilities(self) -> TargetInfo:
+        return self.info
+
+    def execute(self, task: WorkerTask, circuit: Circuit, ctx: TaskContext) -> list[Readout]:
+        self.started.set()
+        if ctx.cancelled.wait(timeout=60):
+            self.saw_cancel.set()
+        return []
+
+
+def test_cancel_during_run_reaches_the_driver(service: Service) -> None:
+    info = TargetInfo(name="aer_simulator", driver="aer", simulator=True, num_qubits=10)
+    blocking = _BlockingDriver(info)
+    job_id = service.submit(_job(ghz(2), "aer_simulator", job_type="simulate"))
+    with Worker(
+        service.url,
+        service.worker_token,
+        ["aer_simulator"],
+        lease_wait=5.0,
+        heartbeat_seconds=0.2,
+        drivers={"aer_simulator": blocking},
+    ) as w:
+        thread = threading.Thread(target=w.run_once, kwargs={"wait": 5.0})
+        thread.start()
+        assert blocking.started.wait(timeout=30)
+        response = service.http.post("/v1/jobs/cancel", json={"job_ids": [job_id]})
+        assert response.status_code == 200, response.text
+        thread.join(timeout=60)
+    assert blocking.saw_cancel.is_set()
+    data = service.wait_for(job_id, {"cancelled"})
+    assert data["statuses"] == ["cancelled"]
