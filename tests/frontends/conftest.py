@@ -12,8 +12,13 @@ from collections.abc import Mapping
 import pytest
 
 
+def _need_service() -> None:
+    pytest.importorskip("qrelay.service.app", reason="the service is not installed")
+
+
 @pytest.fixture(scope="session")
 def qiskit_provider():  # type: ignore[no-untyped-def]
+    _need_service()
     from qrelay_qiskit import QRelayProvider
 
     return QRelayProvider()
@@ -21,6 +26,7 @@ def qiskit_provider():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def cirq_service():  # type: ignore[no-untyped-def]
+    _need_service()
     from qrelay_cirq import QRelayService
 
     return QRelayService()

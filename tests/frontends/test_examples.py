@@ -18,6 +18,13 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("examples-home")
 
 
+@pytest.fixture
+def service_home(home: Path) -> Path:
+    """The home for examples that use the embedded default (which needs the service)."""
+    pytest.importorskip("qrelay.service.app", reason="the service is not installed")
+    return home
+
+
 def _run(home: Path, *argv: str) -> str:
     env = dict(os.environ)
     # the venv's bin holds the qrelay command run_qasm.sh calls
@@ -33,7 +40,8 @@ def _run(home: Path, *argv: str) -> str:
     return out.stdout
 
 
-def test_qiskit_bell(home: Path) -> None:
+def test_qiskit_bell(service_home: Path) -> None:
+    home = service_home
     out = _run(home, sys.executable, "qiskit_bell.py")
     counts = dict(re.findall(r"'(\d\d)': (\d+)", out.split("counts:", 1)[1].splitlines()[0]))
     assert set(counts) <= {"00", "11"}
@@ -41,7 +49,8 @@ def test_qiskit_bell(home: Path) -> None:
     assert re.search(r"00 \| #+ +\d+", out)
 
 
-def test_cirq_quickstart(home: Path) -> None:
+def test_cirq_quickstart(service_home: Path) -> None:
+    home = service_home
     out = _run(home, sys.executable, "cirq_quickstart.py")
     histogram = dict(re.findall(r"(\d+): (\d+)", out.split("histogram (value: count):", 1)[1]))
     assert set(histogram) <= {"0", "7"}
@@ -49,20 +58,23 @@ def test_cirq_quickstart(home: Path) -> None:
     assert "refused as expected" in out
 
 
-def test_qasm_from_the_shell(home: Path) -> None:
+def test_qasm_from_the_shell(service_home: Path) -> None:
+    home = service_home
     out = _run(home, "sh", "run_qasm.sh")
     words = re.findall(r"\b[01]{2}\b", out)
     assert set(words) <= {"00", "11"}
     assert words
 
 
-def test_vqe_sweep(home: Path) -> None:
+def test_vqe_sweep(service_home: Path) -> None:
+    home = service_home
     out = _run(home, sys.executable, "vqe_sweep_samplerv2.py", "--points", "16", "--shots", "64")
     assert "energy at theta=0: -3.000" in out
     assert "bit array shape: (16,), bits per shot: 4" in out
 
 
-def test_cirq_run_sweep(home: Path) -> None:
+def test_cirq_run_sweep(service_home: Path) -> None:
+    home = service_home
     out = _run(home, sys.executable, "cirq_run_sweep.py", "--points", "5", "--repetitions", "400")
     rows = re.findall(r"^\s*([\d.]+)\s+([\d.]+)\s+([\d.]+)$", out, flags=re.M)
     assert len(rows) == 5
