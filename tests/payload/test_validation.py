@@ -662,3 +662,13 @@ def test_target_limits() -> None:
     with pytest.raises(PayloadError, match=r"bindings\[0\]: 3 rows exceed the limit of 2") as info:
         p.check_target_limits(swept, small_target(max_bindings=2))
     assert info.value.location == ("bindings", 0)
+
+
+def test_bitstring_keys_of_several_registers() -> None:
+    from qrelay.payload.readout import bitstrings
+
+    values = np.array([0b1_01, 0b0_10, 0], dtype=np.uint64)  # register a: 2 bits, b: 1 bit
+    assert bitstrings(values, [2, 1]) == ["01 1", "10 0", "00 0"]
+    assert bitstrings(values, [2, 0, 1]) == ["01  1", "10  0", "00  0"]
+    assert bitstrings(values[:1], [0]) == [""]
+    assert bitstrings(values[:0], [2]) == []
