@@ -16,7 +16,7 @@ from qrelay_qiskit.compiler import TranspileCompiler
 from ._circuits import ghz, rotation, task_for
 
 
-class _Crash(Exception):
+class _CrashError(Exception):
     """Stands for the worker process dying right after the device took the program."""
 
 
@@ -80,10 +80,10 @@ def test_crash_after_submit_resumes_without_running_twice(
 
     def record_then_crash(execution_id: str) -> None:
         stored.append(execution_id)
-        raise _Crash
+        raise _CrashError
 
     first = QpuGrpcDriver(fleet_device("square_qpu"), qpu_address=fleet)
-    with pytest.raises(_Crash):
+    with pytest.raises(_CrashError):
         first.execute(
             task, compiled_bell, TaskContext(task=task, record_execution=record_then_crash)
         )
