@@ -840,7 +840,9 @@ class _Writer:
         qubits = [self.qubits[q] for q in group.qubits]
         self.packer.add(
             cirq.measure(
-                *qubits, key=group.key, invert_mask=group.inverted if any(group.inverted) else ()
+                *qubits,
+                key=cirq.MeasurementKey.parse_serialized(group.key),
+                invert_mask=group.inverted if any(group.inverted) else (),
             ),
             str(cirq.MeasurementKey.parse_serialized(group.key)),
         )
@@ -924,7 +926,9 @@ class _Writer:
         if same_group:
             # Cirq's own test: value of (key, instance) != 0, i.e. raw bits != inversion mask.
             mask = sum(1 << j for j, w in enumerate(writers) if w[4])
-            key_condition = cirq.KeyCondition(cirq.MeasurementKey(key), index=instance)
+            key_condition = cirq.KeyCondition(
+                cirq.MeasurementKey.parse_serialized(key), index=instance
+            )
             if value == mask and not body:
                 ops = []
                 for j, sub in enumerate(else_body):

@@ -52,8 +52,8 @@ from qrelay.payload.circuit import (
     matrix_to_wire,
 )
 from qrelay.payload.expressions import Expr
-from qrelay.payload.parsing import parse
 from qrelay.payload.ops import OPS, OpKind
+from qrelay.payload.parsing import parse
 from qrelay_qiskit.expressions import SymbolTable, from_expr, to_expr
 from qrelay_qiskit.gates import FSimGate
 
@@ -93,8 +93,9 @@ def _standard_gates() -> dict[str, Any]:
 
 
 @cache
-def _gate_ops() -> frozenset[str]:
-    return frozenset(name for name, spec in OPS.items() if spec.kind is OpKind.GATE)
+def _gate_params() -> dict[str, int]:
+    """Gate op -> its number of parameters (Qiskit names these gates the same way)."""
+    return {name: spec.num_params for name, spec in OPS.items() if spec.kind is OpKind.GATE}
 
 
 # ------------------------------------------------------------------ Qiskit -> payload
@@ -236,7 +237,7 @@ class _Reader:
         self.clbit_index: dict[Clbit, int] = {bit: i for i, bit in enumerate(qc.clbits)}
         self.payload_registers = payload_registers
         self.extra_phase: Expr = 0.0
-        self.gate_ops = _gate_ops()
+        self.gate_params = _gate_params()
 
     def block(
         self,
@@ -247,14 +248,14 @@ class _Reader:
     ) -> list[Instruction]:
         out: list[Instruction] = []
         append = out.append
-        gate_ops = self.gate_ops
+        gate_params = self.gate_params
         index = 0
         name = ""
         try:
             for index, ci in enumerate(data):
                 name = ci.name
-                if name in gate_ops:
-                    params = ci.params
+                num_params = gate_params.get(name)
+                if num_params is not None:
                     qs = ci.qubits
                     if len(qs) == 1:
                         qubits = [qmap[qs[0]]]
@@ -262,14 +263,14 @@ class _Reader:
                         qubits = [qmap[qs[0]], qmap[qs[1]]]
                     else:
                         qubits = [qmap[q] for q in qs]
-                    if params:
+                    if num_params:
                         append(
                             {
                                 "op": name,
                                 "qubits": qubits,
                                 "params": [
                                     p if type(p) is float else to_expr(p, f"{name} parameter")
-                                    for p in params
+                                    for p in ci.params
                                 ],
                             }
                         )

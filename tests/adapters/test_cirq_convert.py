@@ -235,3 +235,24 @@ def test_measure_inside_if_is_refused_for_cirq() -> None:
     )  # fmt: skip
     with pytest.raises(ConversionError, match=r"instruction 1\.body\.0"):
         to_cirq(payload)
+
+
+def test_circuit_operations_with_key_paths() -> None:
+    sub = cirq.FrozenCircuit(cirq.H(A), cirq.measure(A, key="m"))
+    outer = cirq.MeasurementKey.parse_serialized("outer:m")
+    circuit = cirq.Circuit(
+        cirq.CircuitOperation(sub, repetitions=2, use_repetition_ids=True),
+        cirq.CircuitOperation(sub).with_key_path(("outer",)),
+        cirq.X(B).with_classical_controls(outer),
+        cirq.measure(B, key="b"),
+    )
+    payload = from_cirq(circuit)
+    assert [(e.key, e.instance) for e in payload.layout or []] == [
+        ("0:m", 0),
+        ("1:m", 0),
+        ("outer:m", 0),
+        ("b", 0),
+    ]
+    result = cirq.Simulator(seed=2).run(to_cirq(payload), repetitions=40)
+    arrays = register_arrays(payload, result.records)
+    assert np.array_equal(arrays["outer:m"], arrays["b"])  # X(B) fires exactly when outer:m
