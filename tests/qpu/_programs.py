@@ -41,3 +41,27 @@ def rotations_square(num_qubits: int = 2) -> Circuit:
             "instructions": instructions,
         }
     )
+
+
+def ghz_square(size: int = 3) -> Circuit:
+    """A GHZ state along the first row of square_qpu (CNOT = H CZ H) in native ops."""
+    half = 1.5707963267948966
+
+    def h(q: int) -> list[dict[str, object]]:
+        return [
+            {"op": "rz", "qubits": [q], "params": [half]},
+            {"op": "rx", "qubits": [q], "params": [half]},
+            {"op": "rz", "qubits": [q], "params": [half]},
+        ]
+
+    instructions = h(0)
+    for q in range(1, size):
+        instructions += [*h(q), {"op": "cz", "qubits": [q - 1, q]}, *h(q)]
+    instructions += [{"op": "measure", "qubits": [q], "clbits": [q]} for q in range(size)]
+    return Circuit.model_validate(
+        {
+            "num_qubits": size,
+            "registers": [{"name": "c", "size": size}],
+            "instructions": instructions,
+        }
+    )

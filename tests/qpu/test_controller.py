@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -12,10 +14,11 @@ from qrelay.errors import QpuApiError, SubmissionError
 from qrelay.payload import Circuit
 from qrelay.qpu import api, native
 from qrelay.qpu.fleet import fleet_device
+from qrelay.qpu.runner import ProcessRunner
 from qrelay.qpu.server import ServerHandle, start_server
 from qrelay.qpu.translation import translate
 
-from ._programs import bell_square, rotations_square
+from ._programs import bell_square, ghz_square, rotations_square
 
 PI = math.pi
 
@@ -151,26 +154,29 @@ def test_ion_ms_gate_entangles(client: api.QpuClient) -> None:
     assert counts.get("00", 0) + counts.get("11", 0) > 900
 
 
-def test_noisy_bell_fidelity_matches_calibration(client: api.QpuClient) -> None:
-    """P(00) + P(11) of a Bell pair falls where the calibrated errors put it."""
+@pytest.mark.parametrize("size", [2, 3])
+def test_noisy_ghz_fidelity_matches_calibration(client: api.QpuClient, size: int) -> None:
+    """P(all 0) + P(all 1) of a Bell (2) or GHZ (3) state falls where calibration puts it."""
     shots = 4000
     target = fleet_device("square_qpu")
     table = native.gate_table(target)
-    program = translate(bell_square(), shots, "square_qpu")
+    circuit = bell_square() if size == 2 else ghz_square(size)
+    program = translate(circuit, shots, "square_qpu")
     counts = program.to_readout(
         api.retrieve_results(api.submit(program, {}, client=client), client=client)
     ).counts()
-    fidelity = (counts.get("00", 0) + counts.get("11", 0)) / shots
-    readout = [target.qubits[q].readout_error or 0.0 for q in (0, 1)]
-    gate = (
-        (table[("rx", (0,))].error or 0.0)
-        + 2 * (table[("rx", (1,))].error or 0.0)
-        + (table[("cz", (0, 1))].error or 0.0)
+    fidelity = (counts.get("0" * size, 0) + counts.get("1" * size, 0)) / shots
+    # Any single readout flip breaks the correlation (two flips of a Bell pair restore it).
+    readout = [target.qubits[q].readout_error or 0.0 for q in range(size)]
+    best = math.prod(1 - e for e in readout) + (readout[0] * readout[1] if size == 2 else 0.0)
+    # Gate errors (depolarizing) and relaxation over ~1-2 us (T1 ~ 100 us) cost a few
+    # percent more at most.
+    gate = sum(
+        (table[(inst["op"], tuple(inst["qubits"]))].error or 0.0)
+        for inst in circuit.instructions
+        if inst["op"] in ("rx", "cz")
     )
-    # Readout flips of one qubit break the correlation; gate errors (depolarizing) and
-    # relaxation over ~1 us (T1 ~ 100 us) cost at most a few percent more.
-    best = (1 - readout[0]) * (1 - readout[1]) + readout[0] * readout[1]
-    worst = best - 2 * gate - 0.03
+    worst = best - 2 * gate - 0.03 * size
     sigma = math.sqrt(best * (1 - best) / shots)
     assert worst - 4 * sigma < fidelity < best + 4 * sigma
     assert fidelity < 0.999  # noise is really applied
@@ -324,6 +330,17 @@ def test_default_engine_runs_in_a_child_process(engine: object) -> None:
             assert first.buffers["ro[0]"].data.mean() > 0.8
             assert second.buffers["ro[1]"].data.mean() > 0.8
             runner = handle.controller.runner()
-            assert type(runner).__name__ == "ProcessRunner"
+            assert isinstance(runner, ProcessRunner)
+
+            # The engine process dies (as on a native crash): the program running then
+            # fails with a clear message, the controller lives on and starts a new one.
+            (child,) = runner._children
+            os.kill(child.proc.pid, signal.SIGKILL)
+            child.proc.wait()
+            job_id = api.submit(program, {"theta": [PI, PI]}, client=client)
+            with pytest.raises(QpuApiError, match="simulation process of engine 'aer' died"):
+                api.retrieve_results(job_id, client=client)
+            again = api.submit(program, {"theta": [PI, PI]}, client=client)
+            assert api.retrieve_results(again, client=client).buffers["ro[1]"].data.mean() > 0.8
         finally:
             client.close()

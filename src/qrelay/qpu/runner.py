@@ -3,36 +3,37 @@
 A simulation engine may hold the GIL for a whole run (Aer does) and may crash the
 process it runs in (a native library fault). The controller must keep answering status
 and cancel calls meanwhile, and must survive a crash, so by default the engine plugin
-runs in a pool of child processes (``spawn``ed, so no threads or locks are inherited):
-a crash there fails the program with a clear message and the pool is started afresh.
+runs in child processes (``python -m qrelay.qpu._child``: a program of its own, so no
+threads, locks or the user's ``__main__`` are inherited): a crash there fails the
+program with a clear message and the child is replaced.
 
 An engine object handed in directly (tests, embedding) runs in the device's thread.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
-import multiprocessing
+import queue
+import subprocess
+import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Final, Protocol
+from typing import IO, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from qrelay.errors import DeviceError
+from qrelay.errors import ConfigurationError, DeviceError
 from qrelay.payload import Bindings, Circuit, TargetInfo
 from qrelay.plugins import SimulationEngine
+from qrelay.qpu._child import read_frame, write_frame
 
 log = logging.getLogger(__name__)
 
 #: Register name -> ``shots x width`` bits, one mapping per binding row.
 RowArrays = list[dict[str, npt.NDArray[np.uint8]]]
-
-_CHILD_CIRCUITS: Final = 32
 
 
 class Runner(Protocol):
@@ -75,61 +76,63 @@ class ThreadRunner:
         return None
 
 
-# ---------------------------------------------------------------------- child side
-_engine: SimulationEngine | None = None
-_circuits: OrderedDict[str, Circuit] = OrderedDict()
+# ---------------------------------------------------------------------- child processes
+class _Child:
+    """One engine child process and its pipes."""
+
+    def __init__(self, engine_name: str, options: Mapping[str, Any]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "qrelay.qpu._child", engine_name, json.dumps(dict(options))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        assert self.proc.stdin is not None
+        assert self.proc.stdout is not None
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
+        hello = read_frame(self.stdout)
+        if hello is None:
+            code = self.proc.wait()
+            raise ConfigurationError(
+                f"the simulation engine {engine_name!r} could not start in a child process "
+                f"(exit code {code}); see its error output"
+            )
+
+    def call(self, request: Any) -> Any:
+        write_frame(self.stdin, request)
+        reply = read_frame(self.stdout)
+        if reply is None:
+            raise EOFError("the child closed its pipe")
+        return reply
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(OSError):
+            self.stdout.close()
 
 
-def _child_init(name: str, options: Mapping[str, Any]) -> None:
-    global _engine
-    from qrelay import registry
-
-    _engine = registry.load(registry.ENGINES, name)(**options)
-
-
-def _child_run(
-    key: str,
-    circuit: Circuit,
-    *,
-    shots: int,
-    bindings: Bindings | None,
-    noise: TargetInfo | None,
-    seed: int,
-) -> RowArrays:
-    assert _engine is not None
-    # Keep one object per executable so the engine's own per-circuit caches hit.
-    found = _circuits.get(key)
-    if found is None:
-        _circuits[key] = found = circuit
-        while len(_circuits) > _CHILD_CIRCUITS:
-            _circuits.popitem(last=False)
-    else:
-        _circuits.move_to_end(key)
-    readouts = _engine.run(found, shots=shots, bindings=bindings, noise=noise, seed=seed)
-    return [r.arrays() for r in readouts]
-
-
-# ---------------------------------------------------------------------- parent side
 class ProcessRunner:
-    """Runs the named engine plugin in a pool of spawned child processes."""
+    """Runs the named engine plugin in up to ``workers`` child processes.
+
+    Children start on first use and serve many programs; one that dies (a native crash)
+    fails the program it was running with a clear ``DeviceError`` and is replaced.
+    """
 
     def __init__(self, engine_name: str, options: Mapping[str, Any], workers: int) -> None:
         self.engine_name = engine_name
         self.options = dict(options)
-        self.workers = max(1, workers)
+        self._idle: queue.Queue[_Child | None] = queue.Queue()
+        for _ in range(max(1, workers)):
+            self._idle.put(None)  # a slot; its child starts when first needed
         self._lock = threading.Lock()
-        self._pool: ProcessPoolExecutor | None = None
-
-    def _get_pool(self) -> ProcessPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_child_init,
-                    initargs=(self.engine_name, self.options),
-                )
-            return self._pool
+        self._children: set[_Child] = set()
+        self._closed = False
 
     def run(
         self,
@@ -141,24 +144,39 @@ class ProcessRunner:
         noise: TargetInfo | None,
         seed: int,
     ) -> RowArrays:
-        pool = self._get_pool()
+        child = self._idle.get()
         try:
-            future = pool.submit(
-                _child_run, key, circuit, shots=shots, bindings=bindings, noise=noise, seed=seed
-            )
-            return future.result()
-        except BrokenProcessPool as exc:
-            with self._lock:
-                if self._pool is pool:
-                    self._pool = None  # the next program starts a fresh pool
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise DeviceError(
-                f"the simulation process of engine {self.engine_name!r} crashed while "
-                "running this program; the controller restarted it"
-            ) from exc
+            if child is None:
+                child = _Child(self.engine_name, self.options)
+                with self._lock:
+                    self._children.add(child)
+            kwargs = {"shots": shots, "bindings": bindings, "noise": noise, "seed": seed}
+            try:
+                status, value = child.call((key, circuit, kwargs))
+            except (EOFError, OSError) as exc:
+                code = child.proc.poll()
+                self._drop(child)
+                child = None
+                raise DeviceError(
+                    f"the simulation process of engine {self.engine_name!r} died while running "
+                    f"this program (exit code {code}); the controller starts a new one"
+                ) from exc
+        finally:
+            self._idle.put(child)
+        if status == "error":
+            kind, message = value
+            raise DeviceError(f"the simulation engine failed: {kind}: {message}")
+        rows: RowArrays = value
+        return rows
+
+    def _drop(self, child: _Child) -> None:
+        with self._lock:
+            self._children.discard(child)
+        child.close()
 
     def close(self) -> None:
         with self._lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            children, self._children = list(self._children), set()
+            self._closed = True
+        for child in children:
+            child.close()
