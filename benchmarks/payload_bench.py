@@ -40,13 +40,20 @@ INSTRUCTIONS = 2_000
 QUBITS = 20
 
 
-def _times(fn: Callable[[], Any], repeat: int) -> list[float]:
-    fn()  # warm up (imports, caches, schema build)
-    out = []
+def _interleaved(fns: list[Callable[[], Any]], repeat: int) -> list[list[float]]:
+    """Time several functions in turn, round after round, so they share the machine's load.
+
+    On a busy 2-core machine a burst of other work lands on all of them alike, which keeps
+    the ratios honest even when the absolute figures move.
+    """
+    for fn in fns:
+        fn()  # warm up
+    out: list[list[float]] = [[] for _ in fns]
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
+        for times, fn in zip(out, fns, strict=True):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
     return out
 
 
@@ -119,12 +126,17 @@ def circuit_cases(quick: bool) -> list[dict[str, Any]]:
     circuit = Circuit.model_validate_json(text)
     assert circuit.model_dump(exclude_defaults=True) == data  # same data both sides
 
-    validate = _times(lambda: Circuit.model_validate_json(text), repeat)
-    loads = _times(lambda: json.loads(text), repeat)
-    dump = _times(circuit.model_dump_json, repeat)
-    dumps = _times(lambda: json.dumps(data), repeat)
-    both = _times(lambda: Circuit.model_validate_json(text).model_dump_json(), repeat)
-    plain = _times(lambda: json.dumps(json.loads(text)), repeat)
+    validate, loads, dump, dumps, both, plain = _interleaved(
+        [
+            partial(Circuit.model_validate_json, text),
+            partial(json.loads, text),
+            circuit.model_dump_json,
+            partial(json.dumps, data),
+            lambda: Circuit.model_validate_json(text).model_dump_json(),
+            lambda: json.dumps(json.loads(text)),
+        ],
+        repeat,
+    )
 
     us = 1e6 / n
     med = statistics.median
@@ -202,19 +214,19 @@ def readout_cases(quick: bool) -> list[dict[str, Any]]:
     assert values.tolist() == floor_values.tolist()
     assert int(counts.sum()) == shots
 
-    floor = _times(partial(numpy_floor, bits), repeat)
-    frame = _times(frame_path, repeat)
-    via_json = _times(json_path, repeat)
-    as_dict = _times(counts_path, repeat)
+    floor, frame, via_json, as_dict = _interleaved(
+        [partial(numpy_floor, bits), frame_path, json_path, counts_path], repeat
+    )
 
     uniform = np.random.default_rng(3).integers(0, 2, size=(shots, WIDTH), dtype=np.uint8)
-    uniform_floor = _times(partial(numpy_floor, uniform), repeat)
 
     def uniform_path() -> Any:
         readout = Readout.from_arrays({"c": uniform})
         return decode_readouts(encode_readouts([readout]))[0].value_counts()
 
-    uniform_ours = _times(uniform_path, repeat)
+    uniform_floor, uniform_ours = _interleaved(
+        [partial(numpy_floor, uniform), uniform_path], repeat
+    )
 
     med = statistics.median
     ms = 1e3
