@@ -17,7 +17,10 @@ before they are ready simply waits in the queue). Everything stops at interprete
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import concurrent.futures
+import contextlib
 import gc
 import json
 import logging
@@ -62,16 +65,31 @@ class EmbeddedStack:
     database_url: str
     started_in: float
     app: Any = field(repr=False, default=None)
-    _server: Any = field(repr=False, default=None)
-    _thread: threading.Thread | None = field(repr=False, default=None)
+    _http: _HttpServer | None = field(repr=False, default=None)
     _workers: list[Any] = field(repr=False, default_factory=list)
     _worker_threads: list[threading.Thread] = field(repr=False, default_factory=list)
     _background: threading.Thread | None = field(repr=False, default=None)
     ready: threading.Event = field(repr=False, default_factory=threading.Event)
 
     def client_transport(self) -> httpx.AsyncBaseTransport | None:
-        """The transport clients use to reach the service (``None``: plain HTTP)."""
-        return None
+        """The transport a client on the running loop should use (``None``: plain HTTP).
+
+        On the runtime loop, where the service itself runs, requests go straight into
+        the app in process (no socket, about a third of a loopback round trip). A client
+        on another event loop uses HTTP on loopback, since the app's wake-ups belong to
+        the runtime loop.
+        """
+        import httpx
+
+        from qrelay.runtime._loop import background_loop
+
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        if running is not background_loop() or self.app is None:
+            return None
+        return httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until the fleet and the workers have started; whether they did in time."""
@@ -81,12 +99,8 @@ class EmbeddedStack:
         """Stop the workers, the HTTP server and the fleet (idempotent)."""
         for worker in self._workers:
             worker.stop()
-        if self._server is not None:
-            # Do not wait for long-polls (leases, job waits): drop them and leave.
-            self._server.should_exit = True
-            self._server.force_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=3.0)
+        if self._http is not None:
+            self._http.stop()
         deadline = time.monotonic() + 1.0
         for thread in self._worker_threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -139,7 +153,13 @@ def stop_fleet() -> None:
 
 
 # ---------------------------------------------------------------------- service
-def _serve_http(app: Any) -> tuple[Any, threading.Thread, int]:
+def _serve_http(app: Any, loop: asyncio.AbstractEventLoop | None = None) -> _HttpServer:
+    """Serve ``app`` with uvicorn on ``127.0.0.1`` and an ephemeral port.
+
+    With ``loop`` (the runtime's loop), the server runs as a task on it, so the app's
+    long-poll wake-ups, the in-process clients and the HTTP clients all share one loop;
+    without, on a loop of its own in a daemon thread.
+    """
     import uvicorn
 
     config = uvicorn.Config(
@@ -149,20 +169,54 @@ def _serve_http(app: Any) -> tuple[Any, threading.Thread, int]:
         log_level="warning",
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=2,
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)  # off the main thread it installs no signal handlers
-    thread = threading.Thread(target=server.run, name="qrelay-embedded-http", daemon=True)
-    thread.start()
+    done: concurrent.futures.Future[Any]
+    if loop is not None:
+        done = asyncio.run_coroutine_threadsafe(server.serve(), loop)
+    else:
+        done = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                server.run()
+            except BaseException as exc:  # pragma: no cover - reported through `done`
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+        threading.Thread(target=run, name="qrelay-embedded-http", daemon=True).start()
     deadline = time.monotonic() + _START_TIMEOUT
     while not server.started:
-        if not thread.is_alive():
+        if done.done():
+            done.result()
             raise QRelayError("embedded: the HTTP server stopped while starting")
         if time.monotonic() > deadline:
             raise QRelayError("embedded: the HTTP server did not start in time")
-        time.sleep(0.002)
+        time.sleep(0.001)
     port = int(server.servers[0].sockets[0].getsockname()[1])
-    return server, thread, port
+    return _HttpServer(server=server, done=done, port=port)
+
+
+@dataclass
+class _HttpServer:
+    """A uvicorn server started by :func:`_serve_http`."""
+
+    server: Any
+    done: concurrent.futures.Future[Any]
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Stop at once: open long-polls (leases, waits) are dropped, not awaited."""
+        self.server.should_exit = True
+        self.server.force_exit = True
+        with contextlib.suppress(Exception):
+            self.done.result(timeout=timeout)
 
 
 def _start_stack() -> EmbeddedStack:
@@ -184,16 +238,17 @@ def _start_stack() -> EmbeddedStack:
     _save_state(home, state)
     app = create_app(settings.model_copy(update={"database_url": database_url}))
     gc.freeze()  # the heavy imports are done: keep their objects out of gen-2 sweeps
-    server, thread, port = _serve_http(app)
+    from qrelay.runtime._loop import background_loop
+
+    http = _serve_http(app, background_loop())
     stack = EmbeddedStack(
-        url=f"http://127.0.0.1:{port}",
+        url=http.url,
         token=token,
         home=home,
         database_url=database_url,
         started_in=time.perf_counter() - started,
         app=app,
-        _server=server,
-        _thread=thread,
+        _http=http,
     )
     background = threading.Thread(
         target=_start_devices, args=(stack,), name="qrelay-embedded-start", daemon=True

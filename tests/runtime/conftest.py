@@ -43,11 +43,9 @@ def faulty(stack: Any) -> Iterator[FaultyService]:
 
     app = create_app(ServiceSettings(home=stack.home, database_url=stack.database_url))
     injector = FaultInjector(app)
-    server, thread, port = _serve_http(injector)
-    yield FaultyService(url=f"http://127.0.0.1:{port}", token=stack.token, injector=injector)
-    server.should_exit = True
-    server.force_exit = True
-    thread.join(timeout=5)
+    http = _serve_http(injector)
+    yield FaultyService(url=http.url, token=stack.token, injector=injector)
+    http.stop()
 
 
 @pytest.fixture

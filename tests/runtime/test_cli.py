@@ -1,0 +1,71 @@
+"""The ``qrelay`` user commands, run in-process against the embedded default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qrelay.cli import main
+from qrelay.payload import NewJob
+from qrelay.runtime import Client
+
+from .circuits import flip
+
+BELL_QASM = """OPENQASM 2.0;
+include "qelib1.inc";
+qreg q[2];
+creg c[2];
+x q[0];
+cx q[0], q[1];
+measure q[0] -> c[0];
+measure q[1] -> c[1];
+"""
+
+
+def test_run_prints_counts_and_a_histogram(
+    stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bell.qasm"
+    path.write_text(BELL_QASM, encoding="utf-8")
+    assert main(["run", str(path), "--target", "aer_simulator", "--shots", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "200 shots" in out
+    assert "11 | ####" in out
+    assert main(["run", str(path), "--shots", "30", "--json", "--no-progress"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["counts"] == {"11": 30}
+
+
+def test_run_refuses_a_missing_file(stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "no-such-file.qasm"]) == 1
+    assert "no-such-file.qasm" in capsys.readouterr().err
+
+
+def test_targets_table_and_show(stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["targets"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split()[:3] == ["NAME", "QUBITS", "KIND"]
+    assert "square_qpu" in out
+    assert main(["targets", "--show", "square_qpu"]) == 0
+    assert "12---13---14---15" in capsys.readouterr().out
+
+
+def test_jobs_job_cancel_balance(stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    with Client() as client:
+        job = client.submit(NewJob(target="aer_simulator", circuits=[flip(2)], shots=8))
+        job.wait(timeout=60)
+    assert main(["jobs", "--limit", "100"]) == 0
+    assert job.job_id in capsys.readouterr().out
+    assert main(["job", job.job_id]) == 0
+    out = capsys.readouterr().out
+    assert "completed" in out
+    assert "10 | " in out
+    assert main(["cancel", job.job_id, "missing-job"]) == 1
+    out = capsys.readouterr().out
+    assert f"{job.job_id}: already ended" in out
+    assert "missing-job: not found" in out
+    assert main(["balance"]) == 0
+    float(capsys.readouterr().out)
