@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
@@ -70,6 +70,15 @@ class _Outcome:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+#: The working state the service puts a task in when it leases it, by job type.
+_LEASED_STATES: Final = {
+    JobType.SIMULATE: CircuitStatus.SIMULATING,
+    JobType.SUBMIT: CircuitStatus.PENDING,
+    JobType.COMPILE: CircuitStatus.COMPILING,
+    JobType.CONVERT: CircuitStatus.COMPILING,
+}
+
+
 def _identity(n: int) -> dict[int, int]:
     return {q: q for q in range(n)}
 
@@ -113,6 +122,7 @@ class Worker:
         self._given_drivers = dict(drivers or {})
         self._compiler: Compiler | None = None
         self._execution_ids: dict[str, str] = {}
+        self._states: dict[str, CircuitStatus] = {}
         self.tasks_done = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -222,6 +232,7 @@ class Worker:
             task.attempt,
         )
         ctx = TaskContext(task=task, execution_id=task.execution_id)
+        self._states[task.task_id] = _LEASED_STATES[task.job_type]
         beat = Heartbeat(self.api, task, ctx, self.heartbeat_seconds)
         ctx.report_status = lambda status, message: self._report(task, beat, status, message)
         ctx.record_execution = lambda execution_id: self._record(task, beat, execution_id)
@@ -236,6 +247,7 @@ class Worker:
             outcome = _Outcome(CircuitStatus.FAILED, message=f"{type(exc).__name__}: {exc}")
         finally:
             beat.stop()
+            self._states.pop(task.task_id, None)
         if beat.lost.is_set():
             return
         if beat.cancel_requested.is_set() and outcome.status is not CircuitStatus.FAILED:
@@ -265,8 +277,10 @@ class Worker:
             )
         if ctx.check_cancelled():
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
-        simulating = task.job_type == JobType.SIMULATE or info.simulator
-        ctx.report_status(CircuitStatus.SIMULATING if simulating else CircuitStatus.RUNNING, None)
+        if task.job_type != JobType.SIMULATE and info.simulator:
+            # a simulator runs it now; a device driver reports running itself, when the
+            # device has taken the program (with its execution id)
+            ctx.report_status(CircuitStatus.RUNNING, None)
         readouts = self.driver(info).execute(task, compiled.circuit, ctx)
         if ctx.check_cancelled():
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled while running")
@@ -305,41 +319,56 @@ class Worker:
     def _report(
         self, task: WorkerTask, beat: Heartbeat, status: CircuitStatus, message: str | None
     ) -> None:
-        """Tell the service where the task is; a refused transition is only logged."""
-        try:
-            self.api.status(
-                task.task_id,
-                WorkerTaskStatus(lease_id=task.lease_id, status=status, message=message),
-            )
-        except ConflictError as exc:
-            if exc.code == "lease_lost":
-                beat.mark_lost(str(exc))
-            else:
-                log.info("task %s: status %s not recorded: %s", task.task_id, status.value, exc)
-        except QRelayError as exc:
-            log.warning("task %s: status %s not recorded: %s", task.task_id, status.value, exc)
+        """Tell the service where the task is, when that is news and a step it allows.
+
+        The lease already put the task in its working state (``simulating`` for a
+        simulation, ``pending`` for a submission, ``compiling`` for a compile job); a
+        simulation does not step back to ``compiling``. A refused transition is logged.
+        """
+        current = self._states.get(task.task_id)
+        if status == current or (
+            current == CircuitStatus.SIMULATING and status != CircuitStatus.SIMULATING
+        ):
+            return
+        self._send_status(task, beat, status, message, None)
 
     def _record(self, task: WorkerTask, beat: Heartbeat, execution_id: str) -> None:
-        """Store the device's execution id with the service, so a crash can resume it."""
-        task_ctx_id = execution_id
-        self._execution_ids[task.task_id] = task_ctx_id
+        """Store the device's execution id with the service, so a crash can resume it.
+
+        It goes with the step to ``running`` (the device took the program); the id is
+        also posted with the result.
+        """
+        self._execution_ids[task.task_id] = execution_id
+        self._send_status(task, beat, CircuitStatus.RUNNING, None, execution_id)
+
+    def _send_status(
+        self,
+        task: WorkerTask,
+        beat: Heartbeat,
+        status: CircuitStatus,
+        message: str | None,
+        execution_id: str | None,
+    ) -> None:
         try:
             self.api.status(
                 task.task_id,
                 WorkerTaskStatus(
                     lease_id=task.lease_id,
-                    status=CircuitStatus.RUNNING,
+                    status=status,
+                    message=message,
                     execution_id=execution_id,
                 ),
             )
         except ConflictError as exc:
             if exc.code == "lease_lost":
                 beat.mark_lost(str(exc))
-                return
-            # a refused transition still must not lose the id: retry without the status
-            log.info("task %s: execution id not recorded with status: %s", task.task_id, exc)
+            else:
+                log.info("task %s: status %s not recorded: %s", task.task_id, status.value, exc)
+            return
         except QRelayError as exc:
-            log.warning("task %s: execution id not recorded: %s", task.task_id, exc)
+            log.warning("task %s: status %s not recorded: %s", task.task_id, status.value, exc)
+            return
+        self._states[task.task_id] = status
 
     def _post(self, task: WorkerTask, beat: Heartbeat, outcome: _Outcome, ctx: TaskContext) -> None:
         compiled = outcome.compiled

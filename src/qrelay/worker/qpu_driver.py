@@ -119,8 +119,9 @@ class QpuGrpcDriver:
                 idempotency_key=idempotency_key(task),
             )
             ctx.execution_id = _ID_SEPARATOR.join(job_ids)
-            ctx.record_execution(ctx.execution_id)
-        ctx.report_status(CircuitStatus.RUNNING, None)
+            ctx.record_execution(ctx.execution_id)  # the worker reports it as running
+        else:
+            ctx.report_status(CircuitStatus.RUNNING, None)
         results = self._wait(job_ids, ctx)
         if results is None:
             return []
