@@ -357,7 +357,7 @@ class _Reader:
         where: str,
     ) -> Instruction:
         op = ci.operation
-        target, value = _condition_of(op, where)
+        target, value, negated = _condition_of(op, where)
         condition: Condition
         if isinstance(target, Clbit):
             condition = {"clbit": cmap[target], "value": int(value)}
@@ -373,11 +373,17 @@ class _Reader:
         inst: Instruction = {"op": "if", "qubits": [], "condition": condition}
         inner_q = dict(zip(true_body.qubits, (qmap[q] for q in ci.qubits), strict=True))
         inner_c = dict(zip(true_body.clbits, (cmap[c] for c in ci.clbits), strict=True))
-        inst["body"] = self.block(true_body.data, inner_q, inner_c, f"{where}.body.")
+        body = self.block(true_body.data, inner_q, inner_c, f"{where}.body.")
+        else_body: list[Instruction] | None = None
         if false_body is not None:
             inner_q = dict(zip(false_body.qubits, (qmap[q] for q in ci.qubits), strict=True))
             inner_c = dict(zip(false_body.clbits, (cmap[c] for c in ci.clbits), strict=True))
-            inst["else_body"] = self.block(false_body.data, inner_q, inner_c, f"{where}.else_body.")
+            else_body = self.block(false_body.data, inner_q, inner_c, f"{where}.else_body.")
+        if negated:  # "x != v": run the true block in the payload's else branch
+            body, else_body = else_body or [], body
+        inst["body"] = body
+        if else_body is not None:
+            inst["else_body"] = else_body
         return inst
 
     def decompose(
@@ -420,10 +426,43 @@ class _Reader:
         )
 
 
-def _condition_of(op: IfElseOp, where: str) -> tuple[Any, int]:
+def _condition_of(op: IfElseOp, where: str) -> tuple[Any, int, bool]:
+    """``(clbit or register, value, negated)`` of an ``if_else`` condition.
+
+    Besides the classic ``(bit_or_register, value)`` tuple, the simple classical
+    expressions Qiskit builds for the same tests are read: ``bit``, ``!bit``,
+    ``register == value`` and ``register != value``.
+    """
     condition = op.condition
     if isinstance(condition, tuple) and len(condition) == 2:
-        return condition[0], int(condition[1])
+        return condition[0], int(condition[1]), False
+    from qiskit.circuit.classical import expr
+
+    if isinstance(condition, expr.Var) and isinstance(condition.var, Clbit):
+        return condition.var, 1, False
+    if (
+        isinstance(condition, expr.Unary)
+        and condition.op is expr.Unary.Op.LOGIC_NOT
+        and isinstance(condition.operand, expr.Var)
+        and isinstance(condition.operand.var, Clbit)
+    ):
+        return condition.operand.var, 0, False
+    if isinstance(condition, expr.Binary) and condition.op in (
+        expr.Binary.Op.EQUAL,
+        expr.Binary.Op.NOT_EQUAL,
+    ):
+        left, right = condition.left, condition.right
+        if isinstance(left, expr.Value):
+            left, right = right, left
+        while isinstance(left, expr.Cast):
+            left = left.operand
+        if (
+            isinstance(left, expr.Var)
+            and isinstance(left.var, Clbit | ClassicalRegister)
+            and isinstance(right, expr.Value)
+            and isinstance(right.value, bool | int)
+        ):
+            return left.var, int(right.value), condition.op is expr.Binary.Op.NOT_EQUAL
     raise ConversionError(
         f"instruction {where} (if_else): only a condition on a clbit or a register value is "
         f"supported, not {condition!r}"

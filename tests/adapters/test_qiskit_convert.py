@@ -327,3 +327,32 @@ def test_payload_from_elsewhere_gets_default_registers() -> None:
     assert [r.name for r in qc.qregs] == ["q"]
     assert [r.name for r in qc.cregs] == ["m"]
     assert from_qiskit(qc).instructions == payload.instructions
+
+
+def test_if_else_with_classical_expressions() -> None:
+    from qiskit.circuit.classical import expr
+
+    qc = QuantumCircuit(2, 2)
+    qc.h(0)
+    qc.measure(0, 0)
+    with qc.if_test(expr.equal(qc.cregs[0], 1)):
+        qc.x(1)
+    with qc.if_test(expr.logic_not(qc.clbits[0])):
+        qc.z(1)
+    with qc.if_test(expr.not_equal(qc.cregs[0], 1)):
+        qc.y(1)
+    qc.measure(1, 1)
+    payload = from_qiskit(qc)
+    ifs = [inst for inst in payload.instructions if inst["op"] == "if"]
+    assert [i["condition"] for i in ifs] == [
+        {"register": "c", "value": 1},
+        {"clbit": 0, "value": 0},
+        {"register": "c", "value": 1},
+    ]
+    assert ifs[2]["body"] == []
+    assert ifs[2]["else_body"] == [{"op": "y", "qubits": [1]}]
+    sim = AerSimulator(seed_simulator=8)
+    assert (
+        sim.run(to_qiskit(payload), shots=200).result().get_counts()
+        == sim.run(qc, shots=200).result().get_counts()
+    )
