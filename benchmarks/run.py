@@ -12,8 +12,9 @@ better), and may add ``peer`` (another tool's figure), ``p90``, ``target`` (for 
 same machine, so the ratio is what to read, not the absolute numbers.
 
 A module that cannot be imported (an extra is not installed) or that raises gives one row
-saying so; the runner goes on with the others, prints the table and, with ``--json``,
-saves every row. The exit status is 1 when a module failed (not when one was missing).
+saying so; the runner goes on with the others, prints the table and saves every row as
+JSON (``--json FILE``, by default ``benchmarks/results/latest.json``, which git ignores).
+The exit status is 1 when a module failed (not when one was missing).
 
 Before each module the runner collects garbage and freezes what survives (``gc.freeze``),
 so the objects of frameworks imported by earlier modules do not slow later ones down.
@@ -150,7 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m benchmarks", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--quick", action="store_true", help="fewer repeats and smaller sizes")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="save every row to FILE")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="FILE",
+        default=HERE / "results" / "latest.json",
+        help="save every row to FILE (default: benchmarks/results/latest.json)",
+    )
     parser.add_argument(
         "--only", nargs="+", metavar="NAME", help="run only these modules (e.g. payload qpu)"
     )
