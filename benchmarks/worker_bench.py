@@ -173,8 +173,7 @@ def _sweep(quick: bool) -> dict[str, Any]:
 
     ours_ms, reference_ms = _paired_ms(ours, reference, 2 if quick else 5)
     return _row(
-        f"aer engine, {sets}-set sweep ({QUBITS}q, {SWEEP_PARAMETERS} params, "
-        f"{SWEEP_SHOTS} shots)",
+        f"aer engine, {sets}-set sweep ({QUBITS}q, {SWEEP_PARAMETERS} params, {SWEEP_SHOTS} shots)",
         ours_ms,
         reference_ms,
         "<= 1.3x",
