@@ -266,6 +266,61 @@ def schema_page() -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------------- benchmarks
+BENCHMARK_RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
+BENCHMARK_MARKER = "<!-- benchmark-results -->"
+
+
+def _figure(value: Any, unit: str) -> str:
+    if isinstance(value, int | float):
+        return f"{value:.3g} {unit}".strip()
+    return "—"
+
+
+def benchmark_table(path: Path = BENCHMARK_RESULTS) -> str:
+    """The rows of the last local benchmark run as a Markdown table, or why there are none."""
+    if not path.is_file():
+        return (
+            "No benchmark run was found when this site was built "
+            "(`benchmarks/results/latest.json` is written by `python -m benchmarks` and is "
+            "not committed), so there are no figures to show here."
+        )
+    report = json.loads(path.read_text(encoding="utf-8"))
+    mode = "quick sizes" if report.get("quick") else "full sizes"
+    lines = [
+        (
+            f"From the benchmark run of {report.get('started', '?')} ({mode}, Python "
+            f"{report.get('python', '?')}, {report.get('platform', '?')})."
+        ),
+        "",
+        "| Case | Ours | Reference | Ratio | Target |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in report.get("rows", []):
+        if row.get("status", "ok") != "ok":
+            lines.append(
+                f"| {_md_cell(str(row.get('case', row.get('module', '?'))))} | "
+                f"{_md_cell(str(row.get('status')))} | | | |"
+            )
+            continue
+        unit = str(row.get("unit", ""))
+        ratio = row.get("ratio")
+        lines.append(
+            f"| {_md_cell(str(row.get('case', '')))} | {_figure(row.get('ours'), unit)} | "
+            f"{_figure(row.get('reference'), unit)} | "
+            f"{f'{ratio:.3g}x' if isinstance(ratio, int | float) else '—'} | "
+            f"{_md_cell(str(row.get('target') or ''))} |"
+        )
+    return "\n".join(lines)
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    """MkDocs hook: put the last benchmark run's table where the performance page asks."""
+    if BENCHMARK_MARKER in markdown:
+        return markdown.replace(BENCHMARK_MARKER, benchmark_table())
+    return markdown
+
+
 # ---------------------------------------------------------------------------- all pages
 def generate() -> dict[str, str]:
     """Every generated file, as ``{path under docs/: content}``."""
