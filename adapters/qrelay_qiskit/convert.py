@@ -128,7 +128,11 @@ def from_qiskit(qc: QuantumCircuit, *, validate: bool = True) -> Circuit:
         metadata[META_VECTORS] = vectors
     reader = _Reader(qc, {reg.name for reg in registers})
     instructions = reader.block(
-        qc.data, {bit: i for i, bit in enumerate(qc.qubits)}, reader.clbit_index, ""
+        qc.data,
+        {bit: i for i, bit in enumerate(qc.qubits)},
+        reader.clbit_index,
+        "",
+        by_index=_single_register(qc),
     )
     phase = pexpr.add(to_expr(qc.global_phase, "global_phase"), reader.extra_phase)
     for symbol in pexpr.symbols(reader.extra_phase):
@@ -152,6 +156,18 @@ def from_qiskit(qc: QuantumCircuit, *, validate: bool = True) -> Circuit:
         return parse(Circuit, fields)
     except PayloadError as exc:
         raise ConversionError(f"circuit {qc.name!r} does not make a valid payload: {exc}") from exc
+
+
+def _single_register(qc: QuantumCircuit) -> bool:
+    """True when one quantum register owns every qubit in order (so ``bit._index`` is its
+    position in the circuit, which saves a dict lookup per qubit on the hot path)."""
+    if len(qc.qregs) != 1 or len(qc.qregs[0]) != qc.num_qubits:
+        return False
+    register = qc.qregs[0]
+    return all(
+        getattr(bit, "_index", None) == i and getattr(bit, "_register", None) == register
+        for i, bit in enumerate(qc.qubits)
+    )
 
 
 def _user_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -245,6 +261,8 @@ class _Reader:
         qmap: Mapping[Qubit, int],
         cmap: Mapping[Clbit, int],
         prefix: str,
+        *,
+        by_index: bool = False,
     ) -> list[Instruction]:
         out: list[Instruction] = []
         append = out.append
@@ -257,7 +275,14 @@ class _Reader:
                 num_params = gate_params.get(name)
                 if num_params is not None:
                     qs = ci.qubits
-                    if len(qs) == 1:
+                    if by_index:  # one register holds every qubit: its index is the qubit's
+                        if len(qs) == 1:
+                            qubits = [qs[0]._index]
+                        elif len(qs) == 2:
+                            qubits = [qs[0]._index, qs[1]._index]
+                        else:
+                            qubits = [q._index for q in qs]
+                    elif len(qs) == 1:
                         qubits = [qmap[qs[0]]]
                     elif len(qs) == 2:
                         qubits = [qmap[qs[0]], qmap[qs[1]]]
