@@ -40,6 +40,7 @@ class AerEngine:
         self._simulator = AerSimulator(method=method, **options)
         self._lock = threading.Lock()
         self._converted: OrderedDict[int, tuple[Circuit, Any]] = OrderedDict()
+        self._supported_names: set[str] | None = None
 
     # ------------------------------------------------------------------ conversion
     def to_qiskit(self, circuit: Circuit) -> Any:
@@ -53,11 +54,26 @@ class AerEngine:
         from qrelay_qiskit.convert import to_qiskit
 
         qc = to_qiskit(circuit)
+        unsupported = set(qc.count_ops()) - self._supported()
+        if unsupported:
+            # gates Aer does not simulate natively (iswap, fsim, ch, ...): decompose once
+            from qiskit import transpile
+
+            log.debug("decomposing %s for Aer", sorted(unsupported))
+            qc = transpile(qc, self._simulator, optimization_level=0)
         with self._lock:
             self._converted[key] = (circuit, qc)
             while len(self._converted) > _CONVERTED_CACHE:
                 self._converted.popitem(last=False)
         return qc
+
+    def _supported(self) -> set[str]:
+        """Instruction names Aer runs as they are (control flow and the standard gates)."""
+        if self._supported_names is None:
+            names = set(self._simulator.configuration().basis_gates)
+            names |= {"measure", "reset", "barrier", "delay", "if_else", "unitary"}
+            self._supported_names = names
+        return self._supported_names
 
     # ------------------------------------------------------------------ running
     def run(

@@ -188,3 +188,21 @@ def test_transpiled_reference_agrees(engine: AerEngine) -> None:
     qc = transpile(to_qiskit(ghz(3)), AerSimulator())
     direct = AerSimulator().run(qc, shots=SHOTS, seed_simulator=9).result().get_counts()
     assert total_variation(readout.counts(), dict(direct)) < tv_bound(2, SHOTS)
+
+
+def test_gates_aer_lacks_are_decomposed(engine: AerEngine) -> None:
+    """iswap, fsim and ch are not Aer instructions; the engine still simulates them."""
+    circuit = Circuit(
+        num_qubits=2,
+        registers=[{"name": "c", "size": 2}],
+        instructions=[
+            {"op": "x", "qubits": [0]},
+            {"op": "iswap", "qubits": [0, 1]},  # |01> -> i|10>: qubit 1 set
+            {"op": "fsim", "qubits": [0, 1], "params": [0.0, 0.3]},
+            {"op": "ch", "qubits": [0, 1]},  # control 0 is |0>: nothing
+            {"op": "measure", "qubits": [0], "clbits": [0]},
+            {"op": "measure", "qubits": [1], "clbits": [1]},
+        ],
+    )
+    (readout,) = engine.run(circuit, shots=100)
+    assert readout.counts() == {"10": 100}
