@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from qrelay.payload import schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,3 +56,27 @@ def test_command_line_check(tmp_path: Path) -> None:
     again = subprocess.run([*cmd, "--check"], capture_output=True, text=True, check=False)
     assert again.returncode == 0, again.stderr
     assert "in sync" in again.stdout
+
+
+GOLDEN_DIR = ROOT / "tests" / "golden" / "payload"
+
+
+def test_golden_files_conform_to_the_exported_schema() -> None:
+    """The wire (golden files) and the published schema agree, model by model."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")  # comes with schemathesis (test extra)
+    checked = 0
+    for golden in sorted(GOLDEN_DIR.glob("*.json")):
+        published = json.loads((SCHEMA_DIR / golden.name).read_text(encoding="utf-8"))
+        validator = jsonschema_rs.validator_for(published, validate_formats=True)
+        errors = [
+            str(err)
+            for err in validator.iter_errors(json.loads(golden.read_text(encoding="utf-8")))
+        ]
+        assert errors == [], f"{golden.name}: {errors[:3]}"
+        checked += 1
+    assert checked == len(schema.public_models())
+    circuit = jsonschema_rs.validator_for(
+        json.loads((SCHEMA_DIR / "Circuit.json").read_text(encoding="utf-8"))
+    )
+    assert not circuit.is_valid({"num_qubits": 1, "unknown_field": 1})
+    assert not circuit.is_valid({"num_qubits": 10_001})
