@@ -88,3 +88,31 @@ def test_table_format() -> None:
     assert "0.5x" in lines[2]
     assert "<= 2x" in lines[2]
     assert textwrap.dedent("  b: n") in text
+
+
+def test_runner_as_a_script(tmp_path: Path) -> None:
+    """``python benchmarks/run.py`` is the same runner as ``python -m benchmarks``."""
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/run.py", "--quick", "--only", "payload", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text(encoding="utf-8"))["rows"]
+
+
+def test_unknown_module_is_a_usage_error() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--only", "nope"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "unknown benchmark(s) ['nope']" in result.stderr
