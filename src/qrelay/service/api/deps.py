@@ -1,0 +1,106 @@
+"""Request dependencies: the service runtime and the principal behind the bearer token.
+
+Principals are cached for a second per token hash, so a burst of requests from one client
+costs one lookup; a token revoked on another replica keeps working for at most that long
+(a revocation through this process drops its cache at once).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Annotated, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
+
+from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token
+from qrelay.service.problems import ApiError, pydantic_errors
+
+if TYPE_CHECKING:
+    from qrelay.service.app import ServiceRuntime
+
+_TTL = 1.0
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def runtime(request: Request) -> ServiceRuntime:
+    rt: ServiceRuntime = request.app.state.runtime
+    return rt
+
+
+async def _principal(request: Request) -> UserPrincipal | WorkerPrincipal:
+    header = request.headers.get("authorization")
+    if not header:
+        raise ApiError(401, "unauthenticated", "Authorization: no bearer token given")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(401, "unauthenticated", "Authorization: expected 'Bearer <token>'")
+    rt = runtime(request)
+    await rt.ensure_started()
+    key = hash_token(token)
+    now = time.monotonic()
+    hit = rt.auth_cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    found = await run_in_threadpool(rt.store.principal, token)
+    if found is None:
+        raise ApiError(401, "unauthenticated", "Authorization: the token is not valid")
+    if len(rt.auth_cache) > 10_000:
+        rt.auth_cache.clear()
+    rt.auth_cache[key] = (now + _TTL, found)
+    return found
+
+
+async def user(request: Request) -> UserPrincipal:
+    """The user (or admin) behind the token; a worker token is refused."""
+    found = await _principal(request)
+    if not isinstance(found, UserPrincipal):
+        raise ApiError(403, "forbidden", "a worker token cannot use user endpoints")
+    return found
+
+
+async def admin(request: Request) -> UserPrincipal:
+    """An admin; any other token is refused."""
+    found = await user(request)
+    if not found.is_admin:
+        raise ApiError(403, "forbidden", "this endpoint is for admins")
+    return found
+
+
+async def worker(request: Request) -> WorkerPrincipal:
+    """A worker; a user token is refused."""
+    found = await _principal(request)
+    if not isinstance(found, WorkerPrincipal):
+        raise ApiError(403, "forbidden", "only worker tokens may use worker endpoints")
+    return found
+
+
+User = Annotated[UserPrincipal, Depends(user)]
+Admin = Annotated[UserPrincipal, Depends(admin)]
+Worker = Annotated[WorkerPrincipal, Depends(worker)]
+
+
+def query_model(model: type[_M], request: Request) -> _M:
+    """Validate the query string against ``model``; repeated keys fill list fields.
+
+    Errors name the parameter (422 ``validation_error``).
+    """
+    params = request.query_params
+    values: dict[str, object] = {}
+    for name, field in model.model_fields.items():
+        if name not in params:
+            continue
+        if "list" in str(field.annotation):
+            values[name] = params.getlist(name)
+        else:
+            values[name] = params[name]
+    unknown = sorted(set(params) - set(model.model_fields))
+    if unknown:
+        raise ApiError(422, "validation_error", f"{unknown[0]}: unknown query parameter")
+    try:
+        return model.model_validate(values)
+    except PydanticValidationError as exc:
+        raise pydantic_errors(exc) from None

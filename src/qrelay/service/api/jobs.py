@@ -1,0 +1,142 @@
+"""Jobs: submit, read (with a long poll), list, results, cancel and delete."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
+
+from qrelay.payload import (
+    CircuitStatus,
+    JobCancellationResults,
+    JobData,
+    JobPage,
+    JobQuery,
+    JobResults,
+    NewJob,
+    NewJobResponse,
+)
+from qrelay.service.api.deps import User, query_model, runtime
+from qrelay.service.db.repo import request_digest
+from qrelay.service.notify import sleep_until
+from qrelay.service.problems import ApiError, pydantic_errors
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+_JSON = "application/json"
+
+
+class CancelRequest(BaseModel):
+    """``POST /v1/jobs/cancel``: the jobs to cancel."""
+
+    model_config = ConfigDict(extra="forbid")
+    job_ids: list[str]
+
+
+def _new_job_schema() -> dict[str, object]:
+    schema = NewJob.model_json_schema(ref_template="#/components/schemas/{model}")
+    schema.pop("$defs", None)
+    return schema
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=NewJobResponse,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {_JSON: {"schema": {"$ref": "#/components/schemas/NewJob"}}},
+        }
+    },
+    responses={200: {"model": NewJobResponse, "description": "A replay of an earlier submission"}},
+)
+async def submit_job(
+    request: Request,
+    principal: User,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Response:
+    """Queue a job. The ``Idempotency-Key`` header makes retries safe."""
+    if not idempotency_key:
+        raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
+    body = await request.body()
+    try:
+        job = NewJob.model_validate_json(body)
+    except PydanticValidationError as exc:
+        raise pydantic_errors(exc) from None
+    rt = runtime(request)
+    content, created = await run_in_threadpool(
+        rt.store.submit,
+        principal,
+        job,
+        idempotency_key=idempotency_key,
+        request_hash=request_digest(body),
+    )
+    return Response(content, status_code=201 if created else 200, media_type=_JSON)
+
+
+@router.get("", response_model=JobPage)
+async def list_jobs(request: Request, principal: User) -> Response:
+    """The caller's jobs, newest first, one page at a time (query: ``JobQuery`` fields)."""
+    query = query_model(JobQuery, request)
+    rt = runtime(request)
+    return Response(await run_in_threadpool(rt.store.list_jobs, principal, query), media_type=_JSON)
+
+
+@router.post("/cancel", response_model=JobCancellationResults)
+async def cancel_jobs(
+    request: Request, principal: User, body: CancelRequest
+) -> JobCancellationResults:
+    """Cancel jobs: queued circuits at once, running ones at the worker's next heartbeat."""
+    rt = runtime(request)
+    return await run_in_threadpool(rt.store.cancel, principal, body.job_ids)
+
+
+@router.get("/{job_id}", response_model=JobData)
+async def get_job(
+    request: Request,
+    principal: User,
+    job_id: str,
+    wait: Annotated[float, Query(ge=0, le=60)] = 0.0,
+    include: Annotated[str | None, Query(pattern=r"^(readout)?$")] = None,
+) -> Response:
+    """A job; with ``wait`` it answers once the job has ended or the wait is over."""
+    rt = runtime(request)
+    include_readout = include == "readout"
+    wait = min(wait, rt.settings.max_wait_seconds)
+    deadline = time.monotonic() + wait
+    with rt.notifier.subscribe([f"job:{job_id}"]) as changed:
+        while True:
+            changed.clear()
+            content, terminal = await run_in_threadpool(
+                rt.store.get_job, principal, job_id, include_readout=include_readout
+            )
+            remaining = deadline - time.monotonic()
+            if terminal or remaining <= 0:
+                return Response(content, media_type=_JSON)
+            await sleep_until(changed, min(remaining, rt.poll_interval))
+            await asyncio.sleep(0)
+
+
+@router.get("/{job_id}/results", response_model=JobResults)
+async def job_results(request: Request, principal: User, job_id: str) -> Response:
+    """Each circuit's layout and its readout per binding row."""
+    rt = runtime(request)
+    return Response(
+        await run_in_threadpool(rt.store.job_results, principal, job_id), media_type=_JSON
+    )
+
+
+@router.delete("/{job_id}", status_code=204)
+async def delete_job(request: Request, principal: User, job_id: str) -> Response:
+    """Soft-delete a job that has ended (409 while it still runs)."""
+    rt = runtime(request)
+    await run_in_threadpool(rt.store.delete, principal, job_id)
+    return Response(status_code=204)
+
+
+__all__ = ["CircuitStatus", "router"]

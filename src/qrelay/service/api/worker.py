@@ -1,0 +1,96 @@
+"""Worker endpoints: lease (long poll), heartbeat, progress and results."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
+
+from qrelay.payload import HeartbeatResponse, WorkerTask, WorkerTaskResults, WorkerTaskStatus
+from qrelay.service.api.deps import Worker, runtime
+from qrelay.service.notify import sleep_until
+from qrelay.service.problems import ApiError, pydantic_errors
+
+router = APIRouter(prefix="/v1/worker", tags=["worker"])
+_JSON = "application/json"
+
+
+class LeaseRequest(BaseModel):
+    """``POST /v1/worker/lease``: which targets to lease for, and how long to wait."""
+
+    model_config = ConfigDict(extra="forbid")
+    targets: Annotated[list[str], Field(min_length=1)]
+    wait: Annotated[float, Field(ge=0, le=60)] = 20.0
+
+
+class HeartbeatRequest(BaseModel):
+    """``POST /v1/worker/tasks/{id}/heartbeat``: the lease being kept alive."""
+
+    model_config = ConfigDict(extra="forbid")
+    lease_id: str
+
+
+@router.post("/lease", response_model=WorkerTask, responses={204: {"description": "nothing to do"}})
+async def lease(request: Request, principal: Worker, body: LeaseRequest) -> Response:
+    """The next task for these targets, waiting up to ``wait`` seconds for one."""
+    rt = runtime(request)
+    foreign = [t for t in body.targets if t not in principal.targets]
+    if foreign:
+        raise ApiError(403, "forbidden", f"targets: this worker does not serve {foreign}")
+    deadline = time.monotonic() + min(body.wait, rt.settings.max_wait_seconds)
+    with rt.notifier.subscribe([f"target:{t}" for t in body.targets]) as changed:
+        while True:
+            changed.clear()
+            task = await run_in_threadpool(rt.store.lease, principal, body.targets)
+            if task is not None:
+                return Response(task, media_type=_JSON)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Response(status_code=204)
+            await sleep_until(changed, min(remaining, rt.poll_interval))
+
+
+@router.post("/tasks/{task_id}/heartbeat", response_model=HeartbeatResponse)
+async def heartbeat(
+    request: Request, principal: Worker, task_id: str, body: HeartbeatRequest
+) -> HeartbeatResponse:
+    """Extend the lease; says whether the user asked to cancel."""
+    rt = runtime(request)
+    expires, cancel = await run_in_threadpool(rt.store.heartbeat, principal, task_id, body.lease_id)
+    return HeartbeatResponse(lease_expires_at=expires, cancel_requested=cancel)
+
+
+@router.post("/tasks/{task_id}/status", status_code=204)
+async def report_status(
+    request: Request, principal: Worker, task_id: str, body: WorkerTaskStatus
+) -> Response:
+    """Record progress (compiling, running, ...) and the device's execution id."""
+    rt = runtime(request)
+    await run_in_threadpool(rt.store.report_status, principal, task_id, body)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/tasks/{task_id}/result",
+    status_code=204,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {_JSON: {"schema": {"$ref": "#/components/schemas/WorkerTaskResults"}}},
+        }
+    },
+)
+async def post_result(request: Request, principal: Worker, task_id: str) -> Response:
+    """End a task with its result; refused (409) unless the lease is current."""
+    body = await request.body()
+    try:
+        results = WorkerTaskResults.model_validate_json(body)
+    except PydanticValidationError as exc:
+        raise pydantic_errors(exc) from None
+    rt = runtime(request)
+    await run_in_threadpool(rt.store.post_result, principal, task_id, results)
+    return Response(status_code=204)

@@ -1,0 +1,190 @@
+"""The service app: :func:`create_app` builds it from :class:`~qrelay.settings.ServiceSettings`.
+
+Start-up (the ASGI lifespan, or the first request when an ASGI transport skips the
+lifespan) runs the migrations, installs the first admin from ``admin_token`` and starts a
+background sweep that returns tasks with expired leases to the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import warnings
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from qrelay.service.auth import UserPrincipal, WorkerPrincipal
+from qrelay.service.catalog import Catalog
+from qrelay.service.notify import Notifier
+from qrelay.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class ServiceRuntime:
+    """What the routes share: settings, engine, store, catalog, notifier and caches."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        from qrelay.service.db.engine import make_engine
+        from qrelay.service.db.repo import Store
+
+        self.settings = settings
+        self.database_url = settings.resolved_database_url()
+        self.catalog = Catalog.load(settings.targets_file)
+        self.notifier = Notifier()
+        self.engine = make_engine(self.database_url)
+        self.store = Store(
+            self.engine,
+            self.catalog,
+            self.notifier,
+            lease_seconds=settings.lease_seconds,
+            max_attempts=settings.max_attempts,
+            worker_liveness_seconds=settings.worker_liveness_seconds,
+        )
+        # Changes made by other processes (PostgreSQL replicas, a CLI) show at this bound.
+        self.poll_interval = 0.5 if self.engine.dialect.name == "postgresql" else 1.0
+        self.reclaim_interval = min(max(settings.lease_seconds / 4, 0.05), 2.0)
+        self.auth_cache: dict[str, tuple[float, UserPrincipal | WorkerPrincipal]] = {}
+        self._started = False
+        self._start_lock = threading.Lock()
+
+    def start_sync(self) -> None:
+        """Migrate and install the first admin, once."""
+        with self._start_lock:
+            if self._started:
+                return
+            from qrelay.service.bootstrap import install_admin
+            from qrelay.service.db.migrate import upgrade
+
+            upgrade(self.engine)
+            if self.settings.admin_token is not None:
+                install_admin(self.store, self.settings.admin_token.get_secret_value())
+            self._started = True
+
+    async def ensure_started(self) -> None:
+        """Start on first use when no lifespan ran (for example under an ASGI transport)."""
+        if not self._started:
+            await run_in_threadpool(self.start_sync)
+        self.notifier.bind(asyncio.get_running_loop())
+
+    async def reclaim_forever(self) -> None:
+        """Return expired leases to the queue at a steady, bounded pace."""
+        while True:
+            await asyncio.sleep(self.reclaim_interval)
+            try:
+                await run_in_threadpool(self.store.reclaim_expired)
+            except Exception:
+                log.exception("reclaiming expired leases failed; will retry")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+    """The job service as an ASGI app."""
+    from qrelay.service import problems
+    from qrelay.service.api import admin, jobs, targets, worker
+    from qrelay.service.limits import BodyLimit
+
+    settings = settings or ServiceSettings.load()
+    rt = ServiceRuntime(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await rt.ensure_started()
+        sweeper = asyncio.create_task(rt.reclaim_forever())
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            rt.close()
+
+    app = FastAPI(
+        title="qrelay job service",
+        version="1",
+        description="Jobs, targets, users and machine workers for qrelay.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    problems.install(app)
+    for module in (jobs, targets, admin, worker):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(request: Request) -> JSONResponse:
+        """The database answers."""
+        from sqlalchemy import text
+
+        def ping() -> None:
+            with rt.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+
+        try:
+            await rt.ensure_started()
+            await run_in_threadpool(ping)
+        except Exception as exc:
+            log.warning("not ready: %s", exc)
+            return problems.problem(
+                503, "unavailable", "the database does not answer", retry_after=1
+            )
+        return JSONResponse({"status": "ready"})
+
+    _install_openapi(app)
+    if settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+        )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def _install_openapi(app: FastAPI) -> None:
+    """Add the schemas of the bodies the routes parse themselves (for speed)."""
+    from fastapi.openapi.utils import get_openapi
+    from pydantic.json_schema import models_json_schema
+    from pydantic.warnings import UnsupportedFieldAttributeWarning
+
+    from qrelay.payload import NewJob, WorkerTaskResults
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        with warnings.catch_warnings():
+            # FastAPI's parameter fields trip a pydantic warning about 'alias' while the
+            # document is generated; it changes nothing in the document.
+            warnings.simplefilter("ignore", UnsupportedFieldAttributeWarning)
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+        _, defs = models_json_schema(
+            [(NewJob, "validation"), (WorkerTaskResults, "validation")],
+            ref_template="#/components/schemas/{model}",
+        )
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, item in defs.get("$defs", {}).items():
+            components.setdefault(name, item)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""Storage of the service: tables, engine set-up, migrations, the repository and leasing."""

@@ -1,0 +1,1198 @@
+"""The repository: every read and write the service makes, as short transactions.
+
+Each public method is synchronous (the routes run it in a worker thread) and opens at
+most one write transaction, so a submission, a lease or a result is one commit. Changes
+that a long poll may wait for are announced through the :class:`~qrelay.service.notify.Notifier`
+after the commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, and_, case, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from qrelay.payload import (
+    MAX_PRIORITY,
+    TERMINAL_CIRCUIT_STATES,
+    Circuit,
+    CircuitStatus,
+    CircuitType,
+    JobCancellationResults,
+    JobData,
+    JobQuery,
+    JobType,
+    NewJob,
+    NewJobResponse,
+    Register,
+    Role,
+    TargetInfo,
+    TargetStatus,
+    UpdateUserDetails,
+    UserInfo,
+    UserQuery,
+    WorkerTaskResults,
+    WorkerTaskStatus,
+    decode_readouts,
+    encode_readouts,
+)
+from qrelay.service import domain
+from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
+from qrelay.service.catalog import Catalog
+from qrelay.service.db.engine import read, write
+from qrelay.service.db.tables import audit, jobs, tasks, transitions, users, workers
+from qrelay.service.notify import Notifier
+from qrelay.service.problems import ApiError
+
+log = logging.getLogger(__name__)
+
+S = CircuitStatus
+_SEP = "\x1f"
+_QUEUED = [s.value for s in domain.QUEUED_STATES]
+_ACTIVE = [s.value for s in domain.ACTIVE_STATES]
+_TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
+#: How often one worker's ``last_seen_at`` is written at most (seconds).
+_SEEN_EVERY = 5.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands datetimes back naive; they are UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def splice_json(model_json: str, raw: dict[str, str]) -> bytes:
+    """Add already-serialized JSON fields to a serialized object (no re-validation)."""
+    if not raw:
+        return model_json.encode()
+    extra = ",".join(f'"{name}":{value}' for name, value in raw.items())
+    body = model_json[:-1]
+    joiner = "," if body.rstrip().endswith("{") is False else ""
+    return f"{body}{joiner}{extra}}}".encode()
+
+
+def _tags_text(tags: Sequence[str]) -> str:
+    return _SEP + _SEP.join(tags) + _SEP if tags else ""
+
+
+def _tags_list(text: str) -> list[str]:
+    return [t for t in text.split(_SEP) if t]
+
+
+class Store:
+    """The service's storage operations over one engine."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        catalog: Catalog,
+        notifier: Notifier,
+        *,
+        lease_seconds: float,
+        max_attempts: int,
+        worker_liveness_seconds: float,
+    ) -> None:
+        self.engine = engine
+        self.catalog = catalog
+        self.notifier = notifier
+        self.lease_seconds = lease_seconds
+        self.max_attempts = max_attempts
+        self.worker_liveness_seconds = worker_liveness_seconds
+        self._seen: dict[str, float] = {}
+        self._seen_lock = threading.Lock()
+        self._pg = engine.dialect.name == "postgresql"
+
+    # ================================================================== principals
+    def principal(self, token: str) -> UserPrincipal | WorkerPrincipal | None:
+        """Who holds ``token``, or None. Inactive users and workers hold nothing."""
+        digest = hash_token(token)
+        with read(self.engine) as conn:
+            row = conn.execute(
+                select(users.c.id, users.c.email, users.c.role, users.c.token_hash).where(
+                    users.c.token_hash == digest, users.c.active.is_(True)
+                )
+            ).first()
+            if row is not None and same_hash(row.token_hash, digest):
+                return UserPrincipal(row.id, row.email, Role(row.role))
+            wrow = conn.execute(
+                select(workers.c.id, workers.c.name, workers.c.targets, workers.c.token_hash).where(
+                    workers.c.token_hash == digest, workers.c.active.is_(True)
+                )
+            ).first()
+            if wrow is not None and same_hash(wrow.token_hash, digest):
+                return WorkerPrincipal(wrow.id, wrow.name, frozenset(wrow.targets))
+        return None
+
+    # ================================================================== users
+    @staticmethod
+    def _user_info(row: RowMapping | Any) -> UserInfo:
+        role = Role(row.role)
+        return UserInfo(
+            user_id=row.id,
+            name=row.name,
+            email=row.email,
+            role=role,
+            balance=row.balance,
+            max_priority=MAX_PRIORITY[role],
+            active=row.active,
+        )
+
+    def create_user(
+        self,
+        *,
+        name: str,
+        email: str,
+        role: Role,
+        balance: float,
+        token: str,
+        actor: UserPrincipal | None,
+    ) -> UserInfo:
+        """A new user holding ``token``; 409 if the email is taken."""
+        user_id = new_id()
+        try:
+            with write(self.engine) as conn:
+                conn.execute(
+                    insert(users).values(
+                        id=user_id,
+                        name=name,
+                        email=email,
+                        role=role.value,
+                        balance=balance,
+                        active=True,
+                        token_hash=hash_token(token),
+                        created_at=utcnow(),
+                    )
+                )
+                _audit(conn, actor, "user.create", user_id, {"email": email, "role": role.value})
+                row = conn.execute(select(users).where(users.c.id == user_id)).one()
+        except IntegrityError as exc:
+            raise ApiError(409, "conflict", f"email: a user with email {email!r} exists") from exc
+        return self._user_info(row)
+
+    def get_user(self, user_id: str) -> UserInfo:
+        with read(self.engine) as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        if row is None:
+            raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
+        return self._user_info(row)
+
+    def list_users(self, query: UserQuery) -> list[UserInfo]:
+        stmt = select(users).order_by(users.c.created_at, users.c.id)
+        if query.name is not None:
+            stmt = stmt.where(users.c.name == query.name)
+        if query.email is not None:
+            stmt = stmt.where(users.c.email == query.email)
+        if query.role is not None:
+            stmt = stmt.where(users.c.role == query.role.value)
+        if query.user_id is not None:
+            stmt = stmt.where(users.c.id == query.user_id)
+        with read(self.engine) as conn:
+            return [self._user_info(r) for r in conn.execute(stmt)]
+
+    def update_user(
+        self, user_id: str, details: UpdateUserDetails, actor: UserPrincipal
+    ) -> UserInfo:
+        values: dict[str, Any] = {}
+        if details.name is not None:
+            values["name"] = details.name
+        if details.role is not None:
+            values["role"] = details.role.value
+        if details.balance is not None:
+            values["balance"] = details.balance
+        if details.active is not None:
+            values["active"] = details.active
+        with write(self.engine) as conn:
+            if values:
+                done = conn.execute(update(users).where(users.c.id == user_id).values(**values))
+                if done.rowcount == 0:
+                    raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
+            _audit(
+                conn,
+                actor,
+                "user.update",
+                user_id,
+                details.model_dump(mode="json", exclude_none=True),
+            )
+            row = conn.execute(select(users).where(users.c.id == user_id)).first()
+        if row is None:
+            raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
+        return self._user_info(row)
+
+    def set_user_token(self, user_id: str, token: str, actor: UserPrincipal | None) -> UserInfo:
+        with write(self.engine) as conn:
+            done = conn.execute(
+                update(users).where(users.c.id == user_id).values(token_hash=hash_token(token))
+            )
+            if done.rowcount == 0:
+                raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
+            _audit(conn, actor, "user.token", user_id, {})
+            row = conn.execute(select(users).where(users.c.id == user_id)).one()
+        return self._user_info(row)
+
+    def balance(self, user_id: str) -> float:
+        with read(self.engine) as conn:
+            value = conn.execute(select(users.c.balance).where(users.c.id == user_id)).scalar()
+        return float(value or 0.0)
+
+    def create_worker(
+        self, name: str, targets: Sequence[str], token: str, actor: UserPrincipal | None
+    ) -> str:
+        unknown = [t for t in targets if self.catalog.get(t) is None]
+        if unknown:
+            raise ApiError(422, "validation_error", f"targets: unknown target(s) {unknown}")
+        worker_id = new_id()
+        with write(self.engine) as conn:
+            conn.execute(
+                insert(workers).values(
+                    id=worker_id,
+                    name=name,
+                    targets=list(targets),
+                    active=True,
+                    token_hash=hash_token(token),
+                    created_at=utcnow(),
+                )
+            )
+            _audit(
+                conn, actor, "worker.create", worker_id, {"name": name, "targets": list(targets)}
+            )
+        return worker_id
+
+    # ================================================================== targets
+    def live_targets(self) -> set[str]:
+        """Targets served by a worker seen within the liveness window."""
+        cutoff = utcnow() - timedelta(seconds=self.worker_liveness_seconds)
+        with read(self.engine) as conn:
+            rows = conn.execute(
+                select(workers.c.targets).where(
+                    workers.c.active.is_(True), workers.c.last_seen_at >= cutoff
+                )
+            ).all()
+        return {t for (targets,) in rows for t in targets}
+
+    def queue_depths(self, names: Iterable[str] | None = None) -> dict[str, int]:
+        stmt = (
+            select(tasks.c.target, func.count())
+            .where(tasks.c.status.in_(_QUEUED))
+            .group_by(tasks.c.target)
+        )
+        if names is not None:
+            stmt = stmt.where(tasks.c.target.in_(list(names)))
+        with read(self.engine) as conn:
+            return {t: int(n) for t, n in conn.execute(stmt)}
+
+    def targets_live(self, names: Sequence[str] | None = None) -> list[TargetInfo]:
+        """Catalog entries with their live status and queue depth."""
+        live = self.live_targets()
+        depths = self.queue_depths(names)
+        out = []
+        for info in self.catalog.all():
+            if names is not None and info.name not in names:
+                continue
+            status = info.status
+            if status not in (TargetStatus.RETIRED, TargetStatus.DEV_ONLY):
+                status = TargetStatus.AVAILABLE if info.name in live else TargetStatus.OFFLINE
+            out.append(
+                info.model_copy(update={"status": status, "queue_depth": depths.get(info.name, 0)})
+            )
+        return out
+
+    def _seen_worker(self, conn: Connection, worker: WorkerPrincipal) -> None:
+        now = time.monotonic()
+        with self._seen_lock:
+            last = self._seen.get(worker.worker_id)
+            if last is not None and now - last < _SEEN_EVERY:
+                return
+            self._seen[worker.worker_id] = now
+        conn.execute(
+            update(workers).where(workers.c.id == worker.worker_id).values(last_seen_at=utcnow())
+        )
+
+    # ================================================================== submission
+    def check_new_job(self, principal: UserPrincipal, job: NewJob) -> tuple[TargetInfo, float]:
+        """Refuse what cannot run (422/403), before anything is stored; the estimate."""
+        info = self.catalog.get(job.target)
+        if info is None:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"target: unknown target {job.target!r} (known: {', '.join(self.catalog.names())})",
+            )
+        if info.status is TargetStatus.RETIRED:
+            raise ApiError(422, "validation_error", f"target: {job.target!r} is retired")
+        if job.circuit_type is not CircuitType.PAYLOAD:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"circuit_type: {job.circuit_type.value!r} is not taken by the service; "
+                "convert OpenQASM to payload circuits first (qrelay_qasm)",
+            )
+        if job.job_type in (JobType.SUBMIT, JobType.SIMULATE) and not info.supports_submit:
+            raise ApiError(422, "validation_error", f"job_type: {job.target!r} does not run jobs")
+        if job.job_type is JobType.COMPILE and not info.supports_compile:
+            raise ApiError(422, "validation_error", f"job_type: {job.target!r} does not compile")
+        if job.priority > principal.max_priority:
+            raise ApiError(
+                403,
+                "priority_too_high",
+                f"priority: {job.priority} is above the maximum {principal.max_priority} "
+                f"allowed for role {principal.role.value!r}",
+                extra={"max_priority": principal.max_priority},
+            )
+        limits = info.limits
+        if job.shots > limits.max_shots:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"shots: {job.shots} exceeds the target's max_shots {limits.max_shots}",
+            )
+        if job.num_circuits > limits.max_circuits:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"circuits: {job.num_circuits} circuits exceed the target's "
+                f"max_circuits {limits.max_circuits}",
+            )
+        max_qubits = min(info.num_qubits, limits.max_qubits or info.num_qubits)
+        rows = []
+        for index, circuit in enumerate(job.circuits):
+            if circuit.num_qubits > max_qubits:
+                raise ApiError(
+                    422,
+                    "validation_error",
+                    f"circuits[{index}].num_qubits: {circuit.num_qubits} qubits, "
+                    f"target {job.target!r} has {max_qubits}",
+                )
+            if len(circuit.instructions) > limits.max_instructions:
+                raise ApiError(
+                    422,
+                    "validation_error",
+                    f"circuits[{index}].instructions: {len(circuit.instructions)} exceed "
+                    f"max_instructions {limits.max_instructions}",
+                )
+            count = job.binding_count(index)
+            if count > limits.max_bindings:
+                raise ApiError(
+                    422,
+                    "validation_error",
+                    f"bindings[{index}].values: {count} rows exceed "
+                    f"max_bindings {limits.max_bindings}",
+                )
+            rows.append(count)
+        return info, domain.estimate_cost(job.shots, rows, info.price_per_shot)
+
+    def submit(
+        self,
+        principal: UserPrincipal,
+        job: NewJob,
+        *,
+        idempotency_key: str,
+        request_hash: str,
+    ) -> tuple[str, bool]:
+        """Store a job and queue its circuits in one transaction.
+
+        Returns the response JSON and whether the job is new (False: a replay).
+        """
+        _info, estimate = self.check_new_job(principal, job)
+        job_id = new_id()
+        if job.dry_run:
+            return NewJobResponse(
+                job_id=job_id, num_circuits=job.num_circuits, dry_run=True, estimated_cost=estimate
+            ).model_dump_json(), True
+        response = NewJobResponse(
+            job_id=job_id, num_circuits=job.num_circuits, estimated_cost=estimate
+        ).model_dump_json()
+        now = utcnow()
+        queue = domain.queue_state(job.job_type)
+        try:
+            with write(self.engine) as conn:
+                found = conn.execute(
+                    select(jobs.c.request_hash, jobs.c.response).where(
+                        jobs.c.user_id == principal.user_id,
+                        jobs.c.idempotency_key == idempotency_key,
+                    )
+                ).first()
+                if found is not None:
+                    return _replay(found, request_hash), False
+                if not principal.is_admin and estimate > 0:
+                    balance = conn.execute(
+                        select(users.c.balance).where(users.c.id == principal.user_id)
+                    ).scalar()
+                    if balance is None or estimate > balance:
+                        raise ApiError(
+                            402,
+                            "insufficient_balance",
+                            f"the estimated cost {estimate:g} exceeds the balance {balance or 0:g}",
+                            extra={"estimated_cost": estimate, "balance": balance or 0.0},
+                        )
+                conn.execute(
+                    insert(jobs).values(
+                        id=job_id,
+                        user_id=principal.user_id,
+                        job_type=job.job_type.value,
+                        target=job.target,
+                        circuit_type=job.circuit_type.value,
+                        num_circuits=job.num_circuits,
+                        shots=job.shots,
+                        sim_method=job.sim_method.value if job.sim_method else None,
+                        priority=job.priority,
+                        status=queue.value,
+                        tags=_tags_text(job.tags),
+                        job_metadata=job.metadata,
+                        verbatim=job.verbatim,
+                        memory=job.memory,
+                        meas_level=job.meas_level,
+                        options=job.options,
+                        cost=0.0,
+                        charged=not principal.is_admin,
+                        deleted=False,
+                        idempotency_key=idempotency_key,
+                        request_hash=request_hash,
+                        response=response,
+                        submitted_at=now,
+                        updated_at=now,
+                    )
+                )
+                rows = []
+                for index, circuit in enumerate(job.circuits):
+                    table = job.bindings[index] if job.bindings is not None else None
+                    rows.append(
+                        {
+                            "job_id": job_id,
+                            "circuit_index": index,
+                            "target": job.target,
+                            "priority": job.priority,
+                            "status": queue.value,
+                            "queue_status": queue.value,
+                            "circuit": circuit.model_dump_json(),
+                            "bindings": table.model_dump_json() if table is not None else None,
+                            "num_rows": job.binding_count(index),
+                            "shots": job.shots,
+                            "attempt": 0,
+                            "max_attempts": self.max_attempts,
+                            "cancel_requested": False,
+                            "updated_at": now,
+                        }
+                    )
+                ids = (
+                    conn.execute(
+                        insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True), rows
+                    )
+                    .scalars()
+                    .all()
+                )
+                conn.execute(
+                    insert(transitions),
+                    [
+                        {
+                            "task_id": tid,
+                            "from_status": S.RECEIVED.value,
+                            "to_status": queue.value,
+                            "at": now,
+                            "message": None,
+                        }
+                        for tid in ids
+                    ],
+                )
+        except IntegrityError:
+            # A concurrent duplicate committed first: answer as its replay.
+            with read(self.engine) as conn:
+                found = conn.execute(
+                    select(jobs.c.request_hash, jobs.c.response).where(
+                        jobs.c.user_id == principal.user_id,
+                        jobs.c.idempotency_key == idempotency_key,
+                    )
+                ).first()
+            if found is None:
+                raise ApiError(
+                    409, "conflict", "a request with this Idempotency-Key is in progress; retry"
+                ) from None
+            return _replay(found, request_hash), False
+        self.notifier.notify(f"target:{job.target}")
+        return response, True
+
+    # ================================================================== reading jobs
+    def _job_row(self, conn: Connection, principal: UserPrincipal, job_id: str) -> Any:
+        stmt = (
+            select(jobs, users.c.email)
+            .join(users, users.c.id == jobs.c.user_id)
+            .where(jobs.c.id == job_id)
+        )
+        if not principal.is_admin:
+            stmt = stmt.where(jobs.c.user_id == principal.user_id)
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise ApiError(404, "not_found", f"job_id: no job {job_id!r}")
+        return row
+
+    _LIGHT = (
+        tasks.c.id,
+        tasks.c.job_id,
+        tasks.c.circuit_index,
+        tasks.c.status,
+        tasks.c.status_message,
+        tasks.c.shots,
+        tasks.c.counts,
+        tasks.c.initial_l2p,
+        tasks.c.final_l2p,
+        tasks.c.execution_id,
+        tasks.c.updated_at,
+    )
+
+    def job_status(self, principal: UserPrincipal, job_id: str) -> CircuitStatus:
+        with read(self.engine) as conn:
+            row = self._job_row(conn, principal, job_id)
+        return CircuitStatus(row.status)
+
+    def get_job(
+        self, principal: UserPrincipal, job_id: str, *, include_readout: bool
+    ) -> tuple[bytes, bool]:
+        """A job's ``JobData`` as JSON, and whether it is terminal."""
+        with read(self.engine) as conn:
+            row = self._job_row(conn, principal, job_id)
+            cols = list(self._LIGHT)
+            terminal = CircuitStatus(row.status) in TERMINAL_CIRCUIT_STATES
+            heavy = include_readout and terminal
+            if heavy:
+                cols += [tasks.c.circuit, tasks.c.readouts, tasks.c.compiled_circuit]
+            else:
+                cols += [tasks.c.compiled_circuit]
+            trows = conn.execute(
+                select(*cols).where(tasks.c.job_id == job_id).order_by(tasks.c.circuit_index)
+            ).all()
+            position = None if terminal else self._queue_position(conn, row, trows)
+        return _job_json(row, trows, heavy=heavy, queue_position=position), terminal
+
+    def _queue_position(self, conn: Connection, job: Any, trows: Sequence[Any]) -> int | None:
+        queued = [t for t in trows if t.status in _QUEUED]
+        if not queued:
+            return None
+        first = min(t.id for t in queued)
+        ahead = conn.execute(
+            select(func.count()).where(
+                tasks.c.target == job.target,
+                tasks.c.status.in_(_QUEUED),
+                or_(
+                    tasks.c.priority > job.priority,
+                    and_(tasks.c.priority == job.priority, tasks.c.id < first),
+                ),
+            )
+        ).scalar()
+        return int(ahead or 0)
+
+    def list_jobs(self, principal: UserPrincipal, query: JobQuery) -> bytes:
+        stmt = select(jobs, users.c.email).join(users, users.c.id == jobs.c.user_id)
+        if not principal.is_admin:
+            stmt = stmt.where(jobs.c.user_id == principal.user_id)
+        elif query.user_email is not None:
+            stmt = stmt.where(users.c.email == query.user_email)
+        if query.job_id:
+            stmt = stmt.where(jobs.c.id.in_(query.job_id))
+        if query.target_name:
+            stmt = stmt.where(jobs.c.target == query.target_name)
+        if query.status:
+            stmt = stmt.where(jobs.c.status.in_([s.value for s in query.status]))
+        if not query.status or S.DELETED not in query.status:
+            stmt = stmt.where(jobs.c.deleted.is_(False))
+        if query.tag:
+            pattern = "%" + _SEP + _escape_like(query.tag) + _SEP + "%"
+            stmt = stmt.where(jobs.c.tags.like(pattern, escape="\\"))
+        if query.min_priority is not None:
+            stmt = stmt.where(jobs.c.priority >= query.min_priority)
+        if query.max_priority is not None:
+            stmt = stmt.where(jobs.c.priority <= query.max_priority)
+        if query.submitted_before is not None:
+            stmt = stmt.where(jobs.c.submitted_at < _as_utc(query.submitted_before))
+        if query.submitted_after is not None:
+            stmt = stmt.where(jobs.c.submitted_at > _as_utc(query.submitted_after))
+        if query.cursor:
+            at, last_id = _decode_cursor(query.cursor)
+            stmt = stmt.where(
+                or_(jobs.c.submitted_at < at, and_(jobs.c.submitted_at == at, jobs.c.id < last_id))
+            )
+        stmt = stmt.order_by(jobs.c.submitted_at.desc(), jobs.c.id.desc()).limit(query.limit + 1)
+        with read(self.engine) as conn:
+            rows = conn.execute(stmt).all()
+            more = len(rows) > query.limit
+            rows = rows[: query.limit]
+            by_job: dict[str, list[Any]] = {r.id: [] for r in rows}
+            if rows:
+                trows = conn.execute(
+                    select(*self._LIGHT, tasks.c.compiled_circuit)
+                    .where(tasks.c.job_id.in_(list(by_job)))
+                    .order_by(tasks.c.job_id, tasks.c.circuit_index)
+                ).all()
+                for t in trows:
+                    by_job[t.job_id].append(t)
+        parts = [_job_json(r, by_job[r.id], heavy=False, queue_position=None) for r in rows]
+        cursor = (
+            _encode_cursor(_aware(rows[-1].submitted_at), rows[-1].id) if more and rows else None
+        )
+        return (
+            b'{"jobs":['
+            + b",".join(parts)
+            + b'],"next_cursor":'
+            + json.dumps(cursor).encode()
+            + b"}"
+        )
+
+    def job_results(self, principal: UserPrincipal, job_id: str) -> bytes:
+        with read(self.engine) as conn:
+            self._job_row(conn, principal, job_id)
+            trows = conn.execute(
+                select(tasks.c.status, tasks.c.circuit, tasks.c.readouts)
+                .where(tasks.c.job_id == job_id)
+                .order_by(tasks.c.circuit_index)
+            ).all()
+        statuses = json.dumps([t.status for t in trows])
+        circuits = "[" + ",".join(t.circuit for t in trows) + "]"
+        readouts = "[" + ",".join(_readouts_json(t.readouts) for t in trows) + "]"
+        return (
+            f'{{"job_id":{json.dumps(job_id)},"statuses":{statuses},'
+            f'"circuits":{circuits},"readouts":{readouts}}}'
+        ).encode()
+
+    # ================================================================== cancel / delete
+    def cancel(self, principal: UserPrincipal, job_ids: Sequence[str]) -> JobCancellationResults:
+        succeeded: list[str] = []
+        terminal: list[str] = []
+        missing: list[str] = []
+        now = utcnow()
+        touched: list[str] = []
+        with write(self.engine) as conn:
+            for job_id in dict.fromkeys(job_ids):
+                try:
+                    self._job_row(conn, principal, job_id)
+                except ApiError:
+                    missing.append(job_id)
+                    continue
+                trows = conn.execute(
+                    select(tasks.c.id, tasks.c.status).where(tasks.c.job_id == job_id)
+                ).all()
+                live = [t for t in trows if t.status not in _TERMINAL]
+                if not live:
+                    terminal.append(job_id)
+                    continue
+                for t in live:
+                    old = CircuitStatus(t.status)
+                    active = old in domain.ACTIVE_STATES
+                    conn.execute(
+                        update(tasks)
+                        .where(tasks.c.id == t.id, tasks.c.status == old.value)
+                        .values(
+                            status=S.CANCELLED.value,
+                            status_message="cancelled by the user",
+                            cancel_requested=active,
+                            updated_at=now,
+                        )
+                    )
+                    _transition(conn, t.id, old, S.CANCELLED, now, "cancelled by the user")
+                _refresh_job(conn, job_id, now)
+                succeeded.append(job_id)
+                touched.append(job_id)
+        self.notifier.notify(*(f"job:{j}" for j in touched))
+        return JobCancellationResults(
+            succeeded=succeeded,
+            already_terminal=terminal,
+            not_found=missing,
+            message=(
+                f"{len(succeeded)} cancelled, {len(terminal)} already ended, "
+                f"{len(missing)} not found"
+            ),
+        )
+
+    def delete(self, principal: UserPrincipal, job_id: str) -> None:
+        now = utcnow()
+        with write(self.engine) as conn:
+            row = self._job_row(conn, principal, job_id)
+            if row.deleted:
+                return
+            trows = conn.execute(
+                select(tasks.c.id, tasks.c.status).where(tasks.c.job_id == job_id)
+            ).all()
+            if any(t.status not in _TERMINAL for t in trows):
+                raise ApiError(
+                    409, "conflict", f"job {job_id!r} has not ended; cancel it before deleting it"
+                )
+            for t in trows:
+                conn.execute(
+                    update(tasks)
+                    .where(tasks.c.id == t.id)
+                    .values(status=S.DELETED.value, updated_at=now)
+                )
+                _transition(conn, t.id, CircuitStatus(t.status), S.DELETED, now, None)
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(deleted=True, status=S.DELETED.value, updated_at=now)
+            )
+        self.notifier.notify(f"job:{job_id}")
+
+    # ================================================================== workers
+    def reclaim_expired(self) -> int:
+        """Put tasks whose lease expired back in the queue, or fail them after max attempts."""
+        now = utcnow()
+        with read(self.engine) as conn:
+            expired = conn.execute(
+                select(
+                    tasks.c.id,
+                    tasks.c.lease_id,
+                    tasks.c.status,
+                    tasks.c.queue_status,
+                    tasks.c.attempt,
+                    tasks.c.max_attempts,
+                    tasks.c.job_id,
+                    tasks.c.target,
+                ).where(tasks.c.lease_expires_at < now, tasks.c.status.in_(_ACTIVE))
+            ).all()
+        if not expired:
+            return 0
+        done = 0
+        jobs_touched: set[str] = set()
+        targets: set[str] = set()
+        with write(self.engine) as conn:
+            for t in expired:
+                old = CircuitStatus(t.status)
+                if t.attempt >= t.max_attempts:
+                    new = S.FAILED
+                    message = (
+                        f"the lease expired on attempt {t.attempt} of {t.max_attempts}: "
+                        "no worker finished the task"
+                    )
+                else:
+                    new = CircuitStatus(t.queue_status)
+                    message = f"the lease expired on attempt {t.attempt}; queued again"
+                result = conn.execute(
+                    update(tasks)
+                    .where(
+                        tasks.c.id == t.id,
+                        tasks.c.lease_id == t.lease_id,
+                        tasks.c.status == old.value,
+                        tasks.c.lease_expires_at < now,
+                    )
+                    .values(
+                        status=new.value,
+                        status_message=message,
+                        lease_id=None,
+                        lease_expires_at=None,
+                        worker_id=None,
+                        updated_at=now,
+                    )
+                )
+                if result.rowcount:
+                    _transition(conn, t.id, old, new, now, message)
+                    jobs_touched.add(t.job_id)
+                    targets.add(t.target)
+                    done += 1
+            for job_id in jobs_touched:
+                _refresh_job(conn, job_id, now)
+        if done:
+            log.info("reclaimed %d task(s) with expired leases", done)
+        self.notifier.notify(*(f"job:{j}" for j in jobs_touched), *(f"target:{t}" for t in targets))
+        return done
+
+    def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
+        """Lease the first queued task of ``targets`` (priority, then submission), or None."""
+        self.reclaim_expired()
+        now = utcnow()
+        lease_id = new_id()
+        expires = now + timedelta(seconds=self.lease_seconds)
+        pick = (
+            select(tasks.c.id)
+            .where(tasks.c.target.in_(list(targets)), tasks.c.status.in_(_QUEUED))
+            .order_by(tasks.c.priority.desc(), tasks.c.id)
+            .limit(1)
+        )
+        if self._pg:
+            pick = pick.with_for_update(skip_locked=True)
+        new_status = case(
+            *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
+            else_=tasks.c.status,
+        )
+        stmt = (
+            update(tasks)
+            .where(tasks.c.id == pick.scalar_subquery())
+            .values(
+                status=new_status,
+                lease_id=lease_id,
+                lease_expires_at=expires,
+                attempt=tasks.c.attempt + 1,
+                worker_id=worker.worker_id,
+                updated_at=now,
+            )
+            .returning(
+                tasks.c.id,
+                tasks.c.job_id,
+                tasks.c.circuit_index,
+                tasks.c.target,
+                tasks.c.status,
+                tasks.c.queue_status,
+                tasks.c.attempt,
+                tasks.c.circuit,
+                tasks.c.bindings,
+                tasks.c.shots,
+                tasks.c.execution_id,
+            )
+        )
+        with write(self.engine) as conn:
+            self._seen_worker(conn, worker)
+            t = conn.execute(stmt).first()
+            if t is None:
+                return None
+            _transition(
+                conn,
+                t.id,
+                CircuitStatus(t.queue_status),
+                CircuitStatus(t.status),
+                now,
+                f"leased by worker {worker.name} (attempt {t.attempt})",
+            )
+            job = conn.execute(
+                select(
+                    jobs.c.job_type,
+                    jobs.c.sim_method,
+                    jobs.c.verbatim,
+                    jobs.c.memory,
+                    jobs.c.meas_level,
+                    jobs.c.options,
+                ).where(jobs.c.id == t.job_id)
+            ).one()
+            _refresh_job(conn, t.job_id, now)
+        self.notifier.notify(f"job:{t.job_id}")
+        head = {
+            "task_id": str(t.id),
+            "job_id": t.job_id,
+            "circuit_index": t.circuit_index,
+            "target": t.target,
+            "job_type": job.job_type,
+            "sim_method": job.sim_method,
+            "shots": t.shots,
+            "verbatim": job.verbatim,
+            "memory": job.memory,
+            "meas_level": job.meas_level,
+            "options": job.options,
+            "lease_id": lease_id,
+            "lease_expires_at": expires.isoformat(),
+            "attempt": t.attempt,
+            "execution_id": t.execution_id,
+        }
+        raw = {"circuit": t.circuit, "bindings": t.bindings or "null"}
+        return splice_json(json.dumps(head, separators=(",", ":")), raw)
+
+    def _task_for(
+        self,
+        conn: Connection,
+        worker: WorkerPrincipal,
+        task_id: str,
+        lease_id: str,
+        *,
+        lock: bool = False,
+        heavy: bool = False,
+    ) -> Any:
+        """The task under a current lease held through ``lease_id``; 404/403/409 otherwise."""
+        try:
+            tid = int(task_id)
+        except ValueError:
+            raise ApiError(404, "not_found", f"task_id: no task {task_id!r}") from None
+        cols = [
+            tasks.c.id,
+            tasks.c.job_id,
+            tasks.c.target,
+            tasks.c.status,
+            tasks.c.lease_id,
+            tasks.c.lease_expires_at,
+            tasks.c.cancel_requested,
+            tasks.c.num_rows,
+            tasks.c.shots,
+            tasks.c.queue_status,
+        ]
+        if heavy:
+            cols.append(tasks.c.circuit)
+        stmt = select(*cols).where(tasks.c.id == tid)
+        if lock and self._pg:
+            stmt = stmt.with_for_update()
+        row = conn.execute(stmt).first()
+        if row is None:
+            raise ApiError(404, "not_found", f"task_id: no task {task_id!r}")
+        if row.target not in worker.targets:
+            raise ApiError(403, "forbidden", f"this worker does not serve target {row.target!r}")
+        expires = _aware(row.lease_expires_at)
+        if (
+            row.lease_id is None
+            or not same_hash(row.lease_id, lease_id)
+            or expires is None
+            or expires < utcnow()
+        ):
+            raise ApiError(
+                409,
+                "lease_lost",
+                f"lease_id: the lease of task {task_id} is not current (expired or taken over)",
+            )
+        return row
+
+    def heartbeat(
+        self, worker: WorkerPrincipal, task_id: str, lease_id: str
+    ) -> tuple[datetime, bool]:
+        now = utcnow()
+        expires = now + timedelta(seconds=self.lease_seconds)
+        with write(self.engine) as conn:
+            row = self._task_for(conn, worker, task_id, lease_id, lock=True)
+            conn.execute(update(tasks).where(tasks.c.id == row.id).values(lease_expires_at=expires))
+            self._seen_worker(conn, worker)
+        return expires, bool(row.cancel_requested)
+
+    def report_status(
+        self, worker: WorkerPrincipal, task_id: str, report: WorkerTaskStatus
+    ) -> None:
+        now = utcnow()
+        with write(self.engine) as conn:
+            row = self._task_for(conn, worker, task_id, report.lease_id, lock=True)
+            values: dict[str, Any] = {"updated_at": now}
+            if report.execution_id is not None:
+                values["execution_id"] = report.execution_id
+            old = CircuitStatus(row.status)
+            new = report.status
+            if old is S.CANCELLED:
+                pass  # cancelled while running: progress no longer shows, the id is kept
+            elif new is not old:
+                if new not in domain.WORKER_PROGRESS_STATES:
+                    raise ApiError(
+                        422,
+                        "validation_error",
+                        f"status: {new.value!r} is not a progress state; "
+                        "post results to end a task",
+                    )
+                try:
+                    domain.check_transition(old, new)
+                except Exception as exc:
+                    raise ApiError(409, "conflict", f"status: {exc}") from exc
+                values["status"] = new.value
+                values["status_message"] = report.message
+                _transition(conn, row.id, old, new, now, report.message)
+            conn.execute(update(tasks).where(tasks.c.id == row.id).values(**values))
+            if "status" in values:
+                _refresh_job(conn, row.job_id, now)
+        self.notifier.notify(f"job:{row.job_id}")
+
+    def post_result(
+        self, worker: WorkerPrincipal, task_id: str, results: WorkerTaskResults
+    ) -> None:
+        now = utcnow()
+        if results.status not in (S.COMPLETED, S.FAILED, S.CANCELLED):
+            raise ApiError(
+                422,
+                "validation_error",
+                f"status: {results.status.value!r}; a result ends a task as "
+                "completed, failed or cancelled",
+            )
+        with write(self.engine) as conn:
+            row = self._task_for(conn, worker, task_id, results.lease_id, lock=True, heavy=True)
+            values: dict[str, Any] = {
+                "lease_id": None,
+                "lease_expires_at": None,
+                "updated_at": now,
+            }
+            charge = 0.0
+            if results.status is S.COMPLETED:
+                layout = json.loads(row.circuit)
+                shape = Circuit(
+                    num_qubits=layout["num_qubits"],
+                    registers=[Register(**r) for r in layout.get("registers", [])],
+                )
+                try:
+                    readouts = domain.check_results(shape, row.num_rows, row.shots, results)
+                except ValueError as exc:
+                    raise ApiError(422, "validation_error", str(exc)) from exc
+                values.update(
+                    readouts=encode_readouts(readouts),
+                    successful_shots=results.successful_shots,
+                    counts=domain.counts_of(readouts),
+                )
+                info = self.catalog.get(row.target)
+                charge = domain.charge_for(readouts, info.price_per_shot if info else 0.0)
+            if results.compiled_circuit is not None:
+                values["compiled_circuit"] = results.compiled_circuit.model_dump_json()
+            if results.initial_logical_to_physical is not None:
+                values["initial_l2p"] = {
+                    str(k): v for k, v in results.initial_logical_to_physical.items()
+                }
+            if results.final_logical_to_physical is not None:
+                values["final_l2p"] = {
+                    str(k): v for k, v in results.final_logical_to_physical.items()
+                }
+            if results.execution_id is not None:
+                values["execution_id"] = results.execution_id
+            old = CircuitStatus(row.status)
+            if old is S.CANCELLED:
+                charge = 0.0  # cancelled while it ran: the result is kept, nothing is charged
+            else:
+                new = results.status
+                domain.check_transition(old, new)
+                values["status"] = new.value
+                values["status_message"] = results.status_message
+                _transition(conn, row.id, old, new, now, results.status_message)
+            conn.execute(update(tasks).where(tasks.c.id == row.id).values(**values))
+            if charge > 0:
+                job = conn.execute(
+                    select(jobs.c.user_id, jobs.c.charged).where(jobs.c.id == row.job_id)
+                ).one()
+                if job.charged:
+                    conn.execute(
+                        update(users)
+                        .where(users.c.id == job.user_id)
+                        .values(balance=users.c.balance - charge)
+                    )
+                    conn.execute(
+                        update(jobs)
+                        .where(jobs.c.id == row.job_id)
+                        .values(cost=jobs.c.cost + charge)
+                    )
+            _refresh_job(conn, row.job_id, now)
+        self.notifier.notify(f"job:{row.job_id}")
+
+
+# ====================================================================== helpers
+def _replay(found: Any, request_hash: str) -> str:
+    if not same_hash(found.request_hash, request_hash):
+        raise ApiError(
+            422,
+            "idempotency_mismatch",
+            "Idempotency-Key: this key was used with a different request body",
+        )
+    return str(found.response)
+
+
+def _transition(  # noqa: PLR0917
+    conn: Connection,
+    task_id: int,
+    old: CircuitStatus | None,
+    new: CircuitStatus,
+    at: datetime,
+    message: str | None,
+) -> None:
+    conn.execute(
+        insert(transitions).values(
+            task_id=task_id,
+            from_status=old.value if old else None,
+            to_status=new.value,
+            at=at,
+            message=message,
+        )
+    )
+
+
+def _refresh_job(conn: Connection, job_id: str, now: datetime) -> None:
+    statuses = [
+        CircuitStatus(s)
+        for s in conn.execute(select(tasks.c.status).where(tasks.c.job_id == job_id)).scalars()
+    ]
+    conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id)
+        .values(status=domain.job_status(statuses).value, updated_at=now)
+    )
+
+
+def _audit(
+    conn: Connection,
+    actor: UserPrincipal | None,
+    action: str,
+    subject: str | None,
+    detail: dict[str, Any],
+) -> None:
+    conn.execute(
+        insert(audit).values(
+            at=utcnow(),
+            actor_kind="admin" if actor is not None else "system",
+            actor_id=actor.user_id if actor is not None else None,
+            action=action,
+            subject=subject,
+            detail=detail,
+        )
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _encode_cursor(at: datetime | None, job_id: str) -> str:
+    raw = json.dumps([at.isoformat() if at else "", job_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, job_id = json.loads(raw)
+        return _as_utc(datetime.fromisoformat(at)), str(job_id)
+    except (ValueError, TypeError) as exc:
+        raise ApiError(422, "validation_error", "cursor: not a cursor this service gave") from exc
+
+
+def _readouts_json(frame: bytes | None) -> str:
+    if frame is None:
+        return "null"
+    return "[" + ",".join(r.model_dump_json() for r in decode_readouts(frame)) + "]"
+
+
+def _l2p(value: dict[str, int] | None) -> dict[int, int] | None:
+    return {int(k): v for k, v in value.items()} if value is not None else None
+
+
+def _job_json(job: Any, trows: Sequence[Any], *, heavy: bool, queue_position: int | None) -> bytes:
+    model = JobData(
+        job_id=job.id,
+        job_type=JobType(job.job_type),
+        target=job.target,
+        user_email=job.email,
+        status=CircuitStatus(job.status),
+        statuses=[CircuitStatus(t.status) for t in trows],
+        status_messages=[t.status_message for t in trows],
+        num_circuits=job.num_circuits,
+        shots=[t.shots for t in trows],
+        counts=[t.counts for t in trows],
+        initial_logical_to_physicals=[_l2p(t.initial_l2p) for t in trows],
+        final_logical_to_physicals=[_l2p(t.final_l2p) for t in trows],
+        provider_id=[t.execution_id for t in trows],
+        priority=job.priority,
+        tags=_tags_list(job.tags),
+        metadata=job.job_metadata,
+        cost=job.cost,
+        queue_position=queue_position,
+        submission_timestamp=_aware(job.submitted_at),
+        last_updated_timestamp=[_aware(t.updated_at) for t in trows],
+    )
+    raw = {"compiled_circuits": "[" + ",".join(t.compiled_circuit or "null" for t in trows) + "]"}
+    exclude = {"compiled_circuits", "readouts", "layouts"}
+    if heavy:
+        raw["layouts"] = "[" + ",".join(t.circuit for t in trows) + "]"
+        raw["readouts"] = "[" + ",".join(_readouts_json(t.readouts) for t in trows) + "]"
+    return splice_json(model.model_dump_json(exclude=exclude), raw)
+
+
+def request_digest(body: bytes) -> str:
+    """The stored fingerprint of a request body, to tell a replay from a different body."""
+    return hashlib.sha256(body).hexdigest()

@@ -1,0 +1,150 @@
+"""The tables of the service, as SQLAlchemy Core definitions.
+
+Core (not the ORM) keeps the hot paths, submission and leasing, to a few plain statements.
+The Alembic migrations in ``qrelay/service/migrations`` must produce exactly these tables;
+a test compares them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_TS = DateTime(timezone=True)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("role", String(20), nullable=False),
+    Column("balance", Float, nullable=False, default=0.0),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("token_hash", String(64), nullable=True, unique=True),
+    Column("created_at", _TS, nullable=False),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("targets", JSON, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", _TS, nullable=False),
+    Column("last_seen_at", _TS, nullable=True),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id"), nullable=False),
+    Column("job_type", String(20), nullable=False),
+    Column("target", String(128), nullable=False),
+    Column("circuit_type", String(20), nullable=False),
+    Column("num_circuits", Integer, nullable=False),
+    Column("shots", Integer, nullable=False),
+    Column("sim_method", String(20), nullable=True),
+    Column("priority", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    # Tags joined as "\x1fa\x1fb\x1f", so one tag is found with a portable LIKE.
+    Column("tags", Text, nullable=False),
+    Column("job_metadata", JSON, nullable=False),
+    Column("verbatim", Boolean, nullable=False),
+    Column("memory", Boolean, nullable=False),
+    Column("meas_level", Integer, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("cost", Float, nullable=False, default=0.0),
+    Column("charged", Boolean, nullable=False),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("idempotency_key", String(200), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("response", Text, nullable=False),
+    Column("submitted_at", _TS, nullable=False),
+    Column("updated_at", _TS, nullable=False),
+    UniqueConstraint("user_id", "idempotency_key"),
+    Index(None, "user_id", "submitted_at"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False),
+    Column("circuit_index", Integer, nullable=False),
+    Column("target", String(128), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("queue_status", String(32), nullable=False),
+    Column("status_message", Text, nullable=True),
+    Column("circuit", Text, nullable=False),
+    Column("bindings", Text, nullable=True),
+    Column("num_rows", Integer, nullable=False),
+    Column("shots", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("max_attempts", Integer, nullable=False),
+    Column("lease_id", String(32), nullable=True),
+    Column("lease_expires_at", _TS, nullable=True),
+    Column("worker_id", String(32), nullable=True),
+    Column("cancel_requested", Boolean, nullable=False, default=False),
+    Column("execution_id", String(200), nullable=True),
+    Column("successful_shots", Integer, nullable=True),
+    Column("counts", JSON, nullable=True),
+    Column("readouts", LargeBinary, nullable=True),
+    Column("compiled_circuit", Text, nullable=True),
+    Column("initial_l2p", JSON, nullable=True),
+    Column("final_l2p", JSON, nullable=True),
+    Column("updated_at", _TS, nullable=False),
+    UniqueConstraint("job_id", "circuit_index"),
+    Index("ix_tasks_queue", "target", "status", "priority", "id"),
+    Index("ix_tasks_lease_expiry", "lease_expires_at"),
+)
+
+transitions = Table(
+    "transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", Integer, ForeignKey("tasks.id"), nullable=False, index=True),
+    Column("from_status", String(32), nullable=True),
+    Column("to_status", String(32), nullable=False),
+    Column("at", _TS, nullable=False),
+    Column("message", Text, nullable=True),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", _TS, nullable=False),
+    Column("actor_kind", String(20), nullable=False),
+    Column("actor_id", String(32), nullable=True),
+    Column("action", String(64), nullable=False),
+    Column("subject", String(64), nullable=True),
+    Column("detail", JSON, nullable=False),
+)

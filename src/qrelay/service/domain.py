@@ -1,0 +1,212 @@
+"""The service's rules, pure: the per-circuit state machine, job status, costs, result checks.
+
+Nothing here touches the database or HTTP, so every rule is tested on its own and the
+routes and the repository only ask this module whether a step is allowed.
+
+A circuit (a *task*) moves like this::
+
+    received ─► awaiting_compile ───► compiling ─┐
+             ├► awaiting_simulation ► simulating ─┼─► completed | failed | cancelled ─► deleted
+             └► awaiting_submission ► pending ───┤
+                                       running ◄─┘
+
+The ``awaiting_*`` states are the queue. A lease moves a task to its working state
+(``compiling``, ``simulating`` or ``pending``); the worker may report progress between the
+working states; an expired lease puts the task back into its ``awaiting_*`` state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final
+
+import numpy as np
+
+from qrelay.errors import ConflictError, PayloadError
+from qrelay.payload import (
+    TERMINAL_CIRCUIT_STATES,
+    Circuit,
+    CircuitStatus,
+    JobType,
+    Readout,
+    WorkerTaskResults,
+)
+
+S = CircuitStatus
+
+#: States in which a task waits in the queue for a worker.
+QUEUED_STATES: Final = frozenset({S.AWAITING_COMPILE, S.AWAITING_SIMULATION, S.AWAITING_SUBMISSION})
+#: States in which a worker holds the task under a lease.
+ACTIVE_STATES: Final = frozenset({S.COMPILING, S.SIMULATING, S.PENDING, S.RUNNING})
+
+#: The working state a lease moves each queued state to.
+LEASED_STATE: Final = {
+    S.AWAITING_COMPILE: S.COMPILING,
+    S.AWAITING_SIMULATION: S.SIMULATING,
+    S.AWAITING_SUBMISSION: S.PENDING,
+}
+
+_TRANSITIONS: Final[dict[CircuitStatus, frozenset[CircuitStatus]]] = {
+    S.RECEIVED: frozenset({*QUEUED_STATES, S.FAILED, S.CANCELLED}),
+    S.AWAITING_COMPILE: frozenset({S.COMPILING, S.FAILED, S.CANCELLED}),
+    S.AWAITING_SIMULATION: frozenset({S.SIMULATING, S.FAILED, S.CANCELLED}),
+    S.AWAITING_SUBMISSION: frozenset({S.PENDING, S.FAILED, S.CANCELLED}),
+    # A worker's own progress inside one lease, and the way back to the queue on expiry.
+    S.COMPILING: frozenset(
+        {S.SIMULATING, S.PENDING, S.RUNNING, S.AWAITING_COMPILE, S.COMPLETED, S.FAILED, S.CANCELLED}
+    ),
+    S.SIMULATING: frozenset({S.AWAITING_SIMULATION, S.COMPLETED, S.FAILED, S.CANCELLED}),
+    S.PENDING: frozenset(
+        {S.COMPILING, S.RUNNING, S.AWAITING_SUBMISSION, S.COMPLETED, S.FAILED, S.CANCELLED}
+    ),
+    S.RUNNING: frozenset({S.AWAITING_SUBMISSION, S.COMPLETED, S.FAILED, S.CANCELLED}),
+    S.COMPLETED: frozenset({S.DELETED}),
+    S.FAILED: frozenset({S.DELETED}),
+    S.CANCELLED: frozenset({S.DELETED}),
+    S.DELETED: frozenset(),
+    S.UNRECOGNIZED: frozenset(),
+}
+
+#: States a worker may report through the status endpoint while it holds a lease.
+WORKER_PROGRESS_STATES: Final = ACTIVE_STATES
+
+
+def can_transition(old: CircuitStatus, new: CircuitStatus) -> bool:
+    """Whether a circuit may move from ``old`` to ``new``."""
+    return new in _TRANSITIONS.get(old, frozenset())
+
+
+def check_transition(old: CircuitStatus, new: CircuitStatus) -> None:
+    """Refuse a move the state machine does not allow (409 ``conflict``)."""
+    if not can_transition(old, new):
+        raise ConflictError(
+            f"a circuit in state {old.value!r} cannot move to {new.value!r}",
+            status=409,
+            code="conflict",
+        )
+
+
+def queue_state(job_type: JobType) -> CircuitStatus:
+    """Where a new circuit of a job of ``job_type`` waits for a worker."""
+    if job_type is JobType.SIMULATE:
+        return S.AWAITING_SIMULATION
+    if job_type is JobType.SUBMIT:
+        return S.AWAITING_SUBMISSION
+    return S.AWAITING_COMPILE  # compile and convert are done by a worker's compiler
+
+
+def requeue_state(job_type: JobType) -> CircuitStatus:
+    """Where a task goes back to when its lease expires: the queue state of its job type."""
+    return queue_state(job_type)
+
+
+def job_status(statuses: Sequence[CircuitStatus]) -> CircuitStatus:
+    """The status of a job, derived from its circuits.
+
+    While any circuit is not terminal, the job shows the furthest-along live state
+    (running beats pending beats queued). Once all are terminal: deleted if all are,
+    failed if any failed, cancelled if any was cancelled, else completed.
+    """
+    if not statuses:
+        return S.UNRECOGNIZED
+    live = [s for s in statuses if s not in TERMINAL_CIRCUIT_STATES]
+    if live:
+        for state in (
+            S.RUNNING,
+            S.SIMULATING,
+            S.PENDING,
+            S.COMPILING,
+            S.AWAITING_SUBMISSION,
+            S.AWAITING_SIMULATION,
+            S.AWAITING_COMPILE,
+            S.RECEIVED,
+        ):
+            if state in live:
+                return state
+        return S.UNRECOGNIZED
+    if all(s is S.DELETED for s in statuses):
+        return S.DELETED
+    if S.FAILED in statuses:
+        return S.FAILED
+    if S.CANCELLED in statuses:
+        return S.CANCELLED
+    return S.COMPLETED
+
+
+def is_terminal(statuses: Sequence[CircuitStatus]) -> bool:
+    """Whether every circuit has ended."""
+    return all(s in TERMINAL_CIRCUIT_STATES for s in statuses)
+
+
+def estimate_cost(shots: int, rows: Sequence[int], price_per_shot: float) -> float:
+    """The cost of a job before it runs: shots x binding rows x price, over all circuits."""
+    return float(shots * sum(rows)) * price_per_shot
+
+
+def charge_for(readouts: Sequence[Readout], price_per_shot: float) -> float:
+    """What a completed circuit costs: its successful shots over all rows x price."""
+    return float(sum(r.successful_shots for r in readouts)) * price_per_shot
+
+
+def check_results(
+    circuit: Circuit, num_rows: int, shots: int, results: WorkerTaskResults
+) -> list[Readout]:
+    """The readouts of a completed task, checked against its circuit; one per binding row.
+
+    Refuses (``PayloadError`` naming the field) a wrong number of rows, a register that
+    the circuit lacks or that has the wrong width, registers out of declaration order,
+    or more successful shots than were asked for. The seed's ``measurements`` form
+    (bitstring, character ``i`` = global clbit ``i``, to shot indices) is turned into a
+    readout for single-row tasks.
+    """
+    if results.readouts is not None:
+        readouts = list(results.readouts)
+    elif results.measurements is not None:
+        readouts = [_from_measurements(circuit, results.measurements)]
+    else:  # pragma: no cover - WorkerTaskResults already refuses this
+        raise PayloadError("results: a completed task needs readouts or measurements")
+    if len(readouts) != num_rows:
+        raise PayloadError(
+            f"readouts: {len(readouts)} readout(s) for {num_rows} binding row(s); give one per row"
+        )
+    expected = [(reg.name, reg.size) for reg in circuit.registers]
+    for k, readout in enumerate(readouts):
+        got = [(reg.name, reg.width) for reg in readout.registers]
+        if got != expected:
+            raise PayloadError(
+                f"readouts[{k}].registers: {got} do not match the circuit's registers "
+                f"{expected} (names, widths and order)"
+            )
+        if readout.successful_shots > shots:
+            raise PayloadError(
+                f"readouts[{k}].successful_shots: {readout.successful_shots} exceeds the "
+                f"{shots} shots asked for"
+            )
+    return readouts
+
+
+def _from_measurements(circuit: Circuit, measurements: dict[str, list[int]]) -> Readout:
+    width = circuit.num_clbits
+    total = sum(len(v) for v in measurements.values())
+    bits = np.zeros((total, width), dtype=np.uint8)
+    for key, indices in measurements.items():
+        if len(key) != width:
+            raise PayloadError(
+                f"measurements: key {key!r} has {len(key)} bits, the circuit has {width} clbits"
+            )
+        row = np.frombuffer(key.encode(), dtype=np.uint8) - ord("0")
+        bits[np.asarray(indices, dtype=np.intp)] = row
+    arrays = {}
+    for reg_name, (start, size) in circuit.register_offsets().items():
+        arrays[reg_name] = bits[:, start : start + size]
+    return Readout.from_arrays(arrays)
+
+
+def counts_of(readouts: Sequence[Readout]) -> dict[str, int] | None:
+    """The counts shown in ``JobData``: those of the single row, or none for a sweep."""
+    if len(readouts) != 1:
+        return None
+    try:
+        return readouts[0].counts()
+    except PayloadError:  # registers wider than 64 bits together: no counts column
+        return None
