@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from qrelay.payload import Role
@@ -119,3 +120,17 @@ def create_worker_token(
     with _store(database_url) as store:
         store.create_worker(name, list(targets), token, actor=None)
     return token
+
+
+def catalog_drivers(
+    database_url: str | None = None, targets_file: Path | None = None
+) -> dict[str, str]:
+    """Target name -> driver name for every target of the catalog (default or ``targets_file``).
+
+    ``database_url`` is accepted for symmetry with the other helpers; the catalog does not
+    live in the database.
+    """
+    from qrelay.service.catalog import Catalog
+
+    del database_url
+    return {info.name: info.driver for info in Catalog.load(targets_file).all()}

@@ -1,0 +1,84 @@
+"""``qrelay serve``, ``qrelay db upgrade`` and ``qrelay admin create``: run the service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: Any) -> None:
+    """Add the service's commands to the ``qrelay`` parser."""
+    serve = subparsers.add_parser("serve", help="run the job service (uvicorn)")
+    serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    serve.add_argument(
+        "--database-url", default=None, help="sqlite:///FILE or postgresql+psycopg://..."
+    )
+    serve.add_argument("--targets", type=Path, default=None, help="target catalog (TOML or JSON)")
+    serve.set_defaults(handler=_serve)
+
+    db = subparsers.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND")
+    upgrade = db_sub.add_parser("upgrade", help="apply the schema migrations")
+    upgrade.add_argument("--database-url", default=None)
+    upgrade.set_defaults(handler=_upgrade)
+
+    admin = subparsers.add_parser("admin", help="service administration")
+    admin_sub = admin.add_subparsers(dest="admin_command", metavar="COMMAND")
+    create = admin_sub.add_parser("create", help="create an admin and print its token once")
+    create.add_argument("--email", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--database-url", default=None)
+    create.set_defaults(handler=_admin_create)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from qrelay.settings import ServiceSettings
+
+    return ServiceSettings.load(
+        database_url=getattr(args, "database_url", None),
+        targets_file=getattr(args, "targets", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from qrelay.service.app import create_app
+
+    settings = _settings(args)
+    app = create_app(settings)
+    log.info("serving on http://%s:%d", settings.host, settings.port)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    from qrelay.service.db.engine import make_engine
+    from qrelay.service.db.migrate import upgrade
+
+    url = _settings(args).resolved_database_url()
+    engine = make_engine(url, pool_size=1)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    sys.stdout.write("database schema is up to date\n")
+    return 0
+
+
+def _admin_create(args: argparse.Namespace) -> int:
+    from qrelay.service.bootstrap import create_admin
+
+    url = _settings(args).resolved_database_url()
+    token = create_admin(url, name=args.name, email=args.email)
+    sys.stdout.write(token + "\n")
+    sys.stderr.write("store this token now: it is shown only once\n")
+    return 0
