@@ -96,7 +96,13 @@ def qubit_from_label(label: str) -> cirq.Qid:
 
 
 def _angle(exponent: Any, where: str) -> Expr:
-    """``π·e`` as a payload expression (a number when ``e`` is one)."""
+    """``π·e`` as a payload expression (a number when ``e`` is one).
+
+    A symbolic exponent is multiplied in sympy first, so ``π·(θ/π)`` (what :func:`to_cirq`
+    writes for an angle θ) comes back as plain ``θ``.
+    """
+    if isinstance(exponent, sympy.Basic) and exponent.free_symbols:
+        return to_expr(sympy.expand(sympy.pi * exponent), where)
     e = to_expr(exponent, where)
     if isinstance(e, float):
         return _PI * e
@@ -104,6 +110,12 @@ def _angle(exponent: Any, where: str) -> Expr:
 
 
 def _scaled(exponent: Any, factor: float, where: str) -> Expr:
+    """``factor·e`` as a payload expression; ``factor`` is a multiple of π or 0."""
+    if factor == 0.0:
+        return 0.0
+    if isinstance(exponent, sympy.Basic) and exponent.free_symbols:
+        ratio = factor / _PI
+        return to_expr(sympy.expand(sympy.pi * sympy.nsimplify(ratio) * exponent), where)
     e = to_expr(exponent, where)
     if isinstance(e, float):
         return factor * e
