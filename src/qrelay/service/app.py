@@ -162,7 +162,16 @@ def _install_openapi(app: FastAPI) -> None:
     from pydantic.json_schema import models_json_schema
     from pydantic.warnings import UnsupportedFieldAttributeWarning
 
-    from qrelay.payload import NewJob, WorkerTaskResults
+    from qrelay.payload import (
+        NewJob,
+        NewUser,
+        NewWorker,
+        UpdateUserDetails,
+        WorkerTaskResults,
+        WorkerTaskStatus,
+    )
+    from qrelay.service.api.jobs import CancelRequest
+    from qrelay.service.api.worker import HeartbeatRequest, LeaseRequest
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -178,7 +187,20 @@ def _install_openapi(app: FastAPI) -> None:
                 routes=app.routes,
             )
         _, defs = models_json_schema(
-            [(NewJob, "validation"), (WorkerTaskResults, "validation")],
+            [
+                (model, "validation")
+                for model in (
+                    NewJob,
+                    WorkerTaskResults,
+                    WorkerTaskStatus,
+                    NewUser,
+                    NewWorker,
+                    UpdateUserDetails,
+                    CancelRequest,
+                    LeaseRequest,
+                    HeartbeatRequest,
+                )
+            ],
             ref_template="#/components/schemas/{model}",
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})

@@ -14,15 +14,18 @@ from qrelay.payload import (
     UserTokenResponse,
     WorkerTokenResponse,
 )
-from qrelay.service.api.deps import Admin, query_model, runtime
+from qrelay.service.api.deps import Admin, body_model, json_body, query_model, runtime
 from qrelay.service.auth import WORKER_PREFIX, new_token
 
 router = APIRouter(prefix="/v1", tags=["admin"])
 
 
-@router.post("/users", status_code=201, response_model=UserTokenResponse)
-async def create_user(request: Request, principal: Admin, body: NewUser) -> UserTokenResponse:
+@router.post(
+    "/users", status_code=201, response_model=UserTokenResponse, openapi_extra=json_body(NewUser)
+)
+async def create_user(request: Request, principal: Admin) -> UserTokenResponse:
     """Create a user; the token is shown once."""
+    body = await body_model(NewUser, request)
     rt = runtime(request)
     token = new_token()
     info = await run_in_threadpool(
@@ -46,11 +49,12 @@ async def list_users(request: Request, _principal: Admin) -> list[UserInfo]:
     return await run_in_threadpool(rt.store.list_users, query)
 
 
-@router.patch("/users/{user_id}", response_model=UserInfo)
-async def update_user(
-    request: Request, principal: Admin, user_id: str, body: UpdateUserDetails
-) -> UserInfo:
+@router.patch(
+    "/users/{user_id}", response_model=UserInfo, openapi_extra=json_body(UpdateUserDetails)
+)
+async def update_user(request: Request, principal: Admin, user_id: str) -> UserInfo:
     """Change a user's name, role, balance or active flag."""
+    body = await body_model(UpdateUserDetails, request)
     rt = runtime(request)
     info = await run_in_threadpool(rt.store.update_user, user_id, body, principal)
     rt.auth_cache.clear()
@@ -67,9 +71,15 @@ async def regenerate_token(request: Request, principal: Admin, user_id: str) -> 
     return UserTokenResponse(user_id=info.user_id, email=info.email, token=token)
 
 
-@router.post("/workers", status_code=201, response_model=WorkerTokenResponse)
-async def create_worker(request: Request, principal: Admin, body: NewWorker) -> WorkerTokenResponse:
+@router.post(
+    "/workers",
+    status_code=201,
+    response_model=WorkerTokenResponse,
+    openapi_extra=json_body(NewWorker),
+)
+async def create_worker(request: Request, principal: Admin) -> WorkerTokenResponse:
     """Register a worker for some targets; the token is shown once."""
+    body = await body_model(NewWorker, request)
     rt = runtime(request)
     token = new_token(WORKER_PREFIX)
     worker_id = await run_in_threadpool(

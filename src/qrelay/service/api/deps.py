@@ -104,3 +104,23 @@ def query_model(model: type[_M], request: Request) -> _M:
         return model.model_validate(values)
     except PydanticValidationError as exc:
         raise pydantic_errors(exc) from None
+
+
+async def body_model(model: type[_M], request: Request) -> _M:
+    """Validate the JSON body against ``model`` in one pass (422 naming the field).
+
+    Routes parse their own bodies: pydantic-core validates straight from the bytes, which
+    is faster than FastAPI's decode-then-validate, and it keeps FastAPI's body fields out
+    of the per-request path.
+    """
+    raw = await request.body()
+    try:
+        return model.model_validate_json(raw)
+    except PydanticValidationError as exc:
+        raise pydantic_errors(exc) from None
+
+
+def json_body(model: type[BaseModel]) -> dict[str, object]:
+    """The ``openapi_extra`` that documents a body parsed by :func:`body_model`."""
+    ref = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}

@@ -21,7 +21,7 @@ from qrelay.payload import (
     NewJob,
     NewJobResponse,
 )
-from qrelay.service.api.deps import User, query_model, runtime
+from qrelay.service.api.deps import User, body_model, json_body, query_model, runtime
 from qrelay.service.db.repo import request_digest
 from qrelay.service.notify import sleep_until
 from qrelay.service.problems import ApiError, pydantic_errors
@@ -87,11 +87,12 @@ async def list_jobs(request: Request, principal: User) -> Response:
     return Response(await run_in_threadpool(rt.store.list_jobs, principal, query), media_type=_JSON)
 
 
-@router.post("/cancel", response_model=JobCancellationResults)
-async def cancel_jobs(
-    request: Request, principal: User, body: CancelRequest
-) -> JobCancellationResults:
+@router.post(
+    "/cancel", response_model=JobCancellationResults, openapi_extra=json_body(CancelRequest)
+)
+async def cancel_jobs(request: Request, principal: User) -> JobCancellationResults:
     """Cancel jobs: queued circuits at once, running ones at the worker's next heartbeat."""
+    body = await body_model(CancelRequest, request)
     rt = runtime(request)
     return await run_in_threadpool(rt.store.cancel, principal, body.job_ids)
 

@@ -11,7 +11,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
 from qrelay.payload import HeartbeatResponse, WorkerTask, WorkerTaskResults, WorkerTaskStatus
-from qrelay.service.api.deps import Worker, runtime
+from qrelay.service.api.deps import Worker, body_model, json_body, runtime
 from qrelay.service.notify import sleep_until
 from qrelay.service.problems import ApiError, pydantic_errors
 
@@ -34,9 +34,15 @@ class HeartbeatRequest(BaseModel):
     lease_id: str
 
 
-@router.post("/lease", response_model=WorkerTask, responses={204: {"description": "nothing to do"}})
-async def lease(request: Request, principal: Worker, body: LeaseRequest) -> Response:
+@router.post(
+    "/lease",
+    response_model=WorkerTask,
+    responses={204: {"description": "nothing to do"}},
+    openapi_extra=json_body(LeaseRequest),
+)
+async def lease(request: Request, principal: Worker) -> Response:
     """The next task for these targets, waiting up to ``wait`` seconds for one."""
+    body = await body_model(LeaseRequest, request)
     rt = runtime(request)
     foreign = [t for t in body.targets if t not in principal.targets]
     if foreign:
@@ -54,21 +60,23 @@ async def lease(request: Request, principal: Worker, body: LeaseRequest) -> Resp
             await sleep_until(changed, min(remaining, rt.poll_interval))
 
 
-@router.post("/tasks/{task_id}/heartbeat", response_model=HeartbeatResponse)
-async def heartbeat(
-    request: Request, principal: Worker, task_id: str, body: HeartbeatRequest
-) -> HeartbeatResponse:
+@router.post(
+    "/tasks/{task_id}/heartbeat",
+    response_model=HeartbeatResponse,
+    openapi_extra=json_body(HeartbeatRequest),
+)
+async def heartbeat(request: Request, principal: Worker, task_id: str) -> HeartbeatResponse:
     """Extend the lease; says whether the user asked to cancel."""
+    body = await body_model(HeartbeatRequest, request)
     rt = runtime(request)
     expires, cancel = await run_in_threadpool(rt.store.heartbeat, principal, task_id, body.lease_id)
     return HeartbeatResponse(lease_expires_at=expires, cancel_requested=cancel)
 
 
-@router.post("/tasks/{task_id}/status", status_code=204)
-async def report_status(
-    request: Request, principal: Worker, task_id: str, body: WorkerTaskStatus
-) -> Response:
+@router.post("/tasks/{task_id}/status", status_code=204, openapi_extra=json_body(WorkerTaskStatus))
+async def report_status(request: Request, principal: Worker, task_id: str) -> Response:
     """Record progress (compiling, running, ...) and the device's execution id."""
+    body = await body_model(WorkerTaskStatus, request)
     rt = runtime(request)
     await run_in_threadpool(rt.store.report_status, principal, task_id, body)
     return Response(status_code=204)

@@ -146,7 +146,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_transitions_task_id"), ["task_id"], unique=False)
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("transitions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_transitions_task_id"))

@@ -1,0 +1,107 @@
+"""The pure rules: state machine, job status, costs and result checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qrelay.errors import ConflictError, PayloadError
+from qrelay.payload import TERMINAL_CIRCUIT_STATES, Circuit, CircuitStatus, JobType, Readout, WorkerTaskResults
+from qrelay.service import domain
+
+S = CircuitStatus
+
+
+def test_happy_paths_are_allowed() -> None:
+    for path in (
+        [S.RECEIVED, S.AWAITING_SUBMISSION, S.PENDING, S.RUNNING, S.COMPLETED, S.DELETED],
+        [S.RECEIVED, S.AWAITING_SIMULATION, S.SIMULATING, S.COMPLETED],
+        [S.RECEIVED, S.AWAITING_COMPILE, S.COMPILING, S.COMPLETED],
+        [S.AWAITING_SUBMISSION, S.PENDING, S.COMPILING, S.RUNNING, S.FAILED, S.DELETED],
+    ):
+        for old, new in zip(path, path[1:], strict=False):
+            domain.check_transition(old, new)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (S.COMPLETED, S.RUNNING),
+        (S.CANCELLED, S.COMPLETED),
+        (S.FAILED, S.AWAITING_SUBMISSION),
+        (S.DELETED, S.COMPLETED),
+        (S.AWAITING_SUBMISSION, S.COMPLETED),
+        (S.RECEIVED, S.RUNNING),
+        (S.SIMULATING, S.RUNNING),
+    ],
+)
+def test_illegal_moves_are_refused(old: CircuitStatus, new: CircuitStatus) -> None:
+    assert not domain.can_transition(old, new)
+    with pytest.raises(ConflictError, match=new.value):
+        domain.check_transition(old, new)
+
+
+def test_terminal_states_only_go_to_deleted() -> None:
+    for state in TERMINAL_CIRCUIT_STATES:
+        for new in S:
+            assert domain.can_transition(state, new) == (new is S.DELETED and state is not S.DELETED)
+
+
+def test_leases_and_requeues_pair_up() -> None:
+    for job_type in JobType:
+        queued = domain.queue_state(job_type)
+        assert queued in domain.QUEUED_STATES
+        working = domain.LEASED_STATE[queued]
+        domain.check_transition(queued, working)
+        domain.check_transition(working, domain.requeue_state(job_type))
+
+
+def test_job_status_is_derived_from_circuits() -> None:
+    assert domain.job_status([S.COMPLETED, S.COMPLETED]) is S.COMPLETED
+    assert domain.job_status([S.COMPLETED, S.FAILED]) is S.FAILED
+    assert domain.job_status([S.COMPLETED, S.CANCELLED]) is S.CANCELLED
+    assert domain.job_status([S.COMPLETED, S.RUNNING]) is S.RUNNING
+    assert domain.job_status([S.AWAITING_SUBMISSION, S.PENDING]) is S.PENDING
+    assert domain.job_status([S.DELETED, S.DELETED]) is S.DELETED
+    assert domain.is_terminal([S.COMPLETED, S.CANCELLED])
+    assert not domain.is_terminal([S.COMPLETED, S.PENDING])
+
+
+def test_costs() -> None:
+    assert domain.estimate_cost(100, [1, 3], 0.01) == pytest.approx(4.0)
+    ro = Readout.from_arrays({"c": np.zeros((50, 1), dtype=np.uint8)})
+    assert domain.charge_for([ro, ro], 0.1) == pytest.approx(10.0)
+
+
+def _circuit() -> Circuit:
+    return Circuit.model_validate(
+        {"num_qubits": 2, "registers": [{"name": "a", "size": 1}, {"name": "b", "size": 2}]}
+    )
+
+
+def _results(readouts: list[Readout], shots: int) -> WorkerTaskResults:
+    return WorkerTaskResults(lease_id="l", status=S.COMPLETED, successful_shots=shots, readouts=readouts)
+
+
+def test_results_must_match_registers_rows_and_shots() -> None:
+    good = Readout.from_arrays({"a": np.zeros((10, 1)), "b": np.ones((10, 2))})
+    assert len(domain.check_results(_circuit(), 2, 10, _results([good, good], 10))) == 2
+    with pytest.raises(PayloadError, match="readouts: 1 readout"):
+        domain.check_results(_circuit(), 2, 10, _results([good], 10))
+    wide = Readout.from_arrays({"a": np.zeros((10, 1)), "b": np.ones((10, 3))})
+    with pytest.raises(PayloadError, match=r"readouts\[0\].registers"):
+        domain.check_results(_circuit(), 1, 10, _results([wide], 10))
+    swapped = Readout.from_arrays({"b": np.ones((10, 2)), "a": np.zeros((10, 1))})
+    with pytest.raises(PayloadError, match="order"):
+        domain.check_results(_circuit(), 1, 10, _results([swapped], 10))
+    with pytest.raises(PayloadError, match="successful_shots"):
+        domain.check_results(_circuit(), 1, 5, _results([good], 10))
+
+
+def test_measurements_form_becomes_a_readout() -> None:
+    results = WorkerTaskResults(
+        lease_id="l", status=S.COMPLETED, successful_shots=3, measurements={"100": [0, 2], "011": [1]}
+    )
+    (ro,) = domain.check_results(_circuit(), 1, 3, results)
+    assert ro.register("a").array()[:, 0].tolist() == [1, 0, 1]
+    assert ro.register("b").array().tolist() == [[0, 0], [1, 1], [0, 0]]
