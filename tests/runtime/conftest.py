@@ -36,9 +36,8 @@ class FaultyService:
 
 @pytest.fixture(scope="session")
 def faulty(stack: Any) -> Iterator[FaultyService]:
-    from qrelay.service.app import create_app
-
     from qrelay.embedded import _serve_http
+    from qrelay.service.app import create_app
     from qrelay.settings import ServiceSettings
 
     app = create_app(ServiceSettings(home=stack.home, database_url=stack.database_url))
