@@ -590,6 +590,9 @@ class _Writer:
         self.standard = _standard_gates()
         self.cregs = {reg.name: reg for reg in qc.cregs}
         self.offsets = circuit.register_offsets()
+        #: True when the circuit declares no symbols, so every parameter is a number
+        #: (validation refuses undeclared symbols).
+        self.numeric = not circuit.parameters
 
     def value(self, expr: Expr, where: str) -> float | ParameterExpression:
         if type(expr) is float:
@@ -615,6 +618,7 @@ class _Writer:
         data_append = qc._data.append
         from_standard = CircuitInstruction.from_standard
         value = self.value
+        numeric = self.numeric
         index = 0
         op = ""
         try:
@@ -630,9 +634,12 @@ class _Writer:
                     else:
                         qargs = tuple([qubits[q] for q in qs])
                     params = inst.get("params")
-                    values = (
-                        [p if type(p) is float else value(p, op) for p in params] if params else ()
-                    )
+                    if not params:
+                        values: Sequence[Any] = ()
+                    elif numeric:  # no symbols anywhere: the numbers go in as they are
+                        values = params
+                    else:
+                        values = [p if type(p) is float else value(p, op) for p in params]
                     if "label" in inst:
                         data_append(from_standard(std, qargs, values, label=inst["label"]))
                     else:
