@@ -340,7 +340,7 @@ class Controller:
                             f"no {ENGINE_PLUGIN!r} simulation engine plugin is installed; "
                             "install it with: pip install 'qrelay[qiskit]'"
                         )
-                    workers = min(len(self._devices), os.cpu_count() or 1)
+                    workers = os.cpu_count() or 1
                     self._runner = ProcessRunner(ENGINE_PLUGIN, self._engine_options, workers)
             return self._runner
 
@@ -583,20 +583,20 @@ class Controller:
         noise = prepared.noise if self._gate_noise else None
         if circuit.parameters:
             rows = [prepared.layout.row(job.patch) for job in jobs]
+            names = list(circuit.parameters)
+            # An engine in this process may hold the GIL for a whole run, and the
+            # controller's other calls (status, cancel) must be answered meanwhile: run
+            # it chunk by chunk. An engine process runs all rows in one call.
+            size = self._chunk_rows if runner.in_process else len(rows)
             registers = []
-            # Chunks: an engine may hold the GIL for a whole run, and the controller's
-            # other calls (status, cancel) must still be answered between chunks.
-            for chunk, start in enumerate(range(0, len(rows), self._chunk_rows)):
-                bindings = Bindings(
-                    names=list(circuit.parameters), values=rows[start : start + self._chunk_rows]
-                )
+            for index, start in enumerate(range(0, len(rows), size)):
                 registers += runner.run(
                     prepared.key,
                     circuit,
                     shots=shots,
-                    bindings=bindings,
+                    bindings=Bindings(names=names, values=rows[start : start + size]),
                     noise=noise,
-                    seed=seed + chunk,
+                    seed=seed + index,
                 )
         else:
             # No parameters: one run of all the jobs' shots, split afterwards.

@@ -39,6 +39,9 @@ RowArrays = list[dict[str, npt.NDArray[np.uint8]]]
 class Runner(Protocol):
     """Runs one engine call and returns the register arrays of each row."""
 
+    #: Whether the engine runs in this process (and may hold its GIL while it runs).
+    in_process: bool
+
     def run(
         self,
         key: str,
@@ -58,6 +61,7 @@ class ThreadRunner:
 
     def __init__(self, engine: SimulationEngine) -> None:
         self.engine = engine
+        self.in_process = True
 
     def run(
         self,
@@ -127,7 +131,9 @@ class ProcessRunner:
     def __init__(self, engine_name: str, options: Mapping[str, Any], workers: int) -> None:
         self.engine_name = engine_name
         self.options = dict(options)
-        self._idle: queue.Queue[_Child | None] = queue.Queue()
+        self.in_process = False
+        # Last in, first out: a started child is reused before another one is started.
+        self._idle: queue.LifoQueue[_Child | None] = queue.LifoQueue()
         for _ in range(max(1, workers)):
             self._idle.put(None)  # a slot; its child starts when first needed
         self._lock = threading.Lock()
