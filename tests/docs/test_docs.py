@@ -82,19 +82,31 @@ def runnable(page: Path) -> list[Block]:
     ]
 
 
-# The runner executes each block in one shared namespace and names the block that failed.
+# The runner executes the pages one after another in ONE interpreter, so the embedded
+# default starts once for all of them; each page gets a fresh namespace of its own, and a
+# failing block is reported with its page and line.
 _RUNNER = """
-import json, sys, traceback
-blocks = json.load(open(sys.argv[1], encoding="utf-8"))
-namespace = {"__name__": "__main__"}
-for block in blocks:
-    try:
-        code = compile(block["source"], f"{block['page']}:{block['line']}", "exec")
-        exec(code, namespace)
-    except BaseException:
-        sys.stderr.write(f"\\nFAILED block at {block['page']} line {block['line']}\\n")
-        traceback.print_exc()
-        sys.exit(1)
+import contextlib, io, json, sys, traceback
+pages = json.load(open(sys.argv[1], encoding="utf-8"))
+report = {}
+for page, blocks in pages.items():
+    namespace = {"__name__": "__main__"}
+    output = io.StringIO()
+    report[page] = {"ok": True, "output": ""}
+    with contextlib.redirect_stdout(output):
+        for block in blocks:
+            try:
+                code = compile(block["source"], f"{page}:{block['line']}", "exec")
+                exec(code, namespace)
+            except BaseException:
+                report[page] = {
+                    "ok": False,
+                    "error": f"block at {page} line {block['line']} failed:\\n"
+                    + traceback.format_exc(),
+                }
+                break
+    report[page]["output"] = output.getvalue()[-3000:]
+json.dump(report, open(sys.argv[2], "w", encoding="utf-8"))
 """
 
 
@@ -110,27 +122,46 @@ def _isolated_env(tmp_path: Path) -> dict[str, str]:
 PAGES_WITH_CODE = [p for p in doc_pages() if runnable(p)]
 
 
-@pytest.mark.parametrize(
-    "page", PAGES_WITH_CODE, ids=[p.relative_to(DOCS).as_posix() for p in PAGES_WITH_CODE]
-)
-def test_python_blocks_run(page: Path, tmp_path: Path) -> None:
-    blocks = runnable(page)
-    spec = tmp_path / "blocks.json"
-    spec.write_text(json.dumps([b.__dict__ for b in blocks]), encoding="utf-8")
+@pytest.fixture(scope="module")
+def page_reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
+    """Run every page's blocks (one interpreter, one namespace per page); report per page."""
+    tmp_path = tmp_path_factory.mktemp("doc-blocks")
+    spec = tmp_path / "pages.json"
+    spec.write_text(
+        json.dumps(
+            {
+                page.relative_to(DOCS).as_posix(): [b.__dict__ for b in runnable(page)]
+                for page in PAGES_WITH_CODE
+            }
+        ),
+        encoding="utf-8",
+    )
     runner = tmp_path / "runner.py"
     runner.write_text(_RUNNER, encoding="utf-8")
+    out = tmp_path / "report.json"
     work = tmp_path / "work"
     work.mkdir()
     proc = subprocess.run(
-        [sys.executable, str(runner), str(spec)],
+        [sys.executable, str(runner), str(spec), str(out)],
         check=False,
         cwd=work,
         env=_isolated_env(tmp_path),
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=300,
     )
-    assert proc.returncode == 0, f"{page.name}:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    assert out.is_file(), proc.stderr[-6000:]
+    report: dict[str, dict[str, str]] = json.loads(out.read_text(encoding="utf-8"))
+    return report
+
+
+@pytest.mark.parametrize(
+    "page", PAGES_WITH_CODE, ids=[p.relative_to(DOCS).as_posix() for p in PAGES_WITH_CODE]
+)
+def test_python_blocks_run(page: Path, page_reports: dict[str, dict[str, str]]) -> None:
+    result = page_reports[page.relative_to(DOCS).as_posix()]
+    assert result["ok"], f"{result.get('error')}\noutput:\n{result['output']}"
 
 
 def test_extractor_honours_no_run_and_languages() -> None:
