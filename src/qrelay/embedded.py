@@ -28,6 +28,7 @@ import os
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,6 +131,34 @@ def _save_state(home: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _home_lock(home: Path) -> Iterator[None]:
+    """An exclusive lock on ``QRELAY_HOME`` (between processes starting at the same time)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock, a rare race remains
+        yield
+        return
+    with open(home / "embedded.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _local_token(home: Path) -> str:
+    """The local user's token: read from the state file, or made once and saved there."""
+    with _home_lock(home):
+        state = _load_state(home)
+        token = state.get("token")
+        if not isinstance(token, str) or not token:
+            token = "qr_" + secrets.token_urlsafe(32)
+            state["token"] = token
+            _save_state(home, state)
+        return token
+
+
 # ---------------------------------------------------------------------- fleet
 def start_fleet() -> ServerHandle:
     """The emulated fleet's controller on loopback, started once per process."""
@@ -220,23 +249,17 @@ class _HttpServer:
 
 
 def _start_stack() -> EmbeddedStack:
-    from qrelay.service import bootstrap
+    started = time.perf_counter()
     from qrelay.service.app import create_app
     from qrelay.settings import ServiceSettings
 
-    started = time.perf_counter()
     home = qrelay_home()
     home.mkdir(parents=True, exist_ok=True)
-    settings = ServiceSettings(home=home)
-    database_url = settings.resolved_database_url()
-    state = _load_state(home)
-    token = state.get("token")
-    if not isinstance(token, str) or not token:
-        token = "qr_" + secrets.token_urlsafe(32)
-        state["token"] = token
-    bootstrap.ensure_admin(database_url, token)
-    _save_state(home, state)
-    app = create_app(settings.model_copy(update={"database_url": database_url}))
+    database_url = ServiceSettings(home=home).resolved_database_url()
+    token = _local_token(home)
+    # The app's start-up migrates the database and makes this token the admin's (the
+    # local user owns the embedded service; admins are not charged).
+    app = create_app(ServiceSettings(home=home, database_url=database_url, admin_token=token))
     gc.freeze()  # the heavy imports are done: keep their objects out of gen-2 sweeps
     from qrelay.runtime._loop import background_loop
 
