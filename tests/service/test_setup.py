@@ -1,0 +1,122 @@
+"""Migrations match the tables; bootstrap, CLI and the catalog; prices, 402 and charges."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine
+
+from qrelay.errors import ConfigurationError
+from qrelay.service import bootstrap
+from qrelay.service.catalog import Catalog, load_targets
+from qrelay.service.db.tables import metadata
+
+from .support import Live, completed, new_job, start
+
+
+def test_migrations_match_the_tables(db_url: str) -> None:
+    bootstrap.ensure_admin(db_url, "tok-" + uuid.uuid4().hex)  # migrates a fresh database
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_cli_upgrade_and_admin_create(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from qrelay.cli import serve
+
+    parser = argparse.ArgumentParser()
+    serve.register(parser.add_subparsers())
+    args = parser.parse_args(["db", "upgrade", "--database-url", db_url])
+    assert args.handler(args) == 0
+    email = f"a{uuid.uuid4().hex[:6]}@example.org"
+    args = parser.parse_args(["admin", "create", "--email", email, "--name", "Ada", "--database-url", db_url])
+    assert args.handler(args) == 0
+    token = capsys.readouterr().out.strip().splitlines()[-1]
+    service = start(db_url, admin_token="x" + uuid.uuid4().hex)
+    try:
+        me = service.client(token).get("/v1/me").json()
+        assert me["email"] == email and me["role"] == "admin"
+        args = parser.parse_args(["serve", "--port", "0", "--database-url", db_url])
+        assert args.handler is not None and args.port == 0
+    finally:
+        service.stop()
+
+
+def test_bootstrap_users_and_workers(db_url: str) -> None:
+    email = f"b{uuid.uuid4().hex[:6]}@example.org"
+    user_token = bootstrap.create_user(db_url, name="Bo", email=email, balance=5.0)
+    worker_token = bootstrap.create_worker_token(db_url, "w", ["aer_simulator"])
+    drivers = bootstrap.catalog_drivers(db_url)
+    assert drivers["aer_simulator"] == "aer" and drivers["cirq_simulator"] == "cirq"
+    service = start(db_url)
+    try:
+        assert service.client(user_token).get("/v1/me/balance").json() == {"balance": 5.0}
+        r = service.client(worker_token).post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0})
+        assert r.status_code in (200, 204)
+    finally:
+        service.stop()
+
+
+def test_catalog_files(tmp_path: Path) -> None:
+    toml = tmp_path / "t.toml"
+    toml.write_text('[[targets]]\nname = "dev_qpu"\ndriver = "qpu-grpc"\nnum_qubits = 4\nstatus = "dev_only"\n')
+    (info,) = load_targets(toml)
+    assert info.name == "dev_qpu" and info.status.value == "dev_only"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"targets": [{"name": "x", "driver": "aer"}]}))
+    with pytest.raises(ConfigurationError, match=r"targets\[0\]"):
+        load_targets(bad)
+    with pytest.raises(ConfigurationError, match="twice"):
+        Catalog([info, info])
+    assert {"aer_simulator", "cirq_simulator"} <= set(Catalog.load().names())
+
+
+@pytest.fixture(scope="module")
+def priced(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    path = tmp_path_factory.mktemp("catalog") / "targets.json"
+    path.write_text(
+        json.dumps(
+            [
+                {"name": "aer_simulator", "driver": "aer", "simulator": True, "num_qubits": 8, "price_per_shot": 0.01},
+                {"name": "old_qpu", "driver": "qpu-grpc", "num_qubits": 4, "status": "retired"},
+            ]
+        )
+    )
+    service = start(db_url, targets_file=path)
+    yield service
+    service.stop()
+
+
+def test_prices_402_and_charges(priced: Live) -> None:
+    user, worker = priced.user(balance=3.0), priced.worker()
+    dry = user.post("/v1/jobs", json=new_job(circuits=2, shots=100, dry_run=True), headers={"Idempotency-Key": "d"})
+    assert dry.status_code == 201 and dry.json()["estimated_cost"] == pytest.approx(2.0)
+    too_much = user.post("/v1/jobs", json=new_job(circuits=4, shots=100), headers={"Idempotency-Key": "big"})
+    assert too_much.status_code == 402 and too_much.json()["code"] == "insufficient_balance"
+    assert user.get("/v1/jobs").json()["jobs"] == []
+    job = user.post("/v1/jobs", json=new_job(shots=100), headers={"Idempotency-Key": "ok"}).json()["job_id"]
+    task = worker.post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0}).json()
+    r = worker.post(f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 80))
+    assert r.status_code == 204
+    assert user.get("/v1/me/balance").json()["balance"] == pytest.approx(3.0 - 0.8)
+    assert user.get(f"/v1/jobs/{job}").json()["cost"] == pytest.approx(0.8)
+    retired = user.post("/v1/jobs", json=new_job() | {"target": "old_qpu"}, headers={"Idempotency-Key": "r"})
+    assert retired.status_code == 422 and "retired" in retired.json()["detail"]
+
+
+def test_admins_are_not_charged(priced: Live) -> None:
+    admin, worker = priced.user(balance=0.0, role="admin"), priced.worker()
+    job = admin.post("/v1/jobs", json=new_job(shots=100), headers={"Idempotency-Key": "a"})
+    assert job.status_code == 201
+    task = worker.post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0}).json()
+    worker.post(f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 100))
+    assert admin.get("/v1/me/balance").json()["balance"] == 0.0
