@@ -55,12 +55,17 @@ MAX_AWAIT_SECONDS: Final = 60.0
 RETAINED_JOBS: Final = 50_000
 #: Prepared executables kept (parsed, checked, reduced, scheduled).
 PREPARED_CACHE: Final = 128
+#: The engine plugin the controller runs (in child processes) when given no engine.
+ENGINE_PLUGIN: Final = "aer"
 #: Options the default engine plugin is built with. The fleet's calibrated noise is
 #: relaxation composed with depolarizing channels; Aer 0.18's density-matrix method
 #: (which "automatic" picks for small noisy circuits) crashes on such noise combined
-#: with ``parameter_binds``, so the emulator asks for state-vector trajectories.
-ENGINE_PLUGIN: Final = "aer"
-DEFAULT_ENGINE_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType({"method": "statevector"})
+#: with ``parameter_binds``, so the emulator asks for state-vector trajectories. One
+#: thread per engine: devices already run side by side, and OpenMP threads spinning on
+#: a busy machine cost far more than they give on the few qubits a program touches.
+DEFAULT_ENGINE_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
+    {"method": "statevector", "max_parallel_threads": 1}
+)
 
 
 class JobState(StrEnum):
