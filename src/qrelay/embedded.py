@@ -40,13 +40,17 @@ if TYPE_CHECKING:
     import httpx
 
     from qrelay.qpu.server import ServerHandle
+    from qrelay.runtime.inprocess import InProcessTransport
 
 log = logging.getLogger(__name__)
 
 #: The file under ``QRELAY_HOME`` holding the embedded user's token.
 STATE_FILE = "embedded.json"
-#: How long an idle embedded worker's lease request waits (bounds its stop latency).
-_LEASE_WAIT = 2.0
+#: How long an idle embedded worker's lease request waits on the service.
+_LEASE_WAIT = 20.0
+#: At stop, how long busy workers get to finish their task (then the lease lapses and the
+#: task runs again on the next start; nothing is lost).
+_STOP_GRACE = 1.0
 #: Longest wait for the HTTP server to start listening.
 _START_TIMEOUT = 30.0
 
@@ -67,6 +71,7 @@ class EmbeddedStack:
     started_in: float
     app: Any = field(repr=False, default=None)
     _http: _HttpServer | None = field(repr=False, default=None)
+    _worker_transport: InProcessTransport | None = field(repr=False, default=None)
     _workers: list[Any] = field(repr=False, default_factory=list)
     _worker_threads: list[threading.Thread] = field(repr=False, default_factory=list)
     _background: threading.Thread | None = field(repr=False, default=None)
@@ -100,13 +105,16 @@ class EmbeddedStack:
         """Stop the workers, the HTTP server and the fleet (idempotent)."""
         for worker in self._workers:
             worker.stop()
-        if self._http is not None:
-            self._http.stop()
-        deadline = time.monotonic() + 1.0
+        if self._worker_transport is not None:
+            # Idle workers wait in a lease long-poll: answer "no task" so they leave now.
+            self._worker_transport.close_long_polls()
+        deadline = time.monotonic() + _STOP_GRACE
         for thread in self._worker_threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         for worker in self._workers:
             worker.close()
+        if self._http is not None:
+            self._http.stop()
         stop_fleet()
 
 
@@ -292,10 +300,16 @@ def _catalog_targets(stack: EmbeddedStack) -> dict[str, str]:
 def _start_devices(stack: EmbeddedStack) -> None:
     """Start the fleet and one worker per catalog target (in the background)."""
     try:
+        import httpx
+
+        from qrelay.runtime._loop import background_loop
+        from qrelay.runtime.inprocess import InProcessTransport
         from qrelay.service import bootstrap
         from qrelay.worker import Worker
 
         fleet = start_fleet()
+        transport = InProcessTransport(stack.app, background_loop())
+        stack._worker_transport = transport
         targets = _catalog_targets(stack)
         worker_token = bootstrap.create_worker_token(
             stack.database_url, name="embedded", targets=sorted(targets)
@@ -307,6 +321,9 @@ def _start_devices(stack: EmbeddedStack) -> None:
                 [name],
                 driver_config={"qpu_address": fleet.address},
                 lease_wait=_LEASE_WAIT,
+                client=httpx.Client(
+                    base_url=stack.url, transport=transport, timeout=httpx.Timeout(30.0)
+                ),
             )
             thread = threading.Thread(
                 target=worker.run, name=f"qrelay-embedded-worker-{name}", daemon=True
