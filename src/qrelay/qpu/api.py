@@ -363,16 +363,16 @@ def _status(message: Any) -> JobStatus:
 
 
 def _results(message: Any) -> ExecutionResults:
-    pb, _ = _pb()
-    buffers = {}
-    for buf in message.buffers:
-        shape = list(buf.shape)
-        if buf.dtype == pb.BUFFER_TYPE_COMPLEX:
-            data = np.frombuffer(buf.data, dtype="<c8").reshape(shape)
-            buffers[buf.name] = ExecutionResult(shape=shape, data=data, dtype="complex")
-        else:
-            data = np.frombuffer(buf.data, dtype=np.uint8).reshape(shape)
-            buffers[buf.name] = ExecutionResult(shape=shape, data=data, dtype="integer")
+    shots = message.shots
+    buffers: dict[str, ExecutionResult] = {}
+    if message.integer_buffers:
+        rows = np.frombuffer(message.integer_data, dtype=np.uint8).reshape(-1, shots)
+        for name, row in zip(message.integer_buffers, rows, strict=True):
+            buffers[name] = ExecutionResult(shape=[shots], data=row, dtype="integer")
+    if message.complex_buffers:
+        points = np.frombuffer(message.complex_data, dtype="<c8").reshape(-1, shots)
+        for name, row in zip(message.complex_buffers, points, strict=True):
+            buffers[name] = ExecutionResult(shape=[shots], data=row, dtype="complex")
     return ExecutionResults(
         buffers=buffers,
         memory={k: list(v.values) for k, v in message.memory.items()},

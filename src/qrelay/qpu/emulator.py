@@ -104,11 +104,21 @@ class Prepared:
 
 @dataclass(frozen=True)
 class JobResult:
-    """One job's buffers (name -> array), final memory and device time."""
+    """One job's readout: ``bits[i]`` (and ``iq[i]``) is buffer ``names[i]``, per shot."""
 
-    buffers: dict[str, npt.NDArray[Any]]
+    names: list[str]
+    bits: npt.NDArray[np.uint8]
+    iq: npt.NDArray[np.complex64] | None
     memory: dict[str, list[float]]
     execution_duration_us: int
+
+    @property
+    def buffers(self) -> dict[str, npt.NDArray[Any]]:
+        """Buffer name to its per-shot values (IQ buffers named ``<buffer>.iq``)."""
+        out: dict[str, npt.NDArray[Any]] = dict(zip(self.names, self.bits, strict=True))
+        if self.iq is not None:
+            out.update(zip((n + IQ_SUFFIX for n in self.names), self.iq, strict=True))
+        return out
 
 
 @dataclass
@@ -619,39 +629,39 @@ class Controller:
             )
         rng = np.random.default_rng([seed, 0x1A])
         physical = np.asarray(prepared.reduced.physical, dtype=np.intp)
-        measured = [s for s in prepared.sources if s[1] >= 0]
-        results_buffers: list[dict[str, npt.NDArray[Any]]] = [{} for _ in jobs]
+        sources = prepared.sources
+        measured = [k for k, source in enumerate(sources) if source[1] >= 0]
+        # (jobs, buffers, shots): each job's buffers stacked, ready for the wire
+        bits = np.zeros((len(jobs), len(sources), shots), dtype=np.uint8)
+        iq = (
+            np.zeros((len(jobs), len(sources), shots), dtype=np.complex64)
+            if executable.iq_readout
+            else None
+        )
         if measured:
-            # true states, shape (jobs, shots, buffers)
+            # true states, shape (jobs, shots, measured buffers)
             states = np.stack(
                 [
-                    np.stack([regs[register][:, bit] for _b, _q, register, bit in measured], -1)
+                    np.stack([regs[sources[k][2]][:, sources[k][3]] for k in measured], -1)
                     for regs in registers
                 ]
             )
-            qubits = physical[[q for _b, q, _r, _bit in measured]]
-            if executable.iq_readout:
+            qubits = physical[[sources[k][1] for k in measured]]
+            if iq is not None:
                 points = device.iq.sample(states, qubits, rng)
-                bits = device.iq.discriminate(points, qubits)
+                read = device.iq.discriminate(points, qubits)
+                iq[:, measured, :] = points.transpose(0, 2, 1)
             else:
-                bits = device.iq.flips(states, qubits, rng)
-            for j, (name, _q, _r, _bit) in enumerate(measured):
-                for i in range(len(jobs)):
-                    results_buffers[i][name] = bits[i, :, j]
-                    if executable.iq_readout:
-                        results_buffers[i][name + IQ_SUFFIX] = points[i, :, j]
-        zeros = np.zeros(shots, dtype=np.uint8)
-        for name, q, _r, _bit in prepared.sources:
-            if q < 0:
-                for buffers in results_buffers:
-                    buffers[name] = zeros
-                    if executable.iq_readout:
-                        buffers[name + IQ_SUFFIX] = zeros.astype(np.complex64)
+                read = device.iq.flips(states, qubits, rng)
+            bits[:, measured, :] = read.transpose(0, 2, 1)
+        names = [source[0] for source in sources]
         return [
             JobResult(
-                buffers=buffers,
+                names=names,
+                bits=bits[i],
+                iq=None if iq is None else iq[i],
                 memory=job.patch,
                 execution_duration_us=prepared.duration_us,
             )
-            for job, buffers in zip(jobs, results_buffers, strict=True)
+            for i, job in enumerate(jobs)
         ]

@@ -27,7 +27,7 @@ from qrelay.plugins import SimulationEngine
 from qrelay.qpu._proto import controller_pb2 as pb
 from qrelay.qpu._proto import controller_pb2_grpc as pb_grpc
 from qrelay.qpu.emulator import CancelOutcome, Controller, JobResult, JobState, StatusView
-from qrelay.qpu.translation import Executable
+from qrelay.qpu.translation import IQ_SUFFIX, Executable
 
 log = logging.getLogger(__name__)
 
@@ -67,20 +67,13 @@ def _status(view: StatusView) -> Any:
 
 
 def _result(job_id: str, result: JobResult) -> Any:
-    buffers = []
-    for name, data in result.buffers.items():
-        complex_data = data.dtype.kind == "c"
-        buffers.append(
-            pb.Buffer(
-                name=name,
-                dtype=pb.BUFFER_TYPE_COMPLEX if complex_data else pb.BUFFER_TYPE_INTEGER,
-                shape=list(data.shape),
-                data=data.astype("<c8" if complex_data else "u1", copy=False).tobytes(),
-            )
-        )
     return pb.JobResult(
         job_id=job_id,
-        buffers=buffers,
+        shots=result.bits.shape[1],
+        integer_buffers=result.names,
+        integer_data=result.bits.tobytes(),
+        complex_buffers=[] if result.iq is None else [n + IQ_SUFFIX for n in result.names],
+        complex_data=b"" if result.iq is None else result.iq.astype("<c8", copy=False).tobytes(),
         memory={k: pb.PatchRegion(values=v) for k, v in result.memory.items()},
         execution_duration_microseconds=result.execution_duration_us,
     )

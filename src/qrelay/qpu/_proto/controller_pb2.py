@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10\x63ontroller.proto\x12\rqrelay.qpu.v1\">\n\rReadoutSource\x12\x0e\n\x06\x62uffer\x18\x01 \x01(\t\x12\x10\n\x08register\x18\x02 \x01(\t\x12\x0b\n\x03\x62it\x18\x03 \x01(\r\"\xb1\x01\n\nExecutable\x12\x1c\n\x14quantum_processor_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ircuit_json\x18\x02 \x01(\x0c\x12\x11\n\tnum_shots\x18\x03 \x01(\r\x12\x30\n\nro_sources\x18\x04 \x03(\x0b\x32\x1c.qrelay.qpu.v1.ReadoutSource\x12\x12\n\niq_readout\x18\x05 \x01(\x08\x12\x16\n\x0e\x63\x61libration_id\x18\x06 \x01(\t\"\x1d\n\x0bPatchRegion\x12\x0e\n\x06values\x18\x01 \x03(\x01\"\x93\x01\n\x0bPatchValues\x12\x38\n\x07regions\x18\x01 \x03(\x0b\x32\'.qrelay.qpu.v1.PatchValues.RegionsEntry\x1aJ\n\x0cRegionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.qrelay.qpu.v1.PatchRegion:\x02\x38\x01\"\xc0\x01\n\x0e\x45xecuteRequest\x12-\n\nexecutable\x18\x01 \x01(\x0b\x32\x19.qrelay.qpu.v1.Executable\x12\x30\n\x0cpatch_values\x18\x02 \x03(\x0b\x32\x1a.qrelay.qpu.v1.PatchValues\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\"\n\x1a\x62ypass_settings_protection\x18\x04 \x01(\x08\x12\x10\n\x08priority\x18\x05 \x01(\x05\"4\n\x0f\x45xecuteResponse\x12\x0f\n\x07job_ids\x18\x01 \x03(\t\x12\x10\n\x08replayed\x18\x02 \x01(\x08\"\xc4\x01\n\tJobStatus\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12&\n\x05state\x18\x02 \x01(\x0e\x32\x17.qrelay.qpu.v1.JobState\x12\x1c\n\x14quantum_processor_id\x18\x03 \x01(\t\x12\x1f\n\x17\x65stimated_delay_seconds\x18\x04 \x01(\x01\x12\x16\n\x0equeue_position\x18\x05 \x01(\r\x12\x0f\n\x07message\x18\x06 \x01(\t\x12\x17\n\x0f\x65xecution_count\x18\x07 \x01(\r\"#\n\x10GetStatusRequest\x12\x0f\n\x07job_ids\x18\x01 \x03(\t\"?\n\x11GetStatusResponse\x12*\n\x08statuses\x18\x01 \x03(\x0b\x32\x18.qrelay.qpu.v1.JobStatus\"]\n\x06\x42uffer\x12\x0c\n\x04name\x18\x01 \x01(\t\x12(\n\x05\x64type\x18\x02 \x01(\x0e\x32\x19.qrelay.qpu.v1.BufferType\x12\r\n\x05shape\x18\x03 \x03(\r\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"\xed\x01\n\tJobResult\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12&\n\x07\x62uffers\x18\x02 \x03(\x0b\x32\x15.qrelay.qpu.v1.Buffer\x12\x34\n\x06memory\x18\x03 \x03(\x0b\x32$.qrelay.qpu.v1.JobResult.MemoryEntry\x12\'\n\x1f\x65xecution_duration_microseconds\x18\x04 \x01(\x04\x1aI\n\x0bMemoryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.qrelay.qpu.v1.PatchRegion:\x02\x38\x01\"?\n\x13\x41waitResultsRequest\x12\x0f\n\x07job_ids\x18\x01 \x03(\t\x12\x17\n\x0ftimeout_seconds\x18\x02 \x01(\x01\"m\n\x14\x41waitResultsResponse\x12*\n\x08statuses\x18\x01 \x03(\x0b\x32\x18.qrelay.qpu.v1.JobStatus\x12)\n\x07results\x18\x02 \x03(\x0b\x32\x18.qrelay.qpu.v1.JobResult\" \n\rCancelRequest\x12\x0f\n\x07job_ids\x18\x01 \x03(\t\"^\n\x0c\x43\x61ncelResult\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12-\n\x07outcome\x18\x02 \x01(\x0e\x32\x1c.qrelay.qpu.v1.CancelOutcome\x12\x0f\n\x07message\x18\x03 \x01(\t\">\n\x0e\x43\x61ncelResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.qrelay.qpu.v1.CancelResult\"\x1a\n\x18GetControllerInfoRequest\"\x96\x01\n\rDeviceSummary\x12\x1c\n\x14quantum_processor_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61libration_id\x18\x02 \x01(\t\x12\x13\n\x0bqueue_depth\x18\x03 \x01(\r\x12\x1f\n\x17\x65stimated_delay_seconds\x18\x04 \x01(\x01\x12\x19\n\x11programs_executed\x18\x05 \x01(\x04\"\x9a\x01\n\x0e\x43ontrollerInfo\x12\x15\n\rcontroller_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12-\n\x07\x64\x65vices\x18\x03 \x03(\x0b\x32\x1c.qrelay.qpu.v1.DeviceSummary\x12\x19\n\x11programs_executed\x18\x04 \x01(\x04\x12\x16\n\x0ejobs_completed\x18\x05 \x01(\x04\"4\n\x14GetDeviceInfoRequest\x12\x1c\n\x14quantum_processor_id\x18\x01 \x01(\t\"U\n\nDeviceInfo\x12-\n\x07summary\x18\x01 \x01(\x0b\x32\x1c.qrelay.qpu.v1.DeviceSummary\x12\x18\n\x10target_info_json\x18\x02 \x01(\x0c*\x9a\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_COMPLETED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05*[\n\nBufferType\x12\x1b\n\x17\x42UFFER_TYPE_UNSPECIFIED\x10\x00\x12\x17\n\x13\x42UFFER_TYPE_INTEGER\x10\x01\x12\x17\n\x13\x42UFFER_TYPE_COMPLEX\x10\x02*\xb4\x01\n\rCancelOutcome\x12\x1e\n\x1a\x43\x41NCEL_OUTCOME_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43\x41NCEL_OUTCOME_CANCELLED\x10\x01\x12\"\n\x1e\x43\x41NCEL_OUTCOME_ALREADY_RUNNING\x10\x02\x12#\n\x1f\x43\x41NCEL_OUTCOME_ALREADY_FINISHED\x10\x03\x12\x1c\n\x18\x43\x41NCEL_OUTCOME_NOT_FOUND\x10\x04\x32\xf4\x03\n\nController\x12H\n\x07\x45xecute\x12\x1d.qrelay.qpu.v1.ExecuteRequest\x1a\x1e.qrelay.qpu.v1.ExecuteResponse\x12N\n\tGetStatus\x12\x1f.qrelay.qpu.v1.GetStatusRequest\x1a .qrelay.qpu.v1.GetStatusResponse\x12W\n\x0c\x41waitResults\x12\".qrelay.qpu.v1.AwaitResultsRequest\x1a#.qrelay.qpu.v1.AwaitResultsResponse\x12\x45\n\x06\x43\x61ncel\x12\x1c.qrelay.qpu.v1.CancelRequest\x1a\x1d.qrelay.qpu.v1.CancelResponse\x12[\n\x11GetControllerInfo\x12\'.qrelay.qpu.v1.GetControllerInfoRequest\x1a\x1d.qrelay.qpu.v1.ControllerInfo\x12O\n\rGetDeviceInfo\x12#.qrelay.qpu.v1.GetDeviceInfoRequest\x1a\x19.qrelay.qpu.v1.DeviceInfob\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x10\x63ontroller.proto\x12\rqrelay.qpu.v1\">\n\rReadoutSource\x12\x0e\n\x06\x62uffer\x18\x01 \x01(\t\x12\x10\n\x08register\x18\x02 \x01(\t\x12\x0b\n\x03\x62it\x18\x03 \x01(\r\"\xb1\x01\n\nExecutable\x12\x1c\n\x14quantum_processor_id\x18\x01 \x01(\t\x12\x14\n\x0c\x63ircuit_json\x18\x02 \x01(\x0c\x12\x11\n\tnum_shots\x18\x03 \x01(\r\x12\x30\n\nro_sources\x18\x04 \x03(\x0b\x32\x1c.qrelay.qpu.v1.ReadoutSource\x12\x12\n\niq_readout\x18\x05 \x01(\x08\x12\x16\n\x0e\x63\x61libration_id\x18\x06 \x01(\t\"\x1d\n\x0bPatchRegion\x12\x0e\n\x06values\x18\x01 \x03(\x01\"\x93\x01\n\x0bPatchValues\x12\x38\n\x07regions\x18\x01 \x03(\x0b\x32\'.qrelay.qpu.v1.PatchValues.RegionsEntry\x1aJ\n\x0cRegionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.qrelay.qpu.v1.PatchRegion:\x02\x38\x01\"\xc0\x01\n\x0e\x45xecuteRequest\x12-\n\nexecutable\x18\x01 \x01(\x0b\x32\x19.qrelay.qpu.v1.Executable\x12\x30\n\x0cpatch_values\x18\x02 \x03(\x0b\x32\x1a.qrelay.qpu.v1.PatchValues\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\x12\"\n\x1a\x62ypass_settings_protection\x18\x04 \x01(\x08\x12\x10\n\x08priority\x18\x05 \x01(\x05\"4\n\x0f\x45xecuteResponse\x12\x0f\n\x07job_ids\x18\x01 \x03(\t\x12\x10\n\x08replayed\x18\x02 \x01(\x08\"\xc4\x01\n\tJobStatus\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12&\n\x05state\x18\x02 \x01(\x0e\x32\x17.qrelay.qpu.v1.JobState\x12\x1c\n\x14quantum_processor_id\x18\x03 \x01(\t\x12\x1f\n\x17\x65stimated_delay_seconds\x18\x04 \x01(\x01\x12\x16\n\x0equeue_position\x18\x05 \x01(\r\x12\x0f\n\x07message\x18\x06 \x01(\t\x12\x17\n\x0f\x65xecution_count\x18\x07 \x01(\r\"#\n\x10GetStatusRequest\x12\x0f\n\x07job_ids\x18\x01 \x03(\t\"?\n\x11GetStatusResponse\x12*\n\x08statuses\x18\x01 \x03(\x0b\x32\x18.qrelay.qpu.v1.JobStatus\"\xb2\x02\n\tJobResult\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05shots\x18\x02 \x01(\r\x12\x17\n\x0finteger_buffers\x18\x03 \x03(\t\x12\x14\n\x0cinteger_data\x18\x04 \x01(\x0c\x12\x17\n\x0f\x63omplex_buffers\x18\x05 \x03(\t\x12\x14\n\x0c\x63omplex_data\x18\x06 \x01(\x0c\x12\x34\n\x06memory\x18\x07 \x03(\x0b\x32$.qrelay.qpu.v1.JobResult.MemoryEntry\x12\'\n\x1f\x65xecution_duration_microseconds\x18\x08 \x01(\x04\x1aI\n\x0bMemoryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.qrelay.qpu.v1.PatchRegion:\x02\x38\x01\"?\n\x13\x41waitResultsRequest\x12\x0f\n\x07job_ids\x18\x01 \x03(\t\x12\x17\n\x0ftimeout_seconds\x18\x02 \x01(\x01\"m\n\x14\x41waitResultsResponse\x12*\n\x08statuses\x18\x01 \x03(\x0b\x32\x18.qrelay.qpu.v1.JobStatus\x12)\n\x07results\x18\x02 \x03(\x0b\x32\x18.qrelay.qpu.v1.JobResult\" \n\rCancelRequest\x12\x0f\n\x07job_ids\x18\x01 \x03(\t\"^\n\x0c\x43\x61ncelResult\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12-\n\x07outcome\x18\x02 \x01(\x0e\x32\x1c.qrelay.qpu.v1.CancelOutcome\x12\x0f\n\x07message\x18\x03 \x01(\t\">\n\x0e\x43\x61ncelResponse\x12,\n\x07results\x18\x01 \x03(\x0b\x32\x1b.qrelay.qpu.v1.CancelResult\"\x1a\n\x18GetControllerInfoRequest\"\x96\x01\n\rDeviceSummary\x12\x1c\n\x14quantum_processor_id\x18\x01 \x01(\t\x12\x16\n\x0e\x63\x61libration_id\x18\x02 \x01(\t\x12\x13\n\x0bqueue_depth\x18\x03 \x01(\r\x12\x1f\n\x17\x65stimated_delay_seconds\x18\x04 \x01(\x01\x12\x19\n\x11programs_executed\x18\x05 \x01(\x04\"\x9a\x01\n\x0e\x43ontrollerInfo\x12\x15\n\rcontroller_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12-\n\x07\x64\x65vices\x18\x03 \x03(\x0b\x32\x1c.qrelay.qpu.v1.DeviceSummary\x12\x19\n\x11programs_executed\x18\x04 \x01(\x04\x12\x16\n\x0ejobs_completed\x18\x05 \x01(\x04\"4\n\x14GetDeviceInfoRequest\x12\x1c\n\x14quantum_processor_id\x18\x01 \x01(\t\"U\n\nDeviceInfo\x12-\n\x07summary\x18\x01 \x01(\x0b\x32\x1c.qrelay.qpu.v1.DeviceSummary\x12\x18\n\x10target_info_json\x18\x02 \x01(\x0c*\x9a\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_COMPLETED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05*\xb4\x01\n\rCancelOutcome\x12\x1e\n\x1a\x43\x41NCEL_OUTCOME_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x43\x41NCEL_OUTCOME_CANCELLED\x10\x01\x12\"\n\x1e\x43\x41NCEL_OUTCOME_ALREADY_RUNNING\x10\x02\x12#\n\x1f\x43\x41NCEL_OUTCOME_ALREADY_FINISHED\x10\x03\x12\x1c\n\x18\x43\x41NCEL_OUTCOME_NOT_FOUND\x10\x04\x32\xf4\x03\n\nController\x12H\n\x07\x45xecute\x12\x1d.qrelay.qpu.v1.ExecuteRequest\x1a\x1e.qrelay.qpu.v1.ExecuteResponse\x12N\n\tGetStatus\x12\x1f.qrelay.qpu.v1.GetStatusRequest\x1a .qrelay.qpu.v1.GetStatusResponse\x12W\n\x0c\x41waitResults\x12\".qrelay.qpu.v1.AwaitResultsRequest\x1a#.qrelay.qpu.v1.AwaitResultsResponse\x12\x45\n\x06\x43\x61ncel\x12\x1c.qrelay.qpu.v1.CancelRequest\x1a\x1d.qrelay.qpu.v1.CancelResponse\x12[\n\x11GetControllerInfo\x12\'.qrelay.qpu.v1.GetControllerInfoRequest\x1a\x1d.qrelay.qpu.v1.ControllerInfo\x12O\n\rGetDeviceInfo\x12#.qrelay.qpu.v1.GetDeviceInfoRequest\x1a\x19.qrelay.qpu.v1.DeviceInfob\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,12 +35,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PATCHVALUES_REGIONSENTRY']._serialized_options = b'8\001'
   _globals['_JOBRESULT_MEMORYENTRY']._loaded_options = None
   _globals['_JOBRESULT_MEMORYENTRY']._serialized_options = b'8\001'
-  _globals['_JOBSTATE']._serialized_start=2195
-  _globals['_JOBSTATE']._serialized_end=2349
-  _globals['_BUFFERTYPE']._serialized_start=2351
-  _globals['_BUFFERTYPE']._serialized_end=2442
-  _globals['_CANCELOUTCOME']._serialized_start=2445
-  _globals['_CANCELOUTCOME']._serialized_end=2625
+  _globals['_JOBSTATE']._serialized_start=2169
+  _globals['_JOBSTATE']._serialized_end=2323
+  _globals['_CANCELOUTCOME']._serialized_start=2326
+  _globals['_CANCELOUTCOME']._serialized_end=2506
   _globals['_READOUTSOURCE']._serialized_start=35
   _globals['_READOUTSOURCE']._serialized_end=97
   _globals['_EXECUTABLE']._serialized_start=100
@@ -61,32 +59,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETSTATUSREQUEST']._serialized_end=943
   _globals['_GETSTATUSRESPONSE']._serialized_start=945
   _globals['_GETSTATUSRESPONSE']._serialized_end=1008
-  _globals['_BUFFER']._serialized_start=1010
-  _globals['_BUFFER']._serialized_end=1103
-  _globals['_JOBRESULT']._serialized_start=1106
-  _globals['_JOBRESULT']._serialized_end=1343
-  _globals['_JOBRESULT_MEMORYENTRY']._serialized_start=1270
-  _globals['_JOBRESULT_MEMORYENTRY']._serialized_end=1343
-  _globals['_AWAITRESULTSREQUEST']._serialized_start=1345
-  _globals['_AWAITRESULTSREQUEST']._serialized_end=1408
-  _globals['_AWAITRESULTSRESPONSE']._serialized_start=1410
-  _globals['_AWAITRESULTSRESPONSE']._serialized_end=1519
-  _globals['_CANCELREQUEST']._serialized_start=1521
-  _globals['_CANCELREQUEST']._serialized_end=1553
-  _globals['_CANCELRESULT']._serialized_start=1555
-  _globals['_CANCELRESULT']._serialized_end=1649
-  _globals['_CANCELRESPONSE']._serialized_start=1651
-  _globals['_CANCELRESPONSE']._serialized_end=1713
-  _globals['_GETCONTROLLERINFOREQUEST']._serialized_start=1715
-  _globals['_GETCONTROLLERINFOREQUEST']._serialized_end=1741
-  _globals['_DEVICESUMMARY']._serialized_start=1744
-  _globals['_DEVICESUMMARY']._serialized_end=1894
-  _globals['_CONTROLLERINFO']._serialized_start=1897
-  _globals['_CONTROLLERINFO']._serialized_end=2051
-  _globals['_GETDEVICEINFOREQUEST']._serialized_start=2053
-  _globals['_GETDEVICEINFOREQUEST']._serialized_end=2105
-  _globals['_DEVICEINFO']._serialized_start=2107
-  _globals['_DEVICEINFO']._serialized_end=2192
-  _globals['_CONTROLLER']._serialized_start=2628
-  _globals['_CONTROLLER']._serialized_end=3128
+  _globals['_JOBRESULT']._serialized_start=1011
+  _globals['_JOBRESULT']._serialized_end=1317
+  _globals['_JOBRESULT_MEMORYENTRY']._serialized_start=1244
+  _globals['_JOBRESULT_MEMORYENTRY']._serialized_end=1317
+  _globals['_AWAITRESULTSREQUEST']._serialized_start=1319
+  _globals['_AWAITRESULTSREQUEST']._serialized_end=1382
+  _globals['_AWAITRESULTSRESPONSE']._serialized_start=1384
+  _globals['_AWAITRESULTSRESPONSE']._serialized_end=1493
+  _globals['_CANCELREQUEST']._serialized_start=1495
+  _globals['_CANCELREQUEST']._serialized_end=1527
+  _globals['_CANCELRESULT']._serialized_start=1529
+  _globals['_CANCELRESULT']._serialized_end=1623
+  _globals['_CANCELRESPONSE']._serialized_start=1625
+  _globals['_CANCELRESPONSE']._serialized_end=1687
+  _globals['_GETCONTROLLERINFOREQUEST']._serialized_start=1689
+  _globals['_GETCONTROLLERINFOREQUEST']._serialized_end=1715
+  _globals['_DEVICESUMMARY']._serialized_start=1718
+  _globals['_DEVICESUMMARY']._serialized_end=1868
+  _globals['_CONTROLLERINFO']._serialized_start=1871
+  _globals['_CONTROLLERINFO']._serialized_end=2025
+  _globals['_GETDEVICEINFOREQUEST']._serialized_start=2027
+  _globals['_GETDEVICEINFOREQUEST']._serialized_end=2079
+  _globals['_DEVICEINFO']._serialized_start=2081
+  _globals['_DEVICEINFO']._serialized_end=2166
+  _globals['_CONTROLLER']._serialized_start=2509
+  _globals['_CONTROLLER']._serialized_end=3009
 # @@protoc_insertion_point(module_scope)

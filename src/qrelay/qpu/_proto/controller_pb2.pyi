@@ -16,12 +16,6 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_FAILED: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
 
-class BufferType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    BUFFER_TYPE_UNSPECIFIED: _ClassVar[BufferType]
-    BUFFER_TYPE_INTEGER: _ClassVar[BufferType]
-    BUFFER_TYPE_COMPLEX: _ClassVar[BufferType]
-
 class CancelOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     CANCEL_OUTCOME_UNSPECIFIED: _ClassVar[CancelOutcome]
@@ -35,9 +29,6 @@ JOB_STATE_RUNNING: JobState
 JOB_STATE_COMPLETED: JobState
 JOB_STATE_FAILED: JobState
 JOB_STATE_CANCELLED: JobState
-BUFFER_TYPE_UNSPECIFIED: BufferType
-BUFFER_TYPE_INTEGER: BufferType
-BUFFER_TYPE_COMPLEX: BufferType
 CANCEL_OUTCOME_UNSPECIFIED: CancelOutcome
 CANCEL_OUTCOME_CANCELLED: CancelOutcome
 CANCEL_OUTCOME_ALREADY_RUNNING: CancelOutcome
@@ -141,20 +132,8 @@ class GetStatusResponse(_message.Message):
     statuses: _containers.RepeatedCompositeFieldContainer[JobStatus]
     def __init__(self, statuses: _Optional[_Iterable[_Union[JobStatus, _Mapping]]] = ...) -> None: ...
 
-class Buffer(_message.Message):
-    __slots__ = ("name", "dtype", "shape", "data")
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    DTYPE_FIELD_NUMBER: _ClassVar[int]
-    SHAPE_FIELD_NUMBER: _ClassVar[int]
-    DATA_FIELD_NUMBER: _ClassVar[int]
-    name: str
-    dtype: BufferType
-    shape: _containers.RepeatedScalarFieldContainer[int]
-    data: bytes
-    def __init__(self, name: _Optional[str] = ..., dtype: _Optional[_Union[BufferType, str]] = ..., shape: _Optional[_Iterable[int]] = ..., data: _Optional[bytes] = ...) -> None: ...
-
 class JobResult(_message.Message):
-    __slots__ = ("job_id", "buffers", "memory", "execution_duration_microseconds")
+    __slots__ = ("job_id", "shots", "integer_buffers", "integer_data", "complex_buffers", "complex_data", "memory", "execution_duration_microseconds")
     class MemoryEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -163,14 +142,22 @@ class JobResult(_message.Message):
         value: PatchRegion
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[PatchRegion, _Mapping]] = ...) -> None: ...
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
-    BUFFERS_FIELD_NUMBER: _ClassVar[int]
+    SHOTS_FIELD_NUMBER: _ClassVar[int]
+    INTEGER_BUFFERS_FIELD_NUMBER: _ClassVar[int]
+    INTEGER_DATA_FIELD_NUMBER: _ClassVar[int]
+    COMPLEX_BUFFERS_FIELD_NUMBER: _ClassVar[int]
+    COMPLEX_DATA_FIELD_NUMBER: _ClassVar[int]
     MEMORY_FIELD_NUMBER: _ClassVar[int]
     EXECUTION_DURATION_MICROSECONDS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
-    buffers: _containers.RepeatedCompositeFieldContainer[Buffer]
+    shots: int
+    integer_buffers: _containers.RepeatedScalarFieldContainer[str]
+    integer_data: bytes
+    complex_buffers: _containers.RepeatedScalarFieldContainer[str]
+    complex_data: bytes
     memory: _containers.MessageMap[str, PatchRegion]
     execution_duration_microseconds: int
-    def __init__(self, job_id: _Optional[str] = ..., buffers: _Optional[_Iterable[_Union[Buffer, _Mapping]]] = ..., memory: _Optional[_Mapping[str, PatchRegion]] = ..., execution_duration_microseconds: _Optional[int] = ...) -> None: ...
+    def __init__(self, job_id: _Optional[str] = ..., shots: _Optional[int] = ..., integer_buffers: _Optional[_Iterable[str]] = ..., integer_data: _Optional[bytes] = ..., complex_buffers: _Optional[_Iterable[str]] = ..., complex_data: _Optional[bytes] = ..., memory: _Optional[_Mapping[str, PatchRegion]] = ..., execution_duration_microseconds: _Optional[int] = ...) -> None: ...
 
 class AwaitResultsRequest(_message.Message):
     __slots__ = ("job_ids", "timeout_seconds")
