@@ -96,9 +96,10 @@ WORKER_TOKEN=$(curl "${admin[@]}" -X POST "$URL/v1/workers" \
 echo "user and worker tokens created"
 
 echo "== 4. worker for aer_simulator and square_qpu"
+# A short lease long-poll (--lease-wait) lets the worker notice SIGTERM quickly at the end.
 qrelay worker --url "$URL" --token "$WORKER_TOKEN" \
     --target aer_simulator --target square_qpu \
-    --qpu-address "127.0.0.1:${QPU_PORT}" >"$work/worker.log" 2>&1 &
+    --qpu-address "127.0.0.1:${QPU_PORT}" --lease-wait 2 >"$work/worker.log" 2>&1 &
 pids+=($!)
 
 echo "== 5. jobs, as the user"
