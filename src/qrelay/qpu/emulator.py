@@ -419,15 +419,18 @@ class Controller:
         idempotency_key: str = "",
         executable_key: str = "",
         bypass_settings_protection: bool = False,
+        fingerprint: str | None = None,
     ) -> tuple[list[str], bool]:
         """Queue one program with one job per patch set: all of them, or none.
 
         Returns the job ids and whether they are a replay of an earlier call with the same
-        idempotency key (then nothing new is queued).
+        idempotency key (then nothing new is queued). ``fingerprint`` identifies the request
+        for that comparison (default: a hash of the executable key and patch values).
         """
         device = self.device(prepared.executable.quantum_processor_id)
         sets = list(patch_sets) or [{}]
-        fingerprint = _fingerprint(executable_key, sets)
+        if fingerprint is None:
+            fingerprint = _fingerprint(executable_key, sets)
         with self._cond:
             if idempotency_key and idempotency_key in self._idempotency:
                 seen, job_ids = self._idempotency[idempotency_key]

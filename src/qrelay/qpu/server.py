@@ -136,12 +136,16 @@ class ControllerServicer(pb_grpc.ControllerServicer):
                 {name: list(region.values) for name, region in p.regions.items()}
                 for p in request.patch_values
             ]
+            digest = hashlib.sha256(executable_key.encode())
+            for p in request.patch_values:
+                digest.update(p.SerializeToString(deterministic=True))
             job_ids, replayed = self.controller.execute(
                 prepared,
                 patch_sets,
                 idempotency_key=request.idempotency_key,
                 executable_key=executable_key,
                 bypass_settings_protection=request.bypass_settings_protection,
+                fingerprint=digest.hexdigest(),
             )
             return pb.ExecuteResponse(job_ids=job_ids, replayed=replayed)
         raise AssertionError("unreachable")  # pragma: no cover
