@@ -249,9 +249,8 @@ class _HttpServer:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self, timeout: float = 3.0) -> None:
-        """Stop at once: open long-polls (leases, waits) are dropped, not awaited."""
+        """Stop: open HTTP requests get a second to end, then the app shuts down."""
         self.server.should_exit = True
-        self.server.force_exit = True
         with contextlib.suppress(Exception):
             self.done.result(timeout=timeout)
 
