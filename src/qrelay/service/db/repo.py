@@ -19,7 +19,19 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, case, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from qrelay.payload import (
@@ -63,6 +75,127 @@ _ACTIVE = [s.value for s in domain.ACTIVE_STATES]
 _TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
 #: How often one worker's ``last_seen_at`` is written at most (seconds).
 _SEEN_EVERY = 5.0
+
+
+class _Statements:
+    """The statements of the hot paths, built once: SQLAlchemy then skips rebuilding them
+    and recomputing their cache keys on every call."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.insert_job = insert(jobs)
+        self.insert_tasks = insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
+        self.insert_transition = insert(transitions)
+        self.find_key = select(jobs.c.request_hash, jobs.c.response).where(
+            jobs.c.user_id == bindparam("uid"), jobs.c.idempotency_key == bindparam("key")
+        )
+        self.balance = select(users.c.balance).where(users.c.id == bindparam("uid"))
+        self.job_statuses = select(tasks.c.status).where(tasks.c.job_id == bindparam("jid"))
+        self.set_job_status = (
+            update(jobs)
+            .where(jobs.c.id == bindparam("jid"))
+            .values(status=bindparam("st"), updated_at=bindparam("now"))
+        )
+        self.update_task = update(tasks).where(tasks.c.id == bindparam("tid"))
+        self.expired = select(
+            tasks.c.id,
+            tasks.c.lease_id,
+            tasks.c.status,
+            tasks.c.queue_status,
+            tasks.c.attempt,
+            tasks.c.max_attempts,
+            tasks.c.job_id,
+            tasks.c.target,
+        ).where(tasks.c.lease_expires_at < bindparam("now"), tasks.c.status.in_(_ACTIVE))
+        pick = (
+            select(tasks.c.id)
+            .where(
+                tasks.c.target.in_(bindparam("targets", expanding=True)),
+                tasks.c.status.in_(_QUEUED),
+            )
+            .order_by(tasks.c.priority.desc(), tasks.c.id)
+            .limit(1)
+        )
+        if postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        new_status = case(
+            *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
+            else_=tasks.c.status,
+        )
+        self.lease = (
+            update(tasks)
+            .where(tasks.c.id == pick.scalar_subquery())
+            .values(
+                status=new_status,
+                lease_id=bindparam("lid"),
+                lease_expires_at=bindparam("exp"),
+                attempt=tasks.c.attempt + 1,
+                worker_id=bindparam("wid"),
+                updated_at=bindparam("now"),
+            )
+            .returning(
+                tasks.c.id,
+                tasks.c.job_id,
+                tasks.c.circuit_index,
+                tasks.c.target,
+                tasks.c.status,
+                tasks.c.queue_status,
+                tasks.c.attempt,
+                tasks.c.circuit,
+                tasks.c.bindings,
+                tasks.c.shots,
+                tasks.c.execution_id,
+            )
+        )
+        self.lease_job = select(
+            jobs.c.job_type,
+            jobs.c.sim_method,
+            jobs.c.verbatim,
+            jobs.c.memory,
+            jobs.c.meas_level,
+            jobs.c.options,
+        ).where(jobs.c.id == bindparam("jid"))
+        task_cols = [
+            tasks.c.id,
+            tasks.c.job_id,
+            tasks.c.target,
+            tasks.c.status,
+            tasks.c.lease_id,
+            tasks.c.lease_expires_at,
+            tasks.c.cancel_requested,
+            tasks.c.num_rows,
+            tasks.c.shots,
+            tasks.c.queue_status,
+        ]
+        light = select(*task_cols).where(tasks.c.id == bindparam("tid"))
+        heavy = select(*task_cols, tasks.c.circuit).where(tasks.c.id == bindparam("tid"))
+        if postgres:
+            light = light.with_for_update()
+            heavy = heavy.with_for_update()
+        self.task_light = light
+        self.task_heavy = heavy
+        self.job_charge = select(jobs.c.user_id, jobs.c.charged).where(
+            jobs.c.id == bindparam("jid")
+        )
+        self.charge_user = (
+            update(users)
+            .where(users.c.id == bindparam("uid"))
+            .values(balance=users.c.balance - bindparam("amount"))
+        )
+        self.charge_job = (
+            update(jobs)
+            .where(jobs.c.id == bindparam("jid"))
+            .values(cost=jobs.c.cost + bindparam("amount"))
+        )
+
+
+_STATEMENTS: dict[bool, _Statements] = {}
+
+
+def _statements(postgres: bool) -> _Statements:
+    found = _STATEMENTS.get(postgres)
+    if found is None:
+        found = _STATEMENTS[postgres] = _Statements(postgres)
+    return found
 
 
 def utcnow() -> datetime:
@@ -120,6 +253,9 @@ class Store:
         self._seen: dict[str, float] = {}
         self._seen_lock = threading.Lock()
         self._pg = engine.dialect.name == "postgresql"
+        self._sql = _statements(self._pg)
+        self._last_reclaim = 0.0
+        self.reclaim_every = min(max(lease_seconds / 4, 0.05), 2.0)
 
     # ================================================================== principals
     def principal(self, token: str) -> UserPrincipal | WorkerPrincipal | None:
@@ -422,20 +558,63 @@ class Store:
         ).model_dump_json()
         now = utcnow()
         queue = domain.queue_state(job.job_type)
+        sql = self._sql
+        # Everything that costs CPU happens before the write lock is taken.
+        job_row = {
+            "id": job_id,
+            "user_id": principal.user_id,
+            "job_type": job.job_type.value,
+            "target": job.target,
+            "circuit_type": job.circuit_type.value,
+            "num_circuits": job.num_circuits,
+            "shots": job.shots,
+            "sim_method": job.sim_method.value if job.sim_method else None,
+            "priority": job.priority,
+            "status": queue.value,
+            "tags": _tags_text(job.tags),
+            "job_metadata": job.metadata,
+            "verbatim": job.verbatim,
+            "memory": job.memory,
+            "meas_level": job.meas_level,
+            "options": job.options,
+            "cost": 0.0,
+            "charged": not principal.is_admin,
+            "deleted": False,
+            "idempotency_key": idempotency_key,
+            "request_hash": request_hash,
+            "response": response,
+            "submitted_at": now,
+            "updated_at": now,
+        }
+        rows = []
+        for index, circuit in enumerate(job.circuits):
+            table = job.bindings[index] if job.bindings is not None else None
+            rows.append(
+                {
+                    "job_id": job_id,
+                    "circuit_index": index,
+                    "target": job.target,
+                    "priority": job.priority,
+                    "status": queue.value,
+                    "queue_status": queue.value,
+                    "circuit": circuit.model_dump_json(),
+                    "bindings": table.model_dump_json() if table is not None else None,
+                    "num_rows": job.binding_count(index),
+                    "shots": job.shots,
+                    "attempt": 0,
+                    "max_attempts": self.max_attempts,
+                    "cancel_requested": False,
+                    "updated_at": now,
+                }
+            )
+        key = {"uid": principal.user_id, "key": idempotency_key}
         try:
             with write(self.engine) as conn:
-                found = conn.execute(
-                    select(jobs.c.request_hash, jobs.c.response).where(
-                        jobs.c.user_id == principal.user_id,
-                        jobs.c.idempotency_key == idempotency_key,
-                    )
-                ).first()
+                found = conn.execute(sql.find_key, key).first()
                 if found is not None:
                     return _replay(found, request_hash), False
                 if not principal.is_admin and estimate > 0:
-                    balance = conn.execute(
-                        select(users.c.balance).where(users.c.id == principal.user_id)
-                    ).scalar()
+                    balance = conn.execute(sql.balance, {"uid": principal.user_id}).scalar()
                     if balance is None or estimate > balance:
                         raise ApiError(
                             402,
@@ -443,64 +622,10 @@ class Store:
                             f"the estimated cost {estimate:g} exceeds the balance {balance or 0:g}",
                             extra={"estimated_cost": estimate, "balance": balance or 0.0},
                         )
+                conn.execute(sql.insert_job, job_row)
+                ids = conn.execute(sql.insert_tasks, rows).scalars().all()
                 conn.execute(
-                    insert(jobs).values(
-                        id=job_id,
-                        user_id=principal.user_id,
-                        job_type=job.job_type.value,
-                        target=job.target,
-                        circuit_type=job.circuit_type.value,
-                        num_circuits=job.num_circuits,
-                        shots=job.shots,
-                        sim_method=job.sim_method.value if job.sim_method else None,
-                        priority=job.priority,
-                        status=queue.value,
-                        tags=_tags_text(job.tags),
-                        job_metadata=job.metadata,
-                        verbatim=job.verbatim,
-                        memory=job.memory,
-                        meas_level=job.meas_level,
-                        options=job.options,
-                        cost=0.0,
-                        charged=not principal.is_admin,
-                        deleted=False,
-                        idempotency_key=idempotency_key,
-                        request_hash=request_hash,
-                        response=response,
-                        submitted_at=now,
-                        updated_at=now,
-                    )
-                )
-                rows = []
-                for index, circuit in enumerate(job.circuits):
-                    table = job.bindings[index] if job.bindings is not None else None
-                    rows.append(
-                        {
-                            "job_id": job_id,
-                            "circuit_index": index,
-                            "target": job.target,
-                            "priority": job.priority,
-                            "status": queue.value,
-                            "queue_status": queue.value,
-                            "circuit": circuit.model_dump_json(),
-                            "bindings": table.model_dump_json() if table is not None else None,
-                            "num_rows": job.binding_count(index),
-                            "shots": job.shots,
-                            "attempt": 0,
-                            "max_attempts": self.max_attempts,
-                            "cancel_requested": False,
-                            "updated_at": now,
-                        }
-                    )
-                ids = (
-                    conn.execute(
-                        insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True), rows
-                    )
-                    .scalars()
-                    .all()
-                )
-                conn.execute(
-                    insert(transitions),
+                    sql.insert_transition,
                     [
                         {
                             "task_id": tid,
@@ -515,12 +640,7 @@ class Store:
         except IntegrityError:
             # A concurrent duplicate committed first: answer as its replay.
             with read(self.engine) as conn:
-                found = conn.execute(
-                    select(jobs.c.request_hash, jobs.c.response).where(
-                        jobs.c.user_id == principal.user_id,
-                        jobs.c.idempotency_key == idempotency_key,
-                    )
-                ).first()
+                found = conn.execute(sql.find_key, key).first()
             if found is None:
                 raise ApiError(
                     409, "conflict", "a request with this Idempotency-Key is in progress; retry"
@@ -750,19 +870,9 @@ class Store:
     def reclaim_expired(self) -> int:
         """Put tasks whose lease expired back in the queue, or fail them after max attempts."""
         now = utcnow()
+        self._last_reclaim = time.monotonic()
         with read(self.engine) as conn:
-            expired = conn.execute(
-                select(
-                    tasks.c.id,
-                    tasks.c.lease_id,
-                    tasks.c.status,
-                    tasks.c.queue_status,
-                    tasks.c.attempt,
-                    tasks.c.max_attempts,
-                    tasks.c.job_id,
-                    tasks.c.target,
-                ).where(tasks.c.lease_expires_at < now, tasks.c.status.in_(_ACTIVE))
-            ).all()
+            expired = conn.execute(self._sql.expired, {"now": now}).all()
         if not expired:
             return 0
         done = 0
@@ -811,50 +921,22 @@ class Store:
 
     def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
         """Lease the first queued task of ``targets`` (priority, then submission), or None."""
-        self.reclaim_expired()
+        if time.monotonic() - self._last_reclaim > self.reclaim_every:
+            self.reclaim_expired()
         now = utcnow()
         lease_id = new_id()
         expires = now + timedelta(seconds=self.lease_seconds)
-        pick = (
-            select(tasks.c.id)
-            .where(tasks.c.target.in_(list(targets)), tasks.c.status.in_(_QUEUED))
-            .order_by(tasks.c.priority.desc(), tasks.c.id)
-            .limit(1)
-        )
-        if self._pg:
-            pick = pick.with_for_update(skip_locked=True)
-        new_status = case(
-            *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
-            else_=tasks.c.status,
-        )
-        stmt = (
-            update(tasks)
-            .where(tasks.c.id == pick.scalar_subquery())
-            .values(
-                status=new_status,
-                lease_id=lease_id,
-                lease_expires_at=expires,
-                attempt=tasks.c.attempt + 1,
-                worker_id=worker.worker_id,
-                updated_at=now,
-            )
-            .returning(
-                tasks.c.id,
-                tasks.c.job_id,
-                tasks.c.circuit_index,
-                tasks.c.target,
-                tasks.c.status,
-                tasks.c.queue_status,
-                tasks.c.attempt,
-                tasks.c.circuit,
-                tasks.c.bindings,
-                tasks.c.shots,
-                tasks.c.execution_id,
-            )
-        )
+        sql = self._sql
+        params = {
+            "targets": list(targets),
+            "lid": lease_id,
+            "exp": expires,
+            "wid": worker.worker_id,
+            "now": now,
+        }
         with write(self.engine) as conn:
             self._seen_worker(conn, worker)
-            t = conn.execute(stmt).first()
+            t = conn.execute(sql.lease, params).first()
             if t is None:
                 return None
             _transition(
@@ -865,16 +947,7 @@ class Store:
                 now,
                 f"leased by worker {worker.name} (attempt {t.attempt})",
             )
-            job = conn.execute(
-                select(
-                    jobs.c.job_type,
-                    jobs.c.sim_method,
-                    jobs.c.verbatim,
-                    jobs.c.memory,
-                    jobs.c.meas_level,
-                    jobs.c.options,
-                ).where(jobs.c.id == t.job_id)
-            ).one()
+            job = conn.execute(sql.lease_job, {"jid": t.job_id}).one()
             _refresh_job(conn, t.job_id, now)
         self.notifier.notify(f"job:{t.job_id}")
         head = {
@@ -912,24 +985,8 @@ class Store:
             tid = int(task_id)
         except ValueError:
             raise ApiError(404, "not_found", f"task_id: no task {task_id!r}") from None
-        cols = [
-            tasks.c.id,
-            tasks.c.job_id,
-            tasks.c.target,
-            tasks.c.status,
-            tasks.c.lease_id,
-            tasks.c.lease_expires_at,
-            tasks.c.cancel_requested,
-            tasks.c.num_rows,
-            tasks.c.shots,
-            tasks.c.queue_status,
-        ]
-        if heavy:
-            cols.append(tasks.c.circuit)
-        stmt = select(*cols).where(tasks.c.id == tid)
-        if lock and self._pg:
-            stmt = stmt.with_for_update()
-        row = conn.execute(stmt).first()
+        stmt = self._sql.task_heavy if heavy else self._sql.task_light
+        row = conn.execute(stmt, {"tid": tid}).first()
         if row is None:
             raise ApiError(404, "not_found", f"task_id: no task {task_id!r}")
         if row.target not in worker.targets:
@@ -955,7 +1012,7 @@ class Store:
         expires = now + timedelta(seconds=self.lease_seconds)
         with write(self.engine) as conn:
             row = self._task_for(conn, worker, task_id, lease_id, lock=True)
-            conn.execute(update(tasks).where(tasks.c.id == row.id).values(lease_expires_at=expires))
+            conn.execute(self._sql.update_task, {"tid": row.id, "lease_expires_at": expires})
             self._seen_worker(conn, worker)
         return expires, bool(row.cancel_requested)
 
@@ -987,7 +1044,7 @@ class Store:
                 values["status"] = new.value
                 values["status_message"] = report.message
                 _transition(conn, row.id, old, new, now, report.message)
-            conn.execute(update(tasks).where(tasks.c.id == row.id).values(**values))
+            conn.execute(self._sql.update_task, {"tid": row.id, **values})
             if "status" in values:
                 _refresh_job(conn, row.job_id, now)
         self.notifier.notify(f"job:{row.job_id}")
@@ -1049,22 +1106,13 @@ class Store:
                 values["status"] = new.value
                 values["status_message"] = results.status_message
                 _transition(conn, row.id, old, new, now, results.status_message)
-            conn.execute(update(tasks).where(tasks.c.id == row.id).values(**values))
+            conn.execute(self._sql.update_task, {"tid": row.id, **values})
             if charge > 0:
-                job = conn.execute(
-                    select(jobs.c.user_id, jobs.c.charged).where(jobs.c.id == row.job_id)
-                ).one()
+                sql = self._sql
+                job = conn.execute(sql.job_charge, {"jid": row.job_id}).one()
                 if job.charged:
-                    conn.execute(
-                        update(users)
-                        .where(users.c.id == job.user_id)
-                        .values(balance=users.c.balance - charge)
-                    )
-                    conn.execute(
-                        update(jobs)
-                        .where(jobs.c.id == row.job_id)
-                        .values(cost=jobs.c.cost + charge)
-                    )
+                    conn.execute(sql.charge_user, {"uid": job.user_id, "amount": charge})
+                    conn.execute(sql.charge_job, {"jid": row.job_id, "amount": charge})
             _refresh_job(conn, row.job_id, now)
         self.notifier.notify(f"job:{row.job_id}")
 
@@ -1089,26 +1137,22 @@ def _transition(  # noqa: PLR0917
     message: str | None,
 ) -> None:
     conn.execute(
-        insert(transitions).values(
-            task_id=task_id,
-            from_status=old.value if old else None,
-            to_status=new.value,
-            at=at,
-            message=message,
-        )
+        _statements(False).insert_transition,
+        {
+            "task_id": task_id,
+            "from_status": old.value if old else None,
+            "to_status": new.value,
+            "at": at,
+            "message": message,
+        },
     )
 
 
 def _refresh_job(conn: Connection, job_id: str, now: datetime) -> None:
-    statuses = [
-        CircuitStatus(s)
-        for s in conn.execute(select(tasks.c.status).where(tasks.c.job_id == job_id)).scalars()
-    ]
-    conn.execute(
-        update(jobs)
-        .where(jobs.c.id == job_id)
-        .values(status=domain.job_status(statuses).value, updated_at=now)
-    )
+    sql = _statements(False)
+    statuses = [CircuitStatus(s) for s in conn.execute(sql.job_statuses, {"jid": job_id}).scalars()]
+    status = domain.job_status(statuses).value
+    conn.execute(sql.set_job_status, {"jid": job_id, "st": status, "now": now})
 
 
 def _audit(
