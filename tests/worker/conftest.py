@@ -7,6 +7,7 @@ admin (user) token and a worker token for the catalog targets it uses.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,12 +68,34 @@ def circuit_states(data: dict[str, Any]) -> list[str]:
     return [str(data.get("status"))]
 
 
+def serve_http(app: Any) -> tuple[Any, threading.Thread, int]:
+    """Serve ``app`` with uvicorn on an ephemeral loopback port, in a daemon thread."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="worker-tests-http", daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive(), "the HTTP server stopped while starting"
+        time.sleep(0.005)
+    port = int(server.servers[0].sockets[0].getsockname()[1])
+    return server, thread, port
+
+
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     pytest.importorskip("qrelay.service.app", reason="the service is not installed")
     from qrelay.service.app import create_app
 
-    from qrelay.embedded import _serve_http
     from qrelay.service import bootstrap
     from qrelay.settings import ServiceSettings
 
@@ -85,7 +108,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         database_url, name="worker-tests", targets=WORKER_TARGETS
     )
     app = create_app(settings.model_copy(update={"database_url": database_url}))
-    server, thread, port = _serve_http(app)
+    server, thread, port = serve_http(app)
     url = f"http://127.0.0.1:{port}"
     http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60.0)
     try:
@@ -93,7 +116,6 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     finally:
         http.close()
         server.should_exit = True
-        server.force_exit = True
         thread.join(timeout=5)
 
 

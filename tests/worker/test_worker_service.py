@@ -96,7 +96,8 @@ def test_compile_job_returns_native_circuit_and_layouts(service: Service, worker
     initial = data.initial_logical_to_physicals[0]
     assert initial is not None
     assert sorted(initial) == [0, 1, 2]
-    assert not data.readouts or not data.readouts[0]
+    assert data.readouts is not None
+    assert [r.successful_shots for r in data.readouts[0] or []] == [0]
 
 
 def test_submit_to_a_qpu_runs_on_the_controller(service: Service, worker: Worker) -> None:

@@ -36,9 +36,11 @@ from qrelay.errors import (
     TransportError,
 )
 from qrelay.payload import (
+    Circuit,
     CircuitStatus,
     JobType,
     Readout,
+    RegisterReadout,
     TargetInfo,
     WorkerTask,
     WorkerTaskResults,
@@ -47,6 +49,7 @@ from qrelay.payload import (
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.worker.api import WorkerApi
 from qrelay.worker.heartbeat import Heartbeat
+from qrelay.worker.isolation import DriverProcess
 from qrelay.worker.verbatim import check_verbatim
 
 log = logging.getLogger(__name__)
@@ -79,6 +82,23 @@ _LEASED_STATES: Final = {
 }
 
 
+def _no_shots(task: WorkerTask) -> list[Readout]:
+    """Readouts of zero shots, one per binding row: what a job that runs nothing measured.
+
+    A compile or convert job completes with these, so its result has the same shape as
+    any other (rows, registers) and the service checks it the same way.
+    """
+    empty = Readout(
+        successful_shots=0,
+        registers=[
+            RegisterReadout(name=reg.name, width=reg.size, bits=b"")
+            for reg in task.circuit.registers
+        ],
+    )
+    rows = 1 if task.bindings is None else len(task.bindings)
+    return [empty] * rows
+
+
 def _identity(n: int) -> dict[int, int]:
     return {q: q for q in range(n)}
 
@@ -90,7 +110,8 @@ class Worker:
     ``qpu-grpc`` driver). ``client`` replaces the HTTP client (custom transports);
     ``target_infos`` gives target descriptions instead of asking the service, and
     ``drivers`` ready-made driver instances per target name (a driver not published as
-    an entry point, e.g. one embedded in an application).
+    an entry point, e.g. one embedded in an application). With ``isolate`` (the default)
+    simulations run in a child process (see :mod:`qrelay.worker.isolation`).
     """
 
     def __init__(
@@ -106,6 +127,7 @@ class Worker:
         client: httpx.Client | None = None,
         target_infos: Mapping[str, TargetInfo] | None = None,
         drivers: Mapping[str, DeviceDriver] | None = None,
+        isolate: bool = True,
     ) -> None:
         if not targets:
             raise ConfigurationError("a worker needs at least one target to serve")
@@ -120,6 +142,8 @@ class Worker:
         self._given_infos = dict(target_infos or {})
         self._drivers: dict[tuple[str, str | None], DeviceDriver] = {}
         self._given_drivers = dict(drivers or {})
+        self.isolate = isolate
+        self._process = DriverProcess()
         self._compiler: Compiler | None = None
         self._execution_ids: dict[str, str] = {}
         self._states: dict[str, CircuitStatus] = {}
@@ -135,8 +159,9 @@ class Worker:
         return self._stop.is_set()
 
     def close(self) -> None:
-        """Close the HTTP client and the drivers that hold connections."""
+        """Close the HTTP client, the simulation process and drivers that hold connections."""
         self.api.close()
+        self._process.close()
         for driver in self._drivers.values():
             closer = getattr(driver, "close", None)
             if callable(closer):
@@ -187,7 +212,7 @@ class Worker:
         try:
             info = self.api.target(name)
         except (NotFoundError, PermissionDeniedError) as exc:
-            fallback = _fleet_info(name)
+            fallback = _catalog_info(name)
             if fallback is None:
                 raise ConfigurationError(
                     f"target {name!r}: the service gave no info ({exc})"
@@ -261,7 +286,7 @@ class Worker:
             identity = _identity(circuit.num_qubits)
             return _Outcome(
                 CircuitStatus.COMPLETED,
-                readouts=[],
+                readouts=_no_shots(task),
                 successful_shots=0,
                 compiled=CompileResult(circuit, identity, dict(identity)),
                 send_compiled_circuit=True,
@@ -270,7 +295,7 @@ class Worker:
         if task.job_type == JobType.COMPILE:
             return _Outcome(
                 CircuitStatus.COMPLETED,
-                readouts=[],
+                readouts=_no_shots(task),
                 successful_shots=0,
                 compiled=compiled,
                 send_compiled_circuit=True,
@@ -281,7 +306,7 @@ class Worker:
             # a simulator runs it now; a device driver reports running itself, when the
             # device has taken the program (with its execution id)
             ctx.report_status(CircuitStatus.RUNNING, None)
-        readouts = self.driver(info).execute(task, compiled.circuit, ctx)
+        readouts = self._execute(info, task, compiled.circuit, ctx)
         if ctx.check_cancelled():
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled while running")
         rows = 1 if task.bindings is None else len(task.bindings)
@@ -299,6 +324,15 @@ class Worker:
             compiled=compiled,
             send_compiled_circuit=compiled.circuit is not circuit,
         )
+
+    def _execute(
+        self, info: TargetInfo, task: WorkerTask, circuit: Circuit, ctx: TaskContext
+    ) -> list[Readout]:
+        """Run on the target's driver: simulations in the child process, devices here."""
+        simulation = task.job_type == JobType.SIMULATE or info.simulator
+        if self.isolate and simulation and info.name not in self._given_drivers:
+            return self._process.execute(info, task, circuit, ctx, config=self.driver_config)
+        return self.driver(info).execute(task, circuit, ctx)
 
     def _compile(self, task: WorkerTask, info: TargetInfo, ctx: TaskContext) -> CompileResult:
         circuit = task.circuit
@@ -396,11 +430,15 @@ class Worker:
         log.info("task %s: %s", task.task_id, outcome.status.value)
 
 
-def _fleet_info(name: str) -> TargetInfo | None:
-    """A fleet device's info, for a worker the service will not describe targets to."""
-    from qrelay.qpu.fleet import fleet_device
+def _catalog_info(name: str) -> TargetInfo | None:
+    """The default catalog's description of ``name`` (simulators and the fleet).
 
-    try:
-        return fleet_device(name)
-    except QRelayError:
-        return None
+    Used when the service does not describe targets to worker tokens; a target of a
+    custom catalog is then given to the worker with ``target_infos``.
+    """
+    from qrelay.service.catalog import default_targets
+
+    for info in default_targets():
+        if info.name == name:
+            return info
+    return None

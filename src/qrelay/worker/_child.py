@@ -1,0 +1,51 @@
+"""The driver child process: ``python -m qrelay.worker._child``.
+
+It answers requests on stdin with results on stdout, each a length-prefixed pickle (the
+framing of :mod:`qrelay.qpu._child`; parent and child are the same program on a private
+pipe). A request is ``(driver_name, target_info, config, task, circuit)``; the reply is
+``("ok", readouts)`` or ``("error", (kind, message))``. Drivers are built once per target
+and calibration and reused. Stray output goes to stderr, never into the channel.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from qrelay.qpu._child import read_frame, write_frame
+
+
+def main() -> int:
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed from here on lands on stderr
+    requests = sys.stdin.buffer
+
+    from qrelay import registry
+    from qrelay.errors import QRelayError
+    from qrelay.plugins import TaskContext
+
+    drivers: dict[tuple[str, str, str | None], Any] = {}
+    write_frame(channel, ("ready", None))
+    while True:
+        request = read_frame(requests)
+        if request is None:
+            return 0
+        driver_name, info, config, task, circuit = request
+        key = (driver_name, info.name, info.calibration_id)
+        try:
+            driver = drivers.get(key)
+            if driver is None:
+                driver = registry.load(registry.DRIVERS, driver_name)(info, **config)
+                drivers[key] = driver
+            readouts = driver.execute(task, circuit, TaskContext(task=task))
+            reply: tuple[str, Any] = ("ok", readouts)
+        except QRelayError as exc:  # a refusal: the parent raises it again, by class name
+            reply = ("refused", (type(exc).__name__, str(exc)))
+        except Exception as exc:  # sent back to the parent, which fails the task with it
+            reply = ("error", (type(exc).__name__, str(exc)))
+        write_frame(channel, reply)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
