@@ -256,3 +256,11 @@ def test_circuit_operations_with_key_paths() -> None:
     result = cirq.Simulator(seed=2).run(to_cirq(payload), repetitions=40)
     arrays = register_arrays(payload, result.records)
     assert np.array_equal(arrays["outer:m"], arrays["b"])  # X(B) fires exactly when outer:m
+
+
+def test_unsupported_qubits_and_missing_keys_are_named() -> None:
+    with pytest.raises(ConversionError, match="LineQubit, GridQubit and NamedQubit"):
+        from_cirq(cirq.Circuit(cirq.X(cirq.LineQid(0, dimension=2))))
+    payload = from_cirq(cirq.Circuit(cirq.measure(A, key="m")))
+    with pytest.raises(ConversionError, match="no measurement key 'm'"):
+        register_arrays(payload, {"other": np.zeros((3, 1, 1), dtype=np.uint8)})
