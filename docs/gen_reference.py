@@ -76,12 +76,14 @@ def rest_page(document: dict[str, Any] | None) -> str:
             f"{info.get('version', '')}, OpenAPI {document.get('openapi', '')}) is "
             "[openapi.json](openapi.json); a running service also serves it at "
             "`/openapi.json`. Every route except the health checks wants "
-            "`Authorization: Bearer <token>`. Errors are RFC 9457 `application/problem+json` "
-            "with a stable `code` (see [Concepts](../concepts.md#errors))."
+            "`Authorization: Bearer <token>`: routes tagged `admin` an admin's token, "
+            "routes tagged `worker` a worker's token, the others a user's. Errors are "
+            "RFC 9457 `application/problem+json` with a stable `code` (see "
+            "[Concepts](../concepts.md#errors))."
         ),
         "",
-        "| Method | Path | Summary | Responses |",
-        "| --- | --- | --- | --- |",
+        "| Method | Path | Tags | Summary | Responses |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for path, item in sorted(document.get("paths", {}).items()):
         for method in _HTTP_METHODS:
@@ -90,8 +92,10 @@ def rest_page(document: dict[str, Any] | None) -> str:
                 continue
             summary = op.get("summary") or op.get("operationId") or ""
             codes = ", ".join(sorted(op.get("responses", {})))
+            tags = ", ".join(op.get("tags", []))
             lines.append(
-                f"| `{method.upper()}` | `{path}` | {_md_cell(summary)} | {_md_cell(codes)} |"
+                f"| `{method.upper()}` | `{path}` | {tags} | {_md_cell(summary)} | "
+                f"{_md_cell(codes)} |"
             )
     lines += ["", "## Routes in detail", ""]
     for path, item in sorted(document.get("paths", {}).items()):
