@@ -118,3 +118,24 @@ def test_unreachable_controller_is_a_qpu_api_error() -> None:
         ),
     ):
         api.submit(program, {"theta": [0.0]}, client=client, execution_options=options)
+
+
+def test_empty_batch_is_refused() -> None:
+    from qrelay.qpu.translation import translate
+
+    from ._programs import rotations_square
+
+    program = translate(rotations_square(1), 10, "square_qpu")
+    with pytest.raises(api.SubmissionError, match="at least one set"):
+        api.submit_with_parameter_batch(program, [], client=api.QpuClient(gateway="127.0.0.1:9"))
+
+
+def test_port_in_use_is_a_clear_error() -> None:
+    from qrelay.errors import ConfigurationError
+    from qrelay.qpu.server import start_server
+
+    with (
+        start_server(devices=["ion_qpu"]) as first,
+        pytest.raises(ConfigurationError, match="cannot listen"),
+    ):
+        start_server(port=first.port, devices=["ion_qpu"])

@@ -317,6 +317,10 @@ def _execute_request(
         )
     if isinstance(patch_values, Mapping):
         raise SubmissionError("patch_values: expected a list of mappings, one per set")
+    if not patch_values:
+        raise SubmissionError(
+            "patch_values: give at least one set ({} for a program without parameters)"
+        )
     executable = pb.Executable.FromString(serialized)
     api = options.api_options or ApiExecutionOptions()
     request = pb.ExecuteRequest(

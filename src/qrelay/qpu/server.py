@@ -21,7 +21,13 @@ from typing import Any, Final
 import grpc
 from pydantic import ValidationError as PydanticValidationError
 
-from qrelay.errors import ConflictError, NotFoundError, QRelayError, ValidationError
+from qrelay.errors import (
+    ConfigurationError,
+    ConflictError,
+    NotFoundError,
+    QRelayError,
+    ValidationError,
+)
 from qrelay.payload import Circuit
 from qrelay.plugins import SimulationEngine
 from qrelay.qpu._proto import controller_pb2 as pb
@@ -263,12 +269,21 @@ def start_server(
     controller = Controller(
         devices, engine=engine, seed=seed, engine_options=engine_options, gate_noise=gate_noise
     )
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=GRPC_OPTIONS)
+    # No SO_REUSEPORT: a second controller on a taken port must fail, not share it.
+    options = [*GRPC_OPTIONS, ("grpc.so_reuseport", 0)]
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=options)
     servicer = ControllerServicer(controller)
     pb_grpc.add_ControllerServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as exc:
+        bound = 0
+        cause: Exception | None = exc
+    else:
+        cause = None
     if bound == 0:
-        raise QRelayError(f"cannot listen on {host}:{port}")
+        server.stop(None)
+        raise ConfigurationError(f"the QPU controller cannot listen on {host}:{port}") from cause
     if paused:
         controller.pause()
     controller.start()
