@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qrelay.errors import ConversionError
+from qrelay.errors import ConversionError, QRelayError
 from qrelay.payload import Circuit, Readout
 
 
@@ -80,6 +80,42 @@ def records_of(
     return records
 
 
+def _stacked_records(
+    readouts: Sequence[Readout], plan: dict[str, list[tuple[str, npt.NDArray[np.int8] | None]]]
+) -> dict[str, npt.NDArray[np.int8]] | None:
+    """``{key: points x repetitions x instances x qubits}`` for readouts of equal shots.
+
+    One ``unpackbits`` per register over every point at once, instead of one per point:
+    a 1,000-point sweep decodes in a few milliseconds. ``None`` when the shots differ.
+    """
+    shots = {r.successful_shots for r in readouts}
+    if len(shots) != 1:
+        return None
+    count, reps = len(readouts), shots.pop()
+    unpacked: dict[str, npt.NDArray[np.int8]] = {}
+    records: dict[str, npt.NDArray[np.int8]] = {}
+    for key, entries in plan.items():
+        arrays = []
+        for name, invert in entries:
+            if name not in unpacked:
+                try:
+                    regs = [r.register(name) for r in readouts]
+                except QRelayError as exc:
+                    raise ConversionError(
+                        f"readout has no register {name!r} (key {key!r})"
+                    ) from exc
+                width = regs[0].width
+                nbytes = (width + 7) // 8
+                blob = b"".join(reg.bits for reg in regs)
+                packed = np.frombuffer(blob, dtype=np.uint8).reshape(count, reps, nbytes)
+                raw = np.unpackbits(packed, axis=-1, count=width, bitorder="little")
+                unpacked[name] = raw.view(np.int8)
+            signed = unpacked[name]
+            arrays.append(signed ^ invert if invert is not None else signed)
+        records[key] = np.stack(arrays, axis=2)
+    return records
+
+
 def result_dicts(circuit: Circuit, readouts: Sequence[Readout], params: Sequence[Any]) -> list[Any]:
     """One ``cirq.ResultDict`` per readout, with the resolver of its sweep point."""
     import cirq
@@ -89,6 +125,12 @@ def result_dicts(circuit: Circuit, readouts: Sequence[Readout], params: Sequence
             f"{len(readouts)} readouts for {len(params)} sweep points; expected one per point"
         )
     plan = key_plan(circuit)
+    stacked = _stacked_records(readouts, plan) if len(readouts) > 1 else None
+    if stacked is not None:
+        return [
+            cirq.ResultDict(params=resolver, records={k: v[i] for k, v in stacked.items()})
+            for i, resolver in enumerate(params)
+        ]
     return [
         cirq.ResultDict(params=resolver, records=records_of(readout, plan))
         for readout, resolver in zip(readouts, params, strict=True)

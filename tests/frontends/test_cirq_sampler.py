@@ -40,9 +40,11 @@ def golden_circuit() -> cirq.Circuit:
     )
 
 
-def test_golden_records_match_cirq_simulator(sampler: QRelaySampler) -> None:
+@pytest.mark.parametrize("target", [TARGET, "aer_simulator"])
+def test_golden_records_match_cirq_simulator(cirq_service, target: str) -> None:  # type: ignore[no-untyped-def]
+    """Same records on Cirq's own simulator target and on Aer (a Cirq circuit runs anywhere)."""
     circuit = golden_circuit()
-    ours = sampler.run(circuit, repetitions=20)
+    ours = cirq_service.sampler(target).run(circuit, repetitions=20)
     reference = cirq.Simulator().run(circuit, repetitions=20)
     assert isinstance(ours, cirq.ResultDict)
     assert set(ours.records) == {"first", "rep", "inv"}
