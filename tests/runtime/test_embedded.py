@@ -93,3 +93,13 @@ def test_a_job_from_one_process_is_retrieved_by_a_later_one(stack: Any, tmp_path
 
     job_id = python(SUBMIT)
     assert json.loads(python(RETRIEVE, job_id)) == {"01": 21}
+
+
+async def test_async_client_on_its_own_loop_reaches_the_embedded_default(stack: Any) -> None:
+    from qrelay.runtime import AsyncClient
+
+    async with AsyncClient() as client:
+        job = await client.submit(NewJob(target="aer_simulator", circuits=[flip(4)], shots=9))
+        results = await job.result(timeout=60)
+        assert client.url == stack.url  # HTTP on loopback: the app's loop is not this one
+    assert results.readouts[0][0].counts() == {"1010": 9}  # type: ignore[index]
