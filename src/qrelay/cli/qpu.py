@@ -29,7 +29,9 @@ def _serve(args: argparse.Namespace) -> int:
     devices = _devices(args.devices)
     for name in devices or []:
         fleet_device(name)  # refuses an unknown name, listing the fleet
-    handle = start_server(host=args.host, port=args.port, devices=devices, seed=args.seed)
+    handle = start_server(
+        host=args.host, port=args.port, devices=devices, seed=args.seed, warm=True
+    )
     stop = threading.Event()
 
     def _on_signal(_signum: int, _frame: Any) -> None:

@@ -38,6 +38,7 @@ from qrelay.errors import (
     DeviceError,
     NotFoundError,
     PayloadError,
+    QRelayError,
 )
 from qrelay.payload import Bindings, Circuit, TargetInfo
 from qrelay.plugins import SimulationEngine
@@ -302,6 +303,19 @@ class Controller:
             self._started = True
         for device in self._devices.values():
             device.thread.start()
+
+    def warm_up(self) -> None:
+        """Start the engine process in the background (a no-op for an engine object)."""
+
+        def warm() -> None:
+            try:
+                runner = self.runner()
+                if isinstance(runner, ProcessRunner):
+                    runner.warm()
+            except QRelayError as exc:
+                log.warning("engine warm-up failed: %s", exc)
+
+        threading.Thread(target=warm, name="qpu-engine-warm-up", daemon=True).start()
 
     def pause(self) -> None:
         """Hold every device queue (maintenance): programs queue but none starts."""

@@ -153,9 +153,7 @@ class ProcessRunner:
         child = self._idle.get()
         try:
             if child is None:
-                child = _Child(self.engine_name, self.options)
-                with self._lock:
-                    self._children.add(child)
+                child = self._start_child()
             kwargs = {"shots": shots, "bindings": bindings, "noise": noise, "seed": seed}
             try:
                 status, value = child.call((key, circuit, kwargs))
@@ -174,6 +172,28 @@ class ProcessRunner:
             raise DeviceError(f"the simulation engine failed: {kind}: {message}")
         rows: RowArrays = value
         return rows
+
+    def warm(self) -> None:
+        """Start one child now, so the first program does not wait for its imports."""
+        child = self._idle.get()
+        try:
+            if child is None:
+                child = self._start_child()
+        finally:
+            self._idle.put(child)
+
+    def _start_child(self) -> _Child:
+        if self._closed:
+            raise DeviceError("the controller is shutting down")
+        child = _Child(self.engine_name, self.options)
+        with self._lock:
+            closed = self._closed
+            if not closed:
+                self._children.add(child)
+        if closed:  # closed while it started: do not leave it behind
+            child.close()
+            raise DeviceError("the controller is shutting down")
+        return child
 
     def _drop(self, child: _Child) -> None:
         with self._lock:

@@ -258,6 +258,7 @@ def start_server(
     paused: bool = False,
     engine_options: Mapping[str, Any] | None = None,
     gate_noise: bool = True,
+    warm: bool = False,
 ) -> ServerHandle:
     """Start a controller serving ``devices`` (default: the whole fleet) on ``host:port``.
 
@@ -265,6 +266,7 @@ def start_server(
     its own threads until ``handle.stop()``. ``paused`` starts with the queues held
     (``handle.controller.resume()`` releases them), as a device under maintenance.
     ``gate_noise=False`` runs the gates ideally (readout error stays, from the IQ model).
+    ``warm`` starts the engine process right away instead of at the first program.
     """
     controller = Controller(
         devices, engine=engine, seed=seed, engine_options=engine_options, gate_noise=gate_noise
@@ -287,6 +289,8 @@ def start_server(
     if paused:
         controller.pause()
     controller.start()
+    if warm:
+        controller.warm_up()
     server.start()
     address = f"{host}:{bound}" if ":" not in host else f"[{host}]:{bound}"
     log.info("QPU controller serving %s on %s", ", ".join(controller.device_names), address)
