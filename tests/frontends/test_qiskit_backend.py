@@ -237,3 +237,18 @@ def test_cancel_and_status(aer_backend: QRelayBackend) -> None:
     assert job.status() in (JobStatus.CANCELLED, JobStatus.DONE)
     job.wait_for_final_state(timeout=30)
     assert job.in_final_state()
+
+
+def test_a_failed_circuit_gives_an_unsuccessful_experiment(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
+    backend = qiskit_provider.get_backend("ion_qpu")  # no reset on this device
+    bad = QuantumCircuit(1, 1, name="needs_reset")
+    bad.x(0)
+    bad.reset(0)
+    bad.measure(0, 0)
+    job = backend.run(bad, shots=10)
+    result = job.result(timeout=120)
+    assert result.success is False
+    assert result.results[0].success is False
+    assert result.results[0].status.startswith("FAILED: ")
+    assert "reset" in result.results[0].status
+    assert job.status() is JobStatus.ERROR
