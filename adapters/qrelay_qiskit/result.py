@@ -44,6 +44,7 @@ class BitLayout:
     qreg_sizes: tuple[tuple[str, int], ...]
     name: str
     metadata: dict[str, Any]
+    global_phase: float = 0.0
 
     @property
     def memory_slots(self) -> int:
@@ -61,6 +62,7 @@ class BitLayout:
             "qreg_sizes": [list(item) for item in self.qreg_sizes],
             "creg_sizes": [list(item) for item in self.creg_sizes],
             "memory_slots": self.memory_slots,
+            "global_phase": self.global_phase,
             "metadata": dict(self.metadata),
         }
 
@@ -99,12 +101,14 @@ def bit_layout(circuit: Circuit) -> BitLayout:
         else:
             qregs = (("q", circuit.num_qubits),) if circuit.num_qubits else ()
     user_meta = {k: v for k, v in meta.items() if not k.startswith("qiskit.")}
+    phase = circuit.global_phase
     return BitLayout(
         sources=tuple(range(circuit.num_clbits)),
         creg_sizes=cregs,
         qreg_sizes=qregs,
         name=circuit.name or "circuit",
         metadata=user_meta,
+        global_phase=float(phase) if isinstance(phase, int | float) else 0.0,
     )
 
 

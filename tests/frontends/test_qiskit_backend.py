@@ -101,7 +101,7 @@ def test_golden_counts_and_memory_match_aer(aer_backend: QRelayBackend, make) ->
     assert result.get_counts() == reference.get_counts() == GOLDEN[qc.name]
     assert result.get_memory() == reference.get_memory()
     ours, theirs = result.results[0].header, reference.results[0].header
-    for field in ("creg_sizes", "memory_slots", "name"):
+    for field in ("creg_sizes", "memory_slots", "name", "qreg_sizes", "global_phase"):
         assert ours[field] == theirs[field]
     assert result.data(0)["memory"] == reference.data(0)["memory"]  # hex per shot
     assert job.status() is JobStatus.DONE
