@@ -11,7 +11,8 @@ from qiskit_aer import AerSimulator
 
 from qrelay.errors import PayloadError
 from qrelay.payload import Bindings, Circuit
-from qrelay.qpu.fleet import fleet_device
+from qrelay.qpu.fleet import calibration_hash, fleet_device
+from qrelay.qpu.native import reduce_to_touched
 from qrelay_qiskit.compiler import TranspileCompiler
 from qrelay_qiskit.convert import to_qiskit
 from qrelay_qiskit.engine import AerEngine
@@ -121,7 +122,12 @@ def test_noisy_bell_and_ghz_fidelity_in_calibrated_range(engine: AerEngine, name
     compiler = TranspileCompiler()
     for size in (2, 3):
         compiled = compiler.compile(ghz(size), target).circuit
-        (readout,) = engine.run(compiled, shots=SHOTS, noise=target, seed=17)
+        # as the worker and the emulator do: simulate only the touched qubits
+        reduced = reduce_to_touched(compiled, target)
+        noise = reduced.target.model_copy(
+            update={"calibration_id": "slice-" + calibration_hash(reduced.target)}
+        )
+        (readout,) = engine.run(reduced.circuit, shots=SHOTS, noise=noise, seed=17)
         counts = readout.counts()
         fidelity = (counts.get("0" * size, 0) + counts.get("1" * size, 0)) / SHOTS
         table = {(g.op, tuple(g.qubits)): g.error or 0.0 for g in target.gates}
