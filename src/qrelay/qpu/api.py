@@ -95,7 +95,10 @@ PatchValues = Mapping[str, Sequence[float] | float]
 # ---------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class ExecutionResult:
-    """One readout buffer: ``data`` of ``shape``, ``dtype`` ``"integer"`` or ``"complex"``."""
+    """One readout buffer: ``data`` of ``shape``, ``dtype`` ``"integer"`` or ``"complex"``.
+
+    ``data`` is a read-only view of the received bytes (copy it to modify it).
+    """
 
     shape: list[int]
     data: npt.NDArray[Any]
