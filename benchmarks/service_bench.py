@@ -58,7 +58,11 @@ def _circuit(instructions: int) -> dict[str, Any]:
         insts.append({"op": "rx", "qubits": [q], "params": [0.1 * (q + 1)]})
         insts.append({"op": "cx", "qubits": [q, (q + 1) % n]})
     insts += [{"op": "measure", "qubits": [q], "clbits": [q]} for q in range(n)]
-    return {"num_qubits": n, "registers": [{"name": "c", "size": n}], "instructions": insts[:instructions]}
+    return {
+        "num_qubits": n,
+        "registers": [{"name": "c", "size": n}],
+        "instructions": insts[:instructions],
+    }
 
 
 def _job(instructions: int) -> bytes:
@@ -149,25 +153,40 @@ def _cycle(url: str, admin: str, user_token: str, count: int) -> tuple[float, fl
     """(ms per lease -> result cycle, ms per two echo round trips)."""
     with httpx.Client(base_url=url, timeout=60) as client:
         worker = client.post(
-            "/v1/workers", json={"name": "bench", "targets": ["aer_simulator"]},
+            "/v1/workers",
+            json={"name": "bench", "targets": ["aer_simulator"]},
             headers={"Authorization": f"Bearer {admin}"},
         ).json()["token"]
         wh = {"Authorization": f"Bearer {worker}"}
         # drain what the submit cases queued, then queue exactly `count` small jobs
-        while client.post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0}, headers=wh).status_code == 200:
+        while (
+            client.post(
+                "/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0}, headers=wh
+            ).status_code
+            == 200
+        ):
             pass
         body = _job(4)
         uh = {"Authorization": f"Bearer {user_token}", "Content-Type": "application/json"}
         for _ in range(count):
-            client.post("/v1/jobs", content=body, headers=uh | {"Idempotency-Key": uuid.uuid4().hex})
+            client.post(
+                "/v1/jobs", content=body, headers=uh | {"Idempotency-Key": uuid.uuid4().hex}
+            )
         result_template = {
             "status": "completed",
             "successful_shots": 100,
-            "readouts": [{"successful_shots": 100, "registers": [{"name": "c", "width": 2, "bits": _zeros(100)}]}],
+            "readouts": [
+                {
+                    "successful_shots": 100,
+                    "registers": [{"name": "c", "width": 2, "bits": _zeros(100)}],
+                }
+            ],
         }
         start = time.perf_counter()
         for _ in range(count):
-            task = client.post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0}, headers=wh).json()
+            task = client.post(
+                "/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0}, headers=wh
+            ).json()
             r = client.post(
                 f"/v1/worker/tasks/{task['task_id']}/result",
                 json=result_template | {"lease_id": task["lease_id"]},
@@ -196,18 +215,36 @@ def _bench(kind: str, quick: bool) -> list[dict[str, Any]]:
     with _database(kind) as db, _server(db) as (url, admin):
         user = httpx.post(
             url + "/v1/users",
-            json={"name": "bench", "email": f"bench{uuid.uuid4().hex[:6]}@example.org", "balance": 1e9},
+            json={
+                "name": "bench",
+                "email": f"bench{uuid.uuid4().hex[:6]}@example.org",
+                "balance": 1e9,
+            },
             headers={"Authorization": f"Bearer {admin}"},
         ).json()["token"]
         for case, instructions, n in (("submit_small", 4, small_n), ("submit_2k", 2000, big_n)):
             body = _job(instructions)
             echo = _rate(url, "/bench/echo", user, body, n, 8)
             ours = _rate(url, "/v1/jobs", user, body, n, 8)
-            rows.append({"case": f"{case}[{kind}]", "ours": round(ours, 1), "reference": round(echo, 1),
-                         "unit": "jobs/s vs echo req/s", "ratio": round(ours / echo, 3)})
+            rows.append(
+                {
+                    "case": f"{case}[{kind}]",
+                    "ours": round(ours, 1),
+                    "reference": round(echo, 1),
+                    "unit": "jobs/s vs echo req/s",
+                    "ratio": round(ours / echo, 3),
+                }
+            )
         ours_ms, ref_ms = _cycle(url, admin, user, cycles)
-        rows.append({"case": f"lease_result[{kind}]", "ours": round(ours_ms, 3), "reference": round(ref_ms, 3),
-                     "unit": "ms per cycle vs 2 echo round trips", "ratio": round(ref_ms / ours_ms, 3)})
+        rows.append(
+            {
+                "case": f"lease_result[{kind}]",
+                "ours": round(ours_ms, 3),
+                "reference": round(ref_ms, 3),
+                "unit": "ms per cycle vs 2 echo round trips",
+                "ratio": round(ref_ms / ours_ms, 3),
+            }
+        )
     return rows
 
 

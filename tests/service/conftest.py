@@ -11,7 +11,9 @@ from .support import Live, database, start
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A fresh database for one test module."""
     tmp: Path = tmp_path_factory.mktemp("db")
     with database(request.param, tmp) as url:

@@ -32,7 +32,11 @@ def bell(shots: int = 100, *, registers: int = 1) -> dict[str, Any]:
 
 
 def new_job(circuits: int = 1, shots: int = 100, **extra: Any) -> dict[str, Any]:
-    return {"target": "aer_simulator", "circuits": [bell() for _ in range(circuits)], "shots": shots} | extra
+    return {
+        "target": "aer_simulator",
+        "circuits": [bell() for _ in range(circuits)],
+        "shots": shots,
+    } | extra
 
 
 def readout(shots: int, width: int = 2, name: str = "c") -> dict[str, Any]:
@@ -73,12 +77,16 @@ class Live:
 
     def user(self, balance: float = 1000.0, role: str = "user") -> httpx.Client:
         email = f"u{uuid.uuid4().hex[:10]}@example.org"
-        r = self.admin.post("/v1/users", json={"name": "Test", "email": email, "balance": balance, "role": role})
+        r = self.admin.post(
+            "/v1/users", json={"name": "Test", "email": email, "balance": balance, "role": role}
+        )
         assert r.status_code == 201, r.text
         return self.client(r.json()["token"])
 
     def worker(self, targets: list[str] | None = None) -> httpx.Client:
-        r = self.admin.post("/v1/workers", json={"name": "w", "targets": targets or ["aer_simulator"]})
+        r = self.admin.post(
+            "/v1/workers", json={"name": "w", "targets": targets or ["aer_simulator"]}
+        )
         assert r.status_code == 201, r.text
         return self.client(r.json()["token"])
 
@@ -109,8 +117,13 @@ def start(database_url: str, admin_token: str | None = None, **settings: Any) ->
         time.sleep(0.01)
     assert server.started, "the service did not start"
     port = server.servers[0].sockets[0].getsockname()[1]
-    return Live(url=f"http://127.0.0.1:{port}", admin_token=token, database_url=database_url,
-                server=server, thread=thread)
+    return Live(
+        url=f"http://127.0.0.1:{port}",
+        admin_token=token,
+        database_url=database_url,
+        server=server,
+        thread=thread,
+    )
 
 
 @contextlib.contextmanager

@@ -35,7 +35,9 @@ def lease(w: httpx.Client, wait: float = 0) -> WorkerTask | None:
 
 def drain(w: httpx.Client) -> None:
     while (task := lease(w)) is not None:
-        r = w.post(f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, task.shots))
+        r = w.post(
+            f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, task.shots)
+        )
         assert r.status_code == 204, r.text
 
 
@@ -56,7 +58,9 @@ def test_job_runs_through_and_results_come_back(live: Live) -> None:
     assert data.status.value == "awaiting_submission"
     assert data.queue_position == 0
     task = lease(worker)
-    assert task is not None and task.job_id == job_id and task.attempt == 1
+    assert task is not None
+    assert task.job_id == job_id
+    assert task.attempt == 1
     assert task.circuit.registers[0].name == "c"
     r = worker.post(
         f"/v1/worker/tasks/{task.task_id}/status",
@@ -65,25 +69,32 @@ def test_job_runs_through_and_results_come_back(live: Live) -> None:
     assert r.status_code == 204, r.text
     assert user.get(f"/v1/jobs/{job_id}").json()["status"] == "running"
     hb = worker.post(f"/v1/worker/tasks/{task.task_id}/heartbeat", json={"lease_id": task.lease_id})
-    assert hb.status_code == 200 and hb.json()["cancel_requested"] is False
+    assert hb.status_code == 200
+    assert hb.json()["cancel_requested"] is False
     r = worker.post(f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, 100))
     assert r.status_code == 204, r.text
     data = JobData.model_validate_json(user.get(f"/v1/jobs/{job_id}?include=readout").content)
     assert data.status.value == "completed"
     assert data.counts == [{"11": 50, "00": 50}]
     assert data.provider_id == ["exec-1"]
-    assert data.readouts is not None and data.readouts[0] is not None
+    assert data.readouts is not None
+    assert data.readouts[0] is not None
     assert data.readouts[0][0].successful_shots == 100
-    assert data.layouts is not None and data.layouts[0].registers[0].name == "c"
+    assert data.layouts is not None
+    assert data.layouts[0].registers[0].name == "c"
     results = JobResults.model_validate_json(user.get(f"/v1/jobs/{job_id}/results").content)
-    assert results.readouts[0] is not None and results.readouts[0][0].counts() == {"11": 50, "00": 50}
+    assert results.readouts[0] is not None
+    assert results.readouts[0][0].counts() == {
+        "11": 50,
+        "00": 50,
+    }
     # every transition was recorded with a time
     engine = create_engine(live.database_url)
     with engine.connect() as conn:
         moves = conn.execute(
-            select(transitions.c.from_status, transitions.c.to_status).where(
-                transitions.c.task_id == int(task.task_id)
-            ).order_by(transitions.c.id)
+            select(transitions.c.from_status, transitions.c.to_status)
+            .where(transitions.c.task_id == int(task.task_id))
+            .order_by(transitions.c.id)
         ).all()
     engine.dispose()
     assert [tuple(m) for m in moves] == [
@@ -110,7 +121,9 @@ def test_wait_wakes_when_the_job_ends(live: Live) -> None:
     worker.post(f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, 100))
     thread.join(timeout=30)
     data = got["data"]
-    assert isinstance(data, dict) and data["status"] == "completed" and data["readouts"][0]
+    assert isinstance(data, dict)
+    assert data["status"] == "completed"
+    assert data["readouts"][0]
 
 
 def test_lease_long_poll_wakes_on_submission(live: Live) -> None:
@@ -121,7 +134,9 @@ def test_lease_long_poll_wakes_on_submission(live: Live) -> None:
     thread.start()
     job_id = submit(user)
     thread.join(timeout=30)
-    assert got and got[0] is not None and got[0].job_id == job_id
+    assert got
+    assert got[0] is not None
+    assert got[0].job_id == job_id
     worker.post(f"/v1/worker/tasks/{got[0].task_id}/result", json=completed(got[0].lease_id, 100))
 
 
@@ -131,14 +146,17 @@ def test_priority_orders_the_queue_and_is_capped_by_role(live: Live) -> None:
     low = submit(user, priority=1)
     high = submit(user, priority=5)
     first = lease(worker)
-    assert first is not None and first.job_id == high
+    assert first is not None
+    assert first.job_id == high
     second = lease(worker)
-    assert second is not None and second.job_id == low
+    assert second is not None
+    assert second.job_id == low
     for t in (first, second):
         worker.post(f"/v1/worker/tasks/{t.task_id}/result", json=completed(t.lease_id, 100))
     r = user.post("/v1/jobs", json=new_job(priority=9), headers={"Idempotency-Key": _key()})
     assert r.status_code == 403
-    assert r.json()["code"] == "priority_too_high" and "5" in r.json()["detail"]
+    assert r.json()["code"] == "priority_too_high"
+    assert "5" in r.json()["detail"]
 
 
 def test_validation_errors_name_the_field_and_store_nothing(live: Live) -> None:
@@ -158,9 +176,11 @@ def test_validation_errors_name_the_field_and_store_nothing(live: Live) -> None:
         assert r.status_code == 422, r.text
         problem = r.json()
         assert r.headers["content-type"].startswith("application/problem+json")
-        assert problem["code"] == "validation_error" and word in problem["detail"]
+        assert problem["code"] == "validation_error"
+        assert word in problem["detail"]
     r = user.post("/v1/jobs", json=new_job())
-    assert r.status_code == 422 and "Idempotency-Key" in r.json()["detail"]
+    assert r.status_code == 422
+    assert "Idempotency-Key" in r.json()["detail"]
     assert user.get("/v1/jobs").json()["jobs"] == before
 
 
@@ -172,7 +192,8 @@ def test_body_over_the_limit_gets_413(live: Live) -> None:
         user = small.user()
         body = new_job(circuits=20)
         r = user.post("/v1/jobs", json=body, headers={"Idempotency-Key": _key()})
-        assert r.status_code == 413 and r.json()["code"] == "payload_too_large"
+        assert r.status_code == 413
+        assert r.json()["code"] == "payload_too_large"
     finally:
         small.stop()
 
@@ -182,10 +203,13 @@ def test_balance_dry_run_402_and_charges(live: Live) -> None:
     # charge rules are checked on a priced catalog in test_catalog.py. Here: free target.
     user = live.user(balance=0.0)
     r = user.post("/v1/jobs", json=new_job(dry_run=True), headers={"Idempotency-Key": _key()})
-    assert r.status_code == 201 and r.json()["dry_run"] is True and r.json()["estimated_cost"] == 0.0
+    assert r.status_code == 201
+    assert r.json()["dry_run"] is True
+    assert r.json()["estimated_cost"] == 0.0
     assert user.get("/v1/me/balance").json() == {"balance": 0.0}
     me = user.get("/v1/me").json()
-    assert me["role"] == "user" and me["max_priority"] == 5
+    assert me["role"] == "user"
+    assert me["max_priority"] == 5
 
 
 def test_cancel_queued_and_running(live: Live) -> None:
@@ -197,7 +221,8 @@ def test_cancel_queued_and_running(live: Live) -> None:
     queued = submit(user)
     r = user.post("/v1/jobs/cancel", json={"job_ids": [queued, running, "missing"]})
     out = r.json()
-    assert sorted(out["succeeded"]) == sorted([queued, running]) and out["not_found"] == ["missing"]
+    assert sorted(out["succeeded"]) == sorted([queued, running])
+    assert out["not_found"] == ["missing"]
     assert user.get(f"/v1/jobs/{queued}").json()["status"] == "cancelled"
     assert user.get(f"/v1/jobs/{running}").json()["status"] == "cancelled"
     assert lease(worker) is None  # the cancelled queued circuit is not handed out
@@ -206,7 +231,9 @@ def test_cancel_queued_and_running(live: Live) -> None:
     r = worker.post(f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, 100))
     assert r.status_code == 204
     data = user.get(f"/v1/jobs/{running}?include=readout").json()
-    assert data["status"] == "cancelled" and data["readouts"][0] is not None and data["cost"] == 0.0
+    assert data["status"] == "cancelled"
+    assert data["readouts"][0] is not None
+    assert data["cost"] == 0.0
     again = user.post("/v1/jobs/cancel", json={"job_ids": [queued]}).json()
     assert again["already_terminal"] == [queued]
 
@@ -216,7 +243,8 @@ def test_delete_only_ended_jobs(live: Live) -> None:
     drain(worker)
     job_id = submit(user)
     r = user.delete(f"/v1/jobs/{job_id}")
-    assert r.status_code == 409 and r.json()["code"] == "conflict"
+    assert r.status_code == 409
+    assert r.json()["code"] == "conflict"
     drain(worker)
     assert user.delete(f"/v1/jobs/{job_id}").status_code == 204
     assert user.get(f"/v1/jobs/{job_id}").json()["status"] == "deleted"
@@ -242,7 +270,8 @@ def test_listing_filters_and_pages(live: Live) -> None:
     queued = user.get("/v1/jobs", params={"status": ["awaiting_submission", "pending"]}).json()
     assert {j["job_id"] for j in queued["jobs"]} >= set(ids)
     r = user.get("/v1/jobs", params={"limit": 0})
-    assert r.status_code == 422 and "limit" in r.json()["detail"]
+    assert r.status_code == 422
+    assert "limit" in r.json()["detail"]
 
 
 def test_worker_results_are_validated(live: Live) -> None:
@@ -250,24 +279,43 @@ def test_worker_results_are_validated(live: Live) -> None:
     drain(worker)
     job_id = submit(
         user,
-        body={"target": "aer_simulator", "circuits": [bell() | {"parameters": ["t"],
-              "instructions": [{"op": "rx", "qubits": [0], "params": ["t"]}, *bell()["instructions"]]}],
-              "bindings": [{"names": ["t"], "values": [[0.1], [0.2]]}], "shots": 10},
+        body={
+            "target": "aer_simulator",
+            "circuits": [
+                bell()
+                | {
+                    "parameters": ["t"],
+                    "instructions": [
+                        {"op": "rx", "qubits": [0], "params": ["t"]},
+                        *bell()["instructions"],
+                    ],
+                }
+            ],
+            "bindings": [{"names": ["t"], "values": [[0.1], [0.2]]}],
+            "shots": 10,
+        },
     )
     task = lease(worker)
-    assert task is not None and task.job_id == job_id and task.bindings is not None
+    assert task is not None
+    assert task.job_id == job_id
+    assert task.bindings is not None
     bad_rows = completed(task.lease_id, 10, rows=1)
     r = worker.post(f"/v1/worker/tasks/{task.task_id}/result", json=bad_rows)
-    assert r.status_code == 422 and "binding row" in r.json()["detail"]
+    assert r.status_code == 422
+    assert "binding row" in r.json()["detail"]
     wrong = completed(task.lease_id, 10, rows=2)
     wrong["readouts"][1] = readout(10, width=3)
     r = worker.post(f"/v1/worker/tasks/{task.task_id}/result", json=wrong)
-    assert r.status_code == 422 and "readouts[1].registers" in r.json()["detail"]
+    assert r.status_code == 422
+    assert "readouts[1].registers" in r.json()["detail"]
     assert user.get(f"/v1/jobs/{job_id}").json()["status"] == "pending"
-    r = worker.post(f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, 10, rows=2))
+    r = worker.post(
+        f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, 10, rows=2)
+    )
     assert r.status_code == 204
     data = JobData.model_validate_json(user.get(f"/v1/jobs/{job_id}?include=readout").content)
-    assert data.readouts is not None and len(data.readouts[0] or []) == 2
+    assert data.readouts is not None
+    assert len(data.readouts[0] or []) == 2
 
 
 def test_targets_are_available_only_with_a_live_worker(live: Live) -> None:
@@ -279,7 +327,8 @@ def test_targets_are_available_only_with_a_live_worker(live: Live) -> None:
     r = cirq_worker.post("/v1/worker/lease", json={"targets": ["cirq_simulator"], "wait": 0})
     assert r.status_code == 204
     info = user.get("/v1/targets/cirq_simulator").json()
-    assert info["status"] == "available" and info["driver"] == "cirq"
+    assert info["status"] == "available"
+    assert info["driver"] == "cirq"
     sims = user.get("/v1/targets", params={"available": "true", "simulator": "true"}).json()
     assert "cirq_simulator" in {t["target_name"] for t in sims}
     assert user.get("/v1/targets/nope").status_code == 404
@@ -289,7 +338,8 @@ def test_admin_actions_are_audited(live: Live) -> None:
     user_client = live.user()
     me = user_client.get("/v1/me").json()
     r = live.admin.patch(f"/v1/users/{me['user_id']}", json={"balance": 42.0, "role": "priority"})
-    assert r.status_code == 200 and r.json()["max_priority"] == 8
+    assert r.status_code == 200
+    assert r.json()["max_priority"] == 8
     assert user_client.get("/v1/me/balance").json() == {"balance": 42.0}
     new = live.admin.post(f"/v1/users/{me['user_id']}/token").json()["token"]
     assert user_client.get("/v1/me").status_code == 401
@@ -298,7 +348,11 @@ def test_admin_actions_are_audited(live: Live) -> None:
     assert [u["user_id"] for u in listed] == [me["user_id"]]
     engine = create_engine(live.database_url)
     with engine.connect() as conn:
-        actions = conn.execute(select(audit.c.action).where(audit.c.subject == me["user_id"])).scalars().all()
+        actions = (
+            conn.execute(select(audit.c.action).where(audit.c.subject == me["user_id"]))
+            .scalars()
+            .all()
+        )
     engine.dispose()
     assert {"user.create", "user.update", "user.token"} <= set(actions)
     dup = live.admin.post("/v1/users", json={"name": "x", "email": me["email"]})

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from qrelay.errors import ConflictError, PayloadError
-from qrelay.payload import TERMINAL_CIRCUIT_STATES, Circuit, CircuitStatus, JobType, Readout, WorkerTaskResults
+from qrelay.payload import (
+    TERMINAL_CIRCUIT_STATES,
+    Circuit,
+    CircuitStatus,
+    JobType,
+    Readout,
+    WorkerTaskResults,
+)
 from qrelay.service import domain
 
 S = CircuitStatus
@@ -19,7 +28,7 @@ def test_happy_paths_are_allowed() -> None:
         [S.RECEIVED, S.AWAITING_COMPILE, S.COMPILING, S.COMPLETED],
         [S.AWAITING_SUBMISSION, S.PENDING, S.COMPILING, S.RUNNING, S.FAILED, S.DELETED],
     ):
-        for old, new in zip(path, path[1:], strict=False):
+        for old, new in itertools.pairwise(path):
             domain.check_transition(old, new)
 
 
@@ -44,7 +53,9 @@ def test_illegal_moves_are_refused(old: CircuitStatus, new: CircuitStatus) -> No
 def test_terminal_states_only_go_to_deleted() -> None:
     for state in TERMINAL_CIRCUIT_STATES:
         for new in S:
-            assert domain.can_transition(state, new) == (new is S.DELETED and state is not S.DELETED)
+            assert domain.can_transition(state, new) == (
+                new is S.DELETED and state is not S.DELETED
+            )
 
 
 def test_leases_and_requeues_pair_up() -> None:
@@ -80,7 +91,9 @@ def _circuit() -> Circuit:
 
 
 def _results(readouts: list[Readout], shots: int) -> WorkerTaskResults:
-    return WorkerTaskResults(lease_id="l", status=S.COMPLETED, successful_shots=shots, readouts=readouts)
+    return WorkerTaskResults(
+        lease_id="l", status=S.COMPLETED, successful_shots=shots, readouts=readouts
+    )
 
 
 def test_results_must_match_registers_rows_and_shots() -> None:
@@ -100,7 +113,10 @@ def test_results_must_match_registers_rows_and_shots() -> None:
 
 def test_measurements_form_becomes_a_readout() -> None:
     results = WorkerTaskResults(
-        lease_id="l", status=S.COMPLETED, successful_shots=3, measurements={"100": [0, 2], "011": [1]}
+        lease_id="l",
+        status=S.COMPLETED,
+        successful_shots=3,
+        measurements={"100": [0, 2], "011": [1]},
     )
     (ro,) = domain.check_results(_circuit(), 1, 3, results)
     assert ro.register("a").array()[:, 0].tolist() == [1, 0, 1]

@@ -39,12 +39,17 @@ def _snapshot(url: str, task_id: str) -> tuple:
 
 def test_expired_lease_is_reclaimed_and_the_late_result_refused(short: Live) -> None:
     user, first, second = short.user(), short.worker(), short.worker()
-    job = user.post("/v1/jobs", json=new_job(), headers={"Idempotency-Key": uuid.uuid4().hex}).json()["job_id"]
+    job = user.post(
+        "/v1/jobs", json=new_job(), headers={"Idempotency-Key": uuid.uuid4().hex}
+    ).json()["job_id"]
     old = _lease(first)
-    assert old is not None and old["attempt"] == 1
+    assert old is not None
+    assert old["attempt"] == 1
     new = _lease(second, wait=10)  # wakes when the first lease expires and is reclaimed
-    assert new is not None and new["task_id"] == old["task_id"]
-    assert new["attempt"] == 2 and new["lease_id"] != old["lease_id"]
+    assert new is not None
+    assert new["task_id"] == old["task_id"]
+    assert new["attempt"] == 2
+    assert new["lease_id"] != old["lease_id"]
     before = _snapshot(short.database_url, old["task_id"])
     for path, body in (
         ("result", completed(old["lease_id"], 100)),
@@ -52,9 +57,12 @@ def test_expired_lease_is_reclaimed_and_the_late_result_refused(short: Live) -> 
         ("status", {"lease_id": old["lease_id"], "status": "running"}),
     ):
         r = first.post(f"/v1/worker/tasks/{old['task_id']}/{path}", json=body)
-        assert r.status_code == 409 and r.json()["code"] == "lease_lost", r.text
+        assert r.status_code == 409
+        assert r.json()["code"] == "lease_lost", r.text
     assert _snapshot(short.database_url, old["task_id"]) == before
-    r = second.post(f"/v1/worker/tasks/{new['task_id']}/result", json=completed(new["lease_id"], 100))
+    r = second.post(
+        f"/v1/worker/tasks/{new['task_id']}/result", json=completed(new["lease_id"], 100)
+    )
     assert r.status_code == 204
     assert user.get(f"/v1/jobs/{job}").json()["status"] == "completed"
 
@@ -66,9 +74,13 @@ def test_heartbeats_keep_a_lease(short: Live) -> None:
     assert task is not None
     for _ in range(4):
         time.sleep(LEASE / 2)
-        r = worker.post(f"/v1/worker/tasks/{task['task_id']}/heartbeat", json={"lease_id": task["lease_id"]})
+        r = worker.post(
+            f"/v1/worker/tasks/{task['task_id']}/heartbeat", json={"lease_id": task["lease_id"]}
+        )
         assert r.status_code == 200, r.text
-    r = worker.post(f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 100))
+    r = worker.post(
+        f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 100)
+    )
     assert r.status_code == 204
 
 
@@ -76,7 +88,9 @@ def test_after_max_attempts_the_circuit_fails_with_the_reason(short: Live) -> No
     user, worker = short.user(), short.worker()
     while _lease(worker) is not None:
         pass
-    job = user.post("/v1/jobs", json=new_job(), headers={"Idempotency-Key": uuid.uuid4().hex}).json()["job_id"]
+    job = user.post(
+        "/v1/jobs", json=new_job(), headers={"Idempotency-Key": uuid.uuid4().hex}
+    ).json()["job_id"]
     assert _lease(worker) is not None
     assert _lease(worker, wait=10) is not None  # attempt 2 after the first expiry
     data = user.get(f"/v1/jobs/{job}?wait=10").json()  # the sweep fails it after the second
@@ -89,26 +103,35 @@ def test_restart_mid_queue_completes_everything(db_url: str) -> None:
     user_token = first.admin.post(
         "/v1/users", json={"name": "r", "email": f"r{uuid.uuid4().hex[:6]}@example.org"}
     ).json()["token"]
-    worker_token = first.admin.post("/v1/workers", json={"name": "w", "targets": ["aer_simulator"]}).json()["token"]
+    worker_token = first.admin.post(
+        "/v1/workers", json={"name": "w", "targets": ["aer_simulator"]}
+    ).json()["token"]
     user = first.client(user_token)
     jobs = [
-        user.post("/v1/jobs", json=new_job(circuits=3), headers={"Idempotency-Key": uuid.uuid4().hex}).json()["job_id"]
+        user.post(
+            "/v1/jobs", json=new_job(circuits=3), headers={"Idempotency-Key": uuid.uuid4().hex}
+        ).json()["job_id"]
         for _ in range(4)
     ]
     worker = first.client(worker_token)
     held = _lease(worker)
     done = _lease(worker)
-    assert held is not None and done is not None
+    assert held is not None
+    assert done is not None
     worker.post(f"/v1/worker/tasks/{done['task_id']}/result", json=completed(done["lease_id"], 100))
     first.stop()
 
     second = start(db_url, admin_token=first.admin_token)
     try:
         user, worker = second.client(user_token), second.client(worker_token)
-        r = worker.post(f"/v1/worker/tasks/{held['task_id']}/result", json=completed(held["lease_id"], 100))
+        r = worker.post(
+            f"/v1/worker/tasks/{held['task_id']}/result", json=completed(held["lease_id"], 100)
+        )
         assert r.status_code == 204, r.text  # the lease outlived the restart
         while (task := _lease(worker)) is not None:
-            r = worker.post(f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 100))
+            r = worker.post(
+                f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 100)
+            )
             assert r.status_code == 204
         for job in jobs:
             data = wait_for(lambda job=job: user.get(f"/v1/jobs/{job}").json())

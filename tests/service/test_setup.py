@@ -25,7 +25,9 @@ def test_migrations_match_the_tables(db_url: str) -> None:
     bootstrap.ensure_admin(db_url, "tok-" + uuid.uuid4().hex)  # migrates a fresh database
     engine = create_engine(db_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+        )
     engine.dispose()
     assert diff == []
 
@@ -38,15 +40,19 @@ def test_cli_upgrade_and_admin_create(db_url: str, capsys: pytest.CaptureFixture
     args = parser.parse_args(["db", "upgrade", "--database-url", db_url])
     assert args.handler(args) == 0
     email = f"a{uuid.uuid4().hex[:6]}@example.org"
-    args = parser.parse_args(["admin", "create", "--email", email, "--name", "Ada", "--database-url", db_url])
+    args = parser.parse_args(
+        ["admin", "create", "--email", email, "--name", "Ada", "--database-url", db_url]
+    )
     assert args.handler(args) == 0
     token = capsys.readouterr().out.strip().splitlines()[-1]
     service = start(db_url, admin_token="x" + uuid.uuid4().hex)
     try:
         me = service.client(token).get("/v1/me").json()
-        assert me["email"] == email and me["role"] == "admin"
+        assert me["email"] == email
+        assert me["role"] == "admin"
         args = parser.parse_args(["serve", "--port", "0", "--database-url", db_url])
-        assert args.handler is not None and args.port == 0
+        assert args.handler is not None
+        assert args.port == 0
     finally:
         service.stop()
 
@@ -56,11 +62,14 @@ def test_bootstrap_users_and_workers(db_url: str) -> None:
     user_token = bootstrap.create_user(db_url, name="Bo", email=email, balance=5.0)
     worker_token = bootstrap.create_worker_token(db_url, "w", ["aer_simulator"])
     drivers = bootstrap.catalog_drivers(db_url)
-    assert drivers["aer_simulator"] == "aer" and drivers["cirq_simulator"] == "cirq"
+    assert drivers["aer_simulator"] == "aer"
+    assert drivers["cirq_simulator"] == "cirq"
     service = start(db_url)
     try:
         assert service.client(user_token).get("/v1/me/balance").json() == {"balance": 5.0}
-        r = service.client(worker_token).post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0})
+        r = service.client(worker_token).post(
+            "/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0}
+        )
         assert r.status_code in (200, 204)
     finally:
         service.stop()
@@ -68,9 +77,12 @@ def test_bootstrap_users_and_workers(db_url: str) -> None:
 
 def test_catalog_files(tmp_path: Path) -> None:
     toml = tmp_path / "t.toml"
-    toml.write_text('[[targets]]\nname = "dev_qpu"\ndriver = "qpu-grpc"\nnum_qubits = 4\nstatus = "dev_only"\n')
+    toml.write_text(
+        '[[targets]]\nname = "dev_qpu"\ndriver = "qpu-grpc"\nnum_qubits = 4\nstatus = "dev_only"\n'
+    )
     (info,) = load_targets(toml)
-    assert info.name == "dev_qpu" and info.status.value == "dev_only"
+    assert info.name == "dev_qpu"
+    assert info.status.value == "dev_only"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"targets": [{"name": "x", "driver": "aer"}]}))
     with pytest.raises(ConfigurationError, match=r"targets\[0\]"):
@@ -86,7 +98,13 @@ def priced(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Li
     path.write_text(
         json.dumps(
             [
-                {"name": "aer_simulator", "driver": "aer", "simulator": True, "num_qubits": 8, "price_per_shot": 0.01},
+                {
+                    "name": "aer_simulator",
+                    "driver": "aer",
+                    "simulator": True,
+                    "num_qubits": 8,
+                    "price_per_shot": 0.01,
+                },
                 {"name": "old_qpu", "driver": "qpu-grpc", "num_qubits": 4, "status": "retired"},
             ]
         )
@@ -98,19 +116,34 @@ def priced(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Li
 
 def test_prices_402_and_charges(priced: Live) -> None:
     user, worker = priced.user(balance=3.0), priced.worker()
-    dry = user.post("/v1/jobs", json=new_job(circuits=2, shots=100, dry_run=True), headers={"Idempotency-Key": "d"})
-    assert dry.status_code == 201 and dry.json()["estimated_cost"] == pytest.approx(2.0)
-    too_much = user.post("/v1/jobs", json=new_job(circuits=4, shots=100), headers={"Idempotency-Key": "big"})
-    assert too_much.status_code == 402 and too_much.json()["code"] == "insufficient_balance"
+    dry = user.post(
+        "/v1/jobs",
+        json=new_job(circuits=2, shots=100, dry_run=True),
+        headers={"Idempotency-Key": "d"},
+    )
+    assert dry.status_code == 201
+    assert dry.json()["estimated_cost"] == pytest.approx(2.0)
+    too_much = user.post(
+        "/v1/jobs", json=new_job(circuits=4, shots=100), headers={"Idempotency-Key": "big"}
+    )
+    assert too_much.status_code == 402
+    assert too_much.json()["code"] == "insufficient_balance"
     assert user.get("/v1/jobs").json()["jobs"] == []
-    job = user.post("/v1/jobs", json=new_job(shots=100), headers={"Idempotency-Key": "ok"}).json()["job_id"]
+    job = user.post("/v1/jobs", json=new_job(shots=100), headers={"Idempotency-Key": "ok"}).json()[
+        "job_id"
+    ]
     task = worker.post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0}).json()
-    r = worker.post(f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 80))
+    r = worker.post(
+        f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 80)
+    )
     assert r.status_code == 204
     assert user.get("/v1/me/balance").json()["balance"] == pytest.approx(3.0 - 0.8)
     assert user.get(f"/v1/jobs/{job}").json()["cost"] == pytest.approx(0.8)
-    retired = user.post("/v1/jobs", json=new_job() | {"target": "old_qpu"}, headers={"Idempotency-Key": "r"})
-    assert retired.status_code == 422 and "retired" in retired.json()["detail"]
+    retired = user.post(
+        "/v1/jobs", json=new_job() | {"target": "old_qpu"}, headers={"Idempotency-Key": "r"}
+    )
+    assert retired.status_code == 422
+    assert "retired" in retired.json()["detail"]
 
 
 def test_admins_are_not_charged(priced: Live) -> None:
