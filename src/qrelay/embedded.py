@@ -76,6 +76,7 @@ class EmbeddedStack:
     _worker_threads: list[threading.Thread] = field(repr=False, default_factory=list)
     _background: threading.Thread | None = field(repr=False, default=None)
     ready: threading.Event = field(repr=False, default_factory=threading.Event)
+    stopping: threading.Event = field(repr=False, default_factory=threading.Event)
 
     def client_transport(self) -> httpx.AsyncBaseTransport | None:
         """The transport a client on the running loop should use (``None``: plain HTTP).
@@ -103,6 +104,8 @@ class EmbeddedStack:
 
     def stop(self) -> None:
         """Stop the workers, the HTTP server and the fleet (idempotent)."""
+        self.stopping.set()
+        self.ready.wait(timeout=5.0)  # let a start in progress finish launching first
         for worker in self._workers:
             worker.stop()
         if self._worker_transport is not None:
@@ -289,36 +292,44 @@ def _start_stack() -> EmbeddedStack:
     return stack
 
 
-def _catalog_targets(stack: EmbeddedStack) -> dict[str, str]:
-    """Target name -> driver, for every target in the service's catalog."""
-    from qrelay.service import bootstrap
-
-    return dict(bootstrap.catalog_drivers(stack.database_url))
-
-
 def _start_devices(stack: EmbeddedStack) -> None:
-    """Start the fleet and one worker per catalog target (in the background)."""
+    """Start one worker per catalog target, and the fleet for the QPU targets (background).
+
+    Everything goes through the app in process: the worker token comes from the admin
+    route (no second migration pass), and the workers' requests use the same transport.
+    Simulator workers start first; the QPU workers once the fleet listens.
+    """
     try:
         import httpx
 
+        from qrelay.payload import NewWorker, TargetModel, WorkerTokenResponse
         from qrelay.runtime._loop import background_loop
         from qrelay.runtime.inprocess import InProcessTransport
-        from qrelay.service import bootstrap
         from qrelay.worker import Worker
 
-        fleet = start_fleet()
         transport = InProcessTransport(stack.app, background_loop())
         stack._worker_transport = transport
-        targets = _catalog_targets(stack)
-        worker_token = bootstrap.create_worker_token(
-            stack.database_url, name="embedded", targets=sorted(targets)
-        )
-        for name in sorted(targets):
+        with httpx.Client(
+            base_url=stack.url,
+            transport=transport,
+            headers={"Authorization": f"Bearer {stack.token}"},
+        ) as admin:
+            listed = admin.get("/v1/targets")
+            listed.raise_for_status()
+            targets = [TargetModel.model_validate(item) for item in listed.json()]
+            body = NewWorker(name="embedded", targets=[t.target_name for t in targets])
+            answer = admin.post("/v1/workers", content=body.model_dump_json().encode())
+            answer.raise_for_status()
+        worker_token = WorkerTokenResponse.model_validate_json(answer.content).token
+
+        def launch(name: str, config: dict[str, Any]) -> None:
+            if stack.stopping.is_set():
+                return
             worker = Worker(
                 stack.url,
                 worker_token,
                 [name],
-                driver_config={"qpu_address": fleet.address},
+                driver_config=config,
                 lease_wait=_LEASE_WAIT,
                 client=httpx.Client(
                     base_url=stack.url, transport=transport, timeout=httpx.Timeout(30.0)
@@ -330,6 +341,15 @@ def _start_devices(stack: EmbeddedStack) -> None:
             stack._workers.append(worker)
             stack._worker_threads.append(thread)
             thread.start()
+
+        for target in targets:
+            if target.simulator:
+                launch(target.target_name, {})
+        qpus = [t.target_name for t in targets if not t.simulator]
+        if qpus:
+            fleet = start_fleet()
+            for name in qpus:
+                launch(name, {"qpu_address": fleet.address})
     except Exception:
         log.exception("embedded: starting the devices failed; jobs will wait in the queue")
     finally:
