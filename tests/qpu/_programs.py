@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from qrelay.payload import Circuit
 
 
@@ -62,6 +64,24 @@ def ghz_square(size: int = 3) -> Circuit:
         {
             "num_qubits": size,
             "registers": [{"name": "c", "size": size}],
+            "instructions": instructions,
+        }
+    )
+
+
+def snake_square(size: int = 10) -> Circuit:
+    """RX(theta[i]) on a snake of coupled square_qpu qubits, CZ along it, measure all."""
+    snake = [0, 1, 2, 3, 7, 6, 5, 4, 8, 9, 10, 11, 15, 14, 13, 12][:size]
+    instructions: list[dict[str, object]] = [
+        {"op": "rx", "qubits": [q], "params": [f"theta[{i}]"]} for i, q in enumerate(snake)
+    ]
+    instructions += [{"op": "cz", "qubits": [a, b]} for a, b in itertools.pairwise(snake)]
+    instructions += [{"op": "measure", "qubits": [q], "clbits": [i]} for i, q in enumerate(snake)]
+    return Circuit.model_validate(
+        {
+            "num_qubits": 16,
+            "registers": [{"name": "c", "size": size}],
+            "parameters": [f"theta[{i}]" for i in range(size)],
             "instructions": instructions,
         }
     )

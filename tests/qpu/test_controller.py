@@ -18,7 +18,7 @@ from qrelay.qpu.runner import ProcessRunner
 from qrelay.qpu.server import ServerHandle, start_server
 from qrelay.qpu.translation import translate
 
-from ._programs import bell_square, ghz_square, rotations_square
+from ._programs import bell_square, ghz_square, rotations_square, snake_square
 
 PI = math.pi
 
@@ -331,6 +331,22 @@ def test_default_engine_runs_in_a_child_process(engine: object) -> None:
             assert second.buffers["ro[1]"].data.mean() > 0.8
             runner = handle.controller.runner()
             assert isinstance(runner, ProcessRunner)
+
+            # While a long noisy batch runs in the engine process, the controller answers:
+            # the job is seen running, and cancelling it says so.
+            heavy = translate(snake_square(10), 100, "square_qpu")
+            sets = [{"theta": [0.1 * (i + k) for k in range(10)]} for i in range(6)]
+            heavy_ids = api.submit_with_parameter_batch(heavy, sets, client=client)
+            states = set()
+            for _ in range(10_000):
+                state = api.get_job_status(heavy_ids[0], client=client).state
+                states.add(state)
+                if state != "queued":
+                    break
+            assert "running" in states  # seen while the engine process works
+            outcome = api.cancel_jobs([heavy_ids[-1]], client=client)
+            assert outcome[heavy_ids[-1]] in ("already_running", "already_finished")
+            assert len(api.retrieve_results_batch(heavy_ids, client=client)) == 6
 
             # The engine process dies (as on a native crash): the program running then
             # fails with a clear message, the controller lives on and starts a new one.
