@@ -41,7 +41,9 @@ def make_engine(url: str, *, pool_size: int = 20) -> Engine:
         _setup_sqlite(engine)
         return engine
     if backend == "postgresql":
-        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        # No pre-ping (a round trip per checkout): a dropped connection fails its request
+        # with 503 + Retry-After, and SQLAlchemy then refreshes the whole pool.
+        return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
     raise ConfigurationError(
         f"database_url: unsupported database {backend!r}; use sqlite:/// or postgresql+psycopg://"
     )

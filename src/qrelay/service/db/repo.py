@@ -147,6 +147,7 @@ class _Statements:
             )
         )
         self.lease_job = select(
+            jobs.c.num_circuits,
             jobs.c.job_type,
             jobs.c.sim_method,
             jobs.c.verbatim,
@@ -166,11 +167,20 @@ class _Statements:
             tasks.c.shots,
             tasks.c.queue_status,
         ]
-        light = select(*task_cols).where(tasks.c.id == bindparam("tid"))
-        heavy = select(*task_cols, tasks.c.circuit).where(tasks.c.id == bindparam("tid"))
+        task_cols.append(jobs.c.num_circuits)
+        light = (
+            select(*task_cols)
+            .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
+            .where(tasks.c.id == bindparam("tid"))
+        )
+        heavy = (
+            select(*task_cols, tasks.c.circuit)
+            .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
+            .where(tasks.c.id == bindparam("tid"))
+        )
         if postgres:
-            light = light.with_for_update()
-            heavy = heavy.with_for_update()
+            light = light.with_for_update(of=tasks)
+            heavy = heavy.with_for_update(of=tasks)
         self.task_light = light
         self.task_heavy = heavy
         self.job_charge = select(jobs.c.user_id, jobs.c.charged).where(
@@ -948,7 +958,7 @@ class Store:
                 f"leased by worker {worker.name} (attempt {t.attempt})",
             )
             job = conn.execute(sql.lease_job, {"jid": t.job_id}).one()
-            _refresh_job(conn, t.job_id, now)
+            _refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
         self.notifier.notify(f"job:{t.job_id}")
         head = {
             "task_id": str(t.id),
@@ -1046,7 +1056,8 @@ class Store:
                 _transition(conn, row.id, old, new, now, report.message)
             conn.execute(self._sql.update_task, {"tid": row.id, **values})
             if "status" in values:
-                _refresh_job(conn, row.job_id, now)
+                single = values["status"] if row.num_circuits == 1 else None
+                _refresh_job(conn, row.job_id, now, only=single)
         self.notifier.notify(f"job:{row.job_id}")
 
     def post_result(
@@ -1113,7 +1124,8 @@ class Store:
                 if job.charged:
                     conn.execute(sql.charge_user, {"uid": job.user_id, "amount": charge})
                     conn.execute(sql.charge_job, {"jid": row.job_id, "amount": charge})
-            _refresh_job(conn, row.job_id, now)
+            single = values.get("status", row.status) if row.num_circuits == 1 else None
+            _refresh_job(conn, row.job_id, now, only=single)
         self.notifier.notify(f"job:{row.job_id}")
 
 
@@ -1148,10 +1160,14 @@ def _transition(  # noqa: PLR0917
     )
 
 
-def _refresh_job(conn: Connection, job_id: str, now: datetime) -> None:
+def _refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | None = None) -> None:
+    """Store the job's derived status; ``only`` is the circuit's status of a one-circuit job."""
     sql = _statements(False)
-    statuses = [CircuitStatus(s) for s in conn.execute(sql.job_statuses, {"jid": job_id}).scalars()]
-    status = domain.job_status(statuses).value
+    if only is not None:
+        status = domain.job_status([CircuitStatus(only)]).value
+    else:
+        rows = conn.execute(sql.job_statuses, {"jid": job_id}).scalars()
+        status = domain.job_status([CircuitStatus(s) for s in rows]).value
     conn.execute(sql.set_job_status, {"jid": job_id, "st": status, "now": now})
 
 
