@@ -54,8 +54,9 @@ def test_deploy_local_script_runs_two_jobs_and_stops_everything(tmp_path: Path) 
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-8000:]
-    assert "on aer_simulator: 500 shots" in output, output[-4000:]
-    assert "on square_qpu: 500 shots" in output, output[-4000:]
+    # `qrelay jobs` at the end lists both jobs, completed.
+    listed = [line.split() for line in proc.stdout.splitlines() if "completed" in line.split()]
+    assert sorted(row[1] for row in listed) == ["aer_simulator", "square_qpu"], output[-4000:]
     assert not _port_open(service_port), "the service is still listening"
     assert not _port_open(qpu_port), "the QPU controller is still listening"
     assert not list(tmp_path.glob("qrelay-deploy.*")), "the work directory was not removed"
