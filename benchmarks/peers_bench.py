@@ -1,0 +1,586 @@
+"""qrelay side by side with the peers a user would pick instead, on the same circuits.
+
+Peers (``benchmarks/requirements-peers.txt``, not dependencies of qrelay): Aer and the
+Cirq simulators called directly, qsimcirq, qiskit-ibm-runtime's local testing mode,
+qiskit-braket-provider's local backend, and a bare HTTP / gRPC echo as transport floors.
+A peer that does not import gives a row saying "not installed"; the run goes on.
+
+Cases (median over repeats, p90 in the row; ``ratio`` = ours / peer, lower is better):
+
+1. Bell, 1,000 shots, submit -> counts one at a time: embedded default and
+   ``qrelay serve`` on loopback (subprocesses) against each peer's local path;
+2. 100 small jobs at once: one ``backend.run`` of 100 circuits, 100 jobs through the
+   ``AsyncClient`` gathered, Cirq ``run_batch``, against the same 100 on each peer;
+3. a 1,000-point sweep (10 qubits, 40 parameters, 100 shots): ``QRelaySamplerV2`` and
+   ``QRelaySampler.run_sweep`` against Aer ``parameter_binds``, Aer ``SamplerV2``, a
+   job-per-point loop, ``cirq.Simulator().run_sweep`` and qsimcirq;
+4. a 20-qubit random circuit of depth 20 at 10,000 shots as a ``simulate`` job, against
+   Aer and qsimcirq directly;
+5. a 1,000,000-shot x 20-bit readout to Qiskit counts / a Cirq result, against Qiskit's
+   ``Counter(memory)`` and the numpy floor; bytes on the wire against JSON bitstrings;
+6. import times in fresh subprocesses;
+7. service throughput (jobs/s submitted and completed) on SQLite and PostgreSQL with one
+   and two ``qrelay serve`` processes.
+
+``--quick`` shrinks sizes and repeats. Run directly: ``python -m benchmarks.peers_bench``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from benchmarks.peers import circuits, local
+from benchmarks.peers.timing import Timing, interleaved, measure, missing_row, row
+
+log = logging.getLogger("benchmarks.peers")
+
+BELL_SHOTS = 1000
+SMALL_JOBS = 100
+SMALL_SHOTS = 100
+SWEEP_SHOTS = 100
+PEER = "\0peer"  # the peer's key among the timed paths
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def _not_installed(exc: BaseException) -> str:
+    return f"not installed ({type(exc).__name__}: {exc})"
+
+
+def _peer_rows(
+    case: str,
+    ours: dict[str, local.Work],
+    peers: dict[str, Callable[[], local.Work]],
+    repeat: int,
+    *,
+    warm: int = 1,
+    budget_s: float = 20.0,
+) -> list[dict[str, Any]]:
+    """Each peer timed round-robin with every one of ``ours``; one row per pair."""
+    rows: list[dict[str, Any]] = []
+    alone: dict[str, Timing] = {}
+    for peer, setup in peers.items():
+        try:
+            work = setup()
+            timings = interleaved(ours | {PEER: work}, repeat, warm=warm, budget_s=budget_s)
+        except ImportError as exc:
+            reason = _not_installed(exc)
+        except Exception as exc:  # a peer that breaks must not stop the others
+            log.warning("%s / %s failed: %s", case, peer, exc)
+            reason = f"failed: {type(exc).__name__}: {exc}"[:300]
+        else:
+            for label in ours:
+                rows.append(row(f"{case} [{label}]", timings[label], timings[PEER], peer=peer))
+            continue
+        if not alone:
+            alone.update(interleaved(ours, repeat, warm=warm, budget_s=budget_s))
+        for label in ours:
+            rows.append(missing_row(f"{case} [{label}]", peer, reason, alone[label]))
+    return rows
+
+
+@contextlib.contextmanager
+def _service(**kwargs: Any) -> Iterator[Any]:
+    from benchmarks.peers.service import serve
+
+    with serve(**kwargs) as service:
+        yield service
+
+
+# ------------------------------------------------------------------ 1. Bell, one at a time
+def bell_case(quick: bool, service: Any) -> list[dict[str, Any]]:
+    from qrelay_cirq import QRelayService
+    from qrelay_qiskit import QRelayProvider
+
+    repeat = 10 if quick else 40
+    qc, cc = circuits.qiskit_bell(), circuits.cirq_bell()
+    backends = {"embedded": QRelayProvider().get_backend("aer_simulator")}
+    samplers = {"embedded": QRelayService().sampler("cirq_simulator")}
+    if service is not None:
+        url, token = service.urls[0], service.user_token
+        backends["qrelay serve"] = QRelayProvider(url, token).get_backend("aer_simulator")
+        samplers["qrelay serve"] = QRelayService(url, token).sampler("cirq_simulator")
+    ours = {
+        label: (lambda b=backend: b.run(qc, shots=BELL_SHOTS).result().get_counts())
+        for label, backend in backends.items()
+    }
+    cirq_ours = {
+        label: (lambda s=sampler: s.run(cc, repetitions=BELL_SHOTS).histogram(key="c"))
+        for label, sampler in samplers.items()
+    }
+    for fn in [*ours.values(), *cirq_ours.values()]:
+        fn()  # start-up: the embedded stack, the serve path's connections, the caches
+    case = "1 bell 1000 shots submit->counts"
+    rows = _peer_rows(case, ours, local.qiskit_circuit_peers(qc, BELL_SHOTS), repeat, warm=2)
+    rows += _peer_rows(
+        case + " (cirq)", cirq_ours, local.cirq_circuit_peers(cc, BELL_SHOTS, "c"), repeat, warm=2
+    )
+    if service is not None:
+        rows += floor_rows(quick, service, measure(ours["qrelay serve"], repeat))
+    return rows
+
+
+def floor_rows(quick: bool, service: Any, bell_serve: Timing) -> list[dict[str, Any]]:
+    """The serve path against one bare loopback round trip (HTTP and gRPC)."""
+    import httpx
+
+    from benchmarks.peers.floors import grpc_echo, http_echo
+
+    repeat = 50 if quick else 300
+    body = json.dumps({"target": "aer_simulator", "shots": 1000}).encode()
+    rows: list[dict[str, Any]] = []
+    with http_echo() as echo_url, httpx.Client(base_url=echo_url) as echo:
+        http_floor = measure(lambda: echo.post("/", content=body), repeat, warm=5)
+    with httpx.Client(base_url=service.urls[0]) as qrelay_http:
+        healthz = measure(lambda: qrelay_http.get("/healthz"), repeat, warm=5)
+    try:
+        import grpc
+
+        with grpc_echo() as address:
+            channel = grpc.insecure_channel(address)
+            call = channel.unary_unary("/bench.Echo/Echo")
+            grpc_floor: Timing | None = measure(lambda: call(body, timeout=5), repeat, warm=5)
+            channel.close()
+    except ImportError:
+        grpc_floor = None
+    rows.append(row("floor: qrelay serve GET /healthz (httpx)", healthz, http_floor,
+                    peer="bare HTTP echo (httpx)"))
+    rows.append(row("1 bell 1000 shots submit->counts [qrelay serve]", bell_serve, http_floor,
+                    peer="bare HTTP echo, 1 round trip",
+                    notes="how many bare round trips the whole submit->counts costs"))
+    if grpc_floor is not None:
+        rows.append(row("1 bell 1000 shots submit->counts [qrelay serve]", bell_serve,
+                        grpc_floor, peer="bare gRPC echo, 1 round trip"))
+        rows.append(row("floor: bare HTTP echo (httpx)", http_floor, grpc_floor,
+                        peer="bare gRPC echo"))
+    return rows
+
+
+# ------------------------------------------------------------------ 2. 100 small jobs
+async def _gather_jobs(client: Any, jobs: list[Any]) -> list[Any]:
+    from qrelay.runtime import decode
+
+    async def one(job: Any) -> Any:
+        handle = await client.submit(job)
+        results = await handle.result(timeout=300)
+        return decode.counts(results.readouts[0][0])
+
+    return await asyncio.gather(*(one(job) for job in jobs))
+
+
+def _async_jobs_timing(client: Any, jobs: list[Any], repeat: int) -> Timing:
+    from qrelay.runtime._loop import run_sync
+
+    return measure(lambda: run_sync(_gather_jobs(client.async_client, jobs)), repeat)
+
+
+def batch_case(quick: bool, service: Any) -> list[dict[str, Any]]:
+    from qrelay.payload import NewJob
+    from qrelay.runtime import Client
+    from qrelay.runtime._loop import run_sync
+    from qrelay_cirq import QRelayService
+    from qrelay_qiskit import QRelayProvider, from_qiskit
+
+    repeat = 3 if quick else 7
+    count = 20 if quick else SMALL_JOBS
+    qcs = [circuits.qiskit_small(i) for i in range(count)]
+    ccs = [circuits.cirq_small(i) for i in range(count)]
+    jobs = [
+        NewJob(target="aer_simulator", circuits=[from_qiskit(qc)], shots=SMALL_SHOTS)
+        for qc in qcs
+    ]
+    case = f"2 {count} small jobs at once"
+    backend = QRelayProvider().get_backend("aer_simulator")
+    sampler = QRelayService().sampler("cirq_simulator")
+    with contextlib.ExitStack() as stack:
+        clients = {"embedded": stack.enter_context(Client())}
+        if service is not None:
+            clients["qrelay serve"] = stack.enter_context(
+                Client(service.urls[0], service.user_token)
+            )
+        async_ours: dict[str, local.Work] = {
+            f"AsyncClient {count} jobs gathered, {label}": (
+                lambda c=client: run_sync(_gather_jobs(c.async_client, jobs))
+            )
+            for label, client in clients.items()
+        }
+        qiskit_ours: dict[str, local.Work] = {
+            "backend.run of the list, embedded": (
+                lambda: backend.run(qcs, shots=SMALL_SHOTS).result().get_counts()
+            )
+        }
+        cirq_ours: dict[str, local.Work] = {
+            "QRelaySampler.run_batch, embedded": (
+                lambda: sampler.run_batch(ccs, repetitions=SMALL_SHOTS)
+            )
+        }
+        rows = _peer_rows(
+            case, qiskit_ours | async_ours, local.qiskit_batch_peers(qcs, SMALL_SHOTS), repeat
+        )
+        rows += _peer_rows(
+            case, cirq_ours | async_ours, local.cirq_batch_peers(ccs, SMALL_SHOTS), repeat
+        )
+    return rows
+
+
+# ------------------------------------------------------------------ 3. the sweep
+def sweep_case(quick: bool) -> list[dict[str, Any]]:
+    from qrelay_cirq import QRelayService
+    from qrelay_qiskit import QRelayProvider, QRelaySamplerV2
+
+    points = 100 if quick else 1000
+    repeat = 2 if quick else 3
+    qc = circuits.qiskit_ansatz()
+    cc, symbols = circuits.cirq_ansatz()
+    values = np.random.default_rng(1).uniform(0, np.pi, size=(points, qc.num_parameters))
+    sampler = QRelaySamplerV2(
+        QRelayProvider().get_backend("aer_simulator"), default_shots=SWEEP_SHOTS
+    )
+    cirq_sampler = QRelayService().sampler("cirq_simulator")
+    sweep = local._cirq_sweep(symbols, values)
+    ours: dict[str, local.Work] = {
+        "QRelaySamplerV2": lambda: sampler.run([(qc, values)]).result()[0].join_data(),
+        "QRelaySampler.run_sweep": (
+            lambda: cirq_sampler.run_sweep(cc, sweep, repetitions=SWEEP_SHOTS)
+        ),
+    }
+    case = f"3 sweep {points} points 10q 40p {SWEEP_SHOTS} shots"
+    rows = _peer_rows(
+        case, ours, local.sweep_peers(qc, cc, symbols, values, SWEEP_SHOTS), repeat,
+        budget_s=60.0,
+    )
+    # The noisy fake backend simulates each point with its noise model: ~1.5 s a point
+    # here, so it runs a few points, against QRelaySamplerV2 at the same few points.
+    few = values[: 3 if quick else 10]
+    small_case = f"3 sweep {len(few)} points 10q 40p {SWEEP_SHOTS} shots"
+    few_ours = measure(lambda: sampler.run([(qc, few)]).result()[0].join_data(), 1)  # noqa: PLW0108
+    peer = f"qiskit-ibm-runtime local ({local.IBM_LARGE}, noisy)"
+    try:
+        work = local.ibm_sweep(qc, few, SWEEP_SHOTS)
+        rows.append(row(f"{small_case} [QRelaySamplerV2]", few_ours, measure(work, 1, warm=0),
+                        peer=peer, notes="the fake backend simulates its noise model"))
+    except ImportError as exc:
+        rows.append(missing_row(f"{small_case} [QRelaySamplerV2]", peer, _not_installed(exc),
+                                few_ours))
+    rows.append(missing_row(
+        f"{case} [QRelaySamplerV2]", "qiskit-braket-provider BraketLocalBackend",
+        "not measured: BraketLocalBackend.run takes no parameter_binds "
+        "(NameError: Missing input variable 'theta_0'); its sweep is one task per point",
+    ))
+    return rows
+
+
+# ------------------------------------------------------------------ 4. 20-qubit random
+def random_case(quick: bool) -> list[dict[str, Any]]:
+    from qrelay.payload import NewJob
+    from qrelay.runtime import Client, decode
+    from qrelay_cirq import to_cirq
+    from qrelay_qiskit import from_qiskit
+
+    qubits, depth, shots = 20, 20, 10_000
+    repeat = 2 if quick else 5
+    qc = circuits.qiskit_random(qubits, depth)
+    payload = from_qiskit(qc)
+    job = NewJob(job_type="simulate", target="aer_simulator", circuits=[payload], shots=shots)
+    cc = to_cirq(payload)
+    key = next(iter(str(k) for k in cc.all_measurement_key_names()))
+
+    def qsim() -> local.Work:
+        import qsimcirq
+
+        sim = qsimcirq.QSimSimulator()
+        return lambda: sim.run(cc, repetitions=shots).histogram(key=key)
+
+    peers = {"Aer run": local.qiskit_circuit_peers(qc, shots)["Aer run"], "qsimcirq": qsim}
+    with Client() as client:
+
+        def ours() -> Any:
+            return decode.counts(client.submit(job).result(timeout=600).readouts[0][0])
+
+        return _peer_rows(
+            f"4 random {qubits}q depth {depth} {shots} shots simulate job",
+            {"embedded": ours}, peers, repeat, budget_s=40.0,
+        )
+
+
+# ------------------------------------------------------------------ 5. big readout
+def readout_case(quick: bool) -> list[dict[str, Any]]:
+    from collections import Counter
+
+    from qrelay.payload import Readout
+    from qrelay_qiskit import from_qiskit
+    from qrelay_qiskit.result import build_result, experiment_results
+
+    shots, width = (200_000 if quick else 1_000_000), 20
+    repeat = 3 if quick else 5
+    rng = np.random.default_rng(5)
+    bits = (rng.random((shots, width)) < 0.5).astype(np.uint8)
+    qc = circuits.qiskit_random(width, 1)
+    payload = from_qiskit(qc)
+    name = payload.registers[0].name
+    readout = Readout.from_arrays({name: bits})
+
+    def ours_qiskit() -> Any:
+        exps = experiment_results(payload, [readout])
+        return build_result(exps, backend_name="aer_simulator", job_id="bench").get_counts()
+
+    weights = 1 << np.arange(width - 1, -1, -1, dtype=np.int64)
+    memory = [format(v, f"0{width}b") for v in (bits[:, ::-1] @ weights).tolist()]
+
+    def floor() -> Any:
+        packed = np.packbits(bits, axis=1, bitorder="little")
+        values = packed[:, 0].astype(np.int64)
+        for byte in range(1, packed.shape[1]):
+            values |= packed[:, byte].astype(np.int64) << (8 * byte)
+        return np.bincount(values)
+
+    case = f"5 readout {shots:,} shots x {width} bits"
+    label = {"qrelay -> qiskit Result.get_counts()": measure(ours_qiskit, repeat)}
+    rows = [
+        row(f"{case} [{k}]", v, measure(lambda: Counter(memory), repeat),
+            peer="Qiskit Counter(memory)") for k, v in label.items()
+    ]
+    rows += [row(f"{case} [{k}]", v, measure(floor, repeat), peer="numpy packbits+bincount")
+             for k, v in label.items()]
+    try:
+        import cirq
+
+        from qrelay_cirq import from_cirq
+        from qrelay_cirq.result import result_dicts
+
+        q = cirq.LineQubit.range(width)
+        cpayload = from_cirq(cirq.Circuit(cirq.measure(*q, key="m")))
+        creadout = Readout.from_arrays({cpayload.registers[0].name: bits})
+        resolver = cirq.ParamResolver({})
+        ours_cirq = measure(lambda: result_dicts(cpayload, [creadout], [resolver])[0], repeat)
+        direct = measure(
+            lambda: cirq.ResultDict(params=resolver, records={"m": bits.view(np.int8)[:, None, :]}),
+            repeat,
+        )
+        rows.append(row(f"{case} [qrelay -> cirq.Result]", ours_cirq, direct,
+                        peer="cirq.ResultDict from the int8 array"))
+    except ImportError as exc:
+        rows.append(missing_row(f"{case} [qrelay -> cirq.Result]", "cirq", _not_installed(exc)))
+    wire = len(readout.model_dump_json().encode())
+    as_json = len(json.dumps(memory).encode())
+    rows.append(row(f"{case} bytes on the wire [Readout JSON]", wire / 1e6, as_json / 1e6,
+                    peer="JSON list of bitstrings", unit="MB"))
+    return rows
+
+
+# ------------------------------------------------------------------ 6. import time
+_IMPORTS = {
+    "import qrelay": "import qrelay",
+    "qrelay.Client": "from qrelay.runtime import Client",
+    "qrelay_qiskit.QRelayProvider": "from qrelay_qiskit import QRelayProvider",
+    "qrelay_cirq.QRelaySampler": "from qrelay_cirq import QRelaySampler",
+    "import qiskit": "import qiskit",
+    "import cirq": "import cirq",
+    "python -c pass": "pass",
+}
+
+
+def _import_ms(statement: str, repeat: int) -> Timing:
+    def once() -> None:
+        subprocess.run([sys.executable, "-c", statement], check=True)
+
+    return measure(once, repeat)
+
+
+def import_case(quick: bool) -> list[dict[str, Any]]:
+    repeat = 3 if quick else 7
+    times = {label: _import_ms(stmt, repeat) for label, stmt in _IMPORTS.items()}
+    base = times["python -c pass"].median
+
+    def net(label: str) -> float:
+        return max(times[label].median - base, 0.1)
+
+    notes = f"fresh subprocess each time, interpreter start-up ({base:.0f} ms) subtracted"
+    pairs = [
+        ("import qrelay", "import qiskit"),
+        ("import qrelay", "import cirq"),
+        ("qrelay.Client", "import qiskit"),
+        ("qrelay_qiskit.QRelayProvider", "import qiskit"),
+        ("qrelay_cirq.QRelaySampler", "import cirq"),
+    ]
+    return [row(f"6 import time [{ours}]", net(ours), net(peer), peer=peer, notes=notes)
+            for ours, peer in pairs]
+
+
+# ------------------------------------------------------------------ 7. throughput
+@contextlib.contextmanager
+def _postgres_schema() -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    base = os.environ.get("QRELAY_TEST_POSTGRES_URL", POSTGRES_URL)
+    schema = "bench_peers_" + uuid.uuid4().hex[:8]
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in base else "?"
+        yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+def _throughput(service: Any, count: int, threads: int = 8) -> tuple[float, float]:
+    """(jobs/s submitted, jobs/s completed) of ``count`` Bell jobs, 100 shots."""
+    import httpx
+
+    body = json.dumps({
+        "target": "aer_simulator",
+        "shots": 100,
+        "circuits": [{
+            "num_qubits": 2,
+            "registers": [{"name": "c", "size": 2}],
+            "instructions": [
+                {"op": "h", "qubits": [0]},
+                {"op": "cx", "qubits": [0, 1]},
+                {"op": "measure", "qubits": [0], "clbits": [0]},
+                {"op": "measure", "qubits": [1], "clbits": [1]},
+            ],
+        }],
+    }).encode()
+    headers = {"Authorization": f"Bearer {service.user_token}",
+               "Content-Type": "application/json"}
+    clients = [httpx.Client(base_url=service.urls[i % len(service.urls)], headers=headers,
+                            timeout=120) for i in range(threads)]
+    ids: list[str] = []
+
+    def submit(client: httpx.Client, n: int) -> list[str]:
+        out = []
+        for _ in range(n):
+            r = client.post("/v1/jobs", content=body,
+                            headers={"Idempotency-Key": uuid.uuid4().hex})
+            r.raise_for_status()
+            out.append(r.json()["job_id"])
+        return out
+
+    def wait(client: httpx.Client, job_ids: list[str]) -> None:
+        for job_id in job_ids:
+            while True:
+                data = client.get(f"/v1/jobs/{job_id}", params={"wait": 30}).json()
+                states = data.get("statuses") or [data.get("status")]
+                if all(s in ("completed", "failed", "cancelled") for s in states):
+                    break
+
+    try:
+        for client in clients:
+            client.get("/healthz")
+        per = count // threads
+        with ThreadPoolExecutor(threads) as pool:
+            start = time.perf_counter()
+            for part in pool.map(lambda c: submit(c, per), clients):
+                ids.extend(part)
+            submitted = time.perf_counter() - start
+            chunks = [ids[i::threads] for i in range(threads)]
+            list(pool.map(wait, clients, chunks))
+            completed = time.perf_counter() - start
+    finally:
+        for client in clients:
+            client.close()
+    return len(ids) / submitted, len(ids) / completed
+
+
+def throughput_case(quick: bool) -> list[dict[str, Any]]:
+    from benchmarks.peers.local import qiskit_circuit_peers
+
+    count = 80 if quick else 400
+    aer = measure(qiskit_circuit_peers(circuits.qiskit_bell(), 100)["Aer run"](), 20)
+    aer_rate = 1e3 / aer.median
+    rows: list[dict[str, Any]] = []
+    databases: list[tuple[str, Callable[[], Any]]] = [("sqlite", contextlib.nullcontext)]
+    databases.append(("postgresql", _postgres_schema))
+    for db, make in databases:
+        for processes in (1, 2):
+            label = f"7 throughput {count} bell jobs [{db}, {processes} serve, 2 workers]"
+            try:
+                with make() as url, _service(database_url=url, processes=processes,
+                                             workers=2) as service:
+                    submitted, completed = _throughput(service, count)
+            except Exception as exc:
+                log.warning("%s failed: %s", label, exc)
+                rows.append(missing_row(label, "Aer run, in-process loop",
+                                        f"failed: {type(exc).__name__}: {exc}"[:300]))
+                continue
+            rows.append(row(f"{label} submitted", submitted, aer_rate, unit="jobs/s",
+                            peer="Aer run, in-process loop", higher_is_better=True,
+                            notes="ratio = peer rate / our rate (lower is better)"))
+            rows.append(row(f"{label} completed", completed, aer_rate, unit="jobs/s",
+                            peer="Aer run, in-process loop", higher_is_better=True))
+    return rows
+
+
+# ------------------------------------------------------------------ the runner's entry
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Every case; a case that fails gives one row saying so and the others still run."""
+    rows: list[dict[str, Any]] = []
+
+    def attempt(name: str, fn: Callable[[], list[dict[str, Any]]]) -> None:
+        begin = time.perf_counter()
+        try:
+            rows.extend(fn())
+        except ImportError as exc:
+            rows.append(missing_row(name, "-", _not_installed(exc)))
+        except Exception as exc:
+            log.error("%s failed\n%s", name, traceback.format_exc())
+            rows.append(missing_row(name, "-", f"failed: {type(exc).__name__}: {exc}"[:300]))
+        log.info("peers: %s done in %.1f s", name, time.perf_counter() - begin)
+
+    service_cm: Any
+    try:
+        service_cm = _service(workers=1, targets=("aer_simulator", "cirq_simulator"))
+        service = service_cm.__enter__()
+    except Exception as exc:
+        log.error("qrelay serve did not start: %s", exc)
+        service_cm, service = None, None
+    try:
+        attempt("1 bell", lambda: bell_case(quick, service))
+        attempt("2 small jobs", lambda: batch_case(quick, service))
+    finally:
+        if service_cm is not None:
+            service_cm.__exit__(None, None, None)
+    attempt("3 sweep", lambda: sweep_case(quick))
+    attempt("4 random", lambda: random_case(quick))
+    attempt("5 readout", lambda: readout_case(quick))
+    attempt("6 import", lambda: import_case(quick))
+    attempt("7 throughput", lambda: throughput_case(quick))
+    return rows
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--case", nargs="*", help="bell batch sweep random readout import throughput")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.case:
+        chosen: list[dict[str, Any]] = []
+        for name in args.case:
+            if name in ("bell", "batch"):
+                with _service(workers=1, targets=("aer_simulator", "cirq_simulator")) as svc:
+                    chosen += (bell_case if name == "bell" else batch_case)(args.quick, svc)
+            else:
+                chosen += globals()[f"{name}_case"](args.quick)
+    else:
+        chosen = run(args.quick)
+    for entry in chosen:
+        print(json.dumps(entry))
