@@ -364,3 +364,15 @@ def test_admins_submit_above_user_priority(live: Live, role: str) -> None:
     admin = live.user(role=role, balance=0.0)
     r = admin.post("/v1/jobs", json=new_job(priority=10), headers={"Idempotency-Key": _key()})
     assert r.status_code == 201
+
+
+def test_admin_cancel_of_another_users_job_is_audited(live: Live) -> None:
+    user = live.user()
+    job_id = submit(user)
+    out = live.admin.post("/v1/jobs/cancel", json={"job_ids": [job_id]}).json()
+    assert out["succeeded"] == [job_id]
+    engine = create_engine(live.database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit.c.action, audit.c.actor_kind).where(audit.c.subject == job_id)).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("job.cancel", "admin")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Annotated
 
@@ -12,7 +11,6 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
 from qrelay.payload import (
-    CircuitStatus,
     JobCancellationResults,
     JobData,
     JobPage,
@@ -120,7 +118,6 @@ async def get_job(
             if terminal or remaining <= 0:
                 return Response(content, media_type=_JSON)
             await sleep_until(changed, min(remaining, rt.poll_interval))
-            await asyncio.sleep(0)
 
 
 @router.get("/{job_id}/results", response_model=JobResults)
@@ -138,6 +135,3 @@ async def delete_job(request: Request, principal: User, job_id: str) -> Response
     rt = runtime(request)
     await run_in_threadpool(rt.store.delete, principal, job_id)
     return Response(status_code=204)
-
-
-__all__ = ["CircuitStatus", "router"]

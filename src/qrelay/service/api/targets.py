@@ -10,7 +10,6 @@ from qrelay.payload import (
     GetTargetsFilterModel,
     TargetInfo,
     TargetModel,
-    TargetStatus,
     UserInfo,
 )
 from qrelay.service.api.deps import User, query_model, runtime
@@ -69,6 +68,3 @@ async def balance(request: Request, principal: User) -> BalanceResponse:
     """The caller's balance."""
     rt = runtime(request)
     return BalanceResponse(balance=await run_in_threadpool(rt.store.balance, principal.user_id))
-
-
-__all__ = ["TargetStatus", "router"]

@@ -810,10 +810,12 @@ class Store:
         with write(self.engine) as conn:
             for job_id in dict.fromkeys(job_ids):
                 try:
-                    self._job_row(conn, principal, job_id)
+                    job_row = self._job_row(conn, principal, job_id)
                 except ApiError:
                     missing.append(job_id)
                     continue
+                if job_row.user_id != principal.user_id:  # an admin acting on another's job
+                    _audit(conn, principal, "job.cancel", job_id, {"owner": job_row.user_id})
                 trows = conn.execute(
                     select(tasks.c.id, tasks.c.status).where(tasks.c.job_id == job_id)
                 ).all()
@@ -855,6 +857,8 @@ class Store:
             row = self._job_row(conn, principal, job_id)
             if row.deleted:
                 return
+            if row.user_id != principal.user_id:  # an admin acting on another's job
+                _audit(conn, principal, "job.delete", job_id, {"owner": row.user_id})
             trows = conn.execute(
                 select(tasks.c.id, tasks.c.status).where(tasks.c.job_id == job_id)
             ).all()
