@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
 from qrelay.service.app import create_app
 
 
@@ -115,7 +116,7 @@ def lease_to_result(
             worker.close()
             http.close()
             server.should_exit = True
-                thread.join(timeout=5)
+            thread.join(timeout=5)
     return row(
         f"simulate job, submit to readout through the service ({circuit.num_qubits}q, "
         f"{shots} shots)",

@@ -104,30 +104,39 @@ def _task_json(circuit: Any, shots: int) -> bytes:
     return task.model_dump_json().encode()
 
 
-def _execute_path(quick: bool) -> dict[str, Any]:
+def _execute_path(quick: bool) -> list[dict[str, Any]]:
     from qiskit_aer import AerSimulator
 
     from qrelay import registry
     from qrelay.payload import CircuitStatus, TargetInfo, WorkerTask, WorkerTaskResults
     from qrelay.plugins import TaskContext
+    from qrelay.worker.isolation import DriverProcess
     from qrelay_qiskit.convert import to_qiskit
 
     info = TargetInfo(name="aer_simulator", driver="aer", simulator=True, num_qubits=30)
     driver = registry.load(registry.DRIVERS, "aer")(info)
+    process = DriverProcess()
     circuit = _layered_circuit(QUBITS)
     body = _task_json(circuit, SHOTS)
 
-    def ours() -> None:
-        task = WorkerTask.model_validate_json(body)  # a new circuit object, as per lease
-        readouts = driver.execute(task, task.circuit, TaskContext(task=task))
-        WorkerTaskResults(
-            lease_id=task.lease_id,
-            status=CircuitStatus.COMPLETED,
-            successful_shots=task.shots,
-            readouts=readouts,
-            initial_logical_to_physical={q: q for q in range(QUBITS)},
-            final_logical_to_physical={q: q for q in range(QUBITS)},
-        ).model_dump_json()
+    def path(isolated: bool) -> Callable[[], None]:
+        def run() -> None:
+            task = WorkerTask.model_validate_json(body)  # a new circuit object, as per lease
+            ctx = TaskContext(task=task)
+            if isolated:
+                readouts = process.execute(info, task, task.circuit, ctx, config={})
+            else:
+                readouts = driver.execute(task, task.circuit, ctx)
+            WorkerTaskResults(
+                lease_id=task.lease_id,
+                status=CircuitStatus.COMPLETED,
+                successful_shots=task.shots,
+                readouts=readouts,
+                initial_logical_to_physical={q: q for q in range(QUBITS)},
+                final_logical_to_physical={q: q for q in range(QUBITS)},
+            ).model_dump_json()
+
+        return run
 
     qc = to_qiskit(circuit)
     simulator = AerSimulator()
@@ -135,14 +144,26 @@ def _execute_path(quick: bool) -> dict[str, Any]:
     def reference() -> None:
         simulator.run(qc, shots=SHOTS).result().get_counts()
 
-    ours_ms, reference_ms = _paired_ms(ours, reference, 5 if quick else 40)
-    return _row(
-        f"simulate task, worker execute path ({QUBITS}q, {SHOTS} shots)",
-        ours_ms,
-        reference_ms,
-        "<= 1.2x",
-        "task JSON -> driver -> result JSON, vs AerSimulator.run + get_counts",
-    )
+    repeat = 5 if quick else 40
+    rows = []
+    try:
+        for isolated, label in (
+            (True, "child process, as the worker runs it"),
+            (False, "in process"),
+        ):
+            ours_ms, reference_ms = _paired_ms(path(isolated), reference, repeat)
+            rows.append(
+                _row(
+                    f"simulate task, worker execute path, {label} ({QUBITS}q, {SHOTS} shots)",
+                    ours_ms,
+                    reference_ms,
+                    "<= 1.2x",
+                    "task JSON -> driver -> result JSON, vs AerSimulator.run + get_counts",
+                )
+            )
+    finally:
+        process.close()
+    return rows
 
 
 def _sweep(quick: bool) -> dict[str, Any]:
@@ -183,7 +204,7 @@ def _sweep(quick: bool) -> dict[str, Any]:
 
 def run(quick: bool) -> list[dict[str, Any]]:
     """The worker benchmark rows (see the module docstring)."""
-    rows = [_execute_path(quick), _sweep(quick)]
+    rows = [*_execute_path(quick), _sweep(quick)]
     try:
         from benchmarks._worker_service import lease_to_result
     except ImportError:
