@@ -94,9 +94,8 @@ def serve_http(app: Any) -> tuple[Any, threading.Thread, int]:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     pytest.importorskip("qrelay.service.app", reason="the service is not installed")
-    from qrelay.service.app import create_app
-
     from qrelay.service import bootstrap
+    from qrelay.service.app import create_app
     from qrelay.settings import ServiceSettings
 
     home: Path = tmp_path_factory.mktemp("worker-service")
