@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -323,6 +324,23 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     if BENCHMARK_MARKER in markdown:
         return markdown.replace(BENCHMARK_MARKER, benchmark_table())
     return markdown
+
+
+# ---------------------------------------------------------------------------- docstrings
+# The code's docstrings are written in reStructuredText; the API page renders them as
+# Markdown. These few rewrites drop the reST-only markup that would otherwise show.
+_RST_ROLE = re.compile(r":(?:class|func|meth|mod|data|attr|exc|obj):(?=<code>)")
+_RST_LITERAL_ALONE = re.compile(r"<p>::</p>")
+_RST_LITERAL_END = re.compile(r"(?<=\w)::</p>")
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    """MkDocs hook: tidy reST markup out of the rendered Python API page."""
+    if not page.file.src_uri.startswith(f"{REFERENCE}/python"):
+        return html
+    html = _RST_ROLE.sub("", html)
+    html = _RST_LITERAL_ALONE.sub("", html)
+    return _RST_LITERAL_END.sub(":</p>", html)
 
 
 # ---------------------------------------------------------------------------- all pages
