@@ -118,8 +118,12 @@ class WorkerApi:
         return WorkerTask.model_validate_json(response.content)
 
     def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse:
+        # not retried here: the heartbeat thread tries again at its next beat
         response = self.request(
-            "POST", f"/v1/worker/tasks/{task_id}/heartbeat", json={"lease_id": lease_id}
+            "POST",
+            f"/v1/worker/tasks/{task_id}/heartbeat",
+            json={"lease_id": lease_id},
+            retry=False,
         )
         return HeartbeatResponse.model_validate_json(response.content)
 

@@ -34,6 +34,7 @@ from qrelay.errors import (
     QRelayError,
     ServiceError,
     TransportError,
+    ValidationError,
 )
 from qrelay.payload import (
     Circuit,
@@ -426,6 +427,18 @@ class Worker:
         except ConflictError as exc:
             log.warning("task %s: result refused (%s); dropped", task.task_id, exc)
             return
+        except ValidationError as exc:
+            if results.status is not CircuitStatus.COMPLETED:
+                raise
+            # the result does not fit the task (a driver's fault): fail it, saying why
+            log.error("task %s: the service refused the result: %s", task.task_id, exc)
+            failed = WorkerTaskResults(
+                lease_id=task.lease_id,
+                status=CircuitStatus.FAILED,
+                status_message=f"the worker's result was refused by the service: {exc}",
+                execution_id=results.execution_id,
+            )
+            self.api.result(task.task_id, failed)
         self.tasks_done += 1
         log.info("task %s: %s", task.task_id, outcome.status.value)
 
