@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 
@@ -373,6 +374,28 @@ def test_admin_cancel_of_another_users_job_is_audited(live: Live) -> None:
     assert out["succeeded"] == [job_id]
     engine = create_engine(live.database_url)
     with engine.connect() as conn:
-        rows = conn.execute(select(audit.c.action, audit.c.actor_kind).where(audit.c.subject == job_id)).all()
+        rows = conn.execute(
+            select(audit.c.action, audit.c.actor_kind).where(audit.c.subject == job_id)
+        ).all()
     engine.dispose()
     assert [tuple(r) for r in rows] == [("job.cancel", "admin")]
+
+
+def test_chunked_body_over_the_limit_gets_413(live: Live) -> None:
+    from .support import start
+
+    small = start(live.database_url, admin_token=live.admin_token, max_body_bytes=2048)
+    try:
+        user = small.user()
+        payload = json.dumps(new_job(circuits=20)).encode()
+        chunks = (payload[i : i + 512] for i in range(0, len(payload), 512))
+        r = user.post(
+            "/v1/jobs",
+            content=chunks,
+            headers={"Idempotency-Key": _key(), "Content-Type": "application/json"},
+        )
+        assert r.status_code == 413
+        assert r.json()["code"] == "payload_too_large"
+        assert user.get("/v1/jobs").json()["jobs"] == []
+    finally:
+        small.stop()
