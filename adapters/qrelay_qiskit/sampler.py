@@ -208,8 +208,11 @@ def _pub_result(pub: SamplerPub, layout: Circuit, rows: list[Readout]) -> Any:
         src = [sources[k] if k < len(sources) else None for k in qiskit_bits]
         first = src[0] if src else None
         match = starts.get(first) if first is not None else None
-        if first is not None and match is not None and match[1] == size and src == list(
-            range(first, first + size)
+        if (
+            first is not None
+            and match is not None
+            and match[1] == size
+            and src == list(range(first, first + size))
         ):
             name = match[0]
             blob = b"".join(r.register(name).bits for r in rows)
