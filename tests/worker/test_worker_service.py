@@ -17,7 +17,7 @@ from qrelay.worker.verbatim import check_verbatim
 from qrelay_qiskit.convert import to_qiskit
 
 from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
-from .conftest import Service
+from .conftest import Service, circuit_states
 
 SHOTS = 4000
 
@@ -187,3 +187,25 @@ def test_cancel_during_run_reaches_the_driver(service: Service) -> None:
     assert blocking.saw_cancel.is_set()
     data = service.wait_for(job_id, {"cancelled"})
     assert data["statuses"] == ["cancelled"]
+
+
+def test_lost_lease_stops_the_work_and_drops_the_result(service: Service) -> None:
+    """A task whose lease is not ours (any more) is abandoned: nothing is posted."""
+    info = TargetInfo(name="aer_simulator", driver="aer", simulator=True, num_qubits=10)
+    blocking = _BlockingDriver(info)
+    job_id = service.submit(_job(ghz(2), "aer_simulator", job_type="simulate"))
+    with Worker(
+        service.url,
+        service.worker_token,
+        ["aer_simulator"],
+        heartbeat_seconds=0.2,
+        drivers={"aer_simulator": blocking},
+    ) as w:
+        task = w.api.lease(["aer_simulator"], 5.0)
+        assert task is not None
+        # as if the service had handed the task to another worker meanwhile
+        stale = task.model_copy(update={"lease_id": "not-the-current-lease"})
+        w.process(stale)
+        assert blocking.saw_cancel.is_set()  # the heartbeat's 409 stopped the driver
+        assert w.tasks_done == 0
+    assert circuit_states(service.job(job_id)) == ["simulating"]  # nothing was posted
