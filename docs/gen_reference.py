@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import logging
 import os
@@ -319,11 +320,54 @@ def benchmark_table(path: Path = BENCHMARK_RESULTS) -> str:
     return "\n".join(lines)
 
 
+BENCHMARK_PLOT = "performance-ratios.svg"
+
+
+def benchmark_plot(path: Path = BENCHMARK_RESULTS) -> str | None:
+    """An SVG bar chart of the last run's ratios (log scale), or None without a run."""
+    if not path.is_file():
+        return None
+    try:
+        import matplotlib as mpl
+
+        mpl.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.info("performance plot: matplotlib is not installed")
+        return None
+    rows = [
+        r
+        for r in json.loads(path.read_text(encoding="utf-8")).get("rows", [])
+        if r.get("status", "ok") == "ok"
+        and isinstance(r.get("ratio"), int | float)
+        and r["ratio"] > 0
+    ]
+    if not rows:
+        return None
+    labels = [str(r.get("case", "")) for r in rows]
+    ratios = [float(r["ratio"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(rows) + 1.2))
+    ax.barh(range(len(rows)), ratios, color=["#3f51b5" if x <= 1 else "#e57373" for x in ratios])
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(rows)), labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("ratio: ours / reference (log scale; left of 1 is faster or smaller)")
+    fig.tight_layout()
+    out = io.StringIO()
+    fig.savefig(out, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    return out.getvalue()
+
+
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    """MkDocs hook: put the last benchmark run's table where the performance page asks."""
-    if BENCHMARK_MARKER in markdown:
-        return markdown.replace(BENCHMARK_MARKER, benchmark_table())
-    return markdown
+    """MkDocs hook: put the last benchmark run's table (and plot) where the page asks."""
+    if BENCHMARK_MARKER not in markdown:
+        return markdown
+    text = benchmark_table()
+    if files.get_file_from_path(BENCHMARK_PLOT) is not None:
+        text += f"\n\n![Ratios of the last benchmark run]({BENCHMARK_PLOT})\n"
+    return markdown.replace(BENCHMARK_MARKER, text)
 
 
 # ---------------------------------------------------------------------------- docstrings
@@ -362,7 +406,11 @@ def on_files(files: Any, config: Any) -> Any:
     """MkDocs hook: add the generated pages to the build, replacing stale copies on disk."""
     from mkdocs.structure.files import File
 
-    for path, content in generate().items():
+    pages = generate()
+    plot = benchmark_plot()
+    if plot is not None:
+        pages[BENCHMARK_PLOT] = plot
+    for path, content in pages.items():
         stale = files.get_file_from_path(path)
         if stale is not None:
             files.remove(stale)
