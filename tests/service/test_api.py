@@ -399,3 +399,16 @@ def test_chunked_body_over_the_limit_gets_413(live: Live) -> None:
         assert user.get("/v1/jobs").json()["jobs"] == []
     finally:
         small.stop()
+
+
+def test_result_after_cancel_and_delete_is_accepted_and_changes_nothing(live: Live) -> None:
+    user, worker = live.user(), live.worker()
+    drain(worker)
+    job_id = submit(user)
+    task = lease(worker)
+    assert task is not None
+    user.post("/v1/jobs/cancel", json={"job_ids": [job_id]})
+    assert user.delete(f"/v1/jobs/{job_id}").status_code == 204
+    r = worker.post(f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, 100))
+    assert r.status_code == 204
+    assert user.get(f"/v1/jobs/{job_id}").json()["status"] == "deleted"

@@ -1041,7 +1041,7 @@ class Store:
                 values["execution_id"] = report.execution_id
             old = CircuitStatus(row.status)
             new = report.status
-            if old is S.CANCELLED:
+            if old in (S.CANCELLED, S.DELETED):
                 pass  # cancelled while running: progress no longer shows, the id is kept
             elif new is not old:
                 if new not in domain.WORKER_PROGRESS_STATES:
@@ -1113,7 +1113,7 @@ class Store:
             if results.execution_id is not None:
                 values["execution_id"] = results.execution_id
             old = CircuitStatus(row.status)
-            if old is S.CANCELLED:
+            if old in (S.CANCELLED, S.DELETED):
                 charge = 0.0  # cancelled while it ran: the result is kept, nothing is charged
             else:
                 new = results.status
