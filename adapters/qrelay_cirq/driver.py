@@ -72,6 +72,13 @@ def _noise_model(values: dict[str, float]) -> Any:
     return _SpecNoise()
 
 
+def warm_up() -> None:
+    """Import Cirq and the converter (a worker's child calls this at start)."""
+    import cirq  # noqa: F401
+
+    import qrelay_cirq.convert  # noqa: F401
+
+
 class CirqDriver:
     """Runs tasks on a Cirq simulator (implements ``qrelay.plugins.DeviceDriver``)."""
 

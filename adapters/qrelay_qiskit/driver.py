@@ -27,6 +27,11 @@ def shared_engine() -> Any:
     return AerEngine()
 
 
+def warm_up() -> None:
+    """Import Aer and build the shared engine (a worker's child calls this at start)."""
+    shared_engine()
+
+
 def task_seed(task: WorkerTask) -> int | None:
     """The ``seed`` option of a task, if the user gave one (an integer)."""
     seed = task.options.get("seed")

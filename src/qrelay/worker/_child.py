@@ -3,8 +3,10 @@
 It answers requests on stdin with results on stdout, each a length-prefixed pickle (the
 framing of :mod:`qrelay.qpu._child`; parent and child are the same program on a private
 pipe). A request is ``(driver_name, target_info, config, task, circuit)``; the reply is
-``("ok", readouts)`` or ``("error", (kind, message))``. Drivers are built once per target
-and calibration and reused. Stray output goes to stderr, never into the channel.
+``("ok", readouts)``, ``("refused", (error class, message))`` or ``("error", (kind,
+message))``. ``("preload", [driver names])`` calls each driver module's ``warm_up()``.
+Drivers are built once per target and calibration and reused. Stray output goes to
+stderr, never into the channel.
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ def main() -> int:
         request = read_frame(requests)
         if request is None:
             return 0
+        if request[0] == "preload":
+            # import a driver's heavy dependencies now, so the first task does not wait
+            for name in request[1]:
+                module = sys.modules.get(registry.load(registry.DRIVERS, name).__module__)
+                warm_up = getattr(module, "warm_up", None)
+                if callable(warm_up):
+                    warm_up()
+            write_frame(channel, ("ok", None))
+            continue
         driver_name, info, config, task, circuit = request
         key = (driver_name, info.name, info.calibration_id)
         try:

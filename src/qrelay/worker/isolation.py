@@ -65,6 +65,23 @@ class DriverProcess:
             raise DeviceError(f"the simulation process could not start (exit code {code})")
         return proc
 
+    def preload(self, drivers: list[str]) -> None:
+        """Start the child now and have it import these drivers' dependencies."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._proc = self._start()
+            proc = self._proc
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            try:
+                write_frame(proc.stdin, ("preload", list(drivers)))
+                reply = read_frame(proc.stdout)
+            except OSError:
+                reply = None
+            if reply is None:
+                self._drop(proc)
+                log.warning("the simulation process failed while preloading %s", drivers)
+
     def execute(
         self,
         info: TargetInfo,

@@ -178,6 +178,10 @@ class Worker:
     def run(self, stop_event: threading.Event | None = None) -> None:
         """Lease and process tasks until :meth:`stop` (or ``stop_event`` is set)."""
         log.info("worker serving %s at %s", ", ".join(self.targets), self.api.url)
+        if self.isolate:
+            threading.Thread(
+                target=self._warm_up, name="qrelay-worker-warm-up", daemon=True
+            ).start()
         failures = 0
         while not self._stop.is_set() and not (stop_event is not None and stop_event.is_set()):
             try:
@@ -192,6 +196,21 @@ class Worker:
                 if self._stop.wait(delay):
                     break
         log.info("worker stopped after %d task(s)", self.tasks_done)
+
+    def _warm_up(self) -> None:
+        """Start the simulation process early, with the simulator drivers loaded."""
+        try:
+            drivers = sorted(
+                {
+                    info.driver
+                    for info in (self.target_info(name) for name in self.targets)
+                    if info.simulator and info.name not in self._given_drivers
+                }
+            )
+            if drivers:
+                self._process.preload(drivers)
+        except QRelayError as exc:
+            log.info("warm-up skipped: %s", exc)
 
     def run_once(self, wait: float | None = None) -> bool:
         """Lease at most one task and process it. ``True`` when a task was processed."""
