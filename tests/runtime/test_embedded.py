@@ -103,3 +103,11 @@ async def test_async_client_on_its_own_loop_reaches_the_embedded_default(stack: 
         results = await job.result(timeout=60)
         assert client.url == stack.url  # HTTP on loopback: the app's loop is not this one
     assert results.readouts[0][0].counts() == {"1010": 9}  # type: ignore[index]
+
+
+async def test_sync_client_works_inside_a_running_event_loop(stack: Any) -> None:
+    # As in a notebook: the caller's loop is busy running this coroutine, yet the sync
+    # client works, because its I/O runs on the runtime's own loop.
+    with Client() as client:
+        job = client.submit(NewJob(target="aer_simulator", circuits=[flip(2)], shots=4))
+        assert job.result(timeout=60).readouts[0][0].counts() == {"10": 4}  # type: ignore[index]
