@@ -209,3 +209,32 @@ def test_lost_lease_stops_the_work_and_drops_the_result(service: Service) -> Non
         assert blocking.saw_cancel.is_set()  # the heartbeat's 409 stopped the driver
         assert w.tasks_done == 0
     assert circuit_states(service.job(job_id)) == ["simulating"]  # nothing was posted
+
+
+def test_cancel_stops_a_running_simulation(service: Service) -> None:
+    """Cancelling a long Aer run kills its simulation process; no result is kept."""
+    from .test_sigterm import _slow_circuit
+
+    rows = [[0.01 * k] for k in range(200)]
+    job_id = service.submit(
+        _job(
+            _slow_circuit(qubits=20, layers=8),
+            "aer_simulator",
+            job_type="simulate",
+            shots=1000,
+            bindings=[{"names": ["t"], "values": rows}],
+        )
+    )
+    with Worker(service.url, service.worker_token, ["aer_simulator"], heartbeat_seconds=0.2) as w:
+        thread = threading.Thread(target=w.run_once, kwargs={"wait": 5.0})
+        thread.start()
+        while circuit_states(service.job(job_id)) == ["awaiting_simulation"]:
+            assert thread.is_alive()
+        response = service.http.post("/v1/jobs/cancel", json={"job_ids": [job_id]})
+        assert response.status_code == 200, response.text
+        thread.join(timeout=120)
+        assert not thread.is_alive()
+        assert w.tasks_done == 1
+    data = _data(service, job_id)
+    assert [s.value for s in data.statuses] == ["cancelled"]
+    assert not data.readouts or data.readouts[0] is None
