@@ -82,13 +82,13 @@ def _peer_rows(
             log.warning("%s / %s failed: %s", case, peer, exc)
             reason = f"failed: {type(exc).__name__}: {exc}"[:300]
         else:
-            for label in ours:
-                rows.append(row(f"{case} [{label}]", timings[label], timings[PEER], peer=peer))
+            rows.extend(
+                row(f"{case} [{label}]", timings[label], timings[PEER], peer=peer) for label in ours
+            )
             continue
         if not alone:
             alone.update(interleaved(ours, repeat, warm=warm, budget_s=budget_s))
-        for label in ours:
-            rows.append(missing_row(f"{case} [{label}]", peer, reason, alone[label]))
+        rows.extend(missing_row(f"{case} [{label}]", peer, reason, alone[label]) for label in ours)
     return rows
 
 
@@ -156,16 +156,35 @@ def floor_rows(quick: bool, service: Any, bell_serve: Timing) -> list[dict[str, 
             channel.close()
     except ImportError:
         grpc_floor = None
-    rows.append(row("floor: qrelay serve GET /healthz (httpx)", healthz, http_floor,
-                    peer="bare HTTP echo (httpx)"))
-    rows.append(row("1 bell 1000 shots submit->counts [qrelay serve]", bell_serve, http_floor,
-                    peer="bare HTTP echo, 1 round trip",
-                    notes="how many bare round trips the whole submit->counts costs"))
+    rows.append(
+        row(
+            "floor: qrelay serve GET /healthz (httpx)",
+            healthz,
+            http_floor,
+            peer="bare HTTP echo (httpx)",
+        )
+    )
+    rows.append(
+        row(
+            "1 bell 1000 shots submit->counts [qrelay serve]",
+            bell_serve,
+            http_floor,
+            peer="bare HTTP echo, 1 round trip",
+            notes="how many bare round trips the whole submit->counts costs",
+        )
+    )
     if grpc_floor is not None:
-        rows.append(row("1 bell 1000 shots submit->counts [qrelay serve]", bell_serve,
-                        grpc_floor, peer="bare gRPC echo, 1 round trip"))
-        rows.append(row("floor: bare HTTP echo (httpx)", http_floor, grpc_floor,
-                        peer="bare gRPC echo"))
+        rows.append(
+            row(
+                "1 bell 1000 shots submit->counts [qrelay serve]",
+                bell_serve,
+                grpc_floor,
+                peer="bare gRPC echo, 1 round trip",
+            )
+        )
+        rows.append(
+            row("floor: bare HTTP echo (httpx)", http_floor, grpc_floor, peer="bare gRPC echo")
+        )
     return rows
 
 
@@ -199,8 +218,7 @@ def batch_case(quick: bool, service: Any) -> list[dict[str, Any]]:
     qcs = [circuits.qiskit_small(i) for i in range(count)]
     ccs = [circuits.cirq_small(i) for i in range(count)]
     jobs = [
-        NewJob(target="aer_simulator", circuits=[from_qiskit(qc)], shots=SMALL_SHOTS)
-        for qc in qcs
+        NewJob(target="aer_simulator", circuits=[from_qiskit(qc)], shots=SMALL_SHOTS) for qc in qcs
     ]
     case = f"2 {count} small jobs at once"
     backend = QRelayProvider().get_backend("aer_simulator")
@@ -252,14 +270,17 @@ def sweep_case(quick: bool) -> list[dict[str, Any]]:
     cirq_sampler = QRelayService().sampler("cirq_simulator")
     sweep = local._cirq_sweep(symbols, values)
     ours: dict[str, local.Work] = {
-        "QRelaySamplerV2": lambda: sampler.run([(qc, values)]).result()[0].join_data(),
+        "QRelaySamplerV2": lambda: sampler.run([(qc, values)]).result()[0].join_data(),  # noqa: PLW0108
         "QRelaySampler.run_sweep": (
             lambda: cirq_sampler.run_sweep(cc, sweep, repetitions=SWEEP_SHOTS)
         ),
     }
     case = f"3 sweep {points} points 10q 40p {SWEEP_SHOTS} shots"
     rows = _peer_rows(
-        case, ours, local.sweep_peers(qc, cc, symbols, values, SWEEP_SHOTS), repeat,
+        case,
+        ours,
+        local.sweep_peers(qc, cc, symbols, values, SWEEP_SHOTS),
+        repeat,
         budget_s=60.0,
     )
     # The noisy fake backend simulates each point with its noise model: ~1.5 s a point
@@ -270,16 +291,27 @@ def sweep_case(quick: bool) -> list[dict[str, Any]]:
     peer = f"qiskit-ibm-runtime local ({local.IBM_LARGE}, noisy)"
     try:
         work = local.ibm_sweep(qc, few, SWEEP_SHOTS)
-        rows.append(row(f"{small_case} [QRelaySamplerV2]", few_ours, measure(work, 1, warm=0),
-                        peer=peer, notes="the fake backend simulates its noise model"))
+        rows.append(
+            row(
+                f"{small_case} [QRelaySamplerV2]",
+                few_ours,
+                measure(work, 1, warm=0),
+                peer=peer,
+                notes="the fake backend simulates its noise model",
+            )
+        )
     except ImportError as exc:
-        rows.append(missing_row(f"{small_case} [QRelaySamplerV2]", peer, _not_installed(exc),
-                                few_ours))
-    rows.append(missing_row(
-        f"{case} [QRelaySamplerV2]", "qiskit-braket-provider BraketLocalBackend",
-        "not measured: BraketLocalBackend.run takes no parameter_binds "
-        "(NameError: Missing input variable 'theta_0'); its sweep is one task per point",
-    ))
+        rows.append(
+            missing_row(f"{small_case} [QRelaySamplerV2]", peer, _not_installed(exc), few_ours)
+        )
+    rows.append(
+        missing_row(
+            f"{case} [QRelaySamplerV2]",
+            "qiskit-braket-provider BraketLocalBackend",
+            "not measured: BraketLocalBackend.run takes no parameter_binds "
+            "(NameError: Missing input variable 'theta_0'); its sweep is one task per point",
+        )
+    )
     return rows
 
 
@@ -312,7 +344,10 @@ def random_case(quick: bool) -> list[dict[str, Any]]:
 
         return _peer_rows(
             f"4 random {qubits}q depth {depth} {shots} shots simulate job",
-            {"embedded": ours}, peers, repeat, budget_s=40.0,
+            {"embedded": ours},
+            peers,
+            repeat,
+            budget_s=40.0,
         )
 
 
@@ -348,13 +383,14 @@ def readout_case(quick: bool) -> list[dict[str, Any]]:
         return np.bincount(values)
 
     case = f"5 readout {shots:,} shots x {width} bits"
-    label = {"qrelay -> qiskit Result.get_counts()": measure(ours_qiskit, repeat)}
+    timings = interleaved(
+        {"ours": ours_qiskit, "counter": lambda: Counter(memory), "floor": floor}, repeat
+    )
+    label = f"{case} [qrelay -> qiskit Result.get_counts()]"
     rows = [
-        row(f"{case} [{k}]", v, measure(lambda: Counter(memory), repeat),
-            peer="Qiskit Counter(memory)") for k, v in label.items()
+        row(label, timings["ours"], timings["counter"], peer="Qiskit Counter(memory)"),
+        row(label, timings["ours"], timings["floor"], peer="numpy packbits+bincount"),
     ]
-    rows += [row(f"{case} [{k}]", v, measure(floor, repeat), peer="numpy packbits+bincount")
-             for k, v in label.items()]
     try:
         import cirq
 
@@ -365,19 +401,40 @@ def readout_case(quick: bool) -> list[dict[str, Any]]:
         cpayload = from_cirq(cirq.Circuit(cirq.measure(*q, key="m")))
         creadout = Readout.from_arrays({cpayload.registers[0].name: bits})
         resolver = cirq.ParamResolver({})
-        ours_cirq = measure(lambda: result_dicts(cpayload, [creadout], [resolver])[0], repeat)
-        direct = measure(
-            lambda: cirq.ResultDict(params=resolver, records={"m": bits.view(np.int8)[:, None, :]}),
-            repeat,
+        packed = np.packbits(bits, axis=1, bitorder="little")  # what the wire carries
+
+        def ours_cirq() -> Any:
+            return result_dicts(cpayload, [creadout], [resolver])[0].records["m"]
+
+        def floor_cirq() -> Any:
+            records = np.unpackbits(packed, axis=1, count=width, bitorder="little")
+            return cirq.ResultDict(
+                params=resolver, records={"m": records.view(np.int8)[:, None, :]}
+            ).records["m"]
+
+        timings = interleaved({"ours": ours_cirq, "floor": floor_cirq}, repeat)
+        ours_cirq_t, direct = timings["ours"], timings["floor"]
+        rows.append(
+            row(
+                f"{case} [qrelay -> cirq.Result]",
+                ours_cirq_t,
+                direct,
+                peer="numpy unpackbits of the packed bits -> cirq.ResultDict",
+            )
         )
-        rows.append(row(f"{case} [qrelay -> cirq.Result]", ours_cirq, direct,
-                        peer="cirq.ResultDict from the int8 array"))
     except ImportError as exc:
         rows.append(missing_row(f"{case} [qrelay -> cirq.Result]", "cirq", _not_installed(exc)))
     wire = len(readout.model_dump_json().encode())
     as_json = len(json.dumps(memory).encode())
-    rows.append(row(f"{case} bytes on the wire [Readout JSON]", wire / 1e6, as_json / 1e6,
-                    peer="JSON list of bitstrings", unit="MB"))
+    rows.append(
+        row(
+            f"{case} bytes on the wire [Readout JSON]",
+            wire / 1e6,
+            as_json / 1e6,
+            peer="JSON list of bitstrings",
+            unit="MB",
+        )
+    )
     return rows
 
 
@@ -416,8 +473,10 @@ def import_case(quick: bool) -> list[dict[str, Any]]:
         ("qrelay_qiskit.QRelayProvider", "import qiskit"),
         ("qrelay_cirq.QRelaySampler", "import cirq"),
     ]
-    return [row(f"6 import time [{ours}]", net(ours), net(peer), peer=peer, notes=notes)
-            for ours, peer in pairs]
+    return [
+        row(f"6 import time [{ours}]", net(ours), net(peer), peer=peer, notes=notes)
+        for ours, peer in pairs
+    ]
 
 
 # ------------------------------------------------------------------ 7. throughput
@@ -443,31 +502,35 @@ def _throughput(service: Any, count: int, threads: int = 8) -> tuple[float, floa
     """(jobs/s submitted, jobs/s completed) of ``count`` Bell jobs, 100 shots."""
     import httpx
 
-    body = json.dumps({
-        "target": "aer_simulator",
-        "shots": 100,
-        "circuits": [{
-            "num_qubits": 2,
-            "registers": [{"name": "c", "size": 2}],
-            "instructions": [
-                {"op": "h", "qubits": [0]},
-                {"op": "cx", "qubits": [0, 1]},
-                {"op": "measure", "qubits": [0], "clbits": [0]},
-                {"op": "measure", "qubits": [1], "clbits": [1]},
+    body = json.dumps(
+        {
+            "target": "aer_simulator",
+            "shots": 100,
+            "circuits": [
+                {
+                    "num_qubits": 2,
+                    "registers": [{"name": "c", "size": 2}],
+                    "instructions": [
+                        {"op": "h", "qubits": [0]},
+                        {"op": "cx", "qubits": [0, 1]},
+                        {"op": "measure", "qubits": [0], "clbits": [0]},
+                        {"op": "measure", "qubits": [1], "clbits": [1]},
+                    ],
+                }
             ],
-        }],
-    }).encode()
-    headers = {"Authorization": f"Bearer {service.user_token}",
-               "Content-Type": "application/json"}
-    clients = [httpx.Client(base_url=service.urls[i % len(service.urls)], headers=headers,
-                            timeout=120) for i in range(threads)]
+        }
+    ).encode()
+    headers = {"Authorization": f"Bearer {service.user_token}", "Content-Type": "application/json"}
+    clients = [
+        httpx.Client(base_url=service.urls[i % len(service.urls)], headers=headers, timeout=120)
+        for i in range(threads)
+    ]
     ids: list[str] = []
 
     def submit(client: httpx.Client, n: int) -> list[str]:
         out = []
         for _ in range(n):
-            r = client.post("/v1/jobs", content=body,
-                            headers={"Idempotency-Key": uuid.uuid4().hex})
+            r = client.post("/v1/jobs", content=body, headers={"Idempotency-Key": uuid.uuid4().hex})
             r.raise_for_status()
             out.append(r.json()["job_id"])
         return out
@@ -511,25 +574,63 @@ def throughput_case(quick: bool) -> list[dict[str, Any]]:
         for processes in (1, 2):
             label = f"7 throughput {count} bell jobs [{db}, {processes} serve, 2 workers]"
             try:
-                with make() as url, _service(database_url=url, processes=processes,
-                                             workers=2) as service:
+                with (
+                    make() as url,
+                    _service(database_url=url, processes=processes, workers=2) as service,
+                ):
                     submitted, completed = _throughput(service, count)
             except Exception as exc:
                 log.warning("%s failed: %s", label, exc)
-                rows.append(missing_row(label, "Aer run, in-process loop",
-                                        f"failed: {type(exc).__name__}: {exc}"[:300]))
+                rows.append(
+                    missing_row(
+                        label,
+                        "Aer run, in-process loop",
+                        f"failed: {type(exc).__name__}: {exc}"[:300],
+                    )
+                )
                 continue
-            rows.append(row(f"{label} submitted", submitted, aer_rate, unit="jobs/s",
-                            peer="Aer run, in-process loop", higher_is_better=True,
-                            notes="ratio = peer rate / our rate (lower is better)"))
-            rows.append(row(f"{label} completed", completed, aer_rate, unit="jobs/s",
-                            peer="Aer run, in-process loop", higher_is_better=True))
+            rows.append(
+                row(
+                    f"{label} submitted",
+                    submitted,
+                    aer_rate,
+                    unit="jobs/s",
+                    peer="Aer run, in-process loop",
+                    higher_is_better=True,
+                    notes="ratio = peer rate / our rate (lower is better)",
+                )
+            )
+            rows.append(
+                row(
+                    f"{label} completed",
+                    completed,
+                    aer_rate,
+                    unit="jobs/s",
+                    peer="Aer run, in-process loop",
+                    higher_is_better=True,
+                )
+            )
     return rows
 
 
 # ------------------------------------------------------------------ the runner's entry
+#: Loggers that talk at INFO for every job, pass or request; quiet while the cases run.
+_CHATTY = ("httpx", "qiskit", "qiskit_ibm_runtime", "qrelay", "alembic", "stevedore", "numba")
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     """Every case; a case that fails gives one row saying so and the others still run."""
+    levels = {name: logging.getLogger(name).level for name in _CHATTY}
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        return _run(quick)
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _run(quick: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     def attempt(name: str, fn: Callable[[], list[dict[str, Any]]]) -> None:
@@ -569,7 +670,9 @@ if __name__ == "__main__":
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--case", nargs="*", help="bell batch sweep random readout import throughput")
+    parser.add_argument(
+        "--case", nargs="*", help="bell batch sweep random readout import throughput"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.case:

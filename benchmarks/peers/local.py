@@ -106,7 +106,9 @@ def qiskit_batch_peers(circuits: Sequence[Any], shots: int) -> dict[str, Callabl
         from qiskit_aer.primitives import SamplerV2
 
         sampler = SamplerV2()
-        return lambda: [r.join_data().get_counts() for r in sampler.run(circuits, shots=shots).result()]
+        return lambda: [
+            r.join_data().get_counts() for r in sampler.run(circuits, shots=shots).result()
+        ]
 
     def ibm() -> Work:
         sampler, pm = _ibm(IBM_SMALL)
@@ -162,7 +164,7 @@ def sweep_peers(
         from qiskit_aer.primitives import SamplerV2
 
         sampler = SamplerV2()
-        return lambda: sampler.run([(qc, values)], shots=shots).result()[0].join_data()
+        return lambda: sampler.run([(qc, values)], shots=shots).result()[0].join_data()  # noqa: PLW0108
 
     def per_point() -> Work:
         from qiskit import transpile
@@ -206,7 +208,7 @@ def ibm_sweep(qc: Any, values: np.ndarray, shots: int) -> Work:
     """SamplerV2 in local testing mode on a fake backend with >= 10 qubits."""
     sampler, pm = _ibm(IBM_LARGE)
     isa = pm.run(qc)
-    return lambda: sampler.run([(isa, values)], shots=shots).result()[0].join_data()
+    return lambda: sampler.run([(isa, values)], shots=shots).result()[0].join_data()  # noqa: PLW0108
 
 
 def _cirq_sweep(symbols: Sequence[Any], values: np.ndarray) -> Any:

@@ -70,7 +70,7 @@ def serve(
     workers: int = 1,
     targets: Sequence[str] = ("aer_simulator",),
 ) -> Iterator[Service]:
-    """Start ``processes`` × ``qrelay serve`` and ``workers`` × ``qrelay worker``."""
+    """Start ``processes`` x ``qrelay serve`` and ``workers`` x ``qrelay worker``."""
     with tempfile.TemporaryDirectory(prefix="qrelay-bench-") as tmp:
         home = Path(tmp)
         admin = "qr_" + secrets.token_urlsafe(24)
@@ -119,8 +119,19 @@ def serve(
                 log = home / f"worker{index}.log"
                 service.processes.append(
                     subprocess.Popen(
-                        [sys.executable, "-c", _CLI, "worker", "--url", url,
-                         "--token", made.json()["token"], "--lease-wait", "5", *target_args],
+                        [
+                            sys.executable,
+                            "-c",
+                            _CLI,
+                            "worker",
+                            "--url",
+                            url,
+                            "--token",
+                            made.json()["token"],
+                            "--lease-wait",
+                            "5",
+                            *target_args,
+                        ],
                         env=env,
                         stdout=subprocess.DEVNULL,
                         stderr=log.open("wb"),

@@ -104,7 +104,9 @@ def row(
     return out
 
 
-def missing_row(case: str, peer: str, reason: str, ours: Timing | float | None = None) -> dict[str, Any]:
+def missing_row(
+    case: str, peer: str, reason: str, ours: Timing | float | None = None
+) -> dict[str, Any]:
     """A row for a peer that could not run here; says why in ``notes``."""
     out = row(case, ours, None, peer=peer)
     out["notes"] = reason

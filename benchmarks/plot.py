@@ -1,0 +1,199 @@
+"""Plot the side-by-side ratios and write the results part of ``docs/performance.md``.
+
+::
+
+    python -m benchmarks.plot [--json benchmarks/results/latest.json]
+                              [--png docs/performance.png] [--doc docs/performance.md]
+
+Reads a run saved by ``python -m benchmarks`` and draws one horizontal bar per row of
+the ``peers`` module: qrelay's ratio to the peer (ours / peer, log scale; left of 1 is
+qrelay ahead). With ``--doc`` it rewrites the part of the page between the
+``peers-results`` markers with the table, the plot and the machine the run was on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+START = "<!-- peers-results:start -->"
+END = "<!-- peers-results:end -->"
+
+
+def machine() -> dict[str, str]:
+    """CPU count and model, Python and OS of this machine."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "nproc": str(os.cpu_count()),
+        "cpu": model,
+        "python": platform.python_version(),
+        "os": platform.platform(),
+    }
+
+
+def peer_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in report.get("rows", []) if r.get("module") == "peers"]
+
+
+def _label(row: dict[str, Any], width: int = 88) -> str:
+    text = f"{row.get('group', row['case'])}  vs  {row.get('peer', '?')}"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def plot(report: dict[str, Any], out: Path) -> int:
+    """Draw the ratios of the peers rows to ``out`` (PNG); returns how many bars."""
+    import matplotlib as mpl
+
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in peer_rows(report) if isinstance(r.get("ratio"), int | float)]
+    if not rows:
+        raise SystemExit("no peers rows with a ratio in this run")
+    rows = list(reversed(rows))  # the first case on top
+    ratios = [max(float(r["ratio"]), 1e-3) for r in rows]
+    colors = ["#2e7d32" if v <= 1 else "#c62828" for v in ratios]
+    height = 0.24 * len(rows) + 1.6
+    fig, ax = plt.subplots(figsize=(13, height))
+    positions = range(len(rows))
+    ax.barh(list(positions), ratios, color=colors, height=0.7)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_yticks(list(positions))
+    ax.set_yticklabels([_label(r) for r in rows], fontsize=7)
+    ax.set_ylim(-0.6, len(rows) - 0.4)
+    for pos, value in zip(positions, ratios, strict=True):
+        ax.text(value * 1.06, pos, f"{value:.3g}x", va="center", fontsize=6.5)
+    previous = None
+    for pos, row in enumerate(rows):
+        case = str(row.get("group", row["case"])).split(" ", 1)[0]
+        if previous is not None and case != previous:
+            ax.axhline(pos - 0.5, color="#999999", linewidth=0.5, linestyle="--")
+        previous = case
+    info = machine()
+    ax.set_xlabel("qrelay / peer (log scale; < 1: qrelay faster, > 1: the peer faster)")
+    ax.set_title(
+        f"qrelay against its peers, median of repeats ({'quick' if report.get('quick') else 'full'}"
+        f" sizes) - {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}",
+        fontsize=9,
+    )
+    ax.grid(axis="x", which="both", color="#dddddd", linewidth=0.5)
+    ax.set_axisbelow(True)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return len(rows)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|")
+
+
+def markdown(report: dict[str, Any], png: str) -> str:
+    """The results part of the page: machine, plot, table, and the peers that did not run."""
+    info = machine()
+    rows = peer_rows(report)
+    lines = [
+        START,
+        (
+            f"Run of {report.get('started', '?')} with "
+            f"`python -m benchmarks{' --quick' if report.get('quick') else ''}` "
+            "in the benchmark environment (`benchmarks/requirements-peers.txt`), on:"
+        ),
+        "",
+        f"- **CPUs (`nproc`):** {info['nproc']}",
+        f"- **CPU model:** {info['cpu']}",
+        f"- **Python:** {report.get('python', info['python'])}",
+        f"- **OS:** {report.get('platform', info['os'])}",
+        "",
+        (
+            "Other work was running on the machine during the run, so absolute times are"
+            " noisy; qrelay and each peer were timed round-robin in the same loop, so the"
+            " ratios are what to read."
+        ),
+        "",
+        f"![qrelay / peer ratios]({png})",
+        "",
+        "| Case (qrelay path) | Peer | qrelay median (p90) | Peer median (p90) | Ratio |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    missing = []
+    for row in rows:
+        unit = row.get("unit") or ""
+        ours = _cell(row.get("ours"))
+        if row.get("p90") is not None:
+            ours += f" ({_cell(row['p90'])})"
+        ref = _cell(row.get("reference"))
+        if row.get("reference_p90") is not None:
+            ref += f" ({_cell(row['reference_p90'])})"
+        ratio = row.get("ratio")
+        if row.get("ours") is not None:
+            ours += f" {unit}"
+        if row.get("reference") is not None:
+            ref += f" {unit}"
+        elif row.get("notes"):
+            ref = _cell(row["notes"])
+            missing.append(row)
+        lines.append(
+            f"| {_cell(row.get('group', row['case']))} | {_cell(row.get('peer', ''))} | "
+            f"{ours} | {ref} | {'—' if ratio is None else f'{ratio:.3g}x'} |"
+        )
+    notes = sorted({f"{r.get('peer')}: {r.get('notes')}" for r in missing})
+    if notes:
+        lines += ["", "Peers without a figure in this run:", ""]
+        lines += [f"- {_cell(n)}" for n in notes]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def write_doc(doc: Path, section: str) -> None:
+    """Replace the marked part of ``doc`` (or append it under ``## Results``)."""
+    text = doc.read_text(encoding="utf-8")
+    if START in text and END in text:
+        text = re.sub(
+            re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S
+        )
+    elif "## Results" in text:
+        text = text.replace("## Results\n", f"## Results\n\n{section}\n", 1)
+    else:
+        text += f"\n## Results\n\n{section}\n"
+    doc.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.plot", description=__doc__)
+    parser.add_argument("--json", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("--png", type=Path, default=ROOT / "docs" / "performance.png")
+    parser.add_argument("--doc", type=Path, default=None, help="page to write the results into")
+    args = parser.parse_args(argv)
+    report = json.loads(args.json.read_text(encoding="utf-8"))
+    bars = plot(report, args.png)
+    print(f"{bars} bars -> {args.png}")
+    if args.doc is not None:
+        rel = os.path.relpath(args.png, args.doc.parent)
+        write_doc(args.doc, markdown(report, rel))
+        print(f"results -> {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""The side-by-side benchmark's plumbing: rows for missing peers, the plot, the page.
+
+No timing is asserted. The peers themselves live only in the benchmark environment
+(``benchmarks/requirements-peers.txt``); the test that drives them skips, saying so,
+where they are not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # ``benchmarks`` is a top-level package of the checkout
+
+from benchmarks import peers_bench, plot  # noqa: E402
+from benchmarks.peers import local  # noqa: E402
+
+
+def _missing_peer() -> local.Work:
+    raise ImportError("No module named 'not_a_peer'")
+
+
+def _present_peer() -> local.Work:
+    return lambda: sum(range(100))
+
+
+def test_missing_peer_gives_a_not_installed_row_and_the_others_still_run() -> None:
+    rows = peers_bench._peer_rows(
+        "case",
+        {"ours": lambda: sum(range(50))},
+        {"absent": _missing_peer, "present": _present_peer},
+        repeat=3,
+        budget_s=0.5,
+    )
+    by_peer = {r["peer"]: r for r in rows}
+    assert len(rows) == 2
+    assert by_peer["absent"]["ratio"] is None
+    assert by_peer["absent"]["reference"] is None
+    assert by_peer["absent"]["notes"].startswith("not installed")
+    assert "not_a_peer" in by_peer["absent"]["notes"]
+    assert by_peer["absent"]["ours"] is not None  # ours is still measured
+    assert by_peer["present"]["ratio"] is not None
+    assert {"case", "ours", "reference", "unit", "ratio", "p90"} <= set(by_peer["present"])
+
+
+def _report() -> dict[str, Any]:
+    rows = [
+        {
+            "module": "peers",
+            "case": "1 a vs X",
+            "group": "1 a",
+            "peer": "X",
+            "ours": 2.0,
+            "p90": 2.5,
+            "reference": 1.0,
+            "reference_p90": 1.2,
+            "unit": "ms",
+            "ratio": 2.0,
+        },
+        {
+            "module": "peers",
+            "case": "2 b vs Y",
+            "group": "2 b",
+            "peer": "Y",
+            "ours": 1.0,
+            "reference": 4.0,
+            "unit": "ms",
+            "ratio": 0.25,
+        },
+        {
+            "module": "peers",
+            "case": "2 b vs Z",
+            "group": "2 b",
+            "peer": "Z",
+            "ours": 1.0,
+            "reference": None,
+            "unit": "ms",
+            "ratio": None,
+            "notes": "not installed (ImportError)",
+        },
+        {
+            "module": "payload",
+            "case": "other",
+            "ours": 1.0,
+            "reference": 1.0,
+            "unit": "ms",
+            "ratio": 1.0,
+        },
+    ]
+    return {"started": "2026-01-01T00:00:00", "quick": True, "python": "3.11", "rows": rows}
+
+
+def test_plot_writes_a_png_of_the_peer_ratios(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib", reason="matplotlib (the plot extra) is not installed")
+    out = tmp_path / "performance.png"
+    bars = plot.plot(_report(), out)
+    assert bars == 2  # rows with a ratio, of the peers module only
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_results_section_replaces_itself_and_keeps_the_page(tmp_path: Path) -> None:
+    doc = tmp_path / "performance.md"
+    doc.write_text("# Performance\n\nintro\n\n## Results\n\n<!-- keep -->\n\n## After\n")
+    for _ in range(2):
+        plot.write_doc(doc, plot.markdown(_report(), "performance.png"))
+    text = doc.read_text()
+    assert text.count(plot.START) == 1
+    assert text.count(plot.END) == 1
+    assert text.startswith("# Performance\n\nintro\n\n## Results\n")
+    assert "<!-- keep -->" in text
+    assert "## After" in text
+    assert "![qrelay / peer ratios](performance.png)" in text
+    assert "| 1 a | X | 2 (2.5) ms | 1 (1.2) ms | 2x |" in text
+    assert "- Z: not installed (ImportError)" in text
+    assert "CPUs (`nproc`)" in text
+
+
+def test_peers_local_paths_count_a_bell_state() -> None:
+    pytest.importorskip(
+        "qiskit_braket_provider",
+        reason="peers not installed (pip install -r benchmarks/requirements-peers.txt)",
+    )
+    pytest.importorskip("qiskit_ibm_runtime", reason="peers not installed")
+    from benchmarks.peers import circuits
+
+    for name, setup in local.qiskit_circuit_peers(circuits.qiskit_bell(), 100).items():
+        counts = setup()()
+        assert sum(counts.values()) == 100, name
+        assert set(counts) <= {"00", "01", "10", "11"}, name
+    json.dumps(counts)
