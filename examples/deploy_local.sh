@@ -76,14 +76,14 @@ export QRELAY_HOME="$work/home"
 echo "== 1. QPU controller on 127.0.0.1:${QPU_PORT}"
 qrelay qpu serve --host 127.0.0.1 --port "$QPU_PORT" >"$work/qpu.log" 2>&1 &
 pids+=($!)
-wait_log "$work/qpu.log" 30 "listening"
+wait_log "$work/qpu.log" 90 "listening"
 
 echo "== 2. service on ${URL}"
 ADMIN_TOKEN=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 QRELAY_ADMIN_TOKEN="$ADMIN_TOKEN" qrelay serve --host 127.0.0.1 --port "$SERVICE_PORT" \
     >"$work/service.log" 2>&1 &
 pids+=($!)
-wait_http "$URL/readyz" 60
+wait_http "$URL/readyz" 120
 
 echo "== 3. a user and a worker token (as the admin)"
 admin=(-fsS -H "Authorization: Bearer $ADMIN_TOKEN" -H "Content-Type: application/json")
