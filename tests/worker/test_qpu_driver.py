@@ -121,3 +121,22 @@ def test_cancelled_task_cancels_its_jobs(driver: QpuGrpcDriver, compiled_bell: C
     assert ctx.execution_id is not None
     status = api.get_job_status(ctx.execution_id, "square_qpu", client=driver.client)
     assert status.state in {"cancelled", "completed", "running"}
+
+
+def test_unknown_execution_id_is_submitted_afresh(
+    driver: QpuGrpcDriver, compiled_bell: Circuit
+) -> None:
+    task = task_for(
+        compiled_bell,
+        target="square_qpu",
+        job_type="submit",
+        shots=100,
+        task_id="forgotten",
+        execution_id="square_qpu-no-such-job",
+    )
+    recorded: list[str] = []
+    ctx = TaskContext(task=task, execution_id=task.execution_id, record_execution=recorded.append)
+    (readout,) = driver.execute(task, compiled_bell, ctx)
+    assert readout.successful_shots == 100
+    assert len(recorded) == 1
+    assert recorded[0] != "square_qpu-no-such-job"

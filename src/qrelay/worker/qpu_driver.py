@@ -140,6 +140,14 @@ class QpuGrpcDriver:
                 expected,
             )
             return None
+        from qrelay.qpu import api
+
+        try:
+            api.get_job_status(job_ids[0], self.info.name, client=self.client)
+        except QpuApiError as exc:
+            # the controller no longer knows it (restarted): the idempotency key decides
+            log.warning("execution %s cannot be resumed (%s); submitting", ctx.execution_id, exc)
+            return None
         log.info("resuming execution %s", ctx.execution_id)
         return job_ids
 
