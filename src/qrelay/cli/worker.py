@@ -4,7 +4,8 @@
 [--qpu-address HOST:PORT]``. Options left out come from ``QRELAY_*`` variables or the
 ``[profiles.<name>.worker]`` table of the config file (see :mod:`qrelay.settings`).
 SIGTERM (or a first Ctrl-C) drains: the current task finishes and posts its result, then
-the worker exits.
+the worker exits; a second Ctrl-C leaves at once (the task's lease then runs out and the
+service hands it to another worker).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ def _run(args: argparse.Namespace) -> int:
     )
 
     def _drain(signum: int, _frame: Any) -> None:
+        if worker.stopping and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: leave now
         log.info("signal %d: finishing the current task, then stopping", signum)
         worker.stop()
 
