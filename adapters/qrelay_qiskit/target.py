@@ -109,8 +109,10 @@ def _build(info: TargetInfo) -> Any:
             duration=_seconds(gate.duration_ns), error=gate.error
         )
 
+    if not info.native_ops and info.coupling_map is None:
+        return _global_target(target, info)
     ops = [op for op in info.native_ops if op not in _NON_GATES]
-    if not info.native_ops:
+    if not ops:
         ops = sorted(
             name
             for name, inst in _gate_mapping().items()
@@ -142,6 +144,26 @@ def _build(info: TargetInfo) -> Any:
     if info.capabilities.reset or "reset" in info.native_ops:
         target.add_instruction(Reset(), {(q,): None for q in range(n)})
     target.add_instruction(Delay(Parameter("t")), {(q,): None for q in range(n)})
+    return target
+
+
+def _global_target(target: Any, info: TargetInfo) -> Any:
+    """A simulator that takes any op on any qubits: every gate global and ideal.
+
+    Global instructions (no qubit tuples) keep the target small whatever the qubit count,
+    and the transpiler leaves multi-qubit gates such as ``ccx`` as they are.
+    """
+    from qiskit.circuit import Delay, IfElseOp, Measure, Parameter, Reset
+
+    for name, inst in sorted(_gate_mapping().items()):
+        if name in _NON_GATES or name == "global_phase":
+            continue
+        target.add_instruction(inst, name=name)
+    target.add_instruction(Measure())
+    target.add_instruction(Reset())
+    target.add_instruction(Delay(Parameter("t")))
+    if info.capabilities.feed_forward:
+        target.add_instruction(IfElseOp, name="if_else")
     return target
 
 

@@ -115,3 +115,18 @@ def test_verbatim_refuses_too_many_qubits_and_accepts_native() -> None:
     check_verbatim(native, target)
     sim = TargetInfo(name="aer_simulator", driver="aer", simulator=True, num_qubits=5)
     check_verbatim(mixed(), sim)
+
+
+def test_simulator_target_takes_any_gate_on_any_qubits() -> None:
+    from qiskit import QuantumCircuit, transpile
+
+    sim = TargetInfo(name="wide_simulator", driver="aer", simulator=True, num_qubits=30)
+    target = build_target(sim)
+    assert target.num_qubits == 30
+    assert {"ccx", "cswap", "rxx", "measure", "reset"} <= set(target.operation_names)
+    qc = QuantumCircuit(3)
+    qc.h(0)
+    qc.ccx(0, 1, 2)
+    qc.measure_all()
+    ops = transpile(qc, target=target).count_ops()
+    assert ops["ccx"] == 1  # left as it is: the simulator runs it
