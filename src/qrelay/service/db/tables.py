@@ -113,7 +113,7 @@ tasks = Table(
     Column("lease_expires_at", _TS, nullable=True),
     Column("worker_id", String(32), nullable=True),
     Column("cancel_requested", Boolean, nullable=False, default=False),
-    Column("execution_id", String(200), nullable=True),
+    Column("execution_id", Text, nullable=True),
     Column("successful_shots", Integer, nullable=True),
     Column("counts", JSON, nullable=True),
     Column("readouts", LargeBinary, nullable=True),

@@ -111,7 +111,7 @@ def upgrade() -> None:
         sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("worker_id", sa.String(length=32), nullable=True),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
-        sa.Column("execution_id", sa.String(length=200), nullable=True),
+        sa.Column("execution_id", sa.Text(), nullable=True),
         sa.Column("successful_shots", sa.Integer(), nullable=True),
         sa.Column("counts", sa.JSON(), nullable=True),
         sa.Column("readouts", sa.LargeBinary(), nullable=True),
