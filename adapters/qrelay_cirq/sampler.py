@@ -107,13 +107,18 @@ class QRelaySampler(cirq.Sampler):
         tags: Sequence[str] = (),
         sim_method: str | None = None,
         seed: int | None = None,
+        noise: dict[str, float] | None = None,
     ) -> None:
+        """``sim_method`` ``sim`` / ``noise-sim`` simulates instead of running; ``noise`` is
+        the spec a simulator target takes for ``noise-sim`` (``depolarizing_1q``,
+        ``depolarizing_2q``, ``readout_error``)."""
         self._service = service
         self._target = target
         self._priority = priority
         self._tags = list(tags)
         self._sim_method = SimMethod(sim_method) if sim_method is not None else None
         self._seed = seed
+        self._noise = dict(noise) if noise is not None else None
 
     @property
     def target(self) -> str:
@@ -135,6 +140,8 @@ class QRelaySampler(cirq.Sampler):
         options: dict[str, Any] = {}
         if self._seed is not None:
             options["seed"] = self._seed
+        if self._noise is not None:
+            options["noise"] = self._noise
         meta: dict[str, Any] = {"points": stored}
         return NewJob(
             job_type=JobType.SIMULATE if self._sim_method is not None else JobType.SUBMIT,

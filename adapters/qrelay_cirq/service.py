@@ -65,7 +65,7 @@ class QRelayService:
             return self._infos.setdefault(target, info)
 
     def sampler(self, target: str, **options: Any) -> QRelaySampler:
-        """A ``cirq.Sampler`` on ``target`` (options: priority, tags, sim_method, seed)."""
+        """A ``cirq.Sampler`` on ``target`` (options: priority, tags, sim_method, seed, noise)."""
         self.target_info(target)  # unknown targets fail here, by name
         return QRelaySampler(self, target, **options)
 

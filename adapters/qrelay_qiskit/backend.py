@@ -142,6 +142,7 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
             meas_return="single",
             seed_simulator=None,
             sim_method=None,
+            noise=None,
             priority=0,
             tags=None,
             verbatim=False,
@@ -158,7 +159,8 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
         ``parameter_binds`` (one ``{Parameter: [values]}`` per circuit), ``meas_level``
         (2 counts, 1 IQ points), ``meas_return`` (``single`` or ``avg``),
         ``seed_simulator``, ``sim_method`` (``sim`` / ``noise-sim``: simulate instead of
-        run), ``priority``, ``tags``, ``verbatim`` (skip compiling).
+        run), ``noise`` (the noise spec a simulator target takes for ``noise-sim``, e.g.
+        ``{"depolarizing_2q": 0.01}``), ``priority``, ``tags``, ``verbatim`` (skip compiling).
         """
         unknown = sorted(set(options) - set(self.options))
         if unknown:
@@ -240,6 +242,8 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
         driver_options: dict[str, Any] = {}
         if opts.get("seed_simulator") is not None:
             driver_options["seed"] = int(opts["seed_simulator"])
+        if opts.get("noise") is not None:
+            driver_options["noise"] = dict(opts["noise"])
         tags = list(opts.get("tags") or [])
         jobs: list[NewJob] = []
         infos: list[RunInfo] = []

@@ -167,3 +167,11 @@ def test_device_validates_against_the_qpu(cirq_service) -> None:  # type: ignore
     q0 = cirq.LineQubit(0)
     with pytest.raises(ValueError, match="measures only at the end"):
         ion.validate_circuit(cirq.Circuit(cirq.measure(q0), cirq.rz(0.1).on(q0)))
+
+
+def test_noise_sim_with_a_user_noise_spec(cirq_service) -> None:  # type: ignore[no-untyped-def]
+    q = cirq.LineQubit(0)
+    circuit = cirq.Circuit(cirq.measure(q, key="z"))
+    noisy = cirq_service.sampler(TARGET, sim_method="noise-sim", noise={"readout_error": 0.3})
+    ones = int(noisy.run(circuit, repetitions=400).measurements["z"].sum())
+    assert 0 < ones < 400

@@ -252,3 +252,16 @@ def test_a_failed_circuit_gives_an_unsuccessful_experiment(qiskit_provider) -> N
     assert result.results[0].status.startswith("FAILED: ")
     assert "reset" in result.results[0].status
     assert job.status() is JobStatus.ERROR
+
+
+def test_noise_sim_with_a_user_noise_spec(aer_backend: QRelayBackend) -> None:
+    qc = QuantumCircuit(2, 2, name="zeros")
+    qc.measure([0, 1], [0, 1])
+    ideal = aer_backend.run(qc, shots=400, sim_method="sim").result().get_counts()
+    assert ideal == {"00": 400}
+    noisy = aer_backend.run(
+        qc, shots=400, sim_method="noise-sim", noise={"readout_error": 0.3}
+    ).result()
+    counts = noisy.get_counts()
+    assert sum(counts.values()) == 400
+    assert counts.get("00", 0) < 400  # readout flips show up
