@@ -24,3 +24,14 @@ def stack(db_kind: str, tmp_path: Path) -> Iterator[Stack]:
             yield s
         finally:
             s.close()
+
+
+@pytest.fixture
+def sqlite_stack(tmp_path: Path) -> Iterator[Stack]:
+    """A service process over a fresh SQLite file, for faults that do not involve the database."""
+    with database("sqlite", tmp_path) as url:
+        s = Stack(home=tmp_path, database_url=url)
+        try:
+            yield s
+        finally:
+            s.close()

@@ -214,11 +214,35 @@ class Worker:
 
     def run_once(self, wait: float | None = None) -> bool:
         """Lease at most one task and process it. ``True`` when a task was processed."""
-        task = self.api.lease(self.targets, self.lease_wait if wait is None else wait)
+        targets = self._leasable_targets()
+        if not targets:
+            raise TransportError(
+                "no device of " + ", ".join(self.targets) + " answers; leasing nothing"
+            )
+        task = self.api.lease(targets, self.lease_wait if wait is None else wait)
         if task is None:
             return False
         self.process(task)
         return True
+
+    def _leasable_targets(self) -> list[str]:
+        """The targets whose device answers now.
+
+        A device target whose driver has ``reachable()`` (the ``qpu-grpc`` driver probes
+        its controller) and says no is left out: its tasks stay queued instead of failing
+        here, and a worker left with nothing to lease stops polling (see :meth:`run`'s
+        backoff), so the service soon reports the target offline.
+        """
+        out = []
+        for name in self.targets:
+            try:
+                info = self.target_info(name)
+                probe = None if info.simulator else getattr(self.driver(info), "reachable", None)
+            except QRelayError:
+                probe = None  # no info now: lease as before, the task reports the error
+            if probe is None or probe():
+                out.append(name)
+        return out
 
     # ------------------------------------------------------------------ plugins
     def target_info(self, name: str) -> TargetInfo:

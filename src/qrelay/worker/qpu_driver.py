@@ -15,8 +15,10 @@ on only the qubits the program touches.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any, Final
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeVar
 
 from qrelay import registry
 from qrelay.errors import ConfigurationError, PayloadError, QpuApiError
@@ -32,11 +34,19 @@ from qrelay.payload import (
 from qrelay.plugins import SimulationEngine, TaskContext
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 #: Seconds per bounded wait for results; between waits the driver checks for cancel.
 AWAIT_CHUNK_SECONDS: Final = 2.0
 #: Seconds a submit call may take.
 SUBMIT_TIMEOUT_SECONDS: Final = 60.0
+#: Seconds a leased task keeps retrying an unreachable controller before it fails (the
+#: heartbeats keep its lease meanwhile). Config key ``unreachable_seconds`` changes it.
+UNREACHABLE_BOUND_SECONDS: Final = 120.0
+#: Longest pause between two tries at an unreachable controller.
+_RETRY_MAX_SECONDS: Final = 5.0
+#: gRPC codes that mean "the controller is not there right now" (worth another try).
+_TRANSIENT: Final = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
 _ID_SEPARATOR: Final = ","
 
 
@@ -85,10 +95,52 @@ class QpuGrpcDriver:
         if address is not None and not isinstance(address, str):
             raise ConfigurationError(f"qpu_address: expected 'host:port', got {address!r}")
         self.client = QpuClient(gateway=address) if address else QpuClient()
+        self.unreachable_seconds = float(
+            config.get("unreachable_seconds", UNREACHABLE_BOUND_SECONDS)
+        )
         self._engine: SimulationEngine | None = None
 
     def capabilities(self) -> TargetInfo:
         return self.info
+
+    def reachable(self) -> bool:
+        """Whether the controller answers now (the worker leases nothing for it otherwise)."""
+        from qrelay.qpu import api
+        from qrelay.qpu.options import ExecutionOptions
+
+        try:
+            api.get_controller_info(
+                client=self.client,
+                execution_options=ExecutionOptions.builder().timeout(2.0).build(),
+            )
+        except QpuApiError as exc:
+            log.warning("QPU controller for %s unreachable: %s", self.info.name, exc)
+            return False
+        return True
+
+    def _retrying(self, call: Callable[[], _T], ctx: TaskContext, what: str) -> _T | None:
+        """``call()``, tried again with jittered backoff while the controller is unreachable.
+
+        Gives up with :class:`QpuApiError` after ``unreachable_seconds``; ``None`` when the
+        task is cancelled meanwhile. Other errors (a refused program) end it at once.
+        """
+        deadline = time.monotonic() + self.unreachable_seconds
+        delay = 0.25
+        while True:
+            try:
+                return call()
+            except QpuApiError as exc:
+                if not any(f": {code}: " in str(exc) for code in _TRANSIENT):
+                    raise
+                if time.monotonic() + delay > deadline:
+                    raise QpuApiError(
+                        f"{what}: the QPU controller stayed unreachable for "
+                        f"{self.unreachable_seconds:g} s ({exc})"
+                    ) from exc
+                log.warning("%s: controller unreachable; retrying in %.1f s", what, delay)
+            if ctx.cancelled.wait(delay * random.uniform(0.5, 1.0)):
+                return None
+            delay = min(delay * 2, _RETRY_MAX_SECONDS)
 
     def close(self) -> None:
         self.client.close()
@@ -108,16 +160,23 @@ class QpuGrpcDriver:
             return []
         job_ids = self._resume(ctx, len(sets))
         if job_ids is None:
-            job_ids = api.submit_with_parameter_batch(
-                translated,
-                sets,
-                self.info.name,
-                client=self.client,
-                execution_options=ExecutionOptions.builder()
-                .timeout(SUBMIT_TIMEOUT_SECONDS)
-                .build(),
-                idempotency_key=idempotency_key(task),
+            submitted = self._retrying(
+                lambda: api.submit_with_parameter_batch(
+                    translated,
+                    sets,
+                    self.info.name,
+                    client=self.client,
+                    execution_options=ExecutionOptions.builder()
+                    .timeout(SUBMIT_TIMEOUT_SECONDS)
+                    .build(),
+                    idempotency_key=idempotency_key(task),
+                ),
+                ctx,
+                "submit",
             )
+            if submitted is None:
+                return []
+            job_ids = submitted
             ctx.execution_id = _ID_SEPARATOR.join(job_ids)
             ctx.record_execution(ctx.execution_id)  # the worker reports it as running
         else:
@@ -163,8 +222,12 @@ class QpuGrpcDriver:
                 log.info("cancelled QPU jobs: %s", outcomes)
                 return None
             try:
-                return api.retrieve_results_batch(
-                    list(job_ids), self.info.name, client=self.client, execution_options=options
+                return self._retrying(
+                    lambda: api.retrieve_results_batch(
+                        list(job_ids), self.info.name, client=self.client, execution_options=options
+                    ),
+                    ctx,
+                    "await results",
                 )
             except QpuApiError as exc:
                 if "did not finish within" not in str(exc):
