@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from qrelay.payload import JobData, NewJob, TargetInfo
     from qrelay.runtime import Client
 
-#: The entry point group of text-to-payload converters (``qasm`` reads OpenQASM 2 and 3).
-CONVERTERS = "qrelay.converters"
 #: Show the progress line only once a wait has lasted this long.
 _PROGRESS_AFTER = 0.5
 #: The histogram shows at most this many outcomes (the most frequent).
@@ -162,6 +160,7 @@ def _qasm_job(path: Path, target: str, shots: int) -> NewJob:
     """
     from qrelay import registry
     from qrelay.payload import Circuit, CircuitType, NewJob
+    from qrelay.registry import CONVERTERS
 
     text = sys.stdin.read() if str(path) == "-" else _read(path)
     if "qasm" in registry.names(CONVERTERS):

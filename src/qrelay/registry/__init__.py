@@ -1,4 +1,4 @@
-"""Plugin discovery through entry points: providers, device drivers, compilers, engines.
+"""Plugin discovery through entry points: providers, drivers, compilers, engines, converters.
 
 Nothing is loaded until asked for, and each group is read once per process (cached).
 Frameworks reach qrelay only this way: ``qrelay_qiskit`` registers the ``aer`` driver, the
@@ -17,6 +17,7 @@ PROVIDERS = "qrelay.providers"
 DRIVERS = "qrelay.drivers"
 COMPILERS = "qrelay.compilers"
 ENGINES = "qrelay.engines"
+CONVERTERS = "qrelay.converters"
 
 
 @functools.cache

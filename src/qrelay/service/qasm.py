@@ -1,0 +1,54 @@
+"""OpenQASM submissions: text becomes payload circuits before anything is stored.
+
+The service imports no framework; it asks the ``qasm`` plugin of the ``qrelay.converters``
+entry point group (``qrelay_qasm``, installed with ``qrelay[qasm]``) to read the text. A
+service without it refuses OpenQASM jobs with a 422 that says what to install.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from qrelay import registry
+from qrelay.errors import ConfigurationError, QRelayError
+from qrelay.payload import Circuit, CircuitType, NewJob
+from qrelay.service.problems import ApiError
+
+
+def _converter() -> Callable[[str], Circuit]:
+    try:
+        convert: Callable[[str], Circuit] = registry.load(registry.CONVERTERS, "qasm")
+    except ConfigurationError as exc:
+        raise ApiError(
+            422,
+            "validation_error",
+            "circuit_type: this service cannot read OpenQASM; install qrelay[qasm] "
+            f"on it or send payload circuits ({exc})",
+        ) from None
+    return convert
+
+
+def as_payload_job(job: NewJob) -> NewJob:
+    """``job`` with its OpenQASM programs converted to payload circuits (or as it is).
+
+    An error names the program (``qasm[i]``) and the line and column the parser gave.
+    """
+    if job.circuit_type is CircuitType.PAYLOAD:
+        return job
+    convert = _converter()
+    circuits = []
+    for index, text in enumerate(job.qasm):
+        try:
+            circuits.append(convert(text))
+        except QRelayError as exc:
+            raise ApiError(422, "validation_error", f"qasm[{index}]: {exc}") from None
+    data = job.model_dump(exclude={"qasm", "circuit_type", "circuits", "bindings"})
+    try:
+        return NewJob(
+            **data,
+            circuit_type=CircuitType.PAYLOAD,
+            circuits=circuits,
+            bindings=job.bindings,
+        )
+    except ValueError as exc:
+        raise ApiError(422, "validation_error", f"qasm: {exc}") from None
