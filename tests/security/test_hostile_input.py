@@ -97,15 +97,19 @@ BAD_BODIES: dict[str, tuple[bytes, int, str, str]] = {
         "frobnicate",
     ),
     "nan param": (
-        b'{"target": "aer_simulator", "shots": 10, "circuits": [{"num_qubits": 1, '
-        b'"instructions": [{"op": "rx", "qubits": [0], "params": [NaN]}]}]}',
+        (
+            b'{"target": "aer_simulator", "shots": 10, "circuits": [{"num_qubits": 1, '
+            b'"instructions": [{"op": "rx", "qubits": [0], "params": [NaN]}]}]}'
+        ),
         422,
         "validation_error",
         "",
     ),
     "inf param": (
-        b'{"target": "aer_simulator", "shots": 10, "circuits": [{"num_qubits": 1, '
-        b'"instructions": [{"op": "rx", "qubits": [0], "params": [1e999]}]}]}',
+        (
+            b'{"target": "aer_simulator", "shots": 10, "circuits": [{"num_qubits": 1, '
+            b'"instructions": [{"op": "rx", "qubits": [0], "params": [1e999]}]}]}'
+        ),
         422,
         "validation_error",
         "",
