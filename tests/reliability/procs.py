@@ -175,6 +175,7 @@ class Stack:
         )
         port = port or self.port
         args = [
+            "-vv",
             "serve",
             "--host",
             "127.0.0.1",
