@@ -67,28 +67,42 @@ def _peer_rows(
     repeat: int,
     *,
     warm: int = 1,
-    budget_s: float = 20.0,
+    budget_s: float = 30.0,
+    min_rounds: int = 3,
+    only: dict[str, set[str]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Each peer timed round-robin with every one of ``ours``; one row per pair."""
-    rows: list[dict[str, Any]] = []
-    alone: dict[str, Timing] = {}
+    """Ours and every peer timed round-robin in one loop; one row per (ours, peer) pair.
+
+    One loop, so a machine that gets busier mid-case slows every path alike and each of
+    ours is timed once for all its peers. ``only`` limits which peers a path of ours is
+    compared with (by default, all).
+    """
+    works: dict[str, local.Work] = {}
+    reasons: dict[str, str] = {}
     for peer, setup in peers.items():
         try:
-            work = setup()
-            timings = interleaved(ours | {PEER: work}, repeat, warm=warm, budget_s=budget_s)
+            works[peer] = setup()
+            if warm:
+                works[peer]()  # a peer that breaks on first use is reported, not timed
         except ImportError as exc:
-            reason = _not_installed(exc)
+            reasons[peer] = _not_installed(exc)
+            works.pop(peer, None)
         except Exception as exc:  # a peer that breaks must not stop the others
             log.warning("%s / %s failed: %s", case, peer, exc)
-            reason = f"failed: {type(exc).__name__}: {exc}"[:300]
-        else:
-            rows.extend(
-                row(f"{case} [{label}]", timings[label], timings[PEER], peer=peer) for label in ours
-            )
-            continue
-        if not alone:
-            alone.update(interleaved(ours, repeat, warm=warm, budget_s=budget_s))
-        rows.extend(missing_row(f"{case} [{label}]", peer, reason, alone[label]) for label in ours)
+            reasons[peer] = f"failed: {type(exc).__name__}: {exc}"[:300]
+            works.pop(peer, None)
+    keyed = {f"{PEER}{name}": work for name, work in works.items()}
+    timings = interleaved(ours | keyed, repeat, warm=warm, budget_s=budget_s, min_rounds=min_rounds)
+    rows: list[dict[str, Any]] = []
+    for peer in peers:
+        for label in ours:
+            if only is not None and label in only and peer not in only[label]:
+                continue
+            name = f"{case} [{label}]"
+            if peer in reasons:
+                rows.append(missing_row(name, peer, reasons[peer], timings[label]))
+            else:
+                rows.append(row(name, timings[label], timings[f"{PEER}{peer}"], peer=peer))
     return rows
 
 
@@ -245,13 +259,18 @@ def batch_case(quick: bool, service: Any) -> list[dict[str, Any]]:
                 lambda: sampler.run_batch(ccs, repetitions=SMALL_SHOTS)
             )
         }
-        rows = _peer_rows(
-            case, qiskit_ours | async_ours, local.qiskit_batch_peers(qcs, SMALL_SHOTS), repeat
+        qiskit_peers = local.qiskit_batch_peers(qcs, SMALL_SHOTS)
+        cirq_peers = local.cirq_batch_peers(ccs, SMALL_SHOTS)
+        only = {label: set(qiskit_peers) for label in qiskit_ours}
+        only |= {label: set(cirq_peers) for label in cirq_ours}
+        return _peer_rows(
+            case,
+            qiskit_ours | cirq_ours | async_ours,
+            qiskit_peers | cirq_peers,
+            repeat,
+            budget_s=60.0,
+            only=only,
         )
-        rows += _peer_rows(
-            case, cirq_ours | async_ours, local.cirq_batch_peers(ccs, SMALL_SHOTS), repeat
-        )
-    return rows
 
 
 # ------------------------------------------------------------------ 3. the sweep
@@ -260,7 +279,7 @@ def sweep_case(quick: bool) -> list[dict[str, Any]]:
     from qrelay_qiskit import QRelayProvider, QRelaySamplerV2
 
     points = 100 if quick else 1000
-    repeat = 2 if quick else 3
+    repeat = 2 if quick else 3  # at least 2 rounds; a third when the machine is quick
     qc = circuits.qiskit_ansatz()
     cc, symbols = circuits.cirq_ansatz()
     values = np.random.default_rng(1).uniform(0, np.pi, size=(points, qc.num_parameters))
@@ -275,17 +294,21 @@ def sweep_case(quick: bool) -> list[dict[str, Any]]:
             lambda: cirq_sampler.run_sweep(cc, sweep, repetitions=SWEEP_SHOTS)
         ),
     }
+    sampler.run([(qc, values[:5])]).result()
+    cirq_sampler.run_sweep(cc, local._cirq_sweep(symbols, values[:5]), repetitions=SWEEP_SHOTS)
     case = f"3 sweep {points} points 10q 40p {SWEEP_SHOTS} shots"
     rows = _peer_rows(
         case,
         ours,
         local.sweep_peers(qc, cc, symbols, values, SWEEP_SHOTS),
         repeat,
+        warm=0,  # each path takes seconds: warmed above on a few points, not a full round
         budget_s=60.0,
+        min_rounds=2,
     )
     # The noisy fake backend simulates each point with its noise model: ~1.5 s a point
     # here, so it runs a few points, against QRelaySamplerV2 at the same few points.
-    few = values[: 3 if quick else 10]
+    few = values[: 3 if quick else 5]
     small_case = f"3 sweep {len(few)} points 10q 40p {SWEEP_SHOTS} shots"
     few_ours = measure(lambda: sampler.run([(qc, few)]).result()[0].join_data(), 1)  # noqa: PLW0108
     peer = f"qiskit-ibm-runtime local ({local.IBM_LARGE}, noisy)"
@@ -450,16 +473,13 @@ _IMPORTS = {
 }
 
 
-def _import_ms(statement: str, repeat: int) -> Timing:
-    def once() -> None:
-        subprocess.run([sys.executable, "-c", statement], check=True)
-
-    return measure(once, repeat)
-
-
 def import_case(quick: bool) -> list[dict[str, Any]]:
-    repeat = 3 if quick else 7
-    times = {label: _import_ms(stmt, repeat) for label, stmt in _IMPORTS.items()}
+    repeat = 3
+    works = {
+        label: (lambda s=stmt: subprocess.run([sys.executable, "-c", s], check=True))
+        for label, stmt in _IMPORTS.items()
+    }
+    times = interleaved(works, repeat, budget_s=1e9)
     base = times["python -c pass"].median
 
     def net(label: str) -> float:
@@ -564,7 +584,7 @@ def _throughput(service: Any, count: int, threads: int = 8) -> tuple[float, floa
 def throughput_case(quick: bool) -> list[dict[str, Any]]:
     from benchmarks.peers.local import qiskit_circuit_peers
 
-    count = 80 if quick else 400
+    count = 80 if quick else 200
     aer = measure(qiskit_circuit_peers(circuits.qiskit_bell(), 100)["Aer run"](), 20)
     aer_rate = 1e3 / aer.median
     rows: list[dict[str, Any]] = []

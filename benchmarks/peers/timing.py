@@ -39,22 +39,36 @@ def measure(fn: Callable[[], Any], repeat: int, *, warm: int = 1) -> Timing:
 
 
 def interleaved(
-    fns: dict[str, Callable[[], Any]], repeat: int, *, warm: int = 1, budget_s: float = 20.0
+    fns: dict[str, Callable[[], Any]],
+    repeat: int,
+    *,
+    warm: int = 1,
+    budget_s: float = 20.0,
+    min_rounds: int = 3,
 ) -> dict[str, Timing]:
     """Time several paths round-robin, so a busy machine slows them all alike.
 
     After ``warm`` untimed rounds, run as many rounds as fit in ``budget_s`` (judged on
-    the last warm round), at least 3 and at most ``repeat``.
+    the last warm round), at least ``min_rounds`` and at most ``repeat``. With ``warm=0``
+    the first timed round sets the pace instead.
     """
+    times: dict[str, list[float]] = {name: [] for name in fns}
     per_round = 0.0
-    for _ in range(max(warm, 1)):
+    for _ in range(warm):
         start = time.perf_counter()
         for fn in fns.values():
             fn()
         per_round = time.perf_counter() - start
-    rounds = max(3, min(repeat, int(budget_s / per_round) if per_round > 0 else repeat))
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(rounds):
+    if warm == 0:
+        start = time.perf_counter()
+        for name, fn in fns.items():
+            begin = time.perf_counter()
+            fn()
+            times[name].append(1e3 * (time.perf_counter() - begin))
+        per_round = time.perf_counter() - start
+    done = 0 if warm else 1
+    rounds = max(min_rounds, min(repeat, int(budget_s / per_round) if per_round > 0 else repeat))
+    for _ in range(rounds - done):
         for name, fn in fns.items():
             start = time.perf_counter()
             fn()
