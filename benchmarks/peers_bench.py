@@ -349,7 +349,10 @@ def random_case(quick: bool) -> list[dict[str, Any]]:
     repeat = 2 if quick else 5
     qc = circuits.qiskit_random(qubits, depth)
     payload = from_qiskit(qc)
-    job = NewJob(job_type="simulate", target="aer_simulator", circuits=[payload], shots=shots)
+    jobs = {
+        target: NewJob(job_type="simulate", target=target, circuits=[payload], shots=shots)
+        for target in ("aer_simulator", "cirq_simulator")
+    }
     cc = to_cirq(payload)
     key = next(iter(str(k) for k in cc.all_measurement_key_names()))
 
@@ -359,15 +362,29 @@ def random_case(quick: bool) -> list[dict[str, Any]]:
         sim = qsimcirq.QSimSimulator()
         return lambda: sim.run(cc, repetitions=shots).histogram(key=key)
 
-    peers = {"Aer run": local.qiskit_circuit_peers(qc, shots)["Aer run"], "qsimcirq": qsim}
+    def aer_raw() -> local.Work:
+        from qiskit_aer import AerSimulator
+
+        sim = AerSimulator()
+        return lambda: sim.run(qc, shots=shots).result().get_counts()
+
+    peers = {
+        "Aer run (transpiled, optimization level 2)": local.qiskit_circuit_peers(qc, shots)[
+            "Aer run"
+        ],
+        "Aer run (the circuit as given)": aer_raw,
+        "qsimcirq": qsim,
+    }
     with Client() as client:
-
-        def ours() -> Any:
-            return decode.counts(client.submit(job).result(timeout=600).readouts[0][0])
-
+        ours = {
+            f"embedded, {target}": (
+                lambda j=job: decode.counts(client.submit(j).result(timeout=600).readouts[0][0])
+            )
+            for target, job in jobs.items()
+        }
         return _peer_rows(
             f"4 random {qubits}q depth {depth} {shots} shots simulate job",
-            {"embedded": ours},
+            ours,
             peers,
             repeat,
             budget_s=40.0,
