@@ -180,7 +180,7 @@ def floor_rows(quick: bool, service: Any, bell_serve: Timing) -> list[dict[str, 
     )
     rows.append(
         row(
-            "1 bell 1000 shots submit->counts [qrelay serve]",
+            "floor: bell 1000 shots submit->counts [qrelay serve]",
             bell_serve,
             http_floor,
             peer="bare HTTP echo, 1 round trip",
@@ -190,7 +190,7 @@ def floor_rows(quick: bool, service: Any, bell_serve: Timing) -> list[dict[str, 
     if grpc_floor is not None:
         rows.append(
             row(
-                "1 bell 1000 shots submit->counts [qrelay serve]",
+                "floor: bell 1000 shots submit->counts [qrelay serve]",
                 bell_serve,
                 grpc_floor,
                 peer="bare gRPC echo, 1 round trip",

@@ -49,9 +49,14 @@ def peer_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in report.get("rows", []) if r.get("module") == "peers"]
 
 
-def _label(row: dict[str, Any], width: int = 88) -> str:
-    text = f"{row.get('group', row['case'])}  vs  {row.get('peer', '?')}"
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _split(row: dict[str, Any]) -> tuple[str, str]:
+    """(case title, bar label): ``"1 bell ... [embedded]"`` -> ``("1 bell ...", "embedded vs X")``."""
+    group = str(row.get("group", row["case"]))
+    title, _, path = group.partition(" [")
+    path = path.rstrip("]")
+    peer = str(row.get("peer", "?"))
+    label = f"{path}  vs  {peer}" if path else f"vs  {peer}"
+    return title, label if len(label) <= 80 else label[:79] + "…"
 
 
 def plot(report: dict[str, Any], out: Path) -> int:
@@ -64,36 +69,46 @@ def plot(report: dict[str, Any], out: Path) -> int:
     rows = [r for r in peer_rows(report) if isinstance(r.get("ratio"), int | float)]
     if not rows:
         raise SystemExit("no peers rows with a ratio in this run")
-    rows = list(reversed(rows))  # the first case on top
-    ratios = [max(float(r["ratio"]), 1e-3) for r in rows]
-    colors = ["#2e7d32" if v <= 1 else "#c62828" for v in ratios]
-    height = 0.24 * len(rows) + 1.6
-    fig, ax = plt.subplots(figsize=(13, height))
-    positions = range(len(rows))
-    ax.barh(list(positions), ratios, color=colors, height=0.7)
-    ax.set_xscale("log")
-    ax.axvline(1.0, color="black", linewidth=1)
-    ax.set_yticks(list(positions))
-    ax.set_yticklabels([_label(r) for r in rows], fontsize=7)
-    ax.set_ylim(-0.6, len(rows) - 0.4)
-    for pos, value in zip(positions, ratios, strict=True):
-        ax.text(value * 1.06, pos, f"{value:.3g}x", va="center", fontsize=6.5)
+    # Top to bottom: a header line per case, then its bars.
+    lines: list[tuple[str, float | None]] = []
     previous = None
-    for pos, row in enumerate(rows):
-        case = str(row.get("group", row["case"])).split(" ", 1)[0]
-        if previous is not None and case != previous:
-            ax.axhline(pos - 0.5, color="#999999", linewidth=0.5, linestyle="--")
-        previous = case
+    for row in rows:
+        title, label = _split(row)
+        if title != previous:
+            lines.append((title, None))
+            previous = title
+        lines.append((label, max(float(row["ratio"]), 1e-3)))
+    lines.reverse()
+    fig, ax = plt.subplots(figsize=(14, 0.22 * len(lines) + 1.4))
+    labels = []
+    for pos, (text, value) in enumerate(lines):
+        if value is None:
+            ax.axhspan(pos - 0.5, pos + 0.5, color="#eeeeee", zorder=0)
+            labels.append(text)
+            continue
+        ax.barh(pos, value, color="#2e7d32" if value <= 1 else "#c62828", height=0.7, zorder=2)
+        ax.text(value * 1.06, pos, f"{value:.3g}x", va="center", fontsize=6.5, zorder=3)
+        labels.append(text)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="black", linewidth=1, zorder=3)
+    ax.set_yticks(range(len(lines)))
+    ax.set_yticklabels(labels, fontsize=7)
+    for tick, (_, value) in zip(ax.get_yticklabels(), lines, strict=True):
+        if value is None:
+            tick.set_fontweight("bold")
+    ax.set_ylim(-0.6, len(lines) - 0.4)
     info = machine()
     ax.set_xlabel("qrelay / peer (log scale; < 1: qrelay faster, > 1: the peer faster)")
     ax.set_title(
-        f"qrelay against its peers, median of repeats ({'quick' if report.get('quick') else 'full'}"
-        f" sizes) - {info['nproc']} CPUs, {info['cpu']}, Python {info['python']}",
+        "qrelay against its peers, median of repeats "
+        f"({'quick' if report.get('quick') else 'full'} sizes) - {info['nproc']} CPUs, "
+        f"{info['cpu']}, Python {report.get('python', info['python'])}",
         fontsize=9,
     )
-    ax.grid(axis="x", which="both", color="#dddddd", linewidth=0.5)
-    ax.set_axisbelow(True)
-    fig.tight_layout()
+    ax.grid(axis="x", which="both", color="#dddddd", linewidth=0.5, zorder=1)
+    fig.subplots_adjust(
+        left=0.36, right=0.97, top=1 - 0.5 / fig.get_figheight(), bottom=0.6 / fig.get_figheight()
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
