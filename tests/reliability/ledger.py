@@ -58,8 +58,9 @@ def audit(
             data = client.get(f"/v1/jobs/{job_id}").json()
             assert set(data["statuses"]) <= TERMINAL, data
             results: dict[str, Any] = client.get(f"/v1/jobs/{job_id}/results").json()
-            for rows in results["readouts"]:
-                shots += sum(int(r["successful_shots"]) for r in rows or [])
+            for status, rows in zip(results["statuses"], results["readouts"], strict=True):
+                if status == "completed":  # a circuit cancelled while it ran is not charged
+                    shots += sum(int(r["successful_shots"]) for r in rows or [])
         balance = client.get("/v1/me/balance").json()["balance"]
         assert abs((start_balance - balance) - shots * price) < 1e-6, (
             f"charged {start_balance - balance}, successful shots {shots} x {price}"

@@ -823,20 +823,12 @@ class Store:
                 if not live:
                     terminal.append(job_id)
                     continue
+                cancelled_any = False
                 for t in live:
-                    old = CircuitStatus(t.status)
-                    active = old in domain.ACTIVE_STATES
-                    conn.execute(
-                        update(tasks)
-                        .where(tasks.c.id == t.id, tasks.c.status == old.value)
-                        .values(
-                            status=S.CANCELLED.value,
-                            status_message="cancelled by the user",
-                            cancel_requested=active,
-                            updated_at=now,
-                        )
-                    )
-                    _transition(conn, t.id, old, S.CANCELLED, now, "cancelled by the user")
+                    cancelled_any |= self._cancel_task(conn, t.id, CircuitStatus(t.status), now)
+                if not cancelled_any:  # every live circuit ended meanwhile
+                    terminal.append(job_id)
+                    continue
                 _refresh_job(conn, job_id, now)
                 succeeded.append(job_id)
                 touched.append(job_id)
@@ -849,6 +841,37 @@ class Store:
                 f"{len(succeeded)} cancelled, {len(terminal)} already ended, "
                 f"{len(missing)} not found"
             ),
+        )
+
+    @staticmethod
+    def _cancel_task(conn: Connection, task_id: int, old: CircuitStatus, now: datetime) -> bool:
+        """Cancel one task from the status it was read in; ``False`` if it ended first.
+
+        The update is conditional on that status. On PostgreSQL a lease or a result may
+        commit between the read and the update (READ COMMITTED); then nothing matches,
+        the task is read again and cancelled from its new status, so a leased task gets
+        ``cancel_requested`` and no transition is recorded that did not happen.
+        """
+        for _ in range(5):
+            changed = conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task_id, tasks.c.status == old.value)
+                .values(
+                    status=S.CANCELLED.value,
+                    status_message="cancelled by the user",
+                    cancel_requested=old in domain.ACTIVE_STATES,
+                    updated_at=now,
+                )
+            ).rowcount
+            if changed:
+                _transition(conn, task_id, old, S.CANCELLED, now, "cancelled by the user")
+                return True
+            current = conn.execute(select(tasks.c.status).where(tasks.c.id == task_id)).scalar_one()
+            old = CircuitStatus(current)
+            if current in _TERMINAL:
+                return False
+        raise ApiError(
+            503, "unavailable", "the job changed while being cancelled; try again", retry_after=1
         )
 
     def delete(self, principal: UserPrincipal, job_id: str) -> None:
