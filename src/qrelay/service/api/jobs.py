@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Annotated
 
@@ -115,12 +116,21 @@ async def get_job(
     with rt.notifier.subscribe([f"job:{job_id}"]) as changed:
         while True:
             changed.clear()
-            content, terminal = await run_in_threadpool(
-                rt.store.get_job, principal, job_id, include_readout=include_readout
+            # Until the wait is over only a finished job is answered, so a job still going
+            # is read without its tasks; the last look reads it whole.
+            final = deadline - time.monotonic() <= 0
+            content, _terminal = await run_in_threadpool(
+                functools.partial(
+                    rt.store.get_job,
+                    principal,
+                    job_id,
+                    include_readout=include_readout,
+                    only_terminal=not final,
+                )
             )
-            remaining = deadline - time.monotonic()
-            if terminal or remaining <= 0:
+            if content is not None:
                 return Response(content, media_type=_JSON)
+            remaining = deadline - time.monotonic()
             await sleep_until(changed, min(remaining, rt.poll_interval))
 
 

@@ -693,13 +693,24 @@ class Store:
         return CircuitStatus(row.status)
 
     def get_job(
-        self, principal: UserPrincipal, job_id: str, *, include_readout: bool
-    ) -> tuple[bytes, bool]:
-        """A job's ``JobData`` as JSON, and whether it is terminal."""
+        self,
+        principal: UserPrincipal,
+        job_id: str,
+        *,
+        include_readout: bool,
+        only_terminal: bool = False,
+    ) -> tuple[bytes | None, bool]:
+        """A job's ``JobData`` as JSON, and whether it is terminal.
+
+        With ``only_terminal`` a job still going gives ``(None, False)`` after one small
+        read: a long poll that will wait on does not pay for the answer it throws away.
+        """
         with read(self.engine) as conn:
             row = self._job_row(conn, principal, job_id)
-            cols = list(self._LIGHT)
             terminal = CircuitStatus(row.status) in TERMINAL_CIRCUIT_STATES
+            if only_terminal and not terminal:
+                return None, False
+            cols = list(self._LIGHT)
             heavy = include_readout and terminal
             if heavy:
                 cols += [tasks.c.circuit, tasks.c.readouts, tasks.c.compiled_circuit]
@@ -986,7 +997,8 @@ class Store:
             )
             job = conn.execute(sql.lease_job, {"jid": t.job_id}).one()
             _refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
-        self.notifier.notify(f"job:{t.job_id}")
+        # No wake-up for the job's long polls: they answer only once the job has ended,
+        # and a lease never ends one (waking them would cost a read for nothing).
         head = {
             "task_id": str(t.id),
             "job_id": t.job_id,
@@ -1085,7 +1097,8 @@ class Store:
             if "status" in values:
                 single = values["status"] if row.num_circuits == 1 else None
                 _refresh_job(conn, row.job_id, now, only=single)
-        self.notifier.notify(f"job:{row.job_id}")
+        # No wake-up: progress states are not terminal, and the job's long polls answer
+        # only once it has ended.
 
     def post_result(
         self, worker: WorkerPrincipal, task_id: str, results: WorkerTaskResults
