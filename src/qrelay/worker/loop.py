@@ -348,9 +348,22 @@ class Worker:
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
         if task.job_type != JobType.SIMULATE and info.simulator:
             # a simulator runs it now; a device driver reports running itself, when the
-            # device has taken the program (with its execution id)
-            ctx.report_status(CircuitStatus.RUNNING, None)
-        readouts = self._execute(info, task, compiled.circuit, ctx)
+            # device has taken the program (with its execution id). The report travels
+            # while the child simulates (it is a round trip to the service that the run
+            # need not wait for) and is in before the result is posted.
+            report = threading.Thread(
+                target=ctx.report_status,
+                args=(CircuitStatus.RUNNING, None),
+                name=f"qrelay-status-{task.task_id}",
+                daemon=True,
+            )
+            report.start()
+            try:
+                readouts = self._execute(info, task, compiled.circuit, ctx)
+            finally:
+                report.join()
+        else:
+            readouts = self._execute(info, task, compiled.circuit, ctx)
         if ctx.check_cancelled():
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled while running")
         rows = 1 if task.bindings is None else len(task.bindings)
