@@ -43,6 +43,7 @@ from qrelay_cirq.expressions import from_expr, to_expr
 __all__ = [
     "KeyGroup",
     "from_cirq",
+    "instruction_unitaries",
     "measurement_plan",
     "qubit_from_label",
     "qubit_label",
@@ -1105,6 +1106,37 @@ _BUILDERS: Final[dict[str, _Builder]] = {
     "delay": lambda p, q: [],  # built by _Writer.delay (needs the unit)
     "unitary": lambda p, q: [],  # built by _Writer.instruction (needs the matrix)
 }
+
+
+def instruction_unitaries(
+    circuit: Circuit,
+    inst: Instruction,
+    rows: Sequence[Mapping[str, float] | None] = (None,),
+) -> np.ndarray[Any, np.dtype[np.complex128]]:
+    """The matrix of one gate instruction of ``circuit`` per bindings row, shape (R, d, d).
+
+    The matrix is over the instruction's own qubits with the first one most significant
+    (Cirq's order), built from the same Cirq operations :func:`to_cirq` emits, so a
+    simulation that applies it agrees with one of the converted circuit. A row of ``None``
+    leaves parameters symbolic, which only works for an instruction without them.
+    """
+    line: list[cirq.Qid] = list(cirq.LineQubit.range(circuit.num_qubits))
+    order = [line[q] for q in inst["qubits"]]
+    writer = _Writer(circuit, line, None)
+    where = f"instruction ({inst['op']})"
+    out = np.empty((len(rows), 1 << len(order), 1 << len(order)), dtype=np.complex128)
+    for r, row in enumerate(rows):
+        writer.bindings = row
+        try:
+            ops = writer.instruction(inst, where, ())
+            out[r] = cirq.Circuit(ops).unitary(
+                qubit_order=order, qubits_that_should_be_present=order
+            )
+        except ConversionError:
+            raise
+        except (QRelayError, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ConversionError(f"{where}: {exc}") from exc
+    return out
 
 
 def to_cirq(circuit: Circuit, *, bindings_row: Mapping[str, float] | None = None) -> cirq.Circuit:
