@@ -7,12 +7,31 @@ service without it refuses OpenQASM jobs with a 422 that says what to install.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from qrelay import registry
 from qrelay.errors import ConfigurationError, QRelayError
 from qrelay.payload import Circuit, CircuitType, NewJob
 from qrelay.service.problems import ApiError
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _converter_thread() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qrelay-qasm")
+        return _executor
+
+
+async def convert_job(job: NewJob) -> NewJob:
+    """:func:`as_payload_job` on the converter thread, without blocking the event loop."""
+    return await asyncio.wrap_future(_converter_thread().submit(as_payload_job, job))
 
 
 def _converter() -> Callable[[str], Circuit]:

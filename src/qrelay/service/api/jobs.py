@@ -25,7 +25,7 @@ from qrelay.service.api.deps import User, body_model, json_body, query_model, ru
 from qrelay.service.db.repo import request_digest
 from qrelay.service.notify import sleep_until
 from qrelay.service.problems import ApiError, pydantic_errors
-from qrelay.service.qasm import as_payload_job
+from qrelay.service.qasm import convert_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 _JSON = "application/json"
@@ -70,7 +70,7 @@ async def submit_job(
     except PydanticValidationError as exc:
         raise pydantic_errors(exc) from None
     if job.circuit_type is not CircuitType.PAYLOAD:
-        job = await run_in_threadpool(as_payload_job, job)
+        job = await convert_job(job)
     rt = runtime(request)
     content, created = await run_in_threadpool(
         rt.store.submit,
