@@ -16,8 +16,10 @@ POSTGRES_ENV = "QRELAY_TEST_POSTGRES_URL"
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Keep every test away from the user's real data dir, config and service URL."""
     home = tmp_path_factory.mktemp("qrelay-home")
-    saved = {k: os.environ.get(k) for k in ("QRELAY_HOME", "QRELAY_CONFIG", "QRELAY_URL",
-                                              "QRELAY_TOKEN", "QRELAY_PROFILE")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("QRELAY_HOME", "QRELAY_CONFIG", "QRELAY_URL", "QRELAY_TOKEN", "QRELAY_PROFILE")
+    }
     os.environ["QRELAY_HOME"] = str(home)
     os.environ["QRELAY_CONFIG"] = str(home / "config.toml")
     for key in ("QRELAY_URL", "QRELAY_TOKEN", "QRELAY_PROFILE"):
@@ -58,8 +60,19 @@ def third_party_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     shutil.copytree(source, work / "src", ignore=shutil.ignore_patterns("build", "*.egg-info"))
     target = work / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(target), str(work / "src")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(work / "src"),
+        ],
         check=True,
     )
     sys.path.insert(0, str(target))
