@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 #: Noisy circuits up to this size use the density-matrix simulator (4^n memory).
 _DENSITY_MATRIX_MAX_QUBITS: Final = 10
 #: Shots drawn at once when sampling final states (points x shots indices in memory).
-_SAMPLES_PER_CHUNK: Final = 1 << 22
+_SAMPLES_PER_CHUNK: Final = 1 << 20
 _SPEC_KEYS: Final = ("depolarizing_1q", "depolarizing_2q", "readout_error")
 
 
@@ -84,24 +84,24 @@ def _sample_terminal(
     """All binding rows of a noiseless terminal-measurement circuit, from final states."""
     import numpy as np
 
-    from qrelay_cirq.statevector import final_probabilities, register_bits, sample_indices
+    from qrelay_cirq.statevector import probability_chunks, register_bits, sample_indices
 
     shots = task.shots
     points = 1 if task.bindings is None else len(task.bindings)
     if not any(inst["op"] == "measure" for inst in circuit.instructions):
         zeros = np.zeros(shots, dtype=np.int64)
         return [_readout(register_bits(circuit, zeros), shots) for _ in range(points)]
-    probs = final_probabilities(circuit, task.bindings)
     rng = np.random.default_rng(seed)
-    chunk = max(1, _SAMPLES_PER_CHUNK // max(1, shots))
     readouts: list[Readout] = []
-    for start in range(0, points, chunk):
-        if ctx.check_cancelled():
-            return []
-        readouts.extend(
-            _readout(register_bits(circuit, indices), shots)
-            for indices in sample_indices(probs[start : start + chunk], shots, rng)
-        )
+    for probs in probability_chunks(circuit, task.bindings):
+        chunk = max(1, _SAMPLES_PER_CHUNK // max(1, shots))
+        for start in range(0, len(probs), chunk):
+            if ctx.check_cancelled():
+                return []
+            readouts.extend(
+                _readout(register_bits(circuit, indices), shots)
+                for indices in sample_indices(probs[start : start + chunk], shots, rng)
+            )
     return readouts
 
 

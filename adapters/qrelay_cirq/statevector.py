@@ -17,7 +17,7 @@ are dropped: they do not change a distribution.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -239,8 +239,12 @@ def _apply(state: States, matrix: States, qubits: Sequence[int], n: int) -> Stat
     return out
 
 
-def final_probabilities(circuit: Circuit, bindings: Bindings | None) -> Floats:
-    """Per binding row, the probabilities of the 2^n basis states (qubit 0 most significant)."""
+def probability_chunks(circuit: Circuit, bindings: Bindings | None) -> Iterator[Floats]:
+    """Consecutive blocks of binding rows' basis-state probabilities, (rows, 2^n) each.
+
+    Qubit 0 is the most significant bit of a basis-state index. Rows are evolved and
+    yielded a block at a time so memory stays bounded however long the sweep.
+    """
     n = circuit.num_qubits
     columns = _Columns(bindings)
     points = columns.size
@@ -251,7 +255,6 @@ def final_probabilities(circuit: Circuit, bindings: Bindings | None) -> Floats:
         matrix = _gate_matrices(circuit, inst, columns).astype(np.complex64)
         gates.append((matrix, list(inst["qubits"])))
     chunk = max(1, _CHUNK_AMPLITUDES >> n)
-    probs = np.empty((points, 1 << n), dtype=np.float64)
     for start in range(0, points, chunk):
         stop = min(points, start + chunk)
         state = np.zeros((2,) * n + (stop - start,), dtype=np.complex64)
@@ -260,8 +263,13 @@ def final_probabilities(circuit: Circuit, bindings: Bindings | None) -> Floats:
             part = matrix if matrix.ndim == 2 else matrix[start:stop]
             state = _apply(state, part, qubits, n)
         amplitudes = state.reshape(-1, stop - start).T
-        probs[start:stop] = amplitudes.real**2 + amplitudes.imag**2
-    return probs
+        probs: Floats = (amplitudes.real**2 + amplitudes.imag**2).astype(np.float64)
+        yield probs
+
+
+def final_probabilities(circuit: Circuit, bindings: Bindings | None) -> Floats:
+    """Per binding row, the probabilities of the 2^n basis states (all rows at once)."""
+    return np.concatenate(list(probability_chunks(circuit, bindings)))
 
 
 def sample_indices(

@@ -216,3 +216,24 @@ def test_non_terminal_circuits_take_the_simulator_path(
     case = request.node.callspec.id
     expected = {"mid-circuit": "01", "reset": "01", "if": "11"}[case]
     assert readout.counts() == {expected: 50}
+
+
+def test_long_sweeps_keep_each_row_with_its_values() -> None:
+    # 12 qubits evolve 64 rows at a time, so 150 rows cross two block boundaries
+    n = 12
+    circuit = Circuit(
+        num_qubits=n,
+        parameters=["t"],
+        registers=[{"name": "c", "size": 2}],
+        instructions=[
+            {"op": "rx", "qubits": [0], "params": ["t"]},
+            {"op": "x", "qubits": [n - 1]},
+            {"op": "measure", "qubits": [0], "clbits": [0]},
+            {"op": "measure", "qubits": [n - 1], "clbits": [1]},
+        ],
+    )
+    flips = [(i * 7) % 3 == 0 for i in range(150)]
+    table = Bindings(names=["t"], values=[[math.pi if f else 0.0] for f in flips])
+    task = task_for(circuit, target="cirq_simulator", shots=20, bindings=table)
+    readouts = CirqDriver(CIRQ).execute(task, task.circuit, TaskContext(task=task))
+    assert [r.counts() for r in readouts] == [{"11" if f else "10": 20} for f in flips]
