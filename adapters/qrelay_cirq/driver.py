@@ -1,10 +1,18 @@
 """The ``cirq`` device driver: payload circuits on qsim (when installed) or Cirq's simulator.
 
-The bindings table becomes one ``run_sweep`` over a ``ListSweep``, and each result's
+A noiseless circuit whose measurements are all terminal (no gate after a qubit's
+measurement, no ``reset``, no ``if``) and that is small enough takes the fast path of
+:mod:`qrelay_cirq.statevector`: the final states of all binding rows are evolved together
+with numpy and each row's shots drawn from its ``|amplitude|^2`` -- the same distribution a
+simulator's shots follow, without its per-point resolve/translate/simulate cost.
+``options.seed`` seeds that draw.
+
+Any other circuit becomes one ``run_sweep`` over a ``ListSweep``, and each result's
 ``records`` go back to payload registers with :func:`qrelay_cirq.convert.register_arrays`
 (keys and instances as :func:`~qrelay_cirq.convert.to_cirq` made them). qsim is tried
 first; a circuit it cannot run (some mid-circuit measurement patterns, classical control)
-falls back to ``cirq.Simulator``.
+falls back to ``cirq.Simulator``. Both paths give raw measured bits (inversions are the
+decoder's business).
 
 ``noise-sim`` takes the user's noise spec from ``task.options["noise"]``
 (``depolarizing_1q``, ``depolarizing_2q``, ``readout_error``; the same spec the Aer driver

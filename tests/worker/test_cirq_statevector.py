@@ -237,3 +237,19 @@ def test_long_sweeps_keep_each_row_with_its_values() -> None:
     task = task_for(circuit, target="cirq_simulator", shots=20, bindings=table)
     readouts = CirqDriver(CIRQ).execute(task, task.circuit, TaskContext(task=task))
     assert [r.counts() for r in readouts] == [{"11" if f else "10": 20} for f in flips]
+
+
+def test_a_seed_repeats_the_shots() -> None:
+    rng = np.random.default_rng(9)
+    circuit = _random_circuit(rng, 3, 12)
+    names = list(circuit.parameters)
+    table = Bindings(names=names, values=rng.uniform(-3, 3, size=(4, len(names))).tolist())
+    runs = []
+    for _ in range(2):
+        task = task_for(
+            circuit, target="cirq_simulator", shots=200, bindings=table, options={"seed": 11}
+        )
+        readouts = CirqDriver(CIRQ).execute(task, task.circuit, TaskContext(task=task))
+        runs.append([r.counts() for r in readouts])
+    assert runs[0] == runs[1]
+    assert len(runs[0]) == 4
