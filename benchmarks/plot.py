@@ -53,7 +53,7 @@ def _split(row: dict[str, Any]) -> tuple[str, str]:
     """(case title, bar label): ``"1 bell ... [embedded]"`` -> ``("1 bell ...", "embedded vs X")``."""
     group = str(row.get("group", row["case"]))
     title, _, path = group.partition(" [")
-    path = path.rstrip("]")
+    path = path.replace("]", "")
     peer = str(row.get("peer", "?"))
     label = f"{path}  vs  {peer}" if path else f"vs  {peer}"
     return title, label if len(label) <= 80 else label[:79] + "…"
