@@ -140,7 +140,7 @@ class CirqDriver:
             except ImportError:
                 log.info("qsimcirq is not installed; using cirq.Simulator")
             else:
-                self._qsim = qsimcirq.QSimSimulator()  # type: ignore[attr-defined]
+                self._qsim = qsimcirq.QSimSimulator()
         return self._qsim
 
     def execute(self, task: WorkerTask, circuit: Circuit, ctx: TaskContext) -> list[Readout]:
