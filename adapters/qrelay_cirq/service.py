@@ -10,7 +10,6 @@ import threading
 from typing import Any
 
 from qrelay.payload import NewJob, TargetInfo, TargetModel
-from qrelay_cirq._targets import filter_targets
 from qrelay_cirq.device import QRelayDevice
 from qrelay_cirq.sampler import QRelayCirqJob, QRelaySampler
 
@@ -52,6 +51,8 @@ class QRelayService:
     def targets(self, **filters: Any) -> list[TargetModel]:
         """The provider's targets, filtered by ``GetTargetsFilterModel`` fields."""
         models: list[TargetModel] = self.runtime.targets()
+        from qrelay.runtime.providers import filter_targets
+
         return filter_targets(models, **filters)
 
     def target_info(self, target: str) -> TargetInfo:

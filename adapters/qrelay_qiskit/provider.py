@@ -13,7 +13,7 @@ from typing import Any
 
 from qrelay.errors import QRelayError
 from qrelay.payload import NewJob
-from qrelay_qiskit._handles import JobHandle, ProviderHandle, filter_targets, open_provider
+from qrelay_qiskit._handles import JobHandle, ProviderHandle, open_provider
 from qrelay_qiskit.backend import QRelayBackend
 from qrelay_qiskit.job import QRelayJob
 
@@ -59,6 +59,8 @@ class QRelayProvider:
         Filters: ``simulator``, ``supports_submit``, ``supports_compile``, ``available``,
         ``retired``, ``min_num_qubits``.
         """
+        from qrelay.runtime.providers import filter_targets
+
         models = filter_targets(self.runtime.targets(), name, **filters)
         return [self.get_backend(model.target_name) for model in models]
 

@@ -133,6 +133,19 @@ class GetTargetsFilterModel(WireModel):
     retired: bool | None = None
     min_num_qubits: Annotated[int, Field(ge=0)] | None = None
 
+    def admits(self, model: TargetModel) -> bool:
+        """Whether ``model`` passes every filter that is set (``None`` filters nothing)."""
+        checks = (
+            (self.simulator, model.simulator),
+            (self.supports_submit, model.supports_submit),
+            (self.supports_compile, model.supports_compile),
+            (self.available, model.available),
+            (self.retired, model.retired),
+        )
+        if any(wanted is not None and wanted != actual for wanted, actual in checks):
+            return False
+        return self.min_num_qubits is None or model.num_qubits >= self.min_num_qubits
+
 
 class RetrieveTargetInfoModel(WireModel):
     """Asks for one target's full info, with options that may change it (e.g. noise)."""

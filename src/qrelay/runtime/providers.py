@@ -39,6 +39,7 @@ __all__ = [
     "Provider",
     "ServiceProvider",
     "available_providers",
+    "filter_targets",
     "get_provider",
 ]
 
@@ -168,3 +169,26 @@ class ServiceProvider:
     def __repr__(self) -> str:
         where = self._client.url or ("embedded default" if self._client.embedded else "?")
         return f"<ServiceProvider {where}>"
+
+
+def filter_targets(
+    models: list[TargetModel], name: str | None = None, **filters: Any
+) -> list[TargetModel]:
+    """Targets that pass ``GetTargetsFilterModel`` filters (plus ``name``), checked here.
+
+    Front ends filter on their side so that every provider is usable, including ones that
+    ignore filters. Unknown filter names are refused by name.
+    """
+    from qrelay.errors import ValidationError
+    from qrelay.payload import GetTargetsFilterModel
+
+    known = set(GetTargetsFilterModel.model_fields)
+    unknown = sorted(set(filters) - known)
+    if unknown:
+        raise ValidationError(f"unknown target filter(s) {unknown}; known: {sorted(known)}")
+    query = GetTargetsFilterModel(**filters)
+    return [
+        model
+        for model in models
+        if (name is None or model.target_name == name) and query.admits(model)
+    ]

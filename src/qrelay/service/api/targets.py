@@ -27,22 +27,8 @@ async def list_targets(request: Request, _principal: User) -> list[TargetModel]:
     out = []
     for info in infos:
         model = TargetModel.from_info(info)
-        if filters.simulator is not None and model.simulator != filters.simulator:
-            continue
-        if filters.supports_submit is not None and model.supports_submit != filters.supports_submit:
-            continue
-        if (
-            filters.supports_compile is not None
-            and model.supports_compile != filters.supports_compile
-        ):
-            continue
-        if filters.available is not None and model.available != filters.available:
-            continue
-        if filters.retired is not None and model.retired != filters.retired:
-            continue
-        if filters.min_num_qubits is not None and model.num_qubits < filters.min_num_qubits:
-            continue
-        out.append(model)
+        if filters.admits(model):
+            out.append(model)
     return out
 
 
