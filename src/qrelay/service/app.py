@@ -71,7 +71,6 @@ class ServiceRuntime:
         """Start on first use when no lifespan ran (for example under an ASGI transport)."""
         if not self._started:
             await run_in_threadpool(self.start_sync)
-        self.notifier.bind(asyncio.get_running_loop())
 
     async def reclaim_forever(self) -> None:
         """Return expired leases to the queue at a steady, bounded pace."""

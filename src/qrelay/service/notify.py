@@ -1,10 +1,12 @@
 """In-process wake-ups for long polls: a job waiter or a leasing worker sleeps until a
 writer in this process says something changed, or a bounded poll interval passes.
 
-Waiters subscribe on the event loop *before* they look at the database, so a change
-committed between their look and their sleep still wakes them. Writers run in worker
-threads and hand the wake-up to the loop with ``call_soon_threadsafe``; a key nobody
-waits on costs one dictionary lookup.
+Waiters subscribe *before* they look at the database, so a change committed between
+their look and their sleep still wakes them. A waiter is either a coroutine on some event
+loop (:meth:`Notifier.subscribe`; the wake-up is handed to its own loop with
+``call_soon_threadsafe``) or a thread (:meth:`Notifier.subscribe_blocking`, used by the
+embedded default's workers, which call the store directly). Writers run in any thread; a
+key nobody waits on costs one dictionary lookup.
 
 With several service processes on one PostgreSQL, a change made by another process is
 seen at the next poll; the poll interval bounds that delay.
@@ -18,51 +20,66 @@ import threading
 from collections.abc import Iterable, Iterator
 
 
+class _LoopEvent:
+    """An ``asyncio.Event`` and the loop it belongs to (set from any thread)."""
+
+    __slots__ = ("event", "loop")
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.loop = asyncio.get_running_loop()
+
+    def set(self) -> None:
+        if not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.event.set)
+
+
 class Notifier:
     """Wakes long polls waiting on keys such as ``job:<id>`` or ``target:<name>``."""
 
     def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._waiters: dict[str, set[_LoopEvent | threading.Event]] = {}
         self._lock = threading.Lock()
 
-    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Attach to the loop the app serves on (at start-up)."""
-        self._loop = loop
-
     @contextlib.contextmanager
-    def subscribe(self, keys: Iterable[str]) -> Iterator[asyncio.Event]:
-        """An event set when any of ``keys`` is notified; subscribe before reading."""
-        event = asyncio.Event()
+    def _subscribed(
+        self, keys: Iterable[str], waiter: _LoopEvent | threading.Event
+    ) -> Iterator[None]:
         keys = list(keys)
         with self._lock:
             for key in keys:
-                self._waiters.setdefault(key, set()).add(event)
+                self._waiters.setdefault(key, set()).add(waiter)
         try:
-            yield event
+            yield
         finally:
             with self._lock:
                 for key in keys:
                     waiting = self._waiters.get(key)
                     if waiting is not None:
-                        waiting.discard(event)
+                        waiting.discard(waiter)
                         if not waiting:
                             del self._waiters[key]
 
+    @contextlib.contextmanager
+    def subscribe(self, keys: Iterable[str]) -> Iterator[asyncio.Event]:
+        """An event (of the running loop) set when any of ``keys`` is notified."""
+        waiter = _LoopEvent()
+        with self._subscribed(keys, waiter):
+            yield waiter.event
+
+    @contextlib.contextmanager
+    def subscribe_blocking(self, keys: Iterable[str]) -> Iterator[threading.Event]:
+        """The same for a thread: a ``threading.Event`` set when any key is notified."""
+        waiter = threading.Event()
+        with self._subscribed(keys, waiter):
+            yield waiter
+
     def notify(self, *keys: str) -> None:
         """Wake everything waiting on ``keys``; safe from any thread."""
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
         with self._lock:
-            events = [e for key in keys for e in self._waiters.get(key, ())]
-        if events:
-            loop.call_soon_threadsafe(_set_all, events)
-
-
-def _set_all(events: list[asyncio.Event]) -> None:
-    for event in events:
-        event.set()
+            waiters = {w for key in keys for w in self._waiters.get(key, ())}
+        for waiter in waiters:
+            waiter.set()
 
 
 async def sleep_until(event: asyncio.Event, timeout: float) -> bool:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
-from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
 from qrelay.payload import (
-    CircuitType,
     JobCancellationResults,
     JobData,
     JobPage,
@@ -21,11 +17,8 @@ from qrelay.payload import (
     NewJob,
     NewJobResponse,
 )
+from qrelay.service import operations
 from qrelay.service.api.deps import User, body_model, json_body, query_model, runtime
-from qrelay.service.db.repo import request_digest
-from qrelay.service.notify import sleep_until
-from qrelay.service.problems import ApiError, pydantic_errors
-from qrelay.service.qasm import convert_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 _JSON = "application/json"
@@ -62,22 +55,9 @@ async def submit_job(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> Response:
     """Queue a job. The ``Idempotency-Key`` header makes retries safe."""
-    if not idempotency_key:
-        raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
     body = await request.body()
-    try:
-        job = NewJob.model_validate_json(body)
-    except PydanticValidationError as exc:
-        raise pydantic_errors(exc) from None
-    if job.circuit_type is not CircuitType.PAYLOAD:
-        job = await convert_job(job)
-    rt = runtime(request)
-    content, created = await run_in_threadpool(
-        rt.store.submit,
-        principal,
-        job,
-        idempotency_key=idempotency_key,
-        request_hash=request_digest(body),
+    content, created = await operations.submit_job(
+        runtime(request), principal, body, idempotency_key
     )
     return Response(content, status_code=201 if created else 200, media_type=_JSON)
 
@@ -109,29 +89,10 @@ async def get_job(
     include: Annotated[str | None, Query(pattern=r"^(readout)?$")] = None,
 ) -> Response:
     """A job; with ``wait`` it answers once the job has ended or the wait is over."""
-    rt = runtime(request)
-    include_readout = include == "readout"
-    wait = min(wait, rt.settings.max_wait_seconds)
-    deadline = time.monotonic() + wait
-    with rt.notifier.subscribe([f"job:{job_id}"]) as changed:
-        while True:
-            changed.clear()
-            # Until the wait is over only a finished job is answered, so a job still going
-            # is read without its tasks; the last look reads it whole.
-            final = deadline - time.monotonic() <= 0
-            content, _terminal = await run_in_threadpool(
-                functools.partial(
-                    rt.store.get_job,
-                    principal,
-                    job_id,
-                    include_readout=include_readout,
-                    only_terminal=not final,
-                )
-            )
-            if content is not None:
-                return Response(content, media_type=_JSON)
-            remaining = deadline - time.monotonic()
-            await sleep_until(changed, min(remaining, rt.poll_interval))
+    content = await operations.wait_for_job(
+        runtime(request), principal, job_id, wait=wait, include_readout=include == "readout"
+    )
+    return Response(content, media_type=_JSON)
 
 
 @router.get("/{job_id}/results", response_model=JobResults)

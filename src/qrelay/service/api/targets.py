@@ -12,8 +12,8 @@ from qrelay.payload import (
     TargetModel,
     UserInfo,
 )
+from qrelay.service import operations
 from qrelay.service.api.deps import User, query_model, runtime
-from qrelay.service.problems import ApiError
 
 router = APIRouter(prefix="/v1", tags=["targets", "me"])
 
@@ -22,24 +22,13 @@ router = APIRouter(prefix="/v1", tags=["targets", "me"])
 async def list_targets(request: Request, _principal: User) -> list[TargetModel]:
     """The targets, with live status (query: ``GetTargetsFilterModel`` fields)."""
     filters = query_model(GetTargetsFilterModel, request)
-    rt = runtime(request)
-    infos = await run_in_threadpool(rt.store.targets_live)
-    out = []
-    for info in infos:
-        model = TargetModel.from_info(info)
-        if filters.admits(model):
-            out.append(model)
-    return out
+    return await run_in_threadpool(operations.list_targets, runtime(request), filters)
 
 
 @router.get("/targets/{name}", response_model=TargetInfo)
 async def get_target(request: Request, _principal: User, name: str) -> TargetInfo:
     """One target in full, with its live status and queue depth."""
-    rt = runtime(request)
-    if rt.catalog.get(name) is None:
-        raise ApiError(404, "not_found", f"target: no target {name!r}")
-    infos = await run_in_threadpool(rt.store.targets_live, [name])
-    return infos[0]
+    return await run_in_threadpool(operations.get_target, runtime(request), name)
 
 
 @router.get("/me", response_model=UserInfo)

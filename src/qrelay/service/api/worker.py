@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
@@ -11,9 +10,9 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
 from qrelay.payload import HeartbeatResponse, WorkerTask, WorkerTaskResults, WorkerTaskStatus
+from qrelay.service import operations
 from qrelay.service.api.deps import Worker, body_model, json_body, runtime
-from qrelay.service.notify import sleep_until
-from qrelay.service.problems import ApiError, pydantic_errors
+from qrelay.service.problems import pydantic_errors
 
 router = APIRouter(prefix="/v1/worker", tags=["worker"])
 _JSON = "application/json"
@@ -43,21 +42,10 @@ class HeartbeatRequest(BaseModel):
 async def lease(request: Request, principal: Worker) -> Response:
     """The next task for these targets, waiting up to ``wait`` seconds for one."""
     body = await body_model(LeaseRequest, request)
-    rt = runtime(request)
-    foreign = [t for t in body.targets if t not in principal.targets]
-    if foreign:
-        raise ApiError(403, "forbidden", f"targets: this worker does not serve {foreign}")
-    deadline = time.monotonic() + min(body.wait, rt.settings.max_wait_seconds)
-    with rt.notifier.subscribe([f"target:{t}" for t in body.targets]) as changed:
-        while True:
-            changed.clear()
-            task = await run_in_threadpool(rt.store.lease, principal, body.targets)
-            if task is not None:
-                return Response(task, media_type=_JSON)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return Response(status_code=204)
-            await sleep_until(changed, min(remaining, rt.poll_interval))
+    task = await operations.wait_for_lease(runtime(request), principal, body.targets, body.wait)
+    if task is None:
+        return Response(status_code=204)
+    return Response(task, media_type=_JSON)
 
 
 @router.post(

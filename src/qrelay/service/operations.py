@@ -1,0 +1,146 @@
+"""What the job and worker routes do, callable with or without HTTP.
+
+The FastAPI routes parse a request, call one of these and send the answer; the embedded
+default's clients and workers (:mod:`qrelay.service.local`) call the same functions
+directly, so both paths check, store and wait alike. Answers are the JSON bytes the
+store writes, which both paths hand on as they are.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError as PydanticValidationError
+from starlette.concurrency import run_in_threadpool
+
+from qrelay.payload import CircuitType, NewJob, TargetInfo, TargetModel
+from qrelay.service.db.repo import request_digest
+from qrelay.service.notify import sleep_until
+from qrelay.service.problems import ApiError, pydantic_errors
+from qrelay.service.qasm import convert_job
+
+if TYPE_CHECKING:
+    from qrelay.payload import GetTargetsFilterModel
+    from qrelay.service.app import ServiceRuntime
+    from qrelay.service.auth import UserPrincipal, WorkerPrincipal
+
+
+async def submit_job(
+    rt: ServiceRuntime, principal: UserPrincipal, body: bytes, idempotency_key: str | None
+) -> tuple[bytes, bool]:
+    """Validate a ``NewJob`` body, convert it if it is OpenQASM, and queue it.
+
+    Returns the ``NewJobResponse`` JSON and whether the job is new (``False``: a replay of
+    an earlier submission with the same idempotency key).
+    """
+    if not idempotency_key:
+        raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
+    try:
+        job = NewJob.model_validate_json(body)
+    except PydanticValidationError as exc:
+        raise pydantic_errors(exc) from None
+    if job.circuit_type is not CircuitType.PAYLOAD:
+        job = await convert_job(job)
+    content, created = await run_in_threadpool(
+        rt.store.submit,
+        principal,
+        job,
+        idempotency_key=idempotency_key,
+        request_hash=request_digest(body),
+    )
+    return content.encode(), created
+
+
+async def wait_for_job(
+    rt: ServiceRuntime,
+    principal: UserPrincipal,
+    job_id: str,
+    *,
+    wait: float,
+    include_readout: bool,
+) -> bytes:
+    """The job's ``JobData`` JSON once it has ended, or as it is when ``wait`` runs out."""
+    deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
+    with rt.notifier.subscribe([f"job:{job_id}"]) as changed:
+        while True:
+            changed.clear()
+            # Until the wait is over only a finished job is answered, so a job still going
+            # is read without its tasks; the last look reads it whole.
+            final = deadline - time.monotonic() <= 0
+            content, _terminal = await run_in_threadpool(
+                functools.partial(
+                    rt.store.get_job,
+                    principal,
+                    job_id,
+                    include_readout=include_readout,
+                    only_terminal=not final,
+                )
+            )
+            if content is not None:
+                return content
+            remaining = deadline - time.monotonic()
+            await sleep_until(changed, min(remaining, rt.poll_interval))
+
+
+def _check_targets(worker: WorkerPrincipal, targets: Sequence[str]) -> None:
+    foreign = [t for t in targets if t not in worker.targets]
+    if foreign:
+        raise ApiError(403, "forbidden", f"targets: this worker does not serve {foreign}")
+
+
+async def wait_for_lease(
+    rt: ServiceRuntime, worker: WorkerPrincipal, targets: Sequence[str], wait: float
+) -> bytes | None:
+    """The next task (``WorkerTask`` JSON) for these targets, waiting up to ``wait`` s."""
+    _check_targets(worker, targets)
+    deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
+    with rt.notifier.subscribe([f"target:{t}" for t in targets]) as changed:
+        while True:
+            changed.clear()
+            task = await run_in_threadpool(rt.store.lease, worker, targets)
+            if task is not None:
+                return task
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            await sleep_until(changed, min(remaining, rt.poll_interval))
+
+
+def lease_blocking(
+    rt: ServiceRuntime,
+    worker: WorkerPrincipal,
+    targets: Sequence[str],
+    wait: float,
+    stop: threading.Event,
+) -> bytes | None:
+    """:func:`wait_for_lease` for a thread; ``stop`` being set ends the wait at once."""
+    _check_targets(worker, targets)
+    deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
+    with rt.notifier.subscribe_blocking([f"target:{t}" for t in targets]) as changed:
+        while not stop.is_set():
+            changed.clear()
+            task = rt.store.lease(worker, targets)
+            if task is not None:
+                return task
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            changed.wait(min(remaining, rt.poll_interval))
+    return None
+
+
+def list_targets(rt: ServiceRuntime, filters: GetTargetsFilterModel) -> list[TargetModel]:
+    """The targets with their live status, filtered."""
+    models = (TargetModel.from_info(info) for info in rt.store.targets_live())
+    return [model for model in models if filters.admits(model)]
+
+
+def get_target(rt: ServiceRuntime, name: str) -> TargetInfo:
+    """One target in full, with its live status and queue depth (404 if unknown)."""
+    if rt.catalog.get(name) is None:
+        raise ApiError(404, "not_found", f"target: no target {name!r}")
+    return rt.store.targets_live([name])[0]
