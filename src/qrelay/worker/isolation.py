@@ -10,6 +10,10 @@ the user's ``__main__`` are inherited) that builds the target's driver there and
 The parent waits on the pipe with the GIL released, so heartbeats go on; when the user
 cancels, the child is killed at once (a simulation has no device state to clean up) and
 the next task starts a new one. A child that dies fails its task with a clear message.
+
+A simulation too small to starve anything (:func:`runs_inline`) runs in the worker's own
+thread instead: for a Bell pair the pipe, the pickling and the second process cost more
+than Aer's whole run.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import IO, Any
 
 from qrelay import errors
 from qrelay.errors import DeviceError, QRelayError
-from qrelay.payload import Circuit, Readout, TargetInfo, WorkerTask
+from qrelay.payload import Circuit, Readout, SimMethod, TargetInfo, WorkerTask
 from qrelay.plugins import TaskContext
 from qrelay.qpu._child import read_frame, write_frame
 
@@ -34,6 +38,27 @@ log = logging.getLogger(__name__)
 
 #: Seconds between checks for cancellation while the child runs.
 POLL_SECONDS = 0.1
+#: The largest simulation that runs in the worker's own thread (see :func:`runs_inline`).
+INLINE_MAX_QUBITS = 12
+#: ... measured as rows x shots x instructions x 2**qubits: about 4 ms of Aer at worst.
+INLINE_MAX_WORK = 2**22
+
+
+def runs_inline(task: WorkerTask, circuit: Circuit) -> bool:
+    """Whether a simulation is small enough to run in the worker's own thread.
+
+    The bound is on the work of the worst case, a simulator that evolves the state once
+    per shot: rows x shots x instructions x amplitudes. Within it a run holds the GIL for
+    a few milliseconds at most, far below a heartbeat period. Noisy simulations always go
+    to the child: Aer spreads their shots over OpenMP threads, whose spinning after the
+    run would take the cores the worker and the service need (the child is started with
+    them set to sleep, see :func:`child_environment`).
+    """
+    if task.sim_method is SimMethod.NOISE_SIM or circuit.num_qubits > INLINE_MAX_QUBITS:
+        return False
+    rows = 1 if task.bindings is None else len(task.bindings)
+    size = sum(1 for _ in circuit.iter_instructions())
+    return rows * task.shots * max(size, 1) * 2**circuit.num_qubits <= INLINE_MAX_WORK
 
 
 def child_environment(parent: Mapping[str, str]) -> dict[str, str]:

@@ -50,7 +50,7 @@ from qrelay.payload import (
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.worker.api import WorkerApi
 from qrelay.worker.heartbeat import Heartbeat
-from qrelay.worker.isolation import DriverProcess
+from qrelay.worker.isolation import DriverProcess, runs_inline
 from qrelay.worker.verbatim import check_verbatim
 
 log = logging.getLogger(__name__)
@@ -346,11 +346,14 @@ class Worker:
             )
         if ctx.check_cancelled():
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
-        if task.job_type != JobType.SIMULATE and info.simulator:
+        isolated = self._isolated(info, task, compiled.circuit)
+        if task.job_type != JobType.SIMULATE and info.simulator and isolated:
             # a simulator runs it now; a device driver reports running itself, when the
             # device has taken the program (with its execution id). The report travels
             # while the child simulates (it is a round trip to the service that the run
-            # need not wait for) and is in before the result is posted.
+            # need not wait for) and is in before the result is posted. A run in this
+            # thread is over in milliseconds: nobody could see it running, so it goes
+            # from pending to its result without the report.
             report = threading.Thread(
                 target=ctx.report_status,
                 args=(CircuitStatus.RUNNING, None),
@@ -385,11 +388,20 @@ class Worker:
     def _execute(
         self, info: TargetInfo, task: WorkerTask, circuit: Circuit, ctx: TaskContext
     ) -> list[Readout]:
-        """Run on the target's driver: simulations in the child process, devices here."""
-        simulation = task.job_type == JobType.SIMULATE or info.simulator
-        if self.isolate and simulation and info.name not in self._given_drivers:
+        """Run on the target's driver: big simulations in the child process, the rest here."""
+        if self._isolated(info, task, circuit):
             return self._process.execute(info, task, circuit, ctx, config=self.driver_config)
         return self.driver(info).execute(task, circuit, ctx)
+
+    def _isolated(self, info: TargetInfo, task: WorkerTask, circuit: Circuit) -> bool:
+        """Whether the task runs in the simulation child (see :mod:`qrelay.worker.isolation`)."""
+        simulation = task.job_type == JobType.SIMULATE or info.simulator
+        return (
+            self.isolate
+            and simulation
+            and info.name not in self._given_drivers
+            and not runs_inline(task, circuit)
+        )
 
     def _compile(self, task: WorkerTask, info: TargetInfo, ctx: TaskContext) -> CompileResult:
         circuit = task.circuit
