@@ -331,3 +331,45 @@ def test_damaged_circuits_are_refused_with_a_payload_error(
         assert message
         return
     assert isinstance(again, p.Circuit)
+
+
+PARAMS = st.floats(width=64) | st.sampled_from(["a", "undeclared", {"fn": "neg", "args": ["a"]}])
+
+
+@st.composite
+def gate_instructions(draw: st.DrawFn) -> dict[str, Any]:
+    """Gate instructions as the schema leaves them, right or wrong in every checked way."""
+    inst: dict[str, Any] = {
+        "op": draw(st.sampled_from(GATES)),
+        "qubits": draw(st.lists(st.integers(-1, 4), max_size=5)),
+    }
+    if draw(st.booleans()):
+        inst["params"] = draw(st.lists(PARAMS, max_size=4))
+    if draw(st.booleans()):
+        inst[draw(st.sampled_from(["label", "clbits", "unit"]))] = draw(st.sampled_from(["x", [0]]))
+    return inst
+
+
+@SETTINGS
+@given(gate_instructions())
+def test_the_checkers_fast_path_accepts_only_what_the_full_check_accepts(
+    inst: dict[str, Any],
+) -> None:
+    """A gate the fast path lets through must pass the full check of the same instruction."""
+    from qrelay.payload.circuit import _Checker
+
+    circuit = p.Circuit.model_construct(
+        num_qubits=4, registers=[p.Register(name="c", size=1)], parameters=["a"], instructions=[]
+    )
+    full = _refusal(lambda: _Checker(circuit).one(inst, "", 0))  # type: ignore[arg-type]
+    fast = _refusal(lambda: _Checker(circuit).block([inst], ""))  # type: ignore[list-item]
+    assert fast == full
+
+
+def _refusal(check: Any) -> str | None:
+    """The message ``check()`` refuses with, or ``None`` when it accepts."""
+    try:
+        check()
+    except PayloadError as exc:
+        return str(exc)
+    return None

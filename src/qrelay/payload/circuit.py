@@ -42,8 +42,6 @@ MAX_BINDING_CELLS: Final = 10_000_000
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_\[\].:\-]*$"
 
-#: Fields a plain gate instruction may carry; anything else takes the full check.
-_GATE_KEYS: Final = frozenset({"op", "qubits", "params", "label"})
 #: Gate name to (qubits, parameters), for the fast path of the checker.
 _FAST_GATES: Final = {
     name: (spec.num_qubits, spec.num_params)
@@ -279,37 +277,51 @@ class _Checker:
             )
         n = self.num_qubits
         fast = _FAST_GATES
-        gate_keys = _GATE_KEYS
         declared = self.declared
+        one = self.one
         for index, inst in enumerate(instructions):
             entry = fast.get(inst["op"])
-            if entry is not None and inst.keys() <= gate_keys:
-                qubits = inst["qubits"]
+            if entry is not None:
                 nq, npar = entry
-                ok = len(qubits) == nq
-                if ok:
+                qubits = inst["qubits"]
+                # The schema admits only the fields of ``Instruction`` and requires "op" and
+                # "qubits": two fields is a bare gate, three with "params" a gate with
+                # parameters; anything else (a label, a stray field) takes the full check.
+                size = len(inst)
+                if size == 2:
+                    ok = npar == 0
+                elif size == 3 and "params" in inst:
+                    params = inst["params"]
+                    ok = len(params) == npar and _plain_params(params, declared)
+                else:
+                    ok = False
+                # Unpacking and chained comparisons beat ``set``/``min``/``max`` calls several
+                # times over; no gate acts on more than four qubits (a wider one would take
+                # the full check).
+                if ok and len(qubits) == nq:
                     if nq == 1:
-                        ok = 0 <= qubits[0] < n
+                        if 0 <= qubits[0] < n:
+                            continue
                     elif nq == 2:
                         a, b = qubits
-                        ok = a != b and 0 <= a < n and 0 <= b < n
-                    else:
-                        ok = len(set(qubits)) == nq and all(0 <= q < n for q in qubits)
-                params = inst.get("params")
-                if ok and params is not None:
-                    ok = len(params) == npar
-                    for param in params:
-                        if isinstance(param, float):
-                            ok = ok and param - param == 0.0  # False for nan and inf
-                        elif isinstance(param, str):
-                            ok = ok and param in declared
-                        else:
-                            ok = False
-                elif ok:
-                    ok = npar == 0
-                if ok:
-                    continue
-            self.one(inst, prefix, index)
+                        if a != b and 0 <= a < n and 0 <= b < n:
+                            continue
+                    elif nq == 3:
+                        a, b, c = qubits
+                        if a != b != c != a and 0 <= a < n and 0 <= b < n and 0 <= c < n:
+                            continue
+                    elif nq == 4:
+                        a, b, c, d = qubits
+                        if (
+                            a != b != c != d != a != c
+                            and b != d
+                            and 0 <= a < n
+                            and 0 <= b < n
+                            and 0 <= c < n
+                            and 0 <= d < n
+                        ):
+                            continue
+            one(inst, prefix, index)
 
     def one(self, inst: Instruction, prefix: str, index: int) -> None:
         """The full check of one instruction; raises on the first fault."""
@@ -427,6 +439,27 @@ class _Checker:
         for key in keys:
             if key in inst:
                 raise PayloadError(f"{where}: field {key!r} does not belong to this op")
+
+
+def _plain_params(params: list[Expr], declared: frozenset[str]) -> bool:
+    """True when every parameter is a finite number or a declared symbol (the fast path).
+
+    A sum of finite floats is finite unless it overflows, and a NaN or an infinity makes
+    it non-finite, so one ``sum`` checks the numbers; a symbol or a tree makes it raise
+    ``TypeError`` and the parameters are looked at one by one. ``False`` only sends the
+    instruction to the full check, which names the fault.
+    """
+    try:
+        total = sum(params)  # type: ignore[arg-type]
+    except TypeError:
+        for param in params:
+            if type(param) is float:
+                if param - param != 0.0:  # NaN and infinities
+                    return False
+            elif type(param) is not str or param not in declared:
+                return False
+        return True
+    return bool(total - total == 0.0)
 
 
 def matrix_to_wire(matrix: Any) -> list[list[tuple[float, float]]]:
