@@ -64,6 +64,8 @@ def to_expr(value: Any, where: str = "parameter") -> Expr:
     if not isinstance(value, ParameterExpression):
         try:
             return _number(value, where)
+        except ConversionError:  # a ValueError too: keep its own message (not finite, complex)
+            raise
         except (TypeError, ValueError):
             raise ConversionError(
                 f"{where}: {type(value).__name__} is not a numeric parameter"

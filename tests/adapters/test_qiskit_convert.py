@@ -308,6 +308,21 @@ def test_global_phase_gate_and_non_finite_parameter() -> None:
         from_qiskit(qc2)
 
 
+def test_legacy_gates_take_their_op_with_symbols_and_refuse_non_finite_values() -> None:
+    theta = Parameter("theta")
+    qc = QuantumCircuit([Qubit(), Qubit()])  # loose qubits: read through the qubit map
+    qc.append(U2Gate(theta, 0.4), [1])
+    qc.append(CU1Gate(theta), [1, 0])
+    assert from_qiskit(qc).instructions == [
+        {"op": "u", "qubits": [1], "params": [math.pi / 2, "theta", 0.4]},
+        {"op": "cp", "qubits": [1, 0], "params": ["theta"]},
+    ]
+    bad = QuantumCircuit(1)
+    bad.append(U1Gate(float("inf")), [0])
+    with pytest.raises(ConversionError, match=r"instruction 0 \(u1\): .*not finite"):
+        from_qiskit(bad, validate=False)
+
+
 def test_bindings_row_missing_symbol_names_it() -> None:
     payload = from_qiskit(parameters())
     with pytest.raises(ConversionError, match="theta"):
