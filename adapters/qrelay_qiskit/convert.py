@@ -246,6 +246,32 @@ def _classical_layout(qc: QuantumCircuit, metadata: dict[str, Any]) -> list[Regi
     return registers
 
 
+def _indices(qs: tuple[Qubit, ...], qmap: Mapping[Qubit, int], by_index: bool) -> list[int]:
+    """The payload indices of an instruction's qubits.
+
+    With ``by_index`` (one register holds every qubit in order) a qubit's ``_index`` is its
+    position, read without hashing the qubit. Unpacking beats a comprehension for the
+    one- to three-qubit gates that make up nearly every circuit.
+    """
+    n = len(qs)
+    if by_index:
+        if n == 1:
+            return [qs[0]._index]
+        if n == 2:
+            a, b = qs
+            return [a._index, b._index]
+        if n == 3:
+            a, b, c = qs
+            return [a._index, b._index, c._index]
+        return [q._index for q in qs]
+    if n == 1:
+        return [qmap[qs[0]]]
+    if n == 2:
+        a, b = qs
+        return [qmap[a], qmap[b]]
+    return [qmap[q] for q in qs]
+
+
 class _Reader:
     """One pass over a Qiskit circuit's instructions, producing payload instructions."""
 
@@ -267,6 +293,7 @@ class _Reader:
         out: list[Instruction] = []
         append = out.append
         gate_params = self.gate_params
+        aliases = _ALIASES
         index = 0
         name = ""
         try:
@@ -275,19 +302,15 @@ class _Reader:
                 num_params = gate_params.get(name)
                 if num_params is not None:
                     qs = ci.qubits
-                    if by_index:  # one register holds every qubit: its index is the qubit's
-                        if len(qs) == 1:
-                            qubits = [qs[0]._index]
-                        elif len(qs) == 2:
-                            qubits = [qs[0]._index, qs[1]._index]
-                        else:
-                            qubits = [q._index for q in qs]
-                    elif len(qs) == 1:
-                        qubits = [qmap[qs[0]]]
+                    if not by_index:
+                        qubits = _indices(qs, qmap, by_index)
+                    elif len(qs) == 1:  # inlined from _indices: most gates take this path
+                        qubits = [qs[0]._index]
                     elif len(qs) == 2:
-                        qubits = [qmap[qs[0]], qmap[qs[1]]]
+                        a, b = qs
+                        qubits = [a._index, b._index]
                     else:
-                        qubits = [qmap[q] for q in qs]
+                        qubits = [q._index for q in qs]
                     if num_params:
                         append(
                             {
@@ -309,6 +332,14 @@ class _Reader:
                             "clbits": [cmap[ci.clbits[0]]],
                         }
                     )
+                elif name in aliases:  # u1, u2, u3, cu1, cu3: common in older circuits
+                    params = [
+                        p if type(p) is float and p - p == 0.0 else to_expr(p, f"{name} parameter")
+                        for p in ci.params
+                    ]
+                    op_name, op_params = aliases[name](params)
+                    qubits = _indices(ci.qubits, qmap, by_index)
+                    append({"op": op_name, "qubits": qubits, "params": op_params})
                 else:
                     self.special(ci, name, qmap, cmap, out=out, where=f"{prefix}{index}")
         except QRelayError as exc:
@@ -351,10 +382,6 @@ class _Reader:
             self.extra_phase = pexpr.add(self.extra_phase, to_expr(ci.params[0], "global_phase"))
         elif name == "if_else":
             out.append(self.if_else(ci, qmap, cmap, where))
-        elif name in _ALIASES:
-            params = [to_expr(p, f"{name} parameter") for p in ci.params]
-            op_name, op_params = _ALIASES[name](params)
-            out.append({"op": op_name, "qubits": qubits, "params": op_params})
         elif name == "fsim" and len(qubits) == 2 and len(ci.params) == 2:
             params = [to_expr(p, "fsim parameter") for p in ci.params]
             out.append({"op": "fsim", "qubits": qubits, "params": params})
