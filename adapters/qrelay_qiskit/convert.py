@@ -543,9 +543,7 @@ def to_qiskit(
         vector_lengths if isinstance(vector_lengths, dict) else None,  # type: ignore[arg-type]
     )
     writer = _Writer(qc, circuit, table, bindings_row)
-    qubits = list(qc.qubits)
-    clbits = list(qc.clbits)
-    writer.block(qc, circuit.instructions, qubits, clbits, "")
+    writer.block(qc, circuit.instructions, writer.qubits, list(qc.clbits), "")
     qc.global_phase = writer.value(circuit.global_phase, "global_phase")
     user = {k: v for k, v in metadata.items() if not k.startswith(META_PREFIX)}
     qc.metadata = user
@@ -620,6 +618,8 @@ class _Writer:
         #: True when the circuit declares no symbols, so every parameter is a number
         #: (validation refuses undeclared symbols).
         self.numeric = not circuit.parameters
+        self.qubits: list[Qubit] = list(qc.qubits)
+        self.singles: list[tuple[Qubit]] = [(q,) for q in self.qubits]
 
     def value(self, expr: Expr, where: str) -> float | ParameterExpression:
         if type(expr) is float:
@@ -646,6 +646,8 @@ class _Writer:
         from_standard = CircuitInstruction.from_standard
         value = self.value
         numeric = self.numeric
+        # One-qubit argument tuples, built once: most gates of a circuit take one.
+        singles = self.singles if qubits is self.qubits else [(q,) for q in qubits]
         index = 0
         op = ""
         try:
@@ -655,11 +657,15 @@ class _Writer:
                 if std is not None:
                     qs = inst["qubits"]
                     if len(qs) == 1:
-                        qargs: tuple[Qubit, ...] = (qubits[qs[0]],)
+                        qargs: tuple[Qubit, ...] = singles[qs[0]]
                     elif len(qs) == 2:
-                        qargs = (qubits[qs[0]], qubits[qs[1]])
+                        a, b = qs
+                        qargs = (qubits[a], qubits[b])
                     else:
                         qargs = tuple([qubits[q] for q in qs])
+                    if len(inst) == 2:  # "op" and "qubits" only: no parameters, no label
+                        data_append(from_standard(std, qargs, ()))
+                        continue
                     params = inst.get("params")
                     if not params:
                         values: Sequence[Any] = ()
