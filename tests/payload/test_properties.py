@@ -338,15 +338,17 @@ PARAMS = st.floats(width=64) | st.sampled_from(["a", "undeclared", {"fn": "neg",
 
 @st.composite
 def gate_instructions(draw: st.DrawFn) -> dict[str, Any]:
-    """Gate instructions as the schema leaves them, right or wrong in every checked way."""
+    """Gates and measurements as the schema leaves them, right or wrong in every checked way."""
     inst: dict[str, Any] = {
-        "op": draw(st.sampled_from(GATES)),
+        "op": draw(st.sampled_from([*GATES, "measure"])),
         "qubits": draw(st.lists(st.integers(-1, 4), max_size=5)),
     }
     if draw(st.booleans()):
         inst["params"] = draw(st.lists(PARAMS, max_size=4))
     if draw(st.booleans()):
-        inst[draw(st.sampled_from(["label", "clbits", "unit"]))] = draw(st.sampled_from(["x", [0]]))
+        inst["clbits"] = draw(st.lists(st.integers(-1, 2), max_size=2))
+    if draw(st.booleans()):
+        inst[draw(st.sampled_from(["label", "unit"]))] = "x"
     return inst
 
 
@@ -355,7 +357,7 @@ def gate_instructions(draw: st.DrawFn) -> dict[str, Any]:
 def test_the_checkers_fast_path_accepts_only_what_the_full_check_accepts(
     inst: dict[str, Any],
 ) -> None:
-    """A gate the fast path lets through must pass the full check of the same instruction."""
+    """What the fast path lets through must pass the full check of the same instruction."""
     from qrelay.payload.circuit import _Checker
 
     circuit = p.Circuit.model_construct(

@@ -264,7 +264,7 @@ class _Checker:
         self.block(c.instructions, "")
 
     def block(self, instructions: list[Instruction], prefix: str) -> None:
-        """Check a list of instructions: a fast path for plain gates, the full check else.
+        """Check instructions: a fast path for plain gates and measurements, the full check else.
 
         The fast path only accepts; anything it is unsure of (a non-gate op, an extra
         field, a symbol, a fault) goes through :meth:`one`, which raises the error that
@@ -278,10 +278,25 @@ class _Checker:
         n = self.num_qubits
         fast = _FAST_GATES
         declared = self.declared
+        num_clbits = self.num_clbits
         one = self.one
         for index, inst in enumerate(instructions):
-            entry = fast.get(inst["op"])
-            if entry is not None:
+            op = inst["op"]
+            entry = fast.get(op)
+            if entry is None:
+                # A measurement with its one qubit and one clbit in range, and nothing else.
+                if op == "measure" and len(inst) == 3:
+                    qubits = inst["qubits"]
+                    clbits = inst.get("clbits")
+                    if (
+                        clbits is not None
+                        and len(qubits) == 1
+                        and len(clbits) == 1
+                        and 0 <= qubits[0] < n
+                        and 0 <= clbits[0] < num_clbits
+                    ):
+                        continue
+            else:
                 nq, npar = entry
                 qubits = inst["qubits"]
                 # The schema admits only the fields of ``Instruction`` and requires "op" and
