@@ -309,6 +309,9 @@ class _Reader:
                     elif len(qs) == 2:
                         a, b = qs
                         qubits = [a._index, b._index]
+                    elif len(qs) == 3:
+                        a, b, c = qs
+                        qubits = [a._index, b._index, c._index]
                     else:
                         qubits = [q._index for q in qs]
                     if num_params:
@@ -665,6 +668,9 @@ class _Writer:
                     elif len(qs) == 2:
                         a, b = qs
                         qargs = (qubits[a], qubits[b])
+                    elif len(qs) == 3:
+                        a, b, c = qs
+                        qargs = (qubits[a], qubits[b], qubits[c])
                     else:
                         qargs = tuple([qubits[q] for q in qs])
                     if len(inst) == 2:  # "op" and "qubits" only: no parameters, no label
