@@ -128,7 +128,7 @@ def from_qiskit(qc: QuantumCircuit, *, validate: bool = True) -> Circuit:
         metadata[META_VECTORS] = vectors
     reader = _Reader(qc, {reg.name for reg in registers})
     instructions = reader.block(
-        qc.data[:],  # a slice builds every CircuitInstruction in one call: faster than iterating
+        qc.data,
         {bit: i for i, bit in enumerate(qc.qubits)},
         reader.clbit_index,
         "",
