@@ -42,7 +42,13 @@ def task_seed(task: WorkerTask) -> int | None:
     return seed
 
 
-def simulate(task: WorkerTask, circuit: Circuit, info: TargetInfo, engine: Any) -> list[Readout]:
+def simulate(
+    task: WorkerTask,
+    circuit: Circuit,
+    info: TargetInfo,
+    engine: Any,
+    max_threads: int | None = None,
+) -> list[Readout]:
     """Run a task on Aer, ideal or with the noise its sim method asks for."""
     if task.meas_level != 2:
         raise PayloadError(
@@ -73,6 +79,7 @@ def simulate(task: WorkerTask, circuit: Circuit, info: TargetInfo, engine: Any) 
             noise=noise,
             seed=task_seed(task),
             noise_model=noise_model,
+            max_threads=max_threads,
         )
     )
 
@@ -96,4 +103,4 @@ class AerDriver:
                 f"circuit has {circuit.num_qubits} qubits; {self.info.name!r} simulates at "
                 f"most {self.info.num_qubits}"
             )
-        return simulate(task, circuit, self.info, shared_engine())
+        return simulate(task, circuit, self.info, shared_engine(), ctx.max_threads)

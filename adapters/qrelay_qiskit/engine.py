@@ -85,11 +85,13 @@ class AerEngine:
         noise: TargetInfo | None = None,
         seed: int | None = None,
         noise_model: Any = None,
+        max_threads: int | None = None,
     ) -> list[Readout]:
         """Simulate ``circuit`` for each row of ``bindings``; one readout per row.
 
         ``noise`` is a target whose calibration gives the noise; ``noise_model`` an Aer
-        noise model given directly (a user's noise spec). Neither: ideal.
+        noise model given directly (a user's noise spec). Neither: ideal. ``max_threads``
+        bounds Aer's OpenMP threads (see ``qrelay.plugins.TaskContext.max_threads``).
         """
         if shots < 1:
             raise PayloadError(f"shots: {shots} is not a positive number")
@@ -103,6 +105,8 @@ class AerEngine:
             run_options["noise_model"] = noise_model
         if seed is not None:
             run_options["seed_simulator"] = seed
+        if max_threads is not None:
+            run_options["max_parallel_threads"] = max_threads
 
         rows = 1 if bindings is None else len(bindings)
         if rows == 0:

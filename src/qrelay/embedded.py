@@ -5,9 +5,14 @@ With no service URL configured anywhere, the first client or provider calls
 
 - the job service (:func:`qrelay.service.app.create_app`) on a SQLite file under
   :func:`qrelay.settings.qrelay_home`, served by uvicorn on ``127.0.0.1`` with an ephemeral
-  port, in a daemon thread;
+  port on the runtime's event loop;
 - the emulated QPU fleet's gRPC controller on loopback (:func:`start_fleet`);
 - one worker per catalog target, each in a daemon thread.
+
+The clients and workers of this process reach the service without HTTP, through
+:mod:`qrelay.service.local` (the same operations the routes call); the HTTP port serves
+anything else, such as a client on another event loop or the shell's ``qrelay`` pointed
+at :attr:`EmbeddedStack.url`.
 
 The user token is kept in ``QRELAY_HOME/embedded.json`` (mode 0600), so the jobs of one
 run can be retrieved by a later process on the same home. The service is up when
@@ -28,7 +33,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,10 +42,9 @@ from qrelay.errors import ConfigurationError, QRelayError
 from qrelay.settings import qrelay_home
 
 if TYPE_CHECKING:
-    import httpx
-
     from qrelay.qpu.server import ServerHandle
-    from qrelay.runtime.inprocess import InProcessTransport
+    from qrelay.service.app import ServiceRuntime
+    from qrelay.service.local import LocalChannel, LocalWorkerApi
 
 log = logging.getLogger(__name__)
 
@@ -71,32 +75,24 @@ class EmbeddedStack:
     started_in: float
     app: Any = field(repr=False, default=None)
     _http: _HttpServer | None = field(repr=False, default=None)
-    _worker_transport: InProcessTransport | None = field(repr=False, default=None)
+    _worker_apis: list[LocalWorkerApi] = field(repr=False, default_factory=list)
     _workers: list[Any] = field(repr=False, default_factory=list)
     _worker_threads: list[threading.Thread] = field(repr=False, default_factory=list)
     _background: threading.Thread | None = field(repr=False, default=None)
     ready: threading.Event = field(repr=False, default_factory=threading.Event)
     stopping: threading.Event = field(repr=False, default_factory=threading.Event)
 
-    def client_transport(self) -> httpx.AsyncBaseTransport | None:
-        """The transport a client on the running loop should use (``None``: plain HTTP).
+    @property
+    def runtime(self) -> ServiceRuntime:
+        """The service's runtime (its store, catalog and notifier)."""
+        rt: ServiceRuntime = self.app.state.runtime
+        return rt
 
-        On the runtime loop, where the service itself runs, requests go straight into
-        the app in process (no socket, about a third of a loopback round trip). A client
-        on another event loop uses HTTP on loopback, since the app's wake-ups belong to
-        the runtime loop.
-        """
-        import httpx
+    def channel(self, token: str) -> LocalChannel:
+        """A client channel into the service, acting for ``token``'s user, without HTTP."""
+        from qrelay.service.local import LocalChannel
 
-        from qrelay.runtime._loop import background_loop
-
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            return None
-        if running is not background_loop() or self.app is None:
-            return None
-        return httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
+        return LocalChannel(self.runtime, token, self.url)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until the fleet and the workers have started; whether they did in time."""
@@ -108,9 +104,8 @@ class EmbeddedStack:
         self.ready.wait(timeout=5.0)  # let a start in progress finish launching first
         for worker in self._workers:
             worker.stop()
-        if self._worker_transport is not None:
-            # Idle workers wait in a lease long-poll: answer "no task" so they leave now.
-            self._worker_transport.close_long_polls()
+        for api in self._worker_apis:
+            api.close()  # idle workers wait for a lease: they leave now, with no task
         deadline = time.monotonic() + _STOP_GRACE
         for thread in self._worker_threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -295,57 +290,45 @@ def _start_stack() -> EmbeddedStack:
 def _start_devices(stack: EmbeddedStack) -> None:
     """Start one worker per catalog target, and the fleet for the QPU targets (background).
 
-    Everything goes through the app in process: the worker token comes from the admin
-    route (no second migration pass), and the workers' requests use the same transport.
-    Simulator workers start first; the QPU workers once the fleet listens.
+    The workers reach the service in process (:class:`qrelay.service.local.LocalWorkerApi`)
+    with a worker token of their own, made here as an admin would make one. Simulator
+    workers start first; the QPU workers once the fleet listens.
     """
     try:
-        import httpx
-
-        from qrelay.payload import NewWorker, TargetModel, WorkerTokenResponse
-        from qrelay.runtime._loop import background_loop
-        from qrelay.runtime.inprocess import InProcessTransport
+        from qrelay.service.auth import WORKER_PREFIX, new_token
+        from qrelay.service.local import LocalWorkerApi
         from qrelay.worker import Worker
 
-        transport = InProcessTransport(stack.app, background_loop())
-        stack._worker_transport = transport
-        with httpx.Client(
-            base_url=stack.url,
-            transport=transport,
-            headers={"Authorization": f"Bearer {stack.token}"},
-        ) as admin:
-            listed = admin.get("/v1/targets")
-            listed.raise_for_status()
-            targets = [TargetModel.model_validate(item) for item in listed.json()]
-            body = NewWorker(name="embedded", targets=[t.target_name for t in targets])
-            answer = admin.post("/v1/workers", content=body.model_dump_json().encode())
-            answer.raise_for_status()
-        worker_token = WorkerTokenResponse.model_validate_json(answer.content).token
+        rt = stack.runtime
+        rt.start_sync()
+        targets = rt.catalog.all()
+        worker_token = new_token(WORKER_PREFIX)
+        rt.store.create_worker("embedded", [t.name for t in targets], worker_token, None)
 
         def launch(name: str, config: dict[str, Any]) -> None:
             if stack.stopping.is_set():
                 return
+            api = LocalWorkerApi(rt, worker_token, stack.url)
             worker = Worker(
                 stack.url,
                 worker_token,
                 [name],
                 driver_config=config,
                 lease_wait=_LEASE_WAIT,
-                client=httpx.Client(
-                    base_url=stack.url, transport=transport, timeout=httpx.Timeout(30.0)
-                ),
+                api=api,
             )
             thread = threading.Thread(
                 target=worker.run, name=f"qrelay-embedded-worker-{name}", daemon=True
             )
+            stack._worker_apis.append(api)
             stack._workers.append(worker)
             stack._worker_threads.append(thread)
             thread.start()
 
         for target in targets:
             if target.simulator:
-                launch(target.target_name, {})
-        qpus = [t.target_name for t in targets if not t.simulator]
+                launch(target.name, {})
+        qpus = [t.name for t in targets if not t.simulator]
         if qpus:
             fleet = start_fleet()
             for name in qpus:
@@ -354,6 +337,21 @@ def _start_devices(stack: EmbeddedStack) -> None:
         log.exception("embedded: starting the devices failed; jobs will wait in the queue")
     finally:
         stack.ready.set()
+
+
+def _at_exit(callback: Callable[[], None]) -> None:
+    """Call ``callback`` as the interpreter exits, while thread pools still take work.
+
+    ``atexit`` runs too late: by then ``concurrent.futures`` has shut its pools, and an
+    RPC reaching the controller after that kills the gRPC server's serving thread, so the
+    server never finishes stopping. The hook ``threading`` runs at its own shutdown comes
+    first (``concurrent.futures`` uses it too, registered earlier, so it runs after ours).
+    """
+    register = getattr(threading, "_register_atexit", None)
+    if callable(register):
+        register(callback)
+    else:  # pragma: no cover - an interpreter without the hook
+        atexit.register(callback)
 
 
 # ---------------------------------------------------------------------- public
@@ -366,7 +364,7 @@ def start() -> EmbeddedStack:
     with _lock:
         if _stack is None:
             _stack = _start_stack()
-            atexit.register(stop)
+            _at_exit(stop)
         return _stack
 
 

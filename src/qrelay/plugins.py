@@ -24,11 +24,17 @@ class TaskContext:
     id of an execution an earlier attempt already started: a driver that finds it set
     resumes that execution instead of submitting again, and a driver that starts one calls
     ``record_execution`` before waiting on it.
+
+    ``max_threads`` bounds the threads a simulator may start (``None``: its own choice).
+    The worker sets it to 1 for a small simulation it runs in its own process (see
+    :func:`qrelay.worker.isolation.runs_inline`): OpenMP threads spin for a while after
+    each run, and in the worker's process they would take the cores the service needs.
     """
 
     task: WorkerTask
     cancelled: threading.Event = field(default_factory=threading.Event)
     execution_id: str | None = None
+    max_threads: int | None = None
     report_status: Callable[[CircuitStatus, str | None], None] = lambda _s, _m: None
     record_execution: Callable[[str], None] = lambda _id: None
 

@@ -213,10 +213,16 @@ def test_error_answers_map_to_the_exception_tree(
 
 
 def _admin_only(client: Client) -> None:
-    """Ask an admin-only route through the client's own transport."""
+    """Ask an admin-only route through the client's own HTTP channel."""
     from qrelay.runtime._loop import run_sync
+    from qrelay.runtime.transport import HttpTransport
 
-    run_sync(client.async_client._request("GET", "/v1/users"))
+    async def ask() -> None:
+        channel = await client.async_client._connect()
+        assert isinstance(channel, HttpTransport)
+        await channel.request("GET", "/v1/users")
+
+    run_sync(ask())
 
 
 def test_deleting_a_running_job_conflicts(faulty: FaultyService) -> None:

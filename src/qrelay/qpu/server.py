@@ -232,8 +232,12 @@ class ServerHandle:
     server: grpc.Server
 
     def stop(self, grace: float | None = 1.0) -> None:
-        """Stop serving (in-flight calls get ``grace`` seconds) and stop the device threads."""
-        self.server.stop(grace).wait()
+        """Stop serving (in-flight calls get ``grace`` seconds) and stop the device threads.
+
+        The wait is bounded: a server whose serving thread died (a call that came in while
+        the interpreter was exiting) never reports that it stopped.
+        """
+        self.server.stop(grace).wait(timeout=(grace or 0.0) + 2.0)
         self.controller.stop()
 
     def wait(self) -> None:

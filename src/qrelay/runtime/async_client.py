@@ -18,6 +18,7 @@ from types import TracebackType
 from typing import Any, Final, Self, TypeVar
 
 import httpx
+from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from qrelay.errors import (
@@ -44,7 +45,7 @@ from qrelay.payload import (
 )
 from qrelay.payload._base import WireModel
 from qrelay.runtime.retry import RetryPolicy
-from qrelay.runtime.transport import HttpTransport
+from qrelay.runtime.transport import HttpTransport, ServiceChannel
 from qrelay.settings import ClientSettings
 
 logger = logging.getLogger("qrelay.runtime")
@@ -70,12 +71,7 @@ def is_terminal(data: JobData) -> bool:
 
 
 _M = TypeVar("_M", bound=WireModel)
-
-
-class JobCancellationRequest(WireModel):
-    """The body of ``POST /v1/jobs/cancel``."""
-
-    job_ids: list[str]
+_TARGETS: Final = TypeAdapter(list[TargetModel])
 
 
 def _validated(model: type[_M], what: str, **values: Any) -> _M:
@@ -234,8 +230,9 @@ class AsyncClient:
 
     Settings come from the arguments, then ``QRELAY_URL`` / ``QRELAY_TOKEN`` /
     ``QRELAY_PROFILE``, then the config file. With no URL anywhere the client starts the
-    embedded default (the whole stack in this process) on first use. ``transport`` is an
-    ``httpx`` transport to send requests through (for example an in-process ASGI app).
+    embedded default (the whole stack in this process) on first use, and reaches it
+    without HTTP (see :mod:`qrelay.service.local`). ``transport`` is an ``httpx`` transport
+    to send requests through (for example an in-process ASGI app).
     """
 
     def __init__(
@@ -249,7 +246,7 @@ class AsyncClient:
     ) -> None:
         self.settings = ClientSettings.load(profile=profile, url=url, token=token, timeout=timeout)
         self._given_transport = transport
-        self._http: HttpTransport | None = None
+        self._channel: ServiceChannel | None = None
         self._lock = asyncio.Lock()
         self._closed = False
 
@@ -257,8 +254,8 @@ class AsyncClient:
     @property
     def url(self) -> str | None:
         """The service URL, or ``None`` while the embedded default is not started yet."""
-        if self._http is not None:
-            return self._http.base_url
+        if self._channel is not None:
+            return self._channel.base_url
         return self.settings.url
 
     @property
@@ -266,72 +263,56 @@ class AsyncClient:
         """Whether this client talks to the embedded default."""
         return self.settings.url is None and self._given_transport is None
 
-    async def _transport(self) -> HttpTransport:
-        if self._http is not None:
-            return self._http
+    async def _connect(self) -> ServiceChannel:
+        if self._channel is not None:
+            return self._channel
         async with self._lock:
-            if self._http is not None:
-                return self._http
+            if self._channel is not None:
+                return self._channel
             if self._closed:
                 raise ValidationError("the client is closed")
             settings = self.settings
             token = settings.token.get_secret_value() if settings.token else None
             url = settings.url
-            transport = self._given_transport
-            if url is None and transport is None:
+            if url is None and self._given_transport is None:
                 from qrelay import embedded
 
                 stack = await asyncio.to_thread(embedded.start)
-                url = stack.url
-                token = token or stack.token
-                transport = stack.client_transport()
+                self._channel = stack.channel(token or stack.token)
+                return self._channel
             base = (url or "http://qrelay.invalid").rstrip("/")
             base = base.removesuffix("/v1")
-            self._http = HttpTransport(
+            self._channel = HttpTransport(
                 base,
                 token,
                 timeout=settings.timeout,
                 connect_timeout=settings.connect_timeout,
                 policy=RetryPolicy.from_settings(settings),
-                transport=transport,
+                transport=self._given_transport,
             )
-            return self._http
-
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        http = await self._transport()
-        return await http.request(method, path, **kwargs)
+            return self._channel
 
     async def _get_job(
         self, job_id: str, *, wait: float | None = None, include_readout: bool = False
     ) -> JobData:
-        params: dict[str, Any] = {}
-        read_timeout = None
-        if wait is not None:
-            params["wait"] = f"{wait:.3f}"
-            read_timeout = wait
-        if include_readout:
-            params["include"] = "readout"
-        response = await self._request(
-            "GET", f"/v1/jobs/{job_id}", params=params, read_timeout=read_timeout
-        )
-        return JobData.model_validate_json(response.content)
+        channel = await self._connect()
+        raw = await channel.job(job_id, wait=wait, include_readout=include_readout)
+        return JobData.model_validate_json(raw)
 
     async def _get_results(self, job_id: str) -> JobResults:
-        response = await self._request("GET", f"/v1/jobs/{job_id}/results")
-        return JobResults.model_validate_json(response.content)
+        channel = await self._connect()
+        return JobResults.model_validate_json(await channel.results(job_id))
 
     # ------------------------------------------------------------------ public
     async def targets(self, **filters: Any) -> list[TargetModel]:
         """The targets, filtered by the fields of ``GetTargetsFilterModel``."""
         query = _validated(GetTargetsFilterModel, "targets() filters", **filters)
-        params = query.model_dump(mode="json", exclude_none=True)
-        response = await self._request("GET", "/v1/targets", params=params)
-        return [TargetModel.model_validate(item) for item in response.json()]
+        raw = await (await self._connect()).targets(query)
+        return _TARGETS.validate_json(raw)
 
     async def target(self, name: str) -> TargetInfo:
         """One target in full: calibration, limits, live status and queue depth."""
-        response = await self._request("GET", f"/v1/targets/{name}")
-        return TargetInfo.model_validate_json(response.content)
+        return TargetInfo.model_validate_json(await (await self._connect()).target(name))
 
     async def submit(self, job: NewJob, *, idempotency_key: str | None = None) -> AsyncJob:
         """Submit a job and return its handle.
@@ -340,13 +321,9 @@ class AsyncClient:
         submission, so a retry after a lost answer cannot create a second job.
         """
         key = idempotency_key or new_idempotency_key()
-        response = await self._request(
-            "POST",
-            "/v1/jobs",
-            content=job.model_dump_json().encode(),
-            headers={"Idempotency-Key": key},
-        )
-        answer = NewJobResponse.model_validate_json(response.content)
+        channel = await self._connect()
+        raw = await channel.submit(job.model_dump_json().encode(), key)
+        answer = NewJobResponse.model_validate_json(raw)
         return AsyncJob(self, answer.job_id, submission=answer)
 
     async def job(self, job_id: str) -> AsyncJob:
@@ -369,37 +346,33 @@ class AsyncClient:
         elif filters:
             merged = query.model_dump(exclude_unset=True) | filters
             query = _validated(JobQuery, "jobs() filters", **merged)
-        params = query.model_dump(mode="json", exclude_none=True)
-        response = await self._request("GET", "/v1/jobs", params=params)
-        return JobPage.model_validate_json(response.content)
+        return JobPage.model_validate_json(await (await self._connect()).jobs(query))
 
     async def cancel(self, job_ids: str | Sequence[str]) -> JobCancellationResults:
         """Cancel jobs by id; the answer says which were cancelled, ended or unknown."""
         ids = [job_ids] if isinstance(job_ids, str) else list(job_ids)
-        body = JobCancellationRequest(job_ids=ids).model_dump_json().encode()
-        response = await self._request("POST", "/v1/jobs/cancel", content=body)
-        return JobCancellationResults.model_validate_json(response.content)
+        raw = await (await self._connect()).cancel(ids)
+        return JobCancellationResults.model_validate_json(raw)
 
     async def delete(self, job_id: str) -> None:
         """Delete a terminal job (``ConflictError`` if it has not ended)."""
-        await self._request("DELETE", f"/v1/jobs/{job_id}")
+        await (await self._connect()).delete(job_id)
 
     async def me(self) -> UserInfo:
         """The user this client's token belongs to."""
-        response = await self._request("GET", "/v1/me")
-        return UserInfo.model_validate_json(response.content)
+        return UserInfo.model_validate_json(await (await self._connect()).me())
 
     async def balance(self) -> float:
         """The caller's balance, in the unit of the targets' ``price_per_shot``."""
-        response = await self._request("GET", "/v1/me/balance")
-        return BalanceResponse.model_validate_json(response.content).balance
+        raw = await (await self._connect()).balance()
+        return BalanceResponse.model_validate_json(raw).balance
 
     async def close(self) -> None:
         """Close the connections. The embedded default (if any) keeps running."""
         self._closed = True
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        if self._channel is not None:
+            await self._channel.aclose()
+            self._channel = None
 
     async def __aenter__(self) -> Self:
         return self

@@ -1,8 +1,12 @@
-"""The HTTP layer of the async client: one ``httpx.AsyncClient``, retries, error mapping.
+"""How the async client reaches a service: the :class:`ServiceChannel` it talks to, and
+:class:`HttpTransport`, the channel over HTTP (one ``httpx.AsyncClient``, retries, errors).
 
-Everything the runtime sends goes through :meth:`HttpTransport.request`, so the retry
-rules (see :mod:`qrelay.runtime.retry`) and the translation of problem documents (see
-:mod:`qrelay.runtime.problems`) live in one place.
+A channel offers the service's user operations and answers with the service's JSON bytes,
+which the client parses. Over HTTP every request goes through
+:meth:`HttpTransport.request`, so the retry rules (see :mod:`qrelay.runtime.retry`) and the
+translation of problem documents (see :mod:`qrelay.runtime.problems`) live in one place.
+The embedded default's channel calls the service in process instead
+(:class:`qrelay.service.local.LocalChannel`).
 """
 
 from __future__ import annotations
@@ -10,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import httpx
 
 from qrelay.errors import TransportError
+from qrelay.payload import GetTargetsFilterModel, JobQuery
+from qrelay.payload._base import WireModel
 from qrelay.runtime.problems import error_from_response
 from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy, retry_after_from
 
@@ -26,8 +32,35 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+class ServiceChannel(Protocol):
+    """The service's user operations, each answering with the service's JSON."""
+
+    @property
+    def base_url(self) -> str: ...
+    async def submit(self, body: bytes, idempotency_key: str) -> bytes: ...
+    async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes: ...
+    async def results(self, job_id: str) -> bytes: ...
+    async def jobs(self, query: JobQuery) -> bytes: ...
+    async def cancel(self, job_ids: Sequence[str]) -> bytes: ...
+    async def delete(self, job_id: str) -> None: ...
+    async def targets(self, filters: GetTargetsFilterModel) -> bytes: ...
+    async def target(self, name: str) -> bytes: ...
+    async def me(self) -> bytes: ...
+    async def balance(self) -> bytes: ...
+    async def aclose(self) -> None: ...
+
+
+class _CancelRequest(WireModel):
+    """The body of ``POST /v1/jobs/cancel``."""
+
+    job_ids: list[str]
+
+
 class HttpTransport:
-    """Sends requests to one service with one token, retrying what is safe to retry."""
+    """Sends requests to one service with one token, retrying what is safe to retry.
+
+    It is the :class:`ServiceChannel` over HTTP; :meth:`request` sends any request.
+    """
 
     def __init__(
         self,
@@ -134,3 +167,44 @@ class HttpTransport:
                 raise error_from_response(status, response.headers, response.content)
             await asyncio.sleep(delay)
             attempt += 1
+
+    # ------------------------------------------------------------------ the channel
+    async def submit(self, body: bytes, idempotency_key: str) -> bytes:
+        headers = {"Idempotency-Key": idempotency_key}
+        return (await self.request("POST", "/v1/jobs", content=body, headers=headers)).content
+
+    async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes:
+        params: dict[str, Any] = {}
+        if wait is not None:
+            params["wait"] = f"{wait:.3f}"
+        if include_readout:
+            params["include"] = "readout"
+        response = await self.request("GET", f"/v1/jobs/{job_id}", params=params, read_timeout=wait)
+        return response.content
+
+    async def results(self, job_id: str) -> bytes:
+        return (await self.request("GET", f"/v1/jobs/{job_id}/results")).content
+
+    async def jobs(self, query: JobQuery) -> bytes:
+        params = query.model_dump(mode="json", exclude_none=True)
+        return (await self.request("GET", "/v1/jobs", params=params)).content
+
+    async def cancel(self, job_ids: Sequence[str]) -> bytes:
+        body = _CancelRequest(job_ids=list(job_ids)).model_dump_json().encode()
+        return (await self.request("POST", "/v1/jobs/cancel", content=body)).content
+
+    async def delete(self, job_id: str) -> None:
+        await self.request("DELETE", f"/v1/jobs/{job_id}")
+
+    async def targets(self, filters: GetTargetsFilterModel) -> bytes:
+        params = filters.model_dump(mode="json", exclude_none=True)
+        return (await self.request("GET", "/v1/targets", params=params)).content
+
+    async def target(self, name: str) -> bytes:
+        return (await self.request("GET", f"/v1/targets/{name}")).content
+
+    async def me(self) -> bytes:
+        return (await self.request("GET", "/v1/me")).content
+
+    async def balance(self) -> bytes:
+        return (await self.request("GET", "/v1/me/balance")).content

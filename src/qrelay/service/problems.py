@@ -8,6 +8,7 @@ anything unexpected into ``application/problem+json``.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -120,44 +121,69 @@ def pydantic_errors(
     return ApiError(422, "validation_error", detail, extra={"errors": fields})
 
 
+def _from_api(exc: ApiError) -> JSONResponse:
+    return problem(exc.status, exc.code, exc.detail, retry_after=exc.retry_after, extra=exc.extra)
+
+
+def _from_pydantic(exc: RequestValidationError | PydanticValidationError) -> JSONResponse:
+    err = pydantic_errors(exc)
+    return problem(err.status, err.code, err.detail, extra=err.extra)
+
+
+def _from_ours(exc: QRelayValidationError) -> JSONResponse:
+    return problem(422, "validation_error", str(exc))
+
+
+def _from_service(exc: ServiceError) -> JSONResponse:
+    return problem(exc.status, exc.code, str(exc), retry_after=exc.retry_after)
+
+
+def _from_http(exc: StarletteHTTPException) -> JSONResponse:
+    return problem(exc.status_code, _DEFAULT_CODES.get(exc.status_code, "error"), str(exc.detail))
+
+
+def _from_db(exc: OperationalError) -> JSONResponse:
+    log.warning("database unavailable: %s", exc.orig)
+    return problem(503, "unavailable", "the database is unavailable; try again", retry_after=1)
+
+
+def _from_unexpected(exc: Exception) -> JSONResponse:
+    log.error("unexpected error", exc_info=exc)
+    return problem(500, "internal", "internal error")
+
+
+#: How each kind of exception becomes an answer; the most specific class in an
+#: exception's MRO wins, as in Starlette's own handler lookup.
+_HANDLERS: dict[type[Exception], Callable[[Any], JSONResponse]] = {
+    ApiError: _from_api,
+    RequestValidationError: _from_pydantic,
+    PydanticValidationError: _from_pydantic,
+    QRelayValidationError: _from_ours,
+    ServiceError: _from_service,
+    StarletteHTTPException: _from_http,
+    OperationalError: _from_db,
+    Exception: _from_unexpected,
+}
+
+
+def as_problem(exc: Exception) -> JSONResponse:
+    """The problem+json answer for an error raised while serving a request.
+
+    The app's handlers answer with it, and the in-process path (:mod:`qrelay.service.local`)
+    turns the same answer into the client's exception, so both report an error alike.
+    """
+    for cls in type(exc).__mro__:
+        handler = _HANDLERS.get(cls)
+        if handler is not None:
+            return handler(exc)
+    return _from_unexpected(exc)  # pragma: no cover - Exception is in every MRO
+
+
 def install(app: FastAPI) -> None:
     """Install the handlers that turn every error into problem+json."""
 
-    @app.exception_handler(ApiError)
-    async def _api(_request: Request, exc: ApiError) -> JSONResponse:
-        return problem(
-            exc.status, exc.code, exc.detail, retry_after=exc.retry_after, extra=exc.extra
-        )
+    async def _handle(_request: Request, exc: Exception) -> JSONResponse:
+        return as_problem(exc)
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        err = pydantic_errors(exc)
-        return problem(err.status, err.code, err.detail, extra=err.extra)
-
-    @app.exception_handler(PydanticValidationError)
-    async def _pydantic(_request: Request, exc: PydanticValidationError) -> JSONResponse:
-        err = pydantic_errors(exc)
-        return problem(err.status, err.code, err.detail, extra=err.extra)
-
-    @app.exception_handler(QRelayValidationError)
-    async def _ours(_request: Request, exc: QRelayValidationError) -> JSONResponse:
-        return problem(422, "validation_error", str(exc))
-
-    @app.exception_handler(ServiceError)
-    async def _service(_request: Request, exc: ServiceError) -> JSONResponse:
-        return problem(exc.status, exc.code, str(exc), retry_after=exc.retry_after)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _DEFAULT_CODES.get(exc.status_code, "error")
-        return problem(exc.status_code, code, str(exc.detail))
-
-    @app.exception_handler(OperationalError)
-    async def _db(_request: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", exc.orig)
-        return problem(503, "unavailable", "the database is unavailable; try again", retry_after=1)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        log.error("unexpected error", exc_info=exc)
-        return problem(500, "internal", "internal error")
+    for cls in _HANDLERS:
+        app.add_exception_handler(cls, _handle)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -30,6 +30,20 @@ log = logging.getLogger(__name__)
 
 #: Extra seconds the HTTP read may take beyond a long-poll's own wait.
 _POLL_SLACK = 10.0
+
+
+class WorkerChannel(Protocol):
+    """What a worker needs of the service: :class:`WorkerApi` over HTTP, or the embedded
+    default's in-process :class:`qrelay.service.local.LocalWorkerApi`."""
+
+    url: str
+
+    def close(self) -> None: ...
+    def lease(self, targets: list[str], wait: float) -> WorkerTask | None: ...
+    def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse: ...
+    def status(self, task_id: str, status: WorkerTaskStatus) -> None: ...
+    def result(self, task_id: str, results: WorkerTaskResults) -> None: ...
+    def target(self, name: str) -> TargetInfo: ...
 
 
 class WorkerApi:

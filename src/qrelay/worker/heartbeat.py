@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from qrelay.errors import ConflictError, NotFoundError, QRelayError
 from qrelay.payload import WorkerTask
 from qrelay.plugins import TaskContext
-from qrelay.worker.api import WorkerApi
+from qrelay.worker.api import WorkerChannel
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def seconds_left(expires_at: datetime) -> float:
 class Heartbeat:
     """A daemon thread that extends one task's lease until :meth:`stop`."""
 
-    def __init__(self, api: WorkerApi, task: WorkerTask, ctx: TaskContext, interval: float):
+    def __init__(self, api: WorkerChannel, task: WorkerTask, ctx: TaskContext, interval: float):
         self.api = api
         self.task = task
         self.ctx = ctx

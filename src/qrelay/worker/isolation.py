@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from qrelay import errors
 from qrelay.errors import DeviceError, QRelayError
-from qrelay.payload import Circuit, Readout, SimMethod, TargetInfo, WorkerTask
+from qrelay.payload import Circuit, Instruction, Readout, SimMethod, TargetInfo, WorkerTask
 from qrelay.plugins import TaskContext
 from qrelay.qpu._child import read_frame, write_frame
 
@@ -40,25 +40,41 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.1
 #: The largest simulation that runs in the worker's own thread (see :func:`runs_inline`).
 INLINE_MAX_QUBITS = 12
-#: ... measured as rows x shots x instructions x 2**qubits: about 4 ms of Aer at worst.
-INLINE_MAX_WORK = 2**22
+#: ... measured as rows x (instructions x 2**qubits + shots): a few milliseconds of Aer.
+INLINE_MAX_WORK = 2**20
 
 
 def runs_inline(task: WorkerTask, circuit: Circuit) -> bool:
     """Whether a simulation is small enough to run in the worker's own thread.
 
-    The bound is on the work of the worst case, a simulator that evolves the state once
-    per shot: rows x shots x instructions x amplitudes. Within it a run holds the GIL for
-    a few milliseconds at most, far below a heartbeat period. Noisy simulations always go
-    to the child: Aer spreads their shots over OpenMP threads, whose spinning after the
-    run would take the cores the worker and the service need (the child is started with
-    them set to sleep, see :func:`child_environment`).
+    Only a noiseless circuit whose measurements all come last qualifies: a simulator
+    evolves its state once and samples the shots from it, so the work is about
+    rows x (instructions x amplitudes + shots). Within the bound a run holds the GIL for a
+    few milliseconds, far below a heartbeat period. (A circuit measured midway is
+    simulated once per shot, which no simulator bounds so cheaply; a noisy one spreads
+    its shots over threads. Both go to the child.)
     """
     if task.sim_method is SimMethod.NOISE_SIM or circuit.num_qubits > INLINE_MAX_QUBITS:
         return False
+    if not _measured_last(circuit.instructions):
+        return False
     rows = 1 if task.bindings is None else len(task.bindings)
-    size = sum(1 for _ in circuit.iter_instructions())
-    return rows * task.shots * max(size, 1) * 2**circuit.num_qubits <= INLINE_MAX_WORK
+    work: int = rows * (len(circuit.instructions) * 2**circuit.num_qubits + task.shots)
+    return work <= INLINE_MAX_WORK
+
+
+def _measured_last(instructions: list[Instruction]) -> bool:
+    """No control flow, and nothing but measurements and barriers after a measurement."""
+    measured: set[int] = set()
+    for inst in instructions:
+        if "body" in inst or "condition" in inst:
+            return False
+        op = inst["op"]
+        if op == "measure":
+            measured.update(inst["qubits"])
+        elif op != "barrier" and not measured.isdisjoint(inst["qubits"]):
+            return False
+    return True
 
 
 def child_environment(parent: Mapping[str, str]) -> dict[str, str]:

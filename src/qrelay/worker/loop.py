@@ -48,7 +48,7 @@ from qrelay.payload import (
     WorkerTaskStatus,
 )
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
-from qrelay.worker.api import WorkerApi
+from qrelay.worker.api import WorkerApi, WorkerChannel
 from qrelay.worker.heartbeat import Heartbeat
 from qrelay.worker.isolation import DriverProcess, runs_inline
 from qrelay.worker.verbatim import check_verbatim
@@ -108,11 +108,13 @@ class Worker:
     """A machine worker serving ``targets`` for the service at ``url``.
 
     ``driver_config`` goes to every driver's constructor (e.g. ``qpu_address`` for the
-    ``qpu-grpc`` driver). ``client`` replaces the HTTP client (custom transports);
+    ``qpu-grpc`` driver). ``client`` replaces the HTTP client (custom transports), and
+    ``api`` the whole channel to the service (the embedded default's in-process one);
     ``target_infos`` gives target descriptions instead of asking the service, and
     ``drivers`` ready-made driver instances per target name (a driver not published as
     an entry point, e.g. one embedded in an application). With ``isolate`` (the default)
-    simulations run in a child process (see :mod:`qrelay.worker.isolation`).
+    simulations longer than a few milliseconds run in a child process (see
+    :mod:`qrelay.worker.isolation`).
     """
 
     def __init__(
@@ -129,6 +131,7 @@ class Worker:
         target_infos: Mapping[str, TargetInfo] | None = None,
         drivers: Mapping[str, DeviceDriver] | None = None,
         isolate: bool = True,
+        api: WorkerChannel | None = None,
     ) -> None:
         if not targets:
             raise ConfigurationError("a worker needs at least one target to serve")
@@ -137,7 +140,7 @@ class Worker:
         self.lease_wait = lease_wait
         self.heartbeat_seconds = heartbeat_seconds
         self.compiler_name = compiler
-        self.api = WorkerApi(url, token, client=client)
+        self.api: WorkerChannel = api or WorkerApi(url, token, client=client)
         self._stop = threading.Event()
         self._infos: dict[str, tuple[float, TargetInfo]] = {}
         self._given_infos = dict(target_infos or {})
@@ -391,6 +394,8 @@ class Worker:
         """Run on the target's driver: big simulations in the child process, the rest here."""
         if self._isolated(info, task, circuit):
             return self._process.execute(info, task, circuit, ctx, config=self.driver_config)
+        if self.isolate and info.simulator:
+            ctx.max_threads = 1  # a small run in this process: no OpenMP threads left spinning
         return self.driver(info).execute(task, circuit, ctx)
 
     def _isolated(self, info: TargetInfo, task: WorkerTask, circuit: Circuit) -> bool:

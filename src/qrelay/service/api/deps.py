@@ -30,6 +30,25 @@ def runtime(request: Request) -> ServiceRuntime:
     return rt
 
 
+def cached_principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipal | None:
+    """The principal of ``token`` if it was looked up within the last second."""
+    hit = rt.auth_cache.get(hash_token(token))
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    return None
+
+
+def lookup_principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipal:
+    """The principal of ``token`` from the database (401 if none), cached for a second."""
+    found = rt.store.principal(token)
+    if found is None:
+        raise ApiError(401, "unauthenticated", "Authorization: the token is not valid")
+    if len(rt.auth_cache) > 10_000:
+        rt.auth_cache.clear()
+    rt.auth_cache[hash_token(token)] = (time.monotonic() + _TTL, found)
+    return found
+
+
 async def _principal(request: Request) -> UserPrincipal | WorkerPrincipal:
     header = request.headers.get("authorization")
     if not header:
@@ -40,17 +59,9 @@ async def _principal(request: Request) -> UserPrincipal | WorkerPrincipal:
         raise ApiError(401, "unauthenticated", "Authorization: expected 'Bearer <token>'")
     rt = runtime(request)
     await rt.ensure_started()
-    key = hash_token(token)
-    now = time.monotonic()
-    hit = rt.auth_cache.get(key)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    found = await run_in_threadpool(rt.store.principal, token)
+    found = cached_principal(rt, token)
     if found is None:
-        raise ApiError(401, "unauthenticated", "Authorization: the token is not valid")
-    if len(rt.auth_cache) > 10_000:
-        rt.auth_cache.clear()
-    rt.auth_cache[key] = (now + _TTL, found)
+        found = await run_in_threadpool(lookup_principal, rt, token)
     return found
 
 

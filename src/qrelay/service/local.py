@@ -1,0 +1,198 @@
+"""The service in this process, without HTTP: what the embedded default's clients and
+workers use.
+
+In the embedded default the client, the service and the workers share one process. Going
+through HTTP there (even an ASGI transport with no socket) cost about a millisecond per
+request in routing, middleware and thread hand-offs, several times over per job: more
+than the simulation of a small circuit. So the embedded client gets a
+:class:`LocalChannel` and each embedded worker a :class:`LocalWorkerApi`; both call
+:mod:`qrelay.service.operations` and the store, as the routes do.
+
+Nothing is trusted more for being local: the token is looked up (and cached) as a bearer
+token is, bodies are validated from their JSON bytes as the routes validate them, and an
+error becomes the same problem document as over HTTP and then the same exception of
+:mod:`qrelay.errors` (see :func:`translated`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from pydantic import TypeAdapter
+from starlette.concurrency import run_in_threadpool
+
+from qrelay.errors import ServiceError
+from qrelay.payload import (
+    BalanceResponse,
+    GetTargetsFilterModel,
+    HeartbeatResponse,
+    JobQuery,
+    TargetInfo,
+    TargetModel,
+    WorkerTask,
+    WorkerTaskResults,
+    WorkerTaskStatus,
+)
+from qrelay.runtime.problems import error_from_response
+from qrelay.service import operations
+from qrelay.service.api.deps import cached_principal, lookup_principal
+from qrelay.service.auth import UserPrincipal, WorkerPrincipal
+from qrelay.service.problems import ApiError, as_problem
+
+if TYPE_CHECKING:
+    from qrelay.service.app import ServiceRuntime
+
+_TARGET_LIST: TypeAdapter[list[TargetModel]] = TypeAdapter(list[TargetModel])
+
+
+def client_error(exc: Exception) -> ServiceError:
+    """The exception a client over HTTP would get for ``exc`` raised while serving it."""
+    answer = as_problem(exc)
+    return error_from_response(answer.status_code, answer.headers, bytes(answer.body))
+
+
+@contextlib.contextmanager
+def translated() -> Iterator[None]:
+    """Raise errors of the service as the client's exceptions (see :func:`client_error`)."""
+    try:
+        yield
+    except ServiceError:
+        raise
+    except Exception as exc:
+        raise client_error(exc) from exc
+
+
+def _principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipal:
+    return cached_principal(rt, token) or lookup_principal(rt, token)
+
+
+class LocalChannel:
+    """A user's channel into the service of this process (``ServiceChannel``)."""
+
+    def __init__(self, rt: ServiceRuntime, token: str, base_url: str) -> None:
+        self._rt = rt
+        self._token = token
+        self.base_url = base_url
+
+    async def _user(self) -> UserPrincipal:
+        found = cached_principal(self._rt, self._token)
+        if found is None:
+            found = await run_in_threadpool(lookup_principal, self._rt, self._token)
+        if not isinstance(found, UserPrincipal):
+            raise ApiError(403, "forbidden", "a worker token cannot use user endpoints")
+        return found
+
+    async def submit(self, body: bytes, idempotency_key: str) -> bytes:
+        with translated():
+            user = await self._user()
+            content, _created = await operations.submit_job(self._rt, user, body, idempotency_key)
+            return content
+
+    async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes:
+        with translated():
+            user = await self._user()
+            return await operations.wait_for_job(
+                self._rt, user, job_id, wait=wait or 0.0, include_readout=include_readout
+            )
+
+    async def results(self, job_id: str) -> bytes:
+        with translated():
+            user = await self._user()
+            return await run_in_threadpool(self._rt.store.job_results, user, job_id)
+
+    async def jobs(self, query: JobQuery) -> bytes:
+        with translated():
+            user = await self._user()
+            return await run_in_threadpool(self._rt.store.list_jobs, user, query)
+
+    async def cancel(self, job_ids: Sequence[str]) -> bytes:
+        with translated():
+            user = await self._user()
+            answer = await run_in_threadpool(self._rt.store.cancel, user, list(job_ids))
+            return answer.model_dump_json().encode()
+
+    async def delete(self, job_id: str) -> None:
+        with translated():
+            user = await self._user()
+            await run_in_threadpool(self._rt.store.delete, user, job_id)
+
+    async def targets(self, filters: GetTargetsFilterModel) -> bytes:
+        with translated():
+            await self._user()
+            found = await run_in_threadpool(operations.list_targets, self._rt, filters)
+            return _TARGET_LIST.dump_json(found)
+
+    async def target(self, name: str) -> bytes:
+        with translated():
+            await self._user()
+            info = await run_in_threadpool(operations.get_target, self._rt, name)
+            return info.model_dump_json().encode()
+
+    async def me(self) -> bytes:
+        with translated():
+            user = await self._user()
+            info = await run_in_threadpool(self._rt.store.get_user, user.user_id)
+            return info.model_dump_json().encode()
+
+    async def balance(self) -> bytes:
+        with translated():
+            user = await self._user()
+            value = await run_in_threadpool(self._rt.store.balance, user.user_id)
+            return BalanceResponse(balance=value).model_dump_json().encode()
+
+    async def aclose(self) -> None:
+        """Nothing to close: the service belongs to the embedded default."""
+
+
+class LocalWorkerApi:
+    """A worker's side of the service of this process (the interface of ``WorkerApi``).
+
+    Calls run in the worker's own thread; a lease waits on the notifier with a
+    ``threading.Event``, and :meth:`close` ends a wait in progress at once.
+    """
+
+    def __init__(self, rt: ServiceRuntime, token: str, url: str) -> None:
+        self._rt = rt
+        self._token = token
+        self.url = url
+        self._closed = threading.Event()
+        self._leasing: frozenset[str] = frozenset()
+
+    def _worker(self) -> WorkerPrincipal:
+        found = _principal(self._rt, self._token)
+        if not isinstance(found, WorkerPrincipal):
+            raise ApiError(403, "forbidden", "only worker tokens may use worker endpoints")
+        return found
+
+    def close(self) -> None:
+        """End a lease wait in progress (with no task) and refuse to wait again."""
+        self._closed.set()
+        self._rt.notifier.notify(*(f"target:{t}" for t in self._leasing))
+
+    def lease(self, targets: list[str], wait: float) -> WorkerTask | None:
+        self._leasing = frozenset(targets)
+        with translated():
+            raw = operations.lease_blocking(
+                self._rt, self._worker(), targets, wait, stop=self._closed
+            )
+        return None if raw is None else WorkerTask.model_validate_json(raw)
+
+    def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse:
+        with translated():
+            expires, cancel = self._rt.store.heartbeat(self._worker(), task_id, lease_id)
+        return HeartbeatResponse(lease_expires_at=expires, cancel_requested=cancel)
+
+    def status(self, task_id: str, status: WorkerTaskStatus) -> None:
+        with translated():
+            self._rt.store.report_status(self._worker(), task_id, status)
+
+    def result(self, task_id: str, results: WorkerTaskResults) -> None:
+        with translated():
+            self._rt.store.post_result(self._worker(), task_id, results)
+
+    def target(self, name: str) -> TargetInfo:
+        with translated():
+            return operations.get_target(self._rt, name)
