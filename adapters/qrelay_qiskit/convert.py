@@ -645,8 +645,8 @@ class _Writer:
         standard = self.standard
         # Instructions built here are complete and in range (the payload was validated),
         # so they go straight into the circuit's data, skipping ``append``'s checks. They
-        # are collected and added by one ``extend`` (about 10% faster than one ``append``
-        # each); ``pending`` is flushed before an op that ``special`` appends itself.
+        # are collected and added by one ``extend`` per run of plain instructions (cheaper
+        # than an ``append`` each); ``pending`` is flushed before an op ``special`` appends.
         pending: list[CircuitInstruction] = []
         data_append = pending.append
         extend = qc._data.extend
