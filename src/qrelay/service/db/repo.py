@@ -28,6 +28,7 @@ from sqlalchemy import (
     case,
     func,
     insert,
+    literal,
     or_,
     select,
     update,
@@ -61,7 +62,7 @@ from qrelay.payload import (
 from qrelay.service import domain
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
 from qrelay.service.catalog import Catalog
-from qrelay.service.db.engine import read, write
+from qrelay.service.db.engine import read, rows, run, run_many, write
 from qrelay.service.db.tables import audit, jobs, tasks, transitions, users, workers
 from qrelay.service.notify import Notifier
 from qrelay.service.problems import ApiError
@@ -75,6 +76,28 @@ _ACTIVE = [s.value for s in domain.ACTIVE_STATES]
 _TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
 #: How often one worker's ``last_seen_at`` is written at most (seconds).
 _SEEN_EVERY = 5.0
+
+
+def _one_of(column: Any, values: Sequence[str]) -> Any:
+    """``column IN (...)`` of constants, as plain parameters: a prebuilt statement then
+    runs without SQLAlchemy expanding the list on every call."""
+    return column.in_([literal(v) for v in values])
+
+
+#: The task columns of a job's answer without its readouts.
+_TASK_LIGHT = (
+    tasks.c.id,
+    tasks.c.job_id,
+    tasks.c.circuit_index,
+    tasks.c.status,
+    tasks.c.status_message,
+    tasks.c.shots,
+    tasks.c.counts,
+    tasks.c.initial_l2p,
+    tasks.c.final_l2p,
+    tasks.c.execution_id,
+    tasks.c.updated_at,
+)
 
 
 class _Statements:
@@ -106,46 +129,6 @@ class _Statements:
             tasks.c.job_id,
             tasks.c.target,
         ).where(tasks.c.lease_expires_at < bindparam("now"), tasks.c.status.in_(_ACTIVE))
-        pick = (
-            select(tasks.c.id)
-            .where(
-                tasks.c.target.in_(bindparam("targets", expanding=True)),
-                tasks.c.status.in_(_QUEUED),
-            )
-            .order_by(tasks.c.priority.desc(), tasks.c.id)
-            .limit(1)
-        )
-        if postgres:
-            pick = pick.with_for_update(skip_locked=True)
-        new_status = case(
-            *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
-            else_=tasks.c.status,
-        )
-        self.lease = (
-            update(tasks)
-            .where(tasks.c.id == pick.scalar_subquery())
-            .values(
-                status=new_status,
-                lease_id=bindparam("lid"),
-                lease_expires_at=bindparam("exp"),
-                attempt=tasks.c.attempt + 1,
-                worker_id=bindparam("wid"),
-                updated_at=bindparam("now"),
-            )
-            .returning(
-                tasks.c.id,
-                tasks.c.job_id,
-                tasks.c.circuit_index,
-                tasks.c.target,
-                tasks.c.status,
-                tasks.c.queue_status,
-                tasks.c.attempt,
-                tasks.c.circuit,
-                tasks.c.bindings,
-                tasks.c.shots,
-                tasks.c.execution_id,
-            )
-        )
         self.lease_job = select(
             jobs.c.num_circuits,
             jobs.c.job_type,
@@ -195,6 +178,87 @@ class _Statements:
             update(jobs)
             .where(jobs.c.id == bindparam("jid"))
             .values(cost=jobs.c.cost + bindparam("amount"))
+        )
+        self._postgres = postgres
+        self._leases: dict[int, Any] = {}
+        self.seen = (
+            update(workers)
+            .where(workers.c.id == bindparam("wid"))
+            .values(last_seen_at=bindparam("now"))
+        )
+        self.job_row = (
+            select(jobs, users.c.email)
+            .join(users, users.c.id == jobs.c.user_id)
+            .where(jobs.c.id == bindparam("jid"))
+        )
+        self.own_job_row = self.job_row.where(jobs.c.user_id == bindparam("uid"))
+        light_cols = [*_TASK_LIGHT, tasks.c.compiled_circuit]
+        self.job_tasks = (
+            select(*light_cols)
+            .where(tasks.c.job_id == bindparam("jid"))
+            .order_by(tasks.c.circuit_index)
+        )
+        self.job_tasks_heavy = (
+            select(*light_cols, tasks.c.circuit, tasks.c.readouts)
+            .where(tasks.c.job_id == bindparam("jid"))
+            .order_by(tasks.c.circuit_index)
+        )
+        self.ahead = select(func.count()).where(
+            tasks.c.target == bindparam("target"),
+            _one_of(tasks.c.status, _QUEUED),
+            or_(
+                tasks.c.priority > bindparam("prio"),
+                and_(tasks.c.priority == bindparam("prio"), tasks.c.id < bindparam("first")),
+            ),
+        )
+
+    def lease(self, count: int) -> Any:
+        """The lease statement for ``count`` targets (parameters ``t0``, ``t1``, ...)."""
+        found = self._leases.get(count)
+        if found is None:
+            found = self._leases[count] = self._lease(count)
+        return found
+
+    def _lease(self, count: int) -> Any:
+        pick = (
+            select(tasks.c.id)
+            .where(
+                tasks.c.target.in_([bindparam(f"t{i}") for i in range(count)]),
+                _one_of(tasks.c.status, _QUEUED),
+            )
+            .order_by(tasks.c.priority.desc(), tasks.c.id)
+            .limit(1)
+        )
+        if self._postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        new_status = case(
+            *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
+            else_=tasks.c.status,
+        )
+        return (
+            update(tasks)
+            .where(tasks.c.id == pick.scalar_subquery())
+            .values(
+                status=new_status,
+                lease_id=bindparam("lid"),
+                lease_expires_at=bindparam("exp"),
+                attempt=tasks.c.attempt + 1,
+                worker_id=bindparam("wid"),
+                updated_at=bindparam("now"),
+            )
+            .returning(
+                tasks.c.id,
+                tasks.c.job_id,
+                tasks.c.circuit_index,
+                tasks.c.target,
+                tasks.c.status,
+                tasks.c.queue_status,
+                tasks.c.attempt,
+                tasks.c.circuit,
+                tasks.c.bindings,
+                tasks.c.shots,
+                tasks.c.execution_id,
+            )
         )
 
 
@@ -468,9 +532,7 @@ class Store:
             if last is not None and now - last < _SEEN_EVERY:
                 return
             self._seen[worker.worker_id] = now
-        conn.execute(
-            update(workers).where(workers.c.id == worker.worker_id).values(last_seen_at=utcnow())
-        )
+        run(conn, self._sql.seen, {"wid": worker.worker_id, "now": utcnow()})
 
     # ================================================================== submission
     def check_new_job(self, principal: UserPrincipal, job: NewJob) -> tuple[TargetInfo, float]:
@@ -596,10 +658,10 @@ class Store:
             "submitted_at": now,
             "updated_at": now,
         }
-        rows = []
+        task_rows = []
         for index, circuit in enumerate(job.circuits):
             table = job.bindings[index] if job.bindings is not None else None
-            rows.append(
+            task_rows.append(
                 {
                     "job_id": job_id,
                     "circuit_index": index,
@@ -620,11 +682,12 @@ class Store:
         key = {"uid": principal.user_id, "key": idempotency_key}
         try:
             with write(self.engine) as conn:
-                found = conn.execute(sql.find_key, key).first()
-                if found is not None:
-                    return _replay(found, request_hash), False
+                found = rows(conn, sql.find_key, key)
+                if found:
+                    return _replay(found[0], request_hash), False
                 if not principal.is_admin and estimate > 0:
-                    balance = conn.execute(sql.balance, {"uid": principal.user_id}).scalar()
+                    money = rows(conn, sql.balance, {"uid": principal.user_id})
+                    balance = money[0].balance if money else None
                     if balance is None or estimate > balance:
                         raise ApiError(
                             402,
@@ -632,9 +695,10 @@ class Store:
                             f"the estimated cost {estimate:g} exceeds the balance {balance or 0:g}",
                             extra={"estimated_cost": estimate, "balance": balance or 0.0},
                         )
-                conn.execute(sql.insert_job, job_row)
-                ids = conn.execute(sql.insert_tasks, rows).scalars().all()
-                conn.execute(
+                run(conn, sql.insert_job, job_row)
+                ids = self._insert_tasks(conn, task_rows)
+                run_many(
+                    conn,
                     sql.insert_transition,
                     [
                         {
@@ -650,42 +714,32 @@ class Store:
         except IntegrityError:
             # A concurrent duplicate committed first: answer as its replay.
             with read(self.engine) as conn:
-                found = conn.execute(sql.find_key, key).first()
-            if found is None:
+                found = rows(conn, sql.find_key, key)
+            if not found:
                 raise ApiError(
                     409, "conflict", "a request with this Idempotency-Key is in progress; retry"
                 ) from None
-            return _replay(found, request_hash), False
+            return _replay(found[0], request_hash), False
         self.notifier.notify(f"target:{job.target}")
         return response, True
 
+    def _insert_tasks(self, conn: Connection, task_rows: list[dict[str, Any]]) -> list[int]:
+        """Insert the tasks of one job; their ids in circuit order."""
+        if self._pg and len(task_rows) > 1:  # one multi-row INSERT ... RETURNING
+            return list(conn.execute(self._sql.insert_tasks, task_rows).scalars().all())
+        return [rows(conn, self._sql.insert_tasks, r)[0].id for r in task_rows]
+
     # ================================================================== reading jobs
     def _job_row(self, conn: Connection, principal: UserPrincipal, job_id: str) -> Any:
-        stmt = (
-            select(jobs, users.c.email)
-            .join(users, users.c.id == jobs.c.user_id)
-            .where(jobs.c.id == job_id)
-        )
-        if not principal.is_admin:
-            stmt = stmt.where(jobs.c.user_id == principal.user_id)
-        row = conn.execute(stmt).first()
-        if row is None:
+        if principal.is_admin:
+            found = rows(conn, self._sql.job_row, {"jid": job_id})
+        else:
+            found = rows(conn, self._sql.own_job_row, {"jid": job_id, "uid": principal.user_id})
+        if not found:
             raise ApiError(404, "not_found", f"job_id: no job {job_id!r}")
-        return row
+        return found[0]
 
-    _LIGHT = (
-        tasks.c.id,
-        tasks.c.job_id,
-        tasks.c.circuit_index,
-        tasks.c.status,
-        tasks.c.status_message,
-        tasks.c.shots,
-        tasks.c.counts,
-        tasks.c.initial_l2p,
-        tasks.c.final_l2p,
-        tasks.c.execution_id,
-        tasks.c.updated_at,
-    )
+    _LIGHT = _TASK_LIGHT
 
     def job_status(self, principal: UserPrincipal, job_id: str) -> CircuitStatus:
         with read(self.engine) as conn:
@@ -710,15 +764,9 @@ class Store:
             terminal = CircuitStatus(row.status) in TERMINAL_CIRCUIT_STATES
             if only_terminal and not terminal:
                 return None, False
-            cols = list(self._LIGHT)
             heavy = include_readout and terminal
-            if heavy:
-                cols += [tasks.c.circuit, tasks.c.readouts, tasks.c.compiled_circuit]
-            else:
-                cols += [tasks.c.compiled_circuit]
-            trows = conn.execute(
-                select(*cols).where(tasks.c.job_id == job_id).order_by(tasks.c.circuit_index)
-            ).all()
+            stmt = self._sql.job_tasks_heavy if heavy else self._sql.job_tasks
+            trows = rows(conn, stmt, {"jid": job_id})
             position = None if terminal else self._queue_position(conn, row, trows)
         return _job_json(row, trows, heavy=heavy, queue_position=position), terminal
 
@@ -727,16 +775,8 @@ class Store:
         if not queued:
             return None
         first = min(t.id for t in queued)
-        ahead = conn.execute(
-            select(func.count()).where(
-                tasks.c.target == job.target,
-                tasks.c.status.in_(_QUEUED),
-                or_(
-                    tasks.c.priority > job.priority,
-                    and_(tasks.c.priority == job.priority, tasks.c.id < first),
-                ),
-            )
-        ).scalar()
+        params = {"target": job.target, "prio": job.priority, "first": first}
+        ahead = rows(conn, self._sql.ahead, params)[0][0]
         return int(ahead or 0)
 
     def list_jobs(self, principal: UserPrincipal, query: JobQuery) -> bytes:
@@ -975,18 +1015,16 @@ class Store:
         lease_id = new_id()
         expires = now + timedelta(seconds=self.lease_seconds)
         sql = self._sql
-        params = {
-            "targets": list(targets),
-            "lid": lease_id,
-            "exp": expires,
-            "wid": worker.worker_id,
-            "now": now,
-        }
+        params: dict[str, Any] = {f"t{i}": name for i, name in enumerate(targets)}
+        params.update(lid=lease_id, exp=expires, wid=worker.worker_id, now=now)
         with write(self.engine) as conn:
             self._seen_worker(conn, worker)
-            t = conn.execute(sql.lease, params).first()
-            if t is None:
+            if not targets:
+                return None  # nothing to serve (and an empty IN list is not SQL everywhere)
+            leased = rows(conn, sql.lease(len(targets)), params)
+            if not leased:
                 return None
+            t = leased[0]
             _transition(
                 conn,
                 t.id,
@@ -995,7 +1033,7 @@ class Store:
                 now,
                 f"leased by worker {worker.name} (attempt {t.attempt})",
             )
-            job = conn.execute(sql.lease_job, {"jid": t.job_id}).one()
+            job = rows(conn, sql.lease_job, {"jid": t.job_id})[0]
             _refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
         # No wake-up for the job's long polls: they answer only once the job has ended,
         # and a lease never ends one (waking them would cost a read for nothing).
@@ -1035,9 +1073,10 @@ class Store:
         except ValueError:
             raise ApiError(404, "not_found", f"task_id: no task {task_id!r}") from None
         stmt = self._sql.task_heavy if heavy else self._sql.task_light
-        row = conn.execute(stmt, {"tid": tid}).first()
-        if row is None:
+        found = rows(conn, stmt, {"tid": tid})
+        if not found:
             raise ApiError(404, "not_found", f"task_id: no task {task_id!r}")
+        row = found[0]
         if row.target not in worker.targets:
             raise ApiError(403, "forbidden", f"this worker does not serve target {row.target!r}")
         expires = _aware(row.lease_expires_at)
@@ -1061,7 +1100,7 @@ class Store:
         expires = now + timedelta(seconds=self.lease_seconds)
         with write(self.engine) as conn:
             row = self._task_for(conn, worker, task_id, lease_id, lock=True)
-            conn.execute(self._sql.update_task, {"tid": row.id, "lease_expires_at": expires})
+            run(conn, self._sql.update_task, {"tid": row.id, "lease_expires_at": expires})
             self._seen_worker(conn, worker)
         return expires, bool(row.cancel_requested)
 
@@ -1093,7 +1132,7 @@ class Store:
                 values["status"] = new.value
                 values["status_message"] = report.message
                 _transition(conn, row.id, old, new, now, report.message)
-            conn.execute(self._sql.update_task, {"tid": row.id, **values})
+            run(conn, self._sql.update_task, {"tid": row.id, **values})
             if "status" in values:
                 single = values["status"] if row.num_circuits == 1 else None
                 _refresh_job(conn, row.job_id, now, only=single)
@@ -1157,13 +1196,13 @@ class Store:
                 values["status"] = new.value
                 values["status_message"] = results.status_message
                 _transition(conn, row.id, old, new, now, results.status_message)
-            conn.execute(self._sql.update_task, {"tid": row.id, **values})
+            run(conn, self._sql.update_task, {"tid": row.id, **values})
             if charge > 0:
                 sql = self._sql
-                job = conn.execute(sql.job_charge, {"jid": row.job_id}).one()
+                job = rows(conn, sql.job_charge, {"jid": row.job_id})[0]
                 if job.charged:
-                    conn.execute(sql.charge_user, {"uid": job.user_id, "amount": charge})
-                    conn.execute(sql.charge_job, {"jid": row.job_id, "amount": charge})
+                    run(conn, sql.charge_user, {"uid": job.user_id, "amount": charge})
+                    run(conn, sql.charge_job, {"jid": row.job_id, "amount": charge})
             single = values.get("status", row.status) if row.num_circuits == 1 else None
             _refresh_job(conn, row.job_id, now, only=single)
         self.notifier.notify(f"job:{row.job_id}")
@@ -1188,7 +1227,8 @@ def _transition(  # noqa: PLR0917
     at: datetime,
     message: str | None,
 ) -> None:
-    conn.execute(
+    run(
+        conn,
         _statements(False).insert_transition,
         {
             "task_id": task_id,
@@ -1206,9 +1246,9 @@ def _refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | No
     if only is not None:
         status = domain.job_status([CircuitStatus(only)]).value
     else:
-        rows = conn.execute(sql.job_statuses, {"jid": job_id}).scalars()
-        status = domain.job_status([CircuitStatus(s) for s in rows]).value
-    conn.execute(sql.set_job_status, {"jid": job_id, "st": status, "now": now})
+        found = rows(conn, sql.job_statuses, {"jid": job_id})
+        status = domain.job_status([CircuitStatus(r.status) for r in found]).value
+    run(conn, sql.set_job_status, {"jid": job_id, "st": status, "now": now})
 
 
 def _audit(
