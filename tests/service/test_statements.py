@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from qrelay.service import bootstrap
-from qrelay.service.db.engine import make_engine, read, rows, run, run_many, write
+from qrelay.service.db.engine import is_sqlite, make_engine, read, rows, run, run_many, write
 from qrelay.service.db.tables import jobs, tasks, users
 
 INSERT_USER = insert(users)
@@ -157,3 +157,21 @@ def test_returning_and_errors(engine: Engine) -> None:
         run(conn, INSERT_TASK, _task(job_id, 0))  # (job_id, circuit_index) is unique
     with read(engine) as conn:
         assert len(rows(conn, TASK_BY_INDEX, {"jid": job_id, "index": 0})) == 1
+
+
+def test_a_busy_database_fails_as_sqlalchemy_does(db_url: str) -> None:
+    """A write that cannot start ("database is locked") raises SQLAlchemy's
+    OperationalError, which the service answers with 503 and Retry-After."""
+    engine = make_engine(db_url, pool_size=1)  # two connections at most
+    try:
+        if not is_sqlite(engine):
+            pytest.skip("SQLite's lock")
+        with engine.connect() as conn, write(engine) as holder:
+            # The pool's other connection: stop waiting for locks, then hand it back.
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            conn.close()
+            run(holder, SET_COUNTS, {"tid": -1, "counts": None})
+            with pytest.raises(OperationalError), write(engine):
+                pass
+    finally:
+        engine.dispose()

@@ -28,8 +28,6 @@ from sqlalchemy.sql.dml import Insert, Update
 
 from qrelay.errors import ConfigurationError
 
-_WRITE = "qrelay_write"
-
 
 def is_sqlite(engine: Engine) -> bool:
     """Whether the engine speaks SQLite."""
@@ -73,17 +71,28 @@ def _setup_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        # Straight on the driver: a statement through SQLAlchemy costs more than the BEGIN.
         driver = conn.connection.driver_connection
-        assert driver is not None
-        driver.execute("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+        if not driver.in_transaction:  # type: ignore[union-attr]  # else write() began it
+            _start(conn, "BEGIN")
+
+
+def _start(conn: Connection, sql: str) -> None:
+    """``sql`` (a BEGIN) straight on the driver: through SQLAlchemy the statement costs more
+    than SQLite's work. Its errors ("database is locked") come as SQLAlchemy's, as from
+    any statement."""
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        conn.connection.driver_connection.execute(sql)  # type: ignore[union-attr]
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, (), exc, dbapi.Error) from exc
 
 
 @contextmanager
 def write(engine: Engine) -> Iterator[Connection]:
     """A write transaction: committed on success, rolled back on error."""
-    with engine.connect() as raw:
-        conn = raw.execution_options(**{_WRITE: True})
+    with engine.connect() as conn:
+        if is_sqlite(engine):
+            _start(conn, "BEGIN IMMEDIATE")  # SQLAlchemy's begin below then adds nothing
         with conn.begin():
             yield conn
 
