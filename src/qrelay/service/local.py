@@ -16,13 +16,14 @@ error becomes the same problem document as over HTTP and then the same exception
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import threading
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter
-from starlette.concurrency import run_in_threadpool
 
 from qrelay.errors import ServiceError
 from qrelay.payload import (
@@ -45,6 +46,7 @@ from qrelay.service.problems import ApiError, as_problem
 if TYPE_CHECKING:
     from qrelay.service.app import ServiceRuntime
 
+_T = TypeVar("_T")
 _TARGET_LIST: TypeAdapter[list[TargetModel]] = TypeAdapter(list[TargetModel])
 
 
@@ -65,6 +67,11 @@ def translated() -> Iterator[None]:
         raise client_error(exc) from exc
 
 
+async def _offload(fn: Callable[..., _T], *args: Any) -> _T:
+    """Run a blocking call on the loop's executor (a lighter hand-off than AnyIO's)."""
+    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
+
+
 def _principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipal:
     return cached_principal(rt, token) or lookup_principal(rt, token)
 
@@ -80,7 +87,7 @@ class LocalChannel:
     async def _user(self) -> UserPrincipal:
         found = cached_principal(self._rt, self._token)
         if found is None:
-            found = await run_in_threadpool(lookup_principal, self._rt, self._token)
+            found = await _offload(lookup_principal, self._rt, self._token)
         if not isinstance(found, UserPrincipal):
             raise ApiError(403, "forbidden", "a worker token cannot use user endpoints")
         return found
@@ -88,59 +95,66 @@ class LocalChannel:
     async def submit(self, body: bytes, idempotency_key: str) -> bytes:
         with translated():
             user = await self._user()
-            content, _created = await operations.submit_job(self._rt, user, body, idempotency_key)
+            content, _created = await operations.submit_job(
+                self._rt, user, body, idempotency_key, offload=_offload
+            )
             return content
 
     async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes:
         with translated():
             user = await self._user()
             return await operations.wait_for_job(
-                self._rt, user, job_id, wait=wait or 0.0, include_readout=include_readout
+                self._rt,
+                user,
+                job_id,
+                wait=wait or 0.0,
+                include_readout=include_readout,
+                offload=_offload,
             )
 
     async def results(self, job_id: str) -> bytes:
         with translated():
             user = await self._user()
-            return await run_in_threadpool(self._rt.store.job_results, user, job_id)
+            return await _offload(self._rt.store.job_results, user, job_id)
 
     async def jobs(self, query: JobQuery) -> bytes:
         with translated():
             user = await self._user()
-            return await run_in_threadpool(self._rt.store.list_jobs, user, query)
+            return await _offload(self._rt.store.list_jobs, user, query)
 
     async def cancel(self, job_ids: Sequence[str]) -> bytes:
         with translated():
             user = await self._user()
-            answer = await run_in_threadpool(self._rt.store.cancel, user, list(job_ids))
+            answer = await _offload(self._rt.store.cancel, user, list(job_ids))
             return answer.model_dump_json().encode()
 
     async def delete(self, job_id: str) -> None:
         with translated():
             user = await self._user()
-            await run_in_threadpool(self._rt.store.delete, user, job_id)
+            await _offload(self._rt.store.delete, user, job_id)
 
     async def targets(self, filters: GetTargetsFilterModel) -> bytes:
         with translated():
             await self._user()
-            found = await run_in_threadpool(operations.list_targets, self._rt, filters)
+            found = await _offload(operations.list_targets, self._rt, filters)
             return _TARGET_LIST.dump_json(found)
 
     async def target(self, name: str) -> bytes:
         with translated():
             await self._user()
-            info = await run_in_threadpool(operations.get_target, self._rt, name)
+            info = await _offload(operations.get_target, self._rt, name)
             return info.model_dump_json().encode()
 
     async def me(self) -> bytes:
         with translated():
             user = await self._user()
-            info = await run_in_threadpool(self._rt.store.get_user, user.user_id)
+            info = await _offload(self._rt.store.get_user, user.user_id)
             return info.model_dump_json().encode()
 
     async def balance(self) -> bytes:
         with translated():
             user = await self._user()
-            value = await run_in_threadpool(self._rt.store.balance, user.user_id)
+            value = await _offload(self._rt.store.balance, user.user_id)
             return BalanceResponse(balance=value).model_dump_json().encode()
 
     async def aclose(self) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,12 @@ from qrelay.service.notify import sleep_until
 from qrelay.service.problems import ApiError, pydantic_errors
 from qrelay.service.qasm import convert_job
 
+_T = TypeVar("_T")
+#: Runs a blocking call off the event loop: Starlette's thread pool for the routes, the
+#: loop's own executor for the in-process channel (a cheaper hand-off; see
+#: :mod:`qrelay.service.local`).
+Offload = Callable[..., Awaitable[Any]]
+
 if TYPE_CHECKING:
     from qrelay.payload import GetTargetsFilterModel
     from qrelay.service.app import ServiceRuntime
@@ -30,7 +36,12 @@ if TYPE_CHECKING:
 
 
 async def submit_job(
-    rt: ServiceRuntime, principal: UserPrincipal, body: bytes, idempotency_key: str | None
+    rt: ServiceRuntime,
+    principal: UserPrincipal,
+    body: bytes,
+    idempotency_key: str | None,
+    *,
+    offload: Offload = run_in_threadpool,
 ) -> tuple[bytes, bool]:
     """Validate a ``NewJob`` body, convert it if it is OpenQASM, and queue it.
 
@@ -45,12 +56,16 @@ async def submit_job(
         raise pydantic_errors(exc) from None
     if job.circuit_type is not CircuitType.PAYLOAD:
         job = await convert_job(job)
-    content, created = await run_in_threadpool(
-        rt.store.submit,
-        principal,
-        job,
-        idempotency_key=idempotency_key,
-        request_hash=request_digest(body),
+    content: str
+    created: bool
+    content, created = await offload(
+        functools.partial(
+            rt.store.submit,
+            principal,
+            job,
+            idempotency_key=idempotency_key,
+            request_hash=request_digest(body),
+        )
     )
     return content.encode(), created
 
@@ -62,6 +77,7 @@ async def wait_for_job(
     *,
     wait: float,
     include_readout: bool,
+    offload: Offload = run_in_threadpool,
 ) -> bytes:
     """The job's ``JobData`` JSON once it has ended, or as it is when ``wait`` runs out."""
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
@@ -71,7 +87,8 @@ async def wait_for_job(
             # Until the wait is over only a finished job is answered, so a job still going
             # is read without its tasks; the last look reads it whole.
             final = deadline - time.monotonic() <= 0
-            content, _terminal = await run_in_threadpool(
+            content: bytes | None
+            content, _terminal = await offload(
                 functools.partial(
                     rt.store.get_job,
                     principal,
