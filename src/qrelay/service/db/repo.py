@@ -128,7 +128,7 @@ class _Statements:
             tasks.c.max_attempts,
             tasks.c.job_id,
             tasks.c.target,
-        ).where(tasks.c.lease_expires_at < bindparam("now"), tasks.c.status.in_(_ACTIVE))
+        ).where(tasks.c.lease_expires_at < bindparam("now"), _one_of(tasks.c.status, _ACTIVE))
         self.lease_job = select(
             jobs.c.num_circuits,
             jobs.c.job_type,
@@ -181,6 +181,12 @@ class _Statements:
         )
         self._postgres = postgres
         self._leases: dict[int, Any] = {}
+        self.user_by_token = select(
+            users.c.id, users.c.email, users.c.role, users.c.token_hash
+        ).where(users.c.token_hash == bindparam("digest"), users.c.active.is_(True))
+        self.worker_by_token = select(
+            workers.c.id, workers.c.name, workers.c.targets, workers.c.token_hash
+        ).where(workers.c.token_hash == bindparam("digest"), workers.c.active.is_(True))
         self.seen = (
             update(workers)
             .where(workers.c.id == bindparam("wid"))
@@ -334,21 +340,15 @@ class Store:
     # ================================================================== principals
     def principal(self, token: str) -> UserPrincipal | WorkerPrincipal | None:
         """Who holds ``token``, or None. Inactive users and workers hold nothing."""
-        digest = hash_token(token)
+        digest = {"digest": hash_token(token)}
         with read(self.engine) as conn:
-            row = conn.execute(
-                select(users.c.id, users.c.email, users.c.role, users.c.token_hash).where(
-                    users.c.token_hash == digest, users.c.active.is_(True)
-                )
-            ).first()
-            if row is not None and same_hash(row.token_hash, digest):
+            found = rows(conn, self._sql.user_by_token, digest)
+            if found and same_hash(found[0].token_hash, digest["digest"]):
+                row = found[0]
                 return UserPrincipal(row.id, row.email, Role(row.role))
-            wrow = conn.execute(
-                select(workers.c.id, workers.c.name, workers.c.targets, workers.c.token_hash).where(
-                    workers.c.token_hash == digest, workers.c.active.is_(True)
-                )
-            ).first()
-            if wrow is not None and same_hash(wrow.token_hash, digest):
+            found = rows(conn, self._sql.worker_by_token, digest)
+            if found and same_hash(found[0].token_hash, digest["digest"]):
+                wrow = found[0]
                 return WorkerPrincipal(wrow.id, wrow.name, frozenset(wrow.targets))
         return None
 
@@ -739,8 +739,6 @@ class Store:
             raise ApiError(404, "not_found", f"job_id: no job {job_id!r}")
         return found[0]
 
-    _LIGHT = _TASK_LIGHT
-
     def job_status(self, principal: UserPrincipal, job_id: str) -> CircuitStatus:
         with read(self.engine) as conn:
             row = self._job_row(conn, principal, job_id)
@@ -817,7 +815,7 @@ class Store:
             by_job: dict[str, list[Any]] = {r.id: [] for r in rows}
             if rows:
                 trows = conn.execute(
-                    select(*self._LIGHT, tasks.c.compiled_circuit)
+                    select(*_TASK_LIGHT, tasks.c.compiled_circuit)
                     .where(tasks.c.job_id.in_(list(by_job)))
                     .order_by(tasks.c.job_id, tasks.c.circuit_index)
                 ).all()
@@ -960,7 +958,7 @@ class Store:
         now = utcnow()
         self._last_reclaim = time.monotonic()
         with read(self.engine) as conn:
-            expired = conn.execute(self._sql.expired, {"now": now}).all()
+            expired = rows(conn, self._sql.expired, {"now": now})
         if not expired:
             return 0
         done = 0
