@@ -100,6 +100,11 @@ def _no_shots(task: WorkerTask) -> list[Readout]:
     return [empty] * rows
 
 
+def _compiles(task: WorkerTask, info: TargetInfo) -> bool:
+    """Whether the task's circuit goes through the compiler for this target."""
+    return not task.verbatim and bool(info.native_ops or info.coupling_map is not None)
+
+
 def _identity(n: int) -> dict[int, int]:
     return {q: q for q in range(n)}
 
@@ -414,7 +419,7 @@ class Worker:
             check_verbatim(circuit, info)
             identity = _identity(circuit.num_qubits)
             return CompileResult(circuit, identity, dict(identity))
-        if not info.native_ops and info.coupling_map is None:
+        if not _compiles(task, info):
             # a simulator that takes any op: nothing to compile
             if circuit.num_qubits > info.num_qubits:
                 check_verbatim(circuit, info)  # raises, naming the qubit count
