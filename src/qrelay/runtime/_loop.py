@@ -44,6 +44,11 @@ def background_loop() -> asyncio.AbstractEventLoop:
         return _loop
 
 
+def on_runtime_loop() -> bool:
+    """Whether the caller runs on the runtime loop (call it from a coroutine)."""
+    return _loop is not None and asyncio.get_running_loop() is _loop
+
+
 def run_sync(coro: Coroutine[Any, Any, _T]) -> _T:
     """Run ``coro`` on the runtime loop and return its result (or raise its error).
 

@@ -37,6 +37,7 @@ from qrelay.payload import (
     WorkerTaskResults,
     WorkerTaskStatus,
 )
+from qrelay.runtime._loop import on_runtime_loop
 from qrelay.runtime.problems import error_from_response
 from qrelay.service import operations
 from qrelay.service.api.deps import cached_principal, lookup_principal
@@ -68,7 +69,16 @@ def translated() -> Iterator[None]:
 
 
 async def _offload(fn: Callable[..., _T], *args: Any) -> _T:
-    """Run a blocking call on the loop's executor (a lighter hand-off than AnyIO's)."""
+    """Run a blocking store call: right here on the runtime loop, elsewhere in a thread.
+
+    The runtime loop (where the synchronous client's coroutines run) has nothing to do
+    that a short store call would hold up much, and the two thread hand-offs of a call
+    cost about as much as the call itself. On any other loop (an ``AsyncClient`` on the
+    application's own loop) the call goes to the loop's executor, a lighter hand-off
+    than AnyIO's thread pool.
+    """
+    if on_runtime_loop():
+        return fn(*args)
     return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
 
 
