@@ -52,7 +52,8 @@ class Heartbeat:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=30)
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
 
     def mark_lost(self, reason: str) -> None:
         """The lease is not ours any more: stop the work and drop its result."""

@@ -45,6 +45,14 @@ INLINE_MAX_WORK = 2**20
 
 
 def runs_inline(task: WorkerTask, circuit: Circuit) -> bool:
+    """Whether a task's simulation is small enough for the worker's own thread."""
+    rows = 1 if task.bindings is None else len(task.bindings)
+    return small_simulation(circuit, shots=task.shots, rows=rows, sim_method=task.sim_method)
+
+
+def small_simulation(
+    circuit: Circuit, *, shots: int, rows: int, sim_method: SimMethod | None
+) -> bool:
     """Whether a simulation is small enough to run in the worker's own thread.
 
     Only a noiseless circuit whose measurements all come last qualifies: a simulator
@@ -54,12 +62,11 @@ def runs_inline(task: WorkerTask, circuit: Circuit) -> bool:
     simulated once per shot, which no simulator bounds so cheaply; a noisy one spreads
     its shots over threads. Both go to the child.)
     """
-    if task.sim_method is SimMethod.NOISE_SIM or circuit.num_qubits > INLINE_MAX_QUBITS:
+    if sim_method is SimMethod.NOISE_SIM or circuit.num_qubits > INLINE_MAX_QUBITS:
         return False
     if not _measured_last(circuit.instructions):
         return False
-    rows = 1 if task.bindings is None else len(task.bindings)
-    work: int = rows * (len(circuit.instructions) * 2**circuit.num_qubits + task.shots)
+    work: int = rows * (len(circuit.instructions) * 2**circuit.num_qubits + shots)
     return work <= INLINE_MAX_WORK
 
 

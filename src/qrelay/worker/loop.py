@@ -42,6 +42,7 @@ from qrelay.payload import (
     JobType,
     Readout,
     RegisterReadout,
+    SimMethod,
     TargetInfo,
     WorkerTask,
     WorkerTaskResults,
@@ -50,7 +51,7 @@ from qrelay.payload import (
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.worker.api import WorkerApi, WorkerChannel
 from qrelay.worker.heartbeat import Heartbeat
-from qrelay.worker.isolation import DriverProcess, runs_inline
+from qrelay.worker.isolation import DriverProcess, runs_inline, small_simulation
 from qrelay.worker.verbatim import check_verbatim
 
 log = logging.getLogger(__name__)
@@ -100,9 +101,9 @@ def _no_shots(task: WorkerTask) -> list[Readout]:
     return [empty] * rows
 
 
-def _compiles(task: WorkerTask, info: TargetInfo) -> bool:
-    """Whether the task's circuit goes through the compiler for this target."""
-    return not task.verbatim and bool(info.native_ops or info.coupling_map is not None)
+def _compiles(verbatim: bool, info: TargetInfo) -> bool:
+    """Whether a circuit goes through the compiler for this target (unless verbatim)."""
+    return not verbatim and bool(info.native_ops or info.coupling_map is not None)
 
 
 def _identity(n: int) -> dict[int, int]:
@@ -313,7 +314,8 @@ class Worker:
         beat = Heartbeat(self.api, task, ctx, self.heartbeat_seconds)
         ctx.report_status = lambda status, message: self._report(task, beat, status, message)
         ctx.record_execution = lambda execution_id: self._record(task, beat, execution_id)
-        beat.start()
+        if not self._brief(task):
+            beat.start()
         try:
             outcome = self._work(task, ctx)
         except QRelayError as exc:
@@ -403,6 +405,51 @@ class Worker:
             ctx.max_threads = 1  # a small run in this process: no OpenMP threads left spinning
         return self.driver(info).execute(task, circuit, ctx)
 
+    def _brief(self, task: WorkerTask) -> bool:
+        """Whether the task ends in milliseconds (see :meth:`brief`).
+
+        Such a task needs no heartbeat (its lease lasts far longer than the task), and
+        starting and joining a heartbeat thread would cost a tenth of its whole run.
+        """
+        return self.brief(
+            task.target,
+            job_type=task.job_type,
+            verbatim=task.verbatim,
+            sim_method=task.sim_method,
+            circuit=task.circuit,
+            shots=task.shots,
+            rows=1 if task.bindings is None else len(task.bindings),
+        )
+
+    def brief(
+        self,
+        target: str,
+        *,
+        job_type: JobType,
+        verbatim: bool,
+        sim_method: SimMethod | None,
+        circuit: Circuit,
+        shots: int,
+        rows: int,
+    ) -> bool:
+        """Whether this worker runs such a task in milliseconds, in its own thread.
+
+        That is a small simulation (:func:`~qrelay.worker.isolation.small_simulation`) on
+        a simulator target, with nothing to compile.
+        """
+        if not self.isolate or target not in self.targets or target in self._given_drivers:
+            return False
+        try:
+            info = self.target_info(target)
+        except QRelayError:
+            return False
+        return (
+            info.simulator
+            and not _compiles(verbatim, info)
+            and job_type in (JobType.SUBMIT, JobType.SIMULATE)
+            and small_simulation(circuit, shots=shots, rows=rows, sim_method=sim_method)
+        )
+
     def _isolated(self, info: TargetInfo, task: WorkerTask, circuit: Circuit) -> bool:
         """Whether the task runs in the simulation child (see :mod:`qrelay.worker.isolation`)."""
         simulation = task.job_type == JobType.SIMULATE or info.simulator
@@ -419,7 +466,7 @@ class Worker:
             check_verbatim(circuit, info)
             identity = _identity(circuit.num_qubits)
             return CompileResult(circuit, identity, dict(identity))
-        if not _compiles(task, info):
+        if not _compiles(task.verbatim, info):
             # a simulator that takes any op: nothing to compile
             if circuit.num_qubits > info.num_qubits:
                 check_verbatim(circuit, info)  # raises, naming the qubit count
