@@ -42,9 +42,11 @@ from qrelay.errors import ConfigurationError, QRelayError
 from qrelay.settings import qrelay_home
 
 if TYPE_CHECKING:
+    from qrelay.payload import NewJob
     from qrelay.qpu.server import ServerHandle
     from qrelay.service.app import ServiceRuntime
     from qrelay.service.local import LocalChannel, LocalWorkerApi
+    from qrelay.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class EmbeddedStack:
     app: Any = field(repr=False, default=None)
     _http: _HttpServer | None = field(repr=False, default=None)
     _worker_apis: list[LocalWorkerApi] = field(repr=False, default_factory=list)
+    _by_target: dict[str, tuple[Worker, LocalWorkerApi]] = field(repr=False, default_factory=dict)
     _workers: list[Any] = field(repr=False, default_factory=list)
     _worker_threads: list[threading.Thread] = field(repr=False, default_factory=list)
     _background: threading.Thread | None = field(repr=False, default=None)
@@ -92,7 +95,7 @@ class EmbeddedStack:
         """A client channel into the service, acting for ``token``'s user, without HTTP."""
         from qrelay.service.local import LocalChannel
 
-        return LocalChannel(self.runtime, token, self.url)
+        return LocalChannel(self.runtime, token, self.url, runner=_BriefJobs(self))
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Wait until the fleet and the workers have started; whether they did in time."""
@@ -114,6 +117,39 @@ class EmbeddedStack:
         if self._http is not None:
             self._http.stop()
         stop_fleet()
+
+
+class _BriefJobs:
+    """The embedded workers as the client channel's ``BriefRunner``.
+
+    A job of one small simulation (see :meth:`qrelay.worker.Worker.brief`) is run by its
+    target's worker object on the thread that submitted it, through the same lease,
+    processing and result as in the worker's own thread.
+    """
+
+    def __init__(self, stack: EmbeddedStack) -> None:
+        self._stack = stack
+
+    def claims(self, job: NewJob) -> bool:
+        found = self._stack._by_target.get(job.target)
+        if found is None or job.num_circuits != 1 or job.dry_run or self._stack.stopping.is_set():
+            return False
+        worker, _api = found
+        return worker.brief(
+            job.target,
+            job_type=job.job_type,
+            verbatim=job.verbatim,
+            sim_method=job.sim_method,
+            circuit=job.circuits[0],
+            shots=job.shots,
+            rows=job.binding_count(0),
+        )
+
+    def run(self, job_id: str, target: str) -> None:
+        worker, api = self._stack._by_target[target]
+        task = api.lease_job(target, job_id)
+        if task is not None:  # else a worker polling the queue took it first
+            worker.process(task)
 
 
 # ---------------------------------------------------------------------- state
@@ -321,6 +357,7 @@ def _start_devices(stack: EmbeddedStack) -> None:
                 target=worker.run, name=f"qrelay-embedded-worker-{name}", daemon=True
             )
             stack._worker_apis.append(api)
+            stack._by_target[name] = (worker, api)
             stack._workers.append(worker)
             stack._worker_threads.append(thread)
             thread.start()

@@ -111,3 +111,18 @@ async def test_sync_client_works_inside_a_running_event_loop(stack: Any) -> None
     with Client() as client:
         job = client.submit(NewJob(target="aer_simulator", circuits=[flip(2)], shots=4))
         assert job.result(timeout=60).readouts[0][0].counts() == {"10": 4}  # type: ignore[index]
+
+
+def test_a_brief_job_has_ended_when_submit_returns(stack: Any) -> None:
+    """A small simulation is run on the submitting (runtime) thread, through the same
+    lease and result as a worker's; anything bigger is queued for the workers."""
+    from qrelay.payload import CircuitStatus
+
+    assert stack.wait_ready(60)
+    with Client() as client:
+        brief = client.submit(NewJob(target="aer_simulator", circuits=[flip(3)], shots=64))
+        assert brief.data().statuses == [CircuitStatus.COMPLETED]  # one read, no wait
+        assert brief.result(timeout=60).readouts[0][0].counts() == {"010": 64}  # type: ignore[index]
+        queued = client.submit(NewJob(target="aer_simulator", circuits=[flip(14)], shots=64))
+        counts = queued.result(timeout=60).readouts[0][0].counts()  # type: ignore[index]
+        assert counts == {"10" * 7: 64}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -138,3 +139,23 @@ def test_restart_mid_queue_completes_everything(db_url: str) -> None:
             assert data["statuses"] == ["completed"] * 3
     finally:
         second.stop()
+
+
+def test_a_lease_by_job_takes_that_jobs_task_and_no_other(live: Live) -> None:
+    """``Store.lease(job_id=...)`` (the embedded default runs a brief job where it was
+    submitted) leases that job's task even behind older ones, once, and leaves the rest."""
+    user, worker = live.user(), live.worker()
+    ids = [
+        user.post("/v1/jobs", json=new_job(), headers={"Idempotency-Key": uuid.uuid4().hex}).json()[
+            "job_id"
+        ]
+        for _ in range(2)
+    ]
+    rt = live.server.config.app.state.runtime
+    principal = rt.store.principal(worker.headers["Authorization"].split()[1])
+    raw = rt.store.lease(principal, ["aer_simulator"], job_id=ids[1])
+    assert raw is not None
+    assert json.loads(raw)["job_id"] == ids[1]
+    assert rt.store.lease(principal, ["aer_simulator"], job_id=ids[1]) is None
+    statuses = [user.get(f"/v1/jobs/{job_id}").json()["statuses"] for job_id in ids]
+    assert statuses == [["awaiting_submission"], ["pending"]]

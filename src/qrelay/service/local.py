@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -31,6 +32,8 @@ from qrelay.payload import (
     GetTargetsFilterModel,
     HeartbeatResponse,
     JobQuery,
+    NewJob,
+    NewJobResponse,
     TargetInfo,
     TargetModel,
     WorkerTask,
@@ -47,6 +50,7 @@ from qrelay.service.problems import ApiError, as_problem
 if TYPE_CHECKING:
     from qrelay.service.app import ServiceRuntime
 
+log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _TARGET_LIST: TypeAdapter[list[TargetModel]] = TypeAdapter(list[TargetModel])
 
@@ -86,13 +90,40 @@ def _principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipa
     return cached_principal(rt, token) or lookup_principal(rt, token)
 
 
-class LocalChannel:
-    """A user's channel into the service of this process (``ServiceChannel``)."""
+class BriefRunner(Protocol):
+    """Runs a brief job at once on the submitting thread (the embedded default's workers)."""
 
-    def __init__(self, rt: ServiceRuntime, token: str, base_url: str) -> None:
+    def claims(self, job: NewJob) -> bool:
+        """Whether :meth:`run` will run this job (it is brief and its worker is here)."""
+        ...
+
+    def run(self, job_id: str, target: str) -> None:
+        """Lease the job's task as its target's worker and run it to its result."""
+        ...
+
+
+class LocalChannel:
+    """A user's channel into the service of this process (``ServiceChannel``).
+
+    With a ``runner``, a job submitted from the runtime loop (the synchronous client's)
+    that the runner claims is run there and then: it is stored without waking the
+    workers, leased by the job id as its target's worker would lease it, run and its
+    result posted, all before :meth:`submit` returns. A Bell pair takes a few
+    milliseconds; handing it to a worker thread and back cost as much again in thread
+    switches. A job the runner does not claim is queued for the workers as usual.
+    """
+
+    def __init__(
+        self,
+        rt: ServiceRuntime,
+        token: str,
+        base_url: str,
+        runner: BriefRunner | None = None,
+    ) -> None:
         self._rt = rt
         self._token = token
         self.base_url = base_url
+        self._runner = runner
 
     async def _user(self) -> UserPrincipal:
         found = cached_principal(self._rt, self._token)
@@ -103,12 +134,29 @@ class LocalChannel:
         return found
 
     async def submit(self, body: bytes, idempotency_key: str) -> bytes:
+        runner = self._runner if on_runtime_loop() else None
+        claimed: list[NewJob] = []
+
+        def wake(job: NewJob) -> bool:
+            if runner is not None and runner.claims(job):
+                claimed.append(job)
+                return False
+            return True
+
         with translated():
             user = await self._user()
-            content, _created = await operations.submit_job(
-                self._rt, user, body, idempotency_key, offload=_offload
+            content, created = await operations.submit_job(
+                self._rt, user, body, idempotency_key, offload=_offload, wake=wake
             )
-            return content
+        if runner is not None and claimed and created:
+            job = claimed[0]
+            job_id = NewJobResponse.model_validate_json(content).job_id
+            try:
+                runner.run(job_id, job.target)
+            except Exception:  # the job is stored and queued: a worker runs it instead
+                log.exception("job %s: running it here failed; queued for a worker", job_id)
+                self._rt.notifier.notify(f"target:{job.target}")
+        return content
 
     async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes:
         with translated():
@@ -202,6 +250,12 @@ class LocalWorkerApi:
             raw = operations.lease_blocking(
                 self._rt, self._worker(), targets, wait, stop=self._closed
             )
+        return None if raw is None else WorkerTask.model_validate_json(raw)
+
+    def lease_job(self, target: str, job_id: str) -> WorkerTask | None:
+        """Lease the queued task of one job (``None``: another worker has it already)."""
+        with translated():
+            raw = self._rt.store.lease(self._worker(), [target], job_id=job_id)
         return None if raw is None else WorkerTask.model_validate_json(raw)
 
     def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse:

@@ -42,11 +42,13 @@ async def submit_job(
     idempotency_key: str | None,
     *,
     offload: Offload = run_in_threadpool,
+    wake: Callable[[NewJob], bool] | None = None,
 ) -> tuple[bytes, bool]:
     """Validate a ``NewJob`` body, convert it if it is OpenQASM, and queue it.
 
     Returns the ``NewJobResponse`` JSON and whether the job is new (``False``: a replay of
-    an earlier submission with the same idempotency key).
+    an earlier submission with the same idempotency key). ``wake`` says, for the valid
+    job, whether its target's waiting workers are told (by default they are).
     """
     if not idempotency_key:
         raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
@@ -65,6 +67,7 @@ async def submit_job(
             job,
             idempotency_key=idempotency_key,
             request_hash=request_digest(body),
+            wake=True if wake is None else wake(job),
         )
     )
     return content.encode(), created

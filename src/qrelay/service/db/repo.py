@@ -180,7 +180,7 @@ class _Statements:
             .values(cost=jobs.c.cost + bindparam("amount"))
         )
         self._postgres = postgres
-        self._leases: dict[int, Any] = {}
+        self._leases: dict[tuple[int, bool], Any] = {}
         self.user_by_token = select(
             users.c.id, users.c.email, users.c.role, users.c.token_hash
         ).where(users.c.token_hash == bindparam("digest"), users.c.active.is_(True))
@@ -218,23 +218,22 @@ class _Statements:
             ),
         )
 
-    def lease(self, count: int) -> Any:
-        """The lease statement for ``count`` targets (parameters ``t0``, ``t1``, ...)."""
-        found = self._leases.get(count)
+    def lease(self, count: int, *, of_job: bool = False) -> Any:
+        """The lease statement for ``count`` targets (parameters ``t0``, ``t1``, ...);
+        ``of_job``: only a task of the job ``jid``."""
+        found = self._leases.get((count, of_job))
         if found is None:
-            found = self._leases[count] = self._lease(count)
+            found = self._leases[count, of_job] = self._lease(count, of_job)
         return found
 
-    def _lease(self, count: int) -> Any:
-        pick = (
-            select(tasks.c.id)
-            .where(
-                tasks.c.target.in_([bindparam(f"t{i}") for i in range(count)]),
-                _one_of(tasks.c.status, _QUEUED),
-            )
-            .order_by(tasks.c.priority.desc(), tasks.c.id)
-            .limit(1)
+    def _lease(self, count: int, of_job: bool) -> Any:
+        pick = select(tasks.c.id).where(
+            tasks.c.target.in_([bindparam(f"t{i}") for i in range(count)]),
+            _one_of(tasks.c.status, _QUEUED),
         )
+        if of_job:
+            pick = pick.where(tasks.c.job_id == bindparam("jid"))
+        pick = pick.order_by(tasks.c.priority.desc(), tasks.c.id).limit(1)
         if self._postgres:
             pick = pick.with_for_update(skip_locked=True)
         new_status = case(
@@ -614,10 +613,13 @@ class Store:
         *,
         idempotency_key: str,
         request_hash: str,
+        wake: bool = True,
     ) -> tuple[str, bool]:
         """Store a job and queue its circuits in one transaction.
 
-        Returns the response JSON and whether the job is new (False: a replay).
+        Returns the response JSON and whether the job is new (False: a replay). With
+        ``wake`` false the target's waiting workers are not told: the caller leases the
+        job itself at once (see :mod:`qrelay.service.local`); polling workers still see it.
         """
         _info, estimate = self.check_new_job(principal, job)
         job_id = new_id()
@@ -720,7 +722,8 @@ class Store:
                     409, "conflict", "a request with this Idempotency-Key is in progress; retry"
                 ) from None
             return _replay(found[0], request_hash), False
-        self.notifier.notify(f"target:{job.target}")
+        if wake:
+            self.notifier.notify(f"target:{job.target}")
         return response, True
 
     def _insert_tasks(self, conn: Connection, task_rows: list[dict[str, Any]]) -> list[int]:
@@ -1005,8 +1008,12 @@ class Store:
         self.notifier.notify(*(f"job:{j}" for j in jobs_touched), *(f"target:{t}" for t in targets))
         return done
 
-    def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
-        """Lease the first queued task of ``targets`` (priority, then submission), or None."""
+    def lease(
+        self, worker: WorkerPrincipal, targets: Sequence[str], *, job_id: str | None = None
+    ) -> bytes | None:
+        """Lease the first queued task of ``targets`` (priority, then submission), or None.
+
+        ``job_id`` leases only a task of that job."""
         if time.monotonic() - self._last_reclaim > self.reclaim_every:
             self.reclaim_expired()
         now = utcnow()
@@ -1015,11 +1022,13 @@ class Store:
         sql = self._sql
         params: dict[str, Any] = {f"t{i}": name for i, name in enumerate(targets)}
         params.update(lid=lease_id, exp=expires, wid=worker.worker_id, now=now)
+        if job_id is not None:
+            params["jid"] = job_id
         with write(self.engine) as conn:
             self._seen_worker(conn, worker)
             if not targets:
                 return None  # nothing to serve (and an empty IN list is not SQL everywhere)
-            leased = rows(conn, sql.lease(len(targets)), params)
+            leased = rows(conn, sql.lease(len(targets), of_job=job_id is not None), params)
             if not leased:
                 return None
             t = leased[0]
