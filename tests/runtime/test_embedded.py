@@ -126,3 +126,24 @@ def test_a_brief_job_has_ended_when_submit_returns(stack: Any) -> None:
         queued = client.submit(NewJob(target="aer_simulator", circuits=[flip(14)], shots=64))
         counts = queued.result(timeout=60).readouts[0][0].counts()  # type: ignore[index]
         assert counts == {"10" * 7: 64}
+
+
+def test_errors_in_process_are_the_errors_over_http(stack: Any) -> None:
+    """The in-process channel raises what a client over HTTP would: same class, code and
+    message naming the field; a refused job changes nothing."""
+    import pytest
+
+    from qrelay.errors import NotFoundError, ValidationError
+
+    with Client() as client:
+        with pytest.raises(NotFoundError) as missing:
+            client.job("no-such-job")
+        assert missing.value.code == "not_found"
+        assert "no-such-job" in str(missing.value)
+        before = len(client.jobs(limit=100))
+        too_wide = NewJob(target="aer_simulator", circuits=[flip(3)], shots=64)
+        too_wide.circuits[0].instructions.append({"op": "x", "qubits": [7]})
+        with pytest.raises(ValidationError, match="qubit") as bad:
+            client.submit(too_wide)
+        assert getattr(bad.value, "code", None) == "validation_error"
+        assert len(client.jobs(limit=100)) == before
