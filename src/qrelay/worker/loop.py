@@ -372,11 +372,11 @@ class Worker:
             )
             report.start()
             try:
-                readouts = self._execute(info, task, compiled.circuit, ctx)
+                readouts = self._execute(info, task, compiled.circuit, ctx, isolated=isolated)
             finally:
                 report.join()
         else:
-            readouts = self._execute(info, task, compiled.circuit, ctx)
+            readouts = self._execute(info, task, compiled.circuit, ctx, isolated=isolated)
         if ctx.check_cancelled():
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled while running")
         rows = 1 if task.bindings is None else len(task.bindings)
@@ -396,10 +396,17 @@ class Worker:
         )
 
     def _execute(
-        self, info: TargetInfo, task: WorkerTask, circuit: Circuit, ctx: TaskContext
+        self,
+        info: TargetInfo,
+        task: WorkerTask,
+        circuit: Circuit,
+        ctx: TaskContext,
+        *,
+        isolated: bool,
     ) -> list[Readout]:
-        """Run on the target's driver: big simulations in the child process, the rest here."""
-        if self._isolated(info, task, circuit):
+        """Run on the target's driver: in the child process when ``isolated`` (a big
+        simulation, see :meth:`_isolated`), here otherwise."""
+        if isolated:
             return self._process.execute(info, task, circuit, ctx, config=self.driver_config)
         if self.isolate and info.simulator:
             ctx.max_threads = 1  # a small run in this process: no OpenMP threads left spinning
