@@ -77,7 +77,6 @@ class EmbeddedStack:
     started_in: float
     app: Any = field(repr=False, default=None)
     _http: _HttpServer | None = field(repr=False, default=None)
-    _worker_apis: list[LocalWorkerApi] = field(repr=False, default_factory=list)
     _by_target: dict[str, tuple[Worker, LocalWorkerApi]] = field(repr=False, default_factory=dict)
     _workers: list[Any] = field(repr=False, default_factory=list)
     _worker_threads: list[threading.Thread] = field(repr=False, default_factory=list)
@@ -107,7 +106,7 @@ class EmbeddedStack:
         self.ready.wait(timeout=5.0)  # let a start in progress finish launching first
         for worker in self._workers:
             worker.stop()
-        for api in self._worker_apis:
+        for _worker, api in list(self._by_target.values()):
             api.close()  # idle workers wait for a lease: they leave now, with no task
         deadline = time.monotonic() + _STOP_GRACE
         for thread in self._worker_threads:
@@ -356,7 +355,6 @@ def _start_devices(stack: EmbeddedStack) -> None:
             thread = threading.Thread(
                 target=worker.run, name=f"qrelay-embedded-worker-{name}", daemon=True
             )
-            stack._worker_apis.append(api)
             stack._by_target[name] = (worker, api)
             stack._workers.append(worker)
             stack._worker_threads.append(thread)
