@@ -6,7 +6,6 @@ elementary functions), never from strings. Symbol names are kept exactly.
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Mapping
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import sympy
 
 from qrelay.errors import ConversionError
-from qrelay.payload.expressions import FUNCTIONS, Expr, ExprNode
+from qrelay.payload.expressions import FUNCTIONS, Expr, ExprNode, finite_real
 
 _FUNCTIONS: dict[Any, str] = {
     sympy.sin: "sin",
@@ -38,28 +37,17 @@ def _node(fn: str, *args: Expr) -> Expr:
     return node
 
 
-def _finite(value: Any, where: str) -> float:
-    if isinstance(value, complex):
-        if value.imag != 0.0:
-            raise ConversionError(f"{where}: complex value {value!r} is not a parameter")
-        value = value.real
-    result = float(value)
-    if not math.isfinite(result):
-        raise ConversionError(f"{where}: value {value!r} is not finite")
-    return result
-
-
 def to_expr(value: Any, where: str = "parameter") -> Expr:
     """A Cirq parameter (number, sympy symbol or expression) as a payload expression."""
     if isinstance(value, numbers.Number) and not isinstance(value, sympy.Basic):
-        return _finite(value, where)
+        return finite_real(value, where)
     if not isinstance(value, sympy.Basic):
         raise ConversionError(f"{where}: {type(value).__name__} is not a parameter value")
     if isinstance(value, sympy.Symbol):
         return str(value.name)
     if not value.free_symbols:
         try:
-            return _finite(complex(value), where)
+            return finite_real(complex(value), where)
         except TypeError:
             raise ConversionError(f"{where}: {value} is not a number") from None
     if isinstance(value, sympy.Add):

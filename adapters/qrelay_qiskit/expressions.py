@@ -8,7 +8,6 @@ parses strings. Symbols keep their names exactly (``theta``, ``v[3]``).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -17,7 +16,7 @@ from qiskit.circuit import Parameter, ParameterExpression, ParameterVector
 from qiskit.circuit.parameterexpression import OpCode
 
 from qrelay.errors import ConversionError
-from qrelay.payload.expressions import FUNCTIONS, Expr, ExprNode
+from qrelay.payload.expressions import FUNCTIONS, Expr, ExprNode, finite_real
 
 _BINARY: Final = {
     int(OpCode.ADD): "add",
@@ -48,22 +47,11 @@ _CONJ: Final = int(OpCode.CONJ)
 _VECTOR_ELEMENT = re.compile(r"^(.+)\[(\d+)\]$")
 
 
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, complex):
-        if value.imag != 0.0:
-            raise ConversionError(f"{where}: complex parameter value {value!r} is not supported")
-        value = value.real
-    result = float(value)
-    if not math.isfinite(result):
-        raise ConversionError(f"{where}: parameter value {value!r} is not finite")
-    return result
-
-
 def to_expr(value: Any, where: str = "parameter") -> Expr:
     """A Qiskit gate parameter (number, ``Parameter`` or expression) as a payload expression."""
     if not isinstance(value, ParameterExpression):
         try:
-            return _number(value, where)
+            return finite_real(value, where)
         except ConversionError:  # a ValueError too: keep its own message (not finite, complex)
             raise
         except (TypeError, ValueError):
@@ -73,7 +61,7 @@ def to_expr(value: Any, where: str = "parameter") -> Expr:
     if isinstance(value, Parameter):
         return str(value.name)
     if not value.parameters:
-        return _number(value.numeric(), where)
+        return finite_real(value.numeric(), where)
     if value.is_symbol():
         return str(next(iter(value.parameters)).name)
     stack: list[Expr] = []

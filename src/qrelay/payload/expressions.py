@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from typing_extensions import TypedDict
 
-from qrelay.errors import PayloadError
+from qrelay.errors import ConversionError, PayloadError
 
 
 class ExprNode(TypedDict):
@@ -132,6 +132,25 @@ def evaluate(expr: Expr, values: Mapping[str, float]) -> float:
             raise PayloadError(f"{name}{tuple(args)}: the value {value} is not finite")
         return value
     return float(expr)
+
+
+def finite_real(value: Any, where: str) -> float:
+    """A framework's numeric parameter value as a finite float, for the adapters.
+
+    Qiskit and Cirq both hand over numbers that may be complex (with a zero imaginary
+    part after simplification) or not finite; one check keeps their refusals the same.
+    It raises ``ConversionError`` (the value came from a framework object, not from a
+    payload) naming ``where``; a value ``float`` cannot read raises its own ``TypeError``
+    or ``ValueError``, which the caller words for its framework.
+    """
+    if isinstance(value, complex):
+        if value.imag != 0.0:
+            raise ConversionError(f"{where}: complex parameter value {value!r} is not supported")
+        value = value.real
+    result = float(value)
+    if not math.isfinite(result):
+        raise ConversionError(f"{where}: parameter value {value!r} is not finite")
+    return result
 
 
 def is_numeric(expr: Expr) -> bool:
