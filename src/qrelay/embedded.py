@@ -144,11 +144,13 @@ class _BriefJobs:
             rows=job.binding_count(0),
         )
 
-    def run(self, job_id: str, target: str) -> None:
+    def run(self, job_id: str, target: str) -> bool:
         worker, api = self._stack._by_target[target]
         task = api.lease_job(target, job_id)
-        if task is not None:  # else a worker polling the queue took it first
-            worker.process(task)
+        if task is None:  # another job of the target comes first, or a worker took it
+            return False
+        worker.process(task)
+        return True
 
 
 # ---------------------------------------------------------------------- state

@@ -141,21 +141,32 @@ def test_restart_mid_queue_completes_everything(db_url: str) -> None:
         second.stop()
 
 
-def test_a_lease_by_job_takes_that_jobs_task_and_no_other(live: Live) -> None:
+def test_a_lease_by_job_takes_that_jobs_task_only_at_the_head_of_the_queue(live: Live) -> None:
     """``Store.lease(job_id=...)`` (the embedded default runs a brief job where it was
-    submitted) leases that job's task even behind older ones, once, and leaves the rest."""
+    submitted) leases that job's task once, and only when no queued job of the target comes
+    first by priority, then submission: a job does not overtake the queue."""
     user, worker = live.user(), live.worker()
-    ids = [
-        user.post("/v1/jobs", json=new_job(), headers={"Idempotency-Key": uuid.uuid4().hex}).json()[
-            "job_id"
-        ]
-        for _ in range(2)
-    ]
+
+    def submit(priority: int) -> str:
+        body = new_job() | {"priority": priority}
+        r = user.post("/v1/jobs", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+        assert r.status_code == 201, r.text
+        return str(r.json()["job_id"])
+
+    first, second = submit(0), submit(0)
     rt = live.server.config.app.state.runtime
     principal = rt.store.principal(worker.headers["Authorization"].split()[1])
-    raw = rt.store.lease(principal, ["aer_simulator"], job_id=ids[1])
-    assert raw is not None
-    assert json.loads(raw)["job_id"] == ids[1]
-    assert rt.store.lease(principal, ["aer_simulator"], job_id=ids[1]) is None
-    statuses = [user.get(f"/v1/jobs/{job_id}").json()["statuses"] for job_id in ids]
-    assert statuses == [["awaiting_submission"], ["pending"]]
+
+    def lease(job_id: str) -> str | None:
+        raw = rt.store.lease(principal, ["aer_simulator"], job_id=job_id)
+        return None if raw is None else str(json.loads(raw)["job_id"])
+
+    assert lease(second) is None  # the older job of the same priority comes first
+    urgent = submit(5)
+    assert lease(first) is None  # a later job of higher priority comes first
+    assert lease(urgent) == urgent
+    assert lease(urgent) is None  # leased once
+    assert lease(first) == first
+    assert lease(second) == second
+    statuses = [user.get(f"/v1/jobs/{job_id}").json()["statuses"] for job_id in (first, second)]
+    assert statuses == [["pending"], ["pending"]]

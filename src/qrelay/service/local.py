@@ -97,8 +97,11 @@ class BriefRunner(Protocol):
         """Whether :meth:`run` will run this job (it is brief and its worker is here)."""
         ...
 
-    def run(self, job_id: str, target: str) -> None:
-        """Lease the job's task as its target's worker and run it to its result."""
+    def run(self, job_id: str, target: str) -> bool:
+        """Lease the job's task as its target's worker and run it to its result.
+
+        False: the task was not leased (a queued job of the target comes first, or a
+        polling worker took it), so it waits in the queue for the workers."""
         ...
 
 
@@ -152,9 +155,11 @@ class LocalChannel:
             job = claimed[0]
             job_id = NewJobResponse.model_validate_json(content).job_id
             try:
-                runner.run(job_id, job.target)
+                ran = runner.run(job_id, job.target)
             except Exception:  # the job is stored and queued: a worker runs it instead
                 log.exception("job %s: running it here failed; queued for a worker", job_id)
+                ran = False
+            if not ran:  # stored without waking the workers: wake them now
                 self._rt.notifier.notify(f"target:{job.target}")
         return content
 
@@ -253,7 +258,8 @@ class LocalWorkerApi:
         return None if raw is None else WorkerTask.model_validate_json(raw)
 
     def lease_job(self, target: str, job_id: str) -> WorkerTask | None:
-        """Lease the queued task of one job (``None``: another worker has it already)."""
+        """Lease the queued task of one job if it heads its target's queue (``None``: a
+        queued job of the target comes first, or another worker has it already)."""
         with translated():
             raw = self._rt.store.lease(self._worker(), [target], job_id=job_id)
         return None if raw is None else WorkerTask.model_validate_json(raw)

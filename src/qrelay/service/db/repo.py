@@ -219,8 +219,10 @@ class _Statements:
         )
 
     def lease(self, count: int, *, of_job: bool = False) -> Any:
-        """The lease statement for ``count`` targets (parameters ``t0``, ``t1``, ...);
-        ``of_job``: only a task of the job ``jid``."""
+        """The lease statement for ``count`` targets (parameters ``t0``, ``t1``, ...).
+
+        ``of_job``: the task at the head of the queue, only if it belongs to the job
+        ``jid``; a job does not overtake the queue by being leased by its id."""
         found = self._leases.get((count, of_job))
         if found is None:
             found = self._leases[count, of_job] = self._lease(count, of_job)
@@ -231,18 +233,19 @@ class _Statements:
             tasks.c.target.in_([bindparam(f"t{i}") for i in range(count)]),
             _one_of(tasks.c.status, _QUEUED),
         )
-        if of_job:
-            pick = pick.where(tasks.c.job_id == bindparam("jid"))
         pick = pick.order_by(tasks.c.priority.desc(), tasks.c.id).limit(1)
         if self._postgres:
             pick = pick.with_for_update(skip_locked=True)
+        chosen = tasks.c.id == pick.scalar_subquery()
+        if of_job:
+            chosen = and_(chosen, tasks.c.job_id == bindparam("jid"))
         new_status = case(
             *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
             else_=tasks.c.status,
         )
         return (
             update(tasks)
-            .where(tasks.c.id == pick.scalar_subquery())
+            .where(chosen)
             .values(
                 status=new_status,
                 lease_id=bindparam("lid"),
@@ -1013,7 +1016,9 @@ class Store:
     ) -> bytes | None:
         """Lease the first queued task of ``targets`` (priority, then submission), or None.
 
-        ``job_id`` leases only a task of that job."""
+        With ``job_id`` the first queued task is leased only if it is that job's: the
+        embedded default runs a brief job where it was submitted only when no queued job
+        of its target comes first (by priority, then submission)."""
         if time.monotonic() - self._last_reclaim > self.reclaim_every:
             self.reclaim_expired()
         now = utcnow()
