@@ -15,7 +15,7 @@ one run (ratio = ours / reference; lower is better). Targets:
 
 Run it directly to print the rows::
 
-    python benchmarks/frontends_bench.py [--quick]
+    python -m benchmarks.frontends_bench [--quick]
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
-QUBITS = 10
-LAYERS = 4  # 4 layers x 10 qubits = 40 parameters
+from benchmarks.peers.circuits import SWEEP_QUBITS, cirq_ansatz, qiskit_ansatz, qiskit_bell
+
 SHOTS = 100
 #: Runs before timing: the first jobs on a fresh stack pay worker start-up and caches.
 WARMUP = 3
@@ -56,90 +56,64 @@ def _row(case: str, ours: float, reference: float, target: str, unit: str = "ms"
     }
 
 
-def _bell() -> Any:
-    from qiskit import QuantumCircuit
-
-    qc = QuantumCircuit(2, 2, name="bell")
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.measure([0, 1], [0, 1])
-    return qc
-
-
-def _qiskit_ansatz() -> Any:
-    from qiskit import QuantumCircuit
-    from qiskit.circuit import ParameterVector
-
-    theta = ParameterVector("theta", QUBITS * LAYERS)
-    qc = QuantumCircuit(QUBITS, name="ansatz")
-    for layer in range(LAYERS):
-        for q in range(QUBITS):
-            qc.ry(theta[layer * QUBITS + q], q)
-        for q in range(QUBITS - 1):
-            qc.cx(q, q + 1)
-    qc.measure_all()
-    return qc
-
-
-def _cirq_ansatz() -> tuple[Any, list[Any]]:
-    import cirq
-    import sympy
-
-    qubits = cirq.LineQubit.range(QUBITS)
-    symbols = [sympy.Symbol(f"theta_{i}") for i in range(QUBITS * LAYERS)]
-    circuit = cirq.Circuit()
-    for layer in range(LAYERS):
-        circuit.append(cirq.ry(symbols[layer * QUBITS + q]).on(qubits[q]) for q in range(QUBITS))
-        circuit.append(cirq.CNOT(qubits[q], qubits[q + 1]) for q in range(QUBITS - 1))
-    circuit.append(cirq.measure(*qubits, key="m"))
-    return circuit, symbols
+def _in_turn(
+    ours: Callable[[], Any], reference: Callable[[], Any], rounds: int
+) -> tuple[float, float]:
+    """Median milliseconds of ``ours`` and ``reference``, called in turn round after round
+    (after warm-up runs), so a slow spell of the machine falls on both."""
+    for fn in (ours, reference):
+        for _ in range(WARMUP):  # start-up, worker caches, connections
+            fn()
+    times: tuple[list[float], list[float]] = ([], [])
+    for _ in range(rounds):
+        for fn, spent in zip((ours, reference), times, strict=True):
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times[0]), 1e3 * statistics.median(times[1])
 
 
 def bell_cases(quick: bool) -> list[dict[str, Any]]:
     """Bell latency on the embedded default and on ``qrelay serve`` (a service and a worker
-    process on loopback), each against ``AerSimulator().run``; the three are timed in
-    turn, round after round, so a slow spell of the machine falls on all of them."""
+    process on loopback), each timed in turn with ``AerSimulator().run``.
+
+    Each row is its own pairing. The serve processes run only while their row is timed:
+    idle on the same cores, their threads would tax the embedded row, which has no part
+    in them (on two cores, timing the serve path in the same rounds moved the embedded
+    ratio from 2.5-2.9 to 3.2-3.4).
+    """
     from qiskit import transpile
     from qiskit_aer import AerSimulator
 
     from benchmarks.peers.service import serve
     from qrelay_qiskit import QRelayProvider
 
-    qc = _bell()
+    qc = qiskit_bell()
     simulator = AerSimulator()
     compiled = transpile(qc, simulator)
+    rounds = 20 if quick else 100
+
+    def aer() -> Any:
+        return simulator.run(compiled, shots=1000).result().get_counts()
+
     embedded = QRelayProvider().get_backend("aer_simulator")
-    with serve() as service:
-        remote = QRelayProvider(service.urls[0], service.user_token).get_backend("aer_simulator")
-        paths: dict[str, Callable[[], Any]] = {
-            "embedded": lambda: embedded.run(qc, shots=1000).result().get_counts(),
-            "serve": lambda: remote.run(qc, shots=1000).result().get_counts(),
-            "aer": lambda: simulator.run(compiled, shots=1000).result().get_counts(),
-        }
-        for fn in paths.values():
-            for _ in range(WARMUP):  # start-up, worker caches, connections
-                fn()
-        times: dict[str, list[float]] = {name: [] for name in paths}
-        for _ in range(10 if quick else 50):
-            for name, fn in paths.items():
-                start = time.perf_counter()
-                fn()
-                times[name].append(time.perf_counter() - start)
-    ms = {name: 1e3 * statistics.median(values) for name, values in times.items()}
-    return [
+    rows = [
         _row(
             "bell 1000 shots: backend.run (embedded) vs AerSimulator.run",
-            ms["embedded"],
-            ms["aer"],
+            *_in_turn(lambda: embedded.run(qc, shots=1000).result().get_counts(), aer, rounds),
             "<= 3x",
-        ),
-        _row(
-            "bell 1000 shots: backend.run (qrelay serve) vs AerSimulator.run",
-            ms["serve"],
-            ms["aer"],
-            "<= 6x",
-        ),
+        )
     ]
+    with serve() as service:
+        remote = QRelayProvider(service.urls[0], service.user_token).get_backend("aer_simulator")
+        rows.append(
+            _row(
+                "bell 1000 shots: backend.run (qrelay serve) vs AerSimulator.run",
+                *_in_turn(lambda: remote.run(qc, shots=1000).result().get_counts(), aer, rounds),
+                "<= 6x",
+            )
+        )
+    return rows
 
 
 def sampler_v2_case(points: int, repeat: int) -> dict[str, Any]:
@@ -148,7 +122,7 @@ def sampler_v2_case(points: int, repeat: int) -> dict[str, Any]:
 
     from qrelay_qiskit import QRelayProvider, QRelaySamplerV2
 
-    qc = _qiskit_ansatz()
+    qc = qiskit_ansatz()
     values = np.random.default_rng(1).uniform(0, np.pi, size=(points, qc.num_parameters))
     sampler = QRelaySamplerV2(QRelayProvider().get_backend("aer_simulator"), default_shots=SHOTS)
     simulator = AerSimulator()
@@ -166,7 +140,7 @@ def sampler_v2_case(points: int, repeat: int) -> dict[str, Any]:
         ours()
     reference()
     return _row(
-        f"{points}-point sweep ({QUBITS}q, {qc.num_parameters} params, {SHOTS} shots): "
+        f"{points}-point sweep ({SWEEP_QUBITS}q, {qc.num_parameters} params, {SHOTS} shots): "
         "QRelaySamplerV2 vs Aer parameter_binds",
         _median_ms(ours, repeat),
         _median_ms(reference, repeat),
@@ -179,7 +153,7 @@ def cirq_sweep_case(points: int, repeat: int, target: str) -> dict[str, Any]:
 
     from qrelay_cirq import QRelayService
 
-    circuit, symbols = _cirq_ansatz()
+    circuit, symbols = cirq_ansatz()
     values = np.random.default_rng(2).uniform(0, np.pi, size=(points, len(symbols)))
     sweep = cirq.Zip(*(cirq.Points(s, values[:, i].tolist()) for i, s in enumerate(symbols)))
     sampler = QRelayService().sampler(target)
@@ -194,7 +168,7 @@ def cirq_sweep_case(points: int, repeat: int, target: str) -> dict[str, Any]:
     for _ in range(WARMUP):
         ours()
     return _row(
-        f"{points}-point sweep ({QUBITS}q, {len(symbols)} params, {SHOTS} shots): "
+        f"{points}-point sweep ({SWEEP_QUBITS}q, {len(symbols)} params, {SHOTS} shots): "
         f"QRelaySampler.run_sweep on {target} vs cirq.Simulator().run_sweep",
         _median_ms(ours, repeat),
         _median_ms(reference, 1 if repeat <= 3 else 3),
