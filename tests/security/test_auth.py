@@ -115,6 +115,27 @@ def test_balance_too_small_is_402_and_nothing_is_queued(served: Served) -> None:
     assert user.get("/v1/me/balance").json()["balance"] == pytest.approx(100 * PRICE - 1e-6)
 
 
+def test_unfinished_jobs_hold_back_their_estimate_until_they_end(served: Served) -> None:
+    """Queued work is paid for too: a user cannot queue more than the balance covers, and
+    what a job held back returns to the balance when it is cancelled."""
+    token, _ = served.new_user(balance=150 * PRICE)
+    user = served.client(token)
+    first = user.post("/v1/jobs", json=_job(shots=100), headers={"Idempotency-Key": "r1"})
+    assert first.status_code == 201, first.text
+    second = user.post("/v1/jobs", json=_job(shots=100), headers={"Idempotency-Key": "r2"})
+    assert second.status_code == 402
+    problem = second.json()
+    assert problem["code"] == "insufficient_balance"
+    assert "held for unfinished jobs" in problem["detail"]
+    assert problem["reserved"] == pytest.approx(100 * PRICE)
+    assert len(user.get("/v1/jobs").json()["jobs"]) == 1  # nothing more was queued
+    assert user.get("/v1/me/balance").json()["balance"] == pytest.approx(150 * PRICE)
+    job_id = first.json()["job_id"]
+    assert job_id in str(user.post("/v1/jobs/cancel", json={"job_ids": [job_id]}).json())
+    again = user.post("/v1/jobs", json=_job(shots=100), headers={"Idempotency-Key": "r3"})
+    assert again.status_code == 201, again.text
+
+
 def test_worker_and_user_tokens_stay_on_their_side(served: Served) -> None:
     worker = served.client(served.new_worker(["cirq_simulator"]))
     user_token, _ = served.new_user()

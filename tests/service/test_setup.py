@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -144,6 +146,29 @@ def test_prices_402_and_charges(priced: Live) -> None:
     )
     assert retired.status_code == 422
     assert "retired" in retired.json()["detail"]
+
+
+def test_submissions_racing_for_one_balance_are_checked_one_after_the_other(priced: Live) -> None:
+    """Eight threads submit at once a job costing 1.0 against a balance of 3.0: what the
+    unfinished jobs hold back is read inside each submission's write transaction (with the
+    user's row locked on PostgreSQL), so exactly three are queued and five refused."""
+    token = priced.user(balance=3.0).headers["Authorization"].split()[1]
+    barrier = threading.Barrier(8)
+
+    def submit(index: int) -> int:
+        with priced.client(token) as client:
+            barrier.wait()
+            r = client.post(
+                "/v1/jobs", json=new_job(shots=100), headers={"Idempotency-Key": f"race{index}"}
+            )
+            return r.status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(submit, range(8)))
+    assert codes == [201] * 3 + [402] * 5
+    with priced.client(token) as client:
+        assert len(client.get("/v1/jobs").json()["jobs"]) == 3
+        assert client.get("/v1/me/balance").json()["balance"] == pytest.approx(3.0)
 
 
 def test_admins_are_not_charged(priced: Live) -> None:

@@ -112,6 +112,15 @@ class _Statements:
             jobs.c.user_id == bindparam("uid"), jobs.c.idempotency_key == bindparam("key")
         )
         self.balance = select(users.c.balance).where(users.c.id == bindparam("uid"))
+        if postgres:
+            # The user's row stays locked until the submission commits: two submissions
+            # racing for the same money are checked one after the other. (SQLite's write
+            # transactions are serial already.)
+            self.balance = self.balance.with_for_update()
+        held = func.coalesce(func.sum(jobs.c.estimate - jobs.c.cost), 0.0).label("held")
+        self.reserved = select(held).where(
+            jobs.c.user_id == bindparam("uid"), jobs.c.charged, ~_one_of(jobs.c.status, _TERMINAL)
+        )
         self.job_statuses = select(tasks.c.status).where(tasks.c.job_id == bindparam("jid"))
         self.set_job_status = (
             update(jobs)
@@ -655,6 +664,7 @@ class Store:
             "meas_level": job.meas_level,
             "options": job.options,
             "cost": 0.0,
+            "estimate": estimate,
             "charged": not principal.is_admin,
             "deleted": False,
             "idempotency_key": idempotency_key,
@@ -691,15 +701,7 @@ class Store:
                 if found:
                     return _replay(found[0], request_hash), False
                 if not principal.is_admin and estimate > 0:
-                    money = rows(conn, sql.balance, {"uid": principal.user_id})
-                    balance = money[0].balance if money else None
-                    if balance is None or estimate > balance:
-                        raise ApiError(
-                            402,
-                            "insufficient_balance",
-                            f"the estimated cost {estimate:g} exceeds the balance {balance or 0:g}",
-                            extra={"estimated_cost": estimate, "balance": balance or 0.0},
-                        )
+                    self._check_balance(conn, principal.user_id, estimate)
                 run(conn, sql.insert_job, job_row)
                 ids = self._insert_tasks(conn, task_rows)
                 run_many(
@@ -728,6 +730,25 @@ class Store:
         if wake:
             self.notifier.notify(f"target:{job.target}")
         return response, True
+
+    def _check_balance(self, conn: Connection, user_id: str, estimate: float) -> None:
+        """402 unless the balance, less what the user's unfinished jobs may still charge,
+        covers ``estimate``: queued work is paid for too, so a user cannot queue more than
+        the balance pays for. Runs inside the submission's write transaction."""
+        money = rows(conn, self._sql.balance, {"uid": user_id})
+        balance = money[0].balance if money else 0.0
+        held = rows(conn, self._sql.reserved, {"uid": user_id})
+        reserved = max(0.0, float(held[0].held)) if held else 0.0
+        if estimate > balance - reserved:
+            detail = f"the estimated cost {estimate:g} exceeds the balance {balance:g}"
+            if reserved > 0:
+                detail += f" less {reserved:g} held for unfinished jobs"
+            raise ApiError(
+                402,
+                "insufficient_balance",
+                detail,
+                extra={"estimated_cost": estimate, "balance": balance, "reserved": reserved},
+            )
 
     def _insert_tasks(self, conn: Connection, task_rows: list[dict[str, Any]]) -> list[int]:
         """Insert the tasks of one job; their ids in circuit order."""

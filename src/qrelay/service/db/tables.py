@@ -81,6 +81,9 @@ jobs = Table(
     Column("meas_level", Integer, nullable=False),
     Column("options", JSON, nullable=False),
     Column("cost", Float, nullable=False, default=0.0),
+    #: The cost estimated at submission: until the job ends, what it may still charge
+    #: (``estimate - cost``) is held back from the user's balance.
+    Column("estimate", Float, nullable=False, server_default="0"),
     Column("charged", Boolean, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("idempotency_key", String(200), nullable=False),
@@ -90,6 +93,7 @@ jobs = Table(
     Column("updated_at", _TS, nullable=False),
     UniqueConstraint("user_id", "idempotency_key"),
     Index(None, "user_id", "submitted_at"),
+    Index(None, "user_id", "status"),
 )
 
 tasks = Table(
