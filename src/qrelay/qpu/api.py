@@ -29,9 +29,9 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Generic, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -87,6 +87,8 @@ log = logging.getLogger(__name__)
 _AWAIT_CHUNK_SECONDS: Final = 20.0
 #: Headroom of a call's gRPC deadline over the wait it asks the server for.
 _DEADLINE_SLACK: Final = 5.0
+
+_T = TypeVar("_T")
 
 Program = str | TranslationResult
 PatchValues = Mapping[str, Sequence[float] | float]
@@ -419,6 +421,177 @@ def _options(execution_options: ExecutionOptions | None) -> ExecutionOptions:
     return execution_options
 
 
+# ---------------------------------------------------------------------- calls
+@dataclass(frozen=True)
+class _Call(Generic[_T]):
+    """One call to a controller, built once for a public function and its async twin.
+
+    The twins differ only in how they make the call (a blocking stub, or ``await`` on a
+    ``grpc.aio`` one): where it goes, what it sends and how its answer is read are decided
+    here, so both build the same request and read the answer the same way.
+    """
+
+    client: QpuClient
+    address: str
+    method: str
+    request: Any
+    timeout: float | None
+    #: Turns the controller's answer into what the public function returns.
+    read: Callable[[Any], _T]
+    #: What a call that ran past its gRPC deadline gives instead of an error (unset: the
+    #: error is raised).
+    late: Callable[[], _T] | None = None
+
+    def failed(self, exc: Any) -> _T:
+        """What the call gives for the gRPC error ``exc``; raises it as a ``QpuApiError``.
+
+        Only a missed deadline of a call with ``late`` set gives ``late()`` instead.
+        """
+        if self.late is not None and exc.code() == _grpc().StatusCode.DEADLINE_EXCEEDED:
+            return self.late()
+        raise _rpc_error(exc, self.address, self.method) from exc
+
+
+def _invoke(call: _Call[_T]) -> _T:
+    """Make ``call`` with the client's blocking stub."""
+    try:
+        response = getattr(call.client.stub(call.address), call.method)(
+            call.request, timeout=call.timeout
+        )
+    except _grpc().RpcError as exc:
+        return call.failed(exc)
+    return call.read(response)
+
+
+async def _invoke_async(call: _Call[_T]) -> _T:
+    """Make ``call`` with the client's ``grpc.aio`` stub of the running event loop."""
+    try:
+        response = await getattr(call.client.aio_stub(call.address), call.method)(
+            call.request, timeout=call.timeout
+        )
+    except _grpc().RpcError as exc:
+        return call.failed(exc)
+    return call.read(response)
+
+
+def _job_ids(response: Any) -> list[str]:
+    return list(response.job_ids)
+
+
+def _outcomes(response: Any) -> dict[str, str]:
+    pb, _ = _pb()
+    return {r.job_id: _outcome_name(pb, r.outcome) for r in response.results}
+
+
+def _first_status(response: Any) -> JobStatus:
+    return _status(response.statuses[0])
+
+
+def _controller_info(response: Any) -> dict[str, Any]:
+    from google.protobuf.json_format import MessageToDict
+
+    info: dict[str, Any] = MessageToDict(
+        response, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    for key in ("programs_executed", "jobs_completed"):
+        info[key] = int(info.get(key, 0))
+    for device in info.get("devices", []):
+        device["programs_executed"] = int(device.get("programs_executed", 0))
+    return info
+
+
+def _device_info(response: Any) -> TargetInfo:
+    return TargetInfo.model_validate_json(response.target_info_json)
+
+
+def _execute_call(
+    program: Program,
+    patch_values: Sequence[PatchValues],
+    quantum_processor_id: str | None,
+    client: QpuClient | None,
+    execution_options: ExecutionOptions | None,
+    *,
+    key: str | None,
+) -> _Call[list[str]]:
+    """The Execute call of :func:`submit_with_parameter_batch`; ``key`` is its idempotency key."""
+    options = _options(execution_options)
+    qpu, request = _execute_request(program, patch_values, quantum_processor_id, options, key)
+    c = _client(client)
+    address = c.resolve(qpu, options)
+    return _Call(c, address, "Execute", request, options.call_timeout(), _job_ids)
+
+
+def _cancel_call(
+    job_ids: Sequence[str],
+    quantum_processor_id: str | None,
+    client: QpuClient | None,
+    execution_options: ExecutionOptions | None,
+) -> _Call[dict[str, str]]:
+    """The Cancel call of :func:`cancel_jobs` (``job_ids`` not empty); it answers outcomes."""
+    pb, _ = _pb()
+    options = _options(execution_options)
+    c = _client(client)
+    address = c.resolve(_processor_of(job_ids[0], quantum_processor_id), options)
+    request = pb.CancelRequest(job_ids=list(job_ids))
+    return _Call(c, address, "Cancel", request, options.call_timeout(), _outcomes)
+
+
+def _status_call(
+    job_id: str,
+    quantum_processor_id: str | None,
+    client: QpuClient | None,
+    execution_options: ExecutionOptions | None,
+) -> _Call[JobStatus]:
+    """The GetStatus call of :func:`get_job_status`; it answers the job's status."""
+    pb, _ = _pb()
+    options = _options(execution_options)
+    c = _client(client)
+    address = c.resolve(_processor_of(job_id, quantum_processor_id), options)
+    request = pb.GetStatusRequest(job_ids=[job_id])
+    return _Call(c, address, "GetStatus", request, options.call_timeout(), _first_status)
+
+
+def _await_calls(
+    job_ids: Sequence[str],
+    quantum_processor_id: str | None,
+    client: QpuClient | None,
+    execution_options: ExecutionOptions | None,
+    done: dict[str, ExecutionResults],
+) -> Iterator[_Call[None]]:
+    """The AwaitResults calls of one wait for ``job_ids`` (not empty); answers go to ``done``.
+
+    The caller makes each call before it asks for the next. No call blocks longer than
+    ``_AWAIT_CHUNK_SECONDS``; together they stay within the options' timeout
+    (``QpuApiError`` when it runs out), and they end when every job has finished.
+    """
+    pb, _ = _pb()
+    options = _options(execution_options)
+    c = _client(client)
+    address = c.resolve(_processor_of(job_ids[0], quantum_processor_id), options)
+    deadline = None if options.timeout is None else time.monotonic() + options.timeout
+    pending = list(job_ids)
+
+    def answered(response: Any) -> None:
+        nonlocal pending
+        pending = _finish_await(response, pending, done)
+
+    while pending:
+        wait = _AWAIT_CHUNK_SECONDS
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
+            if wait <= 0:
+                raise QpuApiError(
+                    f"{len(pending)} job(s) did not finish within {options.timeout} s "
+                    f"(first: {pending[0]})"
+                )
+        request = pb.AwaitResultsRequest(job_ids=pending, timeout_seconds=wait)
+        # A call past its deadline (DEADLINE_EXCEEDED) reads nothing and the loop asks again:
+        # a busy controller answered late; the overall bound still holds.
+        yield _Call(
+            c, address, "AwaitResults", request, wait + _DEADLINE_SLACK, answered, late=lambda: None
+        )
+
+
 # ---------------------------------------------------------------------- sync calls
 def submit_with_parameter_batch(
     program: Program,
@@ -434,17 +607,10 @@ def submit_with_parameter_batch(
     Either every set is queued or none is (``SubmissionError`` names the bad set and
     region). Submitting again with the same ``idempotency_key`` returns the same ids.
     """
-    options = _options(execution_options)
-    qpu, request = _execute_request(
-        program, patch_values, quantum_processor_id, options, idempotency_key
+    call = _execute_call(
+        program, patch_values, quantum_processor_id, client, execution_options, key=idempotency_key
     )
-    c = _client(client)
-    address = c.resolve(qpu, options)
-    try:
-        response = c.stub(address).Execute(request, timeout=options.call_timeout())
-    except _grpc().RpcError as exc:
-        raise _rpc_error(exc, address, "Execute") from exc
-    return list(response.job_ids)
+    return _invoke(call)
 
 
 def submit(
@@ -480,17 +646,7 @@ def cancel_jobs(
     """
     if not job_ids:
         return {}
-    pb, _ = _pb()
-    options = _options(execution_options)
-    c = _client(client)
-    address = c.resolve(_processor_of(job_ids[0], quantum_processor_id), options)
-    try:
-        response = c.stub(address).Cancel(
-            pb.CancelRequest(job_ids=list(job_ids)), timeout=options.call_timeout()
-        )
-    except _grpc().RpcError as exc:
-        raise _rpc_error(exc, address, "Cancel") from exc
-    return {r.job_id: _outcome_name(pb, r.outcome) for r in response.results}
+    return _invoke(_cancel_call(job_ids, quantum_processor_id, client, execution_options))
 
 
 def cancel_job(
@@ -512,17 +668,7 @@ def get_job_status(
     execution_options: ExecutionOptions | None = None,
 ) -> JobStatus:
     """The job's state, queue position, estimated delay and execution count."""
-    pb, _ = _pb()
-    options = _options(execution_options)
-    c = _client(client)
-    address = c.resolve(_processor_of(job_id, quantum_processor_id), options)
-    try:
-        response = c.stub(address).GetStatus(
-            pb.GetStatusRequest(job_ids=[job_id]), timeout=options.call_timeout()
-        )
-    except _grpc().RpcError as exc:
-        raise _rpc_error(exc, address, "GetStatus") from exc
-    return _status(response.statuses[0])
+    return _invoke(_status_call(job_id, quantum_processor_id, client, execution_options))
 
 
 def retrieve_results_batch(
@@ -537,33 +683,9 @@ def retrieve_results_batch(
     """
     if not job_ids:
         return []
-    pb, _ = _pb()
-    options = _options(execution_options)
-    c = _client(client)
-    address = c.resolve(_processor_of(job_ids[0], quantum_processor_id), options)
-    stub = c.stub(address)
-    deadline = None if options.timeout is None else time.monotonic() + options.timeout
     done: dict[str, ExecutionResults] = {}
-    pending = list(job_ids)
-    while pending:
-        wait = _AWAIT_CHUNK_SECONDS
-        if deadline is not None:
-            wait = min(wait, deadline - time.monotonic())
-            if wait <= 0:
-                raise QpuApiError(
-                    f"{len(pending)} job(s) did not finish within {options.timeout} s "
-                    f"(first: {pending[0]})"
-                )
-        try:
-            response = stub.AwaitResults(
-                pb.AwaitResultsRequest(job_ids=pending, timeout_seconds=wait),
-                timeout=wait + _DEADLINE_SLACK,
-            )
-        except _grpc().RpcError as exc:
-            if exc.code() == _grpc().StatusCode.DEADLINE_EXCEEDED:
-                continue  # a busy controller answered late; the overall bound still holds
-            raise _rpc_error(exc, address, "AwaitResults") from exc
-        pending = _finish_await(response, pending, done)
+    for call in _await_calls(job_ids, quantum_processor_id, client, execution_options, done):
+        _invoke(call)
     return [done[j] for j in job_ids]
 
 
@@ -584,26 +706,14 @@ def get_controller_info(
     execution_options: ExecutionOptions | None = None,
 ) -> dict[str, Any]:
     """The controller's id, version, devices (queue depth, delay) and execution counters."""
-    from google.protobuf.json_format import MessageToDict
-
     pb, _ = _pb()
     options = _options(execution_options)
     c = _client(client)
     address = c.resolve(quantum_processor_id, options)
-    try:
-        response = c.stub(address).GetControllerInfo(
-            pb.GetControllerInfoRequest(), timeout=options.call_timeout()
-        )
-    except _grpc().RpcError as exc:
-        raise _rpc_error(exc, address, "GetControllerInfo") from exc
-    info: dict[str, Any] = MessageToDict(
-        response, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    request = pb.GetControllerInfoRequest()
+    return _invoke(
+        _Call(c, address, "GetControllerInfo", request, options.call_timeout(), _controller_info)
     )
-    for key in ("programs_executed", "jobs_completed"):
-        info[key] = int(info.get(key, 0))
-    for device in info.get("devices", []):
-        device["programs_executed"] = int(device.get("programs_executed", 0))
-    return info
 
 
 def get_device_info(
@@ -616,14 +726,10 @@ def get_device_info(
     options = _options(execution_options)
     c = _client(client)
     address = c.resolve(quantum_processor_id, options)
-    try:
-        response = c.stub(address).GetDeviceInfo(
-            pb.GetDeviceInfoRequest(quantum_processor_id=quantum_processor_id),
-            timeout=options.call_timeout(),
-        )
-    except _grpc().RpcError as exc:
-        raise _rpc_error(exc, address, "GetDeviceInfo") from exc
-    return TargetInfo.model_validate_json(response.target_info_json)
+    request = pb.GetDeviceInfoRequest(quantum_processor_id=quantum_processor_id)
+    return _invoke(
+        _Call(c, address, "GetDeviceInfo", request, options.call_timeout(), _device_info)
+    )
 
 
 # ---------------------------------------------------------------------- async twins
@@ -637,17 +743,10 @@ async def submit_with_parameter_batch_async(
     idempotency_key: str | None = None,
 ) -> list[str]:
     """Async twin of :func:`submit_with_parameter_batch`."""
-    options = _options(execution_options)
-    qpu, request = _execute_request(
-        program, patch_values, quantum_processor_id, options, idempotency_key
+    call = _execute_call(
+        program, patch_values, quantum_processor_id, client, execution_options, key=idempotency_key
     )
-    c = _client(client)
-    address = c.resolve(qpu, options)
-    try:
-        response = await c.aio_stub(address).Execute(request, timeout=options.call_timeout())
-    except _grpc().RpcError as exc:
-        raise _rpc_error(exc, address, "Execute") from exc
-    return list(response.job_ids)
+    return await _invoke_async(call)
 
 
 async def submit_async(
@@ -680,17 +779,9 @@ async def cancel_jobs_async(
     """Async twin of :func:`cancel_jobs`."""
     if not job_ids:
         return {}
-    pb, _ = _pb()
-    options = _options(execution_options)
-    c = _client(client)
-    address = c.resolve(_processor_of(job_ids[0], quantum_processor_id), options)
-    try:
-        response = await c.aio_stub(address).Cancel(
-            pb.CancelRequest(job_ids=list(job_ids)), timeout=options.call_timeout()
-        )
-    except _grpc().RpcError as exc:
-        raise _rpc_error(exc, address, "Cancel") from exc
-    return {r.job_id: _outcome_name(pb, r.outcome) for r in response.results}
+    return await _invoke_async(
+        _cancel_call(job_ids, quantum_processor_id, client, execution_options)
+    )
 
 
 async def cancel_job_async(
@@ -712,17 +803,9 @@ async def get_job_status_async(
     execution_options: ExecutionOptions | None = None,
 ) -> JobStatus:
     """Async twin of :func:`get_job_status`."""
-    pb, _ = _pb()
-    options = _options(execution_options)
-    c = _client(client)
-    address = c.resolve(_processor_of(job_id, quantum_processor_id), options)
-    try:
-        response = await c.aio_stub(address).GetStatus(
-            pb.GetStatusRequest(job_ids=[job_id]), timeout=options.call_timeout()
-        )
-    except _grpc().RpcError as exc:
-        raise _rpc_error(exc, address, "GetStatus") from exc
-    return _status(response.statuses[0])
+    return await _invoke_async(
+        _status_call(job_id, quantum_processor_id, client, execution_options)
+    )
 
 
 async def retrieve_results_batch_async(
@@ -734,33 +817,9 @@ async def retrieve_results_batch_async(
     """Async twin of :func:`retrieve_results_batch`."""
     if not job_ids:
         return []
-    pb, _ = _pb()
-    options = _options(execution_options)
-    c = _client(client)
-    address = c.resolve(_processor_of(job_ids[0], quantum_processor_id), options)
-    stub = c.aio_stub(address)
-    deadline = None if options.timeout is None else time.monotonic() + options.timeout
     done: dict[str, ExecutionResults] = {}
-    pending = list(job_ids)
-    while pending:
-        wait = _AWAIT_CHUNK_SECONDS
-        if deadline is not None:
-            wait = min(wait, deadline - time.monotonic())
-            if wait <= 0:
-                raise QpuApiError(
-                    f"{len(pending)} job(s) did not finish within {options.timeout} s "
-                    f"(first: {pending[0]})"
-                )
-        try:
-            response = await stub.AwaitResults(
-                pb.AwaitResultsRequest(job_ids=pending, timeout_seconds=wait),
-                timeout=wait + _DEADLINE_SLACK,
-            )
-        except _grpc().RpcError as exc:
-            if exc.code() == _grpc().StatusCode.DEADLINE_EXCEEDED:
-                continue  # a busy controller answered late; the overall bound still holds
-            raise _rpc_error(exc, address, "AwaitResults") from exc
-        pending = _finish_await(response, pending, done)
+    for call in _await_calls(job_ids, quantum_processor_id, client, execution_options, done):
+        await _invoke_async(call)
     return [done[j] for j in job_ids]
 
 
