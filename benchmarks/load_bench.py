@@ -69,20 +69,10 @@ def _database(kind: str, home: Path) -> Iterator[str]:
     if kind == "sqlite":
         yield f"sqlite:///{home / 'load.db'}"
         return
-    from sqlalchemy import create_engine, text
+    from benchmarks.peers.service import postgres_schema
 
-    base = os.environ["QRELAY_TEST_POSTGRES_URL"]
-    schema = "load_" + uuid.uuid4().hex[:12]
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(os.environ["QRELAY_TEST_POSTGRES_URL"], "load_") as url:
+        yield url
 
 
 @dataclass
@@ -432,5 +422,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
+    # ``python benchmarks/load_bench.py``: make ``benchmarks`` importable as a package.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     for row in run(quick="--quick" in sys.argv):
         print(json.dumps(row))

@@ -517,22 +517,11 @@ def import_case(quick: bool) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ 7. throughput
-@contextlib.contextmanager
-def _postgres_schema() -> Iterator[str]:
-    from sqlalchemy import create_engine, text
+def _postgres_schema() -> contextlib.AbstractContextManager[str]:
+    from benchmarks.peers.service import postgres_schema
 
     base = os.environ.get("QRELAY_TEST_POSTGRES_URL", POSTGRES_URL)
-    schema = "bench_peers_" + uuid.uuid4().hex[:8]
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    return postgres_schema(base, "bench_peers_")
 
 
 def _throughput(service: Any, count: int, threads: int = 8) -> tuple[float, float]:

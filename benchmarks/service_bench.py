@@ -82,20 +82,10 @@ def _database(kind: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as tmp:
             yield f"sqlite:///{Path(tmp) / 'bench.db'}"
         return
-    from sqlalchemy import create_engine, text
+    from benchmarks.peers.service import postgres_schema
 
-    base = os.environ["QRELAY_TEST_POSTGRES_URL"]
-    schema = "bench_" + uuid.uuid4().hex[:10]
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with engine.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        engine.dispose()
+    with postgres_schema(os.environ["QRELAY_TEST_POSTGRES_URL"], "bench_") as url:
+        yield url
 
 
 @contextlib.contextmanager
@@ -258,5 +248,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
+    # ``python benchmarks/service_bench.py``: make ``benchmarks`` importable as a package.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     for row in run(quick="--quick" in sys.argv):
         print(json.dumps(row))

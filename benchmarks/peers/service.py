@@ -3,7 +3,9 @@
 Each service process gets its own port; all share one database (a SQLite file in a
 temporary ``QRELAY_HOME``, or the PostgreSQL URL given). The admin token comes from
 ``QRELAY_ADMIN_TOKEN``; a user with a large balance and one worker token per worker are
-made through the admin API, as an operator would.
+made through the admin API, as an operator would. :func:`postgres_schema` gives a run a
+schema of its own on a shared PostgreSQL server (the load and service benchmarks and the
+test suites use it as well).
 """
 
 from __future__ import annotations
@@ -60,6 +62,29 @@ def _tail(log: Path) -> str:
         return log.read_text(errors="replace")[-800:]
     except OSError:
         return ""
+
+
+@contextlib.contextmanager
+def postgres_schema(base_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty schema on the PostgreSQL server at ``base_url``; dropped afterwards.
+
+    Yields ``base_url`` with that schema as its search path, so each run (a benchmark, a
+    test suite) gets a database of its own on one shared server and leaves nothing behind.
+    ``prefix`` says whose a schema is when a killed run leaves one.
+    """
+    from sqlalchemy import create_engine, text
+
+    schema = prefix + uuid.uuid4().hex[:12]
+    engine = create_engine(base_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
 
 
 @contextlib.contextmanager

@@ -137,19 +137,11 @@ def database(kind: str, tmp: Path) -> Iterator[str]:
         import pytest
 
         pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server for this run")
-    from sqlalchemy import create_engine, text
+    # One schema helper serves the tests and the benchmarks; it needs only SQLAlchemy.
+    from benchmarks.peers.service import postgres_schema
 
-    schema = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema(base, "t_") as url:
+        yield url
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, step: float = 0.02) -> Any:
