@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.service.support import database
 
-from .procs import Stack, database
+from .procs import Stack
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -17,14 +17,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-POSTGRES_ENV = "QRELAY_TEST_POSTGRES_URL"
 _MAIN = "import sys; from qrelay.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
@@ -45,32 +43,6 @@ def wait_until(predicate: Any, bound: float, what: str, step: float = 0.05) -> A
         if time.monotonic() > end:
             raise AssertionError(f"gave up waiting for {what} after {bound} s")
         time.sleep(step)
-
-
-@contextlib.contextmanager
-def database(kind: str, tmp: Path) -> Iterator[str]:
-    """A fresh database: a SQLite file, or a new schema on the test PostgreSQL server."""
-    if kind == "sqlite":
-        yield f"sqlite:///{tmp / 'qrelay.db'}"
-        return
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        import pytest
-
-        pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server for this run")
-    from sqlalchemy import create_engine, text
-
-    schema = "rel_" + uuid.uuid4().hex[:12]
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @dataclass

@@ -11,11 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.service.support import database
 
 from qrelay.payload import Readout
 
 from .circuits import bell
-from .procs import PRICE, Stack, database, priced_catalog, submit, wait_until
+from .procs import PRICE, Stack, priced_catalog, submit, wait_until
 
 BALANCE = 100.0
 

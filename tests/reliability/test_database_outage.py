@@ -8,9 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.engine import make_url
+from tests.service.support import database
 
 from .circuits import bell
-from .procs import Stack, database, submit, wait_until
+from .procs import Stack, submit, wait_until
 from .proxy import TcpProxy
 
 
