@@ -21,34 +21,13 @@ import httpx
 from qrelay.service.app import create_app
 
 
-def _serve_http(app: Any) -> tuple[Any, threading.Thread, int]:
-    import uvicorn
-
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="bench-http", daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("the HTTP server stopped while starting")
-        time.sleep(0.005)
-    return server, thread, int(server.servers[0].sockets[0].getsockname()[1])
-
-
 def lease_to_result(
     quick: bool, circuit: Any, shots: int, row: Callable[..., dict[str, Any]]
 ) -> dict[str, Any]:
     """Median submit-to-readout latency of a ``simulate`` job, against Aer directly."""
     from qiskit_aer import AerSimulator
 
+    from qrelay.embedded import _serve_http
     from qrelay.payload import JobData
     from qrelay.service import bootstrap
     from qrelay.settings import ServiceSettings
@@ -64,8 +43,8 @@ def lease_to_result(
             database_url, name="bench", targets=["aer_simulator"]
         )
         app = create_app(settings.model_copy(update={"database_url": database_url}))
-        server, thread, port = _serve_http(app)
-        url = f"http://127.0.0.1:{port}"
+        server = _serve_http(app)  # the embedded service's own loopback server, in a thread
+        url = server.url
         worker = Worker(url, worker_token, ["aer_simulator"], lease_wait=2.0)
         worker_thread = threading.Thread(target=worker.run, daemon=True)
         worker_thread.start()
@@ -115,8 +94,7 @@ def lease_to_result(
             worker_thread.join(timeout=10)
             worker.close()
             http.close()
-            server.should_exit = True
-            thread.join(timeout=5)
+            server.stop(timeout=5)
     return row(
         f"simulate job, submit to readout through the service ({circuit.num_qubits}q, "
         f"{shots} shots)",

@@ -7,7 +7,6 @@ admin (user) token and a worker token for the catalog targets it uses.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,32 +67,10 @@ def circuit_states(data: dict[str, Any]) -> list[str]:
     return [str(data.get("status"))]
 
 
-def serve_http(app: Any) -> tuple[Any, threading.Thread, int]:
-    """Serve ``app`` with uvicorn on an ephemeral loopback port, in a daemon thread."""
-    import uvicorn
-
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="worker-tests-http", daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the HTTP server stopped while starting"
-        time.sleep(0.005)
-    port = int(server.servers[0].sockets[0].getsockname()[1])
-    return server, thread, port
-
-
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     pytest.importorskip("qrelay.service.app", reason="the service is not installed")
+    from qrelay.embedded import _serve_http
     from qrelay.service import bootstrap
     from qrelay.service.app import create_app
     from qrelay.settings import ServiceSettings
@@ -107,15 +84,15 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         database_url, name="worker-tests", targets=WORKER_TARGETS
     )
     app = create_app(settings.model_copy(update={"database_url": database_url}))
-    server, thread, port = serve_http(app)
-    url = f"http://127.0.0.1:{port}"
-    http = httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=60.0)
+    server = _serve_http(app)  # the embedded service's own loopback server, in a thread
+    http = httpx.Client(
+        base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60.0
+    )
     try:
-        yield Service(url, token, worker_token, database_url, http)
+        yield Service(server.url, token, worker_token, database_url, http)
     finally:
         http.close()
-        server.should_exit = True
-        thread.join(timeout=5)
+        server.stop(timeout=5)
 
 
 @pytest.fixture(scope="module")
