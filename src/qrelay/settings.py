@@ -165,6 +165,9 @@ class ServiceSettings(_Settings):
     lease_seconds: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=3, ge=1)
     worker_liveness_seconds: float = Field(default=60.0, gt=0)
+    #: Jobs one user may have unfinished (queued or running) at once; a submission over
+    #: it is answered 429 ``too_many_jobs``. Administrators are not limited.
+    max_unfinished_jobs: int = Field(default=10_000, ge=1)
     cors_origins: list[str] = []
     home: Path | None = None
 

@@ -15,7 +15,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from qrelay.errors import ConfigurationError
+from qrelay.errors import ConfigurationError, RateLimitedError
+from qrelay.payload import NewJob
+from qrelay.runtime import Client
 from qrelay.service import bootstrap
 from qrelay.service.catalog import Catalog, load_targets
 from qrelay.service.db.tables import metadata
@@ -146,6 +148,45 @@ def test_prices_402_and_charges(priced: Live) -> None:
     )
     assert retired.status_code == 422
     assert "retired" in retired.json()["detail"]
+
+
+@pytest.fixture(scope="module")
+def capped(db_url: str, priced: Live) -> Iterator[Live]:
+    """A second service on the same database (with the same admin, whom starting installs)
+    where a user may have two jobs unfinished at once; no workers."""
+    service = start(db_url, admin_token=priced.admin_token, max_unfinished_jobs=2)
+    yield service
+    service.stop()
+
+
+def test_a_user_over_max_unfinished_jobs_gets_429_and_nothing_is_stored(
+    capped: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user, admin = capped.user(), capped.admin
+    ids = [
+        user.post("/v1/jobs", json=new_job(), headers={"Idempotency-Key": f"k{i}"}).json()["job_id"]
+        for i in range(2)
+    ]
+    third = user.post("/v1/jobs", json=new_job(), headers={"Idempotency-Key": "k2"})
+    assert third.status_code == 429
+    assert third.json()["code"] == "too_many_jobs"
+    assert third.json()["max_unfinished_jobs"] == 2
+    assert int(third.headers["Retry-After"]) >= 1
+    assert len(user.get("/v1/jobs").json()["jobs"]) == 2
+    # the client honours Retry-After, then gives up with the service's words
+    monkeypatch.setenv("QRELAY_MAX_RETRIES", "0")
+    token = user.headers["Authorization"].split()[1]
+    with Client(capped.url, token) as client, pytest.raises(RateLimitedError) as info:
+        client.submit(NewJob.model_validate(new_job()))
+    assert info.value.status == 429
+    assert "unfinished jobs" in str(info.value)
+    # admins are not limited; a user's ended job makes room
+    for i in range(3):
+        r = admin.post("/v1/jobs", json=new_job(), headers={"Idempotency-Key": f"a{i}"})
+        assert r.status_code == 201, r.text
+    user.post("/v1/jobs/cancel", json={"job_ids": ids[:1]})
+    again = user.post("/v1/jobs", json=new_job(), headers={"Idempotency-Key": "k2"})
+    assert again.status_code == 201, again.text
 
 
 def test_submissions_racing_for_one_balance_are_checked_one_after_the_other(priced: Live) -> None:

@@ -46,6 +46,7 @@ class ServiceRuntime:
             lease_seconds=settings.lease_seconds,
             max_attempts=settings.max_attempts,
             worker_liveness_seconds=settings.worker_liveness_seconds,
+            max_unfinished_jobs=settings.max_unfinished_jobs,
         )
         # Changes made by other processes (PostgreSQL replicas, a CLI) show at this bound.
         self.poll_interval = 0.5 if self.engine.dialect.name == "postgresql" else 1.0

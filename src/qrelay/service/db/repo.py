@@ -76,6 +76,9 @@ _ACTIVE = [s.value for s in domain.ACTIVE_STATES]
 _TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
 #: How often one worker's ``last_seen_at`` is written at most (seconds).
 _SEEN_EVERY = 5.0
+#: The ``Retry-After`` of a submission refused because the user has too many jobs
+#: unfinished: about how long a few short jobs take to end.
+_FULL_QUEUE_RETRY_SECONDS = 5.0
 
 
 def _one_of(column: Any, values: Sequence[str]) -> Any:
@@ -117,10 +120,11 @@ class _Statements:
             # racing for the same money are checked one after the other. (SQLite's write
             # transactions are serial already.)
             self.balance = self.balance.with_for_update()
-        held = func.coalesce(func.sum(jobs.c.estimate - jobs.c.cost), 0.0).label("held")
-        self.reserved = select(held).where(
-            jobs.c.user_id == bindparam("uid"), jobs.c.charged, ~_one_of(jobs.c.status, _TERMINAL)
-        )
+        # A user's unfinished jobs: how many, and what they may still charge.
+        held = case((jobs.c.charged, jobs.c.estimate - jobs.c.cost), else_=0.0)
+        self.unfinished = select(
+            func.count().label("jobs"), func.coalesce(func.sum(held), 0.0).label("held")
+        ).where(jobs.c.user_id == bindparam("uid"), ~_one_of(jobs.c.status, _TERMINAL))
         self.job_statuses = select(tasks.c.status).where(tasks.c.job_id == bindparam("jid"))
         self.set_job_status = (
             update(jobs)
@@ -334,6 +338,7 @@ class Store:
         lease_seconds: float,
         max_attempts: int,
         worker_liveness_seconds: float,
+        max_unfinished_jobs: int = 10_000,
     ) -> None:
         self.engine = engine
         self.catalog = catalog
@@ -341,6 +346,7 @@ class Store:
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self.worker_liveness_seconds = worker_liveness_seconds
+        self.max_unfinished_jobs = max_unfinished_jobs
         self._seen: dict[str, float] = {}
         self._seen_lock = threading.Lock()
         self._pg = engine.dialect.name == "postgresql"
@@ -700,8 +706,8 @@ class Store:
                 found = rows(conn, sql.find_key, key)
                 if found:
                     return _replay(found[0], request_hash), False
-                if not principal.is_admin and estimate > 0:
-                    self._check_balance(conn, principal.user_id, estimate)
+                if not principal.is_admin:
+                    self._check_room(conn, principal.user_id, estimate)
                 run(conn, sql.insert_job, job_row)
                 ids = self._insert_tasks(conn, task_rows)
                 run_many(
@@ -731,14 +737,30 @@ class Store:
             self.notifier.notify(f"target:{job.target}")
         return response, True
 
-    def _check_balance(self, conn: Connection, user_id: str, estimate: float) -> None:
-        """402 unless the balance, less what the user's unfinished jobs may still charge,
+    def _check_room(self, conn: Connection, user_id: str, estimate: float) -> None:
+        """Refuse a user's submission that does not fit, inside its write transaction.
+
+        429 (with ``Retry-After``) when the user already has ``max_unfinished_jobs`` jobs
+        queued or running; 402 unless the balance, less what those jobs may still charge,
         covers ``estimate``: queued work is paid for too, so a user cannot queue more than
-        the balance pays for. Runs inside the submission's write transaction."""
-        money = rows(conn, self._sql.balance, {"uid": user_id})
+        the balance pays for.
+        """
+        money = rows(conn, self._sql.balance, {"uid": user_id})  # locks the user's row
         balance = money[0].balance if money else 0.0
-        held = rows(conn, self._sql.reserved, {"uid": user_id})
-        reserved = max(0.0, float(held[0].held)) if held else 0.0
+        found = rows(conn, self._sql.unfinished, {"uid": user_id})
+        unfinished = int(found[0].jobs) if found else 0
+        if unfinished >= self.max_unfinished_jobs:
+            raise ApiError(
+                429,
+                "too_many_jobs",
+                f"this user has {unfinished} unfinished jobs, the most allowed at once; "
+                "submit again when some have ended",
+                retry_after=_FULL_QUEUE_RETRY_SECONDS,
+                extra={"max_unfinished_jobs": self.max_unfinished_jobs},
+            )
+        if estimate <= 0:
+            return
+        reserved = max(0.0, float(found[0].held)) if found else 0.0
         if estimate > balance - reserved:
             detail = f"the estimated cost {estimate:g} exceeds the balance {balance:g}"
             if reserved > 0:
