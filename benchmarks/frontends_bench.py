@@ -56,14 +56,47 @@ def _row(case: str, ours: float, reference: float, target: str, unit: str = "ms"
     }
 
 
+def _cpu_times() -> tuple[float, float] | None:
+    """(busy, total) jiffies of the whole machine, from ``/proc/stat`` (Linux)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as handle:
+            fields = [float(x) for x in handle.readline().split()[1:]]
+    except OSError:
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0.0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def _settle(timeout: float = 120.0, busy: float = 0.15, spell: float = 0.5) -> None:
+    """Wait until the machine is quiet: at most ``busy`` of its CPU used over ``spell`` s.
+
+    A stack that has just started still works in the background (the simulation children
+    import their simulators: seconds of CPU). Timed meanwhile, the reference slows as
+    much as we do, or more, and the ratio flatters us (Aer's Bell took 4.6-5.1 ms right
+    after the embedded default started, 1.3 ms once it was quiet).
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _cpu_times()
+        time.sleep(spell)
+        after = _cpu_times()
+        if before is None or after is None:
+            time.sleep(3.0)  # no /proc/stat: give the start-up a few seconds instead
+            return
+        total = after[1] - before[1]
+        if total > 0 and (after[0] - before[0]) / total <= busy:
+            return
+
+
 def _in_turn(
     ours: Callable[[], Any], reference: Callable[[], Any], rounds: int
 ) -> tuple[float, float]:
     """Median milliseconds of ``ours`` and ``reference``, called in turn round after round
-    (after warm-up runs), so a slow spell of the machine falls on both."""
+    (after warm-up runs, on a quiet machine), so a slow spell of the machine falls on both."""
     for fn in (ours, reference):
         for _ in range(WARMUP):  # start-up, worker caches, connections
             fn()
+    _settle()
     times: tuple[list[float], list[float]] = ([], [])
     for _ in range(rounds):
         for fn, spent in zip((ours, reference), times, strict=True):
@@ -139,6 +172,7 @@ def sampler_v2_case(points: int, repeat: int) -> dict[str, Any]:
     for _ in range(WARMUP):
         ours()
     reference()
+    _settle()
     return _row(
         f"{points}-point sweep ({SWEEP_QUBITS}q, {qc.num_parameters} params, {SHOTS} shots): "
         "QRelaySamplerV2 vs Aer parameter_binds",
@@ -167,6 +201,7 @@ def cirq_sweep_case(points: int, repeat: int, target: str) -> dict[str, Any]:
 
     for _ in range(WARMUP):
         ours()
+    _settle()
     return _row(
         f"{points}-point sweep ({SWEEP_QUBITS}q, {len(symbols)} params, {SHOTS} shots): "
         f"QRelaySampler.run_sweep on {target} vs cirq.Simulator().run_sweep",
