@@ -8,21 +8,23 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, insert, select
 
 from qrelay.errors import ConfigurationError, RateLimitedError
 from qrelay.payload import NewJob
 from qrelay.runtime import Client
 from qrelay.service import bootstrap
 from qrelay.service.catalog import Catalog, load_targets
-from qrelay.service.db.tables import metadata
+from qrelay.service.db.migrate import upgrade
+from qrelay.service.db.tables import jobs, metadata, users
 
-from .support import Live, completed, new_job, start
+from .support import Live, completed, database, new_job, start
 
 
 def test_migrations_match_the_tables(db_url: str) -> None:
@@ -34,6 +36,64 @@ def test_migrations_match_the_tables(db_url: str) -> None:
         )
     engine.dispose()
     assert diff == []
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_upgrading_from_0001_keeps_the_jobs_and_holds_nothing_back_for_them(
+    kind: str, tmp_path: Path
+) -> None:
+    """A database made before jobs kept their estimate upgrades in place: its jobs stay,
+    with an estimate of 0, so what was queued under the old rule is not counted twice."""
+    with database(kind, tmp_path) as url:
+        engine = create_engine(url)
+        upgrade(engine, "0001")
+        now = datetime.now(UTC)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(users).values(
+                    id="u1",
+                    name="Old",
+                    email="old@example.org",
+                    role="user",
+                    balance=1.0,
+                    active=True,
+                    token_hash=None,
+                    created_at=now,
+                )
+            )
+            conn.execute(
+                insert(jobs).values(
+                    id="j1",
+                    user_id="u1",
+                    job_type="submit",
+                    target="aer_simulator",
+                    circuit_type="payload",
+                    num_circuits=1,
+                    shots=10,
+                    sim_method=None,
+                    priority=0,
+                    status="awaiting_submission",
+                    tags="",
+                    job_metadata={},
+                    verbatim=False,
+                    memory=False,
+                    meas_level=2,
+                    options={},
+                    cost=0.0,
+                    charged=True,
+                    deleted=False,
+                    idempotency_key="k",
+                    request_hash="h",
+                    response="{}",
+                    submitted_at=now,
+                    updated_at=now,
+                )
+            )
+        upgrade(engine, "head")
+        with engine.connect() as conn:
+            found = conn.execute(select(jobs.c.id, jobs.c.estimate, jobs.c.status)).all()
+        engine.dispose()
+    assert [tuple(row) for row in found] == [("j1", 0.0, "awaiting_submission")]
 
 
 def test_cli_upgrade_and_admin_create(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
