@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -75,8 +76,9 @@ def _settle(timeout: float = 120.0, busy: float = 0.15, spell: float = 0.5) -> N
     much as we do, or more, and the ratio flatters us (Aer's Bell took 4.6-5.1 ms right
     after the embedded default started, 1.3 ms once it was quiet).
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    start = time.monotonic()
+    told = False
+    while time.monotonic() - start < timeout:
         before = _cpu_times()
         time.sleep(spell)
         after = _cpu_times()
@@ -84,8 +86,13 @@ def _settle(timeout: float = 120.0, busy: float = 0.15, spell: float = 0.5) -> N
             time.sleep(3.0)  # no /proc/stat: give the start-up a few seconds instead
             return
         total = after[1] - before[1]
-        if total > 0 and (after[0] - before[0]) / total <= busy:
+        used = (after[0] - before[0]) / total if total > 0 else 0.0
+        if used <= busy:
             return
+        if not told and time.monotonic() - start > 5.0:
+            print(f"waiting for a quiet machine ({used:.0%} busy)...", file=sys.stderr)
+            told = True
+    print(f"the machine stayed busy for {timeout:.0f} s; timing anyway", file=sys.stderr)
 
 
 def _in_turn(
