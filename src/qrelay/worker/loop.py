@@ -314,10 +314,11 @@ class Worker:
         beat = Heartbeat(self.api, task, ctx, self.heartbeat_seconds)
         ctx.report_status = lambda status, message: self._report(task, beat, status, message)
         ctx.record_execution = lambda execution_id: self._record(task, beat, execution_id)
-        if not self._brief(task):
+        brief = self._brief(task)
+        if not brief:
             beat.start()
         try:
-            outcome = self._work(task, ctx)
+            outcome = self._work(task, ctx, brief=brief)
         except QRelayError as exc:
             log.info("task %s failed: %s", task.task_id, exc)
             outcome = _Outcome(CircuitStatus.FAILED, message=str(exc))
@@ -333,7 +334,9 @@ class Worker:
             outcome = _Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
         self._post(task, beat, outcome, ctx)
 
-    def _work(self, task: WorkerTask, ctx: TaskContext) -> _Outcome:
+    def _work(self, task: WorkerTask, ctx: TaskContext, *, brief: bool) -> _Outcome:
+        """Compile and run ``task``; ``brief`` (see :meth:`_brief`) already says that it
+        runs in this thread."""
         info = self.target_info(task.target)
         circuit = task.circuit
         if task.job_type == JobType.CONVERT:
@@ -356,7 +359,7 @@ class Worker:
             )
         if ctx.check_cancelled():
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
-        isolated = self._isolated(info, task, compiled.circuit)
+        isolated = not brief and self._isolated(info, task, compiled.circuit)
         if task.job_type != JobType.SIMULATE and info.simulator and isolated:
             # a simulator runs it now; a device driver reports running itself, when the
             # device has taken the program (with its execution id). The report travels
