@@ -9,13 +9,13 @@ import pytest
 from qiskit import transpile
 from qiskit_aer import AerSimulator
 
-from qrelay.errors import PayloadError
+from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Bindings, Circuit
 from qrelay.qpu.fleet import calibration_hash, fleet_device
 from qrelay.qpu.native import reduce_to_touched
 from qrelay_qiskit.compiler import TranspileCompiler
 from qrelay_qiskit.convert import to_qiskit
-from qrelay_qiskit.engine import AerEngine
+from qrelay_qiskit.engine import AerEngine, bits_from_counts, run_in_thread, run_public
 from qrelay_qiskit.noise import noise_model_from_spec, noise_model_from_target, parse_noise_spec
 
 from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
@@ -115,6 +115,26 @@ def test_seed_makes_runs_reproducible(engine: AerEngine) -> None:
     assert np.array_equal(first.arrays()["b"], second.arrays()["b"])
 
 
+def test_run_on_this_thread_matches_aer_run() -> None:
+    """The engine calls Aer's job runner on its own thread (no pool hand-off, no
+    ``Result``); seeded, it gives exactly what ``AerSimulator.run`` gives."""
+    simulator = AerSimulator()
+    runner = run_in_thread(simulator)
+    assert runner is not None  # the installed Aer has the runner the engine knows
+    assert run_in_thread(object()) is None
+    qc = to_qiskit(mixed())
+    here = runner([qc], None, {"shots": 300, "seed_simulator": 7}, "", False)
+    public = run_public(simulator, qc, 300, None, {"seed_simulator": 7})
+    assert here["success"] and public["success"]
+    assert here["results"][0]["data"]["counts"] == public["results"][0]["data"]["counts"]
+
+
+def test_aer_failure_names_the_circuit(engine: AerEngine) -> None:
+    qc = to_qiskit(mixed())
+    with pytest.raises(DeviceError, match="could not run circuit .*Invalid simulation method"):
+        engine._execute(qc, 10, None, {"method": "no_such_method"})
+
+
 @pytest.mark.parametrize("name", ["square_qpu", "heavyhex_qpu", "ion_qpu"])
 def test_noisy_bell_and_ghz_fidelity_in_calibrated_range(engine: AerEngine, name: str) -> None:
     """Noise from the calibration lowers fidelity by about the calibrated error budget."""
@@ -212,3 +232,21 @@ def test_gates_aer_lacks_are_decomposed(engine: AerEngine) -> None:
     )
     (readout,) = engine.run(circuit, shots=100)
     assert readout.counts() == {"10": 100}
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_readout_bits_keep_each_rows_counts_in_shuffled_order(rows: int) -> None:
+    """Counts become per-shot bits: each row keeps exactly its counts, each shot its own
+    outcome (bits of one outcome stay together), and the shots are not left grouped."""
+    counts = [{"0x0": 500, "0x3": 500}, {"0x1": 100, "0x2": 900}, {"0x3": 1000}][:rows]
+    bits = bits_from_counts(2, counts, 1000, np.random.default_rng(5))
+    assert bits.shape == (rows, 1000, 2)
+    for row, expected in zip(bits, counts, strict=True):
+        values = row[:, 0].astype(int) + 2 * row[:, 1].astype(int)
+        assert {hex(v): int(n) for v, n in zip(*np.unique(values, return_counts=True))} == (
+            expected
+        )
+    first = bits[0, :, 0]
+    assert np.count_nonzero(first[1:] != first[:-1]) > 100  # not 500 zeros then 500 ones
+    again = bits_from_counts(2, counts, 1000, np.random.default_rng(5))
+    assert np.array_equal(bits, again)
