@@ -145,7 +145,8 @@ class AerEngine:
         counts = self._execute(qc, shots, [binds], run_options)
         if len(counts) != rows:
             raise DeviceError(f"Aer returned {len(counts)} results for {rows} binding rows")
-        return _readouts(circuit, bits_from_counts(circuit.num_clbits, counts, shots, self._shuffler(seed)))
+        bits = bits_from_counts(circuit.num_clbits, counts, shots, self._shuffler(seed))
+        return _readouts(circuit, bits)
 
     def _execute(
         self,

@@ -121,9 +121,13 @@ def test_a_brief_job_has_ended_when_submit_returns(stack: Any) -> None:
     assert stack.wait_ready(60)
     with Client() as client:
         brief = client.submit(NewJob(target="aer_simulator", circuits=[flip(3)], shots=64))
-        assert brief.data().statuses == [CircuitStatus.COMPLETED]  # one read, no wait
+        ended = brief.ended  # the submission's answer carried the finished job
+        assert ended is not None
+        assert ended.statuses == [CircuitStatus.COMPLETED]
         assert brief.result(timeout=60).readouts[0][0].counts() == {"010": 64}  # type: ignore[index]
+        assert brief.data().statuses == [CircuitStatus.COMPLETED]  # and the service agrees
         queued = client.submit(NewJob(target="aer_simulator", circuits=[flip(14)], shots=64))
+        assert queued.ended is None  # queued for a worker: the wait asks the service
         counts = queued.result(timeout=60).readouts[0][0].counts()  # type: ignore[index]
         assert counts == {"10" * 7: 64}
 

@@ -125,13 +125,14 @@ def test_run_on_this_thread_matches_aer_run() -> None:
     qc = to_qiskit(mixed())
     here = runner([qc], None, {"shots": 300, "seed_simulator": 7}, "", False)
     public = run_public(simulator, qc, 300, None, {"seed_simulator": 7})
-    assert here["success"] and public["success"]
+    assert here["success"]
+    assert public["success"]
     assert here["results"][0]["data"]["counts"] == public["results"][0]["data"]["counts"]
 
 
 def test_aer_failure_names_the_circuit(engine: AerEngine) -> None:
     qc = to_qiskit(mixed())
-    with pytest.raises(DeviceError, match="could not run circuit .*Invalid simulation method"):
+    with pytest.raises(DeviceError, match=r"could not run circuit .*Invalid simulation method"):
         engine._execute(qc, 10, None, {"method": "no_such_method"})
 
 
@@ -243,9 +244,8 @@ def test_readout_bits_keep_each_rows_counts_in_shuffled_order(rows: int) -> None
     assert bits.shape == (rows, 1000, 2)
     for row, expected in zip(bits, counts, strict=True):
         values = row[:, 0].astype(int) + 2 * row[:, 1].astype(int)
-        assert {hex(v): int(n) for v, n in zip(*np.unique(values, return_counts=True))} == (
-            expected
-        )
+        distinct, repeats = np.unique(values, return_counts=True)
+        assert {hex(v): int(n) for v, n in zip(distinct, repeats, strict=True)} == expected
     first = bits[0, :, 0]
     assert np.count_nonzero(first[1:] != first[:-1]) > 100  # not 500 zeros then 500 ones
     again = bits_from_counts(2, counts, 1000, np.random.default_rng(5))

@@ -117,6 +117,15 @@ class AsyncJob:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._job_id}>"
 
+    @property
+    def ended(self) -> JobData | None:
+        """The last view of the job if it showed the job ended, with its readouts: what
+        :meth:`wait` answers then, without a request."""
+        cached = self._data
+        if cached is not None and is_terminal(cached) and cached.readouts is not None:
+            return cached
+        return None
+
     async def data(self) -> JobData:
         """The job as the service knows it now (one request, no readouts)."""
         self._data = await self._client._get_job(self._job_id)
@@ -141,8 +150,8 @@ class AsyncJob:
         goes on. ``on_update`` is called with each view of the job (for progress lines);
         ``poll`` shortens each long-poll (default: a minute) so it is called more often.
         """
-        cached = self._data
-        if cached is not None and is_terminal(cached) and cached.readouts is not None:
+        cached = self.ended
+        if cached is not None:
             return cached
         started = time.monotonic()
         deadline = None if timeout is None else started + max(0.0, timeout)
@@ -190,19 +199,25 @@ class AsyncJob:
         :class:`~qrelay.errors.JobTimeoutError` if ``timeout`` ran out first.
         """
         data = await self.wait(timeout, on_update=on_update, poll=poll)
-        raise_for_outcome(data)
-        if data.readouts is not None and data.layouts is not None:
-            return JobResults(
-                job_id=data.job_id,
-                statuses=data.statuses,
-                circuits=data.layouts,
-                readouts=data.readouts,
-            )
+        found = results_of(data)
+        if found is not None:
+            return found
         return await self._client._get_results(self._job_id)
 
     async def cancel(self) -> JobCancellationResults:
         """Ask the service to cancel the job (a running circuit stops at its next step)."""
         return await self._client.cancel([self._job_id])
+
+
+def results_of(data: JobData) -> JobResults | None:
+    """A terminal job's results from its view, if the view holds them (``None``: fetch
+    them); raises as :func:`raise_for_outcome` does."""
+    raise_for_outcome(data)
+    if data.readouts is None or data.layouts is None:
+        return None
+    return JobResults(
+        job_id=data.job_id, statuses=data.statuses, circuits=data.layouts, readouts=data.readouts
+    )
 
 
 def raise_for_outcome(data: JobData) -> None:
@@ -322,9 +337,10 @@ class AsyncClient:
         """
         key = idempotency_key or new_idempotency_key()
         channel = await self._connect()
-        raw = await channel.submit(job.model_dump_json().encode(), key)
-        answer = NewJobResponse.model_validate_json(raw)
-        return AsyncJob(self, answer.job_id, submission=answer)
+        sent = await channel.submit(job.model_dump_json().encode(), key)
+        answer = NewJobResponse.model_validate_json(sent.answer)
+        data = None if sent.finished is None else JobData.model_validate_json(sent.finished)
+        return AsyncJob(self, answer.job_id, data=data, submission=answer)
 
     async def job(self, job_id: str) -> AsyncJob:
         """The handle of an existing job (raises ``NotFoundError`` if there is none)."""

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import httpx
 
@@ -32,12 +32,23 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
+class Submission(NamedTuple):
+    """A channel's answer to a submission."""
+
+    #: The ``NewJobResponse`` JSON.
+    answer: bytes
+    #: The job's ``JobData`` JSON with its readouts, when the service ran the job to its
+    #: end before answering (the embedded default's brief jobs): the client then has
+    #: nothing left to wait for.
+    finished: bytes | None = None
+
+
 class ServiceChannel(Protocol):
     """The service's user operations, each answering with the service's JSON."""
 
     @property
     def base_url(self) -> str: ...
-    async def submit(self, body: bytes, idempotency_key: str) -> bytes: ...
+    async def submit(self, body: bytes, idempotency_key: str) -> Submission: ...
     async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes: ...
     async def results(self, job_id: str) -> bytes: ...
     async def jobs(self, query: JobQuery) -> bytes: ...
@@ -169,9 +180,10 @@ class HttpTransport:
             attempt += 1
 
     # ------------------------------------------------------------------ the channel
-    async def submit(self, body: bytes, idempotency_key: str) -> bytes:
+    async def submit(self, body: bytes, idempotency_key: str) -> Submission:
         headers = {"Idempotency-Key": idempotency_key}
-        return (await self.request("POST", "/v1/jobs", content=body, headers=headers)).content
+        response = await self.request("POST", "/v1/jobs", content=body, headers=headers)
+        return Submission(response.content)
 
     async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes:
         params: dict[str, Any] = {}

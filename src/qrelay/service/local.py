@@ -42,6 +42,7 @@ from qrelay.payload import (
 )
 from qrelay.runtime._loop import on_runtime_loop
 from qrelay.runtime.problems import error_from_response
+from qrelay.runtime.transport import Submission
 from qrelay.service import operations
 from qrelay.service.api.deps import cached_principal, lookup_principal
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal
@@ -111,9 +112,10 @@ class LocalChannel:
     With a ``runner``, a job submitted from the runtime loop (the synchronous client's)
     that the runner claims is run there and then: it is stored without waking the
     workers, leased by the job id as its target's worker would lease it, run and its
-    result posted, all before :meth:`submit` returns. A Bell pair takes a few
-    milliseconds; handing it to a worker thread and back cost as much again in thread
-    switches. A job the runner does not claim is queued for the workers as usual.
+    result posted, all before :meth:`submit` returns, and the answer carries the job as
+    the client's wait would read it. A Bell pair takes a few milliseconds; handing it to
+    a worker thread and back cost as much again in thread switches. A job the runner
+    does not claim is queued for the workers as usual.
     """
 
     def __init__(
@@ -136,7 +138,7 @@ class LocalChannel:
             raise ApiError(403, "forbidden", "a worker token cannot use user endpoints")
         return found
 
-    async def submit(self, body: bytes, idempotency_key: str) -> bytes:
+    async def submit(self, body: bytes, idempotency_key: str) -> Submission:
         runner = self._runner if on_runtime_loop() else None
         claimed: list[NewJob] = []
 
@@ -151,17 +153,21 @@ class LocalChannel:
             content, created = await operations.submit_job(
                 self._rt, user, body, idempotency_key, offload=_offload, wake=wake
             )
-        if runner is not None and claimed and created:
-            job = claimed[0]
-            job_id = NewJobResponse.model_validate_json(content).job_id
-            try:
-                ran = runner.run(job_id, job.target)
-            except Exception:  # the job is stored and queued: a worker runs it instead
-                log.exception("job %s: running it here failed; queued for a worker", job_id)
-                ran = False
-            if not ran:  # stored without waking the workers: wake them now
-                self._rt.notifier.notify(f"target:{job.target}")
-        return content
+        if runner is None or not claimed or not created:
+            return Submission(content)
+        job = claimed[0]
+        job_id = NewJobResponse.model_validate_json(content).job_id
+        try:
+            ran = runner.run(job_id, job.target)
+        except Exception:  # the job is stored and queued: a worker runs it instead
+            log.exception("job %s: running it here failed; queued for a worker", job_id)
+            ran = False
+        if not ran:  # stored without waking the workers: wake them now
+            self._rt.notifier.notify(f"target:{job.target}")
+            return Submission(content)
+        with translated():  # what the client's wait would read next
+            finished, _terminal = self._rt.store.get_job(user, job_id, include_readout=True)
+        return Submission(content, finished)
 
     async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes:
         with translated():
