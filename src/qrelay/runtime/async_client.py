@@ -278,6 +278,12 @@ class AsyncClient:
         """Whether this client talks to the embedded default."""
         return self.settings.url is None and self._given_transport is None
 
+    @property
+    def in_process(self) -> bool:
+        """Whether this client is connected to a service in this process, holding no
+        connection (then its coroutines may run on any event loop)."""
+        return self._channel is not None and self._channel.in_process
+
     async def _connect(self) -> ServiceChannel:
         if self._channel is not None:
             return self._channel

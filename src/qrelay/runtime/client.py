@@ -2,18 +2,19 @@
 
 Every method here is a call into :class:`~qrelay.runtime.async_client.AsyncClient`
 or :class:`~qrelay.runtime.async_client.AsyncJob` through
-:func:`~qrelay.runtime._loop.run_sync`, so there is one implementation of the I/O. Only a
-wait for a job the handle has already seen end is answered here, from that view: the trip
-to the runtime loop and back costs two thread switches (about 0.15 ms). A test
+:func:`~qrelay.runtime._loop.run_sync`, so there is one implementation of the I/O: on the
+runtime loop, or on the calling thread when the client talks to the embedded default in
+this process. Only a wait for a job the handle has already seen end is answered here,
+from that view. A test
 (``tests/runtime/test_drift.py``) checks both sides keep the same public methods and
 signatures.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 
@@ -33,6 +34,8 @@ from qrelay.payload import (
 from qrelay.runtime._loop import run_sync
 from qrelay.runtime.async_client import AsyncClient, AsyncJob, UpdateCallback, results_of
 from qrelay.settings import ClientSettings
+
+_T = TypeVar("_T")
 
 
 class Job:
@@ -70,11 +73,11 @@ class Job:
 
     def data(self) -> JobData:
         """The job as the service knows it now (one request, no readouts)."""
-        return run_sync(self._inner.data())
+        return self._client._run(self._inner.data())
 
     def status(self) -> CircuitStatus:
         """The job's overall status now."""
-        return run_sync(self._inner.status())
+        return self._client._run(self._inner.status())
 
     def wait(
         self,
@@ -87,7 +90,7 @@ class Job:
         ended = self.ended  # nothing to wait for: no trip to the runtime loop
         if ended is not None:
             return ended
-        return run_sync(self._inner.wait(timeout, on_update=on_update, poll=poll))
+        return self._client._run(self._inner.wait(timeout, on_update=on_update, poll=poll))
 
     def result(
         self,
@@ -102,11 +105,11 @@ class Job:
             found = results_of(ended)
             if found is not None:
                 return found
-        return run_sync(self._inner.result(timeout, on_update=on_update, poll=poll))
+        return self._client._run(self._inner.result(timeout, on_update=on_update, poll=poll))
 
     def cancel(self) -> JobCancellationResults:
         """Ask the service to cancel the job."""
-        return run_sync(self._inner.cancel())
+        return self._client._run(self._inner.cancel())
 
 
 class Client:
@@ -145,56 +148,67 @@ class Client:
         return self._async.embedded
 
     @property
+    def in_process(self) -> bool:
+        """Whether this client is connected to a service in this process."""
+        return self._async.in_process
+
+    @property
     def async_client(self) -> AsyncClient:
         """The async client underneath (its coroutines run on the runtime loop)."""
         return self._async
+
+    def _run(self, coro: Coroutine[Any, Any, _T]) -> _T:
+        """Run a coroutine of the async client: on the calling thread when it talks to the
+        embedded default in this process (no connection lives on the runtime loop then),
+        else on the runtime loop."""
+        return run_sync(coro, here=self._async.in_process)
 
     def _wrap(self, inner: AsyncJob) -> Job:
         return Job(self, inner)
 
     def targets(self, **filters: Any) -> list[TargetModel]:
         """The targets, filtered by the fields of ``GetTargetsFilterModel``."""
-        return run_sync(self._async.targets(**filters))
+        return self._run(self._async.targets(**filters))
 
     def target(self, name: str) -> TargetInfo:
         """One target in full: calibration, limits, live status and queue depth."""
-        return run_sync(self._async.target(name))
+        return self._run(self._async.target(name))
 
     def submit(self, job: NewJob, *, idempotency_key: str | None = None) -> Job:
         """Submit a job and return its handle (retries reuse one idempotency key)."""
-        return self._wrap(run_sync(self._async.submit(job, idempotency_key=idempotency_key)))
+        return self._wrap(self._run(self._async.submit(job, idempotency_key=idempotency_key)))
 
     def job(self, job_id: str) -> Job:
         """The handle of an existing job (raises ``NotFoundError`` if there is none)."""
-        return self._wrap(run_sync(self._async.job(job_id)))
+        return self._wrap(self._run(self._async.job(job_id)))
 
     def jobs(self, query: JobQuery | None = None, **filters: Any) -> list[Job]:
         """One page of the caller's jobs, newest first, filtered by ``JobQuery`` fields."""
-        return [self._wrap(inner) for inner in run_sync(self._async.jobs(query, **filters))]
+        return [self._wrap(inner) for inner in self._run(self._async.jobs(query, **filters))]
 
     def job_page(self, query: JobQuery | None = None, **filters: Any) -> JobPage:
         """One page of the job listing as the service sends it, with ``next_cursor``."""
-        return run_sync(self._async.job_page(query, **filters))
+        return self._run(self._async.job_page(query, **filters))
 
     def cancel(self, job_ids: str | Sequence[str]) -> JobCancellationResults:
         """Cancel jobs by id; the answer says which were cancelled, ended or unknown."""
-        return run_sync(self._async.cancel(job_ids))
+        return self._run(self._async.cancel(job_ids))
 
     def delete(self, job_id: str) -> None:
         """Delete a terminal job (``ConflictError`` if it has not ended)."""
-        run_sync(self._async.delete(job_id))
+        self._run(self._async.delete(job_id))
 
     def me(self) -> UserInfo:
         """The user this client's token belongs to."""
-        return run_sync(self._async.me())
+        return self._run(self._async.me())
 
     def balance(self) -> float:
         """The caller's balance, in the unit of the targets' ``price_per_shot``."""
-        return run_sync(self._async.balance())
+        return self._run(self._async.balance())
 
     def close(self) -> None:
         """Close the connections. The embedded default (if any) keeps running."""
-        run_sync(self._async.close())
+        self._run(self._async.close())
 
     def __enter__(self) -> Self:
         return self

@@ -46,6 +46,10 @@ class Submission(NamedTuple):
 class ServiceChannel(Protocol):
     """The service's user operations, each answering with the service's JSON."""
 
+    #: Whether the service runs in this process and the channel holds no connection, so
+    #: its coroutines may run on any event loop (see :func:`qrelay.runtime._loop.run_sync`).
+    in_process: bool
+
     @property
     def base_url(self) -> str: ...
     async def submit(self, body: bytes, idempotency_key: str) -> Submission: ...
@@ -72,6 +76,8 @@ class HttpTransport:
 
     It is the :class:`ServiceChannel` over HTTP; :meth:`request` sends any request.
     """
+
+    in_process = False
 
     def __init__(
         self,

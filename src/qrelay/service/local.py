@@ -118,6 +118,8 @@ class LocalChannel:
     does not claim is queued for the workers as usual.
     """
 
+    in_process = True
+
     def __init__(
         self,
         rt: ServiceRuntime,
