@@ -42,9 +42,10 @@ from qrelay.errors import ConfigurationError, QRelayError
 from qrelay.settings import qrelay_home
 
 if TYPE_CHECKING:
-    from qrelay.payload import NewJob
+    from qrelay.payload import NewJob, WorkerTask
     from qrelay.qpu.server import ServerHandle
     from qrelay.service.app import ServiceRuntime
+    from qrelay.service.auth import WorkerPrincipal
     from qrelay.service.local import LocalChannel, LocalWorkerApi
     from qrelay.worker import Worker
 
@@ -129,12 +130,12 @@ class _BriefJobs:
     def __init__(self, stack: EmbeddedStack) -> None:
         self._stack = stack
 
-    def claims(self, job: NewJob) -> bool:
+    def claims(self, job: NewJob) -> WorkerPrincipal | None:
         found = self._stack._by_target.get(job.target)
         if found is None or job.num_circuits != 1 or job.dry_run or self._stack.stopping.is_set():
-            return False
-        worker, _api = found
-        return worker.brief(
+            return None
+        worker, api = found
+        brief = worker.brief(
             job.target,
             job_type=job.job_type,
             verbatim=job.verbatim,
@@ -143,14 +144,11 @@ class _BriefJobs:
             shots=job.shots,
             rows=job.binding_count(0),
         )
+        return api.principal() if brief else None
 
-    def run(self, job_id: str, target: str) -> bool:
-        worker, api = self._stack._by_target[target]
-        task = api.lease_job(target, job_id)
-        if task is None:  # another job of the target comes first, or a worker took it
-            return False
+    def run(self, task: WorkerTask) -> None:
+        worker, _api = self._stack._by_target[task.target]
         worker.process(task)
-        return True
 
 
 # ---------------------------------------------------------------------- state

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, select
 
+from qrelay.payload import NewJob
 from qrelay.service.db.tables import tasks
 
 from .support import Live, completed, new_job, start, wait_for
@@ -141,32 +142,45 @@ def test_restart_mid_queue_completes_everything(db_url: str) -> None:
         second.stop()
 
 
-def test_a_lease_by_job_takes_that_jobs_task_only_at_the_head_of_the_queue(live: Live) -> None:
-    """``Store.lease(job_id=...)`` (the embedded default runs a brief job where it was
-    submitted) leases that job's task once, and only when no queued job of the target comes
-    first by priority, then submission: a job does not overtake the queue."""
+def test_a_job_leased_as_it_is_stored_does_not_overtake_the_queue(live: Live) -> None:
+    """``Store.submit(lease_by=...)`` (the embedded default runs a brief job where it was
+    submitted) leases the new job's task in the same transaction only when no queued job
+    of the target comes first by priority, then submission; a job left queued is leased
+    by the workers in its turn."""
     user, worker = live.user(), live.worker()
-
-    def submit(priority: int) -> str:
-        body = new_job() | {"priority": priority}
-        r = user.post("/v1/jobs", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
-        assert r.status_code == 201, r.text
-        return str(r.json()["job_id"])
-
-    first, second = submit(0), submit(0)
     rt = live.server.config.app.state.runtime
     principal = rt.store.principal(worker.headers["Authorization"].split()[1])
+    owner = rt.store.principal(user.headers["Authorization"].split()[1])
 
-    def lease(job_id: str) -> str | None:
-        raw = rt.store.lease(principal, ["aer_simulator"], job_id=job_id)
+    def submit(priority: int, *, here: bool = False) -> tuple[str, str | None]:
+        body = new_job() | {"priority": priority}
+        if not here:
+            r = user.post("/v1/jobs", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
+            assert r.status_code == 201, r.text
+            return str(r.json()["job_id"]), None
+        sent = rt.store.submit(
+            owner,
+            NewJob.model_validate(body),
+            idempotency_key=uuid.uuid4().hex,
+            request_hash="-",
+            lease_by=principal,
+        )
+        assert sent.created
+        job_id = str(json.loads(sent.response)["job_id"])
+        return job_id, None if sent.task is None else str(json.loads(sent.task)["job_id"])
+
+    def lease() -> str | None:
+        raw = rt.store.lease(principal, ["aer_simulator"])
         return None if raw is None else str(json.loads(raw)["job_id"])
 
-    assert lease(second) is None  # the older job of the same priority comes first
-    urgent = submit(5)
-    assert lease(first) is None  # a later job of higher priority comes first
-    assert lease(urgent) == urgent
-    assert lease(urgent) is None  # leased once
-    assert lease(first) == first
-    assert lease(second) == second
-    statuses = [user.get(f"/v1/jobs/{job_id}").json()["statuses"] for job_id in (first, second)]
-    assert statuses == [["pending"], ["pending"]]
+    first, _ = submit(0)
+    second, _ = submit(0)
+    third, leased = submit(0, here=True)
+    assert leased is None  # two older jobs of the same priority come first: queued
+    urgent, leased = submit(5, here=True)
+    assert leased == urgent  # nothing queued before it: leased to the worker at once
+    assert [lease(), lease(), lease(), lease()] == [first, second, third, None]
+    statuses = [
+        user.get(f"/v1/jobs/{job_id}").json()["statuses"] for job_id in (first, third, urgent)
+    ]
+    assert statuses == [["pending"], ["pending"], ["pending"]]

@@ -33,7 +33,6 @@ from qrelay.payload import (
     HeartbeatResponse,
     JobQuery,
     NewJob,
-    NewJobResponse,
     TargetInfo,
     TargetModel,
     WorkerTask,
@@ -94,26 +93,24 @@ def _principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipa
 class BriefRunner(Protocol):
     """Runs a brief job at once on the submitting thread (the embedded default's workers)."""
 
-    def claims(self, job: NewJob) -> bool:
-        """Whether :meth:`run` will run this job (it is brief and its worker is here)."""
+    def claims(self, job: NewJob) -> WorkerPrincipal | None:
+        """The worker that will run this job here (it is brief and its worker is here);
+        its task is leased to that worker as the job is stored. None: queue it."""
         ...
 
-    def run(self, job_id: str, target: str) -> bool:
-        """Lease the job's task as its target's worker and run it to its result.
-
-        False: the task was not leased (a queued job of the target comes first, or a
-        polling worker took it), so it waits in the queue for the workers."""
+    def run(self, task: WorkerTask) -> None:
+        """Run the leased task to its result, as its worker would."""
         ...
 
 
 class LocalChannel:
     """A user's channel into the service of this process (``ServiceChannel``).
 
-    With a ``runner``, a job submitted from the runtime loop (the synchronous client's)
-    that the runner claims is run there and then: it is stored without waking the
-    workers, leased by the job id as its target's worker would lease it, run and its
-    result posted, all before :meth:`submit` returns, and the answer carries the job as
-    the client's wait would read it. A Bell pair takes a few milliseconds; handing it to
+    With a ``runner``, a job submitted from a loop of the synchronous client that the
+    runner claims is run there and then: it is stored and its task leased to the
+    claiming worker in one transaction (if no queued job of the target comes first), run
+    and its result posted, all before :meth:`submit` returns, and the answer carries the
+    job as the client's wait would read it. A Bell pair takes a few milliseconds; handing it to
     a worker thread and back cost as much again in thread switches. A job the runner
     does not claim is queued for the workers as usual.
     """
@@ -142,33 +139,27 @@ class LocalChannel:
 
     async def submit(self, body: bytes, idempotency_key: str) -> Submission:
         runner = self._runner if on_runtime_loop() else None
-        claimed: list[NewJob] = []
-
-        def wake(job: NewJob) -> bool:
-            if runner is not None and runner.claims(job):
-                claimed.append(job)
-                return False
-            return True
-
         with translated():
             user = await self._user()
-            content, created = await operations.submit_job(
-                self._rt, user, body, idempotency_key, offload=_offload, wake=wake
+            sent = await operations.submit_job(
+                self._rt,
+                user,
+                body,
+                idempotency_key,
+                offload=_offload,
+                claim=None if runner is None else runner.claims,
             )
-        if runner is None or not claimed or not created:
+        content = sent.response.encode()
+        if runner is None or sent.task is None:
             return Submission(content)
-        job = claimed[0]
-        job_id = NewJobResponse.model_validate_json(content).job_id
+        task = WorkerTask.model_validate_json(sent.task)
         try:
-            ran = runner.run(job_id, job.target)
-        except Exception:  # the job is stored and queued: a worker runs it instead
-            log.exception("job %s: running it here failed; queued for a worker", job_id)
-            ran = False
-        if not ran:  # stored without waking the workers: wake them now
-            self._rt.notifier.notify(f"target:{job.target}")
+            runner.run(task)
+        except Exception:  # its lease runs out and a worker runs it again
+            log.exception("job %s: running it here failed; a worker retries it", task.job_id)
             return Submission(content)
         with translated():  # what the client's wait would read next
-            finished, _terminal = self._rt.store.get_job(user, job_id, include_readout=True)
+            finished, _terminal = self._rt.store.get_job(user, task.job_id, include_readout=True)
         return Submission(content, finished)
 
     async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes:
@@ -246,6 +237,10 @@ class LocalWorkerApi:
         self._closed = threading.Event()
         self._leasing: frozenset[str] = frozenset()
 
+    def principal(self) -> WorkerPrincipal:
+        """The worker this API acts as."""
+        return self._worker()
+
     def _worker(self) -> WorkerPrincipal:
         found = _principal(self._rt, self._token)
         if not isinstance(found, WorkerPrincipal):
@@ -263,13 +258,6 @@ class LocalWorkerApi:
             raw = operations.lease_blocking(
                 self._rt, self._worker(), targets, wait, stop=self._closed
             )
-        return None if raw is None else WorkerTask.model_validate_json(raw)
-
-    def lease_job(self, target: str, job_id: str) -> WorkerTask | None:
-        """Lease the queued task of one job if it heads its target's queue (``None``: a
-        queued job of the target comes first, or another worker has it already)."""
-        with translated():
-            raw = self._rt.store.lease(self._worker(), [target], job_id=job_id)
         return None if raw is None else WorkerTask.model_validate_json(raw)
 
     def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse:

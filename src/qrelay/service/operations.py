@@ -18,7 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.concurrency import run_in_threadpool
 
 from qrelay.payload import CircuitType, NewJob, TargetInfo, TargetModel
-from qrelay.service.db.repo import request_digest
+from qrelay.service.db.repo import Submitted, request_digest
 from qrelay.service.notify import sleep_until
 from qrelay.service.problems import ApiError, pydantic_errors
 from qrelay.service.qasm import convert_job
@@ -42,13 +42,12 @@ async def submit_job(
     idempotency_key: str | None,
     *,
     offload: Offload = run_in_threadpool,
-    wake: Callable[[NewJob], bool] | None = None,
-) -> tuple[bytes, bool]:
+    claim: Callable[[NewJob], WorkerPrincipal | None] | None = None,
+) -> Submitted:
     """Validate a ``NewJob`` body, convert it if it is OpenQASM, and queue it.
 
-    Returns the ``NewJobResponse`` JSON and whether the job is new (``False``: a replay of
-    an earlier submission with the same idempotency key). ``wake`` says, for the valid
-    job, whether its target's waiting workers are told (by default they are).
+    ``claim`` names, for the valid job, a worker to lease its task to as it is stored
+    (see ``Store.submit``'s ``lease_by``), or None.
     """
     if not idempotency_key:
         raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
@@ -58,19 +57,17 @@ async def submit_job(
         raise pydantic_errors(exc) from None
     if job.circuit_type is not CircuitType.PAYLOAD:
         job = await convert_job(job)
-    content: str
-    created: bool
-    content, created = await offload(
+    sent: Submitted = await offload(
         functools.partial(
             rt.store.submit,
             principal,
             job,
             idempotency_key=idempotency_key,
             request_hash=request_digest(body),
-            wake=True if wake is None else wake(job),
+            lease_by=None if claim is None else claim(job),
         )
     )
-    return content.encode(), created
+    return sent
 
 
 async def wait_for_job(

@@ -56,10 +56,8 @@ async def submit_job(
 ) -> Response:
     """Queue a job. The ``Idempotency-Key`` header makes retries safe."""
     body = await request.body()
-    content, created = await operations.submit_job(
-        runtime(request), principal, body, idempotency_key
-    )
-    return Response(content, status_code=201 if created else 200, media_type=_JSON)
+    sent = await operations.submit_job(runtime(request), principal, body, idempotency_key)
+    return Response(sent.response, status_code=201 if sent.created else 200, media_type=_JSON)
 
 
 @router.get("", response_model=JobPage)

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Connection,
@@ -76,6 +76,17 @@ _ACTIVE = [s.value for s in domain.ACTIVE_STATES]
 _TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
 #: How often one worker's ``last_seen_at`` is written at most (seconds).
 _SEEN_EVERY = 5.0
+
+
+class Submitted(NamedTuple):
+    """What :meth:`Store.submit` did."""
+
+    #: The ``NewJobResponse`` JSON.
+    response: str
+    #: Whether the job is new (False: a replay of an earlier submission with its key).
+    created: bool
+    #: The ``WorkerTask`` JSON of the task leased to ``lease_by``, if it was.
+    task: bytes | None = None
 #: The ``Retry-After`` of a submission refused because the user has too many jobs
 #: unfinished: about how long a few short jobs take to end.
 _FULL_QUEUE_RETRY_SECONDS = 5.0
@@ -235,7 +246,7 @@ class _Statements:
         """The lease statement for ``count`` targets (parameters ``t0``, ``t1``, ...).
 
         ``of_job``: the task at the head of the queue, only if it belongs to the job
-        ``jid``; a job does not overtake the queue by being leased by its id."""
+        ``jid``: a job leased as it is stored does not overtake the queue."""
         found = self._leases.get((count, of_job))
         if found is None:
             found = self._leases[count, of_job] = self._lease(count, of_job)
@@ -631,20 +642,23 @@ class Store:
         *,
         idempotency_key: str,
         request_hash: str,
-        wake: bool = True,
-    ) -> tuple[str, bool]:
+        lease_by: WorkerPrincipal | None = None,
+    ) -> Submitted:
         """Store a job and queue its circuits in one transaction.
 
-        Returns the response JSON and whether the job is new (False: a replay). With
-        ``wake`` false the target's waiting workers are not told: the caller leases the
-        job itself at once (see :mod:`qrelay.service.local`); polling workers still see it.
+        With ``lease_by`` (a worker of the job's target, for a one-circuit job) the task is
+        leased to that worker in the same transaction if it heads its target's queue, by
+        priority and then submission, as :meth:`lease` would pick it: the embedded default
+        runs a brief job where it was submitted (see :mod:`qrelay.service.local`), and a
+        job does not overtake the queue by it. Only a job left queued wakes the workers.
         """
         _info, estimate = self.check_new_job(principal, job)
         job_id = new_id()
         if job.dry_run:
-            return NewJobResponse(
+            dry = NewJobResponse(
                 job_id=job_id, num_circuits=job.num_circuits, dry_run=True, estimated_cost=estimate
-            ).model_dump_json(), True
+            )
+            return Submitted(dry.model_dump_json(), created=True)
         response = NewJobResponse(
             job_id=job_id, num_circuits=job.num_circuits, estimated_cost=estimate
         ).model_dump_json()
@@ -701,11 +715,12 @@ class Store:
                 }
             )
         key = {"uid": principal.user_id, "key": idempotency_key}
+        leased: bytes | None = None
         try:
             with write(self.engine) as conn:
                 found = rows(conn, sql.find_key, key)
                 if found:
-                    return _replay(found[0], request_hash), False
+                    return Submitted(_replay(found[0], request_hash), created=False)
                 if not principal.is_admin:
                     self._check_room(conn, principal.user_id, estimate)
                 run(conn, sql.insert_job, job_row)
@@ -724,6 +739,8 @@ class Store:
                         for tid in ids
                     ],
                 )
+                if lease_by is not None and job.num_circuits == 1:
+                    leased = self._lease_in(conn, lease_by, [job.target], job_id=job_id)
         except IntegrityError:
             # A concurrent duplicate committed first: answer as its replay.
             with read(self.engine) as conn:
@@ -732,10 +749,10 @@ class Store:
                 raise ApiError(
                     409, "conflict", "a request with this Idempotency-Key is in progress; retry"
                 ) from None
-            return _replay(found[0], request_hash), False
-        if wake:
+            return Submitted(_replay(found[0], request_hash), created=False)
+        if leased is None:
             self.notifier.notify(f"target:{job.target}")
-        return response, True
+        return Submitted(response, created=True, task=leased)
 
     def _check_room(self, conn: Connection, user_id: str, estimate: float) -> None:
         """Refuse a user's submission that does not fit, inside its write transaction.
@@ -1054,16 +1071,27 @@ class Store:
         self.notifier.notify(*(f"job:{j}" for j in jobs_touched), *(f"target:{t}" for t in targets))
         return done
 
-    def lease(
-        self, worker: WorkerPrincipal, targets: Sequence[str], *, job_id: str | None = None
-    ) -> bytes | None:
-        """Lease the first queued task of ``targets`` (priority, then submission), or None.
-
-        With ``job_id`` the first queued task is leased only if it is that job's: the
-        embedded default runs a brief job where it was submitted only when no queued job
-        of its target comes first (by priority, then submission)."""
+    def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
+        """Lease the first queued task of ``targets`` (priority, then submission), or None."""
         if time.monotonic() - self._last_reclaim > self.reclaim_every:
             self.reclaim_expired()
+        with write(self.engine) as conn:
+            self._seen_worker(conn, worker)
+            if not targets:
+                return None  # nothing to serve (and an empty IN list is not SQL everywhere)
+            return self._lease_in(conn, worker, targets)
+
+    def _lease_in(
+        self,
+        conn: Connection,
+        worker: WorkerPrincipal,
+        targets: Sequence[str],
+        *,
+        job_id: str | None = None,
+    ) -> bytes | None:
+        """:meth:`lease` inside a write transaction: the ``WorkerTask`` JSON, or None.
+
+        With ``job_id`` the first queued task is leased only if it is that job's."""
         now = utcnow()
         lease_id = new_id()
         expires = now + timedelta(seconds=self.lease_seconds)
@@ -1072,24 +1100,20 @@ class Store:
         params.update(lid=lease_id, exp=expires, wid=worker.worker_id, now=now)
         if job_id is not None:
             params["jid"] = job_id
-        with write(self.engine) as conn:
-            self._seen_worker(conn, worker)
-            if not targets:
-                return None  # nothing to serve (and an empty IN list is not SQL everywhere)
-            leased = rows(conn, sql.lease(len(targets), of_job=job_id is not None), params)
-            if not leased:
-                return None
-            t = leased[0]
-            _transition(
-                conn,
-                t.id,
-                CircuitStatus(t.queue_status),
-                CircuitStatus(t.status),
-                now,
-                f"leased by worker {worker.name} (attempt {t.attempt})",
-            )
-            job = rows(conn, sql.lease_job, {"jid": t.job_id})[0]
-            _refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
+        leased = rows(conn, sql.lease(len(targets), of_job=job_id is not None), params)
+        if not leased:
+            return None
+        t = leased[0]
+        _transition(
+            conn,
+            t.id,
+            CircuitStatus(t.queue_status),
+            CircuitStatus(t.status),
+            now,
+            f"leased by worker {worker.name} (attempt {t.attempt})",
+        )
+        job = rows(conn, sql.lease_job, {"jid": t.job_id})[0]
+        _refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
         # No wake-up for the job's long polls: they answer only once the job has ended,
         # and a lease never ends one (waking them would cost a read for nothing).
         head = {
