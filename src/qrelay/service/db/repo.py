@@ -87,6 +87,8 @@ class Submitted(NamedTuple):
     created: bool
     #: The ``WorkerTask`` JSON of the task leased to ``lease_by``, if it was.
     task: bytes | None = None
+
+
 #: The ``Retry-After`` of a submission refused because the user has too many jobs
 #: unfinished: about how long a few short jobs take to end.
 _FULL_QUEUE_RETRY_SECONDS = 5.0
