@@ -170,6 +170,11 @@ class ServiceSettings(_Settings):
     max_unfinished_jobs: int = Field(default=10_000, ge=1)
     cors_origins: list[str] = []
     home: Path | None = None
+    #: Run store calls on the event loop instead of handing each to a thread. ``None``
+    #: (the default): on SQLite, whose calls take well under a millisecond and whose
+    #: writers queue on one lock anyway, so the two thread switches cost as much as the
+    #: call; not on PostgreSQL, whose calls wait on the network.
+    store_on_loop: bool | None = None
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file under ``QRELAY_HOME``."""

@@ -279,3 +279,31 @@ def test_admins_are_not_charged(priced: Live) -> None:
     task = worker.post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0}).json()
     worker.post(f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 100))
     assert admin.get("/v1/me/balance").json()["balance"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("database_url", "setting", "on_loop"),
+    [
+        (None, None, True),  # SQLite: calls well under a millisecond, one writer at a time
+        (None, False, False),
+        ("postgresql+psycopg://nobody@127.0.0.1:1/none", None, False),  # waits on the network
+        ("postgresql+psycopg://nobody@127.0.0.1:1/none", True, True),
+    ],
+)
+def test_where_store_calls_run(
+    tmp_path: Path, database_url: str | None, setting: bool | None, on_loop: bool
+) -> None:
+    """The routes run store calls on the event loop for SQLite and in Starlette's thread
+    pool for PostgreSQL, unless ``store_on_loop`` says otherwise (no connection is made)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from qrelay.service.app import ServiceRuntime
+    from qrelay.service.operations import in_place
+    from qrelay.settings import ServiceSettings
+
+    settings = ServiceSettings(home=tmp_path, database_url=database_url, store_on_loop=setting)
+    rt = ServiceRuntime(settings)
+    try:
+        assert rt.offload is (in_place if on_loop else run_in_threadpool)
+    finally:
+        rt.engine.dispose()

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal
 from qrelay.service.catalog import Catalog
 from qrelay.service.notify import Notifier
+from qrelay.service.operations import Offload, in_place
 from qrelay.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,11 @@ class ServiceRuntime:
         # Changes made by other processes (PostgreSQL replicas, a CLI) show at this bound.
         self.poll_interval = 0.5 if self.engine.dialect.name == "postgresql" else 1.0
         self.reclaim_interval = min(max(settings.lease_seconds / 4, 0.05), 2.0)
+        on_loop = settings.store_on_loop
+        if on_loop is None:
+            on_loop = self.engine.dialect.name == "sqlite"
+        #: How the routes run a blocking store call (see ``ServiceSettings.store_on_loop``).
+        self.offload: Offload = in_place if on_loop else run_in_threadpool
         self.auth_cache: dict[str, tuple[float, UserPrincipal | WorkerPrincipal]] = {}
         self._started = False
         self._start_lock = threading.Lock()

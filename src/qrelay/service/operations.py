@@ -12,10 +12,9 @@ import functools
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pydantic import ValidationError as PydanticValidationError
-from starlette.concurrency import run_in_threadpool
 
 from qrelay.payload import CircuitType, NewJob, TargetInfo, TargetModel
 from qrelay.service.db.repo import Submitted, request_digest
@@ -24,10 +23,21 @@ from qrelay.service.problems import ApiError, pydantic_errors
 from qrelay.service.qasm import convert_job
 
 _T = TypeVar("_T")
-#: Runs a blocking call off the event loop: Starlette's thread pool for the routes, the
-#: loop's own executor for the in-process channel (a cheaper hand-off; see
-#: :mod:`qrelay.service.local`).
-Offload = Callable[..., Awaitable[Any]]
+
+
+#: Runs a blocking store call for a coroutine: ``ServiceRuntime.offload`` for the routes
+#: (in place on SQLite, Starlette's thread pool on PostgreSQL), the in-process channel's
+#: own for the embedded default (see :mod:`qrelay.service.local`).
+class Offload(Protocol):
+    """Runs ``fn(*args)`` for a coroutine and gives its result."""
+
+    def __call__(self, fn: Callable[..., _T], /, *args: Any) -> Awaitable[_T]: ...
+
+
+async def in_place(fn: Callable[..., _T], *args: Any) -> _T:
+    """An :data:`Offload` that makes the call right here, on the event loop."""
+    return fn(*args)
+
 
 if TYPE_CHECKING:
     from qrelay.payload import GetTargetsFilterModel
@@ -41,7 +51,7 @@ async def submit_job(
     body: bytes,
     idempotency_key: str | None,
     *,
-    offload: Offload = run_in_threadpool,
+    offload: Offload | None = None,
     claim: Callable[[NewJob], WorkerPrincipal | None] | None = None,
 ) -> Submitted:
     """Validate a ``NewJob`` body, convert it if it is OpenQASM, and queue it.
@@ -57,7 +67,7 @@ async def submit_job(
         raise pydantic_errors(exc) from None
     if job.circuit_type is not CircuitType.PAYLOAD:
         job = await convert_job(job)
-    sent: Submitted = await offload(
+    sent: Submitted = await (offload or rt.offload)(
         functools.partial(
             rt.store.submit,
             principal,
@@ -77,7 +87,7 @@ async def wait_for_job(
     *,
     wait: float,
     include_readout: bool,
-    offload: Offload = run_in_threadpool,
+    offload: Offload | None = None,
 ) -> bytes:
     """The job's ``JobData`` JSON once it has ended, or as it is when ``wait`` runs out."""
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
@@ -88,7 +98,7 @@ async def wait_for_job(
             # is read without its tasks; the last look reads it whole.
             final = deadline - time.monotonic() <= 0
             content: bytes | None
-            content, _terminal = await offload(
+            content, _terminal = await (offload or rt.offload)(
                 functools.partial(
                     rt.store.get_job,
                     principal,
@@ -118,7 +128,7 @@ async def wait_for_lease(
     with rt.notifier.subscribe([f"target:{t}" for t in targets]) as changed:
         while True:
             changed.clear()
-            task = await run_in_threadpool(rt.store.lease, worker, targets)
+            task = await rt.offload(rt.store.lease, worker, targets)
             if task is not None:
                 return task
             remaining = deadline - time.monotonic()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from qrelay.payload import (
     NewUser,
@@ -28,7 +27,7 @@ async def create_user(request: Request, principal: Admin) -> UserTokenResponse:
     body = await body_model(NewUser, request)
     rt = runtime(request)
     token = new_token()
-    info = await run_in_threadpool(
+    info = await rt.offload(
         lambda: rt.store.create_user(
             name=body.name,
             email=str(body.email),
@@ -46,7 +45,7 @@ async def list_users(request: Request, _principal: Admin) -> list[UserInfo]:
     """Users matching the query (``UserQuery`` fields)."""
     query = query_model(UserQuery, request)
     rt = runtime(request)
-    return await run_in_threadpool(rt.store.list_users, query)
+    return await rt.offload(rt.store.list_users, query)
 
 
 @router.patch(
@@ -56,7 +55,7 @@ async def update_user(request: Request, principal: Admin, user_id: str) -> UserI
     """Change a user's name, role, balance or active flag."""
     body = await body_model(UpdateUserDetails, request)
     rt = runtime(request)
-    info = await run_in_threadpool(rt.store.update_user, user_id, body, principal)
+    info = await rt.offload(rt.store.update_user, user_id, body, principal)
     rt.auth_cache.clear()
     return info
 
@@ -66,7 +65,7 @@ async def regenerate_token(request: Request, principal: Admin, user_id: str) -> 
     """Give a user a new token; the old one stops working."""
     rt = runtime(request)
     token = new_token()
-    info = await run_in_threadpool(rt.store.set_user_token, user_id, token, principal)
+    info = await rt.offload(rt.store.set_user_token, user_id, token, principal)
     rt.auth_cache.clear()
     return UserTokenResponse(user_id=info.user_id, email=info.email, token=token)
 
@@ -82,9 +81,7 @@ async def create_worker(request: Request, principal: Admin) -> WorkerTokenRespon
     body = await body_model(NewWorker, request)
     rt = runtime(request)
     token = new_token(WORKER_PREFIX)
-    worker_id = await run_in_threadpool(
-        rt.store.create_worker, body.name, body.targets, token, principal
-    )
+    worker_id = await rt.offload(rt.store.create_worker, body.name, body.targets, token, principal)
     return WorkerTokenResponse(
         worker_id=worker_id, name=body.name, targets=body.targets, token=token
     )

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 from fastapi import Depends, Request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
-from starlette.concurrency import run_in_threadpool
 
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token
 from qrelay.service.problems import ApiError, pydantic_errors
@@ -61,7 +60,7 @@ async def _principal(request: Request) -> UserPrincipal | WorkerPrincipal:
     await rt.ensure_started()
     found = cached_principal(rt, token)
     if found is None:
-        found = await run_in_threadpool(lookup_principal, rt, token)
+        found = await rt.offload(lookup_principal, rt, token)
     return found
 
 

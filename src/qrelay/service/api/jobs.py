@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
-from starlette.concurrency import run_in_threadpool
 
 from qrelay.payload import (
     JobCancellationResults,
@@ -65,7 +64,7 @@ async def list_jobs(request: Request, principal: User) -> Response:
     """The caller's jobs, newest first, one page at a time (query: ``JobQuery`` fields)."""
     query = query_model(JobQuery, request)
     rt = runtime(request)
-    return Response(await run_in_threadpool(rt.store.list_jobs, principal, query), media_type=_JSON)
+    return Response(await rt.offload(rt.store.list_jobs, principal, query), media_type=_JSON)
 
 
 @router.post(
@@ -75,7 +74,7 @@ async def cancel_jobs(request: Request, principal: User) -> JobCancellationResul
     """Cancel jobs: queued circuits at once, running ones at the worker's next heartbeat."""
     body = await body_model(CancelRequest, request)
     rt = runtime(request)
-    return await run_in_threadpool(rt.store.cancel, principal, body.job_ids)
+    return await rt.offload(rt.store.cancel, principal, body.job_ids)
 
 
 @router.get("/{job_id}", response_model=JobData)
@@ -97,14 +96,12 @@ async def get_job(
 async def job_results(request: Request, principal: User, job_id: str) -> Response:
     """Each circuit's layout and its readout per binding row."""
     rt = runtime(request)
-    return Response(
-        await run_in_threadpool(rt.store.job_results, principal, job_id), media_type=_JSON
-    )
+    return Response(await rt.offload(rt.store.job_results, principal, job_id), media_type=_JSON)
 
 
 @router.delete("/{job_id}", status_code=204)
 async def delete_job(request: Request, principal: User, job_id: str) -> Response:
     """Soft-delete a job that has ended (409 while it still runs)."""
     rt = runtime(request)
-    await run_in_threadpool(rt.store.delete, principal, job_id)
+    await rt.offload(rt.store.delete, principal, job_id)
     return Response(status_code=204)

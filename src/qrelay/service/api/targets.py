@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 
 from qrelay.payload import (
     BalanceResponse,
@@ -22,24 +21,24 @@ router = APIRouter(prefix="/v1", tags=["targets", "me"])
 async def list_targets(request: Request, _principal: User) -> list[TargetModel]:
     """The targets, with live status (query: ``GetTargetsFilterModel`` fields)."""
     filters = query_model(GetTargetsFilterModel, request)
-    return await run_in_threadpool(operations.list_targets, runtime(request), filters)
+    return await runtime(request).offload(operations.list_targets, runtime(request), filters)
 
 
 @router.get("/targets/{name}", response_model=TargetInfo)
 async def get_target(request: Request, _principal: User, name: str) -> TargetInfo:
     """One target in full, with its live status and queue depth."""
-    return await run_in_threadpool(operations.get_target, runtime(request), name)
+    return await runtime(request).offload(operations.get_target, runtime(request), name)
 
 
 @router.get("/me", response_model=UserInfo)
 async def me(request: Request, principal: User) -> UserInfo:
     """The caller."""
     rt = runtime(request)
-    return await run_in_threadpool(rt.store.get_user, principal.user_id)
+    return await rt.offload(rt.store.get_user, principal.user_id)
 
 
 @router.get("/me/balance", response_model=BalanceResponse)
 async def balance(request: Request, principal: User) -> BalanceResponse:
     """The caller's balance."""
     rt = runtime(request)
-    return BalanceResponse(balance=await run_in_threadpool(rt.store.balance, principal.user_id))
+    return BalanceResponse(balance=await rt.offload(rt.store.balance, principal.user_id))

@@ -7,7 +7,6 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
-from starlette.concurrency import run_in_threadpool
 
 from qrelay.payload import HeartbeatResponse, WorkerTask, WorkerTaskResults, WorkerTaskStatus
 from qrelay.service import operations
@@ -57,7 +56,7 @@ async def heartbeat(request: Request, principal: Worker, task_id: str) -> Heartb
     """Extend the lease; says whether the user asked to cancel."""
     body = await body_model(HeartbeatRequest, request)
     rt = runtime(request)
-    expires, cancel = await run_in_threadpool(rt.store.heartbeat, principal, task_id, body.lease_id)
+    expires, cancel = await rt.offload(rt.store.heartbeat, principal, task_id, body.lease_id)
     return HeartbeatResponse(lease_expires_at=expires, cancel_requested=cancel)
 
 
@@ -66,7 +65,7 @@ async def report_status(request: Request, principal: Worker, task_id: str) -> Re
     """Record progress (compiling, running, ...) and the device's execution id."""
     body = await body_model(WorkerTaskStatus, request)
     rt = runtime(request)
-    await run_in_threadpool(rt.store.report_status, principal, task_id, body)
+    await rt.offload(rt.store.report_status, principal, task_id, body)
     return Response(status_code=204)
 
 
@@ -88,5 +87,5 @@ async def post_result(request: Request, principal: Worker, task_id: str) -> Resp
     except PydanticValidationError as exc:
         raise pydantic_errors(exc) from None
     rt = runtime(request)
-    await run_in_threadpool(rt.store.post_result, principal, task_id, results)
+    await rt.offload(rt.store.post_result, principal, task_id, results)
     return Response(status_code=204)
