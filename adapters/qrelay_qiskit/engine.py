@@ -28,7 +28,7 @@ from qrelay.payload import Bindings, Circuit, Readout, RegisterReadout, TargetIn
 
 log = logging.getLogger(__name__)
 
-#: How many converted circuits the engine remembers (keyed by the payload object).
+#: How many converted circuits the engine remembers (keyed by their JSON).
 _CONVERTED_CACHE: Final = 16
 #: Up to this many qubits an ideal run takes Aer's ``statevector`` method rather than
 #: what ``automatic`` picks. For a Clifford circuit ``automatic`` picks ``stabilizer``,
@@ -49,19 +49,24 @@ class AerEngine:
         self._simulator = AerSimulator(method=method, **options)
         self._in_thread = run_in_thread(self._simulator)
         self._lock = threading.Lock()
-        self._converted: OrderedDict[int, tuple[Circuit, Any]] = OrderedDict()
+        self._converted: OrderedDict[str, Any] = OrderedDict()
         self._supported_names: set[str] | None = None
         self._rng = np.random.default_rng()
 
     # ------------------------------------------------------------------ conversion
     def to_qiskit(self, circuit: Circuit) -> Any:
-        """The Qiskit circuit of ``circuit`` (cached for the same payload object)."""
-        key = id(circuit)
+        """The Qiskit circuit of ``circuit``, remembered by its content.
+
+        Each task brings its circuit freshly parsed, so the same circuit submitted again
+        is a new object; its JSON (a few microseconds for a Bell pair, a tenth of the
+        conversion for a large circuit) finds it again.
+        """
+        key = circuit.model_dump_json()
         with self._lock:
             found = self._converted.get(key)
-            if found is not None and found[0] is circuit:
+            if found is not None:
                 self._converted.move_to_end(key)
-                return found[1]
+                return found
         from qrelay_qiskit.convert import to_qiskit
 
         qc = to_qiskit(circuit)
@@ -73,7 +78,7 @@ class AerEngine:
             log.debug("decomposing %s for Aer", sorted(unsupported))
             qc = transpile(qc, self._simulator, optimization_level=0)
         with self._lock:
-            self._converted[key] = (circuit, qc)
+            self._converted[key] = qc
             while len(self._converted) > _CONVERTED_CACHE:
                 self._converted.popitem(last=False)
         return qc

@@ -262,3 +262,19 @@ def test_readout_bits_keep_each_rows_counts_in_shuffled_order(rows: int) -> None
     assert np.count_nonzero(first[1:] != first[:-1]) > 100  # not 500 zeros then 500 ones
     again = bits_from_counts(2, counts, 1000, np.random.default_rng(5))
     assert np.array_equal(bits, again)
+
+
+def test_converted_circuits_are_found_again_by_content_and_left_unchanged() -> None:
+    """The same circuit parsed anew (as each task's is) is converted once; running it
+    leaves the remembered Qiskit circuit as it was."""
+    engine = AerEngine()
+    first = engine.to_qiskit(mixed())
+    before = [(i.operation.name, tuple(first.find_bit(q).index for q in i.qubits)) for i in first]
+    for _ in range(2):
+        engine.run(Circuit.model_validate_json(mixed().model_dump_json()), shots=10)
+    again = engine.to_qiskit(Circuit.model_validate_json(mixed().model_dump_json()))
+    assert again is first
+    assert [
+        (i.operation.name, tuple(again.find_bit(q).index for q in i.qubits)) for i in again
+    ] == (before)
+    assert engine.to_qiskit(ghz(3)) is not first
