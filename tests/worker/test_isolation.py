@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from qrelay.payload import Circuit, SimMethod
-from qrelay.worker.isolation import INLINE_MAX_QUBITS, child_environment, small_simulation
+from qrelay.payload.workload import SMALL_MAX_QUBITS, small_simulation
+from qrelay.worker.isolation import child_environment
 
 
 def _ghz(n: int, *, measure_midway: bool = False) -> Circuit:
@@ -22,7 +23,7 @@ def test_a_small_noiseless_circuit_measured_last_runs_inline_and_nothing_else_do
     assert small_simulation(bell, shots=1000, rows=1, sim_method=None)
     assert not small_simulation(bell, shots=1000, rows=1, sim_method=SimMethod.NOISE_SIM)
     assert not small_simulation(_ghz(2, measure_midway=True), shots=10, rows=1, sim_method=None)
-    assert not small_simulation(_ghz(INLINE_MAX_QUBITS + 1), shots=1, rows=1, sim_method=None)
+    assert not small_simulation(_ghz(SMALL_MAX_QUBITS + 1), shots=1, rows=1, sim_method=None)
     # the work bound counts every binding row
     assert not small_simulation(bell, shots=1000, rows=2_000, sim_method=None)
 

@@ -30,7 +30,8 @@ from typing import IO, Any
 
 from qrelay import errors
 from qrelay.errors import DeviceError, QRelayError
-from qrelay.payload import Circuit, Instruction, Readout, SimMethod, TargetInfo, WorkerTask
+from qrelay.payload import Circuit, Readout, TargetInfo, WorkerTask
+from qrelay.payload.workload import small_simulation
 from qrelay.plugins import TaskContext
 from qrelay.qpu._child import read_frame, write_frame
 
@@ -38,50 +39,12 @@ log = logging.getLogger(__name__)
 
 #: Seconds between checks for cancellation while the child runs.
 POLL_SECONDS = 0.1
-#: The largest simulation that runs in the worker's own thread (see :func:`runs_inline`).
-INLINE_MAX_QUBITS = 12
-#: ... measured as rows x (instructions x 2**qubits + shots): a few milliseconds of Aer.
-INLINE_MAX_WORK = 2**20
 
 
 def runs_inline(task: WorkerTask, circuit: Circuit) -> bool:
     """Whether a task's simulation is small enough for the worker's own thread."""
     rows = 1 if task.bindings is None else len(task.bindings)
     return small_simulation(circuit, shots=task.shots, rows=rows, sim_method=task.sim_method)
-
-
-def small_simulation(
-    circuit: Circuit, *, shots: int, rows: int, sim_method: SimMethod | None
-) -> bool:
-    """Whether a simulation is small enough to run in the worker's own thread.
-
-    Only a noiseless circuit whose measurements all come last qualifies: a simulator
-    evolves its state once and samples the shots from it, so the work is about
-    rows x (instructions x amplitudes + shots). Within the bound a run holds the GIL for a
-    few milliseconds, far below a heartbeat period. (A circuit measured midway is
-    simulated once per shot, which no simulator bounds so cheaply; a noisy one spreads
-    its shots over threads. Both go to the child.)
-    """
-    if sim_method is SimMethod.NOISE_SIM or circuit.num_qubits > INLINE_MAX_QUBITS:
-        return False
-    if not _measured_last(circuit.instructions):
-        return False
-    work: int = rows * (len(circuit.instructions) * 2**circuit.num_qubits + shots)
-    return work <= INLINE_MAX_WORK
-
-
-def _measured_last(instructions: list[Instruction]) -> bool:
-    """No control flow, and nothing but measurements and barriers after a measurement."""
-    measured: set[int] = set()
-    for inst in instructions:
-        if "body" in inst or "condition" in inst:
-            return False
-        op = inst["op"]
-        if op == "measure":
-            measured.update(inst["qubits"])
-        elif op != "barrier" and not measured.isdisjoint(inst["qubits"]):
-            return False
-    return True
 
 
 def child_environment(parent: Mapping[str, str]) -> dict[str, str]:

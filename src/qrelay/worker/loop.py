@@ -48,10 +48,11 @@ from qrelay.payload import (
     WorkerTaskResults,
     WorkerTaskStatus,
 )
+from qrelay.payload.workload import small_simulation
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.worker.api import WorkerApi, WorkerChannel
 from qrelay.worker.heartbeat import Heartbeat
-from qrelay.worker.isolation import DriverProcess, runs_inline, small_simulation
+from qrelay.worker.isolation import DriverProcess, runs_inline
 from qrelay.worker.verbatim import check_verbatim
 
 log = logging.getLogger(__name__)
