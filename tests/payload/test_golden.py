@@ -206,7 +206,7 @@ def samples() -> dict[str, BaseModel]:
             options={"optimization_level": 1},
         ),
         "NewJobResponse": p.NewJobResponse(
-            job_id="job-1", num_circuits=1, dry_run=True, estimated_cost=0.004
+            job_id="job-1", num_circuits=1, estimated_cost=0.004, job=job
         ),
         "NewUser": p.NewUser(
             name="Ada", email="ada@example.org", role=p.Role.PRIORITY, balance=10.0

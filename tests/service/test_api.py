@@ -10,10 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, select
 
-from qrelay.payload import JobData, JobPage, JobResults, NewJobResponse, WorkerTask
+from qrelay.payload import CircuitStatus, JobData, JobPage, JobResults, NewJobResponse, WorkerTask
 from qrelay.service.db.tables import audit, transitions
 
-from .support import Live, bell, completed, new_job, readout
+from .support import Live, bell, completed, new_job, readout, wait_for
 
 
 def _key() -> str:
@@ -139,6 +139,70 @@ def test_lease_long_poll_wakes_on_submission(live: Live) -> None:
     assert got[0] is not None
     assert got[0].job_id == job_id
     worker.post(f"/v1/worker/tasks/{got[0].task_id}/result", json=completed(got[0].lease_id, 100))
+
+
+def _worker_answering_once(live: Live, worker: httpx.Client) -> threading.Thread:
+    """A worker waiting on its lease (a long poll) that completes the one task it gets."""
+
+    def work() -> None:
+        task = lease(worker, wait=30)
+        assert task is not None
+        r = worker.post(
+            f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, 100)
+        )
+        assert r.status_code == 204, r.text
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    rt = live.server.config.app.state.runtime
+    wait_for(lambda: rt.notifier.waiting("target:aer_simulator"), timeout=10)
+    return thread
+
+
+def test_prefer_wait_answers_a_small_job_finished_when_a_worker_is_idle(live: Live) -> None:
+    """``Prefer: wait=N`` (RFC 7240): a small simulation that an idle worker takes at once
+    is answered once it has ended, with the job and its readouts; the long poll is saved."""
+    user, worker = live.user(), live.worker()
+    drain(worker)
+    thread = _worker_answering_once(live, worker)
+    r = user.post(
+        "/v1/jobs",
+        json=new_job(),
+        headers={"Idempotency-Key": uuid.uuid4().hex, "Prefer": "wait=20"},
+    )
+    thread.join(timeout=30)
+    assert r.status_code == 201, r.text
+    assert r.headers["Preference-Applied"] == "wait=20"
+    answer = NewJobResponse.model_validate_json(r.content)
+    assert answer.job is not None
+    assert answer.job.job_id == answer.job_id
+    assert answer.job.statuses == [CircuitStatus.COMPLETED]
+    assert answer.job.readouts is not None
+    assert answer.job.readouts[0][0].successful_shots == 100
+
+
+@pytest.mark.parametrize(
+    ("body", "prefer", "idle_worker"),
+    [
+        (new_job(), "wait=20", False),  # nobody to run it at once: it may queue for long
+        (new_job() | {"circuits": [bell() | {"num_qubits": 14}]}, "wait=20", True),  # too wide
+        (new_job(), None, True),  # not asked to wait
+        (new_job(), "wait=abc", True),  # a preference it cannot read is ignored
+    ],
+)
+def test_prefer_wait_is_answered_at_once_otherwise(
+    live: Live, body: dict[str, object], prefer: str | None, idle_worker: bool
+) -> None:
+    user, worker = live.user(balance=10**9), live.worker()
+    drain(worker)
+    thread = _worker_answering_once(live, worker) if idle_worker else None
+    headers = {"Idempotency-Key": uuid.uuid4().hex} | ({"Prefer": prefer} if prefer else {})
+    r = user.post("/v1/jobs", json=body, headers=headers)
+    assert r.status_code == 201, r.text
+    assert "Preference-Applied" not in r.headers
+    assert NewJobResponse.model_validate_json(r.content).job is None
+    if thread is not None:
+        thread.join(timeout=30)
 
 
 def test_priority_orders_the_queue_and_is_capped_by_role(live: Live) -> None:

@@ -172,13 +172,20 @@ def check_bindings(circuit: Circuit, table: Bindings | None, index: int) -> None
 
 
 class NewJobResponse(WireModel):
-    """The answer to a submission. For a dry run, ``estimated_cost`` and nothing queued."""
+    """The answer to a submission. For a dry run, ``estimated_cost`` and nothing queued.
+
+    ``job`` is the job, with its readouts once it has ended, when the service ran it before
+    answering: a submission that asked to wait (``Prefer: wait=N``) for a small simulation
+    that an idle worker took at once, or a brief job of the embedded default. The client
+    then has nothing left to wait for.
+    """
 
     job_id: str
     num_circuits: int
     dry_run: bool = False
     estimated_cost: float = 0.0
     compiled_circuits: list[Circuit] | None = None
+    job: JobData | None = None
 
 
 class JobData(WireModel):

@@ -343,10 +343,9 @@ class AsyncClient:
         """
         key = idempotency_key or new_idempotency_key()
         channel = await self._connect()
-        sent = await channel.submit(job.model_dump_json().encode(), key)
-        answer = NewJobResponse.model_validate_json(sent.answer)
-        data = None if sent.finished is None else JobData.model_validate_json(sent.finished)
-        return AsyncJob(self, answer.job_id, data=data, submission=answer)
+        raw = await channel.submit(job.model_dump_json().encode(), key)
+        answer = NewJobResponse.model_validate_json(raw)
+        return AsyncJob(self, answer.job_id, data=answer.job, submission=answer)
 
     async def job(self, job_id: str) -> AsyncJob:
         """The handle of an existing job (raises ``NotFoundError`` if there is none)."""

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Final, Protocol
 
 import httpx
 
@@ -27,20 +27,11 @@ from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy, retry_after_from
 
 logger = logging.getLogger("qrelay.runtime")
 
+#: Seconds a submission lets the service wait for a job that ends at once (``Prefer``).
+SUBMIT_WAIT: Final = 10.0
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 #: Errors raised before the request left this machine: safe to retry for any method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-
-
-class Submission(NamedTuple):
-    """A channel's answer to a submission."""
-
-    #: The ``NewJobResponse`` JSON.
-    answer: bytes
-    #: The job's ``JobData`` JSON with its readouts, when the service ran the job to its
-    #: end before answering (the embedded default's brief jobs): the client then has
-    #: nothing left to wait for.
-    finished: bytes | None = None
 
 
 class ServiceChannel(Protocol):
@@ -52,7 +43,7 @@ class ServiceChannel(Protocol):
 
     @property
     def base_url(self) -> str: ...
-    async def submit(self, body: bytes, idempotency_key: str) -> Submission: ...
+    async def submit(self, body: bytes, idempotency_key: str) -> bytes: ...
     async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes: ...
     async def results(self, job_id: str) -> bytes: ...
     async def jobs(self, query: JobQuery) -> bytes: ...
@@ -186,10 +177,14 @@ class HttpTransport:
             attempt += 1
 
     # ------------------------------------------------------------------ the channel
-    async def submit(self, body: bytes, idempotency_key: str) -> Submission:
-        headers = {"Idempotency-Key": idempotency_key}
-        response = await self.request("POST", "/v1/jobs", content=body, headers=headers)
-        return Submission(response.content)
+    async def submit(self, body: bytes, idempotency_key: str) -> bytes:
+        # A small simulation that an idle worker takes at once comes back finished, in
+        # the answer's ``job``; the service answers anything else at once.
+        headers = {"Idempotency-Key": idempotency_key, "Prefer": f"wait={SUBMIT_WAIT:g}"}
+        response = await self.request(
+            "POST", "/v1/jobs", content=body, headers=headers, read_timeout=SUBMIT_WAIT
+        )
+        return response.content
 
     async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes:
         params: dict[str, Any] = {}

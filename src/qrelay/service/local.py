@@ -41,10 +41,10 @@ from qrelay.payload import (
 )
 from qrelay.runtime._loop import on_runtime_loop
 from qrelay.runtime.problems import error_from_response
-from qrelay.runtime.transport import Submission
 from qrelay.service import operations
 from qrelay.service.api.deps import cached_principal, lookup_principal
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal
+from qrelay.service.db.repo import splice_json
 from qrelay.service.problems import ApiError, as_problem
 
 if TYPE_CHECKING:
@@ -110,9 +110,9 @@ class LocalChannel:
     runner claims is run there and then: it is stored and its task leased to the
     claiming worker in one transaction (if no queued job of the target comes first), run
     and its result posted, all before :meth:`submit` returns, and the answer carries the
-    job as the client's wait would read it. A Bell pair takes a few milliseconds; handing it to
-    a worker thread and back cost as much again in thread switches. A job the runner
-    does not claim is queued for the workers as usual.
+    job (``NewJobResponse.job``) as the client's wait would read it. A Bell pair takes a
+    few milliseconds; handing it to a worker thread and back cost as much again in
+    thread switches. A job the runner does not claim is queued for the workers as usual.
     """
 
     in_process = True
@@ -137,7 +137,7 @@ class LocalChannel:
             raise ApiError(403, "forbidden", "a worker token cannot use user endpoints")
         return found
 
-    async def submit(self, body: bytes, idempotency_key: str) -> Submission:
+    async def submit(self, body: bytes, idempotency_key: str) -> bytes:
         runner = self._runner if on_runtime_loop() else None
         with translated():
             user = await self._user()
@@ -149,18 +149,19 @@ class LocalChannel:
                 offload=_offload,
                 claim=None if runner is None else runner.claims,
             )
-        content = sent.response.encode()
         if runner is None or sent.task is None:
-            return Submission(content)
+            return sent.response.encode()
         task = WorkerTask.model_validate_json(sent.task)
         try:
             runner.run(task)
         except Exception:  # its lease runs out and a worker runs it again
             log.exception("job %s: running it here failed; a worker retries it", task.job_id)
-            return Submission(content)
+            return sent.response.encode()
         with translated():  # what the client's wait would read next
             finished, _terminal = self._rt.store.get_job(user, task.job_id, include_readout=True)
-        return Submission(content, finished)
+        if finished is None:  # pragma: no cover - only a terminal-only read answers None
+            return sent.response.encode()
+        return splice_json(sent.response, {"job": finished.decode()})
 
     async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes:
         with translated():

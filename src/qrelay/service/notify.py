@@ -74,6 +74,12 @@ class Notifier:
         with self._subscribed(keys, waiter):
             yield waiter
 
+    def waiting(self, key: str) -> bool:
+        """Whether anything in this process waits on ``key`` now (a worker's lease on
+        ``target:<name>``, a long poll on ``job:<id>``)."""
+        with self._lock:
+            return bool(self._waiters.get(key))
+
     def notify(self, *keys: str) -> None:
         """Wake everything waiting on ``keys``; safe from any thread."""
         with self._lock:

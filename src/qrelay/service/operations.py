@@ -12,12 +12,13 @@ import functools
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from pydantic import ValidationError as PydanticValidationError
 
-from qrelay.payload import CircuitType, NewJob, TargetInfo, TargetModel
-from qrelay.service.db.repo import Submitted, request_digest
+from qrelay.payload import CircuitType, JobType, NewJob, TargetInfo, TargetModel
+from qrelay.payload.workload import small_simulation
+from qrelay.service.db.repo import Submitted, request_digest, splice_json
 from qrelay.service.notify import sleep_until
 from qrelay.service.problems import ApiError, pydantic_errors
 from qrelay.service.qasm import convert_job
@@ -32,6 +33,10 @@ class Offload(Protocol):
     """Runs ``fn(*args)`` for a coroutine and gives its result."""
 
     def __call__(self, fn: Callable[..., _T], /, *args: Any) -> Awaitable[_T]: ...
+
+
+#: The most circuits of a job whose submission may wait for it (see :func:`quick_to_run`).
+_QUICK_CIRCUITS: Final = 4
 
 
 async def in_place(fn: Callable[..., _T], *args: Any) -> _T:
@@ -53,11 +58,15 @@ async def submit_job(
     *,
     offload: Offload | None = None,
     claim: Callable[[NewJob], WorkerPrincipal | None] | None = None,
+    hold: float = 0.0,
 ) -> Submitted:
     """Validate a ``NewJob`` body, convert it if it is OpenQASM, and queue it.
 
     ``claim`` names, for the valid job, a worker to lease its task to as it is stored
-    (see ``Store.submit``'s ``lease_by``), or None.
+    (see ``Store.submit``'s ``lease_by``), or None. ``hold`` (seconds, from the request's
+    ``Prefer: wait``) lets the answer wait for a small simulation that an idle worker of
+    its target takes at once (see :func:`quick_to_run`): the response then carries the
+    job as ``job``, and the client's long poll is saved.
     """
     if not idempotency_key:
         raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
@@ -77,7 +86,35 @@ async def submit_job(
             lease_by=None if claim is None else claim(job),
         )
     )
-    return sent
+    if not (hold > 0 and sent.job_id is not None and quick_to_run(rt, job)):
+        return sent
+    finished = await wait_for_job(
+        rt, principal, sent.job_id, wait=hold, include_readout=True, offload=offload
+    )
+    answer = splice_json(sent.response, {"job": finished.decode()}).decode()
+    return sent._replace(response=answer, held=True)
+
+
+def quick_to_run(rt: ServiceRuntime, job: NewJob) -> bool:
+    """Whether ``job`` will end in milliseconds once stored: small simulations (see
+    :func:`~qrelay.payload.workload.small_simulation`) on a simulator target that a worker
+    of this process is waiting to lease for. (Any other job may wait in a queue or run
+    for long; its submission is answered at once.)"""
+    info = rt.catalog.get(job.target)
+    return (
+        info is not None
+        and info.simulator
+        and not job.dry_run
+        and job.job_type in (JobType.SUBMIT, JobType.SIMULATE)
+        and job.num_circuits <= _QUICK_CIRCUITS
+        and all(
+            small_simulation(
+                circuit, shots=job.shots, rows=job.binding_count(i), sim_method=job.sim_method
+            )
+            for i, circuit in enumerate(job.circuits)
+        )
+        and rt.notifier.waiting(f"target:{job.target}")
+    )
 
 
 async def wait_for_job(

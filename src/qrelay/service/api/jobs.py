@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -36,6 +37,19 @@ def _new_job_schema() -> dict[str, object]:
     return schema
 
 
+def prefer_wait(header: str | None) -> float:
+    """The ``wait`` preference of a ``Prefer`` header (RFC 7240) in seconds, else 0."""
+    for preference in (header or "").split(","):
+        name, _, value = preference.split(";")[0].strip().partition("=")
+        if name.strip().lower() == "wait":
+            try:
+                seconds = float(value.strip().strip('"'))
+            except ValueError:
+                return 0.0
+            return seconds if math.isfinite(seconds) and seconds > 0 else 0.0
+    return 0.0
+
+
 @router.post(
     "",
     status_code=201,
@@ -52,11 +66,27 @@ async def submit_job(
     request: Request,
     principal: User,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    prefer: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            description="`wait=N` (RFC 7240): for a small simulation that an idle worker "
+            "takes at once, answer when it has ended (at most N seconds), with the job",
+        ),
+    ] = None,
 ) -> Response:
     """Queue a job. The ``Idempotency-Key`` header makes retries safe."""
     body = await request.body()
-    sent = await operations.submit_job(runtime(request), principal, body, idempotency_key)
-    return Response(sent.response, status_code=201 if sent.created else 200, media_type=_JSON)
+    rt = runtime(request)
+    hold = min(prefer_wait(prefer), rt.settings.max_wait_seconds)
+    sent = await operations.submit_job(rt, principal, body, idempotency_key, hold=hold)
+    headers = {"Preference-Applied": f"wait={hold:g}"} if sent.held else None
+    return Response(
+        sent.response,
+        status_code=201 if sent.created else 200,
+        media_type=_JSON,
+        headers=headers,
+    )
 
 
 @router.get("", response_model=JobPage)

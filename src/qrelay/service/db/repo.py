@@ -81,12 +81,16 @@ _SEEN_EVERY = 5.0
 class Submitted(NamedTuple):
     """What :meth:`Store.submit` did."""
 
-    #: The ``NewJobResponse`` JSON.
+    #: The ``NewJobResponse`` JSON (without its ``job``).
     response: str
     #: Whether the job is new (False: a replay of an earlier submission with its key).
     created: bool
     #: The ``WorkerTask`` JSON of the task leased to ``lease_by``, if it was.
     task: bytes | None = None
+    #: The new job's id (None for a replay or a dry run).
+    job_id: str | None = None
+    #: Whether the answer waited for the job, and ``response`` carries it as ``job``.
+    held: bool = False
 
 
 #: The ``Retry-After`` of a submission refused because the user has too many jobs
@@ -660,10 +664,10 @@ class Store:
             dry = NewJobResponse(
                 job_id=job_id, num_circuits=job.num_circuits, dry_run=True, estimated_cost=estimate
             )
-            return Submitted(dry.model_dump_json(), created=True)
+            return Submitted(dry.model_dump_json(exclude={"job"}), created=True)
         response = NewJobResponse(
             job_id=job_id, num_circuits=job.num_circuits, estimated_cost=estimate
-        ).model_dump_json()
+        ).model_dump_json(exclude={"job"})
         now = utcnow()
         queue = domain.queue_state(job.job_type)
         sql = self._sql
@@ -754,7 +758,7 @@ class Store:
             return Submitted(_replay(found[0], request_hash), created=False)
         if leased is None:
             self.notifier.notify(f"target:{job.target}")
-        return Submitted(response, created=True, task=leased)
+        return Submitted(response, created=True, task=leased, job_id=job_id)
 
     def _check_room(self, conn: Connection, user_id: str, estimate: float) -> None:
         """Refuse a user's submission that does not fit, inside its write transaction.
