@@ -7,10 +7,15 @@ pipe). A request is ``(driver_name, target_info, config, task, circuit)``; the r
 message))``. ``("preload", [driver names])`` calls each driver module's ``warm_up()``.
 Drivers are built once per target and calibration and reused. Stray output goes to
 stderr, never into the channel.
+
+Once a driver's modules are loaded (``preload``, or a driver built), everything alive is
+moved out of the garbage collector's reach (``gc.freeze``): the simulators' imports are
+most of the heap, and a full collection of it cost 35 ms in a 1,000-point sweep of 0.7 s.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any
@@ -40,6 +45,7 @@ def main() -> int:
                 warm_up = getattr(module, "warm_up", None)
                 if callable(warm_up):
                     warm_up()
+            gc.freeze()
             write_frame(channel, ("ok", None))
             continue
         driver_name, info, config, task, circuit = request
@@ -49,6 +55,7 @@ def main() -> int:
             if driver is None:
                 driver = registry.load(registry.DRIVERS, driver_name)(info, **config)
                 drivers[key] = driver
+                gc.freeze()
             readouts = driver.execute(task, circuit, TaskContext(task=task))
             reply: tuple[str, Any] = ("ok", readouts)
         except QRelayError as exc:  # a refusal: the parent raises it again, by class name
