@@ -69,13 +69,15 @@ async def submit_job(
     prefer: Annotated[
         str | None,
         Header(
+            alias="Prefer",
             max_length=200,
             description="`wait=N` (RFC 7240): for a small simulation that an idle worker "
             "takes at once, answer when it has ended (at most N seconds), with the job",
         ),
     ] = None,
 ) -> Response:
-    """Queue a job. The ``Idempotency-Key`` header makes retries safe."""
+    """Queue a job. The ``Idempotency-Key`` header makes retries safe; ``Prefer: wait=N``
+    lets the answer carry a small simulation's finished job (see ``NewJobResponse.job``)."""
     body = await request.body()
     rt = runtime(request)
     hold = min(prefer_wait(prefer), rt.settings.max_wait_seconds)
