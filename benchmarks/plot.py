@@ -123,6 +123,20 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
+def _load_line(load: Any) -> str:
+    """What the page says of the machine's load: absolute times depend on it."""
+    said = ""
+    if isinstance(load, dict) and load.get("start") is not None:
+        said = (
+            f"The load average (1 min) was {load['start']} when the run started and "
+            f"{load.get('end')} when it ended. "
+        )
+    return (
+        said + "Absolute times depend on the machine and on what else runs on it; qrelay "
+        "and each peer were timed round-robin in the same loop, so the ratios are what to read."
+    )
+
+
 def markdown(report: dict[str, Any], png: str) -> str:
     """The results part of the page: machine, plot, table, and the peers that did not run."""
     info = machine()
@@ -140,11 +154,7 @@ def markdown(report: dict[str, Any], png: str) -> str:
         f"- **Python:** {report.get('python', info['python'])}",
         f"- **OS:** {report.get('platform', info['os'])}",
         "",
-        (
-            "Other work was running on the machine during the run, so absolute times are"
-            " noisy; qrelay and each peer were timed round-robin in the same loop, so the"
-            " ratios are what to read."
-        ),
+        _load_line(report.get("load_average")),
         "",
         f"![qrelay / peer ratios]({png})",
         "",

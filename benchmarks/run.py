@@ -28,6 +28,7 @@ import importlib
 import json
 import logging
 import math
+import os
 import platform
 import sys
 import time
@@ -172,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         modules = {name: mod for name, mod in modules.items() if name in args.only}
 
     started = datetime.now(UTC)
+    load_at_start = _load_average()
     rows: list[dict[str, Any]] = []
     for name, module_name in modules.items():
         log.info("running %s%s", name, " (quick)" if args.quick else "")
@@ -192,11 +194,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             "python": sys.version.split()[0],
             "platform": platform.platform(),
             "machine": platform.machine(),
+            "load_average": {"start": load_at_start, "end": _load_average()},
             "rows": rows,
         }
         args.json.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
         print(f"\nsaved {len(rows)} rows to {args.json}")
     return 1 if any(row["status"] == "failed" for row in rows) else 0
+
+
+def _load_average() -> float | None:
+    """The machine's load average over the last minute (None where the OS has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 if __name__ == "__main__":
