@@ -76,6 +76,8 @@ async def submit_job(
         raise pydantic_errors(exc) from None
     if job.circuit_type is not CircuitType.PAYLOAD:
         job = await convert_job(job)
+    # Asked before the job is stored: storing it wakes the idle worker, which stops waiting.
+    quick = hold > 0 and quick_to_run(rt, job)
     sent: Submitted = await (offload or rt.offload)(
         functools.partial(
             rt.store.submit,
@@ -86,7 +88,7 @@ async def submit_job(
             lease_by=None if claim is None else claim(job),
         )
     )
-    if not (hold > 0 and sent.job_id is not None and quick_to_run(rt, job)):
+    if not quick or sent.job_id is None:
         return sent
     finished = await wait_for_job(
         rt, principal, sent.job_id, wait=hold, include_readout=True, offload=offload
