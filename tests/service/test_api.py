@@ -205,6 +205,39 @@ def test_prefer_wait_is_answered_at_once_otherwise(
         thread.join(timeout=30)
 
 
+def test_a_result_can_lease_the_next_task_in_the_same_request(live: Live) -> None:
+    """``POST .../result?lease=T&wait=W`` stores the result, then long-polls for the next
+    task of ``T`` as ``/v1/worker/lease`` does: 200 with it, 204 when none came."""
+    user, worker = live.user(), live.worker()
+    drain(worker)
+    first, second = submit(user), submit(user)
+    task = lease(worker, wait=5)
+    assert task is not None
+    assert task.job_id == first
+    r = worker.post(
+        f"/v1/worker/tasks/{task.task_id}/result",
+        params={"lease": ["aer_simulator"], "wait": 5},
+        json=completed(task.lease_id, 100),
+    )
+    assert r.status_code == 200, r.text
+    following = WorkerTask.model_validate_json(r.content)
+    assert following.job_id == second
+    assert user.get(f"/v1/jobs/{first}").json()["statuses"] == ["completed"]
+    r = worker.post(
+        f"/v1/worker/tasks/{following.task_id}/result",
+        params={"lease": ["aer_simulator"], "wait": 0.1},
+        json=completed(following.lease_id, 100),
+    )
+    assert r.status_code == 204, r.text  # stored; nothing else queued
+    assert user.get(f"/v1/jobs/{second}").json()["statuses"] == ["completed"]
+    stale = worker.post(
+        f"/v1/worker/tasks/{following.task_id}/result",
+        params={"lease": ["aer_simulator"], "wait": 5},
+        json=completed(following.lease_id, 100),
+    )
+    assert stale.status_code == 409  # the lease ended with the result: refused at once
+
+
 def test_priority_orders_the_queue_and_is_capped_by_role(live: Live) -> None:
     user, worker = live.user(), live.worker()
     drain(worker)

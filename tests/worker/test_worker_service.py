@@ -238,3 +238,35 @@ def test_cancel_stops_a_running_simulation(service: Service) -> None:
     data = _data(service, job_id)
     assert [s.value for s in data.statuses] == ["cancelled"]
     assert not data.readouts or data.readouts[0] is None
+
+
+def test_running_worker_leases_each_next_task_with_the_last_result(
+    service: Service, fleet: str
+) -> None:
+    """``Worker.run`` posts each result and leases the next task in one request; every
+    job runs once, and a task leased with the last result before the stop still runs."""
+    with Worker(
+        service.url,
+        service.worker_token,
+        ["aer_simulator"],
+        driver_config={"qpu_address": fleet},
+        lease_wait=0.5,
+    ) as w:
+        jobs = [
+            service.submit(_job(ghz(2), "aer_simulator", shots=50, job_type="simulate"))
+            for _ in range(4)
+        ]
+        thread = threading.Thread(target=w.run)
+        thread.start()
+        try:
+            for job_id in jobs:
+                for _ in range(200):
+                    if _data(service, job_id).statuses[0].value == "completed":
+                        break
+                    threading.Event().wait(0.05)
+        finally:
+            w.stop()
+            thread.join(timeout=30)
+        assert not thread.is_alive()
+        assert [_data(service, job_id).statuses[0].value for job_id in jobs] == ["completed"] * 4
+        assert w.tasks_done == 4

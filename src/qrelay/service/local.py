@@ -270,9 +270,17 @@ class LocalWorkerApi:
         with translated():
             self._rt.store.report_status(self._worker(), task_id, status)
 
-    def result(self, task_id: str, results: WorkerTaskResults) -> None:
+    def result(
+        self,
+        task_id: str,
+        results: WorkerTaskResults,
+        *,
+        lease: list[str] | None = None,
+        wait: float = 0.0,
+    ) -> WorkerTask | None:
         with translated():
             self._rt.store.post_result(self._worker(), task_id, results)
+        return self.lease(lease, wait) if lease else None
 
     def target(self, name: str) -> TargetInfo:
         with translated():

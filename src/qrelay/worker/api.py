@@ -42,7 +42,14 @@ class WorkerChannel(Protocol):
     def lease(self, targets: list[str], wait: float) -> WorkerTask | None: ...
     def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse: ...
     def status(self, task_id: str, status: WorkerTaskStatus) -> None: ...
-    def result(self, task_id: str, results: WorkerTaskResults) -> None: ...
+    def result(
+        self,
+        task_id: str,
+        results: WorkerTaskResults,
+        *,
+        lease: list[str] | None = None,
+        wait: float = 0.0,
+    ) -> WorkerTask | None: ...
     def target(self, name: str) -> TargetInfo: ...
 
 
@@ -148,9 +155,31 @@ class WorkerApi:
             json=status.model_dump(mode="json", exclude_none=True),
         )
 
-    def result(self, task_id: str, results: WorkerTaskResults) -> None:
+    def result(
+        self,
+        task_id: str,
+        results: WorkerTaskResults,
+        *,
+        lease: list[str] | None = None,
+        wait: float = 0.0,
+    ) -> WorkerTask | None:
+        """Post a task's result; with ``lease``, then long-poll for the next task of those
+        targets in the same request (``None``: none came within ``wait`` seconds)."""
         body = results.model_dump(mode="json", exclude_none=True)
-        self.request("POST", f"/v1/worker/tasks/{task_id}/result", json=body)
+        path = f"/v1/worker/tasks/{task_id}/result"
+        if not lease:
+            self.request("POST", path, json=body)
+            return None
+        response = self.request(
+            "POST",
+            path,
+            json=body,
+            params={"lease": lease, "wait": wait},
+            timeout=wait + _POLL_SLACK,
+        )
+        if response.status_code == 204 or not response.content:
+            return None
+        return WorkerTask.model_validate_json(response.content)
 
     def target(self, name: str) -> TargetInfo:
         response = self.request("GET", f"/v1/targets/{name}")

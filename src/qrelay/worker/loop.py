@@ -193,9 +193,10 @@ class Worker:
                 target=self._warm_up, name="qrelay-worker-warm-up", daemon=True
             ).start()
         failures = 0
+        pending: WorkerTask | None = None
         while not self._stop.is_set() and not (stop_event is not None and stop_event.is_set()):
             try:
-                self.run_once()
+                pending = self._cycle(pending)
                 failures = 0
             except (AuthenticationError, PermissionDeniedError):
                 raise
@@ -205,6 +206,8 @@ class Worker:
                 log.warning("lease failed (%s); retrying in %.1f s", exc, delay)
                 if self._stop.wait(delay):
                     break
+        if pending is not None:  # leased with the last result: run it rather than strand it
+            self.process(pending)
         log.info("worker stopped after %d task(s)", self.tasks_done)
 
     def _warm_up(self) -> None:
@@ -224,16 +227,33 @@ class Worker:
 
     def run_once(self, wait: float | None = None) -> bool:
         """Lease at most one task and process it. ``True`` when a task was processed."""
+        task = self.api.lease(self._targets_now(), self.lease_wait if wait is None else wait)
+        if task is None:
+            return False
+        self.process(task)
+        return True
+
+    def _cycle(self, pending: WorkerTask | None) -> WorkerTask | None:
+        """One turn of :meth:`run`: process ``pending`` (or a task leased now) and return
+        the next task, which the result's request leased (``None``: none came in time).
+
+        Posting a result and then long-polling for the next task were two requests per
+        task; the service takes both in one (``POST .../result?lease=...``).
+        """
+        targets = self._targets_now()
+        task = pending if pending is not None else self.api.lease(targets, self.lease_wait)
+        if task is None:
+            return None
+        after = None if self._stop.is_set() else (targets, self.lease_wait)
+        return self.process(task, lease_next=after)
+
+    def _targets_now(self) -> list[str]:
         targets = self._leasable_targets()
         if not targets:
             raise TransportError(
                 "no device of " + ", ".join(self.targets) + " answers; leasing nothing"
             )
-        task = self.api.lease(targets, self.lease_wait if wait is None else wait)
-        if task is None:
-            return False
-        self.process(task)
-        return True
+        return targets
 
     def _leasable_targets(self) -> list[str]:
         """The targets whose device answers now.
@@ -299,8 +319,14 @@ class Worker:
         return self._compiler
 
     # ------------------------------------------------------------------ one task
-    def process(self, task: WorkerTask) -> None:
-        """Run one leased task to its end and post the result (unless the lease was lost)."""
+    def process(
+        self, task: WorkerTask, *, lease_next: tuple[list[str], float] | None = None
+    ) -> WorkerTask | None:
+        """Run one leased task to its end and post the result (unless the lease was lost).
+
+        ``lease_next`` (targets, wait): the result's request then leases the next task of
+        those targets, which is returned (``None``: none came, or nothing was posted).
+        """
         log.info(
             "task %s (job %s, circuit %d, %s on %s, attempt %d)",
             task.task_id,
@@ -330,10 +356,10 @@ class Worker:
             beat.stop()
             self._states.pop(task.task_id, None)
         if beat.lost.is_set():
-            return
+            return None
         if beat.cancel_requested.is_set() and outcome.status is not CircuitStatus.FAILED:
             outcome = _Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
-        self._post(task, beat, outcome, ctx)
+        return self._post(task, beat, outcome, ctx, lease_next)
 
     def _work(self, task: WorkerTask, ctx: TaskContext, *, brief: bool) -> _Outcome:
         """Compile and run ``task``; ``brief`` (see :meth:`_brief`) already says that it
@@ -541,7 +567,14 @@ class Worker:
             return
         self._states[task.task_id] = status
 
-    def _post(self, task: WorkerTask, beat: Heartbeat, outcome: _Outcome, ctx: TaskContext) -> None:
+    def _post(
+        self,
+        task: WorkerTask,
+        beat: Heartbeat,
+        outcome: _Outcome,
+        ctx: TaskContext,
+        lease_next: tuple[list[str], float] | None = None,
+    ) -> WorkerTask | None:
         compiled = outcome.compiled
         completed = outcome.status is CircuitStatus.COMPLETED
         results = WorkerTaskResults(
@@ -558,11 +591,16 @@ class Worker:
             execution_id=self._execution_ids.pop(task.task_id, ctx.execution_id),
             metadata=outcome.metadata,
         )
+        following: WorkerTask | None = None
         try:
-            self.api.result(task.task_id, results)
+            if lease_next is None:
+                self.api.result(task.task_id, results)
+            else:
+                targets, wait = lease_next
+                following = self.api.result(task.task_id, results, lease=targets, wait=wait)
         except ConflictError as exc:
             log.warning("task %s: result refused (%s); dropped", task.task_id, exc)
-            return
+            return None
         except ValidationError as exc:
             if results.status is not CircuitStatus.COMPLETED:
                 raise
@@ -577,6 +615,7 @@ class Worker:
             self.api.result(task.task_id, failed)
         self.tasks_done += 1
         log.info("task %s: %s", task.task_id, outcome.status.value)
+        return following
 
 
 def _catalog_info(name: str) -> TargetInfo | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
@@ -72,6 +72,7 @@ async def report_status(request: Request, principal: Worker, task_id: str) -> Re
 @router.post(
     "/tasks/{task_id}/result",
     status_code=204,
+    responses={200: {"model": WorkerTask, "description": "the next task, when ``lease`` asked"}},
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -79,8 +80,23 @@ async def report_status(request: Request, principal: Worker, task_id: str) -> Re
         }
     },
 )
-async def post_result(request: Request, principal: Worker, task_id: str) -> Response:
-    """End a task with its result; refused (409) unless the lease is current."""
+async def post_result(
+    request: Request,
+    principal: Worker,
+    task_id: str,
+    lease: Annotated[
+        list[str] | None,
+        Query(
+            max_length=100,
+            description="then lease the next task of these targets, as ``/v1/worker/lease`` "
+            "does, in the same request (200 with it, 204 when none came in time)",
+        ),
+    ] = None,
+    wait: Annotated[float, Query(ge=0, le=60, description="how long the lease waits")] = 20.0,
+) -> Response:
+    """End a task with its result; refused (409) unless the lease is current. With
+    ``lease``, the answer then waits for the worker's next task: one request per task
+    instead of two."""
     body = await request.body()
     try:
         results = WorkerTaskResults.model_validate_json(body)
@@ -88,4 +104,9 @@ async def post_result(request: Request, principal: Worker, task_id: str) -> Resp
         raise pydantic_errors(exc) from None
     rt = runtime(request)
     await rt.offload(rt.store.post_result, principal, task_id, results)
-    return Response(status_code=204)
+    if not lease:
+        return Response(status_code=204)
+    task = await operations.wait_for_lease(rt, principal, lease, wait)
+    if task is None:
+        return Response(status_code=204)
+    return Response(task, media_type=_JSON)
