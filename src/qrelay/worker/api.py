@@ -72,6 +72,7 @@ class WorkerApi:
             base_url=self.url, timeout=httpx.Timeout(timeout, connect=5.0)
         )
         self._headers = {"Authorization": f"Bearer {token}"}
+        self._json_headers = self._headers | {"Content-Type": "application/json"}
         self._closed = threading.Event()
 
     def close(self) -> None:
@@ -86,11 +87,16 @@ class WorkerApi:
         path: str,
         *,
         json: Any = None,
+        content: bytes | None = None,
         params: dict[str, Any] | None = None,
         timeout: float | None = None,
         retry: bool = True,
     ) -> httpx.Response:
-        """Send one request, retrying what is safe to retry; raise on an error answer."""
+        """Send one request, retrying what is safe to retry; raise on an error answer.
+
+        ``content`` is a JSON body already serialised (a model's own ``model_dump_json``,
+        rather than a dict that ``json=`` would serialise a second time)."""
+        headers = self._headers if content is None else self._json_headers
         started = time.monotonic()
         attempt = 0
         while True:
@@ -100,8 +106,9 @@ class WorkerApi:
                     method,
                     path,
                     json=json,
+                    content=content,
                     params=params,
-                    headers=self._headers,
+                    headers=headers,
                     timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
@@ -165,15 +172,15 @@ class WorkerApi:
     ) -> WorkerTask | None:
         """Post a task's result; with ``lease``, then long-poll for the next task of those
         targets in the same request (``None``: none came within ``wait`` seconds)."""
-        body = results.model_dump(mode="json", exclude_none=True)
+        body = results.model_dump_json(exclude_none=True).encode()
         path = f"/v1/worker/tasks/{task_id}/result"
         if not lease:
-            self.request("POST", path, json=body)
+            self.request("POST", path, content=body)
             return None
         response = self.request(
             "POST",
             path,
-            json=body,
+            content=body,
             params={"lease": lease, "wait": wait},
             timeout=wait + _POLL_SLACK,
         )
