@@ -236,6 +236,22 @@ def test_a_result_can_lease_the_next_task_in_the_same_request(live: Live) -> Non
         json=completed(following.lease_id, 100),
     )
     assert stale.status_code == 409  # the lease ended with the result: refused at once
+    third = submit(user)
+    task = lease(worker, wait=5)
+    assert task is not None
+    assert task.job_id == third
+    foreign = worker.post(
+        f"/v1/worker/tasks/{task.task_id}/result",
+        params={"lease": ["not_served"], "wait": 5},
+        json=completed(task.lease_id, 100),
+    )
+    assert foreign.status_code == 403
+    assert "not_served" in foreign.json()["detail"]
+    assert user.get(f"/v1/jobs/{third}").json()["statuses"] != ["completed"]  # nothing stored
+    done = worker.post(
+        f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, 100)
+    )
+    assert done.status_code == 204  # the lease still holds: the result goes in plainly
 
 
 def test_priority_orders_the_queue_and_is_capped_by_role(live: Live) -> None:

@@ -152,7 +152,8 @@ async def wait_for_job(
             await sleep_until(changed, min(remaining, rt.poll_interval))
 
 
-def _check_targets(worker: WorkerPrincipal, targets: Sequence[str]) -> None:
+def check_targets(worker: WorkerPrincipal, targets: Sequence[str]) -> None:
+    """Refuse (403) targets this worker does not serve."""
     foreign = [t for t in targets if t not in worker.targets]
     if foreign:
         raise ApiError(403, "forbidden", f"targets: this worker does not serve {foreign}")
@@ -162,7 +163,7 @@ async def wait_for_lease(
     rt: ServiceRuntime, worker: WorkerPrincipal, targets: Sequence[str], wait: float
 ) -> bytes | None:
     """The next task (``WorkerTask`` JSON) for these targets, waiting up to ``wait`` s."""
-    _check_targets(worker, targets)
+    check_targets(worker, targets)
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
     with rt.notifier.subscribe([f"target:{t}" for t in targets]) as changed:
         while True:
@@ -184,7 +185,7 @@ def lease_blocking(
     stop: threading.Event,
 ) -> bytes | None:
     """:func:`wait_for_lease` for a thread; ``stop`` being set ends the wait at once."""
-    _check_targets(worker, targets)
+    check_targets(worker, targets)
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
     with rt.notifier.subscribe_blocking([f"target:{t}" for t in targets]) as changed:
         while not stop.is_set():

@@ -102,6 +102,8 @@ async def post_result(
         results = WorkerTaskResults.model_validate_json(body)
     except PydanticValidationError as exc:
         raise pydantic_errors(exc) from None
+    if lease:  # refused before anything is stored
+        operations.check_targets(principal, lease)
     rt = runtime(request)
     await rt.offload(rt.store.post_result, principal, task_id, results)
     if not lease:
