@@ -210,41 +210,33 @@ def test_a_result_can_lease_the_next_task_in_the_same_request(live: Live) -> Non
     task of ``T`` as ``/v1/worker/lease`` does: 200 with it, 204 when none came."""
     user, worker = live.user(), live.worker()
     drain(worker)
+
+    def post(task: WorkerTask, targets: list[str], wait: float) -> httpx.Response:
+        return worker.post(
+            f"/v1/worker/tasks/{task.task_id}/result",
+            params={"lease": targets, "wait": wait},
+            json=completed(task.lease_id, 100),
+        )
+
     first, second = submit(user), submit(user)
     task = lease(worker, wait=5)
     assert task is not None
     assert task.job_id == first
-    r = worker.post(
-        f"/v1/worker/tasks/{task.task_id}/result",
-        params={"lease": ["aer_simulator"], "wait": 5},
-        json=completed(task.lease_id, 100),
-    )
+    r = post(task, ["aer_simulator"], 5)
     assert r.status_code == 200, r.text
     following = WorkerTask.model_validate_json(r.content)
     assert following.job_id == second
     assert user.get(f"/v1/jobs/{first}").json()["statuses"] == ["completed"]
-    r = worker.post(
-        f"/v1/worker/tasks/{following.task_id}/result",
-        params={"lease": ["aer_simulator"], "wait": 0.1},
-        json=completed(following.lease_id, 100),
-    )
+    r = post(following, ["aer_simulator"], 0.1)
     assert r.status_code == 204, r.text  # stored; nothing else queued
     assert user.get(f"/v1/jobs/{second}").json()["statuses"] == ["completed"]
-    stale = worker.post(
-        f"/v1/worker/tasks/{following.task_id}/result",
-        params={"lease": ["aer_simulator"], "wait": 5},
-        json=completed(following.lease_id, 100),
-    )
+    stale = post(following, ["aer_simulator"], 5)
     assert stale.status_code == 409  # the lease ended with the result: refused at once
     third = submit(user)
     task = lease(worker, wait=5)
     assert task is not None
     assert task.job_id == third
-    foreign = worker.post(
-        f"/v1/worker/tasks/{task.task_id}/result",
-        params={"lease": ["not_served"], "wait": 5},
-        json=completed(task.lease_id, 100),
-    )
+    foreign = post(task, ["not_served"], 5)
     assert foreign.status_code == 403
     assert "not_served" in foreign.json()["detail"]
     assert user.get(f"/v1/jobs/{third}").json()["statuses"] != ["completed"]  # nothing stored

@@ -5,9 +5,8 @@ or :class:`~qrelay.runtime.async_client.AsyncJob` through
 :func:`~qrelay.runtime._loop.run_sync`, so there is one implementation of the I/O: on the
 runtime loop, or on the calling thread when the client talks to the embedded default in
 this process. Only a wait for a job the handle has already seen end is answered here,
-from that view. A test
-(``tests/runtime/test_drift.py``) checks both sides keep the same public methods and
-signatures.
+from that view. A test (``tests/runtime/test_drift.py``) checks both sides keep the same
+public methods and signatures.
 """
 
 from __future__ import annotations

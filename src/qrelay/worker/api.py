@@ -141,9 +141,7 @@ class WorkerApi:
             json={"targets": targets, "wait": wait},
             timeout=wait + _POLL_SLACK,
         )
-        if response.status_code == 204 or not response.content:
-            return None
-        return WorkerTask.model_validate_json(response.content)
+        return _task_of(response)
 
     def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse:
         # not retried here: the heartbeat thread tries again at its next beat
@@ -184,10 +182,15 @@ class WorkerApi:
             params={"lease": lease, "wait": wait},
             timeout=wait + _POLL_SLACK,
         )
-        if response.status_code == 204 or not response.content:
-            return None
-        return WorkerTask.model_validate_json(response.content)
+        return _task_of(response)
 
     def target(self, name: str) -> TargetInfo:
         response = self.request("GET", f"/v1/targets/{name}")
         return TargetInfo.model_validate_json(response.content)
+
+
+def _task_of(response: httpx.Response) -> WorkerTask | None:
+    """The task a lease answered with; ``None`` for 204 (none came in time)."""
+    if response.status_code == 204 or not response.content:
+        return None
+    return WorkerTask.model_validate_json(response.content)

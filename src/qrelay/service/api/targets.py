@@ -21,13 +21,15 @@ router = APIRouter(prefix="/v1", tags=["targets", "me"])
 async def list_targets(request: Request, _principal: User) -> list[TargetModel]:
     """The targets, with live status (query: ``GetTargetsFilterModel`` fields)."""
     filters = query_model(GetTargetsFilterModel, request)
-    return await runtime(request).offload(operations.list_targets, runtime(request), filters)
+    rt = runtime(request)
+    return await rt.offload(operations.list_targets, rt, filters)
 
 
 @router.get("/targets/{name}", response_model=TargetInfo)
 async def get_target(request: Request, _principal: User, name: str) -> TargetInfo:
     """One target in full, with its live status and queue depth."""
-    return await runtime(request).offload(operations.get_target, runtime(request), name)
+    rt = runtime(request)
+    return await rt.offload(operations.get_target, rt, name)
 
 
 @router.get("/me", response_model=UserInfo)

@@ -41,7 +41,13 @@ class HeartbeatRequest(BaseModel):
 async def lease(request: Request, principal: Worker) -> Response:
     """The next task for these targets, waiting up to ``wait`` seconds for one."""
     body = await body_model(LeaseRequest, request)
-    task = await operations.wait_for_lease(runtime(request), principal, body.targets, body.wait)
+    return _task_answer(
+        await operations.wait_for_lease(runtime(request), principal, body.targets, body.wait)
+    )
+
+
+def _task_answer(task: bytes | None) -> Response:
+    """A lease's answer: the ``WorkerTask`` JSON, or 204 when no task came in time."""
     if task is None:
         return Response(status_code=204)
     return Response(task, media_type=_JSON)
@@ -108,7 +114,4 @@ async def post_result(
     await rt.offload(rt.store.post_result, principal, task_id, results)
     if not lease:
         return Response(status_code=204)
-    task = await operations.wait_for_lease(rt, principal, lease, wait)
-    if task is None:
-        return Response(status_code=204)
-    return Response(task, media_type=_JSON)
+    return _task_answer(await operations.wait_for_lease(rt, principal, lease, wait))
