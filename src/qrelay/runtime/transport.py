@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
+from urllib.parse import urlencode
 
 import httpx
 
@@ -85,19 +86,20 @@ class HttpTransport:
             headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
         self.policy = policy
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=connect_timeout),
-            transport=transport,
-        )
+        self._base_url = base_url.rstrip("/")
+        self._headers = headers
+        self._connect_timeout = connect_timeout
+        # Requests go straight to the transport (a keep-alive pool) rather than through an
+        # ``httpx.AsyncClient``, whose cookies, redirects, auth flows and URL merging a
+        # service client never uses, at a third of the CPU a loopback request costs.
+        self._transport = transport or httpx.AsyncHTTPTransport()
 
     @property
     def base_url(self) -> str:
-        return str(self._client.base_url)
+        return self._base_url
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._transport.aclose()
 
     async def request(
         self,
@@ -120,29 +122,23 @@ class HttpTransport:
         if content is not None:
             send_headers.setdefault("Content-Type", "application/json")
         replayable = method in _SAFE_METHODS or "Idempotency-Key" in send_headers
-        timeout: httpx.Timeout | None = None
-        if read_timeout is not None:
-            total = self.timeout + read_timeout
-            timeout = httpx.Timeout(total, connect=self._client.timeout.connect)
+        total = self.timeout + (read_timeout or 0.0)
+        limits = {"connect": self._connect_timeout, "read": total, "write": total, "pool": total}
+        url = self._base_url + path
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        if clean_params:
+            url += "?" + urlencode(clean_params, doseq=True)
         started = time.monotonic()
         attempt = 0
         while True:
             try:
-                response = await self._client.request(
-                    method,
-                    path,
-                    content=content,
-                    params=clean_params or None,
-                    headers=send_headers,
-                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                )
+                response = await self._send(method, url, send_headers, content, limits)
             except httpx.TransportError as exc:
                 retryable = isinstance(exc, _NOT_SENT) or replayable
                 delay = self.policy.next_delay(attempt, started) if retryable else None
                 if delay is None:
                     raise TransportError(
-                        f"{method} {self._client.base_url}{path}: {type(exc).__name__}: {exc}"
+                        f"{method} {self._base_url}{path}: {type(exc).__name__}: {exc}"
                     ) from exc
                 logger.info(
                     "%s %s failed (%s); retry %d in %.2f s",
@@ -168,13 +164,35 @@ class HttpTransport:
                             attempt + 1,
                             delay,
                         )
-                        await response.aclose()
                         await asyncio.sleep(delay)
                         attempt += 1
                         continue
                 raise error_from_response(status, response.headers, response.content)
             await asyncio.sleep(delay)
             attempt += 1
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        content: bytes | None,
+        limits: dict[str, float],
+    ) -> httpx.Response:
+        """One request through the transport, its body read and the connection returned."""
+        request = httpx.Request(
+            method,
+            url,
+            headers=self._headers | dict(headers),
+            content=content,
+            extensions={"timeout": limits},
+        )
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response
 
     # ------------------------------------------------------------------ the channel
     async def submit(self, body: bytes, idempotency_key: str) -> bytes:

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal
 from qrelay.service.catalog import Catalog
+from qrelay.service.handoff import IdleWorkers
 from qrelay.service.notify import Notifier
 from qrelay.service.operations import Offload, in_place
 from qrelay.settings import ServiceSettings
@@ -39,6 +40,8 @@ class ServiceRuntime:
         self.database_url = settings.resolved_database_url()
         self.catalog = Catalog.load(settings.targets_file)
         self.notifier = Notifier()
+        #: Workers of this process waiting for a task, to hand new jobs to.
+        self.idle = IdleWorkers()
         self.engine = make_engine(self.database_url)
         self.store = Store(
             self.engine,

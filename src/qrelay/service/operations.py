@@ -78,20 +78,39 @@ async def submit_job(
         job = await convert_job(job)
     # Asked before the job is stored: storing it wakes the idle worker, which stops waiting.
     quick = hold > 0 and quick_to_run(rt, job)
-    sent: Submitted = await (offload or rt.offload)(
-        functools.partial(
-            rt.store.submit,
-            principal,
-            job,
-            idempotency_key=idempotency_key,
-            request_hash=request_digest(body),
-            lease_by=None if claim is None else claim(job),
+    waiting = None
+    if claim is None and job.num_circuits == 1 and not job.dry_run:
+        waiting = rt.idle.claim(job.target)
+    lease_by = waiting.worker if waiting is not None else None if claim is None else claim(job)
+    try:
+        sent: Submitted = await (offload or rt.offload)(
+            functools.partial(
+                rt.store.submit,
+                principal,
+                job,
+                idempotency_key=idempotency_key,
+                request_hash=request_digest(body),
+                lease_by=lease_by,
+            )
         )
-    )
+    except BaseException:
+        if waiting is not None:
+            waiting.hand(None)
+        raise
+    if waiting is not None:
+        waiting.hand(sent.task)
     if not quick or sent.job_id is None:
         return sent
+    # A job handed to a worker here ends only through that worker's result, which comes
+    # after this subscribes: the first look is known to find it going, and is skipped.
     finished = await wait_for_job(
-        rt, principal, sent.job_id, wait=hold, include_readout=True, offload=offload
+        rt,
+        principal,
+        sent.job_id,
+        wait=hold,
+        include_readout=True,
+        offload=offload,
+        look_first=waiting is None or sent.task is None,
     )
     answer = splice_json(sent.response, {"job": finished.decode()}).decode()
     return sent._replace(response=answer, held=True)
@@ -127,10 +146,16 @@ async def wait_for_job(
     wait: float,
     include_readout: bool,
     offload: Offload | None = None,
+    look_first: bool = True,
 ) -> bytes:
-    """The job's ``JobData`` JSON once it has ended, or as it is when ``wait`` runs out."""
+    """The job's ``JobData`` JSON once it has ended, or as it is when ``wait`` runs out.
+
+    Without ``look_first`` the first look waits for a wake-up (or the poll interval): for
+    a caller that knows the job has not ended yet."""
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
     with rt.notifier.subscribe([f"job:{job_id}"]) as changed:
+        if not look_first:
+            await sleep_until(changed, min(deadline - time.monotonic(), rt.poll_interval))
         while True:
             changed.clear()
             # Until the wait is over only a finished job is answered, so a job still going
@@ -174,7 +199,9 @@ async def wait_for_lease(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            await sleep_until(changed, min(remaining, rt.poll_interval))
+            handed = await rt.idle.wait(worker, targets, changed, min(remaining, rt.poll_interval))
+            if handed is not None:
+                return handed
 
 
 def lease_blocking(

@@ -8,10 +8,12 @@ become qrelay's exception tree (``ConflictError`` with code ``lease_lost`` and s
 
 from __future__ import annotations
 
+import json as _json
 import logging
 import threading
 import time
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import httpx
 
@@ -54,31 +56,35 @@ class WorkerChannel(Protocol):
 
 
 class WorkerApi:
-    """A thread-safe client of the worker endpoints (one ``httpx.Client`` underneath)."""
+    """A thread-safe client of the worker endpoints.
+
+    Requests go straight to an ``httpx`` transport (a keep-alive connection pool) rather
+    than through an ``httpx.Client``: a worker needs none of the client's cookies,
+    redirects, auth flows or URL merging, and that machinery cost about as much CPU per
+    task as Aer spends on a Bell pair. ``transport`` replaces the pool (for instance with
+    one that injects faults, or ``httpx.WSGITransport``).
+    """
 
     def __init__(
         self,
         url: str,
         token: str,
         *,
-        client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
     ) -> None:
         self.url = url.rstrip("/")
         self.retry = retry or RetryPolicy(max_retries=6, deadline=60.0, backoff_max=5.0)
-        self._own_client = client is None
-        self._client = client or httpx.Client(
-            base_url=self.url, timeout=httpx.Timeout(timeout, connect=5.0)
-        )
+        self._transport = transport or httpx.HTTPTransport()
+        self._timeout = timeout
         self._headers = {"Authorization": f"Bearer {token}"}
         self._json_headers = self._headers | {"Content-Type": "application/json"}
         self._closed = threading.Event()
 
     def close(self) -> None:
         self._closed.set()
-        if self._own_client:
-            self._client.close()
+        self._transport.close()
 
     # ------------------------------------------------------------------ transport
     def request(
@@ -96,21 +102,20 @@ class WorkerApi:
 
         ``content`` is a JSON body already serialised (a model's own ``model_dump_json``,
         rather than a dict that ``json=`` would serialise a second time)."""
+        if json is not None:
+            content = _json.dumps(json, separators=(",", ":")).encode()
         headers = self._headers if content is None else self._json_headers
+        url = self.url + path
+        if params:
+            url += "?" + urlencode(params, doseq=True)
+        seconds = timeout if timeout is not None else self._timeout
+        limits = {"connect": min(5.0, seconds), "read": seconds, "write": seconds, "pool": seconds}
         started = time.monotonic()
         attempt = 0
         while True:
             retry_after: float | None = None
             try:
-                response = self._client.request(
-                    method,
-                    path,
-                    json=json,
-                    content=content,
-                    params=params,
-                    headers=headers,
-                    timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-                )
+                response = self._send(method, url, headers, content, limits)
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
                 failure: Exception = TransportError(f"{method} {path}: {exc}")
                 failure.__cause__ = exc
@@ -131,6 +136,25 @@ class WorkerApi:
             log.warning("%s %s failed (%s); retrying in %.2f s", method, path, failure, delay)
             time.sleep(delay)
             attempt += 1
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        content: bytes | None,
+        limits: dict[str, float],
+    ) -> httpx.Response:
+        """One request through the transport, its body read and the connection returned."""
+        request = httpx.Request(
+            method, url, headers=headers, content=content, extensions={"timeout": limits}
+        )
+        response = self._transport.handle_request(request)
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
 
     # ------------------------------------------------------------------ endpoints
     def lease(self, targets: list[str], wait: float) -> WorkerTask | None:
