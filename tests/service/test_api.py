@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 from qrelay.payload import CircuitStatus, JobData, JobPage, JobResults, NewJobResponse, WorkerTask
 from qrelay.service.db.tables import audit, transitions
 
-from .support import Live, bell, completed, new_job, readout, wait_for
+from .support import Live, bell, completed, new_job, readout, start, wait_for
 
 
 def _key() -> str:
@@ -139,6 +139,61 @@ def test_lease_long_poll_wakes_on_submission(live: Live) -> None:
     assert got[0] is not None
     assert got[0].job_id == job_id
     worker.post(f"/v1/worker/tasks/{got[0].task_id}/result", json=completed(got[0].lease_id, 100))
+
+
+def test_a_job_handed_to_a_waiting_worker_keeps_the_queue_order(live: Live) -> None:
+    """A job submitted while a worker waits is leased to it as the job is stored, unless an
+    older job of the target is queued: one stored through another replica, whose
+    submission woke nobody here. Then the worker gets the older job first."""
+    user, worker = live.user(), live.worker()
+    drain(worker)
+    replica = start(live.database_url, live.admin_token)
+    try:
+        got: list[WorkerTask | None] = []
+        thread = threading.Thread(target=lambda: got.append(lease(worker, wait=30)))
+        thread.start()
+        rt = live.server.config.app.state.runtime
+        wait_for(lambda: rt.notifier.waiting("target:aer_simulator"), timeout=10)
+        older = submit(replica.client(user.headers["Authorization"].split()[1]))
+        newer = submit(user)
+        thread.join(timeout=30)
+        assert got
+        assert got[0] is not None
+        assert got[0].job_id == older
+        following = lease(worker, wait=5)
+        assert following is not None
+        assert following.job_id == newer
+        for task in (got[0], following):
+            r = worker.post(
+                f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, 100)
+            )
+            assert r.status_code == 204, r.text
+    finally:
+        replica.stop()
+
+
+def test_a_long_poll_answered_by_the_result_reads_as_the_job_does(live: Live) -> None:
+    """The result that ends a job sends the job to the long polls waiting on it; that
+    answer is byte for byte what reading the job gives."""
+    user, worker = live.user(), live.worker()
+    drain(worker)
+    job_id = submit(user)
+    got: dict[str, bytes] = {}
+
+    def waiter() -> None:
+        got["answer"] = user.get(f"/v1/jobs/{job_id}?wait=30&include=readout").content
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    rt = live.server.config.app.state.runtime
+    wait_for(lambda: rt.notifier.waiting(f"job:{job_id}"), timeout=10)
+    task = lease(worker, wait=5)
+    assert task is not None
+    r = worker.post(f"/v1/worker/tasks/{task.task_id}/result", json=completed(task.lease_id, 100))
+    assert r.status_code == 204, r.text
+    thread.join(timeout=30)
+    assert got["answer"] == user.get(f"/v1/jobs/{job_id}?include=readout").content
+    assert json.loads(got["answer"])["status"] == "completed"
 
 
 def _worker_answering_once(live: Live, worker: httpx.Client) -> threading.Thread:

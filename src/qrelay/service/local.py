@@ -153,12 +153,16 @@ class LocalChannel:
             return sent.response.encode()
         task = WorkerTask.model_validate_json(sent.task)
         try:
-            runner.run(task)
+            # The result that ends the job sends it along (see ``Store.post_result``).
+            with self._rt.notifier.subscribe([f"job:{task.job_id}"]) as ended:
+                runner.run(task)
         except Exception:  # its lease runs out and a worker runs it again
             log.exception("job %s: running it here failed; a worker retries it", task.job_id)
             return sent.response.encode()
-        with translated():  # what the client's wait would read next
-            finished, _terminal = self._rt.store.get_job(user, task.job_id, include_readout=True)
+        finished = ended.value
+        if finished is None:  # not ended (cancelled meanwhile?): what the client would read
+            with translated():
+                finished, _ = self._rt.store.get_job(user, task.job_id, include_readout=True)
         if finished is None:  # pragma: no cover - only a terminal-only read answers None
             return sent.response.encode()
         return splice_json(sent.response, {"job": finished.decode()})

@@ -20,18 +20,43 @@ import threading
 from collections.abc import Iterable, Iterator
 
 
+class Signal(asyncio.Event):
+    """An ``asyncio.Event`` that keeps what a notification sent along (``value``).
+
+    A result that ends a job sends the job's ``JobData`` JSON to the long polls waiting on
+    it (see ``Store.post_result``), which then answer without reading it back.
+    """
+
+    value: bytes | None = None
+
+
 class _LoopEvent:
-    """An ``asyncio.Event`` and the loop it belongs to (set from any thread)."""
+    """A :class:`Signal` and the loop it belongs to (set from any thread)."""
 
     __slots__ = ("event", "loop")
 
     def __init__(self) -> None:
-        self.event = asyncio.Event()
+        self.event = Signal()
         self.loop = asyncio.get_running_loop()
 
-    def set(self) -> None:
-        if not self.loop.is_closed():
+    def set(self, value: bytes | None = None) -> None:
+        # The value is kept at once: a waiter that is not asleep (it made the change
+        # itself, on its own loop) finds it before the wake-up is delivered.
+        if value is not None:
+            self.event.value = value
+        if on_loop(self.loop):
+            self.event.set()
+        elif not self.loop.is_closed():
             self.loop.call_soon_threadsafe(self.event.set)
+
+
+def on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether the caller runs on ``loop`` (its thread may then touch the loop's objects
+    directly, without a wake-up through the loop's self-pipe)."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 class Notifier:
@@ -61,7 +86,7 @@ class Notifier:
                             del self._waiters[key]
 
     @contextlib.contextmanager
-    def subscribe(self, keys: Iterable[str]) -> Iterator[asyncio.Event]:
+    def subscribe(self, keys: Iterable[str]) -> Iterator[Signal]:
         """An event (of the running loop) set when any of ``keys`` is notified."""
         waiter = _LoopEvent()
         with self._subscribed(keys, waiter):
@@ -80,12 +105,16 @@ class Notifier:
         with self._lock:
             return bool(self._waiters.get(key))
 
-    def notify(self, *keys: str) -> None:
-        """Wake everything waiting on ``keys``; safe from any thread."""
+    def notify(self, *keys: str, value: bytes | None = None) -> None:
+        """Wake everything waiting on ``keys``; safe from any thread. Coroutines find
+        ``value`` on their :class:`Signal`."""
         with self._lock:
             waiters = {w for key in keys for w in self._waiters.get(key, ())}
         for waiter in waiters:
-            waiter.set()
+            if isinstance(waiter, _LoopEvent):
+                waiter.set(value)
+            else:
+                waiter.set()
 
 
 async def sleep_until(event: asyncio.Event, timeout: float) -> bool:

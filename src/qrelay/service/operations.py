@@ -157,6 +157,8 @@ async def wait_for_job(
         if not look_first:
             await sleep_until(changed, min(deadline - time.monotonic(), rt.poll_interval))
         while True:
+            if include_readout and changed.value is not None:
+                return changed.value  # the result that ended the job sent it along
             changed.clear()
             # Until the wait is over only a finished job is answered, so a job still going
             # is read without its tasks; the last look reads it whole.

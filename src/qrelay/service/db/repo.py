@@ -1290,7 +1290,21 @@ class Store:
                     run(conn, sql.charge_job, {"jid": row.job_id, "amount": charge})
             single = values.get("status", row.status) if row.num_circuits == 1 else None
             _refresh_job(conn, row.job_id, now, only=single)
-        self.notifier.notify(f"job:{row.job_id}")
+            ended = None
+            if self.notifier.waiting(f"job:{row.job_id}"):
+                ended = self._ended_job(conn, row.job_id)
+        self.notifier.notify(f"job:{row.job_id}", value=ended)
+
+    def _ended_job(self, conn: Connection, job_id: str) -> bytes | None:
+        """The job's ``JobData`` JSON with its readout if it has ended, else None: what a
+        long poll waiting on it would read next, sent along with its wake-up (read here, in
+        the transaction that ended it, it costs two small queries instead of a transaction
+        of its own)."""
+        job = rows(conn, self._sql.job_row, {"jid": job_id})[0]
+        if CircuitStatus(job.status) not in TERMINAL_CIRCUIT_STATES:
+            return None
+        trows = rows(conn, self._sql.job_tasks_heavy, {"jid": job_id})
+        return _job_json(job, trows, heavy=True, queue_position=None)
 
 
 # ====================================================================== helpers
