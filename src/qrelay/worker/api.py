@@ -8,14 +8,13 @@ become qrelay's exception tree (``ConflictError`` with code ``lease_lost`` and s
 
 from __future__ import annotations
 
+import http.client
 import json as _json
 import logging
 import threading
 import time
 from typing import Any, Protocol
 from urllib.parse import urlencode
-
-import httpx
 
 from qrelay.errors import TransportError
 from qrelay.payload import (
@@ -27,6 +26,7 @@ from qrelay.payload import (
 )
 from qrelay.runtime.problems import error_from_response
 from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy
+from qrelay.worker.http import Answer, Connections, UnreachableError
 
 log = logging.getLogger(__name__)
 
@@ -56,35 +56,28 @@ class WorkerChannel(Protocol):
 
 
 class WorkerApi:
-    """A thread-safe client of the worker endpoints.
-
-    Requests go straight to an ``httpx`` transport (a keep-alive connection pool) rather
-    than through an ``httpx.Client``: a worker needs none of the client's cookies,
-    redirects, auth flows or URL merging, and that machinery cost about as much CPU per
-    task as Aer spends on a Bell pair. ``transport`` replaces the pool (for instance with
-    one that injects faults, or ``httpx.WSGITransport``).
-    """
+    """A thread-safe client of the worker endpoints, over keep-alive connections of the
+    standard library (see :mod:`qrelay.worker.http` for why not ``httpx``)."""
 
     def __init__(
         self,
         url: str,
         token: str,
         *,
-        transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 30.0,
     ) -> None:
         self.url = url.rstrip("/")
         self.retry = retry or RetryPolicy(max_retries=6, deadline=60.0, backoff_max=5.0)
-        self._transport = transport or httpx.HTTPTransport()
+        self._connections = Connections(self.url)
         self._timeout = timeout
-        self._headers = {"Authorization": f"Bearer {token}"}
+        self._headers = {"Authorization": f"Bearer {token}", "User-Agent": "qrelay-worker"}
         self._json_headers = self._headers | {"Content-Type": "application/json"}
         self._closed = threading.Event()
 
     def close(self) -> None:
         self._closed.set()
-        self._transport.close()
+        self._connections.close()
 
     # ------------------------------------------------------------------ transport
     def request(
@@ -97,7 +90,7 @@ class WorkerApi:
         params: dict[str, Any] | None = None,
         timeout: float | None = None,
         retry: bool = True,
-    ) -> httpx.Response:
+    ) -> Answer:
         """Send one request, retrying what is safe to retry; raise on an error answer.
 
         ``content`` is a JSON body already serialised (a model's own ``model_dump_json``,
@@ -105,22 +98,21 @@ class WorkerApi:
         if json is not None:
             content = _json.dumps(json, separators=(",", ":")).encode()
         headers = self._headers if content is None else self._json_headers
-        url = self.url + path
-        if params:
-            url += "?" + urlencode(params, doseq=True)
+        target = path + ("?" + urlencode(params, doseq=True) if params else "")
         seconds = timeout if timeout is not None else self._timeout
-        limits = {"connect": min(5.0, seconds), "read": seconds, "write": seconds, "pool": seconds}
         started = time.monotonic()
         attempt = 0
         while True:
             retry_after: float | None = None
             try:
-                response = self._send(method, url, headers, content, limits)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
-                failure: Exception = TransportError(f"{method} {path}: {exc}")
+                response = self._connections.send(method, target, headers, content, seconds)
+            except UnreachableError as exc:
+                failure: Exception = TransportError(f"{method} {self.url}{path}: {exc}")
                 failure.__cause__ = exc
-            except httpx.HTTPError as exc:
-                raise TransportError(f"{method} {path}: {exc}") from exc
+            except (OSError, http.client.HTTPException) as exc:
+                raise TransportError(
+                    f"{method} {self.url}{path}: {type(exc).__name__}: {exc}"
+                ) from exc
             else:
                 if response.status_code < 400:
                     return response
@@ -136,25 +128,6 @@ class WorkerApi:
             log.warning("%s %s failed (%s); retrying in %.2f s", method, path, failure, delay)
             time.sleep(delay)
             attempt += 1
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        content: bytes | None,
-        limits: dict[str, float],
-    ) -> httpx.Response:
-        """One request through the transport, its body read and the connection returned."""
-        request = httpx.Request(
-            method, url, headers=headers, content=content, extensions={"timeout": limits}
-        )
-        response = self._transport.handle_request(request)
-        try:
-            response.read()
-        finally:
-            response.close()
-        return response
 
     # ------------------------------------------------------------------ endpoints
     def lease(self, targets: list[str], wait: float) -> WorkerTask | None:
@@ -213,7 +186,7 @@ class WorkerApi:
         return TargetInfo.model_validate_json(response.content)
 
 
-def _task_of(response: httpx.Response) -> WorkerTask | None:
+def _task_of(response: Answer) -> WorkerTask | None:
     """The task a lease answered with; ``None`` for 204 (none came in time)."""
     if response.status_code == 204 or not response.content:
         return None

@@ -22,8 +22,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import httpx
-
 from qrelay import registry
 from qrelay.errors import (
     AuthenticationError,
@@ -115,13 +113,12 @@ class Worker:
     """A machine worker serving ``targets`` for the service at ``url``.
 
     ``driver_config`` goes to every driver's constructor (e.g. ``qpu_address`` for the
-    ``qpu-grpc`` driver). ``transport`` replaces the HTTP transport (see :class:`WorkerApi`), and
-    ``api`` the whole channel to the service (the embedded default's in-process one);
-    ``target_infos`` gives target descriptions instead of asking the service, and
-    ``drivers`` ready-made driver instances per target name (a driver not published as
-    an entry point, e.g. one embedded in an application). With ``isolate`` (the default)
-    simulations longer than a few milliseconds run in a child process (see
-    :mod:`qrelay.worker.isolation`).
+    ``qpu-grpc`` driver). ``api`` replaces the channel to the service (the embedded
+    default's in-process one); ``target_infos`` gives target descriptions instead of
+    asking the service, and ``drivers`` ready-made driver instances per target name (a
+    driver not published as an entry point, e.g. one embedded in an application). With
+    ``isolate`` (the default) simulations longer than a few milliseconds run in a child
+    process (see :mod:`qrelay.worker.isolation`).
     """
 
     def __init__(
@@ -134,7 +131,6 @@ class Worker:
         lease_wait: float = 10.0,
         heartbeat_seconds: float = 5.0,
         compiler: str = DEFAULT_COMPILER,
-        transport: httpx.BaseTransport | None = None,
         target_infos: Mapping[str, TargetInfo] | None = None,
         drivers: Mapping[str, DeviceDriver] | None = None,
         isolate: bool = True,
@@ -147,7 +143,7 @@ class Worker:
         self.lease_wait = lease_wait
         self.heartbeat_seconds = heartbeat_seconds
         self.compiler_name = compiler
-        self.api: WorkerChannel = api or WorkerApi(url, token, transport=transport)
+        self.api: WorkerChannel = api or WorkerApi(url, token)
         self._stop = threading.Event()
         self._infos: dict[str, tuple[float, TargetInfo]] = {}
         self._given_infos = dict(target_infos or {})
