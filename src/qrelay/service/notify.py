@@ -118,11 +118,19 @@ class Notifier:
 
 
 async def sleep_until(event: asyncio.Event, timeout: float) -> bool:
-    """Wait for ``event`` at most ``timeout`` seconds; True if it was set."""
+    """Wait for ``event`` at most ``timeout`` seconds; True if it was set.
+
+    The wait is the event's own future, awaited by the calling task under a deadline, so a
+    wake-up resumes the waiter at the loop's next turn (``asyncio.wait_for`` would wrap the
+    wait in a task of its own, resumed two turns later).
+    """
+    if event.is_set():
+        return True
     if timeout <= 0:
-        return event.is_set()
+        return False
     try:
-        await asyncio.wait_for(event.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await event.wait()
     except TimeoutError:
         return False
     return True

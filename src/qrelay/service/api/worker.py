@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -114,4 +115,7 @@ async def post_result(
     await rt.offload(rt.store.post_result, principal, task_id, results)
     if not lease:
         return Response(status_code=204)
+    # One turn of the loop first: a submission waiting for this job (``Prefer: wait``)
+    # was woken by the result and answers its client before the next lease is looked for.
+    await asyncio.sleep(0)
     return _task_answer(await operations.wait_for_lease(rt, principal, lease, wait))
