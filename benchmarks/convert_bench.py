@@ -41,19 +41,25 @@ def _interleaved_ms(
     """Median milliseconds of ``ours`` and ``reference``, timed alternately.
 
     Alternating keeps both under the same machine load, so the ratio stays fair when other
-    work shares the cores.
+    work shares the cores. The collector is off while they run, as ``timeit`` has it, so
+    neither pays for the garbage of the other (a collection of the heap the OpenQASM 3
+    importer leaves behind landed in our few timed calls and tripled them).
     """
     ours()  # warm caches (gate tables, pydantic schema build)
     reference()
     mine: list[float] = []
     theirs: list[float] = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        ours()
-        mine.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        reference()
-        theirs.append(time.perf_counter() - start)
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            start = time.perf_counter()
+            ours()
+            mine.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            reference()
+            theirs.append(time.perf_counter() - start)
+    finally:
+        gc.enable()
     return 1e3 * statistics.median(mine), 1e3 * statistics.median(theirs)
 
 
