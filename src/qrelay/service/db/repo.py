@@ -1244,11 +1244,10 @@ class Store:
             }
             charge = 0.0
             if results.status is S.COMPLETED:
-                # Only the registers are needed, of a circuit validated when it was stored.
                 layout = json.loads(row.circuit)
-                shape = Circuit.model_construct(
+                shape = Circuit(
                     num_qubits=layout["num_qubits"],
-                    registers=[Register.model_construct(**r) for r in layout.get("registers", [])],
+                    registers=[Register(**r) for r in layout.get("registers", [])],
                 )
                 try:
                     readouts = domain.check_results(shape, row.num_rows, row.shots, results)
