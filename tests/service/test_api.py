@@ -196,6 +196,49 @@ def test_a_long_poll_answered_by_the_result_reads_as_the_job_does(live: Live) ->
     assert json.loads(got["answer"])["status"] == "completed"
 
 
+def _typed(raw: bytes) -> object:
+    """JSON with each number tagged int or float, so 0 and 0.0 compare unequal."""
+    return json.loads(
+        raw, parse_int=lambda t: ("int", int(t)), parse_float=lambda t: ("float", float(t))
+    )
+
+
+def test_a_job_reads_as_validating_it_would_write_it(live: Live) -> None:
+    """A job's JSON, with the parts the service splices in as it stored them, is what
+    ``JobData`` validation and serialisation give (numbers keep their int or float kind),
+    for a job queued, completed (with its layout, charge and logical-to-physical maps)
+    and failed, read light and with readouts, and in a listing."""
+    user, worker = live.user(balance=10**6), live.worker()
+    drain(worker)
+    done = submit(user, tags=["a", "b"], metadata={"run": 3, "note": "x"}, priority=2)
+    failed = submit(user)
+    for job_id in (done, failed):
+        task = lease(worker, wait=5)
+        assert task is not None
+        assert task.job_id == job_id
+        body = (
+            completed(task.lease_id, 100)
+            | {"initial_logical_to_physical": {"0": 3, "1": 4}, "execution_id": "run-7"}
+            if job_id == done
+            else {"lease_id": task.lease_id, "status": "failed", "status_message": "no device"}
+        )
+        r = worker.post(f"/v1/worker/tasks/{task.task_id}/result", json=body)
+        assert r.status_code == 204, r.text
+    queued = submit(user, metadata={"pi": 3.5})
+    for job_id in (done, failed, queued):
+        for query in ("", "?include=readout"):
+            raw = user.get(f"/v1/jobs/{job_id}{query}").content
+            absent = {"layouts", "readouts"} - set(json.loads(raw))  # a light read leaves them out
+            again = JobData.model_validate_json(raw).model_dump_json(exclude=absent)
+            assert _typed(raw) == _typed(again.encode()), (job_id, query)
+    page = user.get("/v1/jobs", params={"limit": 3}).content
+    again = JobPage.model_validate_json(page).model_dump_json(
+        exclude={"jobs": {"__all__": {"layouts", "readouts"}}}
+    )
+    assert _typed(page) == _typed(again.encode())
+    drain(worker)
+
+
 def _worker_answering_once(live: Live, worker: httpx.Client) -> threading.Thread:
     """A worker waiting on its lease (a long poll) that completes the one task it gets."""
 
