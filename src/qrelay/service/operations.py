@@ -78,10 +78,15 @@ async def submit_job(
         job = await convert_job(job)
     # Asked before the job is stored: storing it wakes the idle worker, which stops waiting.
     quick = hold > 0 and quick_to_run(rt, job)
+    # The worker to lease the new task to as it is stored: the caller's, or else one that
+    # waits on this process for a task of the target (see ``qrelay.service.handoff``).
     waiting = None
-    if claim is None and job.num_circuits == 1 and not job.dry_run:
+    lease_by = None
+    if claim is not None:
+        lease_by = claim(job)
+    elif job.num_circuits == 1 and not job.dry_run:
         waiting = rt.idle.claim(job.target)
-    lease_by = waiting.worker if waiting is not None else None if claim is None else claim(job)
+        lease_by = None if waiting is None else waiting.worker
     try:
         sent: Submitted = await (offload or rt.offload)(
             functools.partial(
