@@ -21,7 +21,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from qrelay.service.notify import on_loop, sleep_until
+from qrelay.service.notify import call_on, sleep_until
 
 if TYPE_CHECKING:
     from qrelay.service.auth import WorkerPrincipal
@@ -44,10 +44,7 @@ class Waiting:
 
     def hand(self, task: bytes | None) -> None:
         """Answer the claimed waiter (from any thread) and wake it."""
-        if on_loop(self._loop):
-            self._settle(task)
-        else:
-            self._loop.call_soon_threadsafe(self._settle, task)
+        call_on(self._loop, self._settle, task)
 
     def _settle(self, task: bytes | None) -> None:
         if not self._answer.done():

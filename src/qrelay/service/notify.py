@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 
 class Signal(asyncio.Event):
@@ -44,19 +44,21 @@ class _LoopEvent:
         # itself, on its own loop) finds it before the wake-up is delivered.
         if value is not None:
             self.event.value = value
-        if on_loop(self.loop):
-            self.event.set()
-        elif not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self.event.set)
+        call_on(self.loop, self.event.set)
 
 
-def on_loop(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether the caller runs on ``loop`` (its thread may then touch the loop's objects
-    directly, without a wake-up through the loop's self-pipe)."""
+def call_on(loop: asyncio.AbstractEventLoop, fn: Callable[..., object], *args: object) -> None:
+    """Run ``fn(*args)`` on ``loop``'s thread, from any thread: at once when the caller
+    runs on that loop (no wake-up through its self-pipe), else handed to it; nothing when
+    the loop has closed (nobody is left to wake)."""
     try:
-        return asyncio.get_running_loop() is loop
+        here = asyncio.get_running_loop() is loop
     except RuntimeError:
-        return False
+        here = False
+    if here:
+        fn(*args)
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(fn, *args)
 
 
 class Notifier:
