@@ -45,6 +45,7 @@ def make_engine(url: str, *, pool_size: int = 20) -> Engine:
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=False,
+            pool_use_lifo=True,
         )
         _setup_sqlite(engine)
         return engine
