@@ -25,6 +25,7 @@ import numpy.typing as npt
 
 from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Bindings, Circuit, Readout, RegisterReadout, TargetInfo
+from qrelay_qiskit.sampling import FinalMeasurements, final_measurements
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +55,34 @@ class AerEngine:
         self._rng = np.random.default_rng()
 
     # ------------------------------------------------------------------ conversion
-    def to_qiskit(self, circuit: Circuit) -> Any:
+    def to_qiskit(self, circuit: Circuit, final: FinalMeasurements | None = None) -> Any:
         """The Qiskit circuit of ``circuit``, remembered by its content.
 
         Each task brings its circuit freshly parsed, so the same circuit submitted again
         is a new object; its JSON (a few microseconds for a Bell pair, a tenth of the
-        conversion for a large circuit) finds it again.
+        conversion for a large circuit) finds it again. With ``final`` (the circuit's
+        measurements, all last) the measurements give way to Aer's ``save_probabilities``
+        of the measured qubits, for :mod:`qrelay_qiskit.sampling`.
         """
         key = circuit.model_dump_json()
+        if final is not None:
+            key += "\x00probabilities"
         with self._lock:
             found = self._converted.get(key)
             if found is not None:
                 self._converted.move_to_end(key)
                 return found
+        if final is not None:
+            qc = _probabilities_circuit(self.to_qiskit(circuit), final)
+        else:
+            qc = self._convert(circuit)
+        with self._lock:
+            self._converted[key] = qc
+            while len(self._converted) > _CONVERTED_CACHE:
+                self._converted.popitem(last=False)
+        return qc
+
+    def _convert(self, circuit: Circuit) -> Any:
         from qrelay_qiskit.convert import to_qiskit
 
         qc = to_qiskit(circuit)
@@ -77,10 +93,6 @@ class AerEngine:
 
             log.debug("decomposing %s for Aer", sorted(unsupported))
             qc = transpile(qc, self._simulator, optimization_level=0)
-        with self._lock:
-            self._converted[key] = qc
-            while len(self._converted) > _CONVERTED_CACHE:
-                self._converted.popitem(last=False)
         return qc
 
     def _supported(self) -> set[str]:
@@ -135,32 +147,57 @@ class AerEngine:
         if rows == 0:
             return []
         params = list(qc.parameters)
-        if not params:
+        binds = _parameter_binds(params, bindings) if params else None
+        rng = self._shuffler(seed)
+        final = None
+        if noise_model is None and run_options.get("method", self._method) == "statevector":
+            final = final_measurements(circuit)
+            if final is not None and not final.fits(rows if binds else 1):
+                final = None
+        if final is not None:
+            bits = self._draw(
+                circuit, final, shots, rows, binds=binds, options=run_options, rng=rng
+            )
+            return _readouts(circuit, bits)
+        if binds is None:
             # No symbols: one run of all rows' shots, split afterwards.
             counts = self._execute(qc, shots * rows, None, run_options)
-            whole = bits_from_counts(circuit.num_clbits, counts, shots * rows, self._shuffler(seed))
+            whole = bits_from_counts(circuit.num_clbits, counts, shots * rows, rng)
             return _readouts(circuit, whole.reshape(rows, shots, -1))
-        if bindings is None:
-            names = sorted(p.name for p in params)
-            raise PayloadError(
-                f"circuit has parameters {names} but no bindings were given; "
-                "give a bindings table with a column per parameter"
-            )
-        columns = {name: j for j, name in enumerate(bindings.names)}
-        missing = sorted(p.name for p in params if p.name not in columns)
-        if missing:
-            raise PayloadError(f"bindings: no column for parameter(s) {missing}")
-        table = np.asarray(bindings.values, dtype=float).reshape(rows, len(bindings.names))
-        binds = {p: table[:, columns[p.name]].tolist() for p in params}
         if noise_model is not None and self._method == "automatic":
             # Aer 0.18's density-matrix method (which "automatic" picks for small noisy
             # circuits) can crash on relaxation+depolarizing noise with parameter_binds
             run_options["method"] = "statevector"
-        counts = self._execute(qc, shots, [binds], run_options)
+        counts = self._execute(qc, shots, binds, run_options)
         if len(counts) != rows:
             raise DeviceError(f"Aer returned {len(counts)} results for {rows} binding rows")
-        bits = bits_from_counts(circuit.num_clbits, counts, shots, self._shuffler(seed))
+        bits = bits_from_counts(circuit.num_clbits, counts, shots, rng)
         return _readouts(circuit, bits)
+
+    def _draw(
+        self,
+        circuit: Circuit,
+        final: FinalMeasurements,
+        shots: int,
+        rows: int,
+        *,
+        binds: list[dict[Any, list[float]]] | None,
+        options: dict[str, Any],
+        rng: np.random.Generator,
+    ) -> npt.NDArray[np.uint8]:
+        """An ideal run that measures last: Aer gives each row's distribution of the
+        measured qubits, and the shots are drawn from it (see :mod:`qrelay_qiskit.sampling`).
+        The draw is seeded by ``rng``, so Aer's own seed has nothing left to decide."""
+        options = {k: v for k, v in options.items() if k != "seed_simulator"}
+        experiments = self._experiments(self.to_qiskit(circuit, final), 1, binds, options)
+        probabilities = np.stack([e["data"]["probabilities"] for e in experiments])
+        if len(probabilities) != (rows if binds else 1):
+            raise DeviceError(f"Aer returned {len(probabilities)} results for {rows} rows")
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        drawn = rng.multinomial(
+            shots, np.broadcast_to(probabilities, (rows, len(probabilities[0])))
+        )
+        return bits_from_outcomes(circuit.num_clbits, drawn, final.outcome_values(), shots, rng)
 
     def _execute(
         self,
@@ -170,6 +207,17 @@ class AerEngine:
         options: dict[str, Any],
     ) -> list[dict[str, int]]:
         """One Aer run; the counts (hex keys) of each experiment."""
+        experiments = self._experiments(qc, shots, parameter_binds, options)
+        return [dict(e.get("data", {}).get("counts") or {}) for e in experiments]
+
+    def _experiments(
+        self,
+        qc: Any,
+        shots: int,
+        parameter_binds: list[dict[Any, list[float]]] | None,
+        options: dict[str, Any],
+    ) -> list[dict[str, Any]]:
+        """One Aer run; the output of each experiment (one per parameter point)."""
         runner = self._in_thread
         try:
             if runner is not None:
@@ -180,13 +228,39 @@ class AerEngine:
             raise DeviceError(f"Aer could not run circuit {qc.name!r}: {exc}") from exc
         if not output.get("success"):
             raise DeviceError(f"Aer failed: {output.get('status')}")
-        out: list[dict[str, int]] = []
-        for experiment in output["results"]:
+        experiments: list[dict[str, Any]] = output["results"]
+        for experiment in experiments:
             if not experiment.get("success"):
                 raise DeviceError(f"Aer failed: {experiment.get('status')}")
-            counts = experiment.get("data", {}).get("counts")
-            out.append(dict(counts) if counts is not None else {})
-        return out
+        return experiments
+
+
+def _parameter_binds(params: list[Any], bindings: Bindings | None) -> list[dict[Any, list[float]]]:
+    """Aer's ``parameter_binds`` for the circuit's ``params``: one column each."""
+    if bindings is None:
+        names = sorted(p.name for p in params)
+        raise PayloadError(
+            f"circuit has parameters {names} but no bindings were given; "
+            "give a bindings table with a column per parameter"
+        )
+    columns = {name: j for j, name in enumerate(bindings.names)}
+    missing = sorted(p.name for p in params if p.name not in columns)
+    if missing:
+        raise PayloadError(f"bindings: no column for parameter(s) {missing}")
+    table = np.asarray(bindings.values, dtype=float).reshape(len(bindings), len(bindings.names))
+    return [{p: table[:, columns[p.name]].tolist() for p in params}]
+
+
+def _probabilities_circuit(qc: Any, final: FinalMeasurements) -> Any:
+    """``qc`` without its measurements, saving the probabilities of the measured qubits."""
+    from qiskit_aer.library import SaveProbabilities
+
+    out = qc.copy_empty_like()
+    for instruction in qc.data:
+        if instruction.name != "measure":
+            out._append(instruction)
+    out.append(SaveProbabilities(len(final.qubits)), [out.qubits[q] for q in final.qubits])
+    return out
 
 
 def run_in_thread(simulator: Any) -> Callable[..., dict[str, Any]] | None:
@@ -256,19 +330,51 @@ def bits_from_counts(
         keys.extend(row)
         repeats_list.extend(row.values())
     repeats = np.asarray(repeats_list, dtype=np.int64)
-    if int(repeats.sum()) != rows * shots:
-        raise DeviceError(f"Aer returned {int(repeats.sum())} shots, expected {rows * shots}")
     if width <= 63:
         values = np.fromiter((int(k, 16) for k in keys), dtype=np.uint64, count=len(keys))
-        shifts = np.arange(width, dtype=np.uint64)
-        distinct = ((values[:, None] >> shifts) & np.uint64(1)).astype(np.uint8)
+        distinct = _value_bits(values, width)
     else:
         distinct = np.zeros((len(keys), width), dtype=np.uint8)
         for i, key in enumerate(keys):
             text = format(int(key, 16), f"0{width}b")[::-1]
             distinct[i] = np.frombuffer(text.encode(), dtype=np.uint8) - ord("0")
-    grouped = np.repeat(distinct, repeats, axis=0).reshape(rows, shots, width)
-    if len(keys) == rows:  # one outcome per row: nothing to shuffle
+    return _shots(distinct, repeats, rows, shots, rng)
+
+
+def bits_from_outcomes(
+    width: int,
+    drawn: npt.NDArray[np.int64],
+    values: npt.NDArray[np.uint64],
+    shots: int,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.uint8]:
+    """``rows x shots x width`` bits from drawn counts: ``drawn[row, k]`` shots of outcome
+    ``k``, whose clbit value is ``values[k]`` (at most 63 clbits)."""
+    rows = len(drawn)
+    if width == 0 or rows == 0:
+        return np.zeros((rows, shots, width), dtype=np.uint8)
+    row_of, outcome = np.nonzero(drawn)  # row by row, as the expansion needs
+    return _shots(_value_bits(values[outcome], width), drawn[row_of, outcome], rows, shots, rng)
+
+
+def _value_bits(values: npt.NDArray[np.uint64], width: int) -> npt.NDArray[np.uint8]:
+    """Each value's low ``width`` bits, least significant first."""
+    shifts = np.arange(width, dtype=np.uint64)
+    return ((values[:, None] >> shifts) & np.uint64(1)).astype(np.uint8)
+
+
+def _shots(
+    distinct: npt.NDArray[np.uint8],
+    repeats: npt.NDArray[np.int64],
+    rows: int,
+    shots: int,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.uint8]:
+    """The outcomes' bits (grouped by row) repeated by their counts, shuffled per row."""
+    if int(repeats.sum()) != rows * shots:
+        raise DeviceError(f"Aer returned {int(repeats.sum())} shots, expected {rows * shots}")
+    grouped = np.repeat(distinct, repeats, axis=0).reshape(rows, shots, distinct.shape[1])
+    if len(distinct) == rows:  # one outcome per row: nothing to shuffle
         return grouped
     if rows == 1:
         return grouped[:, rng.permutation(shots)]

@@ -1,0 +1,187 @@
+"""Ideal circuits that measure last: shots drawn from the final distribution.
+
+The engine takes this path only when every shot samples the same final state; these
+tests pin which circuits qualify, how outcomes map to clbits, and that the readouts
+agree with what a shot-by-shot run gives.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from qrelay.payload import Bindings, Circuit
+from qrelay_qiskit.engine import AerEngine, bits_from_outcomes
+from qrelay_qiskit.sampling import MAX_MEASURED, FinalMeasurements, final_measurements
+
+from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
+
+SHOTS = 4000
+
+
+@pytest.fixture(scope="module")
+def engine() -> AerEngine:
+    return AerEngine()
+
+
+def _circuit(num_qubits: int, clbits: int, *instructions: dict[str, Any]) -> Circuit:
+    return Circuit(
+        num_qubits=num_qubits,
+        registers=[{"name": "c", "size": clbits}],
+        instructions=list(instructions),
+    )
+
+
+def _measure(qubit: int, clbit: int) -> dict[str, Any]:
+    return {"op": "measure", "qubits": [qubit], "clbits": [clbit]}
+
+
+def test_final_measurements_of_a_circuit_that_measures_last() -> None:
+    final = final_measurements(ghz(3))
+    assert final == FinalMeasurements(qubits=(0, 1, 2), clbits=((0, 0), (1, 1), (2, 2)))
+    assert final.outcome_values().tolist() == list(range(8))
+
+
+@pytest.mark.parametrize(
+    ("after", "why"),
+    [
+        ({"op": "x", "qubits": [0]}, "a gate on a measured qubit"),
+        ({"op": "cx", "qubits": [1, 0]}, "a two-qubit gate touching a measured qubit"),
+        ({"op": "reset", "qubits": [1]}, "a reset"),
+        (
+            {"op": "if", "qubits": [], "condition": {"clbit": 0, "value": 1}, "body": []},
+            "a condition",
+        ),
+    ],
+)
+def test_circuits_with_anything_but_gates_before_measurements_keep_the_shots(
+    after: dict[str, Any], why: str
+) -> None:
+    circuit = _circuit(2, 2, {"op": "h", "qubits": [0]}, _measure(0, 0), after, _measure(1, 1))
+    assert final_measurements(circuit) is None, why
+
+
+def test_barriers_delays_and_gates_on_other_qubits_may_follow_a_measurement() -> None:
+    circuit = _circuit(
+        3,
+        2,
+        {"op": "h", "qubits": [0]},
+        _measure(0, 0),
+        {"op": "barrier", "qubits": [0, 1, 2]},
+        {"op": "delay", "qubits": [0], "params": [10.0], "unit": "ns"},
+        {"op": "x", "qubits": [2]},
+        _measure(2, 1),
+    )
+    final = final_measurements(circuit)
+    assert final is not None
+    assert final.qubits == (0, 2)
+
+
+def test_no_measurement_or_too_many_clbits_keep_the_shots() -> None:
+    assert final_measurements(_circuit(1, 1, {"op": "h", "qubits": [0]})) is None
+    assert final_measurements(_circuit(1, 64, _measure(0, 63))) is None
+
+
+def test_a_qubit_measured_twice_and_a_clbit_written_twice() -> None:
+    """Two clbits of one qubit hold the same bit; a clbit written twice holds the last."""
+    circuit = _circuit(2, 3, _measure(1, 0), _measure(1, 2), _measure(0, 0))
+    final = final_measurements(circuit)
+    assert final is not None
+    assert final.qubits == (1, 0)
+    assert final.clbits == ((0, 1), (2, 0))
+    # outcome bit 0 is qubit 1 (clbits 2), bit 1 is qubit 0 (clbit 0)
+    assert final.outcome_values().tolist() == [0b000, 0b100, 0b001, 0b101]
+
+
+def test_size_limits() -> None:
+    wide = FinalMeasurements(tuple(range(MAX_MEASURED + 1)), ())
+    assert not wide.fits(1)
+    narrow = FinalMeasurements((0, 1), ())
+    assert narrow.fits(1000)
+    assert not narrow.fits(1 << 21)
+
+
+def test_probabilities_circuit_replaces_measurements(engine: AerEngine) -> None:
+    circuit = mixed()
+    final = final_measurements(circuit)
+    assert final is not None
+    qc = engine.to_qiskit(circuit, final)
+    names = [instruction.name for instruction in qc.data]
+    assert "measure" not in names
+    assert names[-1] == "save_probabilities"
+    assert engine.to_qiskit(circuit, final) is qc  # remembered, as the plain conversion
+    assert "measure" in [instruction.name for instruction in engine.to_qiskit(circuit).data]
+
+
+def test_twice_measured_and_overwritten_clbits_read_as_in_a_run(engine: AerEngine) -> None:
+    circuit = _circuit(
+        3,
+        4,
+        {"op": "h", "qubits": [1]},
+        {"op": "x", "qubits": [0]},
+        _measure(1, 0),
+        _measure(1, 2),
+        _measure(0, 1),
+        _measure(2, 1),  # overwrites clbit 1 with qubit 2's 0
+    )
+    (readout,) = engine.run(circuit, shots=SHOTS, seed=3)
+    bits = readout.arrays()["c"]
+    assert (bits[:, 0] == bits[:, 2]).all()
+    assert not bits[:, 1].any()
+    assert not bits[:, 3].any()  # never measured
+    assert abs(bits[:, 0].mean() - 0.5) < 4 * math.sqrt(0.25 / SHOTS)
+
+
+def test_mid_circuit_measurement_takes_the_shots(engine: AerEngine) -> None:
+    circuit = _circuit(
+        1, 2, {"op": "x", "qubits": [0]}, _measure(0, 0), {"op": "x", "qubits": [0]}, _measure(0, 1)
+    )
+    (readout,) = engine.run(circuit, shots=100)
+    assert readout.counts() == {"01": 100}
+
+
+def test_drawn_shots_match_a_shot_by_shot_run(engine: AerEngine) -> None:
+    """The same circuit through the draw and through Aer's shots (forced by a trailing
+    reset after every measurement, which changes nothing measured) agree in distribution."""
+    circuit = mixed()
+    shots_only = circuit.model_copy(
+        update={
+            "instructions": [*circuit.instructions, {"op": "reset", "qubits": [0]}],
+        }
+    )
+    assert final_measurements(shots_only) is None
+    (drawn,) = engine.run(circuit, shots=SHOTS, seed=1)
+    (recorded,) = engine.run(shots_only, shots=SHOTS, seed=2)
+    assert total_variation(drawn.counts(), recorded.counts()) < tv_bound(8, SHOTS)
+
+
+def test_a_sweep_without_symbols_draws_each_row(engine: AerEngine) -> None:
+    readouts = engine.run(ghz(2), shots=500, bindings=Bindings(names=[], values=[[]] * 3), seed=4)
+    assert [r.successful_shots for r in readouts] == [500, 500, 500]
+    for readout in readouts:
+        counts = readout.counts()
+        assert set(counts) == {"00", "11"}
+    assert len({tuple(r.arrays()["c"][:, 0]) for r in readouts}) == 3  # independent rows
+
+
+def test_a_swept_rotation_draws_each_rows_distribution(engine: AerEngine) -> None:
+    angles = np.linspace(0, math.pi, 9)
+    readouts = engine.run(
+        rotation(), shots=SHOTS, bindings=Bindings(names=["t"], values=[[a] for a in angles])
+    )
+    for angle, readout in zip(angles, readouts, strict=True):
+        expected = math.sin(angle / 2) ** 2
+        assert abs(readout.arrays()["m"].mean() - expected) < 4 * math.sqrt(0.25 / SHOTS) + 1e-9
+
+
+def test_bits_from_outcomes_keep_each_rows_counts() -> None:
+    drawn = np.array([[3, 0, 0, 1], [0, 4, 0, 0]])
+    values = np.array([0b00, 0b01, 0b10, 0b11], dtype=np.uint64)
+    bits = bits_from_outcomes(2, drawn, values, 4, np.random.default_rng(0))
+    assert bits.shape == (2, 4, 2)
+    first = sorted(tuple(shot) for shot in bits[0].tolist())
+    assert first == [(0, 0), (0, 0), (0, 0), (1, 1)]
+    assert bits[1].tolist() == [[1, 0]] * 4
