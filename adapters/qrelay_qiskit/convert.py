@@ -312,6 +312,9 @@ class _Reader:
                     elif len(qs) == 3:
                         a, b, c = qs
                         qubits = [a._index, b._index, c._index]
+                    elif len(qs) == 4:  # c3sx, rcccx, c3x: a quarter of a random circuit
+                        a, b, c, d = qs
+                        qubits = [a._index, b._index, c._index, d._index]
                     else:
                         qubits = [q._index for q in qs]
                     if num_params:
@@ -671,6 +674,9 @@ class _Writer:
                     elif len(qs) == 3:
                         a, b, c = qs
                         qargs = (qubits[a], qubits[b], qubits[c])
+                    elif len(qs) == 4:
+                        a, b, c, d = qs
+                        qargs = (qubits[a], qubits[b], qubits[c], qubits[d])
                     else:
                         qargs = tuple([qubits[q] for q in qs])
                     if len(inst) == 2:  # "op" and "qubits" only: no parameters, no label
