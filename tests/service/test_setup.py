@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,7 +23,12 @@ from qrelay.payload import NewJob
 from qrelay.runtime import Client
 from qrelay.service import bootstrap
 from qrelay.service.catalog import Catalog, load_targets
-from qrelay.service.db.migrate import upgrade
+from qrelay.service.db.migrate import (
+    HEAD_REVISION,
+    alembic_config,
+    current_revision,
+    upgrade,
+)
 from qrelay.service.db.tables import jobs, metadata, users
 
 from .support import Live, completed, database, new_job, start
@@ -36,6 +43,36 @@ def test_migrations_match_the_tables(db_url: str) -> None:
         )
     engine.dispose()
     assert diff == []
+
+
+def test_head_revision_is_the_migrations_own_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_current_head() == HEAD_REVISION
+
+
+def test_a_database_at_head_is_recognised_without_importing_alembic(tmp_path: Path) -> None:
+    """A fresh database is migrated; a later start finds it at head with one query, in a
+    process that never imports Alembic."""
+    url = f"sqlite:///{tmp_path / 'qrelay.db'}"
+    engine = create_engine(url)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == HEAD_REVISION
+    engine.dispose()
+    script = (
+        "import sys\n"
+        "from sqlalchemy import create_engine\n"
+        "from qrelay.service.db.migrate import current_revision, upgrade\n"
+        "engine = create_engine(sys.argv[1])\n"
+        "upgrade(engine)\n"
+        "print(current_revision(engine), 'alembic' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, url], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == [HEAD_REVISION, "False"]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])

@@ -1,19 +1,26 @@
 """Alembic migrations shipped inside the package, run on start and by ``qrelay db upgrade``.
 
 On PostgreSQL an advisory lock makes replicas that start together migrate one at a time.
+A database already at :data:`HEAD_REVISION` is recognised by one query, without importing
+Alembic: that import is a fifth of the embedded default's start-up (0.20 s of about 1 s on
+the 2-core development machine), and nearly every start finds the database at head.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Final
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 _LOCK_KEY = 0x71726C79  # "qrly"
+#: The newest migration's revision (a test checks it against the migrations' own head).
+HEAD_REVISION: Final = "0002"
 
 
 def alembic_config(connection: Connection | None = None) -> object:
@@ -29,6 +36,9 @@ def alembic_config(connection: Connection | None = None) -> object:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database schema to ``revision``."""
+    if revision == "head" and current_revision(engine) == HEAD_REVISION:
+        log.debug("database schema at head")
+        return
     from alembic import command
 
     with engine.connect() as conn:
@@ -44,3 +54,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
                 conn.commit()
     log.info("database schema at %s", revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, read from Alembic's version table; ``None`` for a
+    database without one (a new database) or with several heads."""
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except DBAPIError:  # no version table yet
+        return None
+    return found[0] if len(found) == 1 else None
