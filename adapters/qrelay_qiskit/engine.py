@@ -150,7 +150,11 @@ class AerEngine:
         binds = _parameter_binds(params, bindings) if params else None
         rng = self._shuffler(seed)
         final = None
-        if noise_model is None and run_options.get("method", self._method) == "statevector":
+        ideal_statevector = (
+            noise_model is None and run_options.get("method", self._method) == "statevector"
+        )
+        # The draw reads Aer's raw output, which only the runner on this thread gives.
+        if ideal_statevector and self._in_thread is not None:
             final = final_measurements(circuit)
             if final is not None and not final.fits(rows if binds else 1):
                 final = None
