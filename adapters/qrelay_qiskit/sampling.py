@@ -6,7 +6,7 @@ one distribution: the probabilities of the measured qubits' outcomes. The engine
 asks Aer for those probabilities once (``save_probabilities``) and draws the shots with
 numpy's multinomial, instead of having Aer record each shot. Aer samples such circuits
 from the final state too, but its per-shot bookkeeping (a classical register update and
-a hex string per shot) cost a Bell pair of 1,000 shots 1.5-1.8 ms against 0.5 ms for
+a hex string per shot) cost a Bell pair of 1,000 shots 1.4-1.8 ms against 0.5 ms for
 the probabilities and the draw, and a 1,000-point sweep of 10 qubits 1.1-1.9 s against
 0.75 s (measured on the 2-core development machine).
 
