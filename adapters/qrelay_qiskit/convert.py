@@ -272,6 +272,11 @@ def _indices(qs: tuple[Qubit, ...], qmap: Mapping[Qubit, int], by_index: bool) -
     return [qmap[q] for q in qs]
 
 
+def _params(params: Sequence[Any], name: str) -> list[Expr]:
+    """A gate's parameters as payload expressions (numbers stay floats)."""
+    return [p if type(p) is float else to_expr(p, f"{name} parameter") for p in params]
+
+
 class _Reader:
     """One pass over a Qiskit circuit's instructions, producing payload instructions."""
 
@@ -317,19 +322,32 @@ class _Reader:
                         qubits = [a._index, b._index, c._index, d._index]
                     else:
                         qubits = [q._index for q in qs]
-                    if num_params:
-                        append(
-                            {
-                                "op": name,
-                                "qubits": qubits,
-                                "params": [
-                                    p if type(p) is float else to_expr(p, f"{name} parameter")
-                                    for p in ci.params
-                                ],
-                            }
-                        )
-                    else:
+                    if not num_params:
                         append({"op": name, "qubits": qubits})
+                        continue
+                    # A new list of plain floats is built by unpacking: a comprehension is
+                    # a call of its own, the largest single cost of a gate with parameters.
+                    ps = ci.params
+                    size = len(ps)
+                    params: list[Expr]
+                    if size == 1:
+                        a = ps[0]
+                        params = [a] if type(a) is float else _params(ps, name)
+                    elif size == 2:
+                        a, b = ps
+                        if type(a) is float and type(b) is float:
+                            params = [a, b]
+                        else:
+                            params = _params(ps, name)
+                    elif size == 3:
+                        a, b, c = ps
+                        if type(a) is float and type(b) is float and type(c) is float:
+                            params = [a, b, c]
+                        else:
+                            params = _params(ps, name)
+                    else:
+                        params = _params(ps, name)
+                    append({"op": name, "qubits": qubits, "params": params})
                 elif name == "measure":
                     append(
                         {

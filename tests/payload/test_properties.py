@@ -7,6 +7,8 @@ unitary matrices, bits inside the registers), so any refusal here is a bug.
 
 from __future__ import annotations
 
+import copy
+import json
 import math
 import os
 from collections import Counter
@@ -324,16 +326,30 @@ def test_damaged_circuits_are_refused_with_a_payload_error(
             st.sampled_from(["num_qubits", "registers", "parameters", "global_phase", "layout"])
         )
         raw[key] = data.draw(JSON_VALUES)
+    from_python = _parsed(raw)
+    # From JSON the instructions are typed by the checker rather than by pydantic: the
+    # verdict must be the same.
+    from_json = _parsed(json.dumps(raw))
+    if isinstance(from_python, p.Circuit):
+        assert from_json == from_python
+    else:
+        assert isinstance(from_json, str)
+        assert from_python
+
+
+def _parsed(raw: Any) -> p.Circuit | str:
+    """The circuit ``raw`` parses to, or the message it is refused with."""
     try:
-        again = p.parse(p.Circuit, raw)
+        return p.parse(p.Circuit, raw)
     except PayloadError as exc:
-        message = str(exc)
-        assert message
-        return
-    assert isinstance(again, p.Circuit)
+        return str(exc)
 
 
-PARAMS = st.floats(width=64) | st.sampled_from(["a", "undeclared", {"fn": "neg", "args": ["a"]}])
+PARAMS = st.floats(width=64) | st.sampled_from(
+    ["a", "undeclared", {"fn": "neg", "args": ["a"]}, 1, True, None, [0.5]]
+)
+#: Qubit and clbit indices, and values of other types that JSON can hold in their place.
+INDICES = st.integers(-1, 4) | st.sampled_from([1.0, 1.5, True, "1", None, [1]])
 
 
 @st.composite
@@ -341,12 +357,12 @@ def gate_instructions(draw: st.DrawFn) -> dict[str, Any]:
     """Gates and measurements as the schema leaves them, right or wrong in every checked way."""
     inst: dict[str, Any] = {
         "op": draw(st.sampled_from([*GATES, "measure"])),
-        "qubits": draw(st.lists(st.integers(-1, 4), max_size=5)),
+        "qubits": draw(st.lists(INDICES, max_size=5) | st.sampled_from(["01", 1])),
     }
     if draw(st.booleans()):
-        inst["params"] = draw(st.lists(PARAMS, max_size=4))
+        inst["params"] = draw(st.lists(PARAMS, max_size=4) | st.just("a"))
     if draw(st.booleans()):
-        inst["clbits"] = draw(st.lists(st.integers(-1, 2), max_size=2))
+        inst["clbits"] = draw(st.lists(INDICES, max_size=2))
     if draw(st.booleans()):
         inst[draw(st.sampled_from(["label", "unit"]))] = "x"
     return inst
@@ -357,15 +373,24 @@ def gate_instructions(draw: st.DrawFn) -> dict[str, Any]:
 def test_the_checkers_fast_path_accepts_only_what_the_full_check_accepts(
     inst: dict[str, Any],
 ) -> None:
-    """What the fast path lets through must pass the full check of the same instruction."""
+    """What the fast path lets through must pass the full check of the same instruction.
+
+    The instruction is taken as parsed from JSON (``typed=False``), where the fast path
+    also stands in for pydantic's type checks, so wrong types are drawn too.
+    """
     from qrelay.payload.circuit import _Checker
 
     circuit = p.Circuit.model_construct(
         num_qubits=4, registers=[p.Register(name="c", size=1)], parameters=["a"], instructions=[]
     )
-    full = _refusal(lambda: _Checker(circuit).one(inst, "", 0))  # type: ignore[arg-type]
-    fast = _refusal(lambda: _Checker(circuit).block([inst], ""))  # type: ignore[list-item]
+    full = _refusal(lambda: _Checker(circuit).one(copy.deepcopy(inst), "", 0, False))
+    fast = _refusal(lambda: _Checker(circuit).block([copy.deepcopy(inst)], "", False))
     assert fast == full
+    # What is accepted is typed: the same instruction parsed from JSON and from Python.
+    if full is None:
+        raw = {"num_qubits": 4, "registers": [{"name": "c", "size": 1}], "parameters": ["a"]}
+        raw["instructions"] = [inst]
+        assert p.parse(p.Circuit, json.dumps(raw)) == p.parse(p.Circuit, raw)
 
 
 def _refusal(check: Any) -> str | None:

@@ -129,6 +129,52 @@ def test_unknown_instruction_field() -> None:
 
 
 @pytest.mark.parametrize(
+    ("inst", "pattern", "location"),
+    [
+        ({"op": "h", "qubits": [0], "qbits": [1]}, r"instructions\.1\.qbits", (1, "qbits")),
+        ({"op": "h", "qubits": "0"}, r"instructions\.1\.qubits: .*valid list", (1, "qubits")),
+        ({"op": "cx", "qubits": [0, 1.5]}, r"instructions\.1\.qubits\.1: ", (1, "qubits", 1)),
+        ({"op": "rx", "qubits": [0], "params": "a"}, r"instructions\.1\.params: ", (1, "params")),
+        ("h", r"instructions\.1: .*valid dictionary", (1,)),
+        (
+            {"op": "if", "qubits": [], "condition": {"clbit": 0, "value": 1}, "body": [{"op": 1}]},
+            r"instructions\.1\.body\.0\.op: ",
+            (1, "body", 0, "op"),
+        ),
+    ],
+)
+def test_wrong_types_are_named_alike_from_json_and_from_python(
+    inst: Any, pattern: str, location: tuple[Any, ...]
+) -> None:
+    """From JSON the checker types the instructions itself; its refusals match pydantic's."""
+    data = circuit([H, inst])
+    from_python = refused(p.Circuit, data, pattern)
+    from_json = refused(p.Circuit, json.dumps(data), pattern, check_unchanged=False)
+    assert str(from_json) == str(from_python)
+    assert from_json.location == from_python.location == ("instructions", *location)
+
+
+def test_json_numbers_are_typed_as_from_python() -> None:
+    """A JSON integer parameter is a float, as pydantic makes it from Python, at any depth."""
+    body = [{"op": "rz", "qubits": [1], "params": [2]}]
+    insts = [
+        {"op": "rx", "qubits": [0], "params": [1]},
+        {"op": "if", "qubits": [], "condition": {"clbit": 0, "value": 1}, "body": body},
+    ]
+    data = circuit(insts)
+    from_json = p.parse(p.Circuit, json.dumps(data))
+    assert from_json == p.parse(p.Circuit, data)
+    assert type(from_json.instructions[0]["params"][0]) is float
+    assert type(from_json.instructions[1]["body"][0]["params"][0]) is float
+
+
+def test_instructions_must_be_a_list_from_json() -> None:
+    refused(
+        p.Circuit, json.dumps(circuit({"op": "h"})), r"^instructions: must be a list, not dict$"
+    )
+
+
+@pytest.mark.parametrize(
     ("inst", "pattern"),
     [
         ({"op": "h", "qubits": [0], "unit": "ns"}, r"\(h\): field 'unit' does not belong"),

@@ -1,10 +1,11 @@
 """The canonical circuit of payload.v1, its bindings table and its validation.
 
 Instructions are plain typed dicts, not one pydantic model each: a 2,000-instruction
-circuit validates and dumps in pydantic-core's Rust loop, and the semantic checks (qubit
-ranges, arity, declared symbols) are one Python pass over the dicts. That keeps the cost
-near the measured budget of a few microseconds per instruction each way (see
-``benchmarks/``).
+circuit dumps in pydantic-core's Rust loop, and the semantic checks (qubit ranges, arity,
+declared symbols) are one Python pass over the dicts. Parsed from JSON, the instructions
+are not typed by pydantic first: that pass checks their types as well (see
+:class:`CheckedAfterJsonParse`). That keeps the cost near the measured budget of a few
+microseconds per instruction each way (see ``benchmarks/``).
 
 Classical bits are addressed by a global index over the registers in declaration order:
 register ``registers[0]`` holds clbits ``0 .. size0-1``, the next one follows, and so on.
@@ -14,10 +15,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from functools import cache
 from typing import Annotated, Any, Final, NotRequired, Required
 
 import numpy as np
-from pydantic import ConfigDict, Field, JsonValue, model_validator, with_config
+from pydantic import (
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    JsonValue,
+    TypeAdapter,
+    ValidationInfo,
+    model_validator,
+    with_config,
+)
+from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import CoreSchema, core_schema
 from typing_extensions import TypedDict
 
 from qrelay.errors import PayloadError
@@ -25,6 +38,7 @@ from qrelay.payload import expressions
 from qrelay.payload._base import WireModel
 from qrelay.payload.expressions import Expr, ExprNode  # noqa: F401  (resolves Expr)
 from qrelay.payload.ops import DELAY_UNITS, OPS, OpKind
+from qrelay.payload.parsing import payload_error
 
 #: Tolerance of the unitarity check of ``unitary`` matrices (max |U†U - I|).
 UNITARY_ATOL: Final = 1e-6
@@ -81,6 +95,37 @@ class Instruction(TypedDict):
     body: NotRequired[list[Instruction]]
     else_body: NotRequired[list[Instruction]]
     label: NotRequired[str]
+
+
+class CheckedAfterJsonParse:
+    """Marks the instruction list: typed by pydantic from Python, taken as parsed from JSON.
+
+    Parsed from JSON, the list is made of fresh dicts, lists, strings and numbers, and the
+    circuit's checker must walk every instruction anyway. It checks their types on that
+    walk, and hands the few instructions its fast path does not accept to pydantic's
+    typed validation (:func:`_instruction_adapter`), which coerces or names the field at
+    fault. That spares the typed parse of every instruction, about a third of the cost
+    of reading a circuit from JSON. From Python the caller's objects may be shared or of
+    any type, so they are validated, and copied, as typed.
+
+    Serialisation and the JSON schema are those of the typed list.
+    """
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        typed = handler(source)
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.any_schema(),
+            python_schema=typed,
+            metadata={"pydantic_js_annotation_functions": [lambda _c, h: h(typed)]},
+        )
+
+
+@cache
+def _instruction_adapter() -> TypeAdapter[Instruction]:
+    """The typed validation of one instruction, for those the checker's fast path refuses."""
+    return TypeAdapter(Instruction)
 
 
 class Register(WireModel):
@@ -167,7 +212,9 @@ class Circuit(WireModel):
     num_qubits: Annotated[int, Field(ge=0, le=MAX_QUBITS)]
     registers: Annotated[list[Register], Field(max_length=MAX_REGISTERS)] = []
     parameters: Annotated[list[str], Field(max_length=MAX_PARAMETERS)] = []
-    instructions: Annotated[list[Instruction], Field(max_length=MAX_INSTRUCTIONS)] = []
+    instructions: Annotated[
+        list[Instruction], Field(max_length=MAX_INSTRUCTIONS), CheckedAfterJsonParse()
+    ] = []
     global_phase: Expr = 0.0
     name: str | None = None
     metadata: dict[str, JsonValue] = {}
@@ -224,16 +271,20 @@ class Circuit(WireModel):
         return found
 
     @model_validator(mode="after")
-    def _validate(self) -> Circuit:
-        _Checker(self).run()
+    def _validate(self, info: ValidationInfo) -> Circuit:
+        # From JSON the instructions arrive as parsed, not typed (see CheckedAfterJsonParse):
+        # the checker then checks their types too.
+        _Checker(self, typed=info.mode != "json").run()
         return self
 
 
 class _Checker:
     """One pass over a circuit that raises on the first fault, naming where it is."""
 
-    def __init__(self, circuit: Circuit) -> None:
+    def __init__(self, circuit: Circuit, *, typed: bool = True) -> None:
         self.circuit = circuit
+        #: False when the instructions come as parsed from JSON, their types unchecked.
+        self.typed = typed
         self.num_qubits = circuit.num_qubits
         self.num_clbits = circuit.num_clbits
         self.declared = frozenset(circuit.parameters)
@@ -261,14 +312,21 @@ class _Checker:
                 if entry.register_name not in self.offsets:
                     raise PayloadError(f"layout: unknown register {entry.register_name!r}")
         expressions.check(c.global_phase, self.declared, "global_phase")
-        self.block(c.instructions, "")
+        if type(c.instructions) is not list:
+            raise PayloadError(
+                f"instructions: must be a list, not {type(c.instructions).__name__}",
+                location=("instructions",),
+            )
+        self.block(c.instructions, "", self.typed)
 
-    def block(self, instructions: list[Instruction], prefix: str) -> None:
+    def block(self, instructions: list[Instruction], prefix: str, typed: bool) -> None:
         """Check instructions: a fast path for plain gates and measurements, the full check else.
 
-        The fast path only accepts; anything it is unsure of (a non-gate op, an extra
-        field, a symbol, a fault) goes through :meth:`one`, which raises the error that
-        names the fault. So both paths accept exactly the same instructions.
+        The fast path only accepts, and checks types as it goes (``type(q) is int``), so it
+        also accepts instructions as parsed from JSON. Anything it is unsure of (a non-gate
+        op, an extra field, a symbol, a wrong type, a fault) goes through :meth:`one`, which
+        types the instruction where ``typed`` is false and raises the error that names the
+        fault. So both paths accept exactly the same instructions.
         """
         self.count += len(instructions)
         if self.count > MAX_INSTRUCTIONS:
@@ -281,69 +339,107 @@ class _Checker:
         num_clbits = self.num_clbits
         one = self.one
         for index, inst in enumerate(instructions):
-            op = inst["op"]
-            entry = fast.get(op)
-            if entry is None:
-                # A measurement with its one qubit and one clbit in range, and nothing else.
-                if op == "measure" and len(inst) == 3:
-                    qubits = inst["qubits"]
-                    clbits = inst.get("clbits")
-                    if (
-                        clbits is not None
-                        and len(qubits) == 1
-                        and len(clbits) == 1
-                        and 0 <= qubits[0] < n
-                        and 0 <= clbits[0] < num_clbits
-                    ):
-                        continue
-            else:
-                nq, npar = entry
-                qubits = inst["qubits"]
-                # The schema admits only the fields of ``Instruction`` and requires "op" and
-                # "qubits": two fields is a bare gate, three with "params" a gate with
-                # parameters; anything else (a label, a stray field) takes the full check.
-                size = len(inst)
-                if size == 2:
-                    ok = npar == 0
-                elif size == 3 and "params" in inst:
-                    params = inst["params"]
-                    if npar == 1 and len(params) == 1 and type(params[0]) is float:
-                        first = params[0]  # most gates take one number: no call for it
-                        ok = first - first == 0.0  # False for NaN and infinities
-                    else:
-                        ok = len(params) == npar and _plain_params(params, declared)
+            try:
+                if type(inst) is not dict:
+                    raise TypeError
+                op = inst["op"]
+                entry = fast.get(op)
+                if entry is None:
+                    # A measurement with its one qubit and one clbit in range, and nothing else.
+                    if op == "measure" and len(inst) == 3:
+                        qubits = inst["qubits"]
+                        clbits = inst["clbits"]
+                        if len(qubits) == 1 and len(clbits) == 1:
+                            q = qubits[0]
+                            b = clbits[0]
+                            if (
+                                type(q) is int
+                                and type(b) is int
+                                and 0 <= q < n
+                                and 0 <= b < num_clbits
+                            ):
+                                continue
                 else:
-                    ok = False
-                # Unpacking and chained comparisons beat ``set``/``min``/``max`` calls several
-                # times over; no gate acts on more than four qubits (a wider one would take
-                # the full check).
-                if ok and len(qubits) == nq:
-                    if nq == 1:
-                        if 0 <= qubits[0] < n:
-                            continue
-                    elif nq == 2:
-                        a, b = qubits
-                        if a != b and 0 <= a < n and 0 <= b < n:
-                            continue
-                    elif nq == 3:
-                        a, b, c = qubits
-                        if a != b != c != a and 0 <= a < n and 0 <= b < n and 0 <= c < n:
-                            continue
-                    elif nq == 4:
-                        a, b, c, d = qubits
-                        if (
-                            a != b != c != d != a != c
-                            and b != d
-                            and 0 <= a < n
-                            and 0 <= b < n
-                            and 0 <= c < n
-                            and 0 <= d < n
-                        ):
-                            continue
-            one(inst, prefix, index)
+                    nq, npar = entry
+                    qubits = inst["qubits"]
+                    # "op" and "qubits" are required and no other field is admitted: two
+                    # fields is a bare gate, three with "params" a gate with parameters;
+                    # anything else (a label, a stray field) takes the full check.
+                    size = len(inst)
+                    if size == 2:
+                        ok = npar == 0
+                    elif size == 3 and "params" in inst:
+                        params = inst["params"]
+                        if npar == 1 and len(params) == 1 and type(params[0]) is float:
+                            first = params[0]  # most gates take one number: no call for it
+                            ok = first - first == 0.0  # False for NaN and infinities
+                        else:
+                            ok = len(params) == npar and _plain_params(params, declared)
+                    else:
+                        ok = False
+                    # Unpacking and chained comparisons beat ``set``/``min``/``max`` calls
+                    # several times over; no gate acts on more than four qubits (a wider
+                    # one would take the full check).
+                    if ok and len(qubits) == nq:
+                        if nq == 1:
+                            a = qubits[0]
+                            if type(a) is int and 0 <= a < n:
+                                continue
+                        elif nq == 2:
+                            a, b = qubits
+                            if (
+                                type(a) is int
+                                and type(b) is int
+                                and a != b
+                                and 0 <= a < n
+                                and 0 <= b < n
+                            ):
+                                continue
+                        elif nq == 3:
+                            a, b, c = qubits
+                            if (
+                                type(a) is int
+                                and type(b) is int
+                                and type(c) is int
+                                and a != b != c != a
+                                and 0 <= a < n
+                                and 0 <= b < n
+                                and 0 <= c < n
+                            ):
+                                continue
+                        elif nq == 4:
+                            a, b, c, d = qubits
+                            if (
+                                type(a) is int
+                                and type(b) is int
+                                and type(c) is int
+                                and type(d) is int
+                                and a != b != c != d != a != c
+                                and b != d
+                                and 0 <= a < n
+                                and 0 <= b < n
+                                and 0 <= c < n
+                                and 0 <= d < n
+                            ):
+                                continue
+            except (TypeError, KeyError, ValueError):
+                pass  # a field missing or of the wrong type: the full check names it
+            checked = one(inst, prefix, index, typed)
+            if checked is not inst:
+                instructions[index] = checked
 
-    def one(self, inst: Instruction, prefix: str, index: int) -> None:
-        """The full check of one instruction; raises on the first fault."""
+    def one(self, inst: Any, prefix: str, index: int, typed: bool) -> Instruction:
+        """The full check of one instruction; raises on the first fault.
+
+        Returns the instruction as checked: typed by pydantic where ``typed`` is false
+        (so a JSON ``1`` among the parameters becomes ``1.0``).
+        """
+        if not typed:
+            try:
+                inst = _instruction_adapter().validate_python(inst)
+            except PydanticValidationError as exc:
+                at = ("instructions", *_location(f"{prefix}{index}"))
+                raise payload_error(exc, "Circuit", at=at) from exc
         num_qubits = self.num_qubits
         op = inst["op"]
         spec = OPS.get(op)
@@ -384,6 +480,8 @@ class _Checker:
             self.special(inst, kind, where, prefix, index)
         else:
             self.forbid(inst, where, "unit", "matrix", "condition", "body", "else_body")
+        checked: Instruction = inst
+        return checked
 
     def special(self, inst: Instruction, kind: OpKind, where: str, prefix: str, index: int) -> None:
         if kind is OpKind.DELAY:
@@ -402,8 +500,9 @@ class _Checker:
             if inst["qubits"]:
                 raise PayloadError(f"{where}: 'if' takes no qubits of its own; use its body")
             self.condition(inst.get("condition"), where)
-            self.block(inst.get("body", []), f"{prefix}{index}.body.")
-            self.block(inst.get("else_body", []), f"{prefix}{index}.else_body.")
+            # The bodies were typed with the ``if`` (by :meth:`one` or from Python).
+            self.block(inst.get("body", []), f"{prefix}{index}.body.", True)
+            self.block(inst.get("else_body", []), f"{prefix}{index}.else_body.", True)
         else:
             self.forbid(inst, where, "unit", "matrix", "condition", "body", "else_body")
             if kind is OpKind.BARRIER and not inst["qubits"]:
@@ -460,25 +559,25 @@ class _Checker:
                 raise PayloadError(f"{where}: field {key!r} does not belong to this op")
 
 
-def _plain_params(params: list[Expr], declared: frozenset[str]) -> bool:
-    """True when every parameter is a finite number or a declared symbol (the fast path).
+def _location(path: str) -> tuple[str | int, ...]:
+    """``"3.body.1"`` as the location ``(3, "body", 1)``."""
+    return tuple(int(part) if part.isdigit() else part for part in path.split("."))
 
-    A sum of finite floats is finite unless it overflows, and a NaN or an infinity makes
-    it non-finite, so one ``sum`` checks the numbers; a symbol or a tree makes it raise
-    ``TypeError`` and the parameters are looked at one by one. ``False`` only sends the
-    instruction to the full check, which names the fault.
+
+def _plain_params(params: list[Expr], declared: frozenset[str]) -> bool:
+    """True when ``params`` is a list of finite floats and declared symbols (the fast path).
+
+    ``False`` only sends the instruction to the full check, which names the fault.
     """
-    try:
-        total = sum(params)  # type: ignore[arg-type]
-    except TypeError:
-        for param in params:
-            if type(param) is float:
-                if param - param != 0.0:  # NaN and infinities
-                    return False
-            elif type(param) is not str or param not in declared:
+    if type(params) is not list:
+        return False
+    for param in params:
+        if type(param) is float:
+            if param - param != 0.0:  # NaN and infinities
                 return False
-        return True
-    return bool(total - total == 0.0)
+        elif type(param) is not str or param not in declared:
+            return False
+    return True
 
 
 def matrix_to_wire(matrix: Any) -> list[list[tuple[float, float]]]:

@@ -36,24 +36,34 @@ def parse(model_cls: type[M], data: Mapping[str, Any] | str | bytes | bytearray)
         raise payload_error(exc, model_cls.__name__) from exc
 
 
-def payload_error(exc: pydantic.ValidationError, title: str | None = None) -> PayloadError:
-    """The ``PayloadError`` that says what ``exc`` says, naming each location."""
+def payload_error(
+    exc: pydantic.ValidationError,
+    title: str | None = None,
+    *,
+    at: tuple[str | int, ...] = (),
+) -> PayloadError:
+    """The ``PayloadError`` that says what ``exc`` says, naming each location.
+
+    ``at`` is where the validated value sits in a larger object (``("instructions", 4)``
+    for an instruction the circuit's checker validates on its own); it heads every
+    location.
+    """
     errors = exc.errors(include_url=False, include_input=False)
     for error in errors:
         inner = (error.get("ctx") or {}).get("error")
         if isinstance(inner, PayloadError):
-            location = tuple(error["loc"]) + tuple(inner.location)
-            prefix = _dotted(tuple(error["loc"]))
+            location = at + tuple(error["loc"]) + tuple(inner.location)
+            prefix = _dotted(at + tuple(error["loc"]))
             message = f"{prefix}: {inner}" if prefix else str(inner)
             return PayloadError(message, location=location)
     parts = [
-        f"{_dotted(tuple(error['loc'])) or '(root)'}: {_message(error)}"
+        f"{_dotted(at + tuple(error['loc'])) or '(root)'}: {_message(error)}"
         for error in errors[:_MAX_REPORTED]
     ]
     if len(errors) > _MAX_REPORTED:
         parts.append(f"... and {len(errors) - _MAX_REPORTED} more")
     head = f"invalid {title or exc.title}: " if (title or exc.title) else ""
-    first = tuple(errors[0]["loc"]) if errors else ()
+    first = at + tuple(errors[0]["loc"]) if errors else at
     return PayloadError(head + "; ".join(parts), location=first)
 
 
