@@ -325,26 +325,11 @@ class _Reader:
                     if not num_params:
                         append({"op": name, "qubits": qubits})
                         continue
-                    # A new list of plain floats is built by unpacking: a comprehension is
-                    # a call of its own, the largest single cost of a gate with parameters.
+                    # Most gates with parameters take one number: its list is built in line,
+                    # as a comprehension is a call of its own.
                     ps = ci.params
-                    size = len(ps)
-                    params: list[Expr]
-                    if size == 1:
-                        a = ps[0]
-                        params = [a] if type(a) is float else _params(ps, name)
-                    elif size == 2:
-                        a, b = ps
-                        if type(a) is float and type(b) is float:
-                            params = [a, b]
-                        else:
-                            params = _params(ps, name)
-                    elif size == 3:
-                        a, b, c = ps
-                        if type(a) is float and type(b) is float and type(c) is float:
-                            params = [a, b, c]
-                        else:
-                            params = _params(ps, name)
+                    if len(ps) == 1 and type(ps[0]) is float:
+                        params: list[Expr] = [ps[0]]
                     else:
                         params = _params(ps, name)
                     append({"op": name, "qubits": qubits, "params": params})

@@ -439,8 +439,8 @@ class _Checker:
             try:
                 inst = _instruction_adapter().validate_python(inst)
             except PydanticValidationError as exc:
-                at = ("instructions", *_location(f"{prefix}{index}"))
-                raise payload_error(exc, "Circuit", at=at) from exc
+                # Only the top level comes untyped (bodies are typed with their ``if``).
+                raise payload_error(exc, "Circuit", at=("instructions", index)) from exc
         num_qubits = self.num_qubits
         op = inst["op"]
         spec = OPS.get(op)
@@ -558,11 +558,6 @@ class _Checker:
         for key in keys:
             if key in inst:
                 raise PayloadError(f"{where}: field {key!r} does not belong to this op")
-
-
-def _location(path: str) -> tuple[str | int, ...]:
-    """``"3.body.1"`` as the location ``(3, "body", 1)``."""
-    return tuple(int(part) if part.isdigit() else part for part in path.split("."))
 
 
 def _plain_params(params: list[Expr], declared: frozenset[str]) -> bool:
