@@ -11,7 +11,8 @@ The test circuit is ``qiskit.circuit.random.random_circuit(20, 100, measure=True
   against ``cirq.to_json`` + ``cirq.read_json``: target ratio <= 0.2 (at least 5x faster).
 
 The Qiskit side converts with ``from_qiskit(qc, validate=False)``: the payload is valid by
-construction and is validated once, where it is parsed from JSON, as a service would.
+construction and is validated once, where it is parsed from JSON, as the service and the
+workers parse it (``qrelay.payload.validate_json``).
 
 Run it directly to print the rows::
 
@@ -81,7 +82,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     from qiskit import qasm3, qpy
     from qiskit.circuit.random import random_circuit
 
-    from qrelay.payload import Circuit
+    from qrelay.payload import Circuit, validate_json
     from qrelay_cirq.convert import from_cirq, to_cirq
     from qrelay_qiskit.convert import from_qiskit, to_qiskit
 
@@ -91,7 +92,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
     def ours_qiskit() -> None:
         wire = from_qiskit(qc, validate=False).model_dump_json()
-        to_qiskit(Circuit.model_validate_json(wire))
+        to_qiskit(validate_json(Circuit, wire))
 
     def qpy_round_trip() -> None:
         buffer = io.BytesIO()
@@ -109,7 +110,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
     def ours_cirq() -> None:
         wire = from_cirq(cq, validate=False).model_dump_json()
-        to_cirq(Circuit.model_validate_json(wire))
+        to_cirq(validate_json(Circuit, wire))
 
     def cirq_json() -> None:
         cirq.read_json(json_text=cirq.to_json(cq))

@@ -2,8 +2,8 @@
 
 Each row compares our figure with a reference measured in this same run:
 
-- **validate + dump of a 2,000-instruction circuit** (``Circuit.model_validate_json`` then
-  ``model_dump_json``) against plain ``json.loads`` + ``json.dumps`` of the same data, with
+- **validate + dump of a 2,000-instruction circuit** (``validate_json(Circuit, text)``, as
+  the service reads it, then ``model_dump_json``) against plain ``json.loads`` + ``json.dumps`` of the same data, with
   each direction also per instruction. Design budget: at most 3 us per instruction each
   way.
 - **readout encode + decode + counts** for 1,000,000 shots x 20 bits (``Readout.from_arrays``
@@ -117,22 +117,22 @@ def circuit_data(n: int = INSTRUCTIONS, qubits: int = QUBITS) -> dict[str, Any]:
 
 
 def circuit_cases(quick: bool) -> list[dict[str, Any]]:
-    from qrelay.payload import Circuit
+    from qrelay.payload import Circuit, validate_json
 
     repeat = 15 if quick else 100
     data = circuit_data()
     text = json.dumps(data)
     n = len(data["instructions"])
-    circuit = Circuit.model_validate_json(text)
+    circuit = validate_json(Circuit, text)
     assert circuit.model_dump(exclude_defaults=True) == data  # same data both sides
 
     validate, loads, dump, dumps, both, plain = _interleaved(
         [
-            partial(Circuit.model_validate_json, text),
+            partial(validate_json, Circuit, text),
             partial(json.loads, text),
             circuit.model_dump_json,
             partial(json.dumps, data),
-            lambda: Circuit.model_validate_json(text).model_dump_json(),
+            lambda: validate_json(Circuit, text).model_dump_json(),
             lambda: json.dumps(json.loads(text)),
         ],
         repeat,

@@ -108,7 +108,13 @@ def _execute_path(quick: bool) -> list[dict[str, Any]]:
     from qiskit_aer import AerSimulator
 
     from qrelay import registry
-    from qrelay.payload import CircuitStatus, TargetInfo, WorkerTask, WorkerTaskResults
+    from qrelay.payload import (
+        CircuitStatus,
+        TargetInfo,
+        WorkerTask,
+        WorkerTaskResults,
+        validate_json,
+    )
     from qrelay.plugins import TaskContext
     from qrelay.worker.isolation import DriverProcess
     from qrelay_qiskit.convert import to_qiskit
@@ -121,7 +127,7 @@ def _execute_path(quick: bool) -> list[dict[str, Any]]:
 
     def path(isolated: bool) -> Callable[[], None]:
         def run() -> None:
-            task = WorkerTask.model_validate_json(body)  # a new circuit object, as per lease
+            task = validate_json(WorkerTask, body)  # a new circuit object, as per lease
             ctx = TaskContext(task=task)
             if isolated:
                 readouts = process.execute(info, task, task.circuit, ctx, config={})

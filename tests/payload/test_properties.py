@@ -15,6 +15,8 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
+import pydantic
+import pydantic_core
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -179,6 +181,7 @@ def test_circuit_json_round_trip(circuit: p.Circuit) -> None:
     again = p.parse(p.Circuit, text)
     assert again == circuit
     assert again.model_dump_json() == text
+    assert p.Circuit.model_validate_json(text) == circuit  # pydantic's own JSON mode
 
 
 @SETTINGS
@@ -329,12 +332,69 @@ def test_damaged_circuits_are_refused_with_a_payload_error(
     from_python = _parsed(raw)
     # From JSON the instructions are typed by the checker rather than by pydantic: the
     # verdict must be the same.
-    from_json = _parsed(json.dumps(raw))
+    text = json.dumps(raw)
+    from_json = _parsed(text)
     if isinstance(from_python, p.Circuit):
         assert from_json == from_python
     else:
         assert isinstance(from_json, str)
         assert from_python
+    _assert_modes_agree(p.Circuit, text)
+
+
+JOB_KEYS = [
+    "version",
+    "job_type",
+    "target",
+    "circuit_type",
+    "circuits",
+    "qasm",
+    "bindings",
+    "shots",
+    "sim_method",
+    "priority",
+    "tags",
+    "metadata",
+    "dry_run",
+    "meas_level",
+    "options",
+]
+
+
+@SETTINGS
+@given(circuits(), st.data())
+def test_damaged_jobs_read_alike_in_python_and_json_mode(
+    circuit: p.Circuit, data: st.DataObject
+) -> None:
+    names = list(circuit.parameters)
+    table = p.Bindings(names=names, values=[[0.5] * len(names)]) if names else None
+    job = p.NewJob(target="aer_simulator", circuits=[circuit], bindings=[table], shots=10)
+    raw = job.model_dump(mode="json")
+    raw[data.draw(st.sampled_from(JOB_KEYS))] = data.draw(JSON_VALUES)
+    _assert_modes_agree(p.NewJob, json.dumps(raw))
+
+
+def _assert_modes_agree(model: type[pydantic.BaseModel], text: str) -> None:
+    """``validate_json``'s Python-mode read of ``text`` accepts what JSON mode accepts, alike.
+
+    (Where Python mode refuses, ``validate_json`` answers with JSON mode's error.)
+    """
+    from qrelay.payload.parsing import _PARSED_JSON_CONTEXT
+
+    try:
+        in_json_mode: pydantic.BaseModel | None = model.model_validate_json(text)
+    except pydantic.ValidationError:
+        in_json_mode = None
+    try:
+        parsed = pydantic_core.from_json(text)
+        in_python_mode: pydantic.BaseModel | None = model.model_validate(
+            parsed, context=_PARSED_JSON_CONTEXT
+        )
+    except pydantic.ValidationError:
+        in_python_mode = None
+    assert in_python_mode == in_json_mode
+    if in_json_mode is not None:
+        assert p.validate_json(model, text) == in_json_mode
 
 
 def _parsed(raw: Any) -> p.Circuit | str:

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pydantic
 import pytest
 
 from qrelay import payload as p
@@ -583,6 +584,35 @@ def test_nested_circuit_error_names_the_circuit() -> None:
 
 def test_invalid_json_text() -> None:
     refused(p.NewJob, '{"target": ', r"invalid NewJob: \(root\): Invalid JSON")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"target": ',  # not JSON
+        "[1, 2]",  # not an object
+        json.dumps(circuit([H], registers=[[1]])),  # "an object", not "a dictionary"
+        json.dumps(circuit([H], registers=5)),  # "an array", not "a list"
+        json.dumps(circuit([{"op": "h", "qubits": [7]}])),  # our own checker's error
+    ],
+)
+def test_validate_json_refuses_as_pydantic_json_mode_does(text: str) -> None:
+    """``validate_json`` reads in Python mode, but its errors are worded for JSON."""
+    with pytest.raises(pydantic.ValidationError) as ours:
+        p.validate_json(p.Circuit, text)
+    with pytest.raises(pydantic.ValidationError) as pydantics:
+        p.Circuit.model_validate_json(text)
+    options: Any = {"include_url": False, "include_context": False}  # ctx holds exceptions
+    assert ours.value.errors(**options) == pydantics.value.errors(**options)
+
+
+def test_validate_json_keeps_the_parsed_instructions_and_checks_their_types() -> None:
+    text = json.dumps(circuit([H, {"op": "rx", "qubits": [0], "params": [1]}]))
+    c = p.validate_json(p.Circuit, text)
+    assert c == p.Circuit.model_validate_json(text) == p.parse(p.Circuit, json.loads(text))
+    assert type(c.instructions[1]["params"][0]) is float
+    with pytest.raises(pydantic.ValidationError, match=r"instructions\.1\.qubits\.0"):
+        p.validate_json(p.Circuit, text.replace('[0], "params"', '[0.5], "params"'))
 
 
 # ------------------------------------------------------------------ readout

@@ -34,7 +34,7 @@ from qrelay.payload.jobs import (
 )
 from qrelay.payload.limits import check_target_limits
 from qrelay.payload.ops import OPS, OpKind, OpSpec, op_spec
-from qrelay.payload.parsing import parse, payload_error
+from qrelay.payload.parsing import parse, payload_error, validate_json
 from qrelay.payload.readout import Readout, RegisterReadout, decode_readouts, encode_readouts
 from qrelay.payload.targets import (
     GateProperties,
@@ -129,4 +129,5 @@ __all__ = [
     "op_spec",
     "parse",
     "payload_error",
+    "validate_json",
 ]

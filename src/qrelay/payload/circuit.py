@@ -26,6 +26,7 @@ from pydantic import (
     JsonValue,
     TypeAdapter,
     ValidationInfo,
+    ValidatorFunctionWrapHandler,
     model_validator,
     with_config,
 )
@@ -38,7 +39,7 @@ from qrelay.payload import expressions
 from qrelay.payload._base import WireModel
 from qrelay.payload.expressions import Expr, ExprNode  # noqa: F401  (resolves Expr)
 from qrelay.payload.ops import DELAY_UNITS, OPS, OpKind
-from qrelay.payload.parsing import payload_error
+from qrelay.payload.parsing import from_json, payload_error
 
 #: Tolerance of the unitarity check of ``unitary`` matrices (max |U†U - I|).
 UNITARY_ATOL: Final = 1e-6
@@ -107,7 +108,9 @@ class CheckedAfterJsonParse:
     fault. That spares pydantic's typed pass over every instruction: reading the
     805-instruction circuit of ``benchmarks/convert_bench.py`` from JSON went from 10.5 to
     9.1 million instructions (0.81 to 0.73 ms). From Python the caller's objects may be
-    shared or of any type, so they are validated, and copied, as typed.
+    shared or of any type, so they are validated, and copied, as typed, unless the
+    validation context says they too are fresh from JSON
+    (:func:`qrelay.payload.parsing.validate_json`).
 
     Serialisation and the JSON schema are those of the typed list.
     """
@@ -118,9 +121,17 @@ class CheckedAfterJsonParse:
         typed = handler(source)
         return core_schema.json_or_python_schema(
             json_schema=core_schema.any_schema(),
-            python_schema=typed,
+            python_schema=core_schema.with_info_wrap_validator_function(
+                _typed_unless_parsed, typed
+            ),
             metadata={"pydantic_js_annotation_functions": [lambda _c, h: h(typed)]},
         )
+
+
+def _typed_unless_parsed(
+    value: Any, typed: ValidatorFunctionWrapHandler, info: ValidationInfo
+) -> Any:
+    return value if from_json(info) else typed(value)
 
 
 @cache
@@ -275,7 +286,7 @@ class Circuit(WireModel):
     def _validate(self, info: ValidationInfo) -> Circuit:
         # From JSON the instructions arrive as parsed, not typed (see CheckedAfterJsonParse):
         # the checker then checks their types too.
-        _Checker(self, typed=info.mode != "json").run()
+        _Checker(self, typed=not from_json(info)).run()
         return self
 
 

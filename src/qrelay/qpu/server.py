@@ -28,7 +28,7 @@ from qrelay.errors import (
     QRelayError,
     ValidationError,
 )
-from qrelay.payload import Circuit
+from qrelay.payload import Circuit, validate_json
 from qrelay.plugins import SimulationEngine
 from qrelay.qpu._proto import controller_pb2 as pb
 from qrelay.qpu._proto import controller_pb2_grpc as pb_grpc
@@ -87,7 +87,7 @@ def _result(job_id: str, result: JobResult) -> Any:
 
 def _executable(message: Any) -> Executable:
     try:
-        circuit = Circuit.model_validate_json(message.circuit_json)
+        circuit = validate_json(Circuit, message.circuit_json)
     except PydanticValidationError as exc:
         reasons = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
         raise ValidationError(f"executable.circuit_json: {reasons}") from exc

@@ -38,6 +38,7 @@ from qrelay.payload import (
     WorkerTask,
     WorkerTaskResults,
     WorkerTaskStatus,
+    validate_json,
 )
 from qrelay.runtime._loop import on_runtime_loop
 from qrelay.runtime.problems import error_from_response
@@ -151,7 +152,7 @@ class LocalChannel:
             )
         if runner is None or sent.task is None:
             return sent.response.encode()
-        task = WorkerTask.model_validate_json(sent.task)
+        task = validate_json(WorkerTask, sent.task)
         try:
             # The result that ends the job sends it along (see ``Store.post_result``).
             with self._rt.notifier.subscribe([f"job:{task.job_id}"]) as ended:
@@ -263,7 +264,7 @@ class LocalWorkerApi:
             raw = operations.lease_blocking(
                 self._rt, self._worker(), targets, wait, stop=self._closed
             )
-        return None if raw is None else WorkerTask.model_validate_json(raw)
+        return None if raw is None else validate_json(WorkerTask, raw)
 
     def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse:
         with translated():

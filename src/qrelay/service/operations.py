@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from pydantic import ValidationError as PydanticValidationError
 
-from qrelay.payload import CircuitType, JobType, NewJob, TargetInfo, TargetModel
+from qrelay.payload import CircuitType, JobType, NewJob, TargetInfo, TargetModel, validate_json
 from qrelay.payload.workload import small_simulation
 from qrelay.service.db.repo import Submitted, request_digest, splice_json
 from qrelay.service.notify import sleep_until
@@ -71,7 +71,7 @@ async def submit_job(
     if not idempotency_key:
         raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
     try:
-        job = NewJob.model_validate_json(body)
+        job = validate_json(NewJob, body)
     except PydanticValidationError as exc:
         raise pydantic_errors(exc) from None
     if job.circuit_type is not CircuitType.PAYLOAD:

@@ -23,6 +23,7 @@ from qrelay.payload import (
     WorkerTask,
     WorkerTaskResults,
     WorkerTaskStatus,
+    validate_json,
 )
 from qrelay.runtime.problems import error_from_response
 from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy
@@ -190,4 +191,4 @@ def _task_of(response: Answer) -> WorkerTask | None:
     """The task a lease answered with; ``None`` for 204 (none came in time)."""
     if response.status_code == 204 or not response.content:
         return None
-    return WorkerTask.model_validate_json(response.content)
+    return validate_json(WorkerTask, response.content)

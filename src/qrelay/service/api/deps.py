@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from qrelay.payload import validate_json
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token
 from qrelay.service.problems import ApiError, pydantic_errors
 
@@ -125,7 +126,7 @@ async def body_model(model: type[_M], request: Request) -> _M:
     """
     raw = await request.body()
     try:
-        return model.model_validate_json(raw)
+        return validate_json(model, raw)
     except PydanticValidationError as exc:
         raise pydantic_errors(exc) from None
 
