@@ -39,7 +39,7 @@ from qrelay.payload import expressions
 from qrelay.payload._base import WireModel
 from qrelay.payload.expressions import Expr, ExprNode  # noqa: F401  (resolves Expr)
 from qrelay.payload.ops import DELAY_UNITS, OPS, OpKind
-from qrelay.payload.parsing import from_json, payload_error
+from qrelay.payload.parsing import parsed_from_json, payload_error
 
 #: Tolerance of the unitarity check of ``unitary`` matrices (max |U†U - I|).
 UNITARY_ATOL: Final = 1e-6
@@ -131,7 +131,7 @@ class CheckedAfterJsonParse:
 def _typed_unless_parsed(
     value: Any, typed: ValidatorFunctionWrapHandler, info: ValidationInfo
 ) -> Any:
-    return value if from_json(info) else typed(value)
+    return value if parsed_from_json(info) else typed(value)
 
 
 @cache
@@ -286,7 +286,7 @@ class Circuit(WireModel):
     def _validate(self, info: ValidationInfo) -> Circuit:
         # From JSON the instructions arrive as parsed, not typed (see CheckedAfterJsonParse):
         # the checker then checks their types too.
-        _Checker(self, typed=not from_json(info)).run()
+        _Checker(self, typed=not parsed_from_json(info)).run()
         return self
 
 
