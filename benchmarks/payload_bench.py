@@ -4,8 +4,8 @@ Each row compares our figure with a reference measured in this same run:
 
 - **validate + dump of a 2,000-instruction circuit** (``validate_json(Circuit, text)``, as
   the service reads it, then ``model_dump_json``) against plain ``json.loads`` +
-  ``json.dumps`` of the same data, with each direction also per instruction. Design budget: at most 3 us per instruction each
-  way.
+  ``json.dumps`` of the same data, with each direction also per instruction. Design
+  budget: at most 3 us per instruction each way.
 - **readout encode + decode + counts** for 1,000,000 shots x 20 bits (``Readout.from_arrays``
   -> binary frame -> ``decode_readouts`` -> ``value_counts``) against the numpy floor
   (``packbits`` -> bytes -> ``bincount``). Target: at most 2x. The same through the JSON
