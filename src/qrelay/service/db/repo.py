@@ -58,6 +58,7 @@ from qrelay.payload import (
     WorkerTaskStatus,
     decode_readouts,
     encode_readouts,
+    job_status,
 )
 from qrelay.service import domain
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
@@ -1343,10 +1344,10 @@ def _refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | No
     """Store the job's derived status; ``only`` is the circuit's status of a one-circuit job."""
     sql = _statements(False)
     if only is not None:
-        status = domain.job_status([CircuitStatus(only)]).value
+        status = job_status([CircuitStatus(only)]).value
     else:
         found = rows(conn, sql.job_statuses, {"jid": job_id})
-        status = domain.job_status([CircuitStatus(r.status) for r in found]).value
+        status = job_status([CircuitStatus(r.status) for r in found]).value
     run(conn, sql.set_job_status, {"jid": job_id, "st": status, "now": now})
 
 
