@@ -21,6 +21,7 @@ import httpx
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
+from qrelay import registry
 from qrelay.errors import (
     JobCancelledError,
     JobFailedError,
@@ -45,7 +46,7 @@ from qrelay.payload import (
 )
 from qrelay.payload._base import WireModel
 from qrelay.runtime.retry import RetryPolicy
-from qrelay.runtime.transport import HttpTransport, ServiceChannel
+from qrelay.runtime.transport import EmbeddedDefault, HttpTransport, ServiceChannel
 from qrelay.settings import ClientSettings
 
 logger = logging.getLogger("qrelay.runtime")
@@ -304,9 +305,8 @@ class AsyncClient:
             token = settings.token.get_secret_value() if settings.token else None
             url = settings.url
             if url is None and self._given_transport is None:
-                from qrelay import embedded
-
-                stack = await asyncio.to_thread(embedded.start)
+                start: Callable[[], EmbeddedDefault] = registry.load(registry.EMBEDDED, "stack")
+                stack = await asyncio.to_thread(start)
                 self._channel = stack.channel(token or stack.token)
                 return self._channel
             base = (url or "http://qrelay.invalid").rstrip("/")

@@ -238,9 +238,8 @@ class DirectProvider:
 
                 address = os.environ.get(api.ADDRESS_ENV) or None
             if address is None:
-                from qrelay import embedded
-
-                address = embedded.start_fleet().address
+                start_fleet = registry.load(registry.EMBEDDED, "fleet")
+                address = start_fleet().address
             qpu_client = api.QpuClient(gateway=address)
         self.address = address
         self.qpu_client = qpu_client
