@@ -8,14 +8,13 @@ after the commit.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -62,6 +61,7 @@ from qrelay.payload import (
 from qrelay.service import domain
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
 from qrelay.service.catalog import Catalog
+from qrelay.service.db import listing
 from qrelay.service.db.engine import read, rows, run, run_many, write
 from qrelay.service.db.tables import audit, jobs, tasks, transitions, users, workers
 from qrelay.service.notify import Notifier
@@ -70,7 +70,6 @@ from qrelay.service.problems import ApiError
 log = logging.getLogger(__name__)
 
 S = CircuitStatus
-_SEP = "\x1f"
 _QUEUED = [s.value for s in domain.QUEUED_STATES]
 _ACTIVE = [s.value for s in domain.ACTIVE_STATES]
 _TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
@@ -333,14 +332,6 @@ def splice_json(model_json: str, raw: dict[str, str]) -> bytes:
     body = model_json[:-1]
     joiner = "," if body.rstrip().endswith("{") is False else ""
     return f"{body}{joiner}{extra}}}".encode()
-
-
-def _tags_text(tags: Sequence[str]) -> str:
-    return _SEP + _SEP.join(tags) + _SEP if tags else ""
-
-
-def _tags_list(text: str) -> list[str]:
-    return [t for t in text.split(_SEP) if t]
 
 
 class Store:
@@ -683,7 +674,7 @@ class Store:
             "sim_method": job.sim_method.value if job.sim_method else None,
             "priority": job.priority,
             "status": queue.value,
-            "tags": _tags_text(job.tags),
+            "tags": listing.tags_text(job.tags),
             "job_metadata": job.metadata,
             "verbatim": job.verbatim,
             "memory": job.memory,
@@ -850,60 +841,10 @@ class Store:
         return int(ahead or 0)
 
     def list_jobs(self, principal: UserPrincipal, query: JobQuery) -> bytes:
-        stmt = select(jobs, users.c.email).join(users, users.c.id == jobs.c.user_id)
-        if not principal.is_admin:
-            stmt = stmt.where(jobs.c.user_id == principal.user_id)
-        elif query.user_email is not None:
-            stmt = stmt.where(users.c.email == query.user_email)
-        if query.job_id:
-            stmt = stmt.where(jobs.c.id.in_(query.job_id))
-        if query.target_name:
-            stmt = stmt.where(jobs.c.target == query.target_name)
-        if query.status:
-            stmt = stmt.where(jobs.c.status.in_([s.value for s in query.status]))
-        if not query.status or S.DELETED not in query.status:
-            stmt = stmt.where(jobs.c.deleted.is_(False))
-        if query.tag:
-            pattern = "%" + _SEP + _escape_like(query.tag) + _SEP + "%"
-            stmt = stmt.where(jobs.c.tags.like(pattern, escape="\\"))
-        if query.min_priority is not None:
-            stmt = stmt.where(jobs.c.priority >= query.min_priority)
-        if query.max_priority is not None:
-            stmt = stmt.where(jobs.c.priority <= query.max_priority)
-        if query.submitted_before is not None:
-            stmt = stmt.where(jobs.c.submitted_at < _as_utc(query.submitted_before))
-        if query.submitted_after is not None:
-            stmt = stmt.where(jobs.c.submitted_at > _as_utc(query.submitted_after))
-        if query.cursor:
-            at, last_id = _decode_cursor(query.cursor)
-            stmt = stmt.where(
-                or_(jobs.c.submitted_at < at, and_(jobs.c.submitted_at == at, jobs.c.id < last_id))
-            )
-        stmt = stmt.order_by(jobs.c.submitted_at.desc(), jobs.c.id.desc()).limit(query.limit + 1)
+        """One ``JobPage`` of the jobs ``principal`` may see (see :mod:`.listing`)."""
+        stmt = listing.job_filter(principal, query)
         with read(self.engine) as conn:
-            rows = conn.execute(stmt).all()
-            more = len(rows) > query.limit
-            rows = rows[: query.limit]
-            by_job: dict[str, list[Any]] = {r.id: [] for r in rows}
-            if rows:
-                trows = conn.execute(
-                    select(*_TASK_LIGHT, tasks.c.compiled_circuit)
-                    .where(tasks.c.job_id.in_(list(by_job)))
-                    .order_by(tasks.c.job_id, tasks.c.circuit_index)
-                ).all()
-                for t in trows:
-                    by_job[t.job_id].append(t)
-        parts = [_job_json(r, by_job[r.id], heavy=False, queue_position=None) for r in rows]
-        cursor = (
-            _encode_cursor(_aware(rows[-1].submitted_at), rows[-1].id) if more and rows else None
-        )
-        return (
-            b'{"jobs":['
-            + b",".join(parts)
-            + b'],"next_cursor":'
-            + json.dumps(cursor).encode()
-            + b"}"
-        )
+            return listing.page(conn, stmt, query.limit, _render_listed)
 
     def job_results(self, principal: UserPrincipal, job_id: str) -> bytes:
         with read(self.engine) as conn:
@@ -1369,26 +1310,19 @@ def _audit(
     )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _encode_cursor(at: datetime | None, job_id: str) -> str:
-    raw = json.dumps([at.isoformat() if at else "", job_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, job_id = json.loads(raw)
-        return _as_utc(datetime.fromisoformat(at)), str(job_id)
-    except (ValueError, TypeError) as exc:
-        raise ApiError(422, "validation_error", "cursor: not a cursor this service gave") from exc
+def _render_listed(conn: Connection, batch: Sequence[Any]) -> Iterator[bytes]:
+    """The listed ``JobData`` of each job of ``batch``: its tasks read in one query."""
+    by_job: dict[str, list[Any]] = {r.id: [] for r in batch}
+    if by_job:
+        trows = conn.execute(
+            select(*_TASK_LIGHT, tasks.c.compiled_circuit)
+            .where(tasks.c.job_id.in_(list(by_job)))
+            .order_by(tasks.c.job_id, tasks.c.circuit_index)
+        ).all()
+        for t in trows:
+            by_job[t.job_id].append(t)
+    for r in batch:
+        yield _job_json(r, by_job[r.id], heavy=False, queue_position=None)
 
 
 def _readouts_json(frame: bytes | None) -> str:
@@ -1417,7 +1351,7 @@ def _job_json(job: Any, trows: Sequence[Any], *, heavy: bool, queue_position: in
         final_logical_to_physicals=[_l2p(t.final_l2p) for t in trows],
         provider_id=[t.execution_id for t in trows],
         priority=job.priority,
-        tags=_tags_list(job.tags),
+        tags=listing.tags_list(job.tags),
         metadata=job.job_metadata,
         cost=job.cost,
         queue_position=queue_position,
