@@ -31,6 +31,10 @@ MAX_NAME_LENGTH: Final = 200
 #: The longest parameter (symbol) name of a circuit, in characters.
 MAX_SYMBOL_LENGTH: Final = 256
 
+#: The largest balance an administrator may set, in units of ``price_per_shot``: the
+#: service keeps money as 64-bit micro-units, which hold about 9.2e12 units.
+MAX_BALANCE: Final = 10**12
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import EmailStr, Field
 
 from qrelay.payload._base import WireModel
-from qrelay.payload.bounds import Name
+from qrelay.payload.bounds import MAX_BALANCE, Name
 
 
 class Role(str, Enum):
@@ -29,7 +29,7 @@ class NewUser(WireModel):
     name: Name
     email: EmailStr
     role: Role = Role.USER
-    balance: Annotated[float, Field(ge=0)] = 0.0
+    balance: Annotated[float, Field(ge=0, le=MAX_BALANCE)] = 0.0
 
 
 class UserInfo(WireModel):
@@ -58,7 +58,7 @@ class UpdateUserDetails(WireModel):
 
     name: Name | None = None
     role: Role | None = None
-    balance: Annotated[float, Field(ge=0)] | None = None
+    balance: Annotated[float, Field(ge=0, le=MAX_BALANCE)] | None = None
     active: bool | None = None
 
 

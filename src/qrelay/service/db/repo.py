@@ -58,7 +58,7 @@ from qrelay.payload import (
     decode_readouts,
     encode_readouts,
 )
-from qrelay.service import domain
+from qrelay.service import domain, money
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
 from qrelay.service.catalog import Catalog
 from qrelay.service.db import listing
@@ -130,16 +130,16 @@ class _Statements:
         self.find_key = select(jobs.c.request_hash, jobs.c.response).where(
             jobs.c.user_id == bindparam("uid"), jobs.c.idempotency_key == bindparam("key")
         )
-        self.balance = select(users.c.balance).where(users.c.id == bindparam("uid"))
+        self.balance = select(users.c.balance_micros).where(users.c.id == bindparam("uid"))
         if postgres:
             # The user's row stays locked until the submission commits: two submissions
             # racing for the same money are checked one after the other. (SQLite's write
             # transactions are serial already.)
             self.balance = self.balance.with_for_update()
         # A user's unfinished jobs: how many, and what they may still charge.
-        held = case((jobs.c.charged, jobs.c.estimate - jobs.c.cost), else_=0.0)
+        held = case((jobs.c.charged, jobs.c.estimate_micros - jobs.c.cost_micros), else_=0)
         self.unfinished = select(
-            func.count().label("jobs"), func.coalesce(func.sum(held), 0.0).label("held")
+            func.count().label("jobs"), func.coalesce(func.sum(held), 0).label("held")
         ).where(jobs.c.user_id == bindparam("uid"), ~_one_of(jobs.c.status, _TERMINAL))
         self.job_statuses = select(tasks.c.status).where(tasks.c.job_id == bindparam("jid"))
         self.set_job_status = (
@@ -201,12 +201,12 @@ class _Statements:
         self.charge_user = (
             update(users)
             .where(users.c.id == bindparam("uid"))
-            .values(balance=users.c.balance - bindparam("amount"))
+            .values(balance_micros=users.c.balance_micros - bindparam("amount"))
         )
         self.charge_job = (
             update(jobs)
             .where(jobs.c.id == bindparam("jid"))
-            .values(cost=jobs.c.cost + bindparam("amount"))
+            .values(cost_micros=jobs.c.cost_micros + bindparam("amount"))
         )
         self._postgres = postgres
         self._leases: dict[tuple[int, bool], Any] = {}
@@ -386,7 +386,7 @@ class Store:
             name=row.name,
             email=row.email,
             role=role,
-            balance=row.balance,
+            balance=money.from_micros(row.balance_micros),
             max_priority=MAX_PRIORITY[role],
             active=row.active,
         )
@@ -411,7 +411,7 @@ class Store:
                         name=name,
                         email=email,
                         role=role.value,
-                        balance=balance,
+                        balance_micros=money.to_micros(balance),
                         active=True,
                         token_hash=hash_token(token),
                         created_at=utcnow(),
@@ -452,7 +452,7 @@ class Store:
         if details.role is not None:
             values["role"] = details.role.value
         if details.balance is not None:
-            values["balance"] = details.balance
+            values["balance_micros"] = money.to_micros(details.balance)
         if details.active is not None:
             values["active"] = details.active
         with write(self.engine) as conn:
@@ -484,9 +484,12 @@ class Store:
         return self._user_info(row)
 
     def balance(self, user_id: str) -> float:
+        """The user's balance in units (exact to a micro-unit; see :mod:`..money`)."""
         with read(self.engine) as conn:
-            value = conn.execute(select(users.c.balance).where(users.c.id == user_id)).scalar()
-        return float(value or 0.0)
+            value = conn.execute(
+                select(users.c.balance_micros).where(users.c.id == user_id)
+            ).scalar()
+        return money.from_micros(int(value or 0))
 
     def create_worker(
         self, name: str, targets: Sequence[str], token: str, actor: UserPrincipal | None
@@ -560,8 +563,9 @@ class Store:
         run(conn, self._sql.seen, {"wid": worker.worker_id, "now": utcnow()})
 
     # ================================================================== submission
-    def check_new_job(self, principal: UserPrincipal, job: NewJob) -> tuple[TargetInfo, float]:
-        """Refuse what cannot run (422/403), before anything is stored; the estimate."""
+    def check_new_job(self, principal: UserPrincipal, job: NewJob) -> tuple[TargetInfo, int]:
+        """Refuse what cannot run (422/403), before anything is stored; the estimate in
+        micro-units."""
         info = self.catalog.get(job.target)
         if info is None:
             raise ApiError(
@@ -653,11 +657,14 @@ class Store:
         job_id = new_id()
         if job.dry_run:
             dry = NewJobResponse(
-                job_id=job_id, num_circuits=job.num_circuits, dry_run=True, estimated_cost=estimate
+                job_id=job_id,
+                num_circuits=job.num_circuits,
+                dry_run=True,
+                estimated_cost=money.from_micros(estimate),
             )
             return Submitted(dry.model_dump_json(exclude={"job"}), created=True)
         response = NewJobResponse(
-            job_id=job_id, num_circuits=job.num_circuits, estimated_cost=estimate
+            job_id=job_id, num_circuits=job.num_circuits, estimated_cost=money.from_micros(estimate)
         ).model_dump_json(exclude={"job"})
         now = utcnow()
         queue = domain.queue_state(job.job_type)
@@ -680,8 +687,8 @@ class Store:
             "memory": job.memory,
             "meas_level": job.meas_level,
             "options": job.options,
-            "cost": 0.0,
-            "estimate": estimate,
+            "cost_micros": 0,
+            "estimate_micros": estimate,
             "charged": not principal.is_admin,
             "deleted": False,
             "idempotency_key": idempotency_key,
@@ -751,16 +758,16 @@ class Store:
             self.notifier.notify(f"target:{job.target}")
         return Submitted(response, created=True, task=leased, job_id=job_id)
 
-    def _check_room(self, conn: Connection, user_id: str, estimate: float) -> None:
+    def _check_room(self, conn: Connection, user_id: str, estimate: int) -> None:
         """Refuse a user's submission that does not fit, inside its write transaction.
 
         429 (with ``Retry-After``) when the user already has ``max_unfinished_jobs`` jobs
         queued or running; 402 unless the balance, less what those jobs may still charge,
         covers ``estimate``: queued work is paid for too, so a user cannot queue more than
-        the balance pays for.
+        the balance pays for. Amounts are micro-units, compared exactly.
         """
-        money = rows(conn, self._sql.balance, {"uid": user_id})  # locks the user's row
-        balance = money[0].balance if money else 0.0
+        found = rows(conn, self._sql.balance, {"uid": user_id})  # locks the user's row
+        balance = int(found[0].balance_micros) if found else 0
         found = rows(conn, self._sql.unfinished, {"uid": user_id})
         unfinished = int(found[0].jobs) if found else 0
         if unfinished >= self.max_unfinished_jobs:
@@ -774,16 +781,23 @@ class Store:
             )
         if estimate <= 0:
             return
-        reserved = max(0.0, float(found[0].held)) if found else 0.0
+        reserved = max(0, int(found[0].held)) if found else 0
         if estimate > balance - reserved:
-            detail = f"the estimated cost {estimate:g} exceeds the balance {balance:g}"
+            detail = (
+                f"the estimated cost {money.text(estimate)} exceeds the balance "
+                f"{money.text(balance)}"
+            )
             if reserved > 0:
-                detail += f" less {reserved:g} held for unfinished jobs"
+                detail += f" less {money.text(reserved)} held for unfinished jobs"
             raise ApiError(
                 402,
                 "insufficient_balance",
                 detail,
-                extra={"estimated_cost": estimate, "balance": balance, "reserved": reserved},
+                extra={
+                    "estimated_cost": money.from_micros(estimate),
+                    "balance": money.from_micros(balance),
+                    "reserved": money.from_micros(reserved),
+                },
             )
 
     def _insert_tasks(self, conn: Connection, task_rows: list[dict[str, Any]]) -> list[int]:
@@ -1183,7 +1197,7 @@ class Store:
                 "lease_expires_at": None,
                 "updated_at": now,
             }
-            charge = 0.0
+            charge = 0
             if results.status is S.COMPLETED:
                 layout = json.loads(row.circuit)
                 shape = Circuit(
@@ -1215,7 +1229,7 @@ class Store:
                 values["execution_id"] = results.execution_id
             old = CircuitStatus(row.status)
             if old in (S.CANCELLED, S.DELETED):
-                charge = 0.0  # cancelled while it ran: the result is kept, nothing is charged
+                charge = 0  # cancelled while it ran: the result is kept, nothing is charged
             else:
                 new = results.status
                 domain.check_transition(old, new)
@@ -1353,7 +1367,7 @@ def _job_json(job: Any, trows: Sequence[Any], *, heavy: bool, queue_position: in
         priority=job.priority,
         tags=listing.tags_list(job.tags),
         metadata=job.job_metadata,
-        cost=job.cost,
+        cost=money.from_micros(job.cost_micros),
         queue_position=queue_position,
         submission_timestamp=_aware(job.submitted_at),
         last_updated_timestamp=[_aware(t.updated_at) for t in trows],
