@@ -185,3 +185,13 @@ def test_a_user_or_worker_name_with_a_nul_is_refused(live: Live, field: str) -> 
     _refused(live.admin.post("/v1/users", json=body), field)
     r = live.admin.post("/v1/workers", json={"name": "w\x00", "targets": ["aer_simulator"]})
     _refused(r, "name")
+
+
+def test_metadata_may_hold_any_character_and_comes_back_as_given(live: Live) -> None:
+    """Metadata is JSON, stored as JSON text: a NUL or a separator in it is escaped there,
+    so it needs no character rule of its own."""
+    user = live.user()
+    metadata = {"nul\x00key": "a\x00b", "sep": "x\x1fy", "nested": [{"\x7f": None}]}
+    r = _submit(user, new_job(metadata=metadata))
+    assert r.status_code == 201, r.text
+    assert user.get(f"/v1/jobs/{r.json()['job_id']}").json()["metadata"] == metadata
