@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qrelay.errors import ConfigurationError, QRelayError
-from qrelay.settings import qrelay_home
+from qrelay.settings import private_dir, qrelay_home
 
 if TYPE_CHECKING:
     from qrelay.payload import NewJob, WorkerTask
@@ -180,7 +180,8 @@ def _home_lock(home: Path) -> Iterator[None]:
     except ImportError:  # pragma: no cover - not POSIX: no lock, a rare race remains
         yield
         return
-    with open(home / "embedded.lock", "a+b") as handle:
+    fd = os.open(home / "embedded.lock", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -293,8 +294,7 @@ def _start_stack() -> EmbeddedStack:
     from qrelay.service.app import create_app
     from qrelay.settings import ServiceSettings
 
-    home = qrelay_home()
-    home.mkdir(parents=True, exist_ok=True)
+    home = private_dir(qrelay_home())
     database_url = ServiceSettings(home=home).resolved_database_url()
     token = _local_token(home)
     # The app's start-up migrates the database and makes this token the admin's (the

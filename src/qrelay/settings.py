@@ -41,6 +41,16 @@ def qrelay_home() -> Path:
     return Path(platformdirs.user_data_dir("qrelay", appauthor=False))
 
 
+def private_dir(path: Path) -> Path:
+    """``path`` as a directory, created readable by its owner only (0700) if it is new.
+
+    ``QRELAY_HOME`` holds a database and a token; a directory that already exists keeps
+    the mode its owner gave it.
+    """
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
 def config_path() -> Path:
     """The config file: ``$QRELAY_CONFIG`` or ``config.toml`` in the user's config dir."""
     env = os.environ.get("QRELAY_CONFIG")
@@ -180,8 +190,7 @@ class ServiceSettings(_Settings):
         """The database URL, defaulting to a SQLite file under ``QRELAY_HOME``."""
         if self.database_url:
             return self.database_url
-        home = self.home or qrelay_home()
-        home.mkdir(parents=True, exist_ok=True)
+        home = private_dir(self.home or qrelay_home())
         return f"sqlite:///{home / 'qrelay.db'}"
 
 

@@ -16,7 +16,7 @@ from qrelay.payload import (
     Readout,
     WorkerTaskResults,
 )
-from qrelay.service import domain
+from qrelay.service import domain, money
 
 S = CircuitStatus
 
@@ -72,10 +72,14 @@ def test_terminal_means_every_circuit_ended() -> None:
     assert not domain.is_terminal([S.COMPLETED, S.PENDING])
 
 
-def test_costs() -> None:
-    assert domain.estimate_cost(100, [1, 3], 0.01) == pytest.approx(4.0)
+def test_costs_are_exact_micro_units() -> None:
+    assert domain.estimate_cost(100, [1, 3], 0.01) == 4_000_000
     ro = Readout.from_arrays({"c": np.zeros((50, 1), dtype=np.uint8)})
-    assert domain.charge_for([ro, ro], 0.1) == pytest.approx(10.0)
+    assert domain.charge_for([ro, ro], 0.1) == 10_000_000
+    # As floats 200 x 0.0003 is 0.06000000000000001, more than a balance of 0.06.
+    assert domain.estimate_cost(200, [1], 0.0003) == money.to_micros(0.06) == 60_000
+    # A price below a micro-unit: each circuit is rounded once, as it is charged.
+    assert domain.estimate_cost(1, [1, 1, 3], 0.0000015) == 2 + 2 + 4
 
 
 def _circuit() -> Circuit:

@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import Connection, create_engine, select
 
 from qrelay.errors import ConfigurationError, RateLimitedError
 from qrelay.payload import NewJob
@@ -75,6 +76,50 @@ def test_a_database_at_head_is_recognised_without_importing_alembic(tmp_path: Pa
     assert done.stdout.split() == [HEAD_REVISION, "False"]
 
 
+def _old_job(conn: Connection, *, balance: float, cost: float, estimate: float | None) -> None:
+    """A user and a queued job as a database before revision 0003 stored them (floats;
+    no estimate before revision 0002)."""
+    now = datetime.now(UTC)
+    user = {
+        "id": "u1",
+        "name": "Old",
+        "email": "old@example.org",
+        "role": "user",
+        "balance": balance,
+        "active": True,
+        "token_hash": None,
+        "created_at": now,
+    }
+    conn.execute(sa.table("users", *(sa.column(c) for c in user)).insert().values(**user))
+    row = {
+        "id": "j1",
+        "user_id": "u1",
+        "job_type": "submit",
+        "target": "aer_simulator",
+        "circuit_type": "payload",
+        "num_circuits": 1,
+        "shots": 10,
+        "sim_method": None,
+        "priority": 0,
+        "status": "awaiting_submission",
+        "tags": "",
+        "job_metadata": "{}",
+        "verbatim": False,
+        "memory": False,
+        "meas_level": 2,
+        "options": "{}",
+        "cost": cost,
+        "charged": True,
+        "deleted": False,
+        "idempotency_key": "k",
+        "request_hash": "h",
+        "response": "{}",
+        "submitted_at": now,
+        "updated_at": now,
+    } | ({"estimate": estimate} if estimate is not None else {})
+    conn.execute(sa.table("jobs", *(sa.column(c) for c in row)).insert().values(**row))
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_upgrading_from_0001_keeps_the_jobs_and_holds_nothing_back_for_them(
     kind: str, tmp_path: Path
@@ -84,53 +129,42 @@ def test_upgrading_from_0001_keeps_the_jobs_and_holds_nothing_back_for_them(
     with database(kind, tmp_path) as url:
         engine = create_engine(url)
         upgrade(engine, "0001")
-        now = datetime.now(UTC)
         with engine.begin() as conn:
-            conn.execute(
-                insert(users).values(
-                    id="u1",
-                    name="Old",
-                    email="old@example.org",
-                    role="user",
-                    balance=1.0,
-                    active=True,
-                    token_hash=None,
-                    created_at=now,
-                )
-            )
-            conn.execute(
-                insert(jobs).values(
-                    id="j1",
-                    user_id="u1",
-                    job_type="submit",
-                    target="aer_simulator",
-                    circuit_type="payload",
-                    num_circuits=1,
-                    shots=10,
-                    sim_method=None,
-                    priority=0,
-                    status="awaiting_submission",
-                    tags="",
-                    job_metadata={},
-                    verbatim=False,
-                    memory=False,
-                    meas_level=2,
-                    options={},
-                    cost=0.0,
-                    charged=True,
-                    deleted=False,
-                    idempotency_key="k",
-                    request_hash="h",
-                    response="{}",
-                    submitted_at=now,
-                    updated_at=now,
-                )
-            )
+            _old_job(conn, balance=1.0, cost=0.0, estimate=None)
         upgrade(engine, "head")
         with engine.connect() as conn:
-            found = conn.execute(select(jobs.c.id, jobs.c.estimate, jobs.c.status)).all()
+            found = conn.execute(select(jobs.c.id, jobs.c.estimate_micros, jobs.c.status)).all()
         engine.dispose()
-    assert [tuple(row) for row in found] == [("j1", 0.0, "awaiting_submission")]
+    assert [tuple(row) for row in found] == [("j1", 0, "awaiting_submission")]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_upgrading_to_exact_money_converts_every_amount_and_downgrades(
+    kind: str, tmp_path: Path
+) -> None:
+    """Revision 0003 turns float amounts into micro-units, each to the nearest one (0.06
+    stored as a float becomes exactly 60000), and its downgrade turns them back."""
+    from alembic import command
+
+    with database(kind, tmp_path) as url:
+        engine = create_engine(url)
+        upgrade(engine, "0002")
+        with engine.begin() as conn:
+            _old_job(conn, balance=0.1 + 0.2 - 0.24, cost=0.3, estimate=0.9000000000000001)
+        upgrade(engine, "head")
+        with engine.connect() as conn:
+            balance = conn.execute(select(users.c.balance_micros)).scalar_one()
+            job = conn.execute(select(jobs.c.cost_micros, jobs.c.estimate_micros)).one()
+        with engine.connect() as conn:
+            command.downgrade(alembic_config(conn), "0002")  # type: ignore[arg-type]
+            conn.commit()
+        with engine.connect() as conn:
+            old = conn.execute(sa.text("SELECT balance FROM users")).scalar_one()
+            old_job = conn.execute(sa.text("SELECT cost, estimate FROM jobs")).one()
+        assert current_revision(engine) == "0002"
+        engine.dispose()
+    assert (balance, tuple(job)) == (60_000, (300_000, 900_000))
+    assert (old, tuple(old_job)) == (0.06, (0.3, 0.9))
 
 
 def test_cli_upgrade_and_admin_create(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

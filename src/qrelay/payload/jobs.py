@@ -8,14 +8,15 @@ layout in each circuit, and packed readout.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Final
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import AfterValidator, Field, JsonValue, model_validator
 
 from qrelay.errors import PayloadError
 from qrelay.payload._base import PAYLOAD_VERSION, WireModel
+from qrelay.payload.bounds import Metadata, Printable, Tag, Tags
 from qrelay.payload.circuit import Bindings, Circuit
 from qrelay.payload.readout import Readout
 
@@ -71,7 +72,25 @@ UNSUCCESSFUL_CIRCUIT_STATES: Final = frozenset(
     {CircuitStatus.FAILED, CircuitStatus.CANCELLED, CircuitStatus.DELETED}
 )
 
-_Tag = Annotated[str, Field(min_length=1, max_length=100)]
+#: The highest priority a job may have (roles allow less: ``qrelay.payload.users``).
+MAX_JOB_PRIORITY: Final = 10
+
+
+def _in_utc(value: datetime) -> datetime:
+    """``value`` in UTC (a naive value is taken as UTC); refused if it has no UTC date."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PayloadError(
+            f"{value.isoformat()} is outside the dates this service stores "
+            f"({datetime.min.year:04d}-01-01 to {datetime.max.year}-12-31 in UTC)"
+        ) from None
+
+
+#: A date and time, normalised to UTC.
+Timestamp = Annotated[datetime, AfterValidator(_in_utc)]
 
 #: The most circuits (payload or OpenQASM) one job may hold.
 MAX_CIRCUITS: Final = 10_000
@@ -94,9 +113,9 @@ class NewJob(WireModel):
     bindings: Annotated[list[Bindings | None], Field(max_length=MAX_CIRCUITS)] | None = None
     shots: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
     sim_method: SimMethod | None = None
-    priority: Annotated[int, Field(ge=0, le=10)] = 0
-    tags: Annotated[list[_Tag], Field(max_length=50)] = []
-    metadata: dict[str, JsonValue] = {}
+    priority: Annotated[int, Field(ge=0, le=MAX_JOB_PRIORITY)] = 0
+    tags: Tags = []
+    metadata: Metadata = {}
     dry_run: bool = False
     verbatim: bool = False
     memory: bool = False
@@ -222,19 +241,26 @@ class JobData(WireModel):
 
 
 class JobQuery(WireModel):
-    """Filters of ``GET /v1/jobs``; fields left ``None`` do not filter."""
+    """Filters of ``GET /v1/jobs``; fields left ``None`` do not filter.
 
-    job_id: list[str] | None = None
-    target_name: str | None = None
-    status: list[CircuitStatus] | None = None
-    tag: str | None = None
-    min_priority: int | None = None
-    max_priority: int | None = None
-    submitted_before: datetime | None = None
-    submitted_after: datetime | None = None
-    user_email: str | None = None  # admins only
+    Every filter is bounded to what a job can hold (priorities 0 to 10, tags as on a job,
+    dates that stay dates in UTC), so a filter no job can match is refused with a message
+    naming it rather than sent to the database.
+    """
+
+    job_id: (
+        Annotated[list[Annotated[Printable, Field(max_length=64)]], Field(max_length=500)] | None
+    ) = None
+    target_name: Annotated[Printable, Field(max_length=128)] | None = None
+    status: Annotated[list[CircuitStatus], Field(max_length=32)] | None = None
+    tag: Tag | None = None
+    min_priority: Annotated[int, Field(ge=0, le=MAX_JOB_PRIORITY)] | None = None
+    max_priority: Annotated[int, Field(ge=0, le=MAX_JOB_PRIORITY)] | None = None
+    submitted_before: Timestamp | None = None
+    submitted_after: Timestamp | None = None
+    user_email: Annotated[Printable, Field(max_length=320)] | None = None  # admins only
     limit: Annotated[int, Field(ge=1, le=500)] = 50
-    cursor: str | None = None
+    cursor: Annotated[str, Field(max_length=256, pattern=r"^[A-Za-z0-9_-]*$")] | None = None
 
 
 class JobPage(WireModel):

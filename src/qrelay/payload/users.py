@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import EmailStr, Field
 
 from qrelay.payload._base import WireModel
+from qrelay.payload.bounds import MAX_BALANCE, Name
 
 
 class Role(str, Enum):
@@ -21,16 +22,14 @@ class Role(str, Enum):
 #: The highest job priority each role may ask for (higher runs first).
 MAX_PRIORITY: dict[Role, int] = {Role.USER: 5, Role.PRIORITY: 8, Role.ADMIN: 10}
 
-_Name = Annotated[str, Field(min_length=1, max_length=200)]
-
 
 class NewUser(WireModel):
     """An admin's request to create a user."""
 
-    name: _Name
+    name: Name
     email: EmailStr
     role: Role = Role.USER
-    balance: Annotated[float, Field(ge=0)] = 0.0
+    balance: Annotated[float, Field(ge=0, le=MAX_BALANCE)] = 0.0
 
 
 class UserInfo(WireModel):
@@ -57,9 +56,9 @@ class UserQuery(WireModel):
 class UpdateUserDetails(WireModel):
     """An admin's change to a user; fields left ``None`` stay as they are."""
 
-    name: _Name | None = None
+    name: Name | None = None
     role: Role | None = None
-    balance: Annotated[float, Field(ge=0)] | None = None
+    balance: Annotated[float, Field(ge=0, le=MAX_BALANCE)] | None = None
     active: bool | None = None
 
 

@@ -15,6 +15,7 @@ from pydantic import Field, JsonValue, model_validator
 
 from qrelay.errors import PayloadError
 from qrelay.payload._base import WireModel
+from qrelay.payload.bounds import Name, Printable
 from qrelay.payload.circuit import Bindings, Circuit
 from qrelay.payload.jobs import CircuitStatus, JobType, SimMethod
 from qrelay.payload.readout import Readout
@@ -23,8 +24,11 @@ from qrelay.payload.readout import Readout
 class NewWorker(WireModel):
     """An admin's request to register a worker for some targets."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    targets: Annotated[list[str], Field(min_length=1)]
+    name: Name
+    targets: Annotated[
+        list[Annotated[Printable, Field(min_length=1, max_length=128)]],
+        Field(min_length=1, max_length=1000),
+    ]
 
 
 class WorkerTokenResponse(WireModel):

@@ -31,6 +31,7 @@ from qrelay.payload import (
     Readout,
     WorkerTaskResults,
 )
+from qrelay.service import money
 
 S = CircuitStatus
 
@@ -105,14 +106,18 @@ def is_terminal(statuses: Sequence[CircuitStatus]) -> bool:
     return all(s in TERMINAL_CIRCUIT_STATES for s in statuses)
 
 
-def estimate_cost(shots: int, rows: Sequence[int], price_per_shot: float) -> float:
-    """The cost of a job before it runs: shots x binding rows x price, over all circuits."""
-    return float(shots * sum(rows)) * price_per_shot
+def estimate_cost(shots: int, rows: Sequence[int], price_per_shot: float) -> int:
+    """The cost of a job before it runs, in micro-units (:mod:`qrelay.service.money`):
+    shots x binding rows x price, priced circuit by circuit as :func:`charge_for` charges,
+    so the charges of a job never add up to more than its estimate."""
+    return sum(money.cost(shots * count, price_per_shot) for count in rows)
 
 
-def charge_for(readouts: Sequence[Readout], price_per_shot: float) -> float:
-    """What a completed circuit costs: its successful shots over all rows x price."""
-    return float(sum(r.successful_shots for r in readouts)) * price_per_shot
+def charge_for(readouts: Sequence[Readout], price_per_shot: float) -> int:
+    """What a completed circuit costs, in micro-units: its successful shots over all rows
+    x price. Priced like :func:`estimate_cost`, so a circuit whose shots all succeed is
+    charged exactly its estimate."""
+    return money.cost(sum(r.successful_shots for r in readouts), price_per_shot)
 
 
 def check_results(

@@ -15,9 +15,12 @@ ordinary ``Connection.execute`` path.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -39,6 +42,8 @@ def make_engine(url: str, *, pool_size: int = 20) -> Engine:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
+        if parsed.database and parsed.database != ":memory:" and not parsed.query:
+            _create_private(Path(parsed.database))
         engine = create_engine(
             url,
             connect_args={"timeout": 30.0, "check_same_thread": False},
@@ -56,6 +61,15 @@ def make_engine(url: str, *, pool_size: int = 20) -> Engine:
     raise ConfigurationError(
         f"database_url: unsupported database {backend!r}; use sqlite:/// or postgresql+psycopg://"
     )
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable and writable by its owner only (0600) if it is
+    new; SQLite gives its ``-wal`` and ``-shm`` files the mode of the database file. An
+    existing file keeps the mode its owner gave it; a path that cannot be opened is left
+    to SQLite to report, as without this step."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _setup_sqlite(engine: Engine) -> None:

@@ -8,14 +8,13 @@ after the commit.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -62,9 +61,10 @@ from qrelay.payload import (
     encode_readouts,
     job_status,
 )
-from qrelay.service import domain
+from qrelay.service import domain, money
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
 from qrelay.service.catalog import Catalog
+from qrelay.service.db import listing
 from qrelay.service.db.engine import read, rows, run, run_many, write
 from qrelay.service.db.tables import audit, jobs, tasks, transitions, users, workers
 from qrelay.service.notify import Notifier
@@ -73,7 +73,6 @@ from qrelay.service.problems import ApiError
 log = logging.getLogger(__name__)
 
 S = CircuitStatus
-_SEP = "\x1f"
 _QUEUED = [s.value for s in domain.QUEUED_STATES]
 _ACTIVE = [s.value for s in domain.ACTIVE_STATES]
 _TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
@@ -134,16 +133,16 @@ class _Statements:
         self.find_key = select(jobs.c.request_hash, jobs.c.response).where(
             jobs.c.user_id == bindparam("uid"), jobs.c.idempotency_key == bindparam("key")
         )
-        self.balance = select(users.c.balance).where(users.c.id == bindparam("uid"))
+        self.balance = select(users.c.balance_micros).where(users.c.id == bindparam("uid"))
         if postgres:
             # The user's row stays locked until the submission commits: two submissions
             # racing for the same money are checked one after the other. (SQLite's write
             # transactions are serial already.)
             self.balance = self.balance.with_for_update()
         # A user's unfinished jobs: how many, and what they may still charge.
-        held = case((jobs.c.charged, jobs.c.estimate - jobs.c.cost), else_=0.0)
+        held = case((jobs.c.charged, jobs.c.estimate_micros - jobs.c.cost_micros), else_=0)
         self.unfinished = select(
-            func.count().label("jobs"), func.coalesce(func.sum(held), 0.0).label("held")
+            func.count().label("jobs"), func.coalesce(func.sum(held), 0).label("held")
         ).where(jobs.c.user_id == bindparam("uid"), ~_one_of(jobs.c.status, _TERMINAL))
         self.job_statuses = select(tasks.c.status).where(tasks.c.job_id == bindparam("jid"))
         self.set_job_status = (
@@ -205,12 +204,12 @@ class _Statements:
         self.charge_user = (
             update(users)
             .where(users.c.id == bindparam("uid"))
-            .values(balance=users.c.balance - bindparam("amount"))
+            .values(balance_micros=users.c.balance_micros - bindparam("amount"))
         )
         self.charge_job = (
             update(jobs)
             .where(jobs.c.id == bindparam("jid"))
-            .values(cost=jobs.c.cost + bindparam("amount"))
+            .values(cost_micros=jobs.c.cost_micros + bindparam("amount"))
         )
         self._postgres = postgres
         self._leases: dict[tuple[int, bool], Any] = {}
@@ -338,14 +337,6 @@ def splice_json(model_json: str, raw: dict[str, str]) -> bytes:
     return f"{body}{joiner}{extra}}}".encode()
 
 
-def _tags_text(tags: Sequence[str]) -> str:
-    return _SEP + _SEP.join(tags) + _SEP if tags else ""
-
-
-def _tags_list(text: str) -> list[str]:
-    return [t for t in text.split(_SEP) if t]
-
-
 class Store:
     """The service's storage operations over one engine."""
 
@@ -398,7 +389,7 @@ class Store:
             name=row.name,
             email=row.email,
             role=role,
-            balance=row.balance,
+            balance=money.from_micros(row.balance_micros),
             max_priority=MAX_PRIORITY[role],
             active=row.active,
         )
@@ -423,7 +414,7 @@ class Store:
                         name=name,
                         email=email,
                         role=role.value,
-                        balance=balance,
+                        balance_micros=money.to_micros(balance),
                         active=True,
                         token_hash=hash_token(token),
                         created_at=utcnow(),
@@ -464,7 +455,7 @@ class Store:
         if details.role is not None:
             values["role"] = details.role.value
         if details.balance is not None:
-            values["balance"] = details.balance
+            values["balance_micros"] = money.to_micros(details.balance)
         if details.active is not None:
             values["active"] = details.active
         with write(self.engine) as conn:
@@ -496,9 +487,12 @@ class Store:
         return self._user_info(row)
 
     def balance(self, user_id: str) -> float:
+        """The user's balance in units (exact to a micro-unit; see :mod:`..money`)."""
         with read(self.engine) as conn:
-            value = conn.execute(select(users.c.balance).where(users.c.id == user_id)).scalar()
-        return float(value or 0.0)
+            value = conn.execute(
+                select(users.c.balance_micros).where(users.c.id == user_id)
+            ).scalar()
+        return money.from_micros(int(value or 0))
 
     def create_worker(
         self, name: str, targets: Sequence[str], token: str, actor: UserPrincipal | None
@@ -572,8 +566,9 @@ class Store:
         run(conn, self._sql.seen, {"wid": worker.worker_id, "now": utcnow()})
 
     # ================================================================== submission
-    def check_new_job(self, principal: UserPrincipal, job: NewJob) -> tuple[TargetInfo, float]:
-        """Refuse what cannot run (422/403), before anything is stored; the estimate."""
+    def check_new_job(self, principal: UserPrincipal, job: NewJob) -> tuple[TargetInfo, int]:
+        """Refuse what cannot run (422/403), before anything is stored; the estimate in
+        micro-units."""
         info = self.catalog.get(job.target)
         if info is None:
             raise ApiError(
@@ -630,11 +625,14 @@ class Store:
         job_id = new_id()
         if job.dry_run:
             dry = NewJobResponse(
-                job_id=job_id, num_circuits=job.num_circuits, dry_run=True, estimated_cost=estimate
+                job_id=job_id,
+                num_circuits=job.num_circuits,
+                dry_run=True,
+                estimated_cost=money.from_micros(estimate),
             )
             return Submitted(dry.model_dump_json(exclude={"job"}), created=True)
         response = NewJobResponse(
-            job_id=job_id, num_circuits=job.num_circuits, estimated_cost=estimate
+            job_id=job_id, num_circuits=job.num_circuits, estimated_cost=money.from_micros(estimate)
         ).model_dump_json(exclude={"job"})
         now = utcnow()
         queue = domain.queue_state(job.job_type)
@@ -651,14 +649,14 @@ class Store:
             "sim_method": job.sim_method.value if job.sim_method else None,
             "priority": job.priority,
             "status": queue.value,
-            "tags": _tags_text(job.tags),
+            "tags": listing.tags_text(job.tags),
             "job_metadata": job.metadata,
             "verbatim": job.verbatim,
             "memory": job.memory,
             "meas_level": job.meas_level,
             "options": job.options,
-            "cost": 0.0,
-            "estimate": estimate,
+            "cost_micros": 0,
+            "estimate_micros": estimate,
             "charged": not principal.is_admin,
             "deleted": False,
             "idempotency_key": idempotency_key,
@@ -728,16 +726,16 @@ class Store:
             self.notifier.notify(f"target:{job.target}")
         return Submitted(response, created=True, task=leased, job_id=job_id)
 
-    def _check_room(self, conn: Connection, user_id: str, estimate: float) -> None:
+    def _check_room(self, conn: Connection, user_id: str, estimate: int) -> None:
         """Refuse a user's submission that does not fit, inside its write transaction.
 
         429 (with ``Retry-After``) when the user already has ``max_unfinished_jobs`` jobs
         queued or running; 402 unless the balance, less what those jobs may still charge,
         covers ``estimate``: queued work is paid for too, so a user cannot queue more than
-        the balance pays for.
+        the balance pays for. Amounts are micro-units, compared exactly.
         """
-        money = rows(conn, self._sql.balance, {"uid": user_id})  # locks the user's row
-        balance = money[0].balance if money else 0.0
+        found = rows(conn, self._sql.balance, {"uid": user_id})  # locks the user's row
+        balance = int(found[0].balance_micros) if found else 0
         found = rows(conn, self._sql.unfinished, {"uid": user_id})
         unfinished = int(found[0].jobs) if found else 0
         if unfinished >= self.max_unfinished_jobs:
@@ -751,16 +749,23 @@ class Store:
             )
         if estimate <= 0:
             return
-        reserved = max(0.0, float(found[0].held)) if found else 0.0
+        reserved = max(0, int(found[0].held)) if found else 0
         if estimate > balance - reserved:
-            detail = f"the estimated cost {estimate:g} exceeds the balance {balance:g}"
+            detail = (
+                f"the estimated cost {money.text(estimate)} exceeds the balance "
+                f"{money.text(balance)}"
+            )
             if reserved > 0:
-                detail += f" less {reserved:g} held for unfinished jobs"
+                detail += f" less {money.text(reserved)} held for unfinished jobs"
             raise ApiError(
                 402,
                 "insufficient_balance",
                 detail,
-                extra={"estimated_cost": estimate, "balance": balance, "reserved": reserved},
+                extra={
+                    "estimated_cost": money.from_micros(estimate),
+                    "balance": money.from_micros(balance),
+                    "reserved": money.from_micros(reserved),
+                },
             )
 
     def _insert_tasks(self, conn: Connection, task_rows: list[dict[str, Any]]) -> list[int]:
@@ -818,60 +823,10 @@ class Store:
         return int(ahead or 0)
 
     def list_jobs(self, principal: UserPrincipal, query: JobQuery) -> bytes:
-        stmt = select(jobs, users.c.email).join(users, users.c.id == jobs.c.user_id)
-        if not principal.is_admin:
-            stmt = stmt.where(jobs.c.user_id == principal.user_id)
-        elif query.user_email is not None:
-            stmt = stmt.where(users.c.email == query.user_email)
-        if query.job_id:
-            stmt = stmt.where(jobs.c.id.in_(query.job_id))
-        if query.target_name:
-            stmt = stmt.where(jobs.c.target == query.target_name)
-        if query.status:
-            stmt = stmt.where(jobs.c.status.in_([s.value for s in query.status]))
-        if not query.status or S.DELETED not in query.status:
-            stmt = stmt.where(jobs.c.deleted.is_(False))
-        if query.tag:
-            pattern = "%" + _SEP + _escape_like(query.tag) + _SEP + "%"
-            stmt = stmt.where(jobs.c.tags.like(pattern, escape="\\"))
-        if query.min_priority is not None:
-            stmt = stmt.where(jobs.c.priority >= query.min_priority)
-        if query.max_priority is not None:
-            stmt = stmt.where(jobs.c.priority <= query.max_priority)
-        if query.submitted_before is not None:
-            stmt = stmt.where(jobs.c.submitted_at < _as_utc(query.submitted_before))
-        if query.submitted_after is not None:
-            stmt = stmt.where(jobs.c.submitted_at > _as_utc(query.submitted_after))
-        if query.cursor:
-            at, last_id = _decode_cursor(query.cursor)
-            stmt = stmt.where(
-                or_(jobs.c.submitted_at < at, and_(jobs.c.submitted_at == at, jobs.c.id < last_id))
-            )
-        stmt = stmt.order_by(jobs.c.submitted_at.desc(), jobs.c.id.desc()).limit(query.limit + 1)
+        """One ``JobPage`` of the jobs ``principal`` may see (see :mod:`.listing`)."""
+        stmt = listing.job_filter(principal, query)
         with read(self.engine) as conn:
-            rows = conn.execute(stmt).all()
-            more = len(rows) > query.limit
-            rows = rows[: query.limit]
-            by_job: dict[str, list[Any]] = {r.id: [] for r in rows}
-            if rows:
-                trows = conn.execute(
-                    select(*_TASK_LIGHT, tasks.c.compiled_circuit)
-                    .where(tasks.c.job_id.in_(list(by_job)))
-                    .order_by(tasks.c.job_id, tasks.c.circuit_index)
-                ).all()
-                for t in trows:
-                    by_job[t.job_id].append(t)
-        parts = [_job_json(r, by_job[r.id], heavy=False, queue_position=None) for r in rows]
-        cursor = (
-            _encode_cursor(_aware(rows[-1].submitted_at), rows[-1].id) if more and rows else None
-        )
-        return (
-            b'{"jobs":['
-            + b",".join(parts)
-            + b'],"next_cursor":'
-            + json.dumps(cursor).encode()
-            + b"}"
-        )
+            return listing.page(conn, stmt, query.limit, _render_listed)
 
     def job_results(self, principal: UserPrincipal, job_id: str) -> bytes:
         with read(self.engine) as conn:
@@ -1210,7 +1165,7 @@ class Store:
                 "lease_expires_at": None,
                 "updated_at": now,
             }
-            charge = 0.0
+            charge = 0
             if results.status is S.COMPLETED:
                 layout = json.loads(row.circuit)
                 shape = Circuit(
@@ -1242,7 +1197,7 @@ class Store:
                 values["execution_id"] = results.execution_id
             old = CircuitStatus(row.status)
             if old in (S.CANCELLED, S.DELETED):
-                charge = 0.0  # cancelled while it ran: the result is kept, nothing is charged
+                charge = 0  # cancelled while it ran: the result is kept, nothing is charged
             else:
                 new = results.status
                 domain.check_transition(old, new)
@@ -1337,26 +1292,19 @@ def _audit(
     )
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _encode_cursor(at: datetime | None, job_id: str) -> str:
-    raw = json.dumps([at.isoformat() if at else "", job_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, job_id = json.loads(raw)
-        return _as_utc(datetime.fromisoformat(at)), str(job_id)
-    except (ValueError, TypeError) as exc:
-        raise ApiError(422, "validation_error", "cursor: not a cursor this service gave") from exc
+def _render_listed(conn: Connection, batch: Sequence[Any]) -> Iterator[bytes]:
+    """The listed ``JobData`` of each job of ``batch``: its tasks read in one query."""
+    by_job: dict[str, list[Any]] = {r.id: [] for r in batch}
+    if by_job:
+        trows = conn.execute(
+            select(*_TASK_LIGHT, tasks.c.compiled_circuit)
+            .where(tasks.c.job_id.in_(list(by_job)))
+            .order_by(tasks.c.job_id, tasks.c.circuit_index)
+        ).all()
+        for t in trows:
+            by_job[t.job_id].append(t)
+    for r in batch:
+        yield _job_json(r, by_job[r.id], heavy=False, queue_position=None)
 
 
 def _readouts_json(frame: bytes | None) -> str:
@@ -1385,9 +1333,9 @@ def _job_json(job: Any, trows: Sequence[Any], *, heavy: bool, queue_position: in
         final_logical_to_physicals=[_l2p(t.final_l2p) for t in trows],
         provider_id=[t.execution_id for t in trows],
         priority=job.priority,
-        tags=_tags_list(job.tags),
+        tags=listing.tags_list(job.tags),
         metadata=job.job_metadata,
-        cost=job.cost,
+        cost=money.from_micros(job.cost_micros),
         queue_position=queue_position,
         submission_timestamp=_aware(job.submitted_at),
         last_updated_timestamp=[_aware(t.updated_at) for t in trows],

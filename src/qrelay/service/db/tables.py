@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -42,7 +42,8 @@ users = Table(
     Column("name", String(200), nullable=False),
     Column("email", String(320), nullable=False, unique=True),
     Column("role", String(20), nullable=False),
-    Column("balance", Float, nullable=False, default=0.0),
+    #: Money is whole micro-units (``qrelay.service.money``), so it adds up exactly.
+    Column("balance_micros", BigInteger, nullable=False, server_default="0"),
     Column("active", Boolean, nullable=False, default=True),
     Column("token_hash", String(64), nullable=True, unique=True),
     Column("created_at", _TS, nullable=False),
@@ -73,17 +74,18 @@ jobs = Table(
     Column("sim_method", String(20), nullable=True),
     Column("priority", Integer, nullable=False),
     Column("status", String(32), nullable=False),
-    # Tags joined as "\x1fa\x1fb\x1f", so one tag is found with a portable LIKE.
+    # Tags joined as "\x1fa\x1fb\x1f", so one tag is found with a portable LIKE (tags hold
+    # no control characters: qrelay.payload.bounds).
     Column("tags", Text, nullable=False),
     Column("job_metadata", JSON, nullable=False),
     Column("verbatim", Boolean, nullable=False),
     Column("memory", Boolean, nullable=False),
     Column("meas_level", Integer, nullable=False),
     Column("options", JSON, nullable=False),
-    Column("cost", Float, nullable=False, default=0.0),
+    Column("cost_micros", BigInteger, nullable=False, server_default="0"),
     #: The cost estimated at submission: until the job ends, what it may still charge
     #: (``estimate - cost``) is held back from the user's balance.
-    Column("estimate", Float, nullable=False, server_default="0"),
+    Column("estimate_micros", BigInteger, nullable=False, server_default="0"),
     Column("charged", Boolean, nullable=False),
     Column("deleted", Boolean, nullable=False, default=False),
     Column("idempotency_key", String(200), nullable=False),
