@@ -179,6 +179,13 @@ class _Sizer:
     def program(self, program: Any) -> None:
         total = self.block(program.statements, top=True)
         self.budget.check(total)
+        if self.copies > MAX_DEFINITION_COPIES:
+            raise PayloadError(
+                f"instructions: the calls of gates defined in the program copy "
+                f"{self.copies} definitions when expanded, more than the limit of "
+                f"{MAX_DEFINITION_COPIES} for one OpenQASM 3 program",
+                location=("instructions",),
+            )
 
     def block(self, statements: Iterable[Any], *, top: bool = False) -> int:
         ast = self.ast
@@ -216,14 +223,6 @@ class _Sizer:
         size = self.gates.get(name, 1)
         if name in self.nested:
             self.copies += 1 + self.nested[name]
-            if self.copies > MAX_DEFINITION_COPIES:
-                line, column = self.where(node) or (0, 0)
-                raise PayloadError(
-                    f"OpenQASM 3, line {line}, column {column}: instructions: the calls of "
-                    f"gates defined in the program copy more than {MAX_DEFINITION_COPIES} "
-                    "definitions when expanded, the limit for one program",
-                    location=("line", line, "column", column),
-                )
         for modifier in node.modifiers:
             if modifier.modifier is self.ast.GateModifierName.ctrl or (
                 modifier.modifier is self.ast.GateModifierName.negctrl

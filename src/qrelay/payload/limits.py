@@ -80,7 +80,7 @@ class InstructionBudget:
         where = f" {self.where}" if self.where else ""
         return PayloadError(
             f"instructions: the program expands past the limit of {self.limit} "
-            f"instructions{where} ({count} counted when it stopped)",
+            f"instructions{where} (it makes at least {count})",
             location=("instructions",),
         )
 
