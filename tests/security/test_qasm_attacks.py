@@ -144,7 +144,7 @@ def test_nested_gate_definitions_are_refused_naming_the_limit(served: Served, ve
             ["limit of 1000000 instructions"],
         ),
         (
-            "OPENQASM 3.0;\nqubit[1] q;\n" + "h q;" * 10_500,
+            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nqubit[1] q;\n" + "h q;" * 10_500,
             ["more than 10000 statements"],
         ),
     ],
