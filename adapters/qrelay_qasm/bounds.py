@@ -28,6 +28,7 @@ __all__ = [
     "STANDARD_INCLUDES",
     "check_qasm2_source",
     "check_qasm3_program",
+    "check_qasm3_text",
     "include_refused",
 ]
 
@@ -39,6 +40,11 @@ STANDARD_INCLUDES: Final = {2: "qelib1.inc", 3: "stdgates.inc"}
 #: a definition, with every definition it calls, into each call, at a cost per copy
 #: far above that of an instruction.
 MAX_DEFINITION_COPIES: Final = 10_000
+
+#: The most characters of one OpenQASM 3 statement (comments aside), and on average per
+#: allowed statement: the reference parser's time grows faster than a statement's length.
+MAX_STATEMENT_CHARS: Final = 8_192
+AVERAGE_STATEMENT_CHARS: Final = 32
 
 #: A ``ctrl @`` modifier on a defined gate makes Qiskit synthesise a controlled copy of
 #: the gate's definition, several instructions for each one; this is their bound here.
@@ -148,6 +154,41 @@ def check_qasm2_source(text: str, budget: InstructionBudget, max_qubits: int) ->
         elif match.group(2) is None:
             width = max(width, registers.qubits.get(name, 1))
     budget.check(total)
+
+
+def check_qasm3_text(text: str, max_statements: int) -> None:
+    """Refuse OpenQASM 3 text (comments removed) too long for the reference parser.
+
+    Its time follows the number of statements (counted by their ``;``), at most
+    ``max_statements``, and grows faster than the length of one: a statement may have
+    at most :data:`MAX_STATEMENT_CHARS` characters, and the program
+    :data:`AVERAGE_STATEMENT_CHARS` per allowed statement.
+    """
+    statements = text.count(";")
+    if statements > max_statements:
+        raise ConversionError(
+            f"OpenQASM 3: the program has more than {max_statements} statements, the limit "
+            "for one program",
+            location=("statements",),
+        )
+    most = max_statements * AVERAGE_STATEMENT_CHARS
+    if len(text) > most:
+        raise ConversionError(
+            f"OpenQASM 3: the program has more than {most} characters besides comments, "
+            f"the limit for one program of at most {max_statements} statements",
+            location=("statements",),
+        )
+    start = 0
+    while start < len(text):
+        end = text.find(";", start)
+        end = len(text) if end < 0 else end
+        if end - start > MAX_STATEMENT_CHARS:
+            raise ConversionError(
+                f"OpenQASM 3: a statement is longer than {MAX_STATEMENT_CHARS} characters "
+                "(comments aside), the limit for one statement",
+                location=("statements",),
+            )
+        start = end + 1
 
 
 def check_qasm3_program(program: Any, budget: InstructionBudget, max_qubits: int) -> None:

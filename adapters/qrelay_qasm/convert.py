@@ -36,6 +36,7 @@ from qrelay.payload.limits import InstructionBudget
 from qrelay_qasm.bounds import (
     check_qasm2_source,
     check_qasm3_program,
+    check_qasm3_text,
     include_refused,
 )
 
@@ -187,8 +188,9 @@ def from_qasm3(
     """The payload circuit of an OpenQASM 3 program (``stdgates.inc``, ``input float``...).
 
     ``include`` resolves ``stdgates.inc`` only (Qiskit's importer reads no other file).
-    ``max_statements`` bounds the text given to the reference parser, whose time follows
-    the number of statements (counted by their ``;``), before it starts. The program's
+    ``max_statements`` bounds the text given to the reference parser, whose time grows
+    with the number of statements and faster than the length of one, before it starts
+    (see :func:`~qrelay_qasm.bounds.check_qasm3_text`). The program's
     size is then checked, as for :func:`from_qasm2`, before and while it is expanded.
     """
     _qiskit()
@@ -198,12 +200,8 @@ def from_qasm3(
     from qiskit_qasm3_import import convert
 
     budget = _budget(budget)
-    if max_statements is not None and text.count(";") > max_statements:
-        raise ConversionError(
-            f"OpenQASM 3: the program has more than {max_statements} statements, the limit "
-            "for one program",
-            location=("statements",),
-        )
+    if max_statements is not None:
+        check_qasm3_text(_COMMENTS.sub("", text), max_statements)
     try:
         with warnings.catch_warnings():
             # the reference parser warns about its own ANTLR runtime version; not ours to fix

@@ -144,11 +144,26 @@ def test_nested_gate_definitions_are_refused_naming_the_limit(served: Served, ve
             ["limit of 1000000 instructions"],
         ),
         (
-            "OPENQASM 3.0;\ninclude \"stdgates.inc\";\nqubit[1] q;\n" + "h q;" * 10_500,
+            'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\n' + "h q;" * 10_500,
             ["more than 10000 statements"],
         ),
+        (
+            # one expression of 10,000 terms: the reference parser's time grows faster
+            'OPENQASM 3.0;\ninclude "stdgates.inc";\nqubit[1] q;\nrx('
+            + "+".join(["1"] * 10_000)
+            + ") q[0];\n",
+            ["longer than 8192 characters"],
+        ),
     ],
-    ids=["qreg", "qubit", "creg", "qasm2-broadcast", "qasm3-broadcast", "qasm3-statements"],
+    ids=[
+        "qreg",
+        "qubit",
+        "creg",
+        "qasm2-broadcast",
+        "qasm3-broadcast",
+        "qasm3-statements",
+        "qasm3-long-statement",
+    ],
 )
 def test_registers_broadcasts_and_long_programs_are_bounded_before_parsing(
     served: Served, text: str, words: list[str]
