@@ -373,6 +373,8 @@ class _Reader:
         except QRelayError as exc:
             if isinstance(exc, ConversionError) and str(exc).startswith("instruction "):
                 raise
+            if isinstance(exc, PayloadError) and exc.location == ("instructions",):
+                raise  # a budget's limit is the program's, not this instruction's
             raise ConversionError(f"instruction {prefix}{index} ({name}): {exc}") from exc
         return out
 
