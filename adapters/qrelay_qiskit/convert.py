@@ -563,7 +563,8 @@ def expanded_count(qc: QuantumCircuit, limit: int, *, max_depth: int = 64) -> in
 
     if len(qc.data) > limit:
         return len(qc.data)
-    if direct.issuperset(qc.count_ops()) and "if_else" not in qc.count_ops():
+    ops = qc.count_ops()
+    if direct.issuperset(ops) and "if_else" not in ops:
         return len(qc.data)
     return size_of(qc.data, 0)
 

@@ -7,7 +7,8 @@ service without it refuses OpenQASM jobs with a 422 that says what to install.
 Conversion is untrusted work, so it is bounded every way it can grow:
 
 - it runs off the event loop, on a pool of ``qasm_converters`` threads, with at most
-  four times as many jobs waiting (more are answered 503 with ``Retry-After``);
+  four times as many jobs waiting (more are answered 503 with ``Retry-After``); the pool
+  is one per process, sized by the settings of the first service that converts;
 - each program is counted against its target's instruction limit (or the service's
   ``qasm_max_instructions``, whichever is smaller) before and while it is expanded, and
   the expansion stops itself at ``qasm_timeout_seconds``, as a thread cannot be killed;
