@@ -52,12 +52,13 @@ from qrelay.payload.circuit import (
     matrix_to_wire,
 )
 from qrelay.payload.expressions import Expr
+from qrelay.payload.limits import InstructionBudget
 from qrelay.payload.ops import OPS, OpKind
 from qrelay.payload.parsing import parse
 from qrelay_qiskit.expressions import SymbolTable, from_expr, to_expr
 from qrelay_qiskit.gates import FSimGate
 
-__all__ = ["from_qiskit", "to_qiskit"]
+__all__ = ["expanded_count", "from_qiskit", "to_qiskit"]
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,9 @@ def _gate_params() -> dict[str, int]:
 # ------------------------------------------------------------------ Qiskit -> payload
 
 
-def from_qiskit(qc: QuantumCircuit, *, validate: bool = True) -> Circuit:
+def from_qiskit(
+    qc: QuantumCircuit, *, validate: bool = True, budget: InstructionBudget | None = None
+) -> Circuit:
     """The payload circuit of ``qc``: gates, measurements, registers, parameters, phase.
 
     Gates without an op are decomposed through their Qiskit definitions; a parameter-free
@@ -112,9 +115,16 @@ def from_qiskit(qc: QuantumCircuit, *, validate: bool = True) -> Circuit:
     ``validate=False`` skips the payload's own validation pass (about half the cost): the
     converter builds a valid circuit by construction, and whoever parses it from JSON
     (service, worker) validates it again. Use it on hot paths that serialise at once.
+
+    ``budget`` counts the instructions as gate definitions are expanded and stops the
+    conversion (a :class:`PayloadError` naming the limit) as soon as they pass it, so a
+    circuit of nested definitions cannot grow without bound (see :func:`expanded_count`
+    for the count made before expanding anything).
     """
     if not isinstance(qc, QuantumCircuit):
         raise ConversionError(f"expected a qiskit QuantumCircuit, got {type(qc).__name__}")
+    if budget is not None:
+        budget.spend(len(qc.data))
     metadata: dict[str, Any] = _user_metadata(qc.metadata)
     qubit_registers = _qubit_layout(qc, metadata)
     registers = _classical_layout(qc, metadata)
@@ -126,7 +136,7 @@ def from_qiskit(qc: QuantumCircuit, *, validate: bool = True) -> Circuit:
             vectors[param.vector.name] = len(param.vector)
     if vectors:
         metadata[META_VECTORS] = vectors
-    reader = _Reader(qc, {reg.name for reg in registers})
+    reader = _Reader(qc, {reg.name for reg in registers}, budget)
     instructions = reader.block(
         qc.data,
         {bit: i for i, bit in enumerate(qc.qubits)},
@@ -280,11 +290,20 @@ def _params(params: Sequence[Any], name: str) -> list[Expr]:
 class _Reader:
     """One pass over a Qiskit circuit's instructions, producing payload instructions."""
 
-    def __init__(self, qc: QuantumCircuit, payload_registers: set[str]) -> None:
+    def __init__(
+        self,
+        qc: QuantumCircuit,
+        payload_registers: set[str],
+        budget: InstructionBudget | None = None,
+    ) -> None:
         self.clbit_index: dict[Clbit, int] = {bit: i for i, bit in enumerate(qc.clbits)}
         self.payload_registers = payload_registers
         self.extra_phase: Expr = 0.0
         self.gate_params = _gate_params()
+        #: Counts instructions as definitions and ``if`` bodies are expanded: each
+        #: instruction is counted as one before it is read, and a definition's
+        #: instructions replace the one call they expand.
+        self.budget = budget
 
     def block(
         self,
@@ -354,6 +373,8 @@ class _Reader:
         except QRelayError as exc:
             if isinstance(exc, ConversionError) and str(exc).startswith("instruction "):
                 raise
+            if isinstance(exc, PayloadError) and exc.location == ("instructions",):
+                raise  # a budget's limit is the program's, not this instruction's
             raise ConversionError(f"instruction {prefix}{index} ({name}): {exc}") from exc
         return out
 
@@ -432,6 +453,10 @@ class _Reader:
         true_body = op.blocks[0]
         false_body = op.blocks[1] if len(op.blocks) > 1 else None
         inst: Instruction = {"op": "if", "qubits": [], "condition": condition}
+        if self.budget is not None:
+            self.budget.spend(
+                len(true_body.data) + (0 if false_body is None else len(false_body.data))
+            )
         inner_q = dict(zip(true_body.qubits, (qmap[q] for q in ci.qubits), strict=True))
         inner_c = dict(zip(true_body.clbits, (cmap[c] for c in ci.clbits), strict=True))
         body = self.block(true_body.data, inner_q, inner_c, f"{where}.body.")
@@ -462,6 +487,9 @@ class _Reader:
         if definition is not None:
             inner_q = dict(zip(definition.qubits, (qmap[q] for q in ci.qubits), strict=True))
             inner_c = dict(zip(definition.clbits, (cmap[c] for c in ci.clbits), strict=True))
+            if self.budget is not None:
+                # the call was counted as one: its definition's instructions replace it
+                self.budget.spend(len(definition.data) - 1)
             out.extend(self.block(definition.data, inner_q, inner_c, f"{where}.{name}."))
             self.extra_phase = pexpr.add(
                 self.extra_phase, to_expr(definition.global_phase, "global_phase")
@@ -485,6 +513,60 @@ class _Reader:
         raise ConversionError(
             f"instruction {where} ({name}): no payload op, no definition and no matrix"
         )
+
+
+#: Instructions read as one payload instruction each (delays: one per qubit).
+_DIRECT: Final = frozenset(
+    {"measure", "reset", "barrier", "delay", "global_phase", "fsim", "unitary", "if_else"}
+)
+
+
+def expanded_count(qc: QuantumCircuit, limit: int, *, max_depth: int = 64) -> int:
+    """How many payload instructions ``qc`` becomes, counted without expanding anything.
+
+    Each gate definition is sized once (by name and width) and its size reused wherever
+    it is called, so nested definitions that double at every level are counted in a time
+    that follows the program's length, not its expansion. Counting stops once it passes
+    ``limit`` (the answer is then some number over it). Definitions nested deeper than
+    ``max_depth`` raise :class:`PayloadError`. The count can differ from the converted
+    circuit's by the few instructions that become none (a global phase, an empty barrier);
+    :func:`from_qiskit`'s ``budget`` counts exactly.
+    """
+    direct = _DIRECT.union(_gate_params(), _ALIASES)
+    sizes: dict[tuple[str, int, int], int] = {}
+
+    def size_of(data: Iterable[CircuitInstruction], depth: int) -> int:
+        if depth > max_depth:
+            raise PayloadError(
+                f"instructions: gate definitions nest deeper than {max_depth} levels",
+                location=("instructions",),
+            )
+        total = 0
+        for ci in data:
+            name = ci.name
+            if name in direct:
+                total += 1
+                if name == "if_else":
+                    total += sum(size_of(block.data, depth + 1) for block in ci.operation.blocks)
+            else:
+                op = ci.operation
+                key = (name, op.num_qubits, op.num_clbits)
+                size = sizes.get(key)
+                if size is None:
+                    definition = getattr(op, "definition", None)
+                    size = 1 if definition is None else size_of(definition.data, depth + 1)
+                    sizes[key] = size
+                total += size
+            if total > limit:
+                break
+        return total
+
+    if len(qc.data) > limit:
+        return len(qc.data)
+    ops = qc.count_ops()
+    if direct.issuperset(ops) and "if_else" not in ops:
+        return len(qc.data)
+    return size_of(qc.data, 0)
 
 
 def _condition_of(op: IfElseOp, where: str) -> tuple[Any, int, bool]:

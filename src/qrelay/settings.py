@@ -180,6 +180,15 @@ class ServiceSettings(_Settings):
     max_unfinished_jobs: int = Field(default=10_000, ge=1)
     cors_origins: list[str] = []
     home: Path | None = None
+    #: OpenQASM conversions that run at once (threads); more wait, up to four times as
+    #: many, and any beyond are answered 503 ``unavailable`` with ``Retry-After``.
+    qasm_converters: int = Field(default=2, ge=1, le=64)
+    #: How long converting one job's OpenQASM may take before it is refused (422).
+    qasm_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    #: The most instructions an OpenQASM program may expand to, whatever its target allows.
+    qasm_max_instructions: int = Field(default=1_000_000, ge=1, le=1_000_000)
+    #: The most statements of one OpenQASM 3 program (its reference parser is slow).
+    qasm_max_statements: int = Field(default=10_000, ge=1)
     #: Run store calls on the event loop instead of handing each to a thread. ``None``
     #: (the default): on SQLite, whose calls take well under a millisecond and whose
     #: writers queue on one lock anyway, so the two thread switches cost as much as the

@@ -156,7 +156,8 @@ def _qasm_job(path: Path, target: str, shots: int) -> NewJob:
     A converter registered as ``qasm`` in the ``qrelay.converters`` entry point group
     (``qrelay_qasm`` when installed) turns the text into a payload circuit here, so errors
     name the line before anything is sent; without one, the text goes to the service,
-    which converts it.
+    which converts it. An OpenQASM 2 file here may include files next to it (this is
+    the user's own machine); the service resolves only the standard library.
     """
     from qrelay import registry
     from qrelay.payload import Circuit, CircuitType, NewJob
@@ -165,7 +166,7 @@ def _qasm_job(path: Path, target: str, shots: int) -> NewJob:
     text = sys.stdin.read() if str(path) == "-" else _read(path)
     if "qasm" in registry.names(CONVERTERS):
         convert = registry.load(CONVERTERS, "qasm")
-        circuit = convert(text)
+        circuit = convert(text) if str(path) == "-" else convert(text, include_dirs=[path.parent])
         if not isinstance(circuit, Circuit):
             raise ValidationError(f"the qasm converter returned {type(circuit).__name__}")
         if circuit.name is None and str(path) != "-":

@@ -32,7 +32,7 @@ from qrelay.payload.jobs import (
     NewJobResponse,
     SimMethod,
 )
-from qrelay.payload.limits import check_target_limits
+from qrelay.payload.limits import InstructionBudget, check_target_limits, instruction_limit
 from qrelay.payload.ops import OPS, OpKind, OpSpec, op_spec
 from qrelay.payload.parsing import parse, payload_error, validate_json
 from qrelay.payload.readout import Readout, RegisterReadout, decode_readouts, encode_readouts
@@ -87,6 +87,7 @@ __all__ = [
     "GetTargetsFilterModel",
     "HeartbeatResponse",
     "Instruction",
+    "InstructionBudget",
     "JobCancellationResults",
     "JobData",
     "JobPage",
@@ -127,6 +128,7 @@ __all__ = [
     "decode_readouts",
     "encode_readouts",
     "evaluate",
+    "instruction_limit",
     "matrix_from_wire",
     "matrix_to_wire",
     "op_spec",

@@ -7,14 +7,85 @@ on the first excess with a message naming the field, the circuit and the limit. 
 service refuses a job with it (422), a front end refuses a call before converting or
 splitting it, and both count instructions the same way: every instruction, the bodies of
 control-flow blocks included.
+
+A program that expands (OpenQASM gate definitions, broadcasts over registers) is counted
+while it is expanded, against :func:`instruction_limit`, with an :class:`InstructionBudget`
+the converters share, so an over-limit program stops at the limit instead of growing
+without bound before :func:`check_target_limits` could see it.
 """
 
 from __future__ import annotations
 
+import time
+
 from qrelay.errors import PayloadError
-from qrelay.payload.circuit import Circuit
+from qrelay.payload.circuit import MAX_INSTRUCTIONS, Circuit
 from qrelay.payload.jobs import NewJob
 from qrelay.payload.targets import TargetInfo
+
+
+def instruction_limit(target: TargetInfo | None, cap: int = MAX_INSTRUCTIONS) -> int:
+    """The most instructions one circuit may expand to: the target's limit or ``cap``,
+    whichever is smaller (``cap`` alone for a target not known)."""
+    if target is None:
+        return cap
+    return min(target.limits.max_instructions, cap)
+
+
+class InstructionBudget:
+    """A count of instructions made while a program is expanded, stopped at a limit.
+
+    ``limit`` is the most instructions allowed; ``where`` says whose limit it is in the
+    error (e.g. ``"on target 'aer_simulator'"``). ``deadline`` (a :func:`time.monotonic`
+    instant) also stops the expansion when it is reached, so work that cannot be killed
+    ends on its own. Each :meth:`spend` raises :class:`PayloadError` naming the limit as
+    soon as the count passes it.
+    """
+
+    __slots__ = ("count", "deadline", "limit", "seconds", "where")
+
+    def __init__(
+        self, limit: int, *, where: str = "", deadline: float | None = None, seconds: float = 0.0
+    ) -> None:
+        self.limit = limit
+        self.where = where
+        self.deadline = deadline
+        self.seconds = seconds
+        self.count = 0
+
+    @classmethod
+    def within(
+        cls, limit: int, seconds: float | None = None, *, where: str = ""
+    ) -> InstructionBudget:
+        """A budget of ``limit`` instructions and, if given, ``seconds`` from now."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        return cls(limit, where=where, deadline=deadline, seconds=seconds or 0.0)
+
+    def spend(self, count: int = 1) -> None:
+        """Count ``count`` more instructions; raise once the limit or the deadline is passed."""
+        self.count += count
+        if self.count > self.limit:
+            raise self.exceeded(self.count)
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise PayloadError(
+                f"instructions: expanding the program took longer than {self.seconds:g} s "
+                f"(after {self.count} instructions)",
+                location=("instructions",),
+            )
+
+    def check(self, count: int) -> None:
+        """Raise unless ``count`` more instructions still fit (nothing is counted)."""
+        if self.count + count > self.limit:
+            raise self.exceeded(self.count + count)
+
+    def exceeded(self, count: int) -> PayloadError:
+        """The error for a program of (at least) ``count`` instructions."""
+        where = f" {self.where}" if self.where else ""
+        return PayloadError(
+            f"instructions: the program expands past the limit of {self.limit} "
+            f"instructions{where} (it makes at least {count})",
+            location=("instructions",),
+        )
 
 
 def instruction_count(circuit: Circuit) -> int:

@@ -75,7 +75,7 @@ async def submit_job(
     except PydanticValidationError as exc:
         raise pydantic_errors(exc) from None
     if job.circuit_type is not CircuitType.PAYLOAD:
-        job = await convert_job(job)
+        job = await convert_job(job, rt.catalog.get(job.target), rt.settings)
     # Asked before the job is stored: storing it wakes the idle worker, which stops waiting.
     quick = hold > 0 and quick_to_run(rt, job)
     # The worker to lease the new task to as it is stored: the caller's, or else one that
