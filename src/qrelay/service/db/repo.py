@@ -62,6 +62,7 @@ from qrelay.payload import (
 from qrelay.service import domain
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
 from qrelay.service.catalog import Catalog
+from qrelay.service.db import fairness, leasing
 from qrelay.service.db.engine import read, rows, run, run_many, write
 from qrelay.service.db.tables import audit, jobs, tasks, transitions, users, workers
 from qrelay.service.notify import Notifier
@@ -117,6 +118,7 @@ _TASK_LIGHT = (
     tasks.c.final_l2p,
     tasks.c.execution_id,
     tasks.c.updated_at,
+    tasks.c.share,
 )
 
 
@@ -140,7 +142,9 @@ class _Statements:
         # A user's unfinished jobs: how many, and what they may still charge.
         held = case((jobs.c.charged, jobs.c.estimate - jobs.c.cost), else_=0.0)
         self.unfinished = select(
-            func.count().label("jobs"), func.coalesce(func.sum(held), 0.0).label("held")
+            func.count().label("jobs"),
+            func.coalesce(func.sum(held), 0.0).label("held"),
+            func.coalesce(func.sum(jobs.c.num_circuits), 0).label("circuits"),
         ).where(jobs.c.user_id == bindparam("uid"), ~_one_of(jobs.c.status, _TERMINAL))
         self.job_statuses = select(tasks.c.status).where(tasks.c.job_id == bindparam("jid"))
         self.set_job_status = (
@@ -179,6 +183,7 @@ class _Statements:
             tasks.c.num_rows,
             tasks.c.shots,
             tasks.c.queue_status,
+            tasks.c.worker_id,
         ]
         task_cols.append(jobs.c.num_circuits)
         light = (
@@ -209,8 +214,9 @@ class _Statements:
             .where(jobs.c.id == bindparam("jid"))
             .values(cost=jobs.c.cost + bindparam("amount"))
         )
-        self._postgres = postgres
-        self._leases: dict[tuple[int, bool], Any] = {}
+        self.lease_head = leasing.lease_statement(postgres, of_job=False)
+        self.lease_head_of_job = leasing.lease_statement(postgres, of_job=True)
+        self.rank = fairness.rank_statement()
         self.user_by_token = select(
             users.c.id, users.c.email, users.c.role, users.c.token_hash
         ).where(users.c.token_hash == bindparam("digest"), users.c.active.is_(True))
@@ -244,59 +250,14 @@ class _Statements:
             _one_of(tasks.c.status, _QUEUED),
             or_(
                 tasks.c.priority > bindparam("prio"),
-                and_(tasks.c.priority == bindparam("prio"), tasks.c.id < bindparam("first")),
+                and_(
+                    tasks.c.priority == bindparam("prio"),
+                    or_(
+                        tasks.c.share < bindparam("share"),
+                        and_(tasks.c.share == bindparam("share"), tasks.c.id < bindparam("first")),
+                    ),
+                ),
             ),
-        )
-
-    def lease(self, count: int, *, of_job: bool = False) -> Any:
-        """The lease statement for ``count`` targets (parameters ``t0``, ``t1``, ...).
-
-        ``of_job``: the task at the head of the queue, only if it belongs to the job
-        ``jid``: a job leased as it is stored does not overtake the queue."""
-        found = self._leases.get((count, of_job))
-        if found is None:
-            found = self._leases[count, of_job] = self._lease(count, of_job)
-        return found
-
-    def _lease(self, count: int, of_job: bool) -> Any:
-        pick = select(tasks.c.id).where(
-            tasks.c.target.in_([bindparam(f"t{i}") for i in range(count)]),
-            _one_of(tasks.c.status, _QUEUED),
-        )
-        pick = pick.order_by(tasks.c.priority.desc(), tasks.c.id).limit(1)
-        if self._postgres:
-            pick = pick.with_for_update(skip_locked=True)
-        chosen = tasks.c.id == pick.scalar_subquery()
-        if of_job:
-            chosen = and_(chosen, tasks.c.job_id == bindparam("jid"))
-        new_status = case(
-            *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
-            else_=tasks.c.status,
-        )
-        return (
-            update(tasks)
-            .where(chosen)
-            .values(
-                status=new_status,
-                lease_id=bindparam("lid"),
-                lease_expires_at=bindparam("exp"),
-                attempt=tasks.c.attempt + 1,
-                worker_id=bindparam("wid"),
-                updated_at=bindparam("now"),
-            )
-            .returning(
-                tasks.c.id,
-                tasks.c.job_id,
-                tasks.c.circuit_index,
-                tasks.c.target,
-                tasks.c.status,
-                tasks.c.queue_status,
-                tasks.c.attempt,
-                tasks.c.circuit,
-                tasks.c.bindings,
-                tasks.c.shots,
-                tasks.c.execution_id,
-            )
         )
 
 
@@ -356,6 +317,7 @@ class Store:
         max_attempts: int,
         worker_liveness_seconds: float,
         max_unfinished_jobs: int = 10_000,
+        max_unfinished_circuits: int = 10_000,
     ) -> None:
         self.engine = engine
         self.catalog = catalog
@@ -364,6 +326,7 @@ class Store:
         self.max_attempts = max_attempts
         self.worker_liveness_seconds = worker_liveness_seconds
         self.max_unfinished_jobs = max_unfinished_jobs
+        self.max_unfinished_circuits = max_unfinished_circuits
         self._seen: dict[str, float] = {}
         self._seen_lock = threading.Lock()
         self._pg = engine.dialect.name == "postgresql"
@@ -728,7 +691,20 @@ class Store:
                 if found:
                     return Submitted(_replay(found[0], request_hash), created=False)
                 if not principal.is_admin:
-                    self._check_room(conn, principal.user_id, estimate)
+                    self._check_room(conn, principal.user_id, estimate, job.num_circuits)
+                ranked = rows(
+                    conn,
+                    sql.rank,
+                    {
+                        "uid": principal.user_id,
+                        "target": job.target,
+                        "queued": queue.value,
+                        "prio": job.priority,
+                    },
+                )[0]
+                first = fairness.first_rank(ranked.head, ranked.mine)
+                for index, task_row in enumerate(task_rows):
+                    task_row["share"] = first + index
                 run(conn, sql.insert_job, job_row)
                 ids = self._insert_tasks(conn, task_rows)
                 run_many(
@@ -760,13 +736,15 @@ class Store:
             self.notifier.notify(f"target:{job.target}")
         return Submitted(response, created=True, task=leased, job_id=job_id)
 
-    def _check_room(self, conn: Connection, user_id: str, estimate: float) -> None:
+    def _check_room(self, conn: Connection, user_id: str, estimate: float, circuits: int) -> None:
         """Refuse a user's submission that does not fit, inside its write transaction.
 
         429 (with ``Retry-After``) when the user already has ``max_unfinished_jobs`` jobs
-        queued or running; 402 unless the balance, less what those jobs may still charge,
-        covers ``estimate``: queued work is paid for too, so a user cannot queue more than
-        the balance pays for.
+        queued or running, or when the job's ``circuits`` would take the user's unfinished
+        circuits over ``max_unfinished_circuits`` (a job that fails costs nothing, but its
+        circuits hold workers until then, so free work is bounded by this); 402 unless the
+        balance, less what those jobs may still charge, covers ``estimate``: queued work is
+        paid for too, so a user cannot queue more than the balance pays for.
         """
         money = rows(conn, self._sql.balance, {"uid": user_id})  # locks the user's row
         balance = money[0].balance if money else 0.0
@@ -780,6 +758,17 @@ class Store:
                 "submit again when some have ended",
                 retry_after=_FULL_QUEUE_RETRY_SECONDS,
                 extra={"max_unfinished_jobs": self.max_unfinished_jobs},
+            )
+        queued = int(found[0].circuits) if found else 0
+        if queued + circuits > self.max_unfinished_circuits:
+            raise ApiError(
+                429,
+                "too_many_jobs",
+                f"circuits: this user has {queued} circuits unfinished; {circuits} more "
+                f"would exceed max_unfinished_circuits {self.max_unfinished_circuits}; "
+                "submit again when some have ended",
+                retry_after=_FULL_QUEUE_RETRY_SECONDS,
+                extra={"max_unfinished_circuits": self.max_unfinished_circuits},
             )
         if estimate <= 0:
             return
@@ -844,8 +833,13 @@ class Store:
         queued = [t for t in trows if t.status in _QUEUED]
         if not queued:
             return None
-        first = min(t.id for t in queued)
-        params = {"target": job.target, "prio": job.priority, "first": first}
+        head = min(queued, key=lambda t: (t.share, t.id))
+        params = {
+            "target": job.target,
+            "prio": job.priority,
+            "share": head.share,
+            "first": head.id,
+        }
         ahead = rows(conn, self._sql.ahead, params)[0][0]
         return int(ahead or 0)
 
@@ -1084,7 +1078,7 @@ class Store:
         with write(self.engine) as conn:
             self._seen_worker(conn, worker)
             if not targets:
-                return None  # nothing to serve (and an empty IN list is not SQL everywhere)
+                return None  # nothing to serve
             return self._lease_in(conn, worker, targets)
 
     def _lease_in(
@@ -1102,11 +1096,18 @@ class Store:
         lease_id = new_id()
         expires = now + timedelta(seconds=self.lease_seconds)
         sql = self._sql
-        params: dict[str, Any] = {f"t{i}": name for i, name in enumerate(targets)}
-        params.update(lid=lease_id, exp=expires, wid=worker.worker_id, now=now)
+        params: dict[str, Any] = {
+            "targets": leasing.targets_value(self._pg, leasing.lease_targets(targets)),
+            "lid": lease_id,
+            "exp": expires,
+            "wid": worker.worker_id,
+            "now": now,
+        }
+        stmt = sql.lease_head
         if job_id is not None:
             params["jid"] = job_id
-        leased = rows(conn, sql.lease(len(targets), of_job=job_id is not None), params)
+            stmt = sql.lease_head_of_job
+        leased = rows(conn, stmt, params)
         if not leased:
             return None
         t = leased[0]
@@ -1152,7 +1153,9 @@ class Store:
         lock: bool = False,
         heavy: bool = False,
     ) -> Any:
-        """The task under a current lease held through ``lease_id``; 404/403/409 otherwise."""
+        """The task under a current lease held through ``lease_id`` by this worker;
+        404/403/409 otherwise. A lease id alone is not enough: another worker's token
+        that learnt it is refused (403) and changes nothing."""
         try:
             tid = int(task_id)
         except ValueError:
@@ -1176,6 +1179,8 @@ class Store:
                 "lease_lost",
                 f"lease_id: the lease of task {task_id} is not current (expired or taken over)",
             )
+        if row.worker_id != worker.worker_id:  # the lease id leaked to another worker
+            raise ApiError(403, "forbidden", f"task_id: task {task_id} is leased to another worker")
         return row
 
     def heartbeat(
