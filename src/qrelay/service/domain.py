@@ -148,6 +148,14 @@ def charge_for(readouts: Sequence[Readout], price_per_shot: float) -> float:
     return float(sum(r.successful_shots for r in readouts)) * price_per_shot
 
 
+def readout_bytes(circuit: Circuit, shots: int, rows: int) -> int:
+    """About how many bytes a completed circuit's readouts take in a worker's result body:
+    every register's packed rows (``shots x ceil(width / 8)`` bytes) as base64, per
+    binding row. A result over the service's body limit could never be posted."""
+    packed = sum(shots * ((reg.size + 7) // 8) for reg in circuit.registers)
+    return rows * (-(-packed // 3) * 4)
+
+
 def check_results(
     circuit: Circuit, num_rows: int, shots: int, results: WorkerTaskResults
 ) -> list[Readout]:

@@ -94,6 +94,10 @@ class Submitted(NamedTuple):
     held: bool = False
 
 
+#: Room left in a result body for what comes with the readouts (the compiled circuit,
+#: layouts, status message): a readout must fit the body limit less this.
+_RESULT_HEADROOM = 16 * 1024
+
 #: The ``Retry-After`` of a submission refused because the user has too many jobs
 #: unfinished: about how long a few short jobs take to end.
 _FULL_QUEUE_RETRY_SECONDS = 5.0
@@ -318,6 +322,7 @@ class Store:
         worker_liveness_seconds: float,
         max_unfinished_jobs: int = 10_000,
         max_unfinished_circuits: int = 10_000,
+        max_result_bytes: int | None = None,
     ) -> None:
         self.engine = engine
         self.catalog = catalog
@@ -327,6 +332,8 @@ class Store:
         self.worker_liveness_seconds = worker_liveness_seconds
         self.max_unfinished_jobs = max_unfinished_jobs
         self.max_unfinished_circuits = max_unfinished_circuits
+        #: The largest result body a worker may post (the service's body limit), or None.
+        self.max_result_bytes = max_result_bytes
         self._seen: dict[str, float] = {}
         self._seen_lock = threading.Lock()
         self._pg = engine.dialect.name == "postgresql"
@@ -601,8 +608,27 @@ class Store:
                     f"bindings[{index}].values: {count} rows exceed "
                     f"max_bindings {limits.max_bindings}",
                 )
+            self._check_readout(job, index, circuit, count)
             rows.append(count)
         return info, domain.estimate_cost(job.shots, rows, info.price_per_shot)
+
+    def _check_readout(self, job: NewJob, index: int, circuit: Circuit, rows: int) -> None:
+        """Refuse (422) a circuit whose readouts could not come back: its result would be
+        over the body limit, so a worker could run it but never post it."""
+        limit = self.max_result_bytes
+        if limit is None or job.job_type not in (JobType.SUBMIT, JobType.SIMULATE):
+            return
+        size = domain.readout_bytes(circuit, job.shots, rows)
+        if size > limit - _RESULT_HEADROOM:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"circuits[{index}]: {job.shots} shots x {rows} row(s) x "
+                f"{circuit.num_clbits} bits give a result of about {size} bytes, over the "
+                f"limit of {limit - _RESULT_HEADROOM} bytes a result may take "
+                f"(max_body_bytes {limit}); ask for fewer shots, rows or measured bits",
+                extra={"result_bytes": size, "max_result_bytes": limit - _RESULT_HEADROOM},
+            )
 
     def submit(
         self,
@@ -1248,6 +1274,14 @@ class Store:
                 "updated_at": now,
             }
             charge = 0.0
+            old = CircuitStatus(row.status)
+            if old in (S.CANCELLED, S.DELETED):
+                # Cancelled before its result came: the result is withheld (dropped, never
+                # shown) and nothing is charged. Only the device's execution id is kept.
+                if results.execution_id is not None:
+                    values["execution_id"] = results.execution_id
+                run(conn, self._sql.update_task, {"tid": row.id, **values})
+                return
             if results.status is S.COMPLETED:
                 layout = json.loads(row.circuit)
                 shape = Circuit(
@@ -1277,15 +1311,11 @@ class Store:
                 }
             if results.execution_id is not None:
                 values["execution_id"] = results.execution_id
-            old = CircuitStatus(row.status)
-            if old in (S.CANCELLED, S.DELETED):
-                charge = 0.0  # cancelled while it ran: the result is kept, nothing is charged
-            else:
-                new = results.status
-                domain.check_transition(old, new)
-                values["status"] = new.value
-                values["status_message"] = results.status_message
-                _transition(conn, row.id, old, new, now, results.status_message)
+            new = results.status
+            domain.check_transition(old, new)
+            values["status"] = new.value
+            values["status_message"] = results.status_message
+            _transition(conn, row.id, old, new, now, results.status_message)
             run(conn, self._sql.update_task, {"tid": row.id, **values})
             if charge > 0:
                 sql = self._sql
