@@ -1,0 +1,119 @@
+"""Attacks on the queue against real processes: ``qrelay serve`` and ``qrelay worker``.
+
+A result over the body limit must not jam its worker, a long sweep judged brief must keep
+its lease, and a job cancelled after its worker leased it gets no results for free.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .circuits import bell, sweep_rows
+from .ledger import audit
+from .procs import PRICE, Stack, job, priced_catalog, submit, wait_terminal, wait_until
+
+
+def _wide(bits: int) -> dict[str, Any]:
+    """A Bell pair measured into a register ``bits`` wide: a readout of ``bits`` per shot."""
+    circuit = bell()
+    circuit["registers"] = [{"name": "c", "size": bits}]
+    return circuit
+
+
+def test_a_result_over_the_body_limit_fails_its_circuit_and_the_worker_goes_on(
+    sqlite_stack: Stack,
+) -> None:
+    """A job accepted under a larger limit (the limit was lowered since, or the estimate
+    missed) gives a result the service refuses with 413: its circuit fails saying why,
+    and the worker leases the next job instead of running that one again and again."""
+    stack = sqlite_stack
+    stack.start_service()
+    user_token = stack.new_user()
+    user = stack.client(user_token)
+    big = submit(user, {"target": "aer_simulator", "circuits": [_wide(800)], "shots": 3000})
+    assert stack.service is not None
+    stack.service.stop()
+    stack.settings["max_body_bytes"] = 128 * 1024
+    stack.start_service()
+    small = submit(user, {"target": "aer_simulator", "circuits": [bell()], "shots": 100})
+    token = stack.new_worker_token(["aer_simulator"])
+    worker = stack.start_worker(token, ["aer_simulator"])
+    data = wait_terminal(user, small, bound=60)
+    assert data["statuses"] == ["completed"], (data, worker.log())
+    refused = wait_terminal(user, big, bound=30)
+    assert refused["statuses"] == ["failed"], refused
+    assert "exceeds the limit of 131072 bytes" in refused["status_messages"][0]
+
+
+def test_a_long_sweep_judged_brief_keeps_its_lease(sqlite_stack: Stack) -> None:
+    """Thousands of rows of a one-qubit circuit: "brief" by its work estimate, yet it runs
+    for seconds, longer than the 2 s lease. It heartbeats and completes on attempt 1."""
+    stack = sqlite_stack
+    stack.max_attempts = 2
+    stack.start_service()
+    user = stack.client(stack.new_user())
+    rows = 3000
+    circuit = {
+        "num_qubits": 1,
+        "registers": [{"name": "c", "size": 1}],
+        "parameters": ["t"],
+        "instructions": [
+            {"op": "rx", "qubits": [0], "params": ["t"]},
+            {"op": "measure", "qubits": [0], "clbits": [0]},
+        ],
+    }
+    job_id = submit(
+        user,
+        {
+            "target": "aer_simulator",
+            "circuits": [circuit],
+            "bindings": sweep_rows(rows),
+            "shots": 1,
+        },
+    )
+    token = stack.new_worker_token(["aer_simulator"])
+    worker = stack.start_worker(token, ["aer_simulator"])
+    data = wait_terminal(user, job_id, bound=120)
+    assert data["statuses"] == ["completed"], (data["status_messages"], worker.log()[-2000:])
+    assert "lease expired" not in worker.log()
+
+
+@pytest.mark.slow
+def test_cancelling_a_leased_job_gets_no_results_for_free(stack: Stack) -> None:
+    """Jobs cancelled as soon as their worker leased them: whatever the race gives, a
+    cancelled circuit shows no readout, and the ledger charges exactly the shots shown."""
+    stack.targets_file = priced_catalog(stack.home / "targets.json")
+    stack.start_service()
+    balance = 100.0
+    token = stack.new_user(balance=balance)
+    user = stack.client(token)
+    stack.start_worker(stack.new_worker_token(["aer_simulator"]), ["aer_simulator"])
+    circuit = {
+        "num_qubits": 10,
+        "registers": [{"name": "c", "size": 10}],
+        "instructions": [{"op": "h", "qubits": [q]} for q in range(10)]
+        + [{"op": "measure", "qubits": [q], "clbits": [q]} for q in range(10)],
+    }
+    accepted = []
+    cancelled = 0
+    for _ in range(6):
+        job_id = submit(user, {"target": "aer_simulator", "circuits": [circuit], "shots": 5000})
+        accepted.append(job_id)
+        wait_until(
+            lambda j=job_id: job(user, j)["statuses"][0] not in ("awaiting_simulation",),
+            60,
+            "the worker to lease the job",
+            step=0.005,
+        )
+        r = user.post("/v1/jobs/cancel", json={"job_ids": [job_id]})
+        cancelled += len(r.json()["succeeded"])
+    for job_id in accepted:
+        data = wait_terminal(user, job_id, bound=60)
+        results = user.get(f"/v1/jobs/{job_id}/results").json()
+        if data["statuses"] == ["cancelled"]:
+            assert results["readouts"] == [None], "a cancelled circuit gave its readout"
+            assert data["cost"] == 0.0
+    assert cancelled > 0
+    audit(stack.database_url, {token: user}, {token: accepted}, balance, PRICE)
