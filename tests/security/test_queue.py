@@ -18,6 +18,8 @@ from tests.service.support import Live, bell, completed, database, new_job, star
 
 from qrelay.service.db.tables import jobs, tasks
 
+from .conftest import PRICE, Served
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
 def db_url(
@@ -244,3 +246,25 @@ def _count_jobs(database_url: str) -> int:
             return len(conn.execute(select(jobs.c.id)).all())
     finally:
         engine.dispose()
+
+
+def test_compile_jobs_are_charged(served: Served) -> None:
+    """A compile job runs no shots but takes a worker: it costs one shot per circuit."""
+    token, _uid = served.new_user(balance=1.0)
+    user = served.client(token)
+    worker = served.client(served.new_worker(["aer_simulator"]))
+    _drain(worker)
+    r = _submit(user, new_job(circuits=3, job_type="compile"))
+    assert r.status_code == 201, r.text
+    assert r.json()["estimated_cost"] == pytest.approx(3 * PRICE)
+    job_id = r.json()["job_id"]
+    while (task := _lease(worker)) is not None:
+        assert task["job_id"] == job_id
+        r = worker.post(
+            f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 0)
+        )
+        assert r.status_code == 204, r.text
+    data = user.get(f"/v1/jobs/{job_id}").json()
+    assert data["status"] == "completed"
+    assert data["cost"] == pytest.approx(3 * PRICE)
+    assert user.get("/v1/me/balance").json()["balance"] == pytest.approx(1.0 - 3 * PRICE)

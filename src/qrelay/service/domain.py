@@ -138,9 +138,22 @@ def is_terminal(statuses: Sequence[CircuitStatus]) -> bool:
     return all(s in TERMINAL_CIRCUIT_STATES for s in statuses)
 
 
-def estimate_cost(shots: int, rows: Sequence[int], price_per_shot: float) -> float:
-    """The cost of a job before it runs: shots x binding rows x price, over all circuits."""
+def estimate_cost(
+    shots: int, rows: Sequence[int], price_per_shot: float, job_type: JobType = JobType.SUBMIT
+) -> float:
+    """The cost of a job before it runs: shots x binding rows x price, over all circuits.
+
+    A ``compile`` or ``convert`` job runs no shots; it costs what it takes of a worker,
+    priced as one shot per circuit (:func:`compile_charge`), so that such work is not free.
+    """
+    if job_type in (JobType.COMPILE, JobType.CONVERT):
+        return float(len(rows)) * compile_charge(price_per_shot)
     return float(shots * sum(rows)) * price_per_shot
+
+
+def compile_charge(price_per_shot: float) -> float:
+    """What one circuit of a ``compile`` or ``convert`` job costs: one shot's price."""
+    return price_per_shot
 
 
 def charge_for(readouts: Sequence[Readout], price_per_shot: float) -> float:

@@ -610,7 +610,7 @@ class Store:
                 )
             self._check_readout(job, index, circuit, count)
             rows.append(count)
-        return info, domain.estimate_cost(job.shots, rows, info.price_per_shot)
+        return info, domain.estimate_cost(job.shots, rows, info.price_per_shot, job.job_type)
 
     def _check_readout(self, job: NewJob, index: int, circuit: Circuit, rows: int) -> None:
         """Refuse (422) a circuit whose readouts could not come back: its result would be
@@ -1298,7 +1298,11 @@ class Store:
                     counts=domain.counts_of(readouts),
                 )
                 info = self.catalog.get(row.target)
-                charge = domain.charge_for(readouts, info.price_per_shot if info else 0.0)
+                price = info.price_per_shot if info else 0.0
+                if row.queue_status == S.AWAITING_COMPILE.value:  # a compile or convert job
+                    charge = domain.compile_charge(price)
+                else:
+                    charge = domain.charge_for(readouts, price)
             if results.compiled_circuit is not None:
                 values["compiled_circuit"] = results.compiled_circuit.model_dump_json()
             if results.initial_logical_to_physical is not None:
