@@ -1098,7 +1098,8 @@ class Store:
         return done
 
     def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
-        """Lease the first queued task of ``targets`` (priority, then submission), or None."""
+        """Lease the first queued task of ``targets`` (by priority, then fair-share rank,
+        then submission; see :mod:`~qrelay.service.db.leasing`), or None."""
         if time.monotonic() - self._last_reclaim > self.reclaim_every:
             self.reclaim_expired()
         with write(self.engine) as conn:
