@@ -48,8 +48,9 @@ def test_a_result_over_the_body_limit_fails_its_circuit_and_the_worker_goes_on(
 
 
 def test_a_long_sweep_judged_brief_keeps_its_lease(sqlite_stack: Stack) -> None:
-    """Thousands of rows of a one-qubit circuit: "brief" by its work estimate, yet it runs
-    for seconds, longer than the 2 s lease. It heartbeats and completes on attempt 1."""
+    """Thousands of rows of a one-qubit circuit: once judged brief by its work estimate
+    (and run without a heartbeat), it runs for seconds, longer than the 2 s lease. Now it
+    heartbeats and completes on its first attempt."""
     stack = sqlite_stack
     stack.max_attempts = 2
     stack.start_service()
