@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from .circuits import bell, sweep_rows
+from .circuits import bell, slow, sweep_rows
 from .ledger import audit
 from .procs import PRICE, Stack, job, priced_catalog, submit, wait_terminal, wait_until
 
@@ -83,38 +83,45 @@ def test_a_long_sweep_judged_brief_keeps_its_lease(sqlite_stack: Stack) -> None:
 
 @pytest.mark.slow
 def test_cancelling_a_leased_job_gets_no_results_for_free(stack: Stack) -> None:
-    """Jobs cancelled as soon as their worker leased them: whatever the race gives, a
-    cancelled circuit shows no readout, and the ledger charges exactly the shots shown."""
+    """Jobs cancelled as soon as their worker leased them, each shorter than the worker's
+    heartbeat period: the worker learns of the cancel only after it has posted the result.
+    A cancelled circuit shows no readout, and the ledger charges exactly the shots shown."""
+    stack.lease_seconds = 30.0
     stack.targets_file = priced_catalog(stack.home / "targets.json")
     stack.start_service()
     balance = 100.0
     token = stack.new_user(balance=balance)
     user = stack.client(token)
-    stack.start_worker(stack.new_worker_token(["aer_simulator"]), ["aer_simulator"])
-    circuit = {
-        "num_qubits": 10,
-        "registers": [{"name": "c", "size": 10}],
-        "instructions": [{"op": "h", "qubits": [q]} for q in range(10)]
-        + [{"op": "measure", "qubits": [q], "clbits": [q]} for q in range(10)],
-    }
+    worker = stack.start_worker(
+        stack.new_worker_token(["aer_simulator"]), ["aer_simulator"], heartbeat=5.0
+    )
     accepted = []
-    cancelled = 0
-    for _ in range(6):
-        job_id = submit(user, {"target": "aer_simulator", "circuits": [circuit], "shots": 5000})
+    for _ in range(3):
+        job_id = submit(
+            user,
+            {
+                "target": "aer_simulator",
+                "circuits": [slow(14, 4)],
+                "bindings": sweep_rows(40),
+                "shots": 100,
+            },
+        )
         accepted.append(job_id)
         wait_until(
-            lambda j=job_id: job(user, j)["statuses"][0] not in ("awaiting_simulation",),
+            lambda j=job_id: not job(user, j)["statuses"][0].startswith("awaiting"),
             60,
             "the worker to lease the job",
-            step=0.005,
+            step=0.01,
         )
-        r = user.post("/v1/jobs/cancel", json={"job_ids": [job_id]})
-        cancelled += len(r.json()["succeeded"])
+        user.post("/v1/jobs/cancel", json={"job_ids": [job_id]})
+        wait_terminal(user, job_id, bound=60)
+    cancelled = 0
     for job_id in accepted:
-        data = wait_terminal(user, job_id, bound=60)
-        results = user.get(f"/v1/jobs/{job_id}/results").json()
+        data = job(user, job_id)
         if data["statuses"] == ["cancelled"]:
+            cancelled += 1
+            results = user.get(f"/v1/jobs/{job_id}/results").json()
             assert results["readouts"] == [None], "a cancelled circuit gave its readout"
             assert data["cost"] == 0.0
-    assert cancelled > 0
+    assert cancelled > 0, worker.log()[-2000:]
     audit(stack.database_url, {token: user}, {token: accepted}, balance, PRICE)
