@@ -178,6 +178,9 @@ class ServiceSettings(_Settings):
     #: Jobs one user may have unfinished (queued or running) at once; a submission over
     #: it is answered 429 ``too_many_jobs``. Administrators are not limited.
     max_unfinished_jobs: int = Field(default=10_000, ge=1)
+    #: Circuits one user may have unfinished at once, over all their jobs: what bounds
+    #: the free work of jobs that fail (they cost nothing). More is 429 ``too_many_jobs``.
+    max_unfinished_circuits: int = Field(default=10_000, ge=1)
     cors_origins: list[str] = []
     home: Path | None = None
     #: OpenQASM conversions that run at once (threads); more wait, up to four times as

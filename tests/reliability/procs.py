@@ -121,6 +121,8 @@ class Stack:
     max_attempts: int = 5
     liveness_seconds: float = 60.0
     targets_file: Path | None = None
+    #: More service settings (``QRELAY_<NAME>`` environment variables), e.g. a body limit.
+    settings: dict[str, Any] = field(default_factory=dict)
     admin_token: str = field(default_factory=lambda: "adm_" + secrets.token_urlsafe(16))
     port: int = field(default_factory=free_port)
     service: Proc | None = None
@@ -144,6 +146,7 @@ class Stack:
             lease_seconds=self.lease_seconds,
             max_attempts=self.max_attempts,
             worker_liveness_seconds=self.liveness_seconds,
+            **self.settings,
         )
         port = port or self.port
         args = [

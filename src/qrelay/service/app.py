@@ -51,6 +51,8 @@ class ServiceRuntime:
             max_attempts=settings.max_attempts,
             worker_liveness_seconds=settings.worker_liveness_seconds,
             max_unfinished_jobs=settings.max_unfinished_jobs,
+            max_unfinished_circuits=settings.max_unfinished_circuits,
+            max_result_bytes=settings.max_body_bytes,
         )
         # Changes made by other processes (PostgreSQL replicas, a CLI) show at this bound.
         self.poll_interval = 0.5 if self.engine.dialect.name == "postgresql" else 1.0

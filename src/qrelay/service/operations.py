@@ -18,6 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from qrelay.payload import CircuitType, JobType, NewJob, TargetInfo, TargetModel, validate_json
 from qrelay.payload.workload import small_simulation
+from qrelay.service.db.leasing import lease_targets
 from qrelay.service.db.repo import Submitted, request_digest, splice_json
 from qrelay.service.notify import sleep_until
 from qrelay.service.problems import ApiError, pydantic_errors
@@ -184,18 +185,22 @@ async def wait_for_job(
             await sleep_until(changed, min(remaining, rt.poll_interval))
 
 
-def check_targets(worker: WorkerPrincipal, targets: Sequence[str]) -> None:
-    """Refuse (403) targets this worker does not serve."""
-    foreign = [t for t in targets if t not in worker.targets]
+def check_targets(worker: WorkerPrincipal, targets: Sequence[str]) -> list[str]:
+    """The targets of a lease request without repeats; 422 over the cap
+    (:data:`~qrelay.service.db.leasing.MAX_LEASE_TARGETS`), 403 for targets this worker
+    does not serve."""
+    unique = lease_targets(targets)
+    foreign = [t for t in unique if t not in worker.targets]
     if foreign:
         raise ApiError(403, "forbidden", f"targets: this worker does not serve {foreign}")
+    return unique
 
 
 async def wait_for_lease(
     rt: ServiceRuntime, worker: WorkerPrincipal, targets: Sequence[str], wait: float
 ) -> bytes | None:
     """The next task (``WorkerTask`` JSON) for these targets, waiting up to ``wait`` s."""
-    check_targets(worker, targets)
+    targets = check_targets(worker, targets)
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
     with rt.notifier.subscribe([f"target:{t}" for t in targets]) as changed:
         while True:
@@ -219,7 +224,7 @@ def lease_blocking(
     stop: threading.Event,
 ) -> bytes | None:
     """:func:`wait_for_lease` for a thread; ``stop`` being set ends the wait at once."""
-    check_targets(worker, targets)
+    targets = check_targets(worker, targets)
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
     with rt.notifier.subscribe_blocking([f"target:{t}" for t in targets]) as changed:
         while not stop.is_set():

@@ -18,6 +18,7 @@ from qrelay.payload import (
 )
 from qrelay.service import operations
 from qrelay.service.api.deps import Worker, body_model, json_body, runtime
+from qrelay.service.db.leasing import MAX_LEASE_TARGETS
 from qrelay.service.problems import pydantic_errors
 
 router = APIRouter(prefix="/v1/worker", tags=["worker"])
@@ -28,7 +29,7 @@ class LeaseRequest(BaseModel):
     """``POST /v1/worker/lease``: which targets to lease for, and how long to wait."""
 
     model_config = ConfigDict(extra="forbid")
-    targets: Annotated[list[str], Field(min_length=1)]
+    targets: Annotated[list[str], Field(min_length=1, max_length=MAX_LEASE_TARGETS)]
     wait: Annotated[float, Field(ge=0, le=60)] = 20.0
 
 
@@ -107,7 +108,7 @@ async def post_result(
     lease: Annotated[
         list[str] | None,
         Query(
-            max_length=100,
+            max_length=MAX_LEASE_TARGETS,
             description="then lease the next task of these targets, as ``/v1/worker/lease`` "
             "does, in the same request (200 with it, 204 when none came in time)",
         ),

@@ -127,8 +127,11 @@ tasks = Table(
     Column("initial_l2p", JSON, nullable=True),
     Column("final_l2p", JSON, nullable=True),
     Column("updated_at", _TS, nullable=False),
+    #: The task's turn among its target's queued tasks of the same priority: leases take
+    #: the lowest first, so users' tasks interleave (see ``qrelay.service.db.fairness``).
+    Column("share", Integer, nullable=False, server_default="0"),
     UniqueConstraint("job_id", "circuit_index"),
-    Index("ix_tasks_queue", "target", "status", "priority", "id"),
+    Index("ix_tasks_queue", "target", "status", "priority", "share", "id"),
     Index("ix_tasks_lease_expiry", "lease_expires_at"),
 )
 
