@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from qiskit.primitives import BaseSamplerV2
-from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
 from qiskit.primitives.containers import (
     BitArray,
     DataBin,
@@ -25,22 +24,19 @@ from qiskit.primitives.containers import (
     SamplerPubResult,
 )
 from qiskit.primitives.containers.sampler_pub import SamplerPub
-from qiskit.providers import JobStatus
 
 from qrelay.errors import JobFailedError, ValidationError
 from qrelay.payload import Bindings, Circuit, Readout
-from qrelay_qiskit._handles import JobHandle
 from qrelay_qiskit.backend import QRelayBackend
-from qrelay_qiskit.job import (
-    RunInfo,
-    combine_statuses,
-    gather,
-    to_job_status,
-    wait_all,
+from qrelay_qiskit.primitive_jobs import (
+    QRelayPrimitiveJob,
+    Submission,
+    bindings,
+    collect,
+    pub_table,
+    submit,
 )
 from qrelay_qiskit.result import bit_layout
-
-_FINAL = (JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)
 
 
 class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
@@ -90,101 +86,45 @@ class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
         for index, pub in enumerate(coerced):
             pub_shots = pub.shots if pub.shots is not None else default
             groups.setdefault(int(pub_shots), []).append(index)
-        parts: list[_Part] = []
+        parts: list[Submission] = []
         for group_shots, members in groups.items():
             payloads = [from_qiskit(coerced[i].circuit) for i in members]
             tables = [
                 _table(coerced[i], payload, i) for i, payload in zip(members, payloads, strict=True)
             ]
-            opts = dict(self._backend.options.__dict__) | self._options
-            opts.update(shots=group_shots, memory=False, meas_level=2, meas_return="single")
-            if self._seed is not None:
-                opts["seed_simulator"] = self._seed
-            jobs, infos = self._backend.plan_jobs(payloads, tables, opts)
-            handles = self._backend.submit_jobs(jobs)
-            parts.append(_Part(members, handles, infos))
+            parts.append(
+                submit(
+                    self._backend,
+                    members,
+                    payloads,
+                    tables,
+                    shots=group_shots,
+                    options=self._options,
+                    seed=self._seed,
+                )
+            )
         return QRelaySamplerJob(coerced, parts)
 
 
 def _table(pub: SamplerPub, payload: Circuit, index: int) -> Bindings | None:
-    circuit = pub.circuit
-    rows = math.prod(pub.shape)
-    if circuit.num_parameters == 0:
-        if rows != 1:
-            raise ValidationError(
-                f"pub {index}: a circuit with no parameters takes no parameter array "
-                f"(shape {pub.shape})"
-            )
-        return None
-    params = list(circuit.parameters)
-    values = pub.parameter_values.as_array(params).reshape(rows, len(params))
-    names = [p.name for p in params]
-    missing = sorted(set(payload.parameters) - set(names))
-    if missing:
-        raise ValidationError(f"pub {index}: no values for parameter(s) {missing}")
-    return Bindings(names=names, values=values.tolist())
+    values = pub_table(pub.circuit, pub.parameter_values, tuple(pub.shape), payload, index)
+    return bindings([p.name for p in pub.circuit.parameters], values)
 
 
-class _Part:
-    """The service jobs of the PUBs that share one shot count."""
-
-    def __init__(self, members: list[int], handles: list[JobHandle], infos: list[RunInfo]):
-        self.members = members
-        self.handles = handles
-        self.infos = infos
-
-
-class QRelaySamplerJob(BasePrimitiveJob):  # type: ignore[misc]
+class QRelaySamplerJob(QRelayPrimitiveJob):
     """The job of a ``QRelaySamplerV2.run``: one or more service jobs behind one id."""
 
-    def __init__(self, pubs: list[SamplerPub], parts: list[_Part]) -> None:
-        handles = [h for part in parts for h in part.handles]
-        super().__init__(",".join(h.job_id for h in handles))
+    def __init__(self, pubs: list[SamplerPub], parts: list[Submission]) -> None:
+        super().__init__(parts, self._collect)
         self._pubs = pubs
-        self._parts = parts
-        self._result: Any = None
 
-    @property
-    def handles(self) -> list[JobHandle]:
-        return [h for part in self._parts for h in part.handles]
-
-    def status(self) -> JobStatus:
-        return combine_statuses([to_job_status(h.status()) for h in self.handles])
-
-    def done(self) -> bool:
-        return self.status() is JobStatus.DONE
-
-    def running(self) -> bool:
-        return self.status() is JobStatus.RUNNING
-
-    def cancelled(self) -> bool:
-        return self.status() is JobStatus.CANCELLED
-
-    def in_final_state(self) -> bool:
-        return self.status() in _FINAL
-
-    def cancel(self) -> None:
-        for handle in self.handles:
-            handle.cancel()
-
-    def result(self, timeout: float | None = None) -> Any:
-        """The ``PrimitiveResult``; raises ``JobFailedError`` if a PUB did not complete."""
-        if self._result is not None:
-            return self._result
+    def _collect(self, parts: list[Submission], timeout: float | None, job_id: str) -> Any:
         results: list[Any] = [None] * len(self._pubs)
-        for part in self._parts:
-            datas = wait_all(part.handles, timeout)
-            rows, layouts, failures, _shots = gather(datas, part.infos, part.handles)
+        for part in parts:
+            rows, layouts = collect(part, timeout, job_id)
             for local, pub_index in enumerate(part.members):
-                if local in failures:
-                    raise JobFailedError(
-                        f"pub {pub_index}: {failures[local]}", job_id=self.job_id()
-                    )
-                layout = layouts[local]
-                assert layout is not None
-                results[pub_index] = _pub_result(self._pubs[pub_index], layout, rows[local])
-        self._result = PrimitiveResult(results, metadata={"version": 2})
-        return self._result
+                results[pub_index] = _pub_result(self._pubs[pub_index], layouts[local], rows[local])
+        return PrimitiveResult(results, metadata={"version": 2})
 
 
 def _pub_result(pub: SamplerPub, layout: Circuit, rows: list[Readout]) -> Any:

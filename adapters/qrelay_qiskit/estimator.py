@@ -1,0 +1,541 @@
+"""``QRelayEstimatorV2``: Qiskit's ``BaseEstimatorV2`` on a qrelay backend, with mitigation.
+
+A ``run`` is one service job (split only when the target's limits demand it). Each PUB's
+observables are grouped into qubit-wise commuting measurement bases; each (circuit,
+basis) is one payload circuit (one per noise factor, and per randomization when gates are
+twirled), and the PUB's parameter array, repeated once per measurement twirl, is its one
+bindings table. Mitigation circuits (the TREX calibrations) travel in the same job.
+Expectation values and standard errors come from the packed readout with numpy.
+
+On a device (a target with native operations), circuits are compiled here with the
+target's Qiskit ``Target`` and sent verbatim, so folds and twirls reach the device as
+written and the calibration measures the very qubits the circuits measure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from qiskit.circuit import QuantumCircuit
+from qiskit.primitives import BaseEstimatorV2
+from qiskit.primitives.containers import DataBin, PrimitiveResult, PubResult
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.observables_array import ObservablesArray
+from qiskit.quantum_info import Pauli, PauliList, SparsePauliOp
+
+from qrelay.errors import ValidationError
+from qrelay.payload import Bindings, Circuit
+from qrelay_qiskit.backend import QRelayBackend
+from qrelay_qiskit.mitigation import (
+    MEAS_REGISTER,
+    TWIRL_PREFIX,
+    basis_circuit,
+    calibration_circuit,
+    decouple,
+    extrapolate,
+    fold_gates,
+    measured_qubits,
+    twirl_gates,
+)
+from qrelay_qiskit.primitive_jobs import (
+    QRelayPrimitiveJob,
+    Submission,
+    collect,
+    pub_table,
+    register_bits,
+    submit,
+)
+from qrelay_qiskit.primitive_options import EstimatorOptions, parse_options, randomizations
+
+#: Seed of the local compiler when the estimator has none (compiling is deterministic).
+_COMPILE_SEED = 1234
+
+
+@dataclass
+class _Basis:
+    """One measurement basis of a PUB: its Paulis (indices into the PUB's list)."""
+
+    paulis: list[int]
+    #: per noise factor: the circuit indices in the job (one, or one per randomization)
+    circuits: dict[int, list[int]] = field(default_factory=dict)
+    #: which register bits each Pauli reads, ``(paulis, bits)``
+    masks: npt.NDArray[np.bool_] | None = None
+    #: the TREX calibration circuit's index in the job
+    calibration: int | None = None
+
+
+@dataclass
+class _PubPlan:
+    """How a PUB's values come back: its Paulis, coefficients and bases."""
+
+    pub: EstimatorPub
+    coefficients: npt.NDArray[np.float64]  # (observables, paulis)
+    constant: npt.NDArray[np.float64]  # (observables,) from identity terms
+    bases: list[_Basis]
+    rows: int
+
+
+@dataclass
+class _Plan:
+    """The whole run: the payload circuits of the one job and how to read them."""
+
+    options: EstimatorOptions
+    randomizations: int
+    shots_per_randomization: int
+    factors: list[int]
+    masks: npt.NDArray[np.uint8]  # (randomizations, max measured) twirl flips
+    twirl_rows: bool  # measurement twirls as table rows (else one circuit per twirl)
+    applied_dd: bool
+    pubs: list[_PubPlan] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+    circuits: list[QuantumCircuit] = field(default_factory=list)
+    tables: list[tuple[list[str], npt.NDArray[np.float64] | None]] = field(default_factory=list)
+    widths: list[int] = field(default_factory=list)
+    calibrations: dict[tuple[int, ...], int] = field(default_factory=dict)
+
+
+class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
+    """An ``EstimatorV2`` whose PUBs run on a qrelay backend as one job, with mitigation."""
+
+    def __init__(
+        self,
+        backend: QRelayBackend,
+        *,
+        default_precision: float = 0.015625,
+        seed: int | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> None:
+        """``options`` take IBM's names (``resilience_level``, ``twirling.*``, ...).
+
+        ``seed`` fixes the random twirls (and the local compiler); the shots themselves
+        are drawn by the target.
+        """
+        if not 0 < default_precision <= 1:
+            raise ValidationError(f"default_precision: {default_precision} is not in (0, 1]")
+        self._backend = backend
+        self._default_precision = default_precision
+        self._seed = seed
+        self._options: EstimatorOptions = parse_options(EstimatorOptions, options)
+        self._manager: Any = None
+
+    @property
+    def backend(self) -> QRelayBackend:
+        return self._backend
+
+    @property
+    def options(self) -> EstimatorOptions:
+        """The options; assign to them (``estimator.options.resilience_level = 2``)."""
+        return self._options
+
+    @property
+    def default_precision(self) -> float:
+        return self._default_precision
+
+    def run(self, pubs: Iterable[Any], *, precision: float | None = None) -> QRelayPrimitiveJob:
+        """Submit the PUBs as one job; its ``result()`` is a ``PrimitiveResult``."""
+        if precision is not None and not 0 < precision <= 1:
+            raise ValidationError(f"precision: {precision} is not in (0, 1]")
+        default = self._default_precision if precision is None else precision
+        coerced = [_coerce(pub, default, index) for index, pub in enumerate(pubs)]
+        if not coerced:
+            raise ValidationError("run: no PUBs given")
+        plan = self._plan(coerced)
+        payloads, tables = _payloads(plan)
+        part = submit(
+            self._backend,
+            plan.members,
+            payloads,
+            tables,
+            shots=plan.shots_per_randomization,
+            options={},
+            # not the simulator's seed: every circuit of a job would draw the same shots,
+            # and the randomizations and noise factors must be independent samples
+            seed=None,
+            verbatim=self._compiles(),
+        )
+        calibration_id = self._backend.info.calibration_id
+        return QRelayPrimitiveJob(
+            [part],
+            lambda parts, timeout, job_id: _result(plan, parts[0], timeout, job_id, calibration_id),
+        )
+
+    # ------------------------------------------------------------------ planning
+    def _compiles(self) -> bool:
+        info = self._backend.info
+        return bool(info.native_ops or info.coupling_map is not None)
+
+    def _compile(self, circuit: QuantumCircuit, layout: list[int] | None = None) -> QuantumCircuit:
+        if not self._compiles():
+            return circuit
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        seed = _COMPILE_SEED if self._seed is None else self._seed
+        if layout is not None:
+            manager = generate_preset_pass_manager(
+                optimization_level=1,
+                target=self._backend.target,
+                initial_layout=layout,
+                seed_transpiler=seed,
+            )
+            return manager.run(circuit)
+        if self._manager is None:
+            self._manager = generate_preset_pass_manager(
+                optimization_level=1, target=self._backend.target, seed_transpiler=seed
+            )
+        return self._manager.run(circuit)
+
+    def _plan(self, pubs: list[EstimatorPub]) -> _Plan:
+        options = self._options.model_copy(deep=True)
+        shots = max(_shots(pub, options) for pub in pubs)
+        twirled = options.twirl_measure or options.twirl_gates
+        count, per = randomizations(options.twirling, shots) if twirled else (1, shots)
+        factors = [int(f) for f in options.resilience.zne.noise_factors]
+        if not options.zne_mitigation:
+            factors = [1]
+        rng = np.random.default_rng(self._seed)
+        widest = max(pub.circuit.num_qubits for pub in pubs)
+        masks = np.zeros((count, widest), dtype=np.uint8)
+        if options.twirl_measure:
+            masks = rng.integers(0, 2, size=(count, widest), dtype=np.uint8)
+        plan = _Plan(
+            options=options,
+            randomizations=count,
+            shots_per_randomization=per,
+            factors=factors,
+            masks=masks,
+            twirl_rows=not options.twirl_gates,
+            applied_dd=options.dynamical_decoupling.enable and self._compiles(),
+        )
+        for index, pub in enumerate(pubs):
+            plan.pubs.append(self._plan_pub(plan, pub, index, rng))
+        return plan
+
+    def _plan_pub(
+        self, plan: _Plan, pub: EstimatorPub, index: int, rng: np.random.Generator
+    ) -> _PubPlan:
+        labels, coefficients, constant = _paulis(pub)
+        rows = math.prod(pub.parameter_values.shape) if pub.circuit.num_parameters else 1
+        params = pub.circuit.parameters
+        clash = sorted(p.name for p in params if p.name.startswith(TWIRL_PREFIX))
+        if clash:
+            raise ValidationError(f"pub {index}: parameter name(s) {clash} are reserved")
+        values = pub_table(
+            pub.circuit, pub.parameter_values, tuple(pub.parameter_values.shape), None, index
+        )
+        names = [p.name for p in params]
+        bases: list[_Basis] = []
+        if labels:
+            groups = PauliList(labels).group_commuting(qubit_wise=True)
+            position = {label: i for i, label in enumerate(labels)}
+            for group in groups:
+                members = [position[label] for label in group.to_labels()]
+                basis = Pauli((np.any(group.z, axis=0), np.any(group.x, axis=0)))
+                bases.append(
+                    self._plan_basis(
+                        plan,
+                        pub,
+                        index=index,
+                        basis=basis,
+                        members=members,
+                        labels=labels,
+                        names=names,
+                        values=values,
+                        rng=rng,
+                    )
+                )
+        return _PubPlan(pub, coefficients, constant, bases, rows)
+
+    def _plan_basis(
+        self,
+        plan: _Plan,
+        pub: EstimatorPub,
+        *,
+        index: int,
+        basis: Pauli,
+        members: list[int],
+        labels: list[str],
+        names: list[str],
+        values: npt.NDArray[np.float64] | None,
+        rng: np.random.Generator,
+    ) -> _Basis:
+        measuring = plan.options.twirl_measure
+        logical, qubits = basis_circuit(pub.circuit, basis, twirl=measuring)
+        entry = _Basis(paulis=members)
+        entry.masks = np.array(
+            [(Pauli(labels[m]).x | Pauli(labels[m]).z)[qubits] for m in members], dtype=bool
+        )
+        compiled = self._compile(logical)
+        physical = tuple(measured_qubits(compiled))
+        native = set(self._backend.info.native_ops)
+        twirl_names = [f"{TWIRL_PREFIX}{j}" for j in range(len(qubits))] if measuring else []
+        label = "".join("IXYZ"[int(basis.x[q]) + 2 * int(basis.z[q])] for q in qubits)
+        for factor in plan.factors:
+            folded = fold_gates(compiled, factor)
+            copies = plan.randomizations if plan.options.twirl_gates else 1
+            entry.circuits[factor] = []
+            for copy in range(copies):
+                circuit = twirl_gates(folded, rng, native) if plan.options.twirl_gates else folded
+                if plan.applied_dd:
+                    circuit = decouple(
+                        circuit,
+                        self._backend.target,
+                        plan.options.dynamical_decoupling.sequence_type,
+                    )
+                masks = plan.masks[:, : len(qubits)]
+                if plan.twirl_rows:
+                    table = _twirl_table(values, masks)
+                else:
+                    table = _twirl_table(values, masks[copy : copy + 1])
+                entry.circuits[factor].append(len(plan.circuits))
+                plan.members.append(f"pub {index} (basis {label}, noise factor {factor})")
+                plan.circuits.append(circuit)
+                plan.tables.append((names + twirl_names, table))
+                plan.widths.append(len(qubits))
+        if plan.options.measure_mitigation:
+            entry.calibration = self._calibration(plan, compiled.num_qubits, physical)
+        return entry
+
+    def _calibration(self, plan: _Plan, width: int, physical: tuple[int, ...]) -> int:
+        found = plan.calibrations.get(physical)
+        if found is not None:
+            return found
+        circuit = calibration_circuit(width, physical)
+        if self._compiles():
+            circuit = self._compile(circuit, layout=list(range(width)))
+        names = [f"{TWIRL_PREFIX}{j}" for j in range(len(physical))]
+        masks = plan.masks[:, : len(physical)]
+        plan.calibrations[physical] = len(plan.circuits)
+        plan.members.append(f"TREX calibration of qubits {list(physical)}")
+        plan.circuits.append(circuit)
+        plan.tables.append((names, masks.astype(float) * math.pi))
+        plan.widths.append(len(physical))
+        return len(plan.circuits) - 1
+
+
+def _coerce(pub: Any, precision: float, index: int) -> EstimatorPub:
+    """One PUB, its observables mapped through an ISA circuit's layout; errors name it."""
+    if isinstance(pub, EstimatorPub):
+        return pub
+    if not isinstance(pub, tuple | list) or not 2 <= len(pub) <= 4:
+        raise ValidationError(
+            f"pub {index}: expected (circuit, observables[, parameter_values[, precision]])"
+        )
+    circuit, observables, *rest = pub
+    if not isinstance(circuit, QuantumCircuit):
+        raise ValidationError(f"pub {index}: {type(circuit).__name__} is not a QuantumCircuit")
+    try:
+        array = ObservablesArray.coerce(observables)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"pub {index}: observables are not valid ({exc})") from exc
+    if array.num_qubits != circuit.num_qubits and circuit.layout is not None:
+        try:
+            array = array.apply_layout(circuit.layout)
+        except Exception as exc:  # Qiskit raises QiskitError and ValueError here
+            raise ValidationError(
+                f"pub {index}: observables on {array.num_qubits} qubits do not fit the "
+                f"layout of the circuit ({circuit.num_qubits} qubits): {exc}"
+            ) from exc
+    if array.num_qubits != circuit.num_qubits:
+        raise ValidationError(
+            f"pub {index}: observables act on {array.num_qubits} qubits, the circuit has "
+            f"{circuit.num_qubits}" + (" (after its layout)" if circuit.layout is not None else "")
+        )
+    if len(rest) == 2 and rest[1] is not None and not 0 < float(rest[1]) <= 1:
+        raise ValidationError(f"pub {index}: precision {rest[1]} is not in (0, 1]")
+    try:
+        return EstimatorPub.coerce((circuit, array, *rest), precision)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"pub {index}: {exc}") from exc
+
+
+def _shots(pub: EstimatorPub, options: EstimatorOptions) -> int:
+    if options.default_shots is not None:
+        return options.default_shots
+    return math.ceil(1.0 / float(pub.precision) ** 2)
+
+
+def _paulis(
+    pub: EstimatorPub,
+) -> tuple[list[str], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The PUB's distinct non-identity Paulis, each observable's coefficients, constants."""
+    ops = [
+        SparsePauliOp.from_sparse_observable(obs).simplify()
+        for obs in pub.observables.sparse_observables_array().ravel()
+    ]
+    identity = "I" * pub.circuit.num_qubits
+    labels: list[str] = []
+    position: dict[str, int] = {}
+    for op in ops:
+        for label in op.paulis.to_labels():
+            if label != identity and label not in position:
+                position[label] = len(labels)
+                labels.append(label)
+    coefficients = np.zeros((len(ops), len(labels)))
+    constant = np.zeros(len(ops))
+    for o, op in enumerate(ops):
+        for label, coeff in zip(op.paulis.to_labels(), op.coeffs, strict=True):
+            if label == identity:
+                constant[o] += float(np.real(coeff))
+            else:
+                coefficients[o, position[label]] += float(np.real(coeff))
+    return labels, coefficients, constant
+
+
+def _twirl_table(
+    values: npt.NDArray[np.float64] | None, masks: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.float64] | None:
+    """Rows ``r * T + t``: parameter row ``r`` with measurement twirl ``t`` (angles 0 or pi)."""
+    count = masks.shape[0]
+    angles = masks.astype(float) * math.pi
+    if values is None:
+        return angles if masks.shape[1] else None
+    repeated = np.repeat(values, count, axis=0)
+    tiled = np.tile(angles, (values.shape[0], 1))
+    return np.concatenate([repeated, tiled], axis=1)
+
+
+def _payloads(plan: _Plan) -> tuple[list[Circuit], list[Bindings | None]]:
+    from qrelay_qiskit.convert import from_qiskit
+
+    payloads = [from_qiskit(c) for c in plan.circuits]
+    tables: list[Bindings | None] = []
+    for payload, (names, values) in zip(payloads, plan.tables, strict=True):
+        if values is None or not names:
+            tables.append(None)
+            continue
+        keep = [j for j, n in enumerate(names) if n in payload.parameters]
+        if not keep:
+            tables.append(None)
+            continue
+        tables.append(Bindings(names=[names[j] for j in keep], values=values[:, keep].tolist()))
+    return payloads, tables
+
+
+# ---------------------------------------------------------------------- reading results
+def _signs(bits: npt.NDArray[np.uint8], masks: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+    """``(paulis, rows, shots)`` values +-1 of each Pauli from ``(rows, shots, bits)``."""
+    parity = np.einsum("rsb,pb->prs", bits.astype(np.int32), masks.astype(np.int32)) & 1
+    signs: npt.NDArray[np.float32] = (1.0 - 2.0 * parity).astype(np.float32)
+    return signs
+
+
+def _untwirled(
+    plan: _Plan, rows: list[Any], circuits: list[int], width: int, *, as_rows: bool
+) -> npt.NDArray[np.uint8]:
+    """``(param rows, randomizations * shots, bits)`` with the measurement flips undone.
+
+    The randomizations are rows of one circuit's table (``as_rows``) or one circuit each.
+    """
+    count = plan.randomizations
+    masks = plan.masks[:, :width]
+    if as_rows:
+        bits = register_bits(rows[circuits[0]], MEAS_REGISTER, width)
+        shots = bits.shape[1]
+        bits = bits.reshape(-1, count, shots, width) ^ masks[None, :, None, :]
+    else:
+        parts = [register_bits(rows[c], MEAS_REGISTER, width) for c in circuits]
+        bits = np.stack(parts, axis=1) ^ masks[None, :, None, :]
+        shots = bits.shape[2]
+    return bits.reshape(bits.shape[0], count * shots, width)
+
+
+def _estimate(
+    plan: _Plan, pub_plan: _PubPlan, rows: list[Any], factor: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]:
+    """Each observable's value and standard error per parameter row, at one noise factor."""
+    observables = pub_plan.coefficients.shape[0]
+    evs = np.tile(pub_plan.constant[:, None], (1, pub_plan.rows))
+    variance = np.zeros((observables, pub_plan.rows))
+    shots = 0
+    for basis in pub_plan.bases:
+        assert basis.masks is not None
+        width = basis.masks.shape[1]
+        bits = _untwirled(plan, rows, basis.circuits[factor], width, as_rows=plan.twirl_rows)
+        shots = bits.shape[1]
+        signs = _signs(bits, basis.masks)
+        weights = pub_plan.coefficients[:, basis.paulis]
+        if basis.calibration is not None:
+            calibration = _untwirled(plan, rows, [basis.calibration], width, as_rows=True)
+            scale = _signs(calibration, basis.masks).mean(axis=(1, 2))
+            weights = weights / np.where(np.abs(scale) > 1e-3, scale, 1e-3)
+        values = np.einsum("op,prs->ors", weights, signs.astype(np.float64))
+        evs += values.mean(axis=2)
+        variance += values.var(axis=2, ddof=1) / shots if shots > 1 else 0.0
+    return evs, np.sqrt(variance), shots
+
+
+def _result(
+    plan: _Plan,
+    part: Submission,
+    timeout: float | None,
+    job_id: str,
+    calibration_id: str | None,
+) -> Any:
+    rows, _layouts = collect(part, timeout, job_id)
+    options = plan.options
+    results = []
+    for pub_plan in plan.pubs:
+        pub = pub_plan.pub
+        per_factor = [_estimate(plan, pub_plan, rows, f) for f in plan.factors]
+        shots = max((s for _, _, s in per_factor), default=0)
+        if len(plan.factors) > 1:
+            evs, stds = extrapolate(
+                plan.factors,
+                np.stack([e for e, _, _ in per_factor]),
+                np.stack([s for _, s, _ in per_factor]),
+                options.resilience.zne.extrapolator,
+            )
+        else:
+            evs, stds = per_factor[0][0], per_factor[0][1]
+        shape = tuple(pub.shape)
+        obs_index = np.arange(pub.observables.size).reshape(pub.observables.shape)
+        row_index = np.arange(pub_plan.rows).reshape(
+            pub.parameter_values.shape if pub.circuit.num_parameters else ()
+        )
+        obs_at, row_at = np.broadcast_arrays(obs_index, row_index)
+        metadata: dict[str, Any] = {
+            "shots": shots,
+            "target_precision": float(pub.precision),
+            "circuit_metadata": pub.circuit.metadata,
+            "resilience_level": options.resilience_level,
+            "techniques": _techniques(plan),
+            "num_randomizations": plan.randomizations,
+            "shots_per_randomization": plan.shots_per_randomization,
+            "num_bases": len(pub_plan.bases),
+        }
+        if len(plan.factors) > 1:
+            metadata["zne"] = {
+                "noise_factors": list(plan.factors),
+                "extrapolator": options.resilience.zne.extrapolator,
+                "evs_noise_factors": np.stack([e[obs_at, row_at] for e, _, _ in per_factor]),
+            }
+        if calibration_id is not None:
+            metadata["calibration_id"] = calibration_id
+        data = DataBin(
+            evs=np.asarray(evs[obs_at, row_at]).reshape(shape),
+            stds=np.asarray(stds[obs_at, row_at]).reshape(shape),
+            shape=shape,
+        )
+        results.append(PubResult(data, metadata=metadata))
+    return PrimitiveResult(results, metadata={"version": 2})
+
+
+def _techniques(plan: _Plan) -> list[str]:
+    options = plan.options
+    applied = []
+    if options.measure_mitigation:
+        applied.append("measure_mitigation (TREX)")
+    if options.twirl_measure:
+        applied.append("twirling.measure")
+    if options.twirl_gates:
+        applied.append("twirling.gates")
+    if len(plan.factors) > 1:
+        applied.append("zne (gate folding)")
+    if plan.applied_dd:
+        applied.append(f"dynamical_decoupling ({options.dynamical_decoupling.sequence_type})")
+    return applied
