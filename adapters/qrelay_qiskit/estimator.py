@@ -39,7 +39,6 @@ from qrelay_qiskit.mitigation import (
     decouple,
     extrapolate,
     fold_gates,
-    measured_qubits,
     twirl_gates,
 )
 from qrelay_qiskit.primitive_jobs import (
@@ -122,6 +121,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         self._seed = seed
         self._options: EstimatorOptions = parse_options(EstimatorOptions, options)
         self._manager: Any = None
+        self._translator: Any = None
 
     @property
     def backend(self) -> QRelayBackend:
@@ -169,25 +169,40 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         info = self._backend.info
         return bool(info.native_ops or info.coupling_map is not None)
 
-    def _compile(self, circuit: QuantumCircuit, layout: list[int] | None = None) -> QuantumCircuit:
+    def _compile(self, circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
+        """A PUB's circuit on the device, and the device qubit holding each logical one.
+
+        Compiled once per PUB, so every basis, level and calibration uses the same qubits.
+        """
+        stripped = circuit.remove_final_measurements(inplace=False)
         if not self._compiles():
-            return circuit
+            return stripped, list(range(circuit.num_qubits))
         from qiskit.transpiler import generate_preset_pass_manager
 
         seed = _COMPILE_SEED if self._seed is None else self._seed
-        if layout is not None:
-            manager = generate_preset_pass_manager(
-                optimization_level=1,
-                target=self._backend.target,
-                initial_layout=layout,
-                seed_transpiler=seed,
-            )
-            return manager.run(circuit)
         if self._manager is None:
             self._manager = generate_preset_pass_manager(
                 optimization_level=1, target=self._backend.target, seed_transpiler=seed
             )
-        return self._manager.run(circuit)
+        compiled = self._manager.run(stripped)
+        if compiled.layout is None:
+            return compiled, list(range(circuit.num_qubits))
+        final = compiled.layout.final_index_layout(filter_ancillas=True)
+        return compiled, [int(q) for q in final[: circuit.num_qubits]]
+
+    def _translate(self, circuit: QuantumCircuit) -> QuantumCircuit:
+        """A compiled circuit with measurement gates added, in native gates, qubits kept."""
+        if not self._compiles():
+            return circuit
+        from qiskit.transpiler import generate_preset_pass_manager
+
+        if self._translator is None:
+            self._translator = generate_preset_pass_manager(
+                optimization_level=0,
+                target=self._backend.target,
+                initial_layout=list(range(self._backend.num_qubits)),
+            )
+        return self._translator.run(circuit)
 
     def _plan(self, pubs: list[EstimatorPub]) -> _Plan:
         options = self._options.model_copy(deep=True)
@@ -219,6 +234,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         self, plan: _Plan, pub: EstimatorPub, index: int, rng: np.random.Generator
     ) -> _PubPlan:
         labels, coefficients, constant = _paulis(pub)
+        compiled, placement = self._compile(pub.circuit)
         rows = math.prod(pub.parameter_values.shape) if pub.circuit.num_parameters else 1
         params = pub.circuit.parameters
         clash = sorted(p.name for p in params if p.name.startswith(TWIRL_PREFIX))
@@ -238,7 +254,8 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
                 bases.append(
                     self._plan_basis(
                         plan,
-                        pub,
+                        compiled,
+                        placement,
                         index=index,
                         basis=basis,
                         members=members,
@@ -253,7 +270,8 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
     def _plan_basis(
         self,
         plan: _Plan,
-        pub: EstimatorPub,
+        circuit: QuantumCircuit,
+        placement: list[int],
         *,
         index: int,
         basis: Pauli,
@@ -264,13 +282,13 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         rng: np.random.Generator,
     ) -> _Basis:
         measuring = plan.options.twirl_measure
-        logical, qubits = basis_circuit(pub.circuit, basis, twirl=measuring)
+        measured, qubits = basis_circuit(circuit, basis, placement, twirl=measuring)
         entry = _Basis(paulis=members)
         entry.masks = np.array(
             [(Pauli(labels[m]).x | Pauli(labels[m]).z)[qubits] for m in members], dtype=bool
         )
-        compiled = self._compile(logical)
-        physical = tuple(measured_qubits(compiled))
+        compiled = self._translate(measured)
+        physical = tuple(placement[q] for q in qubits)
         native = set(self._backend.info.native_ops)
         twirl_names = [f"{TWIRL_PREFIX}{j}" for j in range(len(qubits))] if measuring else []
         label = "".join("IXYZ"[int(basis.x[q]) + 2 * int(basis.z[q])] for q in qubits)
@@ -305,8 +323,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         if found is not None:
             return found
         circuit = calibration_circuit(width, physical)
-        if self._compiles():
-            circuit = self._compile(circuit, layout=list(range(width)))
+        circuit = self._translate(circuit)
         names = [f"{TWIRL_PREFIX}{j}" for j in range(len(physical))]
         masks = plan.masks[:, : len(physical)]
         plan.calibrations[physical] = len(plan.circuits)

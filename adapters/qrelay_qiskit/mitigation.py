@@ -38,13 +38,14 @@ _PAULI_LABELS: Final = ("I", "X", "Y", "Z")
 
 
 def basis_circuit(
-    circuit: QuantumCircuit, basis: Pauli, *, twirl: bool
+    circuit: QuantumCircuit, basis: Pauli, placement: Sequence[int], *, twirl: bool
 ) -> tuple[QuantumCircuit, list[int]]:
-    """``circuit`` measured in ``basis`` (one Pauli per qubit, ``I`` = not measured).
+    """``circuit`` measured in ``basis`` (one Pauli per logical qubit, ``I`` = not measured).
 
-    Returns the circuit and the measured qubits, in the order of the register's bits.
-    With ``twirl`` each measurement is preceded by ``rx(theta_j)``, ``theta_j`` a parameter
-    bound to 0 or pi per binding row.
+    ``placement[q]`` is the qubit of ``circuit`` that holds logical qubit ``q`` at the end
+    (the identity for a circuit that is not compiled). Returns the circuit and the logical
+    qubits measured, in the order of the register's bits. With ``twirl`` each measurement
+    is preceded by ``rx(theta_j)``, ``theta_j`` a parameter bound to 0 or pi per binding row.
     """
     qubits = [q for q in range(basis.num_qubits) if basis.z[q] or basis.x[q]]
     out = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
@@ -52,15 +53,16 @@ def basis_circuit(
     register = ClassicalRegister(len(qubits), MEAS_REGISTER)
     out.add_register(register)
     for j, q in enumerate(qubits):
+        where = placement[q]
         if basis.x[q] and basis.z[q]:  # Y
-            out.sdg(q)
-            out.h(q)
+            out.sdg(where)
+            out.h(where)
         elif basis.x[q]:
-            out.h(q)
+            out.h(where)
         if twirl:
-            out.rx(Parameter(f"{TWIRL_PREFIX}{j}"), q)
+            out.rx(Parameter(f"{TWIRL_PREFIX}{j}"), where)
     for j, q in enumerate(qubits):
-        out.measure(q, register[j])
+        out.measure(placement[q], register[j])
     return out, qubits
 
 
@@ -74,19 +76,6 @@ def calibration_circuit(num_qubits: int, qubits: Sequence[int]) -> QuantumCircui
     for j, q in enumerate(qubits):
         out.measure(q, register[j])
     return out
-
-
-def measured_qubits(circuit: QuantumCircuit) -> list[int]:
-    """The qubit each bit of the measurement register holds, in bit order."""
-    register = next(r for r in circuit.cregs if r.name == MEAS_REGISTER)
-    holds: dict[int, int] = {}
-    for inst in circuit.data:
-        if inst.operation.name == "measure":
-            clbit = circuit.find_bit(inst.clbits[0])
-            for reg, index in clbit.registers:
-                if reg.name == register.name:
-                    holds[index] = circuit.find_bit(inst.qubits[0]).index
-    return [holds[j] for j in range(register.size)]
 
 
 def fold_gates(circuit: QuantumCircuit, factor: int) -> QuantumCircuit:

@@ -156,20 +156,35 @@ class EstimatorOptions(SamplerOptions):
         return self.resilience_level >= 2 if chosen is None else chosen
 
 
+def _merge(into: dict[str, Any], key: str, value: Any) -> None:
+    """Set dotted ``key`` in nested ``into``, merging groups given both ways."""
+    parts = key.split(".")
+    node = into
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ValidationError(f"options: {key!r} sets a group and a value at once")
+        node = child
+    last = parts[-1]
+    if isinstance(value, Mapping):
+        child = node.setdefault(last, {})
+        if not isinstance(child, dict):
+            raise ValidationError(f"options: {key!r} sets a group and a value at once")
+        for name, inner in value.items():
+            if not isinstance(name, str):
+                raise ValidationError(f"options: key {name!r} in {key!r} is not a name")
+            _merge(child, name, inner)
+    else:
+        node[last] = value
+
+
 def parse_options(model: type[_Group], given: Mapping[str, Any] | None) -> Any:
     """``given`` (nested dicts, or dotted keys such as ``"resilience.zne.extrapolator"``)."""
     nested: dict[str, Any] = {}
     for key, value in (given or {}).items():
         if not isinstance(key, str):
             raise ValidationError(f"options: key {key!r} is not a name")
-        node = nested
-        parts = key.split(".")
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ValidationError(f"options: {key!r} sets a group and a value at once")
-            node = child
-        node[parts[-1]] = value
+        _merge(nested, key, value)
     try:
         return model.model_validate(nested)
     except pydantic.ValidationError as exc:
