@@ -31,12 +31,15 @@ from qiskit.quantum_info import Pauli, PauliList, SparsePauliOp
 from qrelay.errors import ValidationError
 from qrelay.payload import Bindings, Circuit
 from qrelay_qiskit.backend import QRelayBackend
+from qrelay_qiskit.mitigation import COMPILE_SEED as _COMPILE_SEED
 from qrelay_qiskit.mitigation import (
     MEAS_REGISTER,
     TWIRL_PREFIX,
     basis_circuit,
     calibration_circuit,
+    compiles_locally,
     decouple,
+    device_pass_manager,
     extrapolate,
     fold_gates,
     twirl_gates,
@@ -50,9 +53,6 @@ from qrelay_qiskit.primitive_jobs import (
     submit,
 )
 from qrelay_qiskit.primitive_options import EstimatorOptions, parse_options, randomizations
-
-#: Seed of the local compiler when the estimator has none (compiling is deterministic).
-_COMPILE_SEED = 1234
 
 
 @dataclass
@@ -166,8 +166,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
 
     # ------------------------------------------------------------------ planning
     def _compiles(self) -> bool:
-        info = self._backend.info
-        return bool(info.native_ops or info.coupling_map is not None)
+        return compiles_locally(self._backend)
 
     def _compile(self, circuit: QuantumCircuit) -> tuple[QuantumCircuit, list[int]]:
         """A PUB's circuit on the device, and the device qubit holding each logical one.
@@ -177,13 +176,9 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         stripped = circuit.remove_final_measurements(inplace=False)
         if not self._compiles():
             return stripped, list(range(circuit.num_qubits))
-        from qiskit.transpiler import generate_preset_pass_manager
-
-        seed = _COMPILE_SEED if self._seed is None else self._seed
         if self._manager is None:
-            self._manager = generate_preset_pass_manager(
-                optimization_level=1, target=self._backend.target, seed_transpiler=seed
-            )
+            seed = _COMPILE_SEED if self._seed is None else self._seed
+            self._manager = device_pass_manager(self._backend, seed)
         compiled = self._manager.run(stripped)
         if compiled.layout is None:
             return compiled, list(range(circuit.num_qubits))
@@ -194,14 +189,8 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         """A compiled circuit with measurement gates added, in native gates, qubits kept."""
         if not self._compiles():
             return circuit
-        from qiskit.transpiler import generate_preset_pass_manager
-
         if self._translator is None:
-            self._translator = generate_preset_pass_manager(
-                optimization_level=0,
-                target=self._backend.target,
-                initial_layout=list(range(self._backend.num_qubits)),
-            )
+            self._translator = device_pass_manager(self._backend, 0, trivial_layout=True)
         return self._translator.run(circuit)
 
     def _plan(self, pubs: list[EstimatorPub]) -> _Plan:

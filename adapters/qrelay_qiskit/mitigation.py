@@ -31,6 +31,8 @@ from qrelay.errors import ValidationError
 
 #: Prefix of the bound angles that flip measurements (refused as user parameter names).
 TWIRL_PREFIX: Final = "qrelay_meas_twirl_"
+#: Seed of the local compiler when the primitive has none (compiling is deterministic).
+COMPILE_SEED: Final = 1234
 #: The register a basis circuit measures into.
 MEAS_REGISTER: Final = "qrelay_meas"
 
@@ -152,6 +154,31 @@ def twirl_gates(
         out.append(inst)
         _append_pauli(out, after, inst.qubits, native)
     return out
+
+
+def compiles_locally(backend: Any) -> bool:
+    """Whether a primitive compiles for ``backend`` itself (a device: native ops or couplings).
+
+    Folds, twirls and decoupling are written on the compiled circuit, which then travels
+    verbatim, so the service's optimiser cannot undo them.
+    """
+    info = backend.info
+    return bool(info.native_ops or info.coupling_map is not None)
+
+
+def device_pass_manager(backend: Any, seed: int, *, trivial_layout: bool = False) -> Any:
+    """A preset pass manager for ``backend``'s target (level 1; level 0 on a fixed layout)."""
+    from qiskit.transpiler import generate_preset_pass_manager
+
+    if trivial_layout:
+        return generate_preset_pass_manager(
+            optimization_level=0,
+            target=backend.target,
+            initial_layout=list(range(backend.num_qubits)),
+        )
+    return generate_preset_pass_manager(
+        optimization_level=1, target=backend.target, seed_transpiler=seed
+    )
 
 
 def decouple(circuit: QuantumCircuit, target: Any, sequence_type: str) -> QuantumCircuit:

@@ -28,6 +28,7 @@ from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qrelay.errors import JobFailedError, ValidationError
 from qrelay.payload import Bindings, Circuit, Readout
 from qrelay_qiskit.backend import QRelayBackend
+from qrelay_qiskit.mitigation import COMPILE_SEED, compiles_locally, device_pass_manager
 from qrelay_qiskit.primitive_jobs import (
     QRelayPrimitiveJob,
     Submission,
@@ -36,7 +37,9 @@ from qrelay_qiskit.primitive_jobs import (
     pub_table,
     submit,
 )
+from qrelay_qiskit.primitive_options import SamplerOptions, parse_options, randomizations
 from qrelay_qiskit.result import bit_layout
+from qrelay_qiskit.sampler_twirl import TwirledCopy, join_copies, twirled_copies
 
 
 class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
@@ -50,9 +53,14 @@ class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
         seed: int | None = None,
         options: dict[str, Any] | None = None,
     ) -> None:
-        """``options`` are backend run options (``priority``, ``tags``, ``sim_method``, ...)."""
+        """``options`` are backend run options (``priority``, ``tags``, ``sim_method``, ...)
+        and IBM's ``twirling`` and ``dynamical_decoupling`` groups (nested or dotted)."""
         if default_shots < 1:
             raise ValidationError(f"default_shots: {default_shots} is not a positive count")
+        groups = ("twirling", "dynamical_decoupling")
+        chosen = {k: v for k, v in (options or {}).items() if str(k).split(".", 1)[0] in groups}
+        options = {k: v for k, v in (options or {}).items() if k not in chosen}
+        self._mitigation: SamplerOptions = parse_options(SamplerOptions, chosen)
         given = set(options or {})
         reserved = {"parameter_binds", "shots", "memory", "meas_level", "meas_return"}
         unknown = sorted((given - set(backend.options)) | (given & reserved))
@@ -74,6 +82,15 @@ class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
     def default_shots(self) -> int:
         return self._default_shots
 
+    @property
+    def options(self) -> SamplerOptions:
+        """The ``twirling`` and ``dynamical_decoupling`` options (assignable)."""
+        return self._mitigation
+
+    def _randomizing(self) -> bool:
+        twirling = self._mitigation.twirling
+        return bool(twirling.enable_gates or twirling.enable_measure)
+
     def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> QRelaySamplerJob:
         """Submit the PUBs; returns a job whose ``result()`` is a ``PrimitiveResult``."""
         from qrelay_qiskit.convert import from_qiskit
@@ -86,6 +103,8 @@ class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
         for index, pub in enumerate(coerced):
             pub_shots = pub.shots if pub.shots is not None else default
             groups.setdefault(int(pub_shots), []).append(index)
+        if self._randomizing() or self._mitigation.dynamical_decoupling.enable:
+            return self._run_randomized(coerced, groups)
         parts: list[Submission] = []
         for group_shots, members in groups.items():
             payloads = [from_qiskit(coerced[i].circuit) for i in members]
@@ -105,6 +124,66 @@ class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
             )
         return QRelaySamplerJob(coerced, parts)
 
+    def _run_randomized(
+        self, pubs: list[SamplerPub], groups: dict[int, list[int]]
+    ) -> QRelaySamplerJob:
+        """Twirled and decoupled copies of every PUB's circuit, in the same job."""
+        from qrelay_qiskit.convert import from_qiskit
+
+        options = self._mitigation
+        device = compiles_locally(self._backend)
+        manager = device_pass_manager(self._backend, self._seed or COMPILE_SEED) if device else None
+        rng = np.random.default_rng(self._seed)
+        native = set(self._backend.info.native_ops)
+        decoupling = (
+            options.dynamical_decoupling.sequence_type
+            if options.dynamical_decoupling.enable and device
+            else None
+        )
+        copies: dict[int, list[TwirledCopy]] = {}
+        parts: list[Submission] = []
+        for group_shots, members in groups.items():
+            count, per = (
+                randomizations(options.twirling, group_shots)
+                if self._randomizing()
+                else (1, group_shots)
+            )
+            entries: list[int] = []
+            payloads: list[Circuit] = []
+            tables: list[Bindings | None] = []
+            for i in members:
+                pub = pubs[i]
+                circuit = manager.run(pub.circuit) if manager is not None else pub.circuit
+                copies[i] = twirled_copies(
+                    circuit,
+                    index=i,
+                    count=count,
+                    gates=bool(options.twirling.enable_gates),
+                    measure=bool(options.twirling.enable_measure),
+                    rng=rng,
+                    native=native,
+                    target=self._backend.target if device else None,
+                    decoupling=decoupling,
+                )
+                for copy in copies[i]:
+                    payload = from_qiskit(copy.circuit)
+                    entries.append(i)
+                    payloads.append(payload)
+                    tables.append(_table(pub, payload, i))
+            parts.append(
+                submit(
+                    self._backend,
+                    entries,
+                    payloads,
+                    tables,
+                    shots=per,
+                    options=self._options,
+                    seed=None,  # the copies must be independent samples
+                    verbatim=device,
+                )
+            )
+        return QRelaySamplerJob(pubs, parts, copies)
+
 
 def _table(pub: SamplerPub, payload: Circuit, index: int) -> Bindings | None:
     values = pub_table(pub.circuit, pub.parameter_values, tuple(pub.shape), payload, index)
@@ -114,16 +193,34 @@ def _table(pub: SamplerPub, payload: Circuit, index: int) -> Bindings | None:
 class QRelaySamplerJob(QRelayPrimitiveJob):
     """The job of a ``QRelaySamplerV2.run``: one or more service jobs behind one id."""
 
-    def __init__(self, pubs: list[SamplerPub], parts: list[Submission]) -> None:
+    def __init__(
+        self,
+        pubs: list[SamplerPub],
+        parts: list[Submission],
+        copies: dict[int, list[TwirledCopy]] | None = None,
+    ) -> None:
         super().__init__(parts, self._collect)
         self._pubs = pubs
+        self._copies = copies
 
     def _collect(self, parts: list[Submission], timeout: float | None, job_id: str) -> Any:
         results: list[Any] = [None] * len(self._pubs)
         for part in parts:
             rows, layouts = collect(part, timeout, job_id)
+            if self._copies is None:
+                for local, pub_index in enumerate(part.members):
+                    pub = self._pubs[pub_index]
+                    results[pub_index] = _pub_result(pub, layouts[local], rows[local])
+                continue
+            locals_of: dict[int, list[int]] = {}
             for local, pub_index in enumerate(part.members):
-                results[pub_index] = _pub_result(self._pubs[pub_index], layouts[local], rows[local])
+                locals_of.setdefault(pub_index, []).append(local)
+            for pub_index, locals_ in locals_of.items():
+                copies = self._copies[pub_index]
+                joined = join_copies(copies, [rows[k] for k in locals_])
+                result = _pub_result(self._pubs[pub_index], layouts[locals_[0]], joined)
+                result.metadata["num_randomizations"] = len(copies)
+                results[pub_index] = result
         return PrimitiveResult(results, metadata={"version": 2})
 
 
