@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import BaseEstimatorV2
-from qiskit.primitives.containers import DataBin, PrimitiveResult, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.observables_array import ObservablesArray
 from qiskit.quantum_info import Pauli, PauliList, SparsePauliOp
@@ -31,71 +29,20 @@ from qiskit.quantum_info import Pauli, PauliList, SparsePauliOp
 from qrelay.errors import ValidationError
 from qrelay.payload import Bindings, Circuit
 from qrelay_qiskit.backend import QRelayBackend
+from qrelay_qiskit.estimator_values import Basis, Plan, PubPlan, build_result
 from qrelay_qiskit.mitigation import COMPILE_SEED as _COMPILE_SEED
 from qrelay_qiskit.mitigation import (
-    MEAS_REGISTER,
     TWIRL_PREFIX,
     basis_circuit,
     calibration_circuit,
     compiles_locally,
     decouple,
     device_pass_manager,
-    extrapolate,
     fold_gates,
     twirl_gates,
 )
-from qrelay_qiskit.primitive_jobs import (
-    QRelayPrimitiveJob,
-    Submission,
-    collect,
-    pub_table,
-    register_bits,
-    submit,
-)
+from qrelay_qiskit.primitive_jobs import QRelayPrimitiveJob, pub_table, submit
 from qrelay_qiskit.primitive_options import EstimatorOptions, parse_options, randomizations
-
-
-@dataclass
-class _Basis:
-    """One measurement basis of a PUB: its Paulis (indices into the PUB's list)."""
-
-    paulis: list[int]
-    #: per noise factor: the circuit indices in the job (one, or one per randomization)
-    circuits: dict[int, list[int]] = field(default_factory=dict)
-    #: which register bits each Pauli reads, ``(paulis, bits)``
-    masks: npt.NDArray[np.bool_] | None = None
-    #: the TREX calibration circuit's index in the job
-    calibration: int | None = None
-
-
-@dataclass
-class _PubPlan:
-    """How a PUB's values come back: its Paulis, coefficients and bases."""
-
-    pub: EstimatorPub
-    coefficients: npt.NDArray[np.float64]  # (observables, paulis)
-    constant: npt.NDArray[np.float64]  # (observables,) from identity terms
-    bases: list[_Basis]
-    rows: int
-
-
-@dataclass
-class _Plan:
-    """The whole run: the payload circuits of the one job and how to read them."""
-
-    options: EstimatorOptions
-    randomizations: int
-    shots_per_randomization: int
-    factors: list[int]
-    masks: npt.NDArray[np.uint8]  # (randomizations, max measured) twirl flips
-    twirl_rows: bool  # measurement twirls as table rows (else one circuit per twirl)
-    applied_dd: bool
-    pubs: list[_PubPlan] = field(default_factory=list)
-    members: list[str] = field(default_factory=list)
-    circuits: list[QuantumCircuit] = field(default_factory=list)
-    tables: list[tuple[list[str], npt.NDArray[np.float64] | None]] = field(default_factory=list)
-    widths: list[int] = field(default_factory=list)
-    calibrations: dict[tuple[int, ...], int] = field(default_factory=dict)
 
 
 class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
@@ -161,7 +108,9 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         calibration_id = self._backend.info.calibration_id
         return QRelayPrimitiveJob(
             [part],
-            lambda parts, timeout, job_id: _result(plan, parts[0], timeout, job_id, calibration_id),
+            lambda parts, timeout, job_id: build_result(
+                plan, parts[0], timeout, job_id, calibration_id
+            ),
         )
 
     # ------------------------------------------------------------------ planning
@@ -193,7 +142,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
             self._translator = device_pass_manager(self._backend, 0, trivial_layout=True)
         return self._translator.run(circuit)
 
-    def _plan(self, pubs: list[EstimatorPub]) -> _Plan:
+    def _plan(self, pubs: list[EstimatorPub]) -> Plan:
         options = self._options.model_copy(deep=True)
         shots = max(_shots(pub, options) for pub in pubs)
         twirled = options.twirl_measure or options.twirl_gates
@@ -206,7 +155,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         masks = np.zeros((count, widest), dtype=np.uint8)
         if options.twirl_measure:
             masks = rng.integers(0, 2, size=(count, widest), dtype=np.uint8)
-        plan = _Plan(
+        plan = Plan(
             options=options,
             randomizations=count,
             shots_per_randomization=per,
@@ -220,8 +169,8 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         return plan
 
     def _plan_pub(
-        self, plan: _Plan, pub: EstimatorPub, index: int, rng: np.random.Generator
-    ) -> _PubPlan:
+        self, plan: Plan, pub: EstimatorPub, index: int, rng: np.random.Generator
+    ) -> PubPlan:
         labels, coefficients, constant = _paulis(pub)
         compiled, placement = self._compile(pub.circuit)
         rows = math.prod(pub.parameter_values.shape) if pub.circuit.num_parameters else 1
@@ -233,7 +182,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
             pub.circuit, pub.parameter_values, tuple(pub.parameter_values.shape), None, index
         )
         names = [p.name for p in params]
-        bases: list[_Basis] = []
+        bases: list[Basis] = []
         if labels:
             groups = PauliList(labels).group_commuting(qubit_wise=True)
             position = {label: i for i, label in enumerate(labels)}
@@ -254,11 +203,11 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
                         rng=rng,
                     )
                 )
-        return _PubPlan(pub, coefficients, constant, bases, rows)
+        return PubPlan(pub, coefficients, constant, bases, rows)
 
     def _plan_basis(
         self,
-        plan: _Plan,
+        plan: Plan,
         circuit: QuantumCircuit,
         placement: list[int],
         *,
@@ -269,10 +218,10 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         names: list[str],
         values: npt.NDArray[np.float64] | None,
         rng: np.random.Generator,
-    ) -> _Basis:
+    ) -> Basis:
         measuring = plan.options.twirl_measure
         measured, qubits = basis_circuit(circuit, basis, placement, twirl=measuring)
-        entry = _Basis(paulis=members)
+        entry = Basis(paulis=members)
         entry.masks = np.array(
             [(Pauli(labels[m]).x | Pauli(labels[m]).z)[qubits] for m in members], dtype=bool
         )
@@ -307,7 +256,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
             entry.calibration = self._calibration(plan, compiled.num_qubits, physical)
         return entry
 
-    def _calibration(self, plan: _Plan, width: int, physical: tuple[int, ...]) -> int:
+    def _calibration(self, plan: Plan, width: int, physical: tuple[int, ...]) -> int:
         found = plan.calibrations.get(physical)
         if found is not None:
             return found
@@ -405,7 +354,7 @@ def _twirl_table(
     return np.concatenate([repeated, tiled], axis=1)
 
 
-def _payloads(plan: _Plan) -> tuple[list[Circuit], list[Bindings | None]]:
+def _payloads(plan: Plan) -> tuple[list[Circuit], list[Bindings | None]]:
     from qrelay_qiskit.convert import from_qiskit
 
     payloads = [from_qiskit(c) for c in plan.circuits]
@@ -420,128 +369,3 @@ def _payloads(plan: _Plan) -> tuple[list[Circuit], list[Bindings | None]]:
             continue
         tables.append(Bindings(names=[names[j] for j in keep], values=values[:, keep].tolist()))
     return payloads, tables
-
-
-# ---------------------------------------------------------------------- reading results
-def _signs(bits: npt.NDArray[np.uint8], masks: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
-    """``(paulis, rows, shots)`` values +-1 of each Pauli from ``(rows, shots, bits)``."""
-    parity = np.einsum("rsb,pb->prs", bits.astype(np.int32), masks.astype(np.int32)) & 1
-    signs: npt.NDArray[np.float32] = (1.0 - 2.0 * parity).astype(np.float32)
-    return signs
-
-
-def _untwirled(
-    plan: _Plan, rows: list[Any], circuits: list[int], width: int, *, as_rows: bool
-) -> npt.NDArray[np.uint8]:
-    """``(param rows, randomizations * shots, bits)`` with the measurement flips undone.
-
-    The randomizations are rows of one circuit's table (``as_rows``) or one circuit each.
-    """
-    count = plan.randomizations
-    masks = plan.masks[:, :width]
-    if as_rows:
-        bits = register_bits(rows[circuits[0]], MEAS_REGISTER, width)
-        shots = bits.shape[1]
-        bits = bits.reshape(-1, count, shots, width) ^ masks[None, :, None, :]
-    else:
-        parts = [register_bits(rows[c], MEAS_REGISTER, width) for c in circuits]
-        bits = np.stack(parts, axis=1) ^ masks[None, :, None, :]
-        shots = bits.shape[2]
-    return bits.reshape(bits.shape[0], count * shots, width)
-
-
-def _estimate(
-    plan: _Plan, pub_plan: _PubPlan, rows: list[Any], factor: int
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]:
-    """Each observable's value and standard error per parameter row, at one noise factor."""
-    observables = pub_plan.coefficients.shape[0]
-    evs = np.tile(pub_plan.constant[:, None], (1, pub_plan.rows))
-    variance = np.zeros((observables, pub_plan.rows))
-    shots = 0
-    for basis in pub_plan.bases:
-        assert basis.masks is not None
-        width = basis.masks.shape[1]
-        bits = _untwirled(plan, rows, basis.circuits[factor], width, as_rows=plan.twirl_rows)
-        shots = bits.shape[1]
-        signs = _signs(bits, basis.masks)
-        weights = pub_plan.coefficients[:, basis.paulis]
-        if basis.calibration is not None:
-            calibration = _untwirled(plan, rows, [basis.calibration], width, as_rows=True)
-            scale = _signs(calibration, basis.masks).mean(axis=(1, 2))
-            weights = weights / np.where(np.abs(scale) > 1e-3, scale, 1e-3)
-        values = np.einsum("op,prs->ors", weights, signs.astype(np.float64))
-        evs += values.mean(axis=2)
-        variance += values.var(axis=2, ddof=1) / shots if shots > 1 else 0.0
-    return evs, np.sqrt(variance), shots
-
-
-def _result(
-    plan: _Plan,
-    part: Submission,
-    timeout: float | None,
-    job_id: str,
-    calibration_id: str | None,
-) -> Any:
-    rows, _layouts = collect(part, timeout, job_id)
-    options = plan.options
-    results = []
-    for pub_plan in plan.pubs:
-        pub = pub_plan.pub
-        per_factor = [_estimate(plan, pub_plan, rows, f) for f in plan.factors]
-        shots = max((s for _, _, s in per_factor), default=0)
-        if len(plan.factors) > 1:
-            evs, stds = extrapolate(
-                plan.factors,
-                np.stack([e for e, _, _ in per_factor]),
-                np.stack([s for _, s, _ in per_factor]),
-                options.resilience.zne.extrapolator,
-            )
-        else:
-            evs, stds = per_factor[0][0], per_factor[0][1]
-        shape = tuple(pub.shape)
-        obs_index = np.arange(pub.observables.size).reshape(pub.observables.shape)
-        row_index = np.arange(pub_plan.rows).reshape(
-            pub.parameter_values.shape if pub.circuit.num_parameters else ()
-        )
-        obs_at, row_at = np.broadcast_arrays(obs_index, row_index)
-        metadata: dict[str, Any] = {
-            "shots": shots,
-            "target_precision": float(pub.precision),
-            "circuit_metadata": pub.circuit.metadata,
-            "resilience_level": options.resilience_level,
-            "techniques": _techniques(plan),
-            "num_randomizations": plan.randomizations,
-            "shots_per_randomization": plan.shots_per_randomization,
-            "num_bases": len(pub_plan.bases),
-        }
-        if len(plan.factors) > 1:
-            metadata["zne"] = {
-                "noise_factors": list(plan.factors),
-                "extrapolator": options.resilience.zne.extrapolator,
-                "evs_noise_factors": np.stack([e[obs_at, row_at] for e, _, _ in per_factor]),
-            }
-        if calibration_id is not None:
-            metadata["calibration_id"] = calibration_id
-        data = DataBin(
-            evs=np.asarray(evs[obs_at, row_at]).reshape(shape),
-            stds=np.asarray(stds[obs_at, row_at]).reshape(shape),
-            shape=shape,
-        )
-        results.append(PubResult(data, metadata=metadata))
-    return PrimitiveResult(results, metadata={"version": 2})
-
-
-def _techniques(plan: _Plan) -> list[str]:
-    options = plan.options
-    applied = []
-    if options.measure_mitigation:
-        applied.append("measure_mitigation (TREX)")
-    if options.twirl_measure:
-        applied.append("twirling.measure")
-    if options.twirl_gates:
-        applied.append("twirling.gates")
-    if len(plan.factors) > 1:
-        applied.append("zne (gate folding)")
-    if plan.applied_dd:
-        applied.append(f"dynamical_decoupling ({options.dynamical_decoupling.sequence_type})")
-    return applied
