@@ -14,13 +14,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
-from pydantic import ValidationError as PydanticValidationError
-
-from qrelay.payload import CircuitType, JobType, NewJob, TargetInfo, TargetModel, validate_json
+from qrelay.payload import CircuitType, JobType, NewJob, TargetInfo, TargetModel
 from qrelay.payload.workload import small_simulation
 from qrelay.service.db.repo import Submitted, request_digest, splice_json
 from qrelay.service.notify import sleep_until
-from qrelay.service.problems import ApiError, pydantic_errors
+from qrelay.service.problems import ApiError
 from qrelay.service.qasm import convert_job
 
 _T = TypeVar("_T")
@@ -70,10 +68,7 @@ async def submit_job(
     """
     if not idempotency_key:
         raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
-    try:
-        job = validate_json(NewJob, body)
-    except PydanticValidationError as exc:
-        raise pydantic_errors(exc) from None
+    job = await rt.bodies.validate(NewJob, body)
     if job.circuit_type is not CircuitType.PAYLOAD:
         job = await convert_job(job)
     # Asked before the job is stored: storing it wakes the idle worker, which stops waiting.
@@ -87,8 +82,11 @@ async def submit_job(
     elif job.num_circuits == 1 and not job.dry_run:
         waiting = rt.idle.claim(job.target)
         lease_by = None if waiting is None else waiting.worker
+    store = offload or rt.offload
+    if offload is None and rt.bodies.large(len(body)):
+        store = rt.bodies.call  # writing a large job's tasks would hold up the loop too
     try:
-        sent: Submitted = await (offload or rt.offload)(
+        sent: Submitted = await store(
             functools.partial(
                 rt.store.submit,
                 principal,

@@ -105,13 +105,13 @@ async def post_result(
     ``lease``, the answer then waits for the worker's next task: one request per task
     instead of two."""
     body = await request.body()
+    rt = runtime(request)
     try:
-        results = WorkerTaskResults.model_validate_json(body)
+        results = await rt.bodies.run(len(body), WorkerTaskResults.model_validate_json, body)
     except PydanticValidationError as exc:
         raise pydantic_errors(exc) from None
     if lease:  # refused before anything is stored
         operations.check_targets(principal, lease)
-    rt = runtime(request)
     await rt.offload(rt.store.post_result, principal, task_id, results)
     if not lease:
         return Response(status_code=204)
