@@ -128,6 +128,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         version="1",
         description="Jobs, targets, users and machine workers for qrelay.",
         lifespan=lifespan,
+        # The docs page is served by ``qrelay.service.docs`` with assets from the package.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.runtime = rt
     problems.install(app)
@@ -159,6 +163,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     _install_openapi(app)
+    if settings.docs_enabled:
+        from qrelay.service.docs import install_docs
+
+        install_docs(app)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
