@@ -82,9 +82,10 @@ async def submit_job(
     elif job.num_circuits == 1 and not job.dry_run:
         waiting = rt.idle.claim(job.target)
         lease_by = None if waiting is None else waiting.worker
-    store = offload or rt.offload
-    if offload is None and rt.bodies.large(len(body)):
-        store = rt.bodies.call  # writing a large job's tasks would hold up the loop too
+    # A large job is stored, and freed, off the loop too (see ``qrelay.service.bodies``).
+    large = offload is None and rt.bodies.large(len(body))
+    store = rt.bodies.call if large else offload or rt.offload
+    digest = await rt.bodies.call(request_digest, body) if large else request_digest(body)
     try:
         sent: Submitted = await store(
             functools.partial(
@@ -92,7 +93,7 @@ async def submit_job(
                 principal,
                 job,
                 idempotency_key=idempotency_key,
-                request_hash=request_digest(body),
+                request_hash=digest,
                 lease_by=lease_by,
             )
         )
@@ -102,6 +103,8 @@ async def submit_job(
         raise
     if waiting is not None:
         waiting.hand(sent.task)
+    if large:
+        await rt.bodies.release([circuit.instructions for circuit in job.circuits])
     if not quick or sent.job_id is None:
         return sent
     # A job handed to a worker here ends only through that worker's result, which comes

@@ -7,12 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
 from qrelay.payload import HeartbeatResponse, WorkerTask, WorkerTaskResults, WorkerTaskStatus
 from qrelay.service import operations
 from qrelay.service.api.deps import Worker, body_model, json_body, runtime
-from qrelay.service.problems import pydantic_errors
 
 router = APIRouter(prefix="/v1/worker", tags=["worker"])
 _JSON = "application/json"
@@ -106,10 +104,7 @@ async def post_result(
     instead of two."""
     body = await request.body()
     rt = runtime(request)
-    try:
-        results = await rt.bodies.run(len(body), WorkerTaskResults.model_validate_json, body)
-    except PydanticValidationError as exc:
-        raise pydantic_errors(exc) from None
+    results = await rt.bodies.validate_json_mode(WorkerTaskResults, body)
     if lease:  # refused before anything is stored
         operations.check_targets(principal, lease)
     await rt.offload(rt.store.post_result, principal, task_id, results)
