@@ -184,10 +184,11 @@ class ServiceSettings(_Settings):
     #: ``limits`` library (``"20/second;600/minute"``); an empty string means no limit.
     #: Over it the answer is 429 with ``Retry-After``. Counts are kept per process unless
     #: ``rate_limit_storage`` names a shared store (``redis://host:6379``, any URL that
-    #: ``limits`` knows; the ``async+`` prefix is added).
-    rate_limit_user: str = "50/second;1500/minute"
-    rate_limit_admin: str = "100/second;3000/minute"
-    rate_limit_worker: str = "1000/second"
+    #: ``limits`` knows; the ``async+`` prefix is added). The defaults leave room for a
+    #: client's bursts and a worker's lease and heartbeat loop.
+    rate_limit_user: str = "6000/minute"
+    rate_limit_admin: str = "12000/minute"
+    rate_limit_worker: str = "60000/minute"
     rate_limit_storage: str = "memory://"
     #: How long a looked-up token is trusted without asking the database again: the most
     #: time a revocation made on another replica takes to reach this one.

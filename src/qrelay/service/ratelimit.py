@@ -12,8 +12,9 @@ import time
 from typing import TYPE_CHECKING
 
 from limits import RateLimitItem, parse_many
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import FixedWindowRateLimiter as AsyncFixedWindowRateLimiter
 from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 
 from qrelay.errors import ConfigurationError
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal
@@ -38,16 +39,26 @@ def _parse(setting: str, text: str) -> list[RateLimitItem]:
 
 
 class RateLimits:
-    """The limits of each kind of principal, and the counters they are checked against."""
+    """The limits of each kind of principal, and the counters they are checked against.
+
+    Counts are kept in fixed windows (the cheapest of the library's strategies; a burst
+    across a window's edge may reach twice the limit). In-process counts are kept with the
+    library's synchronous storage, which never waits; a shared store is used through its
+    asynchronous API, so a round trip to it does not hold up the event loop.
+    """
 
     def __init__(self, limits: dict[str, list[RateLimitItem]], storage_url: str) -> None:
         self.limits = limits
-        url = storage_url if storage_url.startswith("async+") else "async+" + storage_url
+        self._local: FixedWindowRateLimiter | None = None
+        self._shared: AsyncFixedWindowRateLimiter | None = None
         try:
-            storage = storage_from_string(url)
+            if storage_url.startswith("memory://"):
+                self._local = FixedWindowRateLimiter(storage_from_string(storage_url))
+            else:
+                url = storage_url if storage_url.startswith("async+") else "async+" + storage_url
+                self._shared = AsyncFixedWindowRateLimiter(storage_from_string(url))
         except Exception as exc:  # limits raises several kinds for a URL it cannot use
             raise ConfigurationError(f"rate_limit_storage: {storage_url!r}: {exc}") from None
-        self.limiter = SlidingWindowCounterRateLimiter(storage)
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> RateLimits:
@@ -61,11 +72,18 @@ class RateLimits:
         else:
             kind, key = ("admin" if principal.is_admin else "user"), principal.user_id
         for item in self.limits[kind]:
-            if not await self.limiter.hit(item, kind, key):
-                stats = await self.limiter.get_window_stats(item, kind, key)
-                raise ApiError(
-                    429,
-                    "rate_limited",
-                    f"too many requests with this token: the {kind} limit is {item}",
-                    retry_after=max(1.0, stats.reset_time - time.time()),
-                )
+            if self._local is not None:
+                if self._local.hit(item, kind, key):
+                    continue
+                reset = self._local.get_window_stats(item, kind, key).reset_time
+            else:
+                assert self._shared is not None
+                if await self._shared.hit(item, kind, key):
+                    continue
+                reset = (await self._shared.get_window_stats(item, kind, key)).reset_time
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"too many requests with this token: the {kind} limit is {item}",
+                retry_after=max(1.0, reset - time.time()),
+            )
