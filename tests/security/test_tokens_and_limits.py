@@ -250,3 +250,41 @@ def test_docs_and_openapi_can_be_turned_off(tmp_path: Path) -> None:
         for path in ("/docs", "/openapi.json", "/redoc", "/docs/static/swagger-ui.css"):
             assert c.get(path).status_code == 404, path
         assert c.get("/healthz").status_code == 200
+
+
+# ---------------------------------------------------------------- large bodies
+
+
+@pytest.mark.parametrize(
+    ("body", "names"),
+    [
+        (b'{"target": ' + b"[" * 5000 + b"]" * 5000 + b"}", "recursion limit"),
+        (b'{"target": "\\ud800", "circuits": []}', "hex escape"),
+        (b'{"target": "\xff\xfe"}', "line 1"),
+        (b"[1, 2, 3]", "an object"),
+        (b'{"target": "aer_simulator", "circuits": [], "shots": 1', "EOF"),
+        (b'{"target": "aer_simulator", "shots": "many", "circuits": []}', "shots"),
+    ],
+    ids=["deep", "lone-surrogate", "not-utf8", "not-an-object", "cut-short", "bad-field"],
+)
+def test_a_large_bad_body_is_refused_as_a_small_one_is(
+    tmp_path: Path, body: bytes, names: str
+) -> None:
+    """Bodies over ``parse_in_thread_bytes`` take the threaded parser; what it refuses
+    gets the same 422 ``validation_error`` naming the fault, and nothing is stored."""
+    with serving(tmp_path, parse_in_thread_bytes=1024) as url:
+        user = _new_user(url)
+        with _client(url, user["token"]) as c:
+            for padded in (body, body + b" " * 4096):
+                r = c.post(
+                    "/v1/jobs",
+                    content=padded,
+                    headers={
+                        "Idempotency-Key": uuid.uuid4().hex,
+                        "Content-Type": "application/json",
+                    },
+                )
+                assert r.status_code == 422, r.text
+                assert r.json()["code"] == "validation_error"
+                assert names in r.text
+            assert c.get("/v1/jobs").json()["jobs"] == []

@@ -88,7 +88,7 @@ def validate_large(model: type[_M], body: bytes) -> _M:
             return validate_json(model, body)
         try:
             parsed = json.loads(body.decode("utf-8"), object_hook=_fresh)
-        except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        except (ValueError, RecursionError):  # decoding, syntax, nesting too deep
             return validate_json(model, body)
         if type(parsed) is not dict:
             return validate_json(model, body)
