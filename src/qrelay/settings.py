@@ -197,6 +197,34 @@ class ServiceSettings(_Settings):
     #: writers queue on one lock anyway, so the two thread switches cost as much as the
     #: call; not on PostgreSQL, whose calls wait on the network.
     store_on_loop: bool | None = None
+    #: Request bodies at least this large are parsed and validated in a small pool of
+    #: threads (``parse_threads`` of them) instead of on the event loop, so one large
+    #: submission does not hold up every other request while it is read.
+    parse_in_thread_bytes: int = Field(default=128 * 1024, ge=0)
+    parse_threads: int = Field(default=2, ge=1, le=64)
+    #: Requests allowed per token, by the role of its holder, in the notation of the
+    #: ``limits`` library (``"20/second;600/minute"``); an empty string means no limit.
+    #: Over it the answer is 429 with ``Retry-After``. Counts are kept per process unless
+    #: ``rate_limit_storage`` names a shared store (``redis://host:6379``, any URL that
+    #: ``limits`` knows; the ``async+`` prefix is added). The defaults leave room for a
+    #: client's bursts and a worker's lease and heartbeat loop.
+    rate_limit_user: str = "6000/minute"
+    rate_limit_admin: str = "12000/minute"
+    rate_limit_worker: str = "60000/minute"
+    rate_limit_storage: str = "memory://"
+    #: How long a looked-up token is trusted without asking the database again: the most
+    #: time a revocation made on another replica takes to reach this one.
+    auth_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: Lifetime of new user and worker tokens (created or rotated), in days; ``None``
+    #: (the default): they do not expire. An expired token is answered 401.
+    user_token_days: float | None = Field(default=None, gt=0)
+    worker_token_days: float | None = Field(default=None, gt=0)
+    #: Serve ``/docs`` (Swagger UI, its assets from the package) and ``/openapi.json``.
+    docs_enabled: bool = True
+    #: Seconds a client has to send a request's headers once it connected (or began a
+    #: new request on a kept-alive connection); a connection still sending them then is
+    #: closed, so half-sent requests cannot hold connections.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file under ``QRELAY_HOME``."""

@@ -138,8 +138,19 @@ class Stack:
         self._count += 1
         return self.home / f"{self._count:02d}-{name}.log"
 
-    def start_service(self, database_url: str | None = None, port: int | None = None) -> Proc:
-        """Start ``qrelay serve`` and wait until ``/readyz`` answers."""
+    def start_service(
+        self,
+        database_url: str | None = None,
+        port: int | None = None,
+        *,
+        serve_args: tuple[str, ...] = (),
+        settings: dict[str, Any] | None = None,
+    ) -> Proc:
+        """Start ``qrelay serve`` and wait until ``/readyz`` answers.
+
+        ``serve_args`` are added to the command line; ``settings`` are more service
+        settings, given as ``QRELAY_*`` variables.
+        """
         env = _env(
             self.home,
             admin_token=self.admin_token,
@@ -147,6 +158,7 @@ class Stack:
             max_attempts=self.max_attempts,
             worker_liveness_seconds=self.liveness_seconds,
             **self.settings,
+            **(settings or {}),
         )
         port = port or self.port
         args = [
@@ -161,6 +173,7 @@ class Stack:
         ]
         if self.targets_file is not None:
             args += ["--targets", str(self.targets_file)]
+        args += serve_args
         proc = Proc(
             args,
             env,

@@ -58,6 +58,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from qrelay.service.app import create_app
+    from qrelay.service.server import protocol_class
 
     settings = _settings(args)
     app = create_app(settings)
@@ -68,6 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="info",
         access_log=bool(getattr(args, "access_log", False)),
+        http=protocol_class(settings.header_timeout_seconds),
     )
     return 0
 

@@ -38,6 +38,18 @@ class WorkerTokenResponse(WireModel):
     name: str
     targets: list[str]
     token: str
+    #: When the token stops working (``ServiceSettings.worker_token_days``); None: never.
+    token_expires_at: datetime | None = None
+
+
+class WorkerInfo(WireModel):
+    """A worker as the service shows it after a token change. Tokens are never shown here."""
+
+    worker_id: str
+    name: str
+    targets: list[str]
+    active: bool
+    token_expires_at: datetime | None = None
 
 
 class WorkerTask(WireModel):

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
 from qrelay.payload import (
     HeartbeatResponse,
@@ -19,7 +18,6 @@ from qrelay.payload import (
 from qrelay.service import operations
 from qrelay.service.api.deps import Worker, body_model, json_body, runtime
 from qrelay.service.db.leasing import MAX_LEASE_TARGETS
-from qrelay.service.problems import pydantic_errors
 
 router = APIRouter(prefix="/v1/worker", tags=["worker"])
 _JSON = "application/json"
@@ -119,13 +117,10 @@ async def post_result(
     ``lease``, the answer then waits for the worker's next task: one request per task
     instead of two."""
     body = await request.body()
-    try:
-        results = WorkerTaskResults.model_validate_json(body)
-    except PydanticValidationError as exc:
-        raise pydantic_errors(exc) from None
+    rt = runtime(request)
+    results = await rt.bodies.validate_json_mode(WorkerTaskResults, body)
     if lease:  # refused before anything is stored
         operations.check_targets(principal, lease)
-    rt = runtime(request)
     await rt.offload(rt.store.post_result, principal, task_id, results)
     if not lease:
         return Response(status_code=204)

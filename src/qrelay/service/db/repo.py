@@ -54,6 +54,7 @@ from qrelay.payload import (
     UpdateUserDetails,
     UserInfo,
     UserQuery,
+    WorkerInfo,
     WorkerTaskResults,
     WorkerTaskStatus,
     check_target_limits,
@@ -223,10 +224,14 @@ class _Statements:
         self.lease_head_of_job = leasing.lease_statement(postgres, of_job=True)
         self.rank = fairness.rank_statement()
         self.user_by_token = select(
-            users.c.id, users.c.email, users.c.role, users.c.token_hash
+            users.c.id, users.c.email, users.c.role, users.c.token_hash, users.c.token_expires_at
         ).where(users.c.token_hash == bindparam("digest"), users.c.active.is_(True))
         self.worker_by_token = select(
-            workers.c.id, workers.c.name, workers.c.targets, workers.c.token_hash
+            workers.c.id,
+            workers.c.name,
+            workers.c.targets,
+            workers.c.token_hash,
+            workers.c.token_expires_at,
         ).where(workers.c.token_hash == bindparam("digest"), workers.c.active.is_(True))
         self.seen = (
             update(workers)
@@ -278,6 +283,16 @@ def _statements(postgres: bool) -> _Statements:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def expired(at: datetime | None) -> bool:
+    """Whether a token expiry time has passed (None: it never expires)."""
+    aware = _aware(at)
+    return aware is not None and aware <= utcnow()
+
+
+def _expiry_detail(at: datetime | None) -> dict[str, Any]:
+    return {} if at is None else {"token_expires_at": at.isoformat()}
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -336,16 +351,21 @@ class Store:
 
     # ================================================================== principals
     def principal(self, token: str) -> UserPrincipal | WorkerPrincipal | None:
-        """Who holds ``token``, or None. Inactive users and workers hold nothing."""
+        """Who holds ``token``, or None. Inactive users and workers, and expired tokens,
+        hold nothing."""
         digest = {"digest": hash_token(token)}
         with read(self.engine) as conn:
             found = rows(conn, self._sql.user_by_token, digest)
             if found and same_hash(found[0].token_hash, digest["digest"]):
                 row = found[0]
+                if expired(row.token_expires_at):
+                    return None
                 return UserPrincipal(row.id, row.email, Role(row.role))
             found = rows(conn, self._sql.worker_by_token, digest)
             if found and same_hash(found[0].token_hash, digest["digest"]):
                 wrow = found[0]
+                if expired(wrow.token_expires_at):
+                    return None
                 return WorkerPrincipal(wrow.id, wrow.name, frozenset(wrow.targets))
         return None
 
@@ -372,8 +392,10 @@ class Store:
         balance: float,
         token: str,
         actor: UserPrincipal | None,
+        token_expires_at: datetime | None = None,
     ) -> UserInfo:
-        """A new user holding ``token``; 409 if the email is taken."""
+        """A new user holding ``token`` (until ``token_expires_at``, if given); 409 if the
+        email is taken."""
         user_id = new_id()
         try:
             with write(self.engine) as conn:
@@ -386,6 +408,7 @@ class Store:
                         balance_micros=money.to_micros(balance),
                         active=True,
                         token_hash=hash_token(token),
+                        token_expires_at=token_expires_at,
                         created_at=utcnow(),
                     )
                 )
@@ -444,14 +467,26 @@ class Store:
             raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
         return self._user_info(row)
 
-    def set_user_token(self, user_id: str, token: str, actor: UserPrincipal | None) -> UserInfo:
+    def set_user_token(
+        self,
+        user_id: str,
+        token: str | None,
+        actor: UserPrincipal | None,
+        token_expires_at: datetime | None = None,
+    ) -> UserInfo:
+        """Give the user ``token`` (until ``token_expires_at``, if given), or with None no
+        token at all (revoked); the old one stops working."""
+        digest = None if token is None else hash_token(token)
         with write(self.engine) as conn:
             done = conn.execute(
-                update(users).where(users.c.id == user_id).values(token_hash=hash_token(token))
+                update(users)
+                .where(users.c.id == user_id)
+                .values(token_hash=digest, token_expires_at=token_expires_at)
             )
             if done.rowcount == 0:
                 raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
-            _audit(conn, actor, "user.token", user_id, {})
+            action = "user.token" if token is not None else "user.token_revoke"
+            _audit(conn, actor, action, user_id, _expiry_detail(token_expires_at))
             row = conn.execute(select(users).where(users.c.id == user_id)).one()
         return self._user_info(row)
 
@@ -464,7 +499,12 @@ class Store:
         return money.from_micros(int(value or 0))
 
     def create_worker(
-        self, name: str, targets: Sequence[str], token: str, actor: UserPrincipal | None
+        self,
+        name: str,
+        targets: Sequence[str],
+        token: str,
+        actor: UserPrincipal | None,
+        token_expires_at: datetime | None = None,
     ) -> str:
         unknown = [t for t in targets if self.catalog.get(t) is None]
         if unknown:
@@ -478,6 +518,7 @@ class Store:
                     targets=list(targets),
                     active=True,
                     token_hash=hash_token(token),
+                    token_expires_at=token_expires_at,
                     created_at=utcnow(),
                 )
             )
@@ -485,6 +526,42 @@ class Store:
                 conn, actor, "worker.create", worker_id, {"name": name, "targets": list(targets)}
             )
         return worker_id
+
+    def set_worker_token(
+        self,
+        worker_id: str,
+        token: str,
+        actor: UserPrincipal | None,
+        *,
+        active: bool,
+        token_expires_at: datetime | None = None,
+    ) -> WorkerInfo:
+        """Replace the worker's token; the old one stops working (404 for no such worker).
+
+        With ``active`` the worker serves again with ``token`` (a rotation); without, the
+        worker is revoked: ``token`` is a fresh secret nobody is given, and its leases
+        run out as any lease of a worker that went away.
+        """
+        with write(self.engine) as conn:
+            done = conn.execute(
+                update(workers)
+                .where(workers.c.id == worker_id)
+                .values(
+                    token_hash=hash_token(token), token_expires_at=token_expires_at, active=active
+                )
+            )
+            if done.rowcount == 0:
+                raise ApiError(404, "not_found", f"worker_id: no worker {worker_id!r}")
+            action = "worker.token" if active else "worker.revoke"
+            _audit(conn, actor, action, worker_id, _expiry_detail(token_expires_at))
+            row = conn.execute(select(workers).where(workers.c.id == worker_id)).one()
+        return WorkerInfo(
+            worker_id=row.id,
+            name=row.name,
+            targets=list(row.targets),
+            active=row.active,
+            token_expires_at=_aware(row.token_expires_at),
+        )
 
     # ================================================================== targets
     def live_targets(self) -> set[str]:

@@ -47,6 +47,8 @@ users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("token_hash", String(64), nullable=True, unique=True),
     Column("created_at", _TS, nullable=False),
+    #: When the token stops working; NULL: never.
+    Column("token_expires_at", _TS, nullable=True),
 )
 
 workers = Table(
@@ -59,6 +61,8 @@ workers = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", _TS, nullable=False),
     Column("last_seen_at", _TS, nullable=True),
+    #: When the token stops working; NULL: never.
+    Column("token_expires_at", _TS, nullable=True),
 )
 
 jobs = Table(
