@@ -20,7 +20,14 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from qrelay import registry
-from qrelay.errors import ConfigurationError, NotFoundError, QpuApiError
+from qrelay.errors import (
+    ConfigurationError,
+    NotFoundError,
+    QpuJobCancelledError,
+    QpuJobFailedError,
+    QpuNotFoundError,
+    QpuTimeoutError,
+)
 from qrelay.payload import (
     CircuitStatus,
     JobCancellationResults,
@@ -116,10 +123,19 @@ class DirectJob:
                 api.get_job_status(job_id, client=self._provider.qpu_client)
                 for job_id in part.job_ids
             ]
-            mapped = [_STATES.get(s.state, CircuitStatus.UNRECOGNIZED) for s in states]
+            # A state this client does not know is terminal: a failure naming it, never
+            # something to wait on.
+            mapped = [_STATES.get(s.state, CircuitStatus.FAILED) for s in states]
             self._statuses[i] = _overall(mapped)
-            failed = next((s.message for s in states if s.state == "failed"), None)
-            self._messages[i] = failed or None
+            failed = next(
+                (
+                    s.message or f"the controller reported the unknown state {s.state!r}"
+                    for s in states
+                    if s.state not in _STATES or s.state == "failed"
+                ),
+                None,
+            )
+            self._messages[i] = failed
 
     def data(self) -> JobData:
         self._refresh()
@@ -168,18 +184,17 @@ class DirectJob:
                 results = api.retrieve_results_batch(
                     part.job_ids, client=self._provider.qpu_client, execution_options=options
                 )
-            except QpuApiError as exc:
-                self._refresh()
-                if self._statuses[i] in (CircuitStatus.FAILED, CircuitStatus.CANCELLED):
-                    self._messages[i] = self._messages[i] or str(exc)
-                    readouts.append(None)
-                    continue
-                if "did not finish" in str(exc):
-                    raise JobTimeoutError(
-                        f"job {self._job_id} did not finish within {timeout} s",
-                        job_id=self._job_id,
-                    ) from exc
-                raise
+            except (QpuJobFailedError, QpuJobCancelledError) as exc:
+                failed = isinstance(exc, QpuJobFailedError)
+                self._statuses[i] = CircuitStatus.FAILED if failed else CircuitStatus.CANCELLED
+                self._messages[i] = str(exc)
+                readouts.append(None)
+                continue
+            except QpuTimeoutError as exc:
+                raise JobTimeoutError(
+                    f"job {self._job_id} did not finish within {timeout} s",
+                    job_id=self._job_id,
+                ) from exc
             readouts.append([part.translation.to_readout(r) for r in results])
             self._statuses[i] = CircuitStatus.COMPLETED
         self._readouts = readouts
@@ -239,11 +254,13 @@ class DirectProvider:
                 import os
 
                 address = os.environ.get(api.ADDRESS_ENV) or None
+            token = None
             if address is None:
                 from qrelay import embedded
 
-                address = embedded.start_fleet().address
-            qpu_client = api.QpuClient(gateway=address)
+                fleet = embedded.start_fleet()
+                address, token = fleet.address, fleet.token
+            qpu_client = api.QpuClient(gateway=address, token=token)
         self.address = address
         self.qpu_client = qpu_client
         self._compile = compile
@@ -265,7 +282,7 @@ class DirectProvider:
 
         try:
             info = api.get_device_info(name, client=self.qpu_client)
-        except QpuApiError as exc:
+        except QpuNotFoundError as exc:
             raise NotFoundError(
                 f"the controller has no device {name!r} ({exc})", status=404, code="not_found"
             ) from exc
