@@ -52,7 +52,8 @@ VERSION: Final = "qrelay.qpu.v1"
 #: The default message bound both ways (see :mod:`qrelay.qpu.security`).
 MAX_MESSAGE_BYTES: Final = DEFAULT_MAX_MESSAGE_BYTES
 GRPC_OPTIONS: Final = channel_options(MAX_MESSAGE_BYTES)
-#: Room an answer keeps beside its results for the statuses and framing.
+#: Room an answer keeps beside its results for the statuses and framing (at most a
+#: sixteenth of the bound).
 _ANSWER_HEADROOM: Final = 64 * 1024
 
 _STATE = {
@@ -202,7 +203,7 @@ class ControllerServicer(pb_grpc.ControllerServicer):
         self, results: list[tuple[str, JobResult]], context: grpc.ServicerContext
     ) -> list[Any]:
         """The results that fit one answer, in order; the first always (or an error)."""
-        budget = self.max_message_bytes - _ANSWER_HEADROOM
+        budget = self.max_message_bytes - min(_ANSWER_HEADROOM, self.max_message_bytes // 16)
         fitting: list[Any] = []
         for job_id, result in results:
             message = _result(job_id, result)
