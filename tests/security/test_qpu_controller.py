@@ -105,20 +105,16 @@ def test_keys_are_scoped_per_caller(guarded: ServerHandle) -> None:
         api.QpuClient(gateway=guarded.address, token=TOKEN) as mine,
         api.QpuClient(gateway=guarded.address, token=OTHER) as theirs,
     ):
-        ones = api.submit(translate(flip(True), 200, "square_qpu"), {}, client=mine,
-                          idempotency_key=key)  # fmt: skip
-        zeros = api.submit(translate(flip(False), 200, "square_qpu"), {}, client=theirs,
-                           idempotency_key=key)  # fmt: skip
+        one, zero = (translate(flip(f), 200, "square_qpu") for f in (True, False))
+        ones = api.submit(one, {}, client=mine, idempotency_key=key)
+        zeros = api.submit(zero, {}, client=theirs, idempotency_key=key)
         assert ones != zeros
         assert api.retrieve_results(ones, client=mine).buffers["c[0]"].data.mean() > 0.8
         assert api.retrieve_results(zeros, client=theirs).buffers["c[0]"].data.mean() < 0.2
         # within one caller the key still replays, and still refuses another program
-        again = api.submit(translate(flip(True), 200, "square_qpu"), {}, client=mine,
-                           idempotency_key=key)  # fmt: skip
-        assert again == ones
+        assert api.submit(one, {}, client=mine, idempotency_key=key) == ones
         with pytest.raises(api.SubmissionError) as caught:
-            api.submit(translate(flip(False), 200, "square_qpu"), {}, client=mine,
-                       idempotency_key=key)  # fmt: skip
+            api.submit(zero, {}, client=mine, idempotency_key=key)
         assert caught.value.code == "ALREADY_EXISTS"
 
 
@@ -144,9 +140,11 @@ def test_a_message_over_the_default_bound_is_refused_naming_it() -> None:
 def test_the_client_names_the_bound_of_a_message_too_large() -> None:
     with start_server(devices=["square_qpu"]) as handle:
         wide = translate(flip(True, qubits=16), 10, "square_qpu")
-        with api.QpuClient(gateway=handle.address, max_message_bytes=1024) as client:
-            with pytest.raises(QpuApiError) as caught:
-                api.submit(wide, {}, client=client)
+        with (
+            api.QpuClient(gateway=handle.address, max_message_bytes=1024) as client,
+            pytest.raises(QpuApiError) as caught,
+        ):
+            api.submit(wide, {}, client=client)
         assert caught.value.code == "RESOURCE_EXHAUSTED"
         assert "QRELAY_QPU_MAX_MESSAGE_BYTES" in str(caught.value)
         assert "1024 bytes" in str(caught.value)
@@ -165,8 +163,8 @@ def test_results_are_spread_over_answers_and_one_too_large_is_named(
             results = api.retrieve_results_batch(ids, client=client)
             assert [r.buffers["c[0]"].data.shape for r in results] == [(25_000,)] * 3
             # one result of 2 x 50 kB cannot fit at all: the error names job and bound
-            huge = api.submit(translate(flip(True, qubits=2), 50_000, "square_qpu"), {},
-                              client=client)  # fmt: skip
+            two_bits = translate(flip(True, qubits=2), 50_000, "square_qpu")
+            huge = api.submit(two_bits, {}, client=client)
             with pytest.raises(QpuApiError) as caught:
                 api.retrieve_results(huge, client=client)
         assert caught.value.code == "RESOURCE_EXHAUSTED"
@@ -183,14 +181,13 @@ def test_tls_with_a_self_signed_certificate(tmp_path: Path) -> None:
             assert api.get_controller_info(client=c)["devices"]
         # plaintext, or TLS trusting another certificate, gets nowhere
         for root in (None, stranger):
-            with api.QpuClient(
-                gateway=handle.address, token=TOKEN, root_certificates=root
-            ) as client:
-                with pytest.raises(api.QpuUnavailableError):
-                    api.get_controller_info(
-                        client=client,
-                        execution_options=api.ExecutionOptions.builder().timeout(5).build(),
-                    )
+            with (
+                api.QpuClient(gateway=handle.address, token=TOKEN, root_certificates=root) as c,
+                pytest.raises(api.QpuUnavailableError),
+            ):
+                api.get_controller_info(
+                    client=c, execution_options=api.ExecutionOptions.builder().timeout(5).build()
+                )
 
 
 _SERVE = (
@@ -201,7 +198,7 @@ _SERVE = (
 
 def test_serve_process_with_a_token_file_and_tls(tmp_path: Path) -> None:
     """``qrelay qpu serve --token-file --tls-cert --tls-key``: the token is not in argv."""
-    chain, key = self_signed(tmp_path)
+    chain, _key = self_signed(tmp_path)
     (tmp_path / "tokens").write_text(f"# one per deployment\n{TOKEN}\n{OTHER}\n")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     args = ["qpu", "serve", "--port", "0", "--devices", "ion_qpu"]
@@ -217,9 +214,11 @@ def test_serve_process_with_a_token_file_and_tls(tmp_path: Path) -> None:
         assert "TLS, 2 token(s)" in line
         assert TOKEN not in " ".join(proc.args)  # type: ignore[arg-type]
         address = line.split("listening on ")[1].split()[0]
-        with api.QpuClient(gateway=address, root_certificates=chain) as client:
-            with pytest.raises(api.QpuAuthenticationError):
-                api.get_controller_info(client=client)
+        with (
+            api.QpuClient(gateway=address, root_certificates=chain) as client,
+            pytest.raises(api.QpuAuthenticationError),
+        ):
+            api.get_controller_info(client=client)
         with api.QpuClient(gateway=address, token=OTHER, root_certificates=chain) as client:
             assert api.get_controller_info(client=client)["devices"]
     finally:
