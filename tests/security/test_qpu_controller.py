@@ -98,6 +98,20 @@ def test_the_api_raises_a_typed_error_for_a_refused_token(guarded: ServerHandle)
     assert guarded.controller.info()["programs_executed"] == 0  # nothing ran unasked
 
 
+def test_clients_take_the_token_from_the_environment_or_a_file(
+    guarded: ServerHandle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What ``qrelay worker`` relies on: no token on its command line."""
+    monkeypatch.setenv("QRELAY_QPU_TOKEN", OTHER)
+    with api.QpuClient(gateway=guarded.address) as client:
+        assert api.get_controller_info(client=client)["devices"]
+    monkeypatch.delenv("QRELAY_QPU_TOKEN")
+    (tmp_path / "token").write_text(f"{TOKEN}\n")
+    monkeypatch.setenv("QRELAY_QPU_TOKEN_FILE", str(tmp_path / "token"))
+    with api.QpuClient(gateway=guarded.address) as client:
+        assert api.get_controller_info(client=client)["devices"]
+
+
 def test_keys_are_scoped_per_caller(guarded: ServerHandle) -> None:
     """Another caller's key neither replays this caller's run nor blocks its program."""
     key = "qrelay-task-1"  # the old, predictable key: both deployments send it
