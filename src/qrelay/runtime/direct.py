@@ -82,6 +82,21 @@ def _patch_rows(circuit: Any, table: Any) -> list[dict[str, list[float]]]:
     return patches
 
 
+def circuit_status(state: str, message: str = "") -> tuple[CircuitStatus, str | None]:
+    """A controller job's state as a circuit status, with the reason to show (if any).
+
+    A state this client does not know (a newer controller's) is terminal: a failure
+    naming it, never something to wait on.
+    """
+    status = _STATES.get(state)
+    if status is None:
+        return (
+            CircuitStatus.FAILED,
+            message or f"the controller reported the unknown state {state!r}",
+        )
+    return status, (message or None) if status is CircuitStatus.FAILED else None
+
+
 def _overall(statuses: list[CircuitStatus]) -> CircuitStatus:
     for status in _ORDER:
         if status in statuses:
@@ -123,19 +138,9 @@ class DirectJob:
                 api.get_job_status(job_id, client=self._provider.qpu_client)
                 for job_id in part.job_ids
             ]
-            # A state this client does not know is terminal: a failure naming it, never
-            # something to wait on.
-            mapped = [_STATES.get(s.state, CircuitStatus.FAILED) for s in states]
-            self._statuses[i] = _overall(mapped)
-            failed = next(
-                (
-                    s.message or f"the controller reported the unknown state {s.state!r}"
-                    for s in states
-                    if s.state not in _STATES or s.state == "failed"
-                ),
-                None,
-            )
-            self._messages[i] = failed
+            mapped = [circuit_status(s.state, s.message) for s in states]
+            self._statuses[i] = _overall([status for status, _ in mapped])
+            self._messages[i] = next((reason for _, reason in mapped if reason), None)
 
     def data(self) -> JobData:
         self._refresh()
