@@ -103,17 +103,3 @@ def test_unknown_job_and_option(provider: DirectProvider) -> None:
         provider.job("direct-0000")
     with pytest.raises(ConfigurationError, match="unknown option"):
         get_provider("direct", address="127.0.0.1:1", colour="blue")
-
-
-def test_an_unknown_controller_state_is_terminal() -> None:
-    """A state a newer controller may report is a failure naming it, never waited on."""
-    from qrelay.payload import TERMINAL_CIRCUIT_STATES
-    from qrelay.runtime.direct import circuit_status
-
-    status, reason = circuit_status("paused_for_calibration")
-    assert status in TERMINAL_CIRCUIT_STATES
-    assert status is CircuitStatus.FAILED
-    assert reason is not None
-    assert "paused_for_calibration" in reason
-    assert circuit_status("running") == (CircuitStatus.RUNNING, None)
-    assert circuit_status("failed", "T1 drifted") == (CircuitStatus.FAILED, "T1 drifted")

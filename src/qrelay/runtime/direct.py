@@ -38,6 +38,7 @@ from qrelay.payload import (
     TargetInfo,
     TargetModel,
     TargetStatus,
+    job_status,
 )
 from qrelay.runtime.async_client import raise_for_outcome
 
@@ -48,13 +49,6 @@ _STATES = {
     "failed": CircuitStatus.FAILED,
     "cancelled": CircuitStatus.CANCELLED,
 }
-_ORDER = [
-    CircuitStatus.FAILED,
-    CircuitStatus.CANCELLED,
-    CircuitStatus.RUNNING,
-    CircuitStatus.PENDING,
-    CircuitStatus.COMPLETED,
-]
 
 
 @dataclass
@@ -80,28 +74,6 @@ def _patch_rows(circuit: Any, table: Any) -> list[dict[str, list[float]]]:
                 regions[region][index] = float(row[symbol])
         patches.append(regions)
     return patches
-
-
-def circuit_status(state: str, message: str = "") -> tuple[CircuitStatus, str | None]:
-    """A controller job's state as a circuit status, with the reason to show (if any).
-
-    A state this client does not know (a newer controller's) is terminal: a failure
-    naming it, never something to wait on.
-    """
-    status = _STATES.get(state)
-    if status is None:
-        return (
-            CircuitStatus.FAILED,
-            message or f"the controller reported the unknown state {state!r}",
-        )
-    return status, (message or None) if status is CircuitStatus.FAILED else None
-
-
-def _overall(statuses: list[CircuitStatus]) -> CircuitStatus:
-    for status in _ORDER:
-        if status in statuses:
-            return status
-    return CircuitStatus.COMPLETED
 
 
 class DirectJob:
@@ -138,9 +110,21 @@ class DirectJob:
                 api.get_job_status(job_id, client=self._provider.qpu_client)
                 for job_id in part.job_ids
             ]
-            mapped = [circuit_status(s.state, s.message) for s in states]
-            self._statuses[i] = _overall([status for status, _ in mapped])
-            self._messages[i] = next((reason for _, reason in mapped if reason), None)
+            # A state this version does not know fails the circuit, naming the state: a
+            # waiter must never wait on a state that no transition leaves.
+            mapped = [_STATES.get(s.state, CircuitStatus.FAILED) for s in states]
+            self._statuses[i] = job_status(mapped)
+            failed = next(
+                (
+                    s.message or None
+                    if s.state == "failed"
+                    else f"the controller reported an unknown state {s.state!r}"
+                    for s in states
+                    if s.state not in _STATES or s.state == "failed"
+                ),
+                None,
+            )
+            self._messages[i] = failed
 
     def data(self) -> JobData:
         self._refresh()
@@ -158,7 +142,7 @@ class DirectJob:
             job_type=self._job.job_type,
             target=self._job.target,
             user_email="direct@localhost",
-            status=_overall(self._statuses),
+            status=job_status(self._statuses),
             statuses=list(self._statuses),
             status_messages=list(self._messages),
             num_circuits=len(self._parts),
@@ -261,9 +245,8 @@ class DirectProvider:
                 address = os.environ.get(api.ADDRESS_ENV) or None
             token = None
             if address is None:
-                from qrelay import embedded
-
-                fleet = embedded.start_fleet()
+                start_fleet = registry.load(registry.EMBEDDED, "fleet")
+                fleet = start_fleet()
                 address, token = fleet.address, fleet.token
             qpu_client = api.QpuClient(gateway=address, token=token)
         self.address = address
