@@ -203,13 +203,21 @@ def _local_token(home: Path) -> str:
 
 # ---------------------------------------------------------------------- fleet
 def start_fleet() -> ServerHandle:
-    """The emulated fleet's controller on loopback, started once per process."""
+    """The emulated fleet's controller on loopback, started once per process.
+
+    It accepts one random token made for this process (``handle.token``), which the
+    embedded workers and the direct provider send: other local users cannot call it.
+    """
     global _fleet
     with _fleet_lock:
         if _fleet is None:
+            import secrets
+
+            from qrelay.qpu.security import ServerSecurity
             from qrelay.qpu.server import start_server
 
-            _fleet = start_server(host="127.0.0.1", port=0)
+            security = ServerSecurity(tokens=(secrets.token_urlsafe(32),))
+            _fleet = start_server(host="127.0.0.1", port=0, security=security)
             log.info("embedded: QPU controller on %s", _fleet.address)
         return _fleet
 
@@ -367,7 +375,7 @@ def _start_devices(stack: EmbeddedStack) -> None:
         if qpus:
             fleet = start_fleet()
             for name in qpus:
-                launch(name, {"qpu_address": fleet.address})
+                launch(name, {"qpu_address": fleet.address, "qpu_token": fleet.token})
     except Exception:
         log.exception("embedded: starting the devices failed; jobs will wait in the queue")
     finally:

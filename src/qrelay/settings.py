@@ -245,3 +245,25 @@ class WorkerSettings(_Settings):
     lease_wait_seconds: float = Field(default=20.0, gt=0)
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     qpu_address: str | None = None
+
+
+class QpuSettings(_Settings):
+    """How a QPU controller is guarded, and how its clients reach it.
+
+    The controller (``qrelay qpu serve``) accepts the tokens of ``qpu_token`` or
+    ``qpu_token_file`` (one per line, one per deployment sharing it) and serves TLS with
+    ``qpu_tls_cert`` and ``qpu_tls_key``. A client (a worker, the direct provider, the
+    QPU API) sends ``qpu_token`` (or the first token of ``qpu_token_file``) and trusts
+    ``qpu_tls_ca`` when it is set. ``qpu_max_message_bytes`` bounds one gRPC message each
+    way. A token is never taken from the command line, where other users could read it.
+    """
+
+    _section: ClassVar[str] = "qpu"
+
+    qpu_token: SecretStr | None = None
+    qpu_token_file: Path | None = None
+    qpu_tls_cert: Path | None = None
+    qpu_tls_key: Path | None = None
+    qpu_tls_ca: Path | None = None
+    qpu_tls_server_name: str | None = None
+    qpu_max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)

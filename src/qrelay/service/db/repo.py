@@ -67,7 +67,7 @@ from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same
 from qrelay.service.catalog import Catalog
 from qrelay.service.db import fairness, leasing, listing
 from qrelay.service.db.engine import read, rows, run, run_many, write
-from qrelay.service.db.tables import audit, jobs, tasks, transitions, users, workers
+from qrelay.service.db.tables import audit, deployment, jobs, tasks, transitions, users, workers
 from qrelay.service.notify import Notifier
 from qrelay.service.problems import ApiError
 
@@ -348,6 +348,14 @@ class Store:
         self._sql = _statements(self._pg)
         self._last_reclaim = 0.0
         self.reclaim_every = min(max(lease_seconds / 4, 0.05), 2.0)
+        self._deployment_id: str | None = None
+
+    def _deployment(self, conn: Connection) -> str | None:
+        """The deployment's random id (made with the database), read once and kept."""
+        if self._deployment_id is None:
+            found = conn.execute(select(deployment.c.id)).scalar()
+            self._deployment_id = None if found is None else str(found)
+        return self._deployment_id
 
     # ================================================================== principals
     def principal(self, token: str) -> UserPrincipal | WorkerPrincipal | None:
@@ -1167,6 +1175,7 @@ class Store:
             "lease_expires_at": expires.isoformat(),
             "attempt": t.attempt,
             "execution_id": t.execution_id,
+            "deployment_id": self._deployment(conn),
         }
         raw = {"circuit": t.circuit, "bindings": t.bindings or "null"}
         return splice_json(json.dumps(head, separators=(",", ":")), raw)

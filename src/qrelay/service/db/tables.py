@@ -161,3 +161,12 @@ audit = Table(
     Column("subject", String(64), nullable=True),
     Column("detail", JSON, nullable=False),
 )
+
+#: One row: the deployment's random id (see migration 0003). Device drivers put it in the
+#: idempotency keys they submit under, so deployments sharing a device never collide.
+deployment = Table(
+    "deployment",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", _TS, nullable=False),
+)
