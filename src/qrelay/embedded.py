@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 STATE_FILE = "embedded.json"
 #: How long an idle embedded worker's lease request waits on the service.
 _LEASE_WAIT = 20.0
-#: At stop, how long busy workers get to finish their task (then the lease lapses and the
-#: task runs again on the next start; nothing is lost).
+#: At stop, how long the worker threads get to leave once their simulations are killed
+#: (a task left unfinished keeps its lease until it lapses, then runs again).
 _STOP_GRACE = 1.0
 #: Longest wait for the HTTP server to start listening.
 _START_TIMEOUT = 30.0
@@ -102,18 +102,23 @@ class EmbeddedStack:
         return self.ready.wait(timeout)
 
     def stop(self) -> None:
-        """Stop the workers, the HTTP server and the fleet (idempotent)."""
+        """Stop the workers, the HTTP server and the fleet at once (idempotent).
+
+        A simulation still running is killed with its child process, not awaited: its
+        task's lease lapses and the service hands the task out again, so the job runs on
+        the next start (a job the user abandoned is cancelled by the client instead).
+        """
         self.stopping.set()
         self.ready.wait(timeout=5.0)  # let a start in progress finish launching first
         for worker in self._workers:
             worker.stop()
         for _worker, api in list(self._by_target.values()):
             api.close()  # idle workers wait for a lease: they leave now, with no task
+        for worker in self._workers:
+            worker.close()  # kills a running simulation's child: nothing waits on it
         deadline = time.monotonic() + _STOP_GRACE
         for thread in self._worker_threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        for worker in self._workers:
-            worker.close()
         if self._http is not None:
             self._http.stop()
         stop_fleet()

@@ -142,8 +142,13 @@ class DriverProcess:
             self._child = None
 
     def close(self) -> None:
-        """End the child (it exits when its stdin closes)."""
-        with self._lock:
-            child, self._child = self._child, None
+        """End the child at once, without waiting for the lock a running task holds.
+
+        A simulation has nothing to clean up, and a child still importing its simulator
+        (just after start) would otherwise hold up the worker's exit until it is done.
+        A task it was running is not finished: its lease lapses and the service hands it
+        out again.
+        """
+        child, self._child = self._child, None
         if child is not None:
-            child.close()
+            child.kill()
