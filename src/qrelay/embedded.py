@@ -33,7 +33,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -379,21 +379,6 @@ def _start_devices(stack: EmbeddedStack) -> None:
         stack.ready.set()
 
 
-def _at_exit(callback: Callable[[], None]) -> None:
-    """Call ``callback`` as the interpreter exits, while thread pools still take work.
-
-    ``atexit`` runs too late: by then ``concurrent.futures`` has shut its pools, and an
-    RPC reaching the controller after that kills the gRPC server's serving thread, so the
-    server never finishes stopping. The hook ``threading`` runs at its own shutdown comes
-    first (``concurrent.futures`` uses it too, registered earlier, so it runs after ours).
-    """
-    register = getattr(threading, "_register_atexit", None)
-    if callable(register):
-        register(callback)
-    else:  # pragma: no cover - an interpreter without the hook
-        atexit.register(callback)
-
-
 # ---------------------------------------------------------------------- public
 def start() -> EmbeddedStack:
     """The embedded default, started now if it is not running yet (thread-safe)."""
@@ -404,7 +389,7 @@ def start() -> EmbeddedStack:
     with _lock:
         if _stack is None:
             _stack = _start_stack()
-            _at_exit(stop)
+            atexit.register(stop)
         return _stack
 
 
