@@ -362,6 +362,11 @@ class Worker:
             self._states.pop(task.task_id, None)
         if beat.lost.is_set():
             return None
+        if self.stopping and outcome.status is CircuitStatus.FAILED:
+            # Stopped mid-task (its simulation was killed): the lease lapses and the
+            # service hands the task out again, rather than failing the user's job.
+            log.info("task %s: left unfinished by the stop; its lease will lapse", task.task_id)
+            return None
         if beat.cancel_requested.is_set() and outcome.status is not CircuitStatus.FAILED:
             outcome = _Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
         return self._post(task, beat, outcome, ctx, lease_next)
