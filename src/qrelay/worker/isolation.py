@@ -87,12 +87,16 @@ class DriverProcess:
         if self._closed:
             raise DeviceError("the worker is stopping; its simulation process is closed")
         if self._child is None or not self._child.alive:
+            if self._child is not None:
+                self._child.kill()  # reaps the one that died
             try:
-                self._child = ChildProcess(
-                    "qrelay.worker._child", env=child_environment(os.environ)
-                )
+                child = ChildProcess("qrelay.worker._child", env=child_environment(os.environ))
             except ChildGoneError as exc:
                 raise DeviceError(f"the simulation process could not start ({exc})") from exc
+            self._child = child
+            if self._closed:  # closed while it started: close() may not have seen it
+                self._drop(child)
+                raise DeviceError("the worker is stopping; its simulation process is closed")
         return self._child
 
     def preload(self, drivers: list[str]) -> None:
