@@ -27,12 +27,13 @@ from qiskit.primitives.containers import (
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.providers import JobStatus
 
-from qrelay.errors import JobFailedError, ValidationError
+from qrelay.errors import JobCancelledError, JobFailedError, ValidationError
 from qrelay.payload import Bindings, Circuit, Readout
 from qrelay_qiskit._handles import JobHandle
 from qrelay_qiskit.backend import QRelayBackend
 from qrelay_qiskit.job import (
     RunInfo,
+    cancelled_failure,
     combine_statuses,
     gather,
     to_job_status,
@@ -167,19 +168,25 @@ class QRelaySamplerJob(BasePrimitiveJob):  # type: ignore[misc]
         for handle in self.handles:
             handle.cancel()
 
-    def result(self, timeout: float | None = None) -> Any:
-        """The ``PrimitiveResult``; raises ``JobFailedError`` if a PUB did not complete."""
+    def result(self, timeout: float | None = None, *, progress: bool | None = None) -> Any:
+        """The ``PrimitiveResult``; raises ``JobFailedError`` if a PUB failed and
+        ``JobCancelledError`` if one was cancelled, with the reason in one line.
+
+        While it waits, a status line (queue position, elapsed time) is shown on a terminal
+        or in a notebook; ``progress=False`` (or ``QRELAY_PROGRESS=0``) turns it off.
+        """
         if self._result is not None:
             return self._result
         results: list[Any] = [None] * len(self._pubs)
         for part in self._parts:
-            datas = wait_all(part.handles, timeout)
+            datas = wait_all(part.handles, timeout, progress=progress)
             rows, layouts, failures, _shots = gather(datas, part.infos, part.handles)
             for local, pub_index in enumerate(part.members):
                 if local in failures:
-                    raise JobFailedError(
-                        f"pub {pub_index}: {failures[local]}", job_id=self.job_id()
-                    )
+                    reason = failures[local]
+                    error = JobCancelledError if cancelled_failure(reason) else JobFailedError
+                    one_line = " ".join(reason.split())
+                    raise error(f"pub {pub_index}: {one_line}", job_id=self.job_id())
                 layout = layouts[local]
                 assert layout is not None
                 results[pub_index] = _pub_result(self._pubs[pub_index], layout, rows[local])

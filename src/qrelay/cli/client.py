@@ -160,6 +160,7 @@ def _qasm_job(path: Path, target: str, shots: int) -> NewJob:
     """
     from qrelay import registry
     from qrelay.payload import Circuit, CircuitType, NewJob
+    from qrelay.payload.parsing import parse
     from qrelay.registry import CONVERTERS
 
     text = sys.stdin.read() if str(path) == "-" else _read(path)
@@ -170,9 +171,9 @@ def _qasm_job(path: Path, target: str, shots: int) -> NewJob:
             raise ValidationError(f"the qasm converter returned {type(circuit).__name__}")
         if circuit.name is None and str(path) != "-":
             circuit = circuit.model_copy(update={"name": path.stem})
-        return NewJob(target=target, circuits=[circuit], shots=shots)
+        return parse(NewJob, {"target": target, "circuits": [circuit], "shots": shots})
     kind = CircuitType.QASM3 if _is_qasm3(text) else CircuitType.QASM2
-    return NewJob(target=target, circuit_type=kind, qasm=[text], shots=shots)
+    return parse(NewJob, {"target": target, "circuit_type": kind, "qasm": [text], "shots": shots})
 
 
 def _is_qasm3(text: str) -> bool:

@@ -19,7 +19,6 @@ from typing import Any, Final, Self, TypeVar
 
 import httpx
 from pydantic import TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 
 from qrelay.errors import (
     JobCancelledError,
@@ -44,7 +43,9 @@ from qrelay.payload import (
     UserInfo,
 )
 from qrelay.payload._base import WireModel
+from qrelay.payload.parsing import parse
 from qrelay.runtime.retry import RetryPolicy
+from qrelay.runtime.timing import format_seconds
 from qrelay.runtime.transport import HttpTransport, ServiceChannel
 from qrelay.settings import ClientSettings
 
@@ -75,10 +76,12 @@ _TARGETS: Final = TypeAdapter(list[TargetModel])
 
 
 def _validated(model: type[_M], what: str, **values: Any) -> _M:
+    """``model(**values)``, or a :class:`~qrelay.errors.ValidationError` naming ``what``, each
+    field at fault and its allowed values, in one line."""
     try:
-        return model(**values)
-    except PydanticValidationError as exc:
-        raise ValidationError(f"{what}: {exc}") from exc
+        return parse(model, values)
+    except ValidationError as exc:
+        raise ValidationError(f"{what}: {exc}", location=exc.location) from exc
 
 
 class AsyncJob:
@@ -171,7 +174,8 @@ class AsyncJob:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 raise JobTimeoutError(
-                    f"job {self._job_id} is still {data.status.value} after {timeout} s "
+                    f"job {self._job_id} is still {data.status.value} after "
+                    f"{format_seconds(timeout)} "
                     "(the job goes on; wait again or cancel it)",
                     job_id=self._job_id,
                 )
