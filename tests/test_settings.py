@@ -19,6 +19,7 @@ from qrelay.settings import (
     ServiceSettings,
     WorkerSettings,
     config_path,
+    embedded_database_url,
     qrelay_home,
     read_profile,
 )
@@ -189,8 +190,12 @@ def test_home_and_database_default(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("QRELAY_HOME", str(tmp_path / "home"))
     assert qrelay_home() == tmp_path / "home"
     url = ServiceSettings.load().resolved_database_url()
-    assert url == f"sqlite:///{tmp_path / 'home' / 'qrelay.db'}"
-    assert (tmp_path / "home").is_dir()
+    # `qrelay serve` keeps its own folder, apart from the embedded default's qrelay.db
+    assert url == f"sqlite:///{tmp_path / 'home' / 'service' / 'qrelay.db'}"
+    assert (tmp_path / "home" / "service").is_dir()
+    embedded = embedded_database_url(qrelay_home())
+    assert embedded == f"sqlite:///{tmp_path / 'home' / 'qrelay.db'}"
+    assert embedded != url
 
 
 def test_nothing_is_read_at_import_time(tmp_path: Path) -> None:

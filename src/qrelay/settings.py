@@ -41,6 +41,11 @@ def qrelay_home() -> Path:
     return Path(platformdirs.user_data_dir("qrelay", appauthor=False))
 
 
+def embedded_database_url(home: Path) -> str:
+    """The embedded default's database: ``qrelay.db`` in its ``home``."""
+    return f"sqlite:///{home / 'qrelay.db'}"
+
+
 def config_path() -> Path:
     """The config file: ``$QRELAY_CONFIG`` or ``config.toml`` in the user's config dir."""
     env = os.environ.get("QRELAY_CONFIG")
@@ -177,12 +182,19 @@ class ServiceSettings(_Settings):
     store_on_loop: bool | None = None
 
     def resolved_database_url(self) -> str:
-        """The database URL, defaulting to a SQLite file under ``QRELAY_HOME``."""
+        """The database URL: ``database_url``, else ``service/qrelay.db`` under ``home``
+        (``QRELAY_HOME``).
+
+        The service's default file sits in a folder of its own, apart from the embedded
+        default's (:func:`embedded_database_url`), so that a ``qrelay serve`` and the
+        embedded default never share a database: the embedded default's workers would
+        serve the other's queue, and its user would see the other's jobs as its own.
+        """
         if self.database_url:
             return self.database_url
-        home = self.home or qrelay_home()
-        home.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{home / 'qrelay.db'}"
+        folder = (self.home or qrelay_home()) / "service"
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{folder / 'qrelay.db'}"
 
 
 class WorkerSettings(_Settings):

@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from qrelay.errors import QRelayError
+from qrelay.errors import ConfigurationError, QRelayError
 
 #: The modules under ``qrelay.cli`` that contribute subcommands, in help order.
 COMMAND_MODULES = ("client", "serve", "worker", "qpu")
@@ -46,8 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except QRelayError as exc:
-        sys.stderr.write(f"qrelay: error: {exc}\n")
-        return 1
+        message = " ".join(str(exc).split())  # one line, whatever the message held
+        sys.stderr.write(f"qrelay: error: {message}\n")
+        # As for a bad argument: the command cannot run as configured.
+        return 2 if isinstance(exc, ConfigurationError) else 1
     except KeyboardInterrupt:
         return 130
 

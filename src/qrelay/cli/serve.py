@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qrelay.cli.database import database_errors
+
 log = logging.getLogger(__name__)
 
 
@@ -60,6 +62,8 @@ def _serve(args: argparse.Namespace) -> int:
     from qrelay.service.app import create_app
 
     settings = _settings(args)
+    url = settings.resolved_database_url()
+    _migrate(url)  # a database that is not there is told in one line, before uvicorn starts
     app = create_app(settings)
     log.info("serving on http://%s:%d", settings.host, settings.port)
     uvicorn.run(
@@ -72,16 +76,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _upgrade(args: argparse.Namespace) -> int:
+def _migrate(url: str) -> None:
+    """Bring the schema of ``url`` up to date; database errors name the URL in one line."""
     from qrelay.service.db.engine import make_engine
     from qrelay.service.db.migrate import upgrade
 
-    url = _settings(args).resolved_database_url()
-    engine = make_engine(url, pool_size=1)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    with database_errors(url):
+        engine = make_engine(url, pool_size=1)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    _migrate(_settings(args).resolved_database_url())
     sys.stdout.write("database schema is up to date\n")
     return 0
 
@@ -90,7 +99,8 @@ def _admin_create(args: argparse.Namespace) -> int:
     from qrelay.service.bootstrap import create_admin
 
     url = _settings(args).resolved_database_url()
-    token = create_admin(url, name=args.name, email=args.email)
+    with database_errors(url):
+        token = create_admin(url, name=args.name, email=args.email)
     sys.stdout.write(token + "\n")
     sys.stderr.write("store this token now: it is shown only once\n")
     return 0
