@@ -140,12 +140,16 @@ def test_unknown_profile(config: Path) -> None:
 
 def test_unknown_profile_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QRELAY_CONFIG", str(tmp_path / "absent.toml"))
-    assert read_profile() == {}  # the default profile may be absent
-    assert ClientSettings.load().url is None
+    # A QRELAY_CONFIG that names no file is a mistake, not a silent fall-back.
+    with pytest.raises(ConfigurationError, match=r"QRELAY_CONFIG=.*absent\.toml: no such file"):
+        ClientSettings.load()
+    monkeypatch.delenv("QRELAY_CONFIG")
+    absent = tmp_path / "absent.toml"
+    assert read_profile(path=absent) == {}  # the default profile may be absent
     with pytest.raises(
         ConfigurationError, match=r"profile 'lab' asked for, but .*absent\.toml does not exist"
     ):
-        ClientSettings.load(profile="lab")
+        read_profile("lab", path=absent)
 
 
 def test_bad_values_and_unknown_settings(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,6 +19,16 @@ from qrelay.errors import ConfigurationError, QRelayError
 COMMAND_MODULES = ("client", "serve", "worker", "qpu")
 
 
+def _version() -> str:
+    """The installed distribution's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qrelay")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser, with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -26,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run quantum circuits on qrelay targets, and operate the service.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("--version", action="version", version=f"qrelay {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"qrelay.cli.{name}")

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from qrelay.cli.tokens import add_token_options, token_from
 from qrelay.errors import ValidationError
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("connection")
     group.add_argument("--url", help="service URL (default: $QRELAY_URL, config, embedded)")
-    group.add_argument("--token", help="API token (default: $QRELAY_TOKEN or config)")
+    add_token_options(group)
     group.add_argument("--profile", help="config file profile (default: $QRELAY_PROFILE)")
 
     run = subparsers.add_parser(
@@ -85,7 +86,7 @@ def register(subparsers: Any) -> None:
 def _client(args: argparse.Namespace) -> Client:
     from qrelay.runtime import Client
 
-    return Client(args.url, args.token, profile=args.profile)
+    return Client(args.url, token_from(args), profile=args.profile)
 
 
 def _out() -> IO[str]:
@@ -164,6 +165,9 @@ def _qasm_job(path: Path, target: str, shots: int) -> NewJob:
     from qrelay.registry import CONVERTERS
 
     text = sys.stdin.read() if str(path) == "-" else _read(path)
+    if not text.strip():
+        where = "standard input" if str(path) == "-" else f"file {str(path)!r}"
+        raise ValidationError(f"{where}: the file is empty (no OpenQASM program)")
     if "qasm" in registry.names(CONVERTERS):
         convert = registry.load(CONVERTERS, "qasm")
         circuit = convert(text)

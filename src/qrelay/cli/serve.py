@@ -8,9 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from qrelay.cli.database import database_errors
+from qrelay.cli.database import database_errors, masked
 
 log = logging.getLogger(__name__)
+
+_DATABASE_HELP = (
+    "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB (default: $QRELAY_DATABASE_URL, "
+    "else service/qrelay.db under $QRELAY_HOME)"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -18,9 +23,7 @@ def register(subparsers: Any) -> None:
     serve = subparsers.add_parser("serve", help="run the job service (uvicorn)")
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    serve.add_argument(
-        "--database-url", default=None, help="sqlite:///FILE or postgresql+psycopg://..."
-    )
+    serve.add_argument("--database-url", default=None, help=_DATABASE_HELP)
     serve.add_argument("--targets", type=Path, default=None, help="target catalog (TOML or JSON)")
     serve.add_argument(
         "--access-log",
@@ -33,16 +36,22 @@ def register(subparsers: Any) -> None:
     db = subparsers.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND")
     upgrade = db_sub.add_parser("upgrade", help="apply the schema migrations")
-    upgrade.add_argument("--database-url", default=None)
+    upgrade.add_argument("--database-url", default=None, help=_DATABASE_HELP)
     upgrade.set_defaults(handler=_upgrade)
 
     admin = subparsers.add_parser("admin", help="service administration")
     admin_sub = admin.add_subparsers(dest="admin_command", metavar="COMMAND")
-    create = admin_sub.add_parser("create", help="create an admin and print its token once")
-    create.add_argument("--email", required=True)
-    create.add_argument("--name", required=True)
-    create.add_argument("--database-url", default=None)
+    create = admin_sub.add_parser(
+        "create",
+        help="create an administrator in the database and print its token once (no service needed)",
+    )
+    create.add_argument("--email", required=True, help="the administrator's email")
+    create.add_argument("--name", required=True, help="the administrator's display name")
+    create.add_argument("--database-url", default=None, help=_DATABASE_HELP)
     create.set_defaults(handler=_admin_create)
+    from qrelay.cli import admin as admin_cli
+
+    admin_cli.register(admin_sub)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -65,7 +74,11 @@ def _serve(args: argparse.Namespace) -> int:
     url = settings.resolved_database_url()
     _migrate(url)  # a database that is not there is told in one line, before uvicorn starts
     app = create_app(settings)
-    log.info("serving on http://%s:%d", settings.host, settings.port)
+    targets = ", ".join(app.state.runtime.catalog.names()) or "none"
+    sys.stderr.write(
+        f"qrelay serve: http://{settings.host}:{settings.port}, database {masked(url)}, "
+        f"targets {targets} (a target runs jobs once a `qrelay worker` serves it)\n"
+    )
     uvicorn.run(
         app,
         host=settings.host,

@@ -46,7 +46,7 @@ from qrelay.payload._base import WireModel
 from qrelay.payload.parsing import parse
 from qrelay.runtime.retry import RetryPolicy
 from qrelay.runtime.timing import format_seconds
-from qrelay.runtime.transport import HttpTransport, ServiceChannel
+from qrelay.runtime.transport import HttpTransport, ServiceChannel, check_service_url
 from qrelay.settings import ClientSettings
 
 logger = logging.getLogger("qrelay.runtime")
@@ -307,6 +307,9 @@ class AsyncClient:
                 return self._channel
             base = (url or "http://qrelay.invalid").rstrip("/")
             base = base.removesuffix("/v1")
+            origin = settings.source("url")
+            if self._given_transport is None:
+                check_service_url(base, origin)
             self._channel = HttpTransport(
                 base,
                 token,
@@ -314,6 +317,7 @@ class AsyncClient:
                 connect_timeout=settings.connect_timeout,
                 policy=RetryPolicy.from_settings(settings),
                 transport=self._given_transport,
+                origin=origin,
             )
             return self._channel
 
