@@ -46,7 +46,13 @@ def register(subparsers: Any) -> None:
     run.add_argument("--target", "-t", default="aer_simulator", help="target name")
     run.add_argument("--shots", "-s", type=int, default=1000, help="shots (default 1000)")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
-    run.add_argument("--timeout", type=float, default=None, help="give up waiting after S s")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop waiting after S seconds (the job goes on)",
+    )
     run.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -62,20 +68,27 @@ def register(subparsers: Any) -> None:
 
     jobs = subparsers.add_parser("jobs", parents=[common], help="list your recent jobs")
     jobs.add_argument("--target", help="only jobs on this target")
-    jobs.add_argument("--status", action="append", help="only jobs in this status")
+    jobs.add_argument(
+        "--status",
+        action="append",
+        metavar="STATUS",
+        help="only jobs in this status (repeat for several): received, awaiting_compile, "
+        "compiling, awaiting_simulation, simulating, awaiting_submission, pending, running, "
+        "completed, failed, cancelled, deleted",
+    )
     jobs.add_argument("--tag", help="only jobs with this tag")
     jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     jobs.add_argument("--json", action="store_true", help="print JSON")
     jobs.set_defaults(handler=cmd_jobs)
 
     job = subparsers.add_parser("job", parents=[common], help="show one job and its counts")
-    job.add_argument("job_id")
+    job.add_argument("job_id", metavar="JOB_ID", help="the job's id (from `qrelay jobs`)")
     job.add_argument("--wait", action="store_true", help="wait until it ends")
     job.add_argument("--json", action="store_true", help="print JSON")
     job.set_defaults(handler=cmd_job)
 
     cancel = subparsers.add_parser("cancel", parents=[common], help="cancel jobs")
-    cancel.add_argument("job_ids", nargs="+", metavar="ID")
+    cancel.add_argument("job_ids", nargs="+", metavar="ID", help="ids of the jobs to cancel")
     cancel.set_defaults(handler=cmd_cancel)
 
     balance = subparsers.add_parser("balance", parents=[common], help="show your balance")
@@ -385,5 +398,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 def cmd_balance(args: argparse.Namespace) -> int:
     with _client(args) as client:
         amount = client.balance()
-    _out().write(f"{amount:g}\n")
+        embedded = client.embedded
+    note = "  (the embedded default's user is its administrator: it is not charged)"
+    _out().write(f"{amount:g}{note if embedded else ''}\n")
     return 0

@@ -24,6 +24,7 @@ from qrelay.errors import (
     JobCancelledError,
     JobFailedError,
     JobTimeoutError,
+    NotFoundError,
     ValidationError,
 )
 from qrelay.payload import (
@@ -340,8 +341,22 @@ class AsyncClient:
         return _TARGETS.validate_json(raw)
 
     async def target(self, name: str) -> TargetInfo:
-        """One target in full: calibration, limits, live status and queue depth."""
-        return TargetInfo.model_validate_json(await (await self._connect()).target(name))
+        """One target in full: calibration, limits, live status and queue depth.
+
+        Raises :class:`~qrelay.errors.NotFoundError` naming the known targets when there is
+        no target ``name``.
+        """
+        channel = await self._connect()
+        try:
+            return TargetInfo.model_validate_json(await channel.target(name))
+        except NotFoundError as exc:
+            known = ", ".join(m.target_name for m in await self.targets()) or "none"
+            raise NotFoundError(
+                f"no target {name!r} (known: {known})",
+                status=exc.status,
+                code=exc.code,
+                detail=exc.detail,
+            ) from exc
 
     async def submit(self, job: NewJob, *, idempotency_key: str | None = None) -> AsyncJob:
         """Submit a job and return its handle.
