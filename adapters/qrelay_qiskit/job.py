@@ -283,16 +283,23 @@ def wait_all(
     the service client's, which report each view of the job as it comes.
     """
     from qrelay.runtime.client import Job
-    from qrelay.runtime.progress import JobProgress
+    from qrelay.runtime.progress import JobProgress, unserved
 
     deadline = None if timeout is None else time.monotonic() + timeout
     out = []
     for handle in handles:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if isinstance(handle, Job) and handle.ended is None:
-            with JobProgress(f"job {handle.job_id}", enabled=progress) as line:
+        last = handle.last_data if isinstance(handle, Job) else None
+        if isinstance(handle, Job) and handle.ended is None and last is not None:
+            note = unserved(handle.client, last.target)
+            with JobProgress(f"job {handle.job_id}", enabled=progress, note=note) as line:
                 poll = 1.0 if line.enabled else None
-                data = handle.wait(remaining, on_update=line.update, poll=poll)
+                try:
+                    data = handle.wait(remaining, on_update=line.update, poll=poll)
+                except JobTimeoutError as exc:
+                    if note is None:
+                        raise
+                    raise JobTimeoutError(f"{exc} ({note})", job_id=exc.job_id) from exc
         else:
             data = handle.wait(remaining)
         if not all(s in TERMINAL_CIRCUIT_STATES for s in data.statuses):

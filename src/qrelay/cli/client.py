@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from qrelay.cli.tokens import add_token_options, token_from
-from qrelay.errors import ValidationError
+from qrelay.errors import JobTimeoutError, ValidationError
 
 if TYPE_CHECKING:
-    from qrelay.payload import JobData, NewJob, TargetInfo
+    from qrelay.payload import JobData, NewJob, TargetInfo, TargetStatus
     from qrelay.runtime import Client
 
 #: Show the progress line only once a wait has lasted this long.
@@ -139,10 +139,13 @@ def histogram(
 class _Progress:
     """A one-line status display on stderr, redrawn in place, shown after a moment."""
 
-    def __init__(self, job_id: str, enabled: bool, stream: IO[str]) -> None:
+    def __init__(
+        self, job_id: str, enabled: bool, stream: IO[str], note: str | None = None
+    ) -> None:
         self.job_id = job_id
         self.enabled = enabled
         self.stream = stream
+        self.note = note
         self.started = time.monotonic()
         self.shown = False
 
@@ -153,7 +156,8 @@ class _Progress:
         if elapsed < _PROGRESS_AFTER and not self.shown:
             return
         where = f", queue position {data.queue_position}" if data.queue_position else ""
-        line = f"job {self.job_id}: {data.status.value}{where} ({elapsed:.1f} s)"
+        note = f", {self.note}" if self.note else ""
+        line = f"job {self.job_id}: {data.status.value}{where}{note} ({elapsed:.1f} s)"
         self.stream.write("\r" + line.ljust(72))
         self.stream.flush()
         self.shown = True
@@ -212,15 +216,21 @@ def _read(path: Path) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     """Convert, submit, wait, print."""
     from qrelay.runtime import decode
+    from qrelay.runtime.progress import unserved
 
     new_job = _qasm_job(args.file, args.target, args.shots)
     progress_on = args.progress if args.progress is not None else sys.stderr.isatty()
     with _client(args) as client:
         job = client.submit(new_job)
-        progress = _Progress(job.job_id, progress_on, sys.stderr)
+        note = None if job.ended is not None else unserved(client, new_job.target)
+        progress = _Progress(job.job_id, progress_on, sys.stderr, note)
         try:
             poll = 1.0 if progress_on else None
             results = job.result(args.timeout, on_update=progress.update, poll=poll)
+        except JobTimeoutError as exc:
+            if note is None:
+                raise
+            raise JobTimeoutError(f"{exc} ({note})", job_id=exc.job_id) from exc
         finally:
             progress.done()
     readouts = results.readouts[0] or []
@@ -239,6 +249,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _served(status: TargetStatus) -> str:
+    """The WORKER column: whether a live worker serves the target."""
+    from qrelay.payload import TargetStatus
+
+    if status is TargetStatus.AVAILABLE:
+        return "yes"
+    return "none" if status is TargetStatus.OFFLINE else "-"
+
+
 def cmd_targets(args: argparse.Namespace) -> int:
     out = _out()
     with _client(args) as client:
@@ -254,13 +273,14 @@ def cmd_targets(args: argparse.Namespace) -> int:
         json.dump([m.model_dump(mode="json") for m in models], out, indent=2)
         out.write("\n")
         return 0
-    rows = [["NAME", "QUBITS", "KIND", "STATUS", "QUEUE", "PRICE/SHOT"]]
+    rows = [["NAME", "QUBITS", "KIND", "STATUS", "WORKER", "QUEUE", "PRICE/SHOT"]]
     rows += [
         [
             m.target_name,
             str(m.num_qubits),
             "simulator" if m.simulator else "qpu",
             m.status.value,
+            _served(m.status),
             str(m.queue_depth),
             f"{m.price_per_shot:g}",
         ]
@@ -358,10 +378,15 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
+    from qrelay.payload import TERMINAL_CIRCUIT_STATES
+    from qrelay.runtime.progress import unserved
+
     out = _out()
     with _client(args) as client:
         job = client.job(args.job_id)
         data = job.wait() if args.wait else job.data()
+        ended = all(status in TERMINAL_CIRCUIT_STATES for status in data.statuses)
+        note = None if ended else unserved(client, data.target)
     if args.json:
         out.write(data.model_dump_json(indent=2, exclude={"readouts", "layouts"}) + "\n")
         return 0
@@ -371,6 +396,8 @@ def cmd_job(args: argparse.Namespace) -> int:
     )
     if data.queue_position is not None:
         out.write(f"  queue position {data.queue_position}\n")
+    if note:
+        out.write(f"  waiting: {note}\n")
     for i, status in enumerate(data.statuses):
         message = data.status_messages[i] if i < len(data.status_messages) else None
         out.write(f"  circuit {i}: {status.value}" + (f" ({message})" if message else "") + "\n")

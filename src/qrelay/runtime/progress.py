@@ -65,11 +65,14 @@ class JobProgress:
     """A status line for one wait; a context manager that clears it when the wait ends.
 
     :meth:`update` takes each fresh view of the job (pass it as ``on_update`` to
-    :meth:`qrelay.Client` job waits).
+    :meth:`qrelay.Client` job waits). ``note`` is said after the state, for what the wait
+    is on (see :func:`unserved`).
     """
 
-    def __init__(self, label: str, *, enabled: bool | None = None) -> None:
+    def __init__(self, label: str, *, enabled: bool | None = None, note: str | None = None) -> None:
         self.label = label
+        #: Said after the state, such as ``no worker serves 'square_qpu'``.
+        self.note = note
         self.enabled = progress_enabled(enabled)
         self._started = time.monotonic()
         self._bar: Any = None
@@ -81,7 +84,7 @@ class JobProgress:
         """Show the job's latest state."""
         if not self.enabled:
             return
-        text = describe(data)
+        text = describe(data, waiting_on=self.note)
         if self._bar is not None:
             self._bar.set_postfix_str(text, refresh=False)
             self._bar.update(0)
@@ -127,3 +130,13 @@ def _open_bar(label: str) -> Any:
         leave=False,
         file=sys.stderr,
     )
+
+
+def unserved(client: Any, target: str) -> str | None:
+    """``no worker serves 'name'`` when no live worker serves ``target`` on the service of
+    ``client`` (a :class:`qrelay.Client`), else ``None``."""
+    from qrelay.payload import TargetStatus
+
+    if client.target(target).status is TargetStatus.OFFLINE:
+        return f"no worker serves {target!r}"
+    return None
