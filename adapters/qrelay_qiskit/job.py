@@ -184,7 +184,8 @@ class QRelayJob(JobV1):  # type: ignore[misc]
         self._wait_all(timeout, progress=None)
 
     def _wait_all(self, timeout: float | None, *, progress: bool | None) -> list[JobData]:
-        return wait_all(self._handles, timeout, progress=progress)
+        target = self._backend_name or None
+        return wait_all(self._handles, timeout, progress=progress, target=target)
 
     def result(
         self, timeout: float | None = None, *, partial: bool = False, progress: bool | None = None
@@ -275,28 +276,38 @@ def cancelled_failure(failure: str) -> bool:
 
 
 def wait_all(
-    handles: list[JobHandle], timeout: float | None, *, progress: bool | None = None
+    handles: list[JobHandle],
+    timeout: float | None,
+    *,
+    progress: bool | None = None,
+    target: str | None = None,
 ) -> list[JobData]:
     """Long-poll every handle until its job is terminal, within one overall ``timeout``.
 
     A status line shows the wait (see :mod:`qrelay.runtime.progress`) when the handles are
-    the service client's, which report each view of the job as it comes.
+    the service client's, which report each view of the job as it comes; it says so when
+    no worker serves ``target``, and so does the timeout error.
     """
     from qrelay.runtime.client import Job
-    from qrelay.runtime.progress import JobProgress, unserved
+    from qrelay.runtime.progress import JobProgress, progress_enabled, unserved
 
     deadline = None if timeout is None else time.monotonic() + timeout
     out = []
     for handle in handles:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        last = handle.last_data if isinstance(handle, Job) else None
-        if isinstance(handle, Job) and handle.ended is None and last is not None:
-            note = unserved(handle.client, last.target)
-            with JobProgress(f"job {handle.job_id}", enabled=progress, note=note) as line:
+        if isinstance(handle, Job) and handle.ended is None:
+            enabled = progress_enabled(progress)
+            # Asked before the wait: the status line is drawn on the client's event loop,
+            # which must not make requests of its own.
+            note = unserved(handle.client, target) if enabled and target else None
+            with JobProgress(f"job {handle.job_id}", enabled=enabled, note=note) as line:
                 poll = 1.0 if line.enabled else None
                 try:
                     data = handle.wait(remaining, on_update=line.update, poll=poll)
                 except JobTimeoutError as exc:
+                    seen = handle.last_data
+                    if note is None and seen is not None:
+                        note = unserved(handle.client, seen.target)
                     if note is None:
                         raise
                     raise JobTimeoutError(f"{exc} ({note})", job_id=exc.job_id) from exc

@@ -104,7 +104,7 @@ class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
             jobs, infos = self._backend.plan_jobs(payloads, tables, opts)
             handles = self._backend.submit_jobs(jobs)
             parts.append(_Part(members, handles, infos))
-        return QRelaySamplerJob(coerced, parts)
+        return QRelaySamplerJob(coerced, parts, target=self._backend.name)
 
 
 def _table(pub: SamplerPub, payload: Circuit, index: int) -> Bindings | None:
@@ -138,11 +138,14 @@ class _Part:
 class QRelaySamplerJob(BasePrimitiveJob):  # type: ignore[misc]
     """The job of a ``QRelaySamplerV2.run``: one or more service jobs behind one id."""
 
-    def __init__(self, pubs: list[SamplerPub], parts: list[_Part]) -> None:
+    def __init__(
+        self, pubs: list[SamplerPub], parts: list[_Part], *, target: str | None = None
+    ) -> None:
         handles = [h for part in parts for h in part.handles]
         super().__init__(",".join(h.job_id for h in handles))
         self._pubs = pubs
         self._parts = parts
+        self._target = target
         self._result: Any = None
 
     @property
@@ -179,7 +182,7 @@ class QRelaySamplerJob(BasePrimitiveJob):  # type: ignore[misc]
             return self._result
         results: list[Any] = [None] * len(self._pubs)
         for part in self._parts:
-            datas = wait_all(part.handles, timeout, progress=progress)
+            datas = wait_all(part.handles, timeout, progress=progress, target=self._target)
             rows, layouts, failures, _shots = gather(datas, part.infos, part.handles)
             for local, pub_index in enumerate(part.members):
                 if local in failures:

@@ -65,8 +65,9 @@ class JobProgress:
     """A status line for one wait; a context manager that clears it when the wait ends.
 
     :meth:`update` takes each fresh view of the job (pass it as ``on_update`` to
-    :meth:`qrelay.Client` job waits). ``note`` is said after the state, for what the wait
-    is on (see :func:`unserved`).
+    :meth:`qrelay.Client` job waits; it runs on the client's event loop, so it makes no
+    request). ``note`` is said after the state, for what the wait is on (see
+    :func:`unserved`).
     """
 
     def __init__(self, label: str, *, enabled: bool | None = None, note: str | None = None) -> None:
@@ -86,9 +87,7 @@ class JobProgress:
             return
         text = describe(data, waiting_on=self.note)
         if self._bar is not None:
-            self._bar.set_postfix_str(text, refresh=False)
-            self._bar.update(0)
-            self._bar.refresh()
+            self._bar.set_description_str(f"{self.label}: {text}", refresh=True)
             return
         now = time.monotonic()
         if now >= self._next_log:
@@ -125,7 +124,7 @@ def _open_bar(label: str) -> Any:
     return tqdm(
         total=None,
         desc=label,
-        bar_format="{desc}: {postfix} [{elapsed}]",
+        bar_format="{desc} [{elapsed}]",
         delay=SHOW_AFTER,
         leave=False,
         file=sys.stderr,
