@@ -44,6 +44,7 @@ PARENTS = {
     "JobCancelledError": "JobError",
     "JobTimeoutError": "JobError",
     "DeviceError": "QRelayError",
+    "ChildGoneError": "DeviceError",
     "QpuApiError": "DeviceError",
     "SubmissionError": "QpuApiError",
     "BuildOptionsError": "QpuApiError",

@@ -25,6 +25,7 @@ from qrelay.payload import (
     SimMethod,
     TargetInfo,
 )
+from qrelay.payload.limits import check_circuit, check_shots
 from qrelay.payload.parsing import parse
 from qrelay_qiskit.job import RUN_KEY, QRelayJob, RunInfo
 
@@ -199,12 +200,10 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
     ) -> tuple[list[NewJob], list[RunInfo]]:
         from qrelay_qiskit.convert import from_qiskit
 
-        limits = self._info.limits
         shots = int(opts["shots"])
-        if not 1 <= shots <= limits.max_shots:
-            raise ValidationError(
-                f"shots: {shots} is outside 1..{limits.max_shots} for target {self.name!r}"
-            )
+        if shots < 1:
+            raise ValidationError(f"shots: {shots} is below 1")
+        check_shots(shots, self._info)
         meas_level = int(opts["meas_level"])
         if meas_level not in (1, 2):
             raise ValidationError(f"meas_level: {meas_level} is not supported (use 1 or 2)")
@@ -216,6 +215,8 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                 f"meas_level=1: target {self.name!r} gives no IQ readout; use meas_level=2"
             )
         payloads = [from_qiskit(qc) for qc in circuits]
+        for index, payload in enumerate(payloads):
+            check_circuit(payload, self._info, index)
         tables = self._tables(payloads, opts.get("parameter_binds"))
         return self.plan_jobs(payloads, tables, opts)
 

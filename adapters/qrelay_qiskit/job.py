@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ from qrelay.payload import (
     CircuitStatus,
     JobData,
     Readout,
+    job_status,
 )
 from qrelay.runtime.timing import format_seconds
 from qrelay_qiskit import result as _result
@@ -57,15 +59,6 @@ _STATUS = {
     CircuitStatus.DELETED: JobStatus.CANCELLED,
     CircuitStatus.UNRECOGNIZED: JobStatus.ERROR,
 }
-_ORDER = [
-    JobStatus.ERROR,
-    JobStatus.RUNNING,
-    JobStatus.VALIDATING,
-    JobStatus.QUEUED,
-    JobStatus.INITIALIZING,
-    JobStatus.CANCELLED,
-    JobStatus.DONE,
-]
 
 
 def to_job_status(status: CircuitStatus) -> JobStatus:
@@ -73,17 +66,9 @@ def to_job_status(status: CircuitStatus) -> JobStatus:
     return _STATUS.get(status, JobStatus.ERROR)
 
 
-def combine_statuses(statuses: list[JobStatus]) -> JobStatus:
-    """One status for several service jobs: an error wins, then work still under way."""
-    if not statuses:
-        return JobStatus.DONE
-    if JobStatus.ERROR in statuses:
-        return JobStatus.ERROR
-    if all(s is JobStatus.DONE for s in statuses):
-        return JobStatus.DONE
-    if all(s in (JobStatus.CANCELLED, JobStatus.DONE) for s in statuses):
-        return JobStatus.CANCELLED
-    return min(statuses, key=_ORDER.index)
+def combine_statuses(statuses: Iterable[CircuitStatus]) -> JobStatus:
+    """One Qiskit status for several service jobs, by the payload's one precedence."""
+    return to_job_status(job_status(statuses))
 
 
 @dataclass(frozen=True)
@@ -169,7 +154,7 @@ class QRelayJob(JobV1):  # type: ignore[misc]
 
     def status(self) -> JobStatus:
         """The Qiskit status of the job (of the least advanced part, if it was split)."""
-        return combine_statuses([to_job_status(h.status()) for h in self._handles])
+        return combine_statuses(h.status() for h in self._handles)
 
     def cancel(self) -> bool:
         """Ask the service to cancel every part; true when the request was made."""

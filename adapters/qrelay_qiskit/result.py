@@ -123,16 +123,6 @@ def _remap(values: npt.NDArray[np.uint64], layout: BitLayout) -> npt.NDArray[np.
     return out
 
 
-def _joint_per_shot(readout: Readout) -> npt.NDArray[np.uint64]:
-    joint = np.zeros(readout.successful_shots, dtype=np.uint64)
-    shift = 0
-    for reg in readout.registers:
-        if reg.width:
-            joint |= reg.values() << _U64(shift)
-        shift += reg.width
-    return joint
-
-
 def _wide_rows(readout: Readout, layout: BitLayout) -> list[int]:
     """Per-shot Qiskit values for more than 64 clbits (Python ints; rare, so plain)."""
     arrays = [reg.array() for reg in readout.registers]
@@ -182,7 +172,7 @@ def level2_data(
         mapped = uniq
     data["counts"] = {hex(v): c for v, c in zip(mapped.tolist(), freq.tolist(), strict=True) if c}
     if memory:
-        per_shot = _remap(_joint_per_shot(readout), layout)
+        per_shot = _remap(readout.joint_values(), layout)
         data["memory"] = [hex(v) for v in per_shot.tolist()]
     return data
 

@@ -36,7 +36,6 @@ from qrelay_qiskit.job import (
     cancelled_failure,
     combine_statuses,
     gather,
-    to_job_status,
     wait_all,
 )
 from qrelay_qiskit.result import bit_layout
@@ -153,7 +152,7 @@ class QRelaySamplerJob(BasePrimitiveJob):  # type: ignore[misc]
         return [h for part in self._parts for h in part.handles]
 
     def status(self) -> JobStatus:
-        return combine_statuses([to_job_status(h.status()) for h in self.handles])
+        return combine_statuses(h.status() for h in self.handles)
 
     def done(self) -> bool:
         return self.status() is JobStatus.DONE

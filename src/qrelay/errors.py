@@ -26,6 +26,7 @@ stays visible.
     │   ├── JobCancelledError      the job was cancelled
     │   └── JobTimeoutError        waiting ran past its bound
     └── DeviceError                a device or its controller refused or failed
+        ├── ChildGoneError         a simulation's child process ended before it answered
         └── QpuApiError            the QPU API (``qrelay.qpu.api``)
             ├── SubmissionError    the controller refused an executable or patch values
             └── BuildOptionsError  execution options that cannot be built
@@ -38,6 +39,7 @@ from typing import Any
 __all__ = [
     "AuthenticationError",
     "BuildOptionsError",
+    "ChildGoneError",
     "ConfigurationError",
     "ConflictError",
     "ConversionError",
@@ -172,6 +174,10 @@ class JobTimeoutError(JobError, TimeoutError):
 
 class DeviceError(QRelayError):
     """A device or its controller refused or failed a program."""
+
+
+class ChildGoneError(DeviceError):
+    """A child process (a simulation engine's) ended before it answered."""
 
 
 class QpuApiError(DeviceError):

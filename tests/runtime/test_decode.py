@@ -52,3 +52,27 @@ def test_wide_registers_use_unique_path() -> None:
 
 def test_merge_counts() -> None:
     assert decode.merge_counts([{"0": 2, "1": 1}, {"1": 3}]) == {"0": 2, "1": 4}
+
+
+def test_one_bitstring_format_for_every_separator() -> None:
+    """Every separator, one or several characters, gives the same fields in the same order."""
+    from qrelay.payload.readout import bitstrings
+
+    readout = _readout(7)
+    joint = readout.joint_values()
+    widths = [3, 9, 1]
+    spaced = bitstrings(joint, widths)
+    for sep in ("", "-", " | "):
+        assert bitstrings(joint, widths, sep=sep) == [s.replace(" ", sep) for s in spaced]
+    assert decode.counts(readout, sep=" | ") == {
+        k.replace(" ", " | "): v for k, v in readout.counts().items()
+    }
+
+
+def test_joint_values_are_the_counted_values() -> None:
+    """The per-shot joint values histogram to exactly what ``value_counts`` reports."""
+    readout = _readout(11)
+    values, hits = readout.value_counts(["m", "a"])
+    uniq, freq = np.unique(readout.joint_values(["m", "a"]), return_counts=True)
+    assert uniq.tolist() == values.tolist()
+    assert freq.tolist() == hits.tolist()

@@ -67,13 +67,7 @@ def test_leases_and_requeues_pair_up() -> None:
         domain.check_transition(working, domain.requeue_state(job_type))
 
 
-def test_job_status_is_derived_from_circuits() -> None:
-    assert domain.job_status([S.COMPLETED, S.COMPLETED]) is S.COMPLETED
-    assert domain.job_status([S.COMPLETED, S.FAILED]) is S.FAILED
-    assert domain.job_status([S.COMPLETED, S.CANCELLED]) is S.CANCELLED
-    assert domain.job_status([S.COMPLETED, S.RUNNING]) is S.RUNNING
-    assert domain.job_status([S.AWAITING_SUBMISSION, S.PENDING]) is S.PENDING
-    assert domain.job_status([S.DELETED, S.DELETED]) is S.DELETED
+def test_terminal_means_every_circuit_ended() -> None:
     assert domain.is_terminal([S.COMPLETED, S.CANCELLED])
     assert not domain.is_terminal([S.COMPLETED, S.PENDING])
 

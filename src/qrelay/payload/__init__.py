@@ -36,6 +36,7 @@ from qrelay.payload.limits import check_target_limits
 from qrelay.payload.ops import OPS, OpKind, OpSpec, op_spec
 from qrelay.payload.parsing import parse, payload_error, validate_json
 from qrelay.payload.readout import Readout, RegisterReadout, decode_readouts, encode_readouts
+from qrelay.payload.status import is_settled, job_status
 from qrelay.payload.targets import (
     GateProperties,
     GetTargetsFilterModel,
@@ -121,6 +122,8 @@ __all__ = [
     "WorkerTaskStatus",
     "WorkerTokenResponse",
     "check_target_limits",
+    "is_settled",
+    "job_status",
     "decode_readouts",
     "encode_readouts",
     "evaluate",

@@ -177,29 +177,37 @@ class Readout(WireModel):
             for reg in self.registers
         }
 
-    def value_counts(
-        self, registers: Sequence[str] | None = None
-    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
-        """The distinct joint values and how often each was seen, sorted by value.
+    def joint_values(self, registers: Sequence[str] | None = None) -> npt.NDArray[np.uint64]:
+        """Each shot's joint value, in shot order: the first register in the lowest bits.
 
-        The joint value puts the first named register in the lowest bits, the next one
-        above it, and so on. Total width at most 64.
+        ``registers`` picks and orders registers (default: all, in declaration order); the
+        total width is at most 64. This is the one place a joint value is built: counts,
+        per-shot strings and every adapter's per-shot memory start from it.
         """
         regs = [self.register(n) for n in registers] if registers is not None else self.registers
         total = sum(reg.width for reg in regs)
         if total > 64:
             raise PayloadError(f"readout: {total} bits do not fit one 64-bit value")
-        joint: npt.NDArray[np.uint64] | None = None
+        joint = np.zeros(self.successful_shots, dtype=np.uint64)
         shift = 0
         for reg in regs:
-            if reg.width == 0:
-                continue  # holds no bits, adds nothing to the joint value
-            values = reg.values()
-            joint = values if joint is None else joint | (values << np.uint64(shift))
+            if reg.width:
+                joint |= reg.values() << np.uint64(shift)
             shift += reg.width
-        if joint is None or self.successful_shots == 0:
-            n = 1 if self.successful_shots else 0
-            return np.zeros(n, dtype=np.uint64), np.full(n, self.successful_shots, dtype=np.int64)
+        return joint
+
+    def value_counts(
+        self, registers: Sequence[str] | None = None
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+        """The distinct joint values and how often each was seen, sorted by value.
+
+        The joint value is the one :meth:`joint_values` builds. Total width at most 64.
+        """
+        joint = self.joint_values(registers)
+        if self.successful_shots == 0:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        regs = [self.register(n) for n in registers] if registers is not None else self.registers
+        total = sum(reg.width for reg in regs)
         if total <= _BINCOUNT_MAX_WIDTH:
             hist = np.bincount(joint.astype(np.intp), minlength=1)
             nonzero = np.flatnonzero(hist)
@@ -218,30 +226,45 @@ class Readout(WireModel):
         return dict(zip(keys, counts.tolist(), strict=True))
 
 
-def bitstrings(values: npt.NDArray[np.uint64], widths: Sequence[int]) -> list[str]:
-    """Joint values as count keys: one field per register, space-separated, high bit first.
+def bitstrings(
+    values: npt.NDArray[np.uint64], widths: Sequence[int], *, sep: str = " "
+) -> list[str]:
+    """Joint values as bitstrings: one field per register, ``sep`` between, high bit first.
 
     The joint value holds the first register in its lowest bits (as
-    :meth:`Readout.value_counts` builds it). The strings are made in one numpy pass (a
-    character matrix, one line per value, split once), not one ``format`` call per value, so
-    600,000 distinct keys cost about a tenth of a second rather than half a second.
+    :meth:`Readout.joint_values` builds it); each register is written highest bit first
+    (bit 0 rightmost), as OpenQASM writes a register's value in binary. This is the one
+    home of the format: counts keys, per-shot memory and every adapter use it. The strings
+    are made as one numpy character matrix, not one ``format`` call per value.
     """
     count = len(values)
-    pieces: list[npt.NDArray[np.uint8]] = []
+    if count == 0:
+        return []
+    if len(sep) > 1:  # each register on its own, then joined: rare, so plain
+        fields = []
+        shift = 0
+        for width in widths:
+            mask = np.uint64((1 << width) - 1) if width < 64 else np.uint64(2**64 - 1)
+            part = (values.astype(np.uint64) >> np.uint64(shift)) & mask
+            fields.append(bitstrings(part, [width]) if width else [""] * count)
+            shift += width
+        return [sep.join(parts) for parts in zip(*fields, strict=True)]
+    columns: list[npt.NDArray[np.uint32]] = []
     shift = 0
+    low = values.astype(np.uint64, copy=False)
     for index, width in enumerate(widths):
-        if index:
-            pieces.append(np.full((count, 1), ord(" "), dtype=np.uint8))
+        if index and sep:
+            columns.append(np.full((count, 1), ord(sep), dtype=np.uint32))
         if width:
-            shifts = np.arange(shift + width - 1, shift - 1, -1, dtype=np.uint64)
-            bits = (values[:, None] >> shifts) & np.uint64(1)
-            pieces.append(bits.astype(np.uint8) + np.uint8(ord("0")))
+            order = np.arange(shift + width - 1, shift - 1, -1, dtype=np.uint64)
+            bits = ((low[:, None] >> order) & np.uint64(1)).astype(np.uint32)
+            columns.append(bits + np.uint32(ord("0")))
         shift += width
-    if not pieces or count == 0:
+    if not columns:
         return [""] * count
-    pieces.append(np.full((count, 1), ord("\n"), dtype=np.uint8))
-    chars = np.concatenate(pieces, axis=1)
-    return chars.tobytes().decode("ascii").split("\n")[:-1]
+    chars = np.ascontiguousarray(np.concatenate(columns, axis=1))
+    keys: list[str] = chars.view(f"<U{chars.shape[1]}").ravel().tolist()
+    return keys
 
 
 def encode_readouts(readouts: Sequence[Readout]) -> bytes:

@@ -12,23 +12,20 @@ An engine object handed in directly (tests, embedding) runs in the device's thre
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import queue
-import subprocess
-import sys
 import threading
 from collections.abc import Mapping
-from typing import IO, Any, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from qrelay.errors import ConfigurationError, DeviceError
+from qrelay.childproc import ChildProcess
+from qrelay.errors import ChildGoneError, ConfigurationError, DeviceError
 from qrelay.payload import Bindings, Circuit, TargetInfo
 from qrelay.plugins import SimulationEngine
-from qrelay.qpu._child import read_frame, write_frame
 
 log = logging.getLogger(__name__)
 
@@ -81,46 +78,6 @@ class ThreadRunner:
 
 
 # ---------------------------------------------------------------------- child processes
-class _Child:
-    """One engine child process and its pipes."""
-
-    def __init__(self, engine_name: str, options: Mapping[str, Any]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qrelay.qpu._child", engine_name, json.dumps(dict(options))],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
-        self.stdin: IO[bytes] = self.proc.stdin
-        self.stdout: IO[bytes] = self.proc.stdout
-        hello = read_frame(self.stdout)
-        if hello is None:
-            code = self.proc.wait()
-            raise ConfigurationError(
-                f"the simulation engine {engine_name!r} could not start in a child process "
-                f"(exit code {code}); see its error output"
-            )
-
-    def call(self, request: Any) -> Any:
-        write_frame(self.stdin, request)
-        reply = read_frame(self.stdout)
-        if reply is None:
-            raise EOFError("the child closed its pipe")
-        return reply
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.stdin.close()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        with contextlib.suppress(OSError):
-            self.stdout.close()
-
-
 class ProcessRunner:
     """Runs the named engine plugin in up to ``workers`` child processes.
 
@@ -133,11 +90,11 @@ class ProcessRunner:
         self.options = dict(options)
         self.in_process = False
         # Last in, first out: a started child is reused before another one is started.
-        self._idle: queue.LifoQueue[_Child | None] = queue.LifoQueue()
+        self._idle: queue.LifoQueue[ChildProcess | None] = queue.LifoQueue()
         for _ in range(max(1, workers)):
             self._idle.put(None)  # a slot; its child starts when first needed
         self._lock = threading.Lock()
-        self._children: set[_Child] = set()
+        self._children: set[ChildProcess] = set()
         self._closed = False
 
     def run(
@@ -157,7 +114,7 @@ class ProcessRunner:
             kwargs = {"shots": shots, "bindings": bindings, "noise": noise, "seed": seed}
             try:
                 status, value = child.call((key, circuit, kwargs))
-            except (EOFError, OSError) as exc:
+            except ChildGoneError as exc:
                 code = child.proc.poll()
                 self._drop(child)
                 child = None
@@ -182,10 +139,16 @@ class ProcessRunner:
         finally:
             self._idle.put(child)
 
-    def _start_child(self) -> _Child:
+    def _start_child(self) -> ChildProcess:
         if self._closed:
             raise DeviceError("the controller is shutting down")
-        child = _Child(self.engine_name, self.options)
+        try:
+            child = ChildProcess("qrelay.qpu._child", [self.engine_name, json.dumps(self.options)])
+        except ChildGoneError as exc:
+            raise ConfigurationError(
+                f"the simulation engine {self.engine_name!r} could not start in a child "
+                f"process ({exc}); see its error output"
+            ) from exc
         with self._lock:
             closed = self._closed
             if not closed:
@@ -195,7 +158,7 @@ class ProcessRunner:
             raise DeviceError("the controller is shutting down")
         return child
 
-    def _drop(self, child: _Child) -> None:
+    def _drop(self, child: ChildProcess) -> None:
         with self._lock:
             self._children.discard(child)
         child.close()

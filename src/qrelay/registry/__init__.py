@@ -1,5 +1,10 @@
 """Plugin discovery through entry points: providers, drivers, compilers, engines, converters.
 
+The ``qrelay.embedded`` group names the embedded default (``stack``: start the whole stack
+in this process; ``fleet``: start only the emulated QPU fleet). The runtime finds it here
+rather than importing it, because the embedded default is a composition of the service,
+the workers and the fleet, which all sit above the runtime.
+
 Nothing is loaded until asked for, and each group is read once per process (cached).
 Frameworks reach qrelay only this way: ``qrelay_qiskit`` registers the ``aer`` driver, the
 ``aer`` engine and the ``qiskit-transpile`` compiler; ``qrelay_cirq`` the ``cirq`` driver.
@@ -18,6 +23,7 @@ DRIVERS = "qrelay.drivers"
 COMPILERS = "qrelay.compilers"
 ENGINES = "qrelay.engines"
 CONVERTERS = "qrelay.converters"
+EMBEDDED = "qrelay.embedded"
 
 
 @functools.cache

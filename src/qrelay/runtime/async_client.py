@@ -20,6 +20,7 @@ from typing import Any, Final, Self, TypeVar
 import httpx
 from pydantic import TypeAdapter
 
+from qrelay import registry
 from qrelay.errors import (
     JobCancelledError,
     JobFailedError,
@@ -28,7 +29,6 @@ from qrelay.errors import (
     ValidationError,
 )
 from qrelay.payload import (
-    TERMINAL_CIRCUIT_STATES,
     BalanceResponse,
     CircuitStatus,
     GetTargetsFilterModel,
@@ -42,12 +42,18 @@ from qrelay.payload import (
     TargetInfo,
     TargetModel,
     UserInfo,
+    is_settled,
 )
 from qrelay.payload._base import WireModel
 from qrelay.payload.parsing import parse
 from qrelay.runtime.retry import RetryPolicy
 from qrelay.runtime.timing import format_seconds
-from qrelay.runtime.transport import HttpTransport, ServiceChannel, check_service_url
+from qrelay.runtime.transport import (
+    EmbeddedDefault,
+    HttpTransport,
+    ServiceChannel,
+    check_service_url,
+)
 from qrelay.settings import ClientSettings
 
 logger = logging.getLogger("qrelay.runtime")
@@ -68,8 +74,12 @@ def new_idempotency_key() -> str:
 
 
 def is_terminal(data: JobData) -> bool:
-    """Whether every circuit of the job has reached a state it will not leave."""
-    return all(status in TERMINAL_CIRCUIT_STATES for status in data.statuses)
+    """Whether every circuit of the job has reached a state it will not leave.
+
+    A state this client does not recognise counts as settled (and fails the job in
+    :func:`raise_for_outcome`), so no loop waits on it forever.
+    """
+    return all(is_settled(status) for status in data.statuses)
 
 
 _M = TypeVar("_M", bound=WireModel)
@@ -227,7 +237,11 @@ def results_of(data: JobData) -> JobResults | None:
 
 def raise_for_outcome(data: JobData) -> None:
     """Raise the :class:`~qrelay.errors.JobError` a terminal job's statuses call for."""
-    failed = [i for i, s in enumerate(data.statuses) if s is CircuitStatus.FAILED]
+    failed = [
+        i
+        for i, s in enumerate(data.statuses)
+        if s in (CircuitStatus.FAILED, CircuitStatus.UNRECOGNIZED)
+    ]
     if failed:
         reasons = "; ".join(
             f"circuit {i}: {data.status_messages[i] if i < len(data.status_messages) else None}"
@@ -301,9 +315,8 @@ class AsyncClient:
             token = settings.token.get_secret_value() if settings.token else None
             url = settings.url
             if url is None and self._given_transport is None:
-                from qrelay import embedded
-
-                stack = await asyncio.to_thread(embedded.start)
+                start: Callable[[], EmbeddedDefault] = registry.load(registry.EMBEDDED, "stack")
+                stack = await asyncio.to_thread(start)
                 self._channel = stack.channel(token or stack.token)
                 return self._channel
             base = (url or "http://qrelay.invalid").rstrip("/")

@@ -31,6 +31,7 @@ from qrelay.payload import (
     TargetInfo,
     TargetModel,
     TargetStatus,
+    job_status,
 )
 from qrelay.runtime.async_client import raise_for_outcome
 
@@ -41,13 +42,6 @@ _STATES = {
     "failed": CircuitStatus.FAILED,
     "cancelled": CircuitStatus.CANCELLED,
 }
-_ORDER = [
-    CircuitStatus.FAILED,
-    CircuitStatus.CANCELLED,
-    CircuitStatus.RUNNING,
-    CircuitStatus.PENDING,
-    CircuitStatus.COMPLETED,
-]
 
 
 @dataclass
@@ -73,13 +67,6 @@ def _patch_rows(circuit: Any, table: Any) -> list[dict[str, list[float]]]:
                 regions[region][index] = float(row[symbol])
         patches.append(regions)
     return patches
-
-
-def _overall(statuses: list[CircuitStatus]) -> CircuitStatus:
-    for status in _ORDER:
-        if status in statuses:
-            return status
-    return CircuitStatus.COMPLETED
 
 
 class DirectJob:
@@ -116,10 +103,21 @@ class DirectJob:
                 api.get_job_status(job_id, client=self._provider.qpu_client)
                 for job_id in part.job_ids
             ]
-            mapped = [_STATES.get(s.state, CircuitStatus.UNRECOGNIZED) for s in states]
-            self._statuses[i] = _overall(mapped)
-            failed = next((s.message for s in states if s.state == "failed"), None)
-            self._messages[i] = failed or None
+            # A state this version does not know fails the circuit, naming the state: a
+            # waiter must never wait on a state that no transition leaves.
+            mapped = [_STATES.get(s.state, CircuitStatus.FAILED) for s in states]
+            self._statuses[i] = job_status(mapped)
+            failed = next(
+                (
+                    s.message or None
+                    if s.state == "failed"
+                    else f"the controller reported an unknown state {s.state!r}"
+                    for s in states
+                    if s.state not in _STATES or s.state == "failed"
+                ),
+                None,
+            )
+            self._messages[i] = failed
 
     def data(self) -> JobData:
         self._refresh()
@@ -137,7 +135,7 @@ class DirectJob:
             job_type=self._job.job_type,
             target=self._job.target,
             user_email="direct@localhost",
-            status=_overall(self._statuses),
+            status=job_status(self._statuses),
             statuses=list(self._statuses),
             status_messages=list(self._messages),
             num_circuits=len(self._parts),
@@ -240,9 +238,8 @@ class DirectProvider:
 
                 address = os.environ.get(api.ADDRESS_ENV) or None
             if address is None:
-                from qrelay import embedded
-
-                address = embedded.start_fleet().address
+                start_fleet = registry.load(registry.EMBEDDED, "fleet")
+                address = start_fleet().address
             qpu_client = api.QpuClient(gateway=address)
         self.address = address
         self.qpu_client = qpu_client

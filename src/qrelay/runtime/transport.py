@@ -86,6 +86,16 @@ class ServiceChannel(Protocol):
     async def aclose(self) -> None: ...
 
 
+class EmbeddedDefault(Protocol):
+    """What the runtime needs of the embedded default (found through the registry)."""
+
+    token: str
+
+    def channel(self, token: str) -> ServiceChannel:
+        """A channel into the in-process service, acting for ``token``'s user."""
+        ...
+
+
 class _CancelRequest(WireModel):
     """The body of ``POST /v1/jobs/cancel``."""
 

@@ -100,39 +100,6 @@ def requeue_state(job_type: JobType) -> CircuitStatus:
     return queue_state(job_type)
 
 
-def job_status(statuses: Sequence[CircuitStatus]) -> CircuitStatus:
-    """The status of a job, derived from its circuits.
-
-    While any circuit is not terminal, the job shows the furthest-along live state
-    (running beats pending beats queued). Once all are terminal: deleted if all are,
-    failed if any failed, cancelled if any was cancelled, else completed.
-    """
-    if not statuses:
-        return S.UNRECOGNIZED
-    live = [s for s in statuses if s not in TERMINAL_CIRCUIT_STATES]
-    if live:
-        for state in (
-            S.RUNNING,
-            S.SIMULATING,
-            S.PENDING,
-            S.COMPILING,
-            S.AWAITING_SUBMISSION,
-            S.AWAITING_SIMULATION,
-            S.AWAITING_COMPILE,
-            S.RECEIVED,
-        ):
-            if state in live:
-                return state
-        return S.UNRECOGNIZED
-    if all(s is S.DELETED for s in statuses):
-        return S.DELETED
-    if S.FAILED in statuses:
-        return S.FAILED
-    if S.CANCELLED in statuses:
-        return S.CANCELLED
-    return S.COMPLETED
-
-
 def is_terminal(statuses: Sequence[CircuitStatus]) -> bool:
     """Whether every circuit has ended."""
     return all(s in TERMINAL_CIRCUIT_STATES for s in statuses)

@@ -289,4 +289,4 @@ class LocalWorkerApi:
 
     def target(self, name: str) -> TargetInfo:
         with translated():
-            return operations.get_target(self._rt, name)
+            return operations.worker_target(self._rt, self._worker(), name)

@@ -245,3 +245,9 @@ def get_target(rt: ServiceRuntime, name: str) -> TargetInfo:
     if rt.catalog.get(name) is None:
         raise ApiError(404, "not_found", f"target: no target {name!r}")
     return rt.store.targets_live([name])[0]
+
+
+def worker_target(rt: ServiceRuntime, worker: WorkerPrincipal, name: str) -> TargetInfo:
+    """A target the worker serves, in full (its calibration included): 403 for another."""
+    check_targets(worker, [name])
+    return get_target(rt, name)

@@ -183,7 +183,7 @@ class WorkerApi:
         return _task_of(response)
 
     def target(self, name: str) -> TargetInfo:
-        response = self.request("GET", f"/v1/targets/{name}")
+        response = self.request("GET", f"/v1/worker/targets/{name}")
         return TargetInfo.model_validate_json(response.content)
 
 

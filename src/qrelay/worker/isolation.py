@@ -18,22 +18,18 @@ than Aer's whole run.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import select
-import subprocess
-import sys
 import threading
 from collections.abc import Mapping
-from typing import IO, Any
+from typing import Any
 
 from qrelay import errors
-from qrelay.errors import DeviceError, QRelayError
+from qrelay.childproc import ChildProcess
+from qrelay.errors import ChildGoneError, DeviceError, QRelayError
 from qrelay.payload import Circuit, Readout, TargetInfo, WorkerTask
 from qrelay.payload.workload import small_simulation
 from qrelay.plugins import TaskContext
-from qrelay.qpu._child import read_frame, write_frame
 
 log = logging.getLogger(__name__)
 
@@ -82,37 +78,28 @@ class DriverProcess:
     """One driver child process, started on first use and replaced when it dies."""
 
     def __init__(self) -> None:
-        self._proc: subprocess.Popen[bytes] | None = None
+        self._child: ChildProcess | None = None
         self._lock = threading.Lock()
 
-    def _start(self) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "qrelay.worker._child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=child_environment(os.environ),
-        )
-        assert proc.stdout is not None
-        if read_frame(proc.stdout) is None:
-            code = proc.wait()
-            raise DeviceError(f"the simulation process could not start (exit code {code})")
-        return proc
+    def _running(self) -> ChildProcess:
+        """The child, started (again) if there is none or it has died."""
+        if self._child is None or not self._child.alive:
+            try:
+                self._child = ChildProcess(
+                    "qrelay.worker._child", env=child_environment(os.environ)
+                )
+            except ChildGoneError as exc:
+                raise DeviceError(f"the simulation process could not start ({exc})") from exc
+        return self._child
 
     def preload(self, drivers: list[str]) -> None:
         """Start the child now and have it import these drivers' dependencies."""
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
-                self._proc = self._start()
-            proc = self._proc
-            assert proc.stdin is not None
-            assert proc.stdout is not None
+            child = self._running()
             try:
-                write_frame(proc.stdin, ("preload", list(drivers)))
-                reply = read_frame(proc.stdout)
-            except OSError:
-                reply = None
-            if reply is None:
-                self._drop(proc)
+                child.call(("preload", list(drivers)))
+            except ChildGoneError:
+                self._drop(child)
                 log.warning("the simulation process failed while preloading %s", drivers)
 
     def execute(
@@ -126,31 +113,20 @@ class DriverProcess:
     ) -> list[Readout]:
         """Run the target's driver on ``circuit`` in the child; ``[]`` when cancelled."""
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
-                self._proc = self._start()
-            proc = self._proc
-            stdin: IO[bytes] | None = proc.stdin
-            stdout: IO[bytes] | None = proc.stdout
-            assert stdin is not None
-            assert stdout is not None
+            child = self._running()
             try:
-                write_frame(stdin, (info.driver, info, dict(config), task, circuit))
-            except OSError as exc:
-                self._drop(proc)
-                raise DeviceError(f"the simulation process is gone ({exc})") from exc
-            while not select.select([stdout], [], [], POLL_SECONDS)[0]:
-                if ctx.check_cancelled():
-                    log.info("task %s: cancelled; stopping its simulation", task.task_id)
-                    self._drop(proc)
-                    return []
-            reply = read_frame(stdout)
-            if reply is None:
-                code = proc.wait()
-                self._drop(proc)
+                child.send((info.driver, info, dict(config), task, circuit))
+                answered, reply = child.receive(ctx.check_cancelled, poll_seconds=POLL_SECONDS)
+            except ChildGoneError as exc:
+                self._drop(child)
                 raise DeviceError(
-                    f"the simulation process died while running this circuit (exit code "
-                    f"{code}); the worker starts a new one for the next task"
-                )
+                    f"the simulation process died while running this circuit ({exc}); "
+                    "the worker starts a new one for the next task"
+                ) from exc
+            if not answered:
+                log.info("task %s: cancelled; stopping its simulation", task.task_id)
+                self._drop(child)
+                return []
         status, value = reply
         if status == "ok":
             readouts: list[Readout] = value
@@ -160,32 +136,14 @@ class DriverProcess:
             raise _refusal(kind, message)
         raise DeviceError(f"the simulation failed: {kind}: {message}")
 
-    def _drop(self, proc: subprocess.Popen[bytes]) -> None:
-        if proc.poll() is None:
-            proc.kill()
-        with contextlib.suppress(OSError):
-            proc.wait(timeout=5)
-        for stream in (proc.stdin, proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        if self._proc is proc:
-            self._proc = None
+    def _drop(self, child: ChildProcess) -> None:
+        child.kill()
+        if self._child is child:
+            self._child = None
 
     def close(self) -> None:
         """End the child (it exits when its stdin closes)."""
         with self._lock:
-            proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout is not None:
-            with contextlib.suppress(OSError):
-                proc.stdout.close()
+            child, self._child = self._child, None
+        if child is not None:
+            child.close()

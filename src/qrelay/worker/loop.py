@@ -282,12 +282,7 @@ class Worker:
         try:
             info = self.api.target(name)
         except (NotFoundError, PermissionDeniedError) as exc:
-            fallback = _catalog_info(name)
-            if fallback is None:
-                raise ConfigurationError(
-                    f"target {name!r}: the service gave no info ({exc})"
-                ) from exc
-            info = fallback
+            raise ConfigurationError(f"target {name!r}: the service gave no info ({exc})") from exc
         except QRelayError:
             if cached is not None:
                 return cached[1]
@@ -612,17 +607,3 @@ class Worker:
         self.tasks_done += 1
         log.info("task %s: %s", task.task_id, outcome.status.value)
         return following
-
-
-def _catalog_info(name: str) -> TargetInfo | None:
-    """The default catalog's description of ``name`` (simulators and the fleet).
-
-    Used when the service does not describe targets to worker tokens; a target of a
-    custom catalog is then given to the worker with ``target_infos``.
-    """
-    from qrelay.service.catalog import default_targets
-
-    for info in default_targets():
-        if info.name == name:
-            return info
-    return None

@@ -9,7 +9,13 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as PydanticValidationError
 
-from qrelay.payload import HeartbeatResponse, WorkerTask, WorkerTaskResults, WorkerTaskStatus
+from qrelay.payload import (
+    HeartbeatResponse,
+    TargetInfo,
+    WorkerTask,
+    WorkerTaskResults,
+    WorkerTaskStatus,
+)
 from qrelay.service import operations
 from qrelay.service.api.deps import Worker, body_model, json_body, runtime
 from qrelay.service.problems import pydantic_errors
@@ -31,6 +37,13 @@ class HeartbeatRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     lease_id: str
+
+
+@router.get("/targets/{name}", response_model=TargetInfo)
+async def target(request: Request, principal: Worker, name: str) -> TargetInfo:
+    """A target this worker serves, in full: calibration, limits and native gates."""
+    rt = runtime(request)
+    return await rt.offload(operations.worker_target, rt, principal, name)
 
 
 @router.post(

@@ -35,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from qrelay.errors import PayloadError
 from qrelay.payload import (
     MAX_PRIORITY,
     TERMINAL_CIRCUIT_STATES,
@@ -56,8 +57,10 @@ from qrelay.payload import (
     UserQuery,
     WorkerTaskResults,
     WorkerTaskStatus,
+    check_target_limits,
     decode_readouts,
     encode_readouts,
+    job_status,
 )
 from qrelay.service import domain
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
@@ -599,46 +602,11 @@ class Store:
                 f"allowed for role {principal.role.value!r}",
                 extra={"max_priority": principal.max_priority},
             )
-        limits = info.limits
-        if job.shots > limits.max_shots:
-            raise ApiError(
-                422,
-                "validation_error",
-                f"shots: {job.shots} exceeds the target's max_shots {limits.max_shots}",
-            )
-        if job.num_circuits > limits.max_circuits:
-            raise ApiError(
-                422,
-                "validation_error",
-                f"circuits: {job.num_circuits} circuits exceed the target's "
-                f"max_circuits {limits.max_circuits}",
-            )
-        max_qubits = min(info.num_qubits, limits.max_qubits or info.num_qubits)
-        rows = []
-        for index, circuit in enumerate(job.circuits):
-            if circuit.num_qubits > max_qubits:
-                raise ApiError(
-                    422,
-                    "validation_error",
-                    f"circuits[{index}].num_qubits: {circuit.num_qubits} qubits, "
-                    f"target {job.target!r} has {max_qubits}",
-                )
-            if len(circuit.instructions) > limits.max_instructions:
-                raise ApiError(
-                    422,
-                    "validation_error",
-                    f"circuits[{index}].instructions: {len(circuit.instructions)} exceed "
-                    f"max_instructions {limits.max_instructions}",
-                )
-            count = job.binding_count(index)
-            if count > limits.max_bindings:
-                raise ApiError(
-                    422,
-                    "validation_error",
-                    f"bindings[{index}].values: {count} rows exceed "
-                    f"max_bindings {limits.max_bindings}",
-                )
-            rows.append(count)
+        try:
+            check_target_limits(job, info)
+        except PayloadError as exc:
+            raise ApiError(422, "validation_error", str(exc)) from None
+        rows = [job.binding_count(index) for index in range(job.num_circuits)]
         return info, domain.estimate_cost(job.shots, rows, info.price_per_shot)
 
     def submit(
@@ -1343,10 +1311,10 @@ def _refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | No
     """Store the job's derived status; ``only`` is the circuit's status of a one-circuit job."""
     sql = _statements(False)
     if only is not None:
-        status = domain.job_status([CircuitStatus(only)]).value
+        status = job_status([CircuitStatus(only)]).value
     else:
         found = rows(conn, sql.job_statuses, {"jid": job_id})
-        status = domain.job_status([CircuitStatus(r.status) for r in found]).value
+        status = job_status([CircuitStatus(r.status) for r in found]).value
     run(conn, sql.set_job_status, {"jid": job_id, "st": status, "now": now})
 
 
