@@ -294,7 +294,7 @@ def test_out_of_range_run_options_raise_our_validation_error(
 ) -> None:
     with pytest.raises(ValidationError, match=r"priority: .*\(allowed: 0 to 10\)"):
         aer_backend.run(multi_register(), shots=10, priority=11)
-    with pytest.raises(ValidationError, match=r"shots: 1000000000 is outside 1\.\.1000000"):
+    with pytest.raises(ValidationError, match=r"shots: 1000000000 .*1000000"):
         aer_backend.run(multi_register(), shots=10**9)
 
 
