@@ -87,7 +87,7 @@ class _Stack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("QRELAY_")}
         env |= {
             "QRELAY_HOME": str(self.home),
-            "QRELAY_CONFIG": str(self.home / "config.toml"),
+            "QRELAY_CONFIG": os.devnull,  # no config file: no profiles
             "QRELAY_ADMIN_TOKEN": self.admin_token,
             "QRELAY_HEARTBEAT_SECONDS": "2",
         }

@@ -170,7 +170,7 @@ def start_cases(quick: bool) -> list[dict[str, Any]]:
         with tempfile.TemporaryDirectory() as home:
             env = {k: v for k, v in os.environ.items() if not k.startswith("QRELAY_")}
             env["QRELAY_HOME"] = home
-            env["QRELAY_CONFIG"] = os.path.join(home, "none.toml")
+            env["QRELAY_CONFIG"] = os.devnull  # no config file: no profiles
             done = subprocess.run(
                 [sys.executable, "-W", "ignore", "-c", _START_SCRIPT],
                 env=env,

@@ -3,7 +3,7 @@
 #
 #   1. an emulated QPU controller      qrelay qpu serve
 #   2. the job service (SQLite file)   qrelay serve        (first admin from QRELAY_ADMIN_TOKEN)
-#   3. a user and a worker token       POST /v1/users, POST /v1/workers (as the admin)
+#   3. a user and a worker token       qrelay admin user create, qrelay admin worker create
 #   4. a worker for two targets        qrelay worker
 #   5. two jobs, as the user           qrelay run
 #
@@ -63,13 +63,9 @@ wait_log() {
     fail "no '$3' in $1 within $2 s"
 }
 
-# A JSON field of standard input: json_field NAME
-json_field() {
-    python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
-}
-
 # Everything this script runs sees only these qrelay settings.
 unset QRELAY_URL QRELAY_TOKEN QRELAY_PROFILE
+: >"$work/no-config.toml" # an empty config file: no profiles
 export QRELAY_CONFIG="$work/no-config.toml"
 export QRELAY_HOME="$work/home"
 
@@ -86,24 +82,29 @@ pids+=($!)
 wait_http "$URL/readyz" 120
 
 echo "== 3. a user and a worker token (as the admin)"
-admin=(-fsS -H "Authorization: Bearer $ADMIN_TOKEN" -H "Content-Type: application/json")
-USER_TOKEN=$(curl "${admin[@]}" -X POST "$URL/v1/users" \
-    -d '{"name": "Ada", "email": "ada@example.org", "role": "user", "balance": 1000}' |
-    json_field token)
-WORKER_TOKEN=$(curl "${admin[@]}" -X POST "$URL/v1/workers" \
-    -d '{"name": "worker-1", "targets": ["aer_simulator", "square_qpu"]}' |
-    json_field token)
+# Tokens stay in files only this user can read, never on a command line (where `ps` shows
+# them). Names are this run's own, so a rerun on the same (PostgreSQL) database works.
+umask 077
+printf '%s\n' "$ADMIN_TOKEN" >"$work/admin.token"
+run=$(basename "$work" | tr -cd 'A-Za-z0-9' | tr '[:upper:]' '[:lower:]')
+qrelay admin user create --url "$URL" --token-file "$work/admin.token" \
+    --name Ada --email "ada+${run}@example.org" --balance 1000 >"$work/user.token" ||
+    fail "could not create the user"
+qrelay admin worker create --url "$URL" --token-file "$work/admin.token" \
+    --name "worker-${run}" --target aer_simulator --target square_qpu >"$work/worker.token" ||
+    fail "could not create the worker token"
 echo "user and worker tokens created"
 
 echo "== 4. worker for aer_simulator and square_qpu"
 # A short lease long-poll (--lease-wait) lets the worker notice SIGTERM quickly at the end.
-qrelay worker --url "$URL" --token "$WORKER_TOKEN" \
+qrelay worker --url "$URL" --token-file "$work/worker.token" \
     --target aer_simulator --target square_qpu \
     --qpu-address "127.0.0.1:${QPU_PORT}" --lease-wait 2 >"$work/worker.log" 2>&1 &
 pids+=($!)
 
 echo "== 5. jobs, as the user"
-export QRELAY_URL="$URL" QRELAY_TOKEN="$USER_TOKEN"
+QRELAY_TOKEN=$(cat "$work/user.token")
+export QRELAY_URL="$URL" QRELAY_TOKEN
 qrelay run "$here/bell.qasm" --target aer_simulator --shots 500 --timeout 120 ||
     fail "the aer_simulator job did not complete"
 qrelay run "$here/bell.qasm" --target square_qpu --shots 500 --timeout 120 ||

@@ -19,6 +19,7 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     unset = ("QRELAY_URL", "QRELAY_TOKEN", "QRELAY_PROFILE", "QRELAY_QPU_TOKEN")
     saved = {k: os.environ.get(k) for k in ("QRELAY_HOME", "QRELAY_CONFIG", *unset)}
     os.environ["QRELAY_HOME"] = str(home)
+    (home / "config.toml").write_text("", encoding="utf-8")  # a config with no profiles
     os.environ["QRELAY_CONFIG"] = str(home / "config.toml")
     for key in unset:
         os.environ.pop(key, None)
@@ -28,6 +29,18 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs PostgreSQL ``postgres``, so ``pytest -m postgres`` runs
+    them (and ``-m "not postgres"`` leaves them out): those that use the ``postgres_url``
+    fixture and those parametrized with a ``"postgres"`` database kind."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if "postgres_url" in fixtures or any(value == "postgres" for value in params):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture

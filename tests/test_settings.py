@@ -19,6 +19,7 @@ from qrelay.settings import (
     ServiceSettings,
     WorkerSettings,
     config_path,
+    embedded_database_url,
     qrelay_home,
     read_profile,
 )
@@ -139,12 +140,16 @@ def test_unknown_profile(config: Path) -> None:
 
 def test_unknown_profile_without_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QRELAY_CONFIG", str(tmp_path / "absent.toml"))
-    assert read_profile() == {}  # the default profile may be absent
-    assert ClientSettings.load().url is None
+    # A QRELAY_CONFIG that names no file is a mistake, not a silent fall-back.
+    with pytest.raises(ConfigurationError, match=r"QRELAY_CONFIG=.*absent\.toml: no such file"):
+        ClientSettings.load()
+    monkeypatch.delenv("QRELAY_CONFIG")
+    absent = tmp_path / "absent.toml"
+    assert read_profile(path=absent) == {}  # the default profile may be absent
     with pytest.raises(
         ConfigurationError, match=r"profile 'lab' asked for, but .*absent\.toml does not exist"
     ):
-        ClientSettings.load(profile="lab")
+        read_profile("lab", path=absent)
 
 
 def test_bad_values_and_unknown_settings(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -189,8 +194,12 @@ def test_home_and_database_default(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("QRELAY_HOME", str(tmp_path / "home"))
     assert qrelay_home() == tmp_path / "home"
     url = ServiceSettings.load().resolved_database_url()
-    assert url == f"sqlite:///{tmp_path / 'home' / 'qrelay.db'}"
-    assert (tmp_path / "home").is_dir()
+    # `qrelay serve` keeps its own folder, apart from the embedded default's qrelay.db
+    assert url == f"sqlite:///{tmp_path / 'home' / 'service' / 'qrelay.db'}"
+    assert (tmp_path / "home" / "service").is_dir()
+    embedded = embedded_database_url(qrelay_home())
+    assert embedded == f"sqlite:///{tmp_path / 'home' / 'qrelay.db'}"
+    assert embedded != url
 
 
 def test_nothing_is_read_at_import_time(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from qrelay.payload import (
     Readout,
     SimMethod,
 )
+from qrelay.payload.parsing import parse
 from qrelay_cirq.result import result_dicts
 
 if TYPE_CHECKING:
@@ -143,17 +144,20 @@ class QRelaySampler(cirq.Sampler):
         if self._noise is not None:
             options["noise"] = self._noise
         meta: dict[str, Any] = {"points": stored}
-        return NewJob(
-            job_type=JobType.SIMULATE if self._sim_method is not None else JobType.SUBMIT,
-            target=self._target,
-            circuits=payloads,
-            bindings=tables if any(t is not None for t in tables) else None,
-            shots=repetitions,
-            sim_method=self._sim_method,
-            priority=self._priority,
-            tags=self._tags,
-            metadata={RUN_KEY: meta},
-            options=options,
+        return parse(
+            NewJob,
+            {
+                "job_type": JobType.SIMULATE if self._sim_method is not None else JobType.SUBMIT,
+                "target": self._target,
+                "circuits": payloads,
+                "bindings": tables if any(t is not None for t in tables) else None,
+                "shots": repetitions,
+                "sim_method": self._sim_method,
+                "priority": self._priority,
+                "tags": self._tags,
+                "metadata": {RUN_KEY: meta},
+                "options": options,
+            },
         )
 
     def submit_batch(

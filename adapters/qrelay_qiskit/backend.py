@@ -26,6 +26,7 @@ from qrelay.payload import (
     TargetInfo,
 )
 from qrelay.payload.limits import check_circuit, check_shots
+from qrelay.payload.parsing import parse
 from qrelay_qiskit.job import RUN_KEY, QRelayJob, RunInfo
 
 if TYPE_CHECKING:
@@ -265,20 +266,23 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                     table = Bindings(names=table.names, values=table.values[start:stop])
                 job_tables.append(table)
             jobs.append(
-                NewJob(
-                    job_type=job_type,
-                    target=self.name,
-                    circuits=job_circuits,
-                    bindings=job_tables if any(t is not None for t in job_tables) else None,
-                    shots=shots,
-                    sim_method=method,
-                    priority=int(opts.get("priority") or 0),
-                    tags=tags,
-                    metadata={RUN_KEY: info.to_json()},
-                    verbatim=bool(opts.get("verbatim")),
-                    memory=bool(opts["memory"]),
-                    meas_level=meas_level,
-                    options=driver_options,
+                parse(
+                    NewJob,
+                    {
+                        "job_type": job_type,
+                        "target": self.name,
+                        "circuits": job_circuits,
+                        "bindings": job_tables if any(t is not None for t in job_tables) else None,
+                        "shots": shots,
+                        "sim_method": method,
+                        "priority": int(opts.get("priority") or 0),
+                        "tags": tags,
+                        "metadata": {RUN_KEY: info.to_json()},
+                        "verbatim": bool(opts.get("verbatim")),
+                        "memory": bool(opts["memory"]),
+                        "meas_level": meas_level,
+                        "options": driver_options,
+                    },
                 )
             )
             infos.append(info)

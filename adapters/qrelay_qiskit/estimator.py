@@ -108,8 +108,8 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         calibration_id = self._backend.info.calibration_id
         return QRelayPrimitiveJob(
             [part],
-            lambda parts, timeout, job_id: build_result(
-                plan, parts[0], timeout, job_id, calibration_id
+            lambda parts, timeout, job_id, progress: build_result(
+                plan, parts[0], timeout, job_id, calibration_id, progress=progress
             ),
         )
 

@@ -125,8 +125,10 @@ def build_result(
     timeout: float | None,
     job_id: str,
     calibration_id: str | None,
+    *,
+    progress: bool | None = None,
 ) -> Any:
-    rows, _layouts = collect(part, timeout, job_id)
+    rows, _layouts = collect(part, timeout, job_id, progress)
     options = plan.options
     results = []
     for pub_plan in plan.pubs:

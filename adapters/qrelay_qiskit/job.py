@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from qiskit.providers import JobStatus, JobV1
 
-from qrelay.errors import ConversionError, JobTimeoutError
+from qrelay.errors import (
+    ConversionError,
+    JobCancelledError,
+    JobError,
+    JobFailedError,
+    JobTimeoutError,
+)
 from qrelay.payload import (
     TERMINAL_CIRCUIT_STATES,
     Circuit,
@@ -26,6 +32,7 @@ from qrelay.payload import (
     Readout,
     job_status,
 )
+from qrelay.runtime.timing import format_seconds
 from qrelay_qiskit import result as _result
 from qrelay_qiskit._handles import JobHandle
 
@@ -159,23 +166,35 @@ class QRelayJob(JobV1):  # type: ignore[misc]
         self, timeout: float | None = None, wait: float = 5, callback: Any = None
     ) -> None:
         """Wait by long-polling the service (``wait`` is ignored: there is no fixed sleep)."""
-        self._wait_all(timeout)
+        self._wait_all(timeout, progress=None)
 
-    def _wait_all(self, timeout: float | None) -> list[JobData]:
-        return wait_all(self._handles, timeout)
+    def _wait_all(self, timeout: float | None, *, progress: bool | None) -> list[JobData]:
+        target = self._backend_name or None
+        return wait_all(self._handles, timeout, progress=progress, target=target)
 
-    def result(self, timeout: float | None = None) -> Any:
+    def result(
+        self, timeout: float | None = None, *, partial: bool = False, progress: bool | None = None
+    ) -> Any:
         """The job's ``qiskit.result.Result``, waiting up to ``timeout`` seconds for it.
 
-        Raises ``qrelay.errors.JobTimeoutError`` when the job is not done in time. A
-        failed or cancelled circuit gives an unsuccessful experiment (its status names the
-        reason) and ``Result.success`` false.
+        As with IBM's runtime, a job that did not complete raises:
+        ``qrelay.errors.JobFailedError`` when a circuit failed and
+        ``qrelay.errors.JobCancelledError`` when one was cancelled, each with the reason in
+        one line; ``JobTimeoutError`` when the job is not done in time (it goes on).
+        ``partial=True`` returns the results of a job some of whose circuits did not
+        complete instead: each such circuit is an unsuccessful experiment whose ``status``
+        names the reason, and ``Result.success`` is false.
+
+        While it waits, a status line (queue position, elapsed time) is shown on a terminal
+        or in a notebook; ``progress=False`` (or ``QRELAY_PROGRESS=0``) turns it off.
         """
         if self._result is not None:
             return self._result
-        datas = self._wait_all(timeout)
+        datas = self._wait_all(timeout, progress=progress)
         infos = self._infos or [RunInfo.from_data(d) for d in datas]
         rows, layouts, failures, shots = gather(datas, infos, self._handles)
+        if failures and not partial:
+            raise outcome_error(self.job_id(), failures, layouts)
         total = len(rows)
         meas_level = infos[0].meas_level
         experiments: list[Any] = []
@@ -199,25 +218,90 @@ class QRelayJob(JobV1):  # type: ignore[misc]
                     meas_return=infos[0].meas_return,
                 )
             )
-        self._result = _result.build_result(
+        result = _result.build_result(
             experiments,
             backend_name=self._backend_name or datas[0].target,
             job_id=self.job_id(),
             date=datas[0].submission_timestamp.isoformat(),
         )
-        return self._result
+        if not failures:
+            self._result = result  # a partial result may still be asked for in full
+        return result
 
 
-def wait_all(handles: list[JobHandle], timeout: float | None) -> list[JobData]:
-    """Long-poll every handle until its job is terminal, within one overall ``timeout``."""
+def outcome_error(job_id: str, failures: dict[int, str], layouts: list[Circuit | None]) -> JobError:
+    """The error of a job some of whose circuits did not complete, in one line.
+
+    ``failures`` maps the user's circuit index to ``"STATUS: reason"`` (see
+    :func:`gather`). A failure wins over a cancellation; the first few are named.
+    """
+    failed = {i: text for i, text in failures.items() if not cancelled_failure(text)}
+    shown = failed or failures
+    parts = []
+    for index in sorted(shown)[:_REASONS_SHOWN]:
+        layout = layouts[index] if index < len(layouts) else None
+        name = f" ({layout.name})" if layout is not None and layout.name else ""
+        parts.append(f"circuit {index}{name}: {' '.join(shown[index].split())}")
+    if len(shown) > _REASONS_SHOWN:
+        parts.append(f"and {len(shown) - _REASONS_SHOWN} more")
+    hint = "; result(partial=True) returns the circuits that completed"
+    if failed:
+        return JobFailedError(f"job {job_id} failed: {'; '.join(parts)}{hint}", job_id=job_id)
+    return JobCancelledError(f"job {job_id} was cancelled: {'; '.join(parts)}{hint}", job_id=job_id)
+
+
+#: At most this many circuits' reasons are named in a job's error.
+_REASONS_SHOWN = 3
+
+
+def cancelled_failure(failure: str) -> bool:
+    """Whether a failure of :func:`gather` is a cancellation (or a deletion)."""
+    status = failure.split(":", 1)[0].lower()
+    return status in (CircuitStatus.CANCELLED.value, CircuitStatus.DELETED.value)
+
+
+def wait_all(
+    handles: list[JobHandle],
+    timeout: float | None,
+    *,
+    progress: bool | None = None,
+    target: str | None = None,
+) -> list[JobData]:
+    """Long-poll every handle until its job is terminal, within one overall ``timeout``.
+
+    A status line shows the wait (see :mod:`qrelay.runtime.progress`) when the handles are
+    the service client's, which report each view of the job as it comes; it says so when
+    no worker serves ``target``, and so does the timeout error.
+    """
+    from qrelay.runtime.client import Job
+    from qrelay.runtime.progress import JobProgress, progress_enabled, unserved
+
     deadline = None if timeout is None else time.monotonic() + timeout
     out = []
     for handle in handles:
         remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-        data = handle.wait(remaining)
+        if isinstance(handle, Job) and handle.ended is None:
+            enabled = progress_enabled(progress)
+            # Asked before the wait: the status line is drawn on the client's event loop,
+            # which must not make requests of its own.
+            note = unserved(handle.client, target) if enabled and target else None
+            with JobProgress(f"job {handle.job_id}", enabled=enabled, note=note) as line:
+                poll = 1.0 if line.enabled else None
+                try:
+                    data = handle.wait(remaining, on_update=line.update, poll=poll)
+                except JobTimeoutError as exc:
+                    seen = handle.last_data
+                    if note is None and seen is not None:
+                        note = unserved(handle.client, seen.target)
+                    if note is None:
+                        raise
+                    raise JobTimeoutError(f"{exc} ({note})", job_id=exc.job_id) from exc
+        else:
+            data = handle.wait(remaining)
         if not all(s in TERMINAL_CIRCUIT_STATES for s in data.statuses):
             raise JobTimeoutError(
-                f"job {handle.job_id} did not finish within {timeout} s", job_id=handle.job_id
+                f"job {handle.job_id} did not finish within {format_seconds(timeout)}",
+                job_id=handle.job_id,
             )
         out.append(data)
     return out

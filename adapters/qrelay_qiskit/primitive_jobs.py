@@ -21,11 +21,11 @@ import numpy.typing as npt
 from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
 from qiskit.providers import JobStatus
 
-from qrelay.errors import JobFailedError, ValidationError
+from qrelay.errors import JobCancelledError, JobFailedError, ValidationError
 from qrelay.payload import Bindings, Circuit, Readout
 from qrelay_qiskit._handles import JobHandle
 from qrelay_qiskit.backend import QRelayBackend
-from qrelay_qiskit.job import RunInfo, combine_statuses, gather, wait_all
+from qrelay_qiskit.job import RunInfo, cancelled_failure, combine_statuses, gather, wait_all
 
 _FINAL = (JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)
 
@@ -77,6 +77,8 @@ class Submission:
     members: list[Any]
     handles: list[JobHandle]
     infos: list[RunInfo]
+    #: The target's name, for a wait that says when no worker serves it.
+    target: str | None = None
 
 
 def submit(
@@ -98,21 +100,26 @@ def submit(
     if seed is not None:
         opts["seed_simulator"] = seed
     jobs, infos = backend.plan_jobs(payloads, tables, opts)
-    return Submission(members, backend.submit_jobs(jobs), infos)
+    return Submission(members, backend.submit_jobs(jobs), infos, target=backend.name)
 
 
 def collect(
-    submission: Submission, timeout: float | None, job_id: str
+    submission: Submission, timeout: float | None, job_id: str, progress: bool | None = None
 ) -> tuple[list[list[Readout]], list[Circuit]]:
     """Each circuit's readouts (all rows, in order) and layout, once its jobs are done.
 
-    Raises ``JobFailedError`` naming the first member whose circuit did not complete.
+    Raises ``JobFailedError`` (``JobCancelledError`` for a cancelled one) naming the first
+    member whose circuit did not complete, with the reason in one line. While it waits, a
+    status line is shown on a terminal or in a notebook (``progress=False`` turns it off).
     """
-    datas = wait_all(submission.handles, timeout)
+    datas = wait_all(submission.handles, timeout, progress=progress, target=submission.target)
     rows, layouts, failures, _shots = gather(datas, submission.infos, submission.handles)
     for local, member in enumerate(submission.members):
         if local in failures:
-            raise JobFailedError(f"{_describe(member)}: {failures[local]}", job_id=job_id)
+            reason = failures[local]
+            error = JobCancelledError if cancelled_failure(reason) else JobFailedError
+            one_line = " ".join(reason.split())
+            raise error(f"{_describe(member)}: {one_line}", job_id=job_id)
     complete = [layout for layout in layouts if layout is not None]
     if len(complete) != len(layouts):
         raise JobFailedError("a circuit came back without its layout", job_id=job_id)
@@ -144,7 +151,7 @@ class QRelayPrimitiveJob(BasePrimitiveJob):  # type: ignore[misc]
     def __init__(
         self,
         submissions: list[Submission],
-        build: Callable[[list[Submission], float | None, str], Any],
+        build: Callable[[list[Submission], float | None, str, bool | None], Any],
     ) -> None:
         handles = [h for part in submissions for h in part.handles]
         super().__init__(",".join(h.job_id for h in handles))
@@ -175,8 +182,13 @@ class QRelayPrimitiveJob(BasePrimitiveJob):  # type: ignore[misc]
         for handle in self.handles:
             handle.cancel()
 
-    def result(self, timeout: float | None = None) -> Any:
-        """The ``PrimitiveResult``; raises ``JobFailedError`` if a PUB did not complete."""
+    def result(self, timeout: float | None = None, *, progress: bool | None = None) -> Any:
+        """The ``PrimitiveResult``; raises ``JobFailedError`` if a PUB failed and
+        ``JobCancelledError`` if one was cancelled, with the reason in one line.
+
+        While it waits, a status line (queue position, elapsed time) is shown on a terminal
+        or in a notebook; ``progress=False`` (or ``QRELAY_PROGRESS=0``) turns it off.
+        """
         if self._result is None:
-            self._result = self._build(self._parts, timeout, self.job_id())
+            self._result = self._build(self._parts, timeout, self.job_id(), progress)
         return self._result

@@ -9,10 +9,11 @@ that provider instead, with no change here.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
-from qrelay.errors import QRelayError
-from qrelay.payload import NewJob
+from qrelay.errors import ConfigurationError, QRelayError
+from qrelay.payload import JobData, NewJob
 from qrelay_qiskit._handles import JobHandle, ProviderHandle, open_provider
 from qrelay_qiskit.backend import QRelayBackend
 from qrelay_qiskit.job import QRelayJob
@@ -83,12 +84,44 @@ class QRelayProvider:
         ids = [part for part in job_id.split(",") if part]
         handles = [self.runtime.job(part) for part in ids]
         target = handles[0].data().target if handles else ""
-        backend: QRelayBackend | None
+        return QRelayJob(self._cached_backend(target), handles, backend_name=target)
+
+    def jobs(
+        self,
+        limit: int = 10,
+        *,
+        backend_name: str | None = None,
+        status: str | Sequence[str] | None = None,
+        **filters: Any,
+    ) -> list[QRelayJob]:
+        """The caller's most recent jobs, newest first, as ``QRelayJob`` objects.
+
+        As ``QiskitRuntimeService.jobs``: at most ``limit`` jobs, on ``backend_name`` only
+        if given; ``status`` is one or more job states (``"queued"``, ``"completed"``,
+        ``"failed"``, ...); other filters are the fields of ``qrelay.payload.JobQuery``
+        (``tag``, ``submitted_after``, ...). A ``run`` that was split into several service
+        jobs lists each of them.
+        """
+        lister = getattr(self.runtime, "jobs", None)
+        if lister is None:
+            raise ConfigurationError(f"provider {self._name!r} does not list jobs")
+        if backend_name is not None:
+            filters["target_name"] = backend_name
+        if status is not None:
+            filters["status"] = [status] if isinstance(status, str) else list(status)
+        handles: list[JobHandle] = lister(limit=limit, **filters)
+        out = []
+        for handle in handles:
+            last = getattr(handle, "last_data", None)  # the listing's view, when it has one
+            target = last.target if isinstance(last, JobData) else handle.data().target
+            out.append(QRelayJob(self._cached_backend(target), [handle], backend_name=target))
+        return out
+
+    def _cached_backend(self, name: str) -> QRelayBackend | None:
         try:
-            backend = self.get_backend(target)
+            return self.get_backend(name)
         except QRelayError:  # a retired target still has its results
-            backend = None
-        return QRelayJob(backend, handles, backend_name=target)
+            return None
 
     def submit_job(self, job: NewJob) -> JobHandle:
         """Submit one service job (what ``QRelayBackend.run`` calls)."""

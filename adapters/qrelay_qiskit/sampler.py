@@ -203,10 +203,12 @@ class QRelaySamplerJob(QRelayPrimitiveJob):
         self._pubs = pubs
         self._copies = copies
 
-    def _collect(self, parts: list[Submission], timeout: float | None, job_id: str) -> Any:
+    def _collect(
+        self, parts: list[Submission], timeout: float | None, job_id: str, progress: bool | None
+    ) -> Any:
         results: list[Any] = [None] * len(self._pubs)
         for part in parts:
-            rows, layouts = collect(part, timeout, job_id)
+            rows, layouts = collect(part, timeout, job_id, progress)
             if self._copies is None:
                 for local, pub_index in enumerate(part.members):
                     pub = self._pubs[pub_index]

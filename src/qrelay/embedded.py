@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from qrelay.errors import ConfigurationError, QRelayError
-from qrelay.settings import private_dir, qrelay_home
+from qrelay.settings import embedded_database_url, private_dir, qrelay_home
 
 if TYPE_CHECKING:
     from qrelay.payload import NewJob, WorkerTask
@@ -308,7 +308,7 @@ def _start_stack() -> EmbeddedStack:
     from qrelay.settings import ServiceSettings
 
     home = private_dir(qrelay_home())
-    database_url = ServiceSettings(home=home).resolved_database_url()
+    database_url = embedded_database_url(home)
     token = _local_token(home)
     # The app's start-up migrates the database and makes this token the admin's (the
     # local user owns the embedded service; admins are not charged).

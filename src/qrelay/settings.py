@@ -22,7 +22,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, ClassVar, Self, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
 from qrelay.errors import ConfigurationError
@@ -51,11 +51,23 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def embedded_database_url(home: Path) -> str:
+    """The embedded default's database: ``qrelay.db`` in its ``home``."""
+    return f"sqlite:///{home / 'qrelay.db'}"
+
+
 def config_path() -> Path:
-    """The config file: ``$QRELAY_CONFIG`` or ``config.toml`` in the user's config dir."""
+    """The config file: ``$QRELAY_CONFIG`` or ``config.toml`` in the user's config dir.
+
+    A ``QRELAY_CONFIG`` that names no file is an error (someone meant a file to be read);
+    point it at an empty file, or ``/dev/null``, for no config at all.
+    """
     env = os.environ.get("QRELAY_CONFIG")
     if env:
-        return Path(env).expanduser()
+        path = Path(env).expanduser()
+        if not path.exists():
+            raise ConfigurationError(f"QRELAY_CONFIG={env}: no such file")
+        return path
     import platformdirs
 
     return Path(platformdirs.user_config_dir("qrelay", appauthor=False)) / "config.toml"
@@ -113,11 +125,14 @@ class _Settings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     _section: ClassVar[str] = ""
+    #: Where each value loaded by :meth:`load` came from (see :meth:`source`).
+    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @classmethod
     def load(cls, *, profile: str | None = None, **overrides: Any) -> Self:
         """Build the settings from arguments, environment and config file, in that order."""
         values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
         table = read_profile(profile)
         if cls._section:
             table = table.get(cls._section, {}) | {
@@ -126,21 +141,33 @@ class _Settings(BaseModel):
         for name in cls.model_fields:
             if overrides.get(name) is not None:
                 values[name] = overrides[name]
+                sources[name] = f"the {name} argument (--{name.replace('_', '-')})"
                 continue
             env = os.environ.get(ENV_PREFIX + name.upper())
             if env is not None and env != "":
                 values[name] = _from_env(
                     cls.model_fields[name].annotation, env, ENV_PREFIX + name.upper()
                 )
+                sources[name] = ENV_PREFIX + name.upper()
             elif name in table:
                 values[name] = table[name]
+                chosen = profile or os.environ.get(f"{ENV_PREFIX}PROFILE") or DEFAULT_PROFILE
+                sources[name] = f"profile {chosen!r} of {config_path()}"
         unknown = set(overrides) - set(cls.model_fields)
         if unknown:
             raise ConfigurationError(f"unknown setting(s) for {cls.__name__}: {sorted(unknown)}")
         try:
-            return cls(**values)
+            settings = cls(**values)
         except PydanticValidationError as exc:
             raise ConfigurationError(f"{cls.__name__}: {exc}") from exc
+        settings._sources = sources
+        return settings
+
+    def source(self, name: str) -> str:
+        """Where the value of setting ``name`` came from: ``the url argument (--url)``, the
+        environment variable (``QRELAY_URL``), ``profile 'lab' of /path/config.toml``, or
+        ``default``."""
+        return self._sources.get(name, "default")
 
 
 class ClientSettings(_Settings):
@@ -156,6 +183,9 @@ class ClientSettings(_Settings):
     connect_timeout: float = Field(default=5.0, gt=0)
     max_retries: int = Field(default=5, ge=0)
     retry_deadline: float = Field(default=60.0, gt=0)
+    #: A service that refuses connections is tried again for at most this long: a
+    #: service that is not there is told at once, one that restarts is waited for.
+    connect_retry_seconds: float = Field(default=1.0, ge=0)
     backoff_base: float = Field(default=0.2, gt=0)
     backoff_max: float = Field(default=10.0, gt=0)
 
@@ -227,11 +257,18 @@ class ServiceSettings(_Settings):
     header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
 
     def resolved_database_url(self) -> str:
-        """The database URL, defaulting to a SQLite file under ``QRELAY_HOME``."""
+        """The database URL: ``database_url``, else ``service/qrelay.db`` under ``home``
+        (``QRELAY_HOME``).
+
+        The service's default file sits in a folder of its own, apart from the embedded
+        default's (:func:`embedded_database_url`), so that a ``qrelay serve`` and the
+        embedded default never share a database: the embedded default's workers would
+        serve the other's queue, and its user would see the other's jobs as its own.
+        """
         if self.database_url:
             return self.database_url
-        home = private_dir(self.home or qrelay_home())
-        return f"sqlite:///{home / 'qrelay.db'}"
+        folder = private_dir(private_dir(self.home or qrelay_home()) / "service")
+        return f"sqlite:///{folder / 'qrelay.db'}"
 
 
 class WorkerSettings(_Settings):

@@ -60,3 +60,33 @@ def test_deploy_local_script_runs_two_jobs_and_stops_everything(tmp_path: Path) 
     assert not _port_open(service_port), "the service is still listening"
     assert not _port_open(qpu_port), "the QPU controller is still listening"
     assert not list(tmp_path.glob("qrelay-deploy.*")), "the work directory was not removed"
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="deploy_local.sh needs curl")
+@pytest.mark.skipif(shutil.which("qrelay") is None, reason="the qrelay command is not installed")
+def test_deploy_local_script_reruns_on_the_same_database(tmp_path: Path) -> None:
+    """A second run on the database of the first (as with QRELAY_DATABASE_URL on a
+    PostgreSQL server) creates its own user and worker and runs its jobs again."""
+    database = tmp_path / "kept" / "qrelay.db"
+    database.parent.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QRELAY_")}
+    env.update(
+        QRELAY_DATABASE_URL=f"sqlite:///{database}", TMPDIR=str(tmp_path), PYTHONUNBUFFERED="1"
+    )
+    for run in (1, 2):
+        env.update(SERVICE_PORT=str(_free_port()), QPU_PORT=str(_free_port()))
+        proc = subprocess.run(
+            ["bash", str(SCRIPT)],
+            check=False,
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        output = proc.stdout + proc.stderr
+        assert proc.returncode == 0, f"run {run}: {output[-8000:]}"
+        assert "Traceback" not in output, output[-8000:]
+        # The user of each run is new: it sees its own two jobs only.
+        listed = [line.split() for line in proc.stdout.splitlines() if "completed" in line.split()]
+        assert sorted(row[1] for row in listed) == ["aer_simulator", "square_qpu"], output[-4000:]

@@ -113,6 +113,7 @@ json.dump(report, open(sys.argv[2], "w", encoding="utf-8"))
 def _isolated_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QRELAY_")}
     env["QRELAY_HOME"] = str(tmp_path / "home")
+    (tmp_path / "no-config.toml").touch()  # an empty config: no profiles
     env["QRELAY_CONFIG"] = str(tmp_path / "no-config.toml")
     env["PYTHONUNBUFFERED"] = "1"
     env["NO_MKDOCS_2_WARNING"] = "1"

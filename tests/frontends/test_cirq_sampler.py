@@ -143,6 +143,14 @@ def test_bad_sweeps_are_refused(sampler: QRelaySampler) -> None:
         sampler.run(circuit, {"t": 0.0, "s": 0.0}, repetitions=0)
 
 
+def test_an_out_of_range_priority_is_our_validation_error(cirq_service) -> None:  # type: ignore[no-untyped-def]
+    q = cirq.LineQubit(0)
+    circuit = cirq.Circuit(cirq.X(q), cirq.measure(q, key="m"))
+    sampler = cirq_service.sampler("cirq_simulator", priority=11)
+    with pytest.raises(ValidationError, match=r"priority: .*\(allowed: 0 to 10\)"):
+        sampler.run(circuit, repetitions=10)
+
+
 def test_device_validates_against_the_qpu(cirq_service) -> None:  # type: ignore[no-untyped-def]
     device = cirq_service.device("square_qpu")
     assert isinstance(device, QRelayDevice)

@@ -50,6 +50,8 @@ def _start(name: str, home: Path) -> subprocess.Popen[str]:
     # the venv's bin holds the qrelay command run_qasm.sh calls
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["QRELAY_HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").touch()  # an empty config: no profiles
     env["QRELAY_CONFIG"] = str(home / "config.toml")
     for key in ("QRELAY_URL", "QRELAY_TOKEN", "QRELAY_PROFILE"):
         env.pop(key, None)

@@ -15,7 +15,7 @@ from qiskit.providers import JobStatus
 from qiskit.result import Result
 from qiskit_aer import AerSimulator
 
-from qrelay.errors import ValidationError
+from qrelay.errors import JobCancelledError, JobFailedError, ValidationError
 from qrelay.payload import TargetLimits
 from qrelay_qiskit import QRelayBackend, QRelayJob
 from qrelay_qiskit.backend import plan_segments
@@ -239,19 +239,80 @@ def test_cancel_and_status(aer_backend: QRelayBackend) -> None:
     assert job.in_final_state()
 
 
-def test_a_failed_circuit_gives_an_unsuccessful_experiment(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
-    backend = qiskit_provider.get_backend("ion_qpu")  # no reset on this device
+def _needs_reset() -> QuantumCircuit:
     bad = QuantumCircuit(1, 1, name="needs_reset")
     bad.x(0)
     bad.reset(0)
     bad.measure(0, 0)
-    job = backend.run(bad, shots=10)
-    result = job.result(timeout=120)
-    assert result.success is False
-    assert result.results[0].success is False
-    assert result.results[0].status.startswith("FAILED: ")
-    assert "reset" in result.results[0].status
+    return bad
+
+
+def test_a_failed_job_raises_with_the_reason_in_one_line(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
+    backend = qiskit_provider.get_backend("ion_qpu")  # no reset on this device
+    job = backend.run(_needs_reset(), shots=10)
+    with pytest.raises(JobFailedError) as caught:
+        job.result(timeout=120)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "circuit 0 (needs_reset): FAILED: " in message
+    assert "reset" in message
+    assert caught.value.job_id == job.job_id()
     assert job.status() is JobStatus.ERROR
+
+
+def test_partial_results_give_an_unsuccessful_experiment(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
+    backend = qiskit_provider.get_backend("ion_qpu")
+    good = QuantumCircuit(1, 1, name="fine")
+    good.x(0)
+    good.measure(0, 0)
+    job = backend.run([good, _needs_reset()], shots=10)
+    result = job.result(timeout=120, partial=True)
+    assert result.success is False
+    assert result.results[0].success is True
+    assert sum(result.get_counts(0).values()) == 10
+    assert result.results[1].success is False
+    assert result.results[1].status.startswith("FAILED: ")
+    assert "reset" in result.results[1].status
+    with pytest.raises(JobFailedError, match=r"circuit 1 \(needs_reset\)"):
+        job.result()
+
+
+def test_a_cancellation_is_job_cancelled_and_a_failure_wins() -> None:
+    from qrelay_qiskit.job import outcome_error
+
+    cancelled = outcome_error("j1", {0: "CANCELLED: cancelled by the user"}, [None])
+    assert isinstance(cancelled, JobCancelledError)
+    assert str(cancelled).startswith("job j1 was cancelled: circuit 0: CANCELLED: ")
+    both = outcome_error("j2", {0: "CANCELLED: x", 1: "FAILED: no\nreset"}, [None, None])
+    assert isinstance(both, JobFailedError)
+    assert "circuit 1: FAILED: no reset" in str(both)
+    assert "circuit 0" not in str(both)
+
+
+def test_out_of_range_run_options_raise_our_validation_error(
+    aer_backend: QRelayBackend,
+) -> None:
+    with pytest.raises(ValidationError, match=r"priority: .*\(allowed: 0 to 10\)"):
+        aer_backend.run(multi_register(), shots=10, priority=11)
+    with pytest.raises(ValidationError, match=r"shots: 1000000000 .*1000000"):
+        aer_backend.run(multi_register(), shots=10**9)
+
+
+def test_provider_jobs_lists_recent_jobs(qiskit_provider, aer_backend: QRelayBackend) -> None:  # type: ignore[no-untyped-def]
+    job = aer_backend.run(multi_register(), shots=10)
+    job.result(progress=False)
+    listed = qiskit_provider.jobs(limit=50, backend_name=aer_backend.name, status="completed")
+    assert job.job_id() in [j.job_id() for j in listed]
+    assert all(isinstance(j, QRelayJob) for j in listed)
+    again = next(j for j in listed if j.job_id() == job.job_id())
+    assert again.result().get_counts() == job.result().get_counts()
+    with pytest.raises(ValidationError, match="status"):
+        qiskit_provider.jobs(status="bogus")
+
+
+def test_result_with_progress_on_still_gives_the_result(aer_backend: QRelayBackend) -> None:
+    job = aer_backend.run(multi_register(), shots=10)
+    assert sum(job.result(progress=True).get_counts().values()) == 10
 
 
 def test_noise_sim_with_a_user_noise_spec(aer_backend: QRelayBackend) -> None:

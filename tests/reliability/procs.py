@@ -104,6 +104,8 @@ class Proc:
 def _env(home: Path, **values: Any) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QRELAY_")}
     env["QRELAY_HOME"] = str(home)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").touch()  # an empty config: no profiles
     env["QRELAY_CONFIG"] = str(home / "config.toml")
     for key, value in values.items():
         if value is not None:

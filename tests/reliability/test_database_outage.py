@@ -14,6 +14,8 @@ from .circuits import bell
 from .procs import Stack, submit, wait_until
 from .proxy import TcpProxy
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
 def proxied(tmp_path: Path) -> Iterator[tuple[Stack, TcpProxy]]:

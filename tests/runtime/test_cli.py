@@ -44,6 +44,36 @@ def test_run_refuses_a_missing_file(stack: Any, capsys: pytest.CaptureFixture[st
     assert "no-such-file.qasm" in capsys.readouterr().err
 
 
+def test_an_unknown_target_lists_the_known_ones(stack: Any) -> None:
+    from qrelay.errors import NotFoundError
+
+    with (
+        Client() as client,
+        pytest.raises(NotFoundError, match=r"no target 'nope' \(known: .*square_qpu"),
+    ):
+        client.target("nope")
+
+
+@pytest.mark.parametrize(
+    ("command", "needles"),
+    [
+        (["jobs"], ["--status STATUS", "completed, failed, cancelled"]),
+        (["job"], ["JOB_ID", "the job's id"]),
+        (["cancel"], ["ids of the jobs to cancel"]),
+        (["run"], ["the OpenQASM file", "--token-file PATH"]),
+        (["admin", "user", "balance"], ["user id or email", "the new balance"]),
+    ],
+)
+def test_help_names_positionals_and_status_values(
+    command: list[str], needles: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for needle in needles:
+        assert needle in out
+
+
 def test_targets_table_and_show(stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["targets"]) == 0
     out = capsys.readouterr().out
@@ -68,4 +98,6 @@ def test_jobs_job_cancel_balance(stack: Any, capsys: pytest.CaptureFixture[str])
     assert f"{job.job_id}: already ended" in out
     assert "missing-job: not found" in out
     assert main(["balance"]) == 0
-    float(capsys.readouterr().out)
+    out = capsys.readouterr().out
+    float(out.split()[0])
+    assert "not charged" in out  # the embedded default's user is its administrator

@@ -13,10 +13,20 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from qrelay.errors import QRelayError
+from qrelay.errors import ConfigurationError, QRelayError
 
 #: The modules under ``qrelay.cli`` that contribute subcommands, in help order.
 COMMAND_MODULES = ("client", "serve", "worker", "qpu")
+
+
+def _version() -> str:
+    """The installed distribution's version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("qrelay")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run quantum circuits on qrelay targets, and operate the service.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument("--version", action="version", version=f"qrelay {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"qrelay.cli.{name}")
@@ -46,8 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except QRelayError as exc:
-        sys.stderr.write(f"qrelay: error: {exc}\n")
-        return 1
+        message = " ".join(str(exc).split())  # one line, whatever the message held
+        sys.stderr.write(f"qrelay: error: {message}\n")
+        # As for a bad argument: the command cannot run as configured.
+        return 2 if isinstance(exc, ConfigurationError) else 1
     except KeyboardInterrupt:
         return 130
 

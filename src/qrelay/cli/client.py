@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from qrelay.errors import ValidationError
+from qrelay.cli.tokens import add_token_options, token_from
+from qrelay.errors import JobTimeoutError, ValidationError
 
 if TYPE_CHECKING:
-    from qrelay.payload import JobData, NewJob, TargetInfo
+    from qrelay.payload import JobData, NewJob, TargetInfo, TargetStatus
     from qrelay.runtime import Client
 
 #: Show the progress line only once a wait has lasted this long.
@@ -35,7 +36,7 @@ def register(subparsers: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("connection")
     group.add_argument("--url", help="service URL (default: $QRELAY_URL, config, embedded)")
-    group.add_argument("--token", help="API token (default: $QRELAY_TOKEN or config)")
+    add_token_options(group)
     group.add_argument("--profile", help="config file profile (default: $QRELAY_PROFILE)")
 
     run = subparsers.add_parser(
@@ -45,7 +46,13 @@ def register(subparsers: Any) -> None:
     run.add_argument("--target", "-t", default="aer_simulator", help="target name")
     run.add_argument("--shots", "-s", type=int, default=1000, help="shots (default 1000)")
     run.add_argument("--json", action="store_true", help="print the result as JSON")
-    run.add_argument("--timeout", type=float, default=None, help="give up waiting after S s")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="stop waiting after S seconds (the job goes on)",
+    )
     run.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -61,20 +68,27 @@ def register(subparsers: Any) -> None:
 
     jobs = subparsers.add_parser("jobs", parents=[common], help="list your recent jobs")
     jobs.add_argument("--target", help="only jobs on this target")
-    jobs.add_argument("--status", action="append", help="only jobs in this status")
+    jobs.add_argument(
+        "--status",
+        action="append",
+        metavar="STATUS",
+        help="only jobs in this status (repeat for several): received, awaiting_compile, "
+        "compiling, awaiting_simulation, simulating, awaiting_submission, pending, running, "
+        "completed, failed, cancelled, deleted",
+    )
     jobs.add_argument("--tag", help="only jobs with this tag")
     jobs.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     jobs.add_argument("--json", action="store_true", help="print JSON")
     jobs.set_defaults(handler=cmd_jobs)
 
     job = subparsers.add_parser("job", parents=[common], help="show one job and its counts")
-    job.add_argument("job_id")
+    job.add_argument("job_id", metavar="JOB_ID", help="the job's id (from `qrelay jobs`)")
     job.add_argument("--wait", action="store_true", help="wait until it ends")
     job.add_argument("--json", action="store_true", help="print JSON")
     job.set_defaults(handler=cmd_job)
 
     cancel = subparsers.add_parser("cancel", parents=[common], help="cancel jobs")
-    cancel.add_argument("job_ids", nargs="+", metavar="ID")
+    cancel.add_argument("job_ids", nargs="+", metavar="ID", help="ids of the jobs to cancel")
     cancel.set_defaults(handler=cmd_cancel)
 
     balance = subparsers.add_parser("balance", parents=[common], help="show your balance")
@@ -85,7 +99,7 @@ def register(subparsers: Any) -> None:
 def _client(args: argparse.Namespace) -> Client:
     from qrelay.runtime import Client
 
-    return Client(args.url, args.token, profile=args.profile)
+    return Client(args.url, token_from(args), profile=args.profile)
 
 
 def _out() -> IO[str]:
@@ -125,10 +139,13 @@ def histogram(
 class _Progress:
     """A one-line status display on stderr, redrawn in place, shown after a moment."""
 
-    def __init__(self, job_id: str, enabled: bool, stream: IO[str]) -> None:
+    def __init__(
+        self, job_id: str, enabled: bool, stream: IO[str], note: str | None = None
+    ) -> None:
         self.job_id = job_id
         self.enabled = enabled
         self.stream = stream
+        self.note = note
         self.started = time.monotonic()
         self.shown = False
 
@@ -139,7 +156,8 @@ class _Progress:
         if elapsed < _PROGRESS_AFTER and not self.shown:
             return
         where = f", queue position {data.queue_position}" if data.queue_position else ""
-        line = f"job {self.job_id}: {data.status.value}{where} ({elapsed:.1f} s)"
+        note = f", {self.note}" if self.note else ""
+        line = f"job {self.job_id}: {data.status.value}{where}{note} ({elapsed:.1f} s)"
         self.stream.write("\r" + line.ljust(72))
         self.stream.flush()
         self.shown = True
@@ -161,9 +179,13 @@ def _qasm_job(path: Path, target: str, shots: int) -> NewJob:
     """
     from qrelay import registry
     from qrelay.payload import Circuit, CircuitType, NewJob
+    from qrelay.payload.parsing import parse
     from qrelay.registry import CONVERTERS
 
     text = sys.stdin.read() if str(path) == "-" else _read(path)
+    if not text.strip():
+        where = "standard input" if str(path) == "-" else f"file {str(path)!r}"
+        raise ValidationError(f"{where}: the file is empty (no OpenQASM program)")
     if "qasm" in registry.names(CONVERTERS):
         convert = registry.load(CONVERTERS, "qasm")
         circuit = convert(text) if str(path) == "-" else convert(text, include_dirs=[path.parent])
@@ -171,9 +193,9 @@ def _qasm_job(path: Path, target: str, shots: int) -> NewJob:
             raise ValidationError(f"the qasm converter returned {type(circuit).__name__}")
         if circuit.name is None and str(path) != "-":
             circuit = circuit.model_copy(update={"name": path.stem})
-        return NewJob(target=target, circuits=[circuit], shots=shots)
+        return parse(NewJob, {"target": target, "circuits": [circuit], "shots": shots})
     kind = CircuitType.QASM3 if _is_qasm3(text) else CircuitType.QASM2
-    return NewJob(target=target, circuit_type=kind, qasm=[text], shots=shots)
+    return parse(NewJob, {"target": target, "circuit_type": kind, "qasm": [text], "shots": shots})
 
 
 def _is_qasm3(text: str) -> bool:
@@ -195,15 +217,21 @@ def _read(path: Path) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     """Convert, submit, wait, print."""
     from qrelay.runtime import decode
+    from qrelay.runtime.progress import unserved
 
     new_job = _qasm_job(args.file, args.target, args.shots)
     progress_on = args.progress if args.progress is not None else sys.stderr.isatty()
     with _client(args) as client:
         job = client.submit(new_job)
-        progress = _Progress(job.job_id, progress_on, sys.stderr)
+        note = None if job.ended is not None else unserved(client, new_job.target)
+        progress = _Progress(job.job_id, progress_on, sys.stderr, note)
         try:
             poll = 1.0 if progress_on else None
             results = job.result(args.timeout, on_update=progress.update, poll=poll)
+        except JobTimeoutError as exc:
+            if note is None:
+                raise
+            raise JobTimeoutError(f"{exc} ({note})", job_id=exc.job_id) from exc
         finally:
             progress.done()
     readouts = results.readouts[0] or []
@@ -222,6 +250,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _served(status: TargetStatus) -> str:
+    """The WORKER column: whether a live worker serves the target."""
+    from qrelay.payload import TargetStatus
+
+    if status is TargetStatus.AVAILABLE:
+        return "yes"
+    return "none" if status is TargetStatus.OFFLINE else "-"
+
+
 def cmd_targets(args: argparse.Namespace) -> int:
     out = _out()
     with _client(args) as client:
@@ -237,13 +274,14 @@ def cmd_targets(args: argparse.Namespace) -> int:
         json.dump([m.model_dump(mode="json") for m in models], out, indent=2)
         out.write("\n")
         return 0
-    rows = [["NAME", "QUBITS", "KIND", "STATUS", "QUEUE", "PRICE/SHOT"]]
+    rows = [["NAME", "QUBITS", "KIND", "STATUS", "WORKER", "QUEUE", "PRICE/SHOT"]]
     rows += [
         [
             m.target_name,
             str(m.num_qubits),
             "simulator" if m.simulator else "qpu",
             m.status.value,
+            _served(m.status),
             str(m.queue_depth),
             f"{m.price_per_shot:g}",
         ]
@@ -341,10 +379,15 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_job(args: argparse.Namespace) -> int:
+    from qrelay.payload import TERMINAL_CIRCUIT_STATES
+    from qrelay.runtime.progress import unserved
+
     out = _out()
     with _client(args) as client:
         job = client.job(args.job_id)
         data = job.wait() if args.wait else job.data()
+        ended = all(status in TERMINAL_CIRCUIT_STATES for status in data.statuses)
+        note = None if ended else unserved(client, data.target)
     if args.json:
         out.write(data.model_dump_json(indent=2, exclude={"readouts", "layouts"}) + "\n")
         return 0
@@ -354,6 +397,8 @@ def cmd_job(args: argparse.Namespace) -> int:
     )
     if data.queue_position is not None:
         out.write(f"  queue position {data.queue_position}\n")
+    if note:
+        out.write(f"  waiting: {note}\n")
     for i, status in enumerate(data.statuses):
         message = data.status_messages[i] if i < len(data.status_messages) else None
         out.write(f"  circuit {i}: {status.value}" + (f" ({message})" if message else "") + "\n")
@@ -381,5 +426,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 def cmd_balance(args: argparse.Namespace) -> int:
     with _client(args) as client:
         amount = client.balance()
-    _out().write(f"{amount:g}\n")
+        embedded = client.embedded
+    note = "  (the embedded default's user is its administrator: it is not charged)"
+    _out().write(f"{amount:g}{note if embedded else ''}\n")
     return 0

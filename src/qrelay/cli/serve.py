@@ -8,7 +8,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from qrelay.cli.database import database_errors, masked
+
 log = logging.getLogger(__name__)
+
+_DATABASE_HELP = (
+    "sqlite:///FILE or postgresql+psycopg://USER@HOST/DB (default: $QRELAY_DATABASE_URL, "
+    "else service/qrelay.db under $QRELAY_HOME)"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -16,9 +23,7 @@ def register(subparsers: Any) -> None:
     serve = subparsers.add_parser("serve", help="run the job service (uvicorn)")
     serve.add_argument("--host", default=None, help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    serve.add_argument(
-        "--database-url", default=None, help="sqlite:///FILE or postgresql+psycopg://..."
-    )
+    serve.add_argument("--database-url", default=None, help=_DATABASE_HELP)
     serve.add_argument("--targets", type=Path, default=None, help="target catalog (TOML or JSON)")
     serve.add_argument(
         "--access-log",
@@ -31,16 +36,22 @@ def register(subparsers: Any) -> None:
     db = subparsers.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND")
     upgrade = db_sub.add_parser("upgrade", help="apply the schema migrations")
-    upgrade.add_argument("--database-url", default=None)
+    upgrade.add_argument("--database-url", default=None, help=_DATABASE_HELP)
     upgrade.set_defaults(handler=_upgrade)
 
     admin = subparsers.add_parser("admin", help="service administration")
     admin_sub = admin.add_subparsers(dest="admin_command", metavar="COMMAND")
-    create = admin_sub.add_parser("create", help="create an admin and print its token once")
-    create.add_argument("--email", required=True)
-    create.add_argument("--name", required=True)
-    create.add_argument("--database-url", default=None)
+    create = admin_sub.add_parser(
+        "create",
+        help="create an administrator in the database and print its token once (no service needed)",
+    )
+    create.add_argument("--email", required=True, help="the administrator's email")
+    create.add_argument("--name", required=True, help="the administrator's display name")
+    create.add_argument("--database-url", default=None, help=_DATABASE_HELP)
     create.set_defaults(handler=_admin_create)
+    from qrelay.cli import admin as admin_cli
+
+    admin_cli.register(admin_sub)
 
 
 def _settings(args: argparse.Namespace) -> Any:
@@ -61,8 +72,14 @@ def _serve(args: argparse.Namespace) -> int:
     from qrelay.service.server import protocol_class
 
     settings = _settings(args)
+    url = settings.resolved_database_url()
+    _migrate(url)  # a database that is not there is told in one line, before uvicorn starts
     app = create_app(settings)
-    log.info("serving on http://%s:%d", settings.host, settings.port)
+    targets = ", ".join(app.state.runtime.catalog.names()) or "none"
+    sys.stderr.write(
+        f"qrelay serve: http://{settings.host}:{settings.port}, database {masked(url)}, "
+        f"targets {targets} (a target runs jobs once a `qrelay worker` serves it)\n"
+    )
     uvicorn.run(
         app,
         host=settings.host,
@@ -74,16 +91,21 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _upgrade(args: argparse.Namespace) -> int:
+def _migrate(url: str) -> None:
+    """Bring the schema of ``url`` up to date; database errors name the URL in one line."""
     from qrelay.service.db.engine import make_engine
     from qrelay.service.db.migrate import upgrade
 
-    url = _settings(args).resolved_database_url()
-    engine = make_engine(url, pool_size=1)
-    try:
-        upgrade(engine)
-    finally:
-        engine.dispose()
+    with database_errors(url):
+        engine = make_engine(url, pool_size=1)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+
+
+def _upgrade(args: argparse.Namespace) -> int:
+    _migrate(_settings(args).resolved_database_url())
     sys.stdout.write("database schema is up to date\n")
     return 0
 
@@ -92,7 +114,8 @@ def _admin_create(args: argparse.Namespace) -> int:
     from qrelay.service.bootstrap import create_admin
 
     url = _settings(args).resolved_database_url()
-    token = create_admin(url, name=args.name, email=args.email)
+    with database_errors(url):
+        token = create_admin(url, name=args.name, email=args.email)
     sys.stdout.write(token + "\n")
     sys.stderr.write("store this token now: it is shown only once\n")
     return 0

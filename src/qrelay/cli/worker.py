@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sys
 from typing import Any
 
+from qrelay.cli.tokens import add_token_options, token_from
 from qrelay.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ def _run(args: argparse.Namespace) -> int:
     settings = WorkerSettings.load(
         profile=args.profile,
         url=args.url,
-        token=args.token,
+        token=token_from(args),
         targets=args.target or None,
         qpu_address=args.qpu_address,
         lease_wait_seconds=args.lease_wait,
@@ -56,6 +58,10 @@ def _run(args: argparse.Namespace) -> int:
         log.info("signal %d: finishing the current task, then stopping", signum)
         worker.stop()
 
+    where = f", QPU controller {settings.qpu_address}" if settings.qpu_address else ""
+    sys.stderr.write(
+        f"qrelay worker: serving {', '.join(settings.targets)} for {settings.url}{where}\n"
+    )
     previous_term = signal.signal(signal.SIGTERM, _drain)
     previous_int = signal.signal(signal.SIGINT, _drain)
     try:
@@ -76,7 +82,7 @@ def register(subparsers: Any) -> None:
         "and post the readout, until SIGTERM (which drains the current task).",
     )
     parser.add_argument("--url", default=None, help="the service's base URL")
-    parser.add_argument("--token", default=None, help="the worker's token")
+    add_token_options(parser, what="worker token")
     parser.add_argument(
         "--target",
         action="append",

@@ -42,7 +42,7 @@ def parse(model_cls: type[M], data: Mapping[str, Any] | str | bytes | bytearray)
             return validate_json(model_cls, data)
         return model_cls.model_validate(data)
     except pydantic.ValidationError as exc:
-        raise payload_error(exc, model_cls.__name__) from exc
+        raise payload_error(exc, model_cls.__name__, model=model_cls) from exc
 
 
 def validate_json(model_cls: type[M], data: str | bytes | bytearray) -> M:
@@ -99,12 +99,14 @@ def payload_error(
     title: str | None = None,
     *,
     at: tuple[str | int, ...] = (),
+    model: type[pydantic.BaseModel] | None = None,
 ) -> PayloadError:
     """The ``PayloadError`` that says what ``exc`` says, naming each location.
 
     ``at`` is where the validated value sits in a larger object (``("instructions", 4)``
     for an instruction the circuit's checker validates on its own); it heads every
-    location.
+    location. With the validated ``model``, a number out of bounds in one of its fields
+    is told the whole allowed range (``shots: ... (allowed: 1 to 10000000)``).
     """
     errors = exc.errors(include_url=False, include_input=False)
     for error in errors:
@@ -115,7 +117,7 @@ def payload_error(
             message = f"{prefix}: {inner}" if prefix else str(inner)
             return PayloadError(message, location=location)
     parts = [
-        f"{_dotted(at + tuple(error['loc'])) or '(root)'}: {_message(error)}"
+        f"{_dotted(at + tuple(error['loc'])) or '(root)'}: {_message(error, model)}"
         for error in errors[:_MAX_REPORTED]
     ]
     if len(errors) > _MAX_REPORTED:
@@ -129,6 +131,39 @@ def _dotted(loc: tuple[str | int, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def _message(error: Any) -> str:
-    msg = str(error["msg"])
-    return msg.removeprefix("Value error, ")
+def _message(error: Any, model: type[pydantic.BaseModel] | None = None) -> str:
+    msg = str(error["msg"]).removeprefix("Value error, ")
+    if model is not None and error.get("type") in _BOUND_ERRORS:
+        allowed = _allowed_range(model, tuple(error["loc"]))
+        if allowed:
+            msg += f" (allowed: {allowed})"
+    return msg
+
+
+#: pydantic's error types for a number outside a field's bounds.
+_BOUND_ERRORS: Final = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal"}
+)
+
+
+def _allowed_range(model: type[pydantic.BaseModel], loc: tuple[Any, ...]) -> str | None:
+    """The bounds of the top-level field at ``loc`` as text (``1 to 500``, ``>= 0``)."""
+    if len(loc) != 1 or not isinstance(loc[0], str):
+        return None
+    field = model.model_fields.get(loc[0])
+    if field is None:
+        return None
+    low = high = None
+    for item in field.metadata:
+        for name, sign in (("ge", ">="), ("gt", ">")):
+            value = getattr(item, name, None)
+            if value is not None:
+                low = (sign, value)
+        for name, sign in (("le", "<="), ("lt", "<")):
+            value = getattr(item, name, None)
+            if value is not None:
+                high = (sign, value)
+    if low and high and low[0] == ">=" and high[0] == "<=":
+        return f"{low[1]} to {high[1]}"
+    bounds = [f"{sign} {value}" for sign, value in (b for b in (low, high) if b is not None)]
+    return " and ".join(bounds) or None

@@ -19,13 +19,13 @@ from typing import Any, Final, Self, TypeVar
 
 import httpx
 from pydantic import TypeAdapter
-from pydantic import ValidationError as PydanticValidationError
 
 from qrelay import registry
 from qrelay.errors import (
     JobCancelledError,
     JobFailedError,
     JobTimeoutError,
+    NotFoundError,
     ValidationError,
 )
 from qrelay.payload import (
@@ -45,8 +45,15 @@ from qrelay.payload import (
     is_settled,
 )
 from qrelay.payload._base import WireModel
+from qrelay.payload.parsing import parse
 from qrelay.runtime.retry import RetryPolicy
-from qrelay.runtime.transport import EmbeddedDefault, HttpTransport, ServiceChannel
+from qrelay.runtime.timing import format_seconds
+from qrelay.runtime.transport import (
+    EmbeddedDefault,
+    HttpTransport,
+    ServiceChannel,
+    check_service_url,
+)
 from qrelay.settings import ClientSettings
 
 logger = logging.getLogger("qrelay.runtime")
@@ -80,10 +87,12 @@ _TARGETS: Final = TypeAdapter(list[TargetModel])
 
 
 def _validated(model: type[_M], what: str, **values: Any) -> _M:
+    """``model(**values)``, or a :class:`~qrelay.errors.ValidationError` naming ``what``, each
+    field at fault and its allowed values, in one line."""
     try:
-        return model(**values)
-    except PydanticValidationError as exc:
-        raise ValidationError(f"{what}: {exc}") from exc
+        return parse(model, values)
+    except ValidationError as exc:
+        raise ValidationError(f"{what}: {exc}", location=exc.location) from exc
 
 
 class AsyncJob:
@@ -176,7 +185,8 @@ class AsyncJob:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 raise JobTimeoutError(
-                    f"job {self._job_id} is still {data.status.value} after {timeout} s "
+                    f"job {self._job_id} is still {data.status.value} after "
+                    f"{format_seconds(timeout)} "
                     "(the job goes on; wait again or cancel it)",
                     job_id=self._job_id,
                 )
@@ -311,6 +321,9 @@ class AsyncClient:
                 return self._channel
             base = (url or "http://qrelay.invalid").rstrip("/")
             base = base.removesuffix("/v1")
+            origin = settings.source("url")
+            if self._given_transport is None:
+                check_service_url(base, origin)
             self._channel = HttpTransport(
                 base,
                 token,
@@ -318,6 +331,7 @@ class AsyncClient:
                 connect_timeout=settings.connect_timeout,
                 policy=RetryPolicy.from_settings(settings),
                 transport=self._given_transport,
+                origin=origin,
             )
             return self._channel
 
@@ -340,8 +354,22 @@ class AsyncClient:
         return _TARGETS.validate_json(raw)
 
     async def target(self, name: str) -> TargetInfo:
-        """One target in full: calibration, limits, live status and queue depth."""
-        return TargetInfo.model_validate_json(await (await self._connect()).target(name))
+        """One target in full: calibration, limits, live status and queue depth.
+
+        Raises :class:`~qrelay.errors.NotFoundError` naming the known targets when there is
+        no target ``name``.
+        """
+        channel = await self._connect()
+        try:
+            return TargetInfo.model_validate_json(await channel.target(name))
+        except NotFoundError as exc:
+            known = ", ".join(m.target_name for m in await self.targets()) or "none"
+            raise NotFoundError(
+                f"no target {name!r} (known: {known})",
+                status=exc.status,
+                code=exc.code,
+                detail=exc.detail,
+            ) from exc
 
     async def submit(self, job: NewJob, *, idempotency_key: str | None = None) -> AsyncJob:
         """Submit a job and return its handle.

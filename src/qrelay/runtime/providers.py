@@ -161,6 +161,10 @@ class ServiceProvider:
     def job(self, job_id: str) -> JobHandle:
         return self._client.job(job_id)
 
+    def jobs(self, **filters: Any) -> list[JobHandle]:
+        """One page of the caller's jobs, newest first, filtered by ``JobQuery`` fields."""
+        return list(self._client.jobs(**filters))
+
     def close(self) -> None:
         self._client.close()
 

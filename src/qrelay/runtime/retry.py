@@ -1,7 +1,9 @@
 """When and how long the client waits before it tries a request again.
 
 Only failures that say nothing was done are retried: connection errors, and the answers
-429, 502, 503 and 504. A POST is retried only when it carries an idempotency key, so a
+429, 502, 503 and 504. A refused connection is retried only briefly (``connect_deadline``,
+a second by default): a service that is not there should be told at once, not after the
+whole budget. A POST is retried only when it carries an idempotency key, so a
 replay cannot create a second job. Each wait is exponential with jitter (so many clients
 that failed together do not come back together), a ``Retry-After`` from the service is
 honoured, and all attempts together stay inside one deadline.
@@ -59,6 +61,7 @@ class RetryPolicy:
     deadline: float = 60.0
     backoff_base: float = 0.2
     backoff_max: float = 10.0
+    connect_deadline: float = 1.0
 
     @classmethod
     def from_settings(cls, settings: ClientSettings) -> RetryPolicy:
@@ -67,6 +70,7 @@ class RetryPolicy:
             deadline=settings.retry_deadline,
             backoff_base=settings.backoff_base,
             backoff_max=settings.backoff_max,
+            connect_deadline=settings.connect_retry_seconds,
         )
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
@@ -77,15 +81,22 @@ class RetryPolicy:
         return random.uniform(ceiling / 2.0, ceiling)
 
     def next_delay(
-        self, attempt: int, started: float, retry_after: float | None = None
+        self,
+        attempt: int,
+        started: float,
+        retry_after: float | None = None,
+        *,
+        deadline: float | None = None,
     ) -> float | None:
         """The sleep before the next try, or ``None`` when the budget is spent.
 
-        ``started`` is the ``time.monotonic()`` of the first try.
+        ``started`` is the ``time.monotonic()`` of the first try; ``deadline`` replaces
+        the policy's own (``connect_deadline`` for a refused connection).
         """
         if attempt >= self.max_retries:
             return None
         wait = self.delay(attempt, retry_after)
-        if time.monotonic() + wait - started > self.deadline:
+        bound = self.deadline if deadline is None else deadline
+        if time.monotonic() + wait - started > bound:
             return None
         return wait

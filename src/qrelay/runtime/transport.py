@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
@@ -20,7 +21,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from qrelay.errors import TransportError
+from qrelay.errors import ConfigurationError, TransportError
 from qrelay.payload import GetTargetsFilterModel, JobQuery
 from qrelay.payload._base import WireModel
 from qrelay.runtime.problems import error_from_response
@@ -33,6 +34,34 @@ SUBMIT_WAIT: Final = 10.0
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE", "PUT"})
 #: Errors raised before the request left this machine: safe to retry for any method.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+#: No connection could be made: retried only for the policy's ``connect_deadline``.
+_NO_CONNECTION = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+def check_service_url(url: str, origin: str) -> None:
+    """Refuse a service URL that no retry can mend: no ``http://`` or ``https://``
+    scheme, or no host. ``origin`` says where the URL came from (``QRELAY_URL``, ...)."""
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ConfigurationError(f"service URL {url!r} (from {origin}): {exc}") from exc
+    if parsed.scheme not in ("http", "https"):
+        raise ConfigurationError(
+            f"service URL {url!r} (from {origin}) needs an http:// or https:// scheme, "
+            f"for example http://{url.rsplit('://', maxsplit=1)[-1]}"
+        )
+    if not parsed.host:
+        raise ConfigurationError(f"service URL {url!r} (from {origin}) has no host")
+
+
+def _unresolvable(exc: BaseException) -> bool:
+    """Whether a connection failed because the host name does not resolve."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class ServiceChannel(Protocol):
@@ -90,12 +119,15 @@ class HttpTransport:
         connect_timeout: float,
         policy: RetryPolicy,
         transport: httpx.AsyncBaseTransport | None = None,
+        origin: str = "the url argument (--url)",
     ) -> None:
         headers = {"Accept": "application/json", "User-Agent": "qrelay-runtime"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.timeout = timeout
         self.policy = policy
+        #: Where the URL came from, for messages (``QRELAY_URL``, an argument, a profile).
+        self.origin = origin
         self._base_url = base_url.rstrip("/")
         self._headers = headers
         self._connect_timeout = connect_timeout
@@ -144,12 +176,14 @@ class HttpTransport:
             try:
                 response = await self._send(method, url, send_headers, content, limits)
             except httpx.TransportError as exc:
-                retryable = isinstance(exc, _NOT_SENT) or replayable
-                delay = self.policy.next_delay(attempt, started) if retryable else None
+                no_connection = isinstance(exc, _NO_CONNECTION)
+                retryable = (isinstance(exc, _NOT_SENT) or replayable) and not _unresolvable(exc)
+                bound = self.policy.connect_deadline if no_connection else None
+                delay = (
+                    self.policy.next_delay(attempt, started, deadline=bound) if retryable else None
+                )
                 if delay is None:
-                    raise TransportError(
-                        f"{method} {self._base_url}{path}: {type(exc).__name__}: {exc}"
-                    ) from exc
+                    raise self._unreachable(method, path, exc, attempt) from exc
                 logger.info(
                     "%s %s failed (%s); retry %d in %.2f s",
                     method,
@@ -180,6 +214,22 @@ class HttpTransport:
                 raise error_from_response(status, response.headers, response.content)
             await asyncio.sleep(delay)
             attempt += 1
+
+    def _unreachable(
+        self, method: str, path: str, exc: httpx.TransportError, attempt: int
+    ) -> TransportError:
+        """The error for a request that could not be sent or answered, in one line."""
+        if _unresolvable(exc):
+            what = "the host name does not resolve"
+        elif isinstance(exc, _NO_CONNECTION):
+            what = "no service answers there (connection refused or timed out)"
+        else:
+            what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        tries = f" after {attempt + 1} tries" if attempt else ""
+        return TransportError(
+            f"cannot reach the service at {self._base_url} (URL from {self.origin}): "
+            f"{method} {path}: {what}{tries}"
+        )
 
     async def _send(
         self,
