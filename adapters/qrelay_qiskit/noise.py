@@ -1,11 +1,16 @@
 """Aer noise models from a target's calibration, or from a small user-given noise spec.
 
-A device's noise is built from what its ``TargetInfo`` says, per qubit and per gate tuple:
+A device's noise is what Aer's ``NoiseModel.from_backend`` builds from the Qiskit target
+of its ``TargetInfo``, per qubit and per gate tuple:
 
 * thermal relaxation over each gate's duration, from the qubits' T1 and T2;
 * a depolarizing part on top, sized so the gate's total average infidelity matches the
   calibrated gate error (relaxation already accounts for some of it);
-* readout assignment error from each qubit's readout error.
+* thermal relaxation over every ``delay`` (the engine turns idle time into delays);
+* readout assignment error from each qubit's ``measure`` error, nothing more.
+
+So the advertised calibration is the whole truth: ``AerSimulator.from_backend`` of the
+same target predicts what the emulated device returns.
 
 Models are cached per ``(target name, calibration_id)``, since building one walks every
 gate of the device and a sweep reuses it for every run.
@@ -17,14 +22,19 @@ probabilities on every one- and two-qubit gate, and a symmetric readout flip pro
 
 from __future__ import annotations
 
+import functools
+import logging
 import math
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final
 
-from qrelay.errors import PayloadError
+from qrelay.errors import ConfigurationError, PayloadError
 from qrelay.payload import OPS, OpKind, TargetInfo
+
+log = logging.getLogger(__name__)
 
 #: Keys a user noise spec may hold, and what each means.
 NOISE_SPEC_KEYS: Final = {
@@ -56,89 +66,72 @@ def noise_model_from_target(info: TargetInfo) -> Any:
     return model
 
 
-def _relaxation(info: TargetInfo, qubit: int, duration_s: float) -> Any:
-    """The thermal-relaxation error of one qubit over ``duration_s``, or None."""
-    from qiskit_aer.noise import thermal_relaxation_error
+@functools.cache
+def _backend_class() -> type[Any]:
+    """A minimal ``BackendV2`` that only carries a target (Qiskit loaded on first use)."""
+    from qiskit.providers import BackendV2, Options
 
-    if duration_s <= 0 or qubit >= len(info.qubits):
-        return None
-    props = info.qubits[qubit]
-    if props.t1_us is None:
-        return None
-    t1 = props.t1_us * 1e-6
-    t2 = t1 if props.t2_us is None else min(props.t2_us * 1e-6, 2 * t1)
-    return thermal_relaxation_error(t1, t2, duration_s)
+    class CalibrationBackend(BackendV2):  # type: ignore[misc]
+        """The Qiskit backend view of a calibration, for ``NoiseModel.from_backend``."""
 
+        def __init__(self, target: Any, name: str) -> None:
+            super().__init__(name=name)
+            self._calibrated = target
 
-def _process_fidelity(info: TargetInfo, qubit: int, duration_s: float) -> float:
-    """Process fidelity of one qubit's thermal relaxation over ``duration_s``.
+        @property
+        def target(self) -> Any:
+            return self._calibrated
 
-    Its Pauli transfer matrix has diagonal ``(1, e^-t/T2, e^-t/T2, e^-t/T1)``, so the
-    process fidelity is ``(1 + 2 e^-t/T2 + e^-t/T1) / 4`` (closed form; no channel maths).
-    """
-    if duration_s <= 0 or qubit >= len(info.qubits) or info.qubits[qubit].t1_us is None:
-        return 1.0
-    props = info.qubits[qubit]
-    t1 = (props.t1_us or 0.0) * 1e-6
-    t2 = t1 if props.t2_us is None else min(props.t2_us * 1e-6, 2 * t1)
-    return (1.0 + 2.0 * math.exp(-duration_s / t2) + math.exp(-duration_s / t1)) / 4.0
+        @property
+        def max_circuits(self) -> None:
+            return None
 
+        @classmethod
+        def _default_options(cls) -> Any:
+            return Options()
 
-def _gate_error(info: TargetInfo, qubits: list[int], error: float, duration_ns: float) -> Any:
-    """Relaxation on each qubit, then depolarizing noise making up the rest of ``error``."""
-    from qiskit_aer.noise import QuantumError, depolarizing_error
+        def run(self, run_input: Any, **options: Any) -> Any:
+            raise NotImplementedError("a calibration view does not run circuits")
 
-    relax = None
-    parts = [_relaxation(info, q, duration_ns * 1e-9) for q in qubits]
-    if any(p is not None for p in parts):
-        identity = QuantumError([((_identity_op(), [0]), 1.0)])
-        filled = [p if p is not None else identity for p in parts]
-        relax = filled[0]
-        for part in filled[1:]:
-            relax = part.tensor(relax)  # qubit 0 of the gate is the lowest
-    dim = 2 ** len(qubits)
-    process = math.prod(_process_fidelity(info, q, duration_ns * 1e-9) for q in qubits)
-    relax_infidelity = 1.0 - (dim * process + 1.0) / (dim + 1.0)
-    remaining = error - relax_infidelity
-    total = relax
-    if remaining > 0:
-        param = min(remaining * dim / (dim - 1), dim * dim / (dim * dim - 1))
-        depol = depolarizing_error(param, len(qubits))
-        total = depol if total is None else total.compose(depol)
-    return total
-
-
-def _identity_op() -> Any:
-    from qiskit.circuit.library import IGate
-
-    return IGate()
+    return CalibrationBackend
 
 
 def _build_from_target(info: TargetInfo) -> Any:
-    from qiskit_aer.noise import NoiseModel, ReadoutError
+    """Aer's own device model of ``info``: what ``NoiseModel.from_backend`` builds.
 
-    model = NoiseModel()
-    for gate in info.gates:
-        if gate.op in ("reset", "delay", "barrier"):
-            continue
-        error = gate.error or 0.0
-        duration = gate.duration_ns or 0.0
-        if gate.op == "measure":
-            # readout assignment error comes below; relaxation while measuring acts before
-            relax = _relaxation(info, gate.qubits[0], duration * 1e-9)
-            if relax is not None:
-                model.add_quantum_error(relax, "measure", gate.qubits)
-            continue
-        if error <= 0 and duration <= 0:
-            continue
-        quantum = _gate_error(info, gate.qubits, error, duration)
-        if quantum is not None:
-            model.add_quantum_error(quantum, gate.op, gate.qubits)
-    for q, props in enumerate(info.qubits):
-        e = props.readout_error
-        if e:
-            model.add_readout_error(ReadoutError([[1 - e, e], [e, 1 - e]]), [q])
-    return model
+    Each calibrated gate gets thermal relaxation over its duration composed with the
+    depolarizing part that brings its average infidelity to the calibrated error;
+    ``delay`` gets thermal relaxation over its length (Aer's relaxation pass); readout
+    gets a symmetric assignment error from ``measure``'s error, and no relaxation on top,
+    so the advertised readout error is the whole readout error. Building it exactly as
+    ``AerSimulator.from_backend`` does makes a model of the same backend predict the
+    device. Every channel is checked (non-empty, CPTP) before the model is used.
+    """
+    from qiskit_aer.noise import NoiseModel
+    from qiskit_aer.noise.device import basic_device_gate_errors
+
+    from qrelay_qiskit.target import build_target
+
+    target = build_target(info)
+    for name, qubits, error in basic_device_gate_errors(target=target):
+        _check_channel(error, name, qubits)
+    readout = any(g.op == "measure" and g.error for g in info.gates) or any(
+        q.readout_error for q in info.qubits
+    )
+    backend = _backend_class()(target, info.name)
+    with warnings.catch_warnings():
+        # a target without T1/T2 warns that it has no relaxation: that is what it means
+        warnings.simplefilter("ignore", UserWarning)
+        return NoiseModel.from_backend(backend, readout_error=readout)
+
+
+def _check_channel(error: Any, name: str, qubits: Any) -> None:
+    """Refuse a channel Aer could not run: empty, or not trace preserving and positive."""
+    if error.size == 0:
+        raise ConfigurationError(f"noise of {name} on qubits {list(qubits)} is an empty channel")
+    channel = error.to_quantumchannel()
+    if not channel.is_cptp():
+        raise ConfigurationError(f"noise of {name} on qubits {list(qubits)} is not CPTP")
 
 
 def _probability(spec: Mapping[str, Any], key: str) -> float:
@@ -189,3 +182,28 @@ def noise_model_from_spec(spec: object) -> Any:
     if e > 0:
         model.add_all_qubit_readout_error(ReadoutError([[1 - e, e], [e, 1 - e]]))
     return model
+
+
+def with_idle_delays(qc: Any, info: TargetInfo) -> Any:
+    """``qc`` scheduled as late as possible with ``info``'s durations, idle time as delays.
+
+    Hardware keeps every qubit's clock running: a qubit waiting for others relaxes and
+    dephases. Aer's device model gives each ``delay`` its thermal relaxation, so padding
+    the idle stretches with delays is what makes idling noisy. A circuit the target cannot
+    time (an op without a duration, a parametrised delay, control flow) runs unscheduled.
+    """
+    from qiskit.exceptions import QiskitError
+    from qiskit.transpiler import PassManager
+    from qiskit.transpiler.passes import ALAPScheduleAnalysis, PadDelay
+
+    from qrelay_qiskit.target import build_target
+
+    if not any(q.t1_us for q in info.qubits):
+        return qc
+    target = build_target(info)
+    passes = PassManager([ALAPScheduleAnalysis(target=target), PadDelay(target=target)])
+    try:
+        return passes.run(qc)
+    except (QiskitError, TypeError, ValueError) as exc:
+        log.debug("circuit %r runs without idle noise: %s", qc.name, exc)
+        return qc
