@@ -139,6 +139,18 @@ class QRelaySampler(cirq.Sampler):
         return f"<QRelaySampler target={self._target!r}>"
 
     # ------------------------------------------------------------------ building
+    def _payload(self, program: cirq.AbstractCircuit) -> Circuit:
+        """The payload of ``program``; verbatim, each fixed gate the target lacks is
+        written as the native rotation it equals (see :mod:`qrelay_cirq.native`)."""
+        from qrelay_cirq.convert import from_cirq
+
+        payload = from_cirq(program)
+        if not self._verbatim:
+            return payload
+        from qrelay_cirq.native import as_native
+
+        return as_native(payload, self._service.target_info(self._target))
+
     def _new_job(
         self,
         payloads: list[Circuit],
@@ -175,8 +187,6 @@ class QRelaySampler(cirq.Sampler):
         repetitions: int,
     ) -> QRelayCirqJob:
         """Submit circuits with their sweeps as ONE job; returns without waiting."""
-        from qrelay_cirq.convert import from_cirq
-
         if params_list is None:
             params_list = [None] * len(programs)
         if len(params_list) != len(programs):
@@ -196,11 +206,11 @@ class QRelaySampler(cirq.Sampler):
             if _has_symbolic_wait(program):
                 # A timed program is fixed per point: resolve each, one circuit per point.
                 pieces = [
-                    (from_cirq(cirq.resolve_parameters(program, resolver)), [resolver], [point])
+                    (self._payload(cirq.resolve_parameters(program, resolver)), [resolver], [point])
                     for resolver, point in zip(point_resolvers, points, strict=True)
                 ]
             else:
-                pieces = [(from_cirq(program), point_resolvers, points)]
+                pieces = [(self._payload(program), point_resolvers, points)]
             groups.append(len(pieces))
             for payload, piece_resolvers, piece_points in pieces:
                 payloads.append(payload)
