@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("qiskit_experiments", reason="qiskit-experiments is not installed")
 
-from qiskit_experiments.library import T1, QuantumVolume, StandardRB, T2Hahn  # noqa: E402
+from qiskit_experiments.library import T1, QuantumVolume, StandardRB, T2Hahn
 
 QUBIT = 0
 
