@@ -13,18 +13,17 @@ import pickle
 
 import numpy as np
 import pytest
-
 from tests.frontends.conftest import total_variation
 
 pytest.importorskip("qiskit_aer")
 
-from qiskit import QuantumCircuit, transpile  # noqa: E402
-from qiskit.circuit import Parameter  # noqa: E402
-from qiskit.circuit.random import random_circuit  # noqa: E402
-from qiskit_aer import AerSimulator  # noqa: E402
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit import Parameter
+from qiskit.circuit.random import random_circuit
+from qiskit_aer import AerSimulator
 
-from qrelay.qpu.fleet import FLEET_NAMES, fleet_device  # noqa: E402
-from qrelay_qiskit.noise import noise_model_from_target, with_idle_delays  # noqa: E402
+from qrelay.qpu.fleet import FLEET_NAMES, fleet_device
+from qrelay_qiskit.noise import noise_model_from_target, with_idle_delays
 
 SHOTS = 20_000
 
@@ -137,9 +136,7 @@ def test_idle_qubits_relax_while_others_work() -> None:
     qc.measure([0, 1], [0, 1])
     reduced = native.reduce_to_touched(from_qiskit(qc), device)
     scheduled = with_idle_delays(to_qiskit(reduced.circuit), reduced.target)
-    relaxations = [
-        inst for inst in scheduled.data if inst.operation.name in ("kraus", "unitary")
-    ]
+    relaxations = [inst for inst in scheduled.data if inst.operation.name in ("kraus", "unitary")]
     assert relaxations, scheduled
     idle = [scheduled.find_bit(inst.qubits[0]).index for inst in relaxations]
     assert 0 in idle  # qubit 0 waits while qubit 1 runs ten gates
@@ -157,9 +154,11 @@ def test_a_backend_deep_copies_with_its_provider_and_pickles_by_settings(
     twin = copy.deepcopy(qpu)
     twin.set_options(shots=7)
     assert twin.provider is qiskit_provider
-    assert qpu.options.shots == 1024 and twin.options.shots == 7
+    assert qpu.options.shots == 1024
+    assert twin.options.shots == 7
     again = pickle.loads(pickle.dumps(twin))
-    assert again.name == "aer_simulator" and again.options.shots == 7
+    assert again.name == "aer_simulator"
+    assert again.options.shots == 7
     qc = QuantumCircuit(1, 1)
     qc.x(0)
     qc.measure(0, 0)
