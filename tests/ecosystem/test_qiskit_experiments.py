@@ -43,9 +43,9 @@ def test_t2_hahn_recovers_the_advertised_t2(qiskit_provider) -> None:
 
 def test_standard_rb_recovers_the_calibrated_error_per_clifford(qiskit_provider) -> None:
     qpu = qiskit_provider.get_backend("square_qpu")
-    exp = StandardRB((QUBIT,), lengths=[1, 500, 1000, 1500], num_samples=5, seed=3, backend=qpu)
+    exp = StandardRB((QUBIT,), lengths=[1, 400, 800, 1200], num_samples=8, seed=3, backend=qpu)
     # the sequences are already native (the client transpiles them): run them as they are
-    exp.set_run_options(shots=200, verbatim=True)
+    exp.set_run_options(shots=150, verbatim=True)
     # what the advertised errors imply: the calibrated errors of each sequence's gates,
     # per Clifford, averaged over the sequences
     implied = []
