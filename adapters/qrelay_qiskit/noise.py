@@ -1,12 +1,14 @@
 """Aer noise models from a target's calibration, or from a small user-given noise spec.
 
-A device's noise is what Aer's ``NoiseModel.from_backend`` builds from the Qiskit target
-of its ``TargetInfo``, per qubit and per gate tuple:
+A device's noise is built the way Aer's ``NoiseModel.from_backend`` builds it from the
+Qiskit target of its ``TargetInfo`` (the same public channels, combined in the same
+order, memoised per gate so a new slice of a device costs little), per qubit and gate:
 
 * thermal relaxation over each gate's duration, from the qubits' T1 and T2;
 * a depolarizing part on top, sized so the gate's total average infidelity matches the
   calibrated gate error (relaxation already accounts for some of it);
-* thermal relaxation over every ``delay`` (the engine turns idle time into delays);
+* thermal relaxation over every ``delay``, and over idle time, which
+  :func:`with_idle_delays` makes delays;
 * readout assignment error from each qubit's ``measure`` error, nothing more.
 
 So the advertised calibration is the whole truth: ``AerSimulator.from_backend`` of the
