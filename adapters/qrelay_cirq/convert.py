@@ -314,14 +314,31 @@ class _Reader:
 # ---- gate handlers: return True when they converted the gate
 
 
-def _pow_parts(gate: Any, where: str) -> tuple[Any, float]:
-    return gate.exponent, float(gate.global_shift)
+def _pow_parts(r: _Reader, gate: Any, period: int = 2) -> tuple[Any, float]:
+    """``(exponent, global shift)`` of an eigen gate, a numeric exponent reduced.
+
+    ``G**e`` with ``G**period`` the identity (at zero global shift) is ``G**(e mod
+    period)``, so ``CZ**-1`` is ``CZ``, ``X**3`` is ``X`` and ``H**2`` nothing; the shift's
+    phase over the whole exponent goes to the reader. The reduced exponent lies in
+    ``(-period/2, period/2]``.
+    """
+    e, s = gate.exponent, float(gate.global_shift)
+    if isinstance(e, sympy.Basic) or not isinstance(e, int | float):
+        return e, s
+    half = period / 2
+    reduced = -((-float(e) + half) % period - half)
+    reduced = round(reduced, 12) + 0.0
+    if reduced != e and s != 0.0:
+        r.add_phase(_PI * (float(e) - reduced) * s)
+    return reduced, s
 
 
 def _h_x(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
-    e, s = _pow_parts(gate, where)
     if isinstance(gate, cirq.Rx):
         out.append({"op": "rx", "qubits": qs, "params": [to_expr(gate._rads, where)]})
+        return True
+    e, s = _pow_parts(r, gate)
+    if _is(e, 0):
         return True
     if s == 0.0 and _is(e, 1):
         out.append({"op": "x", "qubits": qs})
@@ -336,9 +353,11 @@ def _h_x(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: st
 
 
 def _h_y(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
-    e, s = _pow_parts(gate, where)
     if isinstance(gate, cirq.Ry):
         out.append({"op": "ry", "qubits": qs, "params": [to_expr(gate._rads, where)]})
+        return True
+    e, s = _pow_parts(r, gate)
+    if _is(e, 0):
         return True
     if s == 0.0 and _is(e, 1):
         out.append({"op": "y", "qubits": qs})
@@ -352,9 +371,11 @@ _Z_FIXED: Final = {1.0: "z", 0.5: "s", -0.5: "sdg", 0.25: "t", -0.25: "tdg"}
 
 
 def _h_z(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
-    e, s = _pow_parts(gate, where)
     if isinstance(gate, cirq.Rz):
         out.append({"op": "rz", "qubits": qs, "params": [to_expr(gate._rads, where)]})
+        return True
+    e, s = _pow_parts(r, gate)
+    if _is(e, 0):
         return True
     if s == 0.0 and isinstance(e, int | float) and float(e) in _Z_FIXED:
         out.append({"op": _Z_FIXED[float(e)], "qubits": qs})
@@ -367,7 +388,9 @@ def _h_z(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: st
 
 
 def _h_h(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
-    e, s = _pow_parts(gate, where)
+    e, s = _pow_parts(r, gate)
+    if _is(e, 0):
+        return True
     if s == 0.0 and _is(e, 1):
         out.append({"op": "h", "qubits": qs})
         return True
@@ -381,7 +404,9 @@ def _fixed(name: str) -> Callable[[_Reader, Any, list[int], list[Instruction], s
         if not hasattr(gate, "exponent"):
             out.append({"op": name, "qubits": qs})
             return True
-        e, s = _pow_parts(gate, where)
+        e, s = _pow_parts(r, gate)
+        if _is(e, 0):
+            return True
         if _is(e, 1):
             out.append({"op": name, "qubits": qs})
             r.add_phase(_PI * s)
@@ -392,7 +417,9 @@ def _fixed(name: str) -> Callable[[_Reader, Any, list[int], list[Instruction], s
 
 
 def _h_cz(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
-    e, s = _pow_parts(gate, where)
+    e, s = _pow_parts(r, gate)
+    if _is(e, 0):
+        return True
     if s == 0.0 and _is(e, 1):
         out.append({"op": "cz", "qubits": qs})
     else:
@@ -402,7 +429,9 @@ def _h_cz(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: s
 
 
 def _h_cx(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
-    e, s = _pow_parts(gate, where)
+    e, s = _pow_parts(r, gate)
+    if _is(e, 0):
+        return True
     if s == 0.0 and _is(e, 1):
         out.append({"op": "cx", "qubits": qs})
         return True
@@ -414,7 +443,9 @@ def _h_cx(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: s
 
 
 def _h_iswap(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
-    e, s = _pow_parts(gate, where)
+    e, s = _pow_parts(r, gate, period=4)
+    if _is(e, 0):
+        return True
     if s == 0.0 and _is(e, 1):
         out.append({"op": "iswap", "qubits": qs})
         return True
@@ -438,7 +469,7 @@ def _h_pair(name: str) -> Callable[[_Reader, Any, list[int], list[Instruction], 
     """XX/YY/ZZPowGate(e, s) = r{xx,yy,zz}(πe) times ``e^{iπe(s + 1/2)}``."""
 
     def handler(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
-        e, s = _pow_parts(gate, where)
+        e, s = _pow_parts(r, gate)
         out.append({"op": name, "qubits": qs, "params": [_angle(e, where)]})
         r.add_phase(_scaled(e, _PI * (s + 0.5), where))
         return True
@@ -456,10 +487,17 @@ def _h_phased_x(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], wh
 
 
 def _h_phased_xz(r: _Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
-    a, b, c = gate.x_exponent, gate.z_exponent, gate.axis_phase_exponent
-    out.append({"op": "r", "qubits": qs, "params": [_angle(a, where), _angle(c, where)]})
-    out.append({"op": "p", "qubits": qs, "params": [_angle(b, where)]})
-    r.add_phase(_scaled(a, _PI / 2, where))
+    """``Z**z · Z**a · X**x · Z**-a`` is ``rz(-πa)``, ``rx(πx)``, ``rz(π(a + z))`` in time
+    order, times ``e^{iπ(x + z)/2}``: native wherever ``rx`` and ``rz`` are, which is what
+    Cirq's ``CZTargetGateset`` leaves for a CZ device."""
+    x, z, a = gate.x_exponent, gate.z_exponent, gate.axis_phase_exponent
+    if not _is(a, 0):
+        out.append({"op": "rz", "qubits": qs, "params": [_scaled(a, -_PI, where)]})
+    out.append({"op": "rx", "qubits": qs, "params": [_angle(x, where)]})
+    if not _is(a + z, 0):
+        out.append({"op": "rz", "qubits": qs, "params": [_angle(a + z, where)]})
+    r.add_phase(_scaled(x, _PI / 2, where))
+    r.add_phase(_scaled(z, _PI / 2, where))
     return True
 
 

@@ -133,7 +133,7 @@ class QRelayDevice(cirq.Device):
             return
         if not self._native:
             return
-        for op, qubits in _payload_ops(operation, indices):
+        for op, qubits in _payload_ops(operation, indices, self._info):
             if op in _FREE_OPS:
                 continue
             if op not in self._native:
@@ -171,12 +171,16 @@ class QRelayDevice(cirq.Device):
                         )
 
 
-def _payload_ops(operation: cirq.Operation, indices: list[int]) -> list[tuple[str, list[int]]]:
-    """The payload ops one operation converts to, on device qubit indices."""
+def _payload_ops(
+    operation: cirq.Operation, indices: list[int], info: TargetInfo
+) -> list[tuple[str, list[int]]]:
+    """The payload ops one operation converts to (fixed gates the device lacks as the
+    native rotations they equal), on device qubit indices."""
     from qrelay_cirq.convert import from_cirq
+    from qrelay_cirq.native import as_native
 
     ordered = list(operation.qubits)
-    payload = from_cirq(cirq.Circuit(operation))
+    payload = as_native(from_cirq(cirq.Circuit(operation)), info)
     position = _label_positions(payload.qubit_labels, ordered)
     out: list[tuple[str, list[int]]] = []
     for inst in payload.iter_instructions():

@@ -109,10 +109,16 @@ class QRelaySampler(cirq.Sampler):
         sim_method: str | None = None,
         seed: int | None = None,
         noise: dict[str, float] | None = None,
+        verbatim: bool = False,
     ) -> None:
         """``sim_method`` ``sim`` / ``noise-sim`` simulates instead of running; ``noise`` is
         the spec a simulator target takes for ``noise-sim`` (``depolarizing_1q``,
-        ``depolarizing_2q``, ``readout_error``)."""
+        ``depolarizing_2q``, ``readout_error``). ``verbatim=True`` runs each circuit
+        exactly as given, without the target's compile step (as ``verbatim`` does on the
+        Qiskit backend): what a benchmark that must not be simplified needs, such as
+        randomised benchmarking, whose sequences compile to the identity. A verbatim
+        circuit must already be native to the target (see ``QRelayDevice``)."""
+        self._verbatim = bool(verbatim)
         self._service = service
         self._target = target
         self._priority = priority
@@ -125,10 +131,27 @@ class QRelaySampler(cirq.Sampler):
     def target(self) -> str:
         return self._target
 
+    @property
+    def verbatim(self) -> bool:
+        """Whether circuits skip the target's compile step."""
+        return self._verbatim
+
     def __repr__(self) -> str:
         return f"<QRelaySampler target={self._target!r}>"
 
     # ------------------------------------------------------------------ building
+    def _payload(self, program: cirq.AbstractCircuit) -> Circuit:
+        """The payload of ``program``; verbatim, each fixed gate the target lacks is
+        written as the native rotation it equals (see :mod:`qrelay_cirq.native`)."""
+        from qrelay_cirq.convert import from_cirq
+
+        payload = from_cirq(program)
+        if not self._verbatim:
+            return payload
+        from qrelay_cirq.native import as_native
+
+        return as_native(payload, self._service.target_info(self._target))
+
     def _new_job(
         self,
         payloads: list[Circuit],
@@ -157,6 +180,7 @@ class QRelaySampler(cirq.Sampler):
                 "tags": self._tags,
                 "metadata": {RUN_KEY: meta},
                 "options": options,
+                "verbatim": self._verbatim,
             },
         )
 
@@ -167,8 +191,6 @@ class QRelaySampler(cirq.Sampler):
         repetitions: int,
     ) -> QRelayCirqJob:
         """Submit circuits with their sweeps as ONE job; returns without waiting."""
-        from qrelay_cirq.convert import from_cirq
-
         if params_list is None:
             params_list = [None] * len(programs)
         if len(params_list) != len(programs):
@@ -180,23 +202,34 @@ class QRelaySampler(cirq.Sampler):
         resolvers: list[list[cirq.ParamResolver]] = []
         stored: list[list[dict[str, float]] | None] = []
         budget = _MAX_STORED_VALUES
+        groups: list[int] = []
         for index, (program, params) in enumerate(zip(programs, params_list, strict=True)):
-            payload = from_cirq(program)
             point_resolvers, points = sweep_points(params)
             if not points:
                 raise ValidationError(f"circuit {index}: the sweep has no points")
-            payloads.append(payload)
-            tables.append(bindings_for(payload, points, index))
-            resolvers.append(point_resolvers)
-            size = sum(len(p) for p in points)
-            if size <= budget:
-                stored.append(points)
-                budget -= size
+            if _has_symbolic_wait(program):
+                # A timed program is fixed per point: resolve each, one circuit per point.
+                pieces = [
+                    (self._payload(cirq.resolve_parameters(program, resolver)), [resolver], [point])
+                    for resolver, point in zip(point_resolvers, points, strict=True)
+                ]
             else:
-                stored.append(None)
+                pieces = [(self._payload(program), point_resolvers, points)]
+            groups.append(len(pieces))
+            for payload, piece_resolvers, piece_points in pieces:
+                payloads.append(payload)
+                tables.append(bindings_for(payload, piece_points, index))
+                resolvers.append(piece_resolvers)
+                size = sum(len(p) for p in piece_points)
+                if size <= budget:
+                    stored.append(piece_points)
+                    budget -= size
+                else:
+                    stored.append(None)
         job = self._new_job(payloads, tables, repetitions, stored)
         handle = self._service.submit_job(job)
-        return QRelayCirqJob(handle, resolvers)
+        regroup = groups if len(groups) != len(payloads) else None
+        return QRelayCirqJob(handle, resolvers, regroup)
 
     # ------------------------------------------------------------------ cirq.Sampler
     def run_sweep(
@@ -261,9 +294,17 @@ class QRelaySampler(cirq.Sampler):
 class QRelayCirqJob:
     """A submitted Cirq job: status, cancel, and its results as ``cirq.ResultDict`` lists."""
 
-    def __init__(self, handle: Any, resolvers: list[list[cirq.ParamResolver]] | None) -> None:
+    def __init__(
+        self,
+        handle: Any,
+        resolvers: list[list[cirq.ParamResolver]] | None,
+        groups: list[int] | None = None,
+    ) -> None:
+        """``groups``: how many of the job's circuits make each submitted program (a
+        program with a symbolic wait travels as one circuit per sweep point)."""
         self._handle = handle
         self._resolvers = resolvers
+        self._groups = groups
         self._results: list[list[cirq.Result]] | None = None
 
     @property
@@ -308,6 +349,13 @@ class QRelayCirqJob:
                     job_id=self.job_id,
                 )
             out.append(result_dicts(layout, rows, resolvers[index]))
+        if self._groups is not None:
+            joined: list[list[cirq.Result]] = []
+            start = 0
+            for count in self._groups:
+                joined.append([r for part in out[start : start + count] for r in part])
+                start += count
+            out = joined
         self._results = out
         return out
 
@@ -327,3 +375,11 @@ def _stored_resolvers(
         else:
             out.append([cirq.ParamResolver({}) for _ in range(count)])
     return out
+
+
+def _has_symbolic_wait(program: cirq.AbstractCircuit) -> bool:
+    """Whether a ``cirq.wait`` of ``program`` has a duration given by a symbol."""
+    return any(
+        isinstance(op.gate, cirq.WaitGate) and cirq.is_parameterized(op.gate.duration)
+        for op in program.all_operations()
+    )

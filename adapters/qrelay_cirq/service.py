@@ -66,7 +66,8 @@ class QRelayService:
             return self._infos.setdefault(target, info)
 
     def sampler(self, target: str, **options: Any) -> QRelaySampler:
-        """A ``cirq.Sampler`` on ``target`` (options: priority, tags, sim_method, seed, noise)."""
+        """A ``cirq.Sampler`` on ``target`` (options: priority, tags, sim_method, seed, noise,
+        verbatim)."""
         self.target_info(target)  # unknown targets fail here, by name
         return QRelaySampler(self, target, **options)
 

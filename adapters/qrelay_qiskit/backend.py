@@ -153,6 +153,30 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
     def __repr__(self) -> str:
         return f"<QRelayBackend('{self.name}')>"
 
+    # ------------------------------------------------------------------ copies
+    def __deepcopy__(self, memo: dict[int, Any]) -> QRelayBackend:
+        """A copy with its own options that shares the provider (and its connection).
+
+        Clients copy a backend before changing its options (qiskit-experiments,
+        qiskit-ibm-runtime's local mode); the connection is not theirs to duplicate.
+        """
+        import copy
+
+        twin = QRelayBackend(self.provider, self._info)
+        twin._target = self._target
+        options = copy.deepcopy(dict(self.options.items()), memo)
+        twin.set_options(**options)
+        memo[id(self)] = twin
+        return twin
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as the provider's settings, the target's name and the options.
+
+        Unpickling (in this process or another) reconnects through a provider with the
+        same settings and looks the target up again, so it gets the current calibration.
+        """
+        return (_restore_backend, (self.provider, self.name, dict(self.options.items())))
+
     # ------------------------------------------------------------------ running
     def run(self, run_input: Any, **options: Any) -> QRelayJob:
         """Run one circuit or a list of circuits as one Qiskit job.
@@ -313,3 +337,14 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                 continue
             tables.append(bindings_from_qiskit(entry, circuit, index))
         return tables
+
+
+def _restore_backend(
+    provider: QRelayProvider | None, name: str, options: dict[str, Any]
+) -> QRelayBackend:
+    """A pickled backend again: target ``name`` of ``provider`` with ``options`` set."""
+    if provider is None:
+        raise ValidationError(f"backend {name!r} was pickled without a provider to reconnect")
+    backend = QRelayBackend(provider, provider.get_backend(name).info)
+    backend.set_options(**options)
+    return backend

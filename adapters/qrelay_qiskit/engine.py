@@ -52,24 +52,41 @@ class AerEngine:
         self._rng = np.random.default_rng()
 
     # ------------------------------------------------------------------ conversion
-    def to_qiskit(self, circuit: Circuit, final: FinalMeasurements | None = None) -> Any:
+    def to_qiskit(
+        self,
+        circuit: Circuit,
+        final: FinalMeasurements | None = None,
+        *,
+        device: TargetInfo | None = None,
+    ) -> Any:
         """The Qiskit circuit of ``circuit``, remembered by its content.
 
         Each task brings its circuit freshly parsed, so the same circuit submitted again
         is a new object; its JSON (a few microseconds for a Bell pair, a tenth of the
         conversion for a large circuit) finds it again. With ``final`` (the circuit's
         measurements, all last) the measurements give way to Aer's ``save_probabilities``
-        of the measured qubits, for :mod:`qrelay_qiskit.sampling`.
+        of the measured qubits, for :mod:`qrelay_qiskit.sampling`. With ``device`` (a
+        calibrated target whose noise the run takes) the circuit is scheduled on it, its
+        idle time made delays (see :func:`qrelay_qiskit.noise.with_idle_delays`).
         """
+        if device is not None:
+            from qrelay_qiskit.noise import with_idle_delays
+
+            if device.calibration_id is None:
+                return with_idle_delays(self.to_qiskit(circuit), device)
         key = circuit.model_dump_json()
         if final is not None:
             key += "\x00probabilities"
+        if device is not None:
+            key += "\x00idle:" + device.name + ":" + str(device.calibration_id)
         with self._lock:
             found = self._converted.get(key)
             if found is not None:
                 self._converted.move_to_end(key)
                 return found
-        if final is not None:
+        if device is not None:
+            qc = with_idle_delays(self.to_qiskit(circuit), device)
+        elif final is not None:
             qc = _probabilities_circuit(self.to_qiskit(circuit), final)
         else:
             qc = self._convert(circuit)
@@ -129,7 +146,7 @@ class AerEngine:
             from qrelay_qiskit.noise import noise_model_from_target
 
             noise_model = noise_model_from_target(noise)
-        qc = self.to_qiskit(circuit)
+        qc = self.to_qiskit(circuit, device=noise)
         run_options: dict[str, Any] = {}
         if noise_model is not None:
             run_options["noise_model"] = noise_model

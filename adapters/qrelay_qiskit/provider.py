@@ -41,6 +41,10 @@ class QRelayProvider:
         self._backends: dict[str, QRelayBackend] = {}
         self._lock = threading.Lock()
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its settings only; the copy opens its own connection when used."""
+        return (_reopen, (self._url, self._token, self._name, self._kwargs))
+
     @property
     def name(self) -> str:
         """The name of the runtime provider behind this one (``qrelay``, ``direct``, ...)."""
@@ -130,3 +134,10 @@ class QRelayProvider:
     def __repr__(self) -> str:
         where = self._url or "embedded default" if self._name == "qrelay" else self._name
         return f"<QRelayProvider({where!r})>"
+
+
+def _reopen(
+    url: str | None, token: str | None, provider: str, kwargs: dict[str, Any]
+) -> QRelayProvider:
+    """A pickled provider again, from its settings."""
+    return QRelayProvider(url, token, provider=provider, **kwargs)

@@ -49,7 +49,7 @@ def simulator_targets() -> list[TargetInfo]:
             num_qubits=24,
             limits=TargetLimits(max_shots=1_000_000, max_qubits=24),
             capabilities=TargetCapabilities(
-                parameter_batch=True, mid_circuit_measurement=True, reset=True
+                parameter_batch=True, mid_circuit_measurement=True, reset=True, feed_forward=True
             ),
             price_per_shot=0.0,
         ),

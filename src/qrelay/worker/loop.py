@@ -49,6 +49,7 @@ from qrelay.payload import (
 from qrelay.payload.workload import small_simulation
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.worker.api import WorkerApi, WorkerChannel
+from qrelay.worker.capabilities import check_capabilities
 from qrelay.worker.heartbeat import Heartbeat, Pulse
 from qrelay.worker.isolation import DriverProcess, runs_inline
 from qrelay.worker.verbatim import check_verbatim
@@ -510,6 +511,7 @@ class Worker:
 
     def _compile(self, task: WorkerTask, info: TargetInfo, ctx: TaskContext) -> CompileResult:
         circuit = task.circuit
+        check_capabilities(circuit, info)
         if task.verbatim:
             check_verbatim(circuit, info)
             identity = _identity(circuit.num_qubits)

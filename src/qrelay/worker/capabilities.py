@@ -1,0 +1,58 @@
+"""The check that a circuit asks nothing of a target that its capabilities deny.
+
+A target's ``capabilities`` are a promise both ways: what a flag allows runs, and what a
+flag denies is refused, up front and by name, rather than compiled into something else or
+run anyway. Compiled or verbatim, every circuit passes this check before it goes further.
+"""
+
+from __future__ import annotations
+
+from qrelay.errors import PayloadError
+from qrelay.payload import Circuit, Instruction, TargetInfo
+
+#: Ops that neither compute nor disturb a measured qubit.
+_PASSIVE = frozenset({"barrier", "delay"})
+
+
+def check_capabilities(circuit: Circuit, target: TargetInfo) -> None:
+    """Raise ``PayloadError`` naming the first instruction a capability flag denies."""
+    _Walk(target).block(circuit.instructions, "", set())
+
+
+class _Walk:
+    """One pass over the instructions (``if`` bodies included)."""
+
+    def __init__(self, target: TargetInfo) -> None:
+        self.target = target
+        self.capabilities = target.capabilities
+
+    def block(self, instructions: list[Instruction], prefix: str, measured: set[int]) -> None:
+        name = self.target.name
+        for index, inst in enumerate(instructions):
+            op = inst["op"]
+            where = f"instruction {prefix}{index} ({op})"
+            if op == "if":
+                if not self.capabilities.feed_forward:
+                    raise PayloadError(
+                        f"{where}: {name!r} does not run classical feed-forward "
+                        "(capabilities.feed_forward is false)"
+                    )
+                self.block(inst.get("body", []), f"{prefix}{index}.body.", measured)
+                self.block(inst.get("else_body", []), f"{prefix}{index}.else_body.", measured)
+                continue
+            if op == "reset" and not self.capabilities.reset:
+                raise PayloadError(
+                    f"{where}: {name!r} cannot reset qubits (capabilities.reset is false)"
+                )
+            qubits = inst.get("qubits", [])
+            if op == "measure":
+                measured.update(qubits)
+                continue
+            if op in _PASSIVE or self.capabilities.mid_circuit_measurement:
+                continue
+            after = sorted(measured.intersection(qubits))
+            if after:
+                raise PayloadError(
+                    f"{where}: acts on qubit {after[0]} after it was measured; {name!r} "
+                    "measures only at the end (capabilities.mid_circuit_measurement is false)"
+                )
