@@ -1,6 +1,6 @@
 """Cirq quickstart: a GHZ state on GridQubits, sampled through qrelay, and a device check.
 
-``QRelayService()`` with no ``QRELAY_URL`` uses the embedded default. The sampler is a
+``QRelayCirqService()`` with no ``QRELAY_URL`` uses the embedded default. The sampler is a
 ``cirq.Sampler``; the results are ``cirq.ResultDict`` objects keyed by your measurement
 keys. ``service.device(...)`` is a ``cirq.Device`` that refuses what the QPU cannot run.
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import cirq
 
-from qrelay_cirq import QRelayService
+from qrelay_cirq import QRelayCirqService
 
 
 def main() -> None:
-    service = QRelayService()
+    service = QRelayCirqService()
     qubits = [cirq.GridQubit(0, c) for c in range(3)]
     circuit = cirq.Circuit(
         cirq.H(qubits[0]),

@@ -14,7 +14,7 @@ import cirq
 import numpy as np
 import sympy
 
-from qrelay_cirq import QRelayService
+from qrelay_cirq import QRelayCirqService
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     circuit = cirq.Circuit(cirq.rx(theta).on(qubit), cirq.measure(qubit, key="m"))
     sweep = cirq.Linspace(theta, start=0.0, stop=np.pi, length=args.points)
 
-    sampler = QRelayService().sampler(args.target)
+    sampler = QRelayCirqService().sampler(args.target)
     results = sampler.run_sweep(circuit, params=sweep, repetitions=args.repetitions)
 
     print(f"target: {sampler.target}  points: {len(results)}  repetitions: {args.repetitions}")

@@ -14,12 +14,13 @@ if TYPE_CHECKING:
     from qrelay_cirq.convert import to_cirq as to_cirq
     from qrelay_cirq.device import QRelayDevice
     from qrelay_cirq.sampler import QRelayCirqJob, QRelaySampler
-    from qrelay_cirq.service import QRelayService
+    from qrelay_cirq.service import QRelayCirqService, QRelayService
 
 #: Public name -> module that defines it (imported on first access).
 _LAZY: dict[str, str] = {
     "from_cirq": "qrelay_cirq.convert",
     "to_cirq": "qrelay_cirq.convert",
+    "QRelayCirqService": "qrelay_cirq.service",
     "QRelayService": "qrelay_cirq.service",
     "QRelaySampler": "qrelay_cirq.sampler",
     "QRelayCirqJob": "qrelay_cirq.sampler",
@@ -28,6 +29,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "QRelayCirqJob",
+    "QRelayCirqService",
     "QRelayDevice",
     "QRelaySampler",
     "QRelayService",

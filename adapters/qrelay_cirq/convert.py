@@ -1065,8 +1065,9 @@ _FIXED_GATES: Final[dict[str, cirq.Gate]] = {
     "ccx": cirq.CCX,
     "ccz": cirq.CCZ,
     "cswap": cirq.CSWAP,
-    # Controlled gates: a GateOperation of the ControlledGate (what ``gate.on`` wraps in a
-    # ControlledOperation at ~20 us each); every Cirq protocol reads it through the gate.
+    # Controlled gates: a GateOperation of the ControlledGate (``gate.on`` would wrap it in
+    # a ControlledOperation, which is slow to build); every Cirq protocol reads it through
+    # the gate.
     "cy": cirq.ControlledGate(cirq.Y),
     "ch": cirq.ControlledGate(cirq.H),
     "csx": cirq.ControlledGate(cirq.X**0.5),

@@ -33,7 +33,7 @@ from qrelay.payload.parsing import parse
 from qrelay_cirq.result import result_dicts
 
 if TYPE_CHECKING:
-    from qrelay_cirq.service import QRelayService
+    from qrelay_cirq.service import QRelayCirqService
 
 logger = logging.getLogger("qrelay_cirq")
 
@@ -101,7 +101,7 @@ class QRelaySampler(cirq.Sampler):
 
     def __init__(
         self,
-        service: QRelayService,
+        service: QRelayCirqService,
         target: str,
         *,
         priority: int = 0,

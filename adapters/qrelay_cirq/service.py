@@ -1,6 +1,10 @@
-"""``QRelayService``: a qrelay provider as Cirq samplers and devices.
+"""``QRelayCirqService``: a qrelay provider as Cirq samplers and devices.
 
-``QRelayService()`` with no URL anywhere uses the embedded default; ``provider="direct"``
+The name says which side it is on: :mod:`qrelay.service` is the job service itself, this
+is Cirq's client of a provider. ``QRelayService`` is the same class under the name it
+first had, kept for the code that imports it.
+
+``QRelayCirqService()`` with no URL anywhere uses the embedded default; ``provider="direct"``
 or any plugin name registered in the ``qrelay.providers`` group reaches that provider.
 """
 
@@ -14,7 +18,7 @@ from qrelay_cirq.device import QRelayDevice
 from qrelay_cirq.sampler import QRelayCirqJob, QRelaySampler
 
 
-class QRelayService:
+class QRelayCirqService:
     """Cirq's entry point to qrelay: ``sampler(target)``, ``device(target)``, ``get_job(id)``."""
 
     def __init__(
@@ -86,3 +90,7 @@ class QRelayService:
     def __repr__(self) -> str:
         where = self._url or "embedded default" if self._name == "qrelay" else self._name
         return f"<QRelayService({where!r})>"
+
+
+#: The same class as :class:`QRelayCirqService`, under its first name (public API, kept).
+QRelayService = QRelayCirqService

@@ -27,8 +27,9 @@ from qrelay.payload import expressions as pexpr
 from qrelay.payload.ops import OPS, OpKind
 
 #: Largest circuit sampled here. Beyond it the simulation itself, not the per-point
-#: bookkeeping, dominates, and qsim's fused multi-threaded kernels win (measured on a
-#: 20-point ry/CNOT sweep: numpy 2x faster at 12 qubits, even at 14, 5x slower at 16).
+#: bookkeeping, dominates, and qsim's fused multi-threaded kernels win (numpy is ahead up
+#: to 12 qubits, even at 14, behind at 16: "Design measurements" in
+#: ``docs/performance.md``).
 MAX_QUBITS: Final = 13
 #: Amplitudes held at once (points x 2^n) while evolving a chunk of binding rows.
 _CHUNK_AMPLITUDES: Final = 1 << 18

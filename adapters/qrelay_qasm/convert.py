@@ -1,16 +1,15 @@
 """OpenQASM 2 and 3 text to payload circuits and back, through Qiskit's parsers.
 
-Parsers (measured on this machine, a 20-qubit depth-100 random circuit):
+Parsers (their speeds: "Design measurements" in ``docs/performance.md``):
 
-- OpenQASM 2: ``qiskit.qasm2`` (Rust) parses ~800 instructions in ~7 ms. ``qelib1.inc``
-  gates are read with Qiskit's legacy custom instructions so ``u1``/``u2``/``u3``/``cu1``
-  and friends become their library gates and then payload ops.
+- OpenQASM 2: ``qiskit.qasm2`` (Rust), fast. ``qelib1.inc`` gates are read with Qiskit's
+  legacy custom instructions so ``u1``/``u2``/``u3``/``cu1`` and friends become their
+  library gates and then payload ops.
 - OpenQASM 3: ``qiskit.qasm3.loads`` (``qiskit-qasm3-import`` over the ``openqasm3``
-  reference parser). It is slow (~1 ms per statement, the ANTLR parse itself dominates)
-  but complete. Qiskit's native ``loads_experimental`` is much faster but, in Qiskit 2.x,
-  refuses ``input float`` declarations and gate definitions in the file, and reports
-  parse errors by printing them instead of raising them with a location, so it cannot
-  serve here yet.
+  reference parser). It is slow (the ANTLR parse itself dominates) but complete. Qiskit's
+  native ``loads_experimental`` is much faster but, in Qiskit 2.x, refuses ``input float``
+  declarations and gate definitions in the file, and reports parse errors by printing
+  them instead of raising them with a location, so it cannot serve here yet.
 
 Reading is bounded (see :mod:`qrelay_qasm.bounds`): ``include`` resolves ``qelib1.inc`` /
 ``stdgates.inc`` and, only when the caller names directories (``include_dirs``, e.g. the

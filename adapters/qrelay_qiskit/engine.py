@@ -31,10 +31,9 @@ log = logging.getLogger(__name__)
 _CONVERTED_CACHE: Final = 16
 #: Up to this many qubits an ideal run takes Aer's ``statevector`` method rather than
 #: what ``automatic`` picks. For a Clifford circuit ``automatic`` picks ``stabilizer``,
-#: which simulates every shot; the state vector is sampled once. With 1,000 shots on one
-#: thread a GHZ circuit took 0.96 / 1.25 / 1.89 / 2.89 ms on 2 / 5 / 10 / 14 qubits,
-#: against 1.06 / 1.70 / 3.15 / 4.76 ms with ``stabilizer``; at 16 qubits ``stabilizer``
-#: is ahead (5.8 against 8.4 ms).
+#: which simulates every shot; the state vector is sampled once. With 1,000 shots the
+#: state vector is ahead up to about 14 qubits and ``stabilizer`` from 16 (figures:
+#: "Design measurements" in ``docs/performance.md``).
 _SMALL: Final = 12
 
 
@@ -62,8 +61,8 @@ class AerEngine:
         """The Qiskit circuit of ``circuit``, remembered by its content.
 
         Each task brings its circuit freshly parsed, so the same circuit submitted again
-        is a new object; its JSON (a few microseconds for a Bell pair, a tenth of the
-        conversion for a large circuit) finds it again. With ``final`` (the circuit's
+        is a new object; its JSON, far cheaper than converting the circuit again, finds it
+        again. With ``final`` (the circuit's
         measurements, all last) the measurements give way to Aer's ``save_probabilities``
         of the measured qubits, for :mod:`qrelay_qiskit.sampling`. With ``device`` (a
         calibrated target whose noise the run takes) the circuit is scheduled on it, its

@@ -6,9 +6,9 @@ one distribution: the probabilities of the measured qubits' outcomes. The engine
 asks Aer for those probabilities once (``save_probabilities``) and draws the shots with
 numpy's multinomial, instead of having Aer record each shot. Aer samples such circuits
 from the final state too, but its per-shot bookkeeping (a classical register update and
-a hex string per shot) cost a Bell pair of 1,000 shots 1.4-1.8 ms against 0.5 ms for
-the probabilities and the draw, and a 1,000-point sweep of 10 qubits 1.1-1.9 s against
-0.75 s (measured on the 2-core development machine).
+a hex string per shot) costs several times what the probabilities and the draw cost, for
+a small circuit and for a long sweep alike (figures: "Design measurements" in
+``docs/performance.md``).
 
 The draw is exactly the multinomial of the shots: the counts have Aer's distribution,
 and :func:`qrelay_qiskit.engine.bits_from_outcomes` orders the shots at random as the

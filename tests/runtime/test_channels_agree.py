@@ -2,7 +2,7 @@
 
 The embedded default's clients reach the service without HTTP
 (:class:`qrelay.service.local.LocalChannel`); every other client goes through the routes
-(:class:`qrelay.runtime.transport.HttpTransport`). Both must call the same operations and
+(:class:`qrelay.runtime.transport.HttpChannel`). Both must call the same operations and
 so give the same answers and the same errors, field for field. Each case below runs the
 same calls through both channels, on one service, as one user, and compares.
 """
@@ -20,7 +20,7 @@ import pytest
 from qrelay.errors import QRelayError
 from qrelay.payload import GetTargetsFilterModel, JobQuery, NewJob
 from qrelay.runtime.retry import RetryPolicy
-from qrelay.runtime.transport import HttpTransport, ServiceChannel
+from qrelay.runtime.transport import HttpChannel, ServiceChannel
 
 from .circuits import flip
 
@@ -80,7 +80,7 @@ def user_token(stack: Any) -> str:
 def _channels(stack: Any, token: str) -> dict[str, ServiceChannel]:
     from qrelay.service.local import LocalChannel
 
-    http = HttpTransport(
+    http = HttpChannel(
         stack.url, token, timeout=30.0, connect_timeout=5.0, policy=RetryPolicy(max_retries=0)
     )
     return {"local": LocalChannel(stack.runtime, token, stack.url), "http": http}

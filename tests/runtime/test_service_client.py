@@ -215,11 +215,11 @@ def test_error_answers_map_to_the_exception_tree(
 def _admin_only(client: Client) -> None:
     """Ask an admin-only route through the client's own HTTP channel."""
     from qrelay.runtime._loop import run_sync
-    from qrelay.runtime.transport import HttpTransport
+    from qrelay.runtime.transport import HttpChannel
 
     async def ask() -> None:
         channel = await client.async_client._connect()
-        assert isinstance(channel, HttpTransport)
+        assert isinstance(channel, HttpChannel)
         await channel.request("GET", "/v1/users")
 
     run_sync(ask())

@@ -26,7 +26,7 @@ from qrelay.cli.tokens import add_token_options, token_from
 from qrelay.errors import ConfigurationError, NotFoundError
 
 if TYPE_CHECKING:
-    from qrelay.runtime.transport import HttpTransport
+    from qrelay.runtime.transport import HttpChannel
 
 
 def register(admin_sub: Any) -> None:
@@ -84,10 +84,10 @@ def register(admin_sub: Any) -> None:
 
 
 # ---------------------------------------------------------------------- plumbing
-def _transport(args: argparse.Namespace) -> HttpTransport:
+def _transport(args: argparse.Namespace) -> HttpChannel:
     """The HTTP channel to the service named by the arguments, environment or profile."""
     from qrelay.runtime.retry import RetryPolicy
-    from qrelay.runtime.transport import HttpTransport, check_service_url
+    from qrelay.runtime.transport import HttpChannel, check_service_url
     from qrelay.settings import ClientSettings
 
     settings = ClientSettings.load(profile=args.profile, url=args.url, token=token_from(args))
@@ -100,7 +100,7 @@ def _transport(args: argparse.Namespace) -> HttpTransport:
     base = settings.url.rstrip("/").removesuffix("/v1")
     origin = settings.source("url")
     check_service_url(base, origin)
-    return HttpTransport(
+    return HttpChannel(
         base,
         settings.token.get_secret_value(),
         timeout=settings.timeout,
@@ -123,7 +123,7 @@ def _run(args: argparse.Namespace, work: Any) -> Any:
     return asyncio.run(main())
 
 
-async def _user_id(transport: HttpTransport, user: str) -> str:
+async def _user_id(transport: HttpChannel, user: str) -> str:
     """The id of ``user`` (an id, or an email looked up in the user list)."""
     if "@" not in user:
         return user
@@ -142,7 +142,7 @@ def _body(values: dict[str, Any]) -> bytes:
 def _user_create(args: argparse.Namespace) -> int:
     body = {"email": args.email, "name": args.name, "role": args.role, "balance": args.balance}
 
-    async def work(transport: HttpTransport) -> Any:
+    async def work(transport: HttpChannel) -> Any:
         return (await transport.request("POST", "/v1/users", content=_body(body))).json()
 
     answer = _run(args, work)
@@ -155,7 +155,7 @@ def _user_create(args: argparse.Namespace) -> int:
 def _user_list(args: argparse.Namespace) -> int:
     params = {"email": args.email, "role": args.role}
 
-    async def work(transport: HttpTransport) -> Any:
+    async def work(transport: HttpChannel) -> Any:
         return (await transport.request("GET", "/v1/users", params=params)).json()
 
     users: list[dict[str, Any]] = _run(args, work)
@@ -186,7 +186,7 @@ def _user_list(args: argparse.Namespace) -> int:
 
 
 def _user_balance(args: argparse.Namespace) -> int:
-    async def work(transport: HttpTransport) -> Any:
+    async def work(transport: HttpChannel) -> Any:
         user_id = await _user_id(transport, args.user)
         body = _body({"balance": args.amount})
         return (await transport.request("PATCH", f"/v1/users/{user_id}", content=body)).json()
@@ -197,7 +197,7 @@ def _user_balance(args: argparse.Namespace) -> int:
 
 
 def _user_rotate(args: argparse.Namespace) -> int:
-    async def work(transport: HttpTransport) -> Any:
+    async def work(transport: HttpChannel) -> Any:
         user_id = await _user_id(transport, args.user)
         return (await transport.request("POST", f"/v1/users/{user_id}/token")).json()
 
@@ -210,7 +210,7 @@ def _user_rotate(args: argparse.Namespace) -> int:
 def _worker_create(args: argparse.Namespace) -> int:
     body = {"name": args.name, "targets": args.target}
 
-    async def work(transport: HttpTransport) -> Any:
+    async def work(transport: HttpChannel) -> Any:
         return (await transport.request("POST", "/v1/workers", content=_body(body))).json()
 
     answer = _run(args, work)

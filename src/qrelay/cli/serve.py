@@ -28,8 +28,8 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--access-log",
         action="store_true",
-        help="log one line per request (off by default: it costs the service a tenth of its "
-        "time on small requests; a reverse proxy usually keeps this log)",
+        help="log one line per request (off by default: it costs the service a noticeable "
+        "share of its time on small requests; a reverse proxy usually keeps this log)",
     )
     serve.set_defaults(handler=_serve)
 

@@ -105,9 +105,9 @@ class CheckedAfterJsonParse:
     circuit's checker must walk every instruction anyway. It checks their types on that
     walk, and hands the few instructions its fast path does not accept to pydantic's
     typed validation (:func:`_instruction_adapter`), which coerces or names the field at
-    fault. That spares pydantic's typed pass over every instruction: reading the
-    805-instruction circuit of ``benchmarks/convert_bench.py`` from JSON went from 10.5 to
-    9.1 million instructions (0.81 to 0.73 ms). From Python the caller's objects may be
+    fault. That spares pydantic's typed pass over every instruction, and reading a large
+    circuit from JSON takes less work (figures: "Design measurements" in
+    ``docs/performance.md``). From Python the caller's objects may be
     shared or of any type, so they are validated, and copied, as typed, unless the
     validation context says they too are fresh from JSON
     (:func:`qrelay.payload.parsing.validate_json`).

@@ -63,6 +63,11 @@ class CircuitStatus(str, Enum):
     UNRECOGNIZED = "unrecognized"
 
 
+#: The status of a job: the same states as a circuit's, and the same enum on the wire. A
+#: job's status is derived from its circuits' (see :func:`qrelay.payload.status.job_status`);
+#: this name says which of the two a field holds.
+JobStatus = CircuitStatus
+
 #: States a circuit never leaves (except to ``deleted``).
 TERMINAL_CIRCUIT_STATES: Final = frozenset(
     {CircuitStatus.COMPLETED, CircuitStatus.FAILED, CircuitStatus.CANCELLED, CircuitStatus.DELETED}
@@ -218,7 +223,7 @@ class JobData(WireModel):
     job_type: JobType
     target: str
     user_email: str
-    status: CircuitStatus
+    status: JobStatus
     statuses: list[CircuitStatus]
     status_messages: list[str | None]
     num_circuits: int
@@ -252,7 +257,7 @@ class JobQuery(WireModel):
         Annotated[list[Annotated[Printable, Field(max_length=64)]], Field(max_length=500)] | None
     ) = None
     target_name: Annotated[Printable, Field(max_length=128)] | None = None
-    status: Annotated[list[CircuitStatus], Field(max_length=32)] | None = None
+    status: Annotated[list[JobStatus], Field(max_length=32)] | None = None
     tag: Tag | None = None
     min_priority: Annotated[int, Field(ge=0, le=MAX_JOB_PRIORITY)] | None = None
     max_priority: Annotated[int, Field(ge=0, le=MAX_JOB_PRIORITY)] | None = None

@@ -54,8 +54,8 @@ def validate_json(model_cls: type[M], data: str | bytes | bytearray) -> M:
     straight into Python objects (``pydantic_core.from_json``) and those are validated in
     Python mode, with a context that tells the validators they are fresh from JSON
     (:func:`parsed_from_json`), so the circuit's checker still takes the instructions as
-    parsed. The 805-instruction circuit of ``benchmarks/convert_bench.py`` is read in
-    0.55 ms instead of 0.77 ms (the best of 15 means of 50 reads).
+    parsed. That skips pydantic's own tree, so a large circuit is read markedly faster
+    (figures: "Design measurements" in ``docs/performance.md``).
 
     Python mode words some errors for Python ("a valid list" where JSON has "a valid
     array"), so text that is not a JSON object, or that Python mode refuses, is validated

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from qrelay.payload.jobs import TERMINAL_CIRCUIT_STATES, CircuitStatus
+from qrelay.payload.jobs import TERMINAL_CIRCUIT_STATES, CircuitStatus, JobStatus
 
 S = CircuitStatus
 
@@ -30,7 +30,7 @@ LIVE_PRECEDENCE: Final = (
 )
 
 
-def job_status(statuses: Iterable[CircuitStatus]) -> CircuitStatus:
+def job_status(statuses: Iterable[CircuitStatus]) -> JobStatus:
     """The status of a job whose circuits are in ``statuses``.
 
     ``unrecognized`` (a state this version does not know) is neither live nor ended: a
@@ -54,6 +54,6 @@ def job_status(statuses: Iterable[CircuitStatus]) -> CircuitStatus:
     return S.COMPLETED
 
 
-def is_settled(status: CircuitStatus) -> bool:
+def is_settled(status: JobStatus) -> bool:
     """Whether a job in ``status`` will change no more: ended, or in a state not known here."""
     return status in TERMINAL_CIRCUIT_STATES or status is S.UNRECOGNIZED

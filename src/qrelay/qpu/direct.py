@@ -33,6 +33,7 @@ from qrelay.payload import (
     JobCancellationResults,
     JobData,
     JobResults,
+    JobStatus,
     NewJob,
     Readout,
     TargetInfo,
@@ -156,7 +157,7 @@ class DirectJob:
             layouts=list(self._job.circuits) if done else None,
         )
 
-    def status(self) -> CircuitStatus:
+    def status(self) -> JobStatus:
         return self.data().status
 
     def wait(self, timeout: float | None = None) -> JobData:

@@ -80,7 +80,7 @@ class IQModel:
 
         Discriminating a point drawn around the true state's centroid reads the other
         state with probability ``flip``; when no IQ is wanted, drawing that flip directly
-        gives the same bits for a tenth of the cost.
+        gives the same bits far more cheaply.
         """
         q = np.asarray(qubits, dtype=np.intp)
         flipped = rng.random(states.shape, dtype=np.float32) < self.flip[q]

@@ -37,6 +37,7 @@ from qrelay.payload import (
     JobPage,
     JobQuery,
     JobResults,
+    JobStatus,
     NewJob,
     NewJobResponse,
     TargetInfo,
@@ -50,7 +51,7 @@ from qrelay.runtime.retry import RetryPolicy
 from qrelay.runtime.timing import format_seconds
 from qrelay.runtime.transport import (
     EmbeddedDefault,
-    HttpTransport,
+    HttpChannel,
     ServiceChannel,
     check_service_url,
 )
@@ -145,7 +146,7 @@ class AsyncJob:
         self._data = await self._client._get_job(self._job_id)
         return self._data
 
-    async def status(self) -> CircuitStatus:
+    async def status(self) -> JobStatus:
         """The job's overall status now."""
         return (await self.data()).status
 
@@ -324,7 +325,7 @@ class AsyncClient:
             origin = settings.source("url")
             if self._given_transport is None:
                 check_service_url(base, origin)
-            self._channel = HttpTransport(
+            self._channel = HttpChannel(
                 base,
                 token,
                 timeout=settings.timeout,

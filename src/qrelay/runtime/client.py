@@ -18,12 +18,12 @@ from typing import Any, Self, TypeVar
 import httpx
 
 from qrelay.payload import (
-    CircuitStatus,
     JobCancellationResults,
     JobData,
     JobPage,
     JobQuery,
     JobResults,
+    JobStatus,
     NewJob,
     NewJobResponse,
     TargetInfo,
@@ -74,7 +74,7 @@ class Job:
         """The job as the service knows it now (one request, no readouts)."""
         return self._client._run(self._inner.data())
 
-    def status(self) -> CircuitStatus:
+    def status(self) -> JobStatus:
         """The job's overall status now."""
         return self._client._run(self._inner.status())
 

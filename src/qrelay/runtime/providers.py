@@ -24,9 +24,9 @@ from typing import Any, Protocol, runtime_checkable
 from qrelay import registry
 from qrelay.errors import ConfigurationError
 from qrelay.payload import (
-    CircuitStatus,
     JobData,
     JobResults,
+    JobStatus,
     NewJob,
     TargetInfo,
     TargetModel,
@@ -49,7 +49,7 @@ class JobHandle(Protocol):
     @property
     def job_id(self) -> str: ...
 
-    def status(self) -> CircuitStatus:
+    def status(self) -> JobStatus:
         """The job's overall status now."""
         ...
 

@@ -1,10 +1,13 @@
 """How the async client reaches a service: the :class:`ServiceChannel` it talks to, and
-:class:`HttpTransport`, the channel over HTTP (one ``httpx.AsyncClient``, retries, errors).
+:class:`HttpChannel`, the channel over HTTP (a pool of ``httpx`` connections, retries,
+errors). It was called ``HttpTransport``; that name still works, with a warning: it is not
+an ``httpx`` transport but what sits on one.
 
 A channel offers the service's user operations and answers with the service's JSON bytes,
 which the client parses. Over HTTP every request goes through
-:meth:`HttpTransport.request`, so the retry rules (see :mod:`qrelay.runtime.retry`) and the
-translation of problem documents (see :mod:`qrelay.runtime.problems`) live in one place.
+:meth:`HttpChannel.request`, so the retry rules (see :mod:`qrelay.runtime.retry`) and the
+reading of problem documents into exceptions (see :mod:`qrelay.runtime.problems`) live in
+one place.
 The embedded default's channel calls the service in process instead
 (:class:`qrelay.service.local.LocalChannel`).
 """
@@ -15,6 +18,7 @@ import asyncio
 import logging
 import socket
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
 from urllib.parse import urlencode
@@ -102,7 +106,7 @@ class _CancelRequest(WireModel):
     job_ids: list[str]
 
 
-class HttpTransport:
+class HttpChannel:
     """Sends requests to one service with one token, retrying what is safe to retry.
 
     It is the :class:`ServiceChannel` over HTTP; :meth:`request` sends any request.
@@ -133,7 +137,8 @@ class HttpTransport:
         self._connect_timeout = connect_timeout
         # Requests go straight to the transport (a keep-alive pool) rather than through an
         # ``httpx.AsyncClient``, whose cookies, redirects, auth flows and URL merging a
-        # service client never uses, at a third of the CPU a loopback request costs.
+        # service client never uses, and which cost a large share of a loopback request's
+        # CPU.
         self._transport = transport or httpx.AsyncHTTPTransport()
 
     @property
@@ -299,3 +304,15 @@ class HttpTransport:
 
     async def balance(self) -> bytes:
         return (await self.request("GET", "/v1/me/balance")).content
+
+
+def __getattr__(name: str) -> Any:
+    """``HttpTransport``, the old name of :class:`HttpChannel`, with a deprecation warning."""
+    if name == "HttpTransport":
+        warnings.warn(
+            "qrelay.runtime.transport.HttpTransport is deprecated; use HttpChannel",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return HttpChannel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,16 +2,16 @@
 workers use.
 
 In the embedded default the client, the service and the workers share one process. Going
-through HTTP there (even an ASGI transport with no socket) cost about a millisecond per
-request in routing, middleware and thread hand-offs, several times over per job: more
-than the simulation of a small circuit. So the embedded client gets a
+through HTTP there (even an ASGI transport with no socket) costs routing, middleware and
+thread hand-offs on every request, several times over per job: more than the simulation
+of a small circuit. So the embedded client gets a
 :class:`LocalChannel` and each embedded worker a :class:`LocalWorkerApi`; both call
 :mod:`qrelay.service.operations` and the store, as the routes do.
 
 Nothing is trusted more for being local: the token is looked up (and cached) as a bearer
 token is, bodies are validated from their JSON bytes as the routes validate them, and an
 error becomes the same problem document as over HTTP and then the same exception of
-:mod:`qrelay.errors` (see :func:`translated`).
+:mod:`qrelay.errors` (see :func:`as_client_errors`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import contextlib
 import functools
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -63,8 +64,12 @@ def client_error(exc: Exception) -> ServiceError:
 
 
 @contextlib.contextmanager
-def translated() -> Iterator[None]:
-    """Raise errors of the service as the client's exceptions (see :func:`client_error`)."""
+def as_client_errors() -> Iterator[None]:
+    """Raise errors of the service as the client's exceptions (see :func:`client_error`).
+
+    (It was called ``translated``, a word :mod:`qrelay.qpu.translation` uses for turning
+    circuits into executables; the old name still works, with a warning.)
+    """
     try:
         yield
     except ServiceError:
@@ -111,9 +116,9 @@ class LocalChannel:
     runner claims is run there and then: it is stored and its task leased to the
     claiming worker in one transaction (if no queued job of the target comes first), run
     and its result posted, all before :meth:`submit` returns, and the answer carries the
-    job (``NewJobResponse.job``) as the client's wait would read it. A Bell pair takes a
-    few milliseconds; handing it to a worker thread and back cost as much again in
-    thread switches. A job the runner does not claim is queued for the workers as usual.
+    job (``NewJobResponse.job``) as the client's wait would read it. Handing a small job
+    such as a Bell pair to a worker thread and back costs as much again as running it,
+    in thread switches. A job the runner does not claim is queued for the workers as usual.
     """
 
     in_process = True
@@ -140,7 +145,7 @@ class LocalChannel:
 
     async def submit(self, body: bytes, idempotency_key: str) -> bytes:
         runner = self._runner if on_runtime_loop() else None
-        with translated():
+        with as_client_errors():
             user = await self._user()
             sent = await operations.submit_job(
                 self._rt,
@@ -162,14 +167,14 @@ class LocalChannel:
             return sent.response.encode()
         finished = ended.value
         if finished is None:  # not ended (cancelled meanwhile?): what the client would read
-            with translated():
+            with as_client_errors():
                 finished, _ = self._rt.store.get_job(user, task.job_id, include_readout=True)
         if finished is None:  # pragma: no cover - only a terminal-only read answers None
             return sent.response.encode()
         return splice_json(sent.response, {"job": finished.decode()})
 
     async def job(self, job_id: str, *, wait: float | None, include_readout: bool) -> bytes:
-        with translated():
+        with as_client_errors():
             user = await self._user()
             return await operations.wait_for_job(
                 self._rt,
@@ -181,46 +186,46 @@ class LocalChannel:
             )
 
     async def results(self, job_id: str) -> bytes:
-        with translated():
+        with as_client_errors():
             user = await self._user()
             return await _offload(self._rt.store.job_results, user, job_id)
 
     async def jobs(self, query: JobQuery) -> bytes:
-        with translated():
+        with as_client_errors():
             user = await self._user()
             return await _offload(self._rt.store.list_jobs, user, query)
 
     async def cancel(self, job_ids: Sequence[str]) -> bytes:
-        with translated():
+        with as_client_errors():
             user = await self._user()
             answer = await _offload(self._rt.store.cancel, user, list(job_ids))
             return answer.model_dump_json().encode()
 
     async def delete(self, job_id: str) -> None:
-        with translated():
+        with as_client_errors():
             user = await self._user()
             await _offload(self._rt.store.delete, user, job_id)
 
     async def targets(self, filters: GetTargetsFilterModel) -> bytes:
-        with translated():
+        with as_client_errors():
             await self._user()
             found = await _offload(operations.list_targets, self._rt, filters)
             return _TARGET_LIST.dump_json(found)
 
     async def target(self, name: str) -> bytes:
-        with translated():
+        with as_client_errors():
             await self._user()
             info = await _offload(operations.get_target, self._rt, name)
             return info.model_dump_json().encode()
 
     async def me(self) -> bytes:
-        with translated():
+        with as_client_errors():
             user = await self._user()
             info = await _offload(self._rt.store.get_user, user.user_id)
             return info.model_dump_json().encode()
 
     async def balance(self) -> bytes:
-        with translated():
+        with as_client_errors():
             user = await self._user()
             value = await _offload(self._rt.store.balance, user.user_id)
             return BalanceResponse(balance=value).model_dump_json().encode()
@@ -260,19 +265,19 @@ class LocalWorkerApi:
 
     def lease(self, targets: list[str], wait: float) -> WorkerTask | None:
         self._leasing = frozenset(targets)
-        with translated():
+        with as_client_errors():
             raw = operations.lease_blocking(
                 self._rt, self._worker(), targets, wait, stop=self._closed
             )
         return None if raw is None else validate_json(WorkerTask, raw)
 
     def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse:
-        with translated():
+        with as_client_errors():
             expires, cancel = self._rt.store.heartbeat(self._worker(), task_id, lease_id)
         return HeartbeatResponse(lease_expires_at=expires, cancel_requested=cancel)
 
     def status(self, task_id: str, status: WorkerTaskStatus) -> None:
-        with translated():
+        with as_client_errors():
             self._rt.store.report_status(self._worker(), task_id, status)
 
     def result(
@@ -283,10 +288,22 @@ class LocalWorkerApi:
         lease: list[str] | None = None,
         wait: float = 0.0,
     ) -> WorkerTask | None:
-        with translated():
+        with as_client_errors():
             self._rt.store.post_result(self._worker(), task_id, results)
         return self.lease(lease, wait) if lease else None
 
     def target(self, name: str) -> TargetInfo:
-        with translated():
+        with as_client_errors():
             return operations.worker_target(self._rt, self._worker(), name)
+
+
+def __getattr__(name: str) -> Any:
+    """``translated``, the old name of :func:`as_client_errors`, with a deprecation warning."""
+    if name == "translated":
+        warnings.warn(
+            "qrelay.service.local.translated is deprecated; use as_client_errors",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return as_client_errors
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

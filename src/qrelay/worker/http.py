@@ -1,9 +1,10 @@
 """HTTP/1.1 for the worker: stdlib ``http.client`` connections kept alive, one per thread.
 
 A worker sends one request per task, the result that also leases the next task. Through
-``httpx`` such a request cost about 0.35 ms of CPU (its client, then h11 in its transport),
-and a POST went out as two segments, headers and body; ``http.client`` spends about
-0.15 ms and sends a body given as bytes with its headers. The worker calls the service from
+``httpx`` such a request cost more than twice the CPU (its client, then h11 in its
+transport), and a POST went out as two segments, headers and body; ``http.client`` sends a
+body given as bytes with its headers (figures: "Design measurements" in
+``docs/performance.md``). The worker calls the service from
 its loop thread and from its heartbeat thread, so each thread keeps a connection of its own.
 """
 

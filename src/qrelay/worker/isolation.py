@@ -48,11 +48,11 @@ def child_environment(parent: Mapping[str, str]) -> dict[str, str]:
 
     Aer's OpenMP threads wait for more work after each parallel region. Left to spin for
     long (libgomp's default), they take the cores the worker, the service and the client
-    need between tasks: a 14-qubit job took 23-25 ms on two cores against 17-20 ms with
-    short spins. Sent to sleep at once (``OMP_WAIT_POLICY=PASSIVE``), they pay a wake-up
-    at every parallel region within one run: a 1,000-point sweep took 1.37-1.64x Aer's own
-    time against 1.08-1.24x with short spins. So the threads spin for about 30,000 turns,
-    which bridges the regions of one run and not the gaps between tasks.
+    need between tasks, and a whole job is slower. Sent to sleep at once
+    (``OMP_WAIT_POLICY=PASSIVE``), they pay a wake-up at every parallel region within one
+    run, and a long sweep is slower. So the threads spin for about 30,000 turns, which
+    bridges the regions of one run and not the gaps between tasks (figures: "Design
+    measurements" in ``docs/performance.md``).
     ``GOMP_SPINCOUNT`` is libgomp's (which the Linux wheels of Aer ship); LLVM's libomp
     reads ``KMP_BLOCKTIME`` (milliseconds) and sleeps at once, as before. Values the user
     set are kept.

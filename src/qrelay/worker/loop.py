@@ -457,7 +457,7 @@ class Worker:
         """Whether the task ends in milliseconds (see :meth:`brief`).
 
         Such a task is kept alive by the worker's shared heartbeat thread rather than one
-        of its own: starting and joining a thread would cost a tenth of its whole run, and
+        of its own: starting and joining a thread would be a real share of its run, and
         a task misjudged brief (a sweep of many rows) still keeps its lease.
         """
         return self.brief(

@@ -2,8 +2,9 @@
 
 On PostgreSQL an advisory lock makes replicas that start together migrate one at a time.
 A database already at :data:`HEAD_REVISION` is recognised by one query, without importing
-Alembic: that import is a fifth of the embedded default's start-up (0.20 s of about 1 s on
-the 2-core development machine), and nearly every start finds the database at head.
+Alembic: that import is a large share of the embedded default's start-up (see "Design
+measurements" in ``docs/performance.md``), and nearly every start finds the database at
+head.
 """
 
 from __future__ import annotations
