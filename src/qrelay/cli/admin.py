@@ -239,7 +239,7 @@ def _worker_create(args: argparse.Namespace) -> int:
 
 
 def _worker_rotate(args: argparse.Namespace) -> int:
-    async def work(transport: HttpTransport) -> Any:
+    async def work(transport: HttpChannel) -> Any:
         return (await transport.request("POST", f"/v1/workers/{args.worker}/token")).json()
 
     answer = _run(args, work)
@@ -252,7 +252,7 @@ def _worker_rotate(args: argparse.Namespace) -> int:
 
 
 def _worker_revoke(args: argparse.Namespace) -> int:
-    async def work(transport: HttpTransport) -> Any:
+    async def work(transport: HttpChannel) -> Any:
         return await transport.request("DELETE", f"/v1/workers/{args.worker}/token")
 
     _run(args, work)
