@@ -11,7 +11,6 @@ The embedded default's channel calls the service in process instead
 
 from __future__ import annotations
 
-import logging
 import socket
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
@@ -24,8 +23,6 @@ from qrelay.payload import GetTargetsFilterModel, JobQuery
 from qrelay.payload._base import WireModel
 from qrelay.runtime.problems import error_from_response
 from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy, acall_with_retry
-
-logger = logging.getLogger("qrelay.runtime")
 
 #: Seconds a submission lets the service wait for a job that ends at once (``Prefer``).
 SUBMIT_WAIT: Final = 10.0

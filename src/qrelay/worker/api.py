@@ -28,8 +28,6 @@ from qrelay.runtime.problems import error_from_response
 from qrelay.runtime.retry import NO_RETRY, RETRY_STATUSES, RetryPolicy, call_with_retry
 from qrelay.worker.http import Answer, Connections, UnreachableError
 
-log = logging.getLogger(__name__)
-
 #: Extra seconds the HTTP read may take beyond a long-poll's own wait.
 _POLL_SLACK = 10.0
 
