@@ -61,6 +61,11 @@ class Statements:
     and recomputing their cache keys on every call."""
 
     def __init__(self, postgres: bool) -> None:
+        """Build every statement for PostgreSQL (``postgres``) or SQLite.
+
+        A long function on purpose: it is a flat list of named statements, each an
+        assignment a reader looks up by its name; split, they would only be harder to find.
+        """
         self.insert_job = insert(jobs)
         self.insert_tasks = insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
         self.insert_transition = insert(transitions)

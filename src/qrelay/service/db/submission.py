@@ -6,6 +6,7 @@ submission with the same idempotency key).
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -156,33 +157,47 @@ class SubmissionStore(WorkStore):
         queue = domain.queue_state(job.job_type)
         sql = self._sql
         # Everything that costs CPU happens before the write lock is taken.
-        job_row = {
-            "id": job_id,
-            "user_id": principal.user_id,
-            "job_type": job.job_type.value,
-            "target": job.target,
-            "circuit_type": job.circuit_type.value,
-            "num_circuits": job.num_circuits,
-            "shots": job.shots,
-            "sim_method": job.sim_method.value if job.sim_method else None,
-            "priority": job.priority,
-            "status": queue.value,
-            "tags": listing.tags_text(job.tags),
-            "job_metadata": job.metadata,
-            "verbatim": job.verbatim,
-            "memory": job.memory,
-            "meas_level": job.meas_level,
-            "options": job.options,
-            "cost_micros": 0,
-            "estimate_micros": estimate,
-            "charged": not principal.is_admin,
-            "deleted": False,
-            "idempotency_key": idempotency_key,
-            "request_hash": request_hash,
-            "response": response,
-            "submitted_at": now,
-            "updated_at": now,
-        }
+        job_row = _job_values(
+            principal,
+            job,
+            job_id=job_id,
+            queue=queue,
+            estimate=estimate,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            response=response,
+            now=now,
+        )
+        task_rows = self._task_values(job, job_id, queue, now)
+        key = {"uid": principal.user_id, "key": idempotency_key}
+        leased: bytes | None = None
+        try:
+            with write(self.engine) as conn:
+                found = rows(conn, sql.find_key, key)
+                if found:
+                    return Submitted(_replay(found[0], request_hash), created=False)
+                if not principal.is_admin:
+                    self._check_room(conn, principal.user_id, estimate, job.num_circuits)
+                self._queue_job(conn, principal, job, job_row, task_rows)
+                if lease_by is not None and job.num_circuits == 1:
+                    leased = self._lease_in(conn, lease_by, [job.target], job_id=job_id)
+        except IntegrityError:
+            # A concurrent duplicate committed first: answer as its replay.
+            with read(self.engine) as conn:
+                found = rows(conn, sql.find_key, key)
+            if not found:
+                raise ApiError(
+                    409, "conflict", "a request with this Idempotency-Key is in progress; retry"
+                ) from None
+            return Submitted(_replay(found[0], request_hash), created=False)
+        if leased is None:
+            self.notifier.notify(f"target:{job.target}")
+        return Submitted(response, created=True, task=leased, job_id=job_id)
+
+    def _task_values(
+        self, job: NewJob, job_id: str, queue: CircuitStatus, now: datetime
+    ) -> list[dict[str, Any]]:
+        """The rows of a new job's tasks, one per circuit, without their fair-share rank."""
         task_rows = []
         for index, circuit in enumerate(job.circuits):
             table = job.bindings[index] if job.bindings is not None else None
@@ -204,58 +219,51 @@ class SubmissionStore(WorkStore):
                     "updated_at": now,
                 }
             )
-        key = {"uid": principal.user_id, "key": idempotency_key}
-        leased: bytes | None = None
-        try:
-            with write(self.engine) as conn:
-                found = rows(conn, sql.find_key, key)
-                if found:
-                    return Submitted(_replay(found[0], request_hash), created=False)
-                if not principal.is_admin:
-                    self._check_room(conn, principal.user_id, estimate, job.num_circuits)
-                ranked = rows(
-                    conn,
-                    sql.rank,
-                    {
-                        "uid": principal.user_id,
-                        "target": job.target,
-                        "queued": queue.value,
-                        "prio": job.priority,
-                    },
-                )[0]
-                first = fairness.first_rank(ranked.head, ranked.mine)
-                for index, task_row in enumerate(task_rows):
-                    task_row["share"] = first + index
-                run(conn, sql.insert_job, job_row)
-                ids = self._insert_tasks(conn, task_rows)
-                run_many(
-                    conn,
-                    sql.insert_transition,
-                    [
-                        {
-                            "task_id": tid,
-                            "from_status": S.RECEIVED.value,
-                            "to_status": queue.value,
-                            "at": now,
-                            "message": None,
-                        }
-                        for tid in ids
-                    ],
-                )
-                if lease_by is not None and job.num_circuits == 1:
-                    leased = self._lease_in(conn, lease_by, [job.target], job_id=job_id)
-        except IntegrityError:
-            # A concurrent duplicate committed first: answer as its replay.
-            with read(self.engine) as conn:
-                found = rows(conn, sql.find_key, key)
-            if not found:
-                raise ApiError(
-                    409, "conflict", "a request with this Idempotency-Key is in progress; retry"
-                ) from None
-            return Submitted(_replay(found[0], request_hash), created=False)
-        if leased is None:
-            self.notifier.notify(f"target:{job.target}")
-        return Submitted(response, created=True, task=leased, job_id=job_id)
+        return task_rows
+
+    def _queue_job(
+        self,
+        conn: Connection,
+        principal: UserPrincipal,
+        job: NewJob,
+        job_row: dict[str, Any],
+        task_rows: list[dict[str, Any]],
+    ) -> None:
+        """Inside the submission's write transaction: rank the tasks (see
+        :mod:`~qrelay.service.db.fairness`), insert the job and its tasks, and record each
+        task's move from received to queued."""
+        sql = self._sql
+        queue = job_row["status"]
+        now = job_row["submitted_at"]
+        ranked = rows(
+            conn,
+            sql.rank,
+            {
+                "uid": principal.user_id,
+                "target": job.target,
+                "queued": queue,
+                "prio": job.priority,
+            },
+        )[0]
+        first = fairness.first_rank(ranked.head, ranked.mine)
+        for index, task_row in enumerate(task_rows):
+            task_row["share"] = first + index
+        run(conn, sql.insert_job, job_row)
+        ids = self._insert_tasks(conn, task_rows)
+        run_many(
+            conn,
+            sql.insert_transition,
+            [
+                {
+                    "task_id": tid,
+                    "from_status": S.RECEIVED.value,
+                    "to_status": queue,
+                    "at": now,
+                    "message": None,
+                }
+                for tid in ids
+            ],
+        )
 
     def _check_room(self, conn: Connection, user_id: str, estimate: int, circuits: int) -> None:
         """Refuse a user's submission that does not fit, inside its write transaction.
@@ -318,6 +326,48 @@ class SubmissionStore(WorkStore):
         if self._pg and len(task_rows) > 1:  # one multi-row INSERT ... RETURNING
             return list(conn.execute(self._sql.insert_tasks, task_rows).scalars().all())
         return [rows(conn, self._sql.insert_tasks, r)[0].id for r in task_rows]
+
+
+def _job_values(
+    principal: UserPrincipal,
+    job: NewJob,
+    *,
+    job_id: str,
+    queue: CircuitStatus,
+    estimate: int,
+    idempotency_key: str,
+    request_hash: str,
+    response: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """The row of a new job, as it is inserted."""
+    return {
+        "id": job_id,
+        "user_id": principal.user_id,
+        "job_type": job.job_type.value,
+        "target": job.target,
+        "circuit_type": job.circuit_type.value,
+        "num_circuits": job.num_circuits,
+        "shots": job.shots,
+        "sim_method": job.sim_method.value if job.sim_method else None,
+        "priority": job.priority,
+        "status": queue.value,
+        "tags": listing.tags_text(job.tags),
+        "job_metadata": job.metadata,
+        "verbatim": job.verbatim,
+        "memory": job.memory,
+        "meas_level": job.meas_level,
+        "options": job.options,
+        "cost_micros": 0,
+        "estimate_micros": estimate,
+        "charged": not principal.is_admin,
+        "deleted": False,
+        "idempotency_key": idempotency_key,
+        "request_hash": request_hash,
+        "response": response,
+        "submitted_at": now,
+        "updated_at": now,
+    }
 
 
 def _replay(found: Any, request_hash: str) -> str:

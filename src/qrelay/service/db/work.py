@@ -37,6 +37,7 @@ from qrelay.service.db.shaping import job_json, splice_json
 from qrelay.service.db.tables import tasks
 from qrelay.service.problems import ApiError
 
+#: Logged under the store's name, as before this module was split out of it.
 log = logging.getLogger("qrelay.service.db.repo")
 
 S = CircuitStatus
@@ -48,6 +49,7 @@ class WorkStore(StoreBase):
     """The store's operations for workers."""
 
     def _seen_worker(self, conn: Connection, worker: WorkerPrincipal) -> None:
+        """Record that ``worker`` was seen now (at most every few seconds per worker)."""
         now = time.monotonic()
         with self._seen_lock:
             last = self._seen.get(worker.worker_id)
@@ -296,26 +298,7 @@ class WorkStore(StoreBase):
                 run(conn, self._sql.update_task, {"tid": row.id, **values})
                 return
             if results.status is S.COMPLETED:
-                layout = json.loads(row.circuit)
-                shape = Circuit(
-                    num_qubits=layout["num_qubits"],
-                    registers=[Register(**r) for r in layout.get("registers", [])],
-                )
-                try:
-                    readouts = domain.check_results(shape, row.num_rows, row.shots, results)
-                except ValueError as exc:
-                    raise ApiError(422, "validation_error", str(exc)) from exc
-                values.update(
-                    readouts=encode_readouts(readouts),
-                    successful_shots=results.successful_shots,
-                    counts=domain.counts_of(readouts),
-                )
-                info = self.catalog.get(row.target)
-                price = info.price_per_shot if info else 0.0
-                if row.queue_status == S.AWAITING_COMPILE.value:  # a compile or convert job
-                    charge = domain.compile_charge(price)
-                else:
-                    charge = domain.charge_for(readouts, price)
+                charge = self._completed_values(row, results, values)
             if results.compiled_circuit is not None:
                 values["compiled_circuit"] = results.compiled_circuit.model_dump_json()
             if results.initial_logical_to_physical is not None:
@@ -335,17 +318,47 @@ class WorkStore(StoreBase):
             transition(conn, row.id, old, new, now, results.status_message)
             run(conn, self._sql.update_task, {"tid": row.id, **values})
             if charge > 0:
-                sql = self._sql
-                job = rows(conn, sql.job_charge, {"jid": row.job_id})[0]
-                if job.charged:
-                    run(conn, sql.charge_user, {"uid": job.user_id, "amount": charge})
-                    run(conn, sql.charge_job, {"jid": row.job_id, "amount": charge})
+                self._charge(conn, row.job_id, charge)
             single = values.get("status", row.status) if row.num_circuits == 1 else None
             refresh_job(conn, row.job_id, now, only=single)
             ended = None
             if self.notifier.waiting(f"job:{row.job_id}"):
                 ended = self._ended_job(conn, row.job_id)
         self.notifier.notify(f"job:{row.job_id}", value=ended)
+
+    def _completed_values(
+        self, row: Any, results: WorkerTaskResults, values: dict[str, Any]
+    ) -> int:
+        """Check a completed task's readouts against its circuit (422 if they do not fit),
+        add them and their counts to the task's ``values``; what the task charges."""
+        layout = json.loads(row.circuit)
+        shape = Circuit(
+            num_qubits=layout["num_qubits"],
+            registers=[Register(**r) for r in layout.get("registers", [])],
+        )
+        try:
+            readouts = domain.check_results(shape, row.num_rows, row.shots, results)
+        except ValueError as exc:
+            raise ApiError(422, "validation_error", str(exc)) from exc
+        values.update(
+            readouts=encode_readouts(readouts),
+            successful_shots=results.successful_shots,
+            counts=domain.counts_of(readouts),
+        )
+        info = self.catalog.get(row.target)
+        price = info.price_per_shot if info else 0.0
+        if row.queue_status == S.AWAITING_COMPILE.value:  # a compile or convert job
+            return domain.compile_charge(price)
+        return domain.charge_for(readouts, price)
+
+    def _charge(self, conn: Connection, job_id: str, charge: int) -> None:
+        """Charge ``charge`` micro-units to the job and its user, unless the job is free
+        (an admin's)."""
+        sql = self._sql
+        job = rows(conn, sql.job_charge, {"jid": job_id})[0]
+        if job.charged:
+            run(conn, sql.charge_user, {"uid": job.user_id, "amount": charge})
+            run(conn, sql.charge_job, {"jid": job_id, "amount": charge})
 
     def _ended_job(self, conn: Connection, job_id: str) -> bytes | None:
         """The job's ``JobData`` JSON with its readout if it has ended, else None: what a
