@@ -16,6 +16,7 @@ import pytest
 from qrelay.errors import ConfigurationError
 from qrelay.settings import (
     ClientSettings,
+    QpuSettings,
     ServiceSettings,
     WorkerSettings,
     config_path,
@@ -129,6 +130,66 @@ def test_service_and_worker_sections(config: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("QRELAY_TARGETS", "[oops")
     with pytest.raises(ConfigurationError, match=r"QRELAY_TARGETS: '\[oops' is not a JSON list"):
         WorkerSettings.load(profile="lab")
+
+
+def test_each_source_is_named(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``source`` names the argument, the variable, the profile and file, or the default."""
+    monkeypatch.setenv("QRELAY_TIMEOUT", "4")
+    settings = ClientSettings.load(profile="lab", url="http://arg.example")
+    assert settings.source("url") == "the url argument (--url)"
+    assert settings.source("timeout") == "QRELAY_TIMEOUT"
+    assert ClientSettings.load(profile="lab").source("url") == f"profile 'lab' of {config}"
+    assert settings.source("max_retries") == "default"
+    assert settings.source("connect_retry_seconds") == "default"
+    service = ServiceSettings.load(profile="lab", port=9200)
+    assert service.source("port") == "the port argument (--port)"
+    assert service.source("database_url") == f"profile 'lab' of {config}"
+
+
+def test_section_precedence(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arguments beat the environment, which beats the section table, which a key of the
+    profile's own table beats; the section of another class is not read."""
+    config.write_text(
+        textwrap.dedent(
+            """
+            [profiles.default]
+            qpu_max_message_bytes = 4096
+            heartbeat_seconds = 9.0
+
+            [profiles.default.qpu]
+            qpu_max_message_bytes = 8192
+            qpu_tls_server_name = "qpu.example"
+
+            [profiles.default.service]
+            qpu_tls_server_name = "not-read.example"
+            port = 9000
+            """
+        ),
+        encoding="utf-8",
+    )
+    qpu = QpuSettings.load()
+    assert qpu.qpu_max_message_bytes == 4096  # the profile's own key beats its section
+    assert qpu.qpu_tls_server_name == "qpu.example"
+    monkeypatch.setenv("QRELAY_QPU_MAX_MESSAGE_BYTES", "2048")
+    assert QpuSettings.load().qpu_max_message_bytes == 2048
+    assert QpuSettings.load(qpu_max_message_bytes=1024).qpu_max_message_bytes == 1024
+    assert ServiceSettings.load(port=9300).port == 9300  # an argument beats the section
+    assert WorkerSettings.load().heartbeat_seconds == 9.0
+    config.write_text("[profiles.default]\nservice = 3\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"\[profiles\.default\.service\] is not a table"):
+        ServiceSettings.load()
+
+
+def test_constructed_settings_read_no_source(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings built in code hold their arguments and the defaults, nothing else."""
+    monkeypatch.setenv("QRELAY_PORT", "9100")
+    monkeypatch.setenv("QRELAY_CONFIG", str(config.parent / "absent.toml"))
+    settings = ServiceSettings(database_url="sqlite:///x.db")
+    assert settings.port == 8000
+    assert settings.database_url == "sqlite:///x.db"
+    assert settings.source("port") == "default"
+    with pytest.raises(ValueError, match="port"):
+        ServiceSettings(port=-1)
 
 
 def test_unknown_profile(config: Path) -> None:

@@ -1,4 +1,4 @@
-"""Typed settings for the client, the service and the worker.
+"""Typed settings for the client, the service, the worker and the QPU controller.
 
 Each value is taken from the first place that has it:
 
@@ -11,6 +11,16 @@ Each value is taken from the first place that has it:
        url = "https://qrelay.example.org"
        token = "..."
 
+   A settings class with a section (``service``, ``worker``, ``qpu``) also reads the
+   ``[profiles.<name>.<section>]`` table; a key set in the profile's own table wins.
+4. the built-in defaults.
+
+The classes are ``pydantic_settings.BaseSettings``: :meth:`QRelaySettings.load` has
+pydantic-settings gather these sources (see :meth:`~QRelaySettings.settings_customise_sources`)
+and records where each value came from (:meth:`~QRelaySettings.source`). Constructing a
+class directly (``ServiceSettings(database_url=...)``) takes the given values and the
+defaults only, reading neither the environment nor the file.
+
 Nothing is read at import time; each ``load`` reads the environment and the file anew.
 """
 
@@ -19,11 +29,22 @@ from __future__ import annotations
 import json
 import os
 import tomllib
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Self, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import Field, PrivateAttr, SecretStr
 from pydantic import ValidationError as PydanticValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from qrelay.errors import ConfigurationError
 
@@ -73,12 +94,17 @@ def config_path() -> Path:
     return Path(platformdirs.user_config_dir("qrelay", appauthor=False)) / "config.toml"
 
 
+def _profile_name(profile: str | None) -> str:
+    """The profile to read: ``profile``, else ``QRELAY_PROFILE``, else ``default``."""
+    return profile or os.environ.get(f"{ENV_PREFIX}PROFILE") or DEFAULT_PROFILE
+
+
 def read_profile(profile: str | None = None, path: Path | None = None) -> dict[str, Any]:
     """The table of ``profile`` in the config file, or ``{}`` when there is no file.
 
     A named profile that the file lacks is an error; the default profile may be absent.
     """
-    name = profile or os.environ.get(f"{ENV_PREFIX}PROFILE") or DEFAULT_PROFILE
+    name = _profile_name(profile)
     file = path or config_path()
     if not file.exists():
         if name != DEFAULT_PROFILE:
@@ -120,47 +146,144 @@ def _from_env(annotation: Any, raw: str, variable: str) -> Any:
     return raw
 
 
-class _Settings(BaseModel):
+@dataclass
+class _Load:
+    """One call of :meth:`_Settings.load`: the profile asked for, and what each source gave.
+
+    ``load`` sets it (in :data:`_LOADING`) while pydantic-settings builds the values, so
+    :meth:`_Settings.settings_customise_sources` knows the profile and the sources can say
+    which settings they supplied.
+    """
+
+    profile: str | None
+    from_env: set[str] = field(default_factory=set)
+    from_profile: set[str] = field(default_factory=set)
+    profile_label: str = ""
+
+
+_LOADING: ContextVar[_Load | None] = ContextVar("qrelay_settings_load", default=None)
+
+
+class QRelayEnvSource(EnvSettingsSource):
+    """The ``QRELAY_<NAME>`` environment variables, by their exact upper-case names.
+
+    An empty variable is no value (the next source decides). A list setting takes JSON
+    or comma-separated items, and a JSON list that does not parse is an error naming the
+    variable.
+    """
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The variable's text, or ``None`` when it is unset or empty."""
+        return os.environ.get(ENV_PREFIX + field_name.upper()) or None, field_name, False
+
+    def prepare_field_value(
+        self, field_name: str, field: FieldInfo, value: Any, value_is_complex: bool
+    ) -> Any:
+        """Lists split as :func:`_from_env` says; any other text is left to pydantic."""
+        if value is None:
+            return None
+        return _from_env(field.annotation, value, ENV_PREFIX + field_name.upper())
+
+    def __call__(self) -> dict[str, Any]:
+        values = super().__call__()
+        load = _LOADING.get()
+        if load is not None:
+            load.from_env = set(values)
+        return values
+
+
+class ProfileSettingsSource(InitSettingsSource):
+    """The chosen profile's table of the TOML config file, read by :func:`read_profile`.
+
+    Not pydantic-settings' ``TomlConfigSettingsSource``, which reads one file whole: this
+    one picks ``[profiles.<name>]`` (and, for a class with a section, its
+    ``[profiles.<name>.<section>]`` table, under the profile's own keys), takes only the
+    keys the class has, and fails with a message naming the file, the profile or
+    ``QRELAY_CONFIG``.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], profile: str | None, section: str) -> None:
+        path = config_path()
+        table = read_profile(profile, path)
+        if section:
+            part = table.get(section, {})
+            if not isinstance(part, dict):
+                name = _profile_name(profile)
+                raise ConfigurationError(
+                    f"config file {path}: [profiles.{name}.{section}] is not a table"
+                )
+            table = part | table
+        values = {k: v for k, v in table.items() if k in settings_cls.model_fields}
+        super().__init__(settings_cls, values)
+        load = _LOADING.get()
+        if load is not None:
+            load.from_profile = set(values)
+            load.profile_label = f"profile {_profile_name(profile)!r} of {path}"
+
+
+class _Settings(BaseSettings):
     """Shared loading: arguments, then environment, then the profile of the config file."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix=ENV_PREFIX,
+        env_ignore_empty=True,
+        case_sensitive=True,
+        validate_default=False,
+    )
     _section: ClassVar[str] = ""
     #: Where each value loaded by :meth:`load` came from (see :meth:`source`).
     _sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, ``QRELAY_*`` variables, then the profile, when called by :meth:`load`.
+
+        Constructed directly, a settings object holds its arguments and the defaults only.
+        """
+        load = _LOADING.get()
+        if load is None:
+            return (init_settings,)
+        profile = ProfileSettingsSource(settings_cls, load.profile, cls._section)
+        return (init_settings, QRelayEnvSource(settings_cls), profile)
+
+    @classmethod
     def load(cls, *, profile: str | None = None, **overrides: Any) -> Self:
-        """Build the settings from arguments, environment and config file, in that order."""
-        values: dict[str, Any] = {}
-        sources: dict[str, str] = {}
-        table = read_profile(profile)
-        if cls._section:
-            table = table.get(cls._section, {}) | {
-                k: v for k, v in table.items() if k in cls.model_fields
-            }
-        for name in cls.model_fields:
-            if overrides.get(name) is not None:
-                values[name] = overrides[name]
-                sources[name] = f"the {name} argument (--{name.replace('_', '-')})"
-                continue
-            env = os.environ.get(ENV_PREFIX + name.upper())
-            if env is not None and env != "":
-                values[name] = _from_env(
-                    cls.model_fields[name].annotation, env, ENV_PREFIX + name.upper()
-                )
-                sources[name] = ENV_PREFIX + name.upper()
-            elif name in table:
-                values[name] = table[name]
-                chosen = profile or os.environ.get(f"{ENV_PREFIX}PROFILE") or DEFAULT_PROFILE
-                sources[name] = f"profile {chosen!r} of {config_path()}"
+        """Build the settings from arguments, environment and config file, in that order.
+
+        An argument that is ``None`` is not given: the next source decides.
+        """
         unknown = set(overrides) - set(cls.model_fields)
         if unknown:
             raise ConfigurationError(f"unknown setting(s) for {cls.__name__}: {sorted(unknown)}")
+        given = {name: value for name, value in overrides.items() if value is not None}
+        load = _Load(profile)
+        token = _LOADING.set(load)
         try:
-            settings = cls(**values)
+            settings = cls(**given)
         except PydanticValidationError as exc:
             raise ConfigurationError(f"{cls.__name__}: {exc}") from exc
-        settings._sources = sources
+        except SettingsError as exc:
+            if isinstance(exc.__cause__, ConfigurationError):
+                raise exc.__cause__ from exc
+            raise ConfigurationError(f"{cls.__name__}: {exc}") from exc
+        finally:
+            _LOADING.reset(token)
+        for name in cls.model_fields:
+            if name in given:
+                settings._sources[name] = f"the {name} argument (--{name.replace('_', '-')})"
+            elif name in load.from_env:
+                settings._sources[name] = ENV_PREFIX + name.upper()
+            elif name in load.from_profile:
+                settings._sources[name] = load.profile_label
         return settings
 
     def source(self, name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from qiskit import transpile
 
 pytest.importorskip("qiskit_experiments", reason="qiskit-experiments is not installed")
 
@@ -43,13 +44,15 @@ def test_t2_hahn_recovers_the_advertised_t2(qiskit_provider) -> None:
 
 def test_standard_rb_recovers_the_calibrated_error_per_clifford(qiskit_provider) -> None:
     qpu = qiskit_provider.get_backend("square_qpu")
-    exp = StandardRB((QUBIT,), lengths=[1, 400, 800, 1200], num_samples=8, seed=3, backend=qpu)
-    # the sequences are already native (the client transpiles them): run them as they are
-    exp.set_run_options(shots=150, verbatim=True)
+    exp = StandardRB((QUBIT,), lengths=[1, 400, 800, 1200], num_samples=12, seed=3, backend=qpu)
+    # the sequences are made native below (as the experiment does): run them as they are,
+    # with a fixed simulator seed so the fit is the same on every run
+    exp.set_run_options(shots=200, verbatim=True, seed_simulator=11)
     # what the advertised errors imply: the calibrated errors of each sequence's gates,
     # per Clifford, averaged over the sequences
     implied = []
-    for circuit in exp._transpiled_circuits():
+    native = transpile(exp.circuits(), qpu, initial_layout=[QUBIT], optimization_level=1)
+    for circuit in native:
         total = 0.0
         for inst in circuit.data:
             name = inst.operation.name

@@ -93,7 +93,18 @@ def test_admin_commands_manage_users_and_workers(
 
     worker = ["admin", "worker", "create", *admin, "--name", "w1", "--target", "aer_simulator"]
     assert main(worker) == 0
-    assert capsys.readouterr().out.strip()
+    made = capsys.readouterr()
+    worker_token = made.out.strip()
+    assert worker_token
+    worker_id = made.err.split()[1]
+    assert main(["admin", "worker", "rotate-token", *admin, worker_id]) == 0
+    rotated = capsys.readouterr().out.strip()
+    assert rotated
+    assert rotated != worker_token
+    assert main(["admin", "worker", "revoke", *admin, worker_id]) == 0
+    assert f"worker {worker_id} revoked" in capsys.readouterr().err
+    assert main(["admin", "worker", "revoke", *admin, "no-such-worker"]) == 1
+    assert len(capsys.readouterr().err.splitlines()) == 1
 
     # a second user with the same email is refused in one line, and nothing changes
     assert main(create) == 1

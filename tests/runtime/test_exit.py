@@ -9,6 +9,7 @@ The bounds here are generous functional bounds, not timings.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -90,3 +91,60 @@ def test_exit_does_not_wait_for_a_running_simulation(tmp_path: Path, how: str) -
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+_MAIN = "import sys; from qrelay.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def _long_program(path: Path) -> Path:
+    """An OpenQASM 2 program that simulates for far longer than the test waits."""
+    lines = ["OPENQASM 2.0;", 'include "qelib1.inc";', "qreg q[24];", "creg c[24];", "h q;"]
+    for _ in range(60):
+        lines += [f"cx q[{i}],q[{i + 1}];" for i in range(23)]
+        lines.append("rz(0.3) q;")
+    lines.append("measure q -> c;")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals (Linux)")
+@pytest.mark.parametrize("how", ["timeout", "interrupt"])
+def test_an_abandoned_run_on_the_embedded_default_is_cancelled(tmp_path: Path, how: str) -> None:
+    """``qrelay run`` on the embedded default cancels the job the user gave up on, so no
+    later process runs it."""
+    env = dict(os.environ, QRELAY_HOME=str(tmp_path / "home"), PYTHONUNBUFFERED="1")
+    program = _long_program(tmp_path / "long.qasm")
+    args = [sys.executable, "-c", _MAIN, "run", str(program), "--shots", "10"]
+    if how == "timeout":
+        args += ["--timeout", "3"]
+    else:
+        args += ["--progress"]  # its status line says when the job runs
+    proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        seen = ""
+        if how == "interrupt":
+            assert proc.stderr is not None
+            while "running" not in seen and "simulating" not in seen:
+                char = proc.stderr.read(1)
+                assert char, f"the run ended before its job ran: {seen}"
+                seen += char
+            proc.send_signal(signal.SIGINT)
+        _out, rest = proc.communicate(timeout=90)
+        err = seen + rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode != 0
+    cancelled = re.search(r"job (\S+) cancelled", err)
+    assert cancelled, err
+    job_id = cancelled.group(1)
+    shown = subprocess.run(
+        [sys.executable, "-c", _MAIN, "job", job_id],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert "cancelled" in shown.stdout, shown.stdout + shown.stderr

@@ -108,5 +108,21 @@ def test_patch_values_and_idempotency_key() -> None:
     assert idempotency_key(task) != idempotency_key(again)
     other = task.model_copy(update={"deployment_id": "another-deployment"})
     assert idempotency_key(task) != idempotency_key(other)
-    with pytest.raises(PayloadError, match="no bindings"):
+    with pytest.raises(PayloadError, match="none given"):
         patch_values(circuit, task_for(circuit))
+
+
+def test_a_missing_patch_value_names_its_region_on_every_path() -> None:
+    """The worker's driver and the direct provider turn bindings into patch values through
+    one function: a symbol without a column is an error naming it and its region (the
+    direct provider used to send 0.0 for it)."""
+    from qrelay.qpu.native import PatchLayout
+
+    circuit = rotation()
+    layout = PatchLayout.of(circuit)
+    wrong = Bindings(names=["other"], values=[[0.5]])
+    with pytest.raises(PayloadError, match=r"no column for 't' \(region t\[0\]\)"):
+        layout.sets(wrong)
+    with pytest.raises(PayloadError, match=r"no column for 't' \(region t\[0\]\)"):
+        patch_values(circuit, task_for(circuit, bindings=wrong))
+    assert layout.sets(Bindings(names=["t"], values=[[0.25]])) == [{"t": [0.25]}]

@@ -67,7 +67,9 @@ def register(admin_sub: Any) -> None:
     rotate.add_argument("user", metavar="USER", help="user id or email")
     rotate.set_defaults(handler=_user_rotate)
 
-    worker = admin_sub.add_parser("worker", help="register workers (REST)")
+    worker = admin_sub.add_parser(
+        "worker", help="register workers, rotate or revoke their tokens (REST)"
+    )
     worker_sub = worker.add_subparsers(dest="worker_command", metavar="COMMAND")
     wcreate = worker_sub.add_parser(
         "create", parents=[connection], help="register a worker and print its token once"
@@ -81,6 +83,20 @@ def register(admin_sub: Any) -> None:
         help="a target it may serve (repeat for several)",
     )
     wcreate.set_defaults(handler=_worker_create)
+    wrotate = worker_sub.add_parser(
+        "rotate-token",
+        parents=[connection],
+        help="give a worker a new token (printed once); the old one stops working",
+    )
+    wrotate.add_argument("worker", metavar="WORKER_ID", help="the worker's id (from create)")
+    wrotate.set_defaults(handler=_worker_rotate)
+    wrevoke = worker_sub.add_parser(
+        "revoke",
+        parents=[connection],
+        help="revoke a worker's token: it leases nothing more (rotate-token restores it)",
+    )
+    wrevoke.add_argument("worker", metavar="WORKER_ID", help="the worker's id (from create)")
+    wrevoke.set_defaults(handler=_worker_revoke)
 
 
 # ---------------------------------------------------------------------- plumbing
@@ -219,4 +235,26 @@ def _worker_create(args: argparse.Namespace) -> int:
         f"worker {answer['worker_id']} ({answer['name']}) for {', '.join(answer['targets'])} "
         "created; store the token now: it is shown only once\n"
     )
+    return 0
+
+
+def _worker_rotate(args: argparse.Namespace) -> int:
+    async def work(transport: HttpTransport) -> Any:
+        return (await transport.request("POST", f"/v1/workers/{args.worker}/token")).json()
+
+    answer = _run(args, work)
+    sys.stdout.write(answer["token"] + "\n")
+    sys.stderr.write(
+        f"new token for worker {answer['worker_id']} ({answer['name']}); "
+        "the old one no longer works\n"
+    )
+    return 0
+
+
+def _worker_revoke(args: argparse.Namespace) -> int:
+    async def work(transport: HttpTransport) -> Any:
+        return await transport.request("DELETE", f"/v1/workers/{args.worker}/token")
+
+    _run(args, work)
+    sys.stderr.write(f"worker {args.worker} revoked; its token no longer works\n")
     return 0

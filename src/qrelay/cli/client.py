@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from qrelay.cli.tokens import add_token_options, token_from
-from qrelay.errors import JobTimeoutError, ValidationError
+from qrelay.errors import JobTimeoutError, QRelayError, ValidationError
 
 if TYPE_CHECKING:
     from qrelay.payload import JobData, NewJob, TargetInfo, TargetStatus
@@ -51,7 +51,10 @@ def register(subparsers: Any) -> None:
         type=float,
         default=None,
         metavar="S",
-        help="stop waiting after S seconds (the job goes on)",
+        help=(
+            "stop waiting after S seconds (a service's job goes on; on the embedded "
+            "default it is cancelled, as it is on Ctrl-C)"
+        ),
     )
     run.add_argument(
         "--progress",
@@ -228,7 +231,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             poll = 1.0 if progress_on else None
             results = job.result(args.timeout, on_update=progress.update, poll=poll)
+        except KeyboardInterrupt:
+            _abandon(job, "interrupted")
+            raise
         except JobTimeoutError as exc:
+            # On the embedded default nobody else would wait for the job: cancel it rather
+            # than leave it for whichever process starts the embedded default next. A
+            # service's job goes on, for `qrelay job ID` to read later.
+            if client.embedded:
+                _abandon(job, "timed out")
             if note is None:
                 raise
             raise JobTimeoutError(f"{exc} ({note})", job_id=exc.job_id) from exc
@@ -248,6 +259,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     out.write(f"job {job.job_id} on {args.target}: {sum(counts.values())} shots\n")
     out.write(histogram(counts))
     return 0
+
+
+def _abandon(job: Any, why: str) -> None:
+    """Cancel a job the user stopped waiting for, saying so on stderr (best effort)."""
+    try:
+        job.cancel()
+    except QRelayError as exc:
+        sys.stderr.write(f"qrelay: {why}; could not cancel job {job.job_id}: {exc}\n")
+    else:
+        sys.stderr.write(f"qrelay: {why}; job {job.job_id} cancelled\n")
 
 
 def _served(status: TargetStatus) -> str:

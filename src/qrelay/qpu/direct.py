@@ -40,6 +40,7 @@ from qrelay.payload import (
     TargetStatus,
     job_status,
 )
+from qrelay.qpu.native import PatchLayout
 from qrelay.runtime.async_client import raise_for_outcome
 
 _STATES = {
@@ -58,22 +59,6 @@ class _Part:
     translation: Any
     job_ids: list[str]
     circuit: Any
-
-
-def _patch_rows(circuit: Any, table: Any) -> list[dict[str, list[float]]]:
-    """The patch values of each bindings row, by memory region (see ``PatchLayout``)."""
-    from qrelay.qpu.native import PatchLayout
-
-    layout = PatchLayout.of(circuit)
-    rows = list(table.rows()) if table is not None else [{}]
-    patches = []
-    for row in rows:
-        regions = {name: [0.0] * size for name, size in layout.regions.items()}
-        for symbol, region, index in layout.symbols:
-            if symbol in row:
-                regions[region][index] = float(row[symbol])
-        patches.append(regions)
-    return patches
 
 
 class DirectJob:
@@ -301,7 +286,7 @@ class DirectProvider:
             table = job.bindings[index] if job.bindings else None
             ids = api.submit_with_parameter_batch(
                 translated,
-                _patch_rows(compiled, table),
+                PatchLayout.of(compiled).sets(table),
                 client=self.qpu_client,
                 idempotency_key=f"{key}-{index}",
             )

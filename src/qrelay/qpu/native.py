@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from qrelay.errors import PayloadError
-from qrelay.payload import Circuit, GateProperties, Instruction, TargetInfo
+from qrelay.payload import Bindings, Circuit, GateProperties, Instruction, TargetInfo
 from qrelay.qpu.fleet import SCHEDULING_OPS
 
 _REGION_ENTRY: Final = re.compile(r"^(?P<name>.+)\[(?P<index>\d+)\]$")
@@ -144,6 +144,31 @@ class PatchLayout:
         missing = sorted(set(self.regions) - set(values))
         if missing:
             raise PayloadError(f"{where}: no values for region(s) {', '.join(missing)}")
+
+    def sets(self, bindings: Bindings | None) -> list[dict[str, list[float]]]:
+        """One patch-value set (memory region to values) per row of ``bindings``.
+
+        The one place a bindings table becomes patch values, for the worker's driver and
+        the direct provider alike: a symbol without a column is an error naming it and
+        its region, never a silent 0.0.
+        """
+        if bindings is None:
+            if self.symbols:
+                reads = ", ".join(f"{s!r} (region {r}[{i}])" for s, r, i in self.symbols)
+                raise PayloadError(f"bindings: none given, but the program reads {reads}")
+            return [{}]
+        columns = {name: j for j, name in enumerate(bindings.names)}
+        missing = [(s, r, i) for s, r, i in self.symbols if s not in columns]
+        if missing:
+            named = ", ".join(f"{s!r} (region {r}[{i}])" for s, r, i in missing)
+            raise PayloadError(f"bindings: no column for {named}")
+        sets = []
+        for row in bindings.values:
+            values = {region: [0.0] * size for region, size in self.regions.items()}
+            for symbol, region, index in self.symbols:
+                values[region][index] = float(row[columns[symbol]])
+            sets.append(values)
+        return sets
 
     def row(self, values: Mapping[str, Sequence[float]]) -> list[float]:
         """One bindings row (in ``circuit.parameters`` order) from checked patch values."""

@@ -86,25 +86,7 @@ def patch_values(circuit: Circuit, task: WorkerTask) -> list[dict[str, list[floa
     """One patch-value set (memory region to values) per binding row of ``task``."""
     from qrelay.qpu.native import PatchLayout
 
-    layout = PatchLayout.of(circuit)
-    if task.bindings is None:
-        if layout.symbols:
-            names = [s for s, _r, _i in layout.symbols]
-            raise PayloadError(f"circuit has parameters {names} but the task has no bindings")
-        return [{}]
-    columns = {name: j for j, name in enumerate(task.bindings.names)}
-    missing = [s for s, _r, _i in layout.symbols if s not in columns]
-    if missing:
-        raise PayloadError(f"bindings: no column for parameter(s) {missing}")
-    sets = []
-    for row in task.bindings.values:
-        values: dict[str, list[float]] = {
-            region: [0.0] * size for region, size in layout.regions.items()
-        }
-        for symbol, region, index in layout.symbols:
-            values[region][index] = float(row[columns[symbol]])
-        sets.append(values)
-    return sets
+    return PatchLayout.of(circuit).sets(task.bindings)
 
 
 class QpuGrpcDriver:
