@@ -13,6 +13,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+import stamina.instrumentation
+
 from qrelay.errors import ConfigurationError, QRelayError
 
 #: The modules under ``qrelay.cli`` that contribute subcommands, in help order.
@@ -50,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # qrelay logs its retries itself (``qrelay.retry``, shown with -v); stamina's own
+    # hooks would print a WARNING per retry.
+    stamina.instrumentation.set_on_retry_hooks([])
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

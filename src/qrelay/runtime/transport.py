@@ -11,23 +11,18 @@ The embedded default's channel calls the service in process instead
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import socket
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, Protocol
 from urllib.parse import urlencode
 
 import httpx
 
-from qrelay.errors import ConfigurationError, TransportError
+from qrelay.errors import ConfigurationError, ServiceError, TransportError
 from qrelay.payload import GetTargetsFilterModel, JobQuery
 from qrelay.payload._base import WireModel
 from qrelay.runtime.problems import error_from_response
-from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy, retry_after_from
-
-logger = logging.getLogger("qrelay.runtime")
+from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy, acall_with_retry
 
 #: Seconds a submission lets the service wait for a job that ends at once (``Prefer``).
 SUBMIT_WAIT: Final = 10.0
@@ -170,50 +165,34 @@ class HttpTransport:
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
         if clean_params:
             url += "?" + urlencode(clean_params, doseq=True)
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            try:
-                response = await self._send(method, url, send_headers, content, limits)
-            except httpx.TransportError as exc:
-                no_connection = isinstance(exc, _NO_CONNECTION)
-                retryable = (isinstance(exc, _NOT_SENT) or replayable) and not _unresolvable(exc)
-                bound = self.policy.connect_deadline if no_connection else None
-                delay = (
-                    self.policy.next_delay(attempt, started, deadline=bound) if retryable else None
-                )
-                if delay is None:
-                    raise self._unreachable(method, path, exc, attempt) from exc
-                logger.info(
-                    "%s %s failed (%s); retry %d in %.2f s",
-                    method,
-                    path,
-                    type(exc).__name__,
-                    attempt + 1,
-                    delay,
-                )
-            else:
-                status = response.status_code
-                if status < 400:
-                    return response
-                if status in RETRY_STATUSES and replayable:
-                    retry_after = retry_after_from(response.headers)
-                    delay = self.policy.next_delay(attempt, started, retry_after)
-                    if delay is not None:
-                        logger.info(
-                            "%s %s answered %d; retry %d in %.2f s",
-                            method,
-                            path,
-                            status,
-                            attempt + 1,
-                            delay,
-                        )
-                        await asyncio.sleep(delay)
-                        attempt += 1
-                        continue
-                raise error_from_response(status, response.headers, response.content)
-            await asyncio.sleep(delay)
-            attempt += 1
+        tries = 0
+
+        async def send() -> httpx.Response:
+            nonlocal tries
+            tries += 1
+            response = await self._send(method, url, send_headers, content, limits)
+            if response.status_code >= 400:
+                raise error_from_response(response.status_code, response.headers, response.content)
+            return response
+
+        def retry_on(exc: Exception) -> bool:
+            if isinstance(exc, httpx.TransportError):
+                return (isinstance(exc, _NOT_SENT) or replayable) and not _unresolvable(exc)
+            return isinstance(exc, ServiceError) and exc.status in RETRY_STATUSES and replayable
+
+        def deadline_of(exc: Exception) -> float | None:
+            return self.policy.connect_deadline if isinstance(exc, _NO_CONNECTION) else None
+
+        try:
+            return await acall_with_retry(
+                send,
+                self.policy,
+                retry_on=retry_on,
+                deadline_of=deadline_of,
+                what=f"{method} {path}",
+            )
+        except httpx.TransportError as exc:
+            raise self._unreachable(method, path, exc, tries - 1) from exc
 
     def _unreachable(
         self, method: str, path: str, exc: httpx.TransportError, attempt: int

@@ -12,11 +12,10 @@ import http.client
 import json as _json
 import logging
 import threading
-import time
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from qrelay.errors import TransportError
+from qrelay.errors import ServiceError, TransportError
 from qrelay.payload import (
     HeartbeatResponse,
     TargetInfo,
@@ -26,10 +25,8 @@ from qrelay.payload import (
     validate_json,
 )
 from qrelay.runtime.problems import error_from_response
-from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy
+from qrelay.runtime.retry import NO_RETRY, RETRY_STATUSES, RetryPolicy, call_with_retry
 from qrelay.worker.http import Answer, Connections, UnreachableError
-
-log = logging.getLogger(__name__)
 
 #: Extra seconds the HTTP read may take beyond a long-poll's own wait.
 _POLL_SLACK = 10.0
@@ -90,45 +87,44 @@ class WorkerApi:
         content: bytes | None = None,
         params: dict[str, Any] | None = None,
         timeout: float | None = None,
-        retry: bool = True,
+        retry: bool | RetryPolicy = True,
     ) -> Answer:
         """Send one request, retrying what is safe to retry; raise on an error answer.
 
         ``content`` is a JSON body already serialised (a model's own ``model_dump_json``,
-        rather than a dict that ``json=`` would serialise a second time)."""
+        rather than a dict that ``json=`` would serialise a second time). ``retry`` is
+        the client's policy (``True``), none (``False``), or a policy of the request's own.
+        A worker's request is retried whatever its method."""
         if json is not None:
             content = _json.dumps(json, separators=(",", ":")).encode()
         headers = self._headers if content is None else self._json_headers
         target = path + ("?" + urlencode(params, doseq=True) if params else "")
         seconds = timeout if timeout is not None else self._timeout
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            retry_after: float | None = None
+
+        def send() -> Answer:
             try:
                 response = self._connections.send(method, target, headers, content, seconds)
             except UnreachableError as exc:
-                failure: Exception = TransportError(f"{method} {self.url}{path}: {exc}")
-                failure.__cause__ = exc
+                raise TransportError(f"{method} {self.url}{path}: {exc}") from exc
             except (OSError, http.client.HTTPException) as exc:
                 raise TransportError(
                     f"{method} {self.url}{path}: {type(exc).__name__}: {exc}"
                 ) from exc
-            else:
-                if response.status_code < 400:
-                    return response
-                failure = error_from_response(
-                    response.status_code, response.headers, response.content
-                )
-                if response.status_code not in RETRY_STATUSES:
-                    raise failure
-                retry_after = getattr(failure, "retry_after", None)
-            delay = self.retry.next_delay(attempt, started, retry_after) if retry else None
-            if delay is None or self._closed.is_set():
-                raise failure
-            log.warning("%s %s failed (%s); retrying in %.2f s", method, path, failure, delay)
-            time.sleep(delay)
-            attempt += 1
+            if response.status_code >= 400:
+                raise error_from_response(response.status_code, response.headers, response.content)
+            return response
+
+        def retry_on(exc: Exception) -> bool:
+            if self._closed.is_set():
+                return False
+            if isinstance(exc, TransportError):
+                return isinstance(exc.__cause__, UnreachableError)
+            return isinstance(exc, ServiceError) and exc.status in RETRY_STATUSES
+
+        policy = self.retry if retry is True else NO_RETRY if retry is False else retry
+        return call_with_retry(
+            send, policy, retry_on=retry_on, what=f"{method} {path}", level=logging.WARNING
+        )
 
     # ------------------------------------------------------------------ endpoints
     def lease(self, targets: list[str], wait: float) -> WorkerTask | None:
@@ -147,7 +143,7 @@ class WorkerApi:
             "POST",
             f"/v1/worker/tasks/{task_id}/heartbeat",
             json={"lease_id": lease_id},
-            retry=False,
+            retry=NO_RETRY,
         )
         return HeartbeatResponse.model_validate_json(response.content)
 

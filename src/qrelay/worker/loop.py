@@ -14,8 +14,9 @@ is checked against the target first (:mod:`qrelay.worker.verbatim`).
 
 from __future__ import annotations
 
+import functools
 import logging
-import random
+import math
 import threading
 import time
 from collections.abc import Mapping
@@ -48,6 +49,7 @@ from qrelay.payload import (
 )
 from qrelay.payload.workload import small_simulation
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
+from qrelay.runtime.retry import UNBOUNDED, RetryPolicy, call_with_retry
 from qrelay.worker.api import WorkerApi, WorkerChannel
 from qrelay.worker.capabilities import check_capabilities
 from qrelay.worker.heartbeat import Heartbeat, Pulse
@@ -62,6 +64,11 @@ DEFAULT_COMPILER = "qiskit-transpile"
 _TOO_LARGE: Final = 413
 #: Re-read a target's info (calibration) from the service after this many seconds.
 TARGET_INFO_TTL = 300.0
+#: How :meth:`Worker.run` waits after a failed cycle (the service unreachable, or a
+#: lease refused): up to 30 s between tries, jittered, for as long as the worker runs.
+LEASE_RETRY: Final = RetryPolicy(
+    max_retries=UNBOUNDED, deadline=math.inf, backoff_base=1.0, backoff_max=30.0
+)
 
 
 @dataclass
@@ -193,26 +200,40 @@ class Worker:
             threading.Thread(
                 target=self._warm_up, name="qrelay-worker-warm-up", daemon=True
             ).start()
-        failures = 0
         pending: WorkerTask | None = None
-        while not self._stop.is_set() and not (stop_event is not None and stop_event.is_set()):
+
+        def stopped() -> bool:
+            return self._stop.is_set() or (stop_event is not None and stop_event.is_set())
+
+        def retry_on(exc: Exception) -> bool:
+            refused = isinstance(exc, AuthenticationError | PermissionDeniedError)
+            return isinstance(exc, TransportError | ServiceError) and not refused and not stopped()
+
+        while not stopped():
             # A task is processed once: if its cycle fails (the service is unreachable when
             # the result goes), the next cycle leases afresh rather than running it again.
-            current, pending = pending, None
+            queued, pending = [pending], None
             try:
-                pending = self._cycle(current)
-                failures = 0
-            except (AuthenticationError, PermissionDeniedError):
-                raise
+                pending = call_with_retry(
+                    functools.partial(self._cycle_queued, queued),
+                    LEASE_RETRY,
+                    retry_on=retry_on,
+                    stop=self._stop,
+                    what="lease",
+                    level=logging.WARNING,
+                )
             except (TransportError, ServiceError) as exc:
-                failures += 1
-                delay = min(30.0, 0.5 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0)
-                log.warning("lease failed (%s); retrying in %.1f s", exc, delay)
-                if self._stop.wait(delay):
-                    break
+                if isinstance(exc, AuthenticationError | PermissionDeniedError) or not stopped():
+                    raise
+                break
         if pending is not None:  # leased with the last result: run it rather than strand it
             self.process(pending)
         log.info("worker stopped after %d task(s)", self.tasks_done)
+
+    def _cycle_queued(self, queued: list[WorkerTask | None]) -> WorkerTask | None:
+        """:meth:`_cycle` of the task ``queued`` holds on the first try; a retry finds it
+        taken and leases afresh."""
+        return self._cycle(queued.pop() if queued else None)
 
     def _warm_up(self) -> None:
         """Start the simulation process early, with the simulator drivers loaded."""

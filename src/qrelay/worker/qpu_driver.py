@@ -20,8 +20,6 @@ on only the qubits the program touches.
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
 
@@ -44,6 +42,7 @@ from qrelay.payload import (
     WorkerTask,
 )
 from qrelay.plugins import SimulationEngine, TaskContext
+from qrelay.runtime.retry import UNBOUNDED, RetryPolicy, call_with_retry
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -55,7 +54,8 @@ SUBMIT_TIMEOUT_SECONDS: Final = 60.0
 #: Seconds a leased task keeps retrying an unreachable controller before it fails (the
 #: heartbeats keep its lease meanwhile). Config key ``unreachable_seconds`` changes it.
 UNREACHABLE_BOUND_SECONDS: Final = 120.0
-#: Longest pause between two tries at an unreachable controller.
+#: First and longest pause between two tries at an unreachable controller.
+_RETRY_FIRST_SECONDS: Final = 0.25
 _RETRY_MAX_SECONDS: Final = 5.0
 _ID_SEPARATOR: Final = ","
 #: An execution id recorded before submitting: which attempt's key the submission uses.
@@ -137,22 +137,29 @@ class QpuGrpcDriver:
         Gives up with :class:`QpuUnavailableError` after ``unreachable_seconds``; ``None``
         when the task is cancelled meanwhile. Other errors (a refused program) end it at once.
         """
-        deadline = time.monotonic() + self.unreachable_seconds
-        delay = 0.25
-        while True:
-            try:
-                return call()
-            except QpuUnavailableError as exc:
-                if time.monotonic() + delay > deadline:
-                    raise QpuUnavailableError(
-                        f"{what}: the QPU controller stayed unreachable for "
-                        f"{self.unreachable_seconds:g} s ({exc})",
-                        code=exc.code,
-                    ) from exc
-                log.warning("%s: controller unreachable; retrying in %.1f s", what, delay)
-            if ctx.cancelled.wait(delay * random.uniform(0.5, 1.0)):
+        policy = RetryPolicy(
+            max_retries=UNBOUNDED,
+            deadline=self.unreachable_seconds,
+            backoff_base=_RETRY_FIRST_SECONDS,
+            backoff_max=_RETRY_MAX_SECONDS,
+        )
+        try:
+            return call_with_retry(
+                call,
+                policy,
+                retry_on=lambda exc: isinstance(exc, QpuUnavailableError),
+                stop=ctx.cancelled,
+                what=f"{what} (QPU controller unreachable)",
+                level=logging.WARNING,
+            )
+        except QpuUnavailableError as exc:
+            if ctx.cancelled.is_set():
                 return None
-            delay = min(delay * 2, _RETRY_MAX_SECONDS)
+            raise QpuUnavailableError(
+                f"{what}: the QPU controller stayed unreachable for "
+                f"{self.unreachable_seconds:g} s ({exc})",
+                code=exc.code,
+            ) from exc
 
     def close(self) -> None:
         self.client.close()
