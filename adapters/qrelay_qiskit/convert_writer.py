@@ -63,11 +63,20 @@ def to_qiskit(
         vector_lengths if isinstance(vector_lengths, dict) else None,  # type: ignore[arg-type]
     )
     writer = _Writer(qc, circuit, table, bindings_row)
-    writer.block(qc, circuit.instructions, writer.qubits, list(qc.clbits), "")
-    qc.global_phase = writer.value(circuit.global_phase, "global_phase")
-    user = {k: v for k, v in metadata.items() if not k.startswith(META_PREFIX)}
-    qc.metadata = user
-    return qc
+    items = writer.block(circuit.instructions, writer.qubits, list(qc.clbits), "")
+    # ``from_instructions`` is Qiskit's public way to build a circuit from instructions
+    # that are already complete (no checks per instruction); the registers made above
+    # then join it, over the bits they already hold.
+    out = QuantumCircuit.from_instructions(
+        items,
+        qubits=qc.qubits,
+        clbits=qc.clbits,
+        name=qc.name,
+        global_phase=writer.value(circuit.global_phase, "global_phase"),
+        metadata={k: v for k, v in metadata.items() if not k.startswith(META_PREFIX)},
+    )
+    out.add_register(*qc.qregs, *qc.cregs)
+    return out
 
 
 _MEASURE: Final = Measure()
@@ -107,26 +116,22 @@ class _Writer:
 
     def block(
         self,
-        qc: QuantumCircuit,
         instructions: Sequence[Instruction],
         qubits: Sequence[Qubit],
         clbits: Sequence[Clbit],
         prefix: str,
-    ) -> None:
-        """Append the Qiskit instructions of ``instructions`` to ``qc``.
+    ) -> list[CircuitInstruction]:
+        """The Qiskit instructions of ``instructions``, in order.
 
         Kept as one loop, longer than most functions here: it runs once per instruction
         of every converted circuit, so standard gates and measures are built in line
-        rather than through calls; everything else goes to :meth:`special`.
+        rather than through calls; everything else goes to :meth:`special`. The
+        instructions are complete and in range (the payload was validated), so the
+        caller builds its circuit from them with ``QuantumCircuit.from_instructions``.
         """
         standard = self.standard
-        # Instructions built here are complete and in range (the payload was validated),
-        # so they go straight into the circuit's data, skipping ``append``'s checks. They
-        # are collected and added by one ``extend`` per run of plain instructions (cheaper
-        # than an ``append`` each); ``pending`` is flushed before an op ``special`` appends.
         pending: list[CircuitInstruction] = []
         data_append = pending.append
-        extend = qc._data.extend
         from_standard = CircuitInstruction.from_standard
         value = self.value
         numeric = self.numeric
@@ -174,58 +179,51 @@ class _Writer:
                         )
                     )
                 else:
-                    if pending:
-                        extend(pending)
-                        pending.clear()
-                    self.special(qc, inst, op, qubits, clbits, where=f"{prefix}{index}")
+                    data_append(self.special(inst, op, qubits, clbits, where=f"{prefix}{index}"))
         except (IndexError, KeyError, TypeError) as exc:
             raise ConversionError(
                 f"instruction {prefix}{index} ({op}): bad qubit, clbit or field ({exc!r})"
             ) from exc
-        extend(pending)
-        qc._duration = None
-        qc._unit = "dt"
+        return pending
 
     def special(
         self,
-        qc: QuantumCircuit,
         inst: Instruction,
         op: str,
         qubits: Sequence[Qubit],
         clbits: Sequence[Clbit],
         *,
         where: str,
-    ) -> None:
+    ) -> CircuitInstruction:
+        """The Qiskit instruction of an op without a standard gate (reset, barrier, ...)."""
         qargs = tuple(qubits[q] for q in inst["qubits"])
         if op == "reset":
-            qc._append(CircuitInstruction(_RESET, qargs, ()))
-        elif op == "barrier":
-            qc._append(CircuitInstruction(Barrier(len(qargs), label=inst.get("label")), qargs, ()))
-        elif op == "delay":
+            return CircuitInstruction(_RESET, qargs, ())
+        if op == "barrier":
+            return CircuitInstruction(Barrier(len(qargs), label=inst.get("label")), qargs, ())
+        if op == "delay":
             duration = self.value(inst["params"][0], where)
             unit = inst.get("unit", "dt")
             if unit == "dt" and isinstance(duration, float) and duration.is_integer():
                 duration = int(duration)
-            qc._append(CircuitInstruction(Delay(duration, unit), qargs, ()))
-        elif op == "unitary":
+            return CircuitInstruction(Delay(duration, unit), qargs, ())
+        if op == "unitary":
             gate = UnitaryGate(matrix_from_wire(inst["matrix"]), check_input=False)
-            qc._append(CircuitInstruction(gate, qargs, ()))
-        elif op == "fsim":
+            return CircuitInstruction(gate, qargs, ())
+        if op == "fsim":
             theta, phi = (self.value(p, where) for p in inst["params"])
-            qc._append(CircuitInstruction(FSimGate(theta, phi, label=inst.get("label")), qargs, ()))
-        elif op == "if":
-            self.if_op(qc, inst, qubits, clbits, where)
-        else:
-            raise ConversionError(f"instruction {where} ({op}): no Qiskit equivalent")
+            return CircuitInstruction(FSimGate(theta, phi, label=inst.get("label")), qargs, ())
+        if op == "if":
+            return self.if_op(inst, qubits, clbits, where)
+        raise ConversionError(f"instruction {where} ({op}): no Qiskit equivalent")
 
     def if_op(
         self,
-        qc: QuantumCircuit,
         inst: Instruction,
         qubits: Sequence[Qubit],
         clbits: Sequence[Clbit],
         where: str,
-    ) -> None:
+    ) -> CircuitInstruction:
         cond = inst["condition"]
         cond_bits: list[int]
         target: Any
@@ -255,14 +253,18 @@ class _Writer:
                     used_c.update(range(s, s + n))
         qlist = [qubits[i] for i in sorted(used_q)]
         clist = [clbits[i] for i in sorted(used_c)]
-        true_qc = QuantumCircuit(qlist, clist)
-        self.block(true_qc, body, qubits, clbits, f"{where}.body.")
+        true_qc = QuantumCircuit.from_instructions(
+            self.block(body, qubits, clbits, f"{where}.body."), qubits=qlist, clbits=clist
+        )
         false_qc = None
         if else_body is not None:
-            false_qc = QuantumCircuit(qlist, clist)
-            self.block(false_qc, else_body, qubits, clbits, f"{where}.else_body.")
+            false_qc = QuantumCircuit.from_instructions(
+                self.block(else_body, qubits, clbits, f"{where}.else_body."),
+                qubits=qlist,
+                clbits=clist,
+            )
         if_op = IfElseOp((target, cond["value"]), true_qc, false_qc, label=inst.get("label"))
-        qc._append(CircuitInstruction(if_op, tuple(qlist), tuple(clist)))
+        return CircuitInstruction(if_op, tuple(qlist), tuple(clist))
 
     def _register_span(self, name: str) -> tuple[int, int]:
         try:
