@@ -108,6 +108,8 @@ def test_qrelay_serve_creates_its_sqlite_database_private(tmp_path: Path) -> Non
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    assert {"qrelay.db", "qrelay.db-wal"} <= set(modes), modes
+    # `qrelay serve` keeps its database apart from the embedded default's
+    assert {"service/qrelay.db", "service/qrelay.db-wal"} <= set(modes), modes
     assert modes["."] == "0o700"
+    assert modes["service"] == "0o700"
     _private(modes, home)

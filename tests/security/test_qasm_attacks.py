@@ -247,7 +247,9 @@ def test_qrelay_run_resolves_includes_next_to_the_file_only(tmp_path: Path) -> N
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("QRELAY_")}
     env["QRELAY_HOME"] = str(tmp_path / "home")
-    env["QRELAY_CONFIG"] = str(tmp_path / "home" / "config.toml")
+    config = tmp_path / "config.toml"
+    config.write_text("", encoding="utf-8")  # a config that names no service
+    env["QRELAY_CONFIG"] = str(config)
     done = subprocess.run(
         [sys.executable, "-c", CLI, "run", str(program), "--shots", "50", "--json"],
         cwd=tmp_path,  # not the program's folder: includes follow the file, not the cwd

@@ -1,0 +1,159 @@
+"""Measurement keys: which Cirq measurement each payload register becomes, and back.
+
+:func:`measurement_plan` decides the keys :func:`~qrelay_cirq.convert_writer.to_cirq`
+makes; :func:`register_arrays` maps the records of a run back to payload registers, with
+Cirq's inversions undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from qrelay.errors import ConversionError
+from qrelay.payload.circuit import Circuit
+
+__all__ = ["KeyGroup", "Locator", "measurement_plan", "register_arrays"]
+
+
+@dataclass(frozen=True)
+class KeyGroup:
+    """One Cirq measurement made by :func:`to_cirq`: its key, instance and register bits.
+
+    ``bits[k]`` is the register bit that the k-th measured qubit writes; ``inverted[k]``
+    whether Cirq inverts it (so the raw bit is the recorded bit flipped back).
+    """
+
+    key: str
+    instance: int
+    register: str
+    bits: tuple[int, ...]
+    qubits: tuple[int, ...]
+    inverted: tuple[bool, ...]
+    index: int  # position of the group's first measure among the top-level instructions
+
+
+def measurement_plan(circuit: Circuit) -> list[KeyGroup]:
+    """The Cirq measurements :func:`to_cirq` makes for ``circuit``, in program order.
+
+    A register written by one run of consecutive measure instructions becomes one key: the
+    Cirq key recorded in ``circuit.layout`` when there is one, else the register name.
+    Other measure instructions get one key each, ``<register>[<bit>]``.
+    """
+    offsets = circuit.register_offsets()
+    layout = {entry.register_name: entry for entry in circuit.layout or ()}
+    runs = _measure_runs(circuit)
+    per_register: dict[str, int] = {}
+    for _, register, _ in runs:
+        per_register[register] = per_register.get(register, 0) + 1
+    groups: list[KeyGroup] = []
+    counts: dict[str, int] = {}
+    used: dict[str, str] = {}
+    for index, register, members in runs:
+        size = offsets[register][1]
+        whole = per_register[register] == 1 and len(members) == size
+        if whole:
+            entry = layout.get(register)
+            key = entry.key if entry is not None and entry.key else register
+            inverted_bits = set(entry.inverted or ()) if entry is not None else set()
+            ordered = sorted(members, key=lambda m: m[1])
+            if used.setdefault(key, register) != register and entry is None:
+                key = f"{register}#"
+            instance = counts.get(key, 0)
+            counts[key] = instance + 1
+            groups.append(
+                KeyGroup(
+                    key=key,
+                    instance=instance,
+                    register=register,
+                    bits=tuple(b for _, b in ordered),
+                    qubits=tuple(q for q, _ in ordered),
+                    inverted=tuple(b in inverted_bits for _, b in ordered),
+                    index=index,
+                )
+            )
+            continue
+        for offset, (qubit, bit) in enumerate(members):
+            key = f"{register}[{bit}]"
+            instance = counts.get(key, 0)
+            counts[key] = instance + 1
+            groups.append(
+                KeyGroup(
+                    key=key,
+                    instance=instance,
+                    register=register,
+                    bits=(bit,),
+                    qubits=(qubit,),
+                    inverted=(False,),
+                    index=index + offset,
+                )
+            )
+    return groups
+
+
+_Run = tuple[int, str, list[tuple[int, int]]]
+
+
+def _measure_runs(circuit: Circuit) -> list[_Run]:
+    """The runs of consecutive top-level measures into one register, in program order.
+
+    Each run is ``(index of its first measure, register, [(qubit, bit), ...])``; a run
+    ends where a measure writes another register, or a bit the run has written already.
+    """
+    locate = Locator(circuit)
+    runs: list[_Run] = []
+    for index, inst in enumerate(circuit.instructions):
+        if inst["op"] != "measure":
+            continue
+        register, bit = locate(inst["clbits"][0])
+        qubit = inst["qubits"][0]
+        last = runs[-1] if runs else None
+        if (
+            last is not None
+            and last[1] == register
+            and last[0] + len(last[2]) == index
+            and bit not in {b for _, b in last[2]}
+        ):
+            last[2].append((qubit, bit))
+        else:
+            runs.append((index, register, [(qubit, bit)]))
+    return runs
+
+
+class Locator:
+    """Global clbit -> (register, bit), with the offsets computed once."""
+
+    def __init__(self, circuit: Circuit) -> None:
+        self.table: list[tuple[str, int]] = []
+        for reg in circuit.registers:
+            self.table.extend((reg.name, j) for j in range(reg.size))
+
+    def __call__(self, clbit: int) -> tuple[str, int]:
+        return self.table[clbit]
+
+
+def register_arrays(
+    circuit: Circuit, records: Mapping[str, np.ndarray[Any, Any]], shots: int | None = None
+) -> dict[str, np.ndarray[Any, np.dtype[np.uint8]]]:
+    """Per payload register, the shots x width raw bits from a Cirq result's ``records``.
+
+    ``records`` is ``cirq.Result.records`` of a run of ``to_cirq(circuit)`` (key -> array
+    of shots x instances x qubits). Cirq's inversions are undone, so the arrays hold raw
+    measured bits; a bit written twice keeps its last value; unmeasured bits are 0.
+    """
+    if shots is None:
+        shots = next((len(v) for v in records.values()), 0)
+    arrays = {reg.name: np.zeros((shots, reg.size), dtype=np.uint8) for reg in circuit.registers}
+    for group in measurement_plan(circuit):
+        data = records.get(group.key)
+        if data is None:
+            raise ConversionError(f"the result has no measurement key {group.key!r}")
+        values = np.asarray(data[:, group.instance, :], dtype=np.uint8)
+        target = arrays[group.register]
+        for k, bit in enumerate(group.bits):
+            column = values[:, k]
+            target[:, bit] = column ^ 1 if group.inverted[k] else column
+    return arrays

@@ -1,0 +1,316 @@
+"""Payload ``Circuit`` to Cirq ``Circuit``: :func:`to_cirq`, and gate matrices through it.
+
+Qubits come from ``Circuit.qubit_labels``; measurement keys follow
+:func:`~qrelay_cirq.convert_keys.measurement_plan`. Operations are built from the tables
+of :mod:`qrelay_cirq.convert_writer_gates` and placed in moments by :class:`_Packer`.
+Matrices are converted from the payload's little-endian order by reversing the qubits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
+
+import cirq
+import numpy as np
+import sympy
+
+from qrelay.errors import ConversionError, QRelayError
+from qrelay.payload import expressions as pexpr
+from qrelay.payload.circuit import Circuit, Instruction, matrix_from_wire
+from qrelay.payload.expressions import Expr
+from qrelay_cirq.convert_common import DT_TAG, qubit_from_label
+from qrelay_cirq.convert_keys import KeyGroup, Locator, measurement_plan
+from qrelay_cirq.convert_writer_gates import BUILDERS, FIXED_GATES, gate_op
+from qrelay_cirq.expressions import from_expr
+
+__all__ = ["instruction_unitaries", "to_cirq"]
+
+
+_UNIT_NANOS: Final = {"s": 1e9, "ms": 1e6, "us": 1e3, "ns": 1.0, "ps": 1e-3}
+
+
+class _Packer:
+    """Places operations in the earliest moment, as ``cirq.InsertStrategy.EARLIEST`` does.
+
+    Qubits and measurement keys are wires: an operation goes after the last moment that
+    touches one of its qubits; a measurement also after every earlier write or read of its
+    key; a classically controlled operation after the last write of the keys it reads.
+    Doing this here, with the keys already known, is several times faster than letting
+    ``cirq.Circuit`` rediscover them through its protocols.
+    """
+
+    def __init__(self) -> None:
+        self.qubit_at: dict[cirq.Qid, int] = {}
+        self.write_at: dict[str, int] = {}
+        self.read_at: dict[str, int] = {}
+        self.moments: list[list[cirq.Operation]] = []
+
+    def add(
+        self,
+        op: cirq.Operation,
+        writes: str | None = None,
+        reads: Iterable[str] = (),
+    ) -> None:
+        qubit_at = self.qubit_at
+        index = -1
+        for q in op.qubits:
+            at = qubit_at.get(q, -1)
+            index = max(index, at)
+        if writes is not None:
+            index = max(index, self.write_at.get(writes, -1), self.read_at.get(writes, -1))
+        for key in reads:
+            index = max(index, self.write_at.get(key, -1))
+        index += 1
+        if index == len(self.moments):
+            self.moments.append([op])
+        else:
+            self.moments[index].append(op)
+        for q in op.qubits:
+            qubit_at[q] = index
+        if writes is not None:
+            self.write_at[writes] = index
+        for key in reads:
+            self.read_at[key] = max(self.read_at.get(key, -1), index)
+
+    def circuit(self) -> cirq.Circuit:
+        return cirq.Circuit.from_moments(*(cirq.Moment.from_ops(*ops) for ops in self.moments))
+
+
+class _Writer:
+    """Emits Cirq operations for payload instructions."""
+
+    def __init__(
+        self, circuit: Circuit, qubits: list[cirq.Qid], bindings: Mapping[str, float] | None
+    ) -> None:
+        self.circuit = circuit
+        self.qubits = qubits
+        self.bindings = bindings
+        self.symbols = {name: sympy.Symbol(name) for name in circuit.parameters}
+        self.plan = {g.index: g for g in measurement_plan(circuit)}
+        self.locate = Locator(circuit)
+        self.offsets = circuit.register_offsets()
+        #: global clbit -> (key, instance, position in the key, key width, inverted)
+        self.writer: dict[int, tuple[str, int, int, int, bool]] = {}
+        self.instances: dict[str, int] = {}
+        self.packer = _Packer()
+
+    def value(self, expr: Expr) -> Any:
+        if type(expr) is float:
+            return expr
+        if self.bindings is not None:
+            return pexpr.evaluate(expr, self.bindings)
+        return from_expr(expr, self.symbols)
+
+    def top(self) -> None:
+        instructions = self.circuit.instructions
+        fixed_gates = FIXED_GATES
+        qubits = self.qubits
+        for index, inst in enumerate(instructions):
+            try:
+                if inst["op"] == "measure":
+                    group = self.plan.get(index)
+                    if group is not None:
+                        self.measure(group)
+                    continue
+                add = self.packer.add
+                fixed = fixed_gates.get(inst["op"])
+                if fixed is not None:
+                    add(gate_op(fixed, tuple([qubits[q] for q in inst["qubits"]])))
+                elif inst["op"] == "if":
+                    for op, reads in self.controlled_ops(inst, f"instruction {index}"):
+                        add(op, None, reads)
+                else:
+                    for op in self.instruction(inst, f"instruction {index}", ()):
+                        add(op)
+            except ConversionError:
+                raise
+            except (QRelayError, ValueError, TypeError, KeyError, IndexError) as exc:
+                raise ConversionError(f"instruction {index} ({inst['op']}): {exc}") from exc
+
+    def measure(self, group: KeyGroup) -> None:
+        qubits = [self.qubits[q] for q in group.qubits]
+        self.packer.add(
+            cirq.measure(
+                *qubits,
+                key=cirq.MeasurementKey.parse_serialized(group.key),
+                invert_mask=group.inverted if any(group.inverted) else (),
+            ),
+            str(cirq.MeasurementKey.parse_serialized(group.key)),
+        )
+        self.instances[group.key] = group.instance + 1
+        offset = self.offsets[group.register][0]
+        width = len(group.bits)
+        for k, bit in enumerate(group.bits):
+            self.writer[offset + bit] = (group.key, group.instance, k, width, group.inverted[k])
+
+    def instruction(
+        self, inst: Instruction, where: str, controls: tuple[Any, ...]
+    ) -> list[cirq.Operation]:
+        op = inst["op"]
+        qs = [self.qubits[q] for q in inst["qubits"]]
+        if op == "if":
+            return self.if_op(inst, where, controls)
+        if op == "measure":
+            raise ConversionError(f"{where} (measure): a measurement inside 'if' is not supported")
+        fixed = FIXED_GATES.get(op)
+        builder = BUILDERS.get(op)
+        if fixed is None and builder is None:
+            raise ConversionError(f"{where} ({op}): no Cirq equivalent")
+        params = [self.value(p) for p in inst.get("params", ())]
+        if fixed is not None:
+            ops: list[cirq.Operation] = [gate_op(fixed, tuple(qs))]
+        elif builder is None:
+            raise ConversionError(f"{where} ({op}): no Cirq equivalent")
+        elif op == "unitary":
+            ops = [cirq.MatrixGate(matrix_from_wire(inst["matrix"])).on(*reversed(qs))]
+        elif op == "delay":
+            ops = [self.delay(inst, params[0], qs)]
+        else:
+            ops = builder(params, qs)
+        if controls:
+            ops = [o.with_classical_controls(*controls) for o in ops]
+        return ops
+
+    def controlled_ops(
+        self, inst: Instruction, where: str
+    ) -> list[tuple[cirq.Operation, tuple[str, ...]]]:
+        """The operations of a top-level ``if``, each with the keys its conditions read."""
+        found = []
+        for op in self.if_op(inst, where, ()):
+            keys = tuple(str(key) for cond in op.classical_controls for key in cond.keys)
+            found.append((op, keys))
+        return found
+
+    def delay(self, inst: Instruction, duration: Any, qs: list[cirq.Qid]) -> cirq.Operation:
+        unit = inst.get("unit", "dt")
+        if unit == "dt":
+            return cirq.WaitGate(cirq.Duration(nanos=duration)).on(*qs).with_tags(DT_TAG)
+        return cirq.WaitGate(cirq.Duration(nanos=duration * _UNIT_NANOS[unit])).on(*qs)
+
+    def if_op(
+        self, inst: Instruction, where: str, controls: tuple[Any, ...]
+    ) -> list[cirq.Operation]:
+        """The classically controlled operations of an ``if``, under ``controls`` too.
+
+        One function, longer than most here, because its cases share the condition's
+        writers: a condition on one whole measurement that Cirq's own test expresses
+        becomes a key condition, any other a sympy condition over the bits it reads.
+        """
+        cond = inst["condition"]
+        body = inst.get("body", [])
+        else_body = inst.get("else_body", [])
+        if "clbit" in cond:
+            clbits = [cond["clbit"]]
+        else:
+            start, size = self.offsets[cond["register"]]
+            clbits = list(range(start, start + size))
+        value = cond["value"]
+        writers = []
+        for clbit in clbits:
+            writer = self.writer.get(clbit)
+            if writer is None:
+                raise ConversionError(
+                    f"{where} (if): the condition reads clbit {clbit}, which no earlier "
+                    "measurement writes"
+                )
+            writers.append(writer)
+        key, instance, _, width, _ = writers[0]
+        same_group = all(w[0] == key and w[1] == instance for w in writers) and width == len(
+            writers
+        )
+        positive: Any
+        negative: Any
+        if same_group:
+            # Cirq's own test: value of (key, instance) != 0, i.e. raw bits != inversion mask.
+            mask = sum(1 << j for j, w in enumerate(writers) if w[4])
+            key_condition = cirq.KeyCondition(
+                cirq.MeasurementKey.parse_serialized(key), index=instance
+            )
+            if value == mask and not body:
+                ops = []
+                for j, sub in enumerate(else_body):
+                    ops += self.instruction(
+                        sub, f"{where}.else_body.{j}", (*controls, key_condition)
+                    )
+                return ops
+            if len(writers) == 1 and value == 1 - mask and not else_body:
+                ops = []
+                for j, sub in enumerate(body):
+                    ops += self.instruction(sub, f"{where}.body.{j}", (*controls, key_condition))
+                return ops
+        terms = []
+        for j, (wkey, winstance, position, wwidth, inverted) in enumerate(writers):
+            if self.instances.get(wkey, 0) - 1 != winstance:
+                raise ConversionError(
+                    f"{where} (if): the condition reads key {wkey!r} instance {winstance}, "
+                    "which a later measurement of the same key hides from Cirq's conditions"
+                )
+            bit = sympy.Mod(sympy.floor(sympy.Symbol(wkey) / 2 ** (wwidth - 1 - position)), 2)
+            if inverted:
+                bit = 1 - bit
+            terms.append(bit * 2**j)
+        total = sympy.Add(*terms)
+        positive = cirq.SympyCondition(sympy.Eq(total, value))
+        negative = cirq.SympyCondition(sympy.Ne(total, value))
+        ops = []
+        for j, sub in enumerate(body):
+            ops += self.instruction(sub, f"{where}.body.{j}", (*controls, positive))
+        for j, sub in enumerate(else_body):
+            ops += self.instruction(sub, f"{where}.else_body.{j}", (*controls, negative))
+        return ops
+
+
+def instruction_unitaries(
+    circuit: Circuit,
+    inst: Instruction,
+    rows: Sequence[Mapping[str, float] | None] = (None,),
+) -> np.ndarray[Any, np.dtype[np.complex128]]:
+    """The matrix of one gate instruction of ``circuit`` per bindings row, shape (R, d, d).
+
+    The matrix is over the instruction's own qubits with the first one most significant
+    (Cirq's order), built from the same Cirq operations :func:`to_cirq` emits, so a
+    simulation that applies it agrees with one of the converted circuit. A row of ``None``
+    leaves parameters symbolic, which only works for an instruction without them.
+    """
+    line: list[cirq.Qid] = list(cirq.LineQubit.range(circuit.num_qubits))
+    order = [line[q] for q in inst["qubits"]]
+    writer = _Writer(circuit, line, None)
+    where = f"instruction ({inst['op']})"
+    out = np.empty((len(rows), 1 << len(order), 1 << len(order)), dtype=np.complex128)
+    for r, row in enumerate(rows):
+        writer.bindings = row
+        try:
+            ops = writer.instruction(inst, where, ())
+            out[r] = cirq.Circuit(ops).unitary(
+                qubit_order=order, qubits_that_should_be_present=order
+            )
+        except ConversionError:
+            raise
+        except (QRelayError, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise ConversionError(f"{where}: {exc}") from exc
+    return out
+
+
+def to_cirq(circuit: Circuit, *, bindings_row: Mapping[str, float] | None = None) -> cirq.Circuit:
+    """The Cirq circuit of a payload circuit, with the user's qubits and keys when recorded.
+
+    Qubits come from ``circuit.qubit_labels`` (``LineQubit.range(n)`` without them).
+    Measurement keys follow :func:`measurement_plan`; results of a run map back to payload
+    registers with :func:`register_arrays`. With ``bindings_row`` the circuit comes back
+    resolved; without it, parameters are sympy symbols with their payload names.
+    Barriers are dropped (Cirq has none).
+    """
+    if circuit.qubit_labels is not None:
+        qubits = [qubit_from_label(label) for label in circuit.qubit_labels]
+    else:
+        qubits = list(cirq.LineQubit.range(circuit.num_qubits))
+    writer = _Writer(circuit, qubits, bindings_row)
+    writer.top()
+    packer = writer.packer
+    phase = writer.value(circuit.global_phase)
+    if isinstance(phase, sympy.Basic):
+        packer.add(cirq.GlobalPhaseGate(sympy.exp(sympy.I * phase)).on())
+    elif phase != 0.0:
+        packer.add(cirq.GlobalPhaseGate(complex(np.exp(1j * phase))).on())
+    return packer.circuit()

@@ -1,0 +1,155 @@
+"""Reads: the targets' live status and queues, a job, its results, and the job listing.
+
+A listing's page is built by :mod:`~qrelay.service.db.listing`; this module renders the
+jobs of each batch it reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    func,
+    select,
+)
+
+from qrelay.payload import (
+    TERMINAL_CIRCUIT_STATES,
+    CircuitStatus,
+    JobQuery,
+    TargetInfo,
+    TargetStatus,
+)
+from qrelay.service.auth import UserPrincipal
+from qrelay.service.db import listing
+from qrelay.service.db.base import StoreBase, utcnow
+from qrelay.service.db.engine import read, rows
+from qrelay.service.db.shaping import job_json, readouts_json
+from qrelay.service.db.statements import QUEUED, TASK_LIGHT
+from qrelay.service.db.tables import tasks, workers
+
+
+class ReadStore(StoreBase):
+    """The store's reads of targets and jobs."""
+
+    def live_targets(self) -> set[str]:
+        """Targets served by a worker seen within the liveness window."""
+        cutoff = utcnow() - timedelta(seconds=self.worker_liveness_seconds)
+        with read(self.engine) as conn:
+            rows = conn.execute(
+                select(workers.c.targets).where(
+                    workers.c.active.is_(True), workers.c.last_seen_at >= cutoff
+                )
+            ).all()
+        return {t for (targets,) in rows for t in targets}
+
+    def queue_depths(self, names: Iterable[str] | None = None) -> dict[str, int]:
+        stmt = (
+            select(tasks.c.target, func.count())
+            .where(tasks.c.status.in_(QUEUED))
+            .group_by(tasks.c.target)
+        )
+        if names is not None:
+            stmt = stmt.where(tasks.c.target.in_(list(names)))
+        with read(self.engine) as conn:
+            return {t: int(n) for t, n in conn.execute(stmt)}
+
+    def targets_live(self, names: Sequence[str] | None = None) -> list[TargetInfo]:
+        """Catalog entries with their live status and queue depth."""
+        live = self.live_targets()
+        depths = self.queue_depths(names)
+        out = []
+        for info in self.catalog.all():
+            if names is not None and info.name not in names:
+                continue
+            status = info.status
+            if status not in (TargetStatus.RETIRED, TargetStatus.DEV_ONLY):
+                status = TargetStatus.AVAILABLE if info.name in live else TargetStatus.OFFLINE
+            out.append(
+                info.model_copy(update={"status": status, "queue_depth": depths.get(info.name, 0)})
+            )
+        return out
+
+    def job_status(self, principal: UserPrincipal, job_id: str) -> CircuitStatus:
+        with read(self.engine) as conn:
+            row = self._job_row(conn, principal, job_id)
+        return CircuitStatus(row.status)
+
+    def get_job(
+        self,
+        principal: UserPrincipal,
+        job_id: str,
+        *,
+        include_readout: bool,
+        only_terminal: bool = False,
+    ) -> tuple[bytes | None, bool]:
+        """A job's ``JobData`` as JSON, and whether it is terminal.
+
+        With ``only_terminal`` a job still going gives ``(None, False)`` after one small
+        read: a long poll that will wait on does not pay for the answer it throws away.
+        """
+        with read(self.engine) as conn:
+            row = self._job_row(conn, principal, job_id)
+            terminal = CircuitStatus(row.status) in TERMINAL_CIRCUIT_STATES
+            if only_terminal and not terminal:
+                return None, False
+            heavy = include_readout and terminal
+            stmt = self._sql.job_tasks_heavy if heavy else self._sql.job_tasks
+            trows = rows(conn, stmt, {"jid": job_id})
+            position = None if terminal else self._queue_position(conn, row, trows)
+        return job_json(row, trows, heavy=heavy, queue_position=position), terminal
+
+    def _queue_position(self, conn: Connection, job: Any, trows: Sequence[Any]) -> int | None:
+        queued = [t for t in trows if t.status in QUEUED]
+        if not queued:
+            return None
+        head = min(queued, key=lambda t: (t.share, t.id))
+        params = {
+            "target": job.target,
+            "prio": job.priority,
+            "share": head.share,
+            "first": head.id,
+        }
+        ahead = rows(conn, self._sql.ahead, params)[0][0]
+        return int(ahead or 0)
+
+    def list_jobs(self, principal: UserPrincipal, query: JobQuery) -> bytes:
+        """One ``JobPage`` of the jobs ``principal`` may see (see :mod:`.listing`)."""
+        stmt = listing.job_filter(principal, query)
+        with read(self.engine) as conn:
+            return listing.page(conn, stmt, query.limit, _render_listed)
+
+    def job_results(self, principal: UserPrincipal, job_id: str) -> bytes:
+        with read(self.engine) as conn:
+            self._job_row(conn, principal, job_id)
+            trows = conn.execute(
+                select(tasks.c.status, tasks.c.circuit, tasks.c.readouts)
+                .where(tasks.c.job_id == job_id)
+                .order_by(tasks.c.circuit_index)
+            ).all()
+        statuses = json.dumps([t.status for t in trows])
+        circuits = "[" + ",".join(t.circuit for t in trows) + "]"
+        readouts = "[" + ",".join(readouts_json(t.readouts) for t in trows) + "]"
+        return (
+            f'{{"job_id":{json.dumps(job_id)},"statuses":{statuses},'
+            f'"circuits":{circuits},"readouts":{readouts}}}'
+        ).encode()
+
+
+def _render_listed(conn: Connection, batch: Sequence[Any]) -> Iterator[bytes]:
+    """The listed ``JobData`` of each job of ``batch``: its tasks read in one query."""
+    by_job: dict[str, list[Any]] = {r.id: [] for r in batch}
+    if by_job:
+        trows = conn.execute(
+            select(*TASK_LIGHT, tasks.c.compiled_circuit)
+            .where(tasks.c.job_id.in_(list(by_job)))
+            .order_by(tasks.c.job_id, tasks.c.circuit_index)
+        ).all()
+        for t in trows:
+            by_job[t.job_id].append(t)
+    for r in batch:
+        yield job_json(r, by_job[r.id], heavy=False, queue_position=None)

@@ -1,0 +1,215 @@
+"""The SQL statements of the store's hot paths, built once per dialect as named artifacts.
+
+SQLAlchemy then skips rebuilding them and recomputing their cache keys on every call.
+The store reaches them as ``self._sql`` (see :class:`~qrelay.service.db.base.StoreBase`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+
+from qrelay.payload import (
+    TERMINAL_CIRCUIT_STATES,
+)
+from qrelay.service import domain
+from qrelay.service.db import fairness, leasing
+from qrelay.service.db.tables import jobs, tasks, transitions, users, workers
+
+QUEUED = [s.value for s in domain.QUEUED_STATES]
+ACTIVE = [s.value for s in domain.ACTIVE_STATES]
+TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
+
+
+def one_of(column: Any, values: Sequence[str]) -> Any:
+    """``column IN (...)`` of constants, as plain parameters: a prebuilt statement then
+    runs without SQLAlchemy expanding the list on every call."""
+    return column.in_([literal(v) for v in values])
+
+
+#: The task columns of a job's answer without its readouts.
+TASK_LIGHT = (
+    tasks.c.id,
+    tasks.c.job_id,
+    tasks.c.circuit_index,
+    tasks.c.status,
+    tasks.c.status_message,
+    tasks.c.shots,
+    tasks.c.counts,
+    tasks.c.initial_l2p,
+    tasks.c.final_l2p,
+    tasks.c.execution_id,
+    tasks.c.updated_at,
+    tasks.c.share,
+)
+
+
+class Statements:
+    """The statements of the hot paths, built once: SQLAlchemy then skips rebuilding them
+    and recomputing their cache keys on every call."""
+
+    def __init__(self, postgres: bool) -> None:
+        """Build every statement for PostgreSQL (``postgres``) or SQLite.
+
+        A long function on purpose: it is a flat list of named statements, each an
+        assignment a reader looks up by its name; split, they would only be harder to find.
+        """
+        self.insert_job = insert(jobs)
+        self.insert_tasks = insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
+        self.insert_transition = insert(transitions)
+        self.find_key = select(jobs.c.request_hash, jobs.c.response).where(
+            jobs.c.user_id == bindparam("uid"), jobs.c.idempotency_key == bindparam("key")
+        )
+        self.balance = select(users.c.balance_micros).where(users.c.id == bindparam("uid"))
+        if postgres:
+            # The user's row stays locked until the submission commits: two submissions
+            # racing for the same money are checked one after the other. (SQLite's write
+            # transactions are serial already.)
+            self.balance = self.balance.with_for_update()
+        # A user's unfinished jobs: how many, and what they may still charge.
+        held = case((jobs.c.charged, jobs.c.estimate_micros - jobs.c.cost_micros), else_=0)
+        self.unfinished = select(
+            func.count().label("jobs"),
+            func.coalesce(func.sum(held), 0).label("held"),
+            func.coalesce(func.sum(jobs.c.num_circuits), 0).label("circuits"),
+        ).where(jobs.c.user_id == bindparam("uid"), ~one_of(jobs.c.status, TERMINAL))
+        self.job_statuses = select(tasks.c.status).where(tasks.c.job_id == bindparam("jid"))
+        self.set_job_status = (
+            update(jobs)
+            .where(jobs.c.id == bindparam("jid"))
+            .values(status=bindparam("st"), updated_at=bindparam("now"))
+        )
+        self.update_task = update(tasks).where(tasks.c.id == bindparam("tid"))
+        self.expired = select(
+            tasks.c.id,
+            tasks.c.lease_id,
+            tasks.c.status,
+            tasks.c.queue_status,
+            tasks.c.attempt,
+            tasks.c.max_attempts,
+            tasks.c.job_id,
+            tasks.c.target,
+        ).where(tasks.c.lease_expires_at < bindparam("now"), one_of(tasks.c.status, ACTIVE))
+        self.lease_job = select(
+            jobs.c.num_circuits,
+            jobs.c.job_type,
+            jobs.c.sim_method,
+            jobs.c.verbatim,
+            jobs.c.memory,
+            jobs.c.meas_level,
+            jobs.c.options,
+        ).where(jobs.c.id == bindparam("jid"))
+        task_cols = [
+            tasks.c.id,
+            tasks.c.job_id,
+            tasks.c.target,
+            tasks.c.status,
+            tasks.c.lease_id,
+            tasks.c.lease_expires_at,
+            tasks.c.cancel_requested,
+            tasks.c.num_rows,
+            tasks.c.shots,
+            tasks.c.queue_status,
+            tasks.c.worker_id,
+        ]
+        task_cols.append(jobs.c.num_circuits)
+        light = (
+            select(*task_cols)
+            .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
+            .where(tasks.c.id == bindparam("tid"))
+        )
+        heavy = (
+            select(*task_cols, tasks.c.circuit)
+            .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
+            .where(tasks.c.id == bindparam("tid"))
+        )
+        if postgres:
+            light = light.with_for_update(of=tasks)
+            heavy = heavy.with_for_update(of=tasks)
+        self.task_light = light
+        self.task_heavy = heavy
+        self.job_charge = select(jobs.c.user_id, jobs.c.charged).where(
+            jobs.c.id == bindparam("jid")
+        )
+        self.charge_user = (
+            update(users)
+            .where(users.c.id == bindparam("uid"))
+            .values(balance_micros=users.c.balance_micros - bindparam("amount"))
+        )
+        self.charge_job = (
+            update(jobs)
+            .where(jobs.c.id == bindparam("jid"))
+            .values(cost_micros=jobs.c.cost_micros + bindparam("amount"))
+        )
+        self.lease_head = leasing.lease_statement(postgres, of_job=False)
+        self.lease_head_of_job = leasing.lease_statement(postgres, of_job=True)
+        self.rank = fairness.rank_statement()
+        self.user_by_token = select(
+            users.c.id, users.c.email, users.c.role, users.c.token_hash, users.c.token_expires_at
+        ).where(users.c.token_hash == bindparam("digest"), users.c.active.is_(True))
+        self.worker_by_token = select(
+            workers.c.id,
+            workers.c.name,
+            workers.c.targets,
+            workers.c.token_hash,
+            workers.c.token_expires_at,
+        ).where(workers.c.token_hash == bindparam("digest"), workers.c.active.is_(True))
+        self.seen = (
+            update(workers)
+            .where(workers.c.id == bindparam("wid"))
+            .values(last_seen_at=bindparam("now"))
+        )
+        self.job_row = (
+            select(jobs, users.c.email)
+            .join(users, users.c.id == jobs.c.user_id)
+            .where(jobs.c.id == bindparam("jid"))
+        )
+        self.own_job_row = self.job_row.where(jobs.c.user_id == bindparam("uid"))
+        light_cols = [*TASK_LIGHT, tasks.c.compiled_circuit]
+        self.job_tasks = (
+            select(*light_cols)
+            .where(tasks.c.job_id == bindparam("jid"))
+            .order_by(tasks.c.circuit_index)
+        )
+        self.job_tasks_heavy = (
+            select(*light_cols, tasks.c.circuit, tasks.c.readouts)
+            .where(tasks.c.job_id == bindparam("jid"))
+            .order_by(tasks.c.circuit_index)
+        )
+        self.ahead = select(func.count()).where(
+            tasks.c.target == bindparam("target"),
+            one_of(tasks.c.status, QUEUED),
+            or_(
+                tasks.c.priority > bindparam("prio"),
+                and_(
+                    tasks.c.priority == bindparam("prio"),
+                    or_(
+                        tasks.c.share < bindparam("share"),
+                        and_(tasks.c.share == bindparam("share"), tasks.c.id < bindparam("first")),
+                    ),
+                ),
+            ),
+        )
+
+
+_STATEMENTS: dict[bool, Statements] = {}
+
+
+def statements(postgres: bool) -> Statements:
+    """The statements of one dialect (PostgreSQL or not), built on first use."""
+    found = _STATEMENTS.get(postgres)
+    if found is None:
+        found = _STATEMENTS[postgres] = Statements(postgres)
+    return found

@@ -1,0 +1,372 @@
+"""The worker's side of tasks: leases, heartbeats, progress, results, and the reclaiming
+of leases that expired.
+
+Which task a lease takes is decided by :mod:`~qrelay.service.db.leasing` (the queue's
+order) and :mod:`~qrelay.service.db.fairness` (the fair-share rank within a priority).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    update,
+)
+
+from qrelay.payload import (
+    TERMINAL_CIRCUIT_STATES,
+    Circuit,
+    CircuitStatus,
+    Register,
+    WorkerTaskResults,
+    WorkerTaskStatus,
+    encode_readouts,
+)
+from qrelay.service import domain
+from qrelay.service.auth import WorkerPrincipal, same_hash
+from qrelay.service.db import leasing
+from qrelay.service.db.base import StoreBase, aware, new_id, refresh_job, transition, utcnow
+from qrelay.service.db.engine import read, rows, run, write
+from qrelay.service.db.shaping import job_json, splice_json
+from qrelay.service.db.tables import tasks
+from qrelay.service.problems import ApiError
+
+#: Logged under the store's name, as before this module was split out of it.
+log = logging.getLogger("qrelay.service.db.repo")
+
+S = CircuitStatus
+#: How often one worker's ``last_seen_at`` is written at most (seconds).
+_SEEN_EVERY = 5.0
+
+
+class WorkStore(StoreBase):
+    """The store's operations for workers."""
+
+    def _seen_worker(self, conn: Connection, worker: WorkerPrincipal) -> None:
+        """Record that ``worker`` was seen now (at most every few seconds per worker)."""
+        now = time.monotonic()
+        with self._seen_lock:
+            last = self._seen.get(worker.worker_id)
+            if last is not None and now - last < _SEEN_EVERY:
+                return
+            self._seen[worker.worker_id] = now
+        run(conn, self._sql.seen, {"wid": worker.worker_id, "now": utcnow()})
+
+    def reclaim_expired(self) -> int:
+        """Put tasks whose lease expired back in the queue, or fail them after max attempts."""
+        now = utcnow()
+        self._last_reclaim = time.monotonic()
+        with read(self.engine) as conn:
+            expired = rows(conn, self._sql.expired, {"now": now})
+        if not expired:
+            return 0
+        done = 0
+        jobs_touched: set[str] = set()
+        targets: set[str] = set()
+        with write(self.engine) as conn:
+            for t in expired:
+                old = CircuitStatus(t.status)
+                if t.attempt >= t.max_attempts:
+                    new = S.FAILED
+                    message = (
+                        f"the lease expired on attempt {t.attempt} of {t.max_attempts}: "
+                        "no worker finished the task"
+                    )
+                else:
+                    new = CircuitStatus(t.queue_status)
+                    message = f"the lease expired on attempt {t.attempt}; queued again"
+                result = conn.execute(
+                    update(tasks)
+                    .where(
+                        tasks.c.id == t.id,
+                        tasks.c.lease_id == t.lease_id,
+                        tasks.c.status == old.value,
+                        tasks.c.lease_expires_at < now,
+                    )
+                    .values(
+                        status=new.value,
+                        status_message=message,
+                        lease_id=None,
+                        lease_expires_at=None,
+                        worker_id=None,
+                        updated_at=now,
+                    )
+                )
+                if result.rowcount:
+                    transition(conn, t.id, old, new, now, message)
+                    jobs_touched.add(t.job_id)
+                    targets.add(t.target)
+                    done += 1
+            for job_id in jobs_touched:
+                refresh_job(conn, job_id, now)
+        if done:
+            log.info("reclaimed %d task(s) with expired leases", done)
+        self.notifier.notify(*(f"job:{j}" for j in jobs_touched), *(f"target:{t}" for t in targets))
+        return done
+
+    def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
+        """Lease the first queued task of ``targets`` (by priority, then fair-share rank,
+        then submission; see :mod:`~qrelay.service.db.leasing`), or None."""
+        if time.monotonic() - self._last_reclaim > self.reclaim_every:
+            self.reclaim_expired()
+        with write(self.engine) as conn:
+            self._seen_worker(conn, worker)
+            if not targets:
+                return None  # nothing to serve
+            return self._lease_in(conn, worker, targets)
+
+    def _lease_in(
+        self,
+        conn: Connection,
+        worker: WorkerPrincipal,
+        targets: Sequence[str],
+        *,
+        job_id: str | None = None,
+    ) -> bytes | None:
+        """:meth:`lease` inside a write transaction: the ``WorkerTask`` JSON, or None.
+
+        With ``job_id`` the first queued task is leased only if it is that job's."""
+        now = utcnow()
+        lease_id = new_id()
+        expires = now + timedelta(seconds=self.lease_seconds)
+        sql = self._sql
+        params: dict[str, Any] = {
+            "targets": leasing.targets_value(self._pg, leasing.lease_targets(targets)),
+            "lid": lease_id,
+            "exp": expires,
+            "wid": worker.worker_id,
+            "now": now,
+        }
+        stmt = sql.lease_head
+        if job_id is not None:
+            params["jid"] = job_id
+            stmt = sql.lease_head_of_job
+        leased = rows(conn, stmt, params)
+        if not leased:
+            return None
+        t = leased[0]
+        transition(
+            conn,
+            t.id,
+            CircuitStatus(t.queue_status),
+            CircuitStatus(t.status),
+            now,
+            f"leased by worker {worker.name} (attempt {t.attempt})",
+        )
+        job = rows(conn, sql.lease_job, {"jid": t.job_id})[0]
+        refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
+        # No wake-up for the job's long polls: they answer only once the job has ended,
+        # and a lease never ends one (waking them would cost a read for nothing).
+        head = {
+            "task_id": str(t.id),
+            "job_id": t.job_id,
+            "circuit_index": t.circuit_index,
+            "target": t.target,
+            "job_type": job.job_type,
+            "sim_method": job.sim_method,
+            "shots": t.shots,
+            "verbatim": job.verbatim,
+            "memory": job.memory,
+            "meas_level": job.meas_level,
+            "options": job.options,
+            "lease_id": lease_id,
+            "lease_expires_at": expires.isoformat(),
+            "attempt": t.attempt,
+            "execution_id": t.execution_id,
+            "deployment_id": self._deployment(conn),
+        }
+        raw = {"circuit": t.circuit, "bindings": t.bindings or "null"}
+        return splice_json(json.dumps(head, separators=(",", ":")), raw)
+
+    def _task_for(
+        self,
+        conn: Connection,
+        worker: WorkerPrincipal,
+        task_id: str,
+        lease_id: str,
+        *,
+        lock: bool = False,
+        heavy: bool = False,
+    ) -> Any:
+        """The task under a current lease held through ``lease_id`` by this worker;
+        404/403/409 otherwise. A lease id alone is not enough: another worker's token
+        that learnt it is refused (403) and changes nothing."""
+        try:
+            tid = int(task_id)
+        except ValueError:
+            raise ApiError(404, "not_found", f"task_id: no task {task_id!r}") from None
+        stmt = self._sql.task_heavy if heavy else self._sql.task_light
+        found = rows(conn, stmt, {"tid": tid})
+        if not found:
+            raise ApiError(404, "not_found", f"task_id: no task {task_id!r}")
+        row = found[0]
+        if row.target not in worker.targets:
+            raise ApiError(403, "forbidden", f"this worker does not serve target {row.target!r}")
+        expires = aware(row.lease_expires_at)
+        if (
+            row.lease_id is None
+            or not same_hash(row.lease_id, lease_id)
+            or expires is None
+            or expires < utcnow()
+        ):
+            raise ApiError(
+                409,
+                "lease_lost",
+                f"lease_id: the lease of task {task_id} is not current (expired or taken over)",
+            )
+        if row.worker_id != worker.worker_id:  # the lease id leaked to another worker
+            raise ApiError(403, "forbidden", f"task_id: task {task_id} is leased to another worker")
+        return row
+
+    def heartbeat(
+        self, worker: WorkerPrincipal, task_id: str, lease_id: str
+    ) -> tuple[datetime, bool]:
+        now = utcnow()
+        expires = now + timedelta(seconds=self.lease_seconds)
+        with write(self.engine) as conn:
+            row = self._task_for(conn, worker, task_id, lease_id, lock=True)
+            run(conn, self._sql.update_task, {"tid": row.id, "lease_expires_at": expires})
+            self._seen_worker(conn, worker)
+        return expires, bool(row.cancel_requested)
+
+    def report_status(
+        self, worker: WorkerPrincipal, task_id: str, report: WorkerTaskStatus
+    ) -> None:
+        now = utcnow()
+        with write(self.engine) as conn:
+            row = self._task_for(conn, worker, task_id, report.lease_id, lock=True)
+            values: dict[str, Any] = {"updated_at": now}
+            if report.execution_id is not None:
+                values["execution_id"] = report.execution_id
+            old = CircuitStatus(row.status)
+            new = report.status
+            if old in (S.CANCELLED, S.DELETED):
+                pass  # cancelled while running: progress no longer shows, the id is kept
+            elif new is not old:
+                if new not in domain.WORKER_PROGRESS_STATES:
+                    raise ApiError(
+                        422,
+                        "validation_error",
+                        f"status: {new.value!r} is not a progress state; "
+                        "post results to end a task",
+                    )
+                try:
+                    domain.check_transition(old, new)
+                except Exception as exc:
+                    raise ApiError(409, "conflict", f"status: {exc}") from exc
+                values["status"] = new.value
+                values["status_message"] = report.message
+                transition(conn, row.id, old, new, now, report.message)
+            run(conn, self._sql.update_task, {"tid": row.id, **values})
+            if "status" in values:
+                single = values["status"] if row.num_circuits == 1 else None
+                refresh_job(conn, row.job_id, now, only=single)
+        # No wake-up: progress states are not terminal, and the job's long polls answer
+        # only once it has ended.
+
+    def post_result(
+        self, worker: WorkerPrincipal, task_id: str, results: WorkerTaskResults
+    ) -> None:
+        now = utcnow()
+        if results.status not in (S.COMPLETED, S.FAILED, S.CANCELLED):
+            raise ApiError(
+                422,
+                "validation_error",
+                f"status: {results.status.value!r}; a result ends a task as "
+                "completed, failed or cancelled",
+            )
+        with write(self.engine) as conn:
+            row = self._task_for(conn, worker, task_id, results.lease_id, lock=True, heavy=True)
+            values: dict[str, Any] = {
+                "lease_id": None,
+                "lease_expires_at": None,
+                "updated_at": now,
+            }
+            charge = 0
+            old = CircuitStatus(row.status)
+            if old in (S.CANCELLED, S.DELETED):
+                # Cancelled before its result came: the result is withheld (dropped, never
+                # shown) and nothing is charged. Only the device's execution id is kept.
+                if results.execution_id is not None:
+                    values["execution_id"] = results.execution_id
+                run(conn, self._sql.update_task, {"tid": row.id, **values})
+                return
+            if results.status is S.COMPLETED:
+                charge = self._completed_values(row, results, values)
+            if results.compiled_circuit is not None:
+                values["compiled_circuit"] = results.compiled_circuit.model_dump_json()
+            if results.initial_logical_to_physical is not None:
+                values["initial_l2p"] = {
+                    str(k): v for k, v in results.initial_logical_to_physical.items()
+                }
+            if results.final_logical_to_physical is not None:
+                values["final_l2p"] = {
+                    str(k): v for k, v in results.final_logical_to_physical.items()
+                }
+            if results.execution_id is not None:
+                values["execution_id"] = results.execution_id
+            new = results.status
+            domain.check_transition(old, new)
+            values["status"] = new.value
+            values["status_message"] = results.status_message
+            transition(conn, row.id, old, new, now, results.status_message)
+            run(conn, self._sql.update_task, {"tid": row.id, **values})
+            if charge > 0:
+                self._charge(conn, row.job_id, charge)
+            single = values.get("status", row.status) if row.num_circuits == 1 else None
+            refresh_job(conn, row.job_id, now, only=single)
+            ended = None
+            if self.notifier.waiting(f"job:{row.job_id}"):
+                ended = self._ended_job(conn, row.job_id)
+        self.notifier.notify(f"job:{row.job_id}", value=ended)
+
+    def _completed_values(
+        self, row: Any, results: WorkerTaskResults, values: dict[str, Any]
+    ) -> int:
+        """Check a completed task's readouts against its circuit (422 if they do not fit),
+        add them and their counts to the task's ``values``; what the task charges."""
+        layout = json.loads(row.circuit)
+        shape = Circuit(
+            num_qubits=layout["num_qubits"],
+            registers=[Register(**r) for r in layout.get("registers", [])],
+        )
+        try:
+            readouts = domain.check_results(shape, row.num_rows, row.shots, results)
+        except ValueError as exc:
+            raise ApiError(422, "validation_error", str(exc)) from exc
+        values.update(
+            readouts=encode_readouts(readouts),
+            successful_shots=results.successful_shots,
+            counts=domain.counts_of(readouts),
+        )
+        info = self.catalog.get(row.target)
+        price = info.price_per_shot if info else 0.0
+        if row.queue_status == S.AWAITING_COMPILE.value:  # a compile or convert job
+            return domain.compile_charge(price)
+        return domain.charge_for(readouts, price)
+
+    def _charge(self, conn: Connection, job_id: str, charge: int) -> None:
+        """Charge ``charge`` micro-units to the job and its user, unless the job is free
+        (an admin's)."""
+        sql = self._sql
+        job = rows(conn, sql.job_charge, {"jid": job_id})[0]
+        if job.charged:
+            run(conn, sql.charge_user, {"uid": job.user_id, "amount": charge})
+            run(conn, sql.charge_job, {"jid": job_id, "amount": charge})
+
+    def _ended_job(self, conn: Connection, job_id: str) -> bytes | None:
+        """The job's ``JobData`` JSON with its readout if it has ended, else None: what a
+        long poll waiting on it would read next, sent along with its wake-up (read here, in
+        the transaction that ended it, it costs two small queries instead of a transaction
+        of its own)."""
+        job = rows(conn, self._sql.job_row, {"jid": job_id})[0]
+        if CircuitStatus(job.status) not in TERMINAL_CIRCUIT_STATES:
+            return None
+        trows = rows(conn, self._sql.job_tasks_heavy, {"jid": job_id})
+        return job_json(job, trows, heavy=True, queue_position=None)
