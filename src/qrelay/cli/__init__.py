@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
+from qrelay import logs
 from qrelay.errors import QRelayError
 
 #: The modules under ``qrelay.cli`` that contribute subcommands, in help order.
@@ -26,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run quantum circuits on qrelay targets, and operate the service.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="log lines as text or as JSON objects (default: $QRELAY_LOG_FORMAT, else text)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"qrelay.cli.{name}")
@@ -38,12 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format=logs.TEXT_FORMAT)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return 2
     try:
+        logs.use_format(args.log_format or os.environ.get("QRELAY_LOG_FORMAT") or "text")
         return int(handler(args) or 0)
     except QRelayError as exc:
         sys.stderr.write(f"qrelay: error: {exc}\n")

@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,22 @@ def _serve(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
+    stop_metrics: Callable[[], None] = _nothing
+    if args.metrics_port is not None:
+        from qrelay import exposition
+
+        exposition.require()
+        from qrelay.qpu.metrics import controller_registry
+
+        try:
+            stop_metrics = exposition.serve_registry(
+                controller_registry(handle.controller),
+                args.metrics_host or args.host,
+                args.metrics_port,
+            )
+        except BaseException:
+            handle.stop()
+            raise
     names = ", ".join(handle.controller.device_names)
     sys.stdout.write(f"QPU controller listening on {handle.address} ({names})\n")
     sys.stdout.flush()
@@ -49,8 +66,13 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         log.info("stopping the QPU controller")
+        stop_metrics()
         handle.stop()
     return 0
+
+
+def _nothing() -> None:
+    """Stops no metrics server."""
 
 
 def register(subparsers: Any) -> None:
@@ -66,5 +88,15 @@ def register(subparsers: Any) -> None:
         help="comma-separated device names (default: the whole fleet)",
     )
     serve.add_argument("--seed", type=int, default=None, help="seed of shot and IQ noise")
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port (default: not at all)",
+    )
+    serve.add_argument(
+        "--metrics-host", default=None, help="address of the metrics port (default: --host)"
+    )
     serve.set_defaults(handler=_serve)
     qpu.set_defaults(handler=lambda _args: qpu.print_help() or 2)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from qrelay.errors import ConfigurationError
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from qrelay import exposition, logs
     from qrelay.settings import WorkerSettings
     from qrelay.worker import Worker
 
@@ -31,7 +33,10 @@ def _run(args: argparse.Namespace) -> int:
         targets=args.target or None,
         qpu_address=args.qpu_address,
         lease_wait_seconds=args.lease_wait,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
     )
+    logs.use_format(settings.log_format)
     if not settings.url:
         raise ConfigurationError("qrelay worker: give --url (or set QRELAY_URL)")
     if settings.token is None:
@@ -56,6 +61,15 @@ def _run(args: argparse.Namespace) -> int:
         log.info("signal %d: finishing the current task, then stopping", signum)
         worker.stop()
 
+    stop_metrics: Callable[[], None] = _nothing
+    if settings.metrics_port is not None:
+        exposition.require()
+        from qrelay.worker.metrics import WorkerMetrics
+
+        registry = WorkerMetrics(worker).registry
+        stop_metrics = exposition.serve_registry(
+            registry, settings.metrics_host, settings.metrics_port
+        )
     previous_term = signal.signal(signal.SIGTERM, _drain)
     previous_int = signal.signal(signal.SIGINT, _drain)
     try:
@@ -63,8 +77,13 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)
+        stop_metrics()
         worker.close()
     return 0
+
+
+def _nothing() -> None:
+    """Stops no metrics server."""
 
 
 def register(subparsers: Any) -> None:
@@ -89,6 +108,16 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--lease-wait", type=float, default=None, metavar="S", help="long-poll seconds"
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port (default: not at all)",
+    )
+    parser.add_argument(
+        "--metrics-host", default=None, help="address of the metrics port (default 127.0.0.1)"
     )
     parser.add_argument("--profile", default=None, help="config-file profile to read")
     parser.set_defaults(handler=_run)

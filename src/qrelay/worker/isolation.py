@@ -80,6 +80,9 @@ class DriverProcess:
     def __init__(self) -> None:
         self._child: ChildProcess | None = None
         self._lock = threading.Lock()
+        #: Children ended early (a crash, or killed to stop a cancelled task), each
+        #: replaced at the next use.
+        self.restarts = 0
 
     def _running(self) -> ChildProcess:
         """The child, started (again) if there is none or it has died."""
@@ -138,6 +141,7 @@ class DriverProcess:
 
     def _drop(self, child: ChildProcess) -> None:
         child.kill()
+        self.restarts += 1
         if self._child is child:
             self._child = None
 

@@ -67,6 +67,7 @@ from qrelay.service.catalog import Catalog
 from qrelay.service.db import listing
 from qrelay.service.db.engine import read, rows, run, run_many, write
 from qrelay.service.db.tables import audit, jobs, tasks, transitions, users, workers
+from qrelay.service.events import StoreEvents
 from qrelay.service.notify import Notifier
 from qrelay.service.problems import ApiError
 
@@ -169,6 +170,7 @@ class _Statements:
             jobs.c.memory,
             jobs.c.meas_level,
             jobs.c.options,
+            jobs.c.submitted_at,
         ).where(jobs.c.id == bindparam("jid"))
         task_cols = [
             tasks.c.id,
@@ -364,6 +366,8 @@ class Store:
         self._sql = _statements(self._pg)
         self._last_reclaim = 0.0
         self.reclaim_every = min(max(lease_seconds / 4, 0.05), 2.0)
+        #: Told of each change (the metrics replace it; see :mod:`qrelay.service.events`).
+        self.events = StoreEvents()
 
     # ================================================================== principals
     def principal(self, token: str) -> UserPrincipal | WorkerPrincipal | None:
@@ -724,6 +728,7 @@ class Store:
             return Submitted(_replay(found[0], request_hash), created=False)
         if leased is None:
             self.notifier.notify(f"target:{job.target}")
+        self.events.job_submitted(job.target)
         return Submitted(response, created=True, task=leased, job_id=job_id)
 
     def _check_room(self, conn: Connection, user_id: str, estimate: int) -> None:
@@ -851,6 +856,7 @@ class Store:
         missing: list[str] = []
         now = utcnow()
         touched: list[str] = []
+        ended: list[tuple[str, str]] = []
         with write(self.engine) as conn:
             for job_id in dict.fromkeys(job_ids):
                 try:
@@ -873,10 +879,12 @@ class Store:
                 if not cancelled_any:  # every live circuit ended meanwhile
                     terminal.append(job_id)
                     continue
-                _refresh_job(conn, job_id, now)
+                ended.append((job_row.target, _refresh_job(conn, job_id, now)))
                 succeeded.append(job_id)
                 touched.append(job_id)
         self.notifier.notify(*(f"job:{j}" for j in touched))
+        for target, status in ended:
+            self.events.job_ended(target, status)
         return JobCancellationResults(
             succeeded=succeeded,
             already_terminal=terminal,
@@ -957,8 +965,9 @@ class Store:
         if not expired:
             return 0
         done = 0
-        jobs_touched: set[str] = set()
-        targets: set[str] = set()
+        jobs_touched: dict[str, str] = {}
+        targets: dict[str, int] = {}
+        failed: list[str] = []
         with write(self.engine) as conn:
             for t in expired:
                 old = CircuitStatus(t.status)
@@ -990,14 +999,19 @@ class Store:
                 )
                 if result.rowcount:
                     _transition(conn, t.id, old, new, now, message)
-                    jobs_touched.add(t.job_id)
-                    targets.add(t.target)
+                    jobs_touched[t.job_id] = t.target
+                    targets[t.target] = targets.get(t.target, 0) + 1
                     done += 1
-            for job_id in jobs_touched:
-                _refresh_job(conn, job_id, now)
+            for job_id, target in jobs_touched.items():
+                if _refresh_job(conn, job_id, now) == S.FAILED.value:
+                    failed.append(target)
         if done:
             log.info("reclaimed %d task(s) with expired leases", done)
         self.notifier.notify(*(f"job:{j}" for j in jobs_touched), *(f"target:{t}" for t in targets))
+        for target, count in targets.items():
+            self.events.leases_expired(target, count)
+        for target in failed:
+            self.events.job_ended(target, S.FAILED.value)
         return done
 
     def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
@@ -1043,6 +1057,9 @@ class Store:
         )
         job = rows(conn, sql.lease_job, {"jid": t.job_id})[0]
         _refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
+        self.events.task_leased(
+            t.target, lease_id, _aware(job.submitted_at) if t.attempt == 1 else None
+        )
         # No wake-up for the job's long polls: they answer only once the job has ended,
         # and a lease never ends one (waking them would cost a read for nothing).
         head = {
@@ -1094,6 +1111,7 @@ class Store:
             or expires is None
             or expires < utcnow()
         ):
+            self.events.lease_fenced()
             raise ApiError(
                 409,
                 "lease_lost",
@@ -1196,7 +1214,8 @@ class Store:
             if results.execution_id is not None:
                 values["execution_id"] = results.execution_id
             old = CircuitStatus(row.status)
-            if old in (S.CANCELLED, S.DELETED):
+            ended_now = old not in (S.CANCELLED, S.DELETED)
+            if not ended_now:
                 charge = 0  # cancelled while it ran: the result is kept, nothing is charged
             else:
                 new = results.status
@@ -1208,15 +1227,22 @@ class Store:
             if charge > 0:
                 sql = self._sql
                 job = rows(conn, sql.job_charge, {"jid": row.job_id})[0]
-                if job.charged:
+                if not job.charged:
+                    charge = 0
+                else:
                     run(conn, sql.charge_user, {"uid": job.user_id, "amount": charge})
                     run(conn, sql.charge_job, {"jid": row.job_id, "amount": charge})
             single = values.get("status", row.status) if row.num_circuits == 1 else None
-            _refresh_job(conn, row.job_id, now, only=single)
+            job_now = _refresh_job(conn, row.job_id, now, only=single)
             ended = None
             if self.notifier.waiting(f"job:{row.job_id}"):
                 ended = self._ended_job(conn, row.job_id)
         self.notifier.notify(f"job:{row.job_id}", value=ended)
+        self.events.task_ended(row.target, results.lease_id, results.status.value)
+        if charge > 0:
+            self.events.charged(row.target, charge)
+        if ended_now and CircuitStatus(job_now) in TERMINAL_CIRCUIT_STATES:
+            self.events.job_ended(row.target, job_now)
 
     def _ended_job(self, conn: Connection, job_id: str) -> bytes | None:
         """The job's ``JobData`` JSON with its readout if it has ended, else None: what a
@@ -1262,8 +1288,9 @@ def _transition(  # noqa: PLR0917
     )
 
 
-def _refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | None = None) -> None:
-    """Store the job's derived status; ``only`` is the circuit's status of a one-circuit job."""
+def _refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | None = None) -> str:
+    """Store the job's derived status and give it; ``only`` is the circuit's status of a
+    one-circuit job."""
     sql = _statements(False)
     if only is not None:
         status = job_status([CircuitStatus(only)]).value
@@ -1271,6 +1298,7 @@ def _refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | No
         found = rows(conn, sql.job_statuses, {"jid": job_id})
         status = job_status([CircuitStatus(r.status) for r in found]).value
     run(conn, sql.set_job_status, {"jid": job_id, "st": status, "now": now})
+    return status
 
 
 def _audit(
