@@ -99,7 +99,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The job service as an ASGI app."""
     from qrelay.service import metrics as service_metrics
     from qrelay.service import problems
-    from qrelay.service.api import admin, jobs, targets, worker
+    from qrelay.service.api import admin, audit, jobs, targets, worker
     from qrelay.service.limits import BodyLimit
 
     settings = settings or ServiceSettings.load()
@@ -127,7 +127,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     problems.install(app)
-    for module in (jobs, targets, admin, worker):
+    for module in (jobs, targets, admin, worker, audit):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

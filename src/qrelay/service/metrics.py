@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -40,8 +42,6 @@ from qrelay.service import domain, money
 from qrelay.service.events import StoreEvents
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
     from qrelay.service.app import ServiceRuntime
     from qrelay.service.db.repo import Store
     from qrelay.settings import ServiceSettings
@@ -290,9 +290,6 @@ def install(app: FastAPI, rt: ServiceRuntime) -> ServiceMetrics | None:
     """
     if not metrics_enabled(rt):
         return None
-    from fastapi import Request
-    from fastapi.responses import Response
-
     from qrelay.service.api.deps import admin
 
     metrics = ServiceMetrics()

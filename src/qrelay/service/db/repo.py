@@ -64,9 +64,10 @@ from qrelay.payload import (
 from qrelay.service import domain, money
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
 from qrelay.service.catalog import Catalog
+from qrelay.service.db import audit as audit_log
 from qrelay.service.db import listing
 from qrelay.service.db.engine import read, rows, run, run_many, write
-from qrelay.service.db.tables import audit, jobs, tasks, transitions, users, workers
+from qrelay.service.db.tables import jobs, tasks, transitions, users, workers
 from qrelay.service.events import StoreEvents
 from qrelay.service.notify import Notifier
 from qrelay.service.problems import ApiError
@@ -424,7 +425,13 @@ class Store:
                         created_at=utcnow(),
                     )
                 )
-                _audit(conn, actor, "user.create", user_id, {"email": email, "role": role.value})
+                audit_log.record(
+                    conn,
+                    actor,
+                    "user.create",
+                    user_id,
+                    after={"name": name, "email": email, "role": role.value, "balance": balance},
+                )
                 row = conn.execute(select(users).where(users.c.id == user_id)).one()
         except IntegrityError as exc:
             raise ApiError(409, "conflict", f"email: a user with email {email!r} exists") from exc
@@ -463,20 +470,16 @@ class Store:
         if details.active is not None:
             values["active"] = details.active
         with write(self.engine) as conn:
+            old = conn.execute(select(users).where(users.c.id == user_id)).first()
+            if old is None:
+                raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
             if values:
-                done = conn.execute(update(users).where(users.c.id == user_id).values(**values))
-                if done.rowcount == 0:
-                    raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
-            _audit(
-                conn,
-                actor,
-                "user.update",
-                user_id,
-                details.model_dump(mode="json", exclude_none=True),
-            )
-            row = conn.execute(select(users).where(users.c.id == user_id)).first()
-        if row is None:
-            raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
+                conn.execute(update(users).where(users.c.id == user_id).values(**values))
+            before = self._user_info(old).model_dump(mode="json")
+            after = details.model_dump(mode="json", exclude_none=True)
+            change = audit_log.changed(before, after)
+            audit_log.record(conn, actor, "user.update", user_id, **change)
+            row = conn.execute(select(users).where(users.c.id == user_id)).one()
         return self._user_info(row)
 
     def set_user_token(self, user_id: str, token: str, actor: UserPrincipal | None) -> UserInfo:
@@ -516,8 +519,12 @@ class Store:
                     created_at=utcnow(),
                 )
             )
-            _audit(
-                conn, actor, "worker.create", worker_id, {"name": name, "targets": list(targets)}
+            audit_log.record(
+                conn,
+                actor,
+                "worker.create",
+                worker_id,
+                after={"name": name, "targets": list(targets)},
             )
         return worker_id
 
@@ -1308,16 +1315,7 @@ def _audit(
     subject: str | None,
     detail: dict[str, Any],
 ) -> None:
-    conn.execute(
-        insert(audit).values(
-            at=utcnow(),
-            actor_kind="admin" if actor is not None else "system",
-            actor_id=actor.user_id if actor is not None else None,
-            action=action,
-            subject=subject,
-            detail=detail,
-        )
-    )
+    audit_log.record(conn, actor, action, subject, detail)
 
 
 def _render_listed(conn: Connection, batch: Sequence[Any]) -> Iterator[bytes]:
