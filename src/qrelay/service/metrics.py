@@ -132,6 +132,7 @@ class ServiceMetrics(StoreEvents):
             registry=r,
         )
         self._starts: dict[str, float] = {}
+        self._http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._starts_lock = threading.Lock()
 
     # ---------------------------------------------------------------- store events
@@ -168,8 +169,15 @@ class ServiceMetrics(StoreEvents):
 
     # ---------------------------------------------------------------- requests
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method, route, str(status)).inc()
-        self.http_seconds.labels(route).observe(seconds)
+        key = (method, route, status)
+        found = self._http_children.get(key)
+        if found is None:  # label lookups take a lock: done once per key
+            found = self._http_children[key] = (
+                self.http_requests.labels(method, route, str(status)),
+                self.http_seconds.labels(route),
+            )
+        found[0].inc()
+        found[1].observe(seconds)
 
     def counting_db_errors(self, offload: Callable[..., Any]) -> Callable[..., Any]:
         """``offload`` (how routes run store calls) counting the database errors it raises."""
