@@ -16,13 +16,11 @@ POSTGRES_ENV = "QRELAY_TEST_POSTGRES_URL"
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Keep every test away from the user's real data dir, config and service URL."""
     home = tmp_path_factory.mktemp("qrelay-home")
-    saved = {
-        k: os.environ.get(k)
-        for k in ("QRELAY_HOME", "QRELAY_CONFIG", "QRELAY_URL", "QRELAY_TOKEN", "QRELAY_PROFILE")
-    }
+    unset = ("QRELAY_URL", "QRELAY_TOKEN", "QRELAY_PROFILE", "QRELAY_QPU_TOKEN")
+    saved = {k: os.environ.get(k) for k in ("QRELAY_HOME", "QRELAY_CONFIG", *unset)}
     os.environ["QRELAY_HOME"] = str(home)
     os.environ["QRELAY_CONFIG"] = str(home / "config.toml")
-    for key in ("QRELAY_URL", "QRELAY_TOKEN", "QRELAY_PROFILE"):
+    for key in unset:
         os.environ.pop(key, None)
     yield home
     for key, value in saved.items():

@@ -48,6 +48,12 @@ PARENTS = {
     "QpuApiError": "DeviceError",
     "SubmissionError": "QpuApiError",
     "BuildOptionsError": "QpuApiError",
+    "QpuTimeoutError": "QpuApiError",
+    "QpuJobFailedError": "QpuApiError",
+    "QpuJobCancelledError": "QpuApiError",
+    "QpuUnavailableError": "QpuApiError",
+    "QpuNotFoundError": "QpuApiError",
+    "QpuAuthenticationError": "QpuApiError",
 }
 
 

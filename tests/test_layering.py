@@ -6,6 +6,8 @@
 2. ``qrelay.payload`` imports only pydantic, pydantic_core, typing_extensions, numpy, the
    standard library, itself and ``qrelay.errors``: it is the wire format, and every
    process (the smallest client included) loads it.
+3. Between the parts of ``qrelay`` only the edges of :data:`ALLOWED_EDGES` exist, and the
+   adapters import only the client side (:data:`ADAPTER_ALLOWED`).
 
 The static check walks the AST of every module (``import_module("...")`` and
 ``__import__("...")`` calls with a literal name count too). The subprocess checks confirm
@@ -200,3 +202,86 @@ def test_payload_use_loads_no_framework() -> None:
     loaded = set(_fresh_modules(code))
     assert loaded & FORBIDDEN == set()
     assert loaded & HEAVY == set()
+
+
+# ---------------------------------------------------------------------- the table of layers
+#: Which parts of ``qrelay`` each part may import (every import, lazy ones included).
+#: Dependencies point inward: payload <- settings <- registry <- runtime <- {qpu, service,
+#: worker} <- embedded <- cli, with the adapters beside the cli. Among the three peers the
+#: worker and the service may read the QPU package (the worker's driver speaks to a
+#: controller; the service's default catalog lists the fleet), never the other way.
+_BASE = frozenset({"errors", "payload", "plugins", "childproc", "settings", "registry"})
+ALLOWED_EDGES: dict[str, frozenset[str]] = {
+    "errors": frozenset(),
+    "payload": frozenset({"errors"}),
+    "plugins": frozenset({"errors", "payload"}),
+    "childproc": frozenset({"errors"}),
+    "settings": frozenset({"errors", "payload"}),
+    "registry": frozenset({"errors", "payload", "settings"}),
+    "runtime": _BASE,
+    "qpu": _BASE | {"runtime"},
+    "service": _BASE | {"runtime", "qpu"},
+    "worker": _BASE | {"runtime", "qpu"},
+    "embedded": _BASE | {"runtime", "qpu", "service", "worker"},
+    "cli": _BASE | {"runtime", "qpu", "service", "worker", "embedded"},
+}
+#: What the framework adapters may import of the core: the client side and the plugin
+#: protocols, never the server parts (those reach the adapters through entry points).
+ADAPTER_ALLOWED = _BASE | {"runtime"}
+
+
+def _part(module: str) -> str | None:
+    """The part of ``qrelay`` a module belongs to (``None``: not ours, or the root)."""
+    parts = module.split(".")
+    if parts[0] != "qrelay" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+def test_every_part_is_in_the_table() -> None:
+    parts = {_part(module_name(path)) for path in modules()} - {None}
+    assert parts <= set(ALLOWED_EDGES), f"add {sorted(parts - set(ALLOWED_EDGES))} to the table"
+
+
+@pytest.mark.parametrize("path", modules(), ids=module_name)
+def test_imports_follow_the_table(path: Path) -> None:
+    here = _part(module_name(path))
+    if here is None:
+        return
+    allowed = ALLOWED_EDGES[here] | {here}
+    bad = [
+        f"line {line}: {name}"
+        for line, name in imported_names(path)
+        if (there := _part(name)) is not None and there not in allowed
+    ]
+    assert bad == [], f"{module_name(path)} ({here}) may import only {sorted(allowed)}: {bad}"
+
+
+def _adapter_modules() -> list[Path]:
+    return sorted((ROOT / "adapters").rglob("*.py"))
+
+
+@pytest.mark.parametrize(
+    "path", _adapter_modules(), ids=lambda p: str(p.relative_to(ROOT / "adapters"))
+)
+def test_adapters_import_only_the_client_side(path: Path) -> None:
+    rel = path.relative_to(ROOT / "adapters").with_suffix("")
+    parts = list(rel.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    source = path.read_text(encoding="utf-8")
+    found = imports_in(source, ".".join(parts), is_package=path.name == "__init__.py")
+    bad = [
+        f"line {line}: {name}"
+        for line, name in found
+        if (there := _part(name)) is not None and there not in ADAPTER_ALLOWED
+    ]
+    assert bad == [], f"{'.'.join(parts)} may import only {sorted(ADAPTER_ALLOWED)}: {bad}"
+
+
+def test_the_table_catches_a_lazy_upward_import() -> None:
+    """A function-level import of a higher part is caught like a module-level one."""
+    source = "def f():\n    from qrelay import embedded\n    return embedded\n"
+    found = [name for _, name in imports_in(source, "qrelay.runtime.probe", is_package=False)]
+    assert any(_part(n) == "embedded" for n in found)
+    assert "embedded" not in ALLOWED_EDGES["runtime"]

@@ -210,6 +210,34 @@ class QRelaySampler(cirq.Sampler):
         results: list[list[cirq.Result]] = await future
         return results[0]
 
+    def sample_expectation_values(
+        self,
+        program: cirq.AbstractCircuit,
+        observables: cirq.PauliSumLike | list[cirq.PauliSumLike],
+        *,
+        num_samples: int,
+        params: cirq.Sweepable = None,
+        permit_terminal_measurements: bool = False,
+        readout_mitigation: bool = False,
+    ) -> Sequence[Sequence[float]]:
+        """Observables grouped into qubit-wise commuting bases, all run as ONE job.
+
+        ``readout_mitigation=True`` adds TREX (twirled readout and a calibration circuit in
+        the same job); see :mod:`qrelay_cirq.expectation`.
+        """
+        from qrelay_cirq.expectation import sample_expectation_values
+
+        return sample_expectation_values(
+            self,
+            program,
+            observables,
+            num_samples=num_samples,
+            params=params,
+            permit_terminal_measurements=permit_terminal_measurements,
+            readout_mitigation=readout_mitigation,
+            seed=self._seed,
+        )
+
     def run_batch(
         self,
         programs: Sequence[cirq.AbstractCircuit],

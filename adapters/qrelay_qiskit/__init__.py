@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from qrelay_qiskit.backend import QRelayBackend
     from qrelay_qiskit.convert import from_qiskit as from_qiskit
     from qrelay_qiskit.convert import to_qiskit as to_qiskit
+    from qrelay_qiskit.estimator import QRelayEstimatorV2
     from qrelay_qiskit.job import QRelayJob
     from qrelay_qiskit.provider import QRelayProvider
     from qrelay_qiskit.sampler import QRelaySamplerV2
@@ -25,10 +26,12 @@ _LAZY: dict[str, str] = {
     "QRelayBackend": "qrelay_qiskit.backend",
     "QRelayJob": "qrelay_qiskit.job",
     "QRelaySamplerV2": "qrelay_qiskit.sampler",
+    "QRelayEstimatorV2": "qrelay_qiskit.estimator",
 }
 
 __all__ = [
     "QRelayBackend",
+    "QRelayEstimatorV2",
     "QRelayJob",
     "QRelayProvider",
     "QRelaySamplerV2",

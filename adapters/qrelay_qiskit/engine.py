@@ -13,12 +13,10 @@ models are cached per calibration (see :mod:`qrelay_qiskit.noise`).
 
 from __future__ import annotations
 
-import inspect
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from typing import Any, Final, cast
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -48,7 +46,6 @@ class AerEngine:
 
         self._method = method
         self._simulator = AerSimulator(method=method, **options)
-        self._in_thread = run_in_thread(self._simulator)
         self._lock = threading.Lock()
         self._converted: OrderedDict[str, Any] = OrderedDict()
         self._supported_names: set[str] | None = None
@@ -153,8 +150,7 @@ class AerEngine:
         ideal_statevector = (
             noise_model is None and run_options.get("method", self._method) == "statevector"
         )
-        # The draw reads Aer's raw output, which only the runner on this thread gives.
-        if ideal_statevector and self._in_thread is not None:
+        if ideal_statevector:
             final = final_measurements(circuit)
             if final is not None and not final.fits(rows if binds else 1):
                 final = None
@@ -222,12 +218,8 @@ class AerEngine:
         options: dict[str, Any],
     ) -> list[dict[str, Any]]:
         """One Aer run; the output of each experiment (one per parameter point)."""
-        runner = self._in_thread
         try:
-            if runner is not None:
-                output = runner([qc], parameter_binds, {"shots": shots, **options}, "", False)
-            else:
-                output = run_public(self._simulator, qc, shots, parameter_binds, options)
+            output = run_public(self._simulator, qc, shots, parameter_binds, options)
         except Exception as exc:  # Aer raises its own errors and plain ones alike
             raise DeviceError(f"Aer could not run circuit {qc.name!r}: {exc}") from exc
         if not output.get("success"):
@@ -262,33 +254,9 @@ def _probabilities_circuit(qc: Any, final: FinalMeasurements) -> Any:
     out = qc.copy_empty_like()
     for instruction in qc.data:
         if instruction.name != "measure":
-            out._append(instruction)
+            out.append(instruction)
     out.append(SaveProbabilities(len(final.qubits)), [out.qubits[q] for q in final.qubits])
     return out
-
-
-def run_in_thread(simulator: Any) -> Callable[..., dict[str, Any]] | None:
-    """Aer's own runner of a job, to call on this thread; ``None`` if this Aer has none.
-
-    ``AerSimulator.run`` hands every job to a thread pool and wraps the C++ output in a
-    ``Result``, and ``job.result()`` waits for that thread. For a Bell pair the hand-off
-    and the ``Result`` cost about 0.4 ms, a third of the whole run (1.2-1.3 ms against
-    1.6-1.7 ms on a 2-core machine). The method the pool thread calls,
-    ``_execute_circuits_job``, has had the same signature since Aer 0.13 and with
-    ``format_result=False`` returns the plain output dict that ``Result`` is built from.
-    It is private, so it is taken only when its signature is the one known; otherwise
-    the engine runs through :func:`run_public`.
-    """
-    method = getattr(simulator, "_execute_circuits_job", None)
-    if method is None:
-        return None
-    try:
-        names = list(inspect.signature(method).parameters)
-    except (TypeError, ValueError):
-        return None
-    if names[:5] != ["circuits", "parameter_binds", "run_options", "job_id", "format_result"]:
-        return None
-    return cast("Callable[..., dict[str, Any]]", method)
 
 
 def run_public(
@@ -298,18 +266,14 @@ def run_public(
     parameter_binds: list[dict[Any, list[float]]] | None,
     options: dict[str, Any],
 ) -> dict[str, Any]:
-    """One run through ``AerSimulator.run``, as the output dict of :func:`run_in_thread`
-    (the parts the engine reads)."""
+    """One run through ``AerSimulator.run``: per experiment its success, status and data
+    (counts with hex keys, and whatever the circuit saved, such as probabilities)."""
     result = simulator.run(qc, shots=shots, parameter_binds=parameter_binds, **options).result()
     return {
         "success": result.success,
         "status": result.status,
         "results": [
-            {
-                "success": e.success,
-                "status": e.status,
-                "data": {"counts": getattr(e.data, "counts", None)},
-            }
+            {"success": e.success, "status": e.status, "data": e.data.to_dict()}
             for e in result.results
         ],
     }

@@ -227,6 +227,10 @@ def experiment_results(
     header = layout.header(circuit.num_qubits)
     out = []
     for readout in readouts:
+        # Extra keywords of an ExperimentResult are its metadata (read as attributes).
+        extra: dict[str, Any] = {}
+        if readout.execution_duration_us is not None:
+            extra["time_taken"] = readout.execution_duration_us / 1e6
         if meas_level == 1:
             data = ExperimentResultData(
                 memory=level1_memory(readout, circuit, layout, meas_return=meas_return)
@@ -239,6 +243,7 @@ def experiment_results(
                 meas_return=meas_return,
                 header=dict(header),
                 status="DONE",
+                **extra,
             )
         else:
             data = ExperimentResultData(**level2_data(readout, circuit, layout, memory=memory))
@@ -249,9 +254,8 @@ def experiment_results(
                 meas_level=2,
                 header=dict(header),
                 status="DONE",
+                **extra,
             )
-        if readout.execution_duration_us is not None:
-            exp._metadata["time_taken"] = readout.execution_duration_us / 1e6
         out.append(exp)
     return out
 

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from qiskit.primitives import BaseSamplerV2
-from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
 from qiskit.primitives.containers import (
     BitArray,
     DataBin,
@@ -25,21 +24,22 @@ from qiskit.primitives.containers import (
     SamplerPubResult,
 )
 from qiskit.primitives.containers.sampler_pub import SamplerPub
-from qiskit.providers import JobStatus
 
 from qrelay.errors import JobFailedError, ValidationError
 from qrelay.payload import Bindings, Circuit, Readout
-from qrelay_qiskit._handles import JobHandle
 from qrelay_qiskit.backend import QRelayBackend
-from qrelay_qiskit.job import (
-    RunInfo,
-    combine_statuses,
-    gather,
-    wait_all,
+from qrelay_qiskit.mitigation import COMPILE_SEED, compiles_locally, device_pass_manager
+from qrelay_qiskit.primitive_jobs import (
+    QRelayPrimitiveJob,
+    Submission,
+    bindings,
+    collect,
+    pub_table,
+    submit,
 )
+from qrelay_qiskit.primitive_options import SamplerOptions, parse_options, randomizations
 from qrelay_qiskit.result import bit_layout
-
-_FINAL = (JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)
+from qrelay_qiskit.sampler_twirl import TwirledCopy, join_copies, twirled_copies
 
 
 class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
@@ -53,9 +53,14 @@ class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
         seed: int | None = None,
         options: dict[str, Any] | None = None,
     ) -> None:
-        """``options`` are backend run options (``priority``, ``tags``, ``sim_method``, ...)."""
+        """``options`` are backend run options (``priority``, ``tags``, ``sim_method``, ...)
+        and IBM's ``twirling`` and ``dynamical_decoupling`` groups (nested or dotted)."""
         if default_shots < 1:
             raise ValidationError(f"default_shots: {default_shots} is not a positive count")
+        groups = ("twirling", "dynamical_decoupling")
+        chosen = {k: v for k, v in (options or {}).items() if str(k).split(".", 1)[0] in groups}
+        options = {k: v for k, v in (options or {}).items() if k not in chosen}
+        self._mitigation: SamplerOptions = parse_options(SamplerOptions, chosen)
         given = set(options or {})
         reserved = {"parameter_binds", "shots", "memory", "meas_level", "meas_return"}
         unknown = sorted((given - set(backend.options)) | (given & reserved))
@@ -77,6 +82,15 @@ class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
     def default_shots(self) -> int:
         return self._default_shots
 
+    @property
+    def options(self) -> SamplerOptions:
+        """The ``twirling`` and ``dynamical_decoupling`` options (assignable)."""
+        return self._mitigation
+
+    def _randomizing(self) -> bool:
+        twirling = self._mitigation.twirling
+        return bool(twirling.enable_gates or twirling.enable_measure)
+
     def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> QRelaySamplerJob:
         """Submit the PUBs; returns a job whose ``result()`` is a ``PrimitiveResult``."""
         from qrelay_qiskit.convert import from_qiskit
@@ -89,101 +103,125 @@ class QRelaySamplerV2(BaseSamplerV2):  # type: ignore[misc]
         for index, pub in enumerate(coerced):
             pub_shots = pub.shots if pub.shots is not None else default
             groups.setdefault(int(pub_shots), []).append(index)
-        parts: list[_Part] = []
+        if self._randomizing() or self._mitigation.dynamical_decoupling.enable:
+            return self._run_randomized(coerced, groups)
+        parts: list[Submission] = []
         for group_shots, members in groups.items():
             payloads = [from_qiskit(coerced[i].circuit) for i in members]
             tables = [
                 _table(coerced[i], payload, i) for i, payload in zip(members, payloads, strict=True)
             ]
-            opts = dict(self._backend.options.__dict__) | self._options
-            opts.update(shots=group_shots, memory=False, meas_level=2, meas_return="single")
-            if self._seed is not None:
-                opts["seed_simulator"] = self._seed
-            jobs, infos = self._backend.plan_jobs(payloads, tables, opts)
-            handles = self._backend.submit_jobs(jobs)
-            parts.append(_Part(members, handles, infos))
+            parts.append(
+                submit(
+                    self._backend,
+                    members,
+                    payloads,
+                    tables,
+                    shots=group_shots,
+                    options=self._options,
+                    seed=self._seed,
+                )
+            )
         return QRelaySamplerJob(coerced, parts)
+
+    def _run_randomized(
+        self, pubs: list[SamplerPub], groups: dict[int, list[int]]
+    ) -> QRelaySamplerJob:
+        """Twirled and decoupled copies of every PUB's circuit, in the same job."""
+        from qrelay_qiskit.convert import from_qiskit
+
+        options = self._mitigation
+        device = compiles_locally(self._backend)
+        manager = device_pass_manager(self._backend, self._seed or COMPILE_SEED) if device else None
+        rng = np.random.default_rng(self._seed)
+        native = set(self._backend.info.native_ops)
+        decoupling = (
+            options.dynamical_decoupling.sequence_type
+            if options.dynamical_decoupling.enable and device
+            else None
+        )
+        copies: dict[int, list[TwirledCopy]] = {}
+        parts: list[Submission] = []
+        for group_shots, members in groups.items():
+            count, per = (
+                randomizations(options.twirling, group_shots)
+                if self._randomizing()
+                else (1, group_shots)
+            )
+            entries: list[int] = []
+            payloads: list[Circuit] = []
+            tables: list[Bindings | None] = []
+            for i in members:
+                pub = pubs[i]
+                circuit = manager.run(pub.circuit) if manager is not None else pub.circuit
+                copies[i] = twirled_copies(
+                    circuit,
+                    index=i,
+                    count=count,
+                    gates=bool(options.twirling.enable_gates),
+                    measure=bool(options.twirling.enable_measure),
+                    rng=rng,
+                    native=native,
+                    target=self._backend.target if device else None,
+                    decoupling=decoupling,
+                )
+                for copy in copies[i]:
+                    payload = from_qiskit(copy.circuit)
+                    entries.append(i)
+                    payloads.append(payload)
+                    tables.append(_table(pub, payload, i))
+            parts.append(
+                submit(
+                    self._backend,
+                    entries,
+                    payloads,
+                    tables,
+                    shots=per,
+                    options=self._options,
+                    seed=None,  # the copies must be independent samples
+                    verbatim=device,
+                )
+            )
+        return QRelaySamplerJob(pubs, parts, copies)
 
 
 def _table(pub: SamplerPub, payload: Circuit, index: int) -> Bindings | None:
-    circuit = pub.circuit
-    rows = math.prod(pub.shape)
-    if circuit.num_parameters == 0:
-        if rows != 1:
-            raise ValidationError(
-                f"pub {index}: a circuit with no parameters takes no parameter array "
-                f"(shape {pub.shape})"
-            )
-        return None
-    params = list(circuit.parameters)
-    values = pub.parameter_values.as_array(params).reshape(rows, len(params))
-    names = [p.name for p in params]
-    missing = sorted(set(payload.parameters) - set(names))
-    if missing:
-        raise ValidationError(f"pub {index}: no values for parameter(s) {missing}")
-    return Bindings(names=names, values=values.tolist())
+    values = pub_table(pub.circuit, pub.parameter_values, tuple(pub.shape), payload, index)
+    return bindings([p.name for p in pub.circuit.parameters], values)
 
 
-class _Part:
-    """The service jobs of the PUBs that share one shot count."""
-
-    def __init__(self, members: list[int], handles: list[JobHandle], infos: list[RunInfo]):
-        self.members = members
-        self.handles = handles
-        self.infos = infos
-
-
-class QRelaySamplerJob(BasePrimitiveJob):  # type: ignore[misc]
+class QRelaySamplerJob(QRelayPrimitiveJob):
     """The job of a ``QRelaySamplerV2.run``: one or more service jobs behind one id."""
 
-    def __init__(self, pubs: list[SamplerPub], parts: list[_Part]) -> None:
-        handles = [h for part in parts for h in part.handles]
-        super().__init__(",".join(h.job_id for h in handles))
+    def __init__(
+        self,
+        pubs: list[SamplerPub],
+        parts: list[Submission],
+        copies: dict[int, list[TwirledCopy]] | None = None,
+    ) -> None:
+        super().__init__(parts, self._collect)
         self._pubs = pubs
-        self._parts = parts
-        self._result: Any = None
+        self._copies = copies
 
-    @property
-    def handles(self) -> list[JobHandle]:
-        return [h for part in self._parts for h in part.handles]
-
-    def status(self) -> JobStatus:
-        return combine_statuses(h.status() for h in self.handles)
-
-    def done(self) -> bool:
-        return self.status() is JobStatus.DONE
-
-    def running(self) -> bool:
-        return self.status() is JobStatus.RUNNING
-
-    def cancelled(self) -> bool:
-        return self.status() is JobStatus.CANCELLED
-
-    def in_final_state(self) -> bool:
-        return self.status() in _FINAL
-
-    def cancel(self) -> None:
-        for handle in self.handles:
-            handle.cancel()
-
-    def result(self, timeout: float | None = None) -> Any:
-        """The ``PrimitiveResult``; raises ``JobFailedError`` if a PUB did not complete."""
-        if self._result is not None:
-            return self._result
+    def _collect(self, parts: list[Submission], timeout: float | None, job_id: str) -> Any:
         results: list[Any] = [None] * len(self._pubs)
-        for part in self._parts:
-            datas = wait_all(part.handles, timeout)
-            rows, layouts, failures, _shots = gather(datas, part.infos, part.handles)
+        for part in parts:
+            rows, layouts = collect(part, timeout, job_id)
+            if self._copies is None:
+                for local, pub_index in enumerate(part.members):
+                    pub = self._pubs[pub_index]
+                    results[pub_index] = _pub_result(pub, layouts[local], rows[local])
+                continue
+            locals_of: dict[int, list[int]] = {}
             for local, pub_index in enumerate(part.members):
-                if local in failures:
-                    raise JobFailedError(
-                        f"pub {pub_index}: {failures[local]}", job_id=self.job_id()
-                    )
-                layout = layouts[local]
-                assert layout is not None
-                results[pub_index] = _pub_result(self._pubs[pub_index], layout, rows[local])
-        self._result = PrimitiveResult(results, metadata={"version": 2})
-        return self._result
+                locals_of.setdefault(pub_index, []).append(local)
+            for pub_index, locals_ in locals_of.items():
+                copies = self._copies[pub_index]
+                joined = join_copies(copies, [rows[k] for k in locals_])
+                result = _pub_result(self._pubs[pub_index], layouts[locals_[0]], joined)
+                result.metadata["num_randomizations"] = len(copies)
+                results[pub_index] = result
+        return PrimitiveResult(results, metadata={"version": 2})
 
 
 def _pub_result(pub: SamplerPub, layout: Circuit, rows: list[Readout]) -> Any:

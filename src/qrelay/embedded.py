@@ -33,7 +33,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,8 +55,8 @@ log = logging.getLogger(__name__)
 STATE_FILE = "embedded.json"
 #: How long an idle embedded worker's lease request waits on the service.
 _LEASE_WAIT = 20.0
-#: At stop, how long busy workers get to finish their task (then the lease lapses and the
-#: task runs again on the next start; nothing is lost).
+#: At stop, how long the worker threads get to leave once their simulations are killed
+#: (a task left unfinished keeps its lease until it lapses, then runs again).
 _STOP_GRACE = 1.0
 #: Longest wait for the HTTP server to start listening.
 _START_TIMEOUT = 30.0
@@ -102,18 +102,23 @@ class EmbeddedStack:
         return self.ready.wait(timeout)
 
     def stop(self) -> None:
-        """Stop the workers, the HTTP server and the fleet (idempotent)."""
+        """Stop the workers, the HTTP server and the fleet at once (idempotent).
+
+        A simulation still running is killed with its child process, not awaited: its
+        task's lease lapses and the service hands the task out again, so the job runs on
+        the next start (a job the user abandoned is cancelled by the client instead).
+        """
         self.stopping.set()
         self.ready.wait(timeout=5.0)  # let a start in progress finish launching first
         for worker in self._workers:
             worker.stop()
         for _worker, api in list(self._by_target.values()):
             api.close()  # idle workers wait for a lease: they leave now, with no task
+        for worker in self._workers:
+            worker.close()  # kills a running simulation's child: nothing waits on it
         deadline = time.monotonic() + _STOP_GRACE
         for thread in self._worker_threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
-        for worker in self._workers:
-            worker.close()
         if self._http is not None:
             self._http.stop()
         stop_fleet()
@@ -203,13 +208,21 @@ def _local_token(home: Path) -> str:
 
 # ---------------------------------------------------------------------- fleet
 def start_fleet() -> ServerHandle:
-    """The emulated fleet's controller on loopback, started once per process."""
+    """The emulated fleet's controller on loopback, started once per process.
+
+    It accepts one random token made for this process (``handle.token``), which the
+    embedded workers and the direct provider send: other local users cannot call it.
+    """
     global _fleet
     with _fleet_lock:
         if _fleet is None:
+            import secrets
+
+            from qrelay.qpu.security import ServerSecurity
             from qrelay.qpu.server import start_server
 
-            _fleet = start_server(host="127.0.0.1", port=0)
+            security = ServerSecurity(tokens=(secrets.token_urlsafe(32),))
+            _fleet = start_server(host="127.0.0.1", port=0, security=security)
             log.info("embedded: QPU controller on %s", _fleet.address)
         return _fleet
 
@@ -367,26 +380,11 @@ def _start_devices(stack: EmbeddedStack) -> None:
         if qpus:
             fleet = start_fleet()
             for name in qpus:
-                launch(name, {"qpu_address": fleet.address})
+                launch(name, {"qpu_address": fleet.address, "qpu_token": fleet.token})
     except Exception:
         log.exception("embedded: starting the devices failed; jobs will wait in the queue")
     finally:
         stack.ready.set()
-
-
-def _at_exit(callback: Callable[[], None]) -> None:
-    """Call ``callback`` as the interpreter exits, while thread pools still take work.
-
-    ``atexit`` runs too late: by then ``concurrent.futures`` has shut its pools, and an
-    RPC reaching the controller after that kills the gRPC server's serving thread, so the
-    server never finishes stopping. The hook ``threading`` runs at its own shutdown comes
-    first (``concurrent.futures`` uses it too, registered earlier, so it runs after ours).
-    """
-    register = getattr(threading, "_register_atexit", None)
-    if callable(register):
-        register(callback)
-    else:  # pragma: no cover - an interpreter without the hook
-        atexit.register(callback)
 
 
 # ---------------------------------------------------------------------- public
@@ -399,7 +397,7 @@ def start() -> EmbeddedStack:
     with _lock:
         if _stack is None:
             _stack = _start_stack()
-            _at_exit(stop)
+            atexit.register(stop)
         return _stack
 
 

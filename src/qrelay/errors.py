@@ -27,9 +27,15 @@ stays visible.
     │   └── JobTimeoutError        waiting ran past its bound
     └── DeviceError                a device or its controller refused or failed
         ├── ChildGoneError         a simulation's child process ended before it answered
-        └── QpuApiError            the QPU API (``qrelay.qpu.api``)
+        └── QpuApiError            the QPU API (``qrelay.qpu.api``); ``.code`` says what
             ├── SubmissionError    the controller refused an executable or patch values
-            └── BuildOptionsError  execution options that cannot be built
+            ├── BuildOptionsError  execution options that cannot be built
+            ├── QpuTimeoutError    a wait for results ran past its bound (the jobs go on)
+            ├── QpuJobFailedError  a job failed on the device
+            ├── QpuJobCancelledError a job was cancelled on the controller
+            ├── QpuUnavailableError the controller cannot be reached or did not answer
+            ├── QpuNotFoundError   the controller knows no such job or processor
+            └── QpuAuthenticationError the controller refused the caller's token
 """
 
 from __future__ import annotations
@@ -55,6 +61,12 @@ __all__ = [
     "PermissionDeniedError",
     "QRelayError",
     "QpuApiError",
+    "QpuAuthenticationError",
+    "QpuJobCancelledError",
+    "QpuJobFailedError",
+    "QpuNotFoundError",
+    "QpuTimeoutError",
+    "QpuUnavailableError",
     "RateLimitedError",
     "ServiceError",
     "SubmissionError",
@@ -181,12 +193,64 @@ class ChildGoneError(DeviceError):
 
 
 class QpuApiError(DeviceError):
-    """An error from the QPU API (``qrelay.qpu.api``)."""
+    """An error from the QPU API (``qrelay.qpu.api``).
+
+    ``code`` is stable and machine-readable: the gRPC status name the controller answered
+    (``"INVALID_ARGUMENT"``, ``"RESOURCE_EXHAUSTED"``, ...) or, for what the API decides
+    itself, the subclass's own code. Callers tell errors apart by type or ``code``, never
+    by message text.
+    """
+
+    default_code = "UNKNOWN"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code or self.default_code
 
 
 class SubmissionError(QpuApiError):
     """The controller refused an executable or its patch values."""
 
+    default_code = "INVALID_ARGUMENT"
+
 
 class BuildOptionsError(QpuApiError):
     """Execution options that cannot be built (for example a bad connection strategy)."""
+
+    default_code = "INVALID_OPTIONS"
+
+
+class QpuTimeoutError(QpuApiError, TimeoutError):
+    """A wait for results ran past its bound. The jobs themselves go on."""
+
+    default_code = "TIMEOUT"
+
+
+class QpuJobFailedError(QpuApiError):
+    """A job failed on the device; the message carries the controller's reason."""
+
+    default_code = "JOB_FAILED"
+
+
+class QpuJobCancelledError(QpuApiError):
+    """A job was cancelled on the controller (or could not be, for :func:`cancel_job`)."""
+
+    default_code = "JOB_CANCELLED"
+
+
+class QpuUnavailableError(QpuApiError):
+    """The controller could not be reached or did not answer in time: worth another try."""
+
+    default_code = "UNAVAILABLE"
+
+
+class QpuNotFoundError(QpuApiError):
+    """The controller knows no such job or quantum processor (or forgot it on restart)."""
+
+    default_code = "NOT_FOUND"
+
+
+class QpuAuthenticationError(QpuApiError):
+    """The controller refused the call: no token, or not one it accepts."""
+
+    default_code = "UNAUTHENTICATED"

@@ -180,6 +180,9 @@ class ServiceSettings(_Settings):
     #: Jobs one user may have unfinished (queued or running) at once; a submission over
     #: it is answered 429 ``too_many_jobs``. Administrators are not limited.
     max_unfinished_jobs: int = Field(default=10_000, ge=1)
+    #: Circuits one user may have unfinished at once, over all their jobs: what bounds
+    #: the free work of jobs that fail (they cost nothing). More is 429 ``too_many_jobs``.
+    max_unfinished_circuits: int = Field(default=10_000, ge=1)
     cors_origins: list[str] = []
     home: Path | None = None
     #: OpenQASM conversions that run at once (threads); more wait, up to four times as
@@ -208,6 +211,34 @@ class ServiceSettings(_Settings):
     #: One log line per request (uvicorn's access log). Off: on small requests it costs
     #: the service about a tenth of its time, and the proxy in front usually keeps it.
     access_log: bool = False
+    #: Request bodies at least this large are parsed and validated in a small pool of
+    #: threads (``parse_threads`` of them) instead of on the event loop, so one large
+    #: submission does not hold up every other request while it is read.
+    parse_in_thread_bytes: int = Field(default=128 * 1024, ge=0)
+    parse_threads: int = Field(default=2, ge=1, le=64)
+    #: Requests allowed per token, by the role of its holder, in the notation of the
+    #: ``limits`` library (``"20/second;600/minute"``); an empty string means no limit.
+    #: Over it the answer is 429 with ``Retry-After``. Counts are kept per process unless
+    #: ``rate_limit_storage`` names a shared store (``redis://host:6379``, any URL that
+    #: ``limits`` knows; the ``async+`` prefix is added). The defaults leave room for a
+    #: client's bursts and a worker's lease and heartbeat loop.
+    rate_limit_user: str = "6000/minute"
+    rate_limit_admin: str = "12000/minute"
+    rate_limit_worker: str = "60000/minute"
+    rate_limit_storage: str = "memory://"
+    #: How long a looked-up token is trusted without asking the database again: the most
+    #: time a revocation made on another replica takes to reach this one.
+    auth_cache_seconds: float = Field(default=1.0, ge=0, le=60)
+    #: Lifetime of new user and worker tokens (created or rotated), in days; ``None``
+    #: (the default): they do not expire. An expired token is answered 401.
+    user_token_days: float | None = Field(default=None, gt=0)
+    worker_token_days: float | None = Field(default=None, gt=0)
+    #: Serve ``/docs`` (Swagger UI, its assets from the package) and ``/openapi.json``.
+    docs_enabled: bool = True
+    #: Seconds a client has to send a request's headers once it connected (or began a
+    #: new request on a kept-alive connection); a connection still sending them then is
+    #: closed, so half-sent requests cannot hold connections.
+    header_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to a SQLite file under ``QRELAY_HOME``."""
@@ -234,3 +265,25 @@ class WorkerSettings(_Settings):
     metrics_host: str = "127.0.0.1"
     #: ``text`` (one line per record) or ``json`` (one JSON object per line).
     log_format: LogFormat = "text"
+
+
+class QpuSettings(_Settings):
+    """How a QPU controller is guarded, and how its clients reach it.
+
+    The controller (``qrelay qpu serve``) accepts the tokens of ``qpu_token`` or
+    ``qpu_token_file`` (one per line, one per deployment sharing it) and serves TLS with
+    ``qpu_tls_cert`` and ``qpu_tls_key``. A client (a worker, the direct provider, the
+    QPU API) sends ``qpu_token`` (or the first token of ``qpu_token_file``) and trusts
+    ``qpu_tls_ca`` when it is set. ``qpu_max_message_bytes`` bounds one gRPC message each
+    way. A token is never taken from the command line, where other users could read it.
+    """
+
+    _section: ClassVar[str] = "qpu"
+
+    qpu_token: SecretStr | None = None
+    qpu_token_file: Path | None = None
+    qpu_tls_cert: Path | None = None
+    qpu_tls_key: Path | None = None
+    qpu_tls_ca: Path | None = None
+    qpu_tls_server_name: str | None = None
+    qpu_max_message_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)

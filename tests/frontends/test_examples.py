@@ -30,11 +30,19 @@ COMMANDS: dict[str, list[str]] = {
         "400",
     ],
     "qpu_api_iq": [sys.executable, "qpu_api_iq.py"],
+    "estimator_mitigation": [sys.executable, "estimator_mitigation.py", "--precision", "0.03"],
 }
 #: How many examples run at once (each starts a whole embedded stack).
 PARALLEL = 2
 #: Examples that need the embedded default (so the service).
-NEEDS_SERVICE = {"qiskit_bell", "cirq_quickstart", "run_qasm", "vqe_sweep", "cirq_run_sweep"}
+NEEDS_SERVICE = {
+    "qiskit_bell",
+    "cirq_quickstart",
+    "run_qasm",
+    "vqe_sweep",
+    "cirq_run_sweep",
+    "estimator_mitigation",
+}
 
 
 def _start(name: str, home: Path) -> subprocess.Popen[str]:
@@ -135,3 +143,13 @@ def test_qpu_api_iq(outputs: dict[str, tuple[int, str, str]]) -> None:
     assert p_zero < 0.2
     assert p_pi > 0.8
     assert rows[0][2] != rows[2][2]  # IQ centroids differ between |0> and |1>
+
+
+def test_estimator_mitigation(outputs: dict[str, tuple[int, str, str]]) -> None:
+    out = _output(outputs, "estimator_mitigation")
+    rows = re.findall(r"^\s*(\d)\s+([-+][\d.]+)\s+([\d.]+)\s+(.+)$", out, flags=re.M)
+    assert [int(r[0]) for r in rows] == [0, 1, 2]
+    raw, level1 = float(rows[0][1]), float(rows[1][1])
+    assert raw < level1  # TREX removes the readout part of the noise
+    assert "TREX" in rows[1][3]
+    assert "zne" in rows[2][3]

@@ -266,6 +266,9 @@ def samples() -> dict[str, BaseModel]:
         "WorkerTokenResponse": p.WorkerTokenResponse(
             worker_id="w-1", name="worker-a", targets=["square_qpu"], token="w0rk3r"
         ),
+        "WorkerInfo": p.WorkerInfo(
+            worker_id="w-1", name="worker-a", targets=["square_qpu"], active=False
+        ),
     }
 
 

@@ -333,7 +333,7 @@ def test_default_engine_runs_in_a_child_process(engine: object) -> None:
             assert isinstance(runner, ProcessRunner)
 
             # While a long noisy batch runs in the engine process, the controller answers:
-            # the job is seen running, and cancelling it says so.
+            # the job is seen running, and cancelling it cancels it (its result is dropped).
             heavy = translate(snake_square(10), 100, "square_qpu")
             sets = [{"theta": [0.1 * (i + k) for k in range(10)]} for i in range(6)]
             heavy_ids = api.submit_with_parameter_batch(heavy, sets, client=client)
@@ -345,8 +345,11 @@ def test_default_engine_runs_in_a_child_process(engine: object) -> None:
                     break
             assert "running" in states  # seen while the engine process works
             outcome = api.cancel_jobs([heavy_ids[-1]], client=client)
-            assert outcome[heavy_ids[-1]] in ("already_running", "already_finished")
-            assert len(api.retrieve_results_batch(heavy_ids, client=client)) == 6
+            assert outcome[heavy_ids[-1]] in ("cancelled", "already_finished")
+            assert len(api.retrieve_results_batch(heavy_ids[:-1], client=client)) == 5
+            if outcome[heavy_ids[-1]] == "cancelled":
+                with pytest.raises(api.QpuJobCancelledError):
+                    api.retrieve_results(heavy_ids[-1], client=client)
 
             # The engine process dies (as on a native crash): the program running then
             # fails with a clear message, the controller lives on and starts a new one.

@@ -59,8 +59,10 @@ def audit(
             assert set(data["statuses"]) <= TERMINAL, data
             results: dict[str, Any] = client.get(f"/v1/jobs/{job_id}/results").json()
             for status, rows in zip(results["statuses"], results["readouts"], strict=True):
-                if status == "completed":  # a circuit cancelled while it ran is not charged
+                if status == "completed":
                     shots += sum(int(r["successful_shots"]) for r in rows or [])
+                elif status == "cancelled":  # withheld: a cancelled circuit is not charged
+                    assert rows is None, f"job {job_id}: a cancelled circuit gave its readout"
         balance = client.get("/v1/me/balance").json()["balance"]
         assert abs((start_balance - balance) - shots * price) < 1e-6, (
             f"charged {start_balance - balance}, successful shots {shots} x {price}"

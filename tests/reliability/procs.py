@@ -121,6 +121,8 @@ class Stack:
     max_attempts: int = 5
     liveness_seconds: float = 60.0
     targets_file: Path | None = None
+    #: More service settings (``QRELAY_<NAME>`` environment variables), e.g. a body limit.
+    settings: dict[str, Any] = field(default_factory=dict)
     admin_token: str = field(default_factory=lambda: "adm_" + secrets.token_urlsafe(16))
     port: int = field(default_factory=free_port)
     service: Proc | None = None
@@ -136,14 +138,27 @@ class Stack:
         self._count += 1
         return self.home / f"{self._count:02d}-{name}.log"
 
-    def start_service(self, database_url: str | None = None, port: int | None = None) -> Proc:
-        """Start ``qrelay serve`` and wait until ``/readyz`` answers."""
+    def start_service(
+        self,
+        database_url: str | None = None,
+        port: int | None = None,
+        *,
+        serve_args: tuple[str, ...] = (),
+        settings: dict[str, Any] | None = None,
+    ) -> Proc:
+        """Start ``qrelay serve`` and wait until ``/readyz`` answers.
+
+        ``serve_args`` are added to the command line; ``settings`` are more service
+        settings, given as ``QRELAY_*`` variables.
+        """
         env = _env(
             self.home,
             admin_token=self.admin_token,
             lease_seconds=self.lease_seconds,
             max_attempts=self.max_attempts,
             worker_liveness_seconds=self.liveness_seconds,
+            **self.settings,
+            **(settings or {}),
         )
         port = port or self.port
         args = [
@@ -158,6 +173,7 @@ class Stack:
         ]
         if self.targets_file is not None:
             args += ["--targets", str(self.targets_file)]
+        args += serve_args
         proc = Proc(
             args,
             env,

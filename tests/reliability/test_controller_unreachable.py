@@ -85,7 +85,7 @@ def test_a_leased_task_retries_until_the_bound_then_fails_with_the_reason() -> N
         assert driver.reachable() is False
         with pytest.raises(QpuApiError, match="unreachable for 1 s"):
             driver.execute(task, circuit, TaskContext(task=task, record_execution=recorded.append))
-        assert recorded == []  # nothing reached a device
+        assert recorded == ["submitting:a1"]  # only the key's attempt: no job reached a device
         cancelled = TaskContext(task=task, cancelled=threading.Event())
         cancelled.cancelled.set()
         assert driver.execute(task, circuit, cancelled) == []

@@ -9,8 +9,9 @@ import pytest
 
 from qrelay.errors import ConfigurationError, NotFoundError, PayloadError
 from qrelay.payload import Bindings, Circuit, CircuitStatus, NewJob, Register
+from qrelay.qpu.direct import DirectProvider
 from qrelay.qpu.server import ServerHandle, start_server
-from qrelay.runtime.providers import DirectProvider, Provider, get_provider
+from qrelay.runtime.providers import Provider, get_provider
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +104,11 @@ def test_unknown_job_and_option(provider: DirectProvider) -> None:
         provider.job("direct-0000")
     with pytest.raises(ConfigurationError, match="unknown option"):
         get_provider("direct", address="127.0.0.1:1", colour="blue")
+
+
+def test_the_old_import_path_still_works_with_a_warning() -> None:
+    import qrelay.runtime.providers as providers
+
+    with pytest.warns(DeprecationWarning, match=r"moved to qrelay\.qpu\.direct"):
+        old = providers.DirectProvider
+    assert old is DirectProvider

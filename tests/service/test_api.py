@@ -436,7 +436,8 @@ def test_cancel_queued_and_running(live: Live) -> None:
     assert r.status_code == 204
     data = user.get(f"/v1/jobs/{running}?include=readout").json()
     assert data["status"] == "cancelled"
-    assert data["readouts"][0] is not None
+    assert data["readouts"][0] is None  # withheld: cancelled before its result came
+    assert data["counts"] == [None]
     assert data["cost"] == 0.0
     again = user.post("/v1/jobs/cancel", json={"job_ids": [queued]}).json()
     assert again["already_terminal"] == [queued]

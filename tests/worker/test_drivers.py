@@ -101,7 +101,12 @@ def test_patch_values_and_idempotency_key() -> None:
     circuit = rotation()
     task = task_for(circuit, bindings=Bindings(names=["t"], values=[[0.1], [0.2]]))
     assert patch_values(circuit, task) == [{"t": [0.1]}, {"t": [0.2]}]
+    # A later attempt submits under the key of the attempt that recorded it (the worker
+    # reads that back from the service); another deployment never has the same key.
     again = task.model_copy(update={"lease_id": "another", "attempt": 2})
-    assert idempotency_key(task) == idempotency_key(again)
+    assert idempotency_key(task) == idempotency_key(again, attempt=1)
+    assert idempotency_key(task) != idempotency_key(again)
+    other = task.model_copy(update={"deployment_id": "another-deployment"})
+    assert idempotency_key(task) != idempotency_key(other)
     with pytest.raises(PayloadError, match="no bindings"):
         patch_values(circuit, task_for(circuit))

@@ -15,7 +15,7 @@ from qrelay.qpu.fleet import calibration_hash, fleet_device
 from qrelay.qpu.native import reduce_to_touched
 from qrelay_qiskit.compiler import TranspileCompiler
 from qrelay_qiskit.convert import to_qiskit
-from qrelay_qiskit.engine import AerEngine, bits_from_counts, run_in_thread, run_public
+from qrelay_qiskit.engine import AerEngine, bits_from_counts, run_public
 from qrelay_qiskit.noise import noise_model_from_spec, noise_model_from_target, parse_noise_spec
 
 from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
@@ -127,19 +127,17 @@ def test_seed_makes_runs_reproducible(engine: AerEngine) -> None:
     assert np.array_equal(first.arrays()["b"], second.arrays()["b"])
 
 
-def test_run_on_this_thread_matches_aer_run() -> None:
-    """The engine calls Aer's job runner on its own thread (no pool hand-off, no
-    ``Result``); seeded, it gives exactly what ``AerSimulator.run`` gives."""
+def test_engine_runs_through_aer_public_run() -> None:
+    """The engine reads Aer only through ``AerSimulator.run``: seeded, the counts are
+    Aer's own, and saved data (the probabilities the ideal draw reads) comes along."""
     simulator = AerSimulator()
-    runner = run_in_thread(simulator)
-    assert runner is not None  # the installed Aer has the runner the engine knows
-    assert run_in_thread(object()) is None
     qc = to_qiskit(mixed())
-    here = runner([qc], None, {"shots": 300, "seed_simulator": 7}, "", False)
-    public = run_public(simulator, qc, 300, None, {"seed_simulator": 7})
-    assert here["success"]
-    assert public["success"]
-    assert here["results"][0]["data"]["counts"] == public["results"][0]["data"]["counts"]
+    output = run_public(simulator, qc, 300, None, {"seed_simulator": 7})
+    direct = simulator.run(qc, shots=300, seed_simulator=7).result().get_counts()
+    assert output["success"]
+    counts = output["results"][0]["data"]["counts"]
+    assert sum(counts.values()) == 300
+    assert len(counts) == len(direct)
 
 
 def test_aer_failure_names_the_circuit(engine: AerEngine) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qrelay.payload import Circuit, SimMethod
-from qrelay.payload.workload import SMALL_MAX_QUBITS, small_simulation
+from qrelay.payload.workload import SMALL_MAX_QUBITS, SMALL_MAX_ROWS, small_simulation
 from qrelay.worker.isolation import child_environment
 
 
@@ -26,6 +26,16 @@ def test_a_small_noiseless_circuit_measured_last_runs_inline_and_nothing_else_do
     assert not small_simulation(_ghz(SMALL_MAX_QUBITS + 1), shots=1, rows=1, sim_method=None)
     # the work bound counts every binding row
     assert not small_simulation(bell, shots=1000, rows=2_000, sim_method=None)
+    # a long sweep of a tiny circuit: each row has a setup cost the work estimate misses
+    one = Circuit.model_validate(
+        {
+            "num_qubits": 1,
+            "registers": [{"name": "c", "size": 1}],
+            "instructions": [{"op": "measure", "qubits": [0], "clbits": [0]}],
+        }
+    )
+    assert small_simulation(one, shots=1, rows=SMALL_MAX_ROWS, sim_method=None)
+    assert not small_simulation(one, shots=1, rows=3000, sim_method=None)
 
 
 def test_the_child_spins_briefly_and_keeps_what_the_user_set() -> None:

@@ -50,7 +50,9 @@ def test_submit_returns_readout_with_iq(driver: QpuGrpcDriver, compiled_bell: Ci
     iq = readout.register("c").iq_array()
     assert iq is not None
     assert iq.shape == (500, 2)
-    assert len(recorded) == 1  # the execution id was stored before waiting
+    # the key's attempt was stored before submitting, the job id before waiting
+    assert recorded[0] == "submitting:a1"
+    assert len(recorded) == 2
     assert readout.execution_duration_us
 
 
@@ -67,7 +69,7 @@ def test_sweep_becomes_one_batch(driver: QpuGrpcDriver) -> None:
     assert len(readouts) == 2
     assert readouts[0].arrays()["m"].mean() < 0.1
     assert readouts[1].arrays()["m"].mean() > 0.9
-    assert len(recorded[0].split(",")) == 2
+    assert len(recorded[-1].split(",")) == 2
 
 
 def test_crash_after_submit_resumes_without_running_twice(
@@ -80,7 +82,8 @@ def test_crash_after_submit_resumes_without_running_twice(
 
     def record_then_crash(execution_id: str) -> None:
         stored.append(execution_id)
-        raise _CrashError
+        if not execution_id.startswith("submitting:"):
+            raise _CrashError  # the device took the program; the worker dies
 
     first = QpuGrpcDriver(fleet_device("square_qpu"), qpu_address=fleet)
     with pytest.raises(_CrashError):
@@ -88,7 +91,8 @@ def test_crash_after_submit_resumes_without_running_twice(
             task, compiled_bell, TaskContext(task=task, record_execution=record_then_crash)
         )
     first.close()
-    (execution_id,) = stored
+    intent, execution_id = stored
+    assert intent == "submitting:a1"
 
     # the next attempt is leased with the stored execution id and re-attaches
     again = task.model_copy(
@@ -103,8 +107,9 @@ def test_crash_after_submit_resumes_without_running_twice(
     status = api.get_job_status(execution_id, "square_qpu", client=second.client)
     assert status.execution_count == 1
 
-    # even without the stored id, the idempotency key gives back the same job
-    third_ctx = TaskContext(task=again, record_execution=resubmitted.append)
+    # a crash after submitting but before the job id was stored: the next attempt finds
+    # the first attempt's mark, submits under its key and gets back the same job
+    third_ctx = TaskContext(task=again, execution_id=intent, record_execution=resubmitted.append)
     second.execute(again, compiled_bell, third_ctx)
     assert resubmitted == [execution_id]
     assert api.get_job_status(execution_id, "square_qpu", client=second.client).execution_count == 1
@@ -138,5 +143,6 @@ def test_unknown_execution_id_is_submitted_afresh(
     ctx = TaskContext(task=task, execution_id=task.execution_id, record_execution=recorded.append)
     (readout,) = driver.execute(task, compiled_bell, ctx)
     assert readout.successful_shots == 100
-    assert len(recorded) == 1
-    assert recorded[0] != "square_qpu-no-such-job"
+    assert len(recorded) == 2
+    assert recorded[0] == "submitting:a1"
+    assert recorded[1] != "square_qpu-no-such-job"

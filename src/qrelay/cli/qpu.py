@@ -2,6 +2,10 @@
 
 ``qrelay qpu serve [--host 127.0.0.1] [--port P] [--devices square_qpu,...]`` serves the
 fleet's devices over gRPC until interrupted (SIGINT or SIGTERM).
+
+``--token-file`` (or ``QRELAY_QPU_TOKEN`` / ``QRELAY_QPU_TOKEN_FILE``) names the tokens a
+caller must send; ``--tls-cert`` and ``--tls-key`` serve TLS; ``--max-message-bytes``
+bounds one message. A token is never given on the command line, where ``ps`` shows it.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -23,15 +28,36 @@ def _devices(text: str | None) -> list[str] | None:
     return [name.strip() for name in text.split(",") if name.strip()]
 
 
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
 def _serve(args: argparse.Namespace) -> int:
     from qrelay.qpu.fleet import fleet_device
+    from qrelay.qpu.security import server_security
     from qrelay.qpu.server import start_server
 
     devices = _devices(args.devices)
     for name in devices or []:
         fleet_device(name)  # refuses an unknown name, listing the fleet
+    security = server_security(
+        qpu_token_file=args.token_file,
+        qpu_tls_cert=args.tls_cert,
+        qpu_tls_key=args.tls_key,
+        qpu_max_message_bytes=args.max_message_bytes,
+    )
+    if not security.tokens and args.host not in _LOOPBACK:
+        log.warning(
+            "the QPU controller on %s takes calls without a token: anyone who reaches the "
+            "port can run programs; set --token-file (or QRELAY_QPU_TOKEN) or firewall it",
+            args.host,
+        )
     handle = start_server(
-        host=args.host, port=args.port, devices=devices, seed=args.seed, warm=True
+        host=args.host,
+        port=args.port,
+        devices=devices,
+        seed=args.seed,
+        warm=True,
+        security=security,
     )
     stop = threading.Event()
 
@@ -56,7 +82,10 @@ def _serve(args: argparse.Namespace) -> int:
             handle.stop()
             raise
     names = ", ".join(handle.controller.device_names)
-    sys.stdout.write(f"QPU controller listening on {handle.address} ({names})\n")
+    guard = ("TLS" if security.tls else "plaintext") + (
+        f", {len(security.tokens)} token(s)" if security.tokens else ", no token"
+    )
+    sys.stdout.write(f"QPU controller listening on {handle.address} ({names}; {guard})\n")
     sys.stdout.flush()
     try:
         while not stop.wait(1.0):
@@ -97,6 +126,23 @@ def register(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--metrics-host", default=None, help="address of the metrics port (default: --host)"
+    )
+    serve.add_argument(
+        "--token-file",
+        type=Path,
+        default=None,
+        help="file of accepted tokens, one per line (default: QRELAY_QPU_TOKEN or "
+        "QRELAY_QPU_TOKEN_FILE; none: every caller is let in)",
+    )
+    serve.add_argument(
+        "--tls-cert", type=Path, default=None, help="PEM certificate chain: serve TLS"
+    )
+    serve.add_argument("--tls-key", type=Path, default=None, help="PEM private key for TLS")
+    serve.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=None,
+        help="largest gRPC message each way (default 16 MiB)",
     )
     serve.set_defaults(handler=_serve)
     qpu.set_defaults(handler=lambda _args: qpu.print_help() or 2)

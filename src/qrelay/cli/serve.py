@@ -69,6 +69,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from qrelay import logs
     from qrelay.service.app import create_app
+    from qrelay.service.server import protocol_class
 
     settings = _settings(args)
     logs.use_format(settings.log_format)
@@ -82,6 +83,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         log_level="info",
         access_log=settings.access_log,
+        http=protocol_class(settings.header_timeout_seconds),
         **config,
     )
     return 0

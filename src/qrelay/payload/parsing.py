@@ -74,6 +74,13 @@ def validate_json(model_cls: type[M], data: str | bytes | bytearray) -> M:
     return model_cls.model_validate_json(data)
 
 
+def validate_parsed(model_cls: type[M], parsed: dict[str, Any]) -> M:
+    """Validate ``parsed``, a dict fresh from a JSON parse that nobody else holds, as
+    ``model_cls`` in Python mode, telling the validators so (see :func:`parsed_from_json`).
+    """
+    return model_cls.model_validate(parsed, context=_PARSED_JSON_CONTEXT)
+
+
 def parsed_from_json(info: pydantic.ValidationInfo) -> bool:
     """Whether the value being validated was made by a JSON parse for this validation alone.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 from typing import Annotated
 
@@ -68,6 +69,8 @@ class UserTokenResponse(WireModel):
     user_id: str
     email: str
     token: str
+    #: When the token stops working (``ServiceSettings.user_token_days``); None: never.
+    token_expires_at: datetime | None = None
 
 
 class BalanceResponse(WireModel):

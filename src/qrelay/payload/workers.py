@@ -38,6 +38,18 @@ class WorkerTokenResponse(WireModel):
     name: str
     targets: list[str]
     token: str
+    #: When the token stops working (``ServiceSettings.worker_token_days``); None: never.
+    token_expires_at: datetime | None = None
+
+
+class WorkerInfo(WireModel):
+    """A worker as the service shows it after a token change. Tokens are never shown here."""
+
+    worker_id: str
+    name: str
+    targets: list[str]
+    active: bool
+    token_expires_at: datetime | None = None
 
 
 class WorkerTask(WireModel):
@@ -45,6 +57,8 @@ class WorkerTask(WireModel):
 
     ``execution_id`` is set when an earlier attempt already submitted the program to a
     device; the worker resumes that execution instead of submitting again.
+    ``deployment_id`` is the service's random, per-deployment id: a device driver puts it
+    in the keys it submits under, so deployments sharing a device never collide.
     """
 
     task_id: str
@@ -64,6 +78,7 @@ class WorkerTask(WireModel):
     lease_expires_at: datetime
     attempt: Annotated[int, Field(ge=1)]
     execution_id: str | None = None
+    deployment_id: str | None = None
 
 
 class WorkerTaskStatus(WireModel):

@@ -17,6 +17,9 @@ SMALL_MAX_QUBITS: Final = 12
 #: ... and its most work, as rows x (instructions x 2**qubits + shots): a few
 #: milliseconds of Aer.
 SMALL_MAX_WORK: Final = 2**20
+#: ... and its most binding rows: each row costs a simulator a fixed setup that the work
+#: above leaves out (a sweep of thousands of one-qubit rows runs for seconds).
+SMALL_MAX_ROWS: Final = 256
 
 
 def small_simulation(
@@ -33,6 +36,8 @@ def small_simulation(
     its shots over threads. Both go to the child.)
     """
     if sim_method is SimMethod.NOISE_SIM or circuit.num_qubits > SMALL_MAX_QUBITS:
+        return False
+    if rows > SMALL_MAX_ROWS:
         return False
     if not _measured_last(circuit.instructions):
         return False

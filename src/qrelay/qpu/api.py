@@ -16,12 +16,22 @@ a crash gets the original job id back, and the program does not run twice.
 
 Where calls go is decided by :class:`ExecutionOptions` ``connection_strategy`` resolved
 through a :class:`QpuClient` (see :mod:`qrelay.qpu.options`); with no client, one built
-from ``QRELAY_QPU_ADDRESS`` is used.
+from ``QRELAY_QPU_ADDRESS`` is used. The client sends its token with every call and
+speaks TLS when it has a root certificate (``QRELAY_QPU_TOKEN``, ``QRELAY_QPU_TLS_CA``;
+see :mod:`qrelay.qpu.security`).
+
+Errors are :class:`QpuApiError` subclasses told apart by type (and ``.code``): a refused
+program is a :class:`SubmissionError`, a job that failed or was cancelled a
+:class:`QpuJobFailedError` or :class:`QpuJobCancelledError`, a wait past its bound a
+:class:`QpuTimeoutError`, an unreachable controller a :class:`QpuUnavailableError`, an
+unknown job a :class:`QpuNotFoundError`, a refused token a
+:class:`QpuAuthenticationError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import json
 import logging
@@ -31,12 +41,22 @@ import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from qrelay.errors import BuildOptionsError, QpuApiError, SubmissionError
+from qrelay.errors import (
+    BuildOptionsError,
+    QpuApiError,
+    QpuAuthenticationError,
+    QpuJobCancelledError,
+    QpuJobFailedError,
+    QpuNotFoundError,
+    QpuTimeoutError,
+    QpuUnavailableError,
+    SubmissionError,
+)
 from qrelay.payload import TargetInfo
 from qrelay.qpu.options import (
     ADDRESS_ENV,
@@ -48,6 +68,9 @@ from qrelay.qpu.options import (
     QpuApiDuration,
 )
 from qrelay.qpu.translation import EXECUTABLE_FORMAT, TranslationResult
+
+if TYPE_CHECKING:
+    from qrelay.qpu.security import ClientSecurity
 
 __all__ = [
     "ADDRESS_ENV",
@@ -61,7 +84,13 @@ __all__ = [
     "JobStatus",
     "QpuApiDuration",
     "QpuApiError",
+    "QpuAuthenticationError",
     "QpuClient",
+    "QpuJobCancelledError",
+    "QpuJobFailedError",
+    "QpuNotFoundError",
+    "QpuTimeoutError",
+    "QpuUnavailableError",
     "SubmissionError",
     "cancel_job",
     "cancel_job_async",
@@ -161,6 +190,11 @@ class QpuClient:
     default); ``endpoints`` names endpoints for ``endpoint_id``. Anything unset falls
     back to ``QRELAY_QPU_ADDRESS``. Channels are opened on first use; ``close()`` (or
     ``with``) closes them.
+
+    ``token`` is sent with every call; ``root_certificates`` (PEM) turns TLS on;
+    ``max_message_bytes`` bounds one message each way. Each one left unset comes from
+    the settings (``QRELAY_QPU_TOKEN`` or ``QRELAY_QPU_TOKEN_FILE``, ``QRELAY_QPU_TLS_CA``,
+    ``QRELAY_QPU_MAX_MESSAGE_BYTES``, or the ``[qpu]`` table of the config file).
     """
 
     def __init__(
@@ -168,10 +202,22 @@ class QpuClient:
         addresses: Mapping[str, str] | None = None,
         gateway: str | None = None,
         endpoints: Mapping[str, str] | None = None,
+        *,
+        token: str | None = None,
+        root_certificates: bytes | None = None,
+        max_message_bytes: int | None = None,
+        server_name: str | None = None,
     ) -> None:
         self.table = EndpointTable(
             addresses=dict(addresses or {}), gateway=gateway, endpoints=dict(endpoints or {})
         )
+        self._given: dict[str, Any] = {
+            "token": token,
+            "root_certificates": root_certificates,
+            "max_message_bytes": max_message_bytes,
+            "server_name": server_name,
+        }
+        self._security: ClientSecurity | None = None
         self._lock = threading.Lock()
         self._stubs: dict[str, tuple[Any, Any]] = {}
         self._aio: weakref.WeakKeyDictionary[
@@ -185,14 +231,38 @@ class QpuClient:
         strategy = (options or ExecutionOptions()).connection_strategy
         return self.table.resolve(strategy, quantum_processor_id)
 
+    @property
+    def security(self) -> ClientSecurity:
+        """The token, TLS root and message bound this client uses (settings fill gaps)."""
+        with self._lock:
+            return self._resolved()
+
+    def _resolved(self) -> ClientSecurity:
+        if self._security is None:
+            _grpc()
+            from qrelay.qpu.security import client_security
+
+            configured = client_security()
+            given = {k: v for k, v in self._given.items() if v is not None}
+            self._security = dataclasses.replace(configured, **given)
+        return self._security
+
+    def metadata(self) -> tuple[tuple[str, str], ...] | None:
+        """The call metadata (the token) sent with every call."""
+        return self.security.metadata()
+
     def stub(self, address: str) -> Any:
         with self._lock:
             found = self._stubs.get(address)
             if found is None:
                 grpc = _grpc()
-                from qrelay.qpu.server import GRPC_OPTIONS
-
-                channel = grpc.insecure_channel(address, options=GRPC_OPTIONS)
+                security = self._resolved()
+                if security.tls:
+                    channel = grpc.secure_channel(
+                        address, security.credentials(), options=security.options()
+                    )
+                else:
+                    channel = grpc.insecure_channel(address, options=security.options())
                 found = (channel, _pb()[1].ControllerStub(channel))
                 self._stubs[address] = found
             return found[1]
@@ -204,9 +274,13 @@ class QpuClient:
             found = per_loop.get(address)
             if found is None:
                 grpc = _grpc()
-                from qrelay.qpu.server import GRPC_OPTIONS
-
-                channel = grpc.aio.insecure_channel(address, options=GRPC_OPTIONS)
+                security = self._resolved()
+                if security.tls:
+                    channel = grpc.aio.secure_channel(
+                        address, security.credentials(), options=security.options()
+                    )
+                else:
+                    channel = grpc.aio.insecure_channel(address, options=security.options())
                 found = (channel, _pb()[1].ControllerStub(channel))
                 per_loop[address] = found
             return found[1]
@@ -345,16 +419,37 @@ def _processor_of(job_id: str, quantum_processor_id: str | None) -> str | None:
     return head if sep else None
 
 
-def _rpc_error(exc: Exception, address: str, call: str) -> QpuApiError:
+#: gRPC codes an Execute answers when the controller refused the request itself.
+_REFUSED: Final = frozenset(
+    {"INVALID_ARGUMENT", "ALREADY_EXISTS", "FAILED_PRECONDITION", "NOT_FOUND"}
+)
+#: The error class of each gRPC code the API tells apart (others: ``QpuApiError``).
+_BY_CODE: Final[dict[str, type[QpuApiError]]] = {
+    "UNAVAILABLE": QpuUnavailableError,
+    "DEADLINE_EXCEEDED": QpuUnavailableError,
+    "NOT_FOUND": QpuNotFoundError,
+    "UNAUTHENTICATED": QpuAuthenticationError,
+    "PERMISSION_DENIED": QpuAuthenticationError,
+}
+
+
+def _rpc_error(exc: Exception, client: QpuClient, address: str, call: str) -> QpuApiError:
+    """The typed error of a failed call; ``.code`` is the gRPC status name."""
     grpc = _grpc()
     code = exc.code() if isinstance(exc, grpc.RpcError) else None
     details = exc.details() if isinstance(exc, grpc.RpcError) else str(exc)
     name = code.name if code is not None else "UNKNOWN"
     message = f"{call} on the QPU controller at {address}: {name}: {details}"
-    refused = {"INVALID_ARGUMENT", "ALREADY_EXISTS", "FAILED_PRECONDITION", "NOT_FOUND"}
-    if call == "Execute" and name in refused:
-        return SubmissionError(message)
-    return QpuApiError(message)
+    if name == "RESOURCE_EXHAUSTED":
+        from qrelay.qpu.security import MAX_MESSAGE_SETTING
+
+        message += (
+            f" (a message is bounded by {MAX_MESSAGE_SETTING}; this client's bound is "
+            f"{client.security.max_message_bytes} bytes)"
+        )
+    if call == "Execute" and name in _REFUSED:
+        return SubmissionError(message, code=name)
+    return _BY_CODE.get(name, QpuApiError)(message, code=name)
 
 
 def _status(message: Any) -> JobStatus:
@@ -403,12 +498,20 @@ def _finish_await(
     for message in response.statuses:
         status = _status(message)
         if status.state == "failed":
-            raise QpuApiError(f"job {status.job_id} failed on the QPU: {status.message}")
+            raise QpuJobFailedError(f"job {status.job_id} failed on the QPU: {status.message}")
         if status.state == "cancelled":
-            raise QpuApiError(f"job {status.job_id} was cancelled: {status.message}")
+            raise QpuJobCancelledError(f"job {status.job_id} was cancelled: {status.message}")
         if status.job_id not in done:
             pending.append(status.job_id)
     return [j for j in job_ids if j in pending]
+
+
+def _raise_unless_cancelled(job_id: str, outcome: str) -> None:
+    """Raise, saying why, when a cancel did not cancel (``.code`` is the outcome)."""
+    if outcome == "cancelled":
+        return
+    cls = QpuNotFoundError if outcome == "not_found" else QpuApiError
+    raise cls(f"job {job_id} was not cancelled: {outcome.replace('_', ' ')}", code=outcome.upper())
 
 
 def _options(execution_options: ExecutionOptions | None) -> ExecutionOptions:
@@ -449,14 +552,14 @@ class _Call(Generic[_T]):
         """
         if self.late is not None and exc.code() == _grpc().StatusCode.DEADLINE_EXCEEDED:
             return self.late()
-        raise _rpc_error(exc, self.address, self.method) from exc
+        raise _rpc_error(exc, self.client, self.address, self.method) from exc
 
 
 def _invoke(call: _Call[_T]) -> _T:
     """Make ``call`` with the client's blocking stub."""
     try:
         response = getattr(call.client.stub(call.address), call.method)(
-            call.request, timeout=call.timeout
+            call.request, timeout=call.timeout, metadata=call.client.metadata()
         )
     except _grpc().RpcError as exc:
         return call.failed(exc)
@@ -467,7 +570,7 @@ async def _invoke_async(call: _Call[_T]) -> _T:
     """Make ``call`` with the client's ``grpc.aio`` stub of the running event loop."""
     try:
         response = await getattr(call.client.aio_stub(call.address), call.method)(
-            call.request, timeout=call.timeout
+            call.request, timeout=call.timeout, metadata=call.client.metadata()
         )
     except _grpc().RpcError as exc:
         return call.failed(exc)
@@ -562,7 +665,7 @@ def _await_calls(
 
     The caller makes each call before it asks for the next. No call blocks longer than
     ``_AWAIT_CHUNK_SECONDS``; together they stay within the options' timeout
-    (``QpuApiError`` when it runs out), and they end when every job has finished.
+    (``QpuTimeoutError`` when it runs out), and they end when every job has finished.
     """
     pb, _ = _pb()
     options = _options(execution_options)
@@ -580,7 +683,7 @@ def _await_calls(
         if deadline is not None:
             wait = min(wait, deadline - time.monotonic())
             if wait <= 0:
-                raise QpuApiError(
+                raise QpuTimeoutError(
                     f"{len(pending)} job(s) did not finish within {options.timeout} s "
                     f"(first: {pending[0]})"
                 )
@@ -657,8 +760,7 @@ def cancel_job(
 ) -> None:
     """Cancel one job; raise ``QpuApiError`` saying why when it could not be cancelled."""
     outcome = cancel_jobs([job_id], quantum_processor_id, client, execution_options)[job_id]
-    if outcome != "cancelled":
-        raise QpuApiError(f"job {job_id} was not cancelled: {outcome.replace('_', ' ')}")
+    _raise_unless_cancelled(job_id, outcome)
 
 
 def get_job_status(
@@ -679,7 +781,8 @@ def retrieve_results_batch(
 ) -> list[ExecutionResults]:
     """Wait for every job (bounded by the options' timeout) and return their results.
 
-    Raises ``QpuApiError`` when a job failed or was cancelled, or the wait ran out.
+    Raises ``QpuJobFailedError`` or ``QpuJobCancelledError`` when a job failed or was
+    cancelled, ``QpuTimeoutError`` when the wait ran out.
     """
     if not job_ids:
         return []
@@ -792,8 +895,7 @@ async def cancel_job_async(
 ) -> None:
     """Async twin of :func:`cancel_job`."""
     outcomes = await cancel_jobs_async([job_id], quantum_processor_id, client, execution_options)
-    if outcomes[job_id] != "cancelled":
-        raise QpuApiError(f"job {job_id} was not cancelled: {outcomes[job_id].replace('_', ' ')}")
+    _raise_unless_cancelled(job_id, outcomes[job_id])
 
 
 async def get_job_status_async(

@@ -230,6 +230,8 @@ class _Device:
             try:
                 results = self.controller._run(self, program.prepared, jobs, program.seed)
                 error: str | None = None
+            except _ProgramCancelledError:
+                results, error = [], None
             except Exception as exc:
                 log.exception("program %s on %s failed", program.program_id, self.target.name)
                 results, error = [], f"{type(exc).__name__}: {exc}"
@@ -238,6 +240,8 @@ class _Device:
                 self.counters.programs_executed += 1
                 for i, job in enumerate(jobs):
                     job.execution_count += 1
+                    if job.state is JobState.CANCELLED:
+                        continue  # cancelled while it ran: its result is discarded
                     if error is None:
                         job.result = results[i]
                         job.state = JobState.COMPLETED
@@ -248,6 +252,10 @@ class _Device:
                     self.controller._retire(job)
                 self.running = None
                 cond.notify_all()
+
+
+class _ProgramCancelledError(Exception):
+    """Every job of a running program was cancelled: the device stops it early."""
 
 
 class Controller:
@@ -559,6 +567,11 @@ class Controller:
         return views, results
 
     def cancel(self, job_ids: Sequence[str]) -> list[tuple[str, CancelOutcome, str]]:
+        """Cancel jobs: a queued one never runs, a running one ends ``cancelled`` at once.
+
+        A running job's result is discarded (nobody receives it), and a program whose
+        jobs are all cancelled stops at its next chunk of parameter sets.
+        """
         out = []
         with self._cond:
             for job_id in job_ids:
@@ -571,7 +584,12 @@ class Controller:
                     self._retire(job)
                     out.append((job_id, CancelOutcome.CANCELLED, job.message))
                 elif job.state is JobState.RUNNING:
-                    out.append((job_id, CancelOutcome.ALREADY_RUNNING, "the job is running"))
+                    # The device stops the program between chunks once all its jobs are
+                    # cancelled; a job's result is discarded either way.
+                    job.state = JobState.CANCELLED
+                    job.message = "cancelled while running; its result was discarded"
+                    self._retire(job)
+                    out.append((job_id, CancelOutcome.CANCELLED, job.message))
                 else:
                     out.append(
                         (job_id, CancelOutcome.ALREADY_FINISHED, f"the job is {job.state.value}")
@@ -629,6 +647,8 @@ class Controller:
             size = self._chunk_rows if runner.in_process else len(rows)
             registers = []
             for index, start in enumerate(range(0, len(rows), size)):
+                if all(job.state is JobState.CANCELLED for job in jobs):
+                    raise _ProgramCancelledError
                 registers += runner.run(
                     prepared.key,
                     circuit,

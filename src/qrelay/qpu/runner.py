@@ -171,4 +171,4 @@ class ProcessRunner:
             children, self._children = list(self._children), set()
             self._closed = True
         for child in children:
-            child.close()
+            child.kill()  # nothing to clean up; a child mid-import would hold up the exit

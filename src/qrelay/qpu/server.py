@@ -5,7 +5,10 @@ default); ``qrelay qpu serve`` runs it as a process. Errors map to gRPC status c
 here: a refused program or patch value is ``INVALID_ARGUMENT`` with a message naming
 the instruction, qubit pair or region; an unknown device or job ``NOT_FOUND``; a reused
 idempotency key with another request ``ALREADY_EXISTS``; a stale calibration
-``FAILED_PRECONDITION``.
+``FAILED_PRECONDITION``; a result larger than the message bound ``RESOURCE_EXHAUSTED``.
+
+Every call passes the token check of :mod:`qrelay.qpu.security` first (when the
+controller has tokens), and idempotency keys are scoped per caller.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from concurrent import futures
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import grpc
@@ -33,17 +36,25 @@ from qrelay.plugins import SimulationEngine
 from qrelay.qpu._proto import controller_pb2 as pb
 from qrelay.qpu._proto import controller_pb2_grpc as pb_grpc
 from qrelay.qpu.emulator import CancelOutcome, Controller, JobResult, JobState, StatusView
+from qrelay.qpu.security import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    MAX_MESSAGE_SETTING,
+    ServerSecurity,
+    caller_id,
+    channel_options,
+    presented_token,
+)
 from qrelay.qpu.translation import IQ_SUFFIX, Executable
 
 log = logging.getLogger(__name__)
 
 VERSION: Final = "qrelay.qpu.v1"
-#: Message size bound both ways: a 1,000-set batch with IQ is tens of MB.
-MAX_MESSAGE_BYTES: Final = 512 * 1024 * 1024
-GRPC_OPTIONS: Final = [
-    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-]
+#: The default message bound both ways (see :mod:`qrelay.qpu.security`).
+MAX_MESSAGE_BYTES: Final = DEFAULT_MAX_MESSAGE_BYTES
+GRPC_OPTIONS: Final = channel_options(MAX_MESSAGE_BYTES)
+#: Room an answer keeps beside its results for the statuses and framing (at most a
+#: sixteenth of the bound).
+_ANSWER_HEADROOM: Final = 64 * 1024
 
 _STATE = {
     JobState.QUEUED: pb.JOB_STATE_QUEUED,
@@ -123,11 +134,25 @@ def _errors(context: grpc.ServicerContext) -> Iterator[None]:
         context.abort(_code(exc), str(exc))
 
 
-class ControllerServicer(pb_grpc.ControllerServicer):
-    """Maps each RPC onto the emulated :class:`~qrelay.qpu.emulator.Controller`."""
+def scoped_key(key: str, context: grpc.ServicerContext) -> str:
+    """The idempotency key as the controller keeps it: scoped to the calling token."""
+    caller = caller_id(presented_token(context.invocation_metadata()))
+    return f"{caller}/{key}" if caller and key else key
 
-    def __init__(self, controller: Controller) -> None:
+
+class ControllerServicer(pb_grpc.ControllerServicer):
+    """Maps each RPC onto the emulated :class:`~qrelay.qpu.emulator.Controller`.
+
+    ``max_message_bytes`` bounds one answer: the results of many jobs are spread over
+    several ``AwaitResults`` answers (the jobs left out stay pending for the client, which
+    asks again), and one job's result that cannot fit is refused naming the bound.
+    """
+
+    def __init__(
+        self, controller: Controller, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    ) -> None:
         self.controller = controller
+        self.max_message_bytes = max_message_bytes
 
     def Execute(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         with _errors(context):
@@ -148,7 +173,7 @@ class ControllerServicer(pb_grpc.ControllerServicer):
             job_ids, replayed = self.controller.execute(
                 prepared,
                 patch_sets,
-                idempotency_key=request.idempotency_key,
+                idempotency_key=scoped_key(request.idempotency_key, context),
                 executable_key=executable_key,
                 bypass_settings_protection=request.bypass_settings_protection,
                 fingerprint=digest.hexdigest(),
@@ -170,10 +195,31 @@ class ControllerServicer(pb_grpc.ControllerServicer):
                 timeout = min(timeout, max(0.0, remaining - 0.05))
             views, results = self.controller.await_results(list(request.job_ids), timeout)
             return pb.AwaitResultsResponse(
-                statuses=[_status(v) for v in views],
-                results=[_result(job_id, r) for job_id, r in results],
+                statuses=[_status(v) for v in views], results=self._fitting(results, context)
             )
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fitting(
+        self, results: list[tuple[str, JobResult]], context: grpc.ServicerContext
+    ) -> list[Any]:
+        """The results that fit one answer, in order; the first always (or an error)."""
+        budget = self.max_message_bytes - min(_ANSWER_HEADROOM, self.max_message_bytes // 16)
+        fitting: list[Any] = []
+        for job_id, result in results:
+            message = _result(job_id, result)
+            size = message.ByteSize()
+            if size > budget and not fitting:
+                context.abort(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"the result of job {job_id} is {size} bytes, over the controller's "
+                    f"message limit of {self.max_message_bytes} bytes "
+                    f"(raise {MAX_MESSAGE_SETTING} on the controller and its clients)",
+                )
+            if size > budget:
+                break
+            budget -= size
+            fitting.append(message)
+        return fitting
 
     def Cancel(self, request: Any, context: grpc.ServicerContext) -> Any:  # noqa: N802
         with _errors(context):
@@ -230,6 +276,12 @@ class ServerHandle:
     port: int
     controller: Controller
     server: grpc.Server
+    security: ServerSecurity = field(default_factory=ServerSecurity)
+
+    @property
+    def token(self) -> str | None:
+        """The first token the controller accepts (for clients in this process)."""
+        return self.security.tokens[0] if self.security.tokens else None
 
     def stop(self, grace: float | None = 1.0) -> None:
         """Stop serving (in-flight calls get ``grace`` seconds) and stop the device threads.
@@ -263,6 +315,7 @@ def start_server(
     engine_options: Mapping[str, Any] | None = None,
     gate_noise: bool = True,
     warm: bool = False,
+    security: ServerSecurity | None = None,
 ) -> ServerHandle:
     """Start a controller serving ``devices`` (default: the whole fleet) on ``host:port``.
 
@@ -271,17 +324,27 @@ def start_server(
     (``handle.controller.resume()`` releases them), as a device under maintenance.
     ``gate_noise=False`` runs the gates ideally (readout error stays, from the IQ model).
     ``warm`` starts the engine process right away instead of at the first program.
+    ``security`` (default: no token, no TLS, the default message bound) says which tokens
+    are accepted, whether TLS is served and how large a message may be.
     """
+    security = security or ServerSecurity()
     controller = Controller(
         devices, engine=engine, seed=seed, engine_options=engine_options, gate_noise=gate_noise
     )
     # No SO_REUSEPORT: a second controller on a taken port must fail, not share it.
-    options = [*GRPC_OPTIONS, ("grpc.so_reuseport", 0)]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), options=options)
-    servicer = ControllerServicer(controller)
+    options = [*channel_options(security.max_message_bytes), ("grpc.so_reuseport", 0)]
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        options=options,
+        interceptors=security.interceptors(),
+    )
+    servicer = ControllerServicer(controller, security.max_message_bytes)
     pb_grpc.add_ControllerServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
     try:
-        bound = server.add_insecure_port(f"{host}:{port}")
+        if security.tls:
+            bound = server.add_secure_port(f"{host}:{port}", security.credentials())
+        else:
+            bound = server.add_insecure_port(f"{host}:{port}")
     except RuntimeError as exc:
         bound = 0
         cause: Exception | None = exc
@@ -297,5 +360,13 @@ def start_server(
         controller.warm_up()
     server.start()
     address = f"{host}:{bound}" if ":" not in host else f"[{host}]:{bound}"
-    log.info("QPU controller serving %s on %s", ", ".join(controller.device_names), address)
-    return ServerHandle(address=address, port=bound, controller=controller, server=server)
+    log.info(
+        "QPU controller serving %s on %s (%s, %s)",
+        ", ".join(controller.device_names),
+        address,
+        "TLS" if security.tls else "plaintext",
+        f"{len(security.tokens)} token(s)" if security.tokens else "no token",
+    )
+    return ServerHandle(
+        address=address, port=bound, controller=controller, server=server, security=security
+    )

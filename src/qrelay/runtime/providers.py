@@ -10,8 +10,9 @@ that a third-party package registers shows up there with no change to qrelay::
 Built in:
 
 - ``qrelay`` (:class:`ServiceProvider`): the job service, remote or the embedded default;
-- ``direct`` (:class:`DirectProvider`): one QPU controller reached through
-  :mod:`qrelay.qpu.api`, with no service in between.
+- ``direct`` (:class:`qrelay.qpu.direct.DirectProvider`): one QPU controller reached
+  through :mod:`qrelay.qpu.api`, with no service in between. It lives in the ``qpu``
+  package, above the runtime, and is found through the registry like any provider.
 
 See ``docs/providers.md`` for how to write one.
 """
@@ -30,11 +31,8 @@ from qrelay.payload import (
     TargetInfo,
     TargetModel,
 )
-from qrelay.runtime.direct import DirectJob, DirectProvider
 
 __all__ = [
-    "DirectJob",
-    "DirectProvider",
     "JobHandle",
     "Provider",
     "ServiceProvider",
@@ -192,3 +190,20 @@ def filter_targets(
         for model in models
         if (name is None or model.target_name == name) and query.admits(model)
     ]
+
+
+def __getattr__(name: str) -> Any:
+    """``DirectProvider`` and ``DirectJob`` under their old home, with a warning."""
+    if name in ("DirectProvider", "DirectJob"):
+        import warnings
+
+        warnings.warn(
+            f"qrelay.runtime.providers.{name} moved to qrelay.qpu.direct.{name}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        import sys
+
+        provider = registry.load(registry.PROVIDERS, "direct")
+        return getattr(sys.modules[provider.__module__], name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,10 +20,12 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal
+from qrelay.service.bodies import BodyParser
 from qrelay.service.catalog import Catalog
 from qrelay.service.handoff import IdleWorkers
 from qrelay.service.notify import Notifier
 from qrelay.service.operations import Offload, in_place
+from qrelay.service.ratelimit import RateLimits
 from qrelay.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ class ServiceRuntime:
             max_attempts=settings.max_attempts,
             worker_liveness_seconds=settings.worker_liveness_seconds,
             max_unfinished_jobs=settings.max_unfinished_jobs,
+            max_unfinished_circuits=settings.max_unfinished_circuits,
+            max_result_bytes=settings.max_body_bytes,
         )
         # Changes made by other processes (PostgreSQL replicas, a CLI) show at this bound.
         self.poll_interval = 0.5 if self.engine.dialect.name == "postgresql" else 1.0
@@ -61,6 +65,10 @@ class ServiceRuntime:
         #: How the routes run a blocking store call (see ``ServiceSettings.store_on_loop``).
         self.offload: Offload = in_place if on_loop else run_in_threadpool
         self.auth_cache: dict[str, tuple[float, UserPrincipal | WorkerPrincipal]] = {}
+        #: Parses large request bodies off the event loop (see :mod:`qrelay.service.bodies`).
+        self.bodies = BodyParser(settings.parse_in_thread_bytes, settings.parse_threads)
+        #: Counts requests per token against the limits of its role.
+        self.rate_limits = RateLimits.from_settings(settings)
         self._started = False
         self._start_lock = threading.Lock()
 
@@ -92,6 +100,7 @@ class ServiceRuntime:
                 log.exception("reclaiming expired leases failed; will retry")
 
     def close(self) -> None:
+        self.bodies.close()
         self.engine.dispose()
 
 
@@ -124,6 +133,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         version="1",
         description="Jobs, targets, users and machine workers for qrelay.",
         lifespan=lifespan,
+        # The docs page is served by ``qrelay.service.docs`` with assets from the package.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.runtime = rt
     problems.install(app)
@@ -155,6 +168,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         return JSONResponse({"status": "ready"})
 
     _install_openapi(app)
+    if settings.docs_enabled:
+        from qrelay.service.docs import install_docs
+
+        install_docs(app)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

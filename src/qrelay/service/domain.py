@@ -106,11 +106,25 @@ def is_terminal(statuses: Sequence[CircuitStatus]) -> bool:
     return all(s in TERMINAL_CIRCUIT_STATES for s in statuses)
 
 
-def estimate_cost(shots: int, rows: Sequence[int], price_per_shot: float) -> int:
+def estimate_cost(
+    shots: int, rows: Sequence[int], price_per_shot: float, job_type: JobType = JobType.SUBMIT
+) -> int:
     """The cost of a job before it runs, in micro-units (:mod:`qrelay.service.money`):
     shots x binding rows x price, priced circuit by circuit as :func:`charge_for` charges,
-    so the charges of a job never add up to more than its estimate."""
+    so the charges of a job never add up to more than its estimate.
+
+    A ``compile`` or ``convert`` job runs no shots; it costs what it takes of a worker,
+    priced as one shot per circuit (:func:`compile_charge`), so that such work is not free.
+    """
+    if job_type in (JobType.COMPILE, JobType.CONVERT):
+        return len(rows) * compile_charge(price_per_shot)
     return sum(money.cost(shots * count, price_per_shot) for count in rows)
+
+
+def compile_charge(price_per_shot: float) -> int:
+    """What one circuit of a ``compile`` or ``convert`` job costs, in micro-units: one
+    shot's price."""
+    return money.cost(1, price_per_shot)
 
 
 def charge_for(readouts: Sequence[Readout], price_per_shot: float) -> int:
@@ -118,6 +132,14 @@ def charge_for(readouts: Sequence[Readout], price_per_shot: float) -> int:
     x price. Priced like :func:`estimate_cost`, so a circuit whose shots all succeed is
     charged exactly its estimate."""
     return money.cost(sum(r.successful_shots for r in readouts), price_per_shot)
+
+
+def readout_bytes(circuit: Circuit, shots: int, rows: int) -> int:
+    """About how many bytes a completed circuit's readouts take in a worker's result body:
+    every register's packed rows (``shots x ceil(width / 8)`` bytes) as base64, per
+    binding row. A result over the service's body limit could never be posted."""
+    packed = sum(shots * ((reg.size + 7) // 8) for reg in circuit.registers)
+    return rows * (-(-packed // 3) * 4)
 
 
 def check_results(

@@ -14,13 +14,12 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
-from pydantic import ValidationError as PydanticValidationError
-
-from qrelay.payload import CircuitType, JobType, NewJob, TargetInfo, TargetModel, validate_json
+from qrelay.payload import CircuitType, JobType, NewJob, TargetInfo, TargetModel
 from qrelay.payload.workload import small_simulation
+from qrelay.service.db.leasing import lease_targets
 from qrelay.service.db.repo import Submitted, request_digest, splice_json
 from qrelay.service.notify import sleep_until
-from qrelay.service.problems import ApiError, pydantic_errors
+from qrelay.service.problems import ApiError
 from qrelay.service.qasm import convert_job
 
 _T = TypeVar("_T")
@@ -70,10 +69,7 @@ async def submit_job(
     """
     if not idempotency_key:
         raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
-    try:
-        job = validate_json(NewJob, body)
-    except PydanticValidationError as exc:
-        raise pydantic_errors(exc) from None
+    job = await rt.bodies.validate(NewJob, body)
     if job.circuit_type is not CircuitType.PAYLOAD:
         job = await convert_job(job, rt.catalog.get(job.target), rt.settings)
     # Asked before the job is stored: storing it wakes the idle worker, which stops waiting.
@@ -87,14 +83,18 @@ async def submit_job(
     elif job.num_circuits == 1 and not job.dry_run:
         waiting = rt.idle.claim(job.target)
         lease_by = None if waiting is None else waiting.worker
+    # A large job is stored, and freed, off the loop too (see ``qrelay.service.bodies``).
+    large = offload is None and rt.bodies.large(len(body))
+    store = rt.bodies.call if large else offload or rt.offload
+    digest = await rt.bodies.call(request_digest, body) if large else request_digest(body)
     try:
-        sent: Submitted = await (offload or rt.offload)(
+        sent: Submitted = await store(
             functools.partial(
                 rt.store.submit,
                 principal,
                 job,
                 idempotency_key=idempotency_key,
-                request_hash=request_digest(body),
+                request_hash=digest,
                 lease_by=lease_by,
             )
         )
@@ -104,6 +104,8 @@ async def submit_job(
         raise
     if waiting is not None:
         waiting.hand(sent.task)
+    if large:
+        await rt.bodies.release([circuit.instructions for circuit in job.circuits])
     if not quick or sent.job_id is None:
         return sent
     # A job handed to a worker here ends only through that worker's result, which comes
@@ -184,18 +186,22 @@ async def wait_for_job(
             await sleep_until(changed, min(remaining, rt.poll_interval))
 
 
-def check_targets(worker: WorkerPrincipal, targets: Sequence[str]) -> None:
-    """Refuse (403) targets this worker does not serve."""
-    foreign = [t for t in targets if t not in worker.targets]
+def check_targets(worker: WorkerPrincipal, targets: Sequence[str]) -> list[str]:
+    """The targets of a lease request without repeats; 422 over the cap
+    (:data:`~qrelay.service.db.leasing.MAX_LEASE_TARGETS`), 403 for targets this worker
+    does not serve."""
+    unique = lease_targets(targets)
+    foreign = [t for t in unique if t not in worker.targets]
     if foreign:
         raise ApiError(403, "forbidden", f"targets: this worker does not serve {foreign}")
+    return unique
 
 
 async def wait_for_lease(
     rt: ServiceRuntime, worker: WorkerPrincipal, targets: Sequence[str], wait: float
 ) -> bytes | None:
     """The next task (``WorkerTask`` JSON) for these targets, waiting up to ``wait`` s."""
-    check_targets(worker, targets)
+    targets = check_targets(worker, targets)
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
     with rt.notifier.subscribe([f"target:{t}" for t in targets]) as changed:
         while True:
@@ -219,7 +225,7 @@ def lease_blocking(
     stop: threading.Event,
 ) -> bytes | None:
     """:func:`wait_for_lease` for a thread; ``stop`` being set ends the wait at once."""
-    check_targets(worker, targets)
+    targets = check_targets(worker, targets)
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
     with rt.notifier.subscribe_blocking([f"target:{t}" for t in targets]) as changed:
         while not stop.is_set():

@@ -5,12 +5,18 @@ heartbeat well before it runs out. The answer also says whether the user asked t
 which sets the task context's ``cancelled`` event so the driver stops at its next check.
 A heartbeat refused because the lease is no longer ours (the task went to another worker)
 marks the lease lost: the work stops and its result is dropped, never posted.
+
+Every task is kept alive, brief ones included: a task judged brief that runs long (a
+large sweep) would otherwise outlive its lease and be run again and again. A task's
+:class:`Heartbeat` runs its own thread, or is watched by the worker's one :class:`Pulse`
+thread, which costs a brief task a lock and a wake-up instead of a thread's start.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 
 from qrelay.errors import ConflictError, NotFoundError, QRelayError
@@ -62,21 +68,96 @@ class Heartbeat:
         self.lost.set()
         self.ctx.cancelled.set()
 
+    def next_wait(self) -> float:
+        """Seconds until the next heartbeat is due."""
+        return self._next_wait()
+
     def _next_wait(self) -> float:
         return max(MIN_INTERVAL, min(self.interval, seconds_left(self.expires_at) / 3.0))
 
     def _loop(self) -> None:
         while not self._stop.wait(self._next_wait()):
-            try:
-                answer = self.api.heartbeat(self.task.task_id, self.task.lease_id)
-            except (ConflictError, NotFoundError) as exc:
-                self.mark_lost(str(exc))
+            if not self.beat():
                 return
-            except QRelayError as exc:
-                log.warning("task %s: heartbeat failed: %s", self.task.task_id, exc)
-                continue
-            self.expires_at = answer.lease_expires_at
-            if answer.cancel_requested and not self.cancel_requested.is_set():
-                log.info("task %s: cancel requested", self.task.task_id)
-                self.cancel_requested.set()
-                self.ctx.cancelled.set()
+
+    def beat(self) -> bool:
+        """Extend the lease once; ``False`` once the lease is lost (stop beating)."""
+        try:
+            answer = self.api.heartbeat(self.task.task_id, self.task.lease_id)
+        except (ConflictError, NotFoundError) as exc:
+            self.mark_lost(str(exc))
+            return False
+        except QRelayError as exc:
+            log.warning("task %s: heartbeat failed: %s", self.task.task_id, exc)
+            return True
+        self.expires_at = answer.lease_expires_at
+        if answer.cancel_requested and not self.cancel_requested.is_set():
+            log.info("task %s: cancel requested", self.task.task_id)
+            self.cancel_requested.set()
+            self.ctx.cancelled.set()
+        return True
+
+
+class Pulse:
+    """One daemon thread that keeps the lease of the task being watched alive.
+
+    :meth:`watch` and :meth:`unwatch` cost a lock each; the thread sleeps until the watched
+    task's next heartbeat is due, so a task that ends before then sends none. After
+    :meth:`unwatch` returns no heartbeat of that task is in flight.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._beating = threading.Lock()
+        self._current: Heartbeat | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def watch(self, beat: Heartbeat) -> None:
+        """Keep ``beat``'s lease alive until :meth:`unwatch`."""
+        with self._changed:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="qrelay-heartbeat", daemon=True
+                )
+                self._thread.start()
+            self._current = beat
+            self._changed.notify()
+
+    def unwatch(self) -> None:
+        """Stop beating for the watched task (waits for a heartbeat in flight)."""
+        with self._changed:
+            self._current = None
+            self._changed.notify()
+        with self._beating:
+            pass
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._current = None
+            self._changed.notify()
+
+    def _loop(self) -> None:
+        with self._changed:
+            while not self._closed:
+                beat = self._current
+                if beat is None:
+                    self._changed.wait()
+                    continue
+                deadline = time.monotonic() + beat.next_wait()
+                while self._current is beat and not self._closed:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._changed.wait(left)
+                if self._current is not beat or self._closed:
+                    continue
+                with self._beating:
+                    self._changed.release()
+                    try:
+                        going = beat.beat()
+                    finally:
+                        self._changed.acquire()
+                if not going and self._current is beat:
+                    self._current = None

@@ -83,9 +83,12 @@ class DriverProcess:
         #: Children ended early (a crash, or killed to stop a cancelled task), each
         #: replaced at the next use.
         self.restarts = 0
+        self._closed = False
 
     def _running(self) -> ChildProcess:
         """The child, started (again) if there is none or it has died."""
+        if self._closed:
+            raise DeviceError("the worker is stopping; its simulation process is closed")
         if self._child is None or not self._child.alive:
             try:
                 self._child = ChildProcess(
@@ -98,12 +101,15 @@ class DriverProcess:
     def preload(self, drivers: list[str]) -> None:
         """Start the child now and have it import these drivers' dependencies."""
         with self._lock:
+            if self._closed:
+                return
             child = self._running()
             try:
                 child.call(("preload", list(drivers)))
             except ChildGoneError:
                 self._drop(child)
-                log.warning("the simulation process failed while preloading %s", drivers)
+                if not self._closed:  # else: killed by close(), as the worker stops
+                    log.warning("the simulation process failed while preloading %s", drivers)
 
     def execute(
         self,
@@ -146,8 +152,14 @@ class DriverProcess:
             self._child = None
 
     def close(self) -> None:
-        """End the child (it exits when its stdin closes)."""
-        with self._lock:
-            child, self._child = self._child, None
+        """End the child at once, without waiting for the lock a running task holds.
+
+        A simulation has nothing to clean up, and a child still importing its simulator
+        (just after start) would otherwise hold up the worker's exit until it is done.
+        A task it was running is not finished: its lease lapses and the service hands it
+        out again.
+        """
+        self._closed = True
+        child, self._child = self._child, None
         if child is not None:
-            child.close()
+            child.kill()

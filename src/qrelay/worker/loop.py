@@ -49,7 +49,7 @@ from qrelay.payload import (
 from qrelay.payload.workload import small_simulation
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.worker.api import WorkerApi, WorkerChannel
-from qrelay.worker.heartbeat import Heartbeat
+from qrelay.worker.heartbeat import Heartbeat, Pulse
 from qrelay.worker.isolation import DriverProcess, runs_inline
 from qrelay.worker.verbatim import check_verbatim
 
@@ -57,6 +57,8 @@ log = logging.getLogger(__name__)
 
 #: The compiler plugin used unless a worker is given another.
 DEFAULT_COMPILER = "qiskit-transpile"
+#: The HTTP status of a request body over the service's limit.
+_TOO_LARGE: Final = 413
 #: Re-read a target's info (calibration) from the service after this many seconds.
 TARGET_INFO_TTL = 300.0
 
@@ -151,6 +153,7 @@ class Worker:
         self._given_drivers = dict(drivers or {})
         self.isolate = isolate
         self._process = DriverProcess()
+        self._pulse = Pulse()
         self._compiler: Compiler | None = None
         self._execution_ids: dict[str, str] = {}
         self._states: dict[str, CircuitStatus] = {}
@@ -171,6 +174,7 @@ class Worker:
     def close(self) -> None:
         """Close the HTTP client, the simulation process and drivers that hold connections."""
         self.api.close()
+        self._pulse.close()
         self._process.close()
         for driver in self._drivers.values():
             closer = getattr(driver, "close", None)
@@ -194,8 +198,11 @@ class Worker:
         failures = 0
         pending: WorkerTask | None = None
         while not self._stop.is_set() and not (stop_event is not None and stop_event.is_set()):
+            # A task is processed once: if its cycle fails (the service is unreachable when
+            # the result goes), the next cycle leases afresh rather than running it again.
+            current, pending = pending, None
             try:
-                pending = self._cycle(pending)
+                pending = self._cycle(current)
                 failures = 0
             except (AuthenticationError, PermissionDeniedError):
                 raise
@@ -337,7 +344,11 @@ class Worker:
         ctx.report_status = lambda status, message: self._report(task, beat, status, message)
         ctx.record_execution = lambda execution_id: self._record(task, beat, execution_id)
         brief = self._brief(task)
-        if not brief:
+        # Every task heartbeats: a brief one through the worker's shared thread (it sends
+        # none unless the task outlasts a heartbeat period), any other through its own.
+        if brief:
+            self._pulse.watch(beat)
+        else:
             beat.start()
         try:
             outcome = self._work(task, ctx, brief=brief)
@@ -348,10 +359,18 @@ class Worker:
             log.exception("task %s: unexpected error", task.task_id)
             outcome = _Outcome(CircuitStatus.FAILED, message=f"{type(exc).__name__}: {exc}")
         finally:
-            beat.stop()
+            if brief:
+                self._pulse.unwatch()
+            else:
+                beat.stop()
             self._states.pop(task.task_id, None)
         if beat.lost.is_set():
             self._ended(task, "lease_lost", started)
+            return None
+        if self.stopping and outcome.status is CircuitStatus.FAILED:
+            # Stopped mid-task (its simulation was killed): the lease lapses and the
+            # service hands the task out again, rather than failing the user's job.
+            log.info("task %s: left unfinished by the stop; its lease will lapse", task.task_id)
             return None
         if beat.cancel_requested.is_set() and outcome.status is not CircuitStatus.FAILED:
             outcome = _Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
@@ -451,8 +470,9 @@ class Worker:
     def _brief(self, task: WorkerTask) -> bool:
         """Whether the task ends in milliseconds (see :meth:`brief`).
 
-        Such a task needs no heartbeat (its lease lasts far longer than the task), and
-        starting and joining a heartbeat thread would cost a tenth of its whole run.
+        Such a task is kept alive by the worker's shared heartbeat thread rather than one
+        of its own: starting and joining a thread would cost a tenth of its whole run, and
+        a task misjudged brief (a sweep of many rows) still keeps its lease.
         """
         return self.brief(
             task.target,
@@ -607,10 +627,12 @@ class Worker:
         except ConflictError as exc:
             log.warning("task %s: result refused (%s); dropped", task.task_id, exc)
             return None
-        except ValidationError as exc:
-            if results.status is not CircuitStatus.COMPLETED:
+        except (ValidationError, ServiceError) as exc:
+            refused = isinstance(exc, ValidationError) or exc.status == _TOO_LARGE
+            if results.status is not CircuitStatus.COMPLETED or not refused:
                 raise
-            # the result does not fit the task (a driver's fault): fail it, saying why
+            # The result does not fit the task (a driver's fault) or the service's body
+            # limit: running it again would give the same, so fail it, saying why.
             log.error("task %s: the service refused the result: %s", task.task_id, exc)
             failed = WorkerTaskResults(
                 lease_id=task.lease_id,

@@ -2,10 +2,15 @@
 
 A task becomes one executable (``translation.translate``) and one patch-value set per
 binding row, queued atomically with ``submit_with_parameter_batch`` under an idempotency
-key derived from the task id. The job ids are recorded with the service (through the task
-context) before the driver waits, so a worker that crashes after submitting is followed
-by one that re-attaches to the same jobs, and a resubmission under the same key gets the
-original ids back: the program runs once either way.
+key (see :func:`idempotency_key`): the deployment's random id, the task id and the attempt
+that first submitted it. That attempt is recorded with the service before the submission
+(``submitting:a<attempt>``), and the job ids after it, both through the task context. A
+worker that crashes at any point is followed by one that either re-attaches to the jobs,
+or submits again under the recorded attempt's key and gets the original ids back: the
+program runs once either way. Another deployment sharing the controller has another key
+(and the controller scopes keys per caller token), so it never receives this run.
+
+Cancelling the task cancels its jobs on the controller, running ones included.
 
 A ``simulate`` job naming a QPU target does not go to the controller: it runs on the Aer
 engine here, ideal for ``sim`` and with the device's calibrated noise for ``noise-sim``,
@@ -21,7 +26,14 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final, TypeVar
 
 from qrelay import registry
-from qrelay.errors import ConfigurationError, PayloadError, QpuApiError
+from qrelay.errors import (
+    ConfigurationError,
+    PayloadError,
+    QpuApiError,
+    QpuNotFoundError,
+    QpuTimeoutError,
+    QpuUnavailableError,
+)
 from qrelay.payload import (
     Circuit,
     CircuitStatus,
@@ -45,14 +57,29 @@ SUBMIT_TIMEOUT_SECONDS: Final = 60.0
 UNREACHABLE_BOUND_SECONDS: Final = 120.0
 #: Longest pause between two tries at an unreachable controller.
 _RETRY_MAX_SECONDS: Final = 5.0
-#: gRPC codes that mean "the controller is not there right now" (worth another try).
-_TRANSIENT: Final = ("UNAVAILABLE", "DEADLINE_EXCEEDED")
 _ID_SEPARATOR: Final = ","
+#: An execution id recorded before submitting: which attempt's key the submission uses.
+_SUBMITTING: Final = "submitting:a"
 
 
-def idempotency_key(task: WorkerTask) -> str:
-    """The key of a task's submission: the same for every attempt of the task."""
-    return f"qrelay-task-{task.task_id}"
+def idempotency_key(task: WorkerTask, attempt: int | None = None) -> str:
+    """The key of a task's submission by ``attempt`` (default: this one).
+
+    It carries the deployment's random id (from the service, with the lease), so two
+    deployments sharing a controller never meet on a key, and the attempt that first
+    submitted, which the worker records with the service before submitting: a later
+    attempt reads it back and submits under the same key (see :meth:`QpuGrpcDriver.execute`).
+    """
+    deployment = task.deployment_id or "unknown-deployment"
+    return f"qrelay-{deployment}-task-{task.task_id}-a{attempt or task.attempt}"
+
+
+def _submitting_attempt(execution_id: str | None) -> int | None:
+    """The attempt an execution id of the form ``submitting:a<n>`` names, else None."""
+    if not execution_id or not execution_id.startswith(_SUBMITTING):
+        return None
+    number = execution_id.removeprefix(_SUBMITTING)
+    return int(number) if number.isdigit() and int(number) >= 1 else None
 
 
 def patch_values(circuit: Circuit, task: WorkerTask) -> list[dict[str, list[float]]]:
@@ -84,7 +111,8 @@ class QpuGrpcDriver:
     """Runs tasks on a fleet device behind a QPU controller (``qrelay.plugins.DeviceDriver``).
 
     ``qpu_address`` (``host:port``) names the controller; without it the QPU API's own
-    default (``QRELAY_QPU_ADDRESS``) is used.
+    default (``QRELAY_QPU_ADDRESS``) is used. ``qpu_token`` is the controller's token
+    (default: the settings', ``QRELAY_QPU_TOKEN`` or ``QRELAY_QPU_TOKEN_FILE``).
     """
 
     def __init__(self, target_info: TargetInfo, **config: Any) -> None:
@@ -94,7 +122,10 @@ class QpuGrpcDriver:
         address = config.get("qpu_address")
         if address is not None and not isinstance(address, str):
             raise ConfigurationError(f"qpu_address: expected 'host:port', got {address!r}")
-        self.client = QpuClient(gateway=address) if address else QpuClient()
+        token = config.get("qpu_token")
+        if token is not None and not isinstance(token, str):
+            raise ConfigurationError("qpu_token: expected a string")
+        self.client = QpuClient(gateway=address or None, token=token or None)
         self.unreachable_seconds = float(
             config.get("unreachable_seconds", UNREACHABLE_BOUND_SECONDS)
         )
@@ -121,21 +152,20 @@ class QpuGrpcDriver:
     def _retrying(self, call: Callable[[], _T], ctx: TaskContext, what: str) -> _T | None:
         """``call()``, tried again with jittered backoff while the controller is unreachable.
 
-        Gives up with :class:`QpuApiError` after ``unreachable_seconds``; ``None`` when the
-        task is cancelled meanwhile. Other errors (a refused program) end it at once.
+        Gives up with :class:`QpuUnavailableError` after ``unreachable_seconds``; ``None``
+        when the task is cancelled meanwhile. Other errors (a refused program) end it at once.
         """
         deadline = time.monotonic() + self.unreachable_seconds
         delay = 0.25
         while True:
             try:
                 return call()
-            except QpuApiError as exc:
-                if not any(f": {code}: " in str(exc) for code in _TRANSIENT):
-                    raise
+            except QpuUnavailableError as exc:
                 if time.monotonic() + delay > deadline:
-                    raise QpuApiError(
+                    raise QpuUnavailableError(
                         f"{what}: the QPU controller stayed unreachable for "
-                        f"{self.unreachable_seconds:g} s ({exc})"
+                        f"{self.unreachable_seconds:g} s ({exc})",
+                        code=exc.code,
                     ) from exc
                 log.warning("%s: controller unreachable; retrying in %.1f s", what, delay)
             if ctx.cancelled.wait(delay * random.uniform(0.5, 1.0)):
@@ -160,6 +190,14 @@ class QpuGrpcDriver:
             return []
         job_ids = self._resume(ctx, len(sets))
         if job_ids is None:
+            # Record which attempt's key the submission uses before making it: a worker
+            # that crashes in between is followed by one that submits under the same key.
+            attempt = _submitting_attempt(ctx.execution_id)
+            if attempt is None:
+                attempt = ctx.task.attempt
+                ctx.execution_id = f"{_SUBMITTING}{attempt}"
+                ctx.record_execution(ctx.execution_id)
+            key = idempotency_key(task, attempt)
             submitted = self._retrying(
                 lambda: api.submit_with_parameter_batch(
                     translated,
@@ -169,7 +207,7 @@ class QpuGrpcDriver:
                     execution_options=ExecutionOptions.builder()
                     .timeout(SUBMIT_TIMEOUT_SECONDS)
                     .build(),
-                    idempotency_key=idempotency_key(task),
+                    idempotency_key=key,
                 ),
                 ctx,
                 "submit",
@@ -188,7 +226,7 @@ class QpuGrpcDriver:
 
     def _resume(self, ctx: TaskContext, expected: int) -> list[str] | None:
         """The job ids of an execution an earlier attempt started, if usable."""
-        if not ctx.execution_id:
+        if not ctx.execution_id or _submitting_attempt(ctx.execution_id) is not None:
             return None
         job_ids = ctx.execution_id.split(_ID_SEPARATOR)
         if len(job_ids) != expected:
@@ -198,14 +236,20 @@ class QpuGrpcDriver:
                 len(job_ids),
                 expected,
             )
+            ctx.execution_id = None
             return None
         from qrelay.qpu import api
 
         try:
-            api.get_job_status(job_ids[0], self.info.name, client=self.client)
-        except QpuApiError as exc:
-            # the controller no longer knows it (restarted): the idempotency key decides
+            self._retrying(
+                lambda: api.get_job_status(job_ids[0], self.info.name, client=self.client),
+                ctx,
+                "resume",
+            )
+        except QpuNotFoundError as exc:
+            # the controller no longer knows it (restarted): submit again, under a new key
             log.warning("execution %s cannot be resumed (%s); submitting", ctx.execution_id, exc)
+            ctx.execution_id = None
             return None
         log.info("resuming execution %s", ctx.execution_id)
         return job_ids
@@ -218,8 +262,7 @@ class QpuGrpcDriver:
         options = ExecutionOptions.builder().timeout(AWAIT_CHUNK_SECONDS).build()
         while True:
             if ctx.check_cancelled():
-                outcomes = api.cancel_jobs(list(job_ids), self.info.name, client=self.client)
-                log.info("cancelled QPU jobs: %s", outcomes)
+                self._cancel(job_ids)
                 return None
             try:
                 return self._retrying(
@@ -229,10 +272,19 @@ class QpuGrpcDriver:
                     ctx,
                     "await results",
                 )
-            except QpuApiError as exc:
-                if "did not finish within" not in str(exc):
-                    raise
-                # still queued or running: check for cancel, then wait again
+            except QpuTimeoutError:
+                pass  # still queued or running: check for cancel, then wait again
+
+    def _cancel(self, job_ids: Sequence[str]) -> None:
+        """Cancel the task's jobs on the controller (queued or running alike)."""
+        from qrelay.qpu import api
+
+        try:
+            outcomes = api.cancel_jobs(list(job_ids), self.info.name, client=self.client)
+        except QpuApiError as exc:
+            log.warning("cancelling QPU jobs %s failed: %s", ", ".join(job_ids), exc)
+            return
+        log.info("cancelled QPU jobs: %s", outcomes)
 
     # ------------------------------------------------------------------ simulate
     def engine(self) -> SimulationEngine:

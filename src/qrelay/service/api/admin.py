@@ -1,8 +1,16 @@
-"""Admin endpoints: users, their tokens, and workers. Every action lands in the audit table."""
+"""Admin endpoints: users, their tokens, and workers. Every action lands in the audit table.
+
+Answers that carry a token are sent with ``Cache-Control: no-store``, so no cache on the
+way keeps them. A token's lifetime follows ``ServiceSettings.user_token_days`` and
+``worker_token_days`` (no expiry by default). Revoking or rotating a token takes effect
+on this process at once and on other replicas within ``auth_cache_seconds``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from datetime import UTC, datetime, timedelta
+
+from fastapi import APIRouter, Request, Response
 
 from qrelay.payload import (
     NewUser,
@@ -19,14 +27,24 @@ from qrelay.service.auth import WORKER_PREFIX, new_token
 router = APIRouter(prefix="/v1", tags=["admin"])
 
 
+def _expiry(days: float | None) -> datetime | None:
+    """When a token issued now expires, for a lifetime of ``days`` (None: never)."""
+    return None if days is None else datetime.now(UTC) + timedelta(days=days)
+
+
+def _no_store(response: Response) -> None:
+    response.headers["Cache-Control"] = "no-store"
+
+
 @router.post(
     "/users", status_code=201, response_model=UserTokenResponse, openapi_extra=json_body(NewUser)
 )
-async def create_user(request: Request, principal: Admin) -> UserTokenResponse:
+async def create_user(request: Request, response: Response, principal: Admin) -> UserTokenResponse:
     """Create a user; the token is shown once."""
     body = await body_model(NewUser, request)
     rt = runtime(request)
     token = new_token()
+    expires = _expiry(rt.settings.user_token_days)
     info = await rt.offload(
         lambda: rt.store.create_user(
             name=body.name,
@@ -35,9 +53,13 @@ async def create_user(request: Request, principal: Admin) -> UserTokenResponse:
             balance=body.balance,
             token=token,
             actor=principal,
+            token_expires_at=expires,
         )
     )
-    return UserTokenResponse(user_id=info.user_id, email=info.email, token=token)
+    _no_store(response)
+    return UserTokenResponse(
+        user_id=info.user_id, email=info.email, token=token, token_expires_at=expires
+    )
 
 
 @router.get("/users", response_model=list[UserInfo])
@@ -61,13 +83,29 @@ async def update_user(request: Request, principal: Admin, user_id: str) -> UserI
 
 
 @router.post("/users/{user_id}/token", response_model=UserTokenResponse)
-async def regenerate_token(request: Request, principal: Admin, user_id: str) -> UserTokenResponse:
+async def regenerate_token(
+    request: Request, response: Response, principal: Admin, user_id: str
+) -> UserTokenResponse:
     """Give a user a new token; the old one stops working."""
     rt = runtime(request)
     token = new_token()
-    info = await rt.offload(rt.store.set_user_token, user_id, token, principal)
+    expires = _expiry(rt.settings.user_token_days)
+    info = await rt.offload(rt.store.set_user_token, user_id, token, principal, expires)
     rt.auth_cache.clear()
-    return UserTokenResponse(user_id=info.user_id, email=info.email, token=token)
+    _no_store(response)
+    return UserTokenResponse(
+        user_id=info.user_id, email=info.email, token=token, token_expires_at=expires
+    )
+
+
+@router.delete("/users/{user_id}/token", status_code=204)
+async def revoke_user_token(request: Request, principal: Admin, user_id: str) -> Response:
+    """Revoke a user's token: the user keeps its jobs and balance but holds no token
+    until a new one is made (``POST /v1/users/{user_id}/token``)."""
+    rt = runtime(request)
+    await rt.offload(rt.store.set_user_token, user_id, None, principal)
+    rt.auth_cache.clear()
+    return Response(status_code=204)
 
 
 @router.post(
@@ -76,12 +114,58 @@ async def regenerate_token(request: Request, principal: Admin, user_id: str) -> 
     response_model=WorkerTokenResponse,
     openapi_extra=json_body(NewWorker),
 )
-async def create_worker(request: Request, principal: Admin) -> WorkerTokenResponse:
+async def create_worker(
+    request: Request, response: Response, principal: Admin
+) -> WorkerTokenResponse:
     """Register a worker for some targets; the token is shown once."""
     body = await body_model(NewWorker, request)
     rt = runtime(request)
     token = new_token(WORKER_PREFIX)
-    worker_id = await rt.offload(rt.store.create_worker, body.name, body.targets, token, principal)
-    return WorkerTokenResponse(
-        worker_id=worker_id, name=body.name, targets=body.targets, token=token
+    expires = _expiry(rt.settings.worker_token_days)
+    worker_id = await rt.offload(
+        rt.store.create_worker, body.name, body.targets, token, principal, expires
     )
+    _no_store(response)
+    return WorkerTokenResponse(
+        worker_id=worker_id,
+        name=body.name,
+        targets=body.targets,
+        token=token,
+        token_expires_at=expires,
+    )
+
+
+@router.post("/workers/{worker_id}/token", response_model=WorkerTokenResponse)
+async def rotate_worker_token(
+    request: Request, response: Response, principal: Admin, worker_id: str
+) -> WorkerTokenResponse:
+    """Give a worker a new token (shown once) and let it serve again if it was revoked;
+    the old token stops working."""
+    rt = runtime(request)
+    token = new_token(WORKER_PREFIX)
+    expires = _expiry(rt.settings.worker_token_days)
+    info = await rt.offload(
+        lambda: rt.store.set_worker_token(
+            worker_id, token, principal, active=True, token_expires_at=expires
+        )
+    )
+    rt.auth_cache.clear()
+    _no_store(response)
+    return WorkerTokenResponse(
+        worker_id=info.worker_id,
+        name=info.name,
+        targets=info.targets,
+        token=token,
+        token_expires_at=expires,
+    )
+
+
+@router.delete("/workers/{worker_id}/token", status_code=204)
+async def revoke_worker(request: Request, principal: Admin, worker_id: str) -> Response:
+    """Revoke a worker: its token stops working and it leases nothing more; the tasks it
+    holds go back to the queue when their leases run out."""
+    rt = runtime(request)
+    secret = new_token(WORKER_PREFIX)  # replaces the old token's hash; nobody is given it
+    await rt.offload(lambda: rt.store.set_worker_token(worker_id, secret, principal, active=False))
+    rt.auth_cache.clear()
+    return Response(status_code=204)

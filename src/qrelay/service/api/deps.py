@@ -1,8 +1,9 @@
 """Request dependencies: the service runtime and the principal behind the bearer token.
 
-Principals are cached for a second per token hash, so a burst of requests from one client
-costs one lookup; a token revoked on another replica keeps working for at most that long
-(a revocation through this process drops its cache at once).
+Principals are cached per token hash for ``ServiceSettings.auth_cache_seconds`` (a second
+by default), so a burst of requests from one client costs one lookup; a token revoked on
+another replica keeps working for at most that long (a revocation through this process
+drops its cache at once). Each request then counts against its token's rate limit.
 """
 
 from __future__ import annotations
@@ -14,14 +15,12 @@ from fastapi import Depends, Request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from qrelay.payload import validate_json
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token
 from qrelay.service.problems import ApiError, pydantic_errors
 
 if TYPE_CHECKING:
     from qrelay.service.app import ServiceRuntime
 
-_TTL = 1.0
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -31,7 +30,7 @@ def runtime(request: Request) -> ServiceRuntime:
 
 
 def cached_principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipal | None:
-    """The principal of ``token`` if it was looked up within the last second."""
+    """The principal of ``token`` if it was looked up within the cache's lifetime."""
     hit = rt.auth_cache.get(hash_token(token))
     if hit is not None and hit[0] > time.monotonic():
         return hit[1]
@@ -39,13 +38,13 @@ def cached_principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPr
 
 
 def lookup_principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipal:
-    """The principal of ``token`` from the database (401 if none), cached for a second."""
+    """The principal of ``token`` from the database (401 if none), then cached."""
     found = rt.store.principal(token)
     if found is None:
         raise ApiError(401, "unauthenticated", "Authorization: the token is not valid")
     if len(rt.auth_cache) > 10_000:
         rt.auth_cache.clear()
-    rt.auth_cache[hash_token(token)] = (time.monotonic() + _TTL, found)
+    rt.auth_cache[hash_token(token)] = (time.monotonic() + rt.settings.auth_cache_seconds, found)
     return found
 
 
@@ -62,6 +61,7 @@ async def _principal(request: Request) -> UserPrincipal | WorkerPrincipal:
     found = cached_principal(rt, token)
     if found is None:
         found = await rt.offload(lookup_principal, rt, token)
+    await rt.rate_limits.check(found)
     return found
 
 
@@ -122,13 +122,11 @@ async def body_model(model: type[_M], request: Request) -> _M:
 
     Routes parse their own bodies: pydantic-core validates straight from the bytes, which
     is faster than FastAPI's decode-then-validate, and it keeps FastAPI's body fields out
-    of the per-request path.
+    of the per-request path. A large body is parsed off the event loop (see
+    :mod:`qrelay.service.bodies`).
     """
     raw = await request.body()
-    try:
-        return validate_json(model, raw)
-    except PydanticValidationError as exc:
-        raise pydantic_errors(exc) from None
+    return await runtime(request).bodies.validate(model, raw)
 
 
 def json_body(model: type[BaseModel]) -> dict[str, object]:

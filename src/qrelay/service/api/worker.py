@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
 from qrelay.payload import (
     HeartbeatResponse,
@@ -18,7 +17,7 @@ from qrelay.payload import (
 )
 from qrelay.service import operations
 from qrelay.service.api.deps import Worker, body_model, json_body, runtime
-from qrelay.service.problems import pydantic_errors
+from qrelay.service.db.leasing import MAX_LEASE_TARGETS
 
 router = APIRouter(prefix="/v1/worker", tags=["worker"])
 _JSON = "application/json"
@@ -28,7 +27,7 @@ class LeaseRequest(BaseModel):
     """``POST /v1/worker/lease``: which targets to lease for, and how long to wait."""
 
     model_config = ConfigDict(extra="forbid")
-    targets: Annotated[list[str], Field(min_length=1)]
+    targets: Annotated[list[str], Field(min_length=1, max_length=MAX_LEASE_TARGETS)]
     wait: Annotated[float, Field(ge=0, le=60)] = 20.0
 
 
@@ -107,7 +106,7 @@ async def post_result(
     lease: Annotated[
         list[str] | None,
         Query(
-            max_length=100,
+            max_length=MAX_LEASE_TARGETS,
             description="then lease the next task of these targets, as ``/v1/worker/lease`` "
             "does, in the same request (200 with it, 204 when none came in time)",
         ),
@@ -118,13 +117,10 @@ async def post_result(
     ``lease``, the answer then waits for the worker's next task: one request per task
     instead of two."""
     body = await request.body()
-    try:
-        results = WorkerTaskResults.model_validate_json(body)
-    except PydanticValidationError as exc:
-        raise pydantic_errors(exc) from None
+    rt = runtime(request)
+    results = await rt.bodies.validate_json_mode(WorkerTaskResults, body)
     if lease:  # refused before anything is stored
         operations.check_targets(principal, lease)
-    rt = runtime(request)
     await rt.offload(rt.store.post_result, principal, task_id, results)
     if not lease:
         return Response(status_code=204)

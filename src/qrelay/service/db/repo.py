@@ -54,6 +54,7 @@ from qrelay.payload import (
     UpdateUserDetails,
     UserInfo,
     UserQuery,
+    WorkerInfo,
     WorkerTaskResults,
     WorkerTaskStatus,
     check_target_limits,
@@ -65,9 +66,9 @@ from qrelay.service import domain, money
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
 from qrelay.service.catalog import Catalog
 from qrelay.service.db import audit as audit_log
-from qrelay.service.db import listing
+from qrelay.service.db import fairness, leasing, listing
 from qrelay.service.db.engine import read, rows, run, run_many, write
-from qrelay.service.db.tables import jobs, tasks, transitions, users, workers
+from qrelay.service.db.tables import deployment, jobs, tasks, transitions, users, workers
 from qrelay.service.events import StoreEvents
 from qrelay.service.notify import Notifier
 from qrelay.service.problems import ApiError
@@ -97,6 +98,10 @@ class Submitted(NamedTuple):
     held: bool = False
 
 
+#: Room left in a result body for what comes with the readouts (the compiled circuit,
+#: layouts, status message): a readout must fit the body limit less this.
+_RESULT_HEADROOM = 16 * 1024
+
 #: The ``Retry-After`` of a submission refused because the user has too many jobs
 #: unfinished: about how long a few short jobs take to end.
 _FULL_QUEUE_RETRY_SECONDS = 5.0
@@ -121,6 +126,7 @@ _TASK_LIGHT = (
     tasks.c.final_l2p,
     tasks.c.execution_id,
     tasks.c.updated_at,
+    tasks.c.share,
 )
 
 
@@ -144,7 +150,9 @@ class _Statements:
         # A user's unfinished jobs: how many, and what they may still charge.
         held = case((jobs.c.charged, jobs.c.estimate_micros - jobs.c.cost_micros), else_=0)
         self.unfinished = select(
-            func.count().label("jobs"), func.coalesce(func.sum(held), 0).label("held")
+            func.count().label("jobs"),
+            func.coalesce(func.sum(held), 0).label("held"),
+            func.coalesce(func.sum(jobs.c.num_circuits), 0).label("circuits"),
         ).where(jobs.c.user_id == bindparam("uid"), ~_one_of(jobs.c.status, _TERMINAL))
         self.job_statuses = select(tasks.c.status).where(tasks.c.job_id == bindparam("jid"))
         self.set_job_status = (
@@ -184,6 +192,7 @@ class _Statements:
             tasks.c.num_rows,
             tasks.c.shots,
             tasks.c.queue_status,
+            tasks.c.worker_id,
         ]
         task_cols.append(jobs.c.num_circuits)
         light = (
@@ -214,13 +223,18 @@ class _Statements:
             .where(jobs.c.id == bindparam("jid"))
             .values(cost_micros=jobs.c.cost_micros + bindparam("amount"))
         )
-        self._postgres = postgres
-        self._leases: dict[tuple[int, bool], Any] = {}
+        self.lease_head = leasing.lease_statement(postgres, of_job=False)
+        self.lease_head_of_job = leasing.lease_statement(postgres, of_job=True)
+        self.rank = fairness.rank_statement()
         self.user_by_token = select(
-            users.c.id, users.c.email, users.c.role, users.c.token_hash
+            users.c.id, users.c.email, users.c.role, users.c.token_hash, users.c.token_expires_at
         ).where(users.c.token_hash == bindparam("digest"), users.c.active.is_(True))
         self.worker_by_token = select(
-            workers.c.id, workers.c.name, workers.c.targets, workers.c.token_hash
+            workers.c.id,
+            workers.c.name,
+            workers.c.targets,
+            workers.c.token_hash,
+            workers.c.token_expires_at,
         ).where(workers.c.token_hash == bindparam("digest"), workers.c.active.is_(True))
         self.seen = (
             update(workers)
@@ -249,59 +263,14 @@ class _Statements:
             _one_of(tasks.c.status, _QUEUED),
             or_(
                 tasks.c.priority > bindparam("prio"),
-                and_(tasks.c.priority == bindparam("prio"), tasks.c.id < bindparam("first")),
+                and_(
+                    tasks.c.priority == bindparam("prio"),
+                    or_(
+                        tasks.c.share < bindparam("share"),
+                        and_(tasks.c.share == bindparam("share"), tasks.c.id < bindparam("first")),
+                    ),
+                ),
             ),
-        )
-
-    def lease(self, count: int, *, of_job: bool = False) -> Any:
-        """The lease statement for ``count`` targets (parameters ``t0``, ``t1``, ...).
-
-        ``of_job``: the task at the head of the queue, only if it belongs to the job
-        ``jid``: a job leased as it is stored does not overtake the queue."""
-        found = self._leases.get((count, of_job))
-        if found is None:
-            found = self._leases[count, of_job] = self._lease(count, of_job)
-        return found
-
-    def _lease(self, count: int, of_job: bool) -> Any:
-        pick = select(tasks.c.id).where(
-            tasks.c.target.in_([bindparam(f"t{i}") for i in range(count)]),
-            _one_of(tasks.c.status, _QUEUED),
-        )
-        pick = pick.order_by(tasks.c.priority.desc(), tasks.c.id).limit(1)
-        if self._postgres:
-            pick = pick.with_for_update(skip_locked=True)
-        chosen = tasks.c.id == pick.scalar_subquery()
-        if of_job:
-            chosen = and_(chosen, tasks.c.job_id == bindparam("jid"))
-        new_status = case(
-            *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
-            else_=tasks.c.status,
-        )
-        return (
-            update(tasks)
-            .where(chosen)
-            .values(
-                status=new_status,
-                lease_id=bindparam("lid"),
-                lease_expires_at=bindparam("exp"),
-                attempt=tasks.c.attempt + 1,
-                worker_id=bindparam("wid"),
-                updated_at=bindparam("now"),
-            )
-            .returning(
-                tasks.c.id,
-                tasks.c.job_id,
-                tasks.c.circuit_index,
-                tasks.c.target,
-                tasks.c.status,
-                tasks.c.queue_status,
-                tasks.c.attempt,
-                tasks.c.circuit,
-                tasks.c.bindings,
-                tasks.c.shots,
-                tasks.c.execution_id,
-            )
         )
 
 
@@ -317,6 +286,16 @@ def _statements(postgres: bool) -> _Statements:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def expired(at: datetime | None) -> bool:
+    """Whether a token expiry time has passed (None: it never expires)."""
+    aware = _aware(at)
+    return aware is not None and aware <= utcnow()
+
+
+def _expiry_detail(at: datetime | None) -> dict[str, Any]:
+    return {} if at is None else {"token_expires_at": at.isoformat()}
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -353,6 +332,8 @@ class Store:
         max_attempts: int,
         worker_liveness_seconds: float,
         max_unfinished_jobs: int = 10_000,
+        max_unfinished_circuits: int = 10_000,
+        max_result_bytes: int | None = None,
     ) -> None:
         self.engine = engine
         self.catalog = catalog
@@ -361,6 +342,9 @@ class Store:
         self.max_attempts = max_attempts
         self.worker_liveness_seconds = worker_liveness_seconds
         self.max_unfinished_jobs = max_unfinished_jobs
+        self.max_unfinished_circuits = max_unfinished_circuits
+        #: The largest result body a worker may post (the service's body limit), or None.
+        self.max_result_bytes = max_result_bytes
         self._seen: dict[str, float] = {}
         self._seen_lock = threading.Lock()
         self._pg = engine.dialect.name == "postgresql"
@@ -369,19 +353,32 @@ class Store:
         self.reclaim_every = min(max(lease_seconds / 4, 0.05), 2.0)
         #: Told of each change (the metrics replace it; see :mod:`qrelay.service.events`).
         self.events = StoreEvents()
+        self._deployment_id: str | None = None
+
+    def _deployment(self, conn: Connection) -> str | None:
+        """The deployment's random id (made with the database), read once and kept."""
+        if self._deployment_id is None:
+            found = conn.execute(select(deployment.c.id)).scalar()
+            self._deployment_id = None if found is None else str(found)
+        return self._deployment_id
 
     # ================================================================== principals
     def principal(self, token: str) -> UserPrincipal | WorkerPrincipal | None:
-        """Who holds ``token``, or None. Inactive users and workers hold nothing."""
+        """Who holds ``token``, or None. Inactive users and workers, and expired tokens,
+        hold nothing."""
         digest = {"digest": hash_token(token)}
         with read(self.engine) as conn:
             found = rows(conn, self._sql.user_by_token, digest)
             if found and same_hash(found[0].token_hash, digest["digest"]):
                 row = found[0]
+                if expired(row.token_expires_at):
+                    return None
                 return UserPrincipal(row.id, row.email, Role(row.role))
             found = rows(conn, self._sql.worker_by_token, digest)
             if found and same_hash(found[0].token_hash, digest["digest"]):
                 wrow = found[0]
+                if expired(wrow.token_expires_at):
+                    return None
                 return WorkerPrincipal(wrow.id, wrow.name, frozenset(wrow.targets))
         return None
 
@@ -408,8 +405,10 @@ class Store:
         balance: float,
         token: str,
         actor: UserPrincipal | None,
+        token_expires_at: datetime | None = None,
     ) -> UserInfo:
-        """A new user holding ``token``; 409 if the email is taken."""
+        """A new user holding ``token`` (until ``token_expires_at``, if given); 409 if the
+        email is taken."""
         user_id = new_id()
         try:
             with write(self.engine) as conn:
@@ -422,6 +421,7 @@ class Store:
                         balance_micros=money.to_micros(balance),
                         active=True,
                         token_hash=hash_token(token),
+                        token_expires_at=token_expires_at,
                         created_at=utcnow(),
                     )
                 )
@@ -482,14 +482,26 @@ class Store:
             row = conn.execute(select(users).where(users.c.id == user_id)).one()
         return self._user_info(row)
 
-    def set_user_token(self, user_id: str, token: str, actor: UserPrincipal | None) -> UserInfo:
+    def set_user_token(
+        self,
+        user_id: str,
+        token: str | None,
+        actor: UserPrincipal | None,
+        token_expires_at: datetime | None = None,
+    ) -> UserInfo:
+        """Give the user ``token`` (until ``token_expires_at``, if given), or with None no
+        token at all (revoked); the old one stops working."""
+        digest = None if token is None else hash_token(token)
         with write(self.engine) as conn:
             done = conn.execute(
-                update(users).where(users.c.id == user_id).values(token_hash=hash_token(token))
+                update(users)
+                .where(users.c.id == user_id)
+                .values(token_hash=digest, token_expires_at=token_expires_at)
             )
             if done.rowcount == 0:
                 raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
-            _audit(conn, actor, "user.token", user_id, {})
+            action = "user.token" if token is not None else "user.token_revoke"
+            _audit(conn, actor, action, user_id, _expiry_detail(token_expires_at))
             row = conn.execute(select(users).where(users.c.id == user_id)).one()
         return self._user_info(row)
 
@@ -502,7 +514,12 @@ class Store:
         return money.from_micros(int(value or 0))
 
     def create_worker(
-        self, name: str, targets: Sequence[str], token: str, actor: UserPrincipal | None
+        self,
+        name: str,
+        targets: Sequence[str],
+        token: str,
+        actor: UserPrincipal | None,
+        token_expires_at: datetime | None = None,
     ) -> str:
         unknown = [t for t in targets if self.catalog.get(t) is None]
         if unknown:
@@ -516,6 +533,7 @@ class Store:
                     targets=list(targets),
                     active=True,
                     token_hash=hash_token(token),
+                    token_expires_at=token_expires_at,
                     created_at=utcnow(),
                 )
             )
@@ -527,6 +545,42 @@ class Store:
                 after={"name": name, "targets": list(targets)},
             )
         return worker_id
+
+    def set_worker_token(
+        self,
+        worker_id: str,
+        token: str,
+        actor: UserPrincipal | None,
+        *,
+        active: bool,
+        token_expires_at: datetime | None = None,
+    ) -> WorkerInfo:
+        """Replace the worker's token; the old one stops working (404 for no such worker).
+
+        With ``active`` the worker serves again with ``token`` (a rotation); without, the
+        worker is revoked: ``token`` is a fresh secret nobody is given, and its leases
+        run out as any lease of a worker that went away.
+        """
+        with write(self.engine) as conn:
+            done = conn.execute(
+                update(workers)
+                .where(workers.c.id == worker_id)
+                .values(
+                    token_hash=hash_token(token), token_expires_at=token_expires_at, active=active
+                )
+            )
+            if done.rowcount == 0:
+                raise ApiError(404, "not_found", f"worker_id: no worker {worker_id!r}")
+            action = "worker.token" if active else "worker.revoke"
+            _audit(conn, actor, action, worker_id, _expiry_detail(token_expires_at))
+            row = conn.execute(select(workers).where(workers.c.id == worker_id)).one()
+        return WorkerInfo(
+            worker_id=row.id,
+            name=row.name,
+            targets=list(row.targets),
+            active=row.active,
+            token_expires_at=_aware(row.token_expires_at),
+        )
 
     # ================================================================== targets
     def live_targets(self) -> set[str]:
@@ -613,7 +667,27 @@ class Store:
         except PayloadError as exc:
             raise ApiError(422, "validation_error", str(exc)) from None
         rows = [job.binding_count(index) for index in range(job.num_circuits)]
-        return info, domain.estimate_cost(job.shots, rows, info.price_per_shot)
+        for index, circuit in enumerate(job.circuits):
+            self._check_readout(job, index, circuit, rows[index])
+        return info, domain.estimate_cost(job.shots, rows, info.price_per_shot, job.job_type)
+
+    def _check_readout(self, job: NewJob, index: int, circuit: Circuit, rows: int) -> None:
+        """Refuse (422) a circuit whose readouts could not come back: its result would be
+        over the body limit, so a worker could run it but never post it."""
+        limit = self.max_result_bytes
+        if limit is None or job.job_type not in (JobType.SUBMIT, JobType.SIMULATE):
+            return
+        size = domain.readout_bytes(circuit, job.shots, rows)
+        if size > limit - _RESULT_HEADROOM:
+            raise ApiError(
+                422,
+                "validation_error",
+                f"circuits[{index}]: {job.shots} shots x {rows} row(s) x "
+                f"{circuit.num_clbits} bits give a result of about {size} bytes, over the "
+                f"limit of {limit - _RESULT_HEADROOM} bytes a result may take "
+                f"(max_body_bytes {limit}); ask for fewer shots, rows or measured bits",
+                extra={"result_bytes": size, "max_result_bytes": limit - _RESULT_HEADROOM},
+            )
 
     def submit(
         self,
@@ -705,7 +779,20 @@ class Store:
                 if found:
                     return Submitted(_replay(found[0], request_hash), created=False)
                 if not principal.is_admin:
-                    self._check_room(conn, principal.user_id, estimate)
+                    self._check_room(conn, principal.user_id, estimate, job.num_circuits)
+                ranked = rows(
+                    conn,
+                    sql.rank,
+                    {
+                        "uid": principal.user_id,
+                        "target": job.target,
+                        "queued": queue.value,
+                        "prio": job.priority,
+                    },
+                )[0]
+                first = fairness.first_rank(ranked.head, ranked.mine)
+                for index, task_row in enumerate(task_rows):
+                    task_row["share"] = first + index
                 run(conn, sql.insert_job, job_row)
                 ids = self._insert_tasks(conn, task_rows)
                 run_many(
@@ -738,13 +825,16 @@ class Store:
         self.events.job_submitted(job.target)
         return Submitted(response, created=True, task=leased, job_id=job_id)
 
-    def _check_room(self, conn: Connection, user_id: str, estimate: int) -> None:
+    def _check_room(self, conn: Connection, user_id: str, estimate: int, circuits: int) -> None:
         """Refuse a user's submission that does not fit, inside its write transaction.
 
         429 (with ``Retry-After``) when the user already has ``max_unfinished_jobs`` jobs
-        queued or running; 402 unless the balance, less what those jobs may still charge,
-        covers ``estimate``: queued work is paid for too, so a user cannot queue more than
-        the balance pays for. Amounts are micro-units, compared exactly.
+        queued or running, or when the job's ``circuits`` would take the user's unfinished
+        circuits over ``max_unfinished_circuits`` (a job that fails costs nothing, but its
+        circuits hold workers until then, so free work is bounded by this); 402 unless the
+        balance, less what those jobs may still charge, covers ``estimate``: queued work is
+        paid for too, so a user cannot queue more than the balance pays for. Amounts are
+        micro-units, compared exactly.
         """
         found = rows(conn, self._sql.balance, {"uid": user_id})  # locks the user's row
         balance = int(found[0].balance_micros) if found else 0
@@ -758,6 +848,17 @@ class Store:
                 "submit again when some have ended",
                 retry_after=_FULL_QUEUE_RETRY_SECONDS,
                 extra={"max_unfinished_jobs": self.max_unfinished_jobs},
+            )
+        queued = int(found[0].circuits) if found else 0
+        if queued + circuits > self.max_unfinished_circuits:
+            raise ApiError(
+                429,
+                "too_many_jobs",
+                f"circuits: this user has {queued} circuits unfinished; {circuits} more "
+                f"would exceed max_unfinished_circuits {self.max_unfinished_circuits}; "
+                "submit again when some have ended",
+                retry_after=_FULL_QUEUE_RETRY_SECONDS,
+                extra={"max_unfinished_circuits": self.max_unfinished_circuits},
             )
         if estimate <= 0:
             return
@@ -829,8 +930,13 @@ class Store:
         queued = [t for t in trows if t.status in _QUEUED]
         if not queued:
             return None
-        first = min(t.id for t in queued)
-        params = {"target": job.target, "prio": job.priority, "first": first}
+        head = min(queued, key=lambda t: (t.share, t.id))
+        params = {
+            "target": job.target,
+            "prio": job.priority,
+            "share": head.share,
+            "first": head.id,
+        }
         ahead = rows(conn, self._sql.ahead, params)[0][0]
         return int(ahead or 0)
 
@@ -1022,13 +1128,14 @@ class Store:
         return done
 
     def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
-        """Lease the first queued task of ``targets`` (priority, then submission), or None."""
+        """Lease the first queued task of ``targets`` (by priority, then fair-share rank,
+        then submission; see :mod:`~qrelay.service.db.leasing`), or None."""
         if time.monotonic() - self._last_reclaim > self.reclaim_every:
             self.reclaim_expired()
         with write(self.engine) as conn:
             self._seen_worker(conn, worker)
             if not targets:
-                return None  # nothing to serve (and an empty IN list is not SQL everywhere)
+                return None  # nothing to serve
             return self._lease_in(conn, worker, targets)
 
     def _lease_in(
@@ -1046,11 +1153,18 @@ class Store:
         lease_id = new_id()
         expires = now + timedelta(seconds=self.lease_seconds)
         sql = self._sql
-        params: dict[str, Any] = {f"t{i}": name for i, name in enumerate(targets)}
-        params.update(lid=lease_id, exp=expires, wid=worker.worker_id, now=now)
+        params: dict[str, Any] = {
+            "targets": leasing.targets_value(self._pg, leasing.lease_targets(targets)),
+            "lid": lease_id,
+            "exp": expires,
+            "wid": worker.worker_id,
+            "now": now,
+        }
+        stmt = sql.lease_head
         if job_id is not None:
             params["jid"] = job_id
-        leased = rows(conn, sql.lease(len(targets), of_job=job_id is not None), params)
+            stmt = sql.lease_head_of_job
+        leased = rows(conn, stmt, params)
         if not leased:
             return None
         t = leased[0]
@@ -1085,6 +1199,7 @@ class Store:
             "lease_expires_at": expires.isoformat(),
             "attempt": t.attempt,
             "execution_id": t.execution_id,
+            "deployment_id": self._deployment(conn),
         }
         raw = {"circuit": t.circuit, "bindings": t.bindings or "null"}
         return splice_json(json.dumps(head, separators=(",", ":")), raw)
@@ -1099,7 +1214,9 @@ class Store:
         lock: bool = False,
         heavy: bool = False,
     ) -> Any:
-        """The task under a current lease held through ``lease_id``; 404/403/409 otherwise."""
+        """The task under a current lease held through ``lease_id`` by this worker;
+        404/403/409 otherwise. A lease id alone is not enough: another worker's token
+        that learnt it is refused (403) and changes nothing."""
         try:
             tid = int(task_id)
         except ValueError:
@@ -1124,6 +1241,8 @@ class Store:
                 "lease_lost",
                 f"lease_id: the lease of task {task_id} is not current (expired or taken over)",
             )
+        if row.worker_id != worker.worker_id:  # the lease id leaked to another worker
+            raise ApiError(403, "forbidden", f"task_id: task {task_id} is leased to another worker")
         return row
 
     def heartbeat(
@@ -1191,6 +1310,14 @@ class Store:
                 "updated_at": now,
             }
             charge = 0
+            old = CircuitStatus(row.status)
+            if old in (S.CANCELLED, S.DELETED):
+                # Cancelled before its result came: the result is withheld (dropped, never
+                # shown) and nothing is charged. Only the device's execution id is kept.
+                if results.execution_id is not None:
+                    values["execution_id"] = results.execution_id
+                run(conn, self._sql.update_task, {"tid": row.id, **values})
+                return
             if results.status is S.COMPLETED:
                 layout = json.loads(row.circuit)
                 shape = Circuit(
@@ -1207,7 +1334,11 @@ class Store:
                     counts=domain.counts_of(readouts),
                 )
                 info = self.catalog.get(row.target)
-                charge = domain.charge_for(readouts, info.price_per_shot if info else 0.0)
+                price = info.price_per_shot if info else 0.0
+                if row.queue_status == S.AWAITING_COMPILE.value:  # a compile or convert job
+                    charge = domain.compile_charge(price)
+                else:
+                    charge = domain.charge_for(readouts, price)
             if results.compiled_circuit is not None:
                 values["compiled_circuit"] = results.compiled_circuit.model_dump_json()
             if results.initial_logical_to_physical is not None:
@@ -1220,16 +1351,11 @@ class Store:
                 }
             if results.execution_id is not None:
                 values["execution_id"] = results.execution_id
-            old = CircuitStatus(row.status)
-            ended_now = old not in (S.CANCELLED, S.DELETED)
-            if not ended_now:
-                charge = 0  # cancelled while it ran: the result is kept, nothing is charged
-            else:
-                new = results.status
-                domain.check_transition(old, new)
-                values["status"] = new.value
-                values["status_message"] = results.status_message
-                _transition(conn, row.id, old, new, now, results.status_message)
+            new = results.status
+            domain.check_transition(old, new)
+            values["status"] = new.value
+            values["status_message"] = results.status_message
+            _transition(conn, row.id, old, new, now, results.status_message)
             run(conn, self._sql.update_task, {"tid": row.id, **values})
             if charge > 0:
                 sql = self._sql
@@ -1248,7 +1374,7 @@ class Store:
         self.events.task_ended(row.target, results.lease_id, results.status.value)
         if charge > 0:
             self.events.charged(row.target, charge)
-        if ended_now and CircuitStatus(job_now) in TERMINAL_CIRCUIT_STATES:
+        if CircuitStatus(job_now) in TERMINAL_CIRCUIT_STATES:
             self.events.job_ended(row.target, job_now)
 
     def _ended_job(self, conn: Connection, job_id: str) -> bytes | None:

@@ -47,6 +47,8 @@ users = Table(
     Column("active", Boolean, nullable=False, default=True),
     Column("token_hash", String(64), nullable=True, unique=True),
     Column("created_at", _TS, nullable=False),
+    #: When the token stops working; NULL: never.
+    Column("token_expires_at", _TS, nullable=True),
 )
 
 workers = Table(
@@ -59,6 +61,8 @@ workers = Table(
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("created_at", _TS, nullable=False),
     Column("last_seen_at", _TS, nullable=True),
+    #: When the token stops working; NULL: never.
+    Column("token_expires_at", _TS, nullable=True),
 )
 
 jobs = Table(
@@ -127,8 +131,11 @@ tasks = Table(
     Column("initial_l2p", JSON, nullable=True),
     Column("final_l2p", JSON, nullable=True),
     Column("updated_at", _TS, nullable=False),
+    #: The task's turn among its target's queued tasks of the same priority: leases take
+    #: the lowest first, so users' tasks interleave (see ``qrelay.service.db.fairness``).
+    Column("share", Integer, nullable=False, server_default="0"),
     UniqueConstraint("job_id", "circuit_index"),
-    Index("ix_tasks_queue", "target", "status", "priority", "id"),
+    Index("ix_tasks_queue", "target", "status", "priority", "share", "id"),
     Index("ix_tasks_lease_expiry", "lease_expires_at"),
 )
 
@@ -153,4 +160,13 @@ audit = Table(
     Column("action", String(64), nullable=False),
     Column("subject", String(64), nullable=True),
     Column("detail", JSON, nullable=False),
+)
+
+#: One row: the deployment's random id (see migration 0003). Device drivers put it in the
+#: idempotency keys they submit under, so deployments sharing a device never collide.
+deployment = Table(
+    "deployment",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("created_at", _TS, nullable=False),
 )

@@ -20,7 +20,14 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from qrelay import registry
-from qrelay.errors import ConfigurationError, NotFoundError, QpuApiError
+from qrelay.errors import (
+    ConfigurationError,
+    NotFoundError,
+    QpuJobCancelledError,
+    QpuJobFailedError,
+    QpuNotFoundError,
+    QpuTimeoutError,
+)
 from qrelay.payload import (
     CircuitStatus,
     JobCancellationResults,
@@ -166,18 +173,17 @@ class DirectJob:
                 results = api.retrieve_results_batch(
                     part.job_ids, client=self._provider.qpu_client, execution_options=options
                 )
-            except QpuApiError as exc:
-                self._refresh()
-                if self._statuses[i] in (CircuitStatus.FAILED, CircuitStatus.CANCELLED):
-                    self._messages[i] = self._messages[i] or str(exc)
-                    readouts.append(None)
-                    continue
-                if "did not finish" in str(exc):
-                    raise JobTimeoutError(
-                        f"job {self._job_id} did not finish within {timeout} s",
-                        job_id=self._job_id,
-                    ) from exc
-                raise
+            except (QpuJobFailedError, QpuJobCancelledError) as exc:
+                failed = isinstance(exc, QpuJobFailedError)
+                self._statuses[i] = CircuitStatus.FAILED if failed else CircuitStatus.CANCELLED
+                self._messages[i] = str(exc)
+                readouts.append(None)
+                continue
+            except QpuTimeoutError as exc:
+                raise JobTimeoutError(
+                    f"job {self._job_id} did not finish within {timeout} s",
+                    job_id=self._job_id,
+                ) from exc
             readouts.append([part.translation.to_readout(r) for r in results])
             self._statuses[i] = CircuitStatus.COMPLETED
         self._readouts = readouts
@@ -237,10 +243,12 @@ class DirectProvider:
                 import os
 
                 address = os.environ.get(api.ADDRESS_ENV) or None
+            token = None
             if address is None:
                 start_fleet = registry.load(registry.EMBEDDED, "fleet")
-                address = start_fleet().address
-            qpu_client = api.QpuClient(gateway=address)
+                fleet = start_fleet()
+                address, token = fleet.address, fleet.token
+            qpu_client = api.QpuClient(gateway=address, token=token)
         self.address = address
         self.qpu_client = qpu_client
         self._compile = compile
@@ -262,7 +270,7 @@ class DirectProvider:
 
         try:
             info = api.get_device_info(name, client=self.qpu_client)
-        except QpuApiError as exc:
+        except QpuNotFoundError as exc:
             raise NotFoundError(
                 f"the controller has no device {name!r} ({exc})", status=404, code="not_found"
             ) from exc

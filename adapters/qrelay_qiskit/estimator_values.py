@@ -1,0 +1,191 @@
+"""The plan of a ``QRelayEstimatorV2`` run, and its values read back from the readout.
+
+A :class:`Plan` records which payload circuit of the job holds which (PUB, basis, noise
+factor, randomization), with the flips and calibrations; :func:`build_result` turns the
+finished job's packed readouts into the ``PrimitiveResult``: per basis, each Pauli's sign
+per shot is the parity of its measured bits (flips undone), a basis's observable value per
+shot is the weighted sum (divided by the TREX factors), and its sample variance over the
+shots gives the standard error; noise factors are extrapolated to zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from qiskit.circuit import QuantumCircuit
+from qiskit.primitives.containers import DataBin, PrimitiveResult, PubResult
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+
+from qrelay_qiskit.mitigation import MEAS_REGISTER, extrapolate
+from qrelay_qiskit.primitive_jobs import Submission, collect, register_bits
+from qrelay_qiskit.primitive_options import EstimatorOptions
+
+
+@dataclass
+class Basis:
+    """One measurement basis of a PUB: its Paulis (indices into the PUB's list)."""
+
+    paulis: list[int]
+    #: per noise factor: the circuit indices in the job (one, or one per randomization)
+    circuits: dict[int, list[int]] = field(default_factory=dict)
+    #: which register bits each Pauli reads, ``(paulis, bits)``
+    masks: npt.NDArray[np.bool_] | None = None
+    #: the TREX calibration circuit's index in the job
+    calibration: int | None = None
+
+
+@dataclass
+class PubPlan:
+    """How a PUB's values come back: its Paulis, coefficients and bases."""
+
+    pub: EstimatorPub
+    coefficients: npt.NDArray[np.float64]  # (observables, paulis)
+    constant: npt.NDArray[np.float64]  # (observables,) from identity terms
+    bases: list[Basis]
+    rows: int
+
+
+@dataclass
+class Plan:
+    """The whole run: the payload circuits of the one job and how to read them."""
+
+    options: EstimatorOptions
+    randomizations: int
+    shots_per_randomization: int
+    factors: list[int]
+    masks: npt.NDArray[np.uint8]  # (randomizations, max measured) twirl flips
+    twirl_rows: bool  # measurement twirls as table rows (else one circuit per twirl)
+    applied_dd: bool
+    pubs: list[PubPlan] = field(default_factory=list)
+    members: list[str] = field(default_factory=list)
+    circuits: list[QuantumCircuit] = field(default_factory=list)
+    tables: list[tuple[list[str], npt.NDArray[np.float64] | None]] = field(default_factory=list)
+    widths: list[int] = field(default_factory=list)
+    calibrations: dict[tuple[int, ...], int] = field(default_factory=dict)
+
+
+def _signs(bits: npt.NDArray[np.uint8], masks: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
+    """``(paulis, rows, shots)`` values +-1 of each Pauli from ``(rows, shots, bits)``."""
+    parity = np.einsum("rsb,pb->prs", bits.astype(np.int32), masks.astype(np.int32)) & 1
+    signs: npt.NDArray[np.float32] = (1.0 - 2.0 * parity).astype(np.float32)
+    return signs
+
+
+def _untwirled(
+    plan: Plan, rows: list[Any], circuits: list[int], width: int, *, as_rows: bool
+) -> npt.NDArray[np.uint8]:
+    """``(param rows, randomizations * shots, bits)`` with the measurement flips undone.
+
+    The randomizations are rows of one circuit's table (``as_rows``) or one circuit each.
+    """
+    count = plan.randomizations
+    masks = plan.masks[:, :width]
+    if as_rows:
+        bits = register_bits(rows[circuits[0]], MEAS_REGISTER, width)
+        shots = bits.shape[1]
+        bits = bits.reshape(-1, count, shots, width) ^ masks[None, :, None, :]
+    else:
+        parts = [register_bits(rows[c], MEAS_REGISTER, width) for c in circuits]
+        bits = np.stack(parts, axis=1) ^ masks[None, :, None, :]
+        shots = bits.shape[2]
+    return bits.reshape(bits.shape[0], count * shots, width)
+
+
+def _estimate(
+    plan: Plan, pub_plan: PubPlan, rows: list[Any], factor: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]:
+    """Each observable's value and standard error per parameter row, at one noise factor."""
+    observables = pub_plan.coefficients.shape[0]
+    evs = np.tile(pub_plan.constant[:, None], (1, pub_plan.rows))
+    variance = np.zeros((observables, pub_plan.rows))
+    shots = 0
+    for basis in pub_plan.bases:
+        assert basis.masks is not None
+        width = basis.masks.shape[1]
+        bits = _untwirled(plan, rows, basis.circuits[factor], width, as_rows=plan.twirl_rows)
+        shots = bits.shape[1]
+        signs = _signs(bits, basis.masks)
+        weights = pub_plan.coefficients[:, basis.paulis]
+        if basis.calibration is not None:
+            calibration = _untwirled(plan, rows, [basis.calibration], width, as_rows=True)
+            scale = _signs(calibration, basis.masks).mean(axis=(1, 2))
+            weights = weights / np.where(np.abs(scale) > 1e-3, scale, 1e-3)
+        values = np.einsum("op,prs->ors", weights, signs.astype(np.float64))
+        evs += values.mean(axis=2)
+        variance += values.var(axis=2, ddof=1) / shots if shots > 1 else 0.0
+    return evs, np.sqrt(variance), shots
+
+
+def build_result(
+    plan: Plan,
+    part: Submission,
+    timeout: float | None,
+    job_id: str,
+    calibration_id: str | None,
+) -> Any:
+    rows, _layouts = collect(part, timeout, job_id)
+    options = plan.options
+    results = []
+    for pub_plan in plan.pubs:
+        pub = pub_plan.pub
+        per_factor = [_estimate(plan, pub_plan, rows, f) for f in plan.factors]
+        shots = max((s for _, _, s in per_factor), default=0)
+        if len(plan.factors) > 1:
+            evs, stds = extrapolate(
+                plan.factors,
+                np.stack([e for e, _, _ in per_factor]),
+                np.stack([s for _, s, _ in per_factor]),
+                options.resilience.zne.extrapolator,
+            )
+        else:
+            evs, stds = per_factor[0][0], per_factor[0][1]
+        shape = tuple(pub.shape)
+        obs_index = np.arange(pub.observables.size).reshape(pub.observables.shape)
+        row_index = np.arange(pub_plan.rows).reshape(
+            pub.parameter_values.shape if pub.circuit.num_parameters else ()
+        )
+        obs_at, row_at = np.broadcast_arrays(obs_index, row_index)
+        metadata: dict[str, Any] = {
+            "shots": shots,
+            "target_precision": float(pub.precision),
+            "circuit_metadata": pub.circuit.metadata,
+            "resilience_level": options.resilience_level,
+            "techniques": _techniques(plan),
+            "num_randomizations": plan.randomizations,
+            "shots_per_randomization": plan.shots_per_randomization,
+            "num_bases": len(pub_plan.bases),
+        }
+        if len(plan.factors) > 1:
+            metadata["zne"] = {
+                "noise_factors": list(plan.factors),
+                "extrapolator": options.resilience.zne.extrapolator,
+                "evs_noise_factors": np.stack([e[obs_at, row_at] for e, _, _ in per_factor]),
+            }
+        if calibration_id is not None:
+            metadata["calibration_id"] = calibration_id
+        data = DataBin(
+            evs=np.asarray(evs[obs_at, row_at]).reshape(shape),
+            stds=np.asarray(stds[obs_at, row_at]).reshape(shape),
+            shape=shape,
+        )
+        results.append(PubResult(data, metadata=metadata))
+    return PrimitiveResult(results, metadata={"version": 2})
+
+
+def _techniques(plan: Plan) -> list[str]:
+    options = plan.options
+    applied = []
+    if options.measure_mitigation:
+        applied.append("measure_mitigation (TREX)")
+    if options.twirl_measure:
+        applied.append("twirling.measure")
+    if options.twirl_gates:
+        applied.append("twirling.gates")
+    if len(plan.factors) > 1:
+        applied.append("zne (gate folding)")
+    if plan.applied_dd:
+        applied.append(f"dynamical_decoupling ({options.dynamical_decoupling.sequence_type})")
+    return applied

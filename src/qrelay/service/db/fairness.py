@@ -1,0 +1,53 @@
+"""Fair share: within a priority, users' queued tasks take turns at the workers.
+
+Each task gets a rank (``tasks.share``) when it is stored; leases take the lowest rank
+first (then the oldest task). A new job's circuits rank from the head of its queue, or
+just after the same user's last queued task of that queue if that is later, one rank per
+circuit. A user's backlog therefore stretches out behind everyone else's next task
+instead of in front of it: a user with one circuit waits for about one circuit of each
+other user with queued work, not for their whole backlog.
+
+Ranks are compared only among queued tasks of one target and priority. The bound on a
+user's unfinished circuits (``max_unfinished_circuits``) bounds how far a backlog
+stretches and what computing a rank reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, func, literal, select
+
+from qrelay.payload import TERMINAL_CIRCUIT_STATES
+from qrelay.service.db.tables import jobs, tasks
+
+_TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
+
+
+def rank_statement() -> Any:
+    """``head`` (the lowest rank queued at ``target``/``queued``/``prio``) and ``mine``
+    (the highest rank there of user ``uid``'s tasks), each None when there is none."""
+    same_queue = (
+        tasks.c.target == bindparam("target"),
+        tasks.c.status == bindparam("queued"),
+        tasks.c.priority == bindparam("prio"),
+    )
+    head = select(func.min(tasks.c.share)).where(*same_queue).scalar_subquery()
+    mine = (
+        select(func.max(tasks.c.share))
+        .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
+        .where(
+            jobs.c.user_id == bindparam("uid"),
+            jobs.c.status.not_in([literal(v) for v in _TERMINAL]),
+            *same_queue,
+        )
+        .scalar_subquery()
+    )
+    return select(head.label("head"), mine.label("mine"))
+
+
+def first_rank(head: int | None, mine: int | None) -> int:
+    """The rank of a new job's first circuit (see the module's docstring)."""
+    if mine is not None:
+        return max(mine + 1, head or 0)
+    return head or 0

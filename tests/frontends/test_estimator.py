@@ -1,0 +1,236 @@
+"""QRelayEstimatorV2: expectation values as one job, against Qiskit's reference estimator.
+
+The simulator checks compare with ``StatevectorEstimator`` within five reported standard
+errors; the mitigation checks run on the noisy ``heavyhex_qpu`` emulator and assert
+relative improvements (the gap to the ideal value that each level closes), not absolute
+noisy values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.primitives import BaseEstimatorV2, PrimitiveResult, PubResult, StatevectorEstimator
+from qiskit.quantum_info import SparsePauliOp
+from qiskit.transpiler import generate_preset_pass_manager
+
+from qrelay.errors import ValidationError
+from qrelay_qiskit import QRelayEstimatorV2
+
+#: The H2 molecule at 0.735 A in two qubits (parity mapping), with its ground energy.
+H2 = SparsePauliOp.from_list(
+    [
+        ("II", -1.052373245772859),
+        ("IZ", 0.39793742484318045),
+        ("ZI", -0.39793742484318045),
+        ("ZZ", -0.01128010425623538),
+        ("XX", 0.18093119978423156),
+    ]
+)
+H2_GROUND = -1.8572750302023795
+
+
+@pytest.fixture(scope="module")
+def aer(qiskit_provider):  # type: ignore[no-untyped-def]
+    return qiskit_provider.get_backend("aer_simulator")
+
+
+@pytest.fixture(scope="module")
+def heavyhex(qiskit_provider):  # type: ignore[no-untyped-def]
+    return qiskit_provider.get_backend("heavyhex_qpu")
+
+
+def _ansatz() -> tuple[QuantumCircuit, Parameter]:
+    a = Parameter("a")
+    qc = QuantumCircuit(2)
+    qc.ry(a, 0)
+    qc.cx(0, 1)
+    qc.rx(0.4, 1)
+    qc.rz(0.3, 0)
+    return qc, a
+
+
+def _ghz(n: int) -> QuantumCircuit:
+    qc = QuantumCircuit(n)
+    qc.h(0)
+    for q in range(n - 1):
+        qc.cx(q, q + 1)
+    return qc
+
+
+def _within(result: PubResult, reference: PubResult, sigmas: float = 5.0) -> None:
+    evs, stds = result.data.evs, result.data.stds
+    assert evs.shape == reference.data.evs.shape
+    assert np.all(stds > 0)
+    assert np.all(np.abs(evs - reference.data.evs) <= sigmas * stds + 1e-9), (
+        evs,
+        reference.data.evs,
+        stds,
+    )
+
+
+@pytest.mark.parametrize("level", [0, 1])
+def test_broadcast_shapes_match_the_statevector_estimator(aer, level: int) -> None:  # type: ignore[no-untyped-def]
+    qc, _a = _ansatz()
+    observables = [
+        [SparsePauliOp.from_list([("ZZ", 1.0), ("XI", 0.5), ("YY", -0.3), ("II", 0.2)])],
+        ["XX"],
+        [SparsePauliOp.from_list([("ZI", 0.7), ("IY", 0.4)])],
+    ]
+    values = np.linspace(-2.0, 2.5, 7).reshape(7, 1)
+    pubs = [(qc, observables, values), (qc, "ZX", values)]
+    estimator = QRelayEstimatorV2(aer, seed=11, options={"resilience_level": level})
+    assert isinstance(estimator, BaseEstimatorV2)
+    job = estimator.run(pubs, precision=0.05)
+    assert "," not in job.job_id()  # one service job for both PUBs and every basis
+    result = job.result()
+    reference = StatevectorEstimator().run(pubs).result()
+    assert isinstance(result, PrimitiveResult)
+    assert result[0].data.evs.shape == (3, 7)
+    assert result[1].data.evs.shape == (7,)
+    for got, want in zip(result, reference, strict=True):
+        _within(got, want)
+    meta = result[0].metadata
+    assert meta["num_bases"] == 3  # {ZZ, ZI}, {XX, XI}, {YY, IY}: qubit-wise commuting
+    assert meta["resilience_level"] == level
+    assert meta["shots"] >= 400  # ceil(1 / 0.05**2)
+    assert ("measure_mitigation (TREX)" in meta["techniques"]) is (level == 1)
+
+
+def test_precision_sets_shots_and_stds(aer) -> None:  # type: ignore[no-untyped-def]
+    estimator = QRelayEstimatorV2(aer, options={"resilience_level": 0})
+    qc = QuantumCircuit(1)
+    qc.h(0)
+    coarse, fine = estimator.run([(qc, "Z", None, 0.1), (qc, "Z", None, 0.02)]).result()
+    # one job takes one shot count: the finest precision asked for serves both PUBs
+    assert coarse.metadata["shots"] == fine.metadata["shots"] == 2500
+    assert coarse.metadata["target_precision"] == 0.1
+    assert 0.015 < float(fine.data.stds) < 0.025
+    estimator.options.default_shots = 100
+    single = estimator.run([(qc, "Z")]).result()[0]
+    assert single.metadata["shots"] == 100
+
+
+def test_options_by_ibm_names_and_refusals(aer) -> None:  # type: ignore[no-untyped-def]
+    estimator = QRelayEstimatorV2(
+        aer,
+        options={
+            "resilience_level": 2,
+            "resilience.zne.noise_factors": (1, 3),
+            "resilience": {"zne": {"extrapolator": "linear"}},
+            "twirling": {"num_randomizations": 4},
+            "dynamical_decoupling.sequence_type": "XY4",
+        },
+    )
+    options = estimator.options
+    assert options.resilience.zne.noise_factors == (1, 3)
+    assert options.resilience.zne.extrapolator == "linear"
+    assert options.zne_mitigation
+    assert options.measure_mitigation
+    assert options.twirl_gates
+    options.resilience_level = 0
+    options.twirling.enable_measure = True
+    assert not options.zne_mitigation
+    assert not options.measure_mitigation
+    assert options.twirl_measure
+    refusals = [
+        ({"resilience_level": 3}, "resilience_level"),
+        ({"resilience.zne.noise_factors": (1, 2)}, "noise_factors"),
+        ({"resilience.zne.extrapolator": "cubic"}, "extrapolator"),
+        ({"dynamical_decoupling": {"sequence_type": "XZ"}}, "sequence_type"),
+        ({"twirling.num_randomizations": 0}, "num_randomizations"),
+        ({"resilience.trex": True}, "trex"),
+        ({"shots": 10}, "shots"),
+    ]
+    for given, name in refusals:
+        with pytest.raises(ValidationError, match=name):
+            QRelayEstimatorV2(aer, options=given)
+    with pytest.raises(ValidationError, match="resilience_level"):
+        options.resilience_level = 5
+    with pytest.raises(ValidationError, match="extrapolator"):
+        options.resilience.zne.extrapolator = "quadratic"
+    with pytest.raises(ValidationError, match="zne_mitigaton"):
+        options.resilience.zne_mitigaton = True
+    assert options.resilience_level == 0  # a refused assignment changes nothing
+
+
+def test_bad_pubs_are_refused_by_index(aer, heavyhex) -> None:  # type: ignore[no-untyped-def]
+    estimator = QRelayEstimatorV2(aer)
+    qc = _ghz(2)
+    with pytest.raises(ValidationError, match="pub 1: observables act on 3 qubits"):
+        estimator.run([(qc, "ZZ"), (qc, "ZZZ")])
+    with pytest.raises(ValidationError, match="precision"):
+        estimator.run([(qc, "ZZ")], precision=0.0)
+    with pytest.raises(ValidationError, match="pub 0"):
+        estimator.run([(qc,)])
+    isa = generate_preset_pass_manager(optimization_level=1, target=heavyhex.target).run(qc)
+    with pytest.raises(ValidationError, match="pub 0"):
+        QRelayEstimatorV2(heavyhex).run([(isa, "ZZZ")])
+
+
+def test_isa_circuit_layout_is_applied_to_observables(heavyhex) -> None:  # type: ignore[no-untyped-def]
+    qc = QuantumCircuit(2)
+    qc.x(0)  # |q1 q0> = |01>: <ZI> = +1, <IZ> = -1 on the logical qubits
+    isa = generate_preset_pass_manager(optimization_level=1, target=heavyhex.target).run(qc)
+    assert isa.num_qubits == heavyhex.num_qubits
+    estimator = QRelayEstimatorV2(heavyhex, options={"resilience_level": 1})
+    result = estimator.run([(isa, ["ZI", "IZ"])], precision=0.05).result()[0]
+    evs = result.data.evs
+    assert evs[0] > 0.8, evs
+    assert evs[1] < -0.8, evs
+    assert result.metadata["calibration_id"] == heavyhex.info.calibration_id
+
+
+def test_mitigation_closes_the_gap_on_a_noisy_qpu(heavyhex) -> None:  # type: ignore[no-untyped-def]
+    bell, ghz, zero = (_ghz(2), "ZZ"), (_ghz(4), "ZZZZ"), (QuantumCircuit(1), "Z")
+    runs = {}
+    for level, pubs in ((0, [bell, ghz, zero]), (1, [bell, ghz, zero]), (2, [ghz])):
+        # gate twirling (on at level 2) is checked on the simulator: each randomization is
+        # a circuit, which the emulator runs one by one
+        estimator = QRelayEstimatorV2(
+            heavyhex,
+            seed=3,
+            options={"resilience_level": level, "twirling.enable_gates": False},
+        )
+        runs[level] = estimator.run(pubs, precision=0.015).result()
+    ideal = 1.0
+    for index in (0, 1):
+        raw = float(runs[0][index].data.evs)
+        mitigated = float(runs[1][index].data.evs)
+        assert raw < ideal - 0.03, raw  # the emulator is noisy enough to tell
+        closed = (mitigated - raw) / (ideal - raw)
+        assert closed >= 0.6, (index, raw, mitigated)
+    # |0>'s <Z> suffers readout error only: TREX brings it back to 1
+    cal = runs[1][2]
+    assert abs(float(cal.data.evs) - 1.0) <= 4 * float(cal.data.stds) + 0.01
+    # ZNE on the GHZ: the folded circuits are noisier, and the extrapolation does better
+    ghz1, ghz2 = runs[1][1], runs[2][0]
+    by_factor = ghz2.metadata["zne"]["evs_noise_factors"]
+    assert by_factor[0] > by_factor[1] > by_factor[2], by_factor
+    # closer to the ideal than level 1, within the (larger) standard error ZNE reports
+    assert abs(ideal - float(ghz2.data.evs)) < abs(ideal - float(ghz1.data.evs)) + 2 * float(
+        ghz2.data.stds
+    )
+    assert "zne (gate folding)" in ghz2.metadata["techniques"]
+    assert ghz2.metadata["num_randomizations"] == 32
+
+
+def test_vqe_finds_the_h2_ground_energy(aer) -> None:  # type: ignore[no-untyped-def]
+    from scipy.optimize import minimize
+
+    theta = Parameter("theta")
+    ansatz = QuantumCircuit(2)
+    ansatz.x(0)
+    ansatz.ry(theta, 1)
+    ansatz.cx(1, 0)
+    estimator = QRelayEstimatorV2(aer, seed=7, options={"resilience_level": 0})
+
+    def energy(x: np.ndarray) -> float:
+        result = estimator.run([(ansatz, H2, [x])], precision=0.004).result()[0]
+        return float(result.data.evs[0])
+
+    found = minimize(energy, x0=[0.6], method="COBYLA", options={"maxiter": 25, "rhobeg": 0.4})
+    final = estimator.run([(ansatz, H2, [found.x])], precision=0.001).result()[0]
+    assert abs(float(final.data.evs[0]) - H2_GROUND) < 0.005, (found.x, final.data.evs)
