@@ -236,3 +236,23 @@ def _closed(port: int) -> bool:
         return True
     time.sleep(0.05)
     return False
+
+
+def test_database_errors_reaching_a_request_are_counted(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'broken.db'}"
+    service = start(url, metrics_token=METRICS_TOKEN)
+    try:
+        user = service.user()
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE transitions"))  # every submission now fails
+        engine.dispose()
+        r = user.post("/v1/jobs", json=job(), headers={"Idempotency-Key": secrets.token_hex(8)})
+        assert r.status_code in (500, 503), r.text
+        found = scrape(service)
+        assert value(found, "qrelay_db_errors_total", kind="OperationalError") == 1
+        assert value(found, "qrelay_jobs_submitted_total", target=TARGET) == 0
+    finally:
+        service.stop()
