@@ -218,12 +218,15 @@ ALLOWED_EDGES: dict[str, frozenset[str]] = {
     "childproc": frozenset({"errors"}),
     "settings": frozenset({"errors", "payload"}),
     "registry": frozenset({"errors", "payload", "settings"}),
+    # The log format and the metrics port of the long-running commands.
+    "logs": frozenset({"errors"}),
+    "exposition": frozenset({"errors"}),
     "runtime": _BASE,
-    "qpu": _BASE | {"runtime"},
-    "service": _BASE | {"runtime", "qpu"},
-    "worker": _BASE | {"runtime", "qpu"},
+    "qpu": _BASE | {"runtime", "exposition"},
+    "service": _BASE | {"runtime", "qpu", "exposition"},
+    "worker": _BASE | {"runtime", "qpu", "exposition"},
     "embedded": _BASE | {"runtime", "qpu", "service", "worker"},
-    "cli": _BASE | {"runtime", "qpu", "service", "worker", "embedded"},
+    "cli": _BASE | {"runtime", "qpu", "service", "worker", "embedded", "logs", "exposition"},
 }
 #: What the framework adapters may import of the core: the client side and the plugin
 #: protocols, never the server parts (those reach the adapters through entry points).

@@ -32,7 +32,7 @@ import tomllib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Self, get_args, get_origin
+from typing import Any, ClassVar, Literal, Self, get_args, get_origin
 
 from pydantic import Field, PrivateAttr, SecretStr
 from pydantic import ValidationError as PydanticValidationError
@@ -49,6 +49,8 @@ from pydantic_settings import (
 from qrelay.errors import ConfigurationError
 
 ENV_PREFIX = "QRELAY_"
+#: How the long-running commands write their logs (see :mod:`qrelay.logs`).
+LogFormat = Literal["text", "json"]
 DEFAULT_PROFILE = "default"
 
 
@@ -350,6 +352,18 @@ class ServiceSettings(_Settings):
     #: writers queue on one lock anyway, so the two thread switches cost as much as the
     #: call; not on PostgreSQL, whose calls wait on the network.
     store_on_loop: bool | None = None
+    #: Serve the Prometheus metrics on this port alone (no token; bind it where only
+    #: the scraper reaches it).
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    #: Serve ``GET /metrics`` on the app, readable with this token (or an admin's).
+    metrics_token: SecretStr | None = None
+    #: Serve ``GET /metrics`` on the app for admins' tokens (no dedicated token).
+    metrics_on_app: bool = False
+    #: ``text`` (one line per record) or ``json`` (one JSON object per line).
+    log_format: LogFormat = "text"
+    #: One log line per request (uvicorn's access log). Off: on small requests it costs
+    #: the service about a tenth of its time, and the proxy in front usually keeps it.
+    access_log: bool = False
     #: Request bodies at least this large are parsed and validated in a small pool of
     #: threads (``parse_threads`` of them) instead of on the event loop, so one large
     #: submission does not hold up every other request while it is read.
@@ -405,6 +419,12 @@ class WorkerSettings(_Settings):
     lease_wait_seconds: float = Field(default=20.0, gt=0)
     heartbeat_seconds: float = Field(default=5.0, gt=0)
     qpu_address: str | None = None
+    #: Serve the worker's Prometheus metrics on this port (``None``: not at all).
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    #: The address the metrics port listens on.
+    metrics_host: str = "127.0.0.1"
+    #: ``text`` (one line per record) or ``json`` (one JSON object per line).
+    log_format: LogFormat = "text"
 
 
 class QpuSettings(_Settings):

@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 import stamina.instrumentation
 
+from qrelay import logs
 from qrelay.errors import ConfigurationError, QRelayError
 
 #: The modules under ``qrelay.cli`` that contribute subcommands, in help order.
@@ -39,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
     parser.add_argument("--version", action="version", version=f"qrelay {_version()}")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="log lines as text or as JSON objects (default: $QRELAY_LOG_FORMAT, else text)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         module = importlib.import_module(f"qrelay.cli.{name}")
@@ -51,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, format=logs.TEXT_FORMAT)
     # qrelay logs its retries itself (``qrelay.retry``, shown with -v); stamina's own
     # hooks would print a WARNING per retry.
     stamina.instrumentation.set_on_retry_hooks([])
@@ -60,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        logs.use_format(args.log_format or os.environ.get("QRELAY_LOG_FORMAT") or "text")
         return int(handler(args) or 0)
     except QRelayError as exc:
         message = " ".join(str(exc).split())  # one line, whatever the message held

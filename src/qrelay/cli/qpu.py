@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,22 @@ def _serve(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
+    stop_metrics: Callable[[], None] = _nothing
+    if args.metrics_port is not None:
+        from qrelay import exposition
+
+        exposition.require()
+        from qrelay.qpu.metrics import controller_registry
+
+        try:
+            stop_metrics = exposition.serve_registry(
+                controller_registry(handle.controller),
+                args.metrics_host or args.host,
+                args.metrics_port,
+            )
+        except BaseException:
+            handle.stop()
+            raise
     names = ", ".join(handle.controller.device_names)
     guard = ("TLS" if security.tls else "plaintext") + (
         f", {len(security.tokens)} token(s)" if security.tokens else ", no token"
@@ -78,8 +95,13 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         log.info("stopping the QPU controller")
+        stop_metrics()
         handle.stop()
     return 0
+
+
+def _nothing() -> None:
+    """Stops no metrics server."""
 
 
 def register(subparsers: Any) -> None:
@@ -95,6 +117,16 @@ def register(subparsers: Any) -> None:
         help="comma-separated device names (default: the whole fleet)",
     )
     serve.add_argument("--seed", type=int, default=None, help="seed of shot and IQ noise")
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port (default: not at all)",
+    )
+    serve.add_argument(
+        "--metrics-host", default=None, help="address of the metrics port (default: --host)"
+    )
     serve.add_argument(
         "--token-file",
         type=Path,

@@ -28,8 +28,16 @@ def register(subparsers: Any) -> None:
     serve.add_argument(
         "--access-log",
         action="store_true",
+        default=None,
         help="log one line per request (off by default: it costs the service a noticeable "
         "share of its time on small requests; a reverse proxy usually keeps this log)",
+    )
+    serve.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port (on --host; default: not at all)",
     )
     serve.set_defaults(handler=_serve)
 
@@ -62,31 +70,38 @@ def _settings(args: argparse.Namespace) -> Any:
         targets_file=getattr(args, "targets", None),
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
+        metrics_port=getattr(args, "metrics_port", None),
+        access_log=getattr(args, "access_log", None),
     )
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from qrelay import logs
     from qrelay.service.app import create_app
     from qrelay.service.server import protocol_class
 
     settings = _settings(args)
     url = settings.resolved_database_url()
     _migrate(url)  # a database that is not there is told in one line, before uvicorn starts
+    logs.use_format(settings.log_format)
     app = create_app(settings)
     targets = ", ".join(app.state.runtime.catalog.names()) or "none"
     sys.stderr.write(
         f"qrelay serve: http://{settings.host}:{settings.port}, database {masked(url)}, "
         f"targets {targets} (a target runs jobs once a `qrelay worker` serves it)\n"
     )
+    # JSON logs: uvicorn's records go through the root logger's JSON formatter.
+    config: Any = {} if settings.log_format == "text" else {"log_config": None}
     uvicorn.run(
         app,
         host=settings.host,
         port=settings.port,
         log_level="info",
-        access_log=bool(getattr(args, "access_log", False)),
+        access_log=settings.access_log,
         http=protocol_class(settings.header_timeout_seconds),
+        **config,
     )
     return 0
 

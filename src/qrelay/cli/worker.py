@@ -14,6 +14,7 @@ import argparse
 import logging
 import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from qrelay.cli.tokens import add_token_options, token_from
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def _run(args: argparse.Namespace) -> int:
+    from qrelay import exposition, logs
     from qrelay.settings import WorkerSettings
     from qrelay.worker import Worker
 
@@ -33,7 +35,10 @@ def _run(args: argparse.Namespace) -> int:
         targets=args.target or None,
         qpu_address=args.qpu_address,
         lease_wait_seconds=args.lease_wait,
+        metrics_port=args.metrics_port,
+        metrics_host=args.metrics_host,
     )
+    logs.use_format(settings.log_format)
     if not settings.url:
         raise ConfigurationError("qrelay worker: give --url (or set QRELAY_URL)")
     if settings.token is None:
@@ -62,6 +67,15 @@ def _run(args: argparse.Namespace) -> int:
     sys.stderr.write(
         f"qrelay worker: serving {', '.join(settings.targets)} for {settings.url}{where}\n"
     )
+    stop_metrics: Callable[[], None] = _nothing
+    if settings.metrics_port is not None:
+        exposition.require()
+        from qrelay.worker.metrics import WorkerMetrics
+
+        registry = WorkerMetrics(worker).registry
+        stop_metrics = exposition.serve_registry(
+            registry, settings.metrics_host, settings.metrics_port
+        )
     previous_term = signal.signal(signal.SIGTERM, _drain)
     previous_int = signal.signal(signal.SIGINT, _drain)
     try:
@@ -69,8 +83,13 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         signal.signal(signal.SIGINT, previous_int)
+        stop_metrics()
         worker.close()
     return 0
+
+
+def _nothing() -> None:
+    """Stops no metrics server."""
 
 
 def register(subparsers: Any) -> None:
@@ -95,6 +114,16 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--lease-wait", type=float, default=None, metavar="S", help="long-poll seconds"
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port (default: not at all)",
+    )
+    parser.add_argument(
+        "--metrics-host", default=None, help="address of the metrics port (default 127.0.0.1)"
     )
     parser.add_argument("--profile", default=None, help="config-file profile to read")
     parser.set_defaults(handler=_run)

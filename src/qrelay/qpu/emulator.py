@@ -163,6 +163,8 @@ class StatusView:
 class DeviceCounters:
     programs_executed: int = 0
     jobs_completed: int = 0
+    #: Seconds the device spent running programs.
+    busy_seconds: float = 0.0
 
 
 def _fingerprint(executable_key: str, patch_sets: Sequence[Mapping[str, Sequence[float]]]) -> str:
@@ -224,6 +226,7 @@ class _Device:
                     job.state = JobState.RUNNING
                 self.running = program
                 cond.notify_all()
+            started = time.monotonic()
             try:
                 results = self.controller._run(self, program.prepared, jobs, program.seed)
                 error: str | None = None
@@ -233,6 +236,7 @@ class _Device:
                 log.exception("program %s on %s failed", program.program_id, self.target.name)
                 results, error = [], f"{type(exc).__name__}: {exc}"
             with cond:
+                self.counters.busy_seconds += time.monotonic() - started
                 self.counters.programs_executed += 1
                 for i, job in enumerate(jobs):
                     job.execution_count += 1
@@ -604,12 +608,15 @@ class Controller:
                     "estimated_delay_seconds": d.queue_delay_seconds(),
                     "programs_executed": d.counters.programs_executed,
                     "jobs_completed": d.counters.jobs_completed,
+                    "busy_seconds": d.counters.busy_seconds,
                 }
                 for name, d in self._devices.items()
             ]
+        runner = self._runner
         return {
             "controller_id": self.controller_id,
             "devices": devices,
+            "engine_restarts": runner.restarts if isinstance(runner, ProcessRunner) else 0,
             "programs_executed": sum(d["programs_executed"] for d in devices),
             "jobs_completed": sum(d["jobs_completed"] for d in devices),
         }

@@ -96,6 +96,8 @@ class ProcessRunner:
         self._lock = threading.Lock()
         self._children: set[ChildProcess] = set()
         self._closed = False
+        #: Children that died running a program, each replaced at the next use.
+        self.restarts = 0
 
     def run(
         self,
@@ -116,6 +118,7 @@ class ProcessRunner:
                 status, value = child.call((key, circuit, kwargs))
             except ChildGoneError as exc:
                 code = child.proc.poll()
+                self.restarts += 1
                 self._drop(child)
                 child = None
                 raise DeviceError(

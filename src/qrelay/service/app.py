@@ -106,20 +106,23 @@ class ServiceRuntime:
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     """The job service as an ASGI app."""
+    from qrelay.service import metrics as service_metrics
     from qrelay.service import problems
-    from qrelay.service.api import admin, jobs, targets, worker
+    from qrelay.service.api import admin, audit, jobs, targets, worker
     from qrelay.service.limits import BodyLimit
 
     settings = settings or ServiceSettings.load()
     rt = ServiceRuntime(settings)
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await rt.ensure_started()
         sweeper = asyncio.create_task(rt.reclaim_forever())
+        stop_metrics = service_metrics.start_port(app, settings)
         try:
             yield
         finally:
+            stop_metrics()
             sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
@@ -137,7 +140,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     )
     app.state.runtime = rt
     problems.install(app)
-    for module in (jobs, targets, admin, worker):
+    for module in (jobs, targets, admin, worker, audit):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])
@@ -179,6 +182,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             allow_headers=["*"],
         )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    service_metrics.install(app, rt)  # last: its timing covers the other middleware
     return app
 
 

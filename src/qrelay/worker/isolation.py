@@ -80,6 +80,9 @@ class DriverProcess:
     def __init__(self) -> None:
         self._child: ChildProcess | None = None
         self._lock = threading.Lock()
+        #: Children ended early (a crash, or killed to stop a cancelled task), each
+        #: replaced at the next use.
+        self.restarts = 0
         self._closed = False
 
     def _running(self) -> ChildProcess:
@@ -148,6 +151,7 @@ class DriverProcess:
 
     def _drop(self, child: ChildProcess) -> None:
         child.kill()
+        self.restarts += 1
         if self._child is child:
             self._child = None
 

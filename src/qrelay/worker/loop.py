@@ -19,7 +19,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -166,6 +166,9 @@ class Worker:
         self._execution_ids: dict[str, str] = {}
         self._states: dict[str, CircuitStatus] = {}
         self.tasks_done = 0
+        #: Called with (task, outcome, seconds) as each task ends: its final status, or
+        #: ``lease_lost`` (see :mod:`qrelay.worker.metrics`).
+        self.on_task_end: Callable[[WorkerTask, str, float], None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def stop(self) -> None:
@@ -356,6 +359,7 @@ class Worker:
             task.target,
             task.attempt,
         )
+        started = time.monotonic()
         ctx = TaskContext(task=task, execution_id=task.execution_id)
         self._states[task.task_id] = _LEASED_STATES[task.job_type]
         beat = Heartbeat(self.api, task, ctx, self.heartbeat_seconds)
@@ -383,6 +387,7 @@ class Worker:
                 beat.stop()
             self._states.pop(task.task_id, None)
         if beat.lost.is_set():
+            self._ended(task, "lease_lost", started)
             return None
         if self.stopping and outcome.status is CircuitStatus.FAILED:
             # Stopped mid-task (its simulation was killed): the lease lapses and the
@@ -391,7 +396,17 @@ class Worker:
             return None
         if beat.cancel_requested.is_set() and outcome.status is not CircuitStatus.FAILED:
             outcome = _Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
+        self._ended(task, outcome.status.value, started)
         return self._post(task, beat, outcome, ctx, lease_next)
+
+    def _ended(self, task: WorkerTask, outcome: str, started: float) -> None:
+        if self.on_task_end is not None:
+            self.on_task_end(task, outcome, time.monotonic() - started)
+
+    @property
+    def engine_restarts(self) -> int:
+        """Simulation child processes ended early (crash, cancel) and replaced."""
+        return self._process.restarts
 
     def _work(self, task: WorkerTask, ctx: TaskContext, *, brief: bool) -> _Outcome:
         """Compile and run ``task``; ``brief`` (see :meth:`_brief`) already says that it

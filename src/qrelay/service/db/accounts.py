@@ -27,6 +27,7 @@ from qrelay.payload import (
 )
 from qrelay.service import money
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
+from qrelay.service.db import audit as audit_log
 from qrelay.service.db.base import StoreBase, aware, expired, new_id, record_audit, utcnow
 from qrelay.service.db.engine import read, rows, write
 from qrelay.service.db.tables import users, workers
@@ -97,8 +98,12 @@ class AccountStore(StoreBase):
                         created_at=utcnow(),
                     )
                 )
-                record_audit(
-                    conn, actor, "user.create", user_id, {"email": email, "role": role.value}
+                audit_log.record(
+                    conn,
+                    actor,
+                    "user.create",
+                    user_id,
+                    after={"name": name, "email": email, "role": role.value, "balance": balance},
                 )
                 row = conn.execute(select(users).where(users.c.id == user_id)).one()
         except IntegrityError as exc:
@@ -138,20 +143,17 @@ class AccountStore(StoreBase):
         if details.active is not None:
             values["active"] = details.active
         with write(self.engine) as conn:
+            old = conn.execute(select(users).where(users.c.id == user_id)).first()
+            if old is None:
+                raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
             if values:
-                done = conn.execute(update(users).where(users.c.id == user_id).values(**values))
-                if done.rowcount == 0:
-                    raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
-            record_audit(
-                conn,
-                actor,
-                "user.update",
-                user_id,
-                details.model_dump(mode="json", exclude_none=True),
+                conn.execute(update(users).where(users.c.id == user_id).values(**values))
+            before = self._user_info(old).model_dump(mode="json")
+            after = details.model_dump(mode="json", exclude_none=True)
+            audit_log.record(
+                conn, actor, "user.update", user_id, **audit_log.changed(before, after)
             )
-            row = conn.execute(select(users).where(users.c.id == user_id)).first()
-        if row is None:
-            raise ApiError(404, "not_found", f"user_id: no user {user_id!r}")
+            row = conn.execute(select(users).where(users.c.id == user_id)).one()
         return self._user_info(row)
 
     def set_user_token(
@@ -209,8 +211,12 @@ class AccountStore(StoreBase):
                     created_at=utcnow(),
                 )
             )
-            record_audit(
-                conn, actor, "worker.create", worker_id, {"name": name, "targets": list(targets)}
+            audit_log.record(
+                conn,
+                actor,
+                "worker.create",
+                worker_id,
+                after={"name": name, "targets": list(targets)},
             )
         return worker_id
 

@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    insert,
     select,
 )
 
@@ -26,9 +25,11 @@ from qrelay.payload import (
 )
 from qrelay.service.auth import UserPrincipal
 from qrelay.service.catalog import Catalog
+from qrelay.service.db import audit as audit_log
 from qrelay.service.db.engine import rows, run
 from qrelay.service.db.statements import statements
-from qrelay.service.db.tables import audit, deployment
+from qrelay.service.db.tables import deployment
+from qrelay.service.events import StoreEvents
 from qrelay.service.notify import Notifier
 from qrelay.service.problems import ApiError
 
@@ -89,6 +90,8 @@ class StoreBase:
         self._sql = statements(self._pg)
         self._last_reclaim = 0.0
         self.reclaim_every = min(max(lease_seconds / 4, 0.05), 2.0)
+        #: Told of each change (the metrics replace it; see :mod:`qrelay.service.events`).
+        self.events = StoreEvents()
         self._deployment_id: str | None = None
 
     def _deployment(self, conn: Connection) -> str | None:
@@ -131,8 +134,9 @@ def transition(  # noqa: PLR0917
     )
 
 
-def refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | None = None) -> None:
-    """Store the job's derived status; ``only`` is the circuit's status of a one-circuit job."""
+def refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | None = None) -> str:
+    """Store the job's derived status and give it; ``only`` is the circuit's status of a
+    one-circuit job."""
     sql = statements(False)
     if only is not None:
         status = job_status([CircuitStatus(only)]).value
@@ -140,6 +144,7 @@ def refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | Non
         found = rows(conn, sql.job_statuses, {"jid": job_id})
         status = job_status([CircuitStatus(r.status) for r in found]).value
     run(conn, sql.set_job_status, {"jid": job_id, "st": status, "now": now})
+    return status
 
 
 def record_audit(
@@ -150,13 +155,4 @@ def record_audit(
     detail: dict[str, Any],
 ) -> None:
     """Record an account or admin action (``actor`` None: the system's own)."""
-    conn.execute(
-        insert(audit).values(
-            at=utcnow(),
-            actor_kind="admin" if actor is not None else "system",
-            actor_id=actor.user_id if actor is not None else None,
-            action=action,
-            subject=subject,
-            detail=detail,
-        )
-    )
+    audit_log.record(conn, actor, action, subject, detail)

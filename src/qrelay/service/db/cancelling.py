@@ -35,6 +35,7 @@ class CancelStore(StoreBase):
         missing: list[str] = []
         now = utcnow()
         touched: list[str] = []
+        ended: list[tuple[str, str]] = []
         with write(self.engine) as conn:
             for job_id in dict.fromkeys(job_ids):
                 try:
@@ -57,10 +58,12 @@ class CancelStore(StoreBase):
                 if not cancelled_any:  # every live circuit ended meanwhile
                     terminal.append(job_id)
                     continue
-                refresh_job(conn, job_id, now)
+                ended.append((job_row.target, refresh_job(conn, job_id, now)))
                 succeeded.append(job_id)
                 touched.append(job_id)
         self.notifier.notify(*(f"job:{j}" for j in touched))
+        for target, status in ended:
+            self.events.job_ended(target, status)
         return JobCancellationResults(
             succeeded=succeeded,
             already_terminal=terminal,

@@ -110,6 +110,7 @@ class Statements:
             jobs.c.memory,
             jobs.c.meas_level,
             jobs.c.options,
+            jobs.c.submitted_at,
         ).where(jobs.c.id == bindparam("jid"))
         task_cols = [
             tasks.c.id,

@@ -192,6 +192,7 @@ class SubmissionStore(WorkStore):
             return Submitted(_replay(found[0], request_hash), created=False)
         if leased is None:
             self.notifier.notify(f"target:{job.target}")
+        self.events.job_submitted(job.target)
         return Submitted(response, created=True, task=leased, job_id=job_id)
 
     def _task_values(

@@ -67,8 +67,9 @@ class WorkStore(StoreBase):
         if not expired:
             return 0
         done = 0
-        jobs_touched: set[str] = set()
-        targets: set[str] = set()
+        jobs_touched: dict[str, str] = {}
+        targets: dict[str, int] = {}
+        failed: list[str] = []
         with write(self.engine) as conn:
             for t in expired:
                 old = CircuitStatus(t.status)
@@ -100,14 +101,19 @@ class WorkStore(StoreBase):
                 )
                 if result.rowcount:
                     transition(conn, t.id, old, new, now, message)
-                    jobs_touched.add(t.job_id)
-                    targets.add(t.target)
+                    jobs_touched[t.job_id] = t.target
+                    targets[t.target] = targets.get(t.target, 0) + 1
                     done += 1
-            for job_id in jobs_touched:
-                refresh_job(conn, job_id, now)
+            for job_id, target in jobs_touched.items():
+                if refresh_job(conn, job_id, now) == S.FAILED.value:
+                    failed.append(target)
         if done:
             log.info("reclaimed %d task(s) with expired leases", done)
         self.notifier.notify(*(f"job:{j}" for j in jobs_touched), *(f"target:{t}" for t in targets))
+        for target, count in targets.items():
+            self.events.leases_expired(target, count)
+        for target in failed:
+            self.events.job_ended(target, S.FAILED.value)
         return done
 
     def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
@@ -161,6 +167,9 @@ class WorkStore(StoreBase):
         )
         job = rows(conn, sql.lease_job, {"jid": t.job_id})[0]
         refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
+        self.events.task_leased(
+            t.target, lease_id, aware(job.submitted_at) if t.attempt == 1 else None
+        )
         # No wake-up for the job's long polls: they answer only once the job has ended,
         # and a lease never ends one (waking them would cost a read for nothing).
         head = {
@@ -215,6 +224,7 @@ class WorkStore(StoreBase):
             or expires is None
             or expires < utcnow()
         ):
+            self.events.lease_fenced()
             raise ApiError(
                 409,
                 "lease_lost",
@@ -318,13 +328,18 @@ class WorkStore(StoreBase):
             transition(conn, row.id, old, new, now, results.status_message)
             run(conn, self._sql.update_task, {"tid": row.id, **values})
             if charge > 0:
-                self._charge(conn, row.job_id, charge)
+                charge = self._charge(conn, row.job_id, charge)
             single = values.get("status", row.status) if row.num_circuits == 1 else None
-            refresh_job(conn, row.job_id, now, only=single)
+            job_now = refresh_job(conn, row.job_id, now, only=single)
             ended = None
             if self.notifier.waiting(f"job:{row.job_id}"):
                 ended = self._ended_job(conn, row.job_id)
         self.notifier.notify(f"job:{row.job_id}", value=ended)
+        self.events.task_ended(row.target, results.lease_id, results.status.value)
+        if charge > 0:
+            self.events.charged(row.target, charge)
+        if CircuitStatus(job_now) in TERMINAL_CIRCUIT_STATES:
+            self.events.job_ended(row.target, job_now)
 
     def _completed_values(
         self, row: Any, results: WorkerTaskResults, values: dict[str, Any]
@@ -351,14 +366,16 @@ class WorkStore(StoreBase):
             return domain.compile_charge(price)
         return domain.charge_for(readouts, price)
 
-    def _charge(self, conn: Connection, job_id: str, charge: int) -> None:
+    def _charge(self, conn: Connection, job_id: str, charge: int) -> int:
         """Charge ``charge`` micro-units to the job and its user, unless the job is free
-        (an admin's)."""
+        (an admin's); what was charged."""
         sql = self._sql
         job = rows(conn, sql.job_charge, {"jid": job_id})[0]
-        if job.charged:
-            run(conn, sql.charge_user, {"uid": job.user_id, "amount": charge})
-            run(conn, sql.charge_job, {"jid": job_id, "amount": charge})
+        if not job.charged:
+            return 0
+        run(conn, sql.charge_user, {"uid": job.user_id, "amount": charge})
+        run(conn, sql.charge_job, {"jid": job_id, "amount": charge})
+        return charge
 
     def _ended_job(self, conn: Connection, job_id: str) -> bytes | None:
         """The job's ``JobData`` JSON with its readout if it has ended, else None: what a
