@@ -60,7 +60,7 @@ def test_the_cli_refuses_an_unknown_format_from_the_environment(
     root = logging.getLogger()
     saved = [(h, h.formatter) for h in root.handlers]
     try:
-        assert main(["qpu", "serve", "--devices", "no_such_device"]) == 1
+        assert main(["qpu", "serve", "--devices", "no_such_device"]) == 2  # a configuration error
     finally:
         for handler, fmt in saved:
             handler.setFormatter(fmt)

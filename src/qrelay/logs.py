@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,3 +54,18 @@ def use_format(fmt: str) -> None:
     chosen = formatter(fmt)
     for handler in logging.getLogger().handlers:
         handler.setFormatter(chosen)
+
+
+def announce(message: str, fmt: str, logger: str = "qrelay") -> None:
+    """Write a command's one start line to standard error, at any verbosity.
+
+    In text form it is the plain line a person reads; in JSON form it is one record like
+    every other line, so a log collector reading JSON never meets a line it cannot parse.
+    """
+    if fmt == "json":
+        record = logging.LogRecord(logger, logging.INFO, __file__, 0, message, None, None)
+        line = JsonFormatter().format(record)
+    else:
+        line = message
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()

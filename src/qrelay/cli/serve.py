@@ -88,9 +88,10 @@ def _serve(args: argparse.Namespace) -> int:
     logs.use_format(settings.log_format)
     app = create_app(settings)
     targets = ", ".join(app.state.runtime.catalog.names()) or "none"
-    sys.stderr.write(
+    logs.announce(
         f"qrelay serve: http://{settings.host}:{settings.port}, database {masked(url)}, "
-        f"targets {targets} (a target runs jobs once a `qrelay worker` serves it)\n"
+        f"targets {targets} (a target runs jobs once a `qrelay worker` serves it)",
+        settings.log_format,
     )
     # JSON logs: uvicorn's records go through the root logger's JSON formatter.
     config: Any = {} if settings.log_format == "text" else {"log_config": None}

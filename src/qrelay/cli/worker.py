@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -64,8 +63,9 @@ def _run(args: argparse.Namespace) -> int:
         worker.stop()
 
     where = f", QPU controller {settings.qpu_address}" if settings.qpu_address else ""
-    sys.stderr.write(
-        f"qrelay worker: serving {', '.join(settings.targets)} for {settings.url}{where}\n"
+    logs.announce(
+        f"qrelay worker: serving {', '.join(settings.targets)} for {settings.url}{where}",
+        settings.log_format,
     )
     stop_metrics: Callable[[], None] = _nothing
     if settings.metrics_port is not None:
