@@ -1,0 +1,174 @@
+"""Timed apart: each side of a comparison in a process of its own, the sides alternating.
+
+Timed in one process, qrelay's threads (the embedded service, its workers, the QPU fleet)
+and a simulator's OpenMP threads compete for the same cores, and the ratio then depends
+on how busy the machine is. So every row that compares qrelay with a simulator runs each
+side here:
+
+- :func:`run` calls a *side*, a function named ``module:function``, in a fresh
+  ``python -m benchmarks.apart`` process with keyword arguments given as JSON, and returns
+  what the function returned (any JSON value; by convention a dict of lists of
+  milliseconds, e.g. ``{"times_ms": [...]}``), read from the process's standard output;
+- :func:`alternate` runs several sides in turn, round after round (A B C A B C ...), each
+  run a fresh process, so a slow spell of the machine falls on every side alike;
+- :func:`best` picks, among the configurations of the reference (``AerSimulator()`` and
+  ``AerSimulator(max_parallel_threads=1)``), the one with the lower median;
+- :func:`whole_process` times whole commands from start to exit (wall clock), after a
+  warm-up, alternating, and keeps what each run printed.
+
+Each process gets a fresh ``QRELAY_HOME`` unless the caller gives one, and no other
+``QRELAY_*`` variable of the caller's environment.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+#: The line prefix that carries a side's result on standard output (libraries may print).
+MARK = "APART-RESULT "
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a comparison: a function ``module:function`` and its keyword arguments."""
+
+    function: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _env(home: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QRELAY_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if home is not None:
+        env["QRELAY_HOME"] = home
+        env["QRELAY_CONFIG"] = os.path.join(home, "none.toml")
+    env.update(extra or {})
+    return env
+
+
+def run(side: Side, *, home: str | None = None, timeout: float = 600.0) -> Any:
+    """Run ``side`` in a fresh process and return its JSON result.
+
+    ``home`` is the process's ``QRELAY_HOME`` (a fresh temporary directory by default).
+    Raises ``RuntimeError`` with the tail of the process's error output if it fails.
+    """
+    with tempfile.TemporaryDirectory(prefix="qrelay-apart-") as fresh:
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.apart", side.function, json.dumps(side.kwargs)],
+            env=_env(home or fresh, None),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith(MARK):
+            return json.loads(line[len(MARK) :])
+    raise RuntimeError(
+        f"{side.function} exited {done.returncode} without a result: {done.stderr[-1500:]}"
+    )
+
+
+def alternate(sides: Mapping[str, Side], rounds: int, **options: Any) -> dict[str, list[Any]]:
+    """Each side ``rounds`` times, in turn (A B A B ...), each run a process of its own."""
+    results: dict[str, list[Any]] = {name: [] for name in sides}
+    for _ in range(rounds):
+        for name, side in sides.items():
+            results[name].append(run(side, **options))
+    return results
+
+
+def merged(results: Sequence[Mapping[str, Any]], key: str) -> list[float]:
+    """The values under ``key`` of every run of one side, in one list."""
+    return [float(value) for result in results for value in result[key]]
+
+
+def best(candidates: Mapping[str, Sequence[float]]) -> tuple[str, float]:
+    """(name, median) of the candidate with the lowest median: the reference's best setup."""
+    medians = {name: statistics.median(values) for name, values in candidates.items() if values}
+    name = min(medians, key=medians.__getitem__)
+    return name, medians[name]
+
+
+@dataclass
+class ProcessRuns:
+    """Whole-process runs of one command: wall seconds from start to exit, and outputs."""
+
+    wall_s: list[float] = field(default_factory=list)
+    ended: list[float] = field(default_factory=list)  # time.time() at each exit
+    stdout: list[str] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.wall_s)
+
+
+def whole_process(
+    commands: Mapping[str, Sequence[str]],
+    runs: int,
+    *,
+    warmup: int = 1,
+    homes: Mapping[str, str] | None = None,
+    timeout: float = 300.0,
+) -> dict[str, ProcessRuns]:
+    """Time each command from start to exit, ``warmup`` untimed runs first, then ``runs``
+    alternating rounds (hyperfine-style; quote the median).
+
+    ``homes`` gives a command a ``QRELAY_HOME`` kept across its runs (as a user's home is);
+    otherwise each run gets a fresh one.
+    """
+    out = {name: ProcessRuns() for name in commands}
+    for index in range(warmup + runs):
+        for name, argv in commands.items():
+            with tempfile.TemporaryDirectory(prefix="qrelay-apart-") as fresh:
+                home = (homes or {}).get(name, fresh)
+                start = time.perf_counter()
+                done = subprocess.run(
+                    list(argv),
+                    env=_env(home, None),
+                    cwd=ROOT,
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                    check=False,
+                )
+                wall = time.perf_counter() - start
+                ended = time.time()
+            if done.returncode != 0:
+                raise RuntimeError(f"{name} exited {done.returncode}: {done.stderr[-1500:]}")
+            if index >= warmup:
+                out[name].wall_s.append(wall)
+                out[name].ended.append(ended)
+                out[name].stdout.append(done.stdout)
+    return out
+
+
+def _main(argv: Sequence[str]) -> int:
+    """``python -m benchmarks.apart module:function '{"kwarg": ...}'``: one side, one run."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING)
+    module_name, _, function_name = argv[0].partition(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    kwargs = json.loads(argv[1]) if len(argv) > 1 else {}
+    result = function(**kwargs)
+    sys.stdout.write(MARK + json.dumps(result) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
