@@ -48,26 +48,28 @@ class Side:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
-def _env(home: str | None, extra: Mapping[str, str] | None) -> dict[str, str]:
+def _env(home: str | None, path: Sequence[str] = ()) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QRELAY_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join([*path, str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     if home is not None:
         env["QRELAY_HOME"] = home
         env["QRELAY_CONFIG"] = os.path.join(home, "none.toml")
-    env.update(extra or {})
     return env
 
 
-def run(side: Side, *, home: str | None = None, timeout: float = 600.0) -> Any:
+def run(
+    side: Side, *, home: str | None = None, path: Sequence[str] = (), timeout: float = 600.0
+) -> Any:
     """Run ``side`` in a fresh process and return its JSON result.
 
-    ``home`` is the process's ``QRELAY_HOME`` (a fresh temporary directory by default).
-    Raises ``RuntimeError`` with the tail of the process's error output if it fails.
+    ``home`` is the process's ``QRELAY_HOME`` (a fresh temporary directory by default);
+    ``path`` adds directories to import the side's module from. Raises ``RuntimeError``
+    with the tail of the process's error output if it fails.
     """
     with tempfile.TemporaryDirectory(prefix="qrelay-apart-") as fresh:
         done = subprocess.run(
             [sys.executable, "-m", "benchmarks.apart", side.function, json.dumps(side.kwargs)],
-            env=_env(home or fresh, None),
+            env=_env(home or fresh, path),
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -89,6 +91,112 @@ def alternate(sides: Mapping[str, Side], rounds: int, **options: Any) -> dict[st
         for name, side in sides.items():
             results[name].append(run(side, **options))
     return results
+
+
+def time_setup(
+    works: str,
+    label: str,
+    repeat: int,
+    warm: int = 1,
+    aer_threads: int | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """A side for comparisons with many paths: time the path ``label`` of ``works``.
+
+    ``works`` names a function ``module:function`` that takes ``options`` and returns
+    ``{label: setup}``; a setup does the one-off work (a provider, a transpiled circuit)
+    and returns the callable to time. After ``warm`` untimed calls (and, once something
+    was warmed, a quiet spell of this process), ``repeat`` timed calls give
+    ``{"times_ms": [...]}``; a path whose package is missing or that fails gives
+    ``{"error": "not installed (...)"}`` or ``{"error": "failed: ..."}`` instead.
+    ``aer_threads`` sets the Aer peers' threads in this process (``None``: Aer's default).
+    """
+    from benchmarks.peers import local
+    from benchmarks.sides import settle
+
+    local.configure_aer(aer_threads)
+    module_name, _, function_name = works.partition(":")
+    setups = getattr(importlib.import_module(module_name), function_name)(**options)
+    try:
+        work = setups[label]()
+        for _ in range(warm):
+            work()
+    except ImportError as exc:
+        return {"error": f"not installed ({type(exc).__name__}: {exc})"}
+    except Exception as exc:  # a path that breaks gives a row saying so, not a crash
+        return {"error": f"failed: {type(exc).__name__}: {exc}"[:300]}
+    if warm:
+        settle()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        work()
+        times.append(1e3 * (time.perf_counter() - start))
+    return {"times_ms": times}
+
+
+#: The reference setups of an Aer path; each runs in processes of its own, the faster counts.
+AER_SETUPS: dict[str, int | None] = {
+    "AerSimulator()": None,
+    "AerSimulator(max_parallel_threads=1)": 1,
+}
+
+
+@dataclass
+class Comparison:
+    """What :func:`compare` measured: milliseconds by path, why a path has none, and
+    which reference setup was the faster for an Aer path."""
+
+    times_ms: dict[str, list[float]] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    setups: dict[str, str] = field(default_factory=dict)
+
+
+def compare(
+    works: str,
+    ours: Sequence[str],
+    references: Sequence[str],
+    *,
+    repeat: int,
+    rounds: int = 2,
+    warm: int = 1,
+    path: Sequence[str] = (),
+    **options: Any,
+) -> Comparison:
+    """Time every path of ``works`` (see :func:`time_setup`), each in processes of its own,
+    alternating, ``rounds`` times. A reference path whose label starts with ``Aer`` runs
+    in each of :data:`AER_SETUPS`; the setup with the lower median is kept."""
+    sides: dict[str, Side] = {}
+    keys: dict[str, dict[str, str]] = {}
+    for label in [*ours, *references]:
+        setups = AER_SETUPS if label.startswith("Aer") and label not in ours else {"": None}
+        keys[label] = {}
+        for setup, threads in setups.items():
+            key = f"{label}\0{setup}"
+            keys[label][key] = setup
+            sides[key] = Side(
+                "benchmarks.apart:time_setup",
+                {
+                    "works": works,
+                    "label": label,
+                    "repeat": repeat,
+                    "warm": warm,
+                    "aer_threads": threads,
+                    **options,
+                },
+            )
+    results = alternate(sides, rounds, path=path)
+    out = Comparison()
+    for label, setups_of in keys.items():
+        runs = {key: results[key] for key in setups_of}
+        errors = [r["error"] for per in runs.values() for r in per if "error" in r]
+        if errors:
+            out.reasons[label] = errors[0]
+            continue
+        fastest, _ = best({key: merged(per, "times_ms") for key, per in runs.items()})
+        out.times_ms[label] = merged(runs[fastest], "times_ms")
+        out.setups[label] = setups_of[fastest]
+    return out
 
 
 def merged(results: Sequence[Mapping[str, Any]], key: str) -> list[float]:
@@ -138,7 +246,7 @@ def whole_process(
                 start = time.perf_counter()
                 done = subprocess.run(
                     list(argv),
-                    env=_env(home, None),
+                    env=_env(home),
                     cwd=ROOT,
                     capture_output=True,
                     text=True,

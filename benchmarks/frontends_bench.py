@@ -76,7 +76,9 @@ def cirq_sweep_case(points: int, repeat: int, rounds: int, target: str) -> dict[
     kwargs = {"points": points, "shots": SHOTS}
     results = apart.alternate(
         {
-            "ours": Side("benchmarks.sides:sweep_cirq", kwargs | {"repeat": repeat, "target": target}),
+            "ours": Side(
+                "benchmarks.sides:sweep_cirq", kwargs | {"repeat": repeat, "target": target}
+            ),
             # cirq.Simulator is single-threaded and slow: fewer repeats.
             "cirq": Side("benchmarks.sides:sweep_cirq", kwargs | {"repeat": 1}),
         },

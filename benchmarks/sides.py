@@ -8,6 +8,7 @@ take ``threads``: ``None`` for ``AerSimulator()``, ``1`` for
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -41,10 +42,8 @@ def settle(timeout: float = 20.0, spell: float = 0.3, busy: float = 0.05) -> Non
         me = psutil.Process()
         total = sum(me.cpu_times()[:2])
         for child in me.children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.Error):
                 total += sum(child.cpu_times()[:2])
-            except psutil.Error:
-                pass
         return total
 
     deadline = time.monotonic() + timeout
@@ -226,4 +225,6 @@ def sweep_cirq(
         sampler = QRelayService().sampler(target)
         sampler.run_sweep(circuit, sweep, repetitions=shots)
         settle()
-    return {"times_ms": _times_ms(lambda: sampler.run_sweep(circuit, sweep, repetitions=shots), repeat)}
+    return {
+        "times_ms": _times_ms(lambda: sampler.run_sweep(circuit, sweep, repetitions=shots), repeat)
+    }

@@ -8,6 +8,7 @@ where they are not installed.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,25 +18,36 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # ``benchmarks`` is a top-level package of the checkout
 
-from benchmarks import peers_bench, plot  # noqa: E402
+from benchmarks import apart, peers_bench, plot  # noqa: E402
 from benchmarks.peers import local  # noqa: E402
 
+_WORKS = """
+def works(size):
+    def missing():
+        raise ImportError("No module named 'not_a_peer'")
 
-def _missing_peer() -> local.Work:
-    raise ImportError("No module named 'not_a_peer'")
+    return {
+        "ours": lambda: (lambda: sum(range(size))),
+        "absent": missing,
+        "present": lambda: (lambda: sum(range(2 * size))),
+    }
+"""
 
 
-def _present_peer() -> local.Work:
-    return lambda: sum(range(100))
-
-
-def test_missing_peer_gives_a_not_installed_row_and_the_others_still_run() -> None:
-    rows = peers_bench._peer_rows(
+def test_each_side_runs_apart_and_a_missing_peer_gives_a_not_installed_row(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "fake_works.py").write_text(_WORKS, encoding="utf-8")
+    rows, timings = peers_bench._peer_rows(
         "case",
-        {"ours": lambda: sum(range(50))},
-        {"absent": _missing_peer, "present": _present_peer},
+        "fake_works:works",
+        ["ours"],
+        ["absent", "present"],
         repeat=3,
-        budget_s=0.5,
+        rounds=2,
+        warm=0,
+        path=[str(tmp_path)],
+        size=50,
     )
     by_peer = {r["peer"]: r for r in rows}
     assert len(rows) == 2
@@ -46,6 +58,18 @@ def test_missing_peer_gives_a_not_installed_row_and_the_others_still_run() -> No
     assert by_peer["absent"]["ours"] is not None  # ours is still measured
     assert by_peer["present"]["ratio"] is not None
     assert {"case", "ours", "reference", "unit", "ratio", "p90"} <= set(by_peer["present"])
+    assert len(timings["ours"].times_ms) == 6  # 3 timed calls in each of 2 processes
+
+
+def test_a_side_runs_in_a_process_of_its_own(tmp_path: Path) -> None:
+    (tmp_path / "pid_side.py").write_text(
+        "import os\ndef pid():\n    return {'pid': os.getpid()}\n", encoding="utf-8"
+    )
+    side = apart.Side("pid_side:pid")
+    got = apart.alternate({"a": side, "b": side}, 2, path=[str(tmp_path)])
+    pids = {result["pid"] for results in got.values() for result in results}
+    assert len(pids) == 4
+    assert os.getpid() not in pids
 
 
 def _report() -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Closed-loop HTTP clients for the throughput rows, and the bare uvicorn echo they face.
 
 ``threads`` threads, each with its own keep-alive ``httpx.Client``: against qrelay each
-submits a small Bell job, then long-polls it until it ends, and again; against the echo
-each posts the same body and reads the answer, and again. The rate is completed jobs (or
-answered requests) per second of wall time.
+submits its share of small Bell jobs, then long-polls each until it ended; against the
+echo each posts the same body and reads the answer, again and again. The rate is
+completed jobs (or answered requests) per second of wall time.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import contextlib
 import json
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -118,47 +117,38 @@ def job_windows(
 ) -> list[float]:
     """Completed jobs per second in each of ``windows`` consecutive windows of ``size`` jobs.
 
-    The threads run closed loops (submit, then long-poll until the job ended); a window
-    ends when ``size`` jobs have ended, so the later windows run over a growing history.
+    In a window each thread submits its share of the jobs, then long-polls each until it
+    ended; the window's rate is its jobs over its wall time. The later windows run over a
+    growing history.
     """
     clients = _pool(urls, threads, token)
-    lock = threading.Lock()
-    started, ended = [0], [0]
-    marks: list[float] = []
-    total = windows * size
+    per = max(1, size // threads)
 
-    def one(client: httpx.Client) -> None:
-        posted = client.post(
-            "/v1/jobs", content=BELL_JOB, headers={"Idempotency-Key": uuid.uuid4().hex}
-        )
-        posted.raise_for_status()
-        job_id = posted.json()["job_id"]
-        while True:
-            data = client.get(f"/v1/jobs/{job_id}", params={"wait": 30}).json()
-            states = data.get("statuses") or [data.get("status")]
-            if all(state in _TERMINAL for state in states):
-                return
+    def submit_then_wait(client: httpx.Client) -> None:
+        ids = []
+        for _ in range(per):
+            posted = client.post(
+                "/v1/jobs", content=BELL_JOB, headers={"Idempotency-Key": uuid.uuid4().hex}
+            )
+            posted.raise_for_status()
+            ids.append(posted.json()["job_id"])
+        for job_id in ids:
+            while True:
+                data = client.get(f"/v1/jobs/{job_id}", params={"wait": 30}).json()
+                states = data.get("statuses") or [data.get("status")]
+                if all(state in _TERMINAL for state in states):
+                    break
 
-    def loop(client: httpx.Client) -> None:
-        while True:
-            with lock:
-                if started[0] >= total:
-                    return
-                started[0] += 1
-            one(client)
-            with lock:
-                ended[0] += 1
-                if ended[0] % size == 0:
-                    marks.append(time.perf_counter())
-
+    rates = []
     try:
         for client in clients:
             client.get("/healthz")
-        start = time.perf_counter()
         with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(loop, clients))
+            for _ in range(windows):
+                start = time.perf_counter()
+                list(pool.map(submit_then_wait, clients))
+                rates.append(per * threads / (time.perf_counter() - start))
     finally:
         for client in clients:
             client.close()
-    bounds = [start, *marks[:windows]]
-    return [size / (b - a) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return rates
