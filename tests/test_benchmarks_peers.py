@@ -8,7 +8,6 @@ where they are not installed.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # ``benchmarks`` is a top-level package of the checkout
 
-from benchmarks import apart, peers_bench, plot  # noqa: E402
+from benchmarks import peers_bench, plot  # noqa: E402
 from benchmarks.peers import local  # noqa: E402
 
 _WORKS = """
@@ -59,17 +58,6 @@ def test_each_side_runs_apart_and_a_missing_peer_gives_a_not_installed_row(
     assert by_peer["present"]["ratio"] is not None
     assert {"case", "ours", "reference", "unit", "ratio", "p90"} <= set(by_peer["present"])
     assert len(timings["ours"].times_ms) == 6  # 3 timed calls in each of 2 processes
-
-
-def test_a_side_runs_in_a_process_of_its_own(tmp_path: Path) -> None:
-    (tmp_path / "pid_side.py").write_text(
-        "import os\ndef pid():\n    return {'pid': os.getpid()}\n", encoding="utf-8"
-    )
-    side = apart.Side("pid_side:pid")
-    got = apart.alternate({"a": side, "b": side}, 2, path=[str(tmp_path)])
-    pids = {result["pid"] for results in got.values() for result in results}
-    assert len(pids) == 4
-    assert os.getpid() not in pids
 
 
 def _report() -> dict[str, Any]:
@@ -157,3 +145,32 @@ def test_peers_local_paths_count_a_bell_state() -> None:
         assert sum(counts.values()) == 100, name
         assert set(counts) <= {"00", "01", "10", "11"}, name
     json.dumps(counts)
+
+
+def test_costs_section_shows_before_target_and_measured(tmp_path: Path) -> None:
+    report = _report()
+    report["rows"].append(
+        {
+            "module": "costs",
+            "case": "one Bell job, settled",
+            "ours": 2.2,
+            "reference": 0.9,
+            "unit": "ms",
+            "ratio": 2.44,
+            "target": "<= 2.5x",
+            "today": "2.8-2.9x",
+            "peer": "AerSimulator()",
+            "notes": "3 processes a side",
+        }
+    )
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"# P\n\n{plot.COSTS_START}\nold\n{plot.COSTS_END}\n\n## Results\n")
+    plot.write_doc(doc, plot.costs_markdown(report), plot.COSTS_START, plot.COSTS_END)
+    text = doc.read_text()
+    assert "old" not in text
+    assert (
+        "| one Bell job, settled | 2.8-2.9x | <= 2.5x | 2.2 ms | 0.9 ms (AerSimulator()) | 2.44x |"
+        in text
+    )
+    assert "- one Bell job, settled: 3 processes a side" in text
+    assert "1 a vs X" not in text  # the peers' rows stay in their own section
