@@ -241,26 +241,30 @@ def whole_process(
     out = {name: ProcessRuns() for name in commands}
     for index in range(warmup + runs):
         for name, argv in commands.items():
-            with tempfile.TemporaryDirectory(prefix="qrelay-apart-") as fresh:
+            with (
+                tempfile.TemporaryDirectory(prefix="qrelay-apart-") as fresh,
+                tempfile.TemporaryFile("w+") as stdout,
+                tempfile.TemporaryFile("w+") as stderr,
+            ):
                 home = (homes or {}).get(name, fresh)
                 start = time.perf_counter()
-                done = subprocess.run(
-                    list(argv),
-                    env=_env(home),
-                    cwd=ROOT,
-                    capture_output=True,
-                    text=True,
-                    timeout=timeout,
-                    check=False,
+                # Output to files, not pipes: a child the command leaves behind holds
+                # them open, and the exit timed is the command's own.
+                proc = subprocess.Popen(
+                    list(argv), env=_env(home), cwd=ROOT, stdout=stdout, stderr=stderr
                 )
+                returncode = proc.wait(timeout=timeout)
                 wall = time.perf_counter() - start
                 ended = time.time()
-            if done.returncode != 0:
-                raise RuntimeError(f"{name} exited {done.returncode}: {done.stderr[-1500:]}")
+                stdout.seek(0)
+                stderr.seek(0)
+                printed, errors = stdout.read(), stderr.read()
+            if returncode != 0:
+                raise RuntimeError(f"{name} exited {returncode}: {errors[-1500:]}")
             if index >= warmup:
                 out[name].wall_s.append(wall)
                 out[name].ended.append(ended)
-                out[name].stdout.append(done.stdout)
+                out[name].stdout.append(printed)
     return out
 
 
