@@ -13,6 +13,9 @@ side here:
   run a fresh process, so a slow spell of the machine falls on every side alike;
 - :func:`best` picks, among the configurations of the reference (``AerSimulator()`` and
   ``AerSimulator(max_parallel_threads=1)``), the one with the lower median;
+- :func:`compare` does all of that for a case with many paths named by label (ours and
+  the references), each path a setup that :func:`time_setup` builds and times in its
+  process;
 - :func:`whole_process` times whole commands from start to exit (wall clock), after a
   warm-up, alternating, and keeps what each run printed.
 
@@ -66,22 +69,32 @@ def run(
     ``path`` adds directories to import the side's module from. Raises ``RuntimeError``
     with the tail of the process's error output if it fails.
     """
-    with tempfile.TemporaryDirectory(prefix="qrelay-apart-") as fresh:
-        done = subprocess.run(
+    with (
+        tempfile.TemporaryDirectory(prefix="qrelay-apart-") as fresh,
+        tempfile.TemporaryFile("w+") as stdout,
+        tempfile.TemporaryFile("w+") as stderr,
+    ):
+        # Output to files, not pipes: a child the side leaves behind does not hold us up.
+        proc = subprocess.Popen(
             [sys.executable, "-m", "benchmarks.apart", side.function, json.dumps(side.kwargs)],
             env=_env(home or fresh, path),
             cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
+            stdout=stdout,
+            stderr=stderr,
         )
-    for line in reversed(done.stdout.splitlines()):
+        try:
+            returncode = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+        stdout.seek(0)
+        stderr.seek(0)
+        printed, errors = stdout.read(), stderr.read()
+    for line in reversed(printed.splitlines()):
         if line.startswith(MARK):
             return json.loads(line[len(MARK) :])
-    raise RuntimeError(
-        f"{side.function} exited {done.returncode} without a result: {done.stderr[-1500:]}"
-    )
+    raise RuntimeError(f"{side.function} exited {returncode} without a result: {errors[-1500:]}")
 
 
 def alternate(sides: Mapping[str, Side], rounds: int, **options: Any) -> dict[str, list[Any]]:
