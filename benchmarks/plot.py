@@ -203,7 +203,7 @@ def costs_markdown(report: dict[str, Any]) -> str:
         COSTS_START,
         (
             f"Run of {report.get('started', '?')} with `python -m benchmarks"
-            f"{' --quick' if report.get('quick') else ''} --only costs` on {info['nproc']} "
+            f"{' --quick' if report.get('quick') else ''}` (the `costs` module) on {info['nproc']} "
             f"CPUs ({info['cpu']}), Python {report.get('python', info['python'])}; load "
             f"average (1 min) {load.get('start', '?')} at the start, {load.get('end', '?')} "
             "at the end."
