@@ -37,12 +37,13 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from benchmarks import apart
 from benchmarks.peers import circuits, local
 from benchmarks.peers.timing import Timing, interleaved, measure, missing_row, row
 
@@ -62,48 +63,44 @@ def _not_installed(exc: BaseException) -> str:
 
 def _peer_rows(
     case: str,
-    ours: dict[str, local.Work],
-    peers: dict[str, Callable[[], local.Work]],
-    repeat: int,
+    works: str,
+    ours: Sequence[str],
+    peers: Sequence[str],
     *,
+    repeat: int,
+    rounds: int = 2,
     warm: int = 1,
-    budget_s: float = 30.0,
-    min_rounds: int = 3,
     only: dict[str, set[str]] | None = None,
-) -> list[dict[str, Any]]:
-    """Ours and every peer timed round-robin in one loop; one row per (ours, peer) pair.
+    path: Sequence[str] = (),
+    **options: Any,
+) -> tuple[list[dict[str, Any]], dict[str, Timing]]:
+    """Ours and every peer, each path in processes of its own, alternating, ``rounds``
+    times (:func:`benchmarks.apart.compare`); one row per (ours, peer) pair, and the
+    timings of ours by label.
 
-    One loop, so a machine that gets busier mid-case slows every path alike and each of
-    ours is timed once for all its peers. ``only`` limits which peers a path of ours is
-    compared with (by default, all).
+    ``works`` names the function (``module:function``, called with ``options``) that
+    gives every path of the case by label. An Aer peer runs with Aer's default threads
+    and with one thread; the faster setup is its reference. ``only`` limits which peers a
+    path of ours is compared with.
     """
-    works: dict[str, local.Work] = {}
-    reasons: dict[str, str] = {}
-    for peer, setup in peers.items():
-        try:
-            works[peer] = setup()
-            if warm:
-                works[peer]()  # a peer that breaks on first use is reported, not timed
-        except ImportError as exc:
-            reasons[peer] = _not_installed(exc)
-            works.pop(peer, None)
-        except Exception as exc:  # a peer that breaks must not stop the others
-            log.warning("%s / %s failed: %s", case, peer, exc)
-            reasons[peer] = f"failed: {type(exc).__name__}: {exc}"[:300]
-            works.pop(peer, None)
-    keyed = {f"{PEER}{name}": work for name, work in works.items()}
-    timings = interleaved(ours | keyed, repeat, warm=warm, budget_s=budget_s, min_rounds=min_rounds)
+    got = apart.compare(
+        works, ours, peers, repeat=repeat, rounds=rounds, warm=warm, path=path, **options
+    )
+    timings = {label: Timing(times) for label, times in got.times_ms.items()}
     rows: list[dict[str, Any]] = []
     for peer in peers:
         for label in ours:
             if only is not None and label in only and peer not in only[label]:
                 continue
             name = f"{case} [{label}]"
-            if peer in reasons:
-                rows.append(missing_row(name, peer, reasons[peer], timings[label]))
+            if label in got.reasons:
+                rows.append(missing_row(name, peer, got.reasons[label]))
+            elif peer in got.reasons:
+                rows.append(missing_row(name, peer, got.reasons[peer], timings[label]))
             else:
-                rows.append(row(name, timings[label], timings[f"{PEER}{peer}"], peer=peer))
-    return rows
+                notes = f"faster setup: {got.setups[peer]}" if got.setups[peer] else ""
+                rows.append(row(name, timings[label], timings[peer], peer=peer, notes=notes))
+    return rows, timings
 
 
 @contextlib.contextmanager
@@ -114,41 +111,85 @@ def _service(**kwargs: Any) -> Iterator[Any]:
         yield service
 
 
-# ------------------------------------------------------------------ 1. Bell, one at a time
-def bell_case(quick: bool, service: Any) -> list[dict[str, Any]]:
-    from qrelay_cirq import QRelayService
-    from qrelay_qiskit import QRelayProvider
+def _endpoint(service: Any) -> dict[str, Any]:
+    """The serve path's URL and token, for the sides' options (none without a service)."""
+    if service is None:
+        return {"url": None, "token": None}
+    return {"url": service.urls[0], "token": service.user_token}
 
-    repeat = 10 if quick else 40
-    qc, cc = circuits.qiskit_bell(), circuits.cirq_bell()
-    backends = {"embedded": QRelayProvider().get_backend("aer_simulator")}
-    samplers = {"embedded": QRelayService().sampler("cirq_simulator")}
-    if service is not None:
-        url, token = service.urls[0], service.user_token
-        backends["qrelay serve"] = QRelayProvider(url, token).get_backend("aer_simulator")
-        samplers["qrelay serve"] = QRelayService(url, token).sampler("cirq_simulator")
-    ours = {
-        label: (lambda b=backend: b.run(qc, shots=BELL_SHOTS).result().get_counts())
-        for label, backend in backends.items()
-    }
-    cirq_ours = {
-        label: (lambda s=sampler: s.run(cc, repetitions=BELL_SHOTS).histogram(key="c"))
-        for label, sampler in samplers.items()
-    }
-    for fn in [*ours.values(), *cirq_ours.values()]:
-        fn()  # start-up: the embedded stack, the serve path's connections, the caches
-    case = "1 bell 1000 shots submit->counts"
-    rows = _peer_rows(case, ours, local.qiskit_circuit_peers(qc, BELL_SHOTS), repeat, warm=2)
-    rows += _peer_rows(
-        case + " (cirq)", cirq_ours, local.cirq_circuit_peers(cc, BELL_SHOTS, "c"), repeat, warm=2
+
+# ------------------------------------------------------------------ 1. Bell, one at a time
+def bell_works(
+    quick: bool, url: str | None, token: str | None, cirq: bool = False
+) -> dict[str, Callable[[], local.Work]]:
+    """Every path of case 1 by label: ours (embedded, ``qrelay serve``) and the peers."""
+    if cirq:
+        cc = circuits.cirq_bell()
+
+        def cirq_ours(remote: bool) -> Callable[[], local.Work]:
+            def setup() -> local.Work:
+                from qrelay_cirq import QRelayService
+
+                service = QRelayService(url, token) if remote else QRelayService()
+                sampler = service.sampler("cirq_simulator")
+                return lambda: sampler.run(cc, repetitions=BELL_SHOTS).histogram(key="c")
+
+            return setup
+
+        return {
+            "embedded": cirq_ours(False),
+            "qrelay serve": cirq_ours(True),
+        } | local.cirq_circuit_peers(cc, BELL_SHOTS, "c")
+    qc = circuits.qiskit_bell()
+
+    def ours(remote: bool) -> Callable[[], local.Work]:
+        def setup() -> local.Work:
+            from qrelay_qiskit import QRelayProvider
+
+            provider = QRelayProvider(url, token) if remote else QRelayProvider()
+            backend = provider.get_backend("aer_simulator")
+            return lambda: backend.run(qc, shots=BELL_SHOTS).result().get_counts()
+
+        return setup
+
+    return {"embedded": ours(False), "qrelay serve": ours(True)} | local.qiskit_circuit_peers(
+        qc, BELL_SHOTS
     )
-    if service is not None:
-        rows += floor_rows(quick, service, measure(ours["qrelay serve"], repeat))
+
+
+def bell_case(quick: bool, service: Any) -> list[dict[str, Any]]:
+    repeat, rounds = (10, 1) if quick else (30, 2)
+    labels = ["embedded"] + (["qrelay serve"] if service is not None else [])
+    case = "1 bell 1000 shots submit->counts"
+    works = "benchmarks.peers_bench:bell_works"
+    qiskit_peers = list(local.qiskit_circuit_peers(None, BELL_SHOTS))
+    cirq_peers = list(local.cirq_circuit_peers(None, BELL_SHOTS, "c"))
+    options = {"quick": quick, **_endpoint(service)}
+    rows, timings = _peer_rows(
+        case, works, labels, qiskit_peers, repeat=repeat, rounds=rounds, warm=3, **options
+    )
+    rows += _peer_rows(
+        case + " (cirq)",
+        works,
+        labels,
+        cirq_peers,
+        repeat=repeat,
+        rounds=rounds,
+        warm=3,
+        cirq=True,
+        **options,
+    )[0]
+    if service is not None and "qrelay serve" in timings:
+        rows += floor_rows(quick, service, timings["qrelay serve"])
     return rows
 
 
 def floor_rows(quick: bool, service: Any, bell_serve: Timing) -> list[dict[str, Any]]:
-    """The serve path against one bare loopback round trip (HTTP and gRPC)."""
+    """The serve path against one bare loopback round trip (HTTP and gRPC).
+
+    No simulator here: the floors are timed in this process, the serve path's Bell job
+    in a process of its own (case 1).
+    """
     import httpx
 
     from benchmarks.peers.floors import grpc_echo, http_echo
@@ -214,119 +255,146 @@ async def _gather_jobs(client: Any, jobs: list[Any]) -> list[Any]:
     return await asyncio.gather(*(one(job) for job in jobs))
 
 
-def _async_jobs_timing(client: Any, jobs: list[Any], repeat: int) -> Timing:
-    from qrelay.runtime._loop import run_sync
-
-    return measure(lambda: run_sync(_gather_jobs(client.async_client, jobs)), repeat)
-
-
-def batch_case(quick: bool, service: Any) -> list[dict[str, Any]]:
-    from qrelay.payload import NewJob
-    from qrelay.runtime import Client
-    from qrelay.runtime._loop import run_sync
-    from qrelay_cirq import QRelayService
-    from qrelay_qiskit import QRelayProvider, from_qiskit
-
-    repeat = 3 if quick else 7
+def batch_works(
+    quick: bool, url: str | None, token: str | None
+) -> dict[str, Callable[[], local.Work]]:
+    """Every path of case 2 by label: ours (one ``backend.run`` of the list, ``run_batch``,
+    gathered ``AsyncClient`` jobs on the embedded default and on ``qrelay serve``) and
+    the peers."""
     count = 20 if quick else SMALL_JOBS
     qcs = [circuits.qiskit_small(i) for i in range(count)]
     ccs = [circuits.cirq_small(i) for i in range(count)]
-    jobs = [
-        NewJob(target="aer_simulator", circuits=[from_qiskit(qc)], shots=SMALL_SHOTS) for qc in qcs
-    ]
-    case = f"2 {count} small jobs at once"
-    backend = QRelayProvider().get_backend("aer_simulator")
-    sampler = QRelayService().sampler("cirq_simulator")
-    with contextlib.ExitStack() as stack:
-        clients = {"embedded": stack.enter_context(Client())}
-        if service is not None:
-            clients["qrelay serve"] = stack.enter_context(
-                Client(service.urls[0], service.user_token)
-            )
-        async_ours: dict[str, local.Work] = {
-            f"AsyncClient {count} jobs gathered, {label}": (
-                lambda c=client: run_sync(_gather_jobs(c.async_client, jobs))
-            )
-            for label, client in clients.items()
+
+    def backend_run() -> local.Work:
+        from qrelay_qiskit import QRelayProvider
+
+        backend = QRelayProvider().get_backend("aer_simulator")
+        return lambda: backend.run(qcs, shots=SMALL_SHOTS).result().get_counts()
+
+    def run_batch() -> local.Work:
+        from qrelay_cirq import QRelayService
+
+        sampler = QRelayService().sampler("cirq_simulator")
+        return lambda: sampler.run_batch(ccs, repetitions=SMALL_SHOTS)
+
+    def gathered(remote: bool) -> Callable[[], local.Work]:
+        def setup() -> local.Work:
+            from qrelay.payload import NewJob
+            from qrelay.runtime import Client
+            from qrelay.runtime._loop import run_sync
+            from qrelay_qiskit import from_qiskit
+
+            jobs = [
+                NewJob(target="aer_simulator", circuits=[from_qiskit(qc)], shots=SMALL_SHOTS)
+                for qc in qcs
+            ]
+            client = Client(url, token) if remote else Client()
+            return lambda: run_sync(_gather_jobs(client.async_client, jobs))
+
+        return setup
+
+    return (
+        {
+            "backend.run of the list, embedded": backend_run,
+            "QRelaySampler.run_batch, embedded": run_batch,
+            f"AsyncClient {count} jobs gathered, embedded": gathered(False),
+            f"AsyncClient {count} jobs gathered, qrelay serve": gathered(True),
         }
-        qiskit_ours: dict[str, local.Work] = {
-            "backend.run of the list, embedded": (
-                lambda: backend.run(qcs, shots=SMALL_SHOTS).result().get_counts()
-            )
-        }
-        cirq_ours: dict[str, local.Work] = {
-            "QRelaySampler.run_batch, embedded": (
-                lambda: sampler.run_batch(ccs, repetitions=SMALL_SHOTS)
-            )
-        }
-        qiskit_peers = local.qiskit_batch_peers(qcs, SMALL_SHOTS)
-        cirq_peers = local.cirq_batch_peers(ccs, SMALL_SHOTS)
-        only = {label: set(qiskit_peers) for label in qiskit_ours}
-        only |= {label: set(cirq_peers) for label in cirq_ours}
-        return _peer_rows(
-            case,
-            qiskit_ours | cirq_ours | async_ours,
-            qiskit_peers | cirq_peers,
-            repeat,
-            budget_s=60.0,
-            only=only,
-        )
+        | local.qiskit_batch_peers(qcs, SMALL_SHOTS)
+        | local.cirq_batch_peers(ccs, SMALL_SHOTS)
+    )
+
+
+def batch_case(quick: bool, service: Any) -> list[dict[str, Any]]:
+    count = 20 if quick else SMALL_JOBS
+    repeat, rounds = (3, 1) if quick else (5, 2)
+    qiskit_peers = list(local.qiskit_batch_peers([None] * count, SMALL_SHOTS))
+    cirq_peers = list(local.cirq_batch_peers([], SMALL_SHOTS))
+    qiskit_ours = ["backend.run of the list, embedded"]
+    cirq_ours = ["QRelaySampler.run_batch, embedded"]
+    async_ours = [f"AsyncClient {count} jobs gathered, embedded"]
+    if service is not None:
+        async_ours.append(f"AsyncClient {count} jobs gathered, qrelay serve")
+    only = {label: set(qiskit_peers) for label in qiskit_ours}
+    only |= {label: set(cirq_peers) for label in cirq_ours}
+    return _peer_rows(
+        f"2 {count} small jobs at once",
+        "benchmarks.peers_bench:batch_works",
+        [*qiskit_ours, *cirq_ours, *async_ours],
+        [*qiskit_peers, *cirq_peers],
+        repeat=repeat,
+        rounds=rounds,
+        only=only,
+        quick=quick,
+        **_endpoint(service),
+    )[0]
 
 
 # ------------------------------------------------------------------ 3. the sweep
-def sweep_case(quick: bool) -> list[dict[str, Any]]:
-    from qrelay_cirq import QRelayService
-    from qrelay_qiskit import QRelayProvider, QRelaySamplerV2
+def _sweep_values(quick: bool, points: int | None = None) -> np.ndarray:
+    points = points or (100 if quick else 1000)
+    qc = circuits.qiskit_ansatz()
+    return np.random.default_rng(1).uniform(0, np.pi, size=(points, qc.num_parameters))
 
-    points = 100 if quick else 1000
-    repeat = 2 if quick else 3  # at least 2 rounds; a third when the machine is quick
+
+def sweep_works(quick: bool, points: int | None = None) -> dict[str, Callable[[], local.Work]]:
+    """Every path of case 3 by label: ``QRelaySamplerV2``, ``QRelaySampler.run_sweep``,
+    and the peers (the noisy IBM fake backend among them)."""
     qc = circuits.qiskit_ansatz()
     cc, symbols = circuits.cirq_ansatz()
-    values = np.random.default_rng(1).uniform(0, np.pi, size=(points, qc.num_parameters))
-    sampler = QRelaySamplerV2(
-        QRelayProvider().get_backend("aer_simulator"), default_shots=SWEEP_SHOTS
-    )
-    cirq_sampler = QRelayService().sampler("cirq_simulator")
-    sweep = local._cirq_sweep(symbols, values)
-    ours: dict[str, local.Work] = {
-        "QRelaySamplerV2": lambda: sampler.run([(qc, values)]).result()[0].join_data(),  # noqa: PLW0108
-        "QRelaySampler.run_sweep": (
-            lambda: cirq_sampler.run_sweep(cc, sweep, repetitions=SWEEP_SHOTS)
-        ),
-    }
-    sampler.run([(qc, values[:5])]).result()
-    cirq_sampler.run_sweep(cc, local._cirq_sweep(symbols, values[:5]), repetitions=SWEEP_SHOTS)
-    case = f"3 sweep {points} points 10q 40p {SWEEP_SHOTS} shots"
-    rows = _peer_rows(
-        case,
-        ours,
-        local.sweep_peers(qc, cc, symbols, values, SWEEP_SHOTS),
-        repeat,
-        warm=0,  # each path takes seconds: warmed above on a few points, not a full round
-        budget_s=60.0,
-        min_rounds=2,
-    )
-    # The noisy fake backend simulates each point with its noise model: ~1.5 s a point
-    # here, so it runs a few points, against QRelaySamplerV2 at the same few points.
-    few = values[: 3 if quick else 5]
-    small_case = f"3 sweep {len(few)} points 10q 40p {SWEEP_SHOTS} shots"
-    few_ours = measure(lambda: sampler.run([(qc, few)]).result()[0].join_data(), 1)  # noqa: PLW0108
+    values = _sweep_values(quick, points)
+
+    def sampler_v2() -> local.Work:
+        from qrelay_qiskit import QRelayProvider, QRelaySamplerV2
+
+        sampler = QRelaySamplerV2(
+            QRelayProvider().get_backend("aer_simulator"), default_shots=SWEEP_SHOTS
+        )
+        return lambda: sampler.run([(qc, values)]).result()[0].join_data()  # noqa: PLW0108
+
+    def run_sweep() -> local.Work:
+        from qrelay_cirq import QRelayService
+
+        sampler = QRelayService().sampler("cirq_simulator")
+        sweep = local._cirq_sweep(symbols, values)
+        return lambda: sampler.run_sweep(cc, sweep, repetitions=SWEEP_SHOTS)
+
     peer = f"qiskit-ibm-runtime local ({local.IBM_LARGE}, noisy)"
-    try:
-        work = local.ibm_sweep(qc, few, SWEEP_SHOTS)
-        rows.append(
-            row(
-                f"{small_case} [QRelaySamplerV2]",
-                few_ours,
-                measure(work, 1, warm=0),
-                peer=peer,
-                notes="the fake backend simulates its noise model",
-            )
-        )
-    except ImportError as exc:
-        rows.append(
-            missing_row(f"{small_case} [QRelaySamplerV2]", peer, _not_installed(exc), few_ours)
-        )
+    return {
+        "QRelaySamplerV2": sampler_v2,
+        "QRelaySampler.run_sweep": run_sweep,
+        peer: lambda: local.ibm_sweep(qc, values, SWEEP_SHOTS),
+    } | local.sweep_peers(qc, cc, symbols, values, SWEEP_SHOTS)
+
+
+def sweep_case(quick: bool) -> list[dict[str, Any]]:
+    points = 100 if quick else 1000
+    repeat = 1 if quick else 2
+    peers = list(local.sweep_peers(None, None, [], np.zeros((0, 0)), SWEEP_SHOTS))
+    case = f"3 sweep {points} points 10q 40p {SWEEP_SHOTS} shots"
+    works = "benchmarks.peers_bench:sweep_works"
+    rows, _ = _peer_rows(
+        case,
+        works,
+        ["QRelaySamplerV2", "QRelaySampler.run_sweep"],
+        peers,
+        repeat=repeat,
+        rounds=1 if quick else 2,
+        quick=quick,
+    )
+    # The noisy fake backend simulates each point with its noise model (about 1.5 s a
+    # point here), so it runs a few points, against QRelaySamplerV2 at the same few.
+    few = 3 if quick else 5
+    rows += _peer_rows(
+        f"3 sweep {few} points 10q 40p {SWEEP_SHOTS} shots",
+        works,
+        ["QRelaySamplerV2"],
+        [f"qiskit-ibm-runtime local ({local.IBM_LARGE}, noisy)"],
+        repeat=1,
+        rounds=1,
+        quick=quick,
+        points=few,
+    )[0]
     rows.append(
         missing_row(
             f"{case} [QRelaySamplerV2]",
@@ -339,56 +407,67 @@ def sweep_case(quick: bool) -> list[dict[str, Any]]:
 
 
 # ------------------------------------------------------------------ 4. 20-qubit random
-def random_case(quick: bool) -> list[dict[str, Any]]:
-    from qrelay.payload import NewJob
-    from qrelay.runtime import Client, decode
-    from qrelay_cirq import to_cirq
-    from qrelay_qiskit import from_qiskit
+RANDOM_QUBITS, RANDOM_DEPTH, RANDOM_SHOTS = 20, 20, 10_000
 
-    qubits, depth, shots = 20, 20, 10_000
-    repeat = 2 if quick else 5
-    qc = circuits.qiskit_random(qubits, depth)
-    payload = from_qiskit(qc)
-    jobs = {
-        target: NewJob(job_type="simulate", target=target, circuits=[payload], shots=shots)
-        for target in ("aer_simulator", "cirq_simulator")
-    }
-    cc = to_cirq(payload)
-    key = next(iter(str(k) for k in cc.all_measurement_key_names()))
+
+def random_works() -> dict[str, Callable[[], local.Work]]:
+    """Every path of case 4 by label: a ``simulate`` job on two targets, and the peers."""
+    qc = circuits.qiskit_random(RANDOM_QUBITS, RANDOM_DEPTH)
+    shots = RANDOM_SHOTS
+
+    def ours(target: str) -> Callable[[], local.Work]:
+        def setup() -> local.Work:
+            from qrelay.payload import NewJob
+            from qrelay.runtime import Client, decode
+            from qrelay_qiskit import from_qiskit
+
+            job = NewJob(
+                job_type="simulate", target=target, circuits=[from_qiskit(qc)], shots=shots
+            )
+            client = Client()
+            return lambda: decode.counts(client.submit(job).result(timeout=600).readouts[0][0])
+
+        return setup
+
+    def cirq_circuit() -> tuple[Any, str]:
+        from qrelay_cirq import to_cirq
+        from qrelay_qiskit import from_qiskit
+
+        cc = to_cirq(from_qiskit(qc))
+        return cc, next(iter(str(k) for k in cc.all_measurement_key_names()))
 
     def qsim() -> local.Work:
         import qsimcirq
 
+        cc, key = cirq_circuit()
         sim = qsimcirq.QSimSimulator()
         return lambda: sim.run(cc, repetitions=shots).histogram(key=key)
 
     def aer_raw() -> local.Work:
-        from qiskit_aer import AerSimulator
-
-        sim = AerSimulator()
+        sim = local.make_aer_simulator()
         return lambda: sim.run(qc, shots=shots).result().get_counts()
 
-    peers = {
+    return {
+        "embedded, aer_simulator": ours("aer_simulator"),
+        "embedded, cirq_simulator": ours("cirq_simulator"),
         "Aer run (transpiled, optimization level 2)": local.qiskit_circuit_peers(qc, shots)[
             "Aer run"
         ],
         "Aer run (the circuit as given)": aer_raw,
         "qsimcirq": qsim,
     }
-    with Client() as client:
-        ours = {
-            f"embedded, {target}": (
-                lambda j=job: decode.counts(client.submit(j).result(timeout=600).readouts[0][0])
-            )
-            for target, job in jobs.items()
-        }
-        return _peer_rows(
-            f"4 random {qubits}q depth {depth} {shots} shots simulate job",
-            ours,
-            peers,
-            repeat,
-            budget_s=40.0,
-        )
+
+
+def random_case(quick: bool) -> list[dict[str, Any]]:
+    ours = ["embedded, aer_simulator", "embedded, cirq_simulator"]
+    return _peer_rows(
+        f"4 random {RANDOM_QUBITS}q depth {RANDOM_DEPTH} {RANDOM_SHOTS} shots simulate job",
+        "benchmarks.peers_bench:random_works",
+        ours,
+        [label for label in random_works() if label not in ours],
+        repeat=2 if quick else 3,
+        rounds=1 if quick else 2,
+    )[0]
 
 
 # ------------------------------------------------------------------ 5. big readout

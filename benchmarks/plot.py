@@ -8,7 +8,9 @@
 Reads a run saved by ``python -m benchmarks`` and draws one horizontal bar per row of
 the ``peers`` module: qrelay's ratio to the peer (ours / peer, log scale; left of 1 is
 qrelay ahead). With ``--doc`` it rewrites the part of the page between the
-``peers-results`` markers with the table, the plot and the machine the run was on.
+``peers-results`` markers with the table, the plot and the machine the run was on, and
+the part between the ``costs-results`` markers with the ``costs`` module's table (each
+case, its figure before, its target and the measured ratio).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 START = "<!-- peers-results:start -->"
 END = "<!-- peers-results:end -->"
+COSTS_START = "<!-- costs-results:start -->"
+COSTS_END = "<!-- costs-results:end -->"
 
 
 def machine() -> dict[str, str]:
@@ -133,7 +137,8 @@ def _load_line(load: Any) -> str:
         )
     return (
         said + "Absolute times depend on the machine and on what else runs on it; qrelay "
-        "and each peer were timed round-robin in the same loop, so the ratios are what to read."
+        "and each peer ran in processes of their own, alternating, so the ratios are what "
+        "to read."
     )
 
 
@@ -190,12 +195,53 @@ def markdown(report: dict[str, Any], png: str) -> str:
     return "\n".join(lines)
 
 
-def write_doc(doc: Path, section: str) -> None:
-    """Replace the marked part of ``doc`` (or append it under ``## Results``)."""
+def costs_markdown(report: dict[str, Any]) -> str:
+    """The table of the ``costs`` module: each case, the figure before, target, measured."""
+    info = machine()
+    load = report.get("load_average") or {}
+    lines = [
+        COSTS_START,
+        (
+            f"Run of {report.get('started', '?')} with `python -m benchmarks"
+            f"{' --quick' if report.get('quick') else ''}` (the `costs` module) on {info['nproc']} "
+            f"CPUs ({info['cpu']}), Python {report.get('python', info['python'])}; load "
+            f"average (1 min) {load.get('start', '?')} at the start, {load.get('end', '?')} "
+            "at the end."
+        ),
+        "",
+        "| Case | Before (as reported) | Target | Measured: qrelay | Reference | Ratio |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    notes = []
+    for row in report.get("rows", []):
+        if row.get("module") != "costs":
+            continue
+        unit = row.get("unit") or ""
+        ours = "—" if row.get("ours") is None else f"{_cell(row['ours'])} {unit}"
+        ref = "—" if row.get("reference") is None else f"{_cell(row['reference'])} {unit}"
+        if row.get("peer"):
+            ref += f" ({_cell(row['peer'])})"
+        ratio = row.get("ratio")
+        lines.append(
+            f"| {_cell(row['case'])} | {_cell(row.get('today') or '—')} | "
+            f"{_cell(row.get('target') or '')} | {ours} | {ref} | "
+            f"{'—' if ratio is None else f'{ratio:.3g}x'} |"
+        )
+        if row.get("notes"):
+            notes.append(f"- {_cell(row['case'])}: {_cell(row['notes'])}")
+    if notes:
+        lines += ["", *notes]
+    lines.append(COSTS_END)
+    return "\n".join(lines)
+
+
+def write_doc(doc: Path, section: str, start: str = START, end: str = END) -> None:
+    """Replace the part of ``doc`` between ``start`` and ``end`` (or append it under
+    ``## Results``)."""
     text = doc.read_text(encoding="utf-8")
-    if START in text and END in text:
+    if start in text and end in text:
         text = re.sub(
-            re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S
+            re.escape(start) + ".*?" + re.escape(end), lambda _: section, text, flags=re.S
         )
     elif "## Results" in text:
         text = text.replace("## Results\n", f"## Results\n\n{section}\n", 1)
@@ -211,12 +257,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--doc", type=Path, default=None, help="page to write the results into")
     args = parser.parse_args(argv)
     report = json.loads(args.json.read_text(encoding="utf-8"))
-    bars = plot(report, args.png)
-    print(f"{bars} bars -> {args.png}")
-    if args.doc is not None:
-        rel = os.path.relpath(args.png, args.doc.parent)
-        write_doc(args.doc, markdown(report, rel))
-        print(f"results -> {args.doc}")
+    if peer_rows(report):
+        bars = plot(report, args.png)
+        print(f"{bars} bars -> {args.png}")
+        if args.doc is not None:
+            rel = os.path.relpath(args.png, args.doc.parent)
+            write_doc(args.doc, markdown(report, rel))
+            print(f"peers results -> {args.doc}")
+    if args.doc is not None and any(r.get("module") == "costs" for r in report.get("rows", [])):
+        write_doc(args.doc, costs_markdown(report), COSTS_START, COSTS_END)
+        print(f"costs results -> {args.doc}")
     return 0
 
 

@@ -43,17 +43,6 @@ def _times(fn: Callable[[], Any], repeat: int) -> list[float]:
     return out
 
 
-def _interleaved_min(
-    ours: Callable[[], Any], reference: Callable[[], Any], repeat: int
-) -> tuple[float, float]:
-    """Best times of both, run alternately so a load spike hits both sides alike."""
-    best_ours, best_ref = float("inf"), float("inf")
-    for _ in range(repeat):
-        best_ours = min(best_ours, _times(ours, 1)[0])
-        best_ref = min(best_ref, _times(reference, 1)[0])
-    return best_ours, best_ref
-
-
 def _row(
     case: str, ours: float, reference: float, unit: str = "ms", **extra: str
 ) -> dict[str, Any]:
@@ -172,35 +161,20 @@ def bench_round_trip(quick: bool) -> dict[str, Any]:
     )
 
 
-def bench_parameter_batch(quick: bool) -> dict[str, Any]:
-    from qiskit_aer import AerSimulator
-
-    from qrelay.qpu import api
-    from qrelay.qpu.emulator import DEFAULT_ENGINE_OPTIONS
-    from qrelay.qpu.fleet import fleet_device
-    from qrelay.qpu.native import reduce_to_touched
-    from qrelay.qpu.server import start_server
-    from qrelay.qpu.translation import translate
-    from qrelay_qiskit.convert import to_qiskit
-
-    sets = 200 if quick else 1000
-    shots = 100
+def batch_works(sets: int, shots: int) -> dict[str, Callable[[], Callable[[], Any]]]:
+    """The parameter batch row's paths by label (:func:`benchmarks.apart.time_setup`)."""
     circuit = _batch_circuit()
-    rng = np.random.default_rng(7)
-    values = rng.uniform(0, np.pi, (sets, len(circuit.parameters)))
+    values = np.random.default_rng(7).uniform(0, np.pi, (sets, len(circuit.parameters)))
 
-    # reference: Aer's parameter_binds on the same (reduced) circuit and noise
-    reduced = reduce_to_touched(circuit, fleet_device("square_qpu"))
-    qc = to_qiskit(reduced.circuit)
-    by_name = {p.name: p for p in qc.parameters}
-    binds = [{by_name[n]: values[:, j].tolist() for j, n in enumerate(circuit.parameters)}]
-    simulator = AerSimulator(**DEFAULT_ENGINE_OPTIONS)
+    def controller() -> Callable[[], Any]:
+        import atexit
 
-    def reference() -> None:
-        simulator.run(qc, shots=shots, parameter_binds=binds, seed_simulator=3).result()
+        from qrelay.qpu import api
+        from qrelay.qpu.server import start_server
+        from qrelay.qpu.translation import translate
 
-    handle = start_server(devices=["square_qpu"], seed=1, gate_noise=False)
-    try:
+        handle = start_server(devices=["square_qpu"], seed=1, gate_noise=False)
+        atexit.register(handle.stop)
         client = api.QpuClient(gateway=handle.address)
         program = translate(circuit, shots, "square_qpu")
         patch = [{"theta": row.tolist()} for row in values]
@@ -212,19 +186,55 @@ def bench_parameter_batch(quick: bool) -> dict[str, Any]:
             )
             assert len(results) == sets
 
-        ours()  # warm: engine import, noise model, compiled program
-        reference()
-        ours_s, ref_s = _interleaved_min(ours, reference, 2 if quick else 5)
-        client.close()
-    finally:
-        handle.stop()
+        return ours
+
+    def binds() -> Callable[[], Any]:
+        # Aer's parameter_binds on the same (reduced) circuit, with the engine's options
+        from qiskit_aer import AerSimulator
+
+        from benchmarks.peers.local import AER_OPTIONS
+        from qrelay.qpu.emulator import DEFAULT_ENGINE_OPTIONS
+        from qrelay.qpu.fleet import fleet_device
+        from qrelay.qpu.native import reduce_to_touched
+        from qrelay_qiskit.convert import to_qiskit
+
+        reduced = reduce_to_touched(circuit, fleet_device("square_qpu"))
+        qc = to_qiskit(reduced.circuit)
+        by_name = {p.name: p for p in qc.parameters}
+        table = [{by_name[n]: values[:, j].tolist() for j, n in enumerate(circuit.parameters)}]
+        simulator = AerSimulator(**(dict(DEFAULT_ENGINE_OPTIONS) | AER_OPTIONS))
+        return lambda: simulator.run(
+            qc, shots=shots, parameter_binds=table, seed_simulator=3
+        ).result()
+
+    return {"controller": controller, "Aer parameter_binds": binds}
+
+
+def bench_parameter_batch(quick: bool) -> dict[str, Any]:
+    from benchmarks import apart
+
+    sets, shots = (200 if quick else 1000), 100
+    got = apart.compare(
+        "benchmarks.qpu_bench:batch_works",
+        ["controller"],
+        ["Aer parameter_binds"],
+        repeat=2 if quick else 3,
+        rounds=1 if quick else 2,
+        sets=sets,
+        shots=shots,
+    )
+    if any(reason.startswith("not installed") for reason in got.reasons.values()):
+        raise ImportError(f"parameter batch: {got.reasons}")
+    if got.reasons:
+        raise RuntimeError(f"parameter batch: {got.reasons}")
     return _row(
         f"qpu: {sets}-set parameter batch, 10q x 40 params x {shots} shots (vs Aer parameter_binds)",
-        ours_s,
-        ref_s,
+        min(got.times_ms["controller"]) / 1e3,
+        min(got.times_ms["Aer parameter_binds"]) / 1e3,
         unit="s",
         target="<= 1.3x",
-        notes="gate noise off on both sides; ours includes gRPC, the engine process and IQ",
+        notes="gate noise off on both sides; ours includes gRPC, the engine process and IQ; "
+        f"best times, each side apart, Aer as {got.setups['Aer parameter_binds']}",
     )
 
 

@@ -120,25 +120,49 @@ def _bell() -> Any:
     )
 
 
-def bell_cases(quick: bool) -> list[dict[str, Any]]:
-    """Bell, 1,000 shots, submit + result on the embedded default vs the engine directly."""
-    from qrelay import registry
-    from qrelay.payload import NewJob
-    from qrelay.runtime import Client
+def bell_works() -> dict[str, Callable[[], Callable[[], Any]]]:
+    """The two paths of the Bell row by label (:func:`benchmarks.apart.time_setup`)."""
 
-    circuit = _bell()
-    repeat = 5 if quick else 30
-    try:
-        engine = registry.load(registry.ENGINES, "aer")()
-    except Exception:  # the aer engine plugin is not installed: no reference
+    def embedded() -> Callable[[], Any]:
+        from qrelay.payload import NewJob
+        from qrelay.runtime import Client
+
+        client = Client()
+        job = NewJob(target="aer_simulator", circuits=[_bell()], shots=1000)
+        return lambda: client.submit(job).result(timeout=60)
+
+    def engine() -> Callable[[], Any]:
+        from qrelay import registry
+
+        aer = registry.load(registry.ENGINES, "aer")()
+        circuit = _bell()
+        return lambda: aer.run(circuit, shots=1000)
+
+    return {"embedded": embedded, "engine": engine}
+
+
+def bell_cases(quick: bool) -> list[dict[str, Any]]:
+    """Bell, 1,000 shots, submit + result on the embedded default vs the engine directly,
+    each in processes of its own (:mod:`benchmarks.apart`)."""
+    from benchmarks import apart
+
+    got = apart.compare(
+        "benchmarks.runtime_bench:bell_works",
+        ["embedded"],
+        ["engine"],
+        repeat=5 if quick else 30,
+        rounds=1 if quick else 2,
+        warm=3,
+    )
+    if got.reasons:  # the aer engine plugin is not installed: no reference
         return []
-    engine.run(circuit, shots=1000)
-    reference = _median_ms(lambda: engine.run(circuit, shots=1000), repeat)
-    with Client() as client:
-        job = NewJob(target="aer_simulator", circuits=[circuit], shots=1000)
-        client.submit(job).result(timeout=60)  # warm: stack, worker, driver
-        ours = _median_ms(lambda: client.submit(job).result(timeout=60), repeat)
-    return [_row("bell_1000_submit_result_embedded", ours, reference)]
+    return [
+        _row(
+            "bell_1000_submit_result_embedded",
+            statistics.median(got.times_ms["embedded"]),
+            statistics.median(got.times_ms["engine"]),
+        )
+    ]
 
 
 _START_SCRIPT = """

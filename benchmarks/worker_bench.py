@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,21 +34,6 @@ SHOTS = 1000
 SWEEP_PARAMETERS = 40
 SWEEP_SETS = 1000
 SWEEP_SHOTS = 100
-
-
-def _paired_ms(
-    ours: Callable[[], Any], reference: Callable[[], Any], repeat: int
-) -> tuple[float, float]:
-    """Median milliseconds of each, measured alternately so load drift hits both alike."""
-    ours()
-    reference()  # warm-up
-    times: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeat):
-        for fn, into in ((ours, times[0]), (reference, times[1])):
-            start = time.perf_counter()
-            fn()
-            into.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times[0]), 1e3 * statistics.median(times[1])
 
 
 def _row(case: str, ours: float, reference: float, target: str, notes: str = "") -> dict[str, Any]:
@@ -104,107 +88,145 @@ def _task_json(circuit: Any, shots: int) -> bytes:
     return task.model_dump_json().encode()
 
 
-def _execute_path(quick: bool) -> list[dict[str, Any]]:
-    from qiskit_aer import AerSimulator
+_PATHS = {
+    "child process, as the worker runs it": True,
+    "in process": False,
+}
 
-    from qrelay import registry
-    from qrelay.payload import (
-        CircuitStatus,
-        TargetInfo,
-        WorkerTask,
-        WorkerTaskResults,
-        validate_json,
-    )
-    from qrelay.plugins import TaskContext
-    from qrelay.worker.isolation import DriverProcess
-    from qrelay_qiskit.convert import to_qiskit
 
-    info = TargetInfo(name="aer_simulator", driver="aer", simulator=True, num_qubits=30)
-    driver = registry.load(registry.DRIVERS, "aer")(info)
-    process = DriverProcess()
+def execute_works() -> dict[str, Callable[[], Callable[[], Any]]]:
+    """The execute-path row's paths by label (:func:`benchmarks.apart.time_setup`)."""
     circuit = _layered_circuit(QUBITS)
-    body = _task_json(circuit, SHOTS)
 
-    def path(isolated: bool) -> Callable[[], None]:
-        def run() -> None:
-            task = validate_json(WorkerTask, body)  # a new circuit object, as per lease
-            ctx = TaskContext(task=task)
-            if isolated:
-                readouts = process.execute(info, task, task.circuit, ctx, config={})
-            else:
-                readouts = driver.execute(task, task.circuit, ctx)
-            WorkerTaskResults(
-                lease_id=task.lease_id,
-                status=CircuitStatus.COMPLETED,
-                successful_shots=task.shots,
-                readouts=readouts,
-                initial_logical_to_physical={q: q for q in range(QUBITS)},
-                final_logical_to_physical={q: q for q in range(QUBITS)},
-            ).model_dump_json()
-
-        return run
-
-    qc = to_qiskit(circuit)
-    simulator = AerSimulator()
-
-    def reference() -> None:
-        simulator.run(qc, shots=SHOTS).result().get_counts()
-
-    repeat = 5 if quick else 40
-    rows = []
-    try:
-        for isolated, label in (
-            (True, "child process, as the worker runs it"),
-            (False, "in process"),
-        ):
-            ours_ms, reference_ms = _paired_ms(path(isolated), reference, repeat)
-            rows.append(
-                _row(
-                    f"simulate task, worker execute path, {label} ({QUBITS}q, {SHOTS} shots)",
-                    ours_ms,
-                    reference_ms,
-                    "<= 1.2x",
-                    "task JSON -> driver -> result JSON, vs AerSimulator.run + get_counts",
-                )
+    def path(isolated: bool) -> Callable[[], Callable[[], None]]:
+        def setup() -> Callable[[], None]:
+            from qrelay import registry
+            from qrelay.payload import (
+                CircuitStatus,
+                TargetInfo,
+                WorkerTask,
+                WorkerTaskResults,
+                validate_json,
             )
-    finally:
-        process.close()
-    return rows
+            from qrelay.plugins import TaskContext
+            from qrelay.worker.isolation import DriverProcess
+
+            info = TargetInfo(name="aer_simulator", driver="aer", simulator=True, num_qubits=30)
+            driver = registry.load(registry.DRIVERS, "aer")(info)
+            process = DriverProcess() if isolated else None
+            body = _task_json(circuit, SHOTS)
+
+            def run() -> None:
+                task = validate_json(WorkerTask, body)  # a new circuit object, as per lease
+                ctx = TaskContext(task=task)
+                if process is not None:
+                    readouts = process.execute(info, task, task.circuit, ctx, config={})
+                else:
+                    readouts = driver.execute(task, task.circuit, ctx)
+                WorkerTaskResults(
+                    lease_id=task.lease_id,
+                    status=CircuitStatus.COMPLETED,
+                    successful_shots=task.shots,
+                    readouts=readouts,
+                    initial_logical_to_physical={q: q for q in range(QUBITS)},
+                    final_logical_to_physical={q: q for q in range(QUBITS)},
+                ).model_dump_json()
+
+            return run
+
+        return setup
+
+    def aer() -> Callable[[], Any]:
+        from benchmarks.peers.local import make_aer_simulator
+        from qrelay_qiskit.convert import to_qiskit
+
+        qc = to_qiskit(circuit)
+        simulator = make_aer_simulator()
+        return lambda: simulator.run(qc, shots=SHOTS).result().get_counts()
+
+    return {label: path(isolated) for label, isolated in _PATHS.items()} | {"Aer run": aer}
 
 
-def _sweep(quick: bool) -> dict[str, Any]:
-    from qiskit_aer import AerSimulator
+def _execute_path(quick: bool) -> list[dict[str, Any]]:
+    from benchmarks import apart
 
+    got = apart.compare(
+        "benchmarks.worker_bench:execute_works",
+        list(_PATHS),
+        ["Aer run"],
+        repeat=5 if quick else 20,
+        rounds=1 if quick else 2,
+    )
+    if got.reasons:
+        raise RuntimeError(f"worker execute path: {got.reasons}")
+    reference = statistics.median(got.times_ms["Aer run"])
+    return [
+        _row(
+            f"simulate task, worker execute path, {label} ({QUBITS}q, {SHOTS} shots)",
+            statistics.median(got.times_ms[label]),
+            reference,
+            "<= 1.2x",
+            "task JSON -> driver -> result JSON, vs AerSimulator.run + get_counts; each side "
+            f"apart, Aer as {got.setups['Aer run']}",
+        )
+        for label in _PATHS
+    ]
+
+
+def sweep_works(sets: int) -> dict[str, Callable[[], Callable[[], Any]]]:
+    """The engine sweep row's paths by label (:func:`benchmarks.apart.time_setup`)."""
     from qrelay.payload import Bindings
-    from qrelay_qiskit.convert import to_qiskit
-    from qrelay_qiskit.engine import AerEngine
 
-    sets = 200 if quick else SWEEP_SETS
     circuit = _layered_circuit(QUBITS, SWEEP_PARAMETERS)
     values = np.random.default_rng(3).uniform(0, 2 * np.pi, (sets, SWEEP_PARAMETERS))
     table = Bindings(names=list(circuit.parameters), values=values.tolist())
-    engine = AerEngine()
 
-    def ours() -> None:
-        engine.run(circuit, shots=SWEEP_SHOTS, bindings=table)
+    def engine() -> Callable[[], Any]:
+        from qrelay_qiskit.engine import AerEngine
 
-    qc = to_qiskit(circuit)
-    columns = {name: j for j, name in enumerate(table.names)}
-    binds = [{p: values[:, columns[p.name]].tolist() for p in qc.parameters}]
-    simulator = AerSimulator()
+        aer = AerEngine()
+        return lambda: aer.run(circuit, shots=SWEEP_SHOTS, bindings=table)
 
-    def reference() -> None:
-        result = simulator.run(qc, shots=SWEEP_SHOTS, parameter_binds=binds).result()
-        for i in range(sets):
-            result.get_counts(i)
+    def binds() -> Callable[[], Any]:
+        from benchmarks.peers.local import make_aer_simulator
+        from qrelay_qiskit.convert import to_qiskit
 
-    ours_ms, reference_ms = _paired_ms(ours, reference, 2 if quick else 5)
+        qc = to_qiskit(circuit)
+        columns = {name: j for j, name in enumerate(table.names)}
+        binds = [{p: values[:, columns[p.name]].tolist() for p in qc.parameters}]
+        simulator = make_aer_simulator()
+
+        def reference() -> None:
+            result = simulator.run(qc, shots=SWEEP_SHOTS, parameter_binds=binds).result()
+            for i in range(sets):
+                result.get_counts(i)
+
+        return reference
+
+    return {"AerEngine.run": engine, "Aer parameter_binds": binds}
+
+
+def _sweep(quick: bool) -> dict[str, Any]:
+    from benchmarks import apart
+
+    sets = 200 if quick else SWEEP_SETS
+    got = apart.compare(
+        "benchmarks.worker_bench:sweep_works",
+        ["AerEngine.run"],
+        ["Aer parameter_binds"],
+        repeat=2 if quick else 5,
+        rounds=1 if quick else 2,
+        sets=sets,
+    )
+    if got.reasons:
+        raise RuntimeError(f"engine sweep: {got.reasons}")
     return _row(
         f"aer engine, {sets}-set sweep ({QUBITS}q, {SWEEP_PARAMETERS} params, {SWEEP_SHOTS} shots)",
-        ours_ms,
-        reference_ms,
+        statistics.median(got.times_ms["AerEngine.run"]),
+        statistics.median(got.times_ms["Aer parameter_binds"]),
         "<= 1.3x",
-        "AerEngine.run with a bindings table vs Aer parameter_binds + get_counts",
+        "AerEngine.run with a bindings table vs Aer parameter_binds + get_counts; each side "
+        f"apart, Aer as {got.setups['Aer parameter_binds']}",
     )
 
 

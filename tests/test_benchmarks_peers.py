@@ -20,22 +20,33 @@ sys.path.insert(0, str(ROOT))  # ``benchmarks`` is a top-level package of the ch
 from benchmarks import peers_bench, plot  # noqa: E402
 from benchmarks.peers import local  # noqa: E402
 
+_WORKS = """
+def works(size):
+    def missing():
+        raise ImportError("No module named 'not_a_peer'")
 
-def _missing_peer() -> local.Work:
-    raise ImportError("No module named 'not_a_peer'")
+    return {
+        "ours": lambda: (lambda: sum(range(size))),
+        "absent": missing,
+        "present": lambda: (lambda: sum(range(2 * size))),
+    }
+"""
 
 
-def _present_peer() -> local.Work:
-    return lambda: sum(range(100))
-
-
-def test_missing_peer_gives_a_not_installed_row_and_the_others_still_run() -> None:
-    rows = peers_bench._peer_rows(
+def test_each_side_runs_apart_and_a_missing_peer_gives_a_not_installed_row(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "fake_works.py").write_text(_WORKS, encoding="utf-8")
+    rows, timings = peers_bench._peer_rows(
         "case",
-        {"ours": lambda: sum(range(50))},
-        {"absent": _missing_peer, "present": _present_peer},
+        "fake_works:works",
+        ["ours"],
+        ["absent", "present"],
         repeat=3,
-        budget_s=0.5,
+        rounds=2,
+        warm=0,
+        path=[str(tmp_path)],
+        size=50,
     )
     by_peer = {r["peer"]: r for r in rows}
     assert len(rows) == 2
@@ -46,6 +57,7 @@ def test_missing_peer_gives_a_not_installed_row_and_the_others_still_run() -> No
     assert by_peer["absent"]["ours"] is not None  # ours is still measured
     assert by_peer["present"]["ratio"] is not None
     assert {"case", "ours", "reference", "unit", "ratio", "p90"} <= set(by_peer["present"])
+    assert len(timings["ours"].times_ms) == 6  # 3 timed calls in each of 2 processes
 
 
 def _report() -> dict[str, Any]:
@@ -133,3 +145,32 @@ def test_peers_local_paths_count_a_bell_state() -> None:
         assert sum(counts.values()) == 100, name
         assert set(counts) <= {"00", "01", "10", "11"}, name
     json.dumps(counts)
+
+
+def test_costs_section_shows_before_target_and_measured(tmp_path: Path) -> None:
+    report = _report()
+    report["rows"].append(
+        {
+            "module": "costs",
+            "case": "one Bell job, settled",
+            "ours": 2.2,
+            "reference": 0.9,
+            "unit": "ms",
+            "ratio": 2.44,
+            "target": "<= 2.5x",
+            "today": "2.8-2.9x",
+            "peer": "AerSimulator()",
+            "notes": "3 processes a side",
+        }
+    )
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"# P\n\n{plot.COSTS_START}\nold\n{plot.COSTS_END}\n\n## Results\n")
+    plot.write_doc(doc, plot.costs_markdown(report), plot.COSTS_START, plot.COSTS_END)
+    text = doc.read_text()
+    assert "old" not in text
+    assert (
+        "| one Bell job, settled | 2.8-2.9x | <= 2.5x | 2.2 ms | 0.9 ms (AerSimulator()) | 2.44x |"
+        in text
+    )
+    assert "- one Bell job, settled: 3 processes a side" in text
+    assert "1 a vs X" not in text  # the peers' rows stay in their own section

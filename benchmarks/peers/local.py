@@ -15,6 +15,33 @@ import numpy as np
 
 Work = Callable[[], Any]
 
+#: Aer's options in this process: empty for ``AerSimulator()``, or
+#: ``{"max_parallel_threads": 1}``; the benchmarks run each setup in a process of its own
+#: and keep the faster (see :func:`configure_aer`).
+AER_OPTIONS: dict[str, Any] = {}
+
+
+def configure_aer(threads: int | None) -> None:
+    """Make this process's Aer peers run on ``threads`` threads (``None``: Aer's default)."""
+    AER_OPTIONS.clear()
+    if threads is not None:
+        AER_OPTIONS["max_parallel_threads"] = threads
+
+
+def make_aer_simulator() -> Any:
+    """``AerSimulator`` with this process's options."""
+    from qiskit_aer import AerSimulator
+
+    return AerSimulator(**AER_OPTIONS)
+
+
+def make_aer_sampler() -> Any:
+    """Aer's ``SamplerV2`` with this process's options."""
+    from qiskit_aer.primitives import SamplerV2
+
+    return SamplerV2(options={"backend_options": dict(AER_OPTIONS)})
+
+
 #: The fake IBM backends used in local testing mode (a small one, and one >= 10 qubits).
 IBM_SMALL = "FakeManilaV2"
 IBM_LARGE = "FakeGuadalupeV2"
@@ -41,16 +68,13 @@ def qiskit_circuit_peers(qc: Any, shots: int) -> dict[str, Callable[[], Work]]:
 
     def aer() -> Work:
         from qiskit import transpile
-        from qiskit_aer import AerSimulator
 
-        sim = AerSimulator()
+        sim = make_aer_simulator()
         compiled = transpile(qc, sim)
         return lambda: sim.run(compiled, shots=shots).result().get_counts()
 
     def aer_sampler() -> Work:
-        from qiskit_aer.primitives import SamplerV2
-
-        sampler = SamplerV2()
+        sampler = make_aer_sampler()
         return lambda: sampler.run([qc], shots=shots).result()[0].join_data().get_counts()
 
     def ibm() -> Work:
@@ -96,16 +120,13 @@ def qiskit_batch_peers(circuits: Sequence[Any], shots: int) -> dict[str, Callabl
 
     def aer() -> Work:
         from qiskit import transpile
-        from qiskit_aer import AerSimulator
 
-        sim = AerSimulator()
+        sim = make_aer_simulator()
         compiled = transpile(list(circuits), sim)
         return lambda: sim.run(compiled, shots=shots).result().get_counts()
 
     def aer_sampler() -> Work:
-        from qiskit_aer.primitives import SamplerV2
-
-        sampler = SamplerV2()
+        sampler = make_aer_sampler()
         return lambda: [
             r.join_data().get_counts() for r in sampler.run(circuits, shots=shots).result()
         ]
@@ -153,24 +174,20 @@ def sweep_peers(
 
     def binds() -> Work:
         from qiskit import transpile
-        from qiskit_aer import AerSimulator
 
-        sim = AerSimulator()
+        sim = make_aer_simulator()
         compiled = transpile(qc, sim)
         table = [{p: values[:, i].tolist() for i, p in enumerate(qc.parameters)}]
         return lambda: sim.run(compiled, shots=shots, parameter_binds=table).result().get_counts()
 
     def aer_sampler() -> Work:
-        from qiskit_aer.primitives import SamplerV2
-
-        sampler = SamplerV2()
+        sampler = make_aer_sampler()
         return lambda: sampler.run([(qc, values)], shots=shots).result()[0].join_data()  # noqa: PLW0108
 
     def per_point() -> Work:
         from qiskit import transpile
-        from qiskit_aer import AerSimulator
 
-        sim = AerSimulator()
+        sim = make_aer_simulator()
         compiled = transpile(qc, sim)
 
         def loop() -> list[Any]:
