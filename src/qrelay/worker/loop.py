@@ -28,6 +28,7 @@ from qrelay.errors import (
     AuthenticationError,
     ConfigurationError,
     ConflictError,
+    DeviceError,
     NotFoundError,
     PermissionDeniedError,
     QRelayError,
@@ -293,6 +294,8 @@ class Worker:
         """
         out = []
         for name in self.targets:
+            if self.stopping:
+                break  # no probe of a device while the worker leaves
             try:
                 info = self.target_info(name)
                 probe = None if info.simulator else getattr(self.driver(info), "reachable", None)
@@ -330,6 +333,8 @@ class Worker:
         key = (info.name, info.calibration_id)
         found = self._drivers.get(key)
         if found is None:
+            if self.stopping:  # close() may have closed the drivers: open no new connection
+                raise DeviceError(f"target {info.name!r}: the worker is stopping")
             factory = registry.load(registry.DRIVERS, info.driver)
             found = factory(info, **self.driver_config)
             self._drivers = {k: v for k, v in self._drivers.items() if k[0] != info.name}
