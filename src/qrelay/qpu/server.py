@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -35,6 +34,7 @@ from qrelay.payload import Circuit, validate_json
 from qrelay.plugins import SimulationEngine
 from qrelay.qpu._proto import controller_pb2 as pb
 from qrelay.qpu._proto import controller_pb2_grpc as pb_grpc
+from qrelay.qpu.calls import CallThreads
 from qrelay.qpu.emulator import CancelOutcome, Controller, JobResult, JobState, StatusView
 from qrelay.qpu.security import (
     DEFAULT_MAX_MESSAGE_BYTES,
@@ -277,6 +277,7 @@ class ServerHandle:
     controller: Controller
     server: grpc.Server
     security: ServerSecurity = field(default_factory=ServerSecurity)
+    calls: CallThreads | None = None
 
     @property
     def token(self) -> str | None:
@@ -290,6 +291,8 @@ class ServerHandle:
         the interpreter was exiting) never reports that it stopped.
         """
         self.server.stop(grace).wait(timeout=(grace or 0.0) + 2.0)
+        if self.calls is not None:
+            self.calls.shutdown(wait=False)
         self.controller.stop()
 
     def wait(self) -> None:
@@ -333,8 +336,9 @@ def start_server(
     )
     # No SO_REUSEPORT: a second controller on a taken port must fail, not share it.
     options = [*channel_options(security.max_message_bytes), ("grpc.so_reuseport", 0)]
+    calls = CallThreads(max_workers)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_workers),
+        calls,
         options=options,
         interceptors=security.interceptors(),
     )
@@ -368,5 +372,10 @@ def start_server(
         f"{len(security.tokens)} token(s)" if security.tokens else "no token",
     )
     return ServerHandle(
-        address=address, port=bound, controller=controller, server=server, security=security
+        address=address,
+        port=bound,
+        controller=controller,
+        server=server,
+        security=security,
+        calls=calls,
     )
