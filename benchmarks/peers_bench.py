@@ -607,24 +607,9 @@ def _throughput(service: Any, count: int, threads: int = 8) -> tuple[float, floa
     """(jobs/s submitted, jobs/s completed) of ``count`` Bell jobs, 100 shots."""
     import httpx
 
-    body = json.dumps(
-        {
-            "target": "aer_simulator",
-            "shots": 100,
-            "circuits": [
-                {
-                    "num_qubits": 2,
-                    "registers": [{"name": "c", "size": 2}],
-                    "instructions": [
-                        {"op": "h", "qubits": [0]},
-                        {"op": "cx", "qubits": [0, 1]},
-                        {"op": "measure", "qubits": [0], "clbits": [0]},
-                        {"op": "measure", "qubits": [1], "clbits": [1]},
-                    ],
-                }
-            ],
-        }
-    ).encode()
+    from benchmarks.peers.clients import BELL_JOB
+
+    body = BELL_JOB
     headers = {"Authorization": f"Bearer {service.user_token}", "Content-Type": "application/json"}
     clients = [
         httpx.Client(base_url=service.urls[i % len(service.urls)], headers=headers, timeout=120)
