@@ -14,6 +14,7 @@ from typing import Any
 
 from qrelay.errors import PayloadError
 from qrelay.payload import Circuit, Readout, SimMethod, TargetInfo, WorkerTask
+from qrelay.payload.jobs import seed_option
 from qrelay.plugins import TaskContext
 
 log = logging.getLogger(__name__)
@@ -30,16 +31,6 @@ def shared_engine() -> Any:
 def warm_up() -> None:
     """Import Aer and build the shared engine (a worker's child calls this at start)."""
     shared_engine()
-
-
-def task_seed(task: WorkerTask) -> int | None:
-    """The ``seed`` option of a task, if the user gave one (an integer)."""
-    seed = task.options.get("seed")
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise PayloadError(f"options.seed: expected a non-negative integer, got {seed!r}")
-    return seed
 
 
 def simulate(
@@ -77,7 +68,7 @@ def simulate(
             shots=task.shots,
             bindings=task.bindings,
             noise=noise,
-            seed=task_seed(task),
+            seed=seed_option(task.options),
             noise_model=noise_model,
             max_threads=max_threads,
         )

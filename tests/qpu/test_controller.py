@@ -10,7 +10,7 @@ import signal
 import numpy as np
 import pytest
 
-from qrelay.errors import QpuApiError, SubmissionError
+from qrelay.errors import BuildOptionsError, QpuApiError, SubmissionError
 from qrelay.payload import Circuit
 from qrelay.qpu import api, native
 from qrelay.qpu.fleet import fleet_device
@@ -180,6 +180,23 @@ def test_noisy_ghz_fidelity_matches_calibration(client: api.QpuClient, size: int
     sigma = math.sqrt(best * (1 - best) / shots)
     assert worst - 4 * sigma < fidelity < best + 4 * sigma
     assert fidelity < 0.999  # noise is really applied
+
+
+def test_a_seeded_submission_reads_out_the_same_again(client: api.QpuClient) -> None:
+    """The job's seed fixes shot and readout noise: same seed, same bits; another, others."""
+    program = translate(bell_square(), 400, "square_qpu")
+
+    def bits(seed: int) -> np.ndarray:
+        options = api.ExecutionOptions.builder().api_options(api.ApiExecutionOptions(seed=seed))
+        job_id = api.submit(program, {}, client=client, execution_options=options.build())
+        result = api.retrieve_results(job_id, client=client)
+        return np.stack([buffer.data for _, buffer in sorted(result.buffers.items())])
+
+    first = bits(5)
+    assert np.array_equal(first, bits(5))
+    assert not np.array_equal(first, bits(6))
+    with pytest.raises(BuildOptionsError, match=r"api_options\.seed"):
+        api.ApiExecutionOptions(seed=-1)
 
 
 # ---------------------------------------------------------------- queues and cancel

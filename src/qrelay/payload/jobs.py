@@ -172,6 +172,20 @@ class NewJob(WireModel):
         return len(table)
 
 
+def seed_option(options: dict[str, JsonValue]) -> int | None:
+    """The ``seed`` of a job's options: a non-negative integer, or ``None`` when not given.
+
+    Simulators seed their sampling with it and emulated QPUs their shot and readout noise,
+    so a job submitted twice with the same seed reads out the same.
+    """
+    seed = options.get("seed")
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise PayloadError(f"options.seed: expected a non-negative integer, got {seed!r}")
+    return seed
+
+
 def check_bindings(circuit: Circuit, table: Bindings | None, index: int) -> None:
     """Refuse a table that misses a symbol the circuit reads or names one it does not declare."""
     needed = circuit.free_symbols()

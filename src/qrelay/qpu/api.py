@@ -407,6 +407,7 @@ def _execute_request(
         patch_values=[_patch_message(pb, v, i) for i, v in enumerate(patch_values)],
         idempotency_key=idempotency_key or uuid.uuid4().hex,
         bypass_settings_protection=api.bypass_settings_protection,
+        seed=api.seed,
     )
     return qpu, request
 

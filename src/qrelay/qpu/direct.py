@@ -41,6 +41,7 @@ from qrelay.payload import (
     TargetStatus,
     job_status,
 )
+from qrelay.payload.jobs import seed_option
 from qrelay.qpu.native import PatchLayout
 from qrelay.runtime.async_client import raise_for_outcome
 
@@ -274,11 +275,16 @@ class DirectProvider:
 
     def submit(self, job: NewJob) -> DirectJob:
         from qrelay.qpu import api, translation
+        from qrelay.qpu.options import ApiExecutionOptions, ExecutionOptions
 
         target = self._infos.get(job.target) or self.target(job.target)
         compiler = None if job.verbatim else self._compiler()
         parts = []
         key = uuid.uuid4().hex
+        seed = seed_option(job.options)
+        options = ExecutionOptions.builder().api_options(
+            ApiExecutionOptions(seed=None if seed is None else seed % 2**32)
+        )
         for index, circuit in enumerate(job.circuits):
             compiled = compiler.compile(circuit, target).circuit if compiler else circuit
             translated = translation.translate(
@@ -289,6 +295,7 @@ class DirectProvider:
                 translated,
                 PatchLayout.of(compiled).sets(table),
                 client=self.qpu_client,
+                execution_options=options.build(),
                 idempotency_key=f"{key}-{index}",
             )
             parts.append(_Part(translation=translated, job_ids=ids, circuit=compiled))

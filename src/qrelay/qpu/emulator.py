@@ -167,9 +167,11 @@ class DeviceCounters:
     busy_seconds: float = 0.0
 
 
-def _fingerprint(executable_key: str, patch_sets: Sequence[Mapping[str, Sequence[float]]]) -> str:
+def _fingerprint(
+    executable_key: str, patch_sets: Sequence[Mapping[str, Sequence[float]]], seed: int | None
+) -> str:
     blob = json.dumps(
-        [executable_key, [{k: list(v) for k, v in sorted(p.items())} for p in patch_sets]],
+        [executable_key, [{k: list(v) for k, v in sorted(p.items())} for p in patch_sets], seed],
         separators=(",", ":"),
     )
     return hashlib.sha256(blob.encode()).hexdigest()
@@ -446,17 +448,20 @@ class Controller:
         executable_key: str = "",
         bypass_settings_protection: bool = False,
         fingerprint: str | None = None,
+        seed: int | None = None,
     ) -> tuple[list[str], bool]:
         """Queue one program with one job per patch set: all of them, or none.
 
         Returns the job ids and whether they are a replay of an earlier call with the same
         idempotency key (then nothing new is queued). ``fingerprint`` identifies the request
         for that comparison (default: a hash of the executable key and patch values).
+        ``seed`` seeds the program's shot and readout noise; without one, the program's
+        seed comes from the controller's seed and the program's number.
         """
         device = self.device(prepared.executable.quantum_processor_id)
         sets = list(patch_sets) or [{}]
         if fingerprint is None:
-            fingerprint = _fingerprint(executable_key, sets)
+            fingerprint = _fingerprint(executable_key, sets, seed)
         with self._cond:
             if idempotency_key and idempotency_key in self._idempotency:
                 seen, job_ids = self._idempotency[idempotency_key]
@@ -502,7 +507,7 @@ class Controller:
             program = Program(
                 program_id=f"prog-{number}",
                 prepared=prepared,
-                seed=(self._seed * 1_000_003 + number) & 0x7FFFFFFF,
+                seed=seed if seed is not None else (self._seed * 1_000_003 + number) & 0x7FFFFFFF,
             )
             for values in sets:
                 job = Job(

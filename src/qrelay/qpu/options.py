@@ -113,19 +113,28 @@ class ApiExecutionOptions:
 
     ``bypass_settings_protection`` runs a program although the device was recalibrated
     since it was translated. ``timeout`` bounds each call to the controller (its gRPC
-    deadline); ``None`` uses the execution options' timeout.
+    deadline); ``None`` uses the execution options' timeout. ``seed`` (0 to 2**32 - 1)
+    seeds an emulated device's shot and readout noise, so the same submission gives the
+    same readout; ``None`` lets the controller draw one.
     """
 
     bypass_settings_protection: bool = False
     timeout: QpuApiDuration | None = None
+    seed: int | None = None
 
     def __init__(
         self,
         bypass_settings_protection: bool = False,
         timeout: QpuApiDuration | float | None = None,
+        seed: int | None = None,
     ) -> None:
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32
+        ):
+            raise BuildOptionsError(f"api_options.seed: {seed!r} is not an integer in [0, 2**32)")
         object.__setattr__(self, "bypass_settings_protection", bool(bypass_settings_protection))
         object.__setattr__(self, "timeout", _duration(timeout, "api_options.timeout"))
+        object.__setattr__(self, "seed", seed)
 
 
 @dataclass(frozen=True)

@@ -167,9 +167,11 @@ class ControllerServicer(pb_grpc.ControllerServicer):
                 {name: list(region.values) for name, region in p.regions.items()}
                 for p in request.patch_values
             ]
+            seed = request.seed if request.HasField("seed") else None
             digest = hashlib.sha256(executable_key.encode())
             for p in request.patch_values:
                 digest.update(p.SerializeToString(deterministic=True))
+            digest.update(b"" if seed is None else seed.to_bytes(4, "little"))
             job_ids, replayed = self.controller.execute(
                 prepared,
                 patch_sets,
@@ -177,6 +179,7 @@ class ControllerServicer(pb_grpc.ControllerServicer):
                 executable_key=executable_key,
                 bypass_settings_protection=request.bypass_settings_protection,
                 fingerprint=digest.hexdigest(),
+                seed=seed,
             )
             return pb.ExecuteResponse(job_ids=job_ids, replayed=replayed)
         raise AssertionError("unreachable")  # pragma: no cover

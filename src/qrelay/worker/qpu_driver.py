@@ -41,6 +41,7 @@ from qrelay.payload import (
     TargetInfo,
     WorkerTask,
 )
+from qrelay.payload.jobs import seed_option
 from qrelay.plugins import SimulationEngine, TaskContext
 from qrelay.runtime.retry import UNBOUNDED, RetryPolicy, call_with_retry
 
@@ -170,7 +171,7 @@ class QpuGrpcDriver:
         if task.job_type == JobType.SIMULATE:
             return self.simulate(task, circuit)
         from qrelay.qpu import api
-        from qrelay.qpu.options import ExecutionOptions
+        from qrelay.qpu.options import ApiExecutionOptions, ExecutionOptions
         from qrelay.qpu.translation import translate
 
         translated = translate(circuit, task.shots, self.info.name, iq_readout=task.meas_level == 1)
@@ -187,6 +188,7 @@ class QpuGrpcDriver:
                 ctx.execution_id = f"{_SUBMITTING}{attempt}"
                 ctx.record_execution(ctx.execution_id)
             key = idempotency_key(task, attempt)
+            seed = seed_option(task.options)
             submitted = self._retrying(
                 lambda: api.submit_with_parameter_batch(
                     translated,
@@ -195,6 +197,7 @@ class QpuGrpcDriver:
                     client=self.client,
                     execution_options=ExecutionOptions.builder()
                     .timeout(SUBMIT_TIMEOUT_SECONDS)
+                    .api_options(ApiExecutionOptions(seed=None if seed is None else seed % 2**32))
                     .build(),
                     idempotency_key=key,
                 ),
@@ -298,11 +301,10 @@ class QpuGrpcDriver:
             noise = sliced.model_copy(
                 update={"calibration_id": "slice-" + calibration_hash(sliced)}
             )
-        seed = task.options.get("seed")
         return self.engine().run(
             reduced.circuit,
             shots=task.shots,
             bindings=task.bindings,
             noise=noise,
-            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+            seed=seed_option(task.options),
         )

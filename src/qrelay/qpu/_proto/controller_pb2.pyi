@@ -81,18 +81,20 @@ class PatchValues(_message.Message):
     def __init__(self, regions: _Optional[_Mapping[str, PatchRegion]] = ...) -> None: ...
 
 class ExecuteRequest(_message.Message):
-    __slots__ = ("executable", "patch_values", "idempotency_key", "bypass_settings_protection", "priority")
+    __slots__ = ("executable", "patch_values", "idempotency_key", "bypass_settings_protection", "priority", "seed")
     EXECUTABLE_FIELD_NUMBER: _ClassVar[int]
     PATCH_VALUES_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     BYPASS_SETTINGS_PROTECTION_FIELD_NUMBER: _ClassVar[int]
     PRIORITY_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
     executable: Executable
     patch_values: _containers.RepeatedCompositeFieldContainer[PatchValues]
     idempotency_key: str
     bypass_settings_protection: bool
     priority: int
-    def __init__(self, executable: _Optional[_Union[Executable, _Mapping]] = ..., patch_values: _Optional[_Iterable[_Union[PatchValues, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., bypass_settings_protection: _Optional[bool] = ..., priority: _Optional[int] = ...) -> None: ...
+    seed: int
+    def __init__(self, executable: _Optional[_Union[Executable, _Mapping]] = ..., patch_values: _Optional[_Iterable[_Union[PatchValues, _Mapping]]] = ..., idempotency_key: _Optional[str] = ..., bypass_settings_protection: _Optional[bool] = ..., priority: _Optional[int] = ..., seed: _Optional[int] = ...) -> None: ...
 
 class ExecuteResponse(_message.Message):
     __slots__ = ("job_ids", "replayed")
