@@ -78,7 +78,7 @@ def test_quantum_volume_heavy_outputs_match_aers_model(qiskit_provider) -> None:
 
     def hop(backend) -> float:  # type: ignore[no-untyped-def]
         exp = QuantumVolume(physical, backend=backend, trials=12, seed=5)
-        exp.set_run_options(shots=400)
+        exp.set_run_options(shots=400, seed_simulator=5)
         return _value(exp.run().block_for_results(), "mean_HOP")
 
     device = hop(qpu)
