@@ -30,6 +30,7 @@ from qrelay.payload import (
     SimMethod,
 )
 from qrelay.payload.parsing import parse
+from qrelay.payload.run_options import RunOptions
 from qrelay_cirq.result import result_dicts
 
 if TYPE_CHECKING:
@@ -161,11 +162,13 @@ class QRelaySampler(cirq.Sampler):
     ) -> NewJob:
         if repetitions < 1:
             raise ValidationError(f"repetitions: {repetitions} is not a positive count")
-        options: dict[str, Any] = {}
-        if self._seed is not None:
-            options["seed"] = self._seed
-        if self._noise is not None:
-            options["noise"] = self._noise
+        run = RunOptions.from_fields(
+            shots=repetitions,
+            memory=False,
+            meas_level=2,
+            verbatim=self._verbatim,
+            options={"seed": self._seed, "noise": self._noise},
+        )
         meta: dict[str, Any] = {"points": stored}
         return parse(
             NewJob,
@@ -174,13 +177,11 @@ class QRelaySampler(cirq.Sampler):
                 "target": self._target,
                 "circuits": payloads,
                 "bindings": tables if any(t is not None for t in tables) else None,
-                "shots": repetitions,
                 "sim_method": self._sim_method,
                 "priority": self._priority,
                 "tags": self._tags,
                 "metadata": {RUN_KEY: meta},
-                "options": options,
-                "verbatim": self._verbatim,
+                **run.job_fields(),
             },
         )
 

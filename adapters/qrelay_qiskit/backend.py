@@ -10,6 +10,7 @@ work into several service jobs only when the target's limits demand it.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from qrelay.payload import (
 )
 from qrelay.payload.limits import check_circuit, check_shots
 from qrelay.payload.parsing import parse
+from qrelay.payload.run_options import RunOptions
 from qrelay_qiskit.job import RUN_KEY, QRelayJob, RunInfo
 
 if TYPE_CHECKING:
@@ -79,6 +81,30 @@ def bindings_from_qiskit(binds: Mapping[Any, Any], circuit: Circuit, index: int)
         raise ValidationError(f"parameter_binds[{index}]: no values for parameter(s) {missing}")
     table = np.stack(columns, axis=1)
     return Bindings(names=names, values=table.tolist())
+
+
+def run_options(opts: Mapping[str, Any]) -> RunOptions:
+    """The run options of a backend's options: ``seed_simulator`` is the seed (an
+    integer, numpy's included), ``noise`` the noise spec, the rest as named."""
+    seed = opts.get("seed_simulator")
+    if seed is not None:
+        try:
+            seed = operator.index(seed)
+        except TypeError:
+            raise ValidationError(
+                f"seed_simulator: expected a non-negative integer, got {seed!r}"
+            ) from None
+    return RunOptions.from_fields(
+        shots=int(opts["shots"]),
+        memory=bool(opts["memory"]),
+        meas_level=int(opts["meas_level"]),
+        verbatim=bool(opts.get("verbatim")),
+        options={
+            "seed": seed,
+            "noise": opts.get("noise"),
+            "optimization_level": opts.get("optimization_level"),
+        },
+    )
 
 
 def plan_segments(
@@ -145,6 +171,7 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
             seed_simulator=None,
             sim_method=None,
             noise=None,
+            optimization_level=None,
             priority=0,
             tags=None,
             verbatim=False,
@@ -186,7 +213,8 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
         (2 counts, 1 IQ points), ``meas_return`` (``single`` or ``avg``),
         ``seed_simulator``, ``sim_method`` (``sim`` / ``noise-sim``: simulate instead of
         run), ``noise`` (the noise spec a simulator target takes for ``noise-sim``, e.g.
-        ``{"depolarizing_2q": 0.01}``), ``priority``, ``tags``, ``verbatim`` (skip compiling).
+        ``{"depolarizing_2q": 0.01}``), ``optimization_level`` (the target's compiler,
+        0 to 3), ``priority``, ``tags``, ``verbatim`` (skip compiling).
         """
         unknown = sorted(set(options) - set(self.options))
         if unknown:
@@ -249,7 +277,6 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
     ) -> tuple[list[NewJob], list[RunInfo]]:
         """Service jobs for payload circuits and their tables, split to fit the limits."""
         limits = self._info.limits
-        shots = int(opts["shots"])
         meas_level = int(opts["meas_level"])
         meas_return = str(getattr(opts["meas_return"], "value", opts["meas_return"]))
         rows = [1 if t is None else len(t) for t in tables]
@@ -265,11 +292,7 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                     f"sim_method: {sim_method!r} is not one of {[m.value for m in SimMethod]}"
                 ) from exc
             job_type = JobType.SIMULATE
-        driver_options: dict[str, Any] = {}
-        if opts.get("seed_simulator") is not None:
-            driver_options["seed"] = int(opts["seed_simulator"])
-        if opts.get("noise") is not None:
-            driver_options["noise"] = dict(opts["noise"])
+        run = run_options(opts)
         tags = list(opts.get("tags") or [])
         jobs: list[NewJob] = []
         infos: list[RunInfo] = []
@@ -297,15 +320,11 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                         "target": self.name,
                         "circuits": job_circuits,
                         "bindings": job_tables if any(t is not None for t in job_tables) else None,
-                        "shots": shots,
                         "sim_method": method,
                         "priority": int(opts.get("priority") or 0),
                         "tags": tags,
                         "metadata": {RUN_KEY: info.to_json()},
-                        "verbatim": bool(opts.get("verbatim")),
-                        "memory": bool(opts["memory"]),
-                        "meas_level": meas_level,
-                        "options": driver_options,
+                        **run.job_fields(),
                     },
                 )
             )

@@ -36,6 +36,7 @@ from qrelay.payload import (
     JobStatus,
     NewJob,
     Readout,
+    RunOptions,
     TargetInfo,
     TargetModel,
     TargetStatus,
@@ -277,10 +278,15 @@ class DirectProvider:
 
         target = self._infos.get(job.target) or self.target(job.target)
         compiler = None if job.verbatim else self._compiler()
+        level = RunOptions.of(job).optimization_level
         parts = []
         key = uuid.uuid4().hex
         for index, circuit in enumerate(job.circuits):
-            compiled = compiler.compile(circuit, target).circuit if compiler else circuit
+            compiled = (
+                compiler.compile(circuit, target, optimization_level=level).circuit
+                if compiler
+                else circuit
+            )
             translated = translation.translate(
                 compiled, job.shots, job.target, iq_readout=job.meas_level == 1
             )

@@ -41,6 +41,7 @@ from qrelay.payload import (
     TargetInfo,
     WorkerTask,
 )
+from qrelay.payload.run_options import RunOptions
 from qrelay.plugins import SimulationEngine, TaskContext
 from qrelay.runtime.retry import UNBOUNDED, RetryPolicy, call_with_retry
 
@@ -286,9 +287,10 @@ class QpuGrpcDriver:
         from qrelay.qpu.fleet import calibration_hash
         from qrelay.qpu.native import reduce_to_touched
 
-        if task.meas_level != 2:
+        run = RunOptions.of(task)
+        if run.meas_level != 2:
             raise PayloadError(
-                f"meas_level {task.meas_level}: a simulation gives integer readout only; "
+                f"meas_level {run.meas_level}: a simulation gives integer readout only; "
                 "submit to the device for IQ points"
             )
         reduced = reduce_to_touched(circuit, self.info)
@@ -298,11 +300,6 @@ class QpuGrpcDriver:
             noise = sliced.model_copy(
                 update={"calibration_id": "slice-" + calibration_hash(sliced)}
             )
-        seed = task.options.get("seed")
         return self.engine().run(
-            reduced.circuit,
-            shots=task.shots,
-            bindings=task.bindings,
-            noise=noise,
-            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+            reduced.circuit, shots=run.shots, bindings=task.bindings, noise=noise, seed=run.seed
         )
