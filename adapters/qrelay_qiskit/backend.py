@@ -4,14 +4,15 @@
 durations, errors, qubit T1/T2/frequency, ``dt``, measure), so ``transpile(qc, backend)``
 respects the device and Aer's ``NoiseModel.from_backend`` works. ``run`` converts the
 circuits once, sends each circuit's parameter binds as one bindings table, and splits the
-work into several service jobs only when the target's limits demand it.
+work into several service jobs only when the target's limits demand it (the runtime's
+:mod:`qrelay.runtime.splitting`, which every front end shares).
 """
 
 from __future__ import annotations
 
 import logging
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from qiskit.circuit import QuantumCircuit
@@ -29,6 +30,7 @@ from qrelay.payload import (
 from qrelay.payload.limits import check_circuit, check_shots
 from qrelay.payload.parsing import parse
 from qrelay.payload.run_options import RunOptions
+from qrelay.runtime.splitting import Segment, split_job
 from qrelay_qiskit.job import RUN_KEY, QRelayJob, RunInfo
 
 if TYPE_CHECKING:
@@ -105,26 +107,6 @@ def run_options(opts: Mapping[str, Any]) -> RunOptions:
             "optimization_level": opts.get("optimization_level"),
         },
     )
-
-
-def plan_segments(
-    rows: Sequence[int], max_circuits: int, max_rows: int
-) -> list[list[tuple[int, int, int]]]:
-    """Split circuits (each with ``rows[i]`` binding rows) into jobs within the limits.
-
-    The service's limits are per job (``max_circuits``) and per circuit (``max_bindings``
-    rows): a table longer than ``max_rows`` is cut into pieces that travel as separate
-    circuit entries, and the entries fill jobs of at most ``max_circuits``. Each job is a
-    list of ``(circuit, first_row, stop_row)``; order is kept so results concatenate back.
-    """
-    if max_circuits < 1 or max_rows < 1:
-        raise ValidationError("target limits must allow at least one circuit and one row")
-    pieces = [
-        (circuit, start, min(start + max_rows, count))
-        for circuit, count in enumerate(rows)
-        for start in range(0, max(count, 1), max_rows)
-    ]
-    return [pieces[i : i + max_circuits] for i in range(0, len(pieces), max_circuits)]
 
 
 class QRelayBackend(BackendV2):  # type: ignore[misc]
@@ -275,12 +257,10 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
     def plan_jobs(
         self, payloads: list[Circuit], tables: list[Bindings | None], opts: dict[str, Any]
     ) -> tuple[list[NewJob], list[RunInfo]]:
-        """Service jobs for payload circuits and their tables, split to fit the limits."""
-        limits = self._info.limits
+        """Service jobs for payload circuits and their tables, split to fit the limits
+        (:func:`qrelay.runtime.splitting.split_job`); each records its segments."""
         meas_level = int(opts["meas_level"])
         meas_return = str(getattr(opts["meas_return"], "value", opts["meas_return"]))
-        rows = [1 if t is None else len(t) for t in tables]
-        plan = plan_segments(rows, limits.max_circuits, limits.max_bindings)
         sim_method = opts.get("sim_method")
         job_type = JobType.SUBMIT
         method = None
@@ -292,44 +272,33 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                     f"sim_method: {sim_method!r} is not one of {[m.value for m in SimMethod]}"
                 ) from exc
             job_type = JobType.SIMULATE
-        run = run_options(opts)
-        tags = list(opts.get("tags") or [])
-        jobs: list[NewJob] = []
-        infos: list[RunInfo] = []
-        for segments in plan:
-            info = RunInfo(
+        whole = parse(
+            NewJob,
+            {
+                "job_type": job_type,
+                "target": self.name,
+                "circuits": payloads,
+                "bindings": tables if any(t is not None for t in tables) else None,
+                "sim_method": method,
+                "priority": int(opts.get("priority") or 0),
+                "tags": list(opts.get("tags") or []),
+                **run_options(opts).job_fields(),
+            },
+        )
+
+        def info_of(segments: tuple[Segment, ...]) -> RunInfo:
+            return RunInfo(
                 memory=bool(opts["memory"]),
                 meas_level=meas_level,
                 meas_return=meas_return,
-                segments=tuple(segments),
+                segments=segments,
                 total=len(payloads),
             )
-            job_circuits = []
-            job_tables: list[Bindings | None] = []
-            for index, start, stop in segments:
-                job_circuits.append(payloads[index])
-                table = tables[index]
-                if table is not None and (start, stop) != (0, len(table)):
-                    table = Bindings(names=table.names, values=table.values[start:stop])
-                job_tables.append(table)
-            jobs.append(
-                parse(
-                    NewJob,
-                    {
-                        "job_type": job_type,
-                        "target": self.name,
-                        "circuits": job_circuits,
-                        "bindings": job_tables if any(t is not None for t in job_tables) else None,
-                        "sim_method": method,
-                        "priority": int(opts.get("priority") or 0),
-                        "tags": tags,
-                        "metadata": {RUN_KEY: info.to_json()},
-                        **run.job_fields(),
-                    },
-                )
-            )
-            infos.append(info)
-        return jobs, infos
+
+        parts = split_job(
+            whole, self._info.limits, lambda segments: {RUN_KEY: info_of(segments).to_json()}
+        )
+        return [part.job for part in parts], [info_of(part.segments) for part in parts]
 
     @staticmethod
     def _tables(payloads: list[Circuit], binds: Any) -> list[Bindings | None]:
