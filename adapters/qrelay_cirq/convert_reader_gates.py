@@ -80,9 +80,15 @@ def _pow_parts(r: Reader, gate: Any, period: int = 2) -> tuple[Any, float]:
     return reduced, s
 
 
+def _rads(gate: cirq.Rx | cirq.Ry | cirq.Rz, where: str) -> Expr:
+    """The angle of a rotation gate, from its public ``exponent`` (half turns)."""
+    e = gate.exponent
+    return to_expr(e * sympy.pi if cirq.is_parameterized(e) else float(e) * PI, where)
+
+
 def _h_x(r: Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
     if isinstance(gate, cirq.Rx):
-        out.append({"op": "rx", "qubits": qs, "params": [to_expr(gate._rads, where)]})
+        out.append({"op": "rx", "qubits": qs, "params": [_rads(gate, where)]})
         return True
     e, s = _pow_parts(r, gate)
     if _is(e, 0):
@@ -101,7 +107,7 @@ def _h_x(r: Reader, gate: Any, qs: list[int], out: list[Instruction], where: str
 
 def _h_y(r: Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
     if isinstance(gate, cirq.Ry):
-        out.append({"op": "ry", "qubits": qs, "params": [to_expr(gate._rads, where)]})
+        out.append({"op": "ry", "qubits": qs, "params": [_rads(gate, where)]})
         return True
     e, s = _pow_parts(r, gate)
     if _is(e, 0):
@@ -119,7 +125,7 @@ _Z_FIXED: Final = {1.0: "z", 0.5: "s", -0.5: "sdg", 0.25: "t", -0.25: "tdg"}
 
 def _h_z(r: Reader, gate: Any, qs: list[int], out: list[Instruction], where: str) -> bool:
     if isinstance(gate, cirq.Rz):
-        out.append({"op": "rz", "qubits": qs, "params": [to_expr(gate._rads, where)]})
+        out.append({"op": "rz", "qubits": qs, "params": [_rads(gate, where)]})
         return True
     e, s = _pow_parts(r, gate)
     if _is(e, 0):
@@ -306,7 +312,7 @@ def _h_controlled(r: Reader, gate: Any, qs: list[int], out: list[Instruction], w
     sub = gate.sub_gate
     if controls == 1 and isinstance(sub, cirq.Rx | cirq.Ry | cirq.Rz):
         name = {cirq.Rx: "crx", cirq.Ry: "cry", cirq.Rz: "crz"}[type(sub)]
-        out.append({"op": name, "qubits": qs, "params": [to_expr(sub._rads, where)]})
+        out.append({"op": name, "qubits": qs, "params": [_rads(sub, where)]})
         return True
     fixed = _CONTROLLED.get(controls, {})
     for candidate, name in fixed.items():

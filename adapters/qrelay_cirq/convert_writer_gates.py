@@ -30,20 +30,9 @@ def _e(angle: Any) -> Any:
     return angle / _pi_like(angle)
 
 
-_new_operation = object.__new__
-
-
 def gate_op(gate: cirq.Gate, qubits: tuple[cirq.Qid, ...]) -> cirq.GateOperation:
-    """``gate.on(*qubits)`` without re-validating what the payload validation has checked.
-
-    ``GateOperation.__init__`` only validates the qubits (count, dimension, repeats) and
-    stores the gate and the qubit tuple; the payload checker has already refused bad
-    qubit lists, and every qubit here is a two-level Line/Grid/NamedQubit.
-    """
-    op = _new_operation(cirq.GateOperation)
-    op._gate = gate
-    op._qubits = qubits
-    return op
+    """``gate`` on ``qubits``, built by Cirq's public constructor (which checks them)."""
+    return cirq.GateOperation(gate, qubits)
 
 
 #: Payload ops that are one fixed Cirq gate (made once, shared by every operation).

@@ -14,20 +14,19 @@ first; a circuit it cannot run (some mid-circuit measurement patterns, classical
 falls back to ``cirq.Simulator``. Both paths give raw measured bits (inversions are the
 decoder's business).
 
-``noise-sim`` takes the user's noise spec from ``task.options["noise"]``
-(``depolarizing_1q``, ``depolarizing_2q``, ``readout_error``; the same spec the Aer driver
-reads) and refuses the job without one.
+``noise-sim`` takes the user's noise spec from the task's options (a
+:class:`~qrelay.payload.run_options.NoiseSpec`, read as the Aer driver reads it) and refuses
+the job without one.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Mapping
 from typing import Any, Final
 
 from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Circuit, Readout, SimMethod, TargetInfo, WorkerTask
+from qrelay.payload.run_options import NoiseSpec, RunOptions
 from qrelay.plugins import TaskContext
 
 log = logging.getLogger(__name__)
@@ -36,35 +35,13 @@ log = logging.getLogger(__name__)
 _DENSITY_MATRIX_MAX_QUBITS: Final = 10
 #: Shots drawn at once when sampling final states (points x shots indices in memory).
 _SAMPLES_PER_CHUNK: Final = 1 << 20
-_SPEC_KEYS: Final = ("depolarizing_1q", "depolarizing_2q", "readout_error")
 
 
-def parse_noise_spec(spec: object) -> dict[str, float]:
-    """Check a user's noise spec and return its probabilities (missing keys are 0)."""
-    if not isinstance(spec, Mapping) or not spec:
-        raise PayloadError(
-            f"options.noise: expected an object with any of {list(_SPEC_KEYS)}, e.g. "
-            '{"depolarizing_1q": 0.001, "depolarizing_2q": 0.01, "readout_error": 0.02}'
-        )
-    unknown = sorted(set(spec) - set(_SPEC_KEYS))
-    if unknown:
-        raise PayloadError(f"options.noise: unknown key(s) {unknown}; known: {list(_SPEC_KEYS)}")
-    out = {}
-    for key in _SPEC_KEYS:
-        value = spec.get(key, 0.0)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise PayloadError(f"options.noise.{key}: expected a number, got {value!r}")
-        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-            raise PayloadError(f"options.noise.{key}: {value!r} is not a probability in [0, 1]")
-        out[key] = float(value)
-    return out
-
-
-def _noise_model(values: dict[str, float]) -> Any:
+def _noise_model(spec: NoiseSpec) -> Any:
     """A Cirq noise model: depolarizing after each gate, bit flips before each measure."""
     import cirq
 
-    p1, p2, pr = values["depolarizing_1q"], values["depolarizing_2q"], values["readout_error"]
+    p1, p2, pr = spec.depolarizing_1q, spec.depolarizing_2q, spec.readout_error
 
     class _SpecNoise(cirq.NoiseModel):
         def noisy_operation(self, operation: Any) -> Any:
@@ -152,9 +129,10 @@ class CirqDriver:
 
         if ctx.check_cancelled():
             return []
-        if task.meas_level != 2:
+        run = RunOptions.of(task)
+        if run.meas_level != 2:
             raise PayloadError(
-                f"meas_level {task.meas_level}: a simulation gives integer readout only"
+                f"meas_level {run.meas_level}: a simulation gives integer readout only"
             )
         if circuit.num_qubits > self.info.num_qubits:
             raise PayloadError(
@@ -163,16 +141,14 @@ class CirqDriver:
             )
         noise = None
         if task.sim_method == SimMethod.NOISE_SIM:
-            spec = task.options.get("noise")
-            if spec is None:
+            if run.noise is None:
                 raise PayloadError(
                     f"sim_method 'noise-sim' on {self.info.name!r} needs a noise model: give "
                     'options {"noise": {"depolarizing_1q": p1, "depolarizing_2q": p2, '
                     '"readout_error": pr}}'
                 )
-            noise = _noise_model(parse_noise_spec(spec))
-        seed = task.options.get("seed")
-        seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+            noise = _noise_model(run.noise)
+        seed = run.seed
         if noise is None and is_terminal(circuit):
             return _sample_terminal(task, circuit, seed, ctx)
         program = to_cirq(circuit)

@@ -2,9 +2,11 @@
 
 ``run_sweep`` converts the circuit once and sends the whole sweep as ONE job with one
 bindings table (one row per sweep point), however the sweep is given (any
-``cirq.Sweepable``). ``run_batch`` sends every circuit of the batch in one job too. The
-results are ``cirq.ResultDict`` objects keyed by the user's measurement keys, with the
-resolver of each point.
+``cirq.Sweepable``). ``run_batch`` sends every circuit of the batch in one job too. Work
+larger than the target's limits is split into several jobs and stitched back by the
+runtime's :mod:`qrelay.runtime.splitting`, as the Qiskit backend does. The results are
+``cirq.ResultDict`` objects keyed by the user's measurement keys, with the resolver of
+each point.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import cirq
 from duet.futuretools import AwaitableFuture
+from pydantic import JsonValue
 
 from qrelay.errors import JobFailedError, ValidationError
 from qrelay.payload import (
@@ -28,8 +32,11 @@ from qrelay.payload import (
     NewJob,
     Readout,
     SimMethod,
+    job_status,
 )
 from qrelay.payload.parsing import parse
+from qrelay.payload.run_options import RunOptions
+from qrelay.runtime.splitting import Segment, split_job, stitch
 from qrelay_cirq.result import result_dicts
 
 if TYPE_CHECKING:
@@ -161,11 +168,13 @@ class QRelaySampler(cirq.Sampler):
     ) -> NewJob:
         if repetitions < 1:
             raise ValidationError(f"repetitions: {repetitions} is not a positive count")
-        options: dict[str, Any] = {}
-        if self._seed is not None:
-            options["seed"] = self._seed
-        if self._noise is not None:
-            options["noise"] = self._noise
+        run = RunOptions.from_fields(
+            shots=repetitions,
+            memory=False,
+            meas_level=2,
+            verbatim=self._verbatim,
+            options={"seed": self._seed, "noise": self._noise},
+        )
         meta: dict[str, Any] = {"points": stored}
         return parse(
             NewJob,
@@ -174,13 +183,11 @@ class QRelaySampler(cirq.Sampler):
                 "target": self._target,
                 "circuits": payloads,
                 "bindings": tables if any(t is not None for t in tables) else None,
-                "shots": repetitions,
                 "sim_method": self._sim_method,
                 "priority": self._priority,
                 "tags": self._tags,
                 "metadata": {RUN_KEY: meta},
-                "options": options,
-                "verbatim": self._verbatim,
+                **run.job_fields(),
             },
         )
 
@@ -227,9 +234,15 @@ class QRelaySampler(cirq.Sampler):
                 else:
                     stored.append(None)
         job = self._new_job(payloads, tables, repetitions, stored)
-        handle = self._service.submit_job(job)
+        parts = split_job(
+            job,
+            self._service.target_info(self._target).limits,
+            lambda segments: {RUN_KEY: {"points": _points_of(stored, segments)}},
+        )
+        handles = [self._service.submit_job(part.job) for part in parts]
         regroup = groups if len(groups) != len(payloads) else None
-        return QRelayCirqJob(handle, resolvers, regroup)
+        segments = [part.segments for part in parts] if len(parts) > 1 else None
+        return QRelayCirqJob(handles, resolvers, regroup, segments)
 
     # ------------------------------------------------------------------ cirq.Sampler
     def run_sweep(
@@ -292,32 +305,45 @@ class QRelaySampler(cirq.Sampler):
 
 
 class QRelayCirqJob:
-    """A submitted Cirq job: status, cancel, and its results as ``cirq.ResultDict`` lists."""
+    """A submitted Cirq job: status, cancel, and its results as ``cirq.ResultDict`` lists.
+
+    It runs as one service job, or as several when the work was larger than the target's
+    limits (``segments``: each part's circuits, see :mod:`qrelay.runtime.splitting`).
+    """
 
     def __init__(
         self,
-        handle: Any,
+        handles: Any,
         resolvers: list[list[cirq.ParamResolver]] | None,
         groups: list[int] | None = None,
+        segments: list[tuple[Segment, ...]] | None = None,
     ) -> None:
-        """``groups``: how many of the job's circuits make each submitted program (a
+        """``handles``: the service jobs (one handle alone is taken as a list of one).
+        ``groups``: how many of the job's circuits make each submitted program (a
         program with a symbolic wait travels as one circuit per sweep point)."""
-        self._handle = handle
+        self._handles: list[Any] = list(handles) if isinstance(handles, list) else [handles]
         self._resolvers = resolvers
         self._groups = groups
+        self._segments = segments
         self._results: list[list[cirq.Result]] | None = None
 
     @property
     def job_id(self) -> str:
-        return str(self._handle.job_id)
+        """The id of the (first) service job."""
+        return str(self._handles[0].job_id)
+
+    @property
+    def job_ids(self) -> list[str]:
+        """The ids of every service job this job runs as."""
+        return [str(handle.job_id) for handle in self._handles]
 
     def status(self) -> CircuitStatus:
-        """The job's overall status."""
-        status: CircuitStatus = self._handle.status()
-        return status
+        """The job's overall status (over all its service jobs)."""
+        return job_status(handle.status() for handle in self._handles)
 
     def cancel(self) -> None:
-        self._handle.cancel()
+        for handle in self._handles:
+            handle.cancel()
 
     def __repr__(self) -> str:
         return f"<QRelayCirqJob {self.job_id}>"
@@ -329,26 +355,21 @@ class QRelayCirqJob:
         """
         if self._results is not None:
             return self._results
-        data: JobData = self._handle.wait(timeout)
-        if data.readouts is not None and data.layouts is not None:
-            readouts: list[list[Readout] | None] = list(data.readouts)
-            layouts = list(data.layouts)
+        fetched = [_answers_of(handle, timeout) for handle in self._handles]
+        answers = [found for _, found in fetched]
+        resolvers = self._resolvers or _stored_resolvers(
+            fetched[0][0], [entry.rows for entry in answers[0]]
+        )
+        if self._segments is None:
+            entries = [[entry] for entry in answers[0]]
         else:
-            full = self._handle.result(timeout)
-            readouts, layouts = list(full.readouts), list(full.circuits)
-        resolvers = self._resolvers or _stored_resolvers(data, readouts)
+            entries = stitch(self._segments, answers, len(resolvers))
         out: list[list[cirq.Result]] = []
-        for index, (layout, rows) in enumerate(zip(layouts, readouts, strict=True)):
-            status = data.statuses[index]
-            if status is not CircuitStatus.COMPLETED or rows is None:
-                reason = data.status_messages[index] or status.value
-                terminal = status in TERMINAL_CIRCUIT_STATES
-                raise JobFailedError(
-                    f"job {self.job_id}: circuit {index} {status.value}: {reason}"
-                    + ("" if terminal else " (not finished)"),
-                    job_id=self.job_id,
-                )
-            out.append(result_dicts(layout, rows, resolvers[index]))
+        for index, pieces in enumerate(entries):
+            rows: list[Readout] = []
+            for piece in pieces:
+                rows.extend(piece.completed(index))
+            out.append(result_dicts(pieces[0].layout, rows, resolvers[index]))
         if self._groups is not None:
             joined: list[list[cirq.Result]] = []
             start = 0
@@ -358,6 +379,61 @@ class QRelayCirqJob:
             out = joined
         self._results = out
         return out
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """One circuit entry of a finished service job: its status, layout and readouts."""
+
+    job_id: str
+    status: CircuitStatus
+    message: str | None
+    layout: Circuit
+    rows: list[Readout] | None
+
+    def completed(self, index: int) -> list[Readout]:
+        """The readouts, or ``JobFailedError`` naming the user's circuit ``index``."""
+        if self.status is not CircuitStatus.COMPLETED or self.rows is None:
+            reason = self.message or self.status.value
+            terminal = self.status in TERMINAL_CIRCUIT_STATES
+            raise JobFailedError(
+                f"job {self.job_id}: circuit {index} {self.status.value}: {reason}"
+                + ("" if terminal else " (not finished)"),
+                job_id=self.job_id,
+            )
+        return self.rows
+
+
+def _answers_of(handle: Any, timeout: float | None) -> tuple[JobData, list[_Answer]]:
+    """One service job once it is finished, and each of its circuit entries."""
+    data: JobData = handle.wait(timeout)
+    if data.readouts is not None and data.layouts is not None:
+        readouts: list[list[Readout] | None] = list(data.readouts)
+        layouts = list(data.layouts)
+    else:
+        full = handle.result(timeout)
+        readouts, layouts = list(full.readouts), list(full.circuits)
+    return data, [
+        _Answer(
+            job_id=str(handle.job_id),
+            status=data.statuses[index],
+            message=data.status_messages[index],
+            layout=layout,
+            rows=rows,
+        )
+        for index, (layout, rows) in enumerate(zip(layouts, readouts, strict=True))
+    ]
+
+
+def _points_of(
+    stored: list[list[dict[str, float]] | None], segments: tuple[Segment, ...]
+) -> list[JsonValue]:
+    """The stored sweep points of a part's circuits (``None`` where not stored)."""
+    out: list[JsonValue] = []
+    for index, start, stop in segments:
+        points = stored[index]
+        out.append(None if points is None else list(points[start:stop]))  # type: ignore[arg-type]
+    return out
 
 
 def _stored_resolvers(

@@ -4,13 +4,15 @@
 durations, errors, qubit T1/T2/frequency, ``dt``, measure), so ``transpile(qc, backend)``
 respects the device and Aer's ``NoiseModel.from_backend`` works. ``run`` converts the
 circuits once, sends each circuit's parameter binds as one bindings table, and splits the
-work into several service jobs only when the target's limits demand it.
+work into several service jobs only when the target's limits demand it (the runtime's
+:mod:`qrelay.runtime.splitting`, which every front end shares).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from qiskit.circuit import QuantumCircuit
@@ -27,6 +29,8 @@ from qrelay.payload import (
 )
 from qrelay.payload.limits import check_circuit, check_shots
 from qrelay.payload.parsing import parse
+from qrelay.payload.run_options import RunOptions
+from qrelay.runtime.splitting import Segment, split_job
 from qrelay_qiskit.job import RUN_KEY, QRelayJob, RunInfo
 
 if TYPE_CHECKING:
@@ -81,24 +85,28 @@ def bindings_from_qiskit(binds: Mapping[Any, Any], circuit: Circuit, index: int)
     return Bindings(names=names, values=table.tolist())
 
 
-def plan_segments(
-    rows: Sequence[int], max_circuits: int, max_rows: int
-) -> list[list[tuple[int, int, int]]]:
-    """Split circuits (each with ``rows[i]`` binding rows) into jobs within the limits.
-
-    The service's limits are per job (``max_circuits``) and per circuit (``max_bindings``
-    rows): a table longer than ``max_rows`` is cut into pieces that travel as separate
-    circuit entries, and the entries fill jobs of at most ``max_circuits``. Each job is a
-    list of ``(circuit, first_row, stop_row)``; order is kept so results concatenate back.
-    """
-    if max_circuits < 1 or max_rows < 1:
-        raise ValidationError("target limits must allow at least one circuit and one row")
-    pieces = [
-        (circuit, start, min(start + max_rows, count))
-        for circuit, count in enumerate(rows)
-        for start in range(0, max(count, 1), max_rows)
-    ]
-    return [pieces[i : i + max_circuits] for i in range(0, len(pieces), max_circuits)]
+def run_options(opts: Mapping[str, Any]) -> RunOptions:
+    """The run options of a backend's options: ``seed_simulator`` is the seed (an
+    integer, numpy's included), ``noise`` the noise spec, the rest as named."""
+    seed = opts.get("seed_simulator")
+    if seed is not None:
+        try:
+            seed = operator.index(seed)
+        except TypeError:
+            raise ValidationError(
+                f"seed_simulator: expected a non-negative integer, got {seed!r}"
+            ) from None
+    return RunOptions.from_fields(
+        shots=int(opts["shots"]),
+        memory=bool(opts["memory"]),
+        meas_level=int(opts["meas_level"]),
+        verbatim=bool(opts.get("verbatim")),
+        options={
+            "seed": seed,
+            "noise": opts.get("noise"),
+            "optimization_level": opts.get("optimization_level"),
+        },
+    )
 
 
 class QRelayBackend(BackendV2):  # type: ignore[misc]
@@ -145,6 +153,7 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
             seed_simulator=None,
             sim_method=None,
             noise=None,
+            optimization_level=None,
             priority=0,
             tags=None,
             verbatim=False,
@@ -186,7 +195,8 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
         (2 counts, 1 IQ points), ``meas_return`` (``single`` or ``avg``),
         ``seed_simulator``, ``sim_method`` (``sim`` / ``noise-sim``: simulate instead of
         run), ``noise`` (the noise spec a simulator target takes for ``noise-sim``, e.g.
-        ``{"depolarizing_2q": 0.01}``), ``priority``, ``tags``, ``verbatim`` (skip compiling).
+        ``{"depolarizing_2q": 0.01}``), ``optimization_level`` (the target's compiler,
+        0 to 3), ``priority``, ``tags``, ``verbatim`` (skip compiling).
         """
         unknown = sorted(set(options) - set(self.options))
         if unknown:
@@ -247,13 +257,10 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
     def plan_jobs(
         self, payloads: list[Circuit], tables: list[Bindings | None], opts: dict[str, Any]
     ) -> tuple[list[NewJob], list[RunInfo]]:
-        """Service jobs for payload circuits and their tables, split to fit the limits."""
-        limits = self._info.limits
-        shots = int(opts["shots"])
+        """Service jobs for payload circuits and their tables, split to fit the limits
+        (:func:`qrelay.runtime.splitting.split_job`); each records its segments."""
         meas_level = int(opts["meas_level"])
         meas_return = str(getattr(opts["meas_return"], "value", opts["meas_return"]))
-        rows = [1 if t is None else len(t) for t in tables]
-        plan = plan_segments(rows, limits.max_circuits, limits.max_bindings)
         sim_method = opts.get("sim_method")
         job_type = JobType.SUBMIT
         method = None
@@ -265,52 +272,33 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                     f"sim_method: {sim_method!r} is not one of {[m.value for m in SimMethod]}"
                 ) from exc
             job_type = JobType.SIMULATE
-        driver_options: dict[str, Any] = {}
-        if opts.get("seed_simulator") is not None:
-            driver_options["seed"] = int(opts["seed_simulator"])
-        if opts.get("noise") is not None:
-            driver_options["noise"] = dict(opts["noise"])
-        tags = list(opts.get("tags") or [])
-        jobs: list[NewJob] = []
-        infos: list[RunInfo] = []
-        for segments in plan:
-            info = RunInfo(
+        whole = parse(
+            NewJob,
+            {
+                "job_type": job_type,
+                "target": self.name,
+                "circuits": payloads,
+                "bindings": tables if any(t is not None for t in tables) else None,
+                "sim_method": method,
+                "priority": int(opts.get("priority") or 0),
+                "tags": list(opts.get("tags") or []),
+                **run_options(opts).job_fields(),
+            },
+        )
+
+        def info_of(segments: tuple[Segment, ...]) -> RunInfo:
+            return RunInfo(
                 memory=bool(opts["memory"]),
                 meas_level=meas_level,
                 meas_return=meas_return,
-                segments=tuple(segments),
+                segments=segments,
                 total=len(payloads),
             )
-            job_circuits = []
-            job_tables: list[Bindings | None] = []
-            for index, start, stop in segments:
-                job_circuits.append(payloads[index])
-                table = tables[index]
-                if table is not None and (start, stop) != (0, len(table)):
-                    table = Bindings(names=table.names, values=table.values[start:stop])
-                job_tables.append(table)
-            jobs.append(
-                parse(
-                    NewJob,
-                    {
-                        "job_type": job_type,
-                        "target": self.name,
-                        "circuits": job_circuits,
-                        "bindings": job_tables if any(t is not None for t in job_tables) else None,
-                        "shots": shots,
-                        "sim_method": method,
-                        "priority": int(opts.get("priority") or 0),
-                        "tags": tags,
-                        "metadata": {RUN_KEY: info.to_json()},
-                        "verbatim": bool(opts.get("verbatim")),
-                        "memory": bool(opts["memory"]),
-                        "meas_level": meas_level,
-                        "options": driver_options,
-                    },
-                )
-            )
-            infos.append(info)
-        return jobs, infos
+
+        parts = split_job(
+            whole, self._info.limits, lambda segments: {RUN_KEY: info_of(segments).to_json()}
+        )
+        return [part.job for part in parts], [info_of(part.segments) for part in parts]
 
     @staticmethod
     def _tables(payloads: list[Circuit], binds: Any) -> list[Bindings | None]:

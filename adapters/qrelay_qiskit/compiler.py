@@ -1,8 +1,9 @@
 """The ``qiskit-transpile`` compiler: payload circuits onto a target's native ops and couplings.
 
-The payload goes to Qiskit, through a preset pass manager (optimization level 1) built for
-the target's Qiskit ``Target``, and back. Pass managers are cached per
-``(target name, calibration_id)``, so compiling many circuits for one device builds one.
+The payload goes to Qiskit, through a preset pass manager (the job's optimization level,
+else 1) built for the target's Qiskit ``Target``, and back. Pass managers are cached per
+``(target name, calibration_id, level)``, so compiling many circuits for one device builds
+one.
 A simulator target with no native ops and no coupling map takes any circuit: compiling
 is a no-op with identity layouts.
 """
@@ -31,11 +32,12 @@ class TranspileCompiler:
         self.optimization_level = optimization_level
         self.seed = seed
         self._lock = threading.Lock()
-        self._managers: OrderedDict[tuple[str, str | None], Any] = OrderedDict()
+        self._managers: OrderedDict[tuple[str, str | None, int], Any] = OrderedDict()
 
-    def pass_manager(self, target: TargetInfo) -> Any:
-        """The preset pass manager for ``target`` (cached per name and calibration)."""
-        key = (target.name, target.calibration_id)
+    def pass_manager(self, target: TargetInfo, optimization_level: int | None = None) -> Any:
+        """The preset pass manager for ``target`` (cached per name, calibration and level)."""
+        level = self.optimization_level if optimization_level is None else optimization_level
+        key = (target.name, target.calibration_id, level)
         with self._lock:
             found = self._managers.get(key)
             if found is not None:
@@ -46,7 +48,7 @@ class TranspileCompiler:
         from qrelay_qiskit.target import build_target
 
         manager = generate_preset_pass_manager(
-            optimization_level=self.optimization_level,
+            optimization_level=level,
             target=build_target(target),
             seed_transpiler=self.seed,
         )
@@ -56,7 +58,9 @@ class TranspileCompiler:
                 self._managers.popitem(last=False)
         return manager
 
-    def compile(self, circuit: Circuit, target: TargetInfo) -> CompileResult:
+    def compile(
+        self, circuit: Circuit, target: TargetInfo, *, optimization_level: int | None = None
+    ) -> CompileResult:
         """``circuit`` in ``target``'s native ops on its physical qubits, with layouts."""
         if not target.native_ops and target.coupling_map is None:
             if circuit.num_qubits > target.num_qubits:
@@ -75,7 +79,7 @@ class TranspileCompiler:
 
         qc = to_qiskit(circuit)
         try:
-            compiled = self.pass_manager(target).run(qc)
+            compiled = self.pass_manager(target, optimization_level).run(qc)
         except Exception as exc:  # the transpiler raises TranspilerError and others
             raise PayloadError(
                 f"circuit {circuit.name or ''!r} cannot be compiled for {target.name!r}: {exc}"

@@ -9,8 +9,9 @@ real Qiskit registers are recorded in ``metadata["qiskit.cregs"]`` (and likewise
 ``"qiskit.qregs"`` for qubits) so :func:`to_qiskit` rebuilds them exactly.
 
 Gates are dispatched by name through tables built once from ``qrelay.payload.ops.OPS``
-and Qiskit's standard-gate mapping; payload to Qiskit uses the Rust-side standard-gate
-fast path, which keeps both directions to a few microseconds per instruction.
+and Qiskit's standard-gate mapping; payload to Qiskit builds standard gates through
+Qiskit's own standard-gate instructions, so neither direction makes a Python gate object
+per instruction (figures: "Design measurements" in ``docs/performance.md``).
 
 This module is the public home of the conversion; the code lives in
 :mod:`qrelay_qiskit.convert_reader` (Qiskit to payload),

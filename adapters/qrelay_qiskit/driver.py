@@ -1,7 +1,7 @@
 """The ``aer`` device driver: a target whose device is Qiskit Aer.
 
 ``sim`` (and a plain ``submit``) is ideal. ``noise-sim`` takes the noise the user gives in
-``task.options["noise"]`` (see :mod:`qrelay_qiskit.noise` for the spec); on a target with a
+the task's options (a :class:`~qrelay.payload.run_options.NoiseSpec`); on a target with a
 calibration (a device target simulated here) it falls back to that calibration, and on a
 bare simulator it refuses the job, since there is no noise to apply.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from qrelay.errors import PayloadError
 from qrelay.payload import Circuit, Readout, SimMethod, TargetInfo, WorkerTask
-from qrelay.payload.jobs import seed_option
+from qrelay.payload.run_options import RunOptions
 from qrelay.plugins import TaskContext
 
 log = logging.getLogger(__name__)
@@ -41,19 +41,19 @@ def simulate(
     max_threads: int | None = None,
 ) -> list[Readout]:
     """Run a task on Aer, ideal or with the noise its sim method asks for."""
-    if task.meas_level != 2:
+    run = RunOptions.of(task)
+    if run.meas_level != 2:
         raise PayloadError(
-            f"meas_level {task.meas_level}: IQ readout comes from a QPU target; simulations "
+            f"meas_level {run.meas_level}: IQ readout comes from a QPU target; simulations "
             "give integer readout only (meas_level 2)"
         )
     noise: TargetInfo | None = None
     noise_model: Any = None
     if task.sim_method == SimMethod.NOISE_SIM:
-        spec = task.options.get("noise")
-        if spec is not None:
+        if run.noise is not None:
             from qrelay_qiskit.noise import noise_model_from_spec
 
-            noise_model = noise_model_from_spec(spec)
+            noise_model = noise_model_from_spec(run.noise)
         elif info.gates or any(q.readout_error for q in info.qubits):
             noise = info
         else:
@@ -65,10 +65,10 @@ def simulate(
     return list(
         engine.run(
             circuit,
-            shots=task.shots,
+            shots=run.shots,
             bindings=task.bindings,
             noise=noise,
-            seed=seed_option(task.options),
+            seed=run.seed,
             noise_model=noise_model,
             max_threads=max_threads,
         )

@@ -1,48 +1,22 @@
 """Qiskit parameter values to payload expression trees and back.
 
-Qiskit keeps a ``ParameterExpression`` as a replay program (the one QPY serialises): a
-stack machine of arithmetic and elementary functions. Walking that program gives the
-payload tree directly, without going through sympy, which is both faster and never
-parses strings. Symbols keep their names exactly (``theta``, ``v[3]``).
+A compound ``ParameterExpression`` is read through its public ``sympify()``: the sympy
+tree it gives is walked by the one sympy reader the adapters share
+(:func:`qrelay_cirq.expressions.to_expr`, Cirq's parameters being sympy values), so both
+front ends turn an expression into the same payload tree. Symbols keep their names
+exactly (``theta``, ``v[3]``); a plain ``Parameter`` or number never reaches sympy.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 from qiskit.circuit import Parameter, ParameterExpression, ParameterVector
-from qiskit.circuit.parameterexpression import OpCode
 
 from qrelay.errors import ConversionError
-from qrelay.payload.expressions import FUNCTIONS, Expr, ExprNode, finite_real
-
-_BINARY: Final = {
-    int(OpCode.ADD): "add",
-    int(OpCode.SUB): "sub",
-    int(OpCode.MUL): "mul",
-    int(OpCode.DIV): "div",
-    int(OpCode.POW): "pow",
-}
-#: Reverse ops: the replay has already swapped the operands, so ``rhs op lhs``.
-_REVERSED: Final = {
-    int(OpCode.RSUB): "sub",
-    int(OpCode.RDIV): "div",
-    int(OpCode.RPOW): "pow",
-}
-_UNARY: Final = {
-    int(OpCode.SIN): "sin",
-    int(OpCode.COS): "cos",
-    int(OpCode.TAN): "tan",
-    int(OpCode.ASIN): "asin",
-    int(OpCode.ACOS): "acos",
-    int(OpCode.ATAN): "atan",
-    int(OpCode.EXP): "exp",
-    int(OpCode.LOG): "log",
-    int(OpCode.ABS): "abs",
-}
-_CONJ: Final = int(OpCode.CONJ)
+from qrelay.payload.expressions import FUNCTIONS, Expr, finite_real
 
 _VECTOR_ELEMENT = re.compile(r"^(.+)\[(\d+)\]$")
 
@@ -64,42 +38,9 @@ def to_expr(value: Any, where: str = "parameter") -> Expr:
         return finite_real(value.numeric(), where)
     if value.is_symbol():
         return str(next(iter(value.parameters)).name)
-    stack: list[Expr] = []
-    for step in value._qpy_replay:
-        stack.extend(to_expr(o, where) for o in (step.lhs, step.rhs) if o is not None)
-        code = int(step.op)
-        fn = _BINARY.get(code)
-        if fn is not None:
-            rhs = stack.pop()
-            lhs = stack.pop()
-            stack.append(_node(fn, lhs, rhs))
-            continue
-        fn = _REVERSED.get(code)
-        if fn is not None:
-            rhs = stack.pop()
-            lhs = stack.pop()
-            stack.append(_node(fn, rhs, lhs))
-            continue
-        fn = _UNARY.get(code)
-        if fn is not None:
-            stack.append(_node(fn, stack.pop()))
-            continue
-        if code == _CONJ:  # parameters are real: conjugation is the identity
-            continue
-        raise ConversionError(
-            f"{where}: the expression {value} uses {OpCode(code).name}, which payload "
-            "expressions cannot hold"
-        )
-    if len(stack) != 1:
-        raise ConversionError(f"{where}: could not read the expression {value}")
-    return stack[0]
+    from qrelay_cirq.expressions import to_expr as sympy_to_expr
 
-
-def _node(fn: str, *args: Expr) -> Expr:
-    if all(isinstance(a, float) for a in args):
-        return float(FUNCTIONS[fn][1](*args))
-    node: ExprNode = {"fn": fn, "args": list(args)}
-    return node
+    return sympy_to_expr(value.sympify(), where)
 
 
 class SymbolTable:

@@ -17,9 +17,9 @@ same target predicts what the emulated device returns.
 Models are cached per ``(target name, calibration_id)``, since building one walks every
 gate of the device and a sweep reuses it for every run.
 
-The user spec (``noise-sim`` on a simulator target, ``task.options["noise"]``) is
-``{"depolarizing_1q": p1, "depolarizing_2q": p2, "readout_error": pr}``: depolarizing
-probabilities on every one- and two-qubit gate, and a symmetric readout flip probability.
+The user's spec (``noise-sim`` on a simulator target) is a
+:class:`~qrelay.payload.run_options.NoiseSpec`, read from the task by
+:class:`~qrelay.payload.run_options.RunOptions` like every other run option.
 """
 
 from __future__ import annotations
@@ -29,20 +29,14 @@ import logging
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 from typing import Any, Final
 
-from qrelay.errors import ConfigurationError, PayloadError
+from qrelay.errors import ConfigurationError
 from qrelay.payload import OPS, OpKind, TargetInfo
+from qrelay.payload.run_options import NoiseSpec
 
 log = logging.getLogger(__name__)
 
-#: Keys a user noise spec may hold, and what each means.
-NOISE_SPEC_KEYS: Final = {
-    "depolarizing_1q": "depolarizing probability on every one-qubit gate",
-    "depolarizing_2q": "depolarizing probability on every two-qubit gate",
-    "readout_error": "probability that a measured bit flips",
-}
 _CACHE_SIZE: Final = 32
 
 _lock = threading.Lock()
@@ -185,51 +179,18 @@ def _build_from_target(info: TargetInfo) -> Any:
     return model
 
 
-def _probability(spec: Mapping[str, Any], key: str) -> float:
-    value = spec.get(key, 0.0)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PayloadError(f"options.noise.{key}: expected a number, got {value!r}")
-    p = float(value)
-    if not (math.isfinite(p) and 0.0 <= p <= 1.0):
-        raise PayloadError(f"options.noise.{key}: {value!r} is not a probability in [0, 1]")
-    return p
-
-
-def parse_noise_spec(spec: object) -> dict[str, float]:
-    """Check a user's noise spec and return its probabilities (missing keys are 0)."""
-    if not isinstance(spec, Mapping) or not spec:
-        raise PayloadError(
-            "options.noise: expected an object with any of "
-            f"{sorted(NOISE_SPEC_KEYS)}, e.g. "
-            '{"depolarizing_1q": 0.001, "depolarizing_2q": 0.01, "readout_error": 0.02}'
-        )
-    unknown = sorted(set(spec) - set(NOISE_SPEC_KEYS))
-    if unknown:
-        raise PayloadError(
-            f"options.noise: unknown key(s) {unknown}; known: {sorted(NOISE_SPEC_KEYS)}"
-        )
-    p1 = _probability(spec, "depolarizing_1q")
-    p2 = _probability(spec, "depolarizing_2q")
-    return {
-        "depolarizing_1q": p1,
-        "depolarizing_2q": p2,
-        "readout_error": _probability(spec, "readout_error"),
-    }
-
-
-def noise_model_from_spec(spec: object) -> Any:
-    """An Aer noise model from a user spec (see :data:`NOISE_SPEC_KEYS`)."""
+def noise_model_from_spec(spec: NoiseSpec) -> Any:
+    """An Aer noise model from a user's noise spec."""
     from qiskit_aer.noise import NoiseModel, ReadoutError, depolarizing_error
 
-    values = parse_noise_spec(spec)
     model = NoiseModel()
     one = [n for n, s in OPS.items() if s.kind is OpKind.GATE and s.num_qubits == 1 and n != "id"]
     two = [n for n, s in OPS.items() if s.kind is OpKind.GATE and s.num_qubits == 2]
-    if values["depolarizing_1q"] > 0:
-        model.add_all_qubit_quantum_error(depolarizing_error(values["depolarizing_1q"], 1), one)
-    if values["depolarizing_2q"] > 0:
-        model.add_all_qubit_quantum_error(depolarizing_error(values["depolarizing_2q"], 2), two)
-    e = values["readout_error"]
+    if spec.depolarizing_1q > 0:
+        model.add_all_qubit_quantum_error(depolarizing_error(spec.depolarizing_1q, 1), one)
+    if spec.depolarizing_2q > 0:
+        model.add_all_qubit_quantum_error(depolarizing_error(spec.depolarizing_2q, 2), two)
+    e = spec.readout_error
     if e > 0:
         model.add_all_qubit_readout_error(ReadoutError([[1 - e, e], [e, 1 - e]]))
     return model

@@ -74,9 +74,15 @@ class DeviceDriver(Protocol):
 
 @runtime_checkable
 class Compiler(Protocol):
-    """Compiles a payload circuit to a target's native ops and coupling map."""
+    """Compiles a payload circuit to a target's native ops and coupling map.
 
-    def compile(self, circuit: Circuit, target: TargetInfo) -> CompileResult: ...
+    ``optimization_level`` is the job's (:class:`~qrelay.payload.run_options.RunOptions`);
+    ``None`` leaves the compiler's own default.
+    """
+
+    def compile(
+        self, circuit: Circuit, target: TargetInfo, *, optimization_level: int | None = None
+    ) -> CompileResult: ...
 
 
 @runtime_checkable

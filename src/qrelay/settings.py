@@ -348,9 +348,9 @@ class ServiceSettings(_Settings):
     #: The most statements of one OpenQASM 3 program (its reference parser is slow).
     qasm_max_statements: int = Field(default=10_000, ge=1)
     #: Run store calls on the event loop instead of handing each to a thread. ``None``
-    #: (the default): on SQLite, whose calls take well under a millisecond and whose
-    #: writers queue on one lock anyway, so the two thread switches cost as much as the
-    #: call; not on PostgreSQL, whose calls wait on the network.
+    #: (the default): on SQLite, whose calls are short and whose writers queue on one
+    #: lock anyway, so the two thread switches cost as much as the call; not on
+    #: PostgreSQL, whose calls wait on the network.
     store_on_loop: bool | None = None
     #: Serve the Prometheus metrics on this port alone (no token; bind it where only
     #: the scraper reaches it).

@@ -17,8 +17,8 @@ from qiskit_aer import AerSimulator
 
 from qrelay.errors import JobCancelledError, JobFailedError, ValidationError
 from qrelay.payload import TargetLimits
+from qrelay.runtime.splitting import plan_segments
 from qrelay_qiskit import QRelayBackend, QRelayJob
-from qrelay_qiskit.backend import plan_segments
 
 from .conftest import total_variation, tv_bound
 

@@ -212,12 +212,16 @@ def samples() -> dict[str, BaseModel]:
             name="Ada", email="ada@example.org", role=p.Role.PRIORITY, balance=10.0
         ),
         "NewWorker": p.NewWorker(name="worker-a", targets=["square_qpu", "aer_simulator"]),
+        "NoiseSpec": p.NoiseSpec(depolarizing_1q=0.001, depolarizing_2q=0.01, readout_error=0.02),
         "QubitProperties": info.qubits[0],
         "Readout": readout,
         "Register": circuit.registers[0],
         "RegisterReadout": readout.registers[1],
         "RetrieveTargetInfoModel": p.RetrieveTargetInfoModel(
             target="square_qpu", options_dict={"noise": True}
+        ),
+        "RunOptions": p.RunOptions(
+            shots=4, seed=7, memory=True, optimization_level=1, noise=p.NoiseSpec(readout_error=0.1)
         ),
         "TargetCapabilities": info.capabilities,
         "TargetInfo": info,

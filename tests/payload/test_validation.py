@@ -748,3 +748,32 @@ def test_bitstring_keys_of_several_registers() -> None:
     assert bitstrings(values, [2, 0, 1]) == ["01  1", "10  0", "00  0"]
     assert bitstrings(values[:1], [0]) == [""]
     assert bitstrings(values[:0], [2]) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "pattern"),
+    [
+        ({"seed": True}, r"options\.seed: "),
+        ({"seed": -1}, r"options\.seed: .*greater than or equal to 0"),
+        ({"seed": "7"}, r"options\.seed: "),
+        ({"noise": {"readout_error": 2}}, r"options\.noise\.readout_error: "),
+        ({"noise": {"amplitude": 0.1}}, r"options\.noise: unknown key\(s\) \['amplitude'\]"),
+        ({"noise": 0.1}, r"options\.noise: expected an object"),
+        ({"optimization_level": 7}, r"options\.optimization_level: "),
+    ],
+)
+def test_run_options_are_checked_at_submission(options: dict[str, Any], pattern: str) -> None:
+    """The driver options every driver reads are refused when the job is submitted."""
+    data = job([circuit([H])])
+    data["options"] = options
+    refused(p.NewJob, data, pattern)
+
+
+def test_run_options_read_a_job_as_its_fields_say() -> None:
+    data = job([circuit([H])])
+    data.update(shots=77, memory=True, options={"seed": 5, "noise": {"readout_error": 0.1}})
+    run = p.RunOptions.of(p.parse(p.NewJob, data))
+    assert (run.shots, run.memory, run.seed, run.optimization_level) == (77, True, 5, None)
+    assert run.noise == p.NoiseSpec(readout_error=0.1)
+    again = p.parse(p.NewJob, job([circuit([H])]) | run.job_fields())
+    assert p.RunOptions.of(again) == run

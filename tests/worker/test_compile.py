@@ -130,3 +130,27 @@ def test_simulator_target_takes_any_gate_on_any_qubits() -> None:
     qc.measure_all()
     ops = transpile(qc, target=target).count_ops()
     assert ops["ccx"] == 1  # left as it is: the simulator runs it
+
+
+def test_the_jobs_optimization_level_reaches_the_pass_manager(compiler: TranspileCompiler) -> None:
+    """Level 0 keeps a gate and its inverse; level 3 cancels them."""
+    target = fleet_device("square_qpu")
+    circuit = Circuit.model_validate(
+        {
+            "num_qubits": 2,
+            "registers": [{"name": "c", "size": 2}],
+            "instructions": [
+                {"op": "cx", "qubits": [0, 1]},
+                {"op": "cx", "qubits": [0, 1]},
+                {"op": "measure", "qubits": [0], "clbits": [0]},
+                {"op": "measure", "qubits": [1], "clbits": [1]},
+            ],
+        }
+    )
+    kept = compiler.compile(circuit, target, optimization_level=0).circuit
+    cancelled = compiler.compile(circuit, target, optimization_level=3).circuit
+    two_qubit = [
+        len([i for i in c.instructions if len(i["qubits"]) == 2]) for c in (kept, cancelled)
+    ]
+    assert two_qubit[0] >= 2
+    assert two_qubit[1] == 0

@@ -126,3 +126,53 @@ def test_a_missing_patch_value_names_its_region_on_every_path() -> None:
     with pytest.raises(PayloadError, match=r"no column for 't' \(region t\[0\]\)"):
         patch_values(circuit, task_for(circuit, bindings=wrong))
     assert layout.sets(Bindings(names=["t"], values=[[0.25]])) == [{"t": [0.25]}]
+
+
+def _seeded_runs(seed: object) -> dict[str, object]:
+    """What each simulating path makes of ``options.seed``: the readout, or the error."""
+    target = fleet_device("square_qpu")
+    compiled = TranspileCompiler().compile(mixed(), target).circuit
+    qpu = QpuGrpcDriver(target, qpu_address="127.0.0.1:1")  # simulates here, no controller
+    runs = {
+        "aer": (_driver(AER), task_for(mixed(), shots=200, options={"seed": seed})),
+        "cirq": (_driver(CIRQ), task_for(mixed(), shots=200, options={"seed": seed})),
+        "qpu": (
+            qpu,
+            task_for(
+                compiled, target="square_qpu", shots=200, sim_method="sim", options={"seed": seed}
+            ),
+        ),
+    }
+    out: dict[str, object] = {}
+    try:
+        for name, (driver, task) in runs.items():
+            try:
+                out[name] = driver.execute(task, task.circuit, TaskContext(task=task))[0]
+            except PayloadError as exc:
+                out[name] = str(exc)
+    finally:
+        qpu.close()
+    return out
+
+
+@pytest.mark.parametrize("seed", [True, -3, 2.0, "7"], ids=["bool", "negative", "float", "text"])
+def test_every_simulating_path_refuses_the_same_bad_seed(seed: object) -> None:
+    """The Aer driver refused these while Cirq and a QPU target's simulation ran unseeded."""
+    outcomes = _seeded_runs(seed)
+    for name, outcome in outcomes.items():
+        assert isinstance(outcome, str), f"{name} ran with seed {seed!r}"
+        assert "options.seed" in outcome, (name, outcome)
+
+
+def test_every_simulating_path_repeats_itself_under_one_seed() -> None:
+    first, again = _seeded_runs(11), _seeded_runs(11)
+    for name in first:
+        assert first[name] == again[name], name
+
+
+@pytest.mark.parametrize("info", [AER, CIRQ], ids=["aer", "cirq"])
+def test_both_simulators_read_the_noise_spec_alike(info: TargetInfo) -> None:
+    """Both simulators read the noise spec through one model, with one error."""
+    task = task_for(ghz(2), sim_method="noise-sim", options={"noise": {"readout_error": True}})
+    with pytest.raises(PayloadError, match=r"options\.noise\.readout_error"):
+        _driver(info).execute(task, task.circuit, TaskContext(task=task))

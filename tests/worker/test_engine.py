@@ -10,15 +10,15 @@ from qiskit import transpile
 from qiskit_aer import AerSimulator
 
 from qrelay.errors import DeviceError, PayloadError
-from qrelay.payload import Bindings, Circuit
+from qrelay.payload import Bindings, Circuit, NoiseSpec, RunOptions
 from qrelay.qpu.fleet import calibration_hash, fleet_device
 from qrelay.qpu.native import reduce_to_touched
 from qrelay_qiskit.compiler import TranspileCompiler
 from qrelay_qiskit.convert import to_qiskit
 from qrelay_qiskit.engine import AerEngine, bits_from_counts, run_public
-from qrelay_qiskit.noise import noise_model_from_spec, noise_model_from_target, parse_noise_spec
+from qrelay_qiskit.noise import noise_model_from_spec, noise_model_from_target
 
-from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
+from ._circuits import ghz, mixed, rotation, task_for, total_variation, tv_bound
 
 SHOTS = 4000
 
@@ -186,24 +186,28 @@ def test_noise_models_are_cached_per_calibration() -> None:
     assert "measure" in model.noise_instructions
 
 
+def _noise(spec: object) -> NoiseSpec:
+    """The noise spec of a task whose options hold ``spec``, read as every driver reads it."""
+    task = task_for(ghz(1), sim_method="noise-sim", options={"noise": spec})
+    noise = RunOptions.of(task).noise
+    assert noise is not None
+    return noise
+
+
 def test_user_noise_spec_is_checked() -> None:
-    assert parse_noise_spec({"readout_error": 0.1}) == {
-        "depolarizing_1q": 0.0,
-        "depolarizing_2q": 0.0,
-        "readout_error": 0.1,
-    }
+    assert _noise({"readout_error": 0.1}) == NoiseSpec(readout_error=0.1)
     with pytest.raises(PayloadError, match=r"options\.noise\.readout_error"):
-        parse_noise_spec({"readout_error": 1.5})
+        _noise({"readout_error": 1.5})
     with pytest.raises(PayloadError, match="unknown key"):
-        parse_noise_spec({"amplitude": 0.1})
+        _noise({"amplitude": 0.1})
     with pytest.raises(PayloadError, match="expected an object"):
-        parse_noise_spec(0.1)
-    model = noise_model_from_spec({"depolarizing_2q": 0.05})
+        _noise(0.1)
+    model = noise_model_from_spec(_noise({"depolarizing_2q": 0.05}))
     assert "cx" in model.noise_instructions
 
 
 def test_readout_error_spec_flips_bits_at_its_rate(engine: AerEngine) -> None:
-    model = noise_model_from_spec({"readout_error": 0.2})
+    model = noise_model_from_spec(NoiseSpec(readout_error=0.2))
     circuit = ghz(1)
     (readout,) = engine.run(circuit, shots=SHOTS, noise_model=model, seed=4)
     ones = readout.arrays()["c"].mean()

@@ -37,6 +37,7 @@ from qrelay.payload.limits import InstructionBudget, check_target_limits, instru
 from qrelay.payload.ops import OPS, OpKind, OpSpec, op_spec
 from qrelay.payload.parsing import parse, payload_error, validate_json
 from qrelay.payload.readout import Readout, RegisterReadout, decode_readouts, encode_readouts
+from qrelay.payload.run_options import NoiseSpec, RunOptions
 from qrelay.payload.status import is_settled, job_status
 from qrelay.payload.targets import (
     GateProperties,
@@ -99,6 +100,7 @@ __all__ = [
     "JobType",
     "KeyLayout",
     "NewJob",
+    "NoiseSpec",
     "NewJobResponse",
     "NewUser",
     "NewWorker",
@@ -110,6 +112,7 @@ __all__ = [
     "RegisterReadout",
     "RetrieveTargetInfoModel",
     "Role",
+    "RunOptions",
     "SimMethod",
     "TargetCapabilities",
     "TargetInfo",

@@ -4,8 +4,8 @@ Instructions are plain typed dicts, not one pydantic model each: a 2,000-instruc
 circuit dumps in pydantic-core's Rust loop, and the semantic checks (qubit ranges, arity,
 declared symbols) are one Python pass over the dicts. Parsed from JSON, the instructions
 are not typed by pydantic first: that pass checks their types as well (see
-:class:`CheckedAfterJsonParse`). That keeps the cost near the measured budget of a few
-microseconds per instruction each way (see ``benchmarks/``).
+:class:`CheckedAfterJsonParse`). Reading and writing a circuit thus costs one pass over
+its instructions each way (figures: "Design measurements" in ``docs/performance.md``).
 
 Classical bits are addressed by a global index over the registers in declaration order:
 register ``registers[0]`` holds clbits ``0 .. size0-1``, the next one follows, and so on.

@@ -19,6 +19,7 @@ from qrelay.payload._base import PAYLOAD_VERSION, WireModel
 from qrelay.payload.bounds import Metadata, Printable, Tag, Tags
 from qrelay.payload.circuit import Bindings, Circuit
 from qrelay.payload.readout import Readout
+from qrelay.payload.run_options import RunOptions
 
 
 class JobType(str, Enum):
@@ -106,7 +107,9 @@ class NewJob(WireModel):
 
     ``bindings`` is parallel to the circuits: ``bindings[i]`` is circuit ``i``'s sweep
     table, or ``None`` to run it once. ``options`` go to the device driver (for example a
-    user-given noise model for ``noise-sim`` on a simulator target).
+    user-given noise model for ``noise-sim`` on a simulator target); the keys
+    :class:`~qrelay.payload.run_options.RunOptions` reads (``seed``, ``noise``,
+    ``optimization_level``) are checked here, so a bad one is refused at submission.
     """
 
     version: str = PAYLOAD_VERSION
@@ -157,6 +160,7 @@ class NewJob(WireModel):
         else:
             for index, circuit in enumerate(self.circuits):
                 check_bindings(circuit, None, index)
+        RunOptions.of(self)
         return self
 
     @property
@@ -170,20 +174,6 @@ class NewJob(WireModel):
         table = self.bindings[index]
         assert table is not None
         return len(table)
-
-
-def seed_option(options: dict[str, JsonValue]) -> int | None:
-    """The ``seed`` of a job's options: a non-negative integer, or ``None`` when not given.
-
-    Simulators seed their sampling with it and emulated QPUs their shot and readout noise,
-    so a job submitted twice with the same seed reads out the same.
-    """
-    seed = options.get("seed")
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise PayloadError(f"options.seed: expected a non-negative integer, got {seed!r}")
-    return seed
 
 
 def check_bindings(circuit: Circuit, table: Bindings | None, index: int) -> None:

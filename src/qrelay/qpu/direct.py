@@ -36,12 +36,12 @@ from qrelay.payload import (
     JobStatus,
     NewJob,
     Readout,
+    RunOptions,
     TargetInfo,
     TargetModel,
     TargetStatus,
     job_status,
 )
-from qrelay.payload.jobs import seed_option
 from qrelay.qpu.native import PatchLayout
 from qrelay.runtime.async_client import raise_for_outcome
 
@@ -279,14 +279,19 @@ class DirectProvider:
 
         target = self._infos.get(job.target) or self.target(job.target)
         compiler = None if job.verbatim else self._compiler()
+        level = RunOptions.of(job).optimization_level
         parts = []
         key = uuid.uuid4().hex
-        seed = seed_option(job.options)
+        seed = RunOptions.of(job).seed
         options = ExecutionOptions.builder().api_options(
             ApiExecutionOptions(seed=None if seed is None else seed % 2**32)
         )
         for index, circuit in enumerate(job.circuits):
-            compiled = compiler.compile(circuit, target).circuit if compiler else circuit
+            compiled = (
+                compiler.compile(circuit, target, optimization_level=level).circuit
+                if compiler
+                else circuit
+            )
             translated = translation.translate(
                 compiled, job.shots, job.target, iq_readout=job.meas_level == 1
             )

@@ -8,12 +8,13 @@ become qrelay's exception tree (``ConflictError`` with code ``lease_lost`` and s
 
 from __future__ import annotations
 
-import http.client
 import json as _json
 import logging
 import threading
 from typing import Any, Protocol
 from urllib.parse import urlencode
+
+import httpx
 
 from qrelay.errors import ServiceError, TransportError
 from qrelay.payload import (
@@ -54,8 +55,8 @@ class WorkerChannel(Protocol):
 
 
 class WorkerApi:
-    """A thread-safe client of the worker endpoints, over keep-alive connections of the
-    standard library (see :mod:`qrelay.worker.http` for why not ``httpx``)."""
+    """A thread-safe client of the worker endpoints, over ``httpx``'s keep-alive
+    connections (see :mod:`qrelay.worker.http`)."""
 
     def __init__(
         self,
@@ -106,7 +107,7 @@ class WorkerApi:
                 response = self._connections.send(method, target, headers, content, seconds)
             except UnreachableError as exc:
                 raise TransportError(f"{method} {self.url}{path}: {exc}") from exc
-            except (OSError, http.client.HTTPException) as exc:
+            except (OSError, httpx.TransportError) as exc:
                 raise TransportError(
                     f"{method} {self.url}{path}: {type(exc).__name__}: {exc}"
                 ) from exc

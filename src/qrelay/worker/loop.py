@@ -48,6 +48,7 @@ from qrelay.payload import (
     WorkerTaskResults,
     WorkerTaskStatus,
 )
+from qrelay.payload.run_options import RunOptions
 from qrelay.payload.workload import small_simulation
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.runtime.retry import UNBOUNDED, RetryPolicy, call_with_retry
@@ -564,7 +565,8 @@ class Worker:
             identity = _identity(circuit.num_qubits)
             return CompileResult(circuit, identity, dict(identity))
         ctx.report_status(CircuitStatus.COMPILING, None)
-        return self.compiler().compile(circuit, info)
+        level = RunOptions.of(task).optimization_level
+        return self.compiler().compile(circuit, info, optimization_level=level)
 
     # ------------------------------------------------------------------ reporting
     def _report(

@@ -41,7 +41,7 @@ from qrelay.payload import (
     TargetInfo,
     WorkerTask,
 )
-from qrelay.payload.jobs import seed_option
+from qrelay.payload.run_options import RunOptions
 from qrelay.plugins import SimulationEngine, TaskContext
 from qrelay.runtime.retry import UNBOUNDED, RetryPolicy, call_with_retry
 
@@ -188,7 +188,7 @@ class QpuGrpcDriver:
                 ctx.execution_id = f"{_SUBMITTING}{attempt}"
                 ctx.record_execution(ctx.execution_id)
             key = idempotency_key(task, attempt)
-            seed = seed_option(task.options)
+            seed = RunOptions.of(task).seed
             submitted = self._retrying(
                 lambda: api.submit_with_parameter_batch(
                     translated,
@@ -289,9 +289,10 @@ class QpuGrpcDriver:
         from qrelay.qpu.fleet import calibration_hash
         from qrelay.qpu.native import reduce_to_touched
 
-        if task.meas_level != 2:
+        run = RunOptions.of(task)
+        if run.meas_level != 2:
             raise PayloadError(
-                f"meas_level {task.meas_level}: a simulation gives integer readout only; "
+                f"meas_level {run.meas_level}: a simulation gives integer readout only; "
                 "submit to the device for IQ points"
             )
         reduced = reduce_to_touched(circuit, self.info)
@@ -302,9 +303,5 @@ class QpuGrpcDriver:
                 update={"calibration_id": "slice-" + calibration_hash(sliced)}
             )
         return self.engine().run(
-            reduced.circuit,
-            shots=task.shots,
-            bindings=task.bindings,
-            noise=noise,
-            seed=seed_option(task.options),
+            reduced.circuit, shots=run.shots, bindings=task.bindings, noise=noise, seed=run.seed
         )

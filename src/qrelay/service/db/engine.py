@@ -9,7 +9,8 @@ Open a write transaction with :func:`write` and a read one with :func:`read`.
 The hot paths run their prebuilt statements through :func:`rows` and :func:`run`. On
 SQLite these hand the statement, compiled once, straight to the driver's cursor with the
 column types' own bind and result conversions: SQLAlchemy's execution machinery costs
-several times what SQLite itself spends on such a statement. Other databases take the
+several times what SQLite itself spends on such a statement, which whole jobs feel
+(figures: "Design measurements" in ``docs/performance.md``). Other databases take the
 ordinary ``Connection.execute`` path.
 """
 
