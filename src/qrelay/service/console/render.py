@@ -15,7 +15,7 @@ import jinja2
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from qrelay.service.console.session import ROOT, LoginNeededError, Session
+from qrelay.service.console.session import ROOT, LoginNeededError, Session, current
 from qrelay.service.problems import ApiError
 
 _P = ParamSpec("_P")
@@ -93,7 +93,7 @@ def page(
             return render(
                 request,
                 "error.html",
-                None,
+                await _session_or_none(request),
                 status_code=exc.status,
                 status=exc.status,
                 code=exc.code,
@@ -101,6 +101,14 @@ def page(
             )
 
     return run
+
+
+async def _session_or_none(request: Request) -> Session | None:
+    """The session, for an error page's navigation; None if there is none."""
+    try:
+        return await current(request)
+    except (LoginNeededError, ApiError):
+        return None
 
 
 def see_other(path: str) -> RedirectResponse:
