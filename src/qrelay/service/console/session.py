@@ -87,11 +87,12 @@ async def current(request: Request) -> Session:
 
 
 async def read_form(request: Request) -> dict[str, str]:
-    """The request's urlencoded form (the first value of each field), bounded in size."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        raise ApiError(415, "unsupported_media_type", "body: expected a form (urlencoded)")
+    """The request's urlencoded form (the first value of each field; an empty body is an
+    empty form), bounded in size."""
     body = await request.body()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if body and kind != "application/x-www-form-urlencoded":
+        raise ApiError(415, "unsupported_media_type", "body: expected a form (urlencoded)")
     if len(body) > MAX_FORM_BYTES:
         raise ApiError(413, "too_large", f"body: a console form holds at most {MAX_FORM_BYTES} B")
     form: dict[str, str] = {}

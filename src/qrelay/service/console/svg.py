@@ -20,8 +20,8 @@ from qrelay.payload import TargetInfo
 MAX_BARS = 48
 #: The most qubits a coupling map is drawn for.
 MAX_QUBITS = 400
-#: Iterations of the spring layout of a coupling map.
-_LAYOUT_STEPS = 300
+#: Iterations of the stress layout of a coupling map.
+_LAYOUT_STEPS = 150
 _LOW = (46, 160, 67)  # green: the best value of the target
 _HIGH = (207, 34, 46)  # red: the worst
 
@@ -131,33 +131,81 @@ def _two_qubit_errors(info: TargetInfo) -> dict[tuple[int, int], float]:
 
 
 def _layout(n: int, edges: Sequence[tuple[int, int]]) -> np.ndarray:
-    """Positions in the unit square: a spring layout (Fruchterman-Reingold) started from a
-    circle, so the same map is always drawn the same way (nothing random)."""
+    """Positions in the unit square whose distances follow the hop distances of the
+    coupling graph (stress majorization from classical scaling): grids come out as grids
+    and lattices as lattices, and the same map is always drawn the same way."""
     angle = 2 * np.pi * np.arange(n) / max(n, 1)
-    pos = np.column_stack([np.cos(angle), np.sin(angle)]) * 0.5
-    if n > 1 and edges:
-        ends = np.array(edges)
-        k = 1.0 / math.sqrt(n)
-        temperature = 0.1
+    pos = np.column_stack([np.cos(angle), np.sin(angle)]) * n / (2 * np.pi)
+    # A complete graph (an ion trap) stays on the circle; any other is laid out.
+    if n > 2 and 0 < len(edges) < n * (n - 1) // 2:
+        hops = _hops(n, edges)
+        pos = _classical_scaling(hops, pos)
+        weight = np.zeros_like(hops)
+        off = ~np.eye(n, dtype=bool)
+        weight[off] = hops[off] ** -2.0
+        laplacian = -weight
+        np.fill_diagonal(laplacian, weight.sum(axis=1))
+        inverse = np.linalg.pinv(laplacian)
         for _ in range(_LAYOUT_STEPS):
-            delta = pos[:, None, :] - pos[None, :, :]
-            dist = np.maximum(np.linalg.norm(delta, axis=2), 1e-3)
-            push = (delta * (k * k / dist**2)[:, :, None]).sum(axis=1)
-            pull_vec = pos[ends[:, 0]] - pos[ends[:, 1]]
-            pull_len = np.maximum(np.linalg.norm(pull_vec, axis=1), 1e-3)
-            pull = pull_vec * (pull_len / k)[:, None]
-            move = push
-            np.add.at(move, ends[:, 0], -pull)
-            np.add.at(move, ends[:, 1], pull)
-            length = np.maximum(np.linalg.norm(move, axis=1), 1e-9)
-            pos = pos + move / length[:, None] * np.minimum(length, temperature)[:, None]
-            temperature *= 0.985
+            gap = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=2)
+            pull = np.where(gap > 1e-9, -weight * hops / np.maximum(gap, 1e-9), 0.0)
+            np.fill_diagonal(pull, 0.0)
+            np.fill_diagonal(pull, -pull.sum(axis=1))
+            pos = inverse @ (pull @ pos)
+        pos = _square_up(pos, edges)
     low, high = pos.min(axis=0), pos.max(axis=0)
-    span = np.where(high - low > 1e-9, high - low, 1.0)
-    result: np.ndarray = (pos - low) / span
-    if n == 1:
-        result[:] = 0.5
+    span = float(max((high - low).max(), 1e-9))
+    result: np.ndarray = (pos - low) / span + (1 - (high - low) / span) / 2
     return result
+
+
+def _square_up(pos: np.ndarray, edges: Sequence[tuple[int, int]]) -> np.ndarray:
+    """``pos`` turned so that the couplings lie along the axes as far as they can (a
+    square lattice is drawn upright, not as a diamond)."""
+    ends = np.array(edges)
+    step = pos[ends[:, 1]] - pos[ends[:, 0]]
+    turn = np.angle(np.exp(4j * np.arctan2(step[:, 1], step[:, 0])).sum()) / 4
+    c, s = np.cos(-turn), np.sin(-turn)
+    turned: np.ndarray = pos @ np.array([[c, s], [-s, c]])
+    return turned
+
+
+def _classical_scaling(hops: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """The two leading axes of classical multidimensional scaling of ``hops``: a start
+    close to the final layout, so majorization does not settle in a folded one."""
+    n = len(hops)
+    centre = np.eye(n) - 1.0 / n
+    gram = -0.5 * centre @ (hops**2) @ centre
+    values, vectors = np.linalg.eigh(gram)
+    top = values[-2:][::-1]
+    if top[1] <= 1e-9:
+        return fallback
+    start: np.ndarray = vectors[:, -2:][:, ::-1] * np.sqrt(top)
+    return start
+
+
+def _hops(n: int, edges: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Hop distances between all qubits (breadth first); unconnected pairs get one more
+    than the longest path, so separate parts sit apart."""
+    neighbours: list[list[int]] = [[] for _ in range(n)]
+    for a, b in edges:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    hops = np.full((n, n), -1.0)
+    for start in range(n):
+        hops[start, start] = 0.0
+        frontier, depth = [start], 0
+        while frontier:
+            depth += 1
+            nxt = []
+            for q in frontier:
+                for r in neighbours[q]:
+                    if hops[start, r] < 0:
+                        hops[start, r] = depth
+                        nxt.append(r)
+            frontier = nxt
+    hops[hops < 0] = hops.max() + 1
+    return hops
 
 
 def _scale(values: Iterable[float | None]) -> tuple[float, float] | None:
