@@ -70,11 +70,18 @@ def _log_in(browser: Any, url: str, token: str) -> Any:
     return page
 
 
-def _shot(page: Any, name: str) -> None:
+def _shot(page: Any, name: str, *hidden: str) -> None:
+    """Save the page's picture when asked, with the elements ``hidden`` (selectors) masked."""
     where = os.environ.get("QRELAY_CONSOLE_SCREENSHOTS")
     if where:
         Path(where).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(where) / f"{name}.png"), full_page=True)
+        height = min(page.evaluate("() => document.body.scrollHeight"), 1100)
+        page.screenshot(
+            path=str(Path(where) / f"{name}.png"),
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": 1280, "height": height},
+            mask=[page.locator(selector) for selector in hidden],
+        )
 
 
 def _row_status(page: Any, url: str, job_id: str) -> str | None:
@@ -102,11 +109,15 @@ def test_a_user_watches_a_job_finish_opens_its_histogram_and_cancels_a_queued_jo
             "tags": [tag],
         },
     )
+    # A job no worker serves stays queued (it is cancelled from its page below).
+    queued_id = submit(api, {"target": "cirq_simulator", "circuits": [bell()], "shots": 10})
+    pair_id = submit(api, {"target": "aer_simulator", "circuits": [bell(), bell()], "shots": 50})
     # The job appears in the list, and the list shows it completed once the worker ran it.
     wait_until(lambda: _row_status(page, stack.url, done_id) is not None, 90, "the job listed")
     wait_until(
         lambda: _row_status(page, stack.url, done_id) == "completed", 120, "the job completed"
     )
+    wait_until(lambda: _row_status(page, stack.url, pair_id) == "completed", 120, "2nd job")
     _shot(page, "jobs")
     # Filters: the tag finds it, another target does not.
     page.goto(f"{stack.url}/ui/jobs?tag={tag}")
@@ -137,8 +148,7 @@ def test_a_user_watches_a_job_finish_opens_its_histogram_and_cancels_a_queued_jo
     assert page.locator("#cancel").count() == 0  # an ended job has no cancel button
     _shot(page, "job")
 
-    # A job no worker serves stays queued; the cancel button on its page cancels it.
-    queued_id = submit(api, {"target": "cirq_simulator", "circuits": [bell()], "shots": 10})
+    # The queued job: the cancel button on its page cancels it.
     page.goto(f"{stack.url}/ui/jobs/{queued_id}")
     assert page.locator("#job-status").inner_text() not in {"completed", "cancelled"}
     page.click("#cancel")
@@ -221,7 +231,7 @@ def test_admin_pages_change_a_user_and_rotate_a_worker(stack: Stack, browser: An
     page.locator(f"tr[data-worker-id='{worker_id}'] button", has_text="Rotate token").click()
     new_token = page.locator("#issued-token").inner_text()
     assert new_token.startswith("qrw_")
-    _shot(page, "workers")
+    _shot(page, "workers", "#issued-token")
 
     page.click("nav a[href='/ui/admin/audit']")
     actions = page.locator("table.audit tbody tr td:nth-child(3)").all_inner_texts()

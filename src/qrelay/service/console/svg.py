@@ -36,30 +36,38 @@ def histogram(counts: Mapping[str, int], shots: int | None = None) -> Markup:
     if not shown:
         return _markup(['<p class="muted">No counts.</p>'])
     top = max(count for _, count in shown) or 1
-    bar, gap, height, base = 28, 8, 200, 230
+    # Few outcomes get wide bars; labels turn only when they are wider than their bar.
+    bar = max(24, min(72, 640 // len(shown)))
+    gap, height, base = 8, 200, 230
+    turn = max(len(outcome) for outcome, _ in shown) * 7 > bar
     width = len(shown) * (bar + gap) + gap
     total = shots or sum(counts.values()) or 1
     parts = [
         (
             f'<svg class="histogram" role="img" viewBox="0 0 {width} {base + 70}" '
+            f'width="{width}" height="{base + 70}" '
             'xmlns="http://www.w3.org/2000/svg" aria-label="histogram of counts">'
         ),
         f'<line x1="0" y1="{base}" x2="{width}" y2="{base}" class="axis"/>',
     ]
     for i, (outcome, count) in enumerate(shown):
         x = gap + i * (bar + gap)
+        mid = x + bar / 2
         h = max(1.0, height * count / top)
         label = escape(outcome)
         share = 100.0 * count / total
+        place = (
+            f'x="{mid}" y="{base + 12}" class="outcome turned" '
+            f'transform="rotate(60 {mid} {base + 12})"'
+            if turn
+            else f'x="{mid}" y="{base + 16}" class="outcome"'
+        )
         parts += [
             f'<g class="bar" data-outcome="{label}" data-count="{count}">',
             f"<title>{label}: {count} ({share:.1f}%)</title>",
             f'<rect x="{x}" y="{base - h:.1f}" width="{bar}" height="{h:.1f}"/>',
-            f'<text x="{x + bar / 2}" y="{base - h - 4:.1f}" class="count">{count}</text>',
-            (
-                f'<text x="{x + bar / 2}" y="{base + 12}" class="outcome" '
-                f'transform="rotate(60 {x + bar / 2} {base + 12})">{label}</text>'
-            ),
+            f'<text x="{mid}" y="{base - h - 4:.1f}" class="count">{count}</text>',
+            f"<text {place}>{label}</text>",
             "</g>",
         ]
     parts.append("</svg>")
