@@ -19,10 +19,8 @@ def install_console(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
 
     from qrelay.service.console import admin, jobs, login, targets
-    from qrelay.service.console.render import environment
     from qrelay.service.console.session import ROOT
 
-    app.state.console_templates = environment()
     static = Path(__file__).with_name("static")
     app.mount(f"{ROOT}/static", StaticFiles(directory=str(static)), name="console-static")
     for module in (login, jobs, targets, admin):

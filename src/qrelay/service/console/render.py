@@ -9,14 +9,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
-import jinja2
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from qrelay.service.console.session import ROOT, LoginNeededError, Session, current
 from qrelay.service.problems import ApiError
+
+if TYPE_CHECKING:
+    import jinja2
 
 _P = ParamSpec("_P")
 #: Shown where a job or target does not carry a value (yet).
@@ -25,6 +27,8 @@ MISSING = "—"
 
 def environment() -> jinja2.Environment:
     """The template environment over the package's ``templates`` folder."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("qrelay.service.console", "templates"),
         autoescape=True,
@@ -36,6 +40,16 @@ def environment() -> jinja2.Environment:
     env.filters["orblank"] = orblank
     env.globals["ROOT"] = ROOT
     env.globals["MISSING"] = MISSING
+    return env
+
+
+def templates(request: Request) -> jinja2.Environment:
+    """The app's template environment, made on the console's first page (Jinja2 is
+    imported then, so a service whose console nobody opens never loads it)."""
+    state = request.app.state
+    env: jinja2.Environment | None = getattr(state, "console_templates", None)
+    if env is None:
+        env = state.console_templates = environment()
     return env
 
 
@@ -59,8 +73,11 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """The page ``template`` with ``context``, for ``session`` (None: logged out)."""
-    env: jinja2.Environment = request.app.state.console_templates
-    html = env.get_template(template).render(session=session, request=request, **context)
+    html = (
+        templates(request)
+        .get_template(template)
+        .render(session=session, request=request, **context)
+    )
     return HTMLResponse(html, status_code=status_code, headers=_HEADERS)
 
 
