@@ -58,10 +58,16 @@ def browser() -> Iterator[Any]:
 
 
 def _log_in(browser: Any, url: str, token: str) -> Any:
-    """A fresh browser context logged in with ``token``; its page is on the job list."""
+    """A fresh browser context logged in with ``token``; its page is on the job list.
+
+    Every request the page makes is checked to go to the service itself: the console
+    loads nothing from other hosts (it works offline)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(WAIT_MS)
     page = context.new_page()
+    elsewhere: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(url) else elsewhere.append(r.url))
+    page.elsewhere = elsewhere
     page.goto(f"{url}/ui/")
     assert page.url.endswith("/ui/login")
     page.fill("input[name=token]", token)
@@ -155,6 +161,7 @@ def test_a_user_watches_a_job_finish_opens_its_histogram_and_cancels_a_queued_jo
     page.wait_for_url(f"{stack.url}/ui/jobs/{queued_id}")
     assert page.locator("#job-status").inner_text() == "cancelled"
     assert job(api, queued_id)["status"] == "cancelled"
+    assert page.elsewhere == []
 
 
 def test_targets_and_the_coupling_map(stack: Stack, browser: Any) -> None:
@@ -177,6 +184,7 @@ def test_targets_and_the_coupling_map(stack: Stack, browser: Any) -> None:
     assert page.locator(fill.format(best)).get_attribute("fill") == "#2ea043"
     assert page.locator("table.calibration tbody tr").first.is_visible()
     _shot(page, "target")
+    assert page.elsewhere == []
 
 
 def test_another_users_job_is_not_reachable_and_forms_need_their_csrf_token(
