@@ -142,6 +142,8 @@ def test_console_filters_are_checked_and_errors_name_the_field(live: Live) -> No
     assert "status" in r.text
     # A form of another kind than urlencoded is refused, naming what is wanted.
     page = c.get(f"/ui/jobs/{job_id}")
+    assert "2 qubits · 4 instructions" in page.text  # the circuit as submitted
+    assert "measure x2, h x1, cx x1" in page.text  # most frequent first, then in order
     r = c.post(f"/ui/jobs/{job_id}/cancel", json={"csrf": _csrf(page.text)})
     assert r.status_code == 415
     r = c.post(f"/ui/jobs/{job_id}/cancel", data={"csrf": _csrf(page.text)})

@@ -15,7 +15,14 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError as PydanticValidationError
 
-from qrelay.payload import TERMINAL_CIRCUIT_STATES, CircuitStatus, JobData, JobPage, JobQuery
+from qrelay.payload import (
+    TERMINAL_CIRCUIT_STATES,
+    Circuit,
+    CircuitStatus,
+    JobData,
+    JobPage,
+    JobQuery,
+)
 from qrelay.service import operations
 from qrelay.service.api.deps import runtime
 from qrelay.service.console import svg
@@ -94,11 +101,14 @@ async def job(request: Request, job_id: str) -> Response:
     session = await current(request)
     rt = runtime(request)
     raw = await operations.wait_for_job(
-        rt, session.principal, job_id, wait=0.0, include_readout=True
+        rt, session.principal, job_id, wait=0.0, include_readout=False
     )
     data = JobData.model_validate_json(raw)
     timeline = await rt.offload(rt.store.job_timeline, session.principal, job_id)
-    circuits = [_circuit_view(data, i) for i in range(min(data.num_circuits, MAX_CIRCUITS_SHOWN))]
+    submitted = await rt.offload(
+        rt.store.job_circuits, session.principal, job_id, MAX_CIRCUITS_SHOWN
+    )
+    circuits = [_circuit_view(data, i, circuit) for i, circuit in enumerate(submitted)]
     return render(
         request,
         "job.html",
@@ -112,20 +122,20 @@ async def job(request: Request, job_id: str) -> Response:
     )
 
 
-def _circuit_view(data: JobData, i: int) -> dict[str, Any]:
-    """What the job page shows of circuit ``i``: status, size, op counts, histogram."""
-    layout = data.layouts[i] if data.layouts and i < len(data.layouts) else None
+def _circuit_view(data: JobData, i: int, submitted: Circuit) -> dict[str, Any]:
+    """What the job page shows of circuit ``i``: status, size, op counts (of the compiled
+    circuit once there is one), histogram."""
     compiled = data.compiled_circuits[i] if i < len(data.compiled_circuits) else None
-    drawn = compiled or layout
-    ops = Counter(ins["op"] for ins in drawn.instructions) if drawn is not None else Counter()
+    drawn = compiled or submitted
+    ops = Counter(ins["op"] for ins in drawn.instructions)
     counts = data.counts[i] if i < len(data.counts) else None
     return {
         "index": i,
         "status": data.statuses[i].value if i < len(data.statuses) else None,
         "message": data.status_messages[i] if i < len(data.status_messages) else None,
         "shots": data.shots[i] if i < len(data.shots) else None,
-        "num_qubits": drawn.num_qubits if drawn is not None else None,
-        "num_instructions": len(drawn.instructions) if drawn is not None else None,
+        "num_qubits": drawn.num_qubits,
+        "num_instructions": len(drawn.instructions),
         "ops": ", ".join(f"{op} x{n}" for op, n in ops.most_common(12)),
         "compiled": compiled is not None,
         "histogram": svg.histogram(counts, data.shots[i] if i < len(data.shots) else None)
@@ -138,10 +148,7 @@ def _provenance(data: JobData) -> dict[str, object]:
     """Calibration id, trace id and estimated times, where the job data carries them."""
     found: dict[str, object] = {}
     for name in ("calibration_id", "trace_id", "estimated_start", "estimated_finish"):
-        value = getattr(data, name, None)
-        if value is None and isinstance(data.metadata.get(name), str):
-            value = data.metadata[name]
-        found[name] = value
+        found[name] = getattr(data, name, None)
     return found
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
 
 from qrelay.payload import (
     TERMINAL_CIRCUIT_STATES,
+    Circuit,
     CircuitStatus,
     JobQuery,
     JobTimeline,
@@ -149,6 +150,20 @@ class ReadStore(StoreBase):
             for row in found[:MAX_TIMELINE]
         ]
         return JobTimeline(transitions=steps, truncated=len(found) > MAX_TIMELINE)
+
+    def job_circuits(self, principal: UserPrincipal, job_id: str, first: int) -> list[Circuit]:
+        """The job's first ``first`` circuits as submitted (404 if ``principal`` may not
+        see it): a summary's worth, without the results a full read carries."""
+        stmt = (
+            select(tasks.c.circuit)
+            .where(tasks.c.job_id == job_id)
+            .order_by(tasks.c.circuit_index)
+            .limit(first)
+        )
+        with read(self.engine) as conn:
+            self._job_row(conn, principal, job_id)
+            found = conn.execute(stmt).scalars().all()
+        return [Circuit.model_validate_json(text) for text in found]
 
     def list_jobs(self, principal: UserPrincipal, query: JobQuery) -> bytes:
         """One ``JobPage`` of the jobs ``principal`` may see (see :mod:`.listing`)."""
