@@ -388,6 +388,10 @@ class ServiceSettings(_Settings):
     worker_token_days: float | None = Field(default=None, gt=0)
     #: Serve ``/docs`` (Swagger UI, its assets from the package) and ``/openapi.json``.
     docs_enabled: bool = True
+    #: Serve the web console at ``/ui`` (log in with a token; see ``qrelay.service.console``).
+    console_enabled: bool = True
+    #: Hours a console session (its cookie) lasts before the token is asked for again.
+    console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
     #: Seconds a client has to send a request's headers once it connected (or began a
     #: new request on a kept-alive connection); a connection still sending them then is
     #: closed, so half-sent requests cannot hold connections.

@@ -279,6 +279,29 @@ class JobPage(WireModel):
     next_cursor: str | None = None
 
 
+class JobTransition(WireModel):
+    """One step of a job's status timeline: circuit ``circuit_index`` went from
+    ``from_status`` (None when it was created) to ``to_status`` at ``at``."""
+
+    circuit_index: int
+    from_status: CircuitStatus | None
+    to_status: CircuitStatus
+    at: datetime
+    message: str | None = None
+
+
+class JobTimeline(WireModel):
+    """A job's status changes, oldest first (at most ``MAX_TIMELINE`` of them: the first
+    ones; ``truncated`` says that more exist)."""
+
+    transitions: list[JobTransition]
+    truncated: bool = False
+
+
+#: The most status changes one timeline answer holds.
+MAX_TIMELINE: Final = 500
+
+
 class JobCancellationResults(WireModel):
     """The outcome of a cancel request, per job.
 

@@ -172,6 +172,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         from qrelay.service.docs import install_docs
 
         install_docs(app)
+    if settings.console_enabled:
+        from qrelay.service.console import install_console
+
+        install_console(app)
     if settings.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -8,8 +8,6 @@ on this process at once and on other replicas within ``auth_cache_seconds``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from fastapi import APIRouter, Request, Response
 
 from qrelay.payload import (
@@ -19,17 +17,15 @@ from qrelay.payload import (
     UserInfo,
     UserQuery,
     UserTokenResponse,
+    WorkerInfo,
     WorkerTokenResponse,
 )
+from qrelay.service import accounts
+from qrelay.service.accounts import expiry as _expiry
 from qrelay.service.api.deps import Admin, body_model, json_body, query_model, runtime
 from qrelay.service.auth import WORKER_PREFIX, new_token
 
 router = APIRouter(prefix="/v1", tags=["admin"])
-
-
-def _expiry(days: float | None) -> datetime | None:
-    """When a token issued now expires, for a lifetime of ``days`` (None: never)."""
-    return None if days is None else datetime.now(UTC) + timedelta(days=days)
 
 
 def _no_store(response: Response) -> None:
@@ -77,9 +73,7 @@ async def update_user(request: Request, principal: Admin, user_id: str) -> UserI
     """Change a user's name, role, balance or active flag."""
     body = await body_model(UpdateUserDetails, request)
     rt = runtime(request)
-    info = await rt.offload(rt.store.update_user, user_id, body, principal)
-    rt.auth_cache.clear()
-    return info
+    return await rt.offload(accounts.update_user, rt, principal, user_id, body)
 
 
 @router.post("/users/{user_id}/token", response_model=UserTokenResponse)
@@ -135,6 +129,13 @@ async def create_worker(
     )
 
 
+@router.get("/workers", response_model=list[WorkerInfo])
+async def list_workers(request: Request, _principal: Admin) -> list[WorkerInfo]:
+    """Every registered worker, revoked ones included."""
+    rt = runtime(request)
+    return await rt.offload(rt.store.list_workers)
+
+
 @router.post("/workers/{worker_id}/token", response_model=WorkerTokenResponse)
 async def rotate_worker_token(
     request: Request, response: Response, principal: Admin, worker_id: str
@@ -142,22 +143,9 @@ async def rotate_worker_token(
     """Give a worker a new token (shown once) and let it serve again if it was revoked;
     the old token stops working."""
     rt = runtime(request)
-    token = new_token(WORKER_PREFIX)
-    expires = _expiry(rt.settings.worker_token_days)
-    info = await rt.offload(
-        lambda: rt.store.set_worker_token(
-            worker_id, token, principal, active=True, token_expires_at=expires
-        )
-    )
-    rt.auth_cache.clear()
+    answer = await rt.offload(accounts.rotate_worker, rt, principal, worker_id)
     _no_store(response)
-    return WorkerTokenResponse(
-        worker_id=info.worker_id,
-        name=info.name,
-        targets=info.targets,
-        token=token,
-        token_expires_at=expires,
-    )
+    return answer
 
 
 @router.delete("/workers/{worker_id}/token", status_code=204)
@@ -165,7 +153,5 @@ async def revoke_worker(request: Request, principal: Admin, worker_id: str) -> R
     """Revoke a worker: its token stops working and it leases nothing more; the tasks it
     holds go back to the queue when their leases run out."""
     rt = runtime(request)
-    secret = new_token(WORKER_PREFIX)  # replaces the old token's hash; nobody is given it
-    await rt.offload(lambda: rt.store.set_worker_token(worker_id, secret, principal, active=False))
-    rt.auth_cache.clear()
+    await rt.offload(accounts.revoke_worker, rt, principal, worker_id)
     return Response(status_code=204)

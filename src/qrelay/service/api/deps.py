@@ -56,7 +56,12 @@ async def _principal(request: Request) -> UserPrincipal | WorkerPrincipal:
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "unauthenticated", "Authorization: expected 'Bearer <token>'")
-    rt = runtime(request)
+    return await principal_of(runtime(request), token)
+
+
+async def principal_of(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipal:
+    """The principal of ``token`` (401 if none), counted against its rate limit: the one
+    check of a bearer token, which the console's session cookie goes through too."""
     await rt.ensure_started()
     found = cached_principal(rt, token)
     if found is None:

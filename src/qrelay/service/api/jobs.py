@@ -14,6 +14,7 @@ from qrelay.payload import (
     JobPage,
     JobQuery,
     JobResults,
+    JobTimeline,
     NewJob,
     NewJobResponse,
 )
@@ -129,6 +130,13 @@ async def job_results(request: Request, principal: User, job_id: str) -> Respons
     """Each circuit's layout and its readout per binding row."""
     rt = runtime(request)
     return Response(await rt.offload(rt.store.job_results, principal, job_id), media_type=_JSON)
+
+
+@router.get("/{job_id}/timeline", response_model=JobTimeline)
+async def job_timeline(request: Request, principal: User, job_id: str) -> JobTimeline:
+    """The job's status changes, oldest first: each circuit's from and to status."""
+    rt = runtime(request)
+    return await rt.offload(rt.store.job_timeline, principal, job_id)
 
 
 @router.delete("/{job_id}", status_code=204)

@@ -220,6 +220,12 @@ class AccountStore(StoreBase):
             )
         return worker_id
 
+    def list_workers(self) -> list[WorkerInfo]:
+        """Every registered worker, revoked ones included, oldest first."""
+        stmt = select(workers).order_by(workers.c.created_at, workers.c.id)
+        with read(self.engine) as conn:
+            return [_worker_info(row) for row in conn.execute(stmt)]
+
     def set_worker_token(
         self,
         worker_id: str,
@@ -248,13 +254,17 @@ class AccountStore(StoreBase):
             action = "worker.token" if active else "worker.revoke"
             record_audit(conn, actor, action, worker_id, _expiry_detail(token_expires_at))
             row = conn.execute(select(workers).where(workers.c.id == worker_id)).one()
-        return WorkerInfo(
-            worker_id=row.id,
-            name=row.name,
-            targets=list(row.targets),
-            active=row.active,
-            token_expires_at=aware(row.token_expires_at),
-        )
+        return _worker_info(row)
+
+
+def _worker_info(row: RowMapping | Any) -> WorkerInfo:
+    return WorkerInfo(
+        worker_id=row.id,
+        name=row.name,
+        targets=list(row.targets),
+        active=row.active,
+        token_expires_at=aware(row.token_expires_at),
+    )
 
 
 def _expiry_detail(at: datetime | None) -> dict[str, Any]:

@@ -19,18 +19,22 @@ from sqlalchemy import (
 
 from qrelay.payload import (
     TERMINAL_CIRCUIT_STATES,
+    Circuit,
     CircuitStatus,
     JobQuery,
+    JobTimeline,
+    JobTransition,
     TargetInfo,
     TargetStatus,
 )
+from qrelay.payload.jobs import MAX_TIMELINE
 from qrelay.service.auth import UserPrincipal
 from qrelay.service.db import listing
-from qrelay.service.db.base import StoreBase, utcnow
+from qrelay.service.db.base import StoreBase, aware, utcnow
 from qrelay.service.db.engine import read, rows
 from qrelay.service.db.shaping import job_json, readouts_json
 from qrelay.service.db.statements import QUEUED, TASK_LIGHT
-from qrelay.service.db.tables import tasks, workers
+from qrelay.service.db.tables import tasks, transitions, workers
 
 
 class ReadStore(StoreBase):
@@ -116,6 +120,50 @@ class ReadStore(StoreBase):
         }
         ahead = rows(conn, self._sql.ahead, params)[0][0]
         return int(ahead or 0)
+
+    def job_timeline(self, principal: UserPrincipal, job_id: str) -> JobTimeline:
+        """The job's status changes, oldest first (404 if ``principal`` may not see it)."""
+        stmt = (
+            select(
+                tasks.c.circuit_index,
+                transitions.c.from_status,
+                transitions.c.to_status,
+                transitions.c.at,
+                transitions.c.message,
+            )
+            .join(tasks, tasks.c.id == transitions.c.task_id)
+            .where(tasks.c.job_id == job_id)
+            .order_by(transitions.c.at, transitions.c.id)
+            .limit(MAX_TIMELINE + 1)
+        )
+        with read(self.engine) as conn:
+            self._job_row(conn, principal, job_id)
+            found = conn.execute(stmt).all()
+        steps = [
+            JobTransition(
+                circuit_index=row.circuit_index,
+                from_status=row.from_status,
+                to_status=row.to_status,
+                at=aware(row.at),
+                message=row.message,
+            )
+            for row in found[:MAX_TIMELINE]
+        ]
+        return JobTimeline(transitions=steps, truncated=len(found) > MAX_TIMELINE)
+
+    def job_circuits(self, principal: UserPrincipal, job_id: str, first: int) -> list[Circuit]:
+        """The job's first ``first`` circuits as submitted (404 if ``principal`` may not
+        see it): a summary's worth, without the results a full read carries."""
+        stmt = (
+            select(tasks.c.circuit)
+            .where(tasks.c.job_id == job_id)
+            .order_by(tasks.c.circuit_index)
+            .limit(first)
+        )
+        with read(self.engine) as conn:
+            self._job_row(conn, principal, job_id)
+            found = conn.execute(stmt).scalars().all()
+        return [Circuit.model_validate_json(text) for text in found]
 
     def list_jobs(self, principal: UserPrincipal, query: JobQuery) -> bytes:
         """One ``JobPage`` of the jobs ``principal`` may see (see :mod:`.listing`)."""
