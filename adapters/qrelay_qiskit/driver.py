@@ -49,7 +49,17 @@ def simulate(
     engine: Any,
     max_threads: int | None = None,
 ) -> list[Readout]:
-    """Run a task on Aer, ideal or with the noise its sim method asks for."""
+    """Run a task on Aer, ideal or with the noise its sim method asks for; a circuit
+    with observables gets their exact, ideal expectation values instead of shots."""
+    if circuit.observables is not None:
+        if task.sim_method == SimMethod.NOISE_SIM:
+            raise PayloadError(
+                "observables: exact expectation values are ideal; sim_method 'noise-sim' "
+                "takes shots (sample the circuit instead)"
+            )
+        return list(
+            engine.expectation_values(circuit, bindings=task.bindings, max_threads=max_threads)
+        )
     if task.meas_level != 2:
         raise PayloadError(
             f"meas_level {task.meas_level}: IQ readout comes from a QPU target; simulations "

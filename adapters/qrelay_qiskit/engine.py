@@ -190,6 +190,42 @@ class AerEngine:
         bits = bits_from_counts(circuit.num_clbits, counts, shots, rng)
         return _readouts(circuit, bits)
 
+    def expectation_values(
+        self,
+        circuit: Circuit,
+        *,
+        bindings: Bindings | None = None,
+        max_threads: int | None = None,
+    ) -> list[Readout]:
+        """The exact, ideal expectation values of ``circuit``'s observables per row of
+        ``bindings``: one Aer run that saves them (see :mod:`qrelay_qiskit.exact`), one
+        readout of no shots per row."""
+        from qrelay_qiskit.exact import expectation_circuit, saved_values
+
+        observables = circuit.observables
+        if observables is None:
+            raise PayloadError("observables: the circuit has none to compute")
+        qc = expectation_circuit(self.to_qiskit(circuit), observables)
+        options: dict[str, Any] = {}
+        if max_threads is not None:
+            options["max_parallel_threads"] = max_threads
+        if self._method == "automatic" and qc.num_qubits <= _SMALL:
+            options["method"] = "statevector"
+        rows = 1 if bindings is None else len(bindings)
+        params = list(qc.parameters)
+        binds = _parameter_binds(params, bindings) if params else None
+        experiments = self._experiments(qc, 1, binds, options)
+        values = [saved_values(e["data"], len(observables)) for e in experiments]
+        if binds is None:
+            values = values * rows
+        if len(values) != rows:
+            raise DeviceError(f"Aer returned {len(values)} results for {rows} binding rows")
+        empty = [RegisterReadout(name=r.name, width=r.size, bits=b"") for r in circuit.registers]
+        return [
+            Readout(successful_shots=0, registers=empty, expectation_values=row)
+            for row in values
+        ]
+
     def _draw(
         self,
         circuit: Circuit,
@@ -357,13 +393,12 @@ def _shots(
     """The outcomes' bits (grouped by row) repeated by their counts, shuffled per row."""
     if int(repeats.sum()) != rows * shots:
         raise DeviceError(f"Aer returned {int(repeats.sum())} shots, expected {rows * shots}")
-    grouped = np.repeat(distinct, repeats, axis=0).reshape(rows, shots, distinct.shape[1])
     if len(distinct) == rows:  # one outcome per row: nothing to shuffle
-        return grouped
-    if rows == 1:
-        return grouped[:, rng.permutation(shots)]
-    order = rng.permuted(np.broadcast_to(np.arange(shots), (rows, shots)), axis=1)
-    return np.take_along_axis(grouped, order[:, :, None], axis=1)
+        return np.repeat(distinct, repeats, axis=0).reshape(rows, shots, distinct.shape[1])
+    # the outcomes' indices are shuffled, not their bits: one gather of the bits at the end
+    index = np.repeat(np.arange(len(distinct), dtype=np.intp), repeats).reshape(rows, shots)
+    index = rng.permuted(index, axis=1)
+    return distinct[index]
 
 
 def _readouts(circuit: Circuit, bits: npt.NDArray[np.uint8]) -> list[Readout]:

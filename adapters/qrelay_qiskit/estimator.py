@@ -29,6 +29,7 @@ from qiskit.quantum_info import Pauli, PauliList, SparsePauliOp
 from qrelay.errors import ValidationError
 from qrelay.payload import Bindings, Circuit
 from qrelay_qiskit.backend import QRelayBackend
+from qrelay_qiskit.estimator_exact import run_exact
 from qrelay_qiskit.estimator_values import Basis, Plan, PubPlan, build_result
 from qrelay_qiskit.mitigation import COMPILE_SEED as _COMPILE_SEED
 from qrelay_qiskit.mitigation import (
@@ -84,13 +85,19 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         return self._default_precision
 
     def run(self, pubs: Iterable[Any], *, precision: float | None = None) -> QRelayPrimitiveJob:
-        """Submit the PUBs as one job; its ``result()`` is a ``PrimitiveResult``."""
-        if precision is not None and not 0 < precision <= 1:
-            raise ValidationError(f"precision: {precision} is not in (0, 1]")
+        """Submit the PUBs as one job; its ``result()`` is a ``PrimitiveResult``.
+
+        Precision 0 (for the run, or for every PUB) asks for exact values, as does the
+        ``exact`` option: see :mod:`qrelay_qiskit.estimator_exact`.
+        """
+        if precision is not None and not 0 <= precision <= 1:
+            raise ValidationError(f"precision: {precision} is not in [0, 1]")
         default = self._default_precision if precision is None else precision
         coerced = [_coerce(pub, default, index) for index, pub in enumerate(pubs)]
         if not coerced:
             raise ValidationError("run: no PUBs given")
+        if self._exact(coerced):
+            return run_exact(self._backend, coerced, [_paulis(pub) for pub in coerced])
         plan = self._plan(coerced)
         payloads, tables = _payloads(plan)
         part = submit(
@@ -114,6 +121,19 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         )
 
     # ------------------------------------------------------------------ planning
+    def _exact(self, pubs: list[EstimatorPub]) -> bool:
+        """Whether the run takes the exact path; a run that mixes precision 0 with shots
+        is refused, naming the first PUB of precision 0."""
+        zero = [i for i, pub in enumerate(pubs) if float(pub.precision) == 0]
+        if self._options.exact or len(zero) == len(pubs):
+            return True
+        if zero:
+            raise ValidationError(
+                f"pub {zero[0]}: precision 0 asks for exact values, other PUBs for shots; "
+                "give every PUB precision 0 (or set options.exact) or none"
+            )
+        return False
+
     def _compiles(self) -> bool:
         return compiles_locally(self._backend)
 
@@ -300,8 +320,8 @@ def _coerce(pub: Any, precision: float, index: int) -> EstimatorPub:
             f"pub {index}: observables act on {array.num_qubits} qubits, the circuit has "
             f"{circuit.num_qubits}" + (" (after its layout)" if circuit.layout is not None else "")
         )
-    if len(rest) == 2 and rest[1] is not None and not 0 < float(rest[1]) <= 1:
-        raise ValidationError(f"pub {index}: precision {rest[1]} is not in (0, 1]")
+    if len(rest) == 2 and rest[1] is not None and not 0 <= float(rest[1]) <= 1:
+        raise ValidationError(f"pub {index}: precision {rest[1]} is not in [0, 1]")
     try:
         return EstimatorPub.coerce((circuit, array, *rest), precision)
     except (ValueError, TypeError) as exc:

@@ -144,12 +144,7 @@ def build_result(
             )
         else:
             evs, stds = per_factor[0][0], per_factor[0][1]
-        shape = tuple(pub.shape)
-        obs_index = np.arange(pub.observables.size).reshape(pub.observables.shape)
-        row_index = np.arange(pub_plan.rows).reshape(
-            pub.parameter_values.shape if pub.circuit.num_parameters else ()
-        )
-        obs_at, row_at = np.broadcast_arrays(obs_index, row_index)
+        obs_at, row_at = _broadcast(pub, pub_plan.rows)
         metadata: dict[str, Any] = {
             "shots": shots,
             "target_precision": float(pub.precision),
@@ -168,13 +163,34 @@ def build_result(
             }
         if calibration_id is not None:
             metadata["calibration_id"] = calibration_id
-        data = DataBin(
-            evs=np.asarray(evs[obs_at, row_at]).reshape(shape),
-            stds=np.asarray(stds[obs_at, row_at]).reshape(shape),
-            shape=shape,
-        )
+        data = pub_data(pub, pub_plan.rows, evs, stds)
         results.append(PubResult(data, metadata=metadata))
     return PrimitiveResult(results, metadata={"version": 2})
+
+
+def _broadcast(
+    pub: EstimatorPub, rows: int
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """For each entry of the PUB's broadcast shape: its observable and its parameter row."""
+    obs_index = np.arange(pub.observables.size).reshape(pub.observables.shape)
+    row_index = np.arange(rows).reshape(
+        pub.parameter_values.shape if pub.circuit.num_parameters else ()
+    )
+    obs_at, row_at = np.broadcast_arrays(obs_index, row_index)
+    return obs_at, row_at
+
+
+def pub_data(
+    pub: EstimatorPub, rows: int, evs: npt.NDArray[np.float64], stds: npt.NDArray[np.float64]
+) -> DataBin:
+    """The PUB's ``DataBin`` from ``(observables, rows)`` values, in its broadcast shape."""
+    obs_at, row_at = _broadcast(pub, rows)
+    shape = tuple(pub.shape)
+    return DataBin(
+        evs=np.asarray(evs[obs_at, row_at]).reshape(shape),
+        stds=np.asarray(stds[obs_at, row_at]).reshape(shape),
+        shape=shape,
+    )
 
 
 def _techniques(plan: Plan) -> list[str]:

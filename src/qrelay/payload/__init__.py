@@ -34,6 +34,7 @@ from qrelay.payload.jobs import (
     SimMethod,
 )
 from qrelay.payload.limits import InstructionBudget, check_target_limits, instruction_limit
+from qrelay.payload.observables import Observable, PauliTerm
 from qrelay.payload.ops import OPS, OpKind, OpSpec, op_spec
 from qrelay.payload.parsing import parse, payload_error, validate_json
 from qrelay.payload.readout import Readout, RegisterReadout, decode_readouts, encode_readouts
@@ -73,6 +74,7 @@ from qrelay.payload.workers import (
 __all__ = [
     "MAX_PRIORITY",
     "OPS",
+    "Observable",
     "PAYLOAD_VERSION",
     "TERMINAL_CIRCUIT_STATES",
     "UNSUCCESSFUL_CIRCUIT_STATES",
@@ -105,6 +107,7 @@ __all__ = [
     "OpKind",
     "OpSpec",
     "QubitProperties",
+    "PauliTerm",
     "Readout",
     "Register",
     "RegisterReadout",

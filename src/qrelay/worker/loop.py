@@ -31,6 +31,7 @@ from qrelay.errors import (
     DeviceError,
     NotFoundError,
     PermissionDeniedError,
+    PayloadError,
     QRelayError,
     ServiceError,
     TransportError,
@@ -563,6 +564,12 @@ class Worker:
                 check_verbatim(circuit, info)  # raises, naming the qubit count
             identity = _identity(circuit.num_qubits)
             return CompileResult(circuit, identity, dict(identity))
+        if circuit.observables is not None:
+            # a compiled circuit has other qubits than the ones the observables name
+            raise PayloadError(
+                f"observables: {info.name!r} compiles circuits; submit a circuit with "
+                "observables verbatim"
+            )
         ctx.report_status(CircuitStatus.COMPILING, None)
         return self.compiler().compile(circuit, info)
 
