@@ -97,7 +97,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         if not coerced:
             raise ValidationError("run: no PUBs given")
         if self._exact(coerced):
-            return run_exact(self._backend, coerced, [_paulis(pub) for pub in coerced])
+            return run_exact(self._backend, coerced)
         plan = self._plan(coerced)
         payloads, tables = _payloads(plan)
         part = submit(

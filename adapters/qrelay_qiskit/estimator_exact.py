@@ -2,11 +2,10 @@
 
 On a target that computes expectation values (``capabilities.expectation_values``: the
 ideal ``aer_simulator``), ``options={"exact": True}`` or precision 0 sends each PUB as one
-payload circuit carrying its distinct Paulis as observables (see
-:mod:`qrelay.payload.observables`), with the PUB's parameter array as its bindings table,
-all PUBs in one service job. The worker answers each Pauli per row exactly; the
-observables' values are the coefficients times those, and the standard errors are 0. No
-shots are drawn, so no mitigation applies.
+payload circuit carrying its observables (see :mod:`qrelay.payload.observables`), with
+the PUB's parameter array as its bindings table, all PUBs in one service job. The worker
+answers each observable per row exactly, and the standard errors are 0. No shots are
+drawn, so no mitigation applies (the metadata says so).
 """
 
 from __future__ import annotations
@@ -23,17 +22,15 @@ from qrelay.errors import JobFailedError, ValidationError
 from qrelay.payload import Bindings, Circuit, parse
 from qrelay_qiskit.backend import QRelayBackend
 from qrelay_qiskit.estimator_values import pub_data
-from qrelay_qiskit.exact import observable_of
+from qrelay_qiskit.exact import observable_of_sparse
 from qrelay_qiskit.primitive_jobs import QRelayPrimitiveJob, Submission, collect, pub_table, submit
 
 
 @dataclass
 class ExactPub:
-    """A PUB on the exact path: its Paulis' coefficients per observable, and its rows."""
+    """A PUB on the exact path, and how many parameter rows it has."""
 
     pub: EstimatorPub
-    coefficients: npt.NDArray[np.float64]  # (observables, paulis)
-    constant: npt.NDArray[np.float64]  # (observables,)
     rows: int
 
 
@@ -47,36 +44,36 @@ def check_exact(backend: QRelayBackend) -> None:
         )
 
 
-def run_exact(
-    backend: QRelayBackend, pubs: list[EstimatorPub], paulis: list[Any]
-) -> QRelayPrimitiveJob:
-    """Submit ``pubs`` as one job of circuits with observables; ``paulis[i]`` is PUB
-    ``i``'s ``(labels, coefficients, constant)``."""
+def run_exact(backend: QRelayBackend, pubs: list[EstimatorPub]) -> QRelayPrimitiveJob:
+    """Submit ``pubs`` as one job of circuits that carry their observables."""
     from qrelay_qiskit.convert import from_qiskit
 
     check_exact(backend)
     planned: list[ExactPub] = []
     payloads: list[Circuit] = []
     tables: list[Bindings | None] = []
-    for index, (pub, (labels, coefficients, constant)) in enumerate(zip(pubs, paulis, strict=True)):
-        stripped = pub.circuit.remove_final_measurements(inplace=False)
+    for index, pub in enumerate(pubs):
+        circuit = pub.circuit
+        if "measure" in circuit.count_ops():
+            circuit = circuit.remove_final_measurements(inplace=False)
         shape = tuple(pub.parameter_values.shape)
         values = pub_table(pub.circuit, pub.parameter_values, shape, None, index)
-        payload = from_qiskit(stripped).model_dump()
-        payload["observables"] = [observable_of(label) for label in labels]
+        payload = from_qiskit(circuit).model_dump()
+        payload["observables"] = [
+            observable_of_sparse(obs) for obs in pub.observables.sparse_observables_array().ravel()
+        ]
         try:
-            circuit = parse(Circuit, payload)
+            checked = parse(Circuit, payload)
         except ValidationError as exc:
             raise ValidationError(f"pub {index}: {exc}") from exc
-        rows = 1 if values is None else values.shape[0]
         names = [p.name for p in pub.circuit.parameters]
-        keep = [j for j, name in enumerate(names) if name in circuit.parameters]
+        keep = [j for j, name in enumerate(names) if name in checked.parameters]
         table = None
         if values is not None and keep:
             table = Bindings(names=[names[j] for j in keep], values=values[:, keep].tolist())
-        payloads.append(circuit)
+        payloads.append(checked)
         tables.append(table)
-        planned.append(ExactPub(pub, coefficients, constant, rows))
+        planned.append(ExactPub(pub, 1 if values is None else values.shape[0]))
     members = [f"pub {i} (exact)" for i in range(len(pubs))]
     part = submit(
         backend, members, payloads, tables, shots=1, options={}, seed=None, verbatim=True
@@ -102,8 +99,7 @@ def _result(
         values = [r.expectation_values for r in rows[index]]
         if any(v is None for v in values) or len(values) != entry.rows:
             raise JobFailedError(f"pub {index}: the target sent no expectation values")
-        table = np.asarray(values, dtype=float).reshape(entry.rows, -1)  # (rows, paulis)
-        evs = entry.constant[:, None] + entry.coefficients @ table.T
+        evs = np.asarray(values, dtype=float).reshape(entry.rows, -1).T  # (observables, rows)
         metadata: dict[str, Any] = {
             "shots": 0,
             "target_precision": 0.0,

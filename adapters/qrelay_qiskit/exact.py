@@ -3,8 +3,8 @@
 A payload circuit may carry observables (see :mod:`qrelay.payload.observables`); an ideal
 simulator then answers each with ``<psi|O|psi>`` instead of shots. On Aer that is one
 ``SaveExpectationValue`` instruction per observable at the end of the circuit, all binding
-rows in one run. The estimator writes its Paulis into observables with
-:func:`observable_of`, and the engine reads them back with :func:`operator_of`.
+rows in one run. The estimator writes its observables with :func:`observable_of_sparse`,
+and the engine reads them back with :func:`operator_of`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from qiskit.circuit import QuantumCircuit
-from qiskit.quantum_info import SparsePauliOp
+from qiskit.quantum_info import SparseObservable, SparsePauliOp
 
 from qrelay.payload import Observable, PauliTerm
 
@@ -21,15 +22,13 @@ from qrelay.payload import Observable, PauliTerm
 _LABEL = "qrelay_ev{}"
 
 
-def observable_of(label: str, coefficient: float = 1.0) -> Observable:
-    """The one-term observable of a Pauli label in Qiskit's order (qubit 0 rightmost)."""
-    letters = [(q, letter) for q, letter in enumerate(reversed(label)) if letter != "I"]
-    term = PauliTerm(
-        pauli="".join(letter for _, letter in letters),
-        qubits=[q for q, _ in letters],
-        coefficient=coefficient,
-    )
-    return Observable(terms=[term])
+def observable_of_sparse(observable: SparseObservable) -> Observable:
+    """A Qiskit ``SparseObservable`` (projectors expanded into Paulis) as an observable."""
+    terms = [
+        PauliTerm(pauli=letters, qubits=list(qubits), coefficient=float(np.real(coefficient)))
+        for letters, qubits, coefficient in observable.as_paulis().to_sparse_list()
+    ]
+    return Observable(terms=terms or [PauliTerm(pauli="", qubits=[], coefficient=0.0)])
 
 
 def operator_of(observable: Observable, num_qubits: int) -> SparsePauliOp:
