@@ -222,8 +222,7 @@ class AerEngine:
             raise DeviceError(f"Aer returned {len(values)} results for {rows} binding rows")
         empty = [RegisterReadout(name=r.name, width=r.size, bits=b"") for r in circuit.registers]
         return [
-            Readout(successful_shots=0, registers=empty, expectation_values=row)
-            for row in values
+            Readout(successful_shots=0, registers=empty, expectation_values=row) for row in values
         ]
 
     def _draw(

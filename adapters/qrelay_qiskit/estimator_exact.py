@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from qiskit.primitives.containers import PrimitiveResult, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
@@ -75,9 +74,7 @@ def run_exact(backend: QRelayBackend, pubs: list[EstimatorPub]) -> QRelayPrimiti
         tables.append(table)
         planned.append(ExactPub(pub, 1 if values is None else values.shape[0]))
     members = [f"pub {i} (exact)" for i in range(len(pubs))]
-    part = submit(
-        backend, members, payloads, tables, shots=1, options={}, seed=None, verbatim=True
-    )
+    part = submit(backend, members, payloads, tables, shots=1, options={}, seed=None, verbatim=True)
     return QRelayPrimitiveJob(
         [part],
         lambda parts, timeout, job_id, progress: _result(

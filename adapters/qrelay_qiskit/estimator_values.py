@@ -168,9 +168,7 @@ def build_result(
     return PrimitiveResult(results, metadata={"version": 2})
 
 
-def _broadcast(
-    pub: EstimatorPub, rows: int
-) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+def _broadcast(pub: EstimatorPub, rows: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
     """For each entry of the PUB's broadcast shape: its observable and its parameter row."""
     obs_index = np.arange(pub.observables.size).reshape(pub.observables.shape)
     row_index = np.arange(rows).reshape(

@@ -145,7 +145,7 @@ def test_exact_values_in_one_job_with_no_spread(aer) -> None:  # type: ignore[no
 
 def test_exact_path_refusals(aer, heavyhex) -> None:  # type: ignore[no-untyped-def]
     qc = _ghz(2)
-    with pytest.raises(ValidationError, match="'heavyhex_qpu'.*expectation_values is false"):
+    with pytest.raises(ValidationError, match=r"'heavyhex_qpu'.*expectation_values is false"):
         QRelayEstimatorV2(heavyhex, options={"exact": True}).run([(qc, "ZZ")])
     with pytest.raises(ValidationError, match="'heavyhex_qpu'"):
         QRelayEstimatorV2(heavyhex).run([(qc, "ZZ")], precision=0)
@@ -159,7 +159,7 @@ def test_exact_path_refusals(aer, heavyhex) -> None:  # type: ignore[no-untyped-
     mid.h(0)
     mid.measure(0, 0)
     mid.cx(0, 1)
-    with pytest.raises(ValidationError, match="pub 0: .*'measure' instruction"):
+    with pytest.raises(ValidationError, match=r"pub 0: .*'measure' instruction"):
         QRelayEstimatorV2(aer, options={"exact": True}).run([(mid, "ZZ")])
 
 

@@ -151,6 +151,12 @@ def samples() -> dict[str, BaseModel]:
     bindings = _bindings()
     readout = _readout()
     info = _target_info()
+    observable = p.Observable(
+        terms=[
+            p.PauliTerm(pauli="ZX", qubits=[0, 2], coefficient=0.5),
+            p.PauliTerm(pauli="", qubits=[], coefficient=-1.0),
+        ]
+    )
     job = _job_data(circuit, readout)
     return {
         "BalanceResponse": p.BalanceResponse(balance=12.5),
@@ -212,6 +218,8 @@ def samples() -> dict[str, BaseModel]:
             name="Ada", email="ada@example.org", role=p.Role.PRIORITY, balance=10.0
         ),
         "NewWorker": p.NewWorker(name="worker-a", targets=["square_qpu", "aer_simulator"]),
+        "Observable": observable,
+        "PauliTerm": observable.terms[0],
         "QubitProperties": info.qubits[0],
         "Readout": readout,
         "Register": circuit.registers[0],

@@ -100,7 +100,7 @@ def test_a_target_without_the_capability_refuses_observables_by_name() -> None:
         p.check_target_limits(job, _target(False))
     from qrelay.worker.capabilities import check_capabilities
 
-    with pytest.raises(PayloadError, match="capabilities.expectation_values is false"):
+    with pytest.raises(PayloadError, match=r"capabilities\.expectation_values is false"):
         check_capabilities(job.circuits[0], _target(False))
     check_capabilities(job.circuits[0], _target(True))
 

@@ -235,8 +235,12 @@ class Circuit(WireModel):
     qubit_labels: list[str] | None = None
     layout: list[KeyLayout] | None = None
     #: Pauli sums whose exact expectation values the target returns instead of shots
-    #: (see :mod:`qrelay.payload.observables`); ``None``: a circuit that is sampled.
-    observables: Annotated[list[Observable], Field(max_length=MAX_OBSERVABLES)] | None = None
+    #: (see :mod:`qrelay.payload.observables`); ``None`` (left out of the JSON): a circuit
+    #: that is sampled.
+    observables: Annotated[
+        list[Observable] | None,
+        Field(max_length=MAX_OBSERVABLES, exclude_if=lambda value: value is None),
+    ] = None
 
     @property
     def num_clbits(self) -> int:

@@ -92,7 +92,9 @@ def check_observables(
             )
 
 
-def check_expectation_values(values: Sequence[float] | None, observables: int | None, row: int) -> None:
+def check_expectation_values(
+    values: Sequence[float] | None, observables: int | None, row: int
+) -> None:
     """Refuse a readout whose values do not answer the circuit's observables one to one
     (``observables``: how many the circuit has, ``None`` if it is sampled)."""
     if observables is None:

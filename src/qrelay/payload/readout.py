@@ -102,7 +102,10 @@ class Readout(WireModel):
     registers: list[RegisterReadout] = []
     memory: dict[str, list[float]] | None = None
     execution_duration_us: Annotated[int, Field(ge=0)] | None = None
-    expectation_values: Annotated[list[float], Field(max_length=MAX_OBSERVABLES)] | None = None
+    expectation_values: Annotated[
+        list[float] | None,
+        Field(max_length=MAX_OBSERVABLES, exclude_if=lambda value: value is None),
+    ] = None
 
     @model_validator(mode="after")
     def _shapes(self) -> Readout:
