@@ -15,7 +15,7 @@ from qrelay.qpu.fleet import calibration_hash, fleet_device
 from qrelay.qpu.native import reduce_to_touched
 from qrelay_qiskit.compiler import TranspileCompiler
 from qrelay_qiskit.convert import to_qiskit
-from qrelay_qiskit.engine import AerEngine, bits_from_counts, run_public
+from qrelay_qiskit.engine import AerEngine, run_public, shots_from_counts
 from qrelay_qiskit.noise import noise_model_from_spec, noise_model_from_target, parse_noise_spec
 
 from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
@@ -250,7 +250,7 @@ def test_readout_bits_keep_each_rows_counts_in_shuffled_order(rows: int) -> None
     """Counts become per-shot bits: each row keeps exactly its counts, each shot its own
     outcome (bits of one outcome stay together), and the shots are not left grouped."""
     counts = [{"0x0": 500, "0x3": 500}, {"0x1": 100, "0x2": 900}, {"0x3": 1000}][:rows]
-    bits = bits_from_counts(2, counts, 1000, np.random.default_rng(5))
+    bits = shots_from_counts(2, counts, 1000, np.random.default_rng(5)).bits()
     assert bits.shape == (rows, 1000, 2)
     for row, expected in zip(bits, counts, strict=True):
         values = row[:, 0].astype(int) + 2 * row[:, 1].astype(int)
@@ -258,7 +258,7 @@ def test_readout_bits_keep_each_rows_counts_in_shuffled_order(rows: int) -> None
         assert {hex(v): int(n) for v, n in zip(distinct, repeats, strict=True)} == expected
     first = bits[0, :, 0]
     assert np.count_nonzero(first[1:] != first[:-1]) > 100  # not 500 zeros then 500 ones
-    again = bits_from_counts(2, counts, 1000, np.random.default_rng(5))
+    again = shots_from_counts(2, counts, 1000, np.random.default_rng(5)).bits()
     assert np.array_equal(bits, again)
 
 
