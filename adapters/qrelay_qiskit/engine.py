@@ -30,7 +30,7 @@ from qrelay_qiskit.sampling import FinalMeasurements, final_measurements
 log = logging.getLogger(__name__)
 
 #: How many converted circuits the engine remembers (keyed by their JSON).
-_CONVERTED_CACHE: Final = 16
+_CONVERTED_CACHE: Final = 64
 #: Up to this many qubits an ideal run takes Aer's ``statevector`` method rather than
 #: what ``automatic`` picks. For a Clifford circuit ``automatic`` picks ``stabilizer``,
 #: which simulates every shot; the state vector is sampled once. With 1,000 shots the
