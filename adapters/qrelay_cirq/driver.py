@@ -171,8 +171,7 @@ class CirqDriver:
                     '"readout_error": pr}}'
                 )
             noise = _noise_model(parse_noise_spec(spec))
-        seed = task.options.get("seed")
-        seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+        seed = task.seed()
         if noise is None and is_terminal(circuit):
             return _sample_terminal(task, circuit, seed, ctx)
         program = to_cirq(circuit)

@@ -32,16 +32,6 @@ def warm_up() -> None:
     shared_engine()
 
 
-def task_seed(task: WorkerTask) -> int | None:
-    """The ``seed`` option of a task, if the user gave one (an integer)."""
-    seed = task.options.get("seed")
-    if seed is None:
-        return None
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise PayloadError(f"options.seed: expected a non-negative integer, got {seed!r}")
-    return seed
-
-
 def simulate(
     task: WorkerTask,
     circuit: Circuit,
@@ -87,7 +77,7 @@ def simulate(
             shots=task.shots,
             bindings=task.bindings,
             noise=noise,
-            seed=task_seed(task),
+            seed=task.seed(),
             noise_model=noise_model,
             max_threads=max_threads,
         )

@@ -59,8 +59,9 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
     ) -> None:
         """``options`` take IBM's names (``resilience_level``, ``twirling.*``, ...).
 
-        ``seed`` fixes the random twirls (and the local compiler); the shots themselves
-        are drawn by the target.
+        ``seed`` fixes the random twirls, the local compiler and, on a simulator, the
+        shots (each circuit of the job draws with its own seed derived from it); an
+        emulated QPU draws its shots itself.
         """
         if not 0 < default_precision <= 1:
             raise ValidationError(f"default_precision: {default_precision} is not in (0, 1]")
@@ -107,9 +108,9 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
             tables,
             shots=plan.shots_per_randomization,
             options={},
-            # not the simulator's seed: every circuit of a job would draw the same shots,
-            # and the randomizations and noise factors must be independent samples
-            seed=None,
+            # each circuit of the job draws with seed + its index (WorkerTask.seed), so the
+            # randomizations and noise factors stay independent samples
+            seed=self._seed,
             verbatim=self._compiles(),
         )
         calibration_id = self._backend.info.calibration_id

@@ -163,8 +163,22 @@ def test_exact_path_refusals(aer, heavyhex) -> None:  # type: ignore[no-untyped-
         QRelayEstimatorV2(aer, options={"exact": True}).run([(mid, "ZZ")])
 
 
+def test_a_seeded_run_draws_the_same_shots_again(aer) -> None:  # type: ignore[no-untyped-def]
+    pubs = _broadcast_pubs()
+    options = {"resilience_level": 1, "twirling.num_randomizations": 4}
+    first, again = (
+        QRelayEstimatorV2(aer, seed=21, options=options).run(pubs, precision=0.1).result()
+        for _ in range(2)
+    )
+    other = QRelayEstimatorV2(aer, seed=22, options=options).run(pubs, precision=0.1).result()
+    for a, b, c in zip(first, again, other, strict=True):
+        np.testing.assert_array_equal(a.data.evs, b.data.evs)
+        np.testing.assert_array_equal(a.data.stds, b.data.stds)
+        assert not np.array_equal(a.data.evs, c.data.evs)
+
+
 def test_precision_sets_shots_and_stds(aer) -> None:  # type: ignore[no-untyped-def]
-    estimator = QRelayEstimatorV2(aer, options={"resilience_level": 0})
+    estimator = QRelayEstimatorV2(aer, seed=4, options={"resilience_level": 0})
     qc = QuantumCircuit(1)
     qc.h(0)
     coarse, fine = estimator.run([(qc, "Z", None, 0.1), (qc, "Z", None, 0.02)]).result()

@@ -80,6 +80,21 @@ class WorkerTask(WireModel):
     execution_id: str | None = None
     deployment_id: str | None = None
 
+    def seed(self) -> int | None:
+        """The simulator seed of this circuit, when the job's ``options.seed`` gives one.
+
+        Circuit ``i`` of a job draws with ``seed + i`` (as Aer seeds the experiments of one
+        run), so the circuits of one seeded job are independent samples, not one sample
+        drawn again; circuit 0 keeps the seed as given. A seed that is not a non-negative
+        integer is refused by name.
+        """
+        seed = self.options.get("seed")
+        if seed is None:
+            return None
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise PayloadError(f"options.seed: expected a non-negative integer, got {seed!r}")
+        return seed + self.circuit_index
+
 
 class WorkerTaskStatus(WireModel):
     """A worker's progress report for a leased task (and its execution id once known)."""

@@ -298,11 +298,10 @@ class QpuGrpcDriver:
             noise = sliced.model_copy(
                 update={"calibration_id": "slice-" + calibration_hash(sliced)}
             )
-        seed = task.options.get("seed")
         return self.engine().run(
             reduced.circuit,
             shots=task.shots,
             bindings=task.bindings,
             noise=noise,
-            seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+            seed=task.seed(),
         )
