@@ -10,7 +10,12 @@ import pytest
 
 from qrelay import payload as p
 from qrelay.errors import PayloadError
-from qrelay.payload.observables import MAX_OBSERVABLES, MAX_TERMS, check_expectation_values
+from qrelay.payload.observables import (
+    MAX_LETTERS,
+    MAX_OBSERVABLES,
+    MAX_TERMS,
+    check_expectation_values,
+)
 
 
 def _term(pauli: str, qubits: list[int], coefficient: float = 1.0) -> dict[str, Any]:
@@ -69,6 +74,10 @@ def test_observables_are_bounded_before_they_are_expanded() -> None:
     _refused(_circuit([one] * (MAX_OBSERVABLES + 1)), "observables")
     many = {"terms": [_term("Z", [0])] * (MAX_TERMS // 2 + 1)}
     _refused(_circuit([many, many]), f"terms in all exceed the limit of {MAX_TERMS}")
+    wide = {"terms": [_term("Z" * 1000, list(range(1000)))] * (MAX_LETTERS // 1000 + 1)}
+    data = _circuit([wide])
+    data["num_qubits"] = 1000
+    _refused(data, f"letters in all exceed the limit of {MAX_LETTERS}")
 
 
 @pytest.mark.parametrize("op", ["measure", "reset"])

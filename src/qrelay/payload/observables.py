@@ -10,7 +10,8 @@ qubits it names (``{"pauli": "XZ", "qubits": [0, 3], "coefficient": 0.5}`` is
 ``0.5 X_0 Z_3``; an empty string is the identity). The form is sparse, so a 2-local term
 on a 30-qubit circuit costs two letters, and framework-neutral: each adapter writes its
 own operators into it. Everything is bounded before a simulator expands it: terms per
-observable, observables per circuit, terms in all, qubits inside the circuit.
+observable, observables per circuit, terms and Pauli letters in all, qubits inside the
+circuit.
 
 The state is the one before any measurement, so a circuit with observables measures
 nothing, resets nothing and branches on nothing.
@@ -30,6 +31,8 @@ from qrelay.payload._base import WireModel
 MAX_OBSERVABLES: Final = 10_000
 #: The most terms one observable may hold, and all observables of a circuit together.
 MAX_TERMS: Final = 100_000
+#: The most Pauli letters all terms of a circuit's observables may hold together.
+MAX_LETTERS: Final = 1_000_000
 #: Ops that make the state depend on a measurement: refused beside observables.
 _STATE_CHANGING: Final = frozenset({"measure", "reset", "if"})
 
@@ -66,6 +69,12 @@ def check_observables(
     if total > MAX_TERMS:
         raise PayloadError(
             f"observables: {total} terms in all exceed the limit of {MAX_TERMS}",
+            location=("observables",),
+        )
+    letters = sum(len(term.pauli) for obs in observables for term in obs.terms)
+    if letters > MAX_LETTERS:
+        raise PayloadError(
+            f"observables: {letters} Pauli letters in all exceed the limit of {MAX_LETTERS}",
             location=("observables",),
         )
     for o, obs in enumerate(observables):
