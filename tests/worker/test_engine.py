@@ -276,3 +276,70 @@ def test_converted_circuits_are_found_again_by_content_and_left_unchanged() -> N
         (i.operation.name, tuple(again.find_bit(q).index for q in i.qubits)) for i in again
     ] == (before)
     assert engine.to_qiskit(ghz(3)) is not first
+
+
+def test_exact_values_of_observables_per_binding_row(engine: AerEngine) -> None:
+    from qrelay.payload import parse
+
+    circuit = parse(
+        Circuit,
+        {
+            "num_qubits": 2,
+            "parameters": ["t"],
+            "instructions": [
+                {"op": "ry", "qubits": [0], "params": ["t"]},
+                {"op": "cx", "qubits": [0, 1]},
+            ],
+            "observables": [
+                {"terms": [{"pauli": "ZZ", "qubits": [0, 1], "coefficient": 1.0}]},
+                {
+                    "terms": [
+                        {"pauli": "Z", "qubits": [1], "coefficient": 0.5},
+                        {"pauli": "X", "qubits": [0], "coefficient": 2.0},
+                        {"pauli": "", "qubits": [], "coefficient": -1.0},
+                    ]
+                },
+            ],
+        },
+    )
+    angles = [0.0, 0.7, math.pi]
+    readouts = engine.expectation_values(
+        circuit, bindings=Bindings(names=["t"], values=[[a] for a in angles])
+    )
+    assert [r.successful_shots for r in readouts] == [0, 0, 0]
+    for angle, readout in zip(angles, readouts, strict=True):
+        # cos(t/2)|00> + sin(t/2)|11>: <ZZ> = 1, <Z_1> = cos t, <X_0> = 0
+        expected = [1.0, 0.5 * math.cos(angle) - 1.0]
+        assert readout.expectation_values == pytest.approx(expected, abs=1e-9)
+
+
+def test_exact_values_are_ideal_only() -> None:
+    from datetime import UTC, datetime
+
+    from qrelay.payload import JobType, SimMethod, WorkerTask
+    from qrelay_qiskit.driver import simulate
+    from qrelay_qiskit.engine import AerEngine
+
+    circuit = Circuit.model_validate(
+        {
+            "num_qubits": 1,
+            "observables": [{"terms": [{"pauli": "Z", "qubits": [0], "coefficient": 1.0}]}],
+        }
+    )
+    task = WorkerTask(
+        task_id="t",
+        job_id="j",
+        circuit_index=0,
+        target="aer_simulator",
+        job_type=JobType.SIMULATE,
+        sim_method=SimMethod.NOISE_SIM,
+        shots=1,
+        circuit=circuit,
+        options={"noise": {"readout_error": 0.1}},
+        lease_id="l",
+        lease_expires_at=datetime.now(UTC),
+        attempt=1,
+    )
+    info = fleet_device("heavyhex_qpu")
+    with pytest.raises(PayloadError, match="observables: exact expectation values are ideal"):
+        simulate(task, circuit, info, AerEngine())
