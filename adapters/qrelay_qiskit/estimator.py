@@ -42,7 +42,7 @@ from qrelay_qiskit.mitigation import (
     fold_gates,
     twirl_gates,
 )
-from qrelay_qiskit.primitive_jobs import QRelayPrimitiveJob, pub_table, submit
+from qrelay_qiskit.primitive_jobs import QRelayPrimitiveJob, payload_table, pub_table, submit
 from qrelay_qiskit.primitive_options import EstimatorOptions, parse_options, randomizations
 
 
@@ -379,14 +379,8 @@ def _payloads(plan: Plan) -> tuple[list[Circuit], list[Bindings | None]]:
     from qrelay_qiskit.convert import from_qiskit
 
     payloads = [from_qiskit(c) for c in plan.circuits]
-    tables: list[Bindings | None] = []
-    for payload, (names, values) in zip(payloads, plan.tables, strict=True):
-        if values is None or not names:
-            tables.append(None)
-            continue
-        keep = [j for j, n in enumerate(names) if n in payload.parameters]
-        if not keep:
-            tables.append(None)
-            continue
-        tables.append(Bindings(names=[names[j] for j in keep], values=values[:, keep].tolist()))
+    tables = [
+        payload_table(payload, names, values)
+        for payload, (names, values) in zip(payloads, plan.tables, strict=True)
+    ]
     return payloads, tables

@@ -22,7 +22,14 @@ from qrelay.payload import Bindings, Circuit, parse
 from qrelay_qiskit.backend import QRelayBackend
 from qrelay_qiskit.estimator_values import pub_data
 from qrelay_qiskit.exact import observable_of_sparse
-from qrelay_qiskit.primitive_jobs import QRelayPrimitiveJob, Submission, collect, pub_table, submit
+from qrelay_qiskit.primitive_jobs import (
+    QRelayPrimitiveJob,
+    Submission,
+    collect,
+    payload_table,
+    pub_table,
+    submit,
+)
 
 
 @dataclass
@@ -66,12 +73,8 @@ def run_exact(backend: QRelayBackend, pubs: list[EstimatorPub]) -> QRelayPrimiti
         except ValidationError as exc:
             raise ValidationError(f"pub {index}: {exc}") from exc
         names = [p.name for p in pub.circuit.parameters]
-        keep = [j for j, name in enumerate(names) if name in checked.parameters]
-        table = None
-        if values is not None and keep:
-            table = Bindings(names=[names[j] for j in keep], values=values[:, keep].tolist())
         payloads.append(checked)
-        tables.append(table)
+        tables.append(payload_table(checked, names, values))
         planned.append(ExactPub(pub, 1 if values is None else values.shape[0]))
     members = [f"pub {i} (exact)" for i in range(len(pubs))]
     part = submit(backend, members, payloads, tables, shots=1, options={}, seed=None, verbatim=True)

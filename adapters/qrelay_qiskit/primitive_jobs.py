@@ -66,6 +66,17 @@ def bindings(names: Sequence[str], values: npt.NDArray[np.float64] | None) -> Bi
     return Bindings(names=list(names), values=values.tolist())
 
 
+def payload_table(
+    payload: Circuit, names: Sequence[str], values: npt.NDArray[np.float64] | None
+) -> Bindings | None:
+    """The table of the columns of ``values`` (named ``names``) that the converted
+    circuit ``payload`` declares: a parameter the conversion dropped takes no column."""
+    if values is None:
+        return None
+    keep = [j for j, name in enumerate(names) if name in payload.parameters]
+    return bindings([names[j] for j in keep], values[:, keep] if keep else None)
+
+
 @dataclass
 class Submission:
     """The service jobs of payload circuits that share one shot count.
