@@ -2,16 +2,20 @@
 ``BackendEstimatorV2`` on the same qrelay backend.
 
 The case: a 10-qubit, 50-term Hamiltonian (random Paulis, seeded) on a two-layer
-hardware-efficient ansatz, over 20 parameter sets, at precision 0.01. Each side runs in
-its own process (``python -m benchmarks.estimator_bench --side NAME``), which warms up and
-then reports the median of its timed runs; the parent starts the sides in turn, round
-after round, so a slow spell of the machine falls on all of them. Aer's side is the better
-of its default and single-threaded (``max_parallel_threads=1``) configurations.
+hardware-efficient ansatz, over 20 parameter sets, at precision 0.01. Every path runs in
+processes of its own, the paths in turn, round after round (:func:`benchmarks.apart.compare`),
+so a slow spell of the machine falls on all of them; Aer's side is the better of its
+default and single-threaded (``max_parallel_threads=1``) configurations.
+
+Paths: ``QRelayEstimatorV2`` with shots (``ceil(1 / 0.01**2)`` per measurement basis,
+level 0), ``QRelayEstimatorV2`` exact (``options={"exact": True}``: the worker computes
+the values), ``BackendEstimatorV2`` on the same qrelay backend, and Aer's ``EstimatorV2``
+(exact values plus Gaussian noise of the precision's size).
 
 Targets (ratio = ours / reference, lower is better):
 
 - ``QRelayEstimatorV2`` on ``aer_simulator`` vs ``qiskit_aer.primitives.EstimatorV2``: at
-  most 1.5;
+  most 1.5 (a row for the shot path, one for the exact path);
 - ``QRelayEstimatorV2`` vs ``BackendEstimatorV2(backend=<the same qrelay backend>)``: at
   most 0.33 (3x faster).
 
@@ -25,9 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +38,10 @@ QUBITS = 10
 TERMS = 50
 POINTS = 20
 PRECISION = 0.01
-SIDES = ("qrelay", "aer", "aer_single", "backend_estimator")
+SHOTS = "QRelayEstimatorV2 (shots)"
+EXACT = "QRelayEstimatorV2 (exact)"
+GENERIC = "BackendEstimatorV2 on the qrelay backend"
+AER = "Aer EstimatorV2"
 
 
 def problem() -> tuple[Any, Any, Any]:
@@ -62,59 +66,48 @@ def problem() -> tuple[Any, Any, Any]:
     return qc, hamiltonian, values
 
 
-def _runner(side: str) -> Callable[[], Any]:
-    qc, hamiltonian, values = problem()
-    pub = (qc, hamiltonian, values)
-    if side in ("aer", "aer_single"):
+def setups() -> dict[str, Callable[[], Callable[[], Any]]]:
+    """Each path's setup (see :func:`benchmarks.apart.time_setup`): it builds the
+    estimator and returns the call to time."""
+
+    def aer() -> Callable[[], Any]:
         from qiskit_aer.primitives import EstimatorV2 as AerEstimator
 
-        options: dict[str, Any] = {"default_precision": PRECISION}
-        if side == "aer_single":
-            options["backend_options"] = {"max_parallel_threads": 1}
-        aer = AerEstimator(options=options)
-        return lambda: aer.run([pub]).result()[0].data.evs
-    from qrelay_qiskit import QRelayEstimatorV2, QRelayProvider
+        from benchmarks.peers.local import AER_OPTIONS
 
-    backend = QRelayProvider().get_backend("aer_simulator")
-    if side == "qrelay":
-        ours = QRelayEstimatorV2(backend, options={"resilience_level": 0})
-        return lambda: ours.run([pub], precision=PRECISION).result()[0].data.evs
-    from qiskit.primitives import BackendEstimatorV2
+        qc, hamiltonian, values = problem()
+        options = {"default_precision": PRECISION, "backend_options": dict(AER_OPTIONS)}
+        estimator = AerEstimator(options=options)
+        return lambda: estimator.run([(qc, hamiltonian, values)]).result()[0].data.evs
 
-    generic = BackendEstimatorV2(backend=backend, options={"default_precision": PRECISION})
-    return lambda: generic.run([pub]).result()[0].data.evs
+    def ours(options: dict[str, Any]) -> Callable[[], Callable[[], Any]]:
+        def setup() -> Callable[[], Any]:
+            from qrelay_qiskit import QRelayEstimatorV2, QRelayProvider
 
+            qc, hamiltonian, values = problem()
+            backend = QRelayProvider().get_backend("aer_simulator")
+            estimator = QRelayEstimatorV2(backend, options=options)
+            pub = (qc, hamiltonian, values)
+            return lambda: estimator.run([pub], precision=PRECISION).result()[0].data.evs
 
-def side_main(side: str, repeat: int) -> None:
-    """Time one side in this process: warm up, then the median of ``repeat`` runs."""
-    fn = _runner(side)
-    fn()
-    fn()
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    print(json.dumps({"side": side, "ms": 1e3 * statistics.median(times)}))
+        return setup
 
+    def generic() -> Callable[[], Any]:
+        from qiskit.primitives import BackendEstimatorV2
 
-def _time_side(side: str, repeat: int) -> float:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.estimator_bench",
-            "--side",
-            side,
-            "--repeat",
-            str(repeat),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=1800,
-    )
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["ms"])
+        from qrelay_qiskit import QRelayProvider
+
+        qc, hamiltonian, values = problem()
+        backend = QRelayProvider().get_backend("aer_simulator")
+        estimator = BackendEstimatorV2(backend=backend, options={"default_precision": PRECISION})
+        return lambda: estimator.run([(qc, hamiltonian, values)]).result()[0].data.evs
+
+    return {
+        SHOTS: ours({"resilience_level": 0}),
+        EXACT: ours({"exact": True}),
+        GENERIC: generic,
+        AER: aer,
+    }
 
 
 def _row(case: str, ours: float, reference: float, target: str) -> dict[str, Any]:
@@ -129,36 +122,34 @@ def _row(case: str, ours: float, reference: float, target: str) -> dict[str, Any
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    """Both rows, each side timed in its own processes, the sides in turn."""
-    rounds = 1 if quick else 3
-    repeat = 2 if quick else 5
-    best: dict[str, list[float]] = {side: [] for side in SIDES}
-    for _ in range(rounds):
-        for side in SIDES:
-            best[side].append(_time_side(side, repeat))
-    median = {side: statistics.median(times) for side, times in best.items()}
-    aer = min(median["aer"], median["aer_single"])
+    """The rows: each path timed in processes of its own, the paths in turn."""
+    from benchmarks.apart import compare
+
+    found = compare(
+        "benchmarks.estimator_bench:setups",
+        [SHOTS, EXACT],
+        [GENERIC, AER],
+        repeat=2 if quick else 5,
+        rounds=1 if quick else 3,
+        warm=2,
+    )
+    if found.reasons:
+        raise RuntimeError(f"estimator benchmark: {found.reasons}")
+    median = {label: statistics.median(times) for label, times in found.times_ms.items()}
     case = f"{QUBITS}q {TERMS}-term Hamiltonian, {POINTS} parameter sets, precision {PRECISION}"
+    aer = f"Aer EstimatorV2 ({found.setups[AER]})"
     return [
-        _row(f"{case}: QRelayEstimatorV2 vs Aer EstimatorV2", median["qrelay"], aer, "<= 1.5x"),
-        _row(
-            f"{case}: QRelayEstimatorV2 vs BackendEstimatorV2 on the same backend",
-            median["qrelay"],
-            median["backend_estimator"],
-            "<= 0.33x (3x faster)",
-        ),
+        _row(f"{case}: {SHOTS} vs {aer}", median[SHOTS], median[AER], "<= 1.5x"),
+        _row(f"{case}: {EXACT} vs {aer}", median[EXACT], median[AER], "<= 1.5x"),
+        _row(f"{case}: {SHOTS} vs {GENERIC}", median[SHOTS], median[GENERIC], "<= 0.33x"),
+        _row(f"{case}: {EXACT} vs {GENERIC}", median[EXACT], median[GENERIC], "<= 0.33x"),
     ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="qrelay estimator benchmarks")
     parser.add_argument("--quick", action="store_true", help="fewer rounds and repeats")
-    parser.add_argument("--side", choices=SIDES, help="time one side in this process")
-    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    if args.side:
-        side_main(args.side, args.repeat)
-        return
     for row in run(args.quick):
         print(json.dumps(row))
 

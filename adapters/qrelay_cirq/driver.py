@@ -148,7 +148,7 @@ class CirqDriver:
                     '"readout_error": pr}}'
                 )
             noise = _noise_model(run.noise)
-        seed = run.seed
+        seed = task.seed()
         if noise is None and is_terminal(circuit):
             return _sample_terminal(task, circuit, seed, ctx)
         program = to_cirq(circuit)

@@ -40,7 +40,17 @@ def simulate(
     engine: Any,
     max_threads: int | None = None,
 ) -> list[Readout]:
-    """Run a task on Aer, ideal or with the noise its sim method asks for."""
+    """Run a task on Aer, ideal or with the noise its sim method asks for; a circuit
+    with observables gets their exact, ideal expectation values instead of shots."""
+    if circuit.observables is not None:
+        if task.sim_method == SimMethod.NOISE_SIM:
+            raise PayloadError(
+                "observables: exact expectation values are ideal; sim_method 'noise-sim' "
+                "takes shots (sample the circuit instead)"
+            )
+        return list(
+            engine.expectation_values(circuit, bindings=task.bindings, max_threads=max_threads)
+        )
     run = RunOptions.of(task)
     if run.meas_level != 2:
         raise PayloadError(
@@ -68,7 +78,7 @@ def simulate(
             shots=run.shots,
             bindings=task.bindings,
             noise=noise,
-            seed=run.seed,
+            seed=task.seed(),
             noise_model=noise_model,
             max_threads=max_threads,
         )

@@ -3,9 +3,10 @@
 A bindings table becomes Aer's ``parameter_binds``, so a sweep of a thousand points is
 one Aer run over one converted circuit, not a thousand conversions and runs. Readout is
 built from Aer's counts (computed in C++) rather than per-shot memory strings: each
-distinct outcome is expanded to its bits once, repeated by its count and the rows are
-shuffled. That gives per-shot arrays with exactly Aer's joint distribution (shot order
-in a simulator carries no information) without one Python string per shot.
+distinct outcome is expanded to its bits and packed once, and the shots are its index
+repeated by its count, shuffled within each row (see :class:`Shots`). That gives per-shot
+readout with exactly Aer's joint distribution (shot order in a simulator carries no
+information) without one Python string per shot.
 
 The engine keeps one ``AerSimulator`` and a small cache of converted circuits, and noise
 models are cached per calibration (see :mod:`qrelay_qiskit.noise`).
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -28,7 +30,7 @@ from qrelay_qiskit.sampling import FinalMeasurements, final_measurements
 log = logging.getLogger(__name__)
 
 #: How many converted circuits the engine remembers (keyed by their JSON).
-_CONVERTED_CACHE: Final = 16
+_CONVERTED_CACHE: Final = 64
 #: Up to this many qubits an ideal run takes Aer's ``statevector`` method rather than
 #: what ``automatic`` picks. For a Clifford circuit ``automatic`` picks ``stabilizer``,
 #: which simulates every shot; the state vector is sampled once. With 1,000 shots the
@@ -178,8 +180,8 @@ class AerEngine:
         if binds is None:
             # No symbols: one run of all rows' shots, split afterwards.
             counts = self._execute(qc, shots * rows, None, run_options)
-            whole = bits_from_counts(circuit.num_clbits, counts, shots * rows, rng)
-            return _readouts(circuit, whole.reshape(rows, shots, -1))
+            whole = shots_from_counts(circuit.num_clbits, counts, shots * rows, rng)
+            return _readouts(circuit, whole.reshaped(rows))
         if noise_model is not None and self._method == "automatic":
             # Aer 0.18's density-matrix method (which "automatic" picks for small noisy
             # circuits) can crash on relaxation+depolarizing noise with parameter_binds
@@ -187,8 +189,43 @@ class AerEngine:
         counts = self._execute(qc, shots, binds, run_options)
         if len(counts) != rows:
             raise DeviceError(f"Aer returned {len(counts)} results for {rows} binding rows")
-        bits = bits_from_counts(circuit.num_clbits, counts, shots, rng)
+        bits = shots_from_counts(circuit.num_clbits, counts, shots, rng)
         return _readouts(circuit, bits)
+
+    def expectation_values(
+        self,
+        circuit: Circuit,
+        *,
+        bindings: Bindings | None = None,
+        max_threads: int | None = None,
+    ) -> list[Readout]:
+        """The exact, ideal expectation values of ``circuit``'s observables per row of
+        ``bindings``: one Aer run that saves them (see :mod:`qrelay_qiskit.exact`), one
+        readout of no shots per row."""
+        from qrelay_qiskit.exact import expectation_circuit, saved_values
+
+        observables = circuit.observables
+        if observables is None:
+            raise PayloadError("observables: the circuit has none to compute")
+        qc = expectation_circuit(self.to_qiskit(circuit), observables)
+        options: dict[str, Any] = {}
+        if max_threads is not None:
+            options["max_parallel_threads"] = max_threads
+        if self._method == "automatic" and qc.num_qubits <= _SMALL:
+            options["method"] = "statevector"
+        rows = 1 if bindings is None else len(bindings)
+        params = list(qc.parameters)
+        binds = _parameter_binds(params, bindings) if params else None
+        experiments = self._experiments(qc, 1, binds, options)
+        values = [saved_values(e["data"], len(observables)) for e in experiments]
+        if binds is None:
+            values = values * rows
+        if len(values) != rows:
+            raise DeviceError(f"Aer returned {len(values)} results for {rows} binding rows")
+        empty = [RegisterReadout(name=r.name, width=r.size, bits=b"") for r in circuit.registers]
+        return [
+            Readout(successful_shots=0, registers=empty, expectation_values=row) for row in values
+        ]
 
     def _draw(
         self,
@@ -200,7 +237,7 @@ class AerEngine:
         binds: list[dict[Any, list[float]]] | None,
         options: dict[str, Any],
         rng: np.random.Generator,
-    ) -> npt.NDArray[np.uint8]:
+    ) -> Shots:
         """An ideal run that measures last: Aer gives each row's distribution of the
         measured qubits, and the shots are drawn from it (see :mod:`qrelay_qiskit.sampling`).
         The draw is seeded by ``rng``, so Aer's own seed has nothing left to decide."""
@@ -213,7 +250,7 @@ class AerEngine:
         drawn = rng.multinomial(
             shots, np.broadcast_to(probabilities, (rows, len(probabilities[0])))
         )
-        return bits_from_outcomes(circuit.num_clbits, drawn, final.outcome_values(), shots, rng)
+        return shots_from_outcomes(circuit.num_clbits, drawn, final.outcome_values(), shots, rng)
 
     def _execute(
         self,
@@ -296,10 +333,35 @@ def run_public(
 
 
 # ---------------------------------------------------------------------- readout
-def bits_from_counts(
+@dataclass(frozen=True)
+class Shots:
+    """Drawn shots: the distinct outcomes' bits, and per row and shot which outcome.
+
+    The shots stay indices into the outcomes until a register is written: its bits are
+    packed once per outcome and gathered per shot, so neither the shuffle nor the packing
+    touches one byte per clbit of every shot.
+    """
+
+    outcomes: npt.NDArray[np.uint8]  # (outcomes, width) of 0/1
+    index: npt.NDArray[np.intp]  # (rows, shots)
+
+    def bits(self) -> npt.NDArray[np.uint8]:
+        """``rows x shots x width`` bits."""
+        return self.outcomes[self.index]
+
+    def reshaped(self, rows: int) -> Shots:
+        """The same shots split into ``rows`` rows of equal length."""
+        return Shots(self.outcomes, self.index.reshape(rows, -1))
+
+
+def _no_outcomes(rows: int, shots: int, width: int) -> Shots:
+    return Shots(np.zeros((1, width), dtype=np.uint8), np.zeros((rows, shots), dtype=np.intp))
+
+
+def shots_from_counts(
     width: int, counts: list[dict[str, int]], shots: int, rng: np.random.Generator
-) -> npt.NDArray[np.uint8]:
-    """``rows x shots x width`` bits with exactly the distribution of each row's counts.
+) -> Shots:
+    """``rows x shots`` shots with exactly the distribution of each row's counts.
 
     All rows at once: the distinct outcomes of every row are expanded to bits together,
     repeated by their counts and shuffled within their row, so a 1,000-row sweep costs a
@@ -307,7 +369,7 @@ def bits_from_counts(
     """
     rows = len(counts)
     if width == 0 or rows == 0:
-        return np.zeros((rows, shots, width), dtype=np.uint8)
+        return _no_outcomes(rows, shots, width)
     keys: list[str] = []
     repeats_list: list[int] = []
     for row in counts:
@@ -325,18 +387,18 @@ def bits_from_counts(
     return _shots(distinct, repeats, rows, shots, rng)
 
 
-def bits_from_outcomes(
+def shots_from_outcomes(
     width: int,
     drawn: npt.NDArray[np.int64],
     values: npt.NDArray[np.uint64],
     shots: int,
     rng: np.random.Generator,
-) -> npt.NDArray[np.uint8]:
-    """``rows x shots x width`` bits from drawn counts: ``drawn[row, k]`` shots of outcome
-    ``k``, whose clbit value is ``values[k]`` (at most 63 clbits)."""
+) -> Shots:
+    """``rows x shots`` shots from drawn counts: ``drawn[row, k]`` shots of outcome ``k``,
+    whose clbit value is ``values[k]`` (at most 63 clbits)."""
     rows = len(drawn)
     if width == 0 or rows == 0:
-        return np.zeros((rows, shots, width), dtype=np.uint8)
+        return _no_outcomes(rows, shots, width)
     row_of, outcome = np.nonzero(drawn)  # row by row, as the expansion needs
     return _shots(_value_bits(values[outcome], width), drawn[row_of, outcome], rows, shots, rng)
 
@@ -353,29 +415,27 @@ def _shots(
     rows: int,
     shots: int,
     rng: np.random.Generator,
-) -> npt.NDArray[np.uint8]:
-    """The outcomes' bits (grouped by row) repeated by their counts, shuffled per row."""
+) -> Shots:
+    """The outcomes (grouped by row) repeated by their counts, shuffled within each row."""
     if int(repeats.sum()) != rows * shots:
         raise DeviceError(f"Aer returned {int(repeats.sum())} shots, expected {rows * shots}")
-    grouped = np.repeat(distinct, repeats, axis=0).reshape(rows, shots, distinct.shape[1])
-    if len(distinct) == rows:  # one outcome per row: nothing to shuffle
-        return grouped
-    if rows == 1:
-        return grouped[:, rng.permutation(shots)]
-    order = rng.permuted(np.broadcast_to(np.arange(shots), (rows, shots)), axis=1)
-    return np.take_along_axis(grouped, order[:, :, None], axis=1)
+    index = np.repeat(np.arange(len(distinct), dtype=np.intp), repeats).reshape(rows, shots)
+    if len(distinct) != rows:  # else one outcome per row: nothing to shuffle
+        index = rng.permuted(index, axis=1)
+    return Shots(distinct, index)
 
 
-def _readouts(circuit: Circuit, bits: npt.NDArray[np.uint8]) -> list[Readout]:
-    """One readout per row of ``bits`` (rows x shots x clbits), split into registers."""
-    rows, shots = bits.shape[0], bits.shape[1]
+def _readouts(circuit: Circuit, drawn: Shots) -> list[Readout]:
+    """One readout per row of ``drawn``, split into registers."""
+    rows, shots = drawn.index.shape
     if not circuit.registers:
         return [Readout(successful_shots=shots) for _ in range(rows)]
     packed: list[tuple[str, int, npt.NDArray[np.uint8]]] = []
     start = 0
     for reg in circuit.registers:
-        part = bits[:, :, start : start + reg.size]
-        packed.append((reg.name, reg.size, np.packbits(part, axis=2, bitorder="little")))
+        part = drawn.outcomes[:, start : start + reg.size]
+        per_outcome = np.packbits(part, axis=1, bitorder="little")  # (outcomes, bytes)
+        packed.append((reg.name, reg.size, per_outcome[drawn.index]))
         start += reg.size
     return [
         Readout(

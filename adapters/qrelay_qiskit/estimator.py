@@ -29,6 +29,7 @@ from qiskit.quantum_info import Pauli, PauliList, SparsePauliOp
 from qrelay.errors import ValidationError
 from qrelay.payload import Bindings, Circuit
 from qrelay_qiskit.backend import QRelayBackend
+from qrelay_qiskit.estimator_exact import run_exact
 from qrelay_qiskit.estimator_values import Basis, Plan, PubPlan, build_result
 from qrelay_qiskit.mitigation import COMPILE_SEED as _COMPILE_SEED
 from qrelay_qiskit.mitigation import (
@@ -41,7 +42,7 @@ from qrelay_qiskit.mitigation import (
     fold_gates,
     twirl_gates,
 )
-from qrelay_qiskit.primitive_jobs import QRelayPrimitiveJob, pub_table, submit
+from qrelay_qiskit.primitive_jobs import QRelayPrimitiveJob, payload_table, pub_table, submit
 from qrelay_qiskit.primitive_options import EstimatorOptions, parse_options, randomizations
 
 
@@ -58,8 +59,9 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
     ) -> None:
         """``options`` take IBM's names (``resilience_level``, ``twirling.*``, ...).
 
-        ``seed`` fixes the random twirls (and the local compiler); the shots themselves
-        are drawn by the target.
+        ``seed`` fixes the random twirls, the local compiler and, on a simulator, the
+        shots (each circuit of the job draws with its own seed derived from it); an
+        emulated QPU draws its shots itself.
         """
         if not 0 < default_precision <= 1:
             raise ValidationError(f"default_precision: {default_precision} is not in (0, 1]")
@@ -84,13 +86,19 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         return self._default_precision
 
     def run(self, pubs: Iterable[Any], *, precision: float | None = None) -> QRelayPrimitiveJob:
-        """Submit the PUBs as one job; its ``result()`` is a ``PrimitiveResult``."""
-        if precision is not None and not 0 < precision <= 1:
-            raise ValidationError(f"precision: {precision} is not in (0, 1]")
+        """Submit the PUBs as one job; its ``result()`` is a ``PrimitiveResult``.
+
+        Precision 0 (for the run, or for every PUB) asks for exact values, as does the
+        ``exact`` option: see :mod:`qrelay_qiskit.estimator_exact`.
+        """
+        if precision is not None and not 0 <= precision <= 1:
+            raise ValidationError(f"precision: {precision} is not in [0, 1]")
         default = self._default_precision if precision is None else precision
         coerced = [_coerce(pub, default, index) for index, pub in enumerate(pubs)]
         if not coerced:
             raise ValidationError("run: no PUBs given")
+        if self._exact(coerced):
+            return run_exact(self._backend, coerced)
         plan = self._plan(coerced)
         payloads, tables = _payloads(plan)
         part = submit(
@@ -100,9 +108,9 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
             tables,
             shots=plan.shots_per_randomization,
             options={},
-            # not the simulator's seed: every circuit of a job would draw the same shots,
-            # and the randomizations and noise factors must be independent samples
-            seed=None,
+            # each circuit of the job draws with seed + its index (WorkerTask.seed), so the
+            # randomizations and noise factors stay independent samples
+            seed=self._seed,
             verbatim=self._compiles(),
         )
         calibration_id = self._backend.info.calibration_id
@@ -114,6 +122,19 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         )
 
     # ------------------------------------------------------------------ planning
+    def _exact(self, pubs: list[EstimatorPub]) -> bool:
+        """Whether the run takes the exact path; a run that mixes precision 0 with shots
+        is refused, naming the first PUB of precision 0."""
+        zero = [i for i, pub in enumerate(pubs) if float(pub.precision) == 0]
+        if self._options.exact or len(zero) == len(pubs):
+            return True
+        if zero:
+            raise ValidationError(
+                f"pub {zero[0]}: precision 0 asks for exact values, other PUBs for shots; "
+                "give every PUB precision 0 (or set options.exact) or none"
+            )
+        return False
+
     def _compiles(self) -> bool:
         return compiles_locally(self._backend)
 
@@ -300,8 +321,8 @@ def _coerce(pub: Any, precision: float, index: int) -> EstimatorPub:
             f"pub {index}: observables act on {array.num_qubits} qubits, the circuit has "
             f"{circuit.num_qubits}" + (" (after its layout)" if circuit.layout is not None else "")
         )
-    if len(rest) == 2 and rest[1] is not None and not 0 < float(rest[1]) <= 1:
-        raise ValidationError(f"pub {index}: precision {rest[1]} is not in (0, 1]")
+    if len(rest) == 2 and rest[1] is not None and not 0 <= float(rest[1]) <= 1:
+        raise ValidationError(f"pub {index}: precision {rest[1]} is not in [0, 1]")
     try:
         return EstimatorPub.coerce((circuit, array, *rest), precision)
     except (ValueError, TypeError) as exc:
@@ -358,14 +379,8 @@ def _payloads(plan: Plan) -> tuple[list[Circuit], list[Bindings | None]]:
     from qrelay_qiskit.convert import from_qiskit
 
     payloads = [from_qiskit(c) for c in plan.circuits]
-    tables: list[Bindings | None] = []
-    for payload, (names, values) in zip(payloads, plan.tables, strict=True):
-        if values is None or not names:
-            tables.append(None)
-            continue
-        keep = [j for j, n in enumerate(names) if n in payload.parameters]
-        if not keep:
-            tables.append(None)
-            continue
-        tables.append(Bindings(names=[names[j] for j in keep], values=values[:, keep].tolist()))
+    tables = [
+        payload_table(payload, names, values)
+        for payload, (names, values) in zip(payloads, plan.tables, strict=True)
+    ]
     return payloads, tables

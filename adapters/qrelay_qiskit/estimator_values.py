@@ -20,7 +20,7 @@ from qiskit.primitives.containers import DataBin, PrimitiveResult, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
 from qrelay_qiskit.mitigation import MEAS_REGISTER, extrapolate
-from qrelay_qiskit.primitive_jobs import Submission, collect, register_bits
+from qrelay_qiskit.primitive_jobs import Submission, collect, register_bytes
 from qrelay_qiskit.primitive_options import EstimatorOptions
 
 
@@ -67,31 +67,40 @@ class Plan:
     calibrations: dict[tuple[int, ...], int] = field(default_factory=dict)
 
 
-def _signs(bits: npt.NDArray[np.uint8], masks: npt.NDArray[np.bool_]) -> npt.NDArray[np.float32]:
-    """``(paulis, rows, shots)`` values +-1 of each Pauli from ``(rows, shots, bits)``."""
-    parity = np.einsum("rsb,pb->prs", bits.astype(np.int32), masks.astype(np.int32)) & 1
-    signs: npt.NDArray[np.float32] = (1.0 - 2.0 * parity).astype(np.float32)
+def _packed(masks: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
+    """``(n, width)`` 0/1 masks packed as the readout packs a register's bits."""
+    packed: npt.NDArray[np.uint8] = np.packbits(masks.astype(bool), axis=1, bitorder="little")
+    return packed
+
+
+def _signs(packed: npt.NDArray[np.uint8], masks: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+    """``(paulis, rows, shots)`` values +-1 of each Pauli from ``(rows, shots, bytes)``
+    packed bits: the parity of the bits a Pauli reads, counted on the packed bytes."""
+    selected = packed[None, :, :, :] & _packed(masks)[:, None, None, :]
+    parity = np.bitwise_count(selected).sum(axis=-1, dtype=np.int32) & 1
+    signs: npt.NDArray[np.float64] = 1.0 - 2.0 * parity
     return signs
 
 
 def _untwirled(
     plan: Plan, rows: list[Any], circuits: list[int], width: int, *, as_rows: bool
 ) -> npt.NDArray[np.uint8]:
-    """``(param rows, randomizations * shots, bits)`` with the measurement flips undone.
+    """``(param rows, randomizations * shots, bytes)`` packed bits, measurement flips undone.
 
     The randomizations are rows of one circuit's table (``as_rows``) or one circuit each.
     """
     count = plan.randomizations
-    masks = plan.masks[:, :width]
+    flips = _packed(plan.masks[:, :width])
+    nbytes = flips.shape[1]
     if as_rows:
-        bits = register_bits(rows[circuits[0]], MEAS_REGISTER, width)
-        shots = bits.shape[1]
-        bits = bits.reshape(-1, count, shots, width) ^ masks[None, :, None, :]
+        packed = register_bytes(rows[circuits[0]], MEAS_REGISTER, width)
+        shots = packed.shape[1]
+        packed = packed.reshape(-1, count, shots, nbytes) ^ flips[None, :, None, :]
     else:
-        parts = [register_bits(rows[c], MEAS_REGISTER, width) for c in circuits]
-        bits = np.stack(parts, axis=1) ^ masks[None, :, None, :]
-        shots = bits.shape[2]
-    return bits.reshape(bits.shape[0], count * shots, width)
+        parts = [register_bytes(rows[c], MEAS_REGISTER, width) for c in circuits]
+        packed = np.stack(parts, axis=1) ^ flips[None, :, None, :]
+        shots = packed.shape[2]
+    return packed.reshape(packed.shape[0], count * shots, nbytes)
 
 
 def _estimate(
@@ -105,15 +114,15 @@ def _estimate(
     for basis in pub_plan.bases:
         assert basis.masks is not None
         width = basis.masks.shape[1]
-        bits = _untwirled(plan, rows, basis.circuits[factor], width, as_rows=plan.twirl_rows)
-        shots = bits.shape[1]
-        signs = _signs(bits, basis.masks)
+        packed = _untwirled(plan, rows, basis.circuits[factor], width, as_rows=plan.twirl_rows)
+        shots = packed.shape[1]
+        signs = _signs(packed, basis.masks)
         weights = pub_plan.coefficients[:, basis.paulis]
         if basis.calibration is not None:
             calibration = _untwirled(plan, rows, [basis.calibration], width, as_rows=True)
             scale = _signs(calibration, basis.masks).mean(axis=(1, 2))
             weights = weights / np.where(np.abs(scale) > 1e-3, scale, 1e-3)
-        values = np.einsum("op,prs->ors", weights, signs.astype(np.float64))
+        values = np.tensordot(weights, signs, axes=(1, 0))  # (observables, rows, shots)
         evs += values.mean(axis=2)
         variance += values.var(axis=2, ddof=1) / shots if shots > 1 else 0.0
     return evs, np.sqrt(variance), shots
@@ -144,12 +153,7 @@ def build_result(
             )
         else:
             evs, stds = per_factor[0][0], per_factor[0][1]
-        shape = tuple(pub.shape)
-        obs_index = np.arange(pub.observables.size).reshape(pub.observables.shape)
-        row_index = np.arange(pub_plan.rows).reshape(
-            pub.parameter_values.shape if pub.circuit.num_parameters else ()
-        )
-        obs_at, row_at = np.broadcast_arrays(obs_index, row_index)
+        obs_at, row_at = _broadcast(pub, pub_plan.rows)
         metadata: dict[str, Any] = {
             "shots": shots,
             "target_precision": float(pub.precision),
@@ -168,13 +172,32 @@ def build_result(
             }
         if calibration_id is not None:
             metadata["calibration_id"] = calibration_id
-        data = DataBin(
-            evs=np.asarray(evs[obs_at, row_at]).reshape(shape),
-            stds=np.asarray(stds[obs_at, row_at]).reshape(shape),
-            shape=shape,
-        )
+        data = pub_data(pub, pub_plan.rows, evs, stds)
         results.append(PubResult(data, metadata=metadata))
     return PrimitiveResult(results, metadata={"version": 2})
+
+
+def _broadcast(pub: EstimatorPub, rows: int) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """For each entry of the PUB's broadcast shape: its observable and its parameter row."""
+    obs_index = np.arange(pub.observables.size).reshape(pub.observables.shape)
+    row_index = np.arange(rows).reshape(
+        pub.parameter_values.shape if pub.circuit.num_parameters else ()
+    )
+    obs_at, row_at = np.broadcast_arrays(obs_index, row_index)
+    return obs_at, row_at
+
+
+def pub_data(
+    pub: EstimatorPub, rows: int, evs: npt.NDArray[np.float64], stds: npt.NDArray[np.float64]
+) -> DataBin:
+    """The PUB's ``DataBin`` from ``(observables, rows)`` values, in its broadcast shape."""
+    obs_at, row_at = _broadcast(pub, rows)
+    shape = tuple(pub.shape)
+    return DataBin(
+        evs=np.asarray(evs[obs_at, row_at]).reshape(shape),
+        stds=np.asarray(stds[obs_at, row_at]).reshape(shape),
+        shape=shape,
+    )
 
 
 def _techniques(plan: Plan) -> list[str]:

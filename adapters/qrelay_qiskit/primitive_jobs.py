@@ -66,6 +66,17 @@ def bindings(names: Sequence[str], values: npt.NDArray[np.float64] | None) -> Bi
     return Bindings(names=list(names), values=values.tolist())
 
 
+def payload_table(
+    payload: Circuit, names: Sequence[str], values: npt.NDArray[np.float64] | None
+) -> Bindings | None:
+    """The table of the columns of ``values`` (named ``names``) that the converted
+    circuit ``payload`` declares: a parameter the conversion dropped takes no column."""
+    if values is None:
+        return None
+    keep = [j for j, name in enumerate(names) if name in payload.parameters]
+    return bindings([names[j] for j in keep], values[:, keep] if keep else None)
+
+
 @dataclass
 class Submission:
     """The service jobs of payload circuits that share one shot count.
@@ -130,16 +141,16 @@ def _describe(member: Any) -> str:
     return f"pub {member}" if isinstance(member, int) else str(member)
 
 
-def register_bits(rows: list[Readout], name: str, width: int) -> npt.NDArray[np.uint8]:
-    """Register ``name`` of every row as ``(rows, shots, width)`` bits (0/1), with numpy."""
+def register_bytes(rows: list[Readout], name: str, width: int) -> npt.NDArray[np.uint8]:
+    """Register ``name`` of every row as ``(rows, shots, ceil(width / 8))`` packed bytes
+    (bit ``j`` in byte ``j // 8`` at position ``j % 8``, as the readout packs it)."""
     shots_set = {r.successful_shots for r in rows}
     if len(shots_set) != 1:
         raise JobFailedError(f"binding rows returned different shot counts {sorted(shots_set)}")
     shots = shots_set.pop()
     blob = b"".join(r.register(name).bits for r in rows)
     nbytes = (width + 7) // 8
-    packed = np.frombuffer(blob, dtype=np.uint8).reshape(len(rows), shots, nbytes)
-    return np.unpackbits(packed, axis=-1, count=width, bitorder="little")
+    return np.frombuffer(blob, dtype=np.uint8).reshape(len(rows), shots, nbytes)
 
 
 class QRelayPrimitiveJob(BasePrimitiveJob):  # type: ignore[misc]

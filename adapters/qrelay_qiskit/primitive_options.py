@@ -130,6 +130,9 @@ class EstimatorOptions(SamplerOptions):
     resilience_level: Literal[0, 1, 2] = 1
     resilience: ResilienceOptions = Field(default_factory=ResilienceOptions)
     seed_estimator: int | None = None
+    #: Exact expectation values computed by the target (no shots, ``stds`` 0): only on a
+    #: target with ``capabilities.expectation_values`` (the ideal ``aer_simulator``).
+    exact: bool = False
 
     @property
     def measure_mitigation(self) -> bool:

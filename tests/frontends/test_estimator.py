@@ -8,6 +8,8 @@ noisy values.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from qiskit import QuantumCircuit
@@ -71,8 +73,8 @@ def _within(result: PubResult, reference: PubResult, sigmas: float = 5.0) -> Non
     )
 
 
-@pytest.mark.parametrize("level", [0, 1])
-def test_broadcast_shapes_match_the_statevector_estimator(aer, level: int) -> None:  # type: ignore[no-untyped-def]
+def _broadcast_pubs() -> list[tuple[Any, ...]]:
+    """Two PUBs of the ansatz: observables (3, 1) against 7 parameter rows, and (7,)."""
     qc, _a = _ansatz()
     observables = [
         [SparsePauliOp.from_list([("ZZ", 1.0), ("XI", 0.5), ("YY", -0.3), ("II", 0.2)])],
@@ -80,7 +82,12 @@ def test_broadcast_shapes_match_the_statevector_estimator(aer, level: int) -> No
         [SparsePauliOp.from_list([("ZI", 0.7), ("IY", 0.4)])],
     ]
     values = np.linspace(-2.0, 2.5, 7).reshape(7, 1)
-    pubs = [(qc, observables, values), (qc, "ZX", values)]
+    return [(qc, observables, values), (qc, "ZX", values)]
+
+
+@pytest.mark.parametrize("level", [0, 1])
+def test_broadcast_shapes_match_the_statevector_estimator(aer, level: int) -> None:  # type: ignore[no-untyped-def]
+    pubs = _broadcast_pubs()
     estimator = QRelayEstimatorV2(aer, seed=11, options={"resilience_level": level})
     assert isinstance(estimator, BaseEstimatorV2)
     job = estimator.run(pubs, precision=0.05)
@@ -99,8 +106,79 @@ def test_broadcast_shapes_match_the_statevector_estimator(aer, level: int) -> No
     assert ("measure_mitigation (TREX)" in meta["techniques"]) is (level == 1)
 
 
+def test_broadcast_shapes_on_the_cirq_simulator(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
+    pubs = _broadcast_pubs()
+    backend = qiskit_provider.get_backend("cirq_simulator")
+    estimator = QRelayEstimatorV2(backend, seed=5, options={"resilience_level": 0})
+    job = estimator.run(pubs, precision=0.05)
+    assert "," not in job.job_id()
+    result = job.result()
+    reference = StatevectorEstimator().run(pubs).result()
+    assert result[0].data.evs.shape == (3, 7)
+    assert result[1].data.evs.shape == (7,)
+    for got, want in zip(result, reference, strict=True):
+        _within(got, want)
+
+
+def test_exact_values_in_one_job_with_no_spread(aer) -> None:  # type: ignore[no-untyped-def]
+    pubs = _broadcast_pubs()
+    reference = StatevectorEstimator().run(pubs).result()
+    for estimator, precision in (
+        (QRelayEstimatorV2(aer, options={"exact": True}), None),
+        (QRelayEstimatorV2(aer), 0.0),
+    ):
+        job = estimator.run(pubs, precision=precision)
+        assert "," not in job.job_id()  # both PUBs, every observable: one service job
+        result = job.result()
+        for got, want in zip(result, reference, strict=True):
+            assert got.data.evs.shape == want.data.evs.shape
+            np.testing.assert_allclose(got.data.evs, want.data.evs, atol=1e-9)
+            assert np.all(got.data.stds == 0)
+            assert got.metadata["exact"] is True
+            assert got.metadata["shots"] == 0
+    # measurements at the end are dropped, as on the shot path; PUB precision 0 alike
+    bell = _ghz(2)
+    bell.measure_all()
+    (single,) = QRelayEstimatorV2(aer).run([(bell, ["ZZ", "XX", "ZI"], None, 0.0)]).result()
+    np.testing.assert_allclose(single.data.evs, [1.0, 1.0, 0.0], atol=1e-9)
+
+
+def test_exact_path_refusals(aer, heavyhex) -> None:  # type: ignore[no-untyped-def]
+    qc = _ghz(2)
+    with pytest.raises(ValidationError, match=r"'heavyhex_qpu'.*expectation_values is false"):
+        QRelayEstimatorV2(heavyhex, options={"exact": True}).run([(qc, "ZZ")])
+    with pytest.raises(ValidationError, match="'heavyhex_qpu'"):
+        QRelayEstimatorV2(heavyhex).run([(qc, "ZZ")], precision=0)
+    with pytest.raises(ValidationError, match="pub 1: precision 0 asks for exact values"):
+        QRelayEstimatorV2(aer).run([(qc, "ZZ", None, 0.1), (qc, "ZZ", None, 0.0)])
+    with pytest.raises(ValidationError, match="precision"):
+        QRelayEstimatorV2(aer).run([(qc, "ZZ")], precision=-0.1)
+    with pytest.raises(ValidationError, match="exact"):
+        QRelayEstimatorV2(aer, options={"exact": "sometimes"})
+    mid = QuantumCircuit(2, 1)
+    mid.h(0)
+    mid.measure(0, 0)
+    mid.cx(0, 1)
+    with pytest.raises(ValidationError, match=r"pub 0: .*'measure' instruction"):
+        QRelayEstimatorV2(aer, options={"exact": True}).run([(mid, "ZZ")])
+
+
+def test_a_seeded_run_draws_the_same_shots_again(aer) -> None:  # type: ignore[no-untyped-def]
+    pubs = _broadcast_pubs()
+    options = {"resilience_level": 1, "twirling.num_randomizations": 4}
+    first, again = (
+        QRelayEstimatorV2(aer, seed=21, options=options).run(pubs, precision=0.1).result()
+        for _ in range(2)
+    )
+    other = QRelayEstimatorV2(aer, seed=22, options=options).run(pubs, precision=0.1).result()
+    for a, b, c in zip(first, again, other, strict=True):
+        np.testing.assert_array_equal(a.data.evs, b.data.evs)
+        np.testing.assert_array_equal(a.data.stds, b.data.stds)
+        assert not np.array_equal(a.data.evs, c.data.evs)
+
+
 def test_precision_sets_shots_and_stds(aer) -> None:  # type: ignore[no-untyped-def]
-    estimator = QRelayEstimatorV2(aer, options={"resilience_level": 0})
+    estimator = QRelayEstimatorV2(aer, seed=4, options={"resilience_level": 0})
     qc = QuantumCircuit(1)
     qc.h(0)
     coarse, fine = estimator.run([(qc, "Z", None, 0.1), (qc, "Z", None, 0.02)]).result()
@@ -162,7 +240,7 @@ def test_bad_pubs_are_refused_by_index(aer, heavyhex) -> None:  # type: ignore[n
     with pytest.raises(ValidationError, match="pub 1: observables act on 3 qubits"):
         estimator.run([(qc, "ZZ"), (qc, "ZZZ")])
     with pytest.raises(ValidationError, match="precision"):
-        estimator.run([(qc, "ZZ")], precision=0.0)
+        estimator.run([(qc, "ZZ")], precision=1.5)
     with pytest.raises(ValidationError, match="pub 0"):
         estimator.run([(qc,)])
     isa = generate_preset_pass_manager(optimization_level=1, target=heavyhex.target).run(qc)

@@ -147,10 +147,23 @@ def _job_data(circuit: p.Circuit, readout: p.Readout) -> p.JobData:
 
 def samples() -> dict[str, BaseModel]:
     """One representative instance per public model, every optional part filled in."""
+    transition = p.JobTransition(
+        circuit_index=0,
+        from_status=p.CircuitStatus.PENDING,
+        to_status=p.CircuitStatus.RUNNING,
+        at=_T1,
+        message="leased by worker-a",
+    )
     circuit = _circuit()
     bindings = _bindings()
     readout = _readout()
     info = _target_info()
+    observable = p.Observable(
+        terms=[
+            p.PauliTerm(pauli="ZX", qubits=[0, 2], coefficient=0.5),
+            p.PauliTerm(pauli="", qubits=[], coefficient=-1.0),
+        ]
+    )
     job = _job_data(circuit, readout)
     return {
         "BalanceResponse": p.BalanceResponse(balance=12.5),
@@ -185,6 +198,8 @@ def samples() -> dict[str, BaseModel]:
             limit=20,
             cursor="c1",
         ),
+        "JobTimeline": p.JobTimeline(transitions=[transition], truncated=False),
+        "JobTransition": transition,
         "JobResults": p.JobResults(
             job_id="job-1",
             statuses=[p.CircuitStatus.COMPLETED],
@@ -213,6 +228,8 @@ def samples() -> dict[str, BaseModel]:
         ),
         "NewWorker": p.NewWorker(name="worker-a", targets=["square_qpu", "aer_simulator"]),
         "NoiseSpec": p.NoiseSpec(depolarizing_1q=0.001, depolarizing_2q=0.01, readout_error=0.02),
+        "Observable": observable,
+        "PauliTerm": observable.terms[0],
         "QubitProperties": info.qubits[0],
         "Readout": readout,
         "Register": circuit.registers[0],

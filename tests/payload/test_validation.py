@@ -777,3 +777,27 @@ def test_run_options_read_a_job_as_its_fields_say() -> None:
     assert run.noise == p.NoiseSpec(readout_error=0.1)
     again = p.parse(p.NewJob, job([circuit([H])]) | run.job_fields())
     assert p.RunOptions.of(again) == run
+
+
+def test_each_circuit_of_a_seeded_job_draws_with_its_own_seed() -> None:
+    def task(index: int, seed: Any) -> p.WorkerTask:
+        return p.WorkerTask(
+            task_id="t",
+            job_id="j",
+            circuit_index=index,
+            target="aer_simulator",
+            job_type=p.JobType.SUBMIT,
+            shots=1,
+            circuit=p.Circuit(num_qubits=1),
+            lease_id="l",
+            lease_expires_at="2026-01-01T00:00:00Z",
+            attempt=1,
+            options={} if seed is None else {"seed": seed},
+        )
+
+    assert task(0, 7).seed() == 7
+    assert task(3, 7).seed() == 10
+    assert task(3, None).seed() is None
+    for bad in (-1, 1.5, True, "7"):
+        with pytest.raises(PayloadError, match=r"options\.seed"):
+            task(0, bad).seed()

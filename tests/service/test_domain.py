@@ -109,6 +109,18 @@ def test_results_must_match_registers_rows_and_shots() -> None:
         domain.check_results(_circuit(), 1, 5, _results([good], 10))
 
 
+def test_expectation_values_must_answer_the_observables() -> None:
+    empty = [{"name": "a", "width": 1, "bits": b""}, {"name": "b", "width": 2, "bits": b""}]
+    exact = Readout(successful_shots=0, registers=empty, expectation_values=[0.5, -0.5])
+    results = _results([exact], 0)
+    (ro,) = domain.check_results(_circuit(), 1, 1, results, observables=2)
+    assert ro.expectation_values == [0.5, -0.5]
+    with pytest.raises(PayloadError, match=r"readouts\[0\]\.expectation_values: 2 value"):
+        domain.check_results(_circuit(), 1, 1, results, observables=3)
+    with pytest.raises(PayloadError, match="the circuit has no observables"):
+        domain.check_results(_circuit(), 1, 1, results)
+
+
 def test_measurements_form_becomes_a_readout() -> None:
     results = WorkerTaskResults(
         lease_id="l",

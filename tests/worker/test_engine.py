@@ -15,7 +15,7 @@ from qrelay.qpu.fleet import calibration_hash, fleet_device
 from qrelay.qpu.native import reduce_to_touched
 from qrelay_qiskit.compiler import TranspileCompiler
 from qrelay_qiskit.convert import to_qiskit
-from qrelay_qiskit.engine import AerEngine, bits_from_counts, run_public
+from qrelay_qiskit.engine import AerEngine, run_public, shots_from_counts
 from qrelay_qiskit.noise import noise_model_from_spec, noise_model_from_target
 
 from ._circuits import ghz, mixed, rotation, task_for, total_variation, tv_bound
@@ -254,7 +254,7 @@ def test_readout_bits_keep_each_rows_counts_in_shuffled_order(rows: int) -> None
     """Counts become per-shot bits: each row keeps exactly its counts, each shot its own
     outcome (bits of one outcome stay together), and the shots are not left grouped."""
     counts = [{"0x0": 500, "0x3": 500}, {"0x1": 100, "0x2": 900}, {"0x3": 1000}][:rows]
-    bits = bits_from_counts(2, counts, 1000, np.random.default_rng(5))
+    bits = shots_from_counts(2, counts, 1000, np.random.default_rng(5)).bits()
     assert bits.shape == (rows, 1000, 2)
     for row, expected in zip(bits, counts, strict=True):
         values = row[:, 0].astype(int) + 2 * row[:, 1].astype(int)
@@ -262,7 +262,7 @@ def test_readout_bits_keep_each_rows_counts_in_shuffled_order(rows: int) -> None
         assert {hex(v): int(n) for v, n in zip(distinct, repeats, strict=True)} == expected
     first = bits[0, :, 0]
     assert np.count_nonzero(first[1:] != first[:-1]) > 100  # not 500 zeros then 500 ones
-    again = bits_from_counts(2, counts, 1000, np.random.default_rng(5))
+    again = shots_from_counts(2, counts, 1000, np.random.default_rng(5)).bits()
     assert np.array_equal(bits, again)
 
 
@@ -280,3 +280,70 @@ def test_converted_circuits_are_found_again_by_content_and_left_unchanged() -> N
         (i.operation.name, tuple(again.find_bit(q).index for q in i.qubits)) for i in again
     ] == (before)
     assert engine.to_qiskit(ghz(3)) is not first
+
+
+def test_exact_values_of_observables_per_binding_row(engine: AerEngine) -> None:
+    from qrelay.payload import parse
+
+    circuit = parse(
+        Circuit,
+        {
+            "num_qubits": 2,
+            "parameters": ["t"],
+            "instructions": [
+                {"op": "ry", "qubits": [0], "params": ["t"]},
+                {"op": "cx", "qubits": [0, 1]},
+            ],
+            "observables": [
+                {"terms": [{"pauli": "ZZ", "qubits": [0, 1], "coefficient": 1.0}]},
+                {
+                    "terms": [
+                        {"pauli": "Z", "qubits": [1], "coefficient": 0.5},
+                        {"pauli": "X", "qubits": [0], "coefficient": 2.0},
+                        {"pauli": "", "qubits": [], "coefficient": -1.0},
+                    ]
+                },
+            ],
+        },
+    )
+    angles = [0.0, 0.7, math.pi]
+    readouts = engine.expectation_values(
+        circuit, bindings=Bindings(names=["t"], values=[[a] for a in angles])
+    )
+    assert [r.successful_shots for r in readouts] == [0, 0, 0]
+    for angle, readout in zip(angles, readouts, strict=True):
+        # cos(t/2)|00> + sin(t/2)|11>: <ZZ> = 1, <Z_1> = cos t, <X_0> = 0
+        expected = [1.0, 0.5 * math.cos(angle) - 1.0]
+        assert readout.expectation_values == pytest.approx(expected, abs=1e-9)
+
+
+def test_exact_values_are_ideal_only() -> None:
+    from datetime import UTC, datetime
+
+    from qrelay.payload import JobType, SimMethod, WorkerTask
+    from qrelay_qiskit.driver import simulate
+    from qrelay_qiskit.engine import AerEngine
+
+    circuit = Circuit.model_validate(
+        {
+            "num_qubits": 1,
+            "observables": [{"terms": [{"pauli": "Z", "qubits": [0], "coefficient": 1.0}]}],
+        }
+    )
+    task = WorkerTask(
+        task_id="t",
+        job_id="j",
+        circuit_index=0,
+        target="aer_simulator",
+        job_type=JobType.SIMULATE,
+        sim_method=SimMethod.NOISE_SIM,
+        shots=1,
+        circuit=circuit,
+        options={"noise": {"readout_error": 0.1}},
+        lease_id="l",
+        lease_expires_at=datetime.now(UTC),
+        attempt=1,
+    )
+    info = fleet_device("heavyhex_qpu")
+    with pytest.raises(PayloadError, match="observables: exact expectation values are ideal"):
+        simulate(task, circuit, info, AerEngine())

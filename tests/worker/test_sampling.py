@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from qrelay.payload import Bindings, Circuit
-from qrelay_qiskit.engine import AerEngine, bits_from_outcomes
+from qrelay_qiskit.engine import AerEngine, shots_from_outcomes
 from qrelay_qiskit.sampling import MAX_MEASURED, FinalMeasurements, final_measurements
 
 from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
@@ -177,10 +177,10 @@ def test_a_swept_rotation_draws_each_rows_distribution(engine: AerEngine) -> Non
         assert abs(readout.arrays()["m"].mean() - expected) < 4 * math.sqrt(0.25 / SHOTS) + 1e-9
 
 
-def test_bits_from_outcomes_keep_each_rows_counts() -> None:
+def test_shots_from_outcomes_keep_each_rows_counts() -> None:
     drawn = np.array([[3, 0, 0, 1], [0, 4, 0, 0]])
     values = np.array([0b00, 0b01, 0b10, 0b11], dtype=np.uint64)
-    bits = bits_from_outcomes(2, drawn, values, 4, np.random.default_rng(0))
+    bits = shots_from_outcomes(2, drawn, values, 4, np.random.default_rng(0)).bits()
     assert bits.shape == (2, 4, 2)
     first = sorted(tuple(shot) for shot in bits[0].tolist())
     assert first == [(0, 0), (0, 0), (0, 0), (1, 1)]

@@ -36,6 +36,7 @@ from qrelay.payload.jobs import (
     SimMethod,
 )
 from qrelay.payload.limits import InstructionBudget, check_target_limits, instruction_limit
+from qrelay.payload.observables import Observable, PauliTerm
 from qrelay.payload.ops import OPS, OpKind, OpSpec, op_spec
 from qrelay.payload.parsing import parse, payload_error, validate_json
 from qrelay.payload.readout import Readout, RegisterReadout, decode_readouts, encode_readouts
@@ -76,6 +77,7 @@ from qrelay.payload.workers import (
 __all__ = [
     "MAX_PRIORITY",
     "OPS",
+    "Observable",
     "PAYLOAD_VERSION",
     "TERMINAL_CIRCUIT_STATES",
     "UNSUCCESSFUL_CIRCUIT_STATES",
@@ -111,6 +113,7 @@ __all__ = [
     "OpKind",
     "OpSpec",
     "QubitProperties",
+    "PauliTerm",
     "Readout",
     "Register",
     "RegisterReadout",

@@ -38,6 +38,7 @@ from qrelay.errors import PayloadError
 from qrelay.payload import expressions
 from qrelay.payload._base import WireModel
 from qrelay.payload.expressions import Expr, ExprNode  # noqa: F401  (resolves Expr)
+from qrelay.payload.observables import MAX_OBSERVABLES, Observable, check_observables
 from qrelay.payload.ops import DELAY_UNITS, OPS, OpKind
 from qrelay.payload.parsing import parsed_from_json, payload_error
 
@@ -233,6 +234,13 @@ class Circuit(WireModel):
     qubit_registers: list[Register] | None = None
     qubit_labels: list[str] | None = None
     layout: list[KeyLayout] | None = None
+    #: Pauli sums whose exact expectation values the target returns instead of shots
+    #: (see :mod:`qrelay.payload.observables`); ``None`` (left out of the JSON): a circuit
+    #: that is sampled.
+    observables: Annotated[
+        list[Observable] | None,
+        Field(max_length=MAX_OBSERVABLES, exclude_if=lambda value: value is None),
+    ] = None
 
     @property
     def num_clbits(self) -> int:
@@ -287,6 +295,9 @@ class Circuit(WireModel):
         # From JSON the instructions arrive as parsed, not typed (see CheckedAfterJsonParse):
         # the checker then checks their types too.
         _Checker(self, typed=not parsed_from_json(info)).run()
+        if self.observables is not None:
+            ops = (inst["op"] for inst in self.iter_instructions())
+            check_observables(self.observables, self.num_qubits, ops)
         return self
 
 

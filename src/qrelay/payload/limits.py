@@ -104,7 +104,8 @@ def check_shots(shots: int, target: TargetInfo) -> None:
 
 
 def check_circuit(circuit: Circuit, target: TargetInfo, index: int) -> None:
-    """Refuse a circuit (``circuits[index]``) with more qubits or instructions than fit."""
+    """Refuse a circuit (``circuits[index]``) with more qubits or instructions than fit,
+    or with observables on a target that does not compute expectation values."""
     limits = target.limits
     name = target.name
     max_qubits = min(target.num_qubits, limits.max_qubits or target.num_qubits)
@@ -113,6 +114,12 @@ def check_circuit(circuit: Circuit, target: TargetInfo, index: int) -> None:
             f"circuits[{index}].num_qubits: {circuit.num_qubits} qubits exceed the "
             f"{max_qubits} of target {name!r}",
             location=("circuits", index, "num_qubits"),
+        )
+    if circuit.observables is not None and not target.capabilities.expectation_values:
+        raise PayloadError(
+            f"circuits[{index}].observables: target {name!r} does not compute expectation "
+            "values (capabilities.expectation_values is false); sample the circuit instead",
+            location=("circuits", index, "observables"),
         )
     count = instruction_count(circuit)
     if count > limits.max_instructions:

@@ -23,6 +23,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from qrelay.errors import PayloadError
 from qrelay.payload._base import WireModel
+from qrelay.payload.observables import MAX_OBSERVABLES
 
 #: Registers at most this wide are counted with ``bincount``; wider ones with ``unique``.
 _BINCOUNT_MAX_WIDTH: Final = 22
@@ -90,7 +91,9 @@ class Readout(WireModel):
     """The readout of one circuit at one binding: every register, plus what came with it.
 
     ``memory`` holds final values of the program's memory regions (for the QPU API),
-    ``execution_duration_us`` the device's own time for the run.
+    ``execution_duration_us`` the device's own time for the run. ``expectation_values``
+    answers a circuit's observables (see :mod:`qrelay.payload.observables`), one value
+    per observable; such a readout has no shots.
     """
 
     model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
@@ -99,6 +102,10 @@ class Readout(WireModel):
     registers: list[RegisterReadout] = []
     memory: dict[str, list[float]] | None = None
     execution_duration_us: Annotated[int, Field(ge=0)] | None = None
+    expectation_values: Annotated[
+        list[float] | None,
+        Field(max_length=MAX_OBSERVABLES, exclude_if=lambda value: value is None),
+    ] = None
 
     @model_validator(mode="after")
     def _shapes(self) -> Readout:
@@ -283,14 +290,15 @@ def encode_readouts(readouts: Sequence[Readout]) -> bytes:
                 buffers.append(reg.iq)
                 offset += len(reg.iq)
             regs.append(entry)
-        header.append(
-            {
-                "successful_shots": readout.successful_shots,
-                "registers": regs,
-                "memory": readout.memory,
-                "execution_duration_us": readout.execution_duration_us,
-            }
-        )
+        item: dict[str, Any] = {
+            "successful_shots": readout.successful_shots,
+            "registers": regs,
+            "memory": readout.memory,
+            "execution_duration_us": readout.execution_duration_us,
+        }
+        if readout.expectation_values is not None:
+            item["expectation_values"] = readout.expectation_values
+        header.append(item)
     head = json.dumps(header, separators=(",", ":")).encode()
     return b"".join([_FRAME_MAGIC, struct.pack("<I", len(head)), head, *buffers])
 
@@ -324,6 +332,7 @@ def decode_readouts(frame: bytes) -> list[Readout]:
                 registers=regs,
                 memory=item["memory"],
                 execution_duration_us=item["execution_duration_us"],
+                expectation_values=item.get("expectation_values"),
             )
         )
     if pos != len(frame):

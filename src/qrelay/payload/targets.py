@@ -53,13 +53,18 @@ class TargetLimits(WireModel):
 
 
 class TargetCapabilities(WireModel):
-    """What the device can run beyond a plain circuit."""
+    """What the device can run beyond a plain circuit.
+
+    ``expectation_values``: the target computes exact expectation values of a circuit's
+    observables (an ideal simulator; see :mod:`qrelay.payload.observables`).
+    """
 
     parameter_batch: bool = False
     mid_circuit_measurement: bool = True
     reset: bool = True
     feed_forward: bool = False
     iq_readout: bool = False
+    expectation_values: bool = False
 
 
 class TargetInfo(WireModel):

@@ -19,6 +19,7 @@ from qrelay.payload.bounds import Name, Printable
 from qrelay.payload.circuit import Bindings, Circuit
 from qrelay.payload.jobs import CircuitStatus, JobType, SimMethod
 from qrelay.payload.readout import Readout
+from qrelay.payload.run_options import RunOptions
 
 
 class NewWorker(WireModel):
@@ -79,6 +80,17 @@ class WorkerTask(WireModel):
     attempt: Annotated[int, Field(ge=1)]
     execution_id: str | None = None
     deployment_id: str | None = None
+
+    def seed(self) -> int | None:
+        """The simulator seed of this circuit, when the job's ``options.seed`` gives one.
+
+        Circuit ``i`` of a job draws with ``seed + i`` (as Aer seeds the experiments of one
+        run), so the circuits of one seeded job are independent samples, not one sample
+        drawn again; circuit 0 keeps the seed as given. The job's seed is read, and a bad
+        one refused by name, by :class:`~qrelay.payload.run_options.RunOptions`.
+        """
+        seed = RunOptions.of(self).seed
+        return None if seed is None else seed + self.circuit_index
 
 
 class WorkerTaskStatus(WireModel):

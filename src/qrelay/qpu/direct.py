@@ -279,13 +279,10 @@ class DirectProvider:
 
         target = self._infos.get(job.target) or self.target(job.target)
         compiler = None if job.verbatim else self._compiler()
-        level = RunOptions.of(job).optimization_level
+        run = RunOptions.of(job)
+        level, seed = run.optimization_level, run.seed
         parts = []
         key = uuid.uuid4().hex
-        seed = RunOptions.of(job).seed
-        options = ExecutionOptions.builder().api_options(
-            ApiExecutionOptions(seed=None if seed is None else seed % 2**32)
-        )
         for index, circuit in enumerate(job.circuits):
             compiled = (
                 compiler.compile(circuit, target, optimization_level=level).circuit
@@ -300,7 +297,12 @@ class DirectProvider:
                 translated,
                 PatchLayout.of(compiled).sets(table),
                 client=self.qpu_client,
-                execution_options=options.build(),
+                # circuit i draws with seed + i, as a worker's task does
+                execution_options=ExecutionOptions.builder()
+                .api_options(
+                    ApiExecutionOptions(seed=None if seed is None else (seed + index) % 2**32)
+                )
+                .build(),
                 idempotency_key=f"{key}-{index}",
             )
             parts.append(_Part(translation=translated, job_ids=ids, circuit=compiled))

@@ -37,7 +37,11 @@ def simulator_targets() -> list[TargetInfo]:
             num_qubits=30,
             limits=TargetLimits(max_shots=1_000_000, max_qubits=30),
             capabilities=TargetCapabilities(
-                parameter_batch=True, mid_circuit_measurement=True, reset=True, feed_forward=True
+                parameter_batch=True,
+                mid_circuit_measurement=True,
+                reset=True,
+                feed_forward=True,
+                expectation_values=True,
             ),
             price_per_shot=0.0,
         ),

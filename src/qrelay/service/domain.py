@@ -31,6 +31,7 @@ from qrelay.payload import (
     Readout,
     WorkerTaskResults,
 )
+from qrelay.payload.observables import check_expectation_values
 from qrelay.service import money
 
 S = CircuitStatus
@@ -143,13 +144,20 @@ def readout_bytes(circuit: Circuit, shots: int, rows: int) -> int:
 
 
 def check_results(
-    circuit: Circuit, num_rows: int, shots: int, results: WorkerTaskResults
+    circuit: Circuit,
+    num_rows: int,
+    shots: int,
+    results: WorkerTaskResults,
+    *,
+    observables: int | None = None,
 ) -> list[Readout]:
     """The readouts of a completed task, checked against its circuit; one per binding row.
 
     Refuses (``PayloadError`` naming the field) a wrong number of rows, a register that
     the circuit lacks or that has the wrong width, registers out of declaration order,
-    or more successful shots than were asked for. The seed's ``measurements`` form
+    more successful shots than were asked for, or expectation values that do not answer
+    the circuit's ``observables`` (how many it has; ``None``: it is sampled) one to one.
+    The seed's ``measurements`` form
     (bitstring, character ``i`` = global clbit ``i``, to shot indices) is turned into a
     readout for single-row tasks.
     """
@@ -176,6 +184,7 @@ def check_results(
                 f"readouts[{k}].successful_shots: {readout.successful_shots} exceeds the "
                 f"{shots} shots asked for"
             )
+        check_expectation_values(readout.expectation_values, observables, k)
     return readouts
 
 

@@ -15,7 +15,13 @@ _PASSIVE = frozenset({"barrier", "delay"})
 
 
 def check_capabilities(circuit: Circuit, target: TargetInfo) -> None:
-    """Raise ``PayloadError`` naming the first instruction a capability flag denies."""
+    """Raise ``PayloadError`` naming the first instruction (or the observables) that a
+    capability flag denies."""
+    if circuit.observables is not None and not target.capabilities.expectation_values:
+        raise PayloadError(
+            f"observables: {target.name!r} does not compute expectation values "
+            "(capabilities.expectation_values is false)"
+        )
     _Walk(target).block(circuit.instructions, "", set())
 
 

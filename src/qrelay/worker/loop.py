@@ -30,6 +30,7 @@ from qrelay.errors import (
     ConflictError,
     DeviceError,
     NotFoundError,
+    PayloadError,
     PermissionDeniedError,
     QRelayError,
     ServiceError,
@@ -564,6 +565,12 @@ class Worker:
                 check_verbatim(circuit, info)  # raises, naming the qubit count
             identity = _identity(circuit.num_qubits)
             return CompileResult(circuit, identity, dict(identity))
+        if circuit.observables is not None:
+            # a compiled circuit has other qubits than the ones the observables name
+            raise PayloadError(
+                f"observables: {info.name!r} compiles circuits; submit a circuit with "
+                "observables verbatim"
+            )
         ctx.report_status(CircuitStatus.COMPILING, None)
         level = RunOptions.of(task).optimization_level
         return self.compiler().compile(circuit, info, optimization_level=level)

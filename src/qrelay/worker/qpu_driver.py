@@ -188,7 +188,7 @@ class QpuGrpcDriver:
                 ctx.execution_id = f"{_SUBMITTING}{attempt}"
                 ctx.record_execution(ctx.execution_id)
             key = idempotency_key(task, attempt)
-            seed = RunOptions.of(task).seed
+            seed = task.seed()
             submitted = self._retrying(
                 lambda: api.submit_with_parameter_batch(
                     translated,
@@ -303,5 +303,5 @@ class QpuGrpcDriver:
                 update={"calibration_id": "slice-" + calibration_hash(sliced)}
             )
         return self.engine().run(
-            reduced.circuit, shots=run.shots, bindings=task.bindings, noise=noise, seed=run.seed
+            reduced.circuit, shots=run.shots, bindings=task.bindings, noise=noise, seed=task.seed()
         )

@@ -352,7 +352,11 @@ class WorkStore(StoreBase):
             registers=[Register(**r) for r in layout.get("registers", [])],
         )
         try:
-            readouts = domain.check_results(shape, row.num_rows, row.shots, results)
+            observables = layout.get("observables")
+            count = None if observables is None else len(observables)
+            readouts = domain.check_results(
+                shape, row.num_rows, row.shots, results, observables=count
+            )
         except ValueError as exc:
             raise ApiError(422, "validation_error", str(exc)) from exc
         values.update(
