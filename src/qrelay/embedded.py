@@ -237,6 +237,21 @@ def stop_fleet() -> None:
 
 
 # ---------------------------------------------------------------------- service
+async def _serve_on_shared_loop(server: Any) -> None:
+    """Serve until stopped; a failed start-up becomes an error of this task.
+
+    uvicorn ends a server whose app failed to start with ``SystemExit``, which would leave
+    the shared loop's thread and stop every client waiting on that loop; as an ordinary
+    exception it reaches the caller of :func:`_serve_http` instead.
+    """
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        raise QRelayError(
+            f"embedded: the service did not start (exit status {exc.code}); its log says why"
+        ) from None
+
+
 def _serve_http(app: Any, loop: asyncio.AbstractEventLoop | None = None) -> _HttpServer:
     """Serve ``app`` with uvicorn on ``127.0.0.1`` and an ephemeral port.
 
@@ -258,7 +273,7 @@ def _serve_http(app: Any, loop: asyncio.AbstractEventLoop | None = None) -> _Htt
     server = uvicorn.Server(config)  # off the main thread it installs no signal handlers
     done: concurrent.futures.Future[Any]
     if loop is not None:
-        done = asyncio.run_coroutine_threadsafe(server.serve(), loop)
+        done = asyncio.run_coroutine_threadsafe(_serve_on_shared_loop(server), loop)
     else:
         done = concurrent.futures.Future()
 

@@ -151,3 +151,32 @@ def test_errors_in_process_are_the_errors_over_http(stack: Any) -> None:
             client.submit(too_wide)
         assert getattr(bad.value, "code", None) == "validation_error"
         assert len(client.jobs(limit=100)) == before
+
+
+def test_a_database_from_a_newer_qrelay_is_refused_by_name_not_waited_on(tmp_path: Any) -> None:
+    """The embedded default cannot start on a schema it does not know: the first call
+    raises, naming the revision, instead of waiting for a service that will never answer."""
+    import sqlite3
+
+    env = {k: v for k, v in os.environ.items() if k not in ("QRELAY_URL", "QRELAY_TOKEN")}
+    env["QRELAY_HOME"] = str(tmp_path / "home")
+    code = "from qrelay.runtime import Client\nprint(len(Client().targets()))"
+
+    def python() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", code],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    first = python()
+    assert first.returncode == 0, first.stderr[-3000:]
+    with sqlite3.connect(tmp_path / "home" / "qrelay.db") as db:
+        db.execute("UPDATE alembic_version SET version_num = '0999'")
+    second = python()
+    assert second.returncode != 0
+    assert "schema revision '0999', which this qrelay does not know" in second.stderr
+    assert "the service did not start" in second.stderr

@@ -16,6 +16,8 @@ from typing import Final
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from qrelay.errors import ConfigurationError
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -37,10 +39,26 @@ def alembic_config(connection: Connection | None = None) -> object:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the database schema to ``revision``."""
-    if revision == "head" and current_revision(engine) == HEAD_REVISION:
+    current = current_revision(engine)
+    if revision == "head" and current == HEAD_REVISION:
         log.debug("database schema at head")
         return
     from alembic import command
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    known = ScriptDirectory(str(MIGRATIONS))
+    if current is not None:
+        try:
+            known.get_revision(current)
+        except CommandError:
+            # a newer qrelay wrote this database: migrating it down or on would lose data
+            raise ConfigurationError(
+                f"the database is at schema revision {current!r}, which this qrelay does not "
+                f"know (its newest is {HEAD_REVISION!r}): a newer qrelay wrote it. Upgrade "
+                "qrelay, or point this one at another database (QRELAY_DATABASE_URL, or "
+                "QRELAY_HOME for the embedded default)"
+            ) from None
 
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
