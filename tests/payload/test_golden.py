@@ -173,6 +173,30 @@ def samples() -> dict[str, BaseModel]:
         ),
         "JobData": job,
         "JobPage": p.JobPage(jobs=[job], next_cursor="cursor-2"),
+        "JobTimeline": p.JobTimeline(
+            transitions=[
+                p.JobTransition(
+                    circuit_index=0,
+                    from_status=p.CircuitStatus.RECEIVED,
+                    to_status=p.CircuitStatus.AWAITING_SUBMISSION,
+                    at=_T0,
+                ),
+                p.JobTransition(
+                    circuit_index=0,
+                    from_status=p.CircuitStatus.AWAITING_SUBMISSION,
+                    to_status=p.CircuitStatus.PENDING,
+                    at=_T1,
+                    message="leased by worker worker-a (attempt 1)",
+                ),
+            ],
+            truncated=False,
+        ),
+        "JobTransition": p.JobTransition(
+            circuit_index=1,
+            from_status=None,
+            to_status=p.CircuitStatus.RECEIVED,
+            at=_T0,
+        ),
         "JobQuery": p.JobQuery(
             job_id=["job-1"],
             target_name="square_qpu",
