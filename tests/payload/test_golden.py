@@ -147,13 +147,6 @@ def _job_data(circuit: p.Circuit, readout: p.Readout) -> p.JobData:
 
 def samples() -> dict[str, BaseModel]:
     """One representative instance per public model, every optional part filled in."""
-    transition = p.JobTransition(
-        circuit_index=0,
-        from_status=p.CircuitStatus.PENDING,
-        to_status=p.CircuitStatus.RUNNING,
-        at=_T1,
-        message="leased by worker-a",
-    )
     circuit = _circuit()
     bindings = _bindings()
     readout = _readout()
@@ -186,6 +179,30 @@ def samples() -> dict[str, BaseModel]:
         ),
         "JobData": job,
         "JobPage": p.JobPage(jobs=[job], next_cursor="cursor-2"),
+        "JobTimeline": p.JobTimeline(
+            transitions=[
+                p.JobTransition(
+                    circuit_index=0,
+                    from_status=p.CircuitStatus.RECEIVED,
+                    to_status=p.CircuitStatus.AWAITING_SUBMISSION,
+                    at=_T0,
+                ),
+                p.JobTransition(
+                    circuit_index=0,
+                    from_status=p.CircuitStatus.AWAITING_SUBMISSION,
+                    to_status=p.CircuitStatus.PENDING,
+                    at=_T1,
+                    message="leased by worker worker-a (attempt 1)",
+                ),
+            ],
+            truncated=False,
+        ),
+        "JobTransition": p.JobTransition(
+            circuit_index=1,
+            from_status=None,
+            to_status=p.CircuitStatus.RECEIVED,
+            at=_T0,
+        ),
         "JobQuery": p.JobQuery(
             job_id=["job-1"],
             target_name="square_qpu",
@@ -198,8 +215,6 @@ def samples() -> dict[str, BaseModel]:
             limit=20,
             cursor="c1",
         ),
-        "JobTimeline": p.JobTimeline(transitions=[transition], truncated=False),
-        "JobTransition": transition,
         "JobResults": p.JobResults(
             job_id="job-1",
             statuses=[p.CircuitStatus.COMPLETED],
