@@ -50,6 +50,9 @@ class TargetLimits(WireModel):
     max_qubits: Annotated[int, Field(ge=1)] | None = None
     max_bindings: Annotated[int, Field(ge=1)] = 100_000
     max_instructions: Annotated[int, Field(ge=1)] = 1_000_000
+    #: The most turns one ``while`` loop may take in one shot; a shot that reaches it
+    #: fails the run (payload.v2 control flow).
+    max_loop_iterations: Annotated[int, Field(ge=1, le=1_000_000)] = 1_000
 
 
 class TargetCapabilities(WireModel):
