@@ -80,6 +80,7 @@ def simulate(
             seed=task_seed(task),
             noise_model=noise_model,
             max_threads=max_threads,
+            max_loop_iterations=info.limits.max_loop_iterations,
         )
     )
 

@@ -23,6 +23,8 @@ import numpy.typing as npt
 
 from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Bindings, Circuit, Readout, RegisterReadout, TargetInfo
+from qrelay.payload.lowering import lower, needs_lowering
+from qrelay.payload.targets import TargetLimits
 from qrelay_qiskit.sampling import FinalMeasurements, final_measurements
 
 log = logging.getLogger(__name__)
@@ -132,15 +134,40 @@ class AerEngine:
         seed: int | None = None,
         noise_model: Any = None,
         max_threads: int | None = None,
+        max_loop_iterations: int | None = None,
     ) -> list[Readout]:
         """Simulate ``circuit`` for each row of ``bindings``; one readout per row.
 
         ``noise`` is a target whose calibration gives the noise; ``noise_model`` an Aer
         noise model given directly (a user's noise spec). Neither: ideal. ``max_threads``
         bounds Aer's OpenMP threads (see ``qrelay.plugins.TaskContext.max_threads``).
+        ``max_loop_iterations`` bounds each ``while`` loop's turns per shot (the target's
+        ``limits.max_loop_iterations``, its default when ``None``): a shot that reaches it
+        fails the run with a ``DeviceError`` naming the loop (see
+        :mod:`qrelay.payload.lowering`).
         """
         if shots < 1:
             raise PayloadError(f"shots: {shots} is not a positive number")
+        if needs_lowering(circuit):
+            bound = max_loop_iterations or TargetLimits().max_loop_iterations
+            lowered = lower(circuit, bound)
+            readouts = self._run(
+                lowered.circuit, shots, bindings, noise, seed, noise_model, max_threads
+            )
+            return lowered.restore(readouts)
+        return self._run(circuit, shots, bindings, noise, seed, noise_model, max_threads)
+
+    def _run(  # noqa: PLR0917  (run's keyword arguments, passed on in order)
+        self,
+        circuit: Circuit,
+        shots: int,
+        bindings: Bindings | None,
+        noise: TargetInfo | None,
+        seed: int | None,
+        noise_model: Any,
+        max_threads: int | None,
+    ) -> list[Readout]:
+        """:meth:`run` of a circuit that needs no lowering."""
         if noise is not None and noise_model is None:
             from qrelay_qiskit.noise import noise_model_from_target
 

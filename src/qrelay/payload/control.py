@@ -37,6 +37,8 @@ BLOCK_OPS: Final = frozenset({"if", "while", "for", "switch"})
 LOOP_OPS: Final = frozenset({"while", "for"})
 JUMP_OPS: Final = frozenset({"break", "continue"})
 V2_OPS: Final = frozenset({"while", "for", "switch", "break", "continue", "store"})
+#: Every op that reads or writes classical values at run time (feed-forward).
+CONTROL_FLOW_OPS: Final = BLOCK_OPS | JUMP_OPS | {"store"}
 #: The fields of instructions that only control flow carries.
 CONTROL_FIELDS: Final = (
     "condition",

@@ -63,6 +63,15 @@ class TargetCapabilities(WireModel):
     reset: bool = True
     feed_forward: bool = False
     iq_readout: bool = False
+    #: With ``feed_forward``: the control-flow ops of :mod:`qrelay.payload.control` the
+    #: device runs (``if``, ``while``, ``for``, ``switch``, ``break``, ``continue``,
+    #: ``store``), and whether its conditions may be classical expressions
+    #: (``expressions``). ``None``: all of them.
+    control_flow: list[str] | None = None
+
+    def runs(self, feature: str) -> bool:
+        """True when the device runs control-flow op (or feature) ``feature``."""
+        return self.feed_forward and (self.control_flow is None or feature in self.control_flow)
 
 
 class TargetInfo(WireModel):

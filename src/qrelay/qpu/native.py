@@ -24,6 +24,7 @@ from typing import Final
 
 from qrelay.errors import PayloadError
 from qrelay.payload import Bindings, Circuit, GateProperties, Instruction, TargetInfo
+from qrelay.payload.control import CONTROL_FLOW_OPS
 from qrelay.qpu.fleet import SCHEDULING_OPS
 
 _REGION_ENTRY: Final = re.compile(r"^(?P<name>.+)\[(?P<index>\d+)\]$")
@@ -48,8 +49,10 @@ def check_native(circuit: Circuit, target: TargetInfo) -> None:
     for index, inst in enumerate(circuit.instructions):
         op = inst["op"]
         where = f"instruction {index} ({op})"
-        if op == "if":
-            raise PayloadError(f"{where}: {target.name} does not run classical feed-forward")
+        if op in CONTROL_FLOW_OPS:
+            raise PayloadError(
+                f"{where}: {target.name} does not run classical feed-forward or control flow"
+            )
         if op not in native and op not in SCHEDULING_OPS:
             raise PayloadError(
                 f"{where}: {op!r} is not a native op of {target.name} "
