@@ -39,6 +39,7 @@ JUMP_OPS: Final = frozenset({"break", "continue"})
 V2_OPS: Final = frozenset({"while", "for", "switch", "break", "continue", "store"})
 #: Every op that reads or writes classical values at run time (feed-forward).
 CONTROL_FLOW_OPS: Final = BLOCK_OPS | JUMP_OPS | {"store"}
+_V2_NAMES: Final = V2_OPS | {"test"}
 #: The fields of instructions that only control flow carries.
 CONTROL_FIELDS: Final = (
     "condition",
@@ -108,20 +109,44 @@ def iterations(inst: Instruction) -> int:
     return len(loop_values(inst)) if inst["op"] == "for" else 1
 
 
-def weighted_count(instructions: Iterable[Instruction]) -> int:
+def weighted_count(instructions: Sequence[Instruction]) -> int:
     """The instructions of a block, each ``for`` body counted once per value it runs."""
-    total = 0
+    total = len(instructions)
+    if BLOCK_OPS.isdisjoint({inst["op"] for inst in instructions}):
+        return total  # no block: nothing more to walk
     for inst in instructions:
-        total += 1
-        bodies = blocks(inst)
-        if bodies:
+        if inst["op"] in BLOCK_OPS:
+            bodies = blocks(inst)
             total += iterations(inst) * sum(weighted_count(body) for _, body in bodies)
     return total
 
 
+#: The name :func:`op_names` gives a block whose condition is a classical expression.
+TEST: Final = "test"
+
+
+def op_names(instructions: Sequence[Instruction]) -> set[str]:
+    """The ops of ``instructions`` and of their bodies, and :data:`TEST` when a block's
+    condition is a classical expression.
+
+    One set built per block, bodies walked only where a block is: a circuit without
+    control flow costs one pass in a comprehension.
+    """
+    names = {inst["op"] for inst in instructions}
+    if BLOCK_OPS.isdisjoint(names):
+        return names
+    for inst in instructions:
+        if inst["op"] in BLOCK_OPS:
+            if TEST in inst:
+                names.add(TEST)
+            for _, body in blocks(inst):
+                names |= op_names(body)
+    return names
+
+
 def needs_v2(inst: Instruction) -> bool:
     """True for an instruction that payload.v1 does not have."""
-    return inst["op"] in V2_OPS or "test" in inst
+    return inst["op"] in V2_OPS or TEST in inst
 
 
 def required_version(circuits: Iterable[Circuit]) -> str:
@@ -131,7 +156,7 @@ def required_version(circuits: Iterable[Circuit]) -> str:
     know only payload.v1 keep reading them.
     """
     for circuit in circuits:
-        if circuit.variables or any(needs_v2(inst) for inst in circuit.iter_instructions()):
+        if circuit.variables or not _V2_NAMES.isdisjoint(op_names(circuit.instructions)):
             return PAYLOAD_V2
     return PAYLOAD_VERSION
 

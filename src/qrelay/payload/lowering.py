@@ -33,6 +33,8 @@ from qrelay.payload.circuit import Circuit, Condition, Instruction, Register
 from qrelay.payload.classical import ClassicalExpr
 from qrelay.payload.readout import Readout
 
+#: The ops whose circuits :func:`lower` rewrites.
+_LOWERED_OPS: Final = frozenset({"while", "store"})
 #: The prefix of the registers the rewrite adds.
 HIDDEN_PREFIX: Final = "_qrelay_"
 
@@ -73,8 +75,8 @@ class Lowered:
 
 def needs_lowering(circuit: Circuit) -> bool:
     """True when ``circuit`` has variables, a ``while`` loop or a ``store``."""
-    return bool(circuit.variables) or any(
-        inst["op"] in ("while", "store") for inst in circuit.iter_instructions()
+    return bool(circuit.variables) or not _LOWERED_OPS.isdisjoint(
+        control.op_names(circuit.instructions)
     )
 
 
