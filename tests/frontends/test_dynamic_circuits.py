@@ -8,7 +8,7 @@ engine) and directly on ``AerSimulator``; the two distributions stay within TVD 
 from __future__ import annotations
 
 import pytest
-from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
 from qiskit.circuit.classical import expr, types
 from qiskit_aer import AerSimulator
 
@@ -209,7 +209,30 @@ def test_a_shot_at_the_while_bound_fails_the_run(aer_backend: QRelayBackend) -> 
         job.result(timeout=300)
 
 
-@pytest.mark.parametrize("target", ["square_qpu", "cirq_simulator"])
+def test_heavyhex_runs_the_bit_flip_code_within_its_noise(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
+    """The emulated device runs the feed-forward (readout error and all) as Aer does with
+    the device's calibrated noise (``noise-sim``), and the code still finds the error."""
+    backend = qiskit_provider.get_backend("heavyhex_qpu")
+    assert {"if_else", "while_loop", "for_loop", "switch_case"} <= set(backend.operation_names)
+    qc = transpile(bit_flip_code(), backend, optimization_level=1, seed_transpiler=1)
+    assert "switch_case" in qc.count_ops()
+    device = backend.run(qc, shots=SHOTS, seed_simulator=3).result().get_counts()
+    noisy = backend.run(qc, shots=SHOTS, seed_simulator=4, sim_method="noise-sim")
+    reference = noisy.result().get_counts()
+    assert total_variation(device, reference) < 0.05
+    found = sum(n for key, n in device.items() if key.endswith("11")) / SHOTS
+    assert found > 0.75  # the syndrome names qubit 1 on most shots despite the noise
+
+
+def test_heavyhex_runs_a_while_loop(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
+    backend = qiskit_provider.get_backend("heavyhex_qpu")
+    qc = transpile(repeat_until_success(), backend, optimization_level=1, seed_transpiler=1)
+    counts = backend.run(qc, shots=1000, seed_simulator=3).result().get_counts()
+    # the loop ends on a flag read as 0, and the register keeps what was read
+    assert {key.split()[1] for key in counts} == {"0"}
+
+
+@pytest.mark.parametrize("target", ["square_qpu", "ion_qpu", "cirq_simulator"])
 def test_targets_without_loops_refuse_them_by_name(qiskit_provider, target: str) -> None:  # type: ignore[no-untyped-def]
     backend = qiskit_provider.get_backend(target)
     with pytest.raises(Exception, match=rf"{target}.*while|while.*{target}"):
