@@ -28,6 +28,7 @@ from qiskit.circuit.classical import expr, types
 
 from qrelay.errors import ConversionError
 from qrelay.payload import control
+from qrelay.payload import expressions as pexpr
 from qrelay.payload.circuit import Circuit, Condition, Instruction, SwitchCase
 from qrelay.payload.classical import ClassicalExpr
 from qrelay_qiskit.convert_classical import FromQiskit, ToQiskit, qiskit_type
@@ -200,7 +201,9 @@ class ControlWriter:
         elif op == "for":
             values = control.loop_values(inst)
             name = inst.get("loop_parameter")
-            parameter = None if name is None else self.writer.table.get(name)
+            # a parameter nothing reads is left out: Aer fails to bind one its body lacks
+            read = name is not None and _reads(inst.get("body", []), name)
+            parameter = self.writer.table.get(name) if read and name is not None else None
             with qc.for_loop(values, parameter):
                 self.emit(inst.get("body", []), f"{where}.body.")
         elif op == "switch":
@@ -231,6 +234,17 @@ class ControlWriter:
             if "default" in inst:
                 with case(case.DEFAULT):
                     self.emit(inst["default"], f"{where}.default.")
+
+
+def _reads(instructions: Sequence[Instruction], name: str) -> bool:
+    """True when a parameter of ``instructions`` (bodies included) reads symbol ``name``."""
+    for inst in instructions:
+        for param in inst.get("params", ()):
+            if not isinstance(param, float) and name in pexpr.symbols(param):
+                return True
+        if any(_reads(body, name) for _, body in control.blocks(inst)):
+            return True
+    return False
 
 
 def _as_bool(value: Any) -> Any:

@@ -44,6 +44,17 @@ def test_for_bodies_count_once_per_value() -> None:
         qrelay_qasm.from_qasm3(LOOPS, budget=InstructionBudget(25))
 
 
+def test_loops_whose_parameter_nothing_reads_run_on_aer() -> None:
+    from qrelay_qiskit.engine import AerEngine
+
+    circuit = qrelay_qasm.from_qasm3(LOOPS)
+    assert circuit.instructions[0]["loop_parameter"]
+    (readout,) = AerEngine().run(circuit, shots=1000, seed=1)
+    # rx(0.1) ten times on qubit 0, then x three times: |1> with probability cos^2(0.5)
+    ones = readout.register("c").array()[:, 0].mean()
+    assert abs(ones - 0.7702) < 0.07
+
+
 def test_a_loop_over_a_value_not_known_before_import_is_refused() -> None:
     text = LOOPS.replace("bit[2] c;", "bit[2] c;\nint n = 3;").replace("[0:9]", "[0:n]")
     with pytest.raises(ConversionError, match=r"line 6, column 1: a for loop runs over integer"):
