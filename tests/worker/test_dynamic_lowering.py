@@ -163,7 +163,7 @@ def test_cirq_simulator_refuses_expressions_as_conditions() -> None:
 
 
 def test_qpu_native_check_names_control_flow() -> None:
-    heavyhex = _target("heavyhex_qpu")
+    square = _target("square_qpu")
     circuit = Circuit.model_validate(
         {
             "num_qubits": 1,
@@ -179,5 +179,7 @@ def test_qpu_native_check_names_control_flow() -> None:
             ],
         }
     )
-    with pytest.raises(PayloadError, match=r"instruction 1 \(for\): heavyhex_qpu does not run"):
-        check_native(circuit, heavyhex)
+    with pytest.raises(PayloadError, match=r"instruction 1 \(for\): square_qpu does not run"):
+        check_native(circuit, square)
+    check_native(circuit.model_copy(update={"instructions": circuit.instructions[:1]}), square)
+    check_native(circuit, _target("heavyhex_qpu"))  # feed-forward, its body native
