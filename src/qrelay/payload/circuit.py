@@ -559,61 +559,8 @@ class _Checker:
 
     def control(self, inst: Instruction, kind: OpKind, where: str, path: str) -> None:
         """Check a block, a jump or a store, and the bodies of a block."""
-        op = inst["op"]
         self.forbid(inst, where, "unit", "matrix")
-        control.check_fields(inst, where)
-        if inst["qubits"]:
-            raise PayloadError(f"{where}: {op!r} takes no qubits of its own; use its body")
-        if kind is OpKind.JUMP:
-            if not self.loops:
-                raise PayloadError(f"{where}: {op!r} is outside every loop")
-            return
-        if kind is OpKind.STORE:
-            target = self.scope.check_lvalue(inst["lvalue"], f"{where} lvalue")
-            value = self.scope.type_of(inst["rvalue"], f"{where} rvalue")
-            if target.kind != value.kind:
-                raise PayloadError(f"{where}: stores a {value} into a {target}; cast it")
-            return
-        if "condition" in inst:
-            self.condition(inst["condition"], where)
-        elif op in ("if", "while"):
-            self.scope.check_condition(inst["test"], f"{where} test")
-        if op == "switch":
-            self.cases(inst, where)
-        if self.nesting >= control.MAX_NESTING:
-            raise PayloadError(f"{where}: blocks nest deeper than {control.MAX_NESTING}")
-        declared = self.declared
-        if op == "for":
-            control.check_loop_header(inst, where, declared)
-            if "loop_parameter" in inst:
-                self.declared = declared | {inst["loop_parameter"]}
-        loop = op in control.LOOP_OPS
-        self.nesting += 1
-        self.loops += loop
-        try:
-            # The bodies were typed with their block (by :meth:`one` or from Python).
-            for name, body in control.blocks(inst):
-                self.block(body, f"{path}{name}.", True)
-        finally:
-            self.nesting -= 1
-            self.loops -= loop
-            self.declared = declared
-
-    def cases(self, inst: Instruction, where: str) -> None:
-        """Refuse a case value that the switch's subject cannot take, or one given twice."""
-        subject = self.scope.type_of(inst["test"], f"{where} test")
-        seen: set[int] = set()
-        for number, case in enumerate(inst.get("cases", [])):
-            if not case["values"]:
-                raise PayloadError(f"{where}: case {number} has no values")
-            for value in case["values"]:
-                if not 0 <= value < (1 << subject.width):
-                    raise PayloadError(
-                        f"{where}: case {number} value {value} does not fit {subject}"
-                    )
-                if value in seen:
-                    raise PayloadError(f"{where}: case value {value} is given twice")
-                seen.add(value)
+        control.check(self, inst, kind, where, path)
 
     def clbit(self, clbit: int, where: str) -> None:
         if not 0 <= clbit < self.num_clbits:

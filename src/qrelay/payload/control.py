@@ -24,13 +24,29 @@ the bodies through :func:`blocks`, and a ``for`` body's weight through :func:`it
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from qrelay.errors import PayloadError
 from qrelay.payload._base import PAYLOAD_V2, PAYLOAD_VERSION
+from qrelay.payload.ops import OpKind
 
 if TYPE_CHECKING:
     from qrelay.payload.circuit import Circuit, Instruction
+    from qrelay.payload.classical import Scope
+
+
+class Checker(Protocol):
+    """What :func:`check` needs of the circuit's checker (``circuit._Checker``)."""
+
+    scope: Scope
+    declared: frozenset[str]
+    nesting: int
+    loops: int
+
+    def block(self, instructions: list[Instruction], prefix: str, typed: bool) -> None: ...
+
+    def condition(self, cond: Any, where: str) -> None: ...
+
 
 #: The block ops, the jumps out of a loop, and the ops that need payload.v2.
 BLOCK_OPS: Final = frozenset({"if", "while", "for", "switch"})
@@ -213,3 +229,61 @@ def check_fields(inst: Instruction, where: str) -> None:
             raise PayloadError(f"{where}: more than {MAX_CASES} cases")
     if inst["op"] == "store" and ("lvalue" not in inst or "rvalue" not in inst):
         raise PayloadError(f"{where}: 'store' needs an 'lvalue' and an 'rvalue'")
+
+
+def check(checker: Checker, inst: Instruction, kind: OpKind, where: str, path: str) -> None:
+    """The checks of a block, a jump or a store beyond its fields' types, and its bodies
+    (through ``checker``, the circuit's one pass)."""
+    op = inst["op"]
+    check_fields(inst, where)
+    if inst["qubits"]:
+        raise PayloadError(f"{where}: {op!r} takes no qubits of its own; use its body")
+    if kind is OpKind.JUMP:
+        if not checker.loops:
+            raise PayloadError(f"{where}: {op!r} is outside every loop")
+        return
+    if kind is OpKind.STORE:
+        target = checker.scope.check_lvalue(inst["lvalue"], f"{where} lvalue")
+        value = checker.scope.type_of(inst["rvalue"], f"{where} rvalue")
+        if target.kind != value.kind:
+            raise PayloadError(f"{where}: stores a {value} into a {target}; cast it")
+        return
+    if "condition" in inst:
+        checker.condition(inst["condition"], where)
+    elif op in ("if", "while"):
+        checker.scope.check_condition(inst["test"], f"{where} test")
+    if op == "switch":
+        _cases(checker, inst, where)
+    if checker.nesting >= MAX_NESTING:
+        raise PayloadError(f"{where}: blocks nest deeper than {MAX_NESTING}")
+    declared = checker.declared
+    if op == "for":
+        check_loop_header(inst, where, declared)
+        if "loop_parameter" in inst:
+            checker.declared = declared | {inst["loop_parameter"]}
+    loop = op in LOOP_OPS
+    checker.nesting += 1
+    checker.loops += loop
+    try:
+        # The bodies were typed with their block (by :meth:`one` or from Python).
+        for name, body in blocks(inst):
+            checker.block(body, f"{path}{name}.", True)
+    finally:
+        checker.nesting -= 1
+        checker.loops -= loop
+        checker.declared = declared
+
+
+def _cases(checker: Checker, inst: Instruction, where: str) -> None:
+    """Refuse a case value that the switch's subject cannot take, or one given twice."""
+    subject = checker.scope.type_of(inst["test"], f"{where} test")
+    seen: set[int] = set()
+    for number, case in enumerate(inst.get("cases", [])):
+        if not case["values"]:
+            raise PayloadError(f"{where}: case {number} has no values")
+        for value in case["values"]:
+            if not 0 <= value < (1 << subject.width):
+                raise PayloadError(f"{where}: case {number} value {value} does not fit {subject}")
+            if value in seen:
+                raise PayloadError(f"{where}: case value {value} is given twice")
+            seen.add(value)
