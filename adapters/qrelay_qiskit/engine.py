@@ -141,25 +141,31 @@ class AerEngine:
         ``noise`` is a target whose calibration gives the noise; ``noise_model`` an Aer
         noise model given directly (a user's noise spec). Neither: ideal. ``max_threads``
         bounds Aer's OpenMP threads (see ``qrelay.plugins.TaskContext.max_threads``).
-        ``max_loop_iterations`` bounds each ``while`` loop's turns per shot (the target's
-        ``limits.max_loop_iterations``, its default when ``None``): a shot that reaches it
+        ``max_loop_iterations`` bounds each ``while`` loop's turns per shot (when ``None``:
+        ``noise``'s ``limits.max_loop_iterations``, else their default): a shot that reaches it
         fails the run with a ``DeviceError`` naming the loop (see
         :mod:`qrelay.payload.lowering`).
         """
         if shots < 1:
             raise PayloadError(f"shots: {shots} is not a positive number")
+        options: dict[str, Any] = {
+            "shots": shots,
+            "bindings": bindings,
+            "noise": noise,
+            "seed": seed,
+            "noise_model": noise_model,
+            "max_threads": max_threads,
+        }
         if needs_lowering(circuit):
-            bound = max_loop_iterations or TargetLimits().max_loop_iterations
-            lowered = lower(circuit, bound)
-            readouts = self._run(
-                lowered.circuit, shots, bindings, noise, seed, noise_model, max_threads
-            )
-            return lowered.restore(readouts)
-        return self._run(circuit, shots, bindings, noise, seed, noise_model, max_threads)
+            limits = noise.limits if noise is not None else TargetLimits()
+            lowered = lower(circuit, max_loop_iterations or limits.max_loop_iterations)
+            return lowered.restore(self._run(lowered.circuit, **options))
+        return self._run(circuit, **options)
 
-    def _run(  # noqa: PLR0917  (run's keyword arguments, passed on in order)
+    def _run(
         self,
         circuit: Circuit,
+        *,
         shots: int,
         bindings: Bindings | None,
         noise: TargetInfo | None,
