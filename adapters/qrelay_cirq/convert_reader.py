@@ -17,6 +17,7 @@ from typing import Any
 import cirq
 
 from qrelay.errors import ConversionError, PayloadError, QRelayError
+from qrelay.payload import control
 from qrelay.payload import expressions as pexpr
 from qrelay.payload.circuit import (
     Circuit,
@@ -29,6 +30,7 @@ from qrelay.payload.circuit import (
 from qrelay.payload.expressions import Expr
 from qrelay.payload.parsing import parse
 from qrelay_cirq.convert_common import DT_TAG, qubit_label
+from qrelay_cirq.convert_conditions import conditions_expr, group_of, repeat_until
 from qrelay_cirq.convert_reader_gates import HANDLERS
 
 __all__ = ["from_cirq"]
@@ -98,6 +100,9 @@ class Reader:
             op = op.untagged
         if isinstance(op, cirq.ClassicallyControlledOperation):
             self.controlled(op, out, where)
+            return
+        if isinstance(op, cirq.CircuitOperation) and op.repeat_until is not None:
+            repeat_until(self, op, out, where)
             return
         if isinstance(op, cirq.CircuitOperation):
             self.operations(op.mapped_circuit(deep=False).all_operations(), out, f"{where}.")
@@ -194,21 +199,14 @@ class Reader:
     ) -> None:
         body: list[Instruction] = []
         self.operation(op.without_classical_controls(), body, where)
+        if not all(isinstance(c, cirq.KeyCondition) for c in op.classical_controls):
+            # a sympy condition: a payload.v2 classical expression
+            test = conditions_expr(self, op.classical_controls)
+            out.append({"op": "if", "qubits": [], "test": test, "body": body})
+            return
         for condition in op.classical_controls:
-            if not isinstance(condition, cirq.KeyCondition):
-                raise ConversionError(
-                    f"classical control {condition} is not supported (only key conditions)"
-                )
-            key = str(condition.key)
-            count = self.instances.get(key, 0)
-            instance = condition.index if condition.index >= 0 else count + condition.index
-            group = self.groups.get((key, instance))
-            if group is None:
-                raise ConversionError(
-                    f"classical control reads key {key!r} (index {condition.index}) before "
-                    "it is measured"
-                )
-            name, start, size, mask = group
+            assert isinstance(condition, cirq.KeyCondition)  # others took the branch above
+            name, start, size, mask = group_of(self, str(condition.key), condition.index)
             # Cirq's test is "measured value != 0"; on raw bits that is "raw != mask".
             if size == 1:
                 cond: Condition = {"clbit": start, "value": 1 - mask}
@@ -263,6 +261,5 @@ def from_cirq(circuit: cirq.AbstractCircuit, *, validate: bool = True) -> Circui
 def _walk(instructions: Sequence[Instruction]) -> Iterable[Instruction]:
     for inst in instructions:
         yield inst
-        if inst["op"] == "if":
-            yield from _walk(inst.get("body", []))
-            yield from _walk(inst.get("else_body", []))
+        for _, body in control.blocks(inst):
+            yield from _walk(body)

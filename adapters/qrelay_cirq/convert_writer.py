@@ -197,6 +197,11 @@ class _Writer:
         writers: a condition on one whole measurement that Cirq's own test expresses
         becomes a key condition, any other a sympy condition over the bits it reads.
         """
+        if "test" in inst:
+            raise ConversionError(
+                f"{where} (if): a condition that is a classical expression (payload.v2) is "
+                "not written to Cirq; aer_simulator runs it"
+            )
         cond = inst["condition"]
         body = inst.get("body", [])
         else_body = inst.get("else_body", [])

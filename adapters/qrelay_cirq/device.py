@@ -4,7 +4,8 @@ Qubits: a target whose coupling map is a full rows x cols square lattice (index
 ``r * cols + c``) gets ``cirq.GridQubit(r, c)``; any other gets ``cirq.LineQubit(i)``
 (``options["cirq_qubits"]``, a list of labels ``grid:r,c`` / ``line:i`` / ``named:x``,
 overrides both). An operation is valid when its qubits are on the device, every op it
-converts to is native, and its qubit pairs are coupled for that op. ``metadata`` exposes
+converts to is native, and its qubit pairs are coupled for that op; a classically
+controlled one only on a device that runs feed-forward. ``metadata`` exposes
 the qubit graph (``cirq.DeviceMetadata`` with a networkx graph).
 """
 
@@ -123,6 +124,13 @@ class QRelayDevice(cirq.Device):
     def validate_operation(self, operation: cirq.Operation) -> None:
         """Raise ``ValueError`` naming the qubit, gate or pair the device lacks."""
         indices = [self._device_index(q) for q in operation.qubits]
+        if isinstance(operation, cirq.ClassicallyControlledOperation) and not (
+            self._info.capabilities.runs("if")
+        ):
+            raise ValueError(
+                f"operation {operation} is classically controlled, and device "
+                f"{self._info.name!r} does not run feed-forward (capabilities.feed_forward)"
+            )
         if cirq.is_measurement(operation) or isinstance(
             operation.gate, cirq.ResetChannel | cirq.WaitGate
         ):

@@ -272,8 +272,16 @@ class _Sizer:
         return size
 
     def other(self, node: Any) -> int:
-        """Any other statement: one instruction per qubit it names, plus its blocks."""
+        """Any other statement: one instruction per qubit it names, plus its blocks (a
+        ``for`` body once per value, as :mod:`qrelay.payload.limits` counts it)."""
         ast = self.ast
+        if isinstance(node, ast.ForInLoop):
+            return 1 + self.iterations(node) * self.block(node.block)
+        if isinstance(node, ast.SwitchStatement):
+            bodies = [case.statements for _, case in node.cases]
+            if node.default is not None:
+                bodies.append(node.default.statements)
+            return 1 + sum(self.block(body) for body in bodies)
         if isinstance(node, ast.QuantumMeasurementStatement):
             return self.width([node.measure.qubit])
         if isinstance(node, ast.QuantumReset):
@@ -288,6 +296,38 @@ class _Sizer:
             if isinstance(inner, list):
                 total += self.block(inner)
         return total
+
+    def iterations(self, node: Any) -> int:
+        """How many values a ``for`` loop runs over: integer literals only, so the count
+        is known (and bounded) before the loop is expanded."""
+        ast = self.ast
+        values = node.set_declaration
+        if isinstance(values, ast.DiscreteSet):
+            return len(values.values)
+        if isinstance(values, ast.RangeDefinition):
+            start, end = self.integer(values.start), self.integer(values.end)
+            step = 1 if values.step is None else self.integer(values.step)
+            if start is not None and end is not None and step:
+                return len(range(start, end + (1 if step > 0 else -1), step))
+        line, column = self.where(node) or (0, 0)
+        raise ConversionError(
+            f"OpenQASM 3, line {line}, column {column}: a for loop runs over integer "
+            "literals ({a, b} or [start:step:end]), so its size is known before it is expanded",
+            location=("line", line, "column", column),
+        )
+
+    def integer(self, node: Any) -> int | None:
+        """An integer literal, or its negation; ``None`` for anything else."""
+        ast = self.ast
+        if isinstance(node, ast.IntegerLiteral):
+            return int(node.value)
+        if (
+            isinstance(node, ast.UnaryExpression)
+            and node.op is ast.UnaryOperator["-"]
+            and isinstance(node.expression, ast.IntegerLiteral)
+        ):
+            return -int(node.expression.value)
+        return None
 
     def width(self, operands: Sequence[Any]) -> int:
         """The instructions a broadcast over ``operands`` makes: its widest register."""

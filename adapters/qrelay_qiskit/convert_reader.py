@@ -29,7 +29,9 @@ from qrelay.payload.circuit import Circuit, Condition, Instruction, matrix_to_wi
 from qrelay.payload.expressions import Expr
 from qrelay.payload.limits import InstructionBudget
 from qrelay.payload.parsing import parse
+from qrelay_qiskit.convert_classical import variable_of
 from qrelay_qiskit.convert_common import ALIASES, META_VECTORS, gate_params
+from qrelay_qiskit.convert_control import CONTROL_NAMES, read_control
 from qrelay_qiskit.convert_registers import classical_layout, qubit_layout, user_metadata
 from qrelay_qiskit.expressions import to_expr
 
@@ -70,6 +72,11 @@ def from_qiskit(
             vectors[param.vector.name] = len(param.vector)
     if vectors:
         metadata[META_VECTORS] = vectors
+    if qc.num_input_vars:
+        raise ConversionError(
+            f"circuit {qc.name!r}: input variables have no payload form; declare them instead"
+        )
+    variables = [variable_of(var, f"circuit {qc.name!r}") for var in qc.iter_declared_vars()]
     reader = _Reader(qc, {reg.name for reg in registers}, budget)
     instructions = reader.block(
         qc.data,
@@ -94,6 +101,8 @@ def from_qiskit(
         "qubit_labels": None,
         "layout": None,
     }
+    if variables:
+        fields["variables"] = variables
     if not validate:
         return Circuit.model_construct(**fields)
     try:
@@ -275,8 +284,10 @@ class _Reader:
             )
         elif name == "global_phase":
             self.extra_phase = pexpr.add(self.extra_phase, to_expr(ci.params[0], "global_phase"))
-        elif name == "if_else":
+        elif name == "if_else" and _condition_of(ci.operation) is not None:
             out.append(self.if_else(ci, qmap, cmap, where))
+        elif name in CONTROL_NAMES:
+            out.append(read_control(self, ci, qmap, cmap, where))
         elif name == "fsim" and len(qubits) == 2 and len(ci.params) == 2:
             params = [to_expr(p, "fsim parameter") for p in ci.params]
             out.append({"op": "fsim", "qubits": qubits, "params": params})
@@ -290,8 +301,7 @@ class _Reader:
             )
         elif ci.is_control_flow():
             raise ConversionError(
-                f"instruction {where} ({name}): control flow other than if_else is not "
-                "supported by payload.v1"
+                f"instruction {where} ({name}): this control flow has no payload form"
             )
         else:
             self.decompose(ci, name, qmap, cmap, out=out, where=where)
@@ -304,7 +314,9 @@ class _Reader:
         where: str,
     ) -> Instruction:
         op = ci.operation
-        target, value, negated = _condition_of(op, where)
+        found = _condition_of(op)
+        assert found is not None  # :meth:`special` sends other conditions elsewhere
+        target, value, negated = found
         condition: Condition
         if isinstance(target, Clbit):
             condition = {"clbit": cmap[target], "value": int(value)}
@@ -382,8 +394,8 @@ class _Reader:
 
 #: Instructions read as one payload instruction each (delays: one per qubit).
 _DIRECT: Final = frozenset(
-    {"measure", "reset", "barrier", "delay", "global_phase", "fsim", "unitary", "if_else"}
-)
+    {"measure", "reset", "barrier", "delay", "global_phase", "fsim", "unitary"}
+).union(CONTROL_NAMES)
 
 
 def expanded_count(qc: QuantumCircuit, limit: int, *, max_depth: int = 64) -> int:
@@ -411,8 +423,10 @@ def expanded_count(qc: QuantumCircuit, limit: int, *, max_depth: int = 64) -> in
             name = ci.name
             if name in direct:
                 total += 1
-                if name == "if_else":
-                    total += sum(size_of(block.data, depth + 1) for block in ci.operation.blocks)
+                if name in CONTROL_NAMES:
+                    op = ci.operation
+                    times = len(op.params[0]) if name == "for_loop" else 1
+                    total += times * sum(size_of(block.data, depth + 1) for block in op.blocks)
             else:
                 op = ci.operation
                 key = (name, op.num_qubits, op.num_clbits)
@@ -429,17 +443,19 @@ def expanded_count(qc: QuantumCircuit, limit: int, *, max_depth: int = 64) -> in
     if len(qc.data) > limit:
         return len(qc.data)
     ops = qc.count_ops()
-    if direct.issuperset(ops) and "if_else" not in ops:
+    if direct.issuperset(ops) and CONTROL_NAMES.isdisjoint(ops):
         return len(qc.data)
     return size_of(qc.data, 0)
 
 
-def _condition_of(op: IfElseOp, where: str) -> tuple[Any, int, bool]:
-    """``(clbit or register, value, negated)`` of an ``if_else`` condition.
+def _condition_of(op: IfElseOp) -> tuple[Any, int, bool] | None:
+    """``(clbit or register, value, negated)`` of an ``if_else`` condition, or ``None``.
 
     Besides the classic ``(bit_or_register, value)`` tuple, the simple classical
     expressions Qiskit builds for the same tests are read: ``bit``, ``!bit``,
-    ``register == value`` and ``register != value``.
+    ``register == value`` and ``register != value``. These stay payload.v1's
+    ``condition``; any other expression is read as a payload.v2 ``test``
+    (:mod:`qrelay_qiskit.convert_control`).
     """
     condition = op.condition
     if isinstance(condition, tuple) and len(condition) == 2:
@@ -471,7 +487,4 @@ def _condition_of(op: IfElseOp, where: str) -> tuple[Any, int, bool]:
             and isinstance(right.value, bool | int)
         ):
             return left.var, int(right.value), condition.op is expr.Binary.Op.NOT_EQUAL
-    raise ConversionError(
-        f"instruction {where} (if_else): only a condition on a clbit or a register value is "
-        f"supported, not {condition!r}"
-    )
+    return None

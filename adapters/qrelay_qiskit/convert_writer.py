@@ -37,6 +37,7 @@ from qrelay_qiskit.convert_common import (
     META_VECTORS,
     standard_gates,
 )
+from qrelay_qiskit.convert_control import ControlWriter, needs_builder
 from qrelay_qiskit.convert_registers import add_clbits, add_qubits
 from qrelay_qiskit.expressions import SymbolTable, from_expr
 from qrelay_qiskit.gates import FSimGate
@@ -63,6 +64,8 @@ def to_qiskit(
         vector_lengths if isinstance(vector_lengths, dict) else None,  # type: ignore[arg-type]
     )
     writer = _Writer(qc, circuit, table, bindings_row)
+    if needs_builder(circuit):
+        return _dynamic(writer, qc, circuit)
     items = writer.block(circuit.instructions, writer.qubits, list(qc.clbits), "")
     # ``from_instructions`` is Qiskit's public way to build a circuit from instructions
     # that are already complete (no checks per instruction); the registers made above
@@ -77,6 +80,16 @@ def to_qiskit(
     )
     out.add_register(*qc.qregs, *qc.cregs)
     return out
+
+
+def _dynamic(writer: _Writer, qc: QuantumCircuit, circuit: Circuit) -> QuantumCircuit:
+    """A circuit with payload.v2 blocks, built through Qiskit's control-flow builder."""
+    # a ``for`` loop's parameter is a symbol the payload does not declare
+    writer.numeric = False
+    ControlWriter(writer, qc, circuit).emit(circuit.instructions, "")
+    qc.global_phase = writer.value(circuit.global_phase, "global_phase")
+    qc.metadata = {k: v for k, v in circuit.metadata.items() if not k.startswith(META_PREFIX)}
+    return qc
 
 
 _MEASURE: Final = Measure()

@@ -81,6 +81,7 @@ def simulate(
             seed=task.seed(),
             noise_model=noise_model,
             max_threads=max_threads,
+            max_loop_iterations=info.limits.max_loop_iterations,
         )
     )
 

@@ -25,6 +25,8 @@ import numpy.typing as npt
 
 from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Bindings, Circuit, Readout, RegisterReadout, TargetInfo
+from qrelay.payload.lowering import lower, needs_lowering
+from qrelay.payload.targets import TargetLimits
 from qrelay_qiskit.sampling import FinalMeasurements, final_measurements
 
 log = logging.getLogger(__name__)
@@ -134,15 +136,46 @@ class AerEngine:
         seed: int | None = None,
         noise_model: Any = None,
         max_threads: int | None = None,
+        max_loop_iterations: int | None = None,
     ) -> list[Readout]:
         """Simulate ``circuit`` for each row of ``bindings``; one readout per row.
 
         ``noise`` is a target whose calibration gives the noise; ``noise_model`` an Aer
         noise model given directly (a user's noise spec). Neither: ideal. ``max_threads``
         bounds Aer's OpenMP threads (see ``qrelay.plugins.TaskContext.max_threads``).
+        ``max_loop_iterations`` bounds each ``while`` loop's turns per shot (when ``None``:
+        ``noise``'s ``limits.max_loop_iterations``, else their default): a shot that reaches it
+        fails the run with a ``DeviceError`` naming the loop (see
+        :mod:`qrelay.payload.lowering`).
         """
         if shots < 1:
             raise PayloadError(f"shots: {shots} is not a positive number")
+        options: dict[str, Any] = {
+            "shots": shots,
+            "bindings": bindings,
+            "noise": noise,
+            "seed": seed,
+            "noise_model": noise_model,
+            "max_threads": max_threads,
+        }
+        if needs_lowering(circuit):
+            limits = noise.limits if noise is not None else TargetLimits()
+            lowered = lower(circuit, max_loop_iterations or limits.max_loop_iterations)
+            return lowered.restore(self._run(lowered.circuit, **options))
+        return self._run(circuit, **options)
+
+    def _run(
+        self,
+        circuit: Circuit,
+        *,
+        shots: int,
+        bindings: Bindings | None,
+        noise: TargetInfo | None,
+        seed: int | None,
+        noise_model: Any,
+        max_threads: int | None,
+    ) -> list[Readout]:
+        """:meth:`run` of a circuit that needs no lowering."""
         if noise is not None and noise_model is None:
             from qrelay_qiskit.noise import noise_model_from_target
 

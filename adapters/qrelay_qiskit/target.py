@@ -144,6 +144,8 @@ def _build(info: TargetInfo) -> Any:
     if info.capabilities.reset or "reset" in info.native_ops:
         target.add_instruction(Reset(), {(q,): None for q in range(n)})
     target.add_instruction(Delay(Parameter("t")), {(q,): None for q in range(n)})
+    if info.capabilities.feed_forward:
+        add_control_flow(target, info)
     return target
 
 
@@ -153,7 +155,7 @@ def _global_target(target: Any, info: TargetInfo) -> Any:
     Global instructions (no qubit tuples) keep the target small whatever the qubit count,
     and the transpiler leaves multi-qubit gates such as ``ccx`` as they are.
     """
-    from qiskit.circuit import Delay, IfElseOp, Measure, Parameter, Reset
+    from qiskit.circuit import Delay, Measure, Parameter, Reset
 
     for name, inst in sorted(_gate_mapping().items()):
         if name in _NON_GATES or name == "global_phase":
@@ -163,8 +165,32 @@ def _global_target(target: Any, info: TargetInfo) -> Any:
     target.add_instruction(Reset())
     target.add_instruction(Delay(Parameter("t")))
     if info.capabilities.feed_forward:
-        target.add_instruction(IfElseOp, name="if_else")
+        add_control_flow(target, info)
     return target
+
+
+def add_control_flow(target: Any, info: TargetInfo) -> None:
+    """Declare the control-flow ops the target runs (``capabilities.control_flow``) on
+    ``target``, so ``transpile`` and ``generate_preset_pass_manager`` keep them."""
+    from qiskit.circuit import (
+        BreakLoopOp,
+        ContinueLoopOp,
+        ForLoopOp,
+        IfElseOp,
+        SwitchCaseOp,
+        WhileLoopOp,
+    )
+
+    for op, name, payload_op in (
+        (IfElseOp, "if_else", "if"),
+        (WhileLoopOp, "while_loop", "while"),
+        (ForLoopOp, "for_loop", "for"),
+        (SwitchCaseOp, "switch_case", "switch"),
+        (BreakLoopOp, "break_loop", "break"),
+        (ContinueLoopOp, "continue_loop", "continue"),
+    ):
+        if info.capabilities.runs(payload_op):
+            target.add_instruction(op, name=name)
 
 
 def _pairs(info: TargetInfo) -> list[tuple[int, int]]:

@@ -100,3 +100,17 @@ def test_square_qpu_accepts_routed_output_on_its_qubits() -> None:
     device.validate_circuit(native)
     with pytest.raises(ValueError, match="not coupled"):
         device.validate_operation(cirq.CZ(device.qubits[0], device.qubits[15]))
+
+
+def test_device_refuses_feed_forward_unless_the_target_runs_it() -> None:
+    q = cirq.GridQubit(0, 0)
+    controlled = cirq.X(q).with_classical_controls("m")
+    circuit = cirq.Circuit(cirq.measure(q, key="m"), controlled)
+    with pytest.raises(ValueError, match=r"classically controlled.*'square_qpu' does not run"):
+        QRelayDevice(fleet_device("square_qpu")).validate_circuit(circuit)
+    from qrelay.service.catalog import simulator_targets
+
+    cirq_sim = next(t for t in simulator_targets() if t.name == "cirq_simulator")
+    QRelayDevice(cirq_sim).validate_operation(
+        controlled.transform_qubits(lambda _: cirq.LineQubit(0))
+    )

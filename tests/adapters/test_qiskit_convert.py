@@ -290,9 +290,9 @@ def test_decomposition_through_definitions_keeps_operator() -> None:
 def test_unsupported_control_flow_names_the_instruction() -> None:
     qc = QuantumCircuit(1, 1)
     qc.h(0)
-    with qc.for_loop(range(2)):
+    with qc.box():
         qc.x(0)
-    with pytest.raises(ConversionError, match=r"instruction 1 \(for_loop\)"):
+    with pytest.raises(ConversionError, match=r"instruction 1 \(box\)"):
         from_qiskit(qc)
 
 

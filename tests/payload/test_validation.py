@@ -558,7 +558,7 @@ def test_job_shapes() -> None:
     refused(
         p.NewJob,
         job([circuit([H])], version="payload.v0"),
-        r"version: 'payload\.v0' is not 'payload\.v1'",
+        r"version: 'payload\.v0' is not a payload version this reader knows",
     )
     refused(
         p.NewJob,

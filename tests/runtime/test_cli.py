@@ -39,6 +39,32 @@ def test_run_prints_counts_and_a_histogram(
     assert answer["counts"] == {"11": 30}
 
 
+DYNAMIC_QASM = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[2] q;
+bit[1] flag;
+bit[1] out;
+h q[0];
+flag[0] = measure q[0];
+while (flag[0] == true) { reset q[0]; h q[0]; flag[0] = measure q[0]; }
+for int i in [0:1] { x q[1]; }
+if (flag[0]) { h q[1]; } else { x q[1]; }
+out[0] = measure q[1];
+"""
+
+
+def test_run_takes_openqasm_3_control_flow(
+    stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The loop ends with flag 0; x twice then x again leaves out at 1 on every shot."""
+    path = tmp_path / "dynamic.qasm"
+    path.write_text(DYNAMIC_QASM, encoding="utf-8")
+    argv = ["run", str(path), "-t", "aer_simulator", "--shots", "50", "--json", "--no-progress"]
+    assert main(argv) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["counts"] == {"0 1": 50}  # flag, then out
+
+
 def test_run_refuses_a_missing_file(stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "no-such-file.qasm"]) == 1
     assert "no-such-file.qasm" in capsys.readouterr().err

@@ -7,6 +7,12 @@ from pydantic import BaseModel, ConfigDict
 #: The version of the wire format. A change to any model is a change to this package
 #: and to a golden file in ``tests/golden/payload``, on purpose.
 PAYLOAD_VERSION = "payload.v1"
+#: payload.v2 adds loops, ``switch``, classical expressions and typed classical variables
+#: (:mod:`qrelay.payload.control`). A job says the oldest version that reads it, so jobs
+#: without those stay payload.v1 and readers that know only payload.v1 keep reading them.
+PAYLOAD_V2 = "payload.v2"
+#: Every version this reader knows, oldest first.
+PAYLOAD_VERSIONS = (PAYLOAD_VERSION, PAYLOAD_V2)
 
 
 class WireModel(BaseModel):

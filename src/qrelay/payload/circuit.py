@@ -1,4 +1,4 @@
-"""The canonical circuit of payload.v1, its bindings table and its validation.
+"""The canonical circuit of payload.v1 and v2, its bindings table and its validation.
 
 Instructions are plain typed dicts, not one pydantic model each: a 2,000-instruction
 circuit dumps in pydantic-core's Rust loop, and the semantic checks (qubit ranges, arity,
@@ -9,6 +9,8 @@ its instructions each way (figures: "Design measurements" in ``docs/performance.
 
 Classical bits are addressed by a global index over the registers in declaration order:
 register ``registers[0]`` holds clbits ``0 .. size0-1``, the next one follows, and so on.
+Control-flow blocks (payload.v2's loops, ``switch`` and classical expressions) are
+described, and checked beyond their shape, in :mod:`qrelay.payload.control`.
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ from pydantic_core import CoreSchema, core_schema
 from typing_extensions import TypedDict
 
 from qrelay.errors import PayloadError
-from qrelay.payload import expressions
+from qrelay.payload import control, expressions
 from qrelay.payload._base import WireModel
+from qrelay.payload.classical import MAX_VARIABLES, ClassicalExpr, ClassicalVar, Scope
 from qrelay.payload.expressions import Expr, ExprNode  # noqa: F401  (resolves Expr)
 from qrelay.payload.observables import MAX_OBSERVABLES, Observable, check_observables
 from qrelay.payload.ops import DELAY_UNITS, OPS, OpKind
@@ -48,7 +51,7 @@ UNITARY_ATOL: Final = 1e-6
 #: Size limits of one circuit. They bound the memory a single request can claim; a
 #: target may set tighter ones in its ``TargetLimits``.
 MAX_QUBITS: Final = 10_000
-MAX_INSTRUCTIONS: Final = 1_000_000  # in total, the bodies of ``if`` included
+MAX_INSTRUCTIONS: Final = 1_000_000  # in total, the bodies of blocks included
 MAX_REGISTERS: Final = 10_000
 MAX_REGISTER_SIZE: Final = 100_000
 MAX_PARAMETERS: Final = 100_000
@@ -80,11 +83,21 @@ class Condition(TypedDict, total=False):
 
 
 @with_config(ConfigDict(extra="forbid"))
+class SwitchCase(TypedDict):
+    """One case of a ``switch``: the values that select it and its body."""
+
+    values: list[int]
+    body: list[Instruction]
+
+
+@with_config(ConfigDict(extra="forbid"))
 class Instruction(TypedDict):
     """One instruction: ``{"op", "qubits", "params"?, "clbits"?, ...}``.
 
     ``unit`` belongs to ``delay``; ``matrix`` to ``unitary`` (rows of ``[re, im]`` pairs);
-    ``condition``, ``body`` and ``else_body`` to ``if``.
+    ``condition``, ``body`` and ``else_body`` to ``if``. The fields of payload.v2's
+    control flow (``test``, ``cases``, ``default``, ``loop_*``, ``lvalue``, ``rvalue``)
+    are described in :mod:`qrelay.payload.control`.
     """
 
     op: str
@@ -96,6 +109,14 @@ class Instruction(TypedDict):
     condition: NotRequired[Condition]
     body: NotRequired[list[Instruction]]
     else_body: NotRequired[list[Instruction]]
+    test: NotRequired[ClassicalExpr]
+    cases: NotRequired[list[SwitchCase]]
+    default: NotRequired[list[Instruction]]
+    loop_range: NotRequired[tuple[int, int, int]]
+    loop_values: NotRequired[list[int]]
+    loop_parameter: NotRequired[str]
+    lvalue: NotRequired[ClassicalExpr]
+    rvalue: NotRequired[ClassicalExpr]
     label: NotRequired[str]
 
 
@@ -212,6 +233,10 @@ class Bindings(WireModel):
             yield dict(zip(self.names, point, strict=True))
 
 
+def _is_empty(value: list[ClassicalVar]) -> bool:
+    return not value
+
+
 class Circuit(WireModel):
     """A circuit in payload.v1: qubits, classical registers, symbols and instructions.
 
@@ -241,6 +266,11 @@ class Circuit(WireModel):
         list[Observable] | None,
         Field(max_length=MAX_OBSERVABLES, exclude_if=lambda value: value is None),
     ] = None
+    #: Typed classical variables (payload.v2), zero or false until a ``store`` sets them.
+    #: Left out of the wire when empty, so a payload.v1 circuit reads as it always did.
+    variables: Annotated[
+        list[ClassicalVar], Field(max_length=MAX_VARIABLES, exclude_if=_is_empty)
+    ] = []
 
     @property
     def num_clbits(self) -> int:
@@ -272,23 +302,26 @@ class Circuit(WireModel):
         return found
 
     def iter_instructions(self) -> Iterator[Instruction]:
-        """All instructions, the bodies of ``if`` included, depth first."""
+        """All instructions, the bodies of blocks included, depth first."""
         stack = list(reversed(self.instructions))
         while stack:
             inst = stack.pop()
             yield inst
-            if inst["op"] == "if":
-                stack.extend(reversed(inst.get("else_body", [])))
-                stack.extend(reversed(inst.get("body", [])))
+            if inst["op"] in control.BLOCK_OPS:
+                for _, body in reversed(control.blocks(inst)):
+                    stack.extend(reversed(body))
 
     def free_symbols(self) -> set[str]:
-        """The symbols the instructions and the global phase read."""
+        """The symbols the instructions and the global phase read (loop parameters not)."""
         found = expressions.symbols(self.global_phase)
+        loop_parameters = set()
         for inst in self.iter_instructions():
+            if "loop_parameter" in inst:
+                loop_parameters.add(inst["loop_parameter"])
             for param in inst.get("params", ()):
                 if not isinstance(param, int | float):
                     found |= expressions.symbols(param)
-        return found
+        return found - loop_parameters
 
     @model_validator(mode="after")
     def _validate(self, info: ValidationInfo) -> Circuit:
@@ -313,6 +346,14 @@ class _Checker:
         self.declared = frozenset(circuit.parameters)
         self.offsets = circuit.register_offsets()
         self.count = 0
+        self.scope = Scope(
+            self.num_clbits,
+            {name: size for name, (_, size) in self.offsets.items()},
+            {var.name: var.classical_type for var in circuit.variables},
+        )
+        #: How deep in blocks, and in loops, the instruction being checked is.
+        self.nesting = 0
+        self.loops = 0
 
     def run(self) -> None:
         c = self.circuit
@@ -320,6 +361,8 @@ class _Checker:
             raise PayloadError("parameters: a symbol is declared twice")
         if len(self.offsets) != len(c.registers):
             raise PayloadError("registers: a register name is used twice")
+        if len(self.scope.variables) != len(c.variables):
+            raise PayloadError("variables: a variable name is used twice")
         if c.qubit_labels is not None and len(c.qubit_labels) != c.num_qubits:
             raise PayloadError(
                 f"qubit_labels: {len(c.qubit_labels)} labels for {c.num_qubits} qubits"
@@ -354,7 +397,7 @@ class _Checker:
         self.count += len(instructions)
         if self.count > MAX_INSTRUCTIONS:
             raise PayloadError(
-                f"instructions: more than {MAX_INSTRUCTIONS} instructions (if bodies included)"
+                f"instructions: more than {MAX_INSTRUCTIONS} instructions (block bodies included)"
             )
         n = self.num_qubits
         fast = _FAST_GATES
@@ -502,7 +545,7 @@ class _Checker:
         if kind is not OpKind.GATE:
             self.special(inst, kind, where, prefix, index)
         else:
-            self.forbid(inst, where, "unit", "matrix", "condition", "body", "else_body")
+            self.forbid(inst, where, "unit", "matrix", *control.CONTROL_FIELDS)
         checked: Instruction = inst
         return checked
 
@@ -514,22 +557,21 @@ class _Checker:
             duration = inst["params"][0]
             if isinstance(duration, int | float) and duration < 0:
                 raise PayloadError(f"{where}: duration {duration} is negative")
-            self.forbid(inst, where, "matrix", "condition", "body", "else_body")
+            self.forbid(inst, where, "matrix", *control.CONTROL_FIELDS)
         elif kind is OpKind.UNITARY:
-            self.forbid(inst, where, "unit", "condition", "body", "else_body")
+            self.forbid(inst, where, "unit", *control.CONTROL_FIELDS)
             self.matrix(inst, where)
-        elif kind is OpKind.CONTROL:
-            self.forbid(inst, where, "unit", "matrix")
-            if inst["qubits"]:
-                raise PayloadError(f"{where}: 'if' takes no qubits of its own; use its body")
-            self.condition(inst.get("condition"), where)
-            # The bodies were typed with the ``if`` (by :meth:`one` or from Python).
-            self.block(inst.get("body", []), f"{prefix}{index}.body.", True)
-            self.block(inst.get("else_body", []), f"{prefix}{index}.else_body.", True)
+        elif kind in (OpKind.CONTROL, OpKind.JUMP, OpKind.STORE):
+            self.control(inst, kind, where, f"{prefix}{index}.")
         else:
-            self.forbid(inst, where, "unit", "matrix", "condition", "body", "else_body")
+            self.forbid(inst, where, "unit", "matrix", *control.CONTROL_FIELDS)
             if kind is OpKind.BARRIER and not inst["qubits"]:
                 raise PayloadError(f"{where}: barrier needs at least one qubit")
+
+    def control(self, inst: Instruction, kind: OpKind, where: str, path: str) -> None:
+        """Check a block, a jump or a store, and the bodies of a block."""
+        self.forbid(inst, where, "unit", "matrix")
+        control.check(self, inst, kind, where, path)
 
     def clbit(self, clbit: int, where: str) -> None:
         if not 0 <= clbit < self.num_clbits:
@@ -540,7 +582,7 @@ class _Checker:
 
     def condition(self, cond: Condition | None, where: str) -> None:
         if cond is None:
-            raise PayloadError(f"{where}: 'if' needs a condition")
+            raise PayloadError(f"{where}: 'if' needs a condition or a test")
         has_register = "register" in cond
         if has_register == ("clbit" in cond):
             raise PayloadError(f"{where}: condition names exactly one of 'register' or 'clbit'")

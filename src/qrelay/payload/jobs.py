@@ -15,7 +15,8 @@ from typing import Annotated, Final
 from pydantic import AfterValidator, Field, JsonValue, model_validator
 
 from qrelay.errors import PayloadError
-from qrelay.payload._base import PAYLOAD_VERSION, WireModel
+from qrelay.payload import control
+from qrelay.payload._base import PAYLOAD_VERSION, PAYLOAD_VERSIONS, WireModel
 from qrelay.payload.bounds import Metadata, Printable, Tag, Tags
 from qrelay.payload.circuit import Bindings, Circuit
 from qrelay.payload.readout import Readout
@@ -110,6 +111,11 @@ class NewJob(WireModel):
     user-given noise model for ``noise-sim`` on a simulator target); the keys
     :class:`~qrelay.payload.run_options.RunOptions` reads (``seed``, ``noise``,
     ``optimization_level``) are checked here, so a bad one is refused at submission.
+
+    ``version`` is the oldest payload version that reads the circuits: left out, it is
+    worked out from them (payload.v2 for loops, ``switch``, classical expressions or
+    variables; payload.v1 else). A version this reader does not know is refused, and so is
+    a job that says payload.v1 but holds what only payload.v2 has.
     """
 
     version: str = PAYLOAD_VERSION
@@ -132,8 +138,7 @@ class NewJob(WireModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> NewJob:
-        if self.version != PAYLOAD_VERSION:
-            raise PayloadError(f"version: {self.version!r} is not {PAYLOAD_VERSION!r}")
+        self._check_version()
         if self.circuit_type is CircuitType.PAYLOAD:
             if self.qasm:
                 raise PayloadError("qasm: given, but circuit_type is 'payload'")
@@ -162,6 +167,26 @@ class NewJob(WireModel):
                 check_bindings(circuit, None, index)
         RunOptions.of(self)
         return self
+
+    def _check_version(self) -> None:
+        if self.version not in PAYLOAD_VERSIONS:
+            raise PayloadError(
+                f"version: {self.version!r} is not a payload version this reader knows "
+                f"({', '.join(PAYLOAD_VERSIONS)})",
+                location=("version",),
+            )
+        needed = control.required_version(self.circuits)
+        if PAYLOAD_VERSIONS.index(needed) <= PAYLOAD_VERSIONS.index(self.version):
+            return
+        if "version" in self.model_fields_set:
+            raise PayloadError(
+                f"version: the job says {self.version!r}, but {control.first_v2(self.circuits)} "
+                f"needs {needed!r}",
+                location=("version",),
+            )
+        # Left out: the job is of the version its circuits need. The model is frozen,
+        # and this runs while it is being built, before anyone holds it.
+        self.__dict__["version"] = needed
 
     @property
     def num_circuits(self) -> int:

@@ -6,7 +6,8 @@ is usually tighter, and only known once the target is. Each check raises ``Paylo
 on the first excess with a message naming the field, the circuit and the limit. The
 service refuses a job with it (422), a front end refuses a call before converting or
 splitting it, and both count instructions the same way: every instruction, the bodies of
-control-flow blocks included.
+control-flow blocks included, a ``for`` body once per value it runs over (a ``while``
+body once: its turns are bounded per shot by ``limits.max_loop_iterations``).
 
 A program that expands (OpenQASM gate definitions, broadcasts over registers) is counted
 while it is expanded, against :func:`instruction_limit`, with an :class:`InstructionBudget`
@@ -19,6 +20,7 @@ from __future__ import annotations
 import time
 
 from qrelay.errors import PayloadError
+from qrelay.payload import control
 from qrelay.payload.circuit import MAX_INSTRUCTIONS, Circuit
 from qrelay.payload.jobs import NewJob
 from qrelay.payload.targets import TargetInfo
@@ -73,6 +75,14 @@ class InstructionBudget:
                 location=("instructions",),
             )
 
+    def spend_block(self, count: int, iterations: int = 1) -> None:
+        """Count the ``count`` instructions of a block's body, run ``iterations`` times.
+
+        The converters call this as they read a control-flow block, so a ``for`` loop
+        weighs what :func:`instruction_count` says it does.
+        """
+        self.spend(count * iterations)
+
     def check(self, count: int) -> None:
         """Raise unless ``count`` more instructions still fit (nothing is counted)."""
         if self.count + count > self.limit:
@@ -89,8 +99,9 @@ class InstructionBudget:
 
 
 def instruction_count(circuit: Circuit) -> int:
-    """All instructions of a circuit, the bodies of control-flow blocks included."""
-    return sum(1 for _ in circuit.iter_instructions())
+    """All instructions of a circuit, the bodies of control-flow blocks included, a
+    ``for`` body once per value it runs over (see :func:`spend_block`)."""
+    return control.weighted_count(circuit.instructions)
 
 
 def check_shots(shots: int, target: TargetInfo) -> None:

@@ -26,6 +26,8 @@ class OpKind(str, Enum):
     DELAY = "delay"
     UNITARY = "unitary"
     CONTROL = "control"
+    JUMP = "jump"
+    STORE = "store"
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +154,17 @@ _SPECS: Final[tuple[OpSpec, ...]] = (
     ),
     OpSpec("unitary", OpKind.UNITARY, None, summary="an explicit unitary matrix on any qubits"),
     OpSpec(
-        "if", OpKind.CONTROL, None, summary="run a body when a register or clbit equals a value"
+        "if",
+        OpKind.CONTROL,
+        None,
+        summary="run a body when a condition holds, else an optional else body",
     ),
+    OpSpec("while", OpKind.CONTROL, None, summary="run a body while a condition holds (v2)"),
+    OpSpec("for", OpKind.CONTROL, None, summary="run a body once per value of a range (v2)"),
+    OpSpec("switch", OpKind.CONTROL, None, summary="run the case matching a value (v2)"),
+    OpSpec("break", OpKind.JUMP, None, summary="leave the innermost loop (v2)"),
+    OpSpec("continue", OpKind.JUMP, None, summary="start the innermost loop's next turn (v2)"),
+    OpSpec("store", OpKind.STORE, None, summary="set a clbit, register or variable (v2)"),
 )
 
 #: The registry: op name to its spec. Read-only.

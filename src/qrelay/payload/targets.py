@@ -50,6 +50,9 @@ class TargetLimits(WireModel):
     max_qubits: Annotated[int, Field(ge=1)] | None = None
     max_bindings: Annotated[int, Field(ge=1)] = 100_000
     max_instructions: Annotated[int, Field(ge=1)] = 1_000_000
+    #: The most turns one ``while`` loop may take in one shot; a shot that reaches it
+    #: fails the run (payload.v2 control flow).
+    max_loop_iterations: Annotated[int, Field(ge=1, le=1_000_000)] = 1_000
 
 
 class TargetCapabilities(WireModel):
@@ -65,6 +68,15 @@ class TargetCapabilities(WireModel):
     feed_forward: bool = False
     iq_readout: bool = False
     expectation_values: bool = False
+    #: With ``feed_forward``: the control-flow ops of :mod:`qrelay.payload.control` the
+    #: device runs (``if``, ``while``, ``for``, ``switch``, ``break``, ``continue``,
+    #: ``store``), and whether its conditions may be classical expressions
+    #: (``expressions``). ``None``: all of them.
+    control_flow: list[str] | None = None
+
+    def runs(self, feature: str) -> bool:
+        """True when the device runs control-flow op (or feature) ``feature``."""
+        return self.feed_forward and (self.control_flow is None or feature in self.control_flow)
 
 
 class TargetInfo(WireModel):

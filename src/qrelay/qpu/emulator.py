@@ -41,6 +41,7 @@ from qrelay.errors import (
     QRelayError,
 )
 from qrelay.payload import Bindings, Circuit, TargetInfo
+from qrelay.payload.control import CONTROL_FLOW_OPS, op_names
 from qrelay.plugins import SimulationEngine
 from qrelay.qpu import native
 from qrelay.qpu.fleet import FLEET_NAMES, calibration_hash, fleet_device
@@ -101,6 +102,9 @@ class Prepared:
     #: Per buffer: (name, reduced qubit that last wrote it or -1, register, bit).
     sources: list[tuple[str, int, str, int]]
     duration_us: int
+    #: The program reads measured values as it runs: its noise keeps the readout error,
+    #: so its conditions see values as misread, and its bits come misread already.
+    dynamic: bool = False
 
 
 @dataclass(frozen=True)
@@ -177,13 +181,19 @@ def _fingerprint(
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _noise_target(reduced: TargetInfo) -> TargetInfo:
-    """The sliced device the engine simulates: no readout error (IQ supplies it).
+def _dynamic(circuit: Circuit) -> bool:
+    """True when the program's control flow reads measured values as it runs."""
+    return not CONTROL_FLOW_OPS.isdisjoint(op_names(circuit.instructions))
+
+
+def _noise_target(reduced: TargetInfo, *, dynamic: bool = False) -> TargetInfo:
+    """The sliced device the engine simulates: no readout error (IQ supplies it), except
+    for a dynamic program, whose conditions must read the values as misread.
 
     Its ``calibration_id`` is the hash of its own content, so engines that cache noise
     models by calibration id never mix up two slices of one device.
     """
-    noise = native.without_readout_error(reduced)
+    noise = reduced if dynamic else native.without_readout_error(reduced)
     return noise.model_copy(update={"calibration_id": "slice-" + calibration_hash(noise)})
 
 
@@ -412,8 +422,9 @@ class Controller:
                     "program's registers do not have"
                 )
         reduced = native.reduce_to_touched(executable.circuit, target)
+        dynamic = _dynamic(executable.circuit)
         writer: dict[tuple[str, int], int] = {}
-        for inst in reduced.circuit.instructions:
+        for inst in reduced.circuit.iter_instructions():  # a clbit's last writer counts
             if inst["op"] == "measure":
                 writer[executable.circuit.clbit_location(inst["clbits"][0])] = inst["qubits"][0]
         sources = [
@@ -425,12 +436,13 @@ class Controller:
             executable=executable,
             target=target,
             reduced=reduced,
-            noise=_noise_target(reduced.target),
+            noise=_noise_target(reduced.target, dynamic=dynamic),
             layout=native.PatchLayout.of(executable.circuit),
             sources=sources,
             duration_us=native.execution_duration_us(
                 executable.circuit, target, executable.num_shots
             ),
+            dynamic=dynamic,
         )
         with self._cond:
             self._prepared[key] = prepared
@@ -696,7 +708,12 @@ class Controller:
                 ]
             )
             qubits = physical[[sources[k][1] for k in measured]]
-            if iq is not None:
+            if prepared.dynamic and noise is not None:
+                # misread in the run already (its conditions saw the same values)
+                if iq is not None:
+                    iq[:, measured, :] = device.iq.sample(states, qubits, rng).transpose(0, 2, 1)
+                read = states
+            elif iq is not None:
                 points = device.iq.sample(states, qubits, rng)
                 read = device.iq.discriminate(points, qubits)
                 iq[:, measured, :] = points.transpose(0, 2, 1)

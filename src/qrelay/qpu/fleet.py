@@ -6,7 +6,8 @@ magnitude, drawn from a seeded generator so the fleet is the same in every proce
 - ``square_qpu``: a 4x4 square lattice of transmons (CZ, RX, RZ), in the style of
   tunable-coupler superconducting chips.
 - ``heavyhex_qpu``: the 27-qubit heavy-hex lattice of IBM's Falcon processors, with a
-  directed ECR, SX, X and virtual RZ, and a 0.222 ns ``dt``.
+  directed ECR, SX, X and virtual RZ, and a 0.222 ns ``dt``; it runs feed-forward (control
+  flow on mid-circuit measurements) as IBM's dynamic circuits do.
 - ``ion_qpu``: an 11-ion chain, all-to-all, with a Mølmer-Sørensen (RXX) gate, R and RZ;
   very long T1/T2 but slow gates and readout.
 
@@ -40,6 +41,9 @@ DRIVER: Final = "qpu-grpc"
 
 #: Ops every fleet device accepts besides its native gates: they cost no pulse.
 SCHEDULING_OPS: Final = frozenset({"barrier", "delay"})
+#: How long a measured value takes to reach heavyhex_qpu's control flow (ns), of the
+#: order IBM states for its dynamic circuits.
+FEED_FORWARD_LATENCY_NS: Final = 700.0
 
 #: The 27-qubit Falcon heavy-hex coupling (undirected edges).
 FALCON_EDGES: Final = (
@@ -256,10 +260,18 @@ def _heavyhex_qpu(epoch: int) -> TargetInfo:
             gates=gates,
             dt_ns=dt_ns,
             limits=TargetLimits(max_shots=100_000, max_qubits=n, max_bindings=10_000),
-            capabilities=TargetCapabilities(parameter_batch=True, iq_readout=True),
+            # feed-forward as on Eagle-class devices: mid-circuit measurement and reset,
+            # and control flow on the measured values once they reach the controller
+            capabilities=TargetCapabilities(
+                parameter_batch=True, iq_readout=True, feed_forward=True
+            ),
             price_per_shot=0.0002,
             status=TargetStatus.AVAILABLE,
-            options={"rep_delay_us": _HEAVYHEX.rep_delay_us, "technology": "superconducting"},
+            options={
+                "rep_delay_us": _HEAVYHEX.rep_delay_us,
+                "technology": "superconducting",
+                "feed_forward_latency_ns": FEED_FORWARD_LATENCY_NS,
+            },
         )
     )
 

@@ -4,9 +4,11 @@ Shared by :mod:`qrelay.qpu.translation` (client side) and the controller (server
 so a program refused by one is refused by the other with the same message.
 
 - :func:`check_native` refuses an op the device lacks, a qubit it does not have, or a
-  two-qubit op on a pair its coupling map does not list.
+  two-qubit op on a pair its coupling map does not list; control flow only on a device
+  with ``capabilities.feed_forward``, and the bodies of its blocks alike.
 - :func:`schedule_ns` is the program's length: gate durations along the critical path
-  (ASAP per qubit, barriers synchronise), measurement included.
+  (ASAP per qubit, barriers synchronise), measurement included; a control-flow block
+  waits for every qubit and the device's ``feed_forward_latency_ns`` option.
 - :class:`PatchLayout` groups the circuit's symbols into memory regions, the patch values
   of the QPU API: a symbol ``theta[3]`` is entry 3 of region ``theta``; a plain symbol
   ``phi`` is region ``phi`` of length 1.
@@ -23,7 +25,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from qrelay.errors import PayloadError
-from qrelay.payload import Bindings, Circuit, GateProperties, Instruction, TargetInfo
+from qrelay.payload import Bindings, Circuit, GateProperties, Instruction, TargetInfo, control
+from qrelay.payload.control import CONTROL_FLOW_OPS
 from qrelay.qpu.fleet import SCHEDULING_OPS
 
 _REGION_ENTRY: Final = re.compile(r"^(?P<name>.+)\[(?P<index>\d+)\]$")
@@ -45,11 +48,28 @@ def check_native(circuit: Circuit, target: TargetInfo) -> None:
     coupling = (
         None if target.coupling_map is None else {tuple(pair) for pair in target.coupling_map}
     )
-    for index, inst in enumerate(circuit.instructions):
+    _check_block(circuit.instructions, "", target, native, coupling)
+
+
+def _check_block(
+    instructions: Sequence[Instruction],
+    prefix: str,
+    target: TargetInfo,
+    native: set[str],
+    coupling: set[tuple[int, ...]] | None,
+) -> None:
+    """:func:`check_native` of one block, the bodies of its control flow included."""
+    for index, inst in enumerate(instructions):
         op = inst["op"]
-        where = f"instruction {index} ({op})"
-        if op == "if":
-            raise PayloadError(f"{where}: {target.name} does not run classical feed-forward")
+        where = f"instruction {prefix}{index} ({op})"
+        if op in CONTROL_FLOW_OPS:
+            if not target.capabilities.feed_forward:
+                raise PayloadError(
+                    f"{where}: {target.name} does not run classical feed-forward or control flow"
+                )
+            for path, body in control.blocks(inst):
+                _check_block(body, f"{prefix}{index}.{path}.", target, native, coupling)
+            continue
         if op not in native and op not in SCHEDULING_OPS:
             raise PayloadError(
                 f"{where}: {op!r} is not a native op of {target.name} "
@@ -78,12 +98,39 @@ def _delay_ns(inst: Instruction, dt_ns: float | None) -> float:
 
 
 def schedule_ns(circuit: Circuit, target: TargetInfo) -> float:
-    """The length of one shot in ns: ASAP along the critical path, readout included."""
-    table = gate_table(target)
+    """The length of one shot in ns: ASAP along the critical path, readout included.
+
+    A control-flow block starts once every qubit is free and the device's
+    ``feed_forward_latency_ns`` has passed (the measured value reaching the controller),
+    and lasts as long as its longest body: a ``for`` body once per value, a ``while``
+    body once (how often it turns is only known as it runs).
+    """
     clock = [0.0] * max(circuit.num_qubits, 1)
-    for inst in circuit.instructions:
+    _schedule(circuit.instructions, clock, gate_table(target), target)
+    return max(clock)
+
+
+def _schedule(
+    instructions: Sequence[Instruction],
+    clock: list[float],
+    table: Mapping[tuple[str, tuple[int, ...]], GateProperties],
+    target: TargetInfo,
+) -> None:
+    """Advance ``clock`` (per qubit, ns) over ``instructions``."""
+    latency = target.options.get("feed_forward_latency_ns", 0.0)
+    for inst in instructions:
         qubits = inst["qubits"]
         op = inst["op"]
+        if op in control.BLOCK_OPS:
+            start = max(clock) + (float(latency) if isinstance(latency, int | float) else 0.0)
+            end = start
+            for _, body in control.blocks(inst):
+                inner = [start] * len(clock)
+                for _turn in range(control.iterations(inst)):
+                    _schedule(body, inner, table, target)
+                end = max(end, *inner)
+            clock[:] = [end] * len(clock)
+            continue
         start = max((clock[q] for q in qubits), default=0.0)
         if op == "barrier":
             duration = 0.0
@@ -94,7 +141,6 @@ def schedule_ns(circuit: Circuit, target: TargetInfo) -> float:
             duration = (props.duration_ns or 0.0) if props is not None else 0.0
         for q in qubits:
             clock[q] = start + duration
-    return max(clock)
 
 
 def execution_duration_us(circuit: Circuit, target: TargetInfo, shots: int) -> int:
@@ -191,19 +237,17 @@ def reduce_to_touched(circuit: Circuit, target: TargetInfo) -> Reduced:
     callers that model readout themselves (the emulator's IQ) clear it.
     """
     touched = sorted(
-        {q for inst in circuit.instructions if inst["op"] != "barrier" for q in inst["qubits"]}
+        {
+            q
+            for inst in circuit.iter_instructions()
+            if inst["op"] != "barrier"
+            for q in inst["qubits"]
+        }
     )
     if not touched:
         touched = [0]
     index = {q: i for i, q in enumerate(touched)}
-    instructions: list[Instruction] = []
-    for inst in circuit.instructions:
-        if inst["op"] == "barrier":
-            kept = [index[q] for q in inst["qubits"] if q in index]
-            if kept:
-                instructions.append({**inst, "qubits": kept})
-            continue
-        instructions.append({**inst, "qubits": [index[q] for q in inst["qubits"]]})
+    instructions = _remap(circuit.instructions, index)
     reduced = circuit.model_copy(
         update={
             "num_qubits": len(touched),
@@ -232,6 +276,30 @@ def reduce_to_touched(circuit: Circuit, target: TargetInfo) -> Reduced:
         }
     )
     return Reduced(circuit=reduced, target=sliced, physical=touched)
+
+
+def _remap(instructions: Sequence[Instruction], index: Mapping[int, int]) -> list[Instruction]:
+    """``instructions`` on the qubits ``index`` maps them to, bodies of blocks included;
+    barriers keep only the mapped qubits."""
+    out: list[Instruction] = []
+    for inst in instructions:
+        if inst["op"] == "barrier":
+            kept = [index[q] for q in inst["qubits"] if q in index]
+            if kept:
+                out.append({**inst, "qubits": kept})
+            continue
+        copy: Instruction = {**inst, "qubits": [index[q] for q in inst["qubits"]]}
+        if inst["op"] in control.BLOCK_OPS:
+            for key in ("body", "else_body", "default"):
+                if key in inst:
+                    copy[key] = _remap(inst[key], index)
+            if "cases" in inst:
+                copy["cases"] = [
+                    {"values": case["values"], "body": _remap(case["body"], index)}
+                    for case in inst["cases"]
+                ]
+        out.append(copy)
+    return out
 
 
 def without_readout_error(target: TargetInfo) -> TargetInfo:

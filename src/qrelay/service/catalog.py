@@ -52,8 +52,13 @@ def simulator_targets() -> list[TargetInfo]:
             simulator=True,
             num_qubits=24,
             limits=TargetLimits(max_shots=1_000_000, max_qubits=24),
+            # Cirq runs classically controlled operations, not loops or switch
             capabilities=TargetCapabilities(
-                parameter_batch=True, mid_circuit_measurement=True, reset=True, feed_forward=True
+                parameter_batch=True,
+                mid_circuit_measurement=True,
+                reset=True,
+                feed_forward=True,
+                control_flow=["if"],
             ),
             price_per_shot=0.0,
         ),

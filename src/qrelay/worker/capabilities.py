@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from qrelay.errors import PayloadError
 from qrelay.payload import Circuit, Instruction, TargetInfo
+from qrelay.payload.control import CONTROL_FLOW_OPS, blocks
 
 #: Ops that neither compute nor disturb a measured qubit.
 _PASSIVE = frozenset({"barrier", "delay"})
@@ -26,25 +27,42 @@ def check_capabilities(circuit: Circuit, target: TargetInfo) -> None:
 
 
 class _Walk:
-    """One pass over the instructions (``if`` bodies included)."""
+    """One pass over the instructions (the bodies of blocks included)."""
 
     def __init__(self, target: TargetInfo) -> None:
         self.target = target
         self.capabilities = target.capabilities
+
+    def control_flow(self, inst: Instruction, where: str) -> None:
+        """Refuse a control-flow op (or a classical expression) the target does not run."""
+        name = self.target.name
+        op = inst["op"]
+        if not self.capabilities.feed_forward:
+            raise PayloadError(
+                f"{where}: {name!r} does not run classical feed-forward or control "
+                f"flow ({op!r}; capabilities.feed_forward is false)"
+            )
+        allowed = self.capabilities.control_flow
+        if not self.capabilities.runs(op):
+            raise PayloadError(
+                f"{where}: {name!r} does not run {op!r} (capabilities.control_flow: "
+                f"{', '.join(allowed or [])})"
+            )
+        if "test" in inst and not self.capabilities.runs("expressions"):
+            raise PayloadError(
+                f"{where}: {name!r} does not run classical expressions as conditions "
+                "(capabilities.control_flow has no 'expressions')"
+            )
 
     def block(self, instructions: list[Instruction], prefix: str, measured: set[int]) -> None:
         name = self.target.name
         for index, inst in enumerate(instructions):
             op = inst["op"]
             where = f"instruction {prefix}{index} ({op})"
-            if op == "if":
-                if not self.capabilities.feed_forward:
-                    raise PayloadError(
-                        f"{where}: {name!r} does not run classical feed-forward "
-                        "(capabilities.feed_forward is false)"
-                    )
-                self.block(inst.get("body", []), f"{prefix}{index}.body.", measured)
-                self.block(inst.get("else_body", []), f"{prefix}{index}.else_body.", measured)
+            if op in CONTROL_FLOW_OPS:
+                self.control_flow(inst, where)
+                for path, body in blocks(inst):
+                    self.block(body, f"{prefix}{index}.{path}.", measured)
                 continue
             if op == "reset" and not self.capabilities.reset:
                 raise PayloadError(

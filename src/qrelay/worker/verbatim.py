@@ -11,6 +11,7 @@ from typing import Final
 
 from qrelay.errors import PayloadError
 from qrelay.payload import Circuit, Instruction, TargetInfo
+from qrelay.payload.control import CONTROL_FLOW_OPS, blocks
 
 #: Ops every target accepts whatever its native set: they schedule, they do not compute.
 ALWAYS_ALLOWED: Final = frozenset({"barrier", "delay"})
@@ -33,7 +34,7 @@ def check_verbatim(circuit: Circuit, target: TargetInfo) -> None:
 
 
 class _Checker:
-    """One pass over the instructions (``if`` bodies included) against one target."""
+    """One pass over the instructions (the bodies of blocks included) against one target."""
 
     def __init__(self, target: TargetInfo) -> None:
         self.target = target
@@ -50,11 +51,13 @@ class _Checker:
         for index, inst in enumerate(instructions):
             op = inst["op"]
             where = f"instruction {prefix}{index} ({op})"
-            if op == "if":
+            if op in CONTROL_FLOW_OPS:
                 if self.native and not self.target.capabilities.feed_forward:
-                    raise PayloadError(f"{where}: {name!r} does not run classical feed-forward")
-                self.block(inst.get("body", []), f"{prefix}{index}.body.")
-                self.block(inst.get("else_body", []), f"{prefix}{index}.else_body.")
+                    raise PayloadError(
+                        f"{where}: {name!r} does not run classical feed-forward or control flow"
+                    )
+                for path, body in blocks(inst):
+                    self.block(body, f"{prefix}{index}.{path}.")
                 continue
             if op in ALWAYS_ALLOWED:
                 continue

@@ -1,0 +1,246 @@
+"""A payload.v2 circuit rewritten for an engine: while loops bounded, variables as clbits.
+
+An engine cannot let a ``while`` loop run forever, and some (Aer 0.18) cannot hold typed
+classical variables. :func:`lower` rewrites a circuit into one that runs the same way
+with neither problem, in the payload itself so every engine shares it:
+
+- each variable becomes a hidden register (a ``bool`` one clbit, a ``uint`` its width);
+- each ``while test: body`` becomes, with a hidden register ``exited, overran`` of its own::
+
+      store exited = false
+      for _ in range(bound):
+          if test: body      (its own ``break`` also stores exited = true)
+          else: store exited = true; break
+      if !exited && test: store overran = true
+
+  so a shot that would take a turn past ``bound`` stops with its ``overran`` bit set;
+- a block body that acts on no qubit gets a barrier on qubit 0: Aer 0.18 runs a ``store``
+  in such a body whatever the condition says, and a barrier changes nothing else.
+
+The hidden registers follow the circuit's own, so its clbit indices do not move; the
+engine drops them from the readouts and fails the run when a shot set an ``overran`` bit
+(:meth:`Lowered.restore`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from qrelay.errors import DeviceError
+from qrelay.payload import control
+from qrelay.payload.circuit import Circuit, Condition, Instruction, Register
+from qrelay.payload.classical import ClassicalExpr
+from qrelay.payload.readout import Readout
+
+#: The ops whose circuits :func:`lower` rewrites.
+_LOWERED_OPS: Final = frozenset({"while", "store"})
+#: The prefix of the registers the rewrite adds.
+HIDDEN_PREFIX: Final = "_qrelay_"
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """The rewritten circuit, its loops' bound and each loop's hidden register."""
+
+    circuit: Circuit
+    bound: int
+    #: hidden register (bit 0 ``exited``, bit 1 ``overran``) to where its ``while`` is
+    overran: dict[str, str]
+
+    def restore(self, readouts: list[Readout]) -> list[Readout]:
+        """The readouts of the original circuit: hidden registers dropped.
+
+        Raises ``DeviceError`` naming the ``while`` loop when a shot reached the bound.
+        """
+        for readout in readouts:
+            for name, where in self.overran.items():
+                shots = int(readout.register(name).array()[:, 1].sum())
+                if shots:
+                    raise DeviceError(
+                        f"{where} (while): {shots} shot(s) reached the bound of {self.bound} "
+                        "iterations (limits.max_loop_iterations of the target); the run fails"
+                    )
+        return [
+            readout.model_copy(
+                update={
+                    "registers": [
+                        reg for reg in readout.registers if not reg.name.startswith(HIDDEN_PREFIX)
+                    ]
+                }
+            )
+            for readout in readouts
+        ]
+
+
+def needs_lowering(circuit: Circuit) -> bool:
+    """True when ``circuit`` has variables, a ``while`` loop or a ``store``."""
+    return bool(circuit.variables) or not _LOWERED_OPS.isdisjoint(
+        control.op_names(circuit.instructions)
+    )
+
+
+def lower(circuit: Circuit, max_loop_iterations: int) -> Lowered:
+    """The circuit rewritten as described above, every ``while`` bounded by
+    ``max_loop_iterations`` turns per shot."""
+    return _Rewrite(circuit, max_loop_iterations).run()
+
+
+class _Rewrite:
+    def __init__(self, circuit: Circuit, bound: int) -> None:
+        self.circuit = circuit
+        self.bound = bound
+        self.registers: list[Register] = list(circuit.registers)
+        self.next_clbit = circuit.num_clbits
+        self.overran: dict[str, str] = {}
+        #: variable name to its replacement expression
+        self.variables: dict[str, ClassicalExpr] = {}
+        for var in circuit.variables:
+            name = self.hidden(f"var_{var.name}", var.width or 1)
+            if var.width is None:
+                self.variables[var.name] = {"clbit": self.next_clbit - 1}
+            else:
+                self.variables[var.name] = {"register": name}
+
+    def hidden(self, name: str, size: int) -> str:
+        """Add a hidden register; its first clbit is ``self.next_clbit - size``."""
+        full = f"{HIDDEN_PREFIX}{name}"
+        self.registers.append(Register(name=full, size=size))
+        self.next_clbit += size
+        return full
+
+    def run(self) -> Lowered:
+        instructions = self.block(self.circuit.instructions, "")
+        data = self.circuit.model_dump()
+        data.update(
+            registers=[reg.model_dump() for reg in self.registers],
+            instructions=instructions,
+            variables=[],
+        )
+        return Lowered(Circuit.model_validate(data), self.bound, self.overran)
+
+    def block(self, instructions: list[Instruction], prefix: str) -> list[Instruction]:
+        out: list[Instruction] = []
+        for index, inst in enumerate(instructions):
+            where = f"{prefix}{index}"
+            if inst["op"] == "while":
+                out.extend(self.bounded(inst, where))
+            else:
+                out.append(self.one(inst, where))
+        return self.anchored(out) if prefix else out
+
+    def anchored(self, body: list[Instruction]) -> list[Instruction]:
+        """``body``, with a barrier on qubit 0 first if it acts on no qubit."""
+        if self.circuit.num_qubits and not _touches_qubits(body):
+            return [{"op": "barrier", "qubits": [0]}, *body]
+        return body
+
+    def one(self, inst: Instruction, where: str) -> Instruction:
+        """A copy of ``inst`` with variables replaced and its bodies rewritten."""
+        copy: dict[str, Any] = dict(inst)
+        for key in ("test", "lvalue", "rvalue"):
+            if key in copy:
+                copy[key] = self.expression(copy[key])
+        if "body" in copy:
+            copy["body"] = self.block(copy["body"], f"{where}.body.")
+        if "else_body" in copy:
+            copy["else_body"] = self.block(copy["else_body"], f"{where}.else_body.")
+        if "default" in copy:
+            copy["default"] = self.block(copy["default"], f"{where}.default.")
+        if "cases" in copy:
+            copy["cases"] = [
+                {
+                    "values": case["values"],
+                    "body": self.block(case["body"], f"{where}.cases.{n}.body."),
+                }
+                for n, case in enumerate(copy["cases"])
+            ]
+        result: Instruction = copy  # type: ignore[assignment]
+        return result
+
+    def expression(self, node: ClassicalExpr) -> ClassicalExpr:
+        if "var" in node:
+            return self.variables[node["var"]]
+        if "args" in node:
+            found: ClassicalExpr = dict(node)  # type: ignore[assignment]
+            found["args"] = [self.expression(arg) for arg in node["args"]]
+            return found
+        return node
+
+    def bounded(self, inst: Instruction, where: str) -> list[Instruction]:
+        """A ``while`` loop as the bounded ``for`` loop of the module's description."""
+        name = self.hidden(f"loop_{len(self.overran)}", 2)
+        exited, overran = self.next_clbit - 2, self.next_clbit - 1
+        self.overran[name] = f"instruction {where}"
+        test = self.expression(_as_test(inst, self.circuit))
+        leave: list[Instruction] = [_store(exited), {"op": "break", "qubits": []}]
+        body = _exits(self.block(inst.get("body", []), f"{where}.body."), leave)
+        turn: Instruction = {
+            "op": "if",
+            "qubits": [],
+            "test": test,
+            "body": self.anchored(body),
+            "else_body": self.anchored(leave),
+        }
+        return [
+            {"op": "store", "qubits": [], "lvalue": {"clbit": exited}, "rvalue": {"lit": False}},
+            {"op": "for", "qubits": [], "loop_range": (0, self.bound, 1), "body": [turn]},
+            {
+                "op": "if",
+                "qubits": [],
+                "test": {
+                    "op": "logic_and",
+                    "args": [{"op": "logic_not", "args": [{"clbit": exited}]}, test],
+                },
+                "body": self.anchored([_store(overran)]),
+            },
+        ]
+
+
+def _touches_qubits(instructions: list[Instruction]) -> bool:
+    return any(
+        inst["qubits"] or any(_touches_qubits(body) for _, body in control.blocks(inst))
+        for inst in instructions
+    )
+
+
+def _store(clbit: int) -> Instruction:
+    return {"op": "store", "qubits": [], "lvalue": {"clbit": clbit}, "rvalue": {"lit": True}}
+
+
+def _exits(instructions: list[Instruction], leave: list[Instruction]) -> list[Instruction]:
+    """``instructions`` with each ``break`` of this loop (not of a loop inside) made
+    ``leave``."""
+    out: list[Instruction] = []
+    for inst in instructions:
+        if inst["op"] == "break":
+            out.extend(leave)
+        elif inst["op"] in control.LOOP_OPS or not control.blocks(inst):
+            out.append(inst)
+        else:
+            copy: dict[str, Any] = dict(inst)
+            for key in ("body", "else_body", "default"):
+                if key in copy:
+                    copy[key] = _exits(copy[key], leave)
+            if "cases" in copy:
+                copy["cases"] = [
+                    {"values": case["values"], "body": _exits(case["body"], leave)}
+                    for case in copy["cases"]
+                ]
+            out.append(copy)  # type: ignore[arg-type]
+    return out
+
+
+def _as_test(inst: Instruction, circuit: Circuit) -> ClassicalExpr:
+    """A loop's condition as an expression (payload.v1's ``condition`` form included)."""
+    if "test" in inst:
+        return inst["test"]
+    cond: Condition = inst["condition"]
+    if "clbit" in cond:
+        bit: ClassicalExpr = {"clbit": cond["clbit"]}
+        return bit if cond["value"] else {"op": "logic_not", "args": [bit]}
+    size = circuit.register_offsets()[cond["register"]][1]
+    return {
+        "op": "equal",
+        "args": [{"register": cond["register"]}, {"lit": cond["value"], "width": size}],
+    }

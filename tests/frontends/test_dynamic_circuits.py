@@ -1,0 +1,239 @@
+"""Dynamic circuits through the real stack: distributions against Aer, bounds, refusals.
+
+Each program runs on ``aer_simulator`` through ``backend.run`` (service, worker, the Aer
+engine) and directly on ``AerSimulator``; the two distributions stay within TVD 0.03 at
+4,000 shots (seeded on both sides).
+"""
+
+from __future__ import annotations
+
+import pytest
+from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister, transpile
+from qiskit.circuit.classical import expr, types
+from qiskit_aer import AerSimulator
+
+from qrelay.errors import JobFailedError
+from qrelay_qiskit import QRelayBackend
+
+from .conftest import total_variation
+
+SHOTS = 4000
+TVD = 0.03
+
+
+@pytest.fixture(scope="module")
+def aer_backend(qiskit_provider) -> QRelayBackend:  # type: ignore[no-untyped-def]
+    return qiskit_provider.get_backend("aer_simulator")
+
+
+def repeat_until_success() -> QuantumCircuit:
+    """Prepare a pair until the flag qubit reads 0, then read the other qubit."""
+    flag, out = ClassicalRegister(1, "flag"), ClassicalRegister(1, "out")
+    qc = QuantumCircuit(QuantumRegister(2, "q"), flag, out, name="rus")
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.ry(0.7, 1)
+    qc.measure(0, flag[0])
+    with qc.while_loop((flag[0], 1)):
+        qc.reset([0, 1])
+        qc.h(0)
+        qc.cx(0, 1)
+        qc.ry(0.7, 1)
+        qc.measure(0, flag[0])
+    qc.measure(1, out[0])
+    return qc
+
+
+def switch_on_two_bits() -> QuantumCircuit:
+    c, out = ClassicalRegister(2, "c"), ClassicalRegister(1, "out")
+    qc = QuantumCircuit(QuantumRegister(3, "q"), c, out, name="switch2")
+    qc.h(0)
+    qc.ry(1.2, 1)
+    qc.measure([0, 1], [0, 1])
+    with qc.switch(c) as case:
+        with case(0):
+            qc.x(2)
+        with case(1):
+            qc.h(2)
+        with case(2):
+            qc.ry(0.5, 2)
+        with case(case.DEFAULT):
+            qc.ry(2.0, 2)
+    qc.measure(2, out[0])
+    return qc
+
+
+def and_of_two_clbits() -> QuantumCircuit:
+    c, out = ClassicalRegister(2, "c"), ClassicalRegister(1, "out")
+    qc = QuantumCircuit(QuantumRegister(3, "q"), c, out, name="and")
+    qc.h(0)
+    qc.ry(2.1, 1)
+    qc.measure([0, 1], [0, 1])
+    with qc.if_test(expr.logic_and(c[0], c[1])) as else_:
+        qc.x(2)
+    with else_:
+        qc.ry(0.4, 2)
+    qc.measure(2, out[0])
+    return qc
+
+
+def _teleport_start(name: str) -> tuple[QuantumCircuit, ClassicalRegister, ClassicalRegister]:
+    m, out = ClassicalRegister(2, "m"), ClassicalRegister(1, "out")
+    qc = QuantumCircuit(QuantumRegister(3, "q"), m, out, name=name)
+    qc.ry(1.1, 0)
+    qc.rz(0.3, 0)
+    qc.h(1)
+    qc.cx(1, 2)
+    qc.cx(0, 1)
+    qc.h(0)
+    qc.measure(0, m[0])
+    qc.measure(1, m[1])
+    return qc, m, out
+
+
+def teleport_with_if() -> QuantumCircuit:
+    qc, m, out = _teleport_start("teleport_if")
+    with qc.if_test((m[1], 1)):
+        qc.x(2)
+    with qc.if_test((m[0], 1)):
+        qc.z(2)
+    qc.ry(-1.1, 2)  # undo the preparation: a perfect teleport reads 0
+    qc.measure(2, out[0])
+    return qc
+
+
+def teleport_with_switch() -> QuantumCircuit:
+    qc, m, out = _teleport_start("teleport_switch")
+    with qc.switch(m) as case:
+        with case(1):
+            qc.z(2)
+        with case(2):
+            qc.x(2)
+        with case(3):
+            qc.x(2)
+            qc.z(2)
+    qc.ry(-1.1, 2)
+    qc.measure(2, out[0])
+    return qc
+
+
+def bit_flip_code() -> QuantumCircuit:
+    """Encode ry(0.8)|0> in three qubits, flip one, measure the syndrome, correct, decode."""
+    syndrome, out = ClassicalRegister(2, "syndrome"), ClassicalRegister(1, "out")
+    qc = QuantumCircuit(QuantumRegister(5, "q"), syndrome, out, name="bit_flip")
+    qc.ry(0.8, 0)
+    qc.cx(0, 1)
+    qc.cx(0, 2)
+    qc.x(1)  # the error
+    qc.cx(0, 3)
+    qc.cx(1, 3)
+    qc.cx(1, 4)
+    qc.cx(2, 4)
+    qc.measure(3, syndrome[0])
+    qc.measure(4, syndrome[1])
+    with qc.switch(syndrome) as case:
+        with case(1):
+            qc.x(0)
+        with case(3):
+            qc.x(1)
+        with case(2):
+            qc.x(2)
+    qc.cx(0, 2)
+    qc.cx(0, 1)
+    qc.measure(0, out[0])
+    return qc
+
+
+PROGRAMS = [
+    repeat_until_success,
+    switch_on_two_bits,
+    and_of_two_clbits,
+    teleport_with_if,
+    teleport_with_switch,
+    bit_flip_code,
+]
+
+
+@pytest.mark.parametrize("make", PROGRAMS, ids=lambda make: make.__name__)
+def test_distribution_matches_aer(aer_backend: QRelayBackend, make) -> None:  # type: ignore[no-untyped-def]
+    qc = make()
+    ours = aer_backend.run(qc, shots=SHOTS, seed_simulator=11).result().get_counts()
+    reference = AerSimulator().run(qc, shots=SHOTS, seed_simulator=12).result().get_counts()
+    assert sum(ours.values()) == SHOTS
+    assert total_variation(ours, reference) < TVD
+
+
+def test_teleportation_and_the_code_do_their_job(aer_backend: QRelayBackend) -> None:
+    """Beyond agreeing with Aer: the teleported state undone reads 0, the corrected
+    logical qubit reads 1 with probability sin^2(0.4)."""
+    for make in (teleport_with_if, teleport_with_switch):
+        counts = aer_backend.run(make(), shots=SHOTS, seed_simulator=3).result().get_counts()
+        ones = sum(n for key, n in counts.items() if key.split()[0] == "1")
+        assert ones / SHOTS < 0.02
+    counts = aer_backend.run(bit_flip_code(), shots=SHOTS, seed_simulator=3).result()
+    outs = counts.get_counts()
+    assert set(outs) == {"0 11", "1 11"}  # the syndrome names qubit 1 every shot
+    assert abs(outs["1 11"] / SHOTS - 0.1516) < 0.03
+
+
+def test_variables_and_stores_run(aer_backend: QRelayBackend) -> None:
+    """A typed variable counts loop turns; Aer itself cannot run the variable, the
+    engine's lowering can."""
+    flag, out = ClassicalRegister(1, "flag"), ClassicalRegister(2, "turns")
+    qc = QuantumCircuit(QuantumRegister(1, "q"), flag, out, name="counted")
+    turns = qc.add_var("n", expr.lift(0, types.Uint(2)))
+    qc.h(0)
+    qc.measure(0, flag[0])
+    with qc.while_loop((flag[0], 1)):
+        qc.store(turns, expr.bit_xor(turns, 1))
+        qc.reset(0)
+        qc.h(0)
+        qc.measure(0, flag[0])
+    qc.store(out, turns)
+    counts = aer_backend.run(qc, shots=SHOTS, seed_simulator=5).result().get_counts()
+    odd = sum(n for key, n in counts.items() if key.split()[0] == "01")
+    # turns is odd with probability 1/2 * (1/2 + 1/8 + ...) = 1/3
+    assert abs(odd / SHOTS - 1 / 3) < 0.04
+
+
+def test_a_shot_at_the_while_bound_fails_the_run(aer_backend: QRelayBackend) -> None:
+    qc = QuantumCircuit(1, 1, name="forever")
+    qc.x(0)
+    qc.measure(0, 0)
+    with qc.while_loop((qc.clbits[0], 1)):
+        qc.x(0)
+        qc.x(0)
+        qc.measure(0, 0)
+    job = aer_backend.run(qc, shots=10)
+    with pytest.raises(JobFailedError, match=r"reached the bound of 1000 iterations"):
+        job.result(timeout=300)
+
+
+def test_heavyhex_runs_the_bit_flip_code_within_its_noise(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
+    """The emulated device runs the feed-forward (readout error and all) as Aer does with
+    the device's calibrated noise (``noise-sim``), and the code still finds the error."""
+    backend = qiskit_provider.get_backend("heavyhex_qpu")
+    assert {"if_else", "while_loop", "for_loop", "switch_case"} <= set(backend.operation_names)
+    qc = transpile(bit_flip_code(), backend, optimization_level=1, seed_transpiler=1)
+    assert "switch_case" in qc.count_ops()
+    device = backend.run(qc, shots=SHOTS, seed_simulator=3).result().get_counts()
+    noisy = backend.run(qc, shots=SHOTS, seed_simulator=4, sim_method="noise-sim")
+    reference = noisy.result().get_counts()
+    assert total_variation(device, reference) < 0.05
+    found = sum(n for key, n in device.items() if key.endswith("11")) / SHOTS
+    assert found > 0.75  # the syndrome names qubit 1 on most shots despite the noise
+
+
+def test_heavyhex_runs_a_while_loop(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
+    backend = qiskit_provider.get_backend("heavyhex_qpu")
+    qc = transpile(repeat_until_success(), backend, optimization_level=1, seed_transpiler=1)
+    counts = backend.run(qc, shots=1000, seed_simulator=3).result().get_counts()
+    # the loop ends on a flag read as 0, and the register keeps what was read
+    assert {key.split()[1] for key in counts} == {"0"}
+
+
+@pytest.mark.parametrize("target", ["square_qpu", "ion_qpu", "cirq_simulator"])
+def test_targets_without_loops_refuse_them_by_name(qiskit_provider, target: str) -> None:  # type: ignore[no-untyped-def]
+    backend = qiskit_provider.get_backend(target)
+    with pytest.raises(Exception, match=rf"{target}.*while|while.*{target}"):
+        backend.run(repeat_until_success(), shots=10).result(timeout=300)

@@ -1,0 +1,185 @@
+"""Dynamic circuits in the worker: the engine's lowering, the while bound and refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from qrelay.errors import DeviceError, PayloadError
+from qrelay.payload import Circuit
+from qrelay.payload.lowering import HIDDEN_PREFIX, lower, needs_lowering
+from qrelay.qpu.fleet import fleet_targets
+from qrelay.qpu.native import check_native
+from qrelay.service.catalog import simulator_targets
+from qrelay.worker.capabilities import check_capabilities
+from qrelay_qiskit.engine import AerEngine
+
+SHOTS = 4000
+H0 = {"op": "h", "qubits": [0]}
+M00 = {"op": "measure", "qubits": [0], "clbits": [0]}
+
+
+def counted_loop() -> Circuit:
+    """Flip a coin until it reads 0, counting the turns mod 2 in a variable."""
+    return Circuit.model_validate(
+        {
+            "num_qubits": 1,
+            "registers": [{"name": "flag", "size": 1}, {"name": "odd", "size": 1}],
+            "variables": [{"name": "parity", "type": "bool"}],
+            "instructions": [
+                H0,
+                M00,
+                {
+                    "op": "while",
+                    "qubits": [],
+                    "test": {"clbit": 0},
+                    "body": [
+                        {
+                            "op": "store",
+                            "qubits": [],
+                            "lvalue": {"var": "parity"},
+                            "rvalue": {"op": "logic_not", "args": [{"var": "parity"}]},
+                        },
+                        {"op": "reset", "qubits": [0]},
+                        H0,
+                        M00,
+                    ],
+                },
+                {"op": "store", "qubits": [], "lvalue": {"clbit": 1}, "rvalue": {"var": "parity"}},
+            ],
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def engine() -> AerEngine:
+    return AerEngine()
+
+
+def _target(name: str) -> Any:
+    return next(t for t in [*simulator_targets(), *fleet_targets()] if t.name == name)
+
+
+def test_lowering_hides_variables_and_bounds_loops() -> None:
+    circuit = counted_loop()
+    assert needs_lowering(circuit)
+    lowered = lower(circuit, 7)
+    names = [reg.name for reg in lowered.circuit.registers]
+    assert names[:2] == ["flag", "odd"]
+    assert all(name.startswith(HIDDEN_PREFIX) for name in names[2:])
+    assert lowered.circuit.variables == []
+    ops = [inst["op"] for inst in lowered.circuit.instructions]
+    assert "while" not in ops
+    assert "for" in ops
+    loop = next(i for i in lowered.circuit.instructions if i["op"] == "for")
+    assert loop["loop_range"] == (0, 7, 1)
+    assert not needs_lowering(Circuit(num_qubits=1, instructions=[H0]))
+
+
+def test_engine_runs_variables_and_drops_hidden_registers(engine: AerEngine) -> None:
+    (readout,) = engine.run(counted_loop(), shots=SHOTS, seed=3)
+    assert [reg.name for reg in readout.registers] == ["flag", "odd"]
+    odd = readout.register("odd").array()[:, 0].mean()
+    # an odd number of turns: 1/2 * (1/2 + 1/8 + ...) = 1/3
+    assert abs(odd - 1 / 3) < 0.04
+    assert readout.register("flag").array().sum() == 0
+
+
+def test_a_shot_at_the_bound_fails_the_run_naming_the_loop(engine: AerEngine) -> None:
+    with pytest.raises(
+        DeviceError, match=r"instruction 2 \(while\): \d+ shot\(s\) reached the bound of 2"
+    ):
+        engine.run(counted_loop(), shots=200, seed=3, max_loop_iterations=2)
+
+
+def test_a_store_in_a_body_without_qubits_follows_its_condition(engine: AerEngine) -> None:
+    circuit = Circuit.model_validate(
+        {
+            "num_qubits": 1,
+            "registers": [{"name": "c", "size": 2}],
+            "instructions": [
+                {"op": "x", "qubits": [0]},
+                M00,
+                {
+                    "op": "if",
+                    "qubits": [],
+                    "condition": {"clbit": 0, "value": 0},
+                    "body": [
+                        {
+                            "op": "store",
+                            "qubits": [],
+                            "lvalue": {"clbit": 1},
+                            "rvalue": {"lit": True},
+                        }
+                    ],
+                },
+            ],
+        }
+    )
+    (readout,) = engine.run(circuit, shots=50, seed=1)
+    bits = readout.register("c").array()
+    assert bits[:, 0].sum() == 50  # the condition is false on every shot
+    assert bits[:, 1].sum() == 0  # so the store never ran
+
+
+@pytest.mark.parametrize(
+    ("target", "pattern"),
+    [
+        (
+            "square_qpu",
+            r"'square_qpu' does not run classical feed-forward or control flow \('while'",
+        ),
+        (
+            "cirq_simulator",
+            r"'cirq_simulator' does not run 'while' \(capabilities.control_flow: if\)",
+        ),
+    ],
+)
+def test_targets_refuse_what_they_do_not_run(target: str, pattern: str) -> None:
+    with pytest.raises(PayloadError, match=pattern):
+        check_capabilities(counted_loop(), _target(target))
+    check_capabilities(counted_loop(), _target("aer_simulator"))
+
+
+def test_cirq_simulator_refuses_expressions_as_conditions() -> None:
+    circuit = Circuit.model_validate(
+        {
+            "num_qubits": 1,
+            "registers": [{"name": "c", "size": 2}],
+            "instructions": [
+                M00,
+                {
+                    "op": "if",
+                    "qubits": [],
+                    "test": {"op": "logic_and", "args": [{"clbit": 0}, {"clbit": 1}]},
+                    "body": [H0],
+                },
+            ],
+        }
+    )
+    with pytest.raises(PayloadError, match="does not run classical expressions as conditions"):
+        check_capabilities(circuit, _target("cirq_simulator"))
+
+
+def test_qpu_native_check_names_control_flow() -> None:
+    square = _target("square_qpu")
+    circuit = Circuit.model_validate(
+        {
+            "num_qubits": 1,
+            "registers": [{"name": "c", "size": 1}],
+            "instructions": [
+                M00,
+                {
+                    "op": "for",
+                    "qubits": [],
+                    "loop_values": [1],
+                    "body": [{"op": "x", "qubits": [0]}],
+                },
+            ],
+        }
+    )
+    with pytest.raises(PayloadError, match=r"instruction 1 \(for\): square_qpu does not run"):
+        check_native(circuit, square)
+    check_native(circuit.model_copy(update={"instructions": circuit.instructions[:1]}), square)
+    check_native(circuit, _target("heavyhex_qpu"))  # feed-forward, its body native
