@@ -322,6 +322,20 @@ class QRelayCirqJob:
     def __repr__(self) -> str:
         return f"<QRelayCirqJob {self.job_id}>"
 
+    def calibration_ids(self, timeout: float | None = None) -> list[str | None]:
+        """Per circuit, the calibration its result ran under (``None`` on a target
+        without one); waits for the job. ``cirq.ResultDict`` has no metadata of its own,
+        so the job carries it."""
+        data: JobData = self._handle.wait(timeout)
+        ids = list(data.calibration_ids) or [None] * len(data.statuses)
+        if self._groups is None:
+            return ids
+        out, start = [], 0
+        for count in self._groups:
+            out.append(ids[start])
+            start += count
+        return out
+
     def results(self, timeout: float | None = None) -> list[list[cirq.Result]]:
         """Per circuit, one ``cirq.ResultDict`` per sweep point (waits for the job).
 

@@ -25,6 +25,7 @@ from qrelay.payload import (
     SimMethod,
     TargetInfo,
 )
+from qrelay.payload.calibration import PIN_OPTION, POLICY_OPTION
 from qrelay.payload.limits import check_circuit, check_shots
 from qrelay.payload.parsing import parse
 from qrelay_qiskit.job import RUN_KEY, QRelayJob, RunInfo
@@ -148,6 +149,8 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
             priority=0,
             tags=None,
             verbatim=False,
+            calibration_id=None,
+            if_recalibrated=None,
         )
 
     def __repr__(self) -> str:
@@ -186,7 +189,9 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
         (2 counts, 1 IQ points), ``meas_return`` (``single`` or ``avg``),
         ``seed_simulator``, ``sim_method`` (``sim`` / ``noise-sim``: simulate instead of
         run), ``noise`` (the noise spec a simulator target takes for ``noise-sim``, e.g.
-        ``{"depolarizing_2q": 0.01}``), ``priority``, ``tags``, ``verbatim`` (skip compiling).
+        ``{"depolarizing_2q": 0.01}``), ``priority``, ``tags``, ``verbatim`` (skip compiling),
+        ``calibration_id`` (pin a calibration: the job is refused if the target has
+        recalibrated since) and ``if_recalibrated`` (``"run"``: run a pinned job anyway).
         """
         unknown = sorted(set(options) - set(self.options))
         if unknown:
@@ -270,6 +275,9 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
             driver_options["seed"] = int(opts["seed_simulator"])
         if opts.get("noise") is not None:
             driver_options["noise"] = dict(opts["noise"])
+        for key in (PIN_OPTION, POLICY_OPTION):
+            if opts.get(key) is not None:
+                driver_options[key] = str(opts[key])
         tags = list(opts.get("tags") or [])
         jobs: list[NewJob] = []
         infos: list[RunInfo] = []

@@ -193,6 +193,7 @@ class QRelayJob(JobV1):  # type: ignore[misc]
         datas = self._wait_all(timeout, progress=progress)
         infos = self._infos or [RunInfo.from_data(d) for d in datas]
         rows, layouts, failures, shots = gather(datas, infos, self._handles)
+        calibrations = calibrations_of(datas, infos)
         if failures and not partial:
             raise outcome_error(self.job_id(), failures, layouts)
         total = len(rows)
@@ -216,6 +217,7 @@ class QRelayJob(JobV1):  # type: ignore[misc]
                     memory=infos[0].memory,
                     meas_level=meas_level,
                     meas_return=infos[0].meas_return,
+                    calibration_id=calibrations[user_index],
                 )
             )
         result = _result.build_result(
@@ -223,6 +225,7 @@ class QRelayJob(JobV1):  # type: ignore[misc]
             backend_name=self._backend_name or datas[0].target,
             job_id=self.job_id(),
             date=datas[0].submission_timestamp.isoformat(),
+            calibration_ids=calibrations,
         )
         if not failures:
             self._result = result  # a partial result may still be asked for in full
@@ -329,6 +332,16 @@ def gather(
                 continue
             rows[user_index].extend(got)
     return rows, layouts, failures, shots
+
+
+def calibrations_of(datas: list[JobData], infos: list[RunInfo]) -> list[str | None]:
+    """Per user circuit: the calibration its result ran under (``None``: none known)."""
+    found: list[str | None] = [None] * infos[0].total
+    for data, info in zip(datas, infos, strict=True):
+        for index, (user_index, _start, _stop) in enumerate(info.segments):
+            if index < len(data.calibration_ids) and data.calibration_ids[index] is not None:
+                found[user_index] = data.calibration_ids[index]
+    return found
 
 
 def _readouts_of(

@@ -233,6 +233,9 @@ class JobData(WireModel):
     initial_logical_to_physicals: list[dict[int, int] | None] = []
     final_logical_to_physicals: list[dict[int, int] | None] = []
     provider_id: list[str | None] = []
+    #: Per circuit, the calibration its result ran under (None: no calibration, or no
+    #: result yet).
+    calibration_ids: list[str | None] = []
     priority: int = 0
     tags: list[str] = []
     metadata: dict[str, JsonValue] = {}

@@ -114,6 +114,8 @@ class WorkerTaskResults(WireModel):
     initial_logical_to_physical: dict[int, int] | None = None
     final_logical_to_physical: dict[int, int] | None = None
     execution_id: str | None = None
+    #: The calibration the device ran under (``qrelay.payload.calibration``), if it has one.
+    calibration_id: Annotated[str, Field(max_length=64)] | None = None
     metadata: dict[str, JsonValue] = {}
 
     @model_validator(mode="after")

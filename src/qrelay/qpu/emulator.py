@@ -41,9 +41,10 @@ from qrelay.errors import (
     QRelayError,
 )
 from qrelay.payload import Bindings, Circuit, TargetInfo
+from qrelay.payload.calibration import calibration_hash
 from qrelay.plugins import SimulationEngine
 from qrelay.qpu import native
-from qrelay.qpu.fleet import FLEET_NAMES, calibration_hash, fleet_device
+from qrelay.qpu.fleet import FLEET_NAMES, fleet_device
 from qrelay.qpu.iq import IQModel
 from qrelay.qpu.runner import ProcessRunner, Runner, ThreadRunner
 from qrelay.qpu.translation import IQ_SUFFIX, Executable
@@ -191,6 +192,7 @@ class _Device:
     def __init__(self, controller: Controller, target: TargetInfo, iq_seed: int) -> None:
         self.controller = controller
         self.target = target
+        self.iq_seed = iq_seed
         self.iq = IQModel.for_target(target, iq_seed)
         self.queue: deque[Program] = deque()
         self.running: Program | None = None
@@ -384,6 +386,19 @@ class Controller:
                     workers = os.cpu_count() or 1
                     self._runner = ProcessRunner(ENGINE_PLUGIN, self._engine_options, workers)
             return self._runner
+
+    def recalibrate(self, target: TargetInfo) -> None:
+        """Give a device a new calibration (``target``, named as the device).
+
+        Programs queued after this run under it; a program translated for the old one is
+        refused as stale (``stale_calibration``) unless it bypasses the check.
+        """
+        device = self.device(target.name)
+        iq = IQModel.for_target(target, device.iq_seed)
+        with self._cond:
+            device.target = target
+            device.iq = iq
+        log.info("%s recalibrated: calibration %s", target.name, target.calibration_id)
 
     # ------------------------------------------------------------------ preparing
     def prepare(self, key: str, build: Callable[[], Executable]) -> Prepared:

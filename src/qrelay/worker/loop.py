@@ -325,6 +325,12 @@ class Worker:
         self._infos[name] = (now, info)
         return info
 
+    def _report_calibration(self, info: TargetInfo) -> None:
+        """Hand the service a calibration the device reported; the target's description
+        is read again at its next use."""
+        self.api.report_calibration(info.name, info)
+        self._infos.pop(info.name, None)
+
     def driver(self, info: TargetInfo) -> DeviceDriver:
         """The target's driver (one per target and calibration)."""
         given = self._given_drivers.get(info.name)
@@ -370,6 +376,7 @@ class Worker:
         beat = Heartbeat(self.api, task, ctx, self.heartbeat_seconds)
         ctx.report_status = lambda status, message: self._report(task, beat, status, message)
         ctx.record_execution = lambda execution_id: self._record(task, beat, execution_id)
+        ctx.report_calibration = self._report_calibration
         brief = self._brief(task)
         # Every task heartbeats: a brief one through the worker's shared thread (it sends
         # none unless the task outlasts a heartbeat period), any other through its own.
@@ -438,6 +445,7 @@ class Worker:
             )
         if ctx.check_cancelled():
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
+        ctx.calibration_id = info.calibration_id  # a device driver may name its own
         isolated = not brief and self._isolated(info, task, compiled.circuit)
         if task.job_type != JobType.SIMULATE and info.simulator and isolated:
             # a simulator runs it now; a device driver reports running itself, when the
@@ -643,6 +651,7 @@ class Worker:
             initial_logical_to_physical=compiled.initial_layout if compiled else None,
             final_logical_to_physical=compiled.final_layout if compiled else None,
             execution_id=self._execution_ids.pop(task.task_id, ctx.execution_id),
+            calibration_id=ctx.calibration_id if completed else None,
             metadata=outcome.metadata,
         )
         following: WorkerTask | None = None

@@ -26,14 +26,15 @@ from qrelay.payload import (
 )
 from qrelay.service.auth import UserPrincipal
 from qrelay.service.db import listing
-from qrelay.service.db.base import StoreBase, utcnow
+from qrelay.service.db.base import utcnow
+from qrelay.service.db.calibrations import CalibrationStore
 from qrelay.service.db.engine import read, rows
 from qrelay.service.db.shaping import job_json, readouts_json
 from qrelay.service.db.statements import QUEUED, TASK_LIGHT
 from qrelay.service.db.tables import tasks, workers
 
 
-class ReadStore(StoreBase):
+class ReadStore(CalibrationStore):
     """The store's reads of targets and jobs."""
 
     def live_targets(self) -> set[str]:
@@ -59,7 +60,7 @@ class ReadStore(StoreBase):
             return {t: int(n) for t, n in conn.execute(stmt)}
 
     def targets_live(self, names: Sequence[str] | None = None) -> list[TargetInfo]:
-        """Catalog entries with their live status and queue depth."""
+        """Catalog entries with their live status, queue depth and current calibration."""
         live = self.live_targets()
         depths = self.queue_depths(names)
         out = []
@@ -72,7 +73,7 @@ class ReadStore(StoreBase):
             out.append(
                 info.model_copy(update={"status": status, "queue_depth": depths.get(info.name, 0)})
             )
-        return out
+        return self.calibrated(out)
 
     def job_status(self, principal: UserPrincipal, job_id: str) -> CircuitStatus:
         with read(self.engine) as conn:

@@ -59,6 +59,7 @@ def job_json(job: Any, trows: Sequence[Any], *, heavy: bool, queue_position: int
         initial_logical_to_physicals=[_l2p(t.initial_l2p) for t in trows],
         final_logical_to_physicals=[_l2p(t.final_l2p) for t in trows],
         provider_id=[t.execution_id for t in trows],
+        calibration_ids=[t.calibration_id for t in trows],
         priority=job.priority,
         tags=listing.tags_list(job.tags),
         metadata=job.job_metadata,

@@ -53,6 +53,7 @@ TASK_LIGHT = (
     tasks.c.execution_id,
     tasks.c.updated_at,
     tasks.c.share,
+    tasks.c.calibration_id,
 )
 
 

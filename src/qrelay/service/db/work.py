@@ -321,6 +321,8 @@ class WorkStore(StoreBase):
                 }
             if results.execution_id is not None:
                 values["execution_id"] = results.execution_id
+            if results.calibration_id is not None:
+                values["calibration_id"] = results.calibration_id
             new = results.status
             domain.check_transition(old, new)
             values["status"] = new.value
