@@ -30,6 +30,7 @@ from qrelay.payload import (
     SimMethod,
 )
 from qrelay.payload.parsing import parse
+from qrelay.runtime.queue_info import QueueInfo
 from qrelay_cirq.result import result_dicts
 
 if TYPE_CHECKING:
@@ -321,6 +322,15 @@ class QRelayCirqJob:
 
     def __repr__(self) -> str:
         return f"<QRelayCirqJob {self.job_id}>"
+
+    def queue_info(self) -> QueueInfo:
+        """Where the job stands now: queue position, estimated start and finish."""
+        return QueueInfo.of(self.job_id, [self._handle.data()])
+
+    def queue_position(self) -> int | None:
+        """Tasks queued ahead of this job on its target (``None`` once none of its own
+        waits)."""
+        return self.queue_info().position
 
     def calibration_ids(self, timeout: float | None = None) -> list[str | None]:
         """Per circuit, the calibration its result ran under (``None`` on a target

@@ -32,6 +32,7 @@ from qrelay.payload import (
     Readout,
     job_status,
 )
+from qrelay.runtime.queue_info import QueueInfo
 from qrelay.runtime.timing import format_seconds
 from qrelay_qiskit import result as _result
 from qrelay_qiskit._handles import JobHandle
@@ -155,6 +156,16 @@ class QRelayJob(JobV1):  # type: ignore[misc]
     def status(self) -> JobStatus:
         """The Qiskit status of the job (of the least advanced part, if it was split)."""
         return combine_statuses(h.status() for h in self._handles)
+
+    def queue_info(self) -> QueueInfo:
+        """Where the job stands now: queue position, estimated start and finish, and
+        what holds it beyond the queue (one request per service job)."""
+        return QueueInfo.of(self.job_id(), [h.data() for h in self._handles])
+
+    def queue_position(self, refresh: bool = True) -> int | None:
+        """Tasks queued ahead of this job on its target (``None`` once none of its
+        own waits). ``refresh`` is accepted for IBM's signature; it always asks now."""
+        return self.queue_info().position
 
     def cancel(self) -> bool:
         """Ask the service to cancel every part; true when the request was made."""

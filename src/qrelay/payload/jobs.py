@@ -242,6 +242,12 @@ class JobData(WireModel):
     dry_run: bool = False
     cost: float = 0.0
     queue_position: int | None = None
+    #: While the job waits: when its first task should start and its last finish,
+    #: estimated from the target's measured time per task (None: nothing measured yet).
+    estimated_start: datetime | None = None
+    estimated_finish: datetime | None = None
+    #: Why the wait is longer than the queue alone, such as a maintenance window.
+    queue_note: str | None = None
     submission_timestamp: datetime
     last_updated_timestamp: list[datetime | None] = []
     readouts: list[list[Readout] | None] | None = None

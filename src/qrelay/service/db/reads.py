@@ -27,14 +27,14 @@ from qrelay.payload import (
 from qrelay.service.auth import UserPrincipal
 from qrelay.service.db import listing
 from qrelay.service.db.base import utcnow
-from qrelay.service.db.calibrations import CalibrationStore
 from qrelay.service.db.engine import read, rows
+from qrelay.service.db.queueing import QueueStore
 from qrelay.service.db.shaping import job_json, readouts_json
 from qrelay.service.db.statements import QUEUED, TASK_LIGHT
 from qrelay.service.db.tables import tasks, workers
 
 
-class ReadStore(CalibrationStore):
+class ReadStore(QueueStore):
     """The store's reads of targets and jobs."""
 
     def live_targets(self) -> set[str]:
@@ -101,22 +101,8 @@ class ReadStore(CalibrationStore):
             heavy = include_readout and terminal
             stmt = self._sql.job_tasks_heavy if heavy else self._sql.job_tasks
             trows = rows(conn, stmt, {"jid": job_id})
-            position = None if terminal else self._queue_position(conn, row, trows)
-        return job_json(row, trows, heavy=heavy, queue_position=position), terminal
-
-    def _queue_position(self, conn: Connection, job: Any, trows: Sequence[Any]) -> int | None:
-        queued = [t for t in trows if t.status in QUEUED]
-        if not queued:
-            return None
-        head = min(queued, key=lambda t: (t.share, t.id))
-        params = {
-            "target": job.target,
-            "prio": job.priority,
-            "share": head.share,
-            "first": head.id,
-        }
-        ahead = rows(conn, self._sql.ahead, params)[0][0]
-        return int(ahead or 0)
+            queue = None if terminal else self.queue_estimate(conn, row, trows)
+        return job_json(row, trows, heavy=heavy, queue=queue), terminal
 
     def list_jobs(self, principal: UserPrincipal, query: JobQuery) -> bytes:
         """One ``JobPage`` of the jobs ``principal`` may see (see :mod:`.listing`)."""
@@ -153,4 +139,4 @@ def _render_listed(conn: Connection, batch: Sequence[Any]) -> Iterator[bytes]:
         for t in trows:
             by_job[t.job_id].append(t)
     for r in batch:
-        yield job_json(r, by_job[r.id], heavy=False, queue_position=None)
+        yield job_json(r, by_job[r.id], heavy=False)

@@ -388,4 +388,4 @@ class WorkStore(StoreBase):
         if CircuitStatus(job.status) not in TERMINAL_CIRCUIT_STATES:
             return None
         trows = rows(conn, self._sql.job_tasks_heavy, {"jid": job_id})
-        return job_json(job, trows, heavy=True, queue_position=None)
+        return job_json(job, trows, heavy=True)
