@@ -29,6 +29,7 @@ from qrelay.payload.calibration import (
     recalibrated,
     stale_message,
 )
+from qrelay.payload.maintenance import MaintenanceWindow, NewMaintenance
 from qrelay.payload.workload import small_simulation
 from qrelay.service.db.leasing import lease_targets
 from qrelay.service.db.repo import Submitted, request_digest, splice_json
@@ -341,3 +342,28 @@ def calibration_history(rt: ServiceRuntime, name: str, query: CalibrationQuery) 
     if rt.catalog.get(name) is None:
         raise ApiError(404, "not_found", f"target: no target {name!r}")
     return rt.store.calibration_page(name, query)
+
+
+def _known(rt: ServiceRuntime, name: str) -> None:
+    if rt.catalog.get(name) is None:
+        raise ApiError(404, "not_found", f"target: no target {name!r}")
+
+
+def schedule_maintenance(
+    rt: ServiceRuntime, admin: UserPrincipal, name: str, new: NewMaintenance
+) -> MaintenanceWindow:
+    """A maintenance window for target ``name`` (404 for an unknown target)."""
+    _known(rt, name)
+    return rt.store.schedule_maintenance(admin, name, new)
+
+
+def cancel_maintenance(rt: ServiceRuntime, admin: UserPrincipal, name: str, window_id: int) -> None:
+    """End a window of target ``name`` now (404 for an unknown target or window)."""
+    _known(rt, name)
+    rt.store.cancel_maintenance(admin, name, window_id)
+
+
+def maintenance_windows(rt: ServiceRuntime, name: str) -> list[MaintenanceWindow]:
+    """Target ``name``'s open and coming windows, soonest first."""
+    _known(rt, name)
+    return rt.store.windows([name]).get(name, [])

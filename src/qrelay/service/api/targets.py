@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 
 from qrelay.payload import (
     BalanceResponse,
@@ -17,6 +17,7 @@ from qrelay.payload.calibration import (
     CalibrationQuery,
     NewCalibration,
 )
+from qrelay.payload.maintenance import MaintenanceWindow, NewMaintenance
 from qrelay.service import operations
 from qrelay.service.api.deps import Admin, User, body_model, json_body, query_model, runtime
 
@@ -67,6 +68,39 @@ async def post_calibration(request: Request, principal: Admin, name: str) -> Cal
     new = await body_model(NewCalibration, request)
     rt = runtime(request)
     return await rt.offload(operations.post_calibration, rt, principal, name, new)
+
+
+@router.get("/targets/{name}/maintenance", response_model=list[MaintenanceWindow])
+async def maintenance_windows(
+    request: Request, _principal: User, name: str
+) -> list[MaintenanceWindow]:
+    """The target's open and coming maintenance windows, soonest first."""
+    rt = runtime(request)
+    return await rt.offload(operations.maintenance_windows, rt, name)
+
+
+@router.post(
+    "/targets/{name}/maintenance",
+    response_model=MaintenanceWindow,
+    status_code=201,
+    openapi_extra=json_body(NewMaintenance),
+)
+async def schedule_maintenance(request: Request, principal: Admin, name: str) -> MaintenanceWindow:
+    """Schedule a maintenance window (admins): while it is open no worker leases the
+    target's tasks; jobs submitted meanwhile wait, and their estimates say why."""
+    new = await body_model(NewMaintenance, request)
+    rt = runtime(request)
+    return await rt.offload(operations.schedule_maintenance, rt, principal, name, new)
+
+
+@router.delete("/targets/{name}/maintenance/{window_id}", status_code=204)
+async def cancel_maintenance(
+    request: Request, principal: Admin, name: str, window_id: int
+) -> Response:
+    """End a maintenance window now (admins): the target's tasks are leased again."""
+    rt = runtime(request)
+    await rt.offload(operations.cancel_maintenance, rt, principal, name, window_id)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserInfo)

@@ -22,6 +22,7 @@ from qrelay.payload import CircuitStatus
 from qrelay.service.db.base import aware, utcnow
 from qrelay.service.db.calibrations import CalibrationStore
 from qrelay.service.db.engine import rows
+from qrelay.service.db.maintenance import MaintenanceStore
 from qrelay.service.db.statements import QUEUED
 from qrelay.service.db.tables import tasks, transitions, workers
 from qrelay.service.domain import LEASED_STATE
@@ -44,7 +45,7 @@ class QueueEstimate:
     note: str | None = None
 
 
-class QueueStore(CalibrationStore):
+class QueueStore(CalibrationStore, MaintenanceStore):
     """The store's queue estimates."""
 
     def seconds_per_task(self, conn: Connection, target: str) -> float | None:
@@ -97,18 +98,21 @@ class QueueStore(CalibrationStore):
         params = {"target": job.target, "prio": job.priority, "share": head.share, "first": head.id}
         ahead = int(rows(conn, self._sql.ahead, params)[0][0] or 0)
         now = utcnow()
-        opens, note = self.maintenance_wait(conn, job.target, now)
         per_task = self.seconds_per_task(conn, job.target)
         if per_task is None:
-            return QueueEstimate(ahead, start=opens, note=note)
+            start, note = self.after_maintenance(job.target, now)
+            return QueueEstimate(ahead, start=None if note is None else start, note=note)
         lanes = self.serving_workers(conn, job.target)
-        start = max(now, opens or now) + timedelta(seconds=ahead * per_task / lanes)
+        start = now + timedelta(seconds=ahead * per_task / lanes)
+        start, note = self.after_maintenance(job.target, start)
         finish = start + timedelta(seconds=-(-len(queued) // lanes) * per_task)
         return QueueEstimate(ahead, start=start, finish=finish, note=note)
 
-    def maintenance_wait(
-        self, conn: Connection, target: str, now: datetime
-    ) -> tuple[datetime | None, str | None]:
-        """When ``target``'s queue opens again if a maintenance window holds it now, and
-        a note saying so (``None, None`` when it is open)."""
-        return None, None
+    def after_maintenance(self, target: str, start: datetime) -> tuple[datetime, str | None]:
+        """``start`` moved past every maintenance window of ``target`` it falls in, and
+        a note naming the last such window (``None``: none held it)."""
+        note = None
+        for window in self.windows([target]).get(target, []):
+            if window.holds(start):
+                start, note = window.ends_at, window.describe()
+        return start, note

@@ -63,15 +63,26 @@ class ReadStore(QueueStore):
         """Catalog entries with their live status, queue depth and current calibration."""
         live = self.live_targets()
         depths = self.queue_depths(names)
+        held = self.windows(names)
+        now = utcnow()
         out = []
         for info in self.catalog.all():
             if names is not None and info.name not in names:
                 continue
             status = info.status
+            windows = held.get(info.name, [])
             if status not in (TargetStatus.RETIRED, TargetStatus.DEV_ONLY):
                 status = TargetStatus.AVAILABLE if info.name in live else TargetStatus.OFFLINE
+                if any(w.holds(now) for w in windows):
+                    status = TargetStatus.MAINTENANCE
             out.append(
-                info.model_copy(update={"status": status, "queue_depth": depths.get(info.name, 0)})
+                info.model_copy(
+                    update={
+                        "status": status,
+                        "queue_depth": depths.get(info.name, 0),
+                        "maintenance": windows,
+                    }
+                )
             )
         return self.calibrated(out)
 

@@ -180,6 +180,22 @@ calibrations = Table(
     Index(None, "target", "taken_at"),
 )
 
+#: Maintenance windows: while one is open (and not cancelled) no worker leases the
+#: target's tasks (``qrelay.service.db.maintenance``).
+maintenance = Table(
+    "maintenance",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", String(128), nullable=False),
+    Column("starts_at", _TS, nullable=False),
+    Column("ends_at", _TS, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(32), nullable=True),
+    Column("created_at", _TS, nullable=False),
+    Column("cancelled", Boolean, nullable=False, default=False),
+    Index(None, "ends_at"),
+)
+
 #: One row: the deployment's random id (see migration 0003). Device drivers put it in the
 #: idempotency keys they submit under, so deployments sharing a device never collide.
 deployment = Table(

@@ -31,8 +31,9 @@ from qrelay.payload import (
 from qrelay.service import domain
 from qrelay.service.auth import WorkerPrincipal, same_hash
 from qrelay.service.db import leasing
-from qrelay.service.db.base import StoreBase, aware, new_id, refresh_job, transition, utcnow
+from qrelay.service.db.base import aware, new_id, refresh_job, transition, utcnow
 from qrelay.service.db.engine import read, rows, run, write
+from qrelay.service.db.maintenance import MaintenanceStore
 from qrelay.service.db.shaping import job_json, splice_json
 from qrelay.service.db.tables import tasks
 from qrelay.service.problems import ApiError
@@ -45,7 +46,7 @@ S = CircuitStatus
 _SEEN_EVERY = 5.0
 
 
-class WorkStore(StoreBase):
+class WorkStore(MaintenanceStore):
     """The store's operations for workers."""
 
     def _seen_worker(self, conn: Connection, worker: WorkerPrincipal) -> None:
@@ -138,6 +139,9 @@ class WorkStore(StoreBase):
         """:meth:`lease` inside a write transaction: the ``WorkerTask`` JSON, or None.
 
         With ``job_id`` the first queued task is leased only if it is that job's."""
+        targets = self.open_targets(targets)  # none during a maintenance window
+        if not targets:
+            return None
         now = utcnow()
         lease_id = new_id()
         expires = now + timedelta(seconds=self.lease_seconds)

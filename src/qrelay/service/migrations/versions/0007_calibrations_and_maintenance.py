@@ -1,4 +1,5 @@
-"""Calibration history: every snapshot of every target, and the one each result ran under.
+"""Calibration history (every snapshot of every target, and the one each result ran
+under) and maintenance windows.
 
 Revision ID: 0007
 Revises: 0006
@@ -33,9 +34,24 @@ def upgrade() -> None:
     op.create_index(op.f("ix_calibrations_target_taken_at"), "calibrations", ["target", "taken_at"])
     with op.batch_alter_table("tasks") as batch:
         batch.add_column(sa.Column("calibration_id", sa.String(length=64), nullable=True))
+    op.create_table(
+        "maintenance",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("target", sa.String(length=128), nullable=False),
+        sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("created_by", sa.String(length=32), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("cancelled", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_maintenance")),
+    )
+    op.create_index(op.f("ix_maintenance_ends_at"), "maintenance", ["ends_at"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_maintenance_ends_at"), table_name="maintenance")
+    op.drop_table("maintenance")
     with op.batch_alter_table("tasks") as batch:
         batch.drop_column("calibration_id")
     op.drop_index(op.f("ix_calibrations_target_taken_at"), table_name="calibrations")
