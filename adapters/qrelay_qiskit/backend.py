@@ -28,6 +28,7 @@ from qrelay.payload import (
 from qrelay.payload.calibration import PIN_OPTION, POLICY_OPTION
 from qrelay.payload.limits import check_circuit, check_shots
 from qrelay.payload.parsing import parse
+from qrelay.runtime import tracing
 from qrelay_qiskit.job import RUN_KEY, QRelayJob, RunInfo
 
 if TYPE_CHECKING:
@@ -208,10 +209,14 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                 raise ValidationError(
                     f"run: item {index} is a {type(qc).__name__}, not a QuantumCircuit"
                 )
-        new_jobs, infos = self._build_jobs(circuits, opts)
-        handles = self.submit_jobs(new_jobs)
+        with tracing.span("qrelay.client.run", target=self.name, circuits=len(circuits)):
+            with tracing.span("qrelay.client.convert"):
+                new_jobs, infos = self._build_jobs(circuits, opts)
+            with tracing.span("qrelay.client.submit"):
+                handles = self.submit_jobs(new_jobs)
+            parent = tracing.traceparent()
         logger.debug("backend %s: submitted %d service job(s)", self.name, len(handles))
-        return QRelayJob(self, handles, infos=infos)
+        return QRelayJob(self, handles, infos=infos, traceparent=parent)
 
     def submit_jobs(self, jobs: list[NewJob]) -> list[JobHandle]:
         """Submit service jobs through this backend's provider."""

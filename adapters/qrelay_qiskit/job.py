@@ -32,6 +32,7 @@ from qrelay.payload import (
     Readout,
     job_status,
 )
+from qrelay.runtime import tracing
 from qrelay.runtime.queue_info import QueueInfo
 from qrelay.runtime.timing import format_seconds
 from qrelay_qiskit import result as _result
@@ -136,6 +137,7 @@ class QRelayJob(JobV1):  # type: ignore[misc]
         *,
         infos: list[RunInfo] | None = None,
         backend_name: str | None = None,
+        traceparent: str | None = None,
     ) -> None:
         job_id = ",".join(h.job_id for h in handles)
         super().__init__(backend, job_id)
@@ -143,6 +145,8 @@ class QRelayJob(JobV1):  # type: ignore[misc]
         self._infos = infos
         self._backend_name = backend_name or (backend.name if backend is not None else "")
         self._result: Any = None
+        #: The trace of ``backend.run`` (when traced): waiting and decoding join it.
+        self._traceparent = traceparent
 
     @property
     def handles(self) -> list[JobHandle]:
@@ -201,7 +205,17 @@ class QRelayJob(JobV1):  # type: ignore[misc]
         """
         if self._result is not None:
             return self._result
-        datas = self._wait_all(timeout, progress=progress)
+        with (
+            tracing.continued(self._traceparent),
+            tracing.span("qrelay.client.result", job_id=self.job_id()),
+        ):
+            with tracing.span("qrelay.client.wait"):
+                datas = self._wait_all(timeout, progress=progress)
+            with tracing.span("qrelay.client.decode"):
+                return self._decode(datas, partial=partial)
+
+    def _decode(self, datas: list[JobData], *, partial: bool) -> Any:
+        """The Qiskit ``Result`` of the finished service jobs ``datas``."""
         infos = self._infos or [RunInfo.from_data(d) for d in datas]
         rows, layouts, failures, shots = gather(datas, infos, self._handles)
         calibrations = calibrations_of(datas, infos)

@@ -79,6 +79,9 @@ class WorkerTask(WireModel):
     attempt: Annotated[int, Field(ge=1)]
     execution_id: str | None = None
     deployment_id: str | None = None
+    #: The W3C traceparent the job was submitted under, when it was traced: the worker's
+    #: spans for the task join that trace.
+    traceparent: Annotated[str, Field(max_length=64)] | None = None
 
 
 class WorkerTaskStatus(WireModel):

@@ -48,6 +48,7 @@ from qrelay.qpu.fleet import FLEET_NAMES, fleet_device
 from qrelay.qpu.iq import IQModel
 from qrelay.qpu.runner import ProcessRunner, Runner, ThreadRunner
 from qrelay.qpu.translation import IQ_SUFFIX, Executable
+from qrelay.runtime import tracing
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,9 @@ class Program:
     prepared: Prepared
     seed: int
     jobs: list[Job] = field(default_factory=list)
+    #: The trace of the call that queued it (``None``: not traced), and when it queued.
+    traceparent: str | None = None
+    queued_ns: int = 0
 
     def active(self) -> list[Job]:
         return [job for job in self.jobs if job.state is JobState.QUEUED]
@@ -230,7 +234,14 @@ class _Device:
                 cond.notify_all()
             started = time.monotonic()
             try:
-                results = self.controller._run(self, program.prepared, jobs, program.seed)
+                with tracing.continued(program.traceparent):
+                    tracing.record(
+                        "qrelay.controller.queue", program.queued_ns, device=self.target.name
+                    )
+                    with tracing.span(
+                        "qrelay.controller.run", device=self.target.name, jobs=len(jobs)
+                    ):
+                        results = self.controller._run(self, program.prepared, jobs, program.seed)
                 error: str | None = None
             except _ProgramCancelledError:
                 results, error = [], None
@@ -518,6 +529,8 @@ class Controller:
                 program_id=f"prog-{number}",
                 prepared=prepared,
                 seed=(self._seed * 1_000_003 + number) & 0x7FFFFFFF,
+                traceparent=tracing.traceparent(),
+                queued_ns=time.time_ns(),
             )
             for values in sets:
                 job = Job(

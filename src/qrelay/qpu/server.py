@@ -46,6 +46,7 @@ from qrelay.qpu.security import (
     presented_token,
 )
 from qrelay.qpu.translation import IQ_SUFFIX, Executable
+from qrelay.runtime import tracing
 
 log = logging.getLogger(__name__)
 
@@ -339,6 +340,7 @@ def start_server(
     ``recalibrate_seconds`` (``None``: only when ``handle.recalibration.step()`` is called).
     """
     security = security or ServerSecurity()
+    tracing.setup("qrelay-qpu", instrument=("grpc-server",))  # before the server is made
     controller = Controller(
         devices, engine=engine, seed=seed, engine_options=engine_options, gate_noise=gate_noise
     )

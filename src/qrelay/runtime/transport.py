@@ -26,6 +26,7 @@ from qrelay.errors import ConfigurationError, ServiceError, TransportError
 from qrelay.payload import GetTargetsFilterModel, JobQuery
 from qrelay.payload._base import WireModel
 from qrelay.payload.calibration import CalibrationQuery
+from qrelay.runtime import tracing
 from qrelay.runtime.problems import error_from_response
 from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy, acall_with_retry
 
@@ -137,7 +138,7 @@ class HttpChannel:
         # ``httpx.AsyncClient``, whose cookies, redirects, auth flows and URL merging a
         # service client never uses, and which cost a large share of a loopback request's
         # CPU.
-        self._transport = transport or httpx.AsyncHTTPTransport()
+        self._transport = tracing.wrap_transport(transport or httpx.AsyncHTTPTransport())
 
     @property
     def base_url(self) -> str:

@@ -31,6 +31,7 @@ from qrelay.payload.calibration import (
 )
 from qrelay.payload.maintenance import MaintenanceWindow, NewMaintenance
 from qrelay.payload.workload import small_simulation
+from qrelay.runtime import tracing
 from qrelay.service.db.leasing import lease_targets
 from qrelay.service.db.repo import Submitted, request_digest, splice_json
 from qrelay.service.notify import sleep_until
@@ -105,16 +106,18 @@ async def submit_job(
     store = rt.bodies.call if large else offload or rt.offload
     digest = await rt.bodies.call(request_digest, body) if large else request_digest(body)
     try:
-        sent: Submitted = await store(
-            functools.partial(
-                rt.store.submit,
-                principal,
-                job,
-                idempotency_key=idempotency_key,
-                request_hash=digest,
-                lease_by=lease_by,
+        with tracing.span("qrelay.service.store", target=job.target):
+            sent: Submitted = await store(
+                functools.partial(
+                    rt.store.submit,
+                    principal,
+                    job,
+                    idempotency_key=idempotency_key,
+                    request_hash=digest,
+                    lease_by=lease_by,
+                    traceparent=tracing.traceparent(),
+                )
             )
-        )
     except BaseException:
         if waiting is not None:
             waiting.hand(None)

@@ -112,6 +112,7 @@ class Statements:
             jobs.c.meas_level,
             jobs.c.options,
             jobs.c.submitted_at,
+            jobs.c.traceparent,
         ).where(jobs.c.id == bindparam("jid"))
         task_cols = [
             tasks.c.id,

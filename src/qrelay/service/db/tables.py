@@ -97,6 +97,9 @@ jobs = Table(
     Column("response", Text, nullable=False),
     Column("submitted_at", _TS, nullable=False),
     Column("updated_at", _TS, nullable=False),
+    #: The W3C traceparent of the submission, when it was traced: the job's tasks join
+    #: that trace (``qrelay.runtime.tracing``).
+    Column("traceparent", String(64), nullable=True),
     UniqueConstraint("user_id", "idempotency_key"),
     Index(None, "user_id", "submitted_at"),
     Index(None, "user_id", "status"),

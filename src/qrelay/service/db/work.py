@@ -193,6 +193,7 @@ class WorkStore(MaintenanceStore):
             "attempt": t.attempt,
             "execution_id": t.execution_id,
             "deployment_id": self._deployment(conn),
+            "traceparent": job.traceparent,
         }
         raw = {"circuit": t.circuit, "bindings": t.bindings or "null"}
         return splice_json(json.dumps(head, separators=(",", ":")), raw)

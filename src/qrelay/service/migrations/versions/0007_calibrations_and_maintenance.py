@@ -1,5 +1,5 @@
 """Calibration history (every snapshot of every target, and the one each result ran
-under) and maintenance windows.
+under), maintenance windows, and the traceparent a job's tasks continue.
 
 Revision ID: 0007
 Revises: 0006
@@ -47,9 +47,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_maintenance")),
     )
     op.create_index(op.f("ix_maintenance_ends_at"), "maintenance", ["ends_at"])
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("traceparent", sa.String(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("traceparent")
     op.drop_index(op.f("ix_maintenance_ends_at"), table_name="maintenance")
     op.drop_table("maintenance")
     with op.batch_alter_table("tasks") as batch:
