@@ -101,11 +101,13 @@ def test_one_backend_run_is_one_trace_through_every_process(
     job = backend.run(transpile(qc, backend, seed_transpiler=3), shots=200)
     counts = job.result(timeout=120).get_counts()
     assert sum(counts.values()) == 200
+    data = job.handles[0].data()
 
     client = _memory_spans(exporter)
     root = next(s for s in client if s["name"] == "qrelay.client.run")
     assert root["parent_id"] is None
     trace_id = root["trace_id"]
+    assert data.trace_id == trace_id  # the job's REST data names its trace
 
     def gathered() -> list[dict[str, Any]] | None:
         spans = [*client, *(s for f in files.values() for s in _file_spans(f))]

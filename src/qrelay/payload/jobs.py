@@ -236,6 +236,8 @@ class JobData(WireModel):
     #: Per circuit, the calibration its result ran under (None: no calibration, or no
     #: result yet).
     calibration_ids: list[str | None] = []
+    #: The OpenTelemetry trace the job was submitted under (None: it was not traced).
+    trace_id: str | None = None
     priority: int = 0
     tags: list[str] = []
     metadata: dict[str, JsonValue] = {}

@@ -45,6 +45,12 @@ def _l2p(value: dict[str, int] | None) -> dict[int, int] | None:
     return {int(k): v for k, v in value.items()} if value is not None else None
 
 
+def trace_id(traceparent: str | None) -> str | None:
+    """The trace id (32 hex digits) of a W3C ``traceparent``, if it has one."""
+    parts = (traceparent or "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+
+
 def job_json(
     job: Any, trows: Sequence[Any], *, heavy: bool, queue: QueueEstimate | None = None
 ) -> bytes:
@@ -65,6 +71,7 @@ def job_json(
         final_logical_to_physicals=[_l2p(t.final_l2p) for t in trows],
         provider_id=[t.execution_id for t in trows],
         calibration_ids=[t.calibration_id for t in trows],
+        trace_id=trace_id(job.traceparent),
         priority=job.priority,
         tags=listing.tags_list(job.tags),
         metadata=job.job_metadata,
