@@ -189,7 +189,9 @@ class QpuGrpcDriver:
                 calibration_id=calibration,
             )
 
-        calibration = self._calibration(ctx)
+        # Checked and translated now; translated again before submitting only if the
+        # device's calibration turns out to be another one.
+        calibration = self._device_calibration
         translated = program(calibration)
         sets = patch_values(circuit, task)
         if ctx.check_cancelled():
@@ -205,6 +207,9 @@ class QpuGrpcDriver:
                 ctx.record_execution(ctx.execution_id)
             key = idempotency_key(task, attempt)
             options = ExecutionOptions.builder().timeout(SUBMIT_TIMEOUT_SECONDS).build()
+            if self._calibration(ctx) != calibration:
+                calibration = self._device_calibration
+                translated = program(calibration)
 
             def submit(translated: TranslationResult) -> list[str] | None:
                 return self._retrying(
@@ -235,6 +240,8 @@ class QpuGrpcDriver:
             ctx.execution_id = _ID_SEPARATOR.join(job_ids)
             ctx.record_execution(ctx.execution_id)  # the worker reports it as running
         else:
+            # submitted by an earlier attempt, under the calibration the device had then
+            ctx.calibration_id = self._device_calibration or ctx.calibration_id
             ctx.report_status(CircuitStatus.RUNNING, None)
         results = self._wait(job_ids, ctx)
         if results is None:

@@ -52,11 +52,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("jobs") as batch:
+    # ALTER TABLE ... DROP COLUMN in place: recreating jobs (batch mode's way on SQLite)
+    # would drop a table that tasks' foreign key points at.
+    with op.batch_alter_table("jobs", recreate="never") as batch:
         batch.drop_column("traceparent")
     op.drop_index(op.f("ix_maintenance_ends_at"), table_name="maintenance")
     op.drop_table("maintenance")
-    with op.batch_alter_table("tasks") as batch:
+    with op.batch_alter_table("tasks", recreate="never") as batch:
         batch.drop_column("calibration_id")
     op.drop_index(op.f("ix_calibrations_target_taken_at"), table_name="calibrations")
     op.drop_table("calibrations")
