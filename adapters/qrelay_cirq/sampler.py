@@ -36,6 +36,7 @@ from qrelay.payload import (
 )
 from qrelay.payload.parsing import parse
 from qrelay.payload.run_options import RunOptions
+from qrelay.runtime.queue_info import QueueInfo
 from qrelay.runtime.splitting import Segment, split_job, stitch
 from qrelay_cirq.result import result_dicts
 
@@ -347,6 +348,37 @@ class QRelayCirqJob:
 
     def __repr__(self) -> str:
         return f"<QRelayCirqJob {self.job_id}>"
+
+    def queue_info(self) -> QueueInfo:
+        """Where the job stands now: queue position, estimated start and finish."""
+        return QueueInfo.of(self.job_id, [handle.data() for handle in self._handles])
+
+    def queue_position(self) -> int | None:
+        """Tasks queued ahead of this job on its target (``None`` once none of its own
+        waits)."""
+        return self.queue_info().position
+
+    def calibration_ids(self, timeout: float | None = None) -> list[str | None]:
+        """Per circuit, the calibration its result ran under (``None`` on a target
+        without one); waits for the job. ``cirq.ResultDict`` has no metadata of its own,
+        so the job carries it."""
+        per_part: list[list[str | None]] = []
+        for handle in self._handles:
+            data: JobData = handle.wait(timeout)
+            per_part.append(list(data.calibration_ids) or [None] * len(data.statuses))
+        if self._segments is None:
+            ids = per_part[0]
+        else:
+            # a circuit cut into several parts ran under its first part's calibration
+            total = 1 + max(index for part in self._segments for index, _, _ in part)
+            ids = [pieces[0] for pieces in stitch(self._segments, per_part, total)]
+        if self._groups is None:
+            return ids
+        out, start = [], 0
+        for count in self._groups:
+            out.append(ids[start])
+            start += count
+        return out
 
     def results(self, timeout: float | None = None) -> list[list[cirq.Result]]:
         """Per circuit, one ``cirq.ResultDict`` per sweep point (waits for the job).

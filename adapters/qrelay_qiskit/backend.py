@@ -27,9 +27,11 @@ from qrelay.payload import (
     SimMethod,
     TargetInfo,
 )
+from qrelay.payload.calibration import PIN_OPTION, POLICY_OPTION
 from qrelay.payload.limits import check_circuit, check_shots
 from qrelay.payload.parsing import parse
 from qrelay.payload.run_options import RunOptions
+from qrelay.runtime import tracing
 from qrelay.runtime.splitting import Segment, split_job
 from qrelay_qiskit.job import RUN_KEY, QRelayJob, RunInfo
 
@@ -157,6 +159,8 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
             priority=0,
             tags=None,
             verbatim=False,
+            calibration_id=None,
+            if_recalibrated=None,
         )
 
     def __repr__(self) -> str:
@@ -196,7 +200,9 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
         ``seed_simulator``, ``sim_method`` (``sim`` / ``noise-sim``: simulate instead of
         run), ``noise`` (the noise spec a simulator target takes for ``noise-sim``, e.g.
         ``{"depolarizing_2q": 0.01}``), ``optimization_level`` (the target's compiler,
-        0 to 3), ``priority``, ``tags``, ``verbatim`` (skip compiling).
+        0 to 3), ``priority``, ``tags``, ``verbatim`` (skip compiling),
+        ``calibration_id`` (pin a calibration: the job is refused if the target has
+        recalibrated since) and ``if_recalibrated`` (``"run"``: run a pinned job anyway).
         """
         unknown = sorted(set(options) - set(self.options))
         if unknown:
@@ -213,10 +219,14 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                 raise ValidationError(
                     f"run: item {index} is a {type(qc).__name__}, not a QuantumCircuit"
                 )
-        new_jobs, infos = self._build_jobs(circuits, opts)
-        handles = self.submit_jobs(new_jobs)
+        with tracing.span("qrelay.client.run", target=self.name, circuits=len(circuits)):
+            with tracing.span("qrelay.client.convert"):
+                new_jobs, infos = self._build_jobs(circuits, opts)
+            with tracing.span("qrelay.client.submit"):
+                handles = self.submit_jobs(new_jobs)
+            parent = tracing.traceparent()
         logger.debug("backend %s: submitted %d service job(s)", self.name, len(handles))
-        return QRelayJob(self, handles, infos=infos)
+        return QRelayJob(self, handles, infos=infos, traceparent=parent)
 
     def submit_jobs(self, jobs: list[NewJob]) -> list[JobHandle]:
         """Submit service jobs through this backend's provider."""
@@ -272,6 +282,10 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                     f"sim_method: {sim_method!r} is not one of {[m.value for m in SimMethod]}"
                 ) from exc
             job_type = JobType.SIMULATE
+        fields = run_options(opts).job_fields()
+        for key in (PIN_OPTION, POLICY_OPTION):
+            if opts.get(key) is not None:
+                fields["options"][key] = str(opts[key])
         whole = parse(
             NewJob,
             {
@@ -282,7 +296,7 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                 "sim_method": method,
                 "priority": int(opts.get("priority") or 0),
                 "tags": list(opts.get("tags") or []),
-                **run_options(opts).job_fields(),
+                **fields,
             },
         )
 

@@ -32,6 +32,8 @@ from qrelay.payload import (
     Readout,
     job_status,
 )
+from qrelay.runtime import tracing
+from qrelay.runtime.queue_info import QueueInfo
 from qrelay.runtime.timing import format_seconds
 from qrelay_qiskit import result as _result
 from qrelay_qiskit._handles import JobHandle
@@ -135,6 +137,7 @@ class QRelayJob(JobV1):  # type: ignore[misc]
         *,
         infos: list[RunInfo] | None = None,
         backend_name: str | None = None,
+        traceparent: str | None = None,
     ) -> None:
         job_id = ",".join(h.job_id for h in handles)
         super().__init__(backend, job_id)
@@ -142,6 +145,8 @@ class QRelayJob(JobV1):  # type: ignore[misc]
         self._infos = infos
         self._backend_name = backend_name or (backend.name if backend is not None else "")
         self._result: Any = None
+        #: The trace of ``backend.run`` (when traced): waiting and decoding join it.
+        self._traceparent = traceparent
 
     @property
     def handles(self) -> list[JobHandle]:
@@ -155,6 +160,16 @@ class QRelayJob(JobV1):  # type: ignore[misc]
     def status(self) -> JobStatus:
         """The Qiskit status of the job (of the least advanced part, if it was split)."""
         return combine_statuses(h.status() for h in self._handles)
+
+    def queue_info(self) -> QueueInfo:
+        """Where the job stands now: queue position, estimated start and finish, and
+        what holds it beyond the queue (one request per service job)."""
+        return QueueInfo.of(self.job_id(), [h.data() for h in self._handles])
+
+    def queue_position(self, refresh: bool = True) -> int | None:
+        """Tasks queued ahead of this job on its target (``None`` once none of its
+        own waits). ``refresh`` is accepted for IBM's signature; it always asks now."""
+        return self.queue_info().position
 
     def cancel(self) -> bool:
         """Ask the service to cancel every part; true when the request was made."""
@@ -190,9 +205,20 @@ class QRelayJob(JobV1):  # type: ignore[misc]
         """
         if self._result is not None:
             return self._result
-        datas = self._wait_all(timeout, progress=progress)
+        with (
+            tracing.continued(self._traceparent),
+            tracing.span("qrelay.client.result", job_id=self.job_id()),
+        ):
+            with tracing.span("qrelay.client.wait"):
+                datas = self._wait_all(timeout, progress=progress)
+            with tracing.span("qrelay.client.decode"):
+                return self._decode(datas, partial=partial)
+
+    def _decode(self, datas: list[JobData], *, partial: bool) -> Any:
+        """The Qiskit ``Result`` of the finished service jobs ``datas``."""
         infos = self._infos or [RunInfo.from_data(d) for d in datas]
         rows, layouts, failures, shots = gather(datas, infos, self._handles)
+        calibrations = calibrations_of(datas, infos)
         if failures and not partial:
             raise outcome_error(self.job_id(), failures, layouts)
         total = len(rows)
@@ -216,6 +242,7 @@ class QRelayJob(JobV1):  # type: ignore[misc]
                     memory=infos[0].memory,
                     meas_level=meas_level,
                     meas_return=infos[0].meas_return,
+                    calibration_id=calibrations[user_index],
                 )
             )
         result = _result.build_result(
@@ -223,6 +250,7 @@ class QRelayJob(JobV1):  # type: ignore[misc]
             backend_name=self._backend_name or datas[0].target,
             job_id=self.job_id(),
             date=datas[0].submission_timestamp.isoformat(),
+            calibration_ids=calibrations,
         )
         if not failures:
             self._result = result  # a partial result may still be asked for in full
@@ -329,6 +357,16 @@ def gather(
                 continue
             rows[user_index].extend(got)
     return rows, layouts, failures, shots
+
+
+def calibrations_of(datas: list[JobData], infos: list[RunInfo]) -> list[str | None]:
+    """Per user circuit: the calibration its result ran under (``None``: none known)."""
+    found: list[str | None] = [None] * infos[0].total
+    for data, info in zip(datas, infos, strict=True):
+        for index, (user_index, _start, _stop) in enumerate(info.segments):
+            if index < len(data.calibration_ids) and data.calibration_ids[index] is not None:
+                found[user_index] = data.calibration_ids[index]
+    return found
 
 
 def _readouts_of(

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from qrelay.errors import ConfigurationError, QRelayError
-from qrelay.payload import JobData, NewJob
+from qrelay.payload import JobData, NewJob, TargetInfo
+from qrelay.payload.calibration import apply
 from qrelay_qiskit._handles import JobHandle, ProviderHandle, open_provider
 from qrelay_qiskit.backend import QRelayBackend
 from qrelay_qiskit.job import QRelayJob
@@ -69,8 +70,16 @@ class QRelayProvider:
         models = filter_targets(self.runtime.targets(), name, **filters)
         return [self.get_backend(model.target_name) for model in models]
 
-    def get_backend(self, name: str) -> QRelayBackend:
-        """The backend of target ``name`` (``NotFoundError`` if there is none)."""
+    def get_backend(self, name: str, *, calibration: str | None = None) -> QRelayBackend:
+        """The backend of target ``name`` (``NotFoundError`` if there is none).
+
+        With ``calibration`` (an id from the target's calibration history), the backend's
+        ``Target``, and so ``AerSimulator.from_backend``, is that calibration's instead of
+        the current one. Jobs run on it still run on the device as it is now; pin the
+        calibration with the run option ``calibration_id`` to refuse a stale one.
+        """
+        if calibration is not None:
+            return QRelayBackend(self, self._calibrated(name, calibration))
         with self._lock:
             cached = self._backends.get(name)
         if cached is not None:
@@ -79,6 +88,16 @@ class QRelayProvider:
         backend = QRelayBackend(self, info)
         with self._lock:
             return self._backends.setdefault(name, backend)
+
+    def _calibrated(self, name: str, calibration_id: str) -> TargetInfo:
+        """Target ``name`` with the stored calibration ``calibration_id``."""
+        fetch = getattr(self.runtime, "calibration", None)
+        if fetch is None:
+            raise ConfigurationError(
+                f"provider {self._name!r} keeps no calibration history; "
+                "get_backend(calibration=...) needs the qrelay service"
+            )
+        return apply(self.runtime.target(name), fetch(name, calibration_id))
 
     def retrieve_job(self, job_id: str) -> QRelayJob:
         """A job submitted earlier, in this process or another, by its id.

@@ -219,8 +219,13 @@ def experiment_results(
     meas_level: int = 2,
     meas_return: str = "single",
     layout: BitLayout | None = None,
+    calibration_id: str | None = None,
 ) -> list[Any]:
-    """One ``ExperimentResult`` per readout (per binding row) of one circuit."""
+    """One ``ExperimentResult`` per readout (per binding row) of one circuit.
+
+    ``calibration_id`` (the calibration the circuit ran under) becomes the experiment's
+    metadata ``calibration_id``.
+    """
     from qiskit.result.models import ExperimentResult, ExperimentResultData
 
     layout = layout or bit_layout(circuit)
@@ -231,6 +236,8 @@ def experiment_results(
         extra: dict[str, Any] = {}
         if readout.execution_duration_us is not None:
             extra["time_taken"] = readout.execution_duration_us / 1e6
+        if calibration_id is not None:
+            extra["calibration_id"] = calibration_id
         if meas_level == 1:
             data = ExperimentResultData(
                 memory=level1_memory(readout, circuit, layout, meas_return=meas_return)
@@ -282,9 +289,20 @@ def build_result(
     job_id: str,
     backend_version: str = "1",
     date: str | None = None,
+    calibration_ids: Sequence[str | None] = (),
 ) -> Any:
-    """A ``qiskit.result.Result`` from experiment results."""
+    """A ``qiskit.result.Result`` from experiment results.
+
+    ``calibration_ids`` (per circuit, the calibration it ran under) are the result's
+    metadata ``calibration_ids``, and ``calibration_id`` when they are one.
+    """
     from qiskit.result import Result
+
+    extra: dict[str, Any] = {}
+    if any(c is not None for c in calibration_ids):
+        extra["calibration_ids"] = list(calibration_ids)
+        if len(set(calibration_ids)) == 1:
+            extra["calibration_id"] = calibration_ids[0]
 
     success = all(exp.success for exp in experiments)
     return Result(
@@ -296,4 +314,5 @@ def build_result(
         date=date,
         status="COMPLETED" if success else "PARTIAL COMPLETED",
         header={"backend_name": backend_name},
+        **extra,
     )

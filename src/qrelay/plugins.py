@@ -25,6 +25,10 @@ class TaskContext:
     resumes that execution instead of submitting again, and a driver that starts one calls
     ``record_execution`` before waiting on it.
 
+    A device that keeps its own calibration (a QPU controller) may have recalibrated
+    since the service last heard: its driver sets ``calibration_id`` to the one it ran
+    under and hands the new snapshot to ``report_calibration``.
+
     ``max_threads`` bounds the threads a simulator may start (``None``: its own choice).
     The worker sets it to 1 for a small simulation it runs in its own process (see
     :func:`qrelay.worker.isolation.runs_inline`): OpenMP threads spin for a while after
@@ -37,6 +41,11 @@ class TaskContext:
     max_threads: int | None = None
     report_status: Callable[[CircuitStatus, str | None], None] = lambda _s, _m: None
     record_execution: Callable[[str], None] = lambda _id: None
+    #: The calibration the run used, when the device has its own: a driver sets it (the
+    #: worker records the target's current one otherwise).
+    calibration_id: str | None = None
+    #: Tells the service a calibration the device reported that the service lacks.
+    report_calibration: Callable[[TargetInfo], None] = lambda _info: None
 
     def check_cancelled(self) -> bool:
         return self.cancelled.is_set()

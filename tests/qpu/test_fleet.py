@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from qrelay.errors import NotFoundError
-from qrelay.qpu.fleet import FALCON_EDGES, calibration_hash, fleet_device, fleet_targets
+from qrelay.payload.calibration import calibration_hash
+from qrelay.qpu.fleet import FALCON_EDGES, fleet_device, fleet_targets
 
 
 def test_fleet_names_driver_and_capabilities() -> None:

@@ -130,7 +130,12 @@ class Stack:
     service: Proc | None = None
     others: list[Proc] = field(default_factory=list)
     clients: list[httpx.Client] = field(default_factory=list)
+    #: More environment for the processes started from now on (e.g. tracing's).
+    extra_env: dict[str, str] = field(default_factory=dict)
     _count: int = 0
+
+    def _environ(self, **values: Any) -> dict[str, str]:
+        return {**_env(self.home, **values), **self.extra_env}
 
     @property
     def url(self) -> str:
@@ -153,8 +158,7 @@ class Stack:
         ``serve_args`` are added to the command line; ``settings`` are more service
         settings, given as ``QRELAY_*`` variables.
         """
-        env = _env(
-            self.home,
+        env = self._environ(
             admin_token=self.admin_token,
             lease_seconds=self.lease_seconds,
             max_attempts=self.max_attempts,
@@ -241,7 +245,7 @@ class Stack:
         if qpu_address:
             args += ["--qpu-address", qpu_address]
         proc = Proc(
-            args, _env(self.home, heartbeat_seconds=heartbeat), self._log("worker"), group=True
+            args, self._environ(heartbeat_seconds=heartbeat), self._log("worker"), group=True
         ).start()
         self.others.append(proc)
         return proc
@@ -262,7 +266,7 @@ class Stack:
                 "--seed",
                 "7",
             ],
-            _env(self.home),
+            self._environ(),
             log,
             group=True,
         ).start()

@@ -11,7 +11,8 @@ from qiskit_aer import AerSimulator
 
 from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Bindings, Circuit, NoiseSpec, RunOptions
-from qrelay.qpu.fleet import calibration_hash, fleet_device
+from qrelay.payload.calibration import calibration_hash
+from qrelay.qpu.fleet import fleet_device
 from qrelay.qpu.native import reduce_to_touched
 from qrelay_qiskit.compiler import TranspileCompiler
 from qrelay_qiskit.convert import to_qiskit

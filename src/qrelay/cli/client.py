@@ -417,7 +417,9 @@ def cmd_job(args: argparse.Namespace) -> int:
         f"{data.num_circuits} circuit(s), submitted {data.submission_timestamp:%Y-%m-%d %H:%M:%S}\n"
     )
     if data.queue_position is not None:
-        out.write(f"  queue position {data.queue_position}\n")
+        from qrelay.runtime.queue_info import QueueInfo
+
+        out.write(f"  {QueueInfo.of(data.job_id, [data]).describe()}\n")
     if note:
         out.write(f"  waiting: {note}\n")
     for i, status in enumerate(data.statuses):

@@ -6,6 +6,9 @@ fleet's devices over gRPC until interrupted (SIGINT or SIGTERM).
 ``--token-file`` (or ``QRELAY_QPU_TOKEN`` / ``QRELAY_QPU_TOKEN_FILE``) names the tokens a
 caller must send; ``--tls-cert`` and ``--tls-key`` serve TLS; ``--max-message-bytes``
 bounds one message. A token is never given on the command line, where ``ps`` shows it.
+
+``--recalibrate-every SECONDS`` lets the devices drift (a seeded random walk of spread
+``--drift``) and recalibrate on that period, so their calibration has a history.
 """
 
 from __future__ import annotations
@@ -58,6 +61,8 @@ def _serve(args: argparse.Namespace) -> int:
         seed=args.seed,
         warm=True,
         security=security,
+        drift=args.drift,
+        recalibrate_seconds=args.recalibrate_every,
     )
     stop = threading.Event()
 
@@ -117,6 +122,19 @@ def register(subparsers: Any) -> None:
         help="comma-separated device names (default: the whole fleet)",
     )
     serve.add_argument("--seed", type=int, default=None, help="seed of shot and IQ noise")
+    serve.add_argument(
+        "--recalibrate-every",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="drift and recalibrate every device on this period (default: never)",
+    )
+    serve.add_argument(
+        "--drift",
+        type=float,
+        default=0.05,
+        help="spread of one drift step, as a log-normal factor (default 0.05)",
+    )
     serve.add_argument(
         "--metrics-port",
         type=int,

@@ -262,12 +262,23 @@ class JobData(WireModel):
     initial_logical_to_physicals: list[dict[int, int] | None] = []
     final_logical_to_physicals: list[dict[int, int] | None] = []
     provider_id: list[str | None] = []
+    #: Per circuit, the calibration its result ran under (None: no calibration, or no
+    #: result yet).
+    calibration_ids: list[str | None] = []
+    #: The OpenTelemetry trace the job was submitted under (None: it was not traced).
+    trace_id: str | None = None
     priority: int = 0
     tags: list[str] = []
     metadata: dict[str, JsonValue] = {}
     dry_run: bool = False
     cost: float = 0.0
     queue_position: int | None = None
+    #: While the job waits: when its first task should start and its last finish,
+    #: estimated from the target's measured time per task (None: nothing measured yet).
+    estimated_start: datetime | None = None
+    estimated_finish: datetime | None = None
+    #: Why the wait is longer than the queue alone, such as a maintenance window.
+    queue_note: str | None = None
     submission_timestamp: datetime
     last_updated_timestamp: list[datetime | None] = []
     readouts: list[list[Readout] | None] | None = None

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import Field, JsonValue
 
 from qrelay.payload._base import WireModel
+from qrelay.payload.maintenance import MaintenanceWindow
 
 
 class TargetStatus(str, Enum):
@@ -21,6 +22,8 @@ class TargetStatus(str, Enum):
     OFFLINE = "offline"
     RETIRED = "retired"
     DEV_ONLY = "dev_only"
+    #: A maintenance window is open: jobs queue, none runs until it ends.
+    MAINTENANCE = "maintenance"
 
 
 class QubitProperties(WireModel):
@@ -105,6 +108,8 @@ class TargetInfo(WireModel):
     calibration_id: str | None = None
     status: TargetStatus = TargetStatus.OFFLINE
     queue_depth: Annotated[int, Field(ge=0)] = 0
+    #: The target's open and coming maintenance windows, soonest first.
+    maintenance: list[MaintenanceWindow] = []
     supports_submit: bool = True
     supports_compile: bool = True
     options: dict[str, JsonValue] = {}

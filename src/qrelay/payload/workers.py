@@ -80,6 +80,9 @@ class WorkerTask(WireModel):
     attempt: Annotated[int, Field(ge=1)]
     execution_id: str | None = None
     deployment_id: str | None = None
+    #: The W3C traceparent the job was submitted under, when it was traced: the worker's
+    #: spans for the task join that trace.
+    traceparent: Annotated[str, Field(max_length=64)] | None = None
 
     def seed(self) -> int | None:
         """The simulator seed of this circuit, when the job's ``options.seed`` gives one.
@@ -126,6 +129,8 @@ class WorkerTaskResults(WireModel):
     initial_logical_to_physical: dict[int, int] | None = None
     final_logical_to_physical: dict[int, int] | None = None
     execution_id: str | None = None
+    #: The calibration the device ran under (``qrelay.payload.calibration``), if it has one.
+    calibration_id: Annotated[str, Field(max_length=64)] | None = None
     metadata: dict[str, JsonValue] = {}
 
     @model_validator(mode="after")

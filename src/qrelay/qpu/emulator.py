@@ -41,13 +41,15 @@ from qrelay.errors import (
     QRelayError,
 )
 from qrelay.payload import Bindings, Circuit, TargetInfo
+from qrelay.payload.calibration import calibration_hash
 from qrelay.payload.control import CONTROL_FLOW_OPS, op_names
 from qrelay.plugins import SimulationEngine
 from qrelay.qpu import native
-from qrelay.qpu.fleet import FLEET_NAMES, calibration_hash, fleet_device
+from qrelay.qpu.fleet import FLEET_NAMES, fleet_device
 from qrelay.qpu.iq import IQModel
 from qrelay.qpu.runner import ProcessRunner, Runner, ThreadRunner
 from qrelay.qpu.translation import IQ_SUFFIX, Executable
+from qrelay.runtime import tracing
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,9 @@ class Program:
     prepared: Prepared
     seed: int
     jobs: list[Job] = field(default_factory=list)
+    #: The trace of the call that queued it (``None``: not traced), and when it queued.
+    traceparent: str | None = None
+    queued_ns: int = 0
 
     def active(self) -> list[Job]:
         return [job for job in self.jobs if job.state is JobState.QUEUED]
@@ -203,6 +208,7 @@ class _Device:
     def __init__(self, controller: Controller, target: TargetInfo, iq_seed: int) -> None:
         self.controller = controller
         self.target = target
+        self.iq_seed = iq_seed
         self.iq = IQModel.for_target(target, iq_seed)
         self.queue: deque[Program] = deque()
         self.running: Program | None = None
@@ -240,7 +246,14 @@ class _Device:
                 cond.notify_all()
             started = time.monotonic()
             try:
-                results = self.controller._run(self, program.prepared, jobs, program.seed)
+                with tracing.continued(program.traceparent):
+                    tracing.record(
+                        "qrelay.controller.queue", program.queued_ns, device=self.target.name
+                    )
+                    with tracing.span(
+                        "qrelay.controller.run", device=self.target.name, jobs=len(jobs)
+                    ):
+                        results = self.controller._run(self, program.prepared, jobs, program.seed)
                 error: str | None = None
             except _ProgramCancelledError:
                 results, error = [], None
@@ -397,6 +410,19 @@ class Controller:
                     self._runner = ProcessRunner(ENGINE_PLUGIN, self._engine_options, workers)
             return self._runner
 
+    def recalibrate(self, target: TargetInfo) -> None:
+        """Give a device a new calibration (``target``, named as the device).
+
+        Programs queued after this run under it; a program translated for the old one is
+        refused as stale (``stale_calibration``) unless it bypasses the check.
+        """
+        device = self.device(target.name)
+        iq = IQModel.for_target(target, device.iq_seed)
+        with self._cond:
+            device.target = target
+            device.iq = iq
+        log.info("%s recalibrated: calibration %s", target.name, target.calibration_id)
+
     # ------------------------------------------------------------------ preparing
     def prepare(self, key: str, build: Callable[[], Executable]) -> Prepared:
         """Parse, check, reduce and schedule an executable once; reuse it by ``key``."""
@@ -520,6 +546,8 @@ class Controller:
                 program_id=f"prog-{number}",
                 prepared=prepared,
                 seed=seed if seed is not None else (self._seed * 1_000_003 + number) & 0x7FFFFFFF,
+                traceparent=tracing.traceparent(),
+                queued_ns=time.time_ns(),
             )
             for values in sets:
                 job = Job(

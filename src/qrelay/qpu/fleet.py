@@ -18,8 +18,6 @@ magnitude, drawn from a seeded generator so the fleet is the same in every proce
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -35,6 +33,7 @@ from qrelay.payload import (
     TargetLimits,
     TargetStatus,
 )
+from qrelay.payload.calibration import calibration_hash
 
 #: The driver plugin that serves the fleet's targets.
 DRIVER: Final = "qpu-grpc"
@@ -150,22 +149,6 @@ def _two_qubit_gates(
         ns = _snap(_lognormal(rng, p.twoq_ns, 0.1), dt_ns)
         gates.append(GateProperties(op=op, qubits=[a, b], error=err, duration_ns=ns))
     return gates
-
-
-def calibration_hash(info: TargetInfo) -> str:
-    """A short hash of everything calibrated: it changes exactly when calibration does."""
-    blob = json.dumps(
-        {
-            "qubits": [q.model_dump(mode="json") for q in info.qubits],
-            "gates": [g.model_dump(mode="json") for g in info.gates],
-            "coupling_map": info.coupling_map,
-            "dt_ns": info.dt_ns,
-            "options": info.options,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _finish(info: TargetInfo) -> TargetInfo:
@@ -333,3 +316,50 @@ def fleet_device(name: str, epoch: int = 0) -> TargetInfo:
 def fleet_targets() -> list[TargetInfo]:
     """Every device of the fleet, with its current calibration."""
     return [fleet_device(name) for name in FLEET_NAMES]
+
+
+def _walk(rng: np.random.Generator, value: float | None, sigma: float) -> float | None:
+    """One multiplicative step of a random walk (a value stays positive, ``None`` stays)."""
+    if value is None or value == 0.0:
+        return value
+    return float(value * np.exp(rng.normal(0.0, sigma)))
+
+
+def drifted(info: TargetInfo, rng: np.random.Generator, sigma: float) -> TargetInfo:
+    """``info`` after one step of drift: T1, T2 and every error walk by a factor
+    ``exp(N(0, sigma))``, so a device recalibrated on a schedule has a real history.
+
+    Durations, frequencies and the coupling stay; T2 stays at most 2 T1 and errors at most
+    0.5. The new calibration has its own id.
+    """
+    qubits = []
+    for q in info.qubits:
+        t1 = _walk(rng, q.t1_us, sigma)
+        t2 = _walk(rng, q.t2_us, sigma)
+        if t1 is not None and t2 is not None:
+            t2 = min(t2, 2.0 * t1)
+        readout = _walk(rng, q.readout_error, sigma)
+        qubits.append(
+            q.model_copy(
+                update={
+                    "t1_us": None if t1 is None else round(t1, 3),
+                    "t2_us": None if t2 is None else round(t2, 3),
+                    "readout_error": None if readout is None else round(min(0.5, readout), 6),
+                }
+            )
+        )
+    by_qubit = {q: props.readout_error for q, props in enumerate(qubits)}
+    errors: dict[tuple[str, frozenset[int]], float | None] = {}
+    gates = []
+    for g in info.gates:
+        if g.op == "measure":
+            error = by_qubit[g.qubits[0]]
+        else:
+            # a symmetric gate listed both ways is one calibration: it walks once
+            key = (g.op, frozenset(g.qubits))
+            if key not in errors:
+                step = _walk(rng, g.error, sigma)
+                errors[key] = None if step is None else round(min(0.5, step), 7)
+            error = errors[key]
+        gates.append(g.model_copy(update={"error": error}))
+    return _finish(info.model_copy(update={"qubits": qubits, "gates": gates}))

@@ -36,6 +36,7 @@ from qrelay.qpu._proto import controller_pb2 as pb
 from qrelay.qpu._proto import controller_pb2_grpc as pb_grpc
 from qrelay.qpu.calls import CallThreads
 from qrelay.qpu.emulator import CancelOutcome, Controller, JobResult, JobState, StatusView
+from qrelay.qpu.recalibration import DEFAULT_DRIFT, Recalibrator
 from qrelay.qpu.security import (
     DEFAULT_MAX_MESSAGE_BYTES,
     MAX_MESSAGE_SETTING,
@@ -45,6 +46,7 @@ from qrelay.qpu.security import (
     presented_token,
 )
 from qrelay.qpu.translation import IQ_SUFFIX, Executable
+from qrelay.runtime import tracing
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +283,7 @@ class ServerHandle:
     server: grpc.Server
     security: ServerSecurity = field(default_factory=ServerSecurity)
     calls: CallThreads | None = None
+    recalibration: Recalibrator | None = None
 
     @property
     def token(self) -> str | None:
@@ -296,6 +299,8 @@ class ServerHandle:
         self.server.stop(grace).wait(timeout=(grace or 0.0) + 2.0)
         if self.calls is not None:
             self.calls.shutdown(wait=False)
+        if self.recalibration is not None:
+            self.recalibration.stop()
         self.controller.stop()
 
     def wait(self) -> None:
@@ -322,6 +327,8 @@ def start_server(
     gate_noise: bool = True,
     warm: bool = False,
     security: ServerSecurity | None = None,
+    drift: float = DEFAULT_DRIFT,
+    recalibrate_seconds: float | None = None,
 ) -> ServerHandle:
     """Start a controller serving ``devices`` (default: the whole fleet) on ``host:port``.
 
@@ -331,9 +338,12 @@ def start_server(
     ``gate_noise=False`` runs the gates ideally (readout error stays, from the IQ model).
     ``warm`` starts the engine process right away instead of at the first program.
     ``security`` (default: no token, no TLS, the default message bound) says which tokens
-    are accepted, whether TLS is served and how large a message may be.
+    are accepted, whether TLS is served and how large a message may be. The devices
+    drift (spread ``drift``, seeded by ``seed``) and recalibrate every
+    ``recalibrate_seconds`` (``None``: only when ``handle.recalibration.step()`` is called).
     """
     security = security or ServerSecurity()
+    tracing.setup("qrelay-qpu", instrument=("grpc-server",))  # before the server is made
     controller = Controller(
         devices, engine=engine, seed=seed, engine_options=engine_options, gate_noise=gate_noise
     )
@@ -360,9 +370,13 @@ def start_server(
     if bound == 0:
         server.stop(None)
         raise ConfigurationError(f"the QPU controller cannot listen on {host}:{port}") from cause
+    recalibration = Recalibrator(
+        controller, drift=drift, every_seconds=recalibrate_seconds, seed=seed or 0
+    )
     if paused:
         controller.pause()
     controller.start()
+    recalibration.start()
     if warm:
         controller.warm_up()
     server.start()
@@ -381,4 +395,5 @@ def start_server(
         server=server,
         security=security,
         calls=calls,
+        recalibration=recalibration,
     )

@@ -133,8 +133,12 @@ def translate(
     quantum_processor_id: str,
     *,
     iq_readout: bool = False,
+    calibration_id: str | None = None,
 ) -> TranslationResult:
     """Check that ``circuit`` is native for the device and make its executable.
+
+    The executable is for ``calibration_id`` (default: the fleet device's own): the
+    controller refuses it as stale once the device has another.
 
     Raises ``PayloadError`` naming the instruction, op or qubit pair the device lacks.
     """
@@ -155,6 +159,6 @@ def translate(
         num_shots=num_shots,
         ro_sources=ro_sources,
         iq_readout=iq_readout,
-        calibration_id=target.calibration_id,
+        calibration_id=calibration_id or target.calibration_id,
     )
     return TranslationResult(program=executable.to_json(), ro_sources=ro_sources)

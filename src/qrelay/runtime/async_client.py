@@ -46,6 +46,7 @@ from qrelay.payload import (
     is_settled,
 )
 from qrelay.payload._base import WireModel
+from qrelay.payload.calibration import Calibration, CalibrationPage, CalibrationQuery
 from qrelay.payload.parsing import parse
 from qrelay.runtime.retry import RetryPolicy
 from qrelay.runtime.timing import format_seconds
@@ -371,6 +372,20 @@ class AsyncClient:
                 code=exc.code,
                 detail=exc.detail,
             ) from exc
+
+    async def calibrations(
+        self, name: str, query: CalibrationQuery | None = None
+    ) -> CalibrationPage:
+        """A page of target ``name``'s calibration history, oldest first (``query``:
+        ``from``/``to`` times, ``limit``, ``cursor``)."""
+        channel = await self._connect()
+        answer = await channel.calibrations(name, query or CalibrationQuery())
+        return CalibrationPage.model_validate_json(answer)
+
+    async def calibration(self, name: str, calibration_id: str) -> Calibration:
+        """One calibration snapshot of target ``name`` (``NotFoundError`` if it has none)."""
+        channel = await self._connect()
+        return Calibration.model_validate_json(await channel.calibration(name, calibration_id))
 
     async def submit(self, job: NewJob, *, idempotency_key: str | None = None) -> AsyncJob:
         """Submit a job and return its handle.

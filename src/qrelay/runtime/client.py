@@ -30,6 +30,7 @@ from qrelay.payload import (
     TargetModel,
     UserInfo,
 )
+from qrelay.payload.calibration import Calibration, CalibrationPage, CalibrationQuery
 from qrelay.runtime._loop import run_sync
 from qrelay.runtime.async_client import AsyncClient, AsyncJob, UpdateCallback, results_of
 from qrelay.settings import ClientSettings
@@ -172,6 +173,14 @@ class Client:
     def target(self, name: str) -> TargetInfo:
         """One target in full: calibration, limits, live status and queue depth."""
         return self._run(self._async.target(name))
+
+    def calibrations(self, name: str, query: CalibrationQuery | None = None) -> CalibrationPage:
+        """A page of target ``name``'s calibration history, oldest first."""
+        return self._run(self._async.calibrations(name, query))
+
+    def calibration(self, name: str, calibration_id: str) -> Calibration:
+        """One calibration snapshot of target ``name`` (``NotFoundError`` if it has none)."""
+        return self._run(self._async.calibration(name, calibration_id))
 
     def submit(self, job: NewJob, *, idempotency_key: str | None = None) -> Job:
         """Submit a job and return its handle (retries reuse one idempotency key)."""

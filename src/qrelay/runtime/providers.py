@@ -31,6 +31,7 @@ from qrelay.payload import (
     TargetInfo,
     TargetModel,
 )
+from qrelay.payload.calibration import Calibration
 
 __all__ = [
     "JobHandle",
@@ -154,6 +155,10 @@ class ServiceProvider:
 
     def target(self, name: str) -> TargetInfo:
         return self._client.target(name)
+
+    def calibration(self, name: str, calibration_id: str) -> Calibration:
+        """One stored calibration of target ``name`` (``NotFoundError`` if it has none)."""
+        return self._client.calibration(name, calibration_id)
 
     def submit(self, job: NewJob) -> JobHandle:
         return self._client.submit(job)

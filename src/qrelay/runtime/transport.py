@@ -25,6 +25,8 @@ import httpx
 from qrelay.errors import ConfigurationError, ServiceError, TransportError
 from qrelay.payload import GetTargetsFilterModel, JobQuery
 from qrelay.payload._base import WireModel
+from qrelay.payload.calibration import CalibrationQuery
+from qrelay.runtime import tracing
 from qrelay.runtime.problems import error_from_response
 from qrelay.runtime.retry import RETRY_STATUSES, RetryPolicy, acall_with_retry
 
@@ -80,6 +82,8 @@ class ServiceChannel(Protocol):
     async def delete(self, job_id: str) -> None: ...
     async def targets(self, filters: GetTargetsFilterModel) -> bytes: ...
     async def target(self, name: str) -> bytes: ...
+    async def calibrations(self, name: str, query: CalibrationQuery) -> bytes: ...
+    async def calibration(self, name: str, calibration_id: str) -> bytes: ...
     async def me(self) -> bytes: ...
     async def balance(self) -> bytes: ...
     async def aclose(self) -> None: ...
@@ -134,7 +138,7 @@ class HttpChannel:
         # ``httpx.AsyncClient``, whose cookies, redirects, auth flows and URL merging a
         # service client never uses, and which cost a large share of a loopback request's
         # CPU.
-        self._transport = transport or httpx.AsyncHTTPTransport()
+        self._transport = tracing.wrap_transport(transport or httpx.AsyncHTTPTransport())
 
     @property
     def base_url(self) -> str:
@@ -277,6 +281,16 @@ class HttpChannel:
 
     async def target(self, name: str) -> bytes:
         return (await self.request("GET", f"/v1/targets/{name}")).content
+
+    async def calibrations(self, name: str, query: CalibrationQuery) -> bytes:
+        params = query.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return (
+            await self.request("GET", f"/v1/targets/{name}/calibrations", params=params)
+        ).content
+
+    async def calibration(self, name: str, calibration_id: str) -> bytes:
+        path = f"/v1/targets/{name}/calibrations/{calibration_id}"
+        return (await self.request("GET", path)).content
 
     async def me(self) -> bytes:
         return (await self.request("GET", "/v1/me")).content

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from qrelay.runtime import tracing
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal
 from qrelay.service.bodies import BodyParser
 from qrelay.service.catalog import Catalog
@@ -45,6 +46,7 @@ class ServiceRuntime:
         #: Workers of this process waiting for a task, to hand new jobs to.
         self.idle = IdleWorkers()
         self.engine = make_engine(self.database_url)
+        tracing.instrument_engine(self.engine)
         self.store = Store(
             self.engine,
             self.catalog,
@@ -112,6 +114,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     from qrelay.service.limits import BodyLimit
 
     settings = settings or ServiceSettings.load()
+    tracing.setup("qrelay-service")
     rt = ServiceRuntime(settings)
 
     @contextlib.asynccontextmanager
@@ -139,6 +142,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.runtime = rt
+    tracing.instrument_app(app)
     problems.install(app)
     for module in (jobs, targets, admin, worker, audit):
         app.include_router(module.router)

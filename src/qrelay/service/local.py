@@ -41,6 +41,7 @@ from qrelay.payload import (
     WorkerTaskStatus,
     validate_json,
 )
+from qrelay.payload.calibration import CalibrationQuery
 from qrelay.runtime._loop import on_runtime_loop
 from qrelay.runtime.problems import error_from_response
 from qrelay.service import operations
@@ -218,6 +219,18 @@ class LocalChannel:
             info = await _offload(operations.get_target, self._rt, name)
             return info.model_dump_json().encode()
 
+    async def calibrations(self, name: str, query: CalibrationQuery) -> bytes:
+        with as_client_errors():
+            await self._user()
+            page = await _offload(operations.calibration_history, self._rt, name, query)
+            return page.model_dump_json().encode()
+
+    async def calibration(self, name: str, calibration_id: str) -> bytes:
+        with as_client_errors():
+            await self._user()
+            found = await _offload(self._rt.store.get_calibration, name, calibration_id)
+            return found.model_dump_json().encode()
+
     async def me(self) -> bytes:
         with as_client_errors():
             user = await self._user()
@@ -295,6 +308,10 @@ class LocalWorkerApi:
     def target(self, name: str) -> TargetInfo:
         with as_client_errors():
             return operations.worker_target(self._rt, self._worker(), name)
+
+    def report_calibration(self, name: str, info: TargetInfo) -> None:
+        with as_client_errors():
+            operations.report_calibration(self._rt, self._worker(), name, info)
 
 
 def __getattr__(name: str) -> Any:

@@ -14,8 +14,24 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
+from qrelay.errors import PayloadError
 from qrelay.payload import CircuitType, JobType, NewJob, TargetInfo, TargetModel
+from qrelay.payload.calibration import (
+    PIN_OPTION,
+    POLICY_OPTION,
+    Calibration,
+    CalibrationPage,
+    CalibrationQuery,
+    CalibrationSource,
+    NewCalibration,
+    RecalibratedPolicy,
+    pinned,
+    recalibrated,
+    stale_message,
+)
+from qrelay.payload.maintenance import MaintenanceWindow, NewMaintenance
 from qrelay.payload.workload import small_simulation
+from qrelay.runtime import tracing
 from qrelay.service.db.leasing import lease_targets
 from qrelay.service.db.repo import Submitted, request_digest, splice_json
 from qrelay.service.notify import sleep_until
@@ -70,6 +86,8 @@ async def submit_job(
     if not idempotency_key:
         raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
     job = await rt.bodies.validate(NewJob, body)
+    if PIN_OPTION in job.options or POLICY_OPTION in job.options:
+        await (offload or rt.offload)(check_pin, rt, job)
     if job.circuit_type is not CircuitType.PAYLOAD:
         job = await convert_job(job, rt.catalog.get(job.target), rt.settings)
     # Asked before the job is stored: storing it wakes the idle worker, which stops waiting.
@@ -88,16 +106,18 @@ async def submit_job(
     store = rt.bodies.call if large else offload or rt.offload
     digest = await rt.bodies.call(request_digest, body) if large else request_digest(body)
     try:
-        sent: Submitted = await store(
-            functools.partial(
-                rt.store.submit,
-                principal,
-                job,
-                idempotency_key=idempotency_key,
-                request_hash=digest,
-                lease_by=lease_by,
+        with tracing.span("qrelay.service.store", target=job.target):
+            sent: Submitted = await store(
+                functools.partial(
+                    rt.store.submit,
+                    principal,
+                    job,
+                    idempotency_key=idempotency_key,
+                    request_hash=digest,
+                    lease_by=lease_by,
+                    traceparent=tracing.traceparent(),
+                )
             )
-        )
     except BaseException:
         if waiting is not None:
             waiting.hand(None)
@@ -121,6 +141,29 @@ async def submit_job(
     )
     answer = splice_json(sent.response, {"job": finished.decode()}).decode()
     return sent._replace(response=answer, held=True)
+
+
+def check_pin(rt: ServiceRuntime, job: NewJob) -> None:
+    """Refuse a job that pins a calibration its target does not have (422), or one the
+    target has since replaced unless the job says to run anyway (409)."""
+    try:
+        pin, policy = pinned(job.options)
+    except PayloadError as exc:
+        raise ApiError(422, "validation_error", str(exc)) from None
+    if pin is None:
+        return
+    try:
+        rt.store.get_calibration(job.target, pin)
+    except ApiError:
+        raise ApiError(
+            422,
+            "validation_error",
+            f"options.{PIN_OPTION}: target {job.target!r} has no calibration {pin!r}",
+        ) from None
+    current = rt.store.current_calibrations([job.target]).get(job.target)
+    now = current.calibration_id if current is not None else None
+    if now != pin and policy is RecalibratedPolicy.REFUSE:
+        raise ApiError(409, "stale_calibration", stale_message(job.target, pin, now))
 
 
 def quick_to_run(rt: ServiceRuntime, job: NewJob) -> bool:
@@ -257,3 +300,73 @@ def worker_target(rt: ServiceRuntime, worker: WorkerPrincipal, name: str) -> Tar
     """A target the worker serves, in full (its calibration included): 403 for another."""
     check_targets(worker, [name])
     return get_target(rt, name)
+
+
+def report_calibration(
+    rt: ServiceRuntime, worker: WorkerPrincipal, name: str, info: TargetInfo
+) -> Calibration:
+    """A device's own calibration, reported by a worker that serves it: stored as the
+    target's newest unless the target already has it, under the device's id (403 for a
+    target the worker does not serve; 422 for a snapshot that does not fit the target)."""
+    check_targets(worker, [name])
+    catalog = rt.catalog.get(name)
+    if catalog is None:
+        raise ApiError(404, "not_found", f"target: no target {name!r}")
+    try:
+        checked = recalibrated(
+            catalog, NewCalibration(qubits=info.qubits, gates=info.gates, dt_ns=info.dt_ns)
+        )
+    except PayloadError as exc:
+        raise ApiError(422, "validation_error", str(exc)) from None
+    if info.calibration_id is not None:  # the device's own id: its results name it
+        checked = checked.model_copy(update={"calibration_id": info.calibration_id})
+    stored, _new = rt.store.add_calibration(checked, CalibrationSource.DEVICE)
+    return stored
+
+
+def post_calibration(
+    rt: ServiceRuntime, admin: UserPrincipal, name: str, new: NewCalibration
+) -> Calibration:
+    """An operator's snapshot for target ``name``: stored as its newest (404 for an
+    unknown target, 422 naming the entry that does not fit it)."""
+    catalog = rt.catalog.get(name)
+    if catalog is None:
+        raise ApiError(404, "not_found", f"target: no target {name!r}")
+    try:
+        info = recalibrated(catalog, new)
+    except PayloadError as exc:
+        raise ApiError(422, "validation_error", str(exc)) from None
+    stored, _new = rt.store.add_calibration(info, CalibrationSource.OPERATOR, admin)
+    return stored
+
+
+def calibration_history(rt: ServiceRuntime, name: str, query: CalibrationQuery) -> CalibrationPage:
+    """A page of target ``name``'s calibration history (404 for an unknown target)."""
+    if rt.catalog.get(name) is None:
+        raise ApiError(404, "not_found", f"target: no target {name!r}")
+    return rt.store.calibration_page(name, query)
+
+
+def _known(rt: ServiceRuntime, name: str) -> None:
+    if rt.catalog.get(name) is None:
+        raise ApiError(404, "not_found", f"target: no target {name!r}")
+
+
+def schedule_maintenance(
+    rt: ServiceRuntime, admin: UserPrincipal, name: str, new: NewMaintenance
+) -> MaintenanceWindow:
+    """A maintenance window for target ``name`` (404 for an unknown target)."""
+    _known(rt, name)
+    return rt.store.schedule_maintenance(admin, name, new)
+
+
+def cancel_maintenance(rt: ServiceRuntime, admin: UserPrincipal, name: str, window_id: int) -> None:
+    """End a window of target ``name`` now (404 for an unknown target or window)."""
+    _known(rt, name)
+    rt.store.cancel_maintenance(admin, name, window_id)
+
+
+def maintenance_windows(rt: ServiceRuntime, name: str) -> list[MaintenanceWindow]:
+    """Target ``name``'s open and coming windows, soonest first."""
+    _known(rt, name)
+    return rt.store.windows([name]).get(name, [])

@@ -52,6 +52,7 @@ class WorkerChannel(Protocol):
         wait: float = 0.0,
     ) -> WorkerTask | None: ...
     def target(self, name: str) -> TargetInfo: ...
+    def report_calibration(self, name: str, info: TargetInfo) -> None: ...
 
 
 class WorkerApi:
@@ -182,6 +183,14 @@ class WorkerApi:
     def target(self, name: str) -> TargetInfo:
         response = self.request("GET", f"/v1/worker/targets/{name}")
         return TargetInfo.model_validate_json(response.content)
+
+    def report_calibration(self, name: str, info: TargetInfo) -> None:
+        """Tell the service the device's own calibration (it keeps it in the history)."""
+        self.request(
+            "POST",
+            f"/v1/worker/targets/{name}/calibrations",
+            content=info.model_dump_json(exclude_none=True).encode(),
+        )
 
 
 def _task_of(response: Answer) -> WorkerTask | None:

@@ -52,6 +52,7 @@ from qrelay.payload import (
 from qrelay.payload.run_options import RunOptions
 from qrelay.payload.workload import small_simulation
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
+from qrelay.runtime import tracing
 from qrelay.runtime.retry import UNBOUNDED, RetryPolicy, call_with_retry
 from qrelay.worker.api import WorkerApi, WorkerChannel
 from qrelay.worker.capabilities import check_capabilities
@@ -156,6 +157,7 @@ class Worker:
         self.lease_wait = lease_wait
         self.heartbeat_seconds = heartbeat_seconds
         self.compiler_name = compiler
+        tracing.setup("qrelay-worker", instrument=("grpc-client",))
         self.api: WorkerChannel = api or WorkerApi(url, token)
         self._stop = threading.Event()
         self._infos: dict[str, tuple[float, TargetInfo]] = {}
@@ -327,6 +329,12 @@ class Worker:
         self._infos[name] = (now, info)
         return info
 
+    def _report_calibration(self, info: TargetInfo) -> None:
+        """Hand the service a calibration the device reported; the target's description
+        is read again at its next use."""
+        self.api.report_calibration(info.name, info)
+        self._infos.pop(info.name, None)
+
     def driver(self, info: TargetInfo) -> DeviceDriver:
         """The target's driver (one per target and calibration)."""
         given = self._given_drivers.get(info.name)
@@ -352,6 +360,23 @@ class Worker:
     def process(
         self, task: WorkerTask, *, lease_next: tuple[list[str], float] | None = None
     ) -> WorkerTask | None:
+        """:meth:`_run_task`, in the trace the job was submitted under (when traced)."""
+        with (
+            tracing.continued(task.traceparent),
+            tracing.span("qrelay.worker.task", job_id=task.job_id, task_id=task.task_id),
+        ):
+            tracing.record(
+                "qrelay.worker.lease",
+                time.time_ns(),
+                lease_id=task.lease_id,
+                attempt=task.attempt,
+                target=task.target,
+            )
+            return self._run_task(task, lease_next=lease_next)
+
+    def _run_task(
+        self, task: WorkerTask, *, lease_next: tuple[list[str], float] | None = None
+    ) -> WorkerTask | None:
         """Run one leased task to its end and post the result (unless the lease was lost).
 
         ``lease_next`` (targets, wait): the result's request then leases the next task of
@@ -372,6 +397,7 @@ class Worker:
         beat = Heartbeat(self.api, task, ctx, self.heartbeat_seconds)
         ctx.report_status = lambda status, message: self._report(task, beat, status, message)
         ctx.record_execution = lambda execution_id: self._record(task, beat, execution_id)
+        ctx.report_calibration = self._report_calibration
         brief = self._brief(task)
         # Every task heartbeats: a brief one through the worker's shared thread (it sends
         # none unless the task outlasts a heartbeat period), any other through its own.
@@ -404,7 +430,8 @@ class Worker:
         if beat.cancel_requested.is_set() and outcome.status is not CircuitStatus.FAILED:
             outcome = _Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
         self._ended(task, outcome.status.value, started)
-        return self._post(task, beat, outcome, ctx, lease_next)
+        with tracing.span("qrelay.worker.post", status=outcome.status.value):
+            return self._post(task, beat, outcome, ctx, lease_next)
 
     def _ended(self, task: WorkerTask, outcome: str, started: float) -> None:
         if self.on_task_end is not None:
@@ -429,7 +456,8 @@ class Worker:
                 compiled=CompileResult(circuit, identity, dict(identity)),
                 send_compiled_circuit=True,
             )
-        compiled = self._compile(task, info, ctx)
+        with tracing.span("qrelay.worker.compile", target=info.name):
+            compiled = self._compile(task, info, ctx)
         if task.job_type == JobType.COMPILE:
             return _Outcome(
                 CircuitStatus.COMPLETED,
@@ -440,6 +468,7 @@ class Worker:
             )
         if ctx.check_cancelled():
             return _Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
+        ctx.calibration_id = info.calibration_id  # a device driver may name its own
         isolated = not brief and self._isolated(info, task, compiled.circuit)
         if task.job_type != JobType.SIMULATE and info.simulator and isolated:
             # a simulator runs it now; a device driver reports running itself, when the
@@ -490,11 +519,12 @@ class Worker:
     ) -> list[Readout]:
         """Run on the target's driver: in the child process when ``isolated`` (a big
         simulation, see :meth:`_isolated`), here otherwise."""
-        if isolated:
-            return self._process.execute(info, task, circuit, ctx, config=self.driver_config)
-        if self.isolate and info.simulator:
-            ctx.max_threads = 1  # a small run in this process: no OpenMP threads left spinning
-        return self.driver(info).execute(task, circuit, ctx)
+        with tracing.span("qrelay.worker.execute", driver=info.driver, isolated=isolated):
+            if isolated:
+                return self._process.execute(info, task, circuit, ctx, config=self.driver_config)
+            if self.isolate and info.simulator:
+                ctx.max_threads = 1  # a small run in this process: no OpenMP threads spinning
+            return self.driver(info).execute(task, circuit, ctx)
 
     def _brief(self, task: WorkerTask) -> bool:
         """Whether the task ends in milliseconds (see :meth:`brief`).
@@ -652,6 +682,7 @@ class Worker:
             initial_logical_to_physical=compiled.initial_layout if compiled else None,
             final_logical_to_physical=compiled.final_layout if compiled else None,
             execution_id=self._execution_ids.pop(task.task_id, ctx.execution_id),
+            calibration_id=ctx.calibration_id if completed else None,
             metadata=outcome.metadata,
         )
         following: WorkerTask | None = None

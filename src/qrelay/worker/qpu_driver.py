@@ -31,6 +31,7 @@ from qrelay.errors import (
     QpuNotFoundError,
     QpuTimeoutError,
     QpuUnavailableError,
+    SubmissionError,
 )
 from qrelay.payload import (
     Circuit,
@@ -41,6 +42,7 @@ from qrelay.payload import (
     TargetInfo,
     WorkerTask,
 )
+from qrelay.payload.calibration import check_pin
 from qrelay.payload.run_options import RunOptions
 from qrelay.plugins import SimulationEngine, TaskContext
 from qrelay.runtime.retry import UNBOUNDED, RetryPolicy, call_with_retry
@@ -61,6 +63,9 @@ _RETRY_MAX_SECONDS: Final = 5.0
 _ID_SEPARATOR: Final = ","
 #: An execution id recorded before submitting: which attempt's key the submission uses.
 _SUBMITTING: Final = "submitting:a"
+#: The gRPC status of a program the controller refuses as translated for another
+#: calibration (or with an idempotency key reused for another request).
+_STALE: Final = "FAILED_PRECONDITION"
 
 
 def idempotency_key(task: WorkerTask, attempt: int | None = None) -> str:
@@ -113,6 +118,8 @@ class QpuGrpcDriver:
             config.get("unreachable_seconds", UNREACHABLE_BOUND_SECONDS)
         )
         self._engine: SimulationEngine | None = None
+        #: The controller's calibration of the device, once asked (see _calibration).
+        self._device_calibration: str | None = None
 
     def capabilities(self) -> TargetInfo:
         return self.info
@@ -172,9 +179,21 @@ class QpuGrpcDriver:
             return self.simulate(task, circuit)
         from qrelay.qpu import api
         from qrelay.qpu.options import ApiExecutionOptions, ExecutionOptions
-        from qrelay.qpu.translation import translate
+        from qrelay.qpu.translation import TranslationResult, translate
 
-        translated = translate(circuit, task.shots, self.info.name, iq_readout=task.meas_level == 1)
+        def program(calibration: str | None) -> TranslationResult:
+            return translate(
+                circuit,
+                task.shots,
+                self.info.name,
+                iq_readout=task.meas_level == 1,
+                calibration_id=calibration,
+            )
+
+        # Checked and translated now; translated again before submitting only if the
+        # device's calibration turns out to be another one.
+        calibration = self._device_calibration
+        translated = program(calibration)
         sets = patch_values(circuit, task)
         if ctx.check_cancelled():
             return []
@@ -189,32 +208,73 @@ class QpuGrpcDriver:
                 ctx.record_execution(ctx.execution_id)
             key = idempotency_key(task, attempt)
             seed = task.seed()
-            submitted = self._retrying(
-                lambda: api.submit_with_parameter_batch(
-                    translated,
-                    sets,
-                    self.info.name,
-                    client=self.client,
-                    execution_options=ExecutionOptions.builder()
-                    .timeout(SUBMIT_TIMEOUT_SECONDS)
-                    .api_options(ApiExecutionOptions(seed=None if seed is None else seed % 2**32))
-                    .build(),
-                    idempotency_key=key,
-                ),
-                ctx,
-                "submit",
+            options = (
+                ExecutionOptions.builder()
+                .timeout(SUBMIT_TIMEOUT_SECONDS)
+                .api_options(ApiExecutionOptions(seed=None if seed is None else seed % 2**32))
+                .build()
             )
+            if self._calibration(ctx) != calibration:
+                calibration = self._device_calibration
+                translated = program(calibration)
+
+            def submit(translated: TranslationResult) -> list[str] | None:
+                return self._retrying(
+                    lambda: api.submit_with_parameter_batch(
+                        translated,
+                        sets,
+                        self.info.name,
+                        client=self.client,
+                        execution_options=options,
+                        idempotency_key=key,
+                    ),
+                    ctx,
+                    "submit",
+                )
+
+            try:
+                submitted = submit(translated)
+            except SubmissionError as exc:
+                # Refused as stale if the device recalibrated since it was last asked:
+                # learn its calibration and submit once more under it.
+                if exc.code != _STALE or self._calibration(ctx, refresh=True) == calibration:
+                    raise
+                translated = program(self._device_calibration)
+                submitted = submit(translated)
             if submitted is None:
                 return []
             job_ids = submitted
             ctx.execution_id = _ID_SEPARATOR.join(job_ids)
             ctx.record_execution(ctx.execution_id)  # the worker reports it as running
         else:
+            # submitted by an earlier attempt, under the calibration the device had then
+            ctx.calibration_id = self._device_calibration or ctx.calibration_id
             ctx.report_status(CircuitStatus.RUNNING, None)
         results = self._wait(job_ids, ctx)
         if results is None:
             return []
         return [translated.to_readout(r) for r in results]
+
+    def _calibration(self, ctx: TaskContext, *, refresh: bool = False) -> str | None:
+        """The device's calibration id, asked of the controller once (and again with
+        ``refresh``); a snapshot the service lacks is reported to it. The run is recorded
+        under it, and a job pinned to another is refused here unless it runs anyway."""
+        if refresh or self._device_calibration is None:
+            from qrelay.qpu import api
+
+            live = self._retrying(
+                lambda: api.get_device_info(self.info.name, client=self.client),
+                ctx,
+                "device info",
+            )
+            if live is None:
+                return self._device_calibration
+            if live.calibration_id != self.info.calibration_id:
+                ctx.report_calibration(live)
+            self._device_calibration = live.calibration_id
+        ctx.calibration_id = self._device_calibration
+        check_pin(ctx.task.options, self.info.name, self._device_calibration)
+        return self._device_calibration
 
     def _resume(self, ctx: TaskContext, expected: int) -> list[str] | None:
         """The job ids of an execution an earlier attempt started, if usable."""
@@ -286,7 +346,7 @@ class QpuGrpcDriver:
 
     def simulate(self, task: WorkerTask, circuit: Circuit) -> list[Readout]:
         """A ``simulate`` job on this device: Aer here, with the device's noise if asked."""
-        from qrelay.qpu.fleet import calibration_hash
+        from qrelay.payload.calibration import calibration_hash
         from qrelay.qpu.native import reduce_to_touched
 
         run = RunOptions.of(task)
@@ -295,6 +355,7 @@ class QpuGrpcDriver:
                 f"meas_level {run.meas_level}: a simulation gives integer readout only; "
                 "submit to the device for IQ points"
             )
+        check_pin(task.options, self.info.name, self.info.calibration_id)
         reduced = reduce_to_touched(circuit, self.info)
         noise = None
         if task.sim_method == SimMethod.NOISE_SIM:

@@ -102,18 +102,22 @@ Worker = Annotated[WorkerPrincipal, Depends(worker)]
 def query_model(model: type[_M], request: Request) -> _M:
     """Validate the query string against ``model``; repeated keys fill list fields.
 
+    A field with an alias (``from``) is given by its alias.
+
     Errors name the parameter (422 ``validation_error``).
     """
     params = request.query_params
     values: dict[str, object] = {}
+    keys = {name: field.alias or name for name, field in model.model_fields.items()}
     for name, field in model.model_fields.items():
-        if name not in params:
+        key = keys[name]
+        if key not in params:
             continue
         if "list" in str(field.annotation):
-            values[name] = params.getlist(name)
+            values[key] = params.getlist(key)
         else:
-            values[name] = params[name]
-    unknown = sorted(set(params) - set(model.model_fields))
+            values[key] = params[key]
+    unknown = sorted(set(params) - set(keys.values()))
     if unknown:
         raise ApiError(422, "validation_error", f"{unknown[0]}: unknown query parameter")
     try:

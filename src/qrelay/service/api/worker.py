@@ -15,6 +15,7 @@ from qrelay.payload import (
     WorkerTaskResults,
     WorkerTaskStatus,
 )
+from qrelay.payload.calibration import Calibration
 from qrelay.service import operations
 from qrelay.service.api.deps import Worker, body_model, json_body, runtime
 from qrelay.service.db.leasing import MAX_LEASE_TARGETS
@@ -43,6 +44,18 @@ async def target(request: Request, principal: Worker, name: str) -> TargetInfo:
     """A target this worker serves, in full: calibration, limits and native gates."""
     rt = runtime(request)
     return await rt.offload(operations.worker_target, rt, principal, name)
+
+
+@router.post(
+    "/targets/{name}/calibrations",
+    response_model=Calibration,
+    openapi_extra=json_body(TargetInfo),
+)
+async def report_calibration(request: Request, principal: Worker, name: str) -> Calibration:
+    """The device's own calibration, as its controller reports it: the target's newest."""
+    info = await body_model(TargetInfo, request)
+    rt = runtime(request)
+    return await rt.offload(operations.report_calibration, rt, principal, name, info)
 
 
 @router.post(

@@ -93,6 +93,9 @@ class StoreBase:
         #: Told of each change (the metrics replace it; see :mod:`qrelay.service.events`).
         self.events = StoreEvents()
         self._deployment_id: str | None = None
+        #: Per target, when its time per task was measured, and the measure (see
+        #: :mod:`qrelay.service.db.queueing`).
+        self._measured: dict[str, tuple[float, float | None]] = {}
 
     def _deployment(self, conn: Connection) -> str | None:
         """The deployment's random id (made with the database), read once and kept."""

@@ -30,14 +30,15 @@ from qrelay.payload import (
 from qrelay.payload.jobs import MAX_TIMELINE
 from qrelay.service.auth import UserPrincipal
 from qrelay.service.db import listing
-from qrelay.service.db.base import StoreBase, aware, utcnow
+from qrelay.service.db.base import aware, utcnow
 from qrelay.service.db.engine import read, rows
+from qrelay.service.db.queueing import QueueStore
 from qrelay.service.db.shaping import job_json, readouts_json
 from qrelay.service.db.statements import QUEUED, TASK_LIGHT
 from qrelay.service.db.tables import tasks, transitions, workers
 
 
-class ReadStore(StoreBase):
+class ReadStore(QueueStore):
     """The store's reads of targets and jobs."""
 
     def live_targets(self) -> set[str]:
@@ -63,20 +64,31 @@ class ReadStore(StoreBase):
             return {t: int(n) for t, n in conn.execute(stmt)}
 
     def targets_live(self, names: Sequence[str] | None = None) -> list[TargetInfo]:
-        """Catalog entries with their live status and queue depth."""
+        """Catalog entries with their live status, queue depth and current calibration."""
         live = self.live_targets()
         depths = self.queue_depths(names)
+        held = self.windows(names)
+        now = utcnow()
         out = []
         for info in self.catalog.all():
             if names is not None and info.name not in names:
                 continue
             status = info.status
+            windows = held.get(info.name, [])
             if status not in (TargetStatus.RETIRED, TargetStatus.DEV_ONLY):
                 status = TargetStatus.AVAILABLE if info.name in live else TargetStatus.OFFLINE
+                if any(w.holds(now) for w in windows):
+                    status = TargetStatus.MAINTENANCE
             out.append(
-                info.model_copy(update={"status": status, "queue_depth": depths.get(info.name, 0)})
+                info.model_copy(
+                    update={
+                        "status": status,
+                        "queue_depth": depths.get(info.name, 0),
+                        "maintenance": windows,
+                    }
+                )
             )
-        return out
+        return self.calibrated(out)
 
     def job_status(self, principal: UserPrincipal, job_id: str) -> CircuitStatus:
         with read(self.engine) as conn:
@@ -104,22 +116,8 @@ class ReadStore(StoreBase):
             heavy = include_readout and terminal
             stmt = self._sql.job_tasks_heavy if heavy else self._sql.job_tasks
             trows = rows(conn, stmt, {"jid": job_id})
-            position = None if terminal else self._queue_position(conn, row, trows)
-        return job_json(row, trows, heavy=heavy, queue_position=position), terminal
-
-    def _queue_position(self, conn: Connection, job: Any, trows: Sequence[Any]) -> int | None:
-        queued = [t for t in trows if t.status in QUEUED]
-        if not queued:
-            return None
-        head = min(queued, key=lambda t: (t.share, t.id))
-        params = {
-            "target": job.target,
-            "prio": job.priority,
-            "share": head.share,
-            "first": head.id,
-        }
-        ahead = rows(conn, self._sql.ahead, params)[0][0]
-        return int(ahead or 0)
+            queue = None if terminal else self.queue_estimate(conn, row, trows)
+        return job_json(row, trows, heavy=heavy, queue=queue), terminal
 
     def job_timeline(self, principal: UserPrincipal, job_id: str) -> JobTimeline:
         """The job's status changes, oldest first (404 if ``principal`` may not see it)."""
@@ -200,4 +198,4 @@ def _render_listed(conn: Connection, batch: Sequence[Any]) -> Iterator[bytes]:
         for t in trows:
             by_job[t.job_id].append(t)
     for r in batch:
-        yield job_json(r, by_job[r.id], heavy=False, queue_position=None)
+        yield job_json(r, by_job[r.id], heavy=False)

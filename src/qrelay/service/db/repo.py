@@ -13,6 +13,7 @@ each in its own module over :class:`~qrelay.service.db.base.StoreBase`:
 - :mod:`~qrelay.service.db.submission`: checking and storing a new job;
 - :mod:`~qrelay.service.db.reads`: targets, a job, its results, the job listing
   (whose pages :mod:`~qrelay.service.db.listing` builds);
+- :mod:`~qrelay.service.db.calibrations`: each target's calibration history;
 - :mod:`~qrelay.service.db.cancelling`: cancel and delete;
 - :mod:`~qrelay.service.db.work`: leases, heartbeats, progress and results (the queue's
   order is :mod:`~qrelay.service.db.leasing` and :mod:`~qrelay.service.db.fairness`);

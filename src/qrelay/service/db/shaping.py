@@ -8,7 +8,7 @@ again on the way out.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qrelay.payload import (
     CircuitStatus,
@@ -19,6 +19,9 @@ from qrelay.payload import (
 from qrelay.service import money
 from qrelay.service.db import listing
 from qrelay.service.db.base import aware
+
+if TYPE_CHECKING:
+    from qrelay.service.db.queueing import QueueEstimate
 
 
 def splice_json(model_json: str, raw: dict[str, str]) -> bytes:
@@ -42,9 +45,17 @@ def _l2p(value: dict[str, int] | None) -> dict[int, int] | None:
     return {int(k): v for k, v in value.items()} if value is not None else None
 
 
-def job_json(job: Any, trows: Sequence[Any], *, heavy: bool, queue_position: int | None) -> bytes:
+def trace_id(traceparent: str | None) -> str | None:
+    """The trace id (32 hex digits) of a W3C ``traceparent``, if it has one."""
+    parts = (traceparent or "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else None
+
+
+def job_json(
+    job: Any, trows: Sequence[Any], *, heavy: bool, queue: QueueEstimate | None = None
+) -> bytes:
     """The ``JobData`` JSON of a job row and its task rows; ``heavy`` adds the layouts
-    and readouts (the tasks were read with them)."""
+    and readouts (the tasks were read with them), ``queue`` where a waiting job stands."""
     model = JobData(
         job_id=job.id,
         job_type=JobType(job.job_type),
@@ -59,11 +70,16 @@ def job_json(job: Any, trows: Sequence[Any], *, heavy: bool, queue_position: int
         initial_logical_to_physicals=[_l2p(t.initial_l2p) for t in trows],
         final_logical_to_physicals=[_l2p(t.final_l2p) for t in trows],
         provider_id=[t.execution_id for t in trows],
+        calibration_ids=[t.calibration_id for t in trows],
+        trace_id=trace_id(job.traceparent),
         priority=job.priority,
         tags=listing.tags_list(job.tags),
         metadata=job.job_metadata,
         cost=money.from_micros(job.cost_micros),
-        queue_position=queue_position,
+        queue_position=queue.position if queue is not None else None,
+        estimated_start=queue.start if queue is not None else None,
+        estimated_finish=queue.finish if queue is not None else None,
+        queue_note=queue.note if queue is not None else None,
         submission_timestamp=aware(job.submitted_at),
         last_updated_timestamp=[aware(t.updated_at) for t in trows],
     )

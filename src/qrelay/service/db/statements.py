@@ -53,6 +53,7 @@ TASK_LIGHT = (
     tasks.c.execution_id,
     tasks.c.updated_at,
     tasks.c.share,
+    tasks.c.calibration_id,
 )
 
 
@@ -111,6 +112,7 @@ class Statements:
             jobs.c.meas_level,
             jobs.c.options,
             jobs.c.submitted_at,
+            jobs.c.traceparent,
         ).where(jobs.c.id == bindparam("jid"))
         task_cols = [
             tasks.c.id,

@@ -131,6 +131,7 @@ class SubmissionStore(WorkStore):
         idempotency_key: str,
         request_hash: str,
         lease_by: WorkerPrincipal | None = None,
+        traceparent: str | None = None,
     ) -> Submitted:
         """Store a job and queue its circuits in one transaction.
 
@@ -168,6 +169,7 @@ class SubmissionStore(WorkStore):
             response=response,
             now=now,
         )
+        job_row["traceparent"] = traceparent  # the trace the job's tasks continue
         task_rows = self._task_values(job, job_id, queue, now)
         key = {"uid": principal.user_id, "key": idempotency_key}
         leased: bytes | None = None

@@ -97,6 +97,9 @@ jobs = Table(
     Column("response", Text, nullable=False),
     Column("submitted_at", _TS, nullable=False),
     Column("updated_at", _TS, nullable=False),
+    #: The W3C traceparent of the submission, when it was traced: the job's tasks join
+    #: that trace (``qrelay.runtime.tracing``).
+    Column("traceparent", String(64), nullable=True),
     UniqueConstraint("user_id", "idempotency_key"),
     Index(None, "user_id", "submitted_at"),
     Index(None, "user_id", "status"),
@@ -134,6 +137,9 @@ tasks = Table(
     #: The task's turn among its target's queued tasks of the same priority: leases take
     #: the lowest first, so users' tasks interleave (see ``qrelay.service.db.fairness``).
     Column("share", Integer, nullable=False, server_default="0"),
+    #: The calibration the result ran under (``qrelay.payload.calibration``); NULL for a
+    #: target without one, or before the result.
+    Column("calibration_id", String(64), nullable=True),
     UniqueConstraint("job_id", "circuit_index"),
     Index("ix_tasks_queue", "target", "status", "priority", "share", "id"),
     Index("ix_tasks_lease_expiry", "lease_expires_at"),
@@ -160,6 +166,37 @@ audit = Table(
     Column("action", String(64), nullable=False),
     Column("subject", String(64), nullable=True),
     Column("detail", JSON, nullable=False),
+)
+
+#: Every calibration snapshot of every target, oldest first by ``id``; a target's
+#: newest row is its current calibration (``qrelay.service.db.calibrations``).
+calibrations = Table(
+    "calibrations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", String(128), nullable=False),
+    Column("calibration_id", String(64), nullable=False),
+    Column("taken_at", _TS, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("snapshot", JSON, nullable=False),
+    UniqueConstraint("target", "calibration_id"),
+    Index(None, "target", "taken_at"),
+)
+
+#: Maintenance windows: while one is open (and not cancelled) no worker leases the
+#: target's tasks (``qrelay.service.db.maintenance``).
+maintenance = Table(
+    "maintenance",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("target", String(128), nullable=False),
+    Column("starts_at", _TS, nullable=False),
+    Column("ends_at", _TS, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", String(32), nullable=True),
+    Column("created_at", _TS, nullable=False),
+    Column("cancelled", Boolean, nullable=False, default=False),
+    Index(None, "ends_at"),
 )
 
 #: One row: the deployment's random id (see migration 0003). Device drivers put it in the

@@ -31,8 +31,9 @@ from qrelay.payload import (
 from qrelay.service import domain
 from qrelay.service.auth import WorkerPrincipal, same_hash
 from qrelay.service.db import leasing
-from qrelay.service.db.base import StoreBase, aware, new_id, refresh_job, transition, utcnow
+from qrelay.service.db.base import aware, new_id, refresh_job, transition, utcnow
 from qrelay.service.db.engine import read, rows, run, write
+from qrelay.service.db.maintenance import MaintenanceStore
 from qrelay.service.db.shaping import job_json, splice_json
 from qrelay.service.db.tables import tasks
 from qrelay.service.problems import ApiError
@@ -45,7 +46,7 @@ S = CircuitStatus
 _SEEN_EVERY = 5.0
 
 
-class WorkStore(StoreBase):
+class WorkStore(MaintenanceStore):
     """The store's operations for workers."""
 
     def _seen_worker(self, conn: Connection, worker: WorkerPrincipal) -> None:
@@ -138,6 +139,9 @@ class WorkStore(StoreBase):
         """:meth:`lease` inside a write transaction: the ``WorkerTask`` JSON, or None.
 
         With ``job_id`` the first queued task is leased only if it is that job's."""
+        targets = self.open_targets(targets)  # none during a maintenance window
+        if not targets:
+            return None
         now = utcnow()
         lease_id = new_id()
         expires = now + timedelta(seconds=self.lease_seconds)
@@ -189,6 +193,7 @@ class WorkStore(StoreBase):
             "attempt": t.attempt,
             "execution_id": t.execution_id,
             "deployment_id": self._deployment(conn),
+            "traceparent": job.traceparent,
         }
         raw = {"circuit": t.circuit, "bindings": t.bindings or "null"}
         return splice_json(json.dumps(head, separators=(",", ":")), raw)
@@ -321,6 +326,8 @@ class WorkStore(StoreBase):
                 }
             if results.execution_id is not None:
                 values["execution_id"] = results.execution_id
+            if results.calibration_id is not None:
+                values["calibration_id"] = results.calibration_id
             new = results.status
             domain.check_transition(old, new)
             values["status"] = new.value
@@ -390,4 +397,4 @@ class WorkStore(StoreBase):
         if CircuitStatus(job.status) not in TERMINAL_CIRCUIT_STATES:
             return None
         trows = rows(conn, self._sql.job_tasks_heavy, {"jid": job_id})
-        return job_json(job, trows, heavy=True, queue_position=None)
+        return job_json(job, trows, heavy=True)
