@@ -56,7 +56,7 @@ def _env(home: str | None, path: Sequence[str] = ()) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join([*path, str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     if home is not None:
         env["QRELAY_HOME"] = home
-        env["QRELAY_CONFIG"] = os.path.join(home, "none.toml")
+        env["QRELAY_CONFIG"] = os.devnull  # no config file: no profiles
     return env
 
 
