@@ -67,6 +67,13 @@ class Notifier:
     def __init__(self) -> None:
         self._waiters: dict[str, set[_LoopEvent | threading.Event]] = {}
         self._lock = threading.Lock()
+        self._hooks: list[Callable[[str], None]] = []
+
+    def on_notify(self, hook: Callable[[str], None]) -> None:
+        """Call ``hook(key)`` for every key notified from now on, in the writer's thread,
+        after the waiters are woken (the embedded default starts a target's worker when a
+        ``target:<name>`` is first notified). A hook must return at once."""
+        self._hooks.append(hook)
 
     @contextlib.contextmanager
     def _subscribed(
@@ -117,6 +124,9 @@ class Notifier:
                 waiter.set(value)
             else:
                 waiter.set()
+        for hook in self._hooks:
+            for key in keys:
+                hook(key)
 
 
 async def sleep_until(event: asyncio.Event, timeout: float) -> bool:

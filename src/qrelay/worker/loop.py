@@ -129,7 +129,8 @@ class Worker:
     asking the service, and ``drivers`` ready-made driver instances per target name (a
     driver not published as an entry point, e.g. one embedded in an application). With
     ``isolate`` (the default) simulations longer than a few milliseconds run in a child
-    process (see :mod:`qrelay.worker.isolation`).
+    process (see :mod:`qrelay.worker.isolation`), started as the worker starts, or with
+    ``warm_up=False`` when the first task needs it.
     """
 
     def __init__(
@@ -146,6 +147,7 @@ class Worker:
         drivers: Mapping[str, DeviceDriver] | None = None,
         isolate: bool = True,
         api: WorkerChannel | None = None,
+        warm_up: bool = True,
     ) -> None:
         if not targets:
             raise ConfigurationError("a worker needs at least one target to serve")
@@ -161,6 +163,7 @@ class Worker:
         self._drivers: dict[tuple[str, str | None], DeviceDriver] = {}
         self._given_drivers = dict(drivers or {})
         self.isolate = isolate
+        self.warm_up = warm_up
         self._process = DriverProcess()
         self._pulse = Pulse()
         self._compiler: Compiler | None = None
@@ -200,7 +203,7 @@ class Worker:
     def run(self, stop_event: threading.Event | None = None) -> None:
         """Lease and process tasks until :meth:`stop` (or ``stop_event`` is set)."""
         log.info("worker serving %s at %s", ", ".join(self.targets), self.api.url)
-        if self.isolate:
+        if self.isolate and self.warm_up:
             threading.Thread(
                 target=self._warm_up, name="qrelay-worker-warm-up", daemon=True
             ).start()
