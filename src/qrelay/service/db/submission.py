@@ -176,9 +176,9 @@ class SubmissionStore(WorkStore):
                 found = rows(conn, sql.find_key, key)
                 if found:
                     return Submitted(_replay(found[0], request_hash), created=False)
-                if not principal.is_admin:
-                    self._check_room(conn, principal.user_id, estimate, job.num_circuits)
                 self._queue_job(conn, principal, job, job_row, task_rows)
+                if not principal.is_admin:  # last: the user's row stays locked till commit
+                    self._check_room(conn, principal.user_id, job_id, estimate, job.num_circuits)
                 if lease_by is not None and job.num_circuits == 1:
                     leased = self._lease_in(conn, lease_by, [job.target], job_id=job_id)
         except IntegrityError:
@@ -266,8 +266,17 @@ class SubmissionStore(WorkStore):
             ],
         )
 
-    def _check_room(self, conn: Connection, user_id: str, estimate: int, circuits: int) -> None:
+    def _check_room(
+        self, conn: Connection, user_id: str, job_id: str, estimate: int, circuits: int
+    ) -> None:
         """Refuse a user's submission that does not fit, inside its write transaction.
+
+        It runs after the job ``job_id`` is inserted (and leaves that job out of what it
+        counts), as the transaction's last statement: on PostgreSQL the user's row is
+        locked from here to the commit, so two submissions racing for the same money are
+        still checked one after the other, but the lock is not held while the job and its
+        tasks are written. Whatever committed before the lock was taken is counted (each
+        statement reads what is committed when it starts).
 
         429 (with ``Retry-After``) when the user already has ``max_unfinished_jobs`` jobs
         queued or running, or when the job's ``circuits`` would take the user's unfinished
@@ -279,7 +288,7 @@ class SubmissionStore(WorkStore):
         """
         found = rows(conn, self._sql.balance, {"uid": user_id})  # locks the user's row
         balance = int(found[0].balance_micros) if found else 0
-        found = rows(conn, self._sql.unfinished, {"uid": user_id})
+        found = rows(conn, self._sql.unfinished, {"uid": user_id, "jid": job_id})
         unfinished = int(found[0].jobs) if found else 0
         if unfinished >= self.max_unfinished_jobs:
             raise ApiError(
