@@ -66,6 +66,8 @@ _LEASE_WAIT = 20.0
 _STOP_GRACE = 1.0
 #: Longest wait for the HTTP server to start listening, or the database to be ready.
 _START_TIMEOUT = 30.0
+#: The most circuits of a job run on the thread that submitted it (each one brief).
+_BRIEF_CIRCUITS = 256
 #: The notification key of a target's queue (see :class:`qrelay.service.notify.Notifier`).
 _TARGET_KEY = "target:"
 
@@ -200,29 +202,34 @@ class EmbeddedStack:
 class _BriefJobs:
     """The embedded workers as the client channel's ``BriefRunner``.
 
-    A job of one small simulation (see :meth:`qrelay.worker.Worker.brief`) is run by its
-    target's worker object on the thread that submitted it, through the same lease,
-    processing and result as in the worker's own thread.
+    A job of small simulations (see :meth:`qrelay.worker.Worker.brief`) is run by its
+    target's worker object on the thread that submitted it, circuit after circuit,
+    through the same leases, processing and results as in the worker's own thread.
     """
 
     def __init__(self, stack: EmbeddedStack) -> None:
         self._stack = stack
 
     def claims(self, job: NewJob) -> WorkerPrincipal | None:
-        if job.num_circuits != 1 or job.dry_run or self._stack.stopping.is_set():
+        """The target's worker, when every circuit of ``job`` is brief and they are few
+        (:data:`_BRIEF_CIRCUITS`): a list of small circuits runs here as one job does."""
+        if job.num_circuits > _BRIEF_CIRCUITS or job.dry_run or self._stack.stopping.is_set():
             return None
         found = self._stack.worker_for(job.target)
         if found is None:
             return None
         worker, api = found
-        brief = worker.brief(
-            job.target,
-            job_type=job.job_type,
-            verbatim=job.verbatim,
-            sim_method=job.sim_method,
-            circuit=job.circuits[0],
-            shots=job.shots,
-            rows=job.binding_count(0),
+        brief = all(
+            worker.brief(
+                job.target,
+                job_type=job.job_type,
+                verbatim=job.verbatim,
+                sim_method=job.sim_method,
+                circuit=circuit,
+                shots=job.shots,
+                rows=job.binding_count(index),
+            )
+            for index, circuit in enumerate(job.circuits)
         )
         return api.principal() if brief else None
 

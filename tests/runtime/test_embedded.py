@@ -182,6 +182,31 @@ def test_a_brief_job_has_ended_when_submit_returns(stack: Any) -> None:
         assert counts == {"10" * 7: 64}
 
 
+def test_a_list_of_small_circuits_is_one_job_run_where_it_was_submitted(stack: Any) -> None:
+    """Several brief circuits are one job, all run on the submitting thread (it has ended
+    when submit returns); one circuit too big for that queues the whole job instead."""
+    from qrelay.payload import CircuitStatus
+
+    assert stack.wait_ready(60)
+    widths = [2, 3, 4, 5, 3]
+    with Client() as client:
+        brief = client.submit(
+            NewJob(target="aer_simulator", circuits=[flip(w) for w in widths], shots=20)
+        )
+        ended = brief.ended
+        assert ended is not None
+        assert ended.statuses == [CircuitStatus.COMPLETED] * len(widths)
+        results = brief.result(timeout=60)
+        expected = ["".join("1" if q % 2 else "0" for q in reversed(range(w))) for w in widths]
+        assert [r[0].counts() for r in results.readouts] == [{key: 20} for key in expected]  # type: ignore[index]
+        mixed = client.submit(
+            NewJob(target="aer_simulator", circuits=[flip(2), flip(14)], shots=20)
+        )
+        assert mixed.ended is None  # queued for the worker, as one job
+        counts = [r[0].counts() for r in mixed.result(timeout=60).readouts]  # type: ignore[index]
+        assert counts == [{"10": 20}, {"10" * 7: 20}]
+
+
 def test_errors_in_process_are_the_errors_over_http(stack: Any) -> None:
     """The in-process channel raises what a client over HTTP would: same class, code and
     message naming the field; a refused job changes nothing."""
