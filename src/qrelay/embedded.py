@@ -174,12 +174,16 @@ class EmbeddedStack:
             target=self.worker_for, args=(target,), name="qrelay-embedded-launch", daemon=True
         ).start()
 
-    def stop(self) -> None:
+    def stop(self, *, at_exit: bool = False) -> None:
         """Stop the workers, the HTTP server and the fleet at once (idempotent).
 
         A simulation still running is killed with its child process, not awaited: its
         task's lease lapses and the service hands the task out again, so the job runs on
         the next start (a job the user abandoned is cancelled by the client instead).
+        ``at_exit``: the interpreter is exiting, so the HTTP server is told to stop but
+        not waited for (uvicorn's shutdown takes 0.1-0.2 s of fixed pauses; at exit it
+        has nothing to save: every change is committed, and the process's end closes the
+        sockets and the database file).
         """
         self.stopping.set()
         self.ready.wait(timeout=5.0)  # let a start in progress finish first
@@ -195,7 +199,7 @@ class EmbeddedStack:
         for thread in self._worker_threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._http is not None:
-            self._http.stop()
+            self._http.stop(timeout=0.0 if at_exit else 3.0)
         stop_fleet()
 
 
@@ -378,10 +382,12 @@ class _HttpServer:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self, timeout: float = 3.0) -> None:
-        """Stop: open HTTP requests get a second to end, then the app shuts down."""
+        """Stop: open HTTP requests get a second to end, then the app shuts down; wait
+        ``timeout`` seconds for that (0: do not wait)."""
         self.server.should_exit = True
-        with contextlib.suppress(Exception):
-            self.done.result(timeout=timeout)
+        if timeout > 0:
+            with contextlib.suppress(Exception):
+                self.done.result(timeout=timeout)
 
 
 def _start_stack() -> EmbeddedStack:
@@ -455,7 +461,7 @@ def start() -> EmbeddedStack:
     with _lock:
         if _stack is None:
             _stack = _start_stack()
-            atexit.register(stop)
+            atexit.register(_stop_at_exit)
         return _stack
 
 
@@ -465,11 +471,20 @@ def running() -> EmbeddedStack | None:
 
 
 def stop() -> None:
-    """Stop the embedded default (called at exit; safe to call twice)."""
+    """Stop the embedded default (safe to call twice)."""
+    _stop(at_exit=False)
+
+
+def _stop_at_exit() -> None:
+    """:func:`stop` as the interpreter exits (see :meth:`EmbeddedStack.stop`)."""
+    _stop(at_exit=True)
+
+
+def _stop(*, at_exit: bool) -> None:
     global _stack
     with _lock:
         stack, _stack = _stack, None
     if stack is not None:
-        stack.stop()
+        stack.stop(at_exit=at_exit)
     else:
         stop_fleet()
