@@ -224,6 +224,7 @@ class QRelayJob(JobV1):  # type: ignore[misc]
         total = len(rows)
         meas_level = infos[0].meas_level
         experiments: list[Any] = []
+        integer: list[Any] = []  # each experiment's integer counts (None: none)
         for user_index in range(total):
             layout = layouts[user_index]
             if layout is None:
@@ -234,6 +235,7 @@ class QRelayJob(JobV1):  # type: ignore[misc]
                         layout, shots[user_index], failures[user_index], meas_level=meas_level
                     )
                 )
+                integer.append(None)
                 continue
             experiments.extend(
                 _result.experiment_results(
@@ -243,10 +245,12 @@ class QRelayJob(JobV1):  # type: ignore[misc]
                     meas_level=meas_level,
                     meas_return=infos[0].meas_return,
                     calibration_id=calibrations[user_index],
+                    integer=integer,
                 )
             )
         result = _result.build_result(
             experiments,
+            integer=integer,
             backend_name=self._backend_name or datas[0].target,
             job_id=self.job_id(),
             date=datas[0].submission_timestamp.isoformat(),

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from qrelay.errors import ConversionError
 from qrelay.payload import Circuit, Readout
+from qrelay.payload.readout import bitstrings
 
 _U64 = np.uint64
 
@@ -147,10 +148,37 @@ def _check_registers(readout: Readout, circuit: Circuit) -> None:
         )
 
 
+#: A circuit's counts as integers: the distinct Qiskit clbit values and their shots.
+IntegerCounts = tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]
+
+
+def integer_counts(readout: Readout, circuit: Circuit, layout: BitLayout) -> IntegerCounts | None:
+    """The distinct Qiskit clbit values of ``readout`` and how often each came; ``None``
+    for more than 64 clbits (values that numpy cannot hold)."""
+    _check_registers(readout, circuit)
+    if layout.memory_slots > 64 or circuit.num_clbits > 64:
+        return None
+    values, freq = readout.value_counts()
+    mapped = _remap(values, layout)
+    if not layout.identity:
+        # Distinct payload values may collide after a remap that drops bits.
+        uniq, inverse = np.unique(mapped, return_inverse=True)
+        freq = np.bincount(inverse, weights=freq, minlength=len(uniq)).astype(np.int64)
+        mapped = uniq
+    kept = freq > 0
+    return mapped[kept], freq[kept].astype(np.int64, copy=False)
+
+
 def level2_data(
-    readout: Readout, circuit: Circuit, layout: BitLayout, *, memory: bool
+    readout: Readout,
+    circuit: Circuit,
+    layout: BitLayout,
+    *,
+    memory: bool,
+    counted: IntegerCounts | None = None,
 ) -> dict[str, Any]:
-    """``counts`` (hex keys) and, when asked, per-shot hex ``memory``."""
+    """``counts`` (hex keys) and, when asked, per-shot hex ``memory``; ``counted`` is
+    :func:`integer_counts` of the same readout, when already made."""
     _check_registers(readout, circuit)
     data: dict[str, Any] = {}
     if layout.memory_slots > 64 or circuit.num_clbits > 64:
@@ -163,18 +191,74 @@ def level2_data(
         if memory:
             data["memory"] = [hex(v) for v in rows]
         return data
-    values, freq = readout.value_counts()
-    mapped = _remap(values, layout)
-    if not layout.identity:
-        # Distinct payload values may collide after a remap that drops bits.
-        uniq, inverse = np.unique(mapped, return_inverse=True)
-        freq = np.bincount(inverse, weights=freq, minlength=len(uniq)).astype(np.int64)
-        mapped = uniq
-    data["counts"] = {hex(v): c for v, c in zip(mapped.tolist(), freq.tolist(), strict=True) if c}
+    if counted is None:
+        counted = integer_counts(readout, circuit, layout)
+    if counted is None:  # pragma: no cover - only for more than 64 clbits, handled above
+        raise ConversionError("counts of more than 64 clbits are not integers")
+    values, freq = counted
+    data["counts"] = dict(zip(map(hex, values.tolist()), freq.tolist(), strict=True))
     if memory:
         per_shot = _remap(readout.joint_values(), layout)
         data["memory"] = [hex(v) for v in per_shot.tolist()]
     return data
+
+
+def count_keys(
+    values: npt.NDArray[np.uint64], memory_slots: int, creg_sizes: Sequence[Sequence[Any]]
+) -> list[str]:
+    """Qiskit's count keys for clbit values, as ``Result.get_counts`` writes them.
+
+    That is the value in binary over ``memory_slots`` bits, cut from the left into the
+    registers of ``creg_sizes`` (last register leftmost) with a space between, bits past
+    the registers dropped (Qiskit's own rule, for a header whose registers do not cover
+    every slot). The keys are made by :func:`qrelay.payload.readout.bitstrings` in one
+    numpy pass, with each field moved so that the leftmost field holds the lowest bits,
+    as that function writes them. Keys may repeat when bits are dropped (see
+    :func:`counts_from_integers`).
+    """
+    if memory_slots <= 0:  # no slots: Qiskit writes the value unpadded
+        return [format(v, "b") for v in values.tolist()]
+    if not creg_sizes:
+        return bitstrings(values, [memory_slots])
+    fields: list[int] = []
+    joint = np.zeros(len(values), dtype=np.uint64)
+    start = 0  # from the left of the memory_slots-wide string
+    offset = 0
+    for _name, size in reversed(creg_sizes):
+        width = max(0, min(int(size), memory_slots - start))
+        if width:
+            low = memory_slots - start - width
+            part = (values >> np.uint64(low)) & np.uint64((1 << width) - 1)
+            joint |= part << np.uint64(offset)
+        fields.append(width)
+        offset += width
+        start += width
+    return bitstrings(joint, fields)
+
+
+def counts_from_integers(
+    counted: IntegerCounts,
+    *,
+    memory_slots: int,
+    creg_sizes: Sequence[Sequence[Any]] | None,
+    time_taken: float | None = None,
+) -> Any:
+    """A ``qiskit.result.Counts`` equal to the one Qiskit formats from hex keys, with each
+    distinct key formatted once, in numpy (:func:`count_keys`)."""
+    from qrelay_qiskit.counts import IntegerKeyedCounts
+
+    values, freq = counted
+    keys = count_keys(values, memory_slots, creg_sizes or ())
+    # Where the registers drop bits, several values share a key and the last one's count
+    # stands, as in Qiskit's formatting (values in the order of the hex counts).
+    by_key: dict[str, int] = dict(zip(keys, freq.tolist(), strict=True))
+    return IntegerKeyedCounts(
+        by_key,
+        dict(zip(values.tolist(), freq.tolist(), strict=True)),
+        creg_sizes=[list(item) for item in creg_sizes] if creg_sizes else None,
+        memory_slots=memory_slots,
+        time_taken=time_taken,
+    )
 
 
 def level1_memory(
@@ -220,11 +304,13 @@ def experiment_results(
     meas_return: str = "single",
     layout: BitLayout | None = None,
     calibration_id: str | None = None,
+    integer: list[IntegerCounts | None] | None = None,
 ) -> list[Any]:
     """One ``ExperimentResult`` per readout (per binding row) of one circuit.
 
     ``calibration_id`` (the calibration the circuit ran under) becomes the experiment's
-    metadata ``calibration_id``.
+    metadata ``calibration_id``. With ``integer``, each one's :func:`integer_counts`
+    (``None``: none) is appended to it, for :func:`build_result`.
     """
     from qiskit.result.models import ExperimentResult, ExperimentResultData
 
@@ -238,6 +324,7 @@ def experiment_results(
             extra["time_taken"] = readout.execution_duration_us / 1e6
         if calibration_id is not None:
             extra["calibration_id"] = calibration_id
+        counted = None
         if meas_level == 1:
             data = ExperimentResultData(
                 memory=level1_memory(readout, circuit, layout, meas_return=meas_return)
@@ -253,7 +340,10 @@ def experiment_results(
                 **extra,
             )
         else:
-            data = ExperimentResultData(**level2_data(readout, circuit, layout, memory=memory))
+            counted = integer_counts(readout, circuit, layout)
+            data = ExperimentResultData(
+                **level2_data(readout, circuit, layout, memory=memory, counted=counted)
+            )
             exp = ExperimentResult(
                 shots=readout.successful_shots,
                 success=True,
@@ -264,6 +354,8 @@ def experiment_results(
                 **extra,
             )
         out.append(exp)
+        if integer is not None:
+            integer.append(counted)
     return out
 
 
@@ -290,13 +382,16 @@ def build_result(
     backend_version: str = "1",
     date: str | None = None,
     calibration_ids: Sequence[str | None] = (),
+    integer: list[IntegerCounts | None] | None = None,
 ) -> Any:
     """A ``qiskit.result.Result`` from experiment results.
 
     ``calibration_ids`` (per circuit, the calibration it ran under) are the result's
-    metadata ``calibration_ids``, and ``calibration_id`` when they are one.
+    metadata ``calibration_ids``, and ``calibration_id`` when they are one. With
+    ``integer`` (one entry per experiment, see :func:`experiment_results`) its
+    ``get_counts`` formats from those (:class:`qrelay_qiskit.counts.CountsResult`).
     """
-    from qiskit.result import Result
+    from qrelay_qiskit.counts import CountsResult
 
     extra: dict[str, Any] = {}
     if any(c is not None for c in calibration_ids):
@@ -305,7 +400,8 @@ def build_result(
             extra["calibration_id"] = calibration_ids[0]
 
     success = all(exp.success for exp in experiments)
-    return Result(
+    return CountsResult(
+        integer_counts=integer or (),
         backend_name=backend_name,
         backend_version=backend_version,
         job_id=job_id,

@@ -6,8 +6,14 @@ With no service URL configured anywhere, the first client or provider calls
 - the job service (:func:`qrelay.service.app.create_app`) on a SQLite file under
   :func:`qrelay.settings.qrelay_home`, served by uvicorn on ``127.0.0.1`` with an ephemeral
   port on the runtime's event loop;
-- the emulated QPU fleet's gRPC controller on loopback (:func:`start_fleet`);
-- one worker per catalog target, each in a daemon thread.
+- a worker for a target, in a daemon thread, when the target's first job comes (or at
+  start, for a target with jobs queued by an earlier process);
+- the emulated QPU fleet's gRPC controller on loopback (:func:`start_fleet`), when a QPU
+  target's worker first starts.
+
+A short script that runs one Bell job so starts the service and one simulator worker,
+nothing else: no fleet, no worker for the targets it does not use, and no simulation
+child process unless a job is too big to run in the worker's thread.
 
 The clients and workers of this process reach the service without HTTP, through
 :mod:`qrelay.service.local` (the same operations the routes call); the HTTP port serves
@@ -16,8 +22,8 @@ at :attr:`EmbeddedStack.url`.
 
 The user token is kept in ``QRELAY_HOME/embedded.json`` (mode 0600), so the jobs of one
 run can be retrieved by a later process on the same home. The service is up when
-:func:`start` returns; the fleet and workers come up in the background (a job submitted
-before they are ready simply waits in the queue). Everything stops at interpreter exit.
+:func:`start` returns; its database is brought up to date in the background (a job
+submitted before that waits for it). Everything stops at interpreter exit.
 """
 
 from __future__ import annotations
@@ -58,8 +64,12 @@ _LEASE_WAIT = 20.0
 #: At stop, how long the worker threads get to leave once their simulations are killed
 #: (a task left unfinished keeps its lease until it lapses, then runs again).
 _STOP_GRACE = 1.0
-#: Longest wait for the HTTP server to start listening.
+#: Longest wait for the HTTP server to start listening, or the database to be ready.
 _START_TIMEOUT = 30.0
+#: The most circuits of a job run on the thread that submitted it (each one brief).
+_BRIEF_CIRCUITS = 256
+#: The notification key of a target's queue (see :class:`qrelay.service.notify.Notifier`).
+_TARGET_KEY = "target:"
 
 _lock = threading.Lock()
 _fleet_lock = threading.Lock()
@@ -82,6 +92,8 @@ class EmbeddedStack:
     _workers: list[Any] = field(repr=False, default_factory=list)
     _worker_threads: list[threading.Thread] = field(repr=False, default_factory=list)
     _background: threading.Thread | None = field(repr=False, default=None)
+    _worker_token: str | None = field(repr=False, default=None)
+    _launching: threading.Lock = field(repr=False, default_factory=threading.Lock)
     ready: threading.Event = field(repr=False, default_factory=threading.Event)
     stopping: threading.Event = field(repr=False, default_factory=threading.Event)
 
@@ -98,18 +110,85 @@ class EmbeddedStack:
         return LocalChannel(self.runtime, token, self.url, runner=_BriefJobs(self))
 
     def wait_ready(self, timeout: float | None = None) -> bool:
-        """Wait until the fleet and the workers have started; whether they did in time."""
+        """Wait until the database is up to date and workers can start; whether it was
+        in time."""
         return self.ready.wait(timeout)
 
-    def stop(self) -> None:
+    def worker_for(self, target: str) -> tuple[Worker, LocalWorkerApi] | None:
+        """The worker of ``target``, started now if this is its first job.
+
+        ``None`` for a name the catalog does not hold, or once the stack stops. A QPU
+        target's worker starts the fleet first (:func:`start_fleet`).
+        """
+        found = self._by_target.get(target)
+        if found is not None:
+            return found
+        info = self.runtime.catalog.get(target)
+        if info is None or not self.ready.wait(_START_TIMEOUT) or self._worker_token is None:
+            return None
+        with self._launching:
+            found = self._by_target.get(target)
+            if found is None and not self.stopping.is_set():
+                config: dict[str, Any] = {}
+                if not info.simulator:
+                    fleet = start_fleet()
+                    config = {"qpu_address": fleet.address, "qpu_token": fleet.token}
+                found = self._launch(target, config)
+            return found
+
+    def _launch(self, target: str, config: dict[str, Any]) -> tuple[Worker, LocalWorkerApi]:
+        """Start ``target``'s worker in a daemon thread (under ``_launching``)."""
+        from qrelay.service.local import LocalWorkerApi
+        from qrelay.worker import Worker
+
+        assert self._worker_token is not None
+        api = LocalWorkerApi(self.runtime, self._worker_token, self.url)
+        worker = Worker(
+            self.url,
+            self._worker_token,
+            [target],
+            driver_config=config,
+            lease_wait=_LEASE_WAIT,
+            api=api,
+            warm_up=False,  # the simulation child starts with the first task that needs it
+        )
+        thread = threading.Thread(
+            target=worker.run, name=f"qrelay-embedded-worker-{target}", daemon=True
+        )
+        self._workers.append(worker)
+        self._worker_threads.append(thread)
+        self._by_target[target] = (worker, api)
+        thread.start()
+        log.info("embedded: worker for %s started", target)
+        return worker, api
+
+    def _on_notified(self, key: str) -> None:
+        """The service woke ``target:<name>`` (a job was queued): make sure a worker runs
+        for that target, starting it in a thread of its own (this is a writer's thread)."""
+        if not key.startswith(_TARGET_KEY) or self.stopping.is_set():
+            return
+        target = key[len(_TARGET_KEY) :]
+        if target in self._by_target or self.runtime.catalog.get(target) is None:
+            return
+        threading.Thread(
+            target=self.worker_for, args=(target,), name="qrelay-embedded-launch", daemon=True
+        ).start()
+
+    def stop(self, *, at_exit: bool = False) -> None:
         """Stop the workers, the HTTP server and the fleet at once (idempotent).
 
         A simulation still running is killed with its child process, not awaited: its
         task's lease lapses and the service hands the task out again, so the job runs on
         the next start (a job the user abandoned is cancelled by the client instead).
+        ``at_exit``: the interpreter is exiting, so the HTTP server is told to stop but
+        not waited for (uvicorn's shutdown takes 0.1-0.2 s of fixed pauses; at exit it
+        has nothing to save: every change is committed, and the process's end closes the
+        sockets and the database file).
         """
         self.stopping.set()
-        self.ready.wait(timeout=5.0)  # let a start in progress finish launching first
+        self.ready.wait(timeout=5.0)  # let a start in progress finish first
+        with self._launching:  # a worker starting now is in the lists below once it has
+            pass
         for worker in self._workers:
             worker.stop()
         for _worker, api in list(self._by_target.values()):
@@ -120,34 +199,41 @@ class EmbeddedStack:
         for thread in self._worker_threads:
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if self._http is not None:
-            self._http.stop()
+            self._http.stop(timeout=0.0 if at_exit else 3.0)
         stop_fleet()
 
 
 class _BriefJobs:
     """The embedded workers as the client channel's ``BriefRunner``.
 
-    A job of one small simulation (see :meth:`qrelay.worker.Worker.brief`) is run by its
-    target's worker object on the thread that submitted it, through the same lease,
-    processing and result as in the worker's own thread.
+    A job of small simulations (see :meth:`qrelay.worker.Worker.brief`) is run by its
+    target's worker object on the thread that submitted it, circuit after circuit,
+    through the same leases, processing and results as in the worker's own thread.
     """
 
     def __init__(self, stack: EmbeddedStack) -> None:
         self._stack = stack
 
     def claims(self, job: NewJob) -> WorkerPrincipal | None:
-        found = self._stack._by_target.get(job.target)
-        if found is None or job.num_circuits != 1 or job.dry_run or self._stack.stopping.is_set():
+        """The target's worker, when every circuit of ``job`` is brief and they are few
+        (:data:`_BRIEF_CIRCUITS`): a list of small circuits runs here as one job does."""
+        if job.num_circuits > _BRIEF_CIRCUITS or job.dry_run or self._stack.stopping.is_set():
+            return None
+        found = self._stack.worker_for(job.target)
+        if found is None:
             return None
         worker, api = found
-        brief = worker.brief(
-            job.target,
-            job_type=job.job_type,
-            verbatim=job.verbatim,
-            sim_method=job.sim_method,
-            circuit=job.circuits[0],
-            shots=job.shots,
-            rows=job.binding_count(0),
+        brief = all(
+            worker.brief(
+                job.target,
+                job_type=job.job_type,
+                verbatim=job.verbatim,
+                sim_method=job.sim_method,
+                circuit=circuit,
+                shots=job.shots,
+                rows=job.binding_count(index),
+            )
+            for index, circuit in enumerate(job.circuits)
         )
         return api.principal() if brief else None
 
@@ -311,10 +397,12 @@ class _HttpServer:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self, timeout: float = 3.0) -> None:
-        """Stop: open HTTP requests get a second to end, then the app shuts down."""
+        """Stop: open HTTP requests get a second to end, then the app shuts down; wait
+        ``timeout`` seconds for that (0: do not wait)."""
         self.server.should_exit = True
-        with contextlib.suppress(Exception):
-            self.done.result(timeout=timeout)
+        if timeout > 0:
+            with contextlib.suppress(Exception):
+                self.done.result(timeout=timeout)
 
 
 def _start_stack() -> EmbeddedStack:
@@ -351,55 +439,31 @@ def _start_stack() -> EmbeddedStack:
 
 
 def _start_devices(stack: EmbeddedStack) -> None:
-    """Start one worker per catalog target, and the fleet for the QPU targets (background).
+    """Bring the database up to date and make the workers' token (in the background).
 
     The workers reach the service in process (:class:`qrelay.service.local.LocalWorkerApi`)
-    with a worker token of their own, made here as an admin would make one. Simulator
-    workers start first; the QPU workers once the fleet listens.
+    with a worker token of their own, made here as an admin would make one. No worker
+    starts here, except for targets that have jobs queued already (by an earlier process
+    on this home); the others start with their target's first job
+    (:meth:`EmbeddedStack.worker_for`).
     """
     try:
         from qrelay.service.auth import WORKER_PREFIX, new_token
-        from qrelay.service.local import LocalWorkerApi
-        from qrelay.worker import Worker
 
         rt = stack.runtime
         rt.start_sync()
-        targets = rt.catalog.all()
         worker_token = new_token(WORKER_PREFIX)
-        rt.store.create_worker("embedded", [t.name for t in targets], worker_token, None)
-
-        def launch(name: str, config: dict[str, Any]) -> None:
-            if stack.stopping.is_set():
-                return
-            api = LocalWorkerApi(rt, worker_token, stack.url)
-            worker = Worker(
-                stack.url,
-                worker_token,
-                [name],
-                driver_config=config,
-                lease_wait=_LEASE_WAIT,
-                api=api,
-            )
-            thread = threading.Thread(
-                target=worker.run, name=f"qrelay-embedded-worker-{name}", daemon=True
-            )
-            stack._by_target[name] = (worker, api)
-            stack._workers.append(worker)
-            stack._worker_threads.append(thread)
-            thread.start()
-
-        for target in targets:
-            if target.simulator:
-                launch(target.name, {})
-        qpus = [t.name for t in targets if not t.simulator]
-        if qpus:
-            fleet = start_fleet()
-            for name in qpus:
-                launch(name, {"qpu_address": fleet.address, "qpu_token": fleet.token})
+        rt.store.create_worker("embedded", rt.catalog.names(), worker_token, None)
+        stack._worker_token = worker_token
+        rt.notifier.on_notify(stack._on_notified)
+        queued = sorted(name for name, depth in rt.store.queue_depths().items() if depth)
     except Exception:
-        log.exception("embedded: starting the devices failed; jobs will wait in the queue")
+        log.exception("embedded: starting the service failed; jobs will wait in the queue")
+        queued = []
     finally:
         stack.ready.set()
+    for name in queued:
+        stack.worker_for(name)
 
 
 # ---------------------------------------------------------------------- public
@@ -412,7 +476,7 @@ def start() -> EmbeddedStack:
     with _lock:
         if _stack is None:
             _stack = _start_stack()
-            atexit.register(stop)
+            atexit.register(_stop_at_exit)
         return _stack
 
 
@@ -422,11 +486,20 @@ def running() -> EmbeddedStack | None:
 
 
 def stop() -> None:
-    """Stop the embedded default (called at exit; safe to call twice)."""
+    """Stop the embedded default (safe to call twice)."""
+    _stop(at_exit=False)
+
+
+def _stop_at_exit() -> None:
+    """:func:`stop` as the interpreter exits (see :meth:`EmbeddedStack.stop`)."""
+    _stop(at_exit=True)
+
+
+def _stop(*, at_exit: bool) -> None:
     global _stack
     with _lock:
         stack, _stack = _stack, None
     if stack is not None:
-        stack.stop()
+        stack.stop(at_exit=at_exit)
     else:
         stop_fleet()

@@ -53,3 +53,56 @@ def test_qiskit_counts_are_hex_over_memory_slots() -> None:
     assert data["counts"] == {"0x5": 1, "0x4": 1, "0x7": 1}
     assert data["memory"] == ["0x5", "0x4", "0x7"]
     assert bit_layout(circuit).header(2)["creg_sizes"] == [["a", 1], ["b", 2]]
+
+
+def _qiskit_own(result: object, index: int) -> dict[str, int]:
+    """The counts Qiskit formats itself from the experiment's hex keys and header."""
+    from qiskit.result import Counts
+
+    exp = result.results[index]  # type: ignore[attr-defined]
+    header = {k: v for k, v in exp.header.items() if k in ("creg_sizes", "memory_slots")}
+    return dict(Counts(exp.data.counts, **header))
+
+
+def test_counts_from_integers_equal_qiskits_own_formatting() -> None:
+    """Keys made in numpy equal Qiskit's, for registers that tile the slots, registers
+    that leave slots out (bits dropped, where Qiskit keeps the last count of a key), and
+    one register; integer and hex outcomes answer as for counts made from hex keys."""
+    from qiskit import QuantumCircuit
+
+    from qrelay_qiskit.counts import CountsResult
+    from qrelay_qiskit.result import build_result, experiment_results
+
+    rng = np.random.default_rng(7)
+    tiled = Circuit(
+        num_qubits=3,
+        registers=[Register(name="a", size=2), Register(name="b", size=3)],
+        name="tiled",
+    )
+    loose = tiled.model_copy(
+        update={"name": "loose", "metadata": {"qiskit.cregs": [["a", [0, 1]], ["c", [3]]]}}
+    )
+    single = Circuit(num_qubits=3, registers=[Register(name="c", size=20)], name="single")
+    experiments: list[object] = []
+    integer: list[object] = []
+    for circuit in (tiled, loose, single):
+        arrays = {reg.name: rng.integers(0, 2, (300, reg.size)) for reg in circuit.registers}
+        readout = Readout.from_arrays(arrays)
+        experiments += experiment_results(circuit, [readout], integer=integer)
+    result = build_result(experiments, backend_name="aer_simulator", job_id="j", integer=integer)
+    assert isinstance(result, CountsResult)
+    everything = result.get_counts()
+    for index, name in enumerate(["tiled", "loose", "single"]):
+        ours = result.get_counts(index)
+        assert dict(ours) == _qiskit_own(result, index)
+        assert dict(everything[index]) == dict(ours)
+        assert dict(result.get_counts(name)) == dict(ours)
+        assert sum(ours.values()) == 300 or name == "loose"
+        assert ours.int_outcomes() == {
+            int(k, 16): n for k, n in result.data(index)["counts"].items()
+        }
+        assert ours.hex_outcomes() == result.data(index)["counts"]
+        assert ours.memory_slots == result.results[index].header["memory_slots"]
+    assert " " in next(iter(result.get_counts("tiled")))  # a space between registers
+    assert len(next(iter(result.get_counts("loose")))) == 4  # 2 + 1 of 5 slots, a space
+    assert dict(result.get_counts(QuantumCircuit(1, name="single"))) == dict(result.get_counts(2))

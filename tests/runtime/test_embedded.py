@@ -32,13 +32,63 @@ def test_client_without_url_uses_the_embedded_default(stack: Any) -> None:
     assert (stack.home / embedded.STATE_FILE).stat().st_mode & 0o077 == 0
 
 
-def test_every_catalog_target_has_a_worker(stack: Any) -> None:
+def test_a_targets_first_job_starts_its_worker(stack: Any) -> None:
+    """Workers start with their target's first job, queued ones included (a job of 14
+    qubits is not run on the submitting thread); every catalog target gets one so."""
     assert stack.wait_ready(60)
     with Client() as client:
         names = {t.target_name for t in client.targets()}
-    assert {"aer_simulator", "cirq_simulator", "square_qpu", "heavyhex_qpu", "ion_qpu"} <= names
+        assert {"aer_simulator", "cirq_simulator", "square_qpu", "heavyhex_qpu", "ion_qpu"} <= names
+        jobs = [client.submit(NewJob(target=name, circuits=[flip(2)], shots=5)) for name in names]
+        jobs.append(client.submit(NewJob(target="cirq_simulator", circuits=[flip(14)], shots=5)))
+        for job in jobs:
+            assert job.result(timeout=120).readouts[0] is not None
     served = {name for worker in stack._workers for name in worker.targets}
     assert names <= served
+
+
+FIRST_JOB_ONLY = textwrap.dedent(
+    """
+    import json
+    from qrelay import embedded
+    from qrelay.payload import Circuit, NewJob, Register
+    from qrelay.runtime import Client
+    circuit = Circuit(num_qubits=2, registers=[Register(name="r", size=2)], instructions=[
+        {"op": "x", "qubits": [1]},
+        {"op": "measure", "qubits": [0], "clbits": [0]},
+        {"op": "measure", "qubits": [1], "clbits": [1]},
+    ])
+    with Client() as client:
+        counts = client.submit(NewJob(target="aer_simulator", circuits=[circuit], shots=7))
+        counts = counts.result(timeout=60).readouts[0][0].counts()
+    stack = embedded.running()
+    print(json.dumps({
+        "counts": counts,
+        "workers": sorted(t for w in stack._workers for t in w.targets),
+        "fleet": embedded._fleet is not None,
+    }))
+    """
+)
+
+
+def test_a_script_starts_only_what_its_first_job_needs(tmp_path: Any) -> None:
+    """One small simulator job in a fresh process: one worker, no QPU fleet."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QRELAY_")}
+    env["QRELAY_HOME"] = str(tmp_path / "home")
+    env["QRELAY_CONFIG"] = os.devnull
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_JOB_ONLY],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["counts"] == {"10": 7}
+    assert seen["workers"] == ["aer_simulator"]
+    assert seen["fleet"] is False
 
 
 def test_default_provider_is_the_embedded_service(stack: Any) -> None:
@@ -130,6 +180,31 @@ def test_a_brief_job_has_ended_when_submit_returns(stack: Any) -> None:
         assert queued.ended is None  # queued for a worker: the wait asks the service
         counts = queued.result(timeout=60).readouts[0][0].counts()  # type: ignore[index]
         assert counts == {"10" * 7: 64}
+
+
+def test_a_list_of_small_circuits_is_one_job_run_where_it_was_submitted(stack: Any) -> None:
+    """Several brief circuits are one job, all run on the submitting thread (it has ended
+    when submit returns); one circuit too big for that queues the whole job instead."""
+    from qrelay.payload import CircuitStatus
+
+    assert stack.wait_ready(60)
+    widths = [2, 3, 4, 5, 3]
+    with Client() as client:
+        brief = client.submit(
+            NewJob(target="aer_simulator", circuits=[flip(w) for w in widths], shots=20)
+        )
+        ended = brief.ended
+        assert ended is not None
+        assert ended.statuses == [CircuitStatus.COMPLETED] * len(widths)
+        results = brief.result(timeout=60)
+        expected = ["".join("1" if q % 2 else "0" for q in reversed(range(w))) for w in widths]
+        assert [r[0].counts() for r in results.readouts] == [{key: 20} for key in expected]  # type: ignore[index]
+        mixed = client.submit(
+            NewJob(target="aer_simulator", circuits=[flip(2), flip(14)], shots=20)
+        )
+        assert mixed.ended is None  # queued for the worker, as one job
+        counts = [r[0].counts() for r in mixed.result(timeout=60).readouts]  # type: ignore[index]
+        assert counts == [{"10": 20}, {"10" * 7: 20}]
 
 
 def test_errors_in_process_are_the_errors_over_http(stack: Any) -> None:

@@ -13,7 +13,7 @@ import logging
 import threading
 import warnings
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -28,6 +28,9 @@ from qrelay.service.notify import Notifier
 from qrelay.service.operations import Offload, in_place
 from qrelay.service.ratelimit import RateLimits
 from qrelay.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from qrelay.service.pgnotify import PostgresRelay
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +61,11 @@ class ServiceRuntime:
             max_unfinished_circuits=settings.max_unfinished_circuits,
             max_result_bytes=settings.max_body_bytes,
         )
-        # Changes made by other processes (PostgreSQL replicas, a CLI) show at this bound.
+        # Changes made by other processes (PostgreSQL replicas, a CLI) show at this bound;
+        # on PostgreSQL with psycopg they wake the waiters at once through the relay
+        # started by start_sync, and the bound only covers the relay's outages.
         self.poll_interval = 0.5 if self.engine.dialect.name == "postgresql" else 1.0
+        self._relay: PostgresRelay | None = None
         self.reclaim_interval = min(max(settings.lease_seconds / 4, 0.05), 2.0)
         on_loop = settings.store_on_loop
         if on_loop is None:
@@ -85,6 +91,12 @@ class ServiceRuntime:
             upgrade(self.engine)
             if self.settings.admin_token is not None:
                 install_admin(self.store, self.settings.admin_token.get_secret_value())
+            if self.engine.dialect.name == "postgresql" and self.engine.dialect.driver == "psycopg":
+                from qrelay.service.pgnotify import PostgresRelay
+
+                self._relay = PostgresRelay(self.notifier, self.database_url)
+                self._relay.start()
+                self.poll_interval = 2.0
             self._started = True
 
     async def ensure_started(self) -> None:
@@ -102,6 +114,8 @@ class ServiceRuntime:
                 log.exception("reclaiming expired leases failed; will retry")
 
     def close(self) -> None:
+        if self._relay is not None:
+            self._relay.close()
         self.bodies.close()
         self.engine.dispose()
 

@@ -40,6 +40,9 @@ S = CircuitStatus
 QUEUED_STATES: Final = frozenset({S.AWAITING_COMPILE, S.AWAITING_SIMULATION, S.AWAITING_SUBMISSION})
 #: States in which a worker holds the task under a lease.
 ACTIVE_STATES: Final = frozenset({S.COMPILING, S.SIMULATING, S.PENDING, S.RUNNING})
+#: Every state a task or job is in until it ends: named in queries as a list (not "not
+#: terminal"), so an index on the status reads only these rows, however long the history.
+UNFINISHED_STATES: Final = frozenset(S) - TERMINAL_CIRCUIT_STATES
 
 #: The working state a lease moves each queued state to.
 LEASED_STATE: Final = {

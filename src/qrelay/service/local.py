@@ -114,12 +114,13 @@ class LocalChannel:
     """A user's channel into the service of this process (``ServiceChannel``).
 
     With a ``runner``, a job submitted from a loop of the synchronous client that the
-    runner claims is run there and then: it is stored and its task leased to the
+    runner claims is run there and then: it is stored and its tasks leased to the
     claiming worker in one transaction (if no queued job of the target comes first), run
-    and its result posted, all before :meth:`submit` returns, and the answer carries the
-    job (``NewJobResponse.job``) as the client's wait would read it. Handing a small job
-    such as a Bell pair to a worker thread and back costs as much again as running it,
-    in thread switches. A job the runner does not claim is queued for the workers as usual.
+    one after the other and their results posted, all before :meth:`submit` returns, and
+    the answer carries the job (``NewJobResponse.job``) as the client's wait would read
+    it. Handing a small job such as a Bell pair to a worker thread and back costs as much
+    again as running it, in thread switches. A job the runner does not claim is queued
+    for the workers as usual.
     """
 
     in_process = True
@@ -158,18 +159,20 @@ class LocalChannel:
             )
         if runner is None or sent.task is None:
             return sent.response.encode()
-        task = validate_json(WorkerTask, sent.task)
+        tasks = [validate_json(WorkerTask, raw) for raw in (sent.task, *sent.more_tasks)]
+        job_id = tasks[0].job_id
         try:
             # The result that ends the job sends it along (see ``Store.post_result``).
-            with self._rt.notifier.subscribe([f"job:{task.job_id}"]) as ended:
-                runner.run(task)
-        except Exception:  # its lease runs out and a worker runs it again
-            log.exception("job %s: running it here failed; a worker retries it", task.job_id)
+            with self._rt.notifier.subscribe([f"job:{job_id}"]) as ended:
+                for task in tasks:
+                    runner.run(task)
+        except Exception:  # the leases left run out and a worker runs those tasks again
+            log.exception("job %s: running it here failed; a worker retries it", job_id)
             return sent.response.encode()
         finished = ended.value
         if finished is None:  # not ended (cancelled meanwhile?): what the client would read
             with as_client_errors():
-                finished, _ = self._rt.store.get_job(user, task.job_id, include_readout=True)
+                finished, _ = self._rt.store.get_job(user, job_id, include_readout=True)
         if finished is None:  # pragma: no cover - only a terminal-only read answers None
             return sent.response.encode()
         return splice_json(sent.response, {"job": finished.decode()})

@@ -8,8 +8,10 @@ loop (:meth:`Notifier.subscribe`; the wake-up is handed to its own loop with
 embedded default's workers, which call the store directly). Writers run in any thread; a
 key nobody waits on costs one dictionary lookup.
 
-With several service processes on one PostgreSQL, a change made by another process is
-seen at the next poll; the poll interval bounds that delay.
+With several service processes on one PostgreSQL, the keys travel between them with
+``LISTEN``/``NOTIFY`` (:mod:`qrelay.service.pgnotify`); the poll interval bounds the delay
+should that relay be down, and on SQLite the delay of a change made by another process
+(the command line).
 """
 
 from __future__ import annotations
@@ -67,6 +69,13 @@ class Notifier:
     def __init__(self) -> None:
         self._waiters: dict[str, set[_LoopEvent | threading.Event]] = {}
         self._lock = threading.Lock()
+        self._hooks: list[Callable[[str], None]] = []
+
+    def on_notify(self, hook: Callable[[str], None]) -> None:
+        """Call ``hook(key)`` for every key notified from now on, in the writer's thread,
+        after the waiters are woken (the embedded default starts a target's worker when a
+        ``target:<name>`` is first notified). A hook must return at once."""
+        self._hooks.append(hook)
 
     @contextlib.contextmanager
     def _subscribed(
@@ -108,8 +117,16 @@ class Notifier:
             return bool(self._waiters.get(key))
 
     def notify(self, *keys: str, value: bytes | None = None) -> None:
-        """Wake everything waiting on ``keys``; safe from any thread. Coroutines find
-        ``value`` on their :class:`Signal`."""
+        """Wake everything waiting on ``keys``, and tell the hooks (:meth:`on_notify`);
+        safe from any thread. Coroutines find ``value`` on their :class:`Signal`."""
+        self.wake(*keys, value=value)
+        for hook in self._hooks:
+            for key in keys:
+                hook(key)
+
+    def wake(self, *keys: str, value: bytes | None = None) -> None:
+        """Wake what waits on ``keys`` in this process, and tell no hook (for keys that
+        came from another process, see :mod:`qrelay.service.pgnotify`)."""
         with self._lock:
             waiters = {w for key in keys for w in self._waiters.get(key, ())}
         for waiter in waiters:

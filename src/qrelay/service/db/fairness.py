@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, literal, select
 
-from qrelay.payload import TERMINAL_CIRCUIT_STATES
 from qrelay.service.db.tables import jobs, tasks
+from qrelay.service.domain import UNFINISHED_STATES
 
-_TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
+_UNFINISHED = [s.value for s in UNFINISHED_STATES]
 
 
 def rank_statement() -> Any:
@@ -38,7 +38,7 @@ def rank_statement() -> Any:
         .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
         .where(
             jobs.c.user_id == bindparam("uid"),
-            jobs.c.status.not_in([literal(v) for v in _TERMINAL]),
+            jobs.c.status.in_([literal(v) for v in _UNFINISHED]),
             *same_queue,
         )
         .scalar_subquery()

@@ -31,6 +31,7 @@ from qrelay.service.db.tables import jobs, tasks, transitions, users, workers
 QUEUED = [s.value for s in domain.QUEUED_STATES]
 ACTIVE = [s.value for s in domain.ACTIVE_STATES]
 TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
+UNFINISHED = [s.value for s in domain.UNFINISHED_STATES]
 
 
 def one_of(column: Any, values: Sequence[str]) -> Any:
@@ -77,15 +78,22 @@ class Statements:
         if postgres:
             # The user's row stays locked until the submission commits: two submissions
             # racing for the same money are checked one after the other. (SQLite's write
-            # transactions are serial already.)
-            self.balance = self.balance.with_for_update()
-        # A user's unfinished jobs: how many, and what they may still charge.
+            # transactions are serial already.) FOR NO KEY UPDATE: the job row inserted
+            # before it holds a key-share lock on the user (its foreign key), which FOR
+            # UPDATE would wait on, and two submissions would deadlock.
+            self.balance = self.balance.with_for_update(key_share=True)
+        # A user's unfinished jobs but ``jid`` (the one being submitted): how many, and
+        # what they may still charge (the (user_id, status) index reads only those).
         held = case((jobs.c.charged, jobs.c.estimate_micros - jobs.c.cost_micros), else_=0)
         self.unfinished = select(
             func.count().label("jobs"),
             func.coalesce(func.sum(held), 0).label("held"),
             func.coalesce(func.sum(jobs.c.num_circuits), 0).label("circuits"),
-        ).where(jobs.c.user_id == bindparam("uid"), ~one_of(jobs.c.status, TERMINAL))
+        ).where(
+            jobs.c.user_id == bindparam("uid"),
+            one_of(jobs.c.status, UNFINISHED),
+            jobs.c.id != bindparam("jid"),
+        )
         self.job_statuses = select(tasks.c.status).where(tasks.c.job_id == bindparam("jid"))
         self.set_job_status = (
             update(jobs)

@@ -46,6 +46,8 @@ class Submitted(NamedTuple):
     created: bool
     #: The ``WorkerTask`` JSON of the task leased to ``lease_by``, if it was.
     task: bytes | None = None
+    #: Those of the job's further tasks leased to ``lease_by`` too, in circuit order.
+    more_tasks: tuple[bytes, ...] = ()
     #: The new job's id (None for a replay or a dry run).
     job_id: str | None = None
     #: Whether the answer waited for the job, and ``response`` carries it as ``job``.
@@ -135,11 +137,12 @@ class SubmissionStore(WorkStore):
     ) -> Submitted:
         """Store a job and queue its circuits in one transaction.
 
-        With ``lease_by`` (a worker of the job's target, for a one-circuit job) the task is
-        leased to that worker in the same transaction if it heads its target's queue, by
-        priority and then submission, as :meth:`lease` would pick it: the embedded default
-        runs a brief job where it was submitted (see :mod:`qrelay.service.local`), and a
-        job does not overtake the queue by it. Only a job left queued wakes the workers.
+        With ``lease_by`` (a worker of the job's target) the job's tasks are leased to that
+        worker in the same transaction, each if it heads its target's queue, by priority,
+        fair-share rank and then submission, as :meth:`lease` would pick it: the embedded
+        default runs a brief job where it was submitted (see :mod:`qrelay.service.local`),
+        and a job does not overtake the queue by it. Only tasks left queued wake the
+        workers.
         """
         _info, estimate = self.check_new_job(principal, job)
         job_id = new_id()
@@ -172,17 +175,17 @@ class SubmissionStore(WorkStore):
         job_row["traceparent"] = traceparent  # the trace the job's tasks continue
         task_rows = self._task_values(job, job_id, queue, now)
         key = {"uid": principal.user_id, "key": idempotency_key}
-        leased: bytes | None = None
+        leased: list[bytes] = []
         try:
             with write(self.engine) as conn:
                 found = rows(conn, sql.find_key, key)
                 if found:
                     return Submitted(_replay(found[0], request_hash), created=False)
-                if not principal.is_admin:
-                    self._check_room(conn, principal.user_id, estimate, job.num_circuits)
                 self._queue_job(conn, principal, job, job_row, task_rows)
-                if lease_by is not None and job.num_circuits == 1:
-                    leased = self._lease_in(conn, lease_by, [job.target], job_id=job_id)
+                if not principal.is_admin:  # last: the user's row stays locked till commit
+                    self._check_room(conn, principal.user_id, job_id, estimate, job.num_circuits)
+                if lease_by is not None:
+                    leased = self._lease_job(conn, lease_by, job, job_id)
         except IntegrityError:
             # A concurrent duplicate committed first: answer as its replay.
             with read(self.engine) as conn:
@@ -192,10 +195,29 @@ class SubmissionStore(WorkStore):
                     409, "conflict", "a request with this Idempotency-Key is in progress; retry"
                 ) from None
             return Submitted(_replay(found[0], request_hash), created=False)
-        if leased is None:
+        if len(leased) < job.num_circuits:  # tasks left queued: wake the workers
             self.notifier.notify(f"target:{job.target}")
         self.events.job_submitted(job.target)
-        return Submitted(response, created=True, task=leased, job_id=job_id)
+        return Submitted(
+            response,
+            created=True,
+            task=leased[0] if leased else None,
+            more_tasks=tuple(leased[1:]),
+            job_id=job_id,
+        )
+
+    def _lease_job(
+        self, conn: Connection, worker: WorkerPrincipal, job: NewJob, job_id: str
+    ) -> list[bytes]:
+        """Lease the new job's tasks to ``worker`` in circuit order while each is the head
+        of its queue (another user's task ranked in between ends it there)."""
+        leased: list[bytes] = []
+        for _index in range(job.num_circuits):
+            task = self._lease_in(conn, worker, [job.target], job_id=job_id)
+            if task is None:
+                break
+            leased.append(task)
+        return leased
 
     def _task_values(
         self, job: NewJob, job_id: str, queue: CircuitStatus, now: datetime
@@ -268,8 +290,17 @@ class SubmissionStore(WorkStore):
             ],
         )
 
-    def _check_room(self, conn: Connection, user_id: str, estimate: int, circuits: int) -> None:
+    def _check_room(
+        self, conn: Connection, user_id: str, job_id: str, estimate: int, circuits: int
+    ) -> None:
         """Refuse a user's submission that does not fit, inside its write transaction.
+
+        It runs after the job ``job_id`` is inserted (and leaves that job out of what it
+        counts), as the transaction's last statement: on PostgreSQL the user's row is
+        locked from here to the commit, so two submissions racing for the same money are
+        still checked one after the other, but the lock is not held while the job and its
+        tasks are written. Whatever committed before the lock was taken is counted (each
+        statement reads what is committed when it starts).
 
         429 (with ``Retry-After``) when the user already has ``max_unfinished_jobs`` jobs
         queued or running, or when the job's ``circuits`` would take the user's unfinished
@@ -281,7 +312,7 @@ class SubmissionStore(WorkStore):
         """
         found = rows(conn, self._sql.balance, {"uid": user_id})  # locks the user's row
         balance = int(found[0].balance_micros) if found else 0
-        found = rows(conn, self._sql.unfinished, {"uid": user_id})
+        found = rows(conn, self._sql.unfinished, {"uid": user_id, "jid": job_id})
         unfinished = int(found[0].jobs) if found else 0
         if unfinished >= self.max_unfinished_jobs:
             raise ApiError(

@@ -1,0 +1,524 @@
+"""One leased task, from its lease to its posted result: what a worker does with it.
+
+What the service may see from one task::
+
+    lease -> [status compiling] -> [status running|simulating] -> result
+
+A ``compile`` job ends after compiling with the compiled circuit and its layouts; a
+``convert`` job returns the (already converted) circuit. ``verbatim`` skips compiling but
+is checked against the target first (:mod:`qrelay.worker.verbatim`). Every task
+heartbeats (:mod:`qrelay.worker.heartbeat`) while it runs; a big simulation runs in the
+worker's child process (:mod:`qrelay.worker.isolation`), a small one in the calling thread.
+
+:class:`TaskProcessor` is this part of a :class:`~qrelay.worker.Worker`; the lease loop
+is in :mod:`qrelay.worker.loop`, the targets' descriptions and drivers in
+:mod:`qrelay.worker.targets`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from qrelay.errors import (
+    ConflictError,
+    PayloadError,
+    QRelayError,
+    ServiceError,
+    ValidationError,
+)
+from qrelay.payload import (
+    Circuit,
+    CircuitStatus,
+    JobType,
+    Readout,
+    RegisterReadout,
+    SimMethod,
+    TargetInfo,
+    WorkerTask,
+    WorkerTaskResults,
+    WorkerTaskStatus,
+)
+from qrelay.payload.run_options import RunOptions
+from qrelay.payload.workload import small_simulation
+from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
+from qrelay.runtime import tracing
+from qrelay.worker.api import WorkerChannel
+from qrelay.worker.capabilities import check_capabilities
+from qrelay.worker.heartbeat import Heartbeat, Pulse
+from qrelay.worker.isolation import DriverProcess, runs_inline
+from qrelay.worker.targets import TargetCache
+from qrelay.worker.verbatim import check_verbatim
+
+log = logging.getLogger(__name__)
+
+#: The HTTP status of a request body over the service's limit.
+_TOO_LARGE: Final = 413
+
+
+@dataclass
+class _Outcome:
+    """What a task produced, before it is tied to its lease."""
+
+    status: CircuitStatus
+    message: str | None = None
+    readouts: list[Readout] | None = None
+    successful_shots: int | None = None
+    compiled: CompileResult | None = None
+    send_compiled_circuit: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+#: The working state the service puts a task in when it leases it, by job type.
+_LEASED_STATES: Final = {
+    JobType.SIMULATE: CircuitStatus.SIMULATING,
+    JobType.SUBMIT: CircuitStatus.PENDING,
+    JobType.COMPILE: CircuitStatus.COMPILING,
+    JobType.CONVERT: CircuitStatus.COMPILING,
+}
+
+
+def _no_shots(task: WorkerTask) -> list[Readout]:
+    """Readouts of zero shots, one per binding row: what a job that runs nothing measured.
+
+    A compile or convert job completes with these, so its result has the same shape as
+    any other (rows, registers) and the service checks it the same way.
+    """
+    empty = Readout(
+        successful_shots=0,
+        registers=[
+            RegisterReadout(name=reg.name, width=reg.size, bits=b"")
+            for reg in task.circuit.registers
+        ],
+    )
+    rows = 1 if task.bindings is None else len(task.bindings)
+    return [empty] * rows
+
+
+def _compiles(verbatim: bool, info: TargetInfo) -> bool:
+    """Whether a circuit goes through the compiler for this target (unless verbatim)."""
+    return not verbatim and bool(info.native_ops or info.coupling_map is not None)
+
+
+def _identity(n: int) -> dict[int, int]:
+    return {q: q for q in range(n)}
+
+
+class TaskProcessor:
+    """Runs leased tasks to their results for the targets in ``targets``.
+
+    ``api`` is the channel to the service, ``cache`` the targets' descriptions and
+    drivers. With ``isolate``, a simulation longer than a few milliseconds runs in a child
+    process; otherwise (and for a driver given to the worker) everything runs here.
+    """
+
+    def __init__(
+        self,
+        api: WorkerChannel,
+        cache: TargetCache,
+        targets: list[str],
+        *,
+        heartbeat_seconds: float,
+        isolate: bool,
+    ) -> None:
+        self.api = api
+        self.cache = cache
+        self.targets = list(targets)
+        self.heartbeat_seconds = heartbeat_seconds
+        self.isolate = isolate
+        self._stop = threading.Event()
+        self._process = DriverProcess()
+        self._pulse = Pulse()
+        self._execution_ids: dict[str, str] = {}
+        self._states: dict[str, CircuitStatus] = {}
+        self.tasks_done = 0
+        #: Called with (task, outcome, seconds) as each task ends: its final status, or
+        #: ``lease_lost`` (see :mod:`qrelay.worker.metrics`).
+        self.on_task_end: Callable[[WorkerTask, str, float], None] | None = None
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def driver_config(self) -> dict[str, Any]:
+        """What every driver's constructor gets (e.g. ``qpu_address``)."""
+        return self.cache.driver_config
+
+    def target_info(self, name: str) -> TargetInfo:
+        """The target's description (calibration included), re-read now and then."""
+        return self.cache.info(name)
+
+    def driver(self, info: TargetInfo) -> DeviceDriver:
+        """The target's driver (one per target and calibration)."""
+        return self.cache.driver(info, stopping=self.stopping)
+
+    def compiler(self) -> Compiler:
+        """The compiler plugin."""
+        return self.cache.compiler()
+
+    def _report_calibration(self, info: TargetInfo) -> None:
+        """Hand the service a calibration the device reported; the target's description
+        is read again at its next use."""
+        self.api.report_calibration(info.name, info)
+        self.cache.forget(info.name)
+
+    def process(
+        self, task: WorkerTask, *, lease_next: tuple[list[str], float] | None = None
+    ) -> WorkerTask | None:
+        """:meth:`_run_task`, in the trace the job was submitted under (when traced)."""
+        with (
+            tracing.continued(task.traceparent),
+            tracing.span("qrelay.worker.task", job_id=task.job_id, task_id=task.task_id),
+        ):
+            tracing.record(
+                "qrelay.worker.lease",
+                time.time_ns(),
+                lease_id=task.lease_id,
+                attempt=task.attempt,
+                target=task.target,
+            )
+            return self._run_task(task, lease_next=lease_next)
+
+    def _run_task(
+        self, task: WorkerTask, *, lease_next: tuple[list[str], float] | None = None
+    ) -> WorkerTask | None:
+        """Run one leased task to its end and post the result (unless the lease was lost).
+
+        ``lease_next`` (targets, wait): the result's request then leases the next task of
+        those targets, which is returned (``None``: none came, or nothing was posted).
+        """
+        log.info(
+            "task %s (job %s, circuit %d, %s on %s, attempt %d)",
+            task.task_id,
+            task.job_id,
+            task.circuit_index,
+            task.job_type.value,
+            task.target,
+            task.attempt,
+        )
+        started = time.monotonic()
+        ctx = TaskContext(task=task, execution_id=task.execution_id)
+        self._states[task.task_id] = _LEASED_STATES[task.job_type]
+        beat = Heartbeat(self.api, task, ctx, self.heartbeat_seconds)
+        ctx.report_status = lambda status, message: self._report(task, beat, status, message)
+        ctx.record_execution = lambda execution_id: self._record(task, beat, execution_id)
+        ctx.report_calibration = self._report_calibration
+        brief = self._brief(task)
+        # Every task heartbeats: a brief one through the worker's shared thread (it sends
+        # none unless the task outlasts a heartbeat period), any other through its own.
+        if brief:
+            self._pulse.watch(beat)
+        else:
+            beat.start()
+        try:
+            outcome = self._work(task, ctx, brief=brief)
+        except QRelayError as exc:
+            log.info("task %s failed: %s", task.task_id, exc)
+            outcome = _Outcome(CircuitStatus.FAILED, message=str(exc))
+        except Exception as exc:  # a plugin's own error: fail the task, keep the worker
+            log.exception("task %s: unexpected error", task.task_id)
+            outcome = _Outcome(CircuitStatus.FAILED, message=f"{type(exc).__name__}: {exc}")
+        finally:
+            if brief:
+                self._pulse.unwatch()
+            else:
+                beat.stop()
+            self._states.pop(task.task_id, None)
+        if beat.lost.is_set():
+            self._ended(task, "lease_lost", started)
+            return None
+        if self.stopping and outcome.status is CircuitStatus.FAILED:
+            # Stopped mid-task (its simulation was killed): the lease lapses and the
+            # service hands the task out again, rather than failing the user's job.
+            log.info("task %s: left unfinished by the stop; its lease will lapse", task.task_id)
+            return None
+        if beat.cancel_requested.is_set() and outcome.status is not CircuitStatus.FAILED:
+            outcome = _Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
+        self._ended(task, outcome.status.value, started)
+        with tracing.span("qrelay.worker.post", status=outcome.status.value):
+            return self._post(task, beat, outcome, ctx, lease_next)
+
+    def _ended(self, task: WorkerTask, outcome: str, started: float) -> None:
+        if self.on_task_end is not None:
+            self.on_task_end(task, outcome, time.monotonic() - started)
+
+    @property
+    def engine_restarts(self) -> int:
+        """Simulation child processes ended early (crash, cancel) and replaced."""
+        return self._process.restarts
+
+    def _work(self, task: WorkerTask, ctx: TaskContext, *, brief: bool) -> _Outcome:
+        """Compile and run ``task``; ``brief`` (see :meth:`_brief`) already says that it
+        runs in this thread."""
+        info = self.target_info(task.target)
+        circuit = task.circuit
+        if task.job_type == JobType.CONVERT:
+            identity = _identity(circuit.num_qubits)
+            return _Outcome(
+                CircuitStatus.COMPLETED,
+                readouts=_no_shots(task),
+                successful_shots=0,
+                compiled=CompileResult(circuit, identity, dict(identity)),
+                send_compiled_circuit=True,
+            )
+        with tracing.span("qrelay.worker.compile", target=info.name):
+            compiled = self._compile(task, info, ctx)
+        if task.job_type == JobType.COMPILE:
+            return _Outcome(
+                CircuitStatus.COMPLETED,
+                readouts=_no_shots(task),
+                successful_shots=0,
+                compiled=compiled,
+                send_compiled_circuit=True,
+            )
+        if ctx.check_cancelled():
+            return _Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
+        ctx.calibration_id = info.calibration_id  # a device driver may name its own
+        isolated = not brief and self._isolated(info, task, compiled.circuit)
+        if task.job_type != JobType.SIMULATE and info.simulator and isolated:
+            # a simulator runs it now; a device driver reports running itself, when the
+            # device has taken the program (with its execution id). The report travels
+            # while the child simulates (it is a round trip to the service that the run
+            # need not wait for) and is in before the result is posted. A run in this
+            # thread is over in milliseconds: nobody could see it running, so it goes
+            # from pending to its result without the report.
+            report = threading.Thread(
+                target=ctx.report_status,
+                args=(CircuitStatus.RUNNING, None),
+                name=f"qrelay-status-{task.task_id}",
+                daemon=True,
+            )
+            report.start()
+            try:
+                readouts = self._execute(info, task, compiled.circuit, ctx, isolated=isolated)
+            finally:
+                report.join()
+        else:
+            readouts = self._execute(info, task, compiled.circuit, ctx, isolated=isolated)
+        if ctx.check_cancelled():
+            return _Outcome(CircuitStatus.CANCELLED, message="cancelled while running")
+        rows = 1 if task.bindings is None else len(task.bindings)
+        if len(readouts) != rows:
+            return _Outcome(
+                CircuitStatus.FAILED,
+                message=f"driver {info.driver!r} gave {len(readouts)} readouts for {rows} "
+                "binding row(s)",
+            )
+        shots = readouts[0].successful_shots if readouts else task.shots
+        return _Outcome(
+            CircuitStatus.COMPLETED,
+            readouts=readouts,
+            successful_shots=shots,
+            compiled=compiled,
+            send_compiled_circuit=compiled.circuit is not circuit,
+        )
+
+    def _execute(
+        self,
+        info: TargetInfo,
+        task: WorkerTask,
+        circuit: Circuit,
+        ctx: TaskContext,
+        *,
+        isolated: bool,
+    ) -> list[Readout]:
+        """Run on the target's driver: in the child process when ``isolated`` (a big
+        simulation, see :meth:`_isolated`), here otherwise."""
+        with tracing.span("qrelay.worker.execute", driver=info.driver, isolated=isolated):
+            if isolated:
+                return self._process.execute(info, task, circuit, ctx, config=self.driver_config)
+            if self.isolate and info.simulator:
+                ctx.max_threads = 1  # a small run in this process: no OpenMP threads spinning
+            return self.driver(info).execute(task, circuit, ctx)
+
+    def _brief(self, task: WorkerTask) -> bool:
+        """Whether the task ends in milliseconds (see :meth:`brief`).
+
+        Such a task is kept alive by the worker's shared heartbeat thread rather than one
+        of its own: starting and joining a thread would be a real share of its run, and
+        a task misjudged brief (a sweep of many rows) still keeps its lease.
+        """
+        return self.brief(
+            task.target,
+            job_type=task.job_type,
+            verbatim=task.verbatim,
+            sim_method=task.sim_method,
+            circuit=task.circuit,
+            shots=task.shots,
+            rows=1 if task.bindings is None else len(task.bindings),
+        )
+
+    def brief(
+        self,
+        target: str,
+        *,
+        job_type: JobType,
+        verbatim: bool,
+        sim_method: SimMethod | None,
+        circuit: Circuit,
+        shots: int,
+        rows: int,
+    ) -> bool:
+        """Whether this worker runs such a task in milliseconds, in its own thread.
+
+        That is a small simulation (:func:`~qrelay.worker.isolation.small_simulation`) on
+        a simulator target, with nothing to compile.
+        """
+        if not self.isolate or target not in self.targets or self.cache.has_given_driver(target):
+            return False
+        try:
+            info = self.target_info(target)
+        except QRelayError:
+            return False
+        return (
+            info.simulator
+            and not _compiles(verbatim, info)
+            and job_type in (JobType.SUBMIT, JobType.SIMULATE)
+            and small_simulation(circuit, shots=shots, rows=rows, sim_method=sim_method)
+        )
+
+    def _isolated(self, info: TargetInfo, task: WorkerTask, circuit: Circuit) -> bool:
+        """Whether the task runs in the simulation child (see :mod:`qrelay.worker.isolation`)."""
+        simulation = task.job_type == JobType.SIMULATE or info.simulator
+        return (
+            self.isolate
+            and simulation
+            and not self.cache.has_given_driver(info.name)
+            and not runs_inline(task, circuit)
+        )
+
+    def _compile(self, task: WorkerTask, info: TargetInfo, ctx: TaskContext) -> CompileResult:
+        circuit = task.circuit
+        check_capabilities(circuit, info)
+        if task.verbatim:
+            check_verbatim(circuit, info)
+            identity = _identity(circuit.num_qubits)
+            return CompileResult(circuit, identity, dict(identity))
+        if not _compiles(task.verbatim, info):
+            # a simulator that takes any op: nothing to compile
+            if circuit.num_qubits > info.num_qubits:
+                check_verbatim(circuit, info)  # raises, naming the qubit count
+            identity = _identity(circuit.num_qubits)
+            return CompileResult(circuit, identity, dict(identity))
+        if circuit.observables is not None:
+            # a compiled circuit has other qubits than the ones the observables name
+            raise PayloadError(
+                f"observables: {info.name!r} compiles circuits; submit a circuit with "
+                "observables verbatim"
+            )
+        ctx.report_status(CircuitStatus.COMPILING, None)
+        level = RunOptions.of(task).optimization_level
+        return self.compiler().compile(circuit, info, optimization_level=level)
+
+    # ------------------------------------------------------------------ reporting
+    def _report(
+        self, task: WorkerTask, beat: Heartbeat, status: CircuitStatus, message: str | None
+    ) -> None:
+        """Tell the service where the task is, when that is news and a step it allows.
+
+        The lease already put the task in its working state (``simulating`` for a
+        simulation, ``pending`` for a submission, ``compiling`` for a compile job); a
+        simulation does not step back to ``compiling``. A refused transition is logged.
+        """
+        current = self._states.get(task.task_id)
+        if status == current or (
+            current == CircuitStatus.SIMULATING and status != CircuitStatus.SIMULATING
+        ):
+            return
+        self._send_status(task, beat, status, message, None)
+
+    def _record(self, task: WorkerTask, beat: Heartbeat, execution_id: str) -> None:
+        """Store the device's execution id with the service, so a crash can resume it.
+
+        It goes with the step to ``running`` (the device took the program); the id is
+        also posted with the result.
+        """
+        self._execution_ids[task.task_id] = execution_id
+        self._send_status(task, beat, CircuitStatus.RUNNING, None, execution_id)
+
+    def _send_status(
+        self,
+        task: WorkerTask,
+        beat: Heartbeat,
+        status: CircuitStatus,
+        message: str | None,
+        execution_id: str | None,
+    ) -> None:
+        try:
+            self.api.status(
+                task.task_id,
+                WorkerTaskStatus(
+                    lease_id=task.lease_id,
+                    status=status,
+                    message=message,
+                    execution_id=execution_id,
+                ),
+            )
+        except ConflictError as exc:
+            if exc.code == "lease_lost":
+                beat.mark_lost(str(exc))
+            else:
+                log.info("task %s: status %s not recorded: %s", task.task_id, status.value, exc)
+            return
+        except QRelayError as exc:
+            log.warning("task %s: status %s not recorded: %s", task.task_id, status.value, exc)
+            return
+        self._states[task.task_id] = status
+
+    def _post(
+        self,
+        task: WorkerTask,
+        beat: Heartbeat,
+        outcome: _Outcome,
+        ctx: TaskContext,
+        lease_next: tuple[list[str], float] | None = None,
+    ) -> WorkerTask | None:
+        compiled = outcome.compiled
+        completed = outcome.status is CircuitStatus.COMPLETED
+        results = WorkerTaskResults(
+            lease_id=task.lease_id,
+            status=outcome.status,
+            status_message=outcome.message,
+            successful_shots=outcome.successful_shots if completed else None,
+            readouts=outcome.readouts if completed else None,
+            compiled_circuit=(
+                compiled.circuit if compiled is not None and outcome.send_compiled_circuit else None
+            ),
+            initial_logical_to_physical=compiled.initial_layout if compiled else None,
+            final_logical_to_physical=compiled.final_layout if compiled else None,
+            execution_id=self._execution_ids.pop(task.task_id, ctx.execution_id),
+            calibration_id=ctx.calibration_id if completed else None,
+            metadata=outcome.metadata,
+        )
+        following: WorkerTask | None = None
+        try:
+            if lease_next is None:
+                self.api.result(task.task_id, results)
+            else:
+                targets, wait = lease_next
+                following = self.api.result(task.task_id, results, lease=targets, wait=wait)
+        except ConflictError as exc:
+            log.warning("task %s: result refused (%s); dropped", task.task_id, exc)
+            return None
+        except (ValidationError, ServiceError) as exc:
+            refused = isinstance(exc, ValidationError) or exc.status == _TOO_LARGE
+            if results.status is not CircuitStatus.COMPLETED or not refused:
+                raise
+            # The result does not fit the task (a driver's fault) or the service's body
+            # limit: running it again would give the same, so fail it, saying why.
+            log.error("task %s: the service refused the result: %s", task.task_id, exc)
+            failed = WorkerTaskResults(
+                lease_id=task.lease_id,
+                status=CircuitStatus.FAILED,
+                status_message=f"the worker's result was refused by the service: {exc}",
+                execution_id=results.execution_id,
+            )
+            self.api.result(task.task_id, failed)
+        self.tasks_done += 1
+        log.info("task %s: %s", task.task_id, outcome.status.value)
+        return following
