@@ -24,16 +24,7 @@ import threading
 import time
 from typing import Any
 
-BELL: dict[str, Any] = {
-    "num_qubits": 2,
-    "registers": [{"name": "c", "size": 2}],
-    "instructions": [
-        {"op": "h", "qubits": [0]},
-        {"op": "cx", "qubits": [0, 1]},
-        {"op": "measure", "qubits": [0], "clbits": [0]},
-        {"op": "measure", "qubits": [1], "clbits": [1]},
-    ],
-}
+from benchmarks.peers.clients import BELL_JOB
 
 
 def throughput(jobs: int, shots: int = 100) -> dict[str, Any]:
@@ -56,7 +47,7 @@ def throughput(jobs: int, shots: int = 100) -> dict[str, Any]:
     )
     server = _serve_http(create_app(settings.model_copy(update={"database_url": database_url})))
     http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
-    body = {"job_type": "simulate", "target": "aer_simulator", "circuits": [BELL], "shots": shots}
+    body = json.loads(BELL_JOB) | {"job_type": "simulate", "shots": shots}
     ids = []
     for _ in range(jobs):
         answer = http.post("/v1/jobs", json=body, headers={"Idempotency-Key": secrets.token_hex(8)})
