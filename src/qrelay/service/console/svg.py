@@ -266,9 +266,10 @@ def t1_history(points: Sequence[tuple[datetime, Sequence[float | None]]]) -> Mar
             rows.append((taken, min(known), sum(known) / len(known), max(known)))
     if not rows:
         return _markup(['<p class="muted">No T1 measured in this range.</p>'])
-    width, height, left, top, bottom = 640.0, 220.0, 56.0, 12.0, 190.0
+    width, height, left, top, bottom = 640.0, 220.0, 64.0, 12.0, 190.0
     right = width - 16.0
     t0, t1 = rows[0][0].timestamp(), rows[-1][0].timestamp()
+    clock = "%Y-%m-%d %H:%M" if t1 - t0 >= 3600 else "%Y-%m-%d %H:%M:%S"
     low = min(r[1] for r in rows)
     high = max(r[3] for r in rows)
     if high - low < 1e-9:
@@ -295,12 +296,12 @@ def t1_history(points: Sequence[tuple[datetime, Sequence[float | None]]]) -> Mar
         ),
         f'<line class="axis" x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}"/>',
         f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{bottom}"/>',
-        f'<text class="tick" x="{left - 4}" y="{top + 4}" text-anchor="end">{high:.0f}</text>',
-        f'<text class="tick" x="{left - 4}" y="{bottom}" text-anchor="end">{low:.0f}</text>',
-        f'<text class="tick" x="{left}" y="{bottom + 18}">{_when(rows[0][0])}</text>',
+        f'<text class="tick" x="{left - 4}" y="{top + 4}" text-anchor="end">{high:.0f} µs</text>',
+        f'<text class="tick" x="{left - 4}" y="{bottom}" text-anchor="end">{low:.0f} µs</text>',
+        f'<text class="tick" x="{left}" y="{bottom + 18}">{rows[0][0]:{clock}}</text>',
         (
             f'<text class="tick" x="{right}" y="{bottom + 18}" text-anchor="end">'
-            f"{_when(rows[-1][0])}</text>"
+            f"{rows[-1][0]:{clock}}</text>"
         ),
         f'<polygon class="spread" points="{" ".join(band)}"/>',
         f'<polyline class="mean" points="{mean}"/>',
