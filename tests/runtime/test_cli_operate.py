@@ -167,3 +167,15 @@ def test_bad_windows_name_the_option(
     assert len(capsys.readouterr().err.splitlines()) == 1
     assert main(["maintenance", "list", "aer_simulator", *admin]) == 0
     assert capsys.readouterr().out == "no maintenance windows for aer_simulator\n"
+
+
+def test_maintenance_needs_a_token_and_says_which_command(
+    served: tuple[list[str], list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("QRELAY_TOKEN", raising=False)
+    url = served[0][:2]
+    assert main(["maintenance", "list", "aer_simulator", *url]) == 2
+    err = capsys.readouterr().err
+    assert err == "qrelay: error: qrelay maintenance: give a token (--token-file or QRELAY_TOKEN)\n"
