@@ -90,6 +90,14 @@ def _shot(page: Any, name: str, *hidden: str) -> None:
         )
 
 
+def _shot_part(page: Any, name: str, selector: str) -> None:
+    """Save the picture of one part of the page (``selector``) when asked."""
+    where = os.environ.get("QRELAY_CONSOLE_SCREENSHOTS")
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        page.locator(selector).screenshot(path=str(Path(where) / f"{name}.png"))
+
+
 def _row_status(page: Any, url: str, job_id: str) -> str | None:
     page.goto(f"{url}/ui/jobs")
     row = page.locator(f"tr[data-job-id='{job_id}']")
@@ -165,6 +173,22 @@ def test_a_user_watches_a_job_finish_opens_its_histogram_and_cancels_a_queued_jo
 
 
 def test_targets_and_the_coupling_map(stack: Stack, browser: Any) -> None:
+    admin = stack.admin()
+    square = admin.get("/v1/targets/square_qpu").json()
+    for step in range(4):  # a short history: T1 drifts down, one qubit more than the rest
+        qubits = [
+            {**q, "t1_us": (q.get("t1_us") or 100.0) - 6.0 * step - (9.0 * step if i == 0 else 0)}
+            for i, q in enumerate(square["qubits"])
+        ]
+        snapshot = {"qubits": qubits, "gates": square["gates"]}
+        r = admin.post("/v1/targets/square_qpu/calibrations", json=snapshot)
+        assert r.status_code == 201, r.text
+    window = {
+        "starts_at": "2099-06-01T06:00:00Z",
+        "ends_at": "2099-06-01T14:00:00Z",
+        "reason": "cryostat service",
+    }
+    assert admin.post("/v1/targets/square_qpu/maintenance", json=window).status_code == 201
     page = _log_in(browser, stack.url, stack.new_user())
     page.click("nav a[href='/ui/targets']")
     assert page.locator("tr[data-target='aer_simulator'] .status").inner_text() == "available"
@@ -183,7 +207,16 @@ def test_targets_and_the_coupling_map(stack: Stack, browser: Any) -> None:
     assert page.locator(fill.format(worst)).get_attribute("fill") == "#cf222e"
     assert page.locator(fill.format(best)).get_attribute("fill") == "#2ea043"
     assert page.locator("table.calibration tbody tr").first.is_visible()
+    # The history: every snapshot of the week is a row and a point of the T1 chart.
+    history = admin.get("/v1/targets/square_qpu/calibrations").json()["calibrations"]
+    assert page.locator("table.history tbody tr").count() == len(history)
+    chart = page.locator("svg.t1-chart")
+    chart.scroll_into_view_if_needed()
+    assert chart.is_visible()
+    assert chart.locator("circle.point").count() == len(history)
+    assert page.locator("#maintenance tr[data-window]").inner_text().count("cryostat service") == 1
     _shot(page, "target")
+    _shot_part(page, "target-history", "#calibration-history")
     assert page.elsewhere == []
 
 

@@ -7,6 +7,8 @@ The browser walk through the pages is in ``tests/console``.
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -169,6 +171,99 @@ def test_admin_console_pages_change_users_through_the_audited_operations(live: L
     # Users are not admins here either.
     plain = _console(live, live.user().headers["Authorization"].split()[1])
     assert plain.get("/ui/admin/audit").status_code == 403
+
+
+def _cell(page: str, ident: str) -> str:
+    found = re.search(rf'id="{ident}">([^<]*)<', page)
+    assert found is not None, ident
+    return found.group(1).strip()
+
+
+def test_a_job_page_shows_its_calibration_and_estimates(live: Live) -> None:
+    user = live.user()
+    worker = live.worker()
+    c = _console(live, user.headers["Authorization"].split()[1])
+    first = _submit(user, shots=10)
+    task = worker.post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 5}).json()
+    done = {**completed(task["lease_id"], 10), "calibration_id": "cal-console-1"}
+    r = worker.post(f"/v1/worker/tasks/{task['task_id']}/result", json=done)
+    assert r.status_code in (200, 204), r.text
+    page = c.get(f"/ui/jobs/{first}").text
+    assert _cell(page, "calibration") == "cal-console-1"
+    assert user.get(f"/v1/jobs/{first}").json()["calibration_ids"] == ["cal-console-1"]
+
+    # A job that waits behind a measured task has estimates, and the page shows them.
+    waiting = _submit(user, shots=10, tags=["second"])
+    data = user.get(f"/v1/jobs/{waiting}").json()
+    page = c.get(f"/ui/jobs/{waiting}").text
+    assert _cell(page, "calibration") == "—"
+    for field, ident in (
+        ("estimated_start", "estimated-start"),
+        ("estimated_finish", "estimated-finish"),
+    ):
+        if data[field] is None:
+            assert _cell(page, ident) == "—"
+        else:
+            shown = datetime.fromisoformat(data[field]).strftime("%Y-%m-%d %H:%M:%S UTC")
+            assert _cell(page, ident) == shown
+    assert data["estimated_start"] is not None  # one task was measured on this target
+
+
+def _snapshot(info: dict[str, Any], t1: float) -> dict[str, Any]:
+    return {"qubits": [{"t1_us": t1 + q, "readout_error": 0.02} for q in range(info["num_qubits"])]}
+
+
+def test_a_target_page_pages_its_history_and_draws_t1_and_windows(live: Live) -> None:
+    target = "square_qpu"
+    info = live.admin.get(f"/v1/targets/{target}").json()
+    n = info["num_qubits"]
+    posted = []
+    for i in range(21):  # one more than a page of the history table
+        r = live.admin.post(f"/v1/targets/{target}/calibrations", json=_snapshot(info, 50.0 + i))
+        assert r.status_code == 201, r.text
+        posted.append(r.json()["calibration_id"])
+    r = live.admin.post(
+        f"/v1/targets/{target}/maintenance",
+        json={
+            "starts_at": "2099-03-01T08:00:00Z",
+            "ends_at": "2099-03-01T20:00:00Z",
+            "reason": "fridge warm-up",
+        },
+    )
+    assert r.status_code == 201, r.text
+    window = r.json()["window_id"]
+
+    c = _console(live, live.user().headers["Authorization"].split()[1])
+    page = c.get(f"/ui/targets/{target}").text
+    assert f'<tr data-window="{window}"><td>{window}</td><td>2099-03-01 08:00:00 UTC</td>' in page
+    assert "fridge warm-up" in page
+    history = c.get(f"/v1/targets/{target}/calibrations", headers=live.admin.headers).json()
+    everything = [cal["calibration_id"] for cal in history["calibrations"]]
+    shown = re.findall(r'<tr data-calibration="([^"]+)"', page)
+    assert shown == everything[:20]
+    # The chart has one point per snapshot of the range, at the qubits' mean T1.
+    means = [float(m) for m in re.findall(r'class="point" data-t1="([0-9.]+)"', page)]
+    assert len(means) == len(everything)
+    assert means[-21:] == pytest.approx([50.0 + i + (n - 1) / 2 for i in range(21)], abs=0.01)
+    # The next page holds the rest, and marks the target's current snapshot.
+    link = re.search(r'<a rel="next" href="([^"]+)"', page)
+    assert link is not None
+    rest = c.get(link.group(1).replace("&amp;", "&")).text
+    later = re.findall(r'<tr data-calibration="([^"]+)"', rest)
+    assert later == everything[20:]
+    assert f'<tr data-calibration="{posted[-1]}" class="current">' in rest
+
+    future = c.get(f"/ui/targets/{target}", params={"from": "2099-01-01"}).text
+    assert "No calibrations in this range." in future
+    assert "No T1 measured in this range." in future
+    r = c.get(f"/ui/targets/{target}", params={"to": "tomorrow"})
+    assert r.status_code == 422
+    assert "to: expected a date YYYY-MM-DD" in r.text
+    r = c.get(f"/ui/targets/{target}", params={"cursor": "x1"})
+    assert r.status_code == 422
+    assert "cursor" in r.text
+    assert live.admin.delete(f"/v1/targets/{target}/maintenance/{window}").status_code == 204
+    assert "No maintenance windows scheduled." in c.get(f"/ui/targets/{target}").text
 
 
 @pytest.fixture

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from qrelay.payload import GateProperties, QubitProperties, TargetInfo
 from qrelay.qpu.fleet import fleet_device
@@ -77,3 +80,42 @@ def test_coupling_map_is_bounded() -> None:
     drawn = str(svg.coupling_map(_target(n, [(0, 1)], [])))
     assert "<svg" not in drawn
     assert f"more than {svg.MAX_QUBITS} qubits" in drawn
+
+
+def _points(drawn: str) -> list[tuple[float, float, float]]:
+    """(x, y, mean T1) of each point of a T1 chart."""
+    found = re.findall(r'class="point" data-t1="([0-9.]+)" cx="([0-9.]+)" cy="([0-9.]+)"', drawn)
+    return [(float(x), float(y), float(t1)) for t1, x, y in found]
+
+
+def test_t1_chart_draws_the_mean_in_time_order_higher_is_up() -> None:
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    history = [
+        (start, [100.0, 80.0]),
+        (start + timedelta(hours=1), [90.0, None, 70.0]),  # an unmeasured qubit is left out
+        (start + timedelta(hours=3), [60.0, 60.0]),
+    ]
+    drawn = str(svg.t1_history(history))
+    points = _points(drawn)
+    assert [t1 for _, _, t1 in points] == [90.0, 80.0, 60.0]
+    xs = [x for x, _, _ in points]
+    ys = [y for _, y, _ in points]
+    assert xs == sorted(xs)
+    assert xs[2] - xs[1] == pytest.approx(2 * (xs[1] - xs[0]), rel=1e-3)  # time to scale
+    assert ys == sorted(ys)  # falling T1 is drawn lower (larger y)
+    assert 'class="spread"' in drawn
+    assert "100 µs" in drawn
+    assert "60 µs" in drawn
+    assert "2026-12-01 00:00" in drawn
+    assert "2026-12-01 03:00" in drawn
+
+
+def test_t1_chart_is_bounded_and_says_when_there_is_nothing() -> None:
+    start = datetime(2026, 12, 1, tzinfo=UTC)
+    many = [(start + timedelta(minutes=i), [50.0 + i % 7]) for i in range(svg.MAX_POINTS + 50)]
+    assert len(_points(str(svg.t1_history(many)))) == svg.MAX_POINTS
+    assert "No T1 measured" in str(svg.t1_history([(start, [None, None])]))
+    assert "No T1 measured" in str(svg.t1_history([]))
+    one = _points(str(svg.t1_history([(start, [42.0, 42.0])])))  # one snapshot, all equal
+    assert len(one) == 1
+    assert one[0][2] == 42.0

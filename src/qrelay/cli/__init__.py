@@ -20,7 +20,7 @@ from qrelay import logs
 from qrelay.errors import ConfigurationError, QRelayError
 
 #: The modules under ``qrelay.cli`` that contribute subcommands, in help order.
-COMMAND_MODULES = ("client", "serve", "worker", "qpu", "ui")
+COMMAND_MODULES = ("client", "operate", "serve", "worker", "qpu", "ui")
 
 
 def _version() -> str:

@@ -107,12 +107,14 @@ def _transport(args: argparse.Namespace) -> HttpChannel:
     from qrelay.settings import ClientSettings
 
     settings = ClientSettings.load(profile=args.profile, url=args.url, token=token_from(args))
+    # The commands of other groups that send admin requests (``qrelay maintenance``) say
+    # their own name.
+    command = f"qrelay {getattr(args, 'command', None) or 'admin'}"
     if not settings.url:
-        raise ConfigurationError("qrelay admin: give --url (or set QRELAY_URL)")
+        raise ConfigurationError(f"{command}: give --url (or set QRELAY_URL)")
     if settings.token is None:
-        raise ConfigurationError(
-            "qrelay admin: give the administrator's token (--token-file or QRELAY_TOKEN)"
-        )
+        who = "the administrator's" if command == "qrelay admin" else "a"
+        raise ConfigurationError(f"{command}: give {who} token (--token-file or QRELAY_TOKEN)")
     base = settings.url.rstrip("/").removesuffix("/v1")
     origin = settings.source("url")
     check_service_url(base, origin)

@@ -40,7 +40,8 @@ FILTERS = ("target", "status", "tag", "from", "to", "cursor")
 MAX_CIRCUITS_SHOWN = 20
 
 
-def _day(text: str, field: str) -> date:
+def day(text: str, field: str) -> date:
+    """The date ``YYYY-MM-DD`` of a filter (422 naming ``field`` for anything else)."""
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -57,9 +58,9 @@ def job_query(params: dict[str, str]) -> JobQuery:
     if params.get("tag"):
         values["tag"] = params["tag"]
     if params.get("from"):
-        values["submitted_after"] = datetime.combine(_day(params["from"], "from"), time())
+        values["submitted_after"] = datetime.combine(day(params["from"], "from"), time())
     if params.get("to"):
-        end = _day(params["to"], "to") + timedelta(days=1)
+        end = day(params["to"], "to") + timedelta(days=1)
         values["submitted_before"] = datetime.combine(end, time())
     if params.get("cursor"):
         values["cursor"] = params["cursor"]
@@ -145,11 +146,17 @@ def _circuit_view(data: JobData, i: int, submitted: Circuit) -> dict[str, Any]:
 
 
 def _provenance(data: JobData) -> dict[str, object]:
-    """Calibration id, trace id and estimated times, where the job data carries them."""
-    found: dict[str, object] = {}
-    for name in ("calibration_id", "trace_id", "estimated_start", "estimated_finish"):
-        found[name] = getattr(data, name, None)
-    return found
+    """The calibrations the job's results ran under (each once, in circuit order; None
+    before any result), its trace id, and while it waits its estimated start and finish
+    and why the wait is longer than the queue alone."""
+    calibrations = list(dict.fromkeys(c for c in data.calibration_ids if c is not None))
+    return {
+        "calibration_id": ", ".join(calibrations) or None,
+        "trace_id": data.trace_id,
+        "estimated_start": data.estimated_start,
+        "estimated_finish": data.estimated_finish,
+        "queue_note": data.queue_note,
+    }
 
 
 @router.post("/jobs/{job_id}/cancel")

@@ -1,15 +1,18 @@
-"""The console's drawings, made on the server as SVG: a histogram of counts, a coupling map.
+"""The console's drawings, made on the server as SVG: a histogram of counts, a coupling
+map, and a target's T1 over time.
 
-Both are plain SVG text with their labels escaped, sized by a ``viewBox`` so the page's
+All are plain SVG text with their labels escaped, sized by a ``viewBox`` so the page's
 CSS scales them. Inputs are bounded before they are drawn: a histogram shows at most
-:data:`MAX_BARS` outcomes (the most frequent; the rest are summed in one bar) and a
-coupling map at most :data:`MAX_QUBITS` qubits.
+:data:`MAX_BARS` outcomes (the most frequent; the rest are summed in one bar), a
+coupling map at most :data:`MAX_QUBITS` qubits and a T1 chart at most
+:data:`MAX_POINTS` snapshots.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 import numpy as np
 from markupsafe import Markup, escape
@@ -20,6 +23,8 @@ from qrelay.payload import TargetInfo
 MAX_BARS = 48
 #: The most qubits a coupling map is drawn for.
 MAX_QUBITS = 400
+#: The most calibration snapshots one T1 chart draws.
+MAX_POINTS = 500
 #: Iterations of the stress layout of a coupling map.
 _LAYOUT_STEPS = 150
 _LOW = (46, 160, 67)  # green: the best value of the target
@@ -244,3 +249,72 @@ def legend(info: TargetInfo) -> dict[str, str]:
         "pair_low": _fmt(pair[0]) if pair else "unknown",
         "pair_high": _fmt(pair[1]) if pair else "unknown",
     }
+
+
+def t1_history(points: Sequence[tuple[datetime, Sequence[float | None]]]) -> Markup:
+    """T1 over time from ``(taken_at, per-qubit T1 in µs)`` snapshots, oldest first.
+
+    One line, the mean over the qubits, inside a band from the lowest to the highest
+    qubit: a single line stays readable for a device of hundreds of qubits, and the band
+    shows the spread, so one qubit going bad shows as the band's floor dropping.
+    Snapshots without any T1 are skipped; at most :data:`MAX_POINTS` are drawn.
+    """
+    rows = []
+    for taken, t1s in points[:MAX_POINTS]:
+        known = [v for v in t1s if v is not None]
+        if known:
+            rows.append((taken, min(known), sum(known) / len(known), max(known)))
+    if not rows:
+        return _markup(['<p class="muted">No T1 measured in this range.</p>'])
+    width, height, left, top, bottom = 640.0, 220.0, 64.0, 12.0, 190.0
+    right = width - 16.0
+    t0, t1 = rows[0][0].timestamp(), rows[-1][0].timestamp()
+    clock = "%Y-%m-%d %H:%M" if t1 - t0 >= 3600 else "%Y-%m-%d %H:%M:%S"
+    low = min(r[1] for r in rows)
+    high = max(r[3] for r in rows)
+    if high - low < 1e-9:
+        low, high = low * 0.9, high * 1.1 + 1e-9
+
+    def x(at: datetime) -> float:
+        span = t1 - t0
+        return (
+            (left + right) / 2
+            if span <= 0
+            else left + (right - left) * (at.timestamp() - t0) / span
+        )
+
+    def y(value: float) -> float:
+        return bottom - (bottom - top) * (value - low) / (high - low)
+
+    band = [f"{x(r[0]):.1f},{y(r[3]):.1f}" for r in rows]
+    band += [f"{x(r[0]):.1f},{y(r[1]):.1f}" for r in reversed(rows)]
+    mean = " ".join(f"{x(r[0]):.1f},{y(r[2]):.1f}" for r in rows)
+    parts = [
+        (
+            f'<svg class="t1-chart" role="img" viewBox="0 0 {width:.0f} {height:.0f}" '
+            'xmlns="http://www.w3.org/2000/svg" aria-label="T1 over time">'
+        ),
+        f'<line class="axis" x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}"/>',
+        f'<line class="axis" x1="{left}" y1="{top}" x2="{left}" y2="{bottom}"/>',
+        f'<text class="tick" x="{left - 4}" y="{top + 4}" text-anchor="end">{high:.0f} µs</text>',
+        f'<text class="tick" x="{left - 4}" y="{bottom}" text-anchor="end">{low:.0f} µs</text>',
+        f'<text class="tick" x="{left}" y="{bottom + 18}">{rows[0][0]:{clock}}</text>',
+        (
+            f'<text class="tick" x="{right}" y="{bottom + 18}" text-anchor="end">'
+            f"{rows[-1][0]:{clock}}</text>"
+        ),
+        f'<polygon class="spread" points="{" ".join(band)}"/>',
+        f'<polyline class="mean" points="{mean}"/>',
+    ]
+    parts.extend(
+        f'<circle class="point" data-t1="{r[2]:.2f}" cx="{x(r[0]):.1f}" cy="{y(r[2]):.1f}" '
+        f'r="3"><title>{_when(r[0])}: mean T1 {r[2]:.1f} µs (qubits {r[1]:.1f} to '
+        f"{r[3]:.1f})</title></circle>"
+        for r in rows
+    )
+    parts.append("</svg>")
+    return _markup(parts)
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M")
