@@ -38,6 +38,7 @@ from qrelay_qasm.bounds import (
     check_qasm3_text,
     include_refused,
 )
+from qrelay_qasm.dynamic import import_program, needs_translation
 
 if TYPE_CHECKING:
     from qrelay.payload.circuit import Circuit
@@ -212,7 +213,12 @@ def from_qasm3(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            qc = convert(program)
+            if any(needs_translation(node) for node in program.statements):
+                qc = import_program(program, convert)
+            else:
+                qc = convert(program)
+    except ConversionError:
+        raise
     except Exception as exc:
         refused = _NOT_SUPPORTED3.search(str(exc))
         if refused is not None:
