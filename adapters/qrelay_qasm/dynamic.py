@@ -108,18 +108,43 @@ def needs_translation(node: Any) -> bool:
 
 def import_program(program: Any, convert: Callable[[Any], Any]) -> Any:
     """The Qiskit circuit of ``program`` (an ``openqasm3`` AST), ``convert`` being the importer."""
+    blocks = 0
+    for node in program.statements:
+        if needs_translation(node):
+            blocks += _size(node, 1)
+            if blocks > MAX_BLOCKS:
+                raise _located(
+                    node,
+                    f"more than {MAX_BLOCKS} blocks (cases, branches, loop bodies) in switch "
+                    "statements and compound conditions, the limit for one program",
+                )
     return _Translator(convert).circuit([], program.statements, depth=0)
 
 
+def _size(node: Any, depth: int) -> int:
+    """The blocks of ``node`` and of everything in them, refused past :data:`MAX_NESTING`;
+    checked before any block is converted."""
+    if depth > MAX_NESTING:
+        raise _located(node, f"control flow nested deeper than {MAX_NESTING} levels, the limit")
+    blocks = _blocks(node)
+    total = len(blocks)
+    for block in blocks:
+        for inner in block:
+            if _blocks(inner):
+                total += _size(inner, depth + 1)
+                if total > MAX_BLOCKS:
+                    break
+    return total
+
+
 class _Translator:
-    """Reads the statements the importer refuses; counts the blocks it converts."""
+    """Reads the statements the importer refuses, naming their markers apart."""
 
     def __init__(self, convert: Callable[[Any], Any]) -> None:
         from openqasm3 import ast
 
         self.ast = ast
         self.convert = convert
-        self.blocks = 0
         self.markers = 0
 
     def circuit(self, prelude: Sequence[Any], statements: Sequence[Any], *, depth: int) -> Any:
@@ -170,20 +195,9 @@ class _Translator:
         return None
 
     def bodies(self, declared: list[Any], node: Any, depth: int) -> list[Any]:
-        """The circuits of a statement's blocks, each a program of its own."""
-        if depth > MAX_NESTING:
-            raise _located(node, f"control flow nested deeper than {MAX_NESTING} levels, the limit")
-        circuits = []
-        for block in _blocks(node):
-            self.blocks += 1
-            if self.blocks > MAX_BLOCKS:
-                raise _located(
-                    node,
-                    f"more than {MAX_BLOCKS} blocks (cases, branches, loop bodies) in "
-                    "switch statements and compound conditions, the limit for one program",
-                )
-            circuits.append(self.circuit(declared, block, depth=depth))
-        return circuits
+        """The circuits of a statement's blocks, each a program of its own (their number
+        and nesting checked beforehand by :func:`import_program`)."""
+        return [self.circuit(declared, block, depth=depth) for block in _blocks(node)]
 
     def marker(self, declared: list[Any], node: Any, name: str) -> list[Any]:
         """An empty gate's definition and its call on the first qubit: the statement's place."""
@@ -316,7 +330,9 @@ class _Op:
                 return function(self.value(node.lhs), self.value(node.rhs))
         except (TypeError, ValueError) as exc:
             raise _located(node, f"condition: {exc}") from exc
-        raise _located(node, f"condition: {type(node).__name__} is not supported here")
+        operator = getattr(getattr(node, "op", None), "name", None)
+        what = f"operator {operator!r}" if operator else type(node).__name__
+        raise _located(node, f"condition: {what} is not supported in a condition")
 
     def index(self, node: Any) -> Any:
         ast = self.ast
