@@ -224,6 +224,8 @@ class _Translator:
                 out.append(instruction)
                 continue
             node, bodies = found
+            for body in bodies:
+                _share_parameters(body, qc)
             op = _Op(self.ast, names).build(node, bodies)
             width, bits = bodies[0].num_qubits, bodies[0].num_clbits
             try:
@@ -231,6 +233,21 @@ class _Translator:
             except Exception as exc:
                 raise _located(node, f"{_kind(node)}: {exc}") from exc
         return out
+
+
+def _share_parameters(body: Any, qc: Any) -> None:
+    """Bind a block's ``input float`` parameters to the program's of the same name: each
+    conversion makes its own, and one circuit cannot hold two of one name (so they pass
+    through names no OpenQASM identifier can spell)."""
+    from qiskit.circuit import Parameter
+
+    outer = {parameter.name: parameter for parameter in qc.parameters}
+    own = [p for p in body.parameters if p.name in outer and p != outer[p.name]]
+    if not own:
+        return
+    moved = {p: Parameter(f"{p.name} (block)") for p in own}
+    body.assign_parameters(moved, inplace=True)
+    body.assign_parameters({moved[p]: outer[p.name] for p in own}, inplace=True)
 
 
 def _kind(node: Any) -> str:

@@ -303,3 +303,20 @@ def test_a_huge_switch_is_refused_before_any_block_is_converted() -> None:
     cases = " ".join(f"case {n} {{ x q[0]; }}" for n in range(MAX_BLOCKS + 1))
     with pytest.raises(ConversionError, match=rf"line 6, column 1: more than {MAX_BLOCKS} blocks"):
         qrelay_qasm.from_qasm3(_program(f"switch (c) {{ {cases} }}"))
+
+
+def test_input_parameters_in_blocks_are_the_programs() -> None:
+    """Each block is converted on its own; its ``input float`` is the program's one."""
+    text = (
+        'OPENQASM 3.0;\ninclude "stdgates.inc";\ninput float theta;\ninput float phi;\n'
+        "qubit[2] q;\nbit[2] c;\nrx(theta) q[0];\nc[0] = measure q[0];\n"
+        "switch (c) { case 1 { rx(theta) q[1]; if (c[0] || c[1]) { rz(phi) q[0]; } }"
+        " default { ry(theta) q[1]; } }\n"
+    )
+    circuit = qrelay_qasm.from_qasm3(text)
+    assert circuit.parameters == ["phi", "theta"]
+    (switch,) = [inst for inst in circuit.instructions if inst["op"] == "switch"]
+    (case,) = switch["cases"]
+    assert case["body"][0]["params"] == ["theta"]
+    assert case["body"][1]["body"][0]["params"] == ["phi"]
+    assert switch["default"][0]["params"] == ["theta"]
