@@ -28,12 +28,21 @@ from typing import Any, Final
 
 from qrelay.errors import ConversionError
 
-__all__ = ["MAX_BLOCKS", "MAX_NESTING", "import_program", "needs_translation"]
+__all__ = [
+    "MAX_BLOCKS",
+    "MAX_NESTING",
+    "MAX_REPEATED_STATEMENTS",
+    "import_program",
+    "needs_translation",
+]
 
 #: The deepest nesting of statements read here (a ``switch`` in an ``if`` in a ``switch``...).
 MAX_NESTING: Final = 16
 #: The most blocks (cases, defaults, branches, loop bodies) read here in one program.
 MAX_BLOCKS: Final = 256
+#: The most declaration statements (a gate definition with its body) converted again for
+#: the blocks: each block is converted after the declarations before it.
+MAX_REPEATED_STATEMENTS: Final = 10_000
 
 #: A gate name no OpenQASM identifier can spell, so no program's gate can take it.
 _MARKER: Final = "qrelay block {}"
@@ -108,17 +117,43 @@ def needs_translation(node: Any) -> bool:
 
 def import_program(program: Any, convert: Callable[[Any], Any]) -> Any:
     """The Qiskit circuit of ``program`` (an ``openqasm3`` AST), ``convert`` being the importer."""
-    blocks = 0
+    blocks = declarations = repeated = 0
     for node in program.statements:
         if needs_translation(node):
-            blocks += _size(node, 1)
+            size = _size(node, 1)
+            blocks += size
+            repeated += size * declarations
             if blocks > MAX_BLOCKS:
                 raise _located(
                     node,
                     f"more than {MAX_BLOCKS} blocks (cases, branches, loop bodies) in switch "
                     "statements and compound conditions, the limit for one program",
                 )
+            if repeated > MAX_REPEATED_STATEMENTS:
+                raise _located(
+                    node,
+                    f"{_kind(node)}: its blocks would convert the declarations before them "
+                    f"{repeated} "
+                    f"statements in all, past the limit of {MAX_REPEATED_STATEMENTS}; declare "
+                    "fewer gates or use fewer cases",
+                )
+        elif _declares(node):
+            declarations += 1 + len(getattr(node, "body", ()))
     return _Translator(convert).circuit([], program.statements, depth=0)
+
+
+def _declares(node: Any) -> bool:
+    """True for the statements every block is converted after (see :class:`_Translator`)."""
+    from openqasm3 import ast
+
+    kinds = (
+        ast.Include,
+        ast.QubitDeclaration,
+        ast.IODeclaration,
+        ast.QuantumGateDefinition,
+        ast.ClassicalDeclaration,
+    )
+    return isinstance(node, kinds)
 
 
 def _size(node: Any, depth: int) -> int:
@@ -185,14 +220,13 @@ class _Translator:
     def declaration(self, node: Any) -> Any | None:
         """What a block converted after ``node`` must know of it (``None``: nothing)."""
         ast = self.ast
-        kinds = (ast.Include, ast.QubitDeclaration, ast.IODeclaration, ast.QuantumGateDefinition)
-        if isinstance(node, kinds):
-            return node
+        if not _declares(node):
+            return None
         if isinstance(node, ast.ClassicalDeclaration):
             copy = ast.ClassicalDeclaration(node.type, node.identifier)
             copy.span = node.span  # errors in a block name the declaration's line
             return copy
-        return None
+        return node
 
     def bodies(self, declared: list[Any], node: Any, depth: int) -> list[Any]:
         """The circuits of a statement's blocks, each a program of its own (their number

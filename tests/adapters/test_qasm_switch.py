@@ -320,3 +320,22 @@ def test_input_parameters_in_blocks_are_the_programs() -> None:
     assert case["body"][0]["params"] == ["theta"]
     assert case["body"][1]["body"][0]["params"] == ["phi"]
     assert switch["default"][0]["params"] == ["theta"]
+
+
+def test_blocks_after_many_declarations_are_refused_before_any_is_converted() -> None:
+    """Each block is converted after the declarations before it; their product is bounded."""
+    from qrelay_qasm.dynamic import MAX_REPEATED_STATEMENTS
+
+    gates = 2 * MAX_REPEATED_STATEMENTS // (3 * 100)
+    definitions = "".join(f"gate g{n} a {{ h a; x a; }}\n" for n in range(gates))
+    cases = " ".join(f"case {n} {{ g0 q[0]; }}" for n in range(100))
+    text = HEADER + "bit[8] c;\n" + definitions + f"switch (c) {{ {cases} }}\n"
+    line = 5 + gates
+    with pytest.raises(
+        ConversionError, match=rf"line {line}, column 1: switch: .* past the limit of"
+    ):
+        qrelay_qasm.from_qasm3(text)
+    fewer = " ".join(f"case {n} {{ g0 q[0]; }}" for n in range(10))
+    circuit = qrelay_qasm.from_qasm3(text.replace(cases, fewer))
+    (switch,) = [inst for inst in circuit.instructions if inst["op"] == "switch"]
+    assert len(switch["cases"]) == 10
