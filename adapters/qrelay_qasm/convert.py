@@ -34,6 +34,7 @@ from qrelay.payload.circuit import MAX_INSTRUCTIONS, MAX_QUBITS
 from qrelay.payload.limits import InstructionBudget
 from qrelay_qasm.bounds import (
     check_qasm2_source,
+    check_qasm3_nesting,
     check_qasm3_program,
     check_qasm3_text,
     include_refused,
@@ -190,7 +191,8 @@ def from_qasm3(
     ``include`` resolves ``stdgates.inc`` only (Qiskit's importer reads no other file).
     ``max_statements`` bounds the text given to the reference parser, whose time grows
     with the number of statements and faster than the length of one, before it starts
-    (see :func:`~qrelay_qasm.bounds.check_qasm3_text`). The program's
+    (see :func:`~qrelay_qasm.bounds.check_qasm3_text`); so does the nesting of braces and
+    parentheses, always (:func:`~qrelay_qasm.bounds.check_qasm3_nesting`). The program's
     size is then checked, as for :func:`from_qasm2`, before and while it is expanded.
     """
     _qiskit()
@@ -202,6 +204,7 @@ def from_qasm3(
     budget = _budget(budget)
     if max_statements is not None:
         check_qasm3_text(_COMMENTS.sub("", text), max_statements)
+    check_qasm3_nesting(text)
     try:
         with warnings.catch_warnings():
             # the reference parser warns about its own ANTLR runtime version; not ours to fix

@@ -339,3 +339,21 @@ def test_blocks_after_many_declarations_are_refused_before_any_is_converted() ->
     circuit = qrelay_qasm.from_qasm3(text.replace(cases, fewer))
     (switch,) = [inst for inst in circuit.instructions if inst["op"] == "switch"]
     assert len(switch["cases"]) == 10
+
+
+def test_nesting_too_deep_to_parse_is_refused_before_parsing() -> None:
+    """The reference parser recurses per level; past the bound the answer names the place
+    instead of Python's recursion limit. Braces in comments do not count."""
+    from qrelay_qasm.bounds import MAX_PARSE_NESTING
+
+    deep = "switch (c) { case 0 { " * 300 + "x q[0];" + " } }" * 300
+    column = 1 + len("switch (c) { case 0 { ") * (MAX_PARSE_NESTING // 2) + len("switch (c) ")
+    with pytest.raises(
+        ConversionError, match=rf"line 6, column {column}: '\{{' nests deeper than 64 levels"
+    ):
+        qrelay_qasm.from_qasm3(_program(deep))
+    parens = "if (" + "(" * 100 + "c[0]" + ")" * 100 + ") { x q[0]; }"
+    with pytest.raises(ConversionError, match=r"line 6, column 68: '\(' nests deeper than"):
+        qrelay_qasm.from_qasm3(_program(parens))
+    commented = _program("// " + "{" * 100 + "\n/* " + "(" * 100 + " */ x q[0];")
+    assert [inst["op"] for inst in qrelay_qasm.from_qasm3(commented).instructions][-1] == "x"
