@@ -27,6 +27,7 @@ __all__ = [
     "MAX_DEFINITION_COPIES",
     "STANDARD_INCLUDES",
     "check_qasm2_source",
+    "check_qasm3_nesting",
     "check_qasm3_program",
     "check_qasm3_text",
     "include_refused",
@@ -46,11 +47,18 @@ MAX_DEFINITION_COPIES: Final = 10_000
 MAX_STATEMENT_CHARS: Final = 8_192
 AVERAGE_STATEMENT_CHARS: Final = 32
 
+#: The deepest nesting of braces, and of parentheses, the reference parser is given: it
+#: recurses a few frames per level (a ``switch`` case about ten), so past Python's
+#: recursion limit a deeper program would fail with no location.
+MAX_PARSE_NESTING: Final = 64
+
 #: A ``ctrl @`` modifier on a defined gate makes Qiskit synthesise a controlled copy of
 #: the gate's definition, several instructions for each one; this is their bound here.
 _CONTROL_FACTOR: Final = 16
 
 _LINE_COMMENT: Final = re.compile(r"//[^\n]*")
+_ANY_COMMENT: Final = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+_NOT_NEWLINE: Final = re.compile(r"[^\n]")
 _REGISTER2: Final = re.compile(r"\b(qreg|creg)\s+([A-Za-z_]\w*)\s*\[\s*(\d+)\s*\]")
 _GATE_BODY2: Final = re.compile(r"\{[^{}]*\}")
 _TOKEN2: Final = re.compile(r";|([A-Za-z_]\w*)(\s*\[)?")
@@ -189,6 +197,29 @@ def check_qasm3_text(text: str, max_statements: int) -> None:
                 location=("statements",),
             )
         start = end + 1
+
+
+def check_qasm3_nesting(text: str) -> None:
+    """Refuse OpenQASM 3 text whose braces or parentheses nest deeper than
+    :data:`MAX_PARSE_NESTING`, naming the line and column of the first one too deep.
+
+    Comments are blanked (their newlines kept, so lines and columns stay the text's).
+    """
+    body = _ANY_COMMENT.sub(lambda match: _NOT_NEWLINE.sub(" ", match.group()), text)
+    depth = {"{": 0, "(": 0}
+    closing = {"}": "{", ")": "("}
+    for offset, char in enumerate(body):
+        if char in depth:
+            depth[char] += 1
+            if depth[char] > MAX_PARSE_NESTING:
+                line, column = _line_of(body, offset)
+                raise ConversionError(
+                    f"OpenQASM 3, line {line}, column {column}: {char!r} nests deeper than "
+                    f"{MAX_PARSE_NESTING} levels, the limit for one program",
+                    location=("line", line, "column", column),
+                )
+        elif char in closing:
+            depth[closing[char]] = max(0, depth[closing[char]] - 1)
 
 
 def check_qasm3_program(program: Any, budget: InstructionBudget, max_qubits: int) -> None:

@@ -10,6 +10,9 @@ Parsers (their speeds: "Design measurements" in ``docs/performance.md``):
   native ``loads_experimental`` is much faster but, in Qiskit 2.x, refuses ``input float``
   declarations and gate definitions in the file, and reports parse errors by printing
   them instead of raising them with a location, so it cannot serve here yet.
+  What the importer refuses, ``switch`` and conditions with ``&&``, ``||``, ``!`` or
+  comparisons other than ``==``, is read by :mod:`qrelay_qasm.dynamic`, which leaves the
+  rest to the importer.
 
 Reading is bounded (see :mod:`qrelay_qasm.bounds`): ``include`` resolves ``qelib1.inc`` /
 ``stdgates.inc`` and, only when the caller names directories (``include_dirs``, e.g. the
@@ -34,10 +37,12 @@ from qrelay.payload.circuit import MAX_INSTRUCTIONS, MAX_QUBITS
 from qrelay.payload.limits import InstructionBudget
 from qrelay_qasm.bounds import (
     check_qasm2_source,
+    check_qasm3_nesting,
     check_qasm3_program,
     check_qasm3_text,
     include_refused,
 )
+from qrelay_qasm.dynamic import import_program, needs_translation
 
 if TYPE_CHECKING:
     from qrelay.payload.circuit import Circuit
@@ -189,7 +194,8 @@ def from_qasm3(
     ``include`` resolves ``stdgates.inc`` only (Qiskit's importer reads no other file).
     ``max_statements`` bounds the text given to the reference parser, whose time grows
     with the number of statements and faster than the length of one, before it starts
-    (see :func:`~qrelay_qasm.bounds.check_qasm3_text`). The program's
+    (see :func:`~qrelay_qasm.bounds.check_qasm3_text`); so does the nesting of braces and
+    parentheses, always (:func:`~qrelay_qasm.bounds.check_qasm3_nesting`). The program's
     size is then checked, as for :func:`from_qasm2`, before and while it is expanded.
     """
     _qiskit()
@@ -201,6 +207,7 @@ def from_qasm3(
     budget = _budget(budget)
     if max_statements is not None:
         check_qasm3_text(_COMMENTS.sub("", text), max_statements)
+    check_qasm3_nesting(text)
     try:
         with warnings.catch_warnings():
             # the reference parser warns about its own ANTLR runtime version; not ours to fix
@@ -212,7 +219,12 @@ def from_qasm3(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            qc = convert(program)
+            if any(needs_translation(node) for node in program.statements):
+                qc = import_program(program, convert)
+            else:
+                qc = convert(program)
+    except ConversionError:
+        raise
     except Exception as exc:
         refused = _NOT_SUPPORTED3.search(str(exc))
         if refused is not None:

@@ -175,10 +175,36 @@ def test_repeat_until_success_agrees_in_three_languages() -> None:
     assert abs(ours - _cirq_itself(_cirq_rus(), 4)) < 0.03
 
 
-def test_an_and_of_two_bits_agrees_in_qiskit_and_cirq() -> None:
+QASM_AND = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[3] q;
+bit[2] c;
+bit[1] out;
+h q[0];
+ry(2.1) q[1];
+c[0] = measure q[0];
+c[1] = measure q[1];
+if (c[0] && c[1]) { x q[2]; }
+out[0] = measure q[2];
+"""
+
+
+def test_an_and_of_two_bits_agrees_in_three_languages() -> None:
     qiskit = _p_out(from_qiskit(_qiskit_and()), 1)
+    qasm = _p_out(qrelay_qasm.from_qasm3(QASM_AND), 4)
     ours = _p_out(from_cirq(_cirq_and()), 2)
     assert abs(ours - _cirq_itself(_cirq_and(), 3)) < 0.03
     expected = 0.5 * float(np.sin(1.05) ** 2)
-    assert abs(qiskit - expected) < 0.03
-    assert abs(ours - expected) < 0.03
+    for value in (qiskit, qasm, ours):
+        assert abs(value - expected) < 0.03
+
+
+def test_teleportation_with_switch_agrees_with_if() -> None:
+    """The OpenQASM 3 teleport with its corrections in a ``switch`` on both bits."""
+    corrections = "if (m[1] == true) { x q[2]; }\nif (m[0] == true) { z q[2]; }\n"
+    switch = "switch (m) { case 1 { z q[2]; } case 2 { x q[2]; } case 3 { x q[2]; z q[2]; } }\n"
+    assert corrections in QASM_TELEPORT
+    qasm = _p_out(qrelay_qasm.from_qasm3(QASM_TELEPORT.replace(corrections, switch)), 5)
+    qiskit = _p_out(from_qiskit(_qiskit_teleport()), 1)
+    assert abs(qasm - qiskit) < 0.03
+    assert abs(qasm - float(np.sin(0.75) ** 2)) < 0.03

@@ -65,6 +65,33 @@ def test_run_takes_openqasm_3_control_flow(
     assert answer["counts"] == {"0 1": 50}  # flag, then out
 
 
+SWITCH_QASM = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[3] q;
+bit[2] c;
+bit[2] out;
+x q[0];
+c[0] = measure q[0];
+c[1] = measure q[1];
+switch (c) { case 1 { x q[1]; } case 2, 3 { h q[1]; } default { h q[2]; } }
+if (c[0] && !c[1] || c > 2) { x q[2]; }
+out[0] = measure q[1];
+out[1] = measure q[2];
+"""
+
+
+def test_run_takes_openqasm_3_switch_and_compound_conditions(
+    stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """c reads 1: the switch takes case 1 and the condition holds, so both outs read 1."""
+    path = tmp_path / "switch.qasm"
+    path.write_text(SWITCH_QASM, encoding="utf-8")
+    argv = ["run", str(path), "-t", "aer_simulator", "--shots", "50", "--json", "--no-progress"]
+    assert main(argv) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["counts"] == {"01 11": 50}  # c, then out
+
+
 def test_run_refuses_a_missing_file(stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "no-such-file.qasm"]) == 1
     assert "no-such-file.qasm" in capsys.readouterr().err
