@@ -426,7 +426,9 @@ def expanded_count(qc: QuantumCircuit, limit: int, *, max_depth: int = 64) -> in
                 if name in CONTROL_NAMES:
                     op = ci.operation
                     times = len(op.params[0]) if name == "for_loop" else 1
-                    total += times * sum(size_of(block.data, depth + 1) for block in op.blocks)
+                    # break, continue and store are control ops without blocks
+                    blocks = getattr(op, "blocks", ())
+                    total += times * sum(size_of(block.data, depth + 1) for block in blocks)
             else:
                 op = ci.operation
                 key = (name, op.num_qubits, op.num_clbits)

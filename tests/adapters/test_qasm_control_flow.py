@@ -97,3 +97,21 @@ def test_switch_and_expressions_are_written() -> None:
     text = text[: text.index("switch_dummy =")] + text[text.index("if (") :]
     (branch,) = [inst for inst in qrelay_qasm.from_qasm3(text).instructions if inst["op"] == "if"]
     assert branch["test"]["op"] == "logic_and"
+
+
+def test_a_loop_that_breaks_or_continues_is_read_and_counted() -> None:
+    """break and continue are control ops without blocks of their own: the instruction
+    count that bounds the import reads past them."""
+    text = """OPENQASM 3.0;
+include "stdgates.inc";
+qubit[1] q;
+bit[1] c;
+c[0] = measure q[0];
+while (c[0] == false) { h q[0]; c[0] = measure q[0]; break; }
+for int i in [0:2] { x q[0]; continue; }
+"""
+    circuit = qrelay_qasm.from_qasm3(text)
+    ops = [inst["op"] for inst in circuit.instructions]
+    assert ops == ["measure", "while", "for"]
+    assert [inst["op"] for inst in circuit.instructions[1]["body"]] == ["h", "measure", "break"]
+    assert [inst["op"] for inst in circuit.instructions[2]["body"]] == ["x", "continue"]
