@@ -51,6 +51,9 @@ def simulate_together(
         except QRelayError as exc:
             log.info("%d tasks on %s: run one by one (%s)", len(group), target, exc)
             continue
+        except Exception:  # a plugin's own error: each task meets it again and reports it
+            log.exception("%d tasks on %s: run one by one", len(group), target)
+            continue
         if len(readouts) != len(group):
             log.warning(
                 "driver of %s gave %d results for %d tasks", target, len(readouts), len(group)
