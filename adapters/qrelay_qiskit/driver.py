@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from qrelay.errors import PayloadError
 from qrelay.payload import Circuit, Readout, SimMethod, TargetInfo, WorkerTask
+from qrelay.payload.lowering import needs_lowering
 from qrelay.payload.run_options import RunOptions
 from qrelay.plugins import TaskContext
 
@@ -106,3 +108,46 @@ class AerDriver:
                 f"most {self.info.num_qubits}"
             )
         return simulate(task, circuit, self.info, shared_engine(), ctx.max_threads)
+
+    def execute_many(
+        self, tasks: Sequence[WorkerTask], circuits: Sequence[Circuit], ctx: TaskContext
+    ) -> list[list[Readout]]:
+        """Simulate several tasks at once: one readout list per task, as :meth:`execute`
+        gives each.
+
+        Ideal tasks without bindings go to the engine together (one Aer run of their
+        circuits, see :meth:`~qrelay_qiskit.engine.AerEngine.run_many`), each with its own
+        seed; any other task is an :meth:`execute` of its own.
+        """
+        from qrelay_qiskit.engine import Sample
+
+        engine = shared_engine()
+        out: list[list[Readout]] = [[] for _ in tasks]
+        together: list[int] = []
+        for i, (task, circuit) in enumerate(zip(tasks, circuits, strict=True)):
+            if _plain_shots(task, circuit) and circuit.num_qubits <= self.info.num_qubits:
+                together.append(i)
+            else:
+                out[i] = self.execute(task, circuit, ctx)
+        if together and not ctx.check_cancelled():
+            samples = [
+                Sample(circuits[i], RunOptions.of(tasks[i]).shots, tasks[i].seed())
+                for i in together
+            ]
+            for i, readouts in zip(
+                together, engine.run_many(samples, max_threads=ctx.max_threads), strict=True
+            ):
+                out[i] = readouts
+        return out
+
+
+def _plain_shots(task: WorkerTask, circuit: Circuit) -> bool:
+    """Whether ``task`` is ideal shots of ``circuit`` with no bindings, integer readout,
+    and no loop to lower (whose bound is the target's)."""
+    return (
+        circuit.observables is None
+        and not needs_lowering(circuit)
+        and task.bindings is None
+        and task.sim_method != SimMethod.NOISE_SIM
+        and RunOptions.of(task).meas_level == 2
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -31,8 +32,9 @@ from qrelay_qiskit.sampling import FinalMeasurements, final_measurements
 
 log = logging.getLogger(__name__)
 
-#: How many converted circuits the engine remembers (keyed by their JSON).
-_CONVERTED_CACHE: Final = 64
+#: How many converted circuits the engine remembers (keyed by their JSON): both forms
+#: (as given, and saving probabilities) of every circuit of a job of 256 small ones.
+_CONVERTED_CACHE: Final = 512
 #: Up to this many qubits an ideal run takes Aer's ``statevector`` method rather than
 #: what ``automatic`` picks. For a Clifford circuit ``automatic`` picks ``stabilizer``,
 #: which simulates every shot; the state vector is sampled once. With 1,000 shots the
@@ -53,6 +55,8 @@ class AerEngine:
         self._converted: OrderedDict[str, Any] = OrderedDict()
         self._supported_names: set[str] | None = None
         self._rng = np.random.default_rng()
+        #: How many Aer runs the engine has made (a list of circuits run together is one).
+        self.aer_runs = 0
 
     # ------------------------------------------------------------------ conversion
     def to_qiskit(
@@ -279,11 +283,72 @@ class AerEngine:
         probabilities = np.stack([e["data"]["probabilities"] for e in experiments])
         if len(probabilities) != (rows if binds else 1):
             raise DeviceError(f"Aer returned {len(probabilities)} results for {rows} rows")
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
-        drawn = rng.multinomial(
-            shots, np.broadcast_to(probabilities, (rows, len(probabilities[0])))
+        return _sample(
+            circuit.num_clbits,
+            final,
+            probabilities=probabilities,
+            shots=shots,
+            rows=rows,
+            rng=rng,
         )
-        return shots_from_outcomes(circuit.num_clbits, drawn, final.outcome_values(), shots, rng)
+
+    def run_many(
+        self, samples: Sequence[Sample], *, max_threads: int | None = None
+    ) -> list[list[Readout]]:
+        """Ideal runs of several circuits (no bindings), one readout each.
+
+        The circuits that :meth:`run` would sample from their probabilities (ideal, on
+        the state vector, measuring last) go to Aer together, as one run of the list;
+        each is then drawn with its own seed, so its readout equals the one :meth:`run`
+        gives it alone. Any other circuit is a :meth:`run` of its own.
+        """
+        out: list[list[Readout]] = [[] for _ in samples]
+        drawn: list[tuple[int, FinalMeasurements]] = []
+        for i, sample in enumerate(samples):
+            final = self._sampled(sample.circuit)
+            if final is None:
+                out[i] = self.run(
+                    sample.circuit, shots=sample.shots, seed=sample.seed, max_threads=max_threads
+                )
+            else:
+                drawn.append((i, final))
+        if not drawn:
+            return out
+        options: dict[str, Any] = {"method": "statevector"}
+        if max_threads is not None:
+            options["max_parallel_threads"] = max_threads
+        qcs = [self.to_qiskit(samples[i].circuit, final) for i, final in drawn]
+        experiments = self._experiments(qcs, 1, None, options)
+        if len(experiments) != len(qcs):
+            raise DeviceError(f"Aer returned {len(experiments)} results for {len(qcs)} circuits")
+        for (i, final), experiment in zip(drawn, experiments, strict=True):
+            sample = samples[i]
+            if sample.shots < 1:
+                raise PayloadError(f"shots: {sample.shots} is not a positive number")
+            probabilities = np.asarray(experiment["data"]["probabilities"], dtype=float)[None]
+            bits = _sample(
+                sample.circuit.num_clbits,
+                final,
+                probabilities=probabilities,
+                shots=sample.shots,
+                rows=1,
+                rng=self._shuffler(sample.seed),
+            )
+            out[i] = _readouts(sample.circuit, bits)
+        return out
+
+    def _sampled(self, circuit: Circuit) -> FinalMeasurements | None:
+        """The final measurements of ``circuit`` when an ideal :meth:`run` of it without
+        bindings samples them from its probabilities (see :meth:`_draw`), else ``None``."""
+        if needs_lowering(circuit):
+            return None
+        small = self._method == "automatic" and circuit.num_qubits <= _SMALL
+        if not (small or self._method == "statevector"):
+            return None
+        final = final_measurements(circuit)
+        if final is None or not final.fits(1) or self.to_qiskit(circuit).parameters:
+            return None
+        return final
 
     def _execute(
         self,
@@ -303,11 +368,15 @@ class AerEngine:
         parameter_binds: list[dict[Any, list[float]]] | None,
         options: dict[str, Any],
     ) -> list[dict[str, Any]]:
-        """One Aer run; the output of each experiment (one per parameter point)."""
+        """One Aer run of ``qc`` (a circuit, or a list of them); the output of each
+        experiment (one per circuit and parameter point)."""
+        with self._lock:
+            self.aer_runs += 1
         try:
             output = run_public(self._simulator, qc, shots, parameter_binds, options)
         except Exception as exc:  # Aer raises its own errors and plain ones alike
-            raise DeviceError(f"Aer could not run circuit {qc.name!r}: {exc}") from exc
+            what = f"{len(qc)} circuits" if isinstance(qc, list) else f"circuit {qc.name!r}"
+            raise DeviceError(f"Aer could not run {what}: {exc}") from exc
         if not output.get("success"):
             raise DeviceError(f"Aer failed: {output.get('status')}")
         experiments: list[dict[str, Any]] = output["results"]
@@ -315,6 +384,31 @@ class AerEngine:
             if not experiment.get("success"):
                 raise DeviceError(f"Aer failed: {experiment.get('status')}")
         return experiments
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One circuit of :meth:`AerEngine.run_many`: sampled ``shots`` times, seeded by ``seed``."""
+
+    circuit: Circuit
+    shots: int
+    seed: int | None = None
+
+
+def _sample(
+    width: int,
+    final: FinalMeasurements,
+    *,
+    probabilities: npt.NDArray[np.float64],
+    shots: int,
+    rows: int,
+    rng: np.random.Generator,
+) -> Shots:
+    """``rows x shots`` shots drawn from the measured qubits' ``probabilities`` (one row of
+    them, or one per row), normalised first."""
+    probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
+    drawn = rng.multinomial(shots, np.broadcast_to(probabilities, (rows, len(probabilities[0]))))
+    return shots_from_outcomes(width, drawn, final.outcome_values(), shots, rng)
 
 
 def _parameter_binds(params: list[Any], bindings: Bindings | None) -> list[dict[Any, list[float]]]:

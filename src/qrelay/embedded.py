@@ -207,8 +207,9 @@ class _BriefJobs:
     """The embedded workers as the client channel's ``BriefRunner``.
 
     A job of small simulations (see :meth:`qrelay.worker.Worker.brief`) is run by its
-    target's worker object on the thread that submitted it, circuit after circuit,
-    through the same leases, processing and results as in the worker's own thread.
+    target's worker object on the thread that submitted it, its circuits simulated
+    together (see :meth:`qrelay.worker.Worker.process_many`), through the same leases,
+    processing and results as in the worker's own thread.
     """
 
     def __init__(self, stack: EmbeddedStack) -> None:
@@ -237,9 +238,9 @@ class _BriefJobs:
         )
         return api.principal() if brief else None
 
-    def run(self, task: WorkerTask) -> None:
-        worker, _api = self._stack._by_target[task.target]
-        worker.process(task)
+    def run(self, tasks: list[WorkerTask]) -> None:
+        worker, _api = self._stack._by_target[tasks[0].target]
+        worker.process_many(tasks)
 
 
 # ---------------------------------------------------------------------- state

@@ -8,7 +8,7 @@ Qiskit Aer or Cirq without importing either.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -77,6 +77,25 @@ class DeviceDriver(Protocol):
 
         Returns one readout per row of ``task.bindings`` (one readout when there are none).
         Raises ``DeviceError`` (or ``PayloadError`` for a program the device refuses).
+        """
+        ...
+
+
+@runtime_checkable
+class BatchDriver(Protocol):
+    """A driver that also runs several tasks of its target in one call (optional).
+
+    A worker holding several small tasks at once (the circuits of one job) hands them
+    over together, so a simulator runs them as one engine call rather than one each.
+    """
+
+    def execute_many(
+        self, tasks: Sequence[WorkerTask], circuits: Sequence[Circuit], ctx: TaskContext
+    ) -> list[list[Readout]]:
+        """:meth:`DeviceDriver.execute` of each task with its circuit, in order.
+
+        A task's readouts are what ``execute`` gives it alone (seeded alike). Raises as
+        ``execute`` does; the worker then runs the tasks one by one.
         """
         ...
 

@@ -207,6 +207,56 @@ def test_a_list_of_small_circuits_is_one_job_run_where_it_was_submitted(stack: A
         assert counts == [{"10": 20}, {"10" * 7: 20}]
 
 
+def test_a_seeded_list_is_one_engine_run_and_reads_as_its_circuits_one_by_one(
+    stack: Any,
+) -> None:
+    """The brief circuits of one job are simulated in one Aer run; circuit ``i`` of a job
+    seeded ``s`` reads exactly as that circuit alone in a job seeded ``s + i``."""
+    from qrelay.payload import Circuit, CircuitStatus
+    from qrelay_qiskit.driver import shared_engine
+
+    def rotated(i: int) -> Circuit:
+        return Circuit.model_validate(
+            {
+                "num_qubits": 2,
+                "registers": [{"name": "m", "size": 2}],
+                "instructions": [
+                    {"op": "ry", "qubits": [0], "params": [0.2 + 0.1 * i]},
+                    {"op": "cx", "qubits": [0, 1]},
+                    {"op": "rx", "qubits": [1], "params": [0.4]},
+                    {"op": "measure", "qubits": [0], "clbits": [0]},
+                    {"op": "measure", "qubits": [1], "clbits": [1]},
+                ],
+            }
+        )
+
+    assert stack.wait_ready(60)
+    circuits = [rotated(i) for i in range(30)]
+    with Client() as client:
+        client.submit(NewJob(target="aer_simulator", circuits=[flip(2)], shots=5)).result(
+            timeout=60
+        )  # the worker and its engine are up
+        engine = shared_engine()
+        before = engine.aer_runs
+        job = client.submit(
+            NewJob(target="aer_simulator", circuits=circuits, shots=300, options={"seed": 7})
+        )
+        assert job.ended is not None
+        assert job.ended.statuses == [CircuitStatus.COMPLETED] * len(circuits)
+        assert engine.aer_runs == before + 1
+        together = job.result(timeout=60).readouts
+        alone = [
+            client.submit(
+                NewJob(target="aer_simulator", circuits=[c], shots=300, options={"seed": 7 + i})
+            )
+            .result(timeout=60)
+            .readouts[0]
+            for i, c in enumerate(circuits)
+        ]
+    assert together == alone
+    assert len({str(r[0].counts()) for r in together}) > 1  # type: ignore[index]
+
+
 def test_errors_in_process_are_the_errors_over_http(stack: Any) -> None:
     """The in-process channel raises what a client over HTTP would: same class, code and
     message naming the field; a refused job changes nothing."""

@@ -176,3 +176,27 @@ def test_both_simulators_read_the_noise_spec_alike(info: TargetInfo) -> None:
     task = task_for(ghz(2), sim_method="noise-sim", options={"noise": {"readout_error": True}})
     with pytest.raises(PayloadError, match=r"options\.noise\.readout_error"):
         _driver(info).execute(task, task.circuit, TaskContext(task=task))
+
+
+def test_tasks_simulated_together_read_as_alone_and_a_refused_batch_runs_none() -> None:
+    """The Aer driver takes a job's tasks in one call (``BatchDriver``); each task's
+    readouts are what it gets alone, seeded alike. A batch with a task the driver refuses
+    (too wide for the target) prepares nothing: every task then runs and reports alone."""
+    from qrelay.plugins import BatchDriver
+    from qrelay.worker.batch import simulate_together
+
+    small = TargetInfo(name="aer_simulator", driver="aer", simulator=True, num_qubits=4)
+    driver = _driver(small)
+    assert isinstance(driver, BatchDriver)
+    tasks = [
+        task_for(c, shots=300, options={"seed": 11}, task_id=f"t{i}", circuit_index=i)
+        for i, c in enumerate([mixed(), ghz(3), ghz(4), mixed()])
+    ]
+    ran = simulate_together(tasks, lambda _name: small, lambda _info: driver)
+    assert sorted(ran) == ["t0", "t1", "t2", "t3"]
+    for task in tasks:
+        assert ran[task.task_id] == driver.execute(task, task.circuit, TaskContext(task=task))
+    wide = task_for(ghz(6), shots=300, task_id="t4", circuit_index=4)
+    assert simulate_together([*tasks, wide], lambda _name: small, lambda _info: driver) == {}
+    with pytest.raises(PayloadError, match="6 qubits"):
+        driver.execute(wide, wide.circuit, TaskContext(task=wide))

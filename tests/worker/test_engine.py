@@ -348,3 +348,51 @@ def test_exact_values_are_ideal_only() -> None:
     info = fleet_device("heavyhex_qpu")
     with pytest.raises(PayloadError, match="observables: exact expectation values are ideal"):
         simulate(task, circuit, info, AerEngine())
+
+
+def _small(i: int) -> Circuit:
+    """Circuit ``i`` of a job of small ones: rotations that differ from circuit to circuit."""
+    return Circuit(
+        num_qubits=3,
+        registers=[{"name": "a", "size": 1}, {"name": "b", "size": 2}],
+        instructions=[
+            {"op": "ry", "qubits": [0], "params": [0.1 + 0.05 * i]},
+            {"op": "h", "qubits": [1]},
+            {"op": "cx", "qubits": [1, 2]},
+            {"op": "rx", "qubits": [2], "params": [0.3 * i]},
+            {"op": "measure", "qubits": [0], "clbits": [0]},
+            {"op": "measure", "qubits": [1], "clbits": [1]},
+            {"op": "measure", "qubits": [2], "clbits": [2]},
+        ],
+    )
+
+
+def test_many_circuits_are_one_aer_run_and_read_as_one_by_one() -> None:
+    """``run_many`` sends the circuits that sample their final measurements to Aer in one
+    run; seeded, each readout is the one a run of that circuit alone gives. A circuit
+    that measures mid-way (shot by shot in Aer) is a run of its own."""
+    from qrelay_qiskit.engine import Sample
+
+    engine = AerEngine()
+    midway = Circuit(
+        num_qubits=2,
+        registers=[{"name": "m", "size": 2}],
+        instructions=[
+            {"op": "h", "qubits": [0]},
+            {"op": "measure", "qubits": [0], "clbits": [0]},
+            {"op": "cx", "qubits": [0, 1]},
+            {"op": "measure", "qubits": [1], "clbits": [1]},
+        ],
+    )
+    samples = [Sample(_small(i), 200, 1234 + i) for i in range(20)]
+    samples.insert(7, Sample(midway, 100, 99))
+    before = engine.aer_runs
+    together = engine.run_many(samples, max_threads=1)
+    assert engine.aer_runs == before + 2  # the twenty together, the mid-way one alone
+    alone = [engine.run(s.circuit, shots=s.shots, seed=s.seed, max_threads=1) for s in samples]
+    assert together == alone
+    assert len(together) == 21
+    midway_counts = together[7][0].counts()
+    assert set(midway_counts) <= {"00", "11"}
+    assert sum(midway_counts.values()) == 100
+    assert all(len(readouts) == 1 for readouts in together)

@@ -105,8 +105,8 @@ class BriefRunner(Protocol):
         its task is leased to that worker as the job is stored. None: queue it."""
         ...
 
-    def run(self, task: WorkerTask) -> None:
-        """Run the leased task to its result, as its worker would."""
+    def run(self, tasks: list[WorkerTask]) -> None:
+        """Run the leased tasks (one job's) to their results, as their worker would."""
         ...
 
 
@@ -164,8 +164,7 @@ class LocalChannel:
         try:
             # The result that ends the job sends it along (see ``Store.post_result``).
             with self._rt.notifier.subscribe([f"job:{job_id}"]) as ended:
-                for task in tasks:
-                    runner.run(task)
+                runner.run(tasks)
         except Exception:  # the leases left run out and a worker runs those tasks again
             log.exception("job %s: running it here failed; a worker retries it", job_id)
             return sent.response.encode()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -48,6 +48,7 @@ from qrelay.payload.workload import small_simulation
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.runtime import tracing
 from qrelay.worker.api import WorkerChannel
+from qrelay.worker.batch import simulate_together
 from qrelay.worker.capabilities import check_capabilities
 from qrelay.worker.heartbeat import Heartbeat, Pulse
 from qrelay.worker.isolation import DriverProcess, runs_inline
@@ -135,6 +136,8 @@ class TaskProcessor:
         self._pulse = Pulse()
         self._execution_ids: dict[str, str] = {}
         self._states: dict[str, CircuitStatus] = {}
+        #: Readouts of brief tasks simulated together (see :meth:`process_many`).
+        self._ran: dict[str, list[Readout]] = {}
         self.tasks_done = 0
         #: Called with (task, outcome, seconds) as each task ends: its final status, or
         #: ``lease_lost`` (see :mod:`qrelay.worker.metrics`).
@@ -183,6 +186,22 @@ class TaskProcessor:
                 target=task.target,
             )
             return self._run_task(task, lease_next=lease_next)
+
+    def process_many(self, tasks: Sequence[WorkerTask]) -> None:
+        """Process leased tasks (the circuits of one job) one after the other.
+
+        The brief ones are simulated together first, one driver call per target (see
+        :mod:`qrelay.worker.batch`); each task is then processed as :meth:`process`
+        does, its result posted under its own lease.
+        """
+        brief = [task for task in tasks if self._brief(task)]
+        self._ran.update(simulate_together(brief, self.target_info, self.driver))
+        try:
+            for task in tasks:
+                self.process(task)
+        finally:
+            for task in brief:
+                self._ran.pop(task.task_id, None)
 
     def _run_task(
         self, task: WorkerTask, *, lease_next: tuple[list[str], float] | None = None
@@ -330,6 +349,9 @@ class TaskProcessor:
         """Run on the target's driver: in the child process when ``isolated`` (a big
         simulation, see :meth:`_isolated`), here otherwise."""
         with tracing.span("qrelay.worker.execute", driver=info.driver, isolated=isolated):
+            ran = None if isolated else self._ran.pop(task.task_id, None)
+            if ran is not None:  # simulated together with its job's other circuits
+                return ran
             if isolated:
                 return self._process.execute(info, task, circuit, ctx, config=self.driver_config)
             if self.isolate and info.simulator:
