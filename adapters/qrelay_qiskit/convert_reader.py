@@ -46,11 +46,12 @@ def from_qiskit(
     Gates without an op are decomposed through their Qiskit definitions; a parameter-free
     opaque gate becomes a ``unitary``. Raises :class:`ConversionError` naming the
     instruction index and name of what cannot be converted. Instruction labels are not
-    carried (reading them costs as much as the rest of the conversion).
+    carried.
 
-    ``validate=False`` skips the payload's own validation pass (about half the cost): the
-    converter builds a valid circuit by construction, and whoever parses it from JSON
-    (service, worker) validates it again. Use it on hot paths that serialise at once.
+    ``validate=False`` skips the payload's own validation pass, most of the conversion's
+    cost (figures: "Design measurements" in ``docs/performance.md``): the converter builds
+    a valid circuit by construction, and whoever parses it from JSON (service, worker)
+    validates it again. Use it on hot paths that serialise at once.
 
     ``budget`` counts the instructions as gate definitions are expanded and stops the
     conversion (a :class:`PayloadError` naming the limit) as soon as they pass it, so a
