@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any, Final
+from typing import Final
 
+from qiskit.circuit import Gate
 from qiskit.circuit.library import get_standard_gate_name_mapping
 
 from qrelay.payload.expressions import Expr
@@ -23,6 +24,7 @@ __all__ = [
     "META_PREFIX",
     "META_QREGS",
     "META_VECTORS",
+    "fixed_gates",
     "gate_params",
     "standard_gates",
 ]
@@ -43,16 +45,32 @@ ALIASES: Final[Mapping[str, Callable[[list[Expr]], tuple[str, list[Expr]]]]] = {
 
 
 @cache
-def standard_gates() -> dict[str, Any]:
-    """Payload gate op -> Qiskit ``StandardGate`` (the Rust fast path), where one exists."""
+def standard_gates() -> dict[str, type[Gate]]:
+    """Payload gate op -> the Qiskit gate class of the same name and number of parameters.
+
+    Read from Qiskit's public name mapping (each entry's ``base_class``), so the writer
+    builds the very gates ``QuantumCircuit`` methods build.
+    """
     mapping = get_standard_gate_name_mapping()
-    table: dict[str, Any] = {}
+    table: dict[str, type[Gate]] = {}
     for name, spec in OPS.items():
-        if spec.kind is OpKind.GATE and name in mapping:
-            std = getattr(mapping[name], "_standard_gate", None)
-            if std is not None:
-                table[name] = std
+        gate = mapping.get(name)
+        if not isinstance(gate, Gate) or spec.kind is not OpKind.GATE:
+            continue
+        if gate.name == name and len(gate.params) == spec.num_params:
+            table[name] = gate.base_class
     return table
+
+
+@cache
+def fixed_gates() -> dict[str, Gate]:
+    """Parameter-free payload gate op -> its shared Qiskit gate instance.
+
+    Qiskit's parameter-free standard gates are immutable singletons, so one instance serves
+    every instruction without a label.
+    """
+    mapping = get_standard_gate_name_mapping()
+    return {name: mapping[name] for name in standard_gates() if not mapping[name].params}
 
 
 @cache

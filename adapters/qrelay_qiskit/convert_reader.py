@@ -46,11 +46,12 @@ def from_qiskit(
     Gates without an op are decomposed through their Qiskit definitions; a parameter-free
     opaque gate becomes a ``unitary``. Raises :class:`ConversionError` naming the
     instruction index and name of what cannot be converted. Instruction labels are not
-    carried (reading them costs as much as the rest of the conversion).
+    carried.
 
-    ``validate=False`` skips the payload's own validation pass (about half the cost): the
-    converter builds a valid circuit by construction, and whoever parses it from JSON
-    (service, worker) validates it again. Use it on hot paths that serialise at once.
+    ``validate=False`` skips the payload's own validation pass, most of the conversion's
+    cost (figures: "Design measurements" in ``docs/performance.md``): the converter builds
+    a valid circuit by construction, and whoever parses it from JSON (service, worker)
+    validates it again. Use it on hot paths that serialise at once.
 
     ``budget`` counts the instructions as gate definitions are expanded and stops the
     conversion (a :class:`PayloadError` naming the limit) as soon as they pass it, so a
@@ -83,7 +84,6 @@ def from_qiskit(
         {bit: i for i, bit in enumerate(qc.qubits)},
         reader.clbit_index,
         "",
-        by_index=_single_register(qc),
     )
     phase = pexpr.add(to_expr(qc.global_phase, "global_phase"), reader.extra_phase)
     for symbol in pexpr.symbols(reader.extra_phase):
@@ -111,36 +111,13 @@ def from_qiskit(
         raise ConversionError(f"circuit {qc.name!r} does not make a valid payload: {exc}") from exc
 
 
-def _single_register(qc: QuantumCircuit) -> bool:
-    """True when one quantum register owns every qubit in order (so ``bit._index`` is its
-    position in the circuit, which saves a dict lookup per qubit on the hot path)."""
-    if len(qc.qregs) != 1 or len(qc.qregs[0]) != qc.num_qubits:
-        return False
-    register = qc.qregs[0]
-    return all(
-        getattr(bit, "_index", None) == i and getattr(bit, "_register", None) == register
-        for i, bit in enumerate(qc.qubits)
-    )
+def _indices(qs: tuple[Qubit, ...], qmap: Mapping[Qubit, int]) -> list[int]:
+    """The payload indices of an instruction's qubits (their positions in ``qmap``).
 
-
-def _indices(qs: tuple[Qubit, ...], qmap: Mapping[Qubit, int], by_index: bool) -> list[int]:
-    """The payload indices of an instruction's qubits.
-
-    With ``by_index`` (one register holds every qubit in order) a qubit's ``_index`` is its
-    position, read without hashing the qubit. Unpacking beats a comprehension for the
-    one- to three-qubit gates that make up nearly every circuit.
+    Unpacking beats a comprehension for the one- and two-qubit gates that make up nearly
+    every circuit.
     """
     n = len(qs)
-    if by_index:
-        if n == 1:
-            return [qs[0]._index]
-        if n == 2:
-            a, b = qs
-            return [a._index, b._index]
-        if n == 3:
-            a, b, c = qs
-            return [a._index, b._index, c._index]
-        return [q._index for q in qs]
     if n == 1:
         return [qmap[qs[0]]]
     if n == 2:
@@ -178,8 +155,6 @@ class _Reader:
         qmap: Mapping[Qubit, int],
         cmap: Mapping[Clbit, int],
         prefix: str,
-        *,
-        by_index: bool = False,
     ) -> list[Instruction]:
         """The payload instructions of ``data``, one Qiskit instruction at a time.
 
@@ -200,21 +175,19 @@ class _Reader:
                 num_params = gate_params.get(name)
                 if num_params is not None:
                     qs = ci.qubits
-                    if not by_index:
-                        qubits = _indices(qs, qmap, by_index)
-                    elif len(qs) == 1:  # inlined from _indices: most gates take this path
-                        qubits = [qs[0]._index]
+                    if len(qs) == 1:  # inlined from _indices: most gates take this path
+                        qubits = [qmap[qs[0]]]
                     elif len(qs) == 2:
                         a, b = qs
-                        qubits = [a._index, b._index]
+                        qubits = [qmap[a], qmap[b]]
                     elif len(qs) == 3:
                         a, b, c = qs
-                        qubits = [a._index, b._index, c._index]
+                        qubits = [qmap[a], qmap[b], qmap[c]]
                     elif len(qs) == 4:  # c3sx, rcccx, c3x: a quarter of a random circuit
                         a, b, c, d = qs
-                        qubits = [a._index, b._index, c._index, d._index]
+                        qubits = [qmap[a], qmap[b], qmap[c], qmap[d]]
                     else:
-                        qubits = [q._index for q in qs]
+                        qubits = [qmap[q] for q in qs]
                     if not num_params:
                         append({"op": name, "qubits": qubits})
                         continue
@@ -240,7 +213,7 @@ class _Reader:
                         for p in ci.params
                     ]
                     op_name, op_params = aliases[name](params)
-                    qubits = _indices(ci.qubits, qmap, by_index)
+                    qubits = _indices(ci.qubits, qmap)
                     append({"op": op_name, "qubits": qubits, "params": op_params})
                 else:
                     self.special(ci, name, qmap, cmap, out=out, where=f"{prefix}{index}")

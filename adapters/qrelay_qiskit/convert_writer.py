@@ -3,7 +3,7 @@
 Registers, memory slots and names are restored, including the Qiskit registers recorded
 in ``metadata["qiskit.cregs"]`` / ``"qiskit.qregs"`` by
 :func:`~qrelay_qiskit.convert_reader.from_qiskit`. Gates with a Qiskit standard gate
-take the Rust-side standard-gate path (table in :mod:`qrelay_qiskit.convert_common`).
+are built from its public gate class (tables in :mod:`qrelay_qiskit.convert_common`).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from qrelay_qiskit.convert_common import (
     META_PREFIX,
     META_QREGS,
     META_VECTORS,
+    fixed_gates,
     standard_gates,
 )
 from qrelay_qiskit.convert_control import ControlWriter, needs_builder
@@ -109,6 +110,7 @@ class _Writer:
         self.table = table
         self.bindings = bindings
         self.standard = standard_gates()
+        self.fixed = fixed_gates()
         self.cregs = {reg.name: reg for reg in qc.cregs}
         self.offsets = circuit.register_offsets()
         #: True when the circuit declares no symbols, so every parameter is a number
@@ -143,9 +145,9 @@ class _Writer:
         caller builds its circuit from them with ``QuantumCircuit.from_instructions``.
         """
         standard = self.standard
+        fixed = self.fixed
         pending: list[CircuitInstruction] = []
         data_append = pending.append
-        from_standard = CircuitInstruction.from_standard
         value = self.value
         numeric = self.numeric
         # One-qubit argument tuples, built once: most gates of a circuit take one.
@@ -155,8 +157,8 @@ class _Writer:
         try:
             for index, inst in enumerate(instructions):
                 op = inst["op"]
-                std = standard.get(op)
-                if std is not None:
+                gate = standard.get(op)
+                if gate is not None:
                     qs = inst["qubits"]
                     if len(qs) == 1:
                         qargs: tuple[Qubit, ...] = singles[qs[0]]
@@ -171,8 +173,8 @@ class _Writer:
                         qargs = (qubits[a], qubits[b], qubits[c], qubits[d])
                     else:
                         qargs = tuple([qubits[q] for q in qs])
-                    if len(inst) == 2:  # "op" and "qubits" only: no parameters, no label
-                        data_append(from_standard(std, qargs, ()))
+                    if len(inst) == 2 and op in fixed:  # no parameters, no label: shared
+                        data_append(CircuitInstruction(fixed[op], qargs, ()))
                         continue
                     params = inst.get("params")
                     if not params:
@@ -182,9 +184,10 @@ class _Writer:
                     else:
                         values = [p if type(p) is float else value(p, op) for p in params]
                     if "label" in inst:
-                        data_append(from_standard(std, qargs, values, label=inst["label"]))
+                        operation = gate(*values, label=inst["label"])
                     else:
-                        data_append(from_standard(std, qargs, values))
+                        operation = gate(*values)
+                    data_append(CircuitInstruction(operation, qargs, ()))
                 elif op == "measure":
                     data_append(
                         CircuitInstruction(

@@ -69,12 +69,13 @@ class AerEngine:
         """The Qiskit circuit of ``circuit``, remembered by its content.
 
         Each task brings its circuit freshly parsed, so the same circuit submitted again
-        is a new object; its JSON, far cheaper than converting the circuit again, finds it
-        again. With ``final`` (the circuit's
-        measurements, all last) the measurements give way to Aer's ``save_probabilities``
-        of the measured qubits, for :mod:`qrelay_qiskit.sampling`. With ``device`` (a
-        calibrated target whose noise the run takes) the circuit is scheduled on it, its
-        idle time made delays (see :func:`qrelay_qiskit.noise.with_idle_delays`).
+        is a new object; its JSON, cheaper to make than a conversion (figures: "Design
+        measurements" in ``docs/performance.md``), finds it again. With ``final`` (the
+        circuit's measurements, all last) the measurements give way to Aer's
+        ``save_probabilities`` of the measured qubits, for :mod:`qrelay_qiskit.sampling`.
+        With ``device`` (a calibrated target whose noise the run takes) the circuit is
+        scheduled on it, its idle time made delays (see
+        :func:`qrelay_qiskit.noise.with_idle_delays`).
         """
         if device is not None:
             from qrelay_qiskit.noise import with_idle_delays

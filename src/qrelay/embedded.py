@@ -206,37 +206,31 @@ class EmbeddedStack:
 class _BriefJobs:
     """The embedded workers as the client channel's ``BriefRunner``.
 
-    A job of small simulations (see :meth:`qrelay.worker.Worker.brief`) is run by its
-    target's worker object on the thread that submitted it, its circuits simulated
-    together (see :meth:`qrelay.worker.Worker.process_many`), through the same leases,
-    processing and results as in the worker's own thread.
+    A job of small simulations (see :func:`~qrelay.payload.workload.small_simulation_job`
+    and :meth:`qrelay.worker.Worker.runs_small_simulations`) is run by its target's worker
+    object on the thread that submitted it, its circuits simulated together (see
+    :meth:`qrelay.worker.Worker.process_many`), through the same leases, processing and
+    results as in the worker's own thread.
     """
 
     def __init__(self, stack: EmbeddedStack) -> None:
         self._stack = stack
 
     def claims(self, job: NewJob) -> WorkerPrincipal | None:
-        """The target's worker, when every circuit of ``job`` is brief and they are few
-        (:data:`_BRIEF_CIRCUITS`): a list of small circuits runs here as one job does."""
-        if job.num_circuits > _BRIEF_CIRCUITS or job.dry_run or self._stack.stopping.is_set():
+        """The target's worker, when ``job`` is a few (:data:`_BRIEF_CIRCUITS`) small
+        simulations it runs in its own thread: a list of them runs here as one job does."""
+        from qrelay.payload.workload import small_simulation_job
+
+        if job.num_circuits > _BRIEF_CIRCUITS or self._stack.stopping.is_set():
             return None
         found = self._stack.worker_for(job.target)
         if found is None:
             return None
         worker, api = found
-        brief = all(
-            worker.brief(
-                job.target,
-                job_type=job.job_type,
-                verbatim=job.verbatim,
-                sim_method=job.sim_method,
-                circuit=circuit,
-                shots=job.shots,
-                rows=job.binding_count(index),
-            )
-            for index, circuit in enumerate(job.circuits)
-        )
-        return api.principal() if brief else None
+        small = worker.runs_small_simulations(
+            job.target, verbatim=job.verbatim
+        ) and small_simulation_job(job)
+        return api.principal() if small else None
 
     def run(self, tasks: list[WorkerTask]) -> None:
         worker, _api = self._stack._by_target[tasks[0].target]

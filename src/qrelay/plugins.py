@@ -31,7 +31,7 @@ class TaskContext:
 
     ``max_threads`` bounds the threads a simulator may start (``None``: its own choice).
     The worker sets it to 1 for a small simulation it runs in its own process (see
-    :func:`qrelay.worker.isolation.runs_inline`): OpenMP threads spin for a while after
+    :func:`qrelay.payload.workload.small_simulation`): OpenMP threads spin for a while after
     each run, and in the worker's process they would take the cores the service needs.
     """
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from qrelay.payload import Circuit, SimMethod
-from qrelay.payload.workload import SMALL_MAX_QUBITS, SMALL_MAX_ROWS, small_simulation
+from qrelay.payload import Circuit, JobType, NewJob, SimMethod
+from qrelay.payload.workload import (
+    SMALL_MAX_QUBITS,
+    SMALL_MAX_ROWS,
+    small_simulation,
+    small_simulation_job,
+)
 from qrelay.worker.isolation import child_environment
 
 
@@ -36,6 +41,15 @@ def test_a_small_noiseless_circuit_measured_last_runs_inline_and_nothing_else_do
     )
     assert small_simulation(one, shots=1, rows=SMALL_MAX_ROWS, sim_method=None)
     assert not small_simulation(one, shots=1, rows=3000, sim_method=None)
+
+
+def test_a_job_of_small_simulations_is_a_run_of_nothing_but_small_circuits() -> None:
+    bell, wide = _ghz(2), _ghz(SMALL_MAX_QUBITS + 1)
+    assert small_simulation_job(NewJob(target="t", circuits=[bell, bell], shots=100))
+    assert small_simulation_job(NewJob(target="t", circuits=[bell], job_type=JobType.SIMULATE))
+    assert not small_simulation_job(NewJob(target="t", circuits=[bell, wide], shots=100))
+    assert not small_simulation_job(NewJob(target="t", circuits=[bell], dry_run=True))
+    assert not small_simulation_job(NewJob(target="t", circuits=[bell], job_type=JobType.COMPILE))
 
 
 def test_the_child_spins_briefly_and_keeps_what_the_user_set() -> None:

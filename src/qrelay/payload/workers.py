@@ -95,6 +95,10 @@ class WorkerTask(WireModel):
         seed = RunOptions.of(self).seed
         return None if seed is None else seed + self.circuit_index
 
+    def binding_count(self) -> int:
+        """How many times the circuit runs: the rows of its bindings table, or once."""
+        return 1 if self.bindings is None else len(self.bindings)
+
 
 class WorkerTaskStatus(WireModel):
     """A worker's progress report for a leased task (and its execution id once known)."""

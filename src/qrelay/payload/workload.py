@@ -1,8 +1,10 @@
 """How much work a simulation is, judged from the payload alone.
 
-A worker runs a small simulation in its own thread instead of its simulation child (see
-:mod:`qrelay.worker.isolation`), and the service may answer a submission of one with the
-finished job (``Prefer: wait``): both ask :func:`small_simulation`.
+A small simulation is the one kind of work run "inline": a worker runs it in its own
+thread instead of its simulation child (see :mod:`qrelay.worker.isolation`), the embedded
+default runs a job of them on the submitting thread, and the service may answer a
+submission of one with the finished job (``Prefer: wait``). All of them ask
+:func:`small_simulation` (a circuit) or :func:`small_simulation_job` (a whole job).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from typing import Final
 
 from qrelay.payload.circuit import Circuit, Instruction
-from qrelay.payload.jobs import SimMethod
+from qrelay.payload.jobs import JobType, NewJob, SimMethod
 
 #: The widest small simulation.
 SMALL_MAX_QUBITS: Final = 12
@@ -20,6 +22,9 @@ SMALL_MAX_WORK: Final = 2**20
 #: ... and its most binding rows: each row costs a simulator a fixed setup that the work
 #: above leaves out (a sweep of thousands of one-qubit rows runs for seconds).
 SMALL_MAX_ROWS: Final = 256
+#: The job types that run their circuits as simulations (conversions, compilations and
+#: estimations are never small simulations).
+SIMULATION_JOB_TYPES: Final = frozenset({JobType.SUBMIT, JobType.SIMULATE})
 
 
 def small_simulation(
@@ -43,6 +48,24 @@ def small_simulation(
         return False
     work: int = rows * (len(circuit.instructions) * 2**circuit.num_qubits + shots)
     return work <= SMALL_MAX_WORK
+
+
+def small_simulation_job(job: NewJob) -> bool:
+    """Whether ``job`` runs nothing but small simulations (see :func:`small_simulation`):
+    a submission or simulation, not a dry run, each circuit with its own binding rows.
+
+    Where it may run (a simulator target, a worker of this process) is the caller's part.
+    """
+    return (
+        not job.dry_run
+        and job.job_type in SIMULATION_JOB_TYPES
+        and all(
+            small_simulation(
+                circuit, shots=job.shots, rows=job.binding_count(i), sim_method=job.sim_method
+            )
+            for i, circuit in enumerate(job.circuits)
+        )
+    )
 
 
 def _measured_last(instructions: list[Instruction]) -> bool:

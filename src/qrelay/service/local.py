@@ -118,8 +118,9 @@ class LocalChannel:
     claiming worker in one transaction (if no queued job of the target comes first), run
     one after the other and their results posted, all before :meth:`submit` returns, and
     the answer carries the job (``NewJobResponse.job``) as the client's wait would read
-    it. Handing a small job such as a Bell pair to a worker thread and back costs as much
-    again as running it, in thread switches. A job the runner does not claim is queued
+    it. Handing a small job such as a Bell pair to a worker thread and back would add
+    thread switches of the order of its whole run (figures: "Design measurements" in
+    ``docs/performance.md``). A job the runner does not claim is queued
     for the workers as usual.
     """
 

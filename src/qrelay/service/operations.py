@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from qrelay.errors import PayloadError
-from qrelay.payload import CircuitType, JobType, NewJob, TargetInfo, TargetModel
+from qrelay.payload import CircuitType, NewJob, TargetInfo, TargetModel
 from qrelay.payload.calibration import (
     PIN_OPTION,
     POLICY_OPTION,
@@ -30,7 +30,7 @@ from qrelay.payload.calibration import (
     stale_message,
 )
 from qrelay.payload.maintenance import MaintenanceWindow, NewMaintenance
-from qrelay.payload.workload import small_simulation
+from qrelay.payload.workload import small_simulation_job
 from qrelay.runtime import tracing
 from qrelay.service.db.leasing import lease_targets
 from qrelay.service.db.repo import Submitted, request_digest, splice_json
@@ -50,7 +50,8 @@ class Offload(Protocol):
     def __call__(self, fn: Callable[..., _T], /, *args: Any) -> Awaitable[_T]: ...
 
 
-#: The most circuits of a job whose submission may wait for it (see :func:`quick_to_run`).
+#: The most circuits of a job whose submission may wait for it
+#: (see :func:`holds_small_simulation`).
 _QUICK_CIRCUITS: Final = 4
 
 
@@ -80,8 +81,8 @@ async def submit_job(
     ``claim`` names, for the valid job, a worker to lease its task to as it is stored
     (see ``Store.submit``'s ``lease_by``), or None. ``hold`` (seconds, from the request's
     ``Prefer: wait``) lets the answer wait for a small simulation that an idle worker of
-    its target takes at once (see :func:`quick_to_run`): the response then carries the
-    job as ``job``, and the client's long poll is saved.
+    its target takes at once (see :func:`holds_small_simulation`): the response then
+    carries the job as ``job``, and the client's long poll is saved.
     """
     if not idempotency_key:
         raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")
@@ -91,7 +92,7 @@ async def submit_job(
     if job.circuit_type is not CircuitType.PAYLOAD:
         job = await convert_job(job, rt.catalog.get(job.target), rt.settings)
     # Asked before the job is stored: storing it wakes the idle worker, which stops waiting.
-    quick = hold > 0 and quick_to_run(rt, job)
+    quick = hold > 0 and holds_small_simulation(rt, job)
     # The worker to lease the new task to as it is stored: the caller's, or else one that
     # waits on this process for a task of the target (see ``qrelay.service.handoff``).
     waiting = None
@@ -166,24 +167,18 @@ def check_pin(rt: ServiceRuntime, job: NewJob) -> None:
         raise ApiError(409, "stale_calibration", stale_message(job.target, pin, now))
 
 
-def quick_to_run(rt: ServiceRuntime, job: NewJob) -> bool:
-    """Whether ``job`` will end in milliseconds once stored: small simulations (see
-    :func:`~qrelay.payload.workload.small_simulation`) on a simulator target that a worker
-    of this process is waiting to lease for. (Any other job may wait in a queue or run
-    for long; its submission is answered at once.)"""
+def holds_small_simulation(rt: ServiceRuntime, job: NewJob) -> bool:
+    """Whether the submission of ``job`` waits for its end: a job of a few small
+    simulations (see :func:`~qrelay.payload.workload.small_simulation_job`) on a simulator
+    target that a worker of this process is waiting to lease for, so it ends in
+    milliseconds once stored. (Any other job may wait in a queue or run for long; its
+    submission is answered at once.)"""
     info = rt.catalog.get(job.target)
     return (
         info is not None
         and info.simulator
-        and not job.dry_run
-        and job.job_type in (JobType.SUBMIT, JobType.SIMULATE)
         and job.num_circuits <= _QUICK_CIRCUITS
-        and all(
-            small_simulation(
-                circuit, shots=job.shots, rows=job.binding_count(i), sim_method=job.sim_method
-            )
-            for i, circuit in enumerate(job.circuits)
-        )
+        and small_simulation_job(job)
         and rt.notifier.waiting(f"target:{job.target}")
     )
 

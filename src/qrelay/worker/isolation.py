@@ -11,9 +11,10 @@ The parent waits on the pipe with the GIL released, so heartbeats go on; when th
 cancels, the child is killed at once (a simulation has no device state to clean up) and
 the next task starts a new one. A child that dies fails its task with a clear message.
 
-A simulation too small to starve anything (:func:`runs_inline`) runs in the worker's own
-thread instead: for a Bell pair the pipe, the pickling and the second process cost more
-than Aer's whole run.
+A simulation too small to starve anything (a small simulation, see
+:func:`qrelay.payload.workload.small_simulation`) runs in the worker's own thread instead:
+for a Bell pair the pipe, the pickling and the second process cost more than Aer's whole
+run.
 """
 
 from __future__ import annotations
@@ -28,19 +29,12 @@ from qrelay import errors
 from qrelay.childproc import ChildProcess
 from qrelay.errors import ChildGoneError, DeviceError, QRelayError
 from qrelay.payload import Circuit, Readout, TargetInfo, WorkerTask
-from qrelay.payload.workload import small_simulation
 from qrelay.plugins import TaskContext
 
 log = logging.getLogger(__name__)
 
 #: Seconds between checks for cancellation while the child runs.
 POLL_SECONDS = 0.1
-
-
-def runs_inline(task: WorkerTask, circuit: Circuit) -> bool:
-    """Whether a task's simulation is small enough for the worker's own thread."""
-    rows = 1 if task.bindings is None else len(task.bindings)
-    return small_simulation(circuit, shots=task.shots, rows=rows, sim_method=task.sim_method)
 
 
 def child_environment(parent: Mapping[str, str]) -> dict[str, str]:

@@ -37,21 +37,20 @@ from qrelay.payload import (
     JobType,
     Readout,
     RegisterReadout,
-    SimMethod,
     TargetInfo,
     WorkerTask,
     WorkerTaskResults,
     WorkerTaskStatus,
 )
 from qrelay.payload.run_options import RunOptions
-from qrelay.payload.workload import small_simulation
+from qrelay.payload.workload import SIMULATION_JOB_TYPES, small_simulation
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.runtime import tracing
 from qrelay.worker.api import WorkerChannel
 from qrelay.worker.batch import simulate_together
 from qrelay.worker.capabilities import check_capabilities
 from qrelay.worker.heartbeat import Heartbeat, Pulse
-from qrelay.worker.isolation import DriverProcess, runs_inline
+from qrelay.worker.isolation import DriverProcess
 from qrelay.worker.targets import TargetCache
 from qrelay.worker.verbatim import check_verbatim
 
@@ -190,17 +189,17 @@ class TaskProcessor:
     def process_many(self, tasks: Sequence[WorkerTask]) -> None:
         """Process leased tasks (the circuits of one job) one after the other.
 
-        The brief ones are simulated together first, one driver call per target (see
+        The small simulations are run together first, one driver call per target (see
         :mod:`qrelay.worker.batch`); each task is then processed as :meth:`process`
         does, its result posted under its own lease.
         """
-        brief = [task for task in tasks if self._brief(task)]
-        self._ran.update(simulate_together(brief, self.target_info, self.driver))
+        small = [task for task in tasks if self._small_simulation(task)]
+        self._ran.update(simulate_together(small, self.target_info, self.driver))
         try:
             for task in tasks:
                 self.process(task)
         finally:
-            for task in brief:
+            for task in small:
                 self._ran.pop(task.task_id, None)
 
     def _run_task(
@@ -227,7 +226,7 @@ class TaskProcessor:
         ctx.report_status = lambda status, message: self._report(task, beat, status, message)
         ctx.record_execution = lambda execution_id: self._record(task, beat, execution_id)
         ctx.report_calibration = self._report_calibration
-        brief = self._brief(task)
+        brief = self._small_simulation(task)
         # Every task heartbeats: a brief one through the worker's shared thread (it sends
         # none unless the task outlasts a heartbeat period), any other through its own.
         if brief:
@@ -272,8 +271,8 @@ class TaskProcessor:
         return self._process.restarts
 
     def _work(self, task: WorkerTask, ctx: TaskContext, *, brief: bool) -> _Outcome:
-        """Compile and run ``task``; ``brief`` (see :meth:`_brief`) already says that it
-        runs in this thread."""
+        """Compile and run ``task``; ``brief`` (see :meth:`_small_simulation`) already says
+        that it runs in this thread."""
         info = self.target_info(task.target)
         circuit = task.circuit
         if task.job_type == JobType.CONVERT:
@@ -358,38 +357,29 @@ class TaskProcessor:
                 ctx.max_threads = 1  # a small run in this process: no OpenMP threads spinning
             return self.driver(info).execute(task, circuit, ctx)
 
-    def _brief(self, task: WorkerTask) -> bool:
-        """Whether the task ends in milliseconds (see :meth:`brief`).
+    def _small_simulation(self, task: WorkerTask) -> bool:
+        """Whether the task is a small simulation run in this thread (see
+        :meth:`runs_small_simulations`), ending in milliseconds.
 
         Such a task is kept alive by the worker's shared heartbeat thread rather than one
         of its own: starting and joining a thread would be a real share of its run, and
-        a task misjudged brief (a sweep of many rows) still keeps its lease.
+        a task misjudged small (a sweep of many rows) still keeps its lease.
         """
-        return self.brief(
-            task.target,
-            job_type=task.job_type,
-            verbatim=task.verbatim,
-            sim_method=task.sim_method,
-            circuit=task.circuit,
-            shots=task.shots,
-            rows=1 if task.bindings is None else len(task.bindings),
+        return (
+            task.job_type in SIMULATION_JOB_TYPES
+            and self.runs_small_simulations(task.target, verbatim=task.verbatim)
+            and small_simulation(
+                task.circuit,
+                shots=task.shots,
+                rows=task.binding_count(),
+                sim_method=task.sim_method,
+            )
         )
 
-    def brief(
-        self,
-        target: str,
-        *,
-        job_type: JobType,
-        verbatim: bool,
-        sim_method: SimMethod | None,
-        circuit: Circuit,
-        shots: int,
-        rows: int,
-    ) -> bool:
-        """Whether this worker runs such a task in milliseconds, in its own thread.
-
-        That is a small simulation (:func:`~qrelay.worker.isolation.small_simulation`) on
-        a simulator target, with nothing to compile.
+    def runs_small_simulations(self, target: str, *, verbatim: bool) -> bool:
+        """Whether this worker runs the small simulations of ``target`` (see
+        :func:`~qrelay.payload.workload.small_simulation`) in its own thread: a simulator
+        target it serves, with nothing to compile.
         """
         if not self.isolate or target not in self.targets or self.cache.has_given_driver(target):
             return False
@@ -397,12 +387,7 @@ class TaskProcessor:
             info = self.target_info(target)
         except QRelayError:
             return False
-        return (
-            info.simulator
-            and not _compiles(verbatim, info)
-            and job_type in (JobType.SUBMIT, JobType.SIMULATE)
-            and small_simulation(circuit, shots=shots, rows=rows, sim_method=sim_method)
-        )
+        return info.simulator and not _compiles(verbatim, info)
 
     def _isolated(self, info: TargetInfo, task: WorkerTask, circuit: Circuit) -> bool:
         """Whether the task runs in the simulation child (see :mod:`qrelay.worker.isolation`)."""
@@ -411,7 +396,9 @@ class TaskProcessor:
             self.isolate
             and simulation
             and not self.cache.has_given_driver(info.name)
-            and not runs_inline(task, circuit)
+            and not small_simulation(
+                circuit, shots=task.shots, rows=task.binding_count(), sim_method=task.sim_method
+            )
         )
 
     def _compile(self, task: WorkerTask, info: TargetInfo, ctx: TaskContext) -> CompileResult:
