@@ -56,6 +56,18 @@ class SympyConditions:
 
     def condition(self, node: ClassicalExpr) -> Any:
         """A sympy boolean that holds exactly when ``node`` reads true."""
+        if "register" in node:
+            compared = self.key_value([node, {"lit": 0, "width": 1}])
+            if compared is not None:
+                return sympy.Ne(*compared)
+        op = node.get("op")
+        if op == "cast" and "width" not in node:
+            return self.condition(node["args"][0])
+        if op == "logic_not":
+            return sympy.Not(self.condition(node["args"][0]))
+        if op in ("logic_and", "logic_or"):
+            kind = sympy.And if op == "logic_and" else sympy.Or
+            return kind(*[self.condition(arg) for arg in node["args"]])
         value, is_bool = self.read(node)
         return value if is_bool else sympy.Ne(value, 0)
 
@@ -72,20 +84,42 @@ class SympyConditions:
             if isinstance(lit, bool):
                 return (sympy.true if lit else sympy.false), True
             return sympy.Integer(lit), False
+        if node["op"] in ("equal", "not_equal"):
+            compared = self.key_value(node["args"])
+            if compared is not None:
+                kind = sympy.Eq if node["op"] == "equal" else sympy.Ne
+                return kind(*compared), True
+        if node["op"] in ("logic_not", "logic_and", "logic_or"):
+            return self.condition(node), True
         return self.operation(node["op"], [self.read(arg) for arg in node["args"]], node)
+
+    def key_value(self, args: list[ClassicalExpr]) -> tuple[Any, int] | None:
+        """``(key symbol, Cirq's value)`` when ``args`` compare a register that is one
+        whole measurement with an integer: the comparison Cirq itself would write."""
+        register, lit = args
+        if "lit" in register:
+            register, lit = lit, register
+        value = lit.get("lit")
+        if "register" not in register or type(value) is not int:
+            return None
+        writers = [self.writer_of(c) for c in self.register_bits(register["register"])]
+        key, _, _, width, _ = writers[0]
+        if width != len(writers) or any(w[0] != key for w in writers):
+            return None
+        cirq_value = 0
+        for j, (_, _, position, _, inverted) in enumerate(writers):
+            cirq_value |= (((value >> j) & 1) ^ inverted) << (width - 1 - position)
+        return sympy.Symbol(key), cirq_value
 
     def operation(
         self, op: str, args: list[tuple[Any, bool]], node: ClassicalExpr
     ) -> tuple[Any, bool]:
         bools = [is_bool for _, is_bool in args]
         values = [value for value, _ in args]
-        if op == "logic_not" or (op == "bit_not" and bools[0]):
-            return sympy.Not(self.as_bool(args[0])), True
         if op == "cast" and "width" not in node:
-            return self.as_bool(args[0]), True
-        if op in ("logic_and", "logic_or"):
-            kind = sympy.And if op == "logic_and" else sympy.Or
-            return kind(*[self.as_bool(a) for a in args]), True
+            return self.condition(node), True
+        if op == "bit_not" and bools[0]:
+            return sympy.Not(values[0]), True
         if op in ("bit_and", "bit_or", "bit_xor") and all(bools):
             kind = {"bit_and": sympy.And, "bit_or": sympy.Or, "bit_xor": sympy.Xor}[op]
             return kind(*values), True
@@ -98,10 +132,6 @@ class SympyConditions:
         if op in _ORDER:
             return _ORDER[op](*values), True
         raise self.refuse(f"operation {op!r} on integers has no Cirq condition")
-
-    def as_bool(self, arg: tuple[Any, bool]) -> Any:
-        value, is_bool = arg
-        return value if is_bool else sympy.Ne(value, 0)
 
     def bit(self, clbit: int) -> Any:
         """Clbit ``clbit``'s raw value (0 or 1) from its key's value."""
