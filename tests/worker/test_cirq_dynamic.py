@@ -13,8 +13,9 @@ from qrelay.errors import DeviceError
 from qrelay.payload import Circuit, TargetInfo
 from qrelay.payload.targets import TargetLimits
 from qrelay.plugins import TaskContext
-from qrelay_cirq.convert import loop_ends, register_arrays, to_cirq
+from qrelay_cirq.convert import from_cirq, loop_ends, register_arrays, to_cirq
 from qrelay_cirq.driver import CirqDriver
+from qrelay_cirq.result import result_dicts
 from qrelay_qiskit.engine import AerEngine
 
 from ._circuits import task_for, total_variation
@@ -134,3 +135,28 @@ def test_a_key_measured_in_a_loop_decodes_its_last_instance_per_shot() -> None:
 def test_a_loop_past_the_target_bound_fails_the_run() -> None:
     with pytest.raises(DeviceError, match=r"ran \d+ iterations; 'cirq_simulator' allows at most 2"):
         _run_cirq(repeat_until_success(), _cirq_target(max_loop_iterations=2), seed=15)
+
+
+def test_keys_measured_in_loops_decode_to_cirq_records() -> None:
+    a, b = cirq.LineQubit.range(2)
+    repeated = cirq.FrozenCircuit(cirq.X(a), cirq.measure(a, key="m"))
+    until = cirq.FrozenCircuit(cirq.reset(b), cirq.H(b), cirq.measure(b, key="flag"))
+    circuit = cirq.Circuit(
+        cirq.CircuitOperation(repeated, repetitions=3, use_repetition_ids=False),
+        cirq.CircuitOperation(
+            until,
+            repeat_until=cirq.KeyCondition(cirq.MeasurementKey("flag")),
+            use_repetition_ids=False,
+        ),
+    )
+    payload = from_cirq(circuit)
+    (readout,) = AerEngine().run(payload, shots=200, seed=16)
+    (ours,) = result_dicts(payload, [readout], [cirq.ParamResolver()])
+    theirs = cirq.Simulator(seed=17).run(circuit, repetitions=200)
+    # a fixed number of turns: every instance, as Cirq records them
+    assert ours.records["m"].shape == theirs.records["m"].shape == (200, 3, 1)
+    np.testing.assert_array_equal(ours.records["m"][0, :, 0], [1, 0, 1])
+    np.testing.assert_array_equal(ours.records["m"], theirs.records["m"])
+    # repeat_until: a payload register keeps the last turn, the one that ended the loop
+    assert ours.records["flag"].shape == (200, 1, 1)
+    assert ours.records["flag"].all()
