@@ -2,8 +2,10 @@
 
 Qubits come from ``Circuit.qubit_labels``; measurement keys follow
 :func:`~qrelay_cirq.convert_keys.measurement_plan`. Operations are built from the tables
-of :mod:`qrelay_cirq.convert_writer_gates` and placed in moments by :class:`_Packer`.
-Matrices are converted from the payload's little-endian order by reversing the qubits.
+of :mod:`qrelay_cirq.convert_writer_gates` and placed in moments by :class:`_Packer`;
+control flow (expression conditions, ``repeat_until`` and ``repetitions`` loops) takes
+the shapes of :mod:`qrelay_cirq.convert_writer_flow`. Matrices are converted from the
+payload's little-endian order by reversing the qubits.
 """
 
 from __future__ import annotations
@@ -191,6 +193,15 @@ class _Writer:
         (after its first ``resets`` resets, of fresh qubits), as one ``CircuitOperation``
         with ``repeat_until``."""
         where = f"instruction {end}"
+        measures = sum(
+            1 for i in range(start, end) if self.circuit.instructions[i]["op"] == "measure"
+        )
+        planned = sum(len(g.bits) for i, g in self.plan.items() if start <= i < end)
+        if measures != planned:
+            raise ConversionError(
+                f"{where} (while): a measurement of the loop's body joins one outside it "
+                "in one Cirq key; measure into another register before the loop"
+            )
         outer = self.packer
         self.packer = _Packer()
         loop = self.circuit.instructions[end]

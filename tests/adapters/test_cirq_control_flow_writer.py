@@ -305,3 +305,22 @@ def test_what_cirq_cannot_hold_is_refused_by_name(
 ) -> None:
     with pytest.raises(ConversionError, match=pattern):
         to_cirq(_refused(instructions, **extra))
+
+
+def test_a_loop_body_measurement_that_joins_a_key_before_the_loop_is_refused() -> None:
+    loop = {
+        "op": "while",
+        "qubits": [],
+        "condition": {"clbit": 0, "value": 1},
+        "body": [_measure(0, 0)],
+    }
+    circuit = Circuit.model_validate(
+        {
+            "num_qubits": 2,
+            "registers": [{"name": "c", "size": 2}],
+            "instructions": [{"op": "h", "qubits": [0]}, _measure(1, 1), _measure(0, 0), loop],
+        }
+    )
+    # c is one Cirq key measured at instruction 1, the copy of the body included
+    with pytest.raises(ConversionError, match=r"instruction 3 \(while\): a measurement of"):
+        to_cirq(circuit)
