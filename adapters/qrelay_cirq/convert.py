@@ -23,7 +23,7 @@ Cirq, gate tables in :mod:`qrelay_cirq.convert_writer_gates`),
 from __future__ import annotations
 
 from qrelay_cirq.convert_common import DT_TAG, qubit_from_label, qubit_label
-from qrelay_cirq.convert_keys import KeyGroup, measurement_plan, register_arrays
+from qrelay_cirq.convert_keys import KeyGroup, loop_ends, measurement_plan, register_arrays
 from qrelay_cirq.convert_reader import from_cirq
 from qrelay_cirq.convert_writer import instruction_unitaries, to_cirq
 
@@ -35,6 +35,7 @@ __all__ = [
     "measurement_plan",
     "qubit_from_label",
     "qubit_label",
+    "loop_ends",
     "register_arrays",
     "to_cirq",
 ]

@@ -107,6 +107,10 @@ class _Sympy:
         left, right = node.args
         if isinstance(left, sympy.Integer):
             left, right = right, left
+        bit = self.bit(left) if isinstance(right, sympy.Integer) else None
+        if bit is not None and int(right) in (0, 1) and not isinstance(node, sympy.Gt):
+            holds = (int(right) == 1) == isinstance(node, sympy.Eq)
+            return bit if holds else {"op": "logic_not", "args": [bit]}
         if not (isinstance(left, sympy.Symbol) and isinstance(right, sympy.Integer)):
             raise ConversionError(f"condition {node}: compare one key with an integer")
         value = int(right)
@@ -115,6 +119,30 @@ class _Sympy:
                 raise ConversionError(f"condition {node}: only '> 0' orders a key's value")
             return _nonzero(self.reader, left.name, -1)
         return _equals(self.reader, left.name, value, negate=isinstance(node, sympy.Ne))
+
+    def bit(self, node: Any) -> ClassicalExpr | None:
+        """One bit of a key, as the Cirq writer extracts it (``Mod(floor(k / 2**s), 2)``,
+        or ``1 -`` that), as a payload bool; ``None`` for anything else."""
+        const, rest = node.as_coeff_Add()
+        if const == 1:
+            coeff, inner = rest.as_coeff_Mul()
+            found = self.bit(inner) if coeff == -1 else None
+            return None if found is None else {"op": "logic_not", "args": [found]}
+        if not (isinstance(node, sympy.Mod) and node.args[1] == 2):
+            return None
+        inner = node.args[0]
+        if isinstance(inner, sympy.floor):
+            inner = inner.args[0]
+        coeff, symbol = inner.as_coeff_Mul()
+        if not isinstance(symbol, sympy.Symbol) or coeff <= 0 or (1 / coeff) % 1:
+            return None
+        shift = int(1 / coeff).bit_length() - 1
+        _, start, size, mask = group_of(self.reader, symbol.name, -1)
+        position = size - 1 - shift
+        if not 0 <= position < size or 1 << shift != int(1 / coeff):
+            return None
+        clbit: ClassicalExpr = {"clbit": start + position}
+        return {"op": "logic_not", "args": [clbit]} if (mask >> position) & 1 else clbit
 
 
 def repeat_until(

@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import cirq
 import numpy as np
+import sympy
 
 from qrelay.errors import ConversionError
 from qrelay.payload.circuit import Circuit
 
-__all__ = ["KeyGroup", "Locator", "measurement_plan", "register_arrays"]
+__all__ = ["KeyGroup", "Locator", "loop_ends", "measurement_plan", "register_arrays"]
 
 
 @dataclass(frozen=True)
@@ -135,14 +137,71 @@ class Locator:
         return self.table[clbit]
 
 
+def loop_ends(
+    program: cirq.AbstractCircuit, records: Mapping[str, np.ndarray[Any, Any]]
+) -> dict[str, np.ndarray[Any, np.dtype[np.intp]]]:
+    """Per key measured in a top-level ``repeat_until`` loop of ``program``, the index of
+    its last instance in each shot.
+
+    Cirq pads the records of a key measured a different number of times per shot with
+    zeros at the end, so the last real instance is found again: the first one after which
+    the loop's condition held.
+    """
+    ends: dict[str, np.ndarray[Any, np.dtype[np.intp]]] = {}
+    for op in program.all_operations():
+        if not isinstance(op, cirq.CircuitOperation) or op.repeat_until is None:
+            continue
+        done = _holds(op.repeat_until, records)
+        last = np.where(done.any(axis=1), done.argmax(axis=1), done.shape[1] - 1)
+        for key in cirq.measurement_key_names(op.circuit):
+            ends[key] = last
+    return ends
+
+
+def _holds(
+    condition: cirq.Condition, records: Mapping[str, np.ndarray[Any, Any]]
+) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Shots x instances: whether ``condition`` holds after each instance of its keys.
+
+    Each distinct combination of the keys' values is resolved once, by sympy.
+    """
+    names = [str(key) for key in condition.keys]
+    values = []
+    for name in names:
+        data = np.asarray(records[name], dtype=np.int64)
+        weights = 1 << np.arange(data.shape[2] - 1, -1, -1, dtype=np.int64)
+        values.append(data @ weights)  # Cirq's value: the first qubit most significant
+    table = np.stack(values, axis=-1)
+    unique, inverse = np.unique(table.reshape(-1, len(names)), axis=0, return_inverse=True)
+    if isinstance(condition, cirq.KeyCondition):
+        answers = unique[:, 0] != 0
+    elif isinstance(condition, cirq.SympyCondition):
+        symbols = [sympy.Symbol(name) for name in names]
+        answers = np.array(
+            [
+                bool(condition.expr.subs(dict(zip(symbols, map(int, row), strict=True))))
+                for row in unique
+            ]
+        )
+    else:
+        raise ConversionError(f"loop condition {condition} is not read back")
+    held: np.ndarray[Any, np.dtype[np.bool_]] = np.asarray(answers, dtype=np.bool_)
+    return held[inverse.reshape(-1)].reshape(table.shape[:2])
+
+
 def register_arrays(
-    circuit: Circuit, records: Mapping[str, np.ndarray[Any, Any]], shots: int | None = None
+    circuit: Circuit,
+    records: Mapping[str, np.ndarray[Any, Any]],
+    shots: int | None = None,
+    ends: Mapping[str, np.ndarray[Any, np.dtype[np.intp]]] | None = None,
 ) -> dict[str, np.ndarray[Any, np.dtype[np.uint8]]]:
     """Per payload register, the shots x width raw bits from a Cirq result's ``records``.
 
     ``records`` is ``cirq.Result.records`` of a run of ``to_cirq(circuit)`` (key -> array
     of shots x instances x qubits). Cirq's inversions are undone, so the arrays hold raw
     measured bits; a bit written twice keeps its last value; unmeasured bits are 0.
+    ``ends`` (from :func:`loop_ends`) says which instance of a key measured in a loop is
+    the last in each shot.
     """
     if shots is None:
         shots = next((len(v) for v in records.values()), 0)
@@ -151,7 +210,11 @@ def register_arrays(
         data = records.get(group.key)
         if data is None:
             raise ConversionError(f"the result has no measurement key {group.key!r}")
-        values = np.asarray(data[:, group.instance, :], dtype=np.uint8)
+        last = ends.get(group.key) if ends else None
+        if last is None:
+            values = np.asarray(data[:, group.instance, :], dtype=np.uint8)
+        else:
+            values = np.asarray(data[np.arange(len(data)), last, :], dtype=np.uint8)
         target = arrays[group.register]
         for k, bit in enumerate(group.bits):
             column = values[:, k]

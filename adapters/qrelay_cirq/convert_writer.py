@@ -2,8 +2,10 @@
 
 Qubits come from ``Circuit.qubit_labels``; measurement keys follow
 :func:`~qrelay_cirq.convert_keys.measurement_plan`. Operations are built from the tables
-of :mod:`qrelay_cirq.convert_writer_gates` and placed in moments by :class:`_Packer`.
-Matrices are converted from the payload's little-endian order by reversing the qubits.
+of :mod:`qrelay_cirq.convert_writer_gates` and placed in moments by :class:`_Packer`;
+control flow (expression conditions, ``repeat_until`` and ``repetitions`` loops) takes
+the shapes of :mod:`qrelay_cirq.convert_writer_flow`. Matrices are converted from the
+payload's little-endian order by reversing the qubits.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ from qrelay.payload.circuit import Circuit, Instruction, matrix_from_wire
 from qrelay.payload.expressions import Expr
 from qrelay_cirq.convert_common import DT_TAG, qubit_from_label
 from qrelay_cirq.convert_keys import KeyGroup, Locator, measurement_plan
+from qrelay_cirq.convert_writer_flow import (
+    SympyConditions,
+    done_expr,
+    folded_loops,
+    repetitions,
+)
 from qrelay_cirq.convert_writer_gates import BUILDERS, FIXED_GATES, gate_op
 from qrelay_cirq.expressions import from_expr
 
@@ -74,6 +82,27 @@ class _Packer:
         for key in reads:
             self.read_at[key] = max(self.read_at.get(key, -1), index)
 
+    def add_block(self, op: cirq.Operation, writes: Iterable[str], reads: Iterable[str]) -> None:
+        """A block that measures several keys: after every earlier use of each."""
+        writes = list(writes)
+        index = max(
+            [self.qubit_at.get(q, -1) for q in op.qubits]
+            + [max(self.write_at.get(k, -1), self.read_at.get(k, -1)) for k in writes]
+            + [self.write_at.get(k, -1) for k in reads]
+            + [-1]
+        )
+        index += 1
+        if index == len(self.moments):
+            self.moments.append([op])
+        else:
+            self.moments[index].append(op)
+        for q in op.qubits:
+            self.qubit_at[q] = index
+        for key in writes:
+            self.write_at[key] = index
+        for key in reads:
+            self.read_at[key] = max(self.read_at.get(key, -1), index)
+
     def circuit(self) -> cirq.Circuit:
         return cirq.Circuit.from_moments(*(cirq.Moment.from_ops(*ops) for ops in self.moments))
 
@@ -94,6 +123,8 @@ class _Writer:
         #: global clbit -> (key, instance, position in the key, key width, inverted)
         self.writer: dict[int, tuple[str, int, int, int, bool]] = {}
         self.instances: dict[str, int] = {}
+        #: keys measured inside a loop: conditions read their latest measurement
+        self.looped: set[str] = set()
         self.packer = _Packer()
 
     def value(self, expr: Expr) -> Any:
@@ -107,27 +138,138 @@ class _Writer:
         instructions = self.circuit.instructions
         fixed_gates = FIXED_GATES
         qubits = self.qubits
+        folds = folded_loops(instructions)
+        skip_to = 0
         for index, inst in enumerate(instructions):
+            if index < skip_to:
+                continue
             try:
+                if index in folds:
+                    end, resets = folds[index]
+                    skip_to = end + 1
+                    self.repeat_until(index, end, resets)
+                    continue
                 if inst["op"] == "measure":
                     group = self.plan.get(index)
                     if group is not None:
                         self.measure(group)
                     continue
-                add = self.packer.add
                 fixed = fixed_gates.get(inst["op"])
                 if fixed is not None:
-                    add(gate_op(fixed, tuple([qubits[q] for q in inst["qubits"]])))
-                elif inst["op"] == "if":
-                    for op, reads in self.controlled_ops(inst, f"instruction {index}"):
-                        add(op, None, reads)
+                    self.packer.add(gate_op(fixed, tuple([qubits[q] for q in inst["qubits"]])))
                 else:
-                    for op in self.instruction(inst, f"instruction {index}", ()):
-                        add(op)
+                    self.other(inst, f"instruction {index}")
             except ConversionError:
                 raise
             except (QRelayError, ValueError, TypeError, KeyError, IndexError) as exc:
                 raise ConversionError(f"instruction {index} ({inst['op']}): {exc}") from exc
+
+    def other(self, inst: Instruction, where: str) -> None:
+        """A top-level instruction that is neither a measurement nor a fixed gate."""
+        add = self.packer.add
+        op = inst["op"]
+        if op == "if":
+            for cop, reads in self.controlled_ops(inst, where):
+                add(cop, None, reads)
+        elif op == "for":
+            count = repetitions(inst, where)
+            ops: list[cirq.Operation] = []
+            for j, sub in enumerate(inst.get("body", [])):
+                ops += self.instruction(sub, f"{where}.body.{j}", ())
+            if count and ops:
+                body = cirq.FrozenCircuit(ops)
+                add(cirq.CircuitOperation(body, repetitions=count, use_repetition_ids=False))
+        elif op == "while":
+            raise ConversionError(
+                f"{where} (while): Cirq's repeat_until runs its body at least once and "
+                "cannot hold this loop; write the body, then 'while' of the same body "
+                "that measures what its test reads"
+            )
+        else:
+            for gop in self.instruction(inst, where, ()):
+                add(gop)
+
+    def repeat_until(self, start: int, end: int, resets: int) -> None:
+        """Instructions ``start..end-1`` and the ``while`` at ``end`` that repeats them
+        (after its first ``resets`` resets, of fresh qubits), as one ``CircuitOperation``
+        with ``repeat_until``."""
+        where = f"instruction {end}"
+        measures = sum(
+            1 for i in range(start, end) if self.circuit.instructions[i]["op"] == "measure"
+        )
+        planned = sum(len(g.bits) for i, g in self.plan.items() if start <= i < end)
+        if measures != planned:
+            raise ConversionError(
+                f"{where} (while): a measurement of the loop's body joins one outside it "
+                "in one Cirq key; measure into another register before the loop"
+            )
+        outer = self.packer
+        self.packer = _Packer()
+        loop = self.circuit.instructions[end]
+        try:
+            for j in range(resets):
+                self.other(loop["body"][j], f"{where}.body.{j}")
+            for index in range(start, end):
+                inst = self.circuit.instructions[index]
+                if inst["op"] == "measure":
+                    group = self.plan.get(index)
+                    if group is not None:
+                        self.measure(group)
+                else:
+                    self.other(inst, f"instruction {index}")
+            body = self.packer
+        finally:
+            self.packer = outer
+        keys = set(body.write_at)
+        again = [k for k in keys if self.instances.get(k, 0) > 1]
+        if again:
+            raise ConversionError(
+                f"{where} (while): key {again[0]!r} is measured outside the loop too; Cirq "
+                "records cannot tell those measurements apart"
+            )
+        done = self.until(loop, where)
+        reads = {str(k) for k in done.keys}
+        if not reads <= keys:
+            raise ConversionError(
+                f"{where} (while): the test reads {sorted(reads - keys)}, which the loop "
+                "body does not measure; Cirq's repeat_until needs the body to measure it"
+            )
+        self.looped |= keys
+        op = cirq.CircuitOperation(
+            body.circuit().freeze(), repeat_until=done, use_repetition_ids=False
+        )
+        self.packer.add_block(op, keys, reads)
+
+    def until(self, inst: Instruction, where: str) -> Any:
+        """The Cirq condition that ends a ``while``: a key condition when it is one
+        1-bit measurement reading 1, else a sympy condition."""
+        done = done_expr(inst)
+        if set(done) == {"clbit"}:
+            key, _, _, width, inverted = self.writer_of(done["clbit"], where)
+            if width == 1 and not inverted:
+                return cirq.KeyCondition(cirq.MeasurementKey.parse_serialized(key))
+        return cirq.SympyCondition(self.conditions(where).condition(done))
+
+    def conditions(self, where: str) -> SympyConditions:
+        def register_bits(name: str) -> range:
+            start, size = self.offsets[name]
+            return range(start, start + size)
+
+        return SympyConditions(lambda c: self.writer_of(c, where), register_bits, where)
+
+    def writer_of(self, clbit: int, where: str) -> tuple[str, int, int, int, bool]:
+        """The latest measurement of ``clbit``, refusing one a condition cannot read."""
+        writer = self.writer.get(clbit)
+        if writer is None:
+            raise ConversionError(
+                f"{where}: the condition reads clbit {clbit}, which no earlier measurement writes"
+            )
+        if self.instances.get(writer[0], 0) - 1 != writer[1]:
+            raise ConversionError(
+                f"{where}: the condition reads key {writer[0]!r} instance {writer[1]}, "
+                "which a later measurement of the same key hides from Cirq's conditions"
+            )
+        return writer
 
     def measure(self, group: KeyGroup) -> None:
         qubits = [self.qubits[q] for q in group.qubits]
@@ -199,10 +341,9 @@ class _Writer:
         becomes a key condition, any other a sympy condition over the bits it reads.
         """
         if "test" in inst:
-            raise ConversionError(
-                f"{where} (if): a condition that is a classical expression (payload.v2) is "
-                "not written to Cirq; aer_simulator runs it"
-            )
+            test = self.conditions(f"{where} (if)").condition(inst["test"])
+            holds, fails = cirq.SympyCondition(test), cirq.SympyCondition(sympy.Not(test))
+            return self.branches(inst, where, controls, holds, fails)
         cond = inst["condition"]
         body = inst.get("body", [])
         else_body = inst.get("else_body", [])
@@ -231,7 +372,8 @@ class _Writer:
             # Cirq's own test: value of (key, instance) != 0, i.e. raw bits != inversion mask.
             mask = sum(1 << j for j, w in enumerate(writers) if w[4])
             key_condition = cirq.KeyCondition(
-                cirq.MeasurementKey.parse_serialized(key), index=instance
+                cirq.MeasurementKey.parse_serialized(key),
+                index=-1 if key in self.looped else instance,
             )
             if value == mask and not body:
                 ops = []
@@ -259,6 +401,14 @@ class _Writer:
         total = sympy.Add(*terms)
         positive = cirq.SympyCondition(sympy.Eq(total, value))
         negative = cirq.SympyCondition(sympy.Ne(total, value))
+        return self.branches(inst, where, controls, positive, negative)
+
+    def branches(
+        self, inst: Instruction, where: str, controls: tuple[Any, ...], positive: Any, negative: Any
+    ) -> list[cirq.Operation]:
+        """The body under ``positive`` and the else branch under ``negative``."""
+        body = inst.get("body", [])
+        else_body = inst.get("else_body", [])
         ops = []
         for j, sub in enumerate(body):
             ops += self.instruction(sub, f"{where}.body.{j}", (*controls, positive))

@@ -5,7 +5,9 @@ Qubits: a target whose coupling map is a full rows x cols square lattice (index
 (``options["cirq_qubits"]``, a list of labels ``grid:r,c`` / ``line:i`` / ``named:x``,
 overrides both). An operation is valid when its qubits are on the device, every op it
 converts to is native, and its qubit pairs are coupled for that op; a classically
-controlled one only on a device that runs feed-forward. ``metadata`` exposes
+controlled one only on a device that runs feed-forward (with a ``SympyCondition``, one
+that runs classical expressions), and a ``repeat_until`` loop only on one that runs
+``while``. ``metadata`` exposes
 the qubit graph (``cirq.DeviceMetadata`` with a networkx graph).
 """
 
@@ -122,15 +124,35 @@ class QRelayDevice(cirq.Device):
         return index
 
     def validate_operation(self, operation: cirq.Operation) -> None:
-        """Raise ``ValueError`` naming the qubit, gate or pair the device lacks."""
+        """Raise ``ValueError`` naming the qubit, gate, pair or control flow the device
+        lacks; a ``CircuitOperation`` is validated operation by operation."""
         indices = [self._device_index(q) for q in operation.qubits]
-        if isinstance(operation, cirq.ClassicallyControlledOperation) and not (
-            self._info.capabilities.runs("if")
-        ):
-            raise ValueError(
-                f"operation {operation} is classically controlled, and device "
-                f"{self._info.name!r} does not run feed-forward (capabilities.feed_forward)"
-            )
+        capabilities = self._info.capabilities
+        if isinstance(operation, cirq.ClassicallyControlledOperation):
+            if not capabilities.runs("if"):
+                raise ValueError(
+                    f"operation {operation} is classically controlled, and device "
+                    f"{self._info.name!r} does not run feed-forward (capabilities.feed_forward)"
+                )
+            sympy_conditions = [
+                c for c in operation.classical_controls if isinstance(c, cirq.SympyCondition)
+            ]
+            if sympy_conditions and not capabilities.runs("expressions"):
+                raise ValueError(
+                    f"operation {operation}: device {self._info.name!r} does not run "
+                    "classical expressions as conditions (capabilities.control_flow)"
+                )
+        if isinstance(operation, cirq.CircuitOperation):
+            if operation.repeat_until is not None and not capabilities.runs("while"):
+                raise ValueError(
+                    f"operation {operation} repeats until {operation.repeat_until}, and "
+                    f"device {self._info.name!r} does not run 'while' loops "
+                    "(capabilities.control_flow)"
+                )
+            once = operation.replace(repeat_until=None, repetitions=1)
+            for sub in once.mapped_circuit(deep=False).all_operations():
+                self.validate_operation(sub)
+            return
         if cirq.is_measurement(operation) or isinstance(
             operation.gate, cirq.ResetChannel | cirq.WaitGate
         ):

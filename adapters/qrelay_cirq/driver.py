@@ -124,7 +124,7 @@ class CirqDriver:
         """Simulate every binding row with one sweep."""
         import cirq
 
-        from qrelay_cirq.convert import register_arrays, to_cirq
+        from qrelay_cirq.convert import loop_ends, register_arrays, to_cirq
         from qrelay_cirq.statevector import is_terminal
 
         if ctx.check_cancelled():
@@ -177,9 +177,23 @@ class CirqDriver:
                 raise DeviceError(f"Cirq could not run the circuit: {exc}") from exc
         readouts = []
         for result in results:
-            arrays = register_arrays(circuit, result.records, task.shots)
+            ends = loop_ends(program, result.records)
+            self._check_iterations(ends)
+            arrays = register_arrays(circuit, result.records, task.shots, ends)
             if arrays:
                 readouts.append(Readout.from_arrays(arrays))
             else:
                 readouts.append(Readout(successful_shots=task.shots))
         return readouts
+
+    def _check_iterations(self, ends: dict[str, Any]) -> None:
+        """Fail the run when a shot's ``while`` (a ``repeat_until`` in Cirq, whose first
+        turn is the body before the ``while``) ran more turns than the target allows."""
+        bound = self.info.limits.max_loop_iterations
+        for key, last in ends.items():
+            turns = int(last.max()) if len(last) else 0
+            if turns > bound:
+                raise DeviceError(
+                    f"a shot's while loop (measuring key {key!r}) ran {turns} iterations; "
+                    f"{self.info.name!r} allows at most {bound} (limits.max_loop_iterations)"
+                )

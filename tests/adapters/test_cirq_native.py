@@ -10,6 +10,7 @@ from __future__ import annotations
 import cirq
 import numpy as np
 import pytest
+import sympy
 
 from qrelay.qpu.fleet import fleet_device
 from qrelay_cirq.convert import from_cirq, to_cirq
@@ -114,3 +115,35 @@ def test_device_refuses_feed_forward_unless_the_target_runs_it() -> None:
     QRelayDevice(cirq_sim).validate_operation(
         controlled.transform_qubits(lambda _: cirq.LineQubit(0))
     )
+
+
+def test_device_validates_loops_and_expression_conditions_by_capability() -> None:
+    from qrelay.service.catalog import simulator_targets
+
+    q = cirq.GridQubit(0, 0)
+    body = cirq.FrozenCircuit(cirq.reset(q), cirq.X(q), cirq.measure(q, key="m"))
+    loop = cirq.CircuitOperation(
+        body, repeat_until=cirq.KeyCondition(cirq.MeasurementKey("m")), use_repetition_ids=False
+    )
+    either = cirq.SympyCondition(sympy.Symbol("m") > 0)
+    square = QRelayDevice(fleet_device("square_qpu"))
+    with pytest.raises(ValueError, match=r"repeats until m, and device 'square_qpu' does not"):
+        square.validate_operation(loop)
+    heavyhex = QRelayDevice(fleet_device("heavyhex_qpu"))
+    heavyhex_q = heavyhex.qubits[0]
+    heavyhex.validate_operation(loop.transform_qubits(lambda _: heavyhex_q))
+    with pytest.raises(ValueError, match=r"H\(q\(0\)\) is not native to device 'heavyhex_qpu'"):
+        heavyhex.validate_operation(
+            loop.replace(
+                circuit=cirq.FrozenCircuit(cirq.H(q), cirq.measure(q, key="m"))
+            ).transform_qubits(lambda _: heavyhex_q)
+        )
+    cirq_sim = next(t for t in simulator_targets() if t.name == "cirq_simulator")
+    line = cirq.LineQubit(0)
+    sim = QRelayDevice(cirq_sim)
+    sim.validate_operation(loop.transform_qubits(lambda _: line))
+    sim.validate_operation(cirq.X(line).with_classical_controls(either))
+    only_if = cirq_sim.capabilities.model_copy(update={"control_flow": ["if"]})
+    ifs_only = cirq_sim.model_copy(update={"capabilities": only_if})
+    with pytest.raises(ValueError, match="does not run classical expressions as conditions"):
+        QRelayDevice(ifs_only).validate_operation(cirq.X(line).with_classical_controls(either))

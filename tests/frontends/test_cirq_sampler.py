@@ -183,3 +183,28 @@ def test_noise_sim_with_a_user_noise_spec(cirq_service) -> None:  # type: ignore
     noisy = cirq_service.sampler(TARGET, sim_method="noise-sim", noise={"readout_error": 0.3})
     ones = int(noisy.run(circuit, repetitions=400).measurements["z"].sum())
     assert 0 < ones < 400
+
+
+@pytest.mark.parametrize("target", ["cirq_simulator", "aer_simulator"])
+def test_dynamic_cirq_programs_run_through_the_service(cirq_service, target: str) -> None:  # type: ignore[no-untyped-def]
+    """A repeat_until loop and a sympy condition, on Cirq's simulator and on Aer alike."""
+    a, b, c = cirq.LineQubit.range(3)
+    body = cirq.FrozenCircuit(cirq.reset(a), cirq.H(a), cirq.measure(a, key="flag"))
+    both = cirq.SympyCondition(sympy.And(sympy.Symbol("flag") > 0, sympy.Eq(sympy.Symbol("m"), 1)))
+    circuit = cirq.Circuit(
+        cirq.CircuitOperation(
+            body,
+            repeat_until=cirq.KeyCondition(cirq.MeasurementKey("flag")),
+            use_repetition_ids=False,
+        ),
+        cirq.H(b),
+        cirq.measure(b, key="m"),
+        cirq.X(c).with_classical_controls(both),
+        cirq.measure(c, key="out"),
+    )
+    result = cirq_service.sampler(target).run(circuit, repetitions=400)
+    assert result.records["flag"].shape == (400, 1, 1)
+    assert result.records["flag"].all()  # the turn that ended the loop read 1
+    m, out = result.measurements["m"][:, 0], result.measurements["out"][:, 0]
+    np.testing.assert_array_equal(out, m)  # flag is 1, so x exactly when m reads 1
+    assert 0 < m.sum() < 400

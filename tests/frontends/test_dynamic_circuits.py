@@ -232,7 +232,7 @@ def test_heavyhex_runs_a_while_loop(qiskit_provider) -> None:  # type: ignore[no
     assert {key.split()[1] for key in counts} == {"0"}
 
 
-@pytest.mark.parametrize("target", ["square_qpu", "ion_qpu", "cirq_simulator"])
+@pytest.mark.parametrize("target", ["square_qpu", "ion_qpu"])
 def test_targets_without_loops_refuse_them_by_name(qiskit_provider, target: str) -> None:  # type: ignore[no-untyped-def]
     backend = qiskit_provider.get_backend(target)
     with pytest.raises(Exception, match=rf"{target}.*while|while.*{target}"):

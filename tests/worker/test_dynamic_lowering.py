@@ -132,7 +132,10 @@ def test_a_store_in_a_body_without_qubits_follows_its_condition(engine: AerEngin
         ),
         (
             "cirq_simulator",
-            r"'cirq_simulator' does not run 'while' \(capabilities.control_flow: if\)",
+            (
+                r"\(store\): 'cirq_simulator' does not run 'store' "
+                r"\(capabilities.control_flow: if, while, for, expressions\)"
+            ),
         ),
     ],
 )
@@ -142,24 +145,28 @@ def test_targets_refuse_what_they_do_not_run(target: str, pattern: str) -> None:
     check_capabilities(counted_loop(), _target("aer_simulator"))
 
 
-def test_cirq_simulator_refuses_expressions_as_conditions() -> None:
+def test_cirq_simulator_runs_expressions_but_refuses_switch() -> None:
+    test = {"op": "logic_and", "args": [{"clbit": 0}, {"clbit": 1}]}
     circuit = Circuit.model_validate(
         {
             "num_qubits": 1,
             "registers": [{"name": "c", "size": 2}],
             "instructions": [
                 M00,
+                {"op": "if", "qubits": [], "test": test, "body": [H0]},
                 {
-                    "op": "if",
+                    "op": "switch",
                     "qubits": [],
-                    "test": {"op": "logic_and", "args": [{"clbit": 0}, {"clbit": 1}]},
-                    "body": [H0],
+                    "test": {"register": "c"},
+                    "cases": [{"values": [1], "body": [H0]}],
                 },
             ],
         }
     )
-    with pytest.raises(PayloadError, match="does not run classical expressions as conditions"):
+    with pytest.raises(PayloadError, match=r"instruction 2 \(switch\): 'cirq_simulator' does not"):
         check_capabilities(circuit, _target("cirq_simulator"))
+    del circuit.instructions[2]
+    check_capabilities(circuit, _target("cirq_simulator"))
 
 
 def test_qpu_native_check_names_control_flow() -> None:

@@ -52,13 +52,15 @@ def simulator_targets() -> list[TargetInfo]:
             simulator=True,
             num_qubits=24,
             limits=TargetLimits(max_shots=1_000_000, max_qubits=24),
-            # Cirq runs classically controlled operations, not loops or switch
+            # Cirq runs classically controlled operations (conditions may be
+            # expressions), repeat_until loops (a `while` after a copy of its body) and
+            # repetitions (a `for` over a range); not switch, break, continue or store
             capabilities=TargetCapabilities(
                 parameter_batch=True,
                 mid_circuit_measurement=True,
                 reset=True,
                 feed_forward=True,
-                control_flow=["if"],
+                control_flow=["if", "while", "for", "expressions"],
             ),
             price_per_shot=0.0,
         ),
