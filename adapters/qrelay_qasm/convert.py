@@ -42,7 +42,7 @@ from qrelay_qasm.bounds import (
     check_qasm3_text,
     include_refused,
 )
-from qrelay_qasm.dynamic import import_program, needs_translation
+from qrelay_qasm.dynamic import check_supported, import_program
 
 if TYPE_CHECKING:
     from qrelay.payload.circuit import Circuit
@@ -216,13 +216,11 @@ def from_qasm3(
     except Exception as exc:
         raise _parse_error(exc) from exc
     check_qasm3_program(program, budget, max_qubits)
+    check_supported(program)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if any(needs_translation(node) for node in program.statements):
-                qc = import_program(program, convert)
-            else:
-                qc = convert(program)
+            qc = import_program(program, convert)
     except ConversionError:
         raise
     except Exception as exc:

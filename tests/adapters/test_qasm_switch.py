@@ -274,8 +274,8 @@ def _program(body: str) -> str:
         ("switch (c) { case 0 { bit d; } }", r"line 6, column 23: a declaration inside"),
         ("switch (c) { case 0 { qubit r; } }", r"line 6, column 23: a declaration inside"),
         (
-            "for int i in [0:1] { switch (c) { case 0 { x q[0]; } } }",
-            r"line 6, column 1: a switch or a compound condition inside a for loop",
+            "for int i in [0:1] { switch (c) { case 0 { rx(i) q[0]; } } }",
+            r"line 6, column 1: for loop: its body reads the loop variable 'i'",
         ),
         ("switch (c) { case 0 { foo q[0]; } }", r"line 6, column 23: gate 'foo' is not defined"),
     ],
