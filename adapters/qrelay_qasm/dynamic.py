@@ -695,8 +695,6 @@ class _Op:
                     + (" (int is read as unsigned: 0 to 2**(n-1)-1)" if signed else ""),
                 )
             return expr.lift(value, kind)
-        if value.type == kind:
-            return value
         if (
             isinstance(kind, types.Uint)
             and isinstance(value.type, types.Uint)
@@ -707,7 +705,7 @@ class _Op:
                 f"assignment: a uint[{value.type.width}] value does not fit "
                 f"{_type_name(kind, signed)}; cast it explicitly",
             )
-        return expr.cast(value, kind)
+        return value if value.type == kind else expr.cast(value, kind)
 
     def case_value(self, value: Any) -> int:
         if isinstance(value, self.ast.IntegerLiteral):

@@ -14,6 +14,9 @@ with neither problem, in the payload itself so every engine shares it:
       if !exited && test: store overran = true
 
   so a shot that would take a turn past ``bound`` stops with its ``overran`` bit set;
+- a ``switch`` on a computed expression (``c ^ 3``) first stores its value in a hidden
+  register of the expression's width and switches on that: Aer 0.18 switches on a clbit
+  or a register only;
 - a block body that acts on no qubit gets a barrier on qubit 0: Aer 0.18 runs a ``store``
   in such a body whatever the condition says, and a barrier changes nothing else.
 
@@ -30,7 +33,7 @@ from typing import Any, Final
 from qrelay.errors import DeviceError
 from qrelay.payload import control
 from qrelay.payload.circuit import Circuit, Condition, Instruction, Register
-from qrelay.payload.classical import ClassicalExpr
+from qrelay.payload.classical import ClassicalExpr, Scope
 from qrelay.payload.readout import Readout
 
 #: The ops whose circuits :func:`lower` rewrites.
@@ -74,10 +77,21 @@ class Lowered:
 
 
 def needs_lowering(circuit: Circuit) -> bool:
-    """True when ``circuit`` has variables, a ``while`` loop or a ``store``."""
-    return bool(circuit.variables) or not _LOWERED_OPS.isdisjoint(
-        control.op_names(circuit.instructions)
+    """True when ``circuit`` has variables, a ``while`` loop, a ``store`` or a ``switch``
+    on a computed expression."""
+    if circuit.variables:
+        return True
+    names = control.op_names(circuit.instructions)
+    if not _LOWERED_OPS.isdisjoint(names):
+        return True
+    return "switch" in names and any(
+        inst["op"] == "switch" and _computed(inst) for inst in circuit.iter_instructions()
     )
+
+
+def _computed(inst: Instruction) -> bool:
+    """True for a ``switch`` whose subject is neither a clbit, a register nor a variable."""
+    return "op" in inst["test"] or "lit" in inst["test"]
 
 
 def lower(circuit: Circuit, max_loop_iterations: int) -> Lowered:
@@ -93,6 +107,12 @@ class _Rewrite:
         self.registers: list[Register] = list(circuit.registers)
         self.next_clbit = circuit.num_clbits
         self.overran: dict[str, str] = {}
+        self.switches = 0
+        self.scope = Scope(
+            circuit.num_clbits,
+            {name: size for name, (_, size) in circuit.register_offsets().items()},
+            {var.name: var.classical_type for var in circuit.variables},
+        )
         #: variable name to its replacement expression
         self.variables: dict[str, ClassicalExpr] = {}
         for var in circuit.variables:
@@ -125,6 +145,8 @@ class _Rewrite:
             where = f"{prefix}{index}"
             if inst["op"] == "while":
                 out.extend(self.bounded(inst, where))
+            elif inst["op"] == "switch" and _computed(inst):
+                out.extend(self.switched(inst, where))
             else:
                 out.append(self.one(inst, where))
         return self.anchored(out) if prefix else out
@@ -166,6 +188,24 @@ class _Rewrite:
             found["args"] = [self.expression(arg) for arg in node["args"]]
             return found
         return node
+
+    def switched(self, inst: Instruction, where: str) -> list[Instruction]:
+        """A ``switch`` on a computed expression as a store of its value in a hidden
+        register, then the ``switch`` on that register."""
+        kind = self.scope.type_of(inst["test"], f"{where} test")
+        name = self.hidden(f"switch_{self.switches}", kind.width)
+        self.switches += 1
+        value = self.expression(inst["test"])
+        if kind.kind == "bool":
+            value = {"op": "cast", "args": [value], "width": 1}
+        store: Instruction = {
+            "op": "store",
+            "qubits": [],
+            "lvalue": {"register": name},
+            "rvalue": value,
+        }
+        switch: Instruction = {**inst, "test": {"register": name}}
+        return [store, self.one(switch, where)]
 
     def bounded(self, inst: Instruction, where: str) -> list[Instruction]:
         """A ``while`` loop as the bounded ``for`` loop of the module's description."""
