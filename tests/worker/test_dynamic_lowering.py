@@ -123,6 +123,47 @@ def test_a_store_in_a_body_without_qubits_follows_its_condition(engine: AerEngin
     assert bits[:, 1].sum() == 0  # so the store never ran
 
 
+def test_a_switch_on_a_computed_expression_runs(engine: AerEngine) -> None:
+    """Aer switches on registers only: the lowering stores ``c ^ 1`` (and a bool test)
+    in hidden registers first. c reads 01, so ``c ^ 1`` is 0 and ``c[0]`` true."""
+    xor = {"op": "bit_xor", "args": [{"register": "c"}, {"lit": 1, "width": 2}]}
+    circuit = Circuit.model_validate(
+        {
+            "num_qubits": 3,
+            "registers": [{"name": "c", "size": 2}, {"name": "out", "size": 2}],
+            "instructions": [
+                {"op": "x", "qubits": [0]},
+                M00,
+                {
+                    "op": "switch",
+                    "qubits": [],
+                    "test": xor,
+                    "cases": [{"values": [0], "body": [{"op": "x", "qubits": [1]}]}],
+                    "default": [{"op": "h", "qubits": [1]}],
+                },
+                {
+                    "op": "switch",
+                    "qubits": [],
+                    "test": {"op": "logic_not", "args": [{"clbit": 0}]},
+                    "cases": [{"values": [0], "body": [{"op": "x", "qubits": [2]}]}],
+                },
+                {"op": "measure", "qubits": [1], "clbits": [2]},
+                {"op": "measure", "qubits": [2], "clbits": [3]},
+            ],
+        }
+    )
+    assert needs_lowering(circuit)
+    lowered = lower(circuit, 10)
+    stores = [inst for inst in lowered.circuit.instructions if inst["op"] == "store"]
+    assert [store["rvalue"] for store in stores] == [
+        xor,
+        {"op": "cast", "args": [{"op": "logic_not", "args": [{"clbit": 0}]}], "width": 1},
+    ]
+    (readout,) = engine.run(circuit, shots=50, seed=1)
+    assert [reg.name for reg in readout.registers] == ["c", "out"]
+    assert readout.counts() == {"01 11": 50}
+
+
 @pytest.mark.parametrize(
     ("target", "pattern"),
     [
