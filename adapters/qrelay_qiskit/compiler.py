@@ -1,6 +1,8 @@
 """The ``qiskit-transpile`` compiler: payload circuits onto a target's native ops and couplings.
 
-The payload goes to Qiskit, through a preset pass manager (the job's optimization level,
+The payload goes to Qiskit (its typed variables as the hidden registers of
+:func:`~qrelay.payload.lowering.hide_variables`, which the transpiler can carry), through a
+preset pass manager (the job's optimization level,
 else 1) built for the target's Qiskit ``Target``, and back. Pass managers are cached per
 ``(target name, calibration_id, level)``, so compiling many circuits for one device builds
 one.
@@ -75,12 +77,15 @@ class TranspileCompiler:
                 f"circuit has {circuit.num_qubits} qubits; target {target.name!r} has only "
                 f"{target.num_qubits}"
             )
+        from qrelay.payload.lowering import hide_variables
         from qrelay_qiskit.convert import from_qiskit, to_qiskit
 
-        qc = to_qiskit(circuit)
+        qc = to_qiskit(hide_variables(circuit))
         try:
             compiled = self.pass_manager(target, optimization_level).run(qc)
-        except Exception as exc:  # the transpiler raises TranspilerError and others
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # TranspilerError and others, and a Rust panic
             raise PayloadError(
                 f"circuit {circuit.name or ''!r} cannot be compiled for {target.name!r}: {exc}"
             ) from exc

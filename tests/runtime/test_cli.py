@@ -92,6 +92,92 @@ def test_run_takes_openqasm_3_switch_and_compound_conditions(
     assert answer["counts"] == {"01 11": 50}  # c, then out
 
 
+VARIABLES_QASM = """OPENQASM 3.0;
+include "stdgates.inc";
+bit[2] c;
+bit[2] out;
+int switch_dummy;
+qubit[3] q;
+uint[2] tries = 0;
+bool done = false;
+x q[0];
+while (true) {
+  c[0] = measure q[0];
+  tries ^= 1;
+  if (c[0]) break;
+}
+switch_dummy = c;
+switch (switch_dummy) { case 1 { x q[1]; } default { } }
+done = tries == 1 && c[0];
+if (done) { x q[2]; }
+out[0] = measure q[1];
+out[1] = measure q[2];
+"""
+
+
+def test_run_takes_openqasm_3_variables_and_while_true(
+    stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The loop ends on its first turn (c[0] reads 1), so tries is 1, the switch on the
+    variable takes case 1 and done holds: both outs read 1. The service converts the
+    same text (a QASM submission) to the same result."""
+    path = tmp_path / "variables.qasm"
+    path.write_text(VARIABLES_QASM, encoding="utf-8")
+    argv = ["run", str(path), "-t", "aer_simulator", "--shots", "50", "--json", "--no-progress"]
+    assert main(argv) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["counts"] == {"01 11": 50}  # c, then out
+    from qrelay.payload.parsing import parse
+    from qrelay.runtime import decode
+
+    submitted = {"target": "aer_simulator", "circuit_type": "qasm3", "qasm": [VARIABLES_QASM]}
+    with Client() as client:
+        results = client.submit(parse(NewJob, submitted | {"shots": 40})).result(300)
+    (readout,) = results.readouts[0] or []
+    assert decode.counts(readout) == {"01 11": 40}
+
+
+BIT_FLIP_QASM = """OPENQASM 3.0;
+include "stdgates.inc";
+bit[2] syndrome;
+bit[1] out;
+int syn;
+qubit[5] q;
+ry(0.8) q[0];
+cx q[0], q[1];
+cx q[0], q[2];
+x q[1];
+cx q[0], q[3];
+cx q[1], q[3];
+cx q[1], q[4];
+cx q[2], q[4];
+syndrome[0] = measure q[3];
+syndrome[1] = measure q[4];
+syn = syndrome;
+switch (syn) { case 1 { x q[0]; } case 3 { x q[1]; } case 2 { x q[2]; } }
+cx q[0], q[2];
+cx q[0], q[1];
+out[0] = measure q[0];
+"""
+
+
+def test_run_takes_an_openqasm_3_bit_flip_code_to_heavyhex(
+    stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The syndrome, switched on through a variable, names qubit 1 on most shots despite
+    the device's noise, and the corrected logical qubit reads 1 near sin^2(0.4) = 0.15."""
+    path = tmp_path / "bit_flip.qasm"
+    path.write_text(BIT_FLIP_QASM, encoding="utf-8")
+    argv = ["run", str(path), "-t", "heavyhex_qpu", "--shots", "2000", "--json", "--no-progress"]
+    assert main(argv) == 0
+    counts = json.loads(capsys.readouterr().out)["counts"]
+    assert sum(counts.values()) == 2000
+    found = sum(n for key, n in counts.items() if key.startswith("11")) / 2000
+    assert found > 0.75
+    ones = sum(n for key, n in counts.items() if key.endswith("1")) / 2000
+    assert abs(ones - 0.1516) < 0.08
+
+
 def test_run_refuses_a_missing_file(stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "no-such-file.qasm"]) == 1
     assert "no-such-file.qasm" in capsys.readouterr().err

@@ -77,9 +77,10 @@ class Lowered:
 
 
 def needs_lowering(circuit: Circuit) -> bool:
-    """True when ``circuit`` has variables, a ``while`` loop, a ``store`` or a ``switch``
-    on a computed expression."""
-    if circuit.variables:
+    """True when ``circuit`` has variables (or the hidden registers of
+    :func:`hide_variables`), a ``while`` loop, a ``store`` or a ``switch`` on a computed
+    expression."""
+    if circuit.variables or any(reg.name.startswith(HIDDEN_PREFIX) for reg in circuit.registers):
         return True
     names = control.op_names(circuit.instructions)
     if not _LOWERED_OPS.isdisjoint(names):
@@ -100,10 +101,26 @@ def lower(circuit: Circuit, max_loop_iterations: int) -> Lowered:
     return _Rewrite(circuit, max_loop_iterations).run()
 
 
+def hide_variables(circuit: Circuit) -> Circuit:
+    """``circuit`` with its typed variables as hidden registers, as :func:`lower` makes
+    them, and nothing else changed.
+
+    For a compiler that cannot carry variables: Qiskit 2.x's transpiler fails on them
+    when it turns a two-qubit gate around for a directed coupling. The hidden registers
+    then travel with the compiled circuit, and an engine's :func:`lower` drops them from
+    the readouts with its own.
+    """
+    if not circuit.variables:
+        return circuit
+    return _Rewrite(circuit, 0, full=False).run().circuit
+
+
 class _Rewrite:
-    def __init__(self, circuit: Circuit, bound: int) -> None:
+    def __init__(self, circuit: Circuit, bound: int, *, full: bool = True) -> None:
         self.circuit = circuit
         self.bound = bound
+        #: False: replace the variables only (:func:`hide_variables`)
+        self.full = full
         self.registers: list[Register] = list(circuit.registers)
         self.next_clbit = circuit.num_clbits
         self.overran: dict[str, str] = {}
@@ -143,13 +160,15 @@ class _Rewrite:
         out: list[Instruction] = []
         for index, inst in enumerate(instructions):
             where = f"{prefix}{index}"
-            if inst["op"] == "while":
+            if not self.full:
+                out.append(self.one(inst, where))
+            elif inst["op"] == "while":
                 out.extend(self.bounded(inst, where))
             elif inst["op"] == "switch" and _computed(inst):
                 out.extend(self.switched(inst, where))
             else:
                 out.append(self.one(inst, where))
-        return self.anchored(out) if prefix else out
+        return self.anchored(out) if prefix and self.full else out
 
     def anchored(self, body: list[Instruction]) -> list[Instruction]:
         """``body``, with a barrier on qubit 0 first if it acts on no qubit."""

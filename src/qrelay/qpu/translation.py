@@ -18,6 +18,7 @@ import numpy as np
 
 from qrelay.errors import PayloadError, SubmissionError
 from qrelay.payload import Circuit, Readout
+from qrelay.payload.lowering import HIDDEN_PREFIX
 from qrelay.qpu import native
 from qrelay.qpu.fleet import fleet_device
 
@@ -109,8 +110,11 @@ def readout_from_buffers(
     arrays: dict[str, np.ndarray[Any, Any]] = {}
     iq: dict[str, np.ndarray[Any, Any]] = {}
     for reg in circuit.registers:
-        arrays[reg.name] = np.zeros((shots, reg.size), dtype=np.uint8)
+        if not reg.name.startswith(HIDDEN_PREFIX):  # the engine's own, dropped by it
+            arrays[reg.name] = np.zeros((shots, reg.size), dtype=np.uint8)
     for name, (register, bit) in ro_sources.items():
+        if register not in arrays:
+            continue
         found = results.buffers.get(name)
         if found is not None:
             arrays[register][:, bit] = found.data
@@ -151,6 +155,7 @@ def translate(
     ro_sources = {
         buffer_name(reg.name, bit): (reg.name, bit)
         for reg in circuit.registers
+        if not reg.name.startswith(HIDDEN_PREFIX)
         for bit in range(reg.size)
     }
     executable = Executable(

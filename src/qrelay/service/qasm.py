@@ -149,7 +149,8 @@ def as_payload_job(
             raise ApiError(422, "validation_error", f"qasm[{index}]: {exc}") from None
         if time.monotonic() > deadline:
             raise _too_slow(seconds)
-    data = job.model_dump(exclude={"qasm", "circuit_type", "circuits", "bindings"})
+    # the version is worked out from the circuits: the text's needs were not known
+    data = job.model_dump(exclude={"qasm", "circuit_type", "circuits", "bindings", "version"})
     try:
         return NewJob(
             **data,
