@@ -224,6 +224,24 @@ def test_heavyhex_runs_the_bit_flip_code_within_its_noise(qiskit_provider) -> No
     assert found > 0.75  # the syndrome names qubit 1 on most shots despite the noise
 
 
+def test_heavyhex_runs_a_variable_read_from_openqasm_3_within_its_noise(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
+    """The bit-flip code as ``qasm3.dumps`` writes it (the switch on an ``int`` variable),
+    read back, runs on the device (its compile carries the variable) as the device's
+    noisy simulation runs it."""
+    from qiskit import qasm3
+
+    from qrelay_qasm import from_qasm3
+    from qrelay_qiskit.convert import to_qiskit
+
+    backend = qiskit_provider.get_backend("heavyhex_qpu")
+    qc = to_qiskit(from_qasm3(qasm3.dumps(bit_flip_code())))
+    assert [var.name for var in qc.iter_declared_vars()] == ["switch_dummy"]
+    device = backend.run(qc, shots=SHOTS, seed_simulator=3).result().get_counts()
+    noisy = backend.run(qc, shots=SHOTS, seed_simulator=4, sim_method="noise-sim")
+    assert total_variation(device, noisy.result().get_counts()) < 0.05
+    assert sum(n for key, n in device.items() if key.endswith("11")) / SHOTS > 0.75
+
+
 def test_heavyhex_runs_a_while_loop(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
     backend = qiskit_provider.get_backend("heavyhex_qpu")
     qc = transpile(repeat_until_success(), backend, optimization_level=1, seed_transpiler=1)

@@ -165,7 +165,9 @@ def test_run_takes_an_openqasm_3_bit_flip_code_to_heavyhex(
     stack: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The syndrome, switched on through a variable, names qubit 1 on most shots despite
-    the device's noise, and the corrected logical qubit reads 1 near sin^2(0.4) = 0.15."""
+    the device's noise, and the corrected logical qubit reads 1 on a minority of shots
+    (sin^2(0.4) = 0.15 without noise; the distribution against the device's noisy
+    simulation is tested in tests/frontends/test_dynamic_circuits.py)."""
     path = tmp_path / "bit_flip.qasm"
     path.write_text(BIT_FLIP_QASM, encoding="utf-8")
     argv = ["run", str(path), "-t", "heavyhex_qpu", "--shots", "2000", "--json", "--no-progress"]
@@ -175,7 +177,7 @@ def test_run_takes_an_openqasm_3_bit_flip_code_to_heavyhex(
     found = sum(n for key, n in counts.items() if key.startswith("11")) / 2000
     assert found > 0.75
     ones = sum(n for key, n in counts.items() if key.endswith("1")) / 2000
-    assert abs(ones - 0.1516) < 0.08
+    assert 0.1 < ones < 0.35
 
 
 def test_run_refuses_a_missing_file(stack: Any, capsys: pytest.CaptureFixture[str]) -> None:
