@@ -107,7 +107,7 @@ def _located(node: Any, message: str) -> ConversionError:
 
 
 def _children(node: Any) -> Iterator[Any]:
-    """The AST nodes directly under ``node`` (through lists, and lists of lists)."""
+    """The AST nodes directly under ``node`` (through lists and tuples, nested)."""
     from openqasm3 import ast
 
     stack: list[Any] = [getattr(node, field.name) for field in dataclasses.fields(node)]
@@ -115,7 +115,7 @@ def _children(node: Any) -> Iterator[Any]:
         value = stack.pop()
         if isinstance(value, ast.QASMNode):
             yield value
-        elif isinstance(value, list):
+        elif isinstance(value, list | tuple):
             stack.extend(value)
 
 

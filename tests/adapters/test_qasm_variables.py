@@ -230,6 +230,7 @@ c[1] = measure q[1];
         ("bool b;\nb = 1;\nuint[2] v;\nb = v;\nv = b;", None),
         ("x = 1;\nint x;", r"line 5, column 1: assignment: 'x' is not a declared"),
         ("end;", r"line 5, column 1: end is not supported"),
+        ("switch (c) { case 0 { float f; } }", r"line 5, column 23: float f: variables"),
     ],
 )
 def test_what_is_not_read_is_refused_naming_the_line(body: str, message: str | None) -> None:
