@@ -137,10 +137,23 @@ def check_supported(program: Any) -> None:
     ``&=``, ``|=`` and ``^=``.
 
     One pass over the syntax tree, whose size the text bounds
-    (:func:`~qrelay_qasm.bounds.check_qasm3_text`).
+    (:func:`~qrelay_qasm.bounds.check_qasm3_text`); the insides of quantum statements,
+    which the importer reads alone, are skipped.
     """
     from openqasm3 import ast
 
+    #: statements whose insides the importer reads (and refuses, located) alone
+    quantum = (
+        ast.QuantumGate,
+        ast.QuantumPhase,
+        ast.QuantumBarrier,
+        ast.QuantumReset,
+        ast.QuantumMeasurementStatement,
+        ast.QuantumGateDefinition,
+        ast.QubitDeclaration,
+        ast.Include,
+        ast.DelayInstruction,
+    )
     variables: set[str] = set()
     stack: list[tuple[Any, bool]] = [(node, True) for node in reversed(program.statements)]
     while stack:
@@ -167,7 +180,8 @@ def check_supported(program: Any) -> None:
                     f"measure into variable {target.name!r}: measure into a bit, then "
                     "assign the bit to the variable",
                 )
-        stack.extend((child, False) for child in _children(node))
+        if not isinstance(node, quantum):
+            stack.extend((child, False) for child in _children(node))
 
 
 def _check_declaration(node: Any, top: bool) -> None:
