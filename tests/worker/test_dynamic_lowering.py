@@ -77,6 +77,21 @@ def test_lowering_hides_variables_and_bounds_loops() -> None:
     assert not needs_lowering(Circuit(num_qubits=1, instructions=[H0]))
 
 
+def test_hiding_variables_changes_nothing_else() -> None:
+    """For a compiler: the variable becomes a hidden clbit, the loop stays a loop, and
+    the engine still lowers the result (and drops the hidden register)."""
+    from qrelay.payload.lowering import hide_variables
+
+    circuit = counted_loop()
+    hidden = hide_variables(circuit)
+    assert hidden.variables == []
+    assert [reg.name for reg in hidden.registers] == ["flag", "odd", f"{HIDDEN_PREFIX}var_parity"]
+    assert [inst["op"] for inst in hidden.instructions] == ["h", "measure", "while", "store"]
+    assert hidden.instructions[-1]["rvalue"] == {"clbit": 2}
+    assert needs_lowering(hidden)
+    assert hide_variables(hidden) is hidden
+
+
 def test_engine_runs_variables_and_drops_hidden_registers(engine: AerEngine) -> None:
     (readout,) = engine.run(counted_loop(), shots=SHOTS, seed=3)
     assert [reg.name for reg in readout.registers] == ["flag", "odd"]
