@@ -57,7 +57,8 @@ MAX_NESTING: Final = 16
 #: The most blocks (cases, defaults, branches, loop bodies) read here in one program.
 MAX_BLOCKS: Final = 256
 #: The most declaration statements (a gate definition with its body) converted again for
-#: the blocks: each block is converted after the declarations before it.
+#: the blocks: each block is converted after the declarations before it, and captures the
+#: variables declared before it.
 MAX_REPEATED_STATEMENTS: Final = 10_000
 #: The bits of an ``int`` or ``uint`` variable declared without a width.
 DEFAULT_WIDTH: Final = 32
@@ -309,7 +310,7 @@ def import_program(program: Any, convert: Callable[[Any], Any]) -> Any:
                     f"{_kind(node)}: its blocks would convert the declarations before them "
                     f"{repeated} "
                     f"statements in all, past the limit of {MAX_REPEATED_STATEMENTS}; declare "
-                    "fewer gates or use fewer cases",
+                    "fewer gates or variables, or use fewer cases",
                 )
         if _declares(node):
             declarations += 1 + len(getattr(node, "body", ()))
@@ -611,10 +612,9 @@ class _Names:
 
     def signed(self, target: Any) -> int | None:
         """The width of ``target`` if it is a variable declared ``int``."""
-        for variable in self.variables.values():
-            if variable.var is target:
-                return variable.signed
-        return None
+        name = getattr(target, "name", None)
+        found = self.variables.get(name) if isinstance(name, str) else None
+        return found.signed if found is not None and found.var is target else None
 
 
 class _Op:
