@@ -261,3 +261,26 @@ def test_variables_before_the_qubits_are_declared() -> None:
     assert _ours(text, seed=1) == {"1": SHOTS}
     with pytest.raises(ConversionError, match=r"line 4, column 1: control flow or a store"):
         qrelay_qasm.from_qasm3("OPENQASM 3.0;\nbit[1] c;\nbit[1] d;\nbool b = true;\n")
+
+
+def test_continue_in_a_loop_read_here() -> None:
+    """n toggles 1, 0, 1: the turn with n == 0 skips its x, so x runs twice and q[0]
+    reads 0 (three times, without the continue, would leave it 1)."""
+    text = (
+        HEADER
+        + """uint[2] n = 0;
+for int i in [0:2] { n ^= 1; if (n == 0) continue; x q[0]; }
+c[0] = measure q[0];
+"""
+    )
+    circuit = qrelay_qasm.from_qasm3(text)
+    (loop,) = [inst for inst in circuit.instructions if inst["op"] == "for"]
+    assert loop["body"][1]["body"] == [{"op": "continue", "qubits": []}]
+    assert _ours(text, seed=2) == {"00": SHOTS}
+
+
+def test_what_is_read_writes_back_and_reads_the_same() -> None:
+    circuit = qrelay_qasm.from_qasm3(qasm3.dumps(counted_repeat_until_success()))
+    again = qrelay_qasm.from_qasm3(qrelay_qasm.to_qasm3(circuit))
+    assert again.instructions == circuit.instructions
+    assert again.variables == circuit.variables
