@@ -736,7 +736,7 @@ class _Op:
 
     def value(self, node: Any) -> Any:
         """The expression of ``node``: a Qiskit ``Expr``, or a Python integer."""
-        from qiskit.circuit.classical import expr
+        from qiskit.circuit.classical import expr, types
 
         ast = self.ast
         what = self.what
@@ -744,6 +744,8 @@ class _Op:
             return expr.lift(bool(node.value))
         if isinstance(node, ast.IntegerLiteral):
             return int(node.value)
+        if isinstance(node, ast.BitstringLiteral):
+            return expr.lift(int(node.value), types.Uint(int(node.width)))
         if isinstance(node, ast.Identifier):
             found = self.names.find(node.name)
             if found is None:

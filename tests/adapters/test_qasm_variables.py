@@ -230,6 +230,7 @@ c[1] = measure q[1];
         ("bool b;\nb = 1;\nuint[2] v;\nb = v;\nv = b;", None),
         ("x = 1;\nint x;", r"line 5, column 1: assignment: 'x' is not a declared"),
         ("end;", r"line 5, column 1: end is not supported"),
+        ('bit[3] r = "101";\nr ^= "011";\nuint[3] v = r;', None),
         ("switch (c) { case 0 { float f; } }", r"line 5, column 23: float f: variables"),
     ],
 )
