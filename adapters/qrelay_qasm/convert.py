@@ -10,9 +10,10 @@ Parsers (their speeds: "Design measurements" in ``docs/performance.md``):
   native ``loads_experimental`` is much faster but, in Qiskit 2.x, refuses ``input float``
   declarations and gate definitions in the file, and reports parse errors by printing
   them instead of raising them with a location, so it cannot serve here yet.
-  What the importer refuses, ``switch`` and conditions with ``&&``, ``||``, ``!`` or
-  comparisons other than ``==``, is read by :mod:`qrelay_qasm.dynamic`, which leaves the
-  rest to the importer.
+  What the importer refuses, ``switch``, conditions with ``&&``, ``||``, ``!`` or
+  comparisons other than ``==``, constant conditions, ``bool``/``int``/``uint`` variables
+  and assignments, is read by :mod:`qrelay_qasm.dynamic`, which leaves the rest to the
+  importer and refuses, by line, what neither reads.
 
 Reading is bounded (see :mod:`qrelay_qasm.bounds`): ``include`` resolves ``qelib1.inc`` /
 ``stdgates.inc`` and, only when the caller names directories (``include_dirs``, e.g. the
