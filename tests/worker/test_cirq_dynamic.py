@@ -160,3 +160,116 @@ def test_keys_measured_in_loops_decode_to_cirq_records() -> None:
     # repeat_until: a payload register keeps the last turn, the one that ended the loop
     assert ours.records["flag"].shape == (200, 1, 1)
     assert ours.records["flag"].all()
+
+
+def switch_on_two_bits(order: str = "forward") -> Circuit:
+    """A switch on a 2-bit register with asymmetric cases: value 1 (bit 0 set) flips
+    qubit 2, value 2 (bit 1 set) or 0 rotates it by 2.2, 3 (the default) by 0.6.
+
+    The two bits come from ry(1.0) and ry(2.0), so the four values have distinct
+    probabilities and a swapped bit order would move weight between the cases.
+    ``order``: ``forward`` measures bit 0 then bit 1 (one Cirq key whose first, most
+    significant qubit is bit 0), ``backward`` bit 1 then bit 0 (one key in Cirq's own
+    order), ``split`` each bit on its own (two keys).
+    """
+    first, second = _measure(0, 0), _measure(1, 1)
+    measures: list[Any] = {
+        "forward": [first, second],
+        "backward": [second, first],
+        "split": [first, {"op": "barrier", "qubits": [0, 1]}, second],
+    }[order]
+    return Circuit.model_validate(
+        {
+            "num_qubits": 3,
+            "registers": [{"name": "c", "size": 2}, {"name": "out", "size": 1}],
+            "instructions": [
+                {"op": "ry", "qubits": [0], "params": [1.0]},
+                {"op": "ry", "qubits": [1], "params": [2.0]},
+                *measures,
+                {
+                    "op": "switch",
+                    "qubits": [],
+                    "test": {"register": "c"},
+                    "cases": [
+                        {"values": [1], "body": [{"op": "x", "qubits": [2]}]},
+                        {"values": [2, 0], "body": [{"op": "ry", "qubits": [2], "params": [2.2]}]},
+                    ],
+                    "default": [{"op": "ry", "qubits": [2], "params": [0.6]}],
+                },
+                _measure(2, 2),
+            ],
+        }
+    )
+
+
+def switch_on_a_clbit() -> Circuit:
+    """A switch on one clbit: case 0 leaves qubit 1 alone, case 1 flips it."""
+    return Circuit.model_validate(
+        {
+            "num_qubits": 2,
+            "registers": [{"name": "c", "size": 1}, {"name": "out", "size": 1}],
+            "instructions": [
+                {"op": "ry", "qubits": [0], "params": [0.9]},
+                _measure(0, 0),
+                {
+                    "op": "switch",
+                    "qubits": [],
+                    "test": {"clbit": 0},
+                    "cases": [{"values": [1], "body": [{"op": "x", "qubits": [1]}]}],
+                },
+                _measure(1, 1),
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        switch_on_two_bits,
+        lambda: switch_on_two_bits("backward"),
+        lambda: switch_on_two_bits("split"),
+        switch_on_a_clbit,
+    ],
+    ids=["one-key", "one-key-cirq-order", "two-keys", "clbit"],
+)
+def test_cirq_simulator_runs_switch_as_aer_does(program: Any) -> None:
+    circuit = program()
+    ours = _run_cirq(circuit, _cirq_target(), seed=21).counts()
+    (aer,) = AerEngine().run(circuit, shots=SHOTS, seed=22)
+    assert total_variation(ours, aer.counts()) < 0.03
+    # the case of value 1 (the clbit reading 1) flips the output qubit on every shot
+    one = "1 " if circuit.registers[0].size == 1 else "01 "  # keys read "c out"
+    taken = {key: n for key, n in ours.items() if key.startswith(one)}
+    assert taken and all(key.endswith("1") for key in taken)
+
+
+def test_the_switch_cases_see_the_register_value_not_cirq_key_value() -> None:
+    """Value 2 of the register is Cirq key value 1 when bit 0 is measured first: the
+    case of 2 must still run on it (and the key's value 2, register value 1, must not)."""
+    circuit = switch_on_two_bits()
+    program = to_cirq(circuit)
+    assert sorted(cirq.measurement_key_names(program)) == ["c", "out"]
+    result = cirq.Simulator(seed=25).run(program, repetitions=400)
+    arrays = register_arrays(circuit, result.records, 400)
+    value = arrays["c"][:, 0] + 2 * arrays["c"][:, 1]
+    out = arrays["out"][:, 0]
+    assert out[value == 1].all()  # x: always 1
+    assert (value == 2).any() and 0.6 < out[value == 2].mean()  # ry(2.2): P(1) = 0.79
+    assert 0.6 < out[value == 0].mean()
+    assert out[value == 3].mean() < 0.3  # the default, ry(0.6): P(1) = 0.09
+
+
+def test_a_switch_reads_back_from_cirq_as_conditions() -> None:
+    circuit = switch_on_two_bits()
+    program = to_cirq(circuit)
+    controlled = [
+        op for op in program.all_operations() if isinstance(op, cirq.ClassicallyControlledOperation)
+    ]
+    assert len(controlled) == 3  # one per case and one for the default
+    back = from_cirq(program)
+    ops = [inst["op"] for inst in back.instructions]
+    assert "switch" not in ops and ops.count("if") == 3
+    (before,) = AerEngine().run(circuit, shots=SHOTS, seed=23)
+    (after,) = AerEngine().run(back, shots=SHOTS, seed=24)
+    assert total_variation(before.counts(), after.counts()) < 0.03
