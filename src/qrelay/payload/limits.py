@@ -21,6 +21,7 @@ import time
 
 from qrelay.errors import PayloadError
 from qrelay.payload import control
+from qrelay.payload.capabilities import check_capabilities
 from qrelay.payload.circuit import MAX_INSTRUCTIONS, Circuit
 from qrelay.payload.jobs import NewJob
 from qrelay.payload.targets import TargetInfo
@@ -116,7 +117,8 @@ def check_shots(shots: int, target: TargetInfo) -> None:
 
 def check_circuit(circuit: Circuit, target: TargetInfo, index: int) -> None:
     """Refuse a circuit (``circuits[index]``) with more qubits or instructions than fit,
-    or with observables on a target that does not compute expectation values."""
+    with observables on a target that does not compute expectation values, or with an
+    op its capabilities deny (:func:`~qrelay.payload.capabilities.check_capabilities`)."""
     limits = target.limits
     name = target.name
     max_qubits = min(target.num_qubits, limits.max_qubits or target.num_qubits)
@@ -132,6 +134,12 @@ def check_circuit(circuit: Circuit, target: TargetInfo, index: int) -> None:
             "values (capabilities.expectation_values is false); sample the circuit instead",
             location=("circuits", index, "observables"),
         )
+    try:
+        check_capabilities(circuit, target)
+    except PayloadError as exc:
+        raise PayloadError(
+            f"circuits[{index}]: {exc}", location=("circuits", index, "instructions")
+        ) from None
     count = instruction_count(circuit)
     if count > limits.max_instructions:
         raise PayloadError(

@@ -48,7 +48,7 @@ from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.runtime import tracing
 from qrelay.worker.api import WorkerChannel
 from qrelay.worker.batch import simulate_together
-from qrelay.worker.capabilities import check_capabilities
+from qrelay.payload.capabilities import check_capabilities
 from qrelay.worker.heartbeat import Heartbeat, Pulse
 from qrelay.worker.isolation import DriverProcess
 from qrelay.worker.targets import TargetCache

@@ -2,14 +2,17 @@
 
 A target's ``capabilities`` are a promise both ways: what a flag allows runs, and what a
 flag denies is refused, up front and by name, rather than compiled into something else or
-run anyway. Compiled or verbatim, every circuit passes this check before it goes further.
+run anyway. The service checks every circuit of a job as it is submitted (through
+:func:`qrelay.payload.limits.check_target_limits`), and the worker checks it again,
+compiled or verbatim, before it runs.
 """
 
 from __future__ import annotations
 
 from qrelay.errors import PayloadError
-from qrelay.payload import Circuit, Instruction, TargetInfo
-from qrelay.payload.control import CONTROL_FLOW_OPS, blocks
+from qrelay.payload.circuit import Circuit, Instruction
+from qrelay.payload.control import CONTROL_FLOW_OPS, TEST, blocks, op_names
+from qrelay.payload.targets import TargetInfo
 
 #: Ops that neither compute nor disturb a measured qubit.
 _PASSIVE = frozenset({"barrier", "delay"})
@@ -23,6 +26,15 @@ def check_capabilities(circuit: Circuit, target: TargetInfo) -> None:
             f"observables: {target.name!r} does not compute expectation values "
             "(capabilities.expectation_values is false)"
         )
+    capabilities = target.capabilities
+    if capabilities.mid_circuit_measurement and capabilities.reset and capabilities.feed_forward:
+        # nothing but control flow can be denied: walk only a circuit that has some the
+        # target does not run (one pass over the ops for the rest)
+        names = op_names(circuit.instructions)
+        wanted = names & (CONTROL_FLOW_OPS | {TEST})
+        features = {TEST: "expressions"}
+        if all(capabilities.runs(features.get(name, name)) for name in wanted):
+            return
     _Walk(target).block(circuit.instructions, "", set())
 
 
