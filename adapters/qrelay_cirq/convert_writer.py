@@ -422,7 +422,9 @@ class _Writer:
         taken = []
         ops: list[cirq.Operation] = []
         for number, case in enumerate(inst.get("cases", ())):
-            holds = sympy.Or(*[self.case_holds(conditions, test, v, is_bool) for v in case["values"]])
+            holds = sympy.Or(
+                *[self.case_holds(conditions, test, v, is_bool) for v in case["values"]]
+            )
             taken.append(holds)
             ops += self.guarded(case["body"], f"{where}.cases.{number}.body", controls, holds)
         default = inst.get("default", [])
@@ -432,7 +434,9 @@ class _Writer:
         return ops
 
     @staticmethod
-    def case_holds(conditions: SympyConditions, test: ClassicalExpr, value: int, is_bool: bool) -> Any:
+    def case_holds(
+        conditions: SympyConditions, test: ClassicalExpr, value: int, is_bool: bool
+    ) -> Any:
         """The sympy condition that a switch's test equals the case value ``value``."""
         if is_bool:
             truth = conditions.condition(test)

@@ -61,7 +61,9 @@ def test_cirq_simulator_flags_say_what_it_runs() -> None:
 def test_denied_control_flow_is_refused_at_submission(live: Live, op: str) -> None:
     user = live.user()
     before = user.get("/v1/jobs").json()["jobs"]
-    r = user.post("/v1/jobs", json=_job([DENIED[op]]), headers={"Idempotency-Key": uuid.uuid4().hex})
+    r = user.post(
+        "/v1/jobs", json=_job([DENIED[op]]), headers={"Idempotency-Key": uuid.uuid4().hex}
+    )
     assert r.status_code == 422, r.text
     detail = r.json()["detail"]
     assert f"circuits[0]: instruction {WHERE[op]} ({op})" in detail

@@ -8,11 +8,11 @@ import pytest
 
 from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Circuit
+from qrelay.payload.capabilities import check_capabilities
 from qrelay.payload.lowering import HIDDEN_PREFIX, lower, needs_lowering
 from qrelay.qpu.fleet import fleet_targets
 from qrelay.qpu.native import check_native
 from qrelay.service.catalog import simulator_targets
-from qrelay.payload.capabilities import check_capabilities
 from qrelay_qiskit.engine import AerEngine
 
 SHOTS = 4000
