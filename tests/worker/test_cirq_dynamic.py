@@ -276,3 +276,62 @@ def test_a_switch_reads_back_from_cirq_as_conditions() -> None:
     (before,) = AerEngine().run(circuit, shots=SHOTS, seed=23)
     (after,) = AerEngine().run(back, shots=SHOTS, seed=24)
     assert total_variation(before.counts(), after.counts()) < 0.03
+
+
+def _looped_keys() -> cirq.Circuit:
+    """Until the flag qubit reads 1: flip a coin into ``flag`` and measure qubit ``a``
+    (after an x, with an invert mask, so it records 0 on every real turn) into ``m``."""
+    a, b = cirq.LineQubit.range(2)
+    body = cirq.FrozenCircuit(
+        cirq.reset(b),
+        cirq.H(b),
+        cirq.measure(b, key="flag"),
+        cirq.X(a),
+        cirq.measure(a, key="m", invert_mask=(True,)),
+        cirq.reset(a),
+    )
+    return cirq.Circuit(
+        cirq.X(a),
+        cirq.measure(a, key="before"),
+        cirq.reset(a),
+        cirq.CircuitOperation(
+            body,
+            repeat_until=cirq.KeyCondition(cirq.MeasurementKey("flag")),
+            use_repetition_ids=False,
+        ),
+    )
+
+
+def test_cirq_simulator_readout_carries_every_turn_of_a_loop_key() -> None:
+    payload = from_cirq(_looped_keys())
+    seed = 31
+    task = task_for(payload, target="cirq_simulator", shots=500, options={"seed": seed})
+    (readout,) = CirqDriver(_cirq_target()).execute(task, task.circuit, TaskContext(task=task))
+    assert readout.turns is not None
+    (ours,) = result_dicts(payload, [readout], [cirq.ParamResolver()])
+    theirs = cirq.Simulator(seed=seed).run(to_cirq(payload), repetitions=500)
+    for key in ("flag", "m", "before"):
+        np.testing.assert_array_equal(ours.records[key], theirs.records[key], err_msg=key)
+    flag = ours.records["flag"][:, :, 0]
+    assert flag.shape[1] > 3  # per-turn records: shots x turns x qubits
+    assert payload.layout is not None
+    name = next(e.register_name for e in payload.layout if e.key == "flag")
+    (turns,) = [t for t in readout.turns if t.name == name]
+    # a shot's last turn is the one that read 1, and the register keeps it
+    last = turns.counts_array().astype(np.intp) - 1
+    assert flag[np.arange(500), last].all()
+    assert readout.register(name).array()[:, 0].all()
+    # the key measured with an invert mask records 0 on real turns and Cirq's padding after
+    m = ours.records["m"][:, :, 0]
+    assert not m.any()
+
+
+def test_a_readout_with_turns_survives_the_wire() -> None:
+    from qrelay.payload import Readout, decode_readouts, encode_readouts
+
+    payload = from_cirq(_looped_keys())
+    task = task_for(payload, target="cirq_simulator", shots=50, options={"seed": 5})
+    (readout,) = CirqDriver(_cirq_target()).execute(task, task.circuit, TaskContext(task=task))
+    (framed,) = decode_readouts(encode_readouts([readout]))
+    assert framed == readout
+    assert Readout.model_validate_json(readout.model_dump_json()) == readout

@@ -134,12 +134,6 @@ def check_circuit(circuit: Circuit, target: TargetInfo, index: int) -> None:
             "values (capabilities.expectation_values is false); sample the circuit instead",
             location=("circuits", index, "observables"),
         )
-    try:
-        check_capabilities(circuit, target)
-    except PayloadError as exc:
-        raise PayloadError(
-            f"circuits[{index}]: {exc}", location=("circuits", index, "instructions")
-        ) from None
     count = instruction_count(circuit)
     if count > limits.max_instructions:
         raise PayloadError(
@@ -147,6 +141,12 @@ def check_circuit(circuit: Circuit, target: TargetInfo, index: int) -> None:
             f"{limits.max_instructions} on target {name!r}",
             location=("circuits", index, "instructions"),
         )
+    try:
+        check_capabilities(circuit, target)
+    except PayloadError as exc:
+        raise PayloadError(
+            f"circuits[{index}]: {exc}", location=("circuits", index, "instructions")
+        ) from None
 
 
 def check_target_limits(job: NewJob, target: TargetInfo) -> None:
