@@ -153,7 +153,8 @@ def check_target_limits(job: NewJob, target: TargetInfo) -> None:
     """Raise ``PayloadError`` unless ``job`` fits ``target``'s limits and size.
 
     Checked: shots, number of circuits, qubits per circuit (against ``limits.max_qubits``
-    and the target's ``num_qubits``), binding rows per circuit, instructions per circuit.
+    and the target's ``num_qubits``), binding rows per circuit, instructions per circuit,
+    and the ops each circuit asks of the target's capabilities.
     OpenQASM circuits are checked for their count only (their size is known once parsed).
     """
     limits = target.limits
