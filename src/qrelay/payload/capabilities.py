@@ -16,6 +16,10 @@ from qrelay.payload.targets import TargetInfo
 
 #: Ops that neither compute nor disturb a measured qubit.
 _PASSIVE = frozenset({"barrier", "delay"})
+#: Ops that may follow the first measurement on a target that measures only at the end.
+_TERMINAL = _PASSIVE | {"measure"}
+#: The capability name of a feature :func:`~qrelay.payload.control.op_names` reports.
+_FEATURES = {TEST: "expressions"}
 
 
 def check_capabilities(circuit: Circuit, target: TargetInfo) -> None:
@@ -26,16 +30,27 @@ def check_capabilities(circuit: Circuit, target: TargetInfo) -> None:
             f"observables: {target.name!r} does not compute expectation values "
             "(capabilities.expectation_values is false)"
         )
-    capabilities = target.capabilities
-    if capabilities.mid_circuit_measurement and capabilities.reset and capabilities.feed_forward:
-        # nothing but control flow can be denied: walk only a circuit that has some the
-        # target does not run (one pass over the ops for the rest)
-        names = op_names(circuit.instructions)
-        wanted = names & (CONTROL_FLOW_OPS | {TEST})
-        features = {TEST: "expressions"}
-        if all(capabilities.runs(features.get(name, name)) for name in wanted):
-            return
+    if _clear(circuit.instructions, target):
+        return
     _Walk(target).block(circuit.instructions, "", set())
+
+
+def _clear(instructions: list[Instruction], target: TargetInfo) -> bool:
+    """True when no flag can deny anything in ``instructions``, found from their ops
+    alone (one pass, no walk): the full walk runs only where something might be denied."""
+    capabilities = target.capabilities
+    names = op_names(instructions)
+    wanted = names & (CONTROL_FLOW_OPS | {TEST})
+    if not all(capabilities.runs(_FEATURES.get(name, name)) for name in wanted):
+        return False
+    if "reset" in names and not capabilities.reset:
+        return False
+    if capabilities.mid_circuit_measurement or "measure" not in names:
+        return True
+    if wanted:
+        return False
+    ops = [inst["op"] for inst in instructions]
+    return all(op in _TERMINAL for op in ops[ops.index("measure") :])
 
 
 class _Walk:
