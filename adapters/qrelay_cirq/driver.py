@@ -11,7 +11,8 @@ Any other circuit becomes one ``run_sweep`` over a ``ListSweep``, and each resul
 ``records`` go back to payload registers with :func:`qrelay_cirq.convert.register_arrays`
 (keys and instances as :func:`~qrelay_cirq.convert.to_cirq` made them); a register that
 a ``while`` loop (Cirq's ``repeat_until``) measures keeps its last turn, and every turn
-travels in the readout's ``turns`` (:func:`qrelay_cirq.convert.register_turns`). qsim is tried
+travels in the readout's ``turns`` (:func:`qrelay_cirq.convert.register_turns`), up to
+8 MiB of them per readout. qsim is tried
 first; a circuit it cannot run (some mid-circuit measurement patterns, classical control)
 falls back to ``cirq.Simulator``. Both paths give raw measured bits (inversions are the
 decoder's business).
@@ -37,6 +38,9 @@ log = logging.getLogger(__name__)
 _DENSITY_MATRIX_MAX_QUBITS: Final = 10
 #: Shots drawn at once when sampling final states (points x shots indices in memory).
 _SAMPLES_PER_CHUNK: Final = 1 << 20
+#: The most bytes of loop turns one readout carries (a quarter of the service's default
+#: body limit); past it, the registers keep their last turn only.
+_MAX_TURN_BYTES: Final = 8 << 20
 
 
 def _noise_model(spec: NoiseSpec) -> Any:
@@ -184,6 +188,13 @@ class CirqDriver:
             arrays = register_arrays(circuit, result.records, task.shots, ends)
             if arrays:
                 turns = register_turns(circuit, result.records, arrays, ends) if ends else None
+                if turns and sum(len(t.bits) for t in turns) > _MAX_TURN_BYTES:
+                    log.warning(
+                        "every turn of the loop registers would take over %d bytes; the "
+                        "readout keeps their last turn only",
+                        _MAX_TURN_BYTES,
+                    )
+                    turns = None
                 readouts.append(Readout.from_arrays(arrays, turns=turns))
             else:
                 readouts.append(Readout(successful_shots=task.shots))
