@@ -1,5 +1,6 @@
-"""The capability check's fast path (a pass over the ops) refuses exactly what the full
-walk over the instructions refuses, on every target of the catalog."""
+"""The capability checks' fast path (a pass over the ops) refuses exactly what the full
+walk over the instructions refuses, on every target of the catalog; the check at
+submission refuses control flow only."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 from qrelay.errors import PayloadError
 from qrelay.payload import Circuit, TargetInfo
-from qrelay.payload.capabilities import _Walk, check_capabilities
+from qrelay.payload.capabilities import _Walk, check_capabilities, check_control_flow
 from qrelay.qpu.fleet import fleet_targets
 from qrelay.service.catalog import simulator_targets
 
@@ -48,3 +49,8 @@ def test_the_fast_path_agrees_with_the_walk(program: str, target: TargetInfo) ->
     )
     walked = _refused(lambda: _Walk(target).block(circuit.instructions, "", set()))
     assert _refused(lambda: check_capabilities(circuit, target)) == walked
+    flow = _refused(lambda: check_control_flow(circuit, target))
+    if program in ("if", "if on an expression", "store"):
+        assert flow == walked
+    else:
+        assert flow is None

@@ -21,7 +21,7 @@ import time
 
 from qrelay.errors import PayloadError
 from qrelay.payload import control
-from qrelay.payload.capabilities import check_capabilities
+from qrelay.payload.capabilities import check_control_flow
 from qrelay.payload.circuit import MAX_INSTRUCTIONS, Circuit
 from qrelay.payload.jobs import NewJob
 from qrelay.payload.targets import TargetInfo
@@ -117,8 +117,9 @@ def check_shots(shots: int, target: TargetInfo) -> None:
 
 def check_circuit(circuit: Circuit, target: TargetInfo, index: int) -> None:
     """Refuse a circuit (``circuits[index]``) with more qubits or instructions than fit,
-    with observables on a target that does not compute expectation values, or with an
-    op its capabilities deny (:func:`~qrelay.payload.capabilities.check_capabilities`)."""
+    with observables on a target that does not compute expectation values, or with
+    control flow the target does not run
+    (:func:`~qrelay.payload.capabilities.check_control_flow`)."""
     limits = target.limits
     name = target.name
     max_qubits = min(target.num_qubits, limits.max_qubits or target.num_qubits)
@@ -142,7 +143,7 @@ def check_circuit(circuit: Circuit, target: TargetInfo, index: int) -> None:
             location=("circuits", index, "instructions"),
         )
     try:
-        check_capabilities(circuit, target)
+        check_control_flow(circuit, target)
     except PayloadError as exc:
         raise PayloadError(
             f"circuits[{index}]: {exc}", location=("circuits", index, "instructions")
@@ -154,7 +155,7 @@ def check_target_limits(job: NewJob, target: TargetInfo) -> None:
 
     Checked: shots, number of circuits, qubits per circuit (against ``limits.max_qubits``
     and the target's ``num_qubits``), binding rows per circuit, instructions per circuit,
-    and the ops each circuit asks of the target's capabilities.
+    and the control flow of each circuit against the target's capabilities.
     OpenQASM circuits are checked for their count only (their size is known once parsed).
     """
     limits = target.limits
