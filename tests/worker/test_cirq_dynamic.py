@@ -335,3 +335,39 @@ def test_a_readout_with_turns_survives_the_wire() -> None:
     (framed,) = decode_readouts(encode_readouts([readout]))
     assert framed == readout
     assert Readout.model_validate_json(readout.model_dump_json()) == readout
+
+
+def test_a_switch_inside_an_if_runs_under_both_conditions() -> None:
+    switch = {
+        "op": "switch",
+        "qubits": [],
+        "test": {"clbit": 1},
+        "cases": [{"values": [1], "body": [{"op": "x", "qubits": [2]}]}],
+        "default": [{"op": "x", "qubits": [3]}],
+    }
+    circuit = Circuit.model_validate(
+        {
+            "num_qubits": 4,
+            "registers": [{"name": "c", "size": 2}, {"name": "out", "size": 2}],
+            "instructions": [
+                {"op": "x", "qubits": [0]},
+                {"op": "h", "qubits": [1]},
+                _measure(0, 0),
+                _measure(1, 1),
+                {
+                    "op": "if",
+                    "qubits": [],
+                    "condition": {"clbit": 0, "value": 1},
+                    "body": [switch],
+                },
+                _measure(2, 2),
+                _measure(3, 3),
+            ],
+        }
+    )
+    task = task_for(circuit, target="cirq_simulator", shots=200, options={"seed": 3})
+    (readout,) = CirqDriver(_cirq_target()).execute(task, task.circuit, TaskContext(task=task))
+    c, out = readout.register("c").array(), readout.register("out").array()
+    np.testing.assert_array_equal(out[:, 0], c[:, 1])  # the case: x when c[1] reads 1
+    np.testing.assert_array_equal(out[:, 1], 1 - c[:, 1])  # the default otherwise
+    assert 0 < c[:, 1].sum() < 200
