@@ -23,7 +23,13 @@ Cirq, gate tables in :mod:`qrelay_cirq.convert_writer_gates`),
 from __future__ import annotations
 
 from qrelay_cirq.convert_common import DT_TAG, qubit_from_label, qubit_label
-from qrelay_cirq.convert_keys import KeyGroup, loop_ends, measurement_plan, register_arrays
+from qrelay_cirq.convert_keys import (
+    KeyGroup,
+    loop_ends,
+    measurement_plan,
+    register_arrays,
+    register_turns,
+)
 from qrelay_cirq.convert_reader import from_cirq
 from qrelay_cirq.convert_writer import instruction_unitaries, to_cirq
 
@@ -37,5 +43,6 @@ __all__ = [
     "qubit_label",
     "loop_ends",
     "register_arrays",
+    "register_turns",
     "to_cirq",
 ]

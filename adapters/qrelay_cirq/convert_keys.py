@@ -17,8 +17,16 @@ import sympy
 
 from qrelay.errors import ConversionError
 from qrelay.payload.circuit import Circuit
+from qrelay.payload.readout import RegisterTurns
 
-__all__ = ["KeyGroup", "Locator", "loop_ends", "measurement_plan", "register_arrays"]
+__all__ = [
+    "KeyGroup",
+    "Locator",
+    "loop_ends",
+    "measurement_plan",
+    "register_arrays",
+    "register_turns",
+]
 
 
 @dataclass(frozen=True)
@@ -220,3 +228,37 @@ def register_arrays(
             column = values[:, k]
             target[:, bit] = column ^ 1 if group.inverted[k] else column
     return arrays
+
+
+def register_turns(
+    circuit: Circuit,
+    records: Mapping[str, np.ndarray[Any, Any]],
+    arrays: Mapping[str, np.ndarray[Any, np.dtype[np.uint8]]],
+    ends: Mapping[str, np.ndarray[Any, np.dtype[np.intp]]],
+) -> list[RegisterTurns]:
+    """Every turn of the registers that keys measured in ``repeat_until`` loops write.
+
+    ``arrays`` are the registers as :func:`register_arrays` gives them (the last turn);
+    each turn of a loop key overwrites its bits there (inversions undone), and turns after
+    a shot's last (``ends``) are zero. The other bits of such a register keep their
+    final values in every turn.
+    """
+    looped: dict[str, list[KeyGroup]] = {}
+    for group in measurement_plan(circuit):
+        if group.key in ends:
+            looped.setdefault(group.register, []).append(group)
+    out = []
+    for register, groups in looped.items():
+        last = ends[groups[0].key]
+        turns = max(int(last.max()) + 1 if len(last) else 1, 1)
+        base = np.asarray(arrays[register], dtype=np.uint8)
+        every = np.repeat(base[:, None, :], turns, axis=1)
+        for group in groups:
+            data = np.asarray(records[group.key], dtype=np.uint8)[:, :turns, :]
+            for k, bit in enumerate(group.bits):
+                column = data[:, :, k]
+                every[:, : data.shape[1], bit] = column ^ 1 if group.inverted[k] else column
+        counts = (ends[groups[0].key] + 1).astype(np.uint32)
+        every[np.arange(turns)[None, :] >= counts[:, None]] = 0
+        out.append(RegisterTurns.from_array(register, every, counts))
+    return out

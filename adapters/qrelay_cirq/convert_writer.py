@@ -20,6 +20,7 @@ import sympy
 from qrelay.errors import ConversionError, QRelayError
 from qrelay.payload import expressions as pexpr
 from qrelay.payload.circuit import Circuit, Instruction, matrix_from_wire
+from qrelay.payload.classical import ClassicalExpr
 from qrelay.payload.expressions import Expr
 from qrelay_cirq.convert_common import DT_TAG, qubit_from_label
 from qrelay_cirq.convert_keys import KeyGroup, Locator, measurement_plan
@@ -168,7 +169,7 @@ class _Writer:
         """A top-level instruction that is neither a measurement nor a fixed gate."""
         add = self.packer.add
         op = inst["op"]
-        if op == "if":
+        if op in ("if", "switch"):
             for cop, reads in self.controlled_ops(inst, where):
                 add(cop, None, reads)
         elif op == "for":
@@ -294,8 +295,12 @@ class _Writer:
         qs = [self.qubits[q] for q in inst["qubits"]]
         if op == "if":
             return self.if_op(inst, where, controls)
+        if op == "switch":
+            return self.switch_op(inst, where, controls)
         if op == "measure":
-            raise ConversionError(f"{where} (measure): a measurement inside 'if' is not supported")
+            raise ConversionError(
+                f"{where} (measure): a measurement inside 'if' or 'switch' is not supported"
+            )
         fixed = FIXED_GATES.get(op)
         builder = BUILDERS.get(op)
         if fixed is None and builder is None:
@@ -318,9 +323,10 @@ class _Writer:
     def controlled_ops(
         self, inst: Instruction, where: str
     ) -> list[tuple[cirq.Operation, tuple[str, ...]]]:
-        """The operations of a top-level ``if``, each with the keys its conditions read."""
+        """The operations of a top-level ``if`` or ``switch``, each with the keys its
+        conditions read."""
         found = []
-        for op in self.if_op(inst, where, ()):
+        for op in self.instruction(inst, where, ()):
             keys = tuple(str(key) for cond in op.classical_controls for key in cond.keys)
             found.append((op, keys))
         return found
@@ -402,6 +408,54 @@ class _Writer:
         positive = cirq.SympyCondition(sympy.Eq(total, value))
         negative = cirq.SympyCondition(sympy.Ne(total, value))
         return self.branches(inst, where, controls, positive, negative)
+
+    def switch_op(
+        self, inst: Instruction, where: str, controls: tuple[Any, ...]
+    ) -> list[cirq.Operation]:
+        """A ``switch`` as classically controlled operations: each case's body under the
+        sympy condition that the test equals one of its values, the default under the
+        condition that it equals none of them. Cirq has no switch; the reader reads these
+        back as ``if`` blocks with the same conditions."""
+        test: ClassicalExpr = inst["test"]
+        conditions = self.conditions(f"{where} (switch)")
+        _, is_bool = conditions.read(test)
+        taken = []
+        ops: list[cirq.Operation] = []
+        for number, case in enumerate(inst.get("cases", ())):
+            holds = sympy.Or(
+                *[self.case_holds(conditions, test, v, is_bool) for v in case["values"]]
+            )
+            taken.append(holds)
+            ops += self.guarded(case["body"], f"{where}.cases.{number}.body", controls, holds)
+        default = inst.get("default", [])
+        if default:
+            none = sympy.And(*[sympy.Not(holds) for holds in taken])
+            ops += self.guarded(default, f"{where}.default", controls, none)
+        return ops
+
+    @staticmethod
+    def case_holds(
+        conditions: SympyConditions, test: ClassicalExpr, value: int, is_bool: bool
+    ) -> Any:
+        """The sympy condition that a switch's test equals the case value ``value``."""
+        if is_bool:
+            truth = conditions.condition(test)
+            return truth if value else sympy.Not(truth)
+        # a register that is one whole measurement compares as its key's value
+        lit: ClassicalExpr = {"lit": int(value), "width": 64}
+        return conditions.condition({"op": "equal", "args": [test, lit]})
+
+    def guarded(
+        self, body: list[Instruction], where: str, controls: tuple[Any, ...], holds: Any
+    ) -> list[cirq.Operation]:
+        """``body`` under the sympy condition ``holds`` (dropped when it never holds)."""
+        if holds is sympy.false:
+            return []
+        more = controls if holds is sympy.true else (*controls, cirq.SympyCondition(holds))
+        ops: list[cirq.Operation] = []
+        for j, sub in enumerate(body):
+            ops += self.instruction(sub, f"{where}.{j}", more)
+        return ops
 
     def branches(
         self, inst: Instruction, where: str, controls: tuple[Any, ...], positive: Any, negative: Any

@@ -106,6 +106,8 @@ class SympyConditions:
         key, _, _, width, _ = writers[0]
         if width != len(writers) or any(w[0] != key for w in writers):
             return None
+        if not 0 <= value < 1 << width:
+            return None  # never equal: the sum of the bits says so, where the key cannot
         cirq_value = 0
         for j, (_, _, position, _, inverted) in enumerate(writers):
             cirq_value |= (((value >> j) & 1) ^ inverted) << (width - 1 - position)

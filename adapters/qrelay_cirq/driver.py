@@ -9,7 +9,10 @@ simulator's shots follow, without its per-point resolve/translate/simulate cost.
 
 Any other circuit becomes one ``run_sweep`` over a ``ListSweep``, and each result's
 ``records`` go back to payload registers with :func:`qrelay_cirq.convert.register_arrays`
-(keys and instances as :func:`~qrelay_cirq.convert.to_cirq` made them). qsim is tried
+(keys and instances as :func:`~qrelay_cirq.convert.to_cirq` made them); a register that
+a ``while`` loop (Cirq's ``repeat_until``) measures keeps its last turn, and every turn
+travels in the readout's ``turns`` (:func:`qrelay_cirq.convert.register_turns`), up to
+8 MiB of them per readout. qsim is tried
 first; a circuit it cannot run (some mid-circuit measurement patterns, classical control)
 falls back to ``cirq.Simulator``. Both paths give raw measured bits (inversions are the
 decoder's business).
@@ -35,6 +38,9 @@ log = logging.getLogger(__name__)
 _DENSITY_MATRIX_MAX_QUBITS: Final = 10
 #: Shots drawn at once when sampling final states (points x shots indices in memory).
 _SAMPLES_PER_CHUNK: Final = 1 << 20
+#: The most bytes of loop turns one readout carries (a quarter of the service's default
+#: body limit); past it, the registers keep their last turn only.
+_MAX_TURN_BYTES: Final = 8 << 20
 
 
 def _noise_model(spec: NoiseSpec) -> Any:
@@ -124,7 +130,7 @@ class CirqDriver:
         """Simulate every binding row with one sweep."""
         import cirq
 
-        from qrelay_cirq.convert import loop_ends, register_arrays, to_cirq
+        from qrelay_cirq.convert import loop_ends, register_arrays, register_turns, to_cirq
         from qrelay_cirq.statevector import is_terminal
 
         if ctx.check_cancelled():
@@ -181,7 +187,15 @@ class CirqDriver:
             self._check_iterations(ends)
             arrays = register_arrays(circuit, result.records, task.shots, ends)
             if arrays:
-                readouts.append(Readout.from_arrays(arrays))
+                turns = register_turns(circuit, result.records, arrays, ends) if ends else None
+                if turns and sum(len(t.bits) for t in turns) > _MAX_TURN_BYTES:
+                    log.warning(
+                        "every turn of the loop registers would take over %d bytes; the "
+                        "readout keeps their last turn only",
+                        _MAX_TURN_BYTES,
+                    )
+                    turns = None
+                readouts.append(Readout.from_arrays(arrays, turns=turns))
             else:
                 readouts.append(Readout(successful_shots=task.shots))
         return readouts

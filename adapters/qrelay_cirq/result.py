@@ -4,7 +4,9 @@ Each payload register holds one measurement (one instance of one key); ``Circuit
 says which key and instance and which bits ``invert_mask`` flips, and register bit ``j``
 is the ``j``-th qubit of that measurement as the user wrote it. A key measured several
 times becomes one record of shape ``repetitions x instances x qubits``, as Cirq's own
-simulators give it.
+simulators give it; a key measured in a ``repeat_until`` loop has one instance per turn
+when the readout carries every turn (``Readout.turns``, from ``cirq_simulator``), else
+the last turn only.
 """
 
 from __future__ import annotations
@@ -63,20 +65,35 @@ def _mask(inverted: list[int] | None, width: int) -> npt.NDArray[np.int8] | None
 def records_of(
     readout: Readout, plan: dict[str, list[tuple[str, npt.NDArray[np.int8] | None]]]
 ) -> dict[str, npt.NDArray[np.int8]]:
-    """``{key: repetitions x instances x qubits}`` int8 records of one readout."""
+    """``{key: repetitions x instances x qubits}`` int8 records of one readout.
+
+    A register the readout has every turn of (``Readout.turns``: a key measured in a
+    ``while`` loop, on a target that records them) gives one instance per turn, zero
+    after a shot's last turn, as Cirq records a ``repeat_until`` loop.
+    """
     records: dict[str, npt.NDArray[np.int8]] = {}
     by_name = {reg.name: reg for reg in readout.registers}
+    turns = {t.name: t for t in readout.turns or ()}
     for key, entries in plan.items():
         arrays = []
         for name, invert in entries:
             reg = by_name.get(name)
             if reg is None:
                 raise ConversionError(f"readout has no register {name!r} (key {key!r})")
+            every = turns.get(name)
+            if every is not None:
+                bits = every.array().view(np.int8)
+                if invert is not None:
+                    bits = bits ^ invert
+                past = np.arange(every.turns)[None, :] >= every.counts_array()[:, None]
+                bits[past] = 0
+                arrays.append(bits)
+                continue
             bits = reg.array().view(np.int8)
             if invert is not None:
                 bits = bits ^ invert
-            arrays.append(bits)
-        records[key] = np.stack(arrays, axis=1)
+            arrays.append(bits[:, None, :])
+        records[key] = np.concatenate(arrays, axis=1)
     return records
 
 
@@ -90,7 +107,7 @@ def _stacked_records(
     ``None`` when the shots differ.
     """
     shots = {r.successful_shots for r in readouts}
-    if len(shots) != 1:
+    if len(shots) != 1 or any(r.turns for r in readouts):
         return None
     count, reps = len(readouts), shots.pop()
     unpacked: dict[str, npt.NDArray[np.int8]] = {}

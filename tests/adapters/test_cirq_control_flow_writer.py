@@ -291,12 +291,17 @@ X1 = {"op": "x", "qubits": [1]}
                 {
                     "op": "switch",
                     "qubits": [],
-                    "test": {"register": "c"},
-                    "cases": [{"values": [1], "body": [X1]}],
+                    "test": {"clbit": 0},
+                    "cases": [{"values": [1], "body": [_measure(1, 1)]}],
                 }
             ],
             {},
-            r"instruction 2 \(switch\): no Cirq equivalent",
+            r"instruction 2.cases.0.body.0 \(measure\): a measurement inside 'if' or 'switch'",
+        ),
+        (
+            [{"op": "store", "qubits": [], "lvalue": {"clbit": 1}, "rvalue": {"clbit": 0}}],
+            {},
+            r"instruction 2 \(store\): no Cirq equivalent",
         ),
     ],
 )

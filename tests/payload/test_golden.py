@@ -249,6 +249,9 @@ def samples() -> dict[str, BaseModel]:
         "Readout": readout,
         "Register": circuit.registers[0],
         "RegisterReadout": readout.registers[1],
+        "RegisterTurns": p.RegisterTurns.from_array(
+            "c", [[[1, 0], [0, 1], [1, 1]], [[1, 1], [0, 0], [0, 0]]], [3, 1]
+        ),
         "RetrieveTargetInfoModel": p.RetrieveTargetInfoModel(
             target="square_qpu", options_dict={"noise": True}
         ),

@@ -107,7 +107,7 @@ def test_a_target_without_the_capability_refuses_observables_by_name() -> None:
     p.check_target_limits(job, _target(True))
     with pytest.raises(PayloadError, match=r"circuits\[0\]\.observables: target 'somewhere'.*"):
         p.check_target_limits(job, _target(False))
-    from qrelay.worker.capabilities import check_capabilities
+    from qrelay.payload.capabilities import check_capabilities
 
     with pytest.raises(PayloadError, match=r"capabilities\.expectation_values is false"):
         check_capabilities(job.circuits[0], _target(False))

@@ -8,11 +8,11 @@ import pytest
 
 from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Circuit
+from qrelay.payload.capabilities import check_capabilities
 from qrelay.payload.lowering import HIDDEN_PREFIX, lower, needs_lowering
 from qrelay.qpu.fleet import fleet_targets
 from qrelay.qpu.native import check_native
 from qrelay.service.catalog import simulator_targets
-from qrelay.worker.capabilities import check_capabilities
 from qrelay_qiskit.engine import AerEngine
 
 SHOTS = 4000
@@ -190,7 +190,7 @@ def test_a_switch_on_a_computed_expression_runs(engine: AerEngine) -> None:
             "cirq_simulator",
             (
                 r"\(store\): 'cirq_simulator' does not run 'store' "
-                r"\(capabilities.control_flow: if, while, for, expressions\)"
+                r"\(capabilities.control_flow: if, while, for, switch, expressions\)"
             ),
         ),
     ],
@@ -201,7 +201,7 @@ def test_targets_refuse_what_they_do_not_run(target: str, pattern: str) -> None:
     check_capabilities(counted_loop(), _target("aer_simulator"))
 
 
-def test_cirq_simulator_runs_expressions_but_refuses_switch() -> None:
+def test_cirq_simulator_runs_expressions_and_switch_but_refuses_break() -> None:
     test = {"op": "logic_and", "args": [{"clbit": 0}, {"clbit": 1}]}
     circuit = Circuit.model_validate(
         {
@@ -216,12 +216,20 @@ def test_cirq_simulator_runs_expressions_but_refuses_switch() -> None:
                     "test": {"register": "c"},
                     "cases": [{"values": [1], "body": [H0]}],
                 },
+                {
+                    "op": "for",
+                    "qubits": [],
+                    "loop_range": [0, 2, 1],
+                    "body": [H0, {"op": "break", "qubits": []}],
+                },
             ],
         }
     )
-    with pytest.raises(PayloadError, match=r"instruction 2 \(switch\): 'cirq_simulator' does not"):
+    with pytest.raises(
+        PayloadError, match=r"instruction 3.body.1 \(break\): 'cirq_simulator' does not run"
+    ):
         check_capabilities(circuit, _target("cirq_simulator"))
-    del circuit.instructions[2]
+    del circuit.instructions[3]
     check_capabilities(circuit, _target("cirq_simulator"))
 
 

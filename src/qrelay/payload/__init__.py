@@ -39,7 +39,13 @@ from qrelay.payload.limits import InstructionBudget, check_target_limits, instru
 from qrelay.payload.observables import Observable, PauliTerm
 from qrelay.payload.ops import OPS, OpKind, OpSpec, op_spec
 from qrelay.payload.parsing import parse, payload_error, validate_json
-from qrelay.payload.readout import Readout, RegisterReadout, decode_readouts, encode_readouts
+from qrelay.payload.readout import (
+    Readout,
+    RegisterReadout,
+    RegisterTurns,
+    decode_readouts,
+    encode_readouts,
+)
 from qrelay.payload.run_options import NoiseSpec, RunOptions
 from qrelay.payload.status import is_settled, job_status
 from qrelay.payload.targets import (
@@ -117,6 +123,7 @@ __all__ = [
     "Readout",
     "Register",
     "RegisterReadout",
+    "RegisterTurns",
     "RetrieveTargetInfoModel",
     "Role",
     "RunOptions",

@@ -160,6 +160,32 @@ def op_names(instructions: Sequence[Instruction]) -> set[str]:
     return names
 
 
+def read_clbits(circuit: Circuit) -> set[int]:
+    """The global clbits that the program's control flow reads as it runs: in conditions,
+    tests (of ``if``, ``while`` and ``switch``) and the values ``store`` writes."""
+    offsets = circuit.register_offsets()
+    found: set[int] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "clbit" in node and isinstance(node["clbit"], int):
+                found.add(node["clbit"])
+            if "register" in node and node["register"] in offsets:
+                start, size = offsets[node["register"]]
+                found.update(range(start, start + size))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list | tuple):
+            for value in node:
+                walk(value)
+
+    for inst in circuit.iter_instructions():
+        for field in ("condition", "test", "rvalue"):
+            if field in inst:
+                walk(inst[field])
+    return found
+
+
 def needs_v2(inst: Instruction) -> bool:
     """True for an instruction that payload.v1 does not have."""
     return inst["op"] in V2_OPS or TEST in inst

@@ -21,6 +21,7 @@ import time
 
 from qrelay.errors import PayloadError
 from qrelay.payload import control
+from qrelay.payload.capabilities import check_control_flow
 from qrelay.payload.circuit import MAX_INSTRUCTIONS, Circuit
 from qrelay.payload.jobs import NewJob
 from qrelay.payload.targets import TargetInfo
@@ -116,7 +117,9 @@ def check_shots(shots: int, target: TargetInfo) -> None:
 
 def check_circuit(circuit: Circuit, target: TargetInfo, index: int) -> None:
     """Refuse a circuit (``circuits[index]``) with more qubits or instructions than fit,
-    or with observables on a target that does not compute expectation values."""
+    with observables on a target that does not compute expectation values, or with
+    control flow the target does not run
+    (:func:`~qrelay.payload.capabilities.check_control_flow`)."""
     limits = target.limits
     name = target.name
     max_qubits = min(target.num_qubits, limits.max_qubits or target.num_qubits)
@@ -139,13 +142,20 @@ def check_circuit(circuit: Circuit, target: TargetInfo, index: int) -> None:
             f"{limits.max_instructions} on target {name!r}",
             location=("circuits", index, "instructions"),
         )
+    try:
+        check_control_flow(circuit, target)
+    except PayloadError as exc:
+        raise PayloadError(
+            f"circuits[{index}]: {exc}", location=("circuits", index, "instructions")
+        ) from None
 
 
 def check_target_limits(job: NewJob, target: TargetInfo) -> None:
     """Raise ``PayloadError`` unless ``job`` fits ``target``'s limits and size.
 
     Checked: shots, number of circuits, qubits per circuit (against ``limits.max_qubits``
-    and the target's ``num_qubits``), binding rows per circuit, instructions per circuit.
+    and the target's ``num_qubits``), binding rows per circuit, instructions per circuit,
+    and the control flow of each circuit against the target's capabilities.
     OpenQASM circuits are checked for their count only (their size is known once parsed).
     """
     limits = target.limits

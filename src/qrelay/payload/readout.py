@@ -87,13 +87,65 @@ class RegisterReadout(WireModel):
         return np.frombuffer(self.iq, dtype="<c8").reshape(-1, self.width)
 
 
+class RegisterTurns(WireModel):
+    """A register written inside a ``while`` loop, as it stood after each turn of it.
+
+    ``bits`` packs, per shot, ``turns x width`` bits turn by turn (bit ``j`` of turn
+    ``t`` is bit ``t * width + j`` of the row, packed as :class:`RegisterReadout` packs a
+    row); ``counts`` holds per shot (``<u4``) how many turns it took, 1 to ``turns``.
+    Turns after a shot's last are zero. The register itself holds the last turn.
+    """
+
+    model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
+
+    name: Annotated[str, Field(min_length=1)]
+    width: Annotated[int, Field(ge=0)]
+    turns: Annotated[int, Field(ge=1)]
+    bits: bytes
+    counts: bytes
+
+    @classmethod
+    def from_array(cls, name: str, array: npt.ArrayLike, counts: npt.ArrayLike) -> RegisterTurns:
+        """Pack a ``shots x turns x width`` array of 0/1 and the per-shot turn counts."""
+        data = np.asarray(array)
+        if data.ndim != 3:
+            raise PayloadError(f"register turns {name!r}: expected shots x turns x width")
+        shots, turns, width = data.shape
+        rows = data.reshape(shots, turns * width).astype(bool, copy=False)
+        packed = np.packbits(rows, axis=1, bitorder="little")
+        taken = np.ascontiguousarray(counts, dtype="<u4")
+        return cls(
+            name=name,
+            width=width,
+            turns=max(turns, 1),
+            bits=packed.tobytes(),
+            counts=taken.tobytes(),
+        )
+
+    def array(self) -> BitArray:
+        """The ``shots x turns x width`` array of 0/1."""
+        size = self.turns * self.width
+        row = _row_bytes(size)
+        if not row:
+            return np.zeros((len(self.counts) // 4, self.turns, 0), dtype=np.uint8)
+        packed = np.frombuffer(self.bits, dtype=np.uint8).reshape(-1, row)
+        flat = np.unpackbits(packed, axis=1, count=size, bitorder="little")
+        return flat.reshape(-1, self.turns, self.width)
+
+    def counts_array(self) -> npt.NDArray[np.uint32]:
+        """How many turns each shot took."""
+        return np.frombuffer(self.counts, dtype="<u4").astype(np.uint32)
+
+
 class Readout(WireModel):
     """The readout of one circuit at one binding: every register, plus what came with it.
 
     ``memory`` holds final values of the program's memory regions (for the QPU API),
     ``execution_duration_us`` the device's own time for the run. ``expectation_values``
     answers a circuit's observables (see :mod:`qrelay.payload.observables`), one value
-    per observable; such a readout has no shots.
+    per observable; such a readout has no shots. ``turns`` holds, for registers measured
+    inside a ``while`` loop, their value after every turn (a target that records them
+    gives them: ``cirq_simulator``; on others the register's last turn is all there is).
     """
 
     model_config = ConfigDict(ser_json_bytes="base64", val_json_bytes="base64")
@@ -106,6 +158,9 @@ class Readout(WireModel):
         list[float] | None,
         Field(max_length=MAX_OBSERVABLES, exclude_if=lambda value: value is None),
     ] = None
+    turns: Annotated[list[RegisterTurns] | None, Field(exclude_if=lambda value: value is None)] = (
+        None
+    )
 
     @model_validator(mode="after")
     def _shapes(self) -> Readout:
@@ -126,6 +181,19 @@ class Readout(WireModel):
                     f"readout register {reg.name!r}: IQ data does not match "
                     f"{self.successful_shots} shots x {reg.width} points"
                 )
+        widths = {reg.name: reg.width for reg in self.registers}
+        for turns in self.turns or ():
+            if widths.get(turns.name) != turns.width:
+                raise PayloadError(
+                    f"readout turns {turns.name!r}: no register of that name and width "
+                    f"{turns.width}"
+                )
+            expected = _row_bytes(turns.turns * turns.width) * self.successful_shots
+            if len(turns.bits) != expected or len(turns.counts) != 4 * self.successful_shots:
+                raise PayloadError(
+                    f"readout turns {turns.name!r}: bits and counts do not match "
+                    f"{self.successful_shots} shots x {turns.turns} turns x {turns.width} bits"
+                )
         return self
 
     # ------------------------------------------------------------------ building
@@ -137,6 +205,7 @@ class Readout(WireModel):
         iq: Mapping[str, npt.ArrayLike] | None = None,
         memory: dict[str, list[float]] | None = None,
         execution_duration_us: int | None = None,
+        turns: list[RegisterTurns] | None = None,
     ) -> Readout:
         """Pack ``{register: shots x width array of 0/1}`` (and IQ points) into a readout."""
         shots: int | None = None
@@ -164,6 +233,7 @@ class Readout(WireModel):
             registers=registers,
             memory=memory,
             execution_duration_us=execution_duration_us,
+            turns=turns or None,
         )
 
     # ------------------------------------------------------------------ reading
@@ -298,6 +368,13 @@ def encode_readouts(readouts: Sequence[Readout]) -> bytes:
         }
         if readout.expectation_values is not None:
             item["expectation_values"] = readout.expectation_values
+        if readout.turns is not None:
+            item["turns"] = [
+                {"name": t.name, "width": t.width, "turns": t.turns, "bits": len(t.bits)}
+                for t in readout.turns
+            ]
+            for t in readout.turns:
+                buffers += [t.bits, t.counts]
         header.append(item)
     head = json.dumps(header, separators=(",", ":")).encode()
     return b"".join([_FRAME_MAGIC, struct.pack("<I", len(head)), head, *buffers])
@@ -326,6 +403,23 @@ def decode_readouts(frame: bytes) -> list[Readout]:
                 iq = bytes(view[pos : pos + entry["iq"]])
                 pos += entry["iq"]
             regs.append(RegisterReadout(name=entry["name"], width=entry["width"], bits=bits, iq=iq))
+        turns = None
+        if "turns" in item:
+            turns = []
+            for entry in item["turns"]:
+                bits = bytes(view[pos : pos + entry["bits"]])
+                pos += entry["bits"]
+                counts = bytes(view[pos : pos + 4 * item["successful_shots"]])
+                pos += 4 * item["successful_shots"]
+                turns.append(
+                    RegisterTurns(
+                        name=entry["name"],
+                        width=entry["width"],
+                        turns=entry["turns"],
+                        bits=bits,
+                        counts=counts,
+                    )
+                )
         readouts.append(
             Readout(
                 successful_shots=item["successful_shots"],
@@ -333,6 +427,7 @@ def decode_readouts(frame: bytes) -> list[Readout]:
                 memory=item["memory"],
                 execution_duration_us=item["execution_duration_us"],
                 expectation_values=item.get("expectation_values"),
+                turns=turns,
             )
         )
     if pos != len(frame):

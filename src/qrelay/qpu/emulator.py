@@ -8,7 +8,13 @@ the prepared program, never recompiled.
 
 The simulation (noise from the device's calibration) is the ``aer`` engine plugin; only
 the qubits the program touches are simulated. Readout assignment error comes from the IQ
-model (:mod:`qrelay.qpu.iq`), not from the engine, so bits and IQ points agree.
+model (:mod:`qrelay.qpu.iq`), not from the engine, so bits and IQ points agree: each
+measured value's IQ point is drawn around the centroid of the true state, and the bit is
+that point discriminated. The one exception is a qubit whose measured values the
+program's control flow reads as it runs (a *steering* qubit): its readout error is
+applied in the run, so its conditions see the values misread as the device would, and
+the true state of such a measurement is not known afterwards; its IQ points are drawn
+around the centroid of the value read.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from qrelay.errors import (
 )
 from qrelay.payload import Bindings, Circuit, TargetInfo
 from qrelay.payload.calibration import calibration_hash
-from qrelay.payload.control import CONTROL_FLOW_OPS, op_names
+from qrelay.payload.control import CONTROL_FLOW_OPS, op_names, read_clbits
 from qrelay.plugins import SimulationEngine
 from qrelay.qpu import native
 from qrelay.qpu.fleet import FLEET_NAMES, fleet_device
@@ -104,9 +110,10 @@ class Prepared:
     #: Per buffer: (name, reduced qubit that last wrote it or -1, register, bit).
     sources: list[tuple[str, int, str, int]]
     duration_us: int
-    #: The program reads measured values as it runs: its noise keeps the readout error,
-    #: so its conditions see values as misread, and its bits come misread already.
-    dynamic: bool = False
+    #: The reduced qubits whose measured values the program reads as it runs: the noise
+    #: keeps their readout error, so conditions see the values misread, and their bits
+    #: come misread already. Every other qubit's readout error comes from the IQ model.
+    steering: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -186,19 +193,26 @@ def _fingerprint(
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _dynamic(circuit: Circuit) -> bool:
-    """True when the program's control flow reads measured values as it runs."""
-    return not CONTROL_FLOW_OPS.isdisjoint(op_names(circuit.instructions))
+def _steering(circuit: Circuit) -> frozenset[int]:
+    """The qubits of ``circuit`` measured into a clbit its control flow reads."""
+    if CONTROL_FLOW_OPS.isdisjoint(op_names(circuit.instructions)):
+        return frozenset()
+    read = read_clbits(circuit)
+    return frozenset(
+        inst["qubits"][0]
+        for inst in circuit.iter_instructions()
+        if inst["op"] == "measure" and inst["clbits"][0] in read
+    )
 
 
-def _noise_target(reduced: TargetInfo, *, dynamic: bool = False) -> TargetInfo:
+def _noise_target(reduced: TargetInfo, steering: frozenset[int] = frozenset()) -> TargetInfo:
     """The sliced device the engine simulates: no readout error (IQ supplies it), except
-    for a dynamic program, whose conditions must read the values as misread.
+    on the ``steering`` qubits, whose values the program's conditions must read misread.
 
     Its ``calibration_id`` is the hash of its own content, so engines that cache noise
     models by calibration id never mix up two slices of one device.
     """
-    noise = reduced if dynamic else native.without_readout_error(reduced)
+    noise = native.without_readout_error(reduced, keep=steering)
     return noise.model_copy(update={"calibration_id": "slice-" + calibration_hash(noise)})
 
 
@@ -448,7 +462,7 @@ class Controller:
                     "program's registers do not have"
                 )
         reduced = native.reduce_to_touched(executable.circuit, target)
-        dynamic = _dynamic(executable.circuit)
+        steering = _steering(reduced.circuit)
         writer: dict[tuple[str, int], int] = {}
         for inst in reduced.circuit.iter_instructions():  # a clbit's last writer counts
             if inst["op"] == "measure":
@@ -462,13 +476,13 @@ class Controller:
             executable=executable,
             target=target,
             reduced=reduced,
-            noise=_noise_target(reduced.target, dynamic=dynamic),
+            noise=_noise_target(reduced.target, steering),
             layout=native.PatchLayout.of(executable.circuit),
             sources=sources,
             duration_us=native.execution_duration_us(
                 executable.circuit, target, executable.num_shots
             ),
-            dynamic=dynamic,
+            steering=steering,
         )
         with self._cond:
             self._prepared[key] = prepared
@@ -735,18 +749,19 @@ class Controller:
                     for regs in registers
                 ]
             )
-            qubits = physical[[sources[k][1] for k in measured]]
-            if prepared.dynamic and noise is not None:
-                # misread in the run already (its conditions saw the same values)
-                if iq is not None:
-                    iq[:, measured, :] = device.iq.sample(states, qubits, rng).transpose(0, 2, 1)
-                read = states
-            elif iq is not None:
+            reduced_qubits = [sources[k][1] for k in measured]
+            qubits = physical[reduced_qubits]
+            if iq is not None:
+                # points around the true state's centroid; the bit is the point discriminated
                 points = device.iq.sample(states, qubits, rng)
                 read = device.iq.discriminate(points, qubits)
                 iq[:, measured, :] = points.transpose(0, 2, 1)
             else:
                 read = device.iq.flips(states, qubits, rng)
+            if noise is not None and prepared.steering:
+                # misread in the run already: the bit is the value its conditions saw
+                steered = np.isin(reduced_qubits, sorted(prepared.steering))
+                read = np.where(steered, states, read)
             bits[:, measured, :] = read.transpose(0, 2, 1)
         names = [source[0] for source in sources]
         return [

@@ -302,13 +302,19 @@ def _remap(instructions: Sequence[Instruction], index: Mapping[int, int]) -> lis
     return out
 
 
-def without_readout_error(target: TargetInfo) -> TargetInfo:
-    """The target with readout assignment error removed (the IQ model supplies it)."""
+def without_readout_error(target: TargetInfo, keep: frozenset[int] = frozenset()) -> TargetInfo:
+    """The target with readout assignment error removed (the IQ model supplies it), except
+    on the qubits ``keep``."""
     return target.model_copy(
         update={
-            "qubits": [q.model_copy(update={"readout_error": 0.0}) for q in target.qubits],
+            "qubits": [
+                q if i in keep else q.model_copy(update={"readout_error": 0.0})
+                for i, q in enumerate(target.qubits)
+            ],
             "gates": [
-                g.model_copy(update={"error": 0.0}) if g.op == "measure" else g
+                g.model_copy(update={"error": 0.0})
+                if g.op == "measure" and g.qubits[0] not in keep
+                else g
                 for g in target.gates
             ],
         }

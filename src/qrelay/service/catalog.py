@@ -53,14 +53,15 @@ def simulator_targets() -> list[TargetInfo]:
             num_qubits=24,
             limits=TargetLimits(max_shots=1_000_000, max_qubits=24),
             # Cirq runs classically controlled operations (conditions may be
-            # expressions), repeat_until loops (a `while` after a copy of its body) and
-            # repetitions (a `for` over a range); not switch, break, continue or store
+            # expressions, and a switch becomes one condition per case),
+            # repeat_until loops (a `while` after a copy of its body) and repetitions
+            # (a `for` over a range); not break, continue or store
             capabilities=TargetCapabilities(
                 parameter_batch=True,
                 mid_circuit_measurement=True,
                 reset=True,
                 feed_forward=True,
-                control_flow=["if", "while", "for", "expressions"],
+                control_flow=["if", "while", "for", "switch", "expressions"],
             ),
             price_per_shot=0.0,
         ),

@@ -42,13 +42,13 @@ from qrelay.payload import (
     WorkerTaskResults,
     WorkerTaskStatus,
 )
+from qrelay.payload.capabilities import check_capabilities
 from qrelay.payload.run_options import RunOptions
 from qrelay.payload.workload import SIMULATION_JOB_TYPES, small_simulation
 from qrelay.plugins import Compiler, CompileResult, DeviceDriver, TaskContext
 from qrelay.runtime import tracing
 from qrelay.worker.api import WorkerChannel
 from qrelay.worker.batch import simulate_together
-from qrelay.worker.capabilities import check_capabilities
 from qrelay.worker.heartbeat import Heartbeat, Pulse
 from qrelay.worker.isolation import DriverProcess
 from qrelay.worker.targets import TargetCache

@@ -2,17 +2,27 @@
 
 A target's ``capabilities`` are a promise both ways: what a flag allows runs, and what a
 flag denies is refused, up front and by name, rather than compiled into something else or
-run anyway. Compiled or verbatim, every circuit passes this check before it goes further.
+run anyway. Compiled or verbatim, every circuit passes :func:`check_capabilities` in
+the worker before it goes further. Control flow the target does not run is refused
+earlier too, as the job is submitted (:func:`check_control_flow`, through
+:func:`qrelay.payload.limits.check_target_limits`): compiling never removes it. The other
+flags (reset, measurements in the middle) are the worker's to check, so such a circuit
+fails as a circuit of its job, with the job's other circuits still run.
 """
 
 from __future__ import annotations
 
 from qrelay.errors import PayloadError
-from qrelay.payload import Circuit, Instruction, TargetInfo
-from qrelay.payload.control import CONTROL_FLOW_OPS, blocks
+from qrelay.payload.circuit import Circuit, Instruction
+from qrelay.payload.control import CONTROL_FLOW_OPS, TEST, blocks, op_names
+from qrelay.payload.targets import TargetInfo
 
 #: Ops that neither compute nor disturb a measured qubit.
 _PASSIVE = frozenset({"barrier", "delay"})
+#: Ops that may follow the first measurement on a target that measures only at the end.
+_TERMINAL = _PASSIVE | {"measure"}
+#: The capability name of a feature :func:`~qrelay.payload.control.op_names` reports.
+_FEATURES = {TEST: "expressions"}
 
 
 def check_capabilities(circuit: Circuit, target: TargetInfo) -> None:
@@ -23,14 +33,47 @@ def check_capabilities(circuit: Circuit, target: TargetInfo) -> None:
             f"observables: {target.name!r} does not compute expectation values "
             "(capabilities.expectation_values is false)"
         )
+    if _clear(circuit.instructions, target, flow_only=False):
+        return
     _Walk(target).block(circuit.instructions, "", set())
+
+
+def check_control_flow(circuit: Circuit, target: TargetInfo) -> None:
+    """Raise ``PayloadError`` naming the first control-flow op (or classical expression)
+    that the target does not run: what :func:`check_capabilities` refuses of control flow,
+    without the other flags."""
+    if _clear(circuit.instructions, target, flow_only=True):
+        return
+    _Walk(target, flow_only=True).block(circuit.instructions, "", set())
+
+
+def _clear(instructions: list[Instruction], target: TargetInfo, *, flow_only: bool) -> bool:
+    """True when no flag can deny anything in ``instructions`` (only control flow with
+    ``flow_only``), found from their ops alone (one pass, no walk): the full walk runs
+    only where something might be denied."""
+    capabilities = target.capabilities
+    names = op_names(instructions)
+    wanted = names & (CONTROL_FLOW_OPS | {TEST})
+    if not all(capabilities.runs(_FEATURES.get(name, name)) for name in wanted):
+        return False
+    if flow_only:
+        return True
+    if "reset" in names and not capabilities.reset:
+        return False
+    if capabilities.mid_circuit_measurement or "measure" not in names:
+        return True
+    if wanted:
+        return False
+    ops = [inst["op"] for inst in instructions]
+    return all(op in _TERMINAL for op in ops[ops.index("measure") :])
 
 
 class _Walk:
     """One pass over the instructions (the bodies of blocks included)."""
 
-    def __init__(self, target: TargetInfo) -> None:
+    def __init__(self, target: TargetInfo, *, flow_only: bool = False) -> None:
         self.target = target
+        self.flow_only = flow_only
         self.capabilities = target.capabilities
 
     def control_flow(self, inst: Instruction, where: str) -> None:
@@ -63,6 +106,8 @@ class _Walk:
                 self.control_flow(inst, where)
                 for path, body in blocks(inst):
                     self.block(body, f"{prefix}{index}.{path}.", measured)
+                continue
+            if self.flow_only:
                 continue
             if op == "reset" and not self.capabilities.reset:
                 raise PayloadError(
