@@ -393,6 +393,10 @@ class _Checker:
         op, an extra field, a symbol, a wrong type, a fault) goes through :meth:`one`, which
         types the instruction where ``typed`` is false and raises the error that names the
         fault. So both paths accept exactly the same instructions.
+
+        Kept as one loop, longer than most functions here: it runs once per instruction of
+        every circuit the service, the workers and the front ends read, so the fast path is
+        written in line rather than through calls.
         """
         self.count += len(instructions)
         if self.count > MAX_INSTRUCTIONS:
