@@ -84,9 +84,9 @@ def serve_loopback(
     while not server.started:
         if done.done():
             done.result()
-            raise QRelayError("the in-process HTTP service stopped while starting")
+            raise QRelayError("the HTTP server on loopback stopped while starting")
         if time.monotonic() > deadline:
-            raise QRelayError("the in-process HTTP service did not start in time")
+            raise QRelayError("the HTTP server on loopback did not start in time")
         time.sleep(0.001)
     port = int(server.servers[0].sockets[0].getsockname()[1])
     return LoopbackServer(server=server, done=done, port=port)
@@ -103,5 +103,5 @@ async def _serve_on_shared_loop(server: Any) -> None:
         await server.serve()
     except SystemExit as exc:
         raise QRelayError(
-            f"the in-process HTTP service did not start (exit status {exc.code}); its log says why"
+            f"the service did not start on loopback (exit status {exc.code}); its log says why"
         ) from None
