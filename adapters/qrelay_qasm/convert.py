@@ -42,7 +42,7 @@ from qrelay_qasm.bounds import (
     check_qasm3_text,
     include_refused,
 )
-from qrelay_qasm.dynamic import import_program, needs_translation
+from qrelay_qasm.dynamic import import_program, importer_refuses
 
 if TYPE_CHECKING:
     from qrelay.payload.circuit import Circuit
@@ -219,7 +219,7 @@ def from_qasm3(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if any(needs_translation(node) for node in program.statements):
+            if any(importer_refuses(node) for node in program.statements):
                 qc = import_program(program, convert)
             else:
                 qc = convert(program)

@@ -33,7 +33,7 @@ __all__ = [
     "MAX_NESTING",
     "MAX_REPEATED_STATEMENTS",
     "import_program",
-    "needs_translation",
+    "importer_refuses",
 ]
 
 #: The deepest nesting of statements read here (a ``switch`` in an ``if`` in a ``switch``...).
@@ -102,7 +102,7 @@ def _blocks(node: Any) -> list[list[Any]]:
     return []
 
 
-def needs_translation(node: Any) -> bool:
+def importer_refuses(node: Any) -> bool:
     """True when ``node`` holds a statement the importer refuses and this module reads."""
     from openqasm3 import ast
 
@@ -112,14 +112,14 @@ def needs_translation(node: Any) -> bool:
         return True
     if isinstance(node, ast.WhileLoop) and not _plain(node.while_condition):
         return True
-    return any(needs_translation(inner) for block in _blocks(node) for inner in block)
+    return any(importer_refuses(inner) for block in _blocks(node) for inner in block)
 
 
 def import_program(program: Any, convert: Callable[[Any], Any]) -> Any:
     """The Qiskit circuit of ``program`` (an ``openqasm3`` AST), ``convert`` being the importer."""
     blocks = declarations = repeated = 0
     for node in program.statements:
-        if needs_translation(node):
+        if importer_refuses(node):
             size = _size(node, 1)
             blocks += size
             repeated += size * declarations
@@ -189,7 +189,7 @@ class _Translator:
         kept: list[Any] = list(prelude)
         pending: dict[str, tuple[Any, list[Any]]] = {}
         for node in statements:
-            if needs_translation(node):
+            if importer_refuses(node):
                 if isinstance(node, ast.ForInLoop | ast.Box):
                     raise _located(
                         node,
