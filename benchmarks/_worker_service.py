@@ -24,9 +24,9 @@ def lease_works(circuit: dict[str, Any], shots: int) -> dict[str, Callable[[], C
     through the service and a worker, and Aer run directly on the same circuit."""
 
     def service() -> Callable[[], None]:
-        from qrelay.embedded import _serve_http
         from qrelay.payload import JobData
         from qrelay.service import bootstrap
+        from qrelay.service.loopback import serve_loopback
         from qrelay.settings import ServiceSettings
         from qrelay.worker import Worker
 
@@ -38,7 +38,7 @@ def lease_works(circuit: dict[str, Any], shots: int) -> dict[str, Callable[[], C
             database_url, name="bench", targets=["aer_simulator"]
         )
         app = create_app(settings.model_copy(update={"database_url": database_url}))
-        server = _serve_http(app)  # the embedded service's own loopback server, in a thread
+        server = serve_loopback(app)  # the embedded service's own loopback server, in a thread
         worker = Worker(server.url, worker_token, ["aer_simulator"], lease_wait=2.0)
         threading.Thread(target=worker.run, daemon=True).start()
         http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})

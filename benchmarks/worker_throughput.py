@@ -31,10 +31,10 @@ def throughput(jobs: int, shots: int = 100) -> dict[str, Any]:
     """A side: queue ``jobs`` jobs, start a worker, time until the last one is done."""
     import httpx
 
-    from qrelay.embedded import _serve_http
     from qrelay.payload import JobData
     from qrelay.service import bootstrap
     from qrelay.service.app import create_app
+    from qrelay.service.loopback import serve_loopback
     from qrelay.settings import ServiceSettings
     from qrelay.worker import Worker
 
@@ -45,7 +45,7 @@ def throughput(jobs: int, shots: int = 100) -> dict[str, Any]:
     worker_token = bootstrap.create_worker_token(
         database_url, name="bench", targets=["aer_simulator"]
     )
-    server = _serve_http(create_app(settings.model_copy(update={"database_url": database_url})))
+    server = serve_loopback(create_app(settings.model_copy(update={"database_url": database_url})))
     http = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"})
     body = json.loads(BELL_JOB) | {"job_type": "simulate", "shots": shots}
     ids = []

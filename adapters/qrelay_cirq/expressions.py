@@ -13,7 +13,7 @@ from typing import Any
 import sympy
 
 from qrelay.errors import ConversionError
-from qrelay.payload.expressions import FUNCTIONS, Expr, ExprNode, finite_real
+from qrelay.payload.expressions import ARITHMETIC, FUNCTIONS, Expr, ExprNode, finite_real
 
 _FUNCTIONS: dict[Any, str] = {
     sympy.sin: "sin",
@@ -91,18 +91,8 @@ def from_expr(expr: Expr, symbols: Mapping[str, sympy.Symbol] | None = None) -> 
         return sympy.Symbol(expr)
     fn = expr["fn"]
     args = [from_expr(arg, symbols) for arg in expr["args"]]
-    if fn == "add":
-        return args[0] + args[1]
-    if fn == "sub":
-        return args[0] - args[1]
-    if fn == "mul":
-        return args[0] * args[1]
-    if fn == "div":
-        return args[0] / args[1]
-    if fn == "pow":
-        return args[0] ** args[1]
-    if fn == "neg":
-        return -args[0]
+    if fn in ARITHMETIC:
+        return FUNCTIONS[fn][1](*args)
     if all(isinstance(a, float) for a in args):
         return float(FUNCTIONS[fn][1](*args))
     return _SYMPY[fn](args[0])

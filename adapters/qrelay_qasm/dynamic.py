@@ -49,7 +49,7 @@ __all__ = [
     "MAX_REPEATED_STATEMENTS",
     "check_supported",
     "import_program",
-    "needs_translation",
+    "importer_refuses",
 ]
 
 #: The deepest nesting of statements read here (a ``switch`` in an ``if`` in a ``switch``...).
@@ -249,7 +249,7 @@ def _blocks(node: Any) -> list[list[Any]]:
     return []
 
 
-def needs_translation(
+def importer_refuses(
     node: Any, variables: frozenset[str] = frozenset(), *, jumps: bool = False
 ) -> bool:
     """True when ``node`` holds a statement the importer refuses and this module reads.
@@ -276,7 +276,7 @@ def needs_translation(
             return True
         jumps = False  # the importer places the jumps of a loop it reads
     return any(
-        needs_translation(inner, variables, jumps=jumps)
+        importer_refuses(inner, variables, jumps=jumps)
         for block in _blocks(node)
         for inner in block
     )
@@ -290,11 +290,11 @@ def import_program(program: Any, convert: Callable[[Any], Any]) -> Any:
     """The Qiskit circuit of ``program`` (an ``openqasm3`` AST), ``convert`` being the
     importer; the importer alone when nothing in it needs this module."""
     variables = _variable_names(program)
-    if not any(needs_translation(node, variables) for node in program.statements):
+    if not any(importer_refuses(node, variables) for node in program.statements):
         return convert(program)
     blocks = declarations = repeated = 0
     for node in program.statements:
-        if needs_translation(node, variables):
+        if importer_refuses(node, variables):
             size = _size(node, 1)
             blocks += size
             repeated += size * declarations
@@ -380,7 +380,7 @@ class _Translator:
         #: statements before any qubit is declared: their markers follow its declaration
         waiting: list[tuple[Any, str]] = []
         for node in statements:
-            if needs_translation(node, self.names, jumps=jumps):
+            if importer_refuses(node, self.names, jumps=jumps):
                 if isinstance(node, ast.Box):
                     raise _located(
                         node,

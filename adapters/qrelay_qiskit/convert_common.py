@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Final
 
-from qiskit.circuit import Gate
+from qiskit.circuit import CircuitInstruction, Gate, QuantumCircuit
 from qiskit.circuit.library import get_standard_gate_name_mapping
 
 from qrelay.payload.expressions import Expr
@@ -24,8 +24,8 @@ __all__ = [
     "META_PREFIX",
     "META_QREGS",
     "META_VECTORS",
-    "fixed_gates",
     "gate_params",
+    "gate_templates",
     "standard_gates",
 ]
 
@@ -63,14 +63,49 @@ def standard_gates() -> dict[str, type[Gate]]:
 
 
 @cache
-def fixed_gates() -> dict[str, Gate]:
-    """Parameter-free payload gate op -> its shared Qiskit gate instance.
+def gate_templates() -> dict[str, CircuitInstruction]:
+    """Payload gate op -> a Qiskit instruction of its standard gate, to copy with new operands.
 
-    Qiskit's parameter-free standard gates are immutable singletons, so one instance serves
-    every instruction without a label.
+    The writer makes each gate instruction as ``template.replace(qubits=..., params=...)``
+    (``CircuitInstruction.replace``, public): the copy holds the gate in Qiskit's native
+    standard-gate form, with no Python gate object built per instruction (building one, a
+    controlled gate above all, cost the writer about twice its time; figures in
+    ``docs/performance.md``).
+
+    A parametrised template is made by the ``QuantumCircuit`` method of the gate's name,
+    which stores the gate natively; one appended as a gate object keeps that object, and
+    its copies would report the object's old parameters. Each template is checked once,
+    on a copy with other parameters, and left out (the writer then builds the gate
+    object) unless that copy is the named standard gate and reports them. Parameter-free
+    templates hold Qiskit's shared immutable gate, so their copies are right as they are.
     """
     mapping = get_standard_gate_name_mapping()
-    return {name: mapping[name] for name in standard_gates() if not mapping[name].params}
+    scratch = QuantumCircuit(4)
+    made: list[str] = []
+    table: dict[str, CircuitInstruction] = {}
+    for name in standard_gates():
+        gate = mapping[name]
+        if not gate.params:
+            table[name] = CircuitInstruction(gate, scratch.qubits[: gate.num_qubits])
+            continue
+        method = getattr(QuantumCircuit, name, None)
+        if method is None:  # e.g. ``xx_plus_yy``: the writer builds the gate object
+            continue
+        method(scratch, *([0.0] * len(gate.params)), *range(gate.num_qubits))
+        made.append(name)
+    data = scratch.data
+    for index, name in enumerate(made):
+        template = data[index]
+        probe_values = [0.5 + i for i in range(len(template.params))]
+        probe = template.replace(params=probe_values)
+        operation = probe.operation
+        if (
+            probe.is_standard_gate()
+            and operation.name == name
+            and list(operation.params) == probe_values
+        ):
+            table[name] = template
+    return table
 
 
 @cache

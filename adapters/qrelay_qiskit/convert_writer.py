@@ -3,7 +3,8 @@
 Registers, memory slots and names are restored, including the Qiskit registers recorded
 in ``metadata["qiskit.cregs"]`` / ``"qiskit.qregs"`` by
 :func:`~qrelay_qiskit.convert_reader.from_qiskit`. Gates with a Qiskit standard gate
-are built from its public gate class (tables in :mod:`qrelay_qiskit.convert_common`).
+are copied from a template instruction of that gate with ``CircuitInstruction.replace``
+(tables in :mod:`qrelay_qiskit.convert_common`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from qiskit.circuit import (
     ClassicalRegister,
     Clbit,
     Delay,
+    Gate,
     IfElseOp,
     Measure,
     ParameterExpression,
@@ -35,7 +37,7 @@ from qrelay_qiskit.convert_common import (
     META_PREFIX,
     META_QREGS,
     META_VECTORS,
-    fixed_gates,
+    gate_templates,
     standard_gates,
 )
 from qrelay_qiskit.convert_control import ControlWriter, needs_builder
@@ -95,6 +97,8 @@ def _dynamic(writer: _Writer, qc: QuantumCircuit, circuit: Circuit) -> QuantumCi
 
 _MEASURE: Final = Measure()
 _RESET: Final = Reset()
+#: A measure instruction whose copies (``replace``) name each measure's qubit and clbit.
+_MEASURE_AT: Final = CircuitInstruction(_MEASURE)
 
 
 class _Writer:
@@ -110,7 +114,7 @@ class _Writer:
         self.table = table
         self.bindings = bindings
         self.standard = standard_gates()
-        self.fixed = fixed_gates()
+        self.templates = gate_templates()
         self.cregs = {reg.name: reg for reg in qc.cregs}
         self.offsets = circuit.register_offsets()
         #: True when the circuit declares no symbols, so every parameter is a number
@@ -140,12 +144,15 @@ class _Writer:
 
         Kept as one loop, longer than most functions here: it runs once per instruction
         of every converted circuit, so standard gates and measures are built in line
-        rather than through calls; everything else goes to :meth:`special`. The
-        instructions are complete and in range (the payload was validated), so the
-        caller builds its circuit from them with ``QuantumCircuit.from_instructions``.
+        rather than through calls (a standard gate is a copy of its template, see
+        :func:`~qrelay_qiskit.convert_common.gate_templates`; one with a label, or without
+        a template, is built from its gate class); everything else goes to
+        :meth:`special`. The instructions are complete and in range (the payload was
+        validated), so the caller builds its circuit from them with
+        ``QuantumCircuit.from_instructions``.
         """
         standard = self.standard
-        fixed = self.fixed
+        templates = self.templates
         pending: list[CircuitInstruction] = []
         data_append = pending.append
         value = self.value
@@ -173,25 +180,22 @@ class _Writer:
                         qargs = (qubits[a], qubits[b], qubits[c], qubits[d])
                     else:
                         qargs = tuple([qubits[q] for q in qs])
-                    if len(inst) == 2 and op in fixed:  # no parameters, no label: shared
-                        data_append(CircuitInstruction(fixed[op], qargs, ()))
+                    template = templates.get(op)
+                    if template is None or "label" in inst:
+                        data_append(self.gate_object(inst, op, gate, qargs))
                         continue
                     params = inst.get("params")
                     if not params:
-                        values: Sequence[Any] = ()
+                        data_append(template.replace(qubits=qargs))
                     elif numeric:  # no symbols anywhere: the numbers go in as they are
-                        values = params
+                        data_append(template.replace(qubits=qargs, params=params))
                     else:
                         values = [p if type(p) is float else value(p, op) for p in params]
-                    if "label" in inst:
-                        operation = gate(*values, label=inst["label"])
-                    else:
-                        operation = gate(*values)
-                    data_append(CircuitInstruction(operation, qargs, ()))
+                        data_append(template.replace(qubits=qargs, params=values))
                 elif op == "measure":
                     data_append(
-                        CircuitInstruction(
-                            _MEASURE, (qubits[inst["qubits"][0]],), (clbits[inst["clbits"][0]],)
+                        _MEASURE_AT.replace(
+                            qubits=(qubits[inst["qubits"][0]],), clbits=(clbits[inst["clbits"][0]],)
                         )
                     )
                 else:
@@ -201,6 +205,15 @@ class _Writer:
                 f"instruction {prefix}{index} ({op}): bad qubit, clbit or field ({exc!r})"
             ) from exc
         return pending
+
+    def gate_object(
+        self, inst: Instruction, op: str, gate: type[Gate], qargs: tuple[Qubit, ...]
+    ) -> CircuitInstruction:
+        """A standard gate built from its class: one with a label, or one with no template."""
+        values = [self.value(p, op) for p in inst.get("params", ())]
+        if "label" in inst:
+            return CircuitInstruction(gate(*values, label=inst["label"]), qargs, ())
+        return CircuitInstruction(gate(*values), qargs, ())
 
     def special(
         self,

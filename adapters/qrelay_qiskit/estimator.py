@@ -70,7 +70,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         self._seed = seed
         self._options: EstimatorOptions = parse_options(EstimatorOptions, options)
         self._manager: Any = None
-        self._translator: Any = None
+        self._native_passes: Any = None
 
     @property
     def backend(self) -> QRelayBackend:
@@ -155,13 +155,13 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         final = compiled.layout.final_index_layout(filter_ancillas=True)
         return compiled, [int(q) for q in final[: circuit.num_qubits]]
 
-    def _translate(self, circuit: QuantumCircuit) -> QuantumCircuit:
+    def _to_native(self, circuit: QuantumCircuit) -> QuantumCircuit:
         """A compiled circuit with measurement gates added, in native gates, qubits kept."""
         if not self._compiles():
             return circuit
-        if self._translator is None:
-            self._translator = device_pass_manager(self._backend, 0, trivial_layout=True)
-        return self._translator.run(circuit)
+        if self._native_passes is None:
+            self._native_passes = device_pass_manager(self._backend, 0, trivial_layout=True)
+        return self._native_passes.run(circuit)
 
     def _plan(self, pubs: list[EstimatorPub]) -> Plan:
         options = self._options.model_copy(deep=True)
@@ -246,7 +246,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         entry.masks = np.array(
             [(Pauli(labels[m]).x | Pauli(labels[m]).z)[qubits] for m in members], dtype=bool
         )
-        compiled = self._translate(measured)
+        compiled = self._to_native(measured)
         physical = tuple(placement[q] for q in qubits)
         native = set(self._backend.info.native_ops)
         twirl_names = [f"{TWIRL_PREFIX}{j}" for j in range(len(qubits))] if measuring else []
@@ -282,7 +282,7 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         if found is not None:
             return found
         circuit = calibration_circuit(width, physical)
-        circuit = self._translate(circuit)
+        circuit = self._to_native(circuit)
         names = [f"{TWIRL_PREFIX}{j}" for j in range(len(physical))]
         masks = plan.masks[:, : len(physical)]
         plan.calibrations[physical] = len(plan.circuits)

@@ -16,7 +16,7 @@ from typing import Any
 from qiskit.circuit import Parameter, ParameterExpression, ParameterVector
 
 from qrelay.errors import ConversionError
-from qrelay.payload.expressions import FUNCTIONS, Expr, finite_real
+from qrelay.payload.expressions import ARITHMETIC, FUNCTIONS, Expr, finite_real
 
 _VECTOR_ELEMENT = re.compile(r"^(.+)\[(\d+)\]$")
 
@@ -87,18 +87,8 @@ def from_expr(expr: Expr, table: SymbolTable) -> float | ParameterExpression:
 
 
 def _apply(fn: str, args: list[Any]) -> Any:
-    if fn == "add":
-        return args[0] + args[1]
-    if fn == "sub":
-        return args[0] - args[1]
-    if fn == "mul":
-        return args[0] * args[1]
-    if fn == "div":
-        return args[0] / args[1]
-    if fn == "pow":
-        return args[0] ** args[1]
-    if fn == "neg":
-        return -args[0]
+    if fn in ARITHMETIC:
+        return FUNCTIONS[fn][1](*args)
     (arg,) = args
     if not isinstance(arg, ParameterExpression):
         return float(FUNCTIONS[fn][1](arg))

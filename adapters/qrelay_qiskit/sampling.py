@@ -11,7 +11,7 @@ a small circuit and for a long sweep alike (figures: "Design measurements" in
 ``docs/performance.md``).
 
 The draw is exactly the multinomial of the shots: the counts have Aer's distribution,
-and :func:`qrelay_qiskit.engine.shots_from_outcomes` orders the shots at random as the
+and :func:`qrelay_qiskit.shots.shots_from_outcomes` orders the shots at random as the
 counts path does.
 """
 

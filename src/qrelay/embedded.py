@@ -28,9 +28,7 @@ submitted before that waits for it). Everything stops at interpreter exit.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
-import concurrent.futures
 import contextlib
 import gc
 import json
@@ -44,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qrelay.errors import ConfigurationError, QRelayError
+from qrelay.errors import ConfigurationError
 from qrelay.settings import embedded_database_url, private_dir, qrelay_home
 
 if TYPE_CHECKING:
@@ -53,6 +51,7 @@ if TYPE_CHECKING:
     from qrelay.service.app import ServiceRuntime
     from qrelay.service.auth import WorkerPrincipal
     from qrelay.service.local import LocalChannel, LocalWorkerApi
+    from qrelay.service.loopback import LoopbackServer
     from qrelay.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -87,7 +86,7 @@ class EmbeddedStack:
     database_url: str
     started_in: float
     app: Any = field(repr=False, default=None)
-    _http: _HttpServer | None = field(repr=False, default=None)
+    _http: LoopbackServer | None = field(repr=False, default=None)
     _by_target: dict[str, tuple[Worker, LocalWorkerApi]] = field(repr=False, default_factory=dict)
     _workers: list[Any] = field(repr=False, default_factory=list)
     _worker_threads: list[threading.Thread] = field(repr=False, default_factory=list)
@@ -318,88 +317,6 @@ def stop_fleet() -> None:
 
 
 # ---------------------------------------------------------------------- service
-async def _serve_on_shared_loop(server: Any) -> None:
-    """Serve until stopped; a failed start-up becomes an error of this task.
-
-    uvicorn ends a server whose app failed to start with ``SystemExit``, which would leave
-    the shared loop's thread and stop every client waiting on that loop; as an ordinary
-    exception it reaches the caller of :func:`_serve_http` instead.
-    """
-    try:
-        await server.serve()
-    except SystemExit as exc:
-        raise QRelayError(
-            f"embedded: the service did not start (exit status {exc.code}); its log says why"
-        ) from None
-
-
-def _serve_http(app: Any, loop: asyncio.AbstractEventLoop | None = None) -> _HttpServer:
-    """Serve ``app`` with uvicorn on ``127.0.0.1`` and an ephemeral port.
-
-    With ``loop`` (the runtime's loop), the server runs as a task on it, so the app's
-    long-poll wake-ups, the in-process clients and the HTTP clients all share one loop;
-    without, on a loop of its own in a daemon thread.
-    """
-    import uvicorn
-
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        access_log=False,
-        lifespan="on",
-        timeout_graceful_shutdown=1,
-    )
-    server = uvicorn.Server(config)  # off the main thread it installs no signal handlers
-    done: concurrent.futures.Future[Any]
-    if loop is not None:
-        done = asyncio.run_coroutine_threadsafe(_serve_on_shared_loop(server), loop)
-    else:
-        done = concurrent.futures.Future()
-
-        def run() -> None:
-            try:
-                server.run()
-            except BaseException as exc:  # pragma: no cover - reported through `done`
-                done.set_exception(exc)
-            else:
-                done.set_result(None)
-
-        threading.Thread(target=run, name="qrelay-embedded-http", daemon=True).start()
-    deadline = time.monotonic() + _START_TIMEOUT
-    while not server.started:
-        if done.done():
-            done.result()
-            raise QRelayError("embedded: the HTTP server stopped while starting")
-        if time.monotonic() > deadline:
-            raise QRelayError("embedded: the HTTP server did not start in time")
-        time.sleep(0.001)
-    port = int(server.servers[0].sockets[0].getsockname()[1])
-    return _HttpServer(server=server, done=done, port=port)
-
-
-@dataclass
-class _HttpServer:
-    """A uvicorn server started by :func:`_serve_http`."""
-
-    server: Any
-    done: concurrent.futures.Future[Any]
-    port: int
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self, timeout: float = 3.0) -> None:
-        """Stop: open HTTP requests get a second to end, then the app shuts down; wait
-        ``timeout`` seconds for that (0: do not wait)."""
-        self.server.should_exit = True
-        if timeout > 0:
-            with contextlib.suppress(Exception):
-                self.done.result(timeout=timeout)
-
-
 def _start_stack() -> EmbeddedStack:
     started = time.perf_counter()
     from qrelay.service.app import create_app
@@ -413,8 +330,9 @@ def _start_stack() -> EmbeddedStack:
     app = create_app(ServiceSettings(home=home, database_url=database_url, admin_token=token))
     gc.freeze()  # the heavy imports are done: keep their objects out of gen-2 sweeps
     from qrelay.runtime._loop import background_loop
+    from qrelay.service.loopback import serve_loopback
 
-    http = _serve_http(app, background_loop())
+    http = serve_loopback(app, background_loop(), timeout=_START_TIMEOUT)
     stack = EmbeddedStack(
         url=http.url,
         token=token,

@@ -7,6 +7,8 @@ from typing import Any
 import cirq
 import numpy as np
 import pytest
+from tests.dynamic_programs import measure as _measure
+from tests.dynamic_programs import repeat_until_success_payload as repeat_until_success
 
 from qrelay.errors import ConversionError
 from qrelay.payload import Circuit
@@ -15,10 +17,6 @@ from qrelay_cirq.convert import from_cirq, to_cirq
 from qrelay_qiskit.engine import AerEngine
 
 SHOTS = 600
-
-
-def _measure(qubit: int, clbit: int) -> dict[str, Any]:
-    return {"op": "measure", "qubits": [qubit], "clbits": [clbit]}
 
 
 def _conditioned(test: ClassicalExpr, *, else_body: bool = False) -> Circuit:
@@ -117,33 +115,6 @@ def test_a_whole_register_condition_reads_back_as_a_comparison_of_its_key() -> N
         "op": "equal",
         "args": [{"register": "c"}, {"lit": 6, "width": 3}],
     }
-
-
-def repeat_until_success() -> Circuit:
-    """Qiskit's way: prepare and measure, then while the flag reads 1, reset and again."""
-    prepare = [
-        {"op": "h", "qubits": [0]},
-        {"op": "cx", "qubits": [0, 1]},
-        {"op": "ry", "qubits": [1], "params": [0.7]},
-        _measure(0, 0),
-    ]
-    resets = [{"op": "reset", "qubits": [0]}, {"op": "reset", "qubits": [1]}]
-    return Circuit.model_validate(
-        {
-            "num_qubits": 2,
-            "registers": [{"name": "flag", "size": 1}, {"name": "out", "size": 1}],
-            "instructions": [
-                *prepare,
-                {
-                    "op": "while",
-                    "qubits": [],
-                    "condition": {"clbit": 0, "value": 1},
-                    "body": resets + prepare,
-                },
-                _measure(1, 1),
-            ],
-        }
-    )
 
 
 def test_a_while_after_its_body_becomes_repeat_until_and_reads_back() -> None:

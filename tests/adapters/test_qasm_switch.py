@@ -19,6 +19,9 @@ qiskit = pytest.importorskip("qiskit")
 
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister  # noqa: E402
 from qiskit.circuit.classical import expr  # noqa: E402
+from tests.dynamic_programs import and_of_two_clbits  # noqa: E402
+from tests.dynamic_programs import switch_on_two_bits as switch2  # noqa: E402
+from tests.dynamic_programs import teleport_with_switch as teleport  # noqa: E402
 
 SHOTS = 4000
 TVD = 0.03
@@ -99,59 +102,6 @@ out[0] = measure q[2];
 def _start(name: str) -> tuple[QuantumCircuit, ClassicalRegister, ClassicalRegister]:
     c, out = ClassicalRegister(2, name), ClassicalRegister(1, "out")
     return QuantumCircuit(QuantumRegister(3, "q"), c, out), c, out
-
-
-def switch2() -> QuantumCircuit:
-    qc, c, out = _start("c")
-    qc.h(0)
-    qc.ry(1.2, 1)
-    qc.measure([0, 1], [0, 1])
-    with qc.switch(c) as case:
-        with case(0):
-            qc.x(2)
-        with case(1):
-            qc.h(2)
-        with case(2):
-            qc.ry(0.5, 2)
-        with case(case.DEFAULT):
-            qc.ry(2.0, 2)
-    qc.measure(2, out[0])
-    return qc
-
-
-def teleport() -> QuantumCircuit:
-    qc, m, out = _start("m")
-    qc.ry(1.1, 0)
-    qc.rz(0.3, 0)
-    qc.h(1)
-    qc.cx(1, 2)
-    qc.cx(0, 1)
-    qc.h(0)
-    qc.measure([0, 1], [0, 1])
-    with qc.switch(m) as case:
-        with case(1):
-            qc.z(2)
-        with case(2):
-            qc.x(2)
-        with case(3):
-            qc.x(2)
-            qc.z(2)
-    qc.ry(-1.1, 2)
-    qc.measure(2, out[0])
-    return qc
-
-
-def and_of_two_clbits() -> QuantumCircuit:
-    qc, c, out = _start("c")
-    qc.h(0)
-    qc.ry(2.1, 1)
-    qc.measure([0, 1], [0, 1])
-    with qc.if_test(expr.logic_and(c[0], c[1])) as else_:
-        qc.x(2)
-    with else_:
-        qc.ry(0.4, 2)
-    qc.measure(2, out[0])
-    return qc
 
 
 def logic() -> QuantumCircuit:

@@ -186,6 +186,33 @@ def test_every_gate_keeps_operator_with_global_phase() -> None:
     assert np.allclose(Operator(qc).data, Operator(back).data)
 
 
+def test_written_gates_report_their_own_parameters_every_time() -> None:
+    """The writer copies one template instruction per standard gate; every copy's gate (the
+    operation object Qiskit hands out, and the instruction's params) carries the copy's
+    own values and qubits, on every call, also after a caller has read the operations."""
+    payload = Circuit.model_validate_json(from_qiskit(every_gate()).model_dump_json())
+    gates = [inst for inst in payload.instructions if inst["op"] != "unitary"]
+    assert sum(1 for inst in gates if inst.get("params")) > 20
+    for _ in range(2):
+        back = to_qiskit(payload)
+        written = [ci for ci in back.data if ci.operation.name != "unitary"]
+        assert len(written) == len(gates)
+        for ci, inst in zip(written, gates, strict=True):
+            assert ci.operation.name == inst["op"]
+            assert [float(p) for p in ci.operation.params] == inst.get("params", [])
+            assert [float(p) for p in ci.params] == inst.get("params", [])
+            assert [back.find_bit(q).index for q in ci.qubits] == inst["qubits"]
+    symbol = Parameter("s")
+    sym = QuantumCircuit(2)
+    sym.crz(2 * symbol, 0, 1)
+    sym.rx(symbol, 1)
+    sym_back = to_qiskit(from_qiskit(sym))
+    assert [str(ci.operation.params[0]) for ci in sym_back.data] == ["2*s", "s"]
+    assert [p.name for p in sym_back.parameters] == ["s"]
+    bound = sym_back.assign_parameters({sym_back.parameters[0]: 0.25})
+    assert [float(ci.operation.params[0]) for ci in bound.data] == [0.5, 0.25]
+
+
 def test_multi_register_counts_land_in_the_same_slots() -> None:
     qc = multi_register()
     back = _round_trip(qc)

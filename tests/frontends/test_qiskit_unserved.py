@@ -17,14 +17,14 @@ from qrelay.errors import JobTimeoutError
 @pytest.fixture(scope="module")
 def lonely_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     pytest.importorskip("qrelay.service.app", reason="the service is not installed")
-    from qrelay.embedded import _serve_http
     from qrelay.service.app import create_app
+    from qrelay.service.loopback import serve_loopback
     from qrelay.settings import ServiceSettings
     from qrelay_qiskit import QRelayProvider
 
     home = tmp_path_factory.mktemp("no-workers")
     token = "qr_" + secrets.token_urlsafe(24)
-    http = _serve_http(create_app(ServiceSettings(home=home, admin_token=token)))
+    http = serve_loopback(create_app(ServiceSettings(home=home, admin_token=token)))
     yield QRelayProvider(http.url, token)
     http.stop()
 

@@ -444,13 +444,13 @@ def test_the_checkers_fast_path_accepts_only_what_the_full_check_accepts(
     The instruction is taken as parsed from JSON (``typed=False``), where the fast path
     also stands in for pydantic's type checks, so wrong types are drawn too.
     """
-    from qrelay.payload.circuit import _Checker
+    from qrelay.payload.checking import CircuitChecker
 
     circuit = p.Circuit.model_construct(
         num_qubits=4, registers=[p.Register(name="c", size=1)], parameters=["a"], instructions=[]
     )
-    full = _refusal(lambda: _Checker(circuit).one(copy.deepcopy(inst), "", 0, False))
-    fast = _refusal(lambda: _Checker(circuit).block([copy.deepcopy(inst)], "", False))
+    full = _refusal(lambda: CircuitChecker(circuit).one(copy.deepcopy(inst), "", 0, False))
+    fast = _refusal(lambda: CircuitChecker(circuit).block([copy.deepcopy(inst)], "", False))
     assert fast == full
     # What is accepted is typed: the same instruction parsed from JSON and from Python.
     if full is None:

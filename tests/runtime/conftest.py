@@ -36,13 +36,13 @@ class FaultyService:
 
 @pytest.fixture(scope="session")
 def faulty(stack: Any) -> Iterator[FaultyService]:
-    from qrelay.embedded import _serve_http
     from qrelay.service.app import create_app
+    from qrelay.service.loopback import serve_loopback
     from qrelay.settings import ServiceSettings
 
     app = create_app(ServiceSettings(home=stack.home, database_url=stack.database_url))
     injector = FaultInjector(app)
-    http = _serve_http(injector)
+    http = serve_loopback(injector)
     yield FaultyService(url=http.url, token=stack.token, injector=injector)
     http.stop()
 

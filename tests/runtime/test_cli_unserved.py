@@ -21,13 +21,13 @@ QASM = 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[1];\ncreg c[1];\nmeasure q[
 def lonely(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
     """``--url`` and ``--token`` of a service that has no worker."""
     pytest.importorskip("qrelay.service.app", reason="the service is not installed")
-    from qrelay.embedded import _serve_http
     from qrelay.service.app import create_app
+    from qrelay.service.loopback import serve_loopback
     from qrelay.settings import ServiceSettings
 
     home = tmp_path_factory.mktemp("no-workers")
     token = "qr_" + secrets.token_urlsafe(24)
-    http = _serve_http(create_app(ServiceSettings(home=home, admin_token=token)))
+    http = serve_loopback(create_app(ServiceSettings(home=home, admin_token=token)))
     yield ["--url", http.url, "--token", token]
     http.stop()
 

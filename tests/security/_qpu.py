@@ -152,9 +152,9 @@ class Deployment:
 @contextmanager
 def deployment(home: Path) -> Iterator[Deployment]:
     """A fresh service (its own SQLite file, so its own deployment id) on loopback."""
-    from qrelay.embedded import _serve_http
     from qrelay.service import bootstrap
     from qrelay.service.app import create_app
+    from qrelay.service.loopback import serve_loopback
     from qrelay.settings import ServiceSettings
 
     settings = ServiceSettings(home=home, lease_seconds=5.0)
@@ -164,7 +164,7 @@ def deployment(home: Path) -> Iterator[Deployment]:
     worker_token = bootstrap.create_worker_token(
         database_url, name="qpu-worker", targets=["square_qpu"]
     )
-    server = _serve_http(create_app(settings.model_copy(update={"database_url": database_url})))
+    server = serve_loopback(create_app(settings.model_copy(update={"database_url": database_url})))
     http = httpx.Client(
         base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60.0
     )

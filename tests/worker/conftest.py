@@ -70,9 +70,9 @@ def circuit_states(data: dict[str, Any]) -> list[str]:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     pytest.importorskip("qrelay.service.app", reason="the service is not installed")
-    from qrelay.embedded import _serve_http
     from qrelay.service import bootstrap
     from qrelay.service.app import create_app
+    from qrelay.service.loopback import serve_loopback
     from qrelay.settings import ServiceSettings
 
     home: Path = tmp_path_factory.mktemp("worker-service")
@@ -84,7 +84,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         database_url, name="worker-tests", targets=WORKER_TARGETS
     )
     app = create_app(settings.model_copy(update={"database_url": database_url}))
-    server = _serve_http(app)  # the embedded service's own loopback server, in a thread
+    server = serve_loopback(app)  # the embedded service's own loopback server, in a thread
     http = httpx.Client(
         base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=60.0
     )

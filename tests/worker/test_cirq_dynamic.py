@@ -8,6 +8,8 @@ from typing import Any
 import cirq
 import numpy as np
 import pytest
+from tests.dynamic_programs import and_of_two_clbits_payload as and_of_two_clbits
+from tests.dynamic_programs import repeat_until_success_payload as repeat_until_success
 
 from qrelay.errors import DeviceError
 from qrelay.payload import Circuit, TargetInfo
@@ -21,62 +23,6 @@ from qrelay_qiskit.engine import AerEngine
 from ._circuits import task_for, total_variation
 
 SHOTS = 4000
-
-
-def _measure(qubit: int, clbit: int) -> dict[str, Any]:
-    return {"op": "measure", "qubits": [qubit], "clbits": [clbit]}
-
-
-def repeat_until_success() -> Circuit:
-    """Prepare a pair until the flag qubit reads 0, then read the other qubit (the
-    program of the Qiskit acceptance test, as the Qiskit adapter reads it)."""
-    prepare = [
-        {"op": "h", "qubits": [0]},
-        {"op": "cx", "qubits": [0, 1]},
-        {"op": "ry", "qubits": [1], "params": [0.7]},
-        _measure(0, 0),
-    ]
-    resets = [{"op": "reset", "qubits": [0]}, {"op": "reset", "qubits": [1]}]
-    return Circuit.model_validate(
-        {
-            "num_qubits": 2,
-            "registers": [{"name": "flag", "size": 1}, {"name": "out", "size": 1}],
-            "instructions": [
-                *prepare,
-                {
-                    "op": "while",
-                    "qubits": [],
-                    "condition": {"clbit": 0, "value": 1},
-                    "body": resets + prepare,
-                },
-                _measure(1, 1),
-            ],
-        }
-    )
-
-
-def and_of_two_clbits() -> Circuit:
-    """x on qubit 2 when both measured bits read 1, else ry(0.4) on it."""
-    return Circuit.model_validate(
-        {
-            "num_qubits": 3,
-            "registers": [{"name": "c", "size": 2}, {"name": "out", "size": 1}],
-            "instructions": [
-                {"op": "h", "qubits": [0]},
-                {"op": "ry", "qubits": [1], "params": [2.1]},
-                _measure(0, 0),
-                _measure(1, 1),
-                {
-                    "op": "if",
-                    "qubits": [],
-                    "test": {"op": "logic_and", "args": [{"clbit": 0}, {"clbit": 1}]},
-                    "body": [{"op": "x", "qubits": [2]}],
-                    "else_body": [{"op": "ry", "qubits": [2], "params": [0.4]}],
-                },
-                _measure(2, 2),
-            ],
-        }
-    )
 
 
 def _cirq_target(**limits: Any) -> TargetInfo:

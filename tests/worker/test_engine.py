@@ -16,8 +16,9 @@ from qrelay.qpu.fleet import fleet_device
 from qrelay.qpu.native import reduce_to_touched
 from qrelay_qiskit.compiler import TranspileCompiler
 from qrelay_qiskit.convert import to_qiskit
-from qrelay_qiskit.engine import AerEngine, run_public, shots_from_counts
+from qrelay_qiskit.engine import AerEngine, run_public
 from qrelay_qiskit.noise import noise_model_from_spec, noise_model_from_target
+from qrelay_qiskit.shots import shots_from_counts
 
 from ._circuits import ghz, mixed, rotation, task_for, total_variation, tv_bound
 

@@ -38,14 +38,14 @@ class _Faulty:
 @pytest.fixture(scope="module")
 def faulty(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Faulty]:
     """The service's app (its database) behind a fault injector, on its own port."""
-    from qrelay.embedded import _serve_http
     from qrelay.service.app import create_app
+    from qrelay.service.loopback import serve_loopback
     from qrelay.settings import ServiceSettings
 
     home: Path = tmp_path_factory.mktemp("faulty-worker-service")
     app = create_app(ServiceSettings(home=home, database_url=service.database_url))
     faults = FaultInjector(app)
-    server = _serve_http(faults)
+    server = serve_loopback(faults)
     try:
         yield _Faulty(server.url, faults)
     finally:

@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from qrelay.payload import Bindings, Circuit
-from qrelay_qiskit.engine import AerEngine, shots_from_outcomes
+from qrelay_qiskit.engine import AerEngine
 from qrelay_qiskit.sampling import MAX_MEASURED, FinalMeasurements, final_measurements
+from qrelay_qiskit.shots import shots_from_outcomes
 
 from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
 

@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 
 
 def register(admin_sub: Any) -> None:
-    """Add ``user`` and ``worker`` to the ``qrelay admin`` subcommands."""
+    """Add ``user`` and ``worker`` to the ``qrelay admin`` subcommands.
+
+    One declaration of every subcommand and flag, read top to bottom as ``--help`` shows
+    them; split up, it would only scatter a flat list.
+    """
     connection = argparse.ArgumentParser(add_help=False)
     group = connection.add_argument_group("connection")
     group.add_argument("--url", help="service URL (default: $QRELAY_URL or config)")

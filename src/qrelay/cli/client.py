@@ -32,7 +32,11 @@ _BAR_WIDTH = 40
 
 
 def register(subparsers: Any) -> None:
-    """Add ``run``, ``targets``, ``jobs``, ``job``, ``cancel`` and ``balance``."""
+    """Add ``run``, ``targets``, ``jobs``, ``job``, ``cancel`` and ``balance``.
+
+    One declaration of every subcommand and flag, read top to bottom as ``--help`` shows
+    them; split up, it would only scatter a flat list.
+    """
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("connection")
     group.add_argument("--url", help="service URL (default: $QRELAY_URL, config, embedded)")

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 
 class Checker(Protocol):
-    """What :func:`check` needs of the circuit's checker (``circuit._Checker``)."""
+    """What :func:`check` needs of the circuit's checker
+    (:class:`qrelay.payload.checking.CircuitChecker`)."""
 
     scope: Scope
     declared: frozenset[str]

@@ -51,6 +51,11 @@ FUNCTIONS: Final[Mapping[str, tuple[int, Callable[..., float]]]] = {
     "sqrt": (1, math.sqrt),
 }
 
+#: The functions that are arithmetic operators: their implementations in
+#: :data:`FUNCTIONS` apply as well to a framework's symbolic values (sympy's, Qiskit's
+#: ``ParameterExpression``), so the adapters build symbolic expressions through them.
+ARITHMETIC: Final = frozenset({"add", "sub", "mul", "div", "pow", "neg"})
+
 #: The deepest tree accepted; a deeper one is refused rather than risking the stack.
 MAX_DEPTH: Final = 64
 

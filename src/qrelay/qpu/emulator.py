@@ -29,13 +29,10 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
 
 import numpy as np
-import numpy.typing as npt
 
 from qrelay import registry
 from qrelay.errors import (
@@ -53,8 +50,18 @@ from qrelay.plugins import SimulationEngine
 from qrelay.qpu import native
 from qrelay.qpu.fleet import FLEET_NAMES, fleet_device
 from qrelay.qpu.iq import IQModel
+from qrelay.qpu.records import (
+    CancelOutcome,
+    DeviceCounters,
+    Job,
+    JobResult,
+    JobState,
+    Prepared,
+    Program,
+    StatusView,
+)
 from qrelay.qpu.runner import ProcessRunner, Runner, ThreadRunner
-from qrelay.qpu.translation import IQ_SUFFIX, Executable
+from qrelay.qpu.translation import Executable
 from qrelay.runtime import tracing
 
 log = logging.getLogger(__name__)
@@ -76,111 +83,6 @@ ENGINE_PLUGIN: Final = "aer"
 DEFAULT_ENGINE_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
     {"method": "statevector", "max_parallel_threads": 1}
 )
-
-
-class JobState(StrEnum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (JobState.COMPLETED, JobState.FAILED, JobState.CANCELLED)
-
-
-class CancelOutcome(StrEnum):
-    CANCELLED = "cancelled"
-    ALREADY_RUNNING = "already_running"
-    ALREADY_FINISHED = "already_finished"
-    NOT_FOUND = "not_found"
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An executable checked against its device and made ready to run many times."""
-
-    key: str
-    executable: Executable
-    target: TargetInfo
-    reduced: native.Reduced
-    noise: TargetInfo
-    layout: native.PatchLayout
-    #: Per buffer: (name, reduced qubit that last wrote it or -1, register, bit).
-    sources: list[tuple[str, int, str, int]]
-    duration_us: int
-    #: The reduced qubits whose measured values the program reads as it runs: the noise
-    #: keeps their readout error, so conditions see the values misread, and their bits
-    #: come misread already. Every other qubit's readout error comes from the IQ model.
-    steering: frozenset[int] = frozenset()
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """One job's readout: ``bits[i]`` (and ``iq[i]``) is buffer ``names[i]``, per shot."""
-
-    names: list[str]
-    bits: npt.NDArray[np.uint8]
-    iq: npt.NDArray[np.complex64] | None
-    memory: dict[str, list[float]]
-    execution_duration_us: int
-
-    @property
-    def buffers(self) -> dict[str, npt.NDArray[Any]]:
-        """Buffer name to its per-shot values (IQ buffers named ``<buffer>.iq``)."""
-        out: dict[str, npt.NDArray[Any]] = dict(zip(self.names, self.bits, strict=True))
-        if self.iq is not None:
-            out.update(zip((n + IQ_SUFFIX for n in self.names), self.iq, strict=True))
-        return out
-
-
-@dataclass
-class Job:
-    job_id: str
-    device: str
-    program: Program
-    patch: dict[str, list[float]]
-    state: JobState = JobState.QUEUED
-    message: str = ""
-    result: JobResult | None = None
-    execution_count: int = 0
-
-
-@dataclass
-class Program:
-    program_id: str
-    prepared: Prepared
-    seed: int
-    jobs: list[Job] = field(default_factory=list)
-    #: The trace of the call that queued it (``None``: not traced), and when it queued.
-    traceparent: str | None = None
-    queued_ns: int = 0
-
-    def active(self) -> list[Job]:
-        return [job for job in self.jobs if job.state is JobState.QUEUED]
-
-    def device_time_us(self) -> int:
-        return self.prepared.duration_us * len(self.active())
-
-
-@dataclass(frozen=True)
-class StatusView:
-    job_id: str
-    state: JobState
-    device: str
-    estimated_delay_seconds: float
-    queue_position: int
-    message: str
-    execution_count: int
-
-
-@dataclass
-class DeviceCounters:
-    programs_executed: int = 0
-    jobs_completed: int = 0
-    #: Seconds the device spent running programs.
-    busy_seconds: float = 0.0
 
 
 def _fingerprint(

@@ -35,8 +35,9 @@ from qrelay.plugins import SimulationEngine
 from qrelay.qpu._proto import controller_pb2 as pb
 from qrelay.qpu._proto import controller_pb2_grpc as pb_grpc
 from qrelay.qpu.calls import CallThreads
-from qrelay.qpu.emulator import CancelOutcome, Controller, JobResult, JobState, StatusView
+from qrelay.qpu.emulator import Controller
 from qrelay.qpu.recalibration import DEFAULT_DRIFT, Recalibrator
+from qrelay.qpu.records import CancelOutcome, JobResult, JobState, StatusView
 from qrelay.qpu.security import (
     DEFAULT_MAX_MESSAGE_BYTES,
     MAX_MESSAGE_SETTING,

@@ -4,9 +4,9 @@ A target's limits are per job (``max_circuits``) and per circuit (``max_bindings
 of its sweep table). A front end builds one :class:`~qrelay.payload.jobs.NewJob` for the
 user's whole call; :func:`split_job` cuts it into parts within those limits, a table
 longer than ``max_bindings`` becoming several circuit entries, and :func:`stitch` puts
-the parts' answers back in the user's order. The Qiskit backend, the Cirq sampler and
-``qrelay run`` all submit through here, so work larger than a target's limits runs the
-same way from every front end.
+the parts' answers back in the user's order. The Qiskit backend and the Cirq sampler
+both submit through here, so work larger than a target's limits runs the same way from
+either front end (``qrelay run`` submits one circuit without a table, which always fits).
 """
 
 from __future__ import annotations

@@ -64,6 +64,11 @@ class ServiceMetrics(StoreEvents):
     """The service's counters and histograms, in a registry of their own."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        """Declare every metric of the service on ``registry`` (a fresh one by default).
+
+        One flat list of declarations, each a name, its help text and its labels, read
+        top to bottom as ``/metrics`` lists them; split up, it would only scatter it.
+        """
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.jobs_submitted = Counter(

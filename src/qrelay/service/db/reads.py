@@ -90,11 +90,6 @@ class ReadStore(QueueStore):
             )
         return self.calibrated(out)
 
-    def job_status(self, principal: UserPrincipal, job_id: str) -> CircuitStatus:
-        with read(self.engine) as conn:
-            row = self._job_row(conn, principal, job_id)
-        return CircuitStatus(row.status)
-
     def get_job(
         self,
         principal: UserPrincipal,
