@@ -9,6 +9,7 @@ import cirq
 import numpy as np
 import pytest
 from tests.dynamic_programs import and_of_two_clbits_payload as and_of_two_clbits
+from tests.dynamic_programs import measure as _measure
 from tests.dynamic_programs import repeat_until_success_payload as repeat_until_success
 
 from qrelay.errors import DeviceError
