@@ -9,7 +9,7 @@ import cirq
 import numpy as np
 import pytest
 from tests.dynamic_programs import and_of_two_clbits_payload as and_of_two_clbits
-from tests.dynamic_programs import measure as _measure
+from tests.dynamic_programs import measure
 from tests.dynamic_programs import repeat_until_success_payload as repeat_until_success
 
 from qrelay.errors import DeviceError
@@ -119,7 +119,7 @@ def switch_on_two_bits(order: str = "forward") -> Circuit:
     significant qubit is bit 0), ``backward`` bit 1 then bit 0 (one key in Cirq's own
     order), ``split`` each bit on its own (two keys).
     """
-    first, second = _measure(0, 0), _measure(1, 1)
+    first, second = measure(0, 0), measure(1, 1)
     measures: list[Any] = {
         "forward": [first, second],
         "backward": [second, first],
@@ -143,7 +143,7 @@ def switch_on_two_bits(order: str = "forward") -> Circuit:
                     ],
                     "default": [{"op": "ry", "qubits": [2], "params": [0.6]}],
                 },
-                _measure(2, 2),
+                measure(2, 2),
             ],
         }
     )
@@ -157,14 +157,14 @@ def switch_on_a_clbit() -> Circuit:
             "registers": [{"name": "c", "size": 1}, {"name": "out", "size": 1}],
             "instructions": [
                 {"op": "ry", "qubits": [0], "params": [0.9]},
-                _measure(0, 0),
+                measure(0, 0),
                 {
                     "op": "switch",
                     "qubits": [],
                     "test": {"clbit": 0},
                     "cases": [{"values": [1], "body": [{"op": "x", "qubits": [1]}]}],
                 },
-                _measure(1, 1),
+                measure(1, 1),
             ],
         }
     )
@@ -299,16 +299,16 @@ def test_a_switch_inside_an_if_runs_under_both_conditions() -> None:
             "instructions": [
                 {"op": "x", "qubits": [0]},
                 {"op": "h", "qubits": [1]},
-                _measure(0, 0),
-                _measure(1, 1),
+                measure(0, 0),
+                measure(1, 1),
                 {
                     "op": "if",
                     "qubits": [],
                     "condition": {"clbit": 0, "value": 1},
                     "body": [switch],
                 },
-                _measure(2, 2),
-                _measure(3, 3),
+                measure(2, 2),
+                measure(3, 3),
             ],
         }
     )
