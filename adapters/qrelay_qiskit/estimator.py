@@ -107,7 +107,8 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
             payloads,
             tables,
             shots=plan.shots_per_randomization,
-            options={},
+            # the outcomes and their counts, not every shot's bits, where the device can
+            options={"histogram": True},
             # each circuit of the job draws with seed + its index (WorkerTask.seed), so the
             # randomizations and noise factors stay independent samples
             seed=self._seed,
