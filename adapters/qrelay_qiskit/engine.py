@@ -499,8 +499,8 @@ class Shots:
         """``(rows, shots)``: which entry each shot is, shuffled within its row."""
         if self.order is not None:
             return self.order
-        index = np.repeat(np.arange(len(self.outcomes), dtype=np.intp), self.repeats)
-        index = index.reshape(self.rows, self.shots)
+        flat = np.repeat(np.arange(len(self.outcomes), dtype=np.intp), self.repeats)
+        index: npt.NDArray[np.intp] = flat.reshape(self.rows, self.shots)
         if len(self.outcomes) != self.rows:  # else one outcome per row: nothing to shuffle
             index = self.rng.permuted(index, axis=1)
         return index
@@ -570,7 +570,8 @@ def shots_from_counts(
         for i, key in enumerate(keys):
             text = format(int(key, 16), f"0{width}b")[::-1]
             distinct[i] = np.frombuffer(text.encode(), dtype=np.uint8) - ord("0")
-    return _shots(distinct, repeats, np.asarray(row_list, dtype=np.intp), rows, shots, rng)
+    row_of = np.asarray(row_list, dtype=np.intp)
+    return _shots(distinct, repeats, row_of, rows=rows, shots=shots, rng=rng)
 
 
 def shots_from_outcomes(
@@ -586,9 +587,8 @@ def shots_from_outcomes(
     if width == 0 or rows == 0:
         return _no_outcomes(rows, shots, width, rng)
     row_of, outcome = np.nonzero(drawn)  # row by row, as the expansion needs
-    return _shots(
-        _value_bits(values[outcome], width), drawn[row_of, outcome], row_of, rows, shots, rng
-    )
+    distinct = _value_bits(values[outcome], width)
+    return _shots(distinct, drawn[row_of, outcome], row_of, rows=rows, shots=shots, rng=rng)
 
 
 def _value_bits(values: npt.NDArray[np.uint64], width: int) -> npt.NDArray[np.uint8]:
@@ -601,6 +601,7 @@ def _shots(
     distinct: npt.NDArray[np.uint8],
     repeats: npt.NDArray[np.int64],
     row_of: npt.NDArray[np.intp],
+    *,
     rows: int,
     shots: int,
     rng: np.random.Generator,

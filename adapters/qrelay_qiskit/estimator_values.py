@@ -19,8 +19,8 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.primitives.containers import DataBin, PrimitiveResult, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
-from qrelay_qiskit.mitigation import MEAS_REGISTER, extrapolate
 from qrelay.errors import JobFailedError
+from qrelay_qiskit.mitigation import MEAS_REGISTER, extrapolate
 from qrelay_qiskit.primitive_jobs import Submission, collect
 from qrelay_qiskit.primitive_options import EstimatorOptions
 
@@ -121,8 +121,10 @@ def _untwirled(
     sizes = np.array([len(w) for w in weight_parts], dtype=np.intp).reshape(params, count)
     starts = np.concatenate([[0], np.cumsum(sizes.sum(axis=1))[:-1]]).astype(np.intp)
     weights = np.concatenate(weight_parts).astype(np.float64)
-    totals = {int(sum(r.successful_shots for r, _ in ordered[i * count : (i + 1) * count]))
-              for i in range(params)}
+    totals = {
+        int(sum(r.successful_shots for r, _ in ordered[i * count : (i + 1) * count]))
+        for i in range(params)
+    }
     if len(totals) != 1:
         raise JobFailedError(f"binding rows returned different shot counts {sorted(totals)}")
     return Outcomes(np.concatenate(packed_parts), weights, starts, totals.pop())
