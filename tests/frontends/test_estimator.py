@@ -1,9 +1,8 @@
 """QRelayEstimatorV2: expectation values as one job, against Qiskit's reference estimator.
 
 The simulator checks compare with ``StatevectorEstimator`` within five reported standard
-errors; the mitigation checks run on the noisy ``heavyhex_qpu`` emulator and assert
-relative improvements (the gap to the ideal value that each level closes), not absolute
-noisy values.
+errors; the mitigation checks run, seeded, on the noisy ``heavyhex_qpu`` emulator and
+assert the gap to the ideal value that each level closes, as the issue states it.
 """
 
 from __future__ import annotations
@@ -262,6 +261,10 @@ def test_isa_circuit_layout_is_applied_to_observables(heavyhex) -> None:  # type
 
 
 def test_mitigation_closes_the_gap_on_a_noisy_qpu(heavyhex) -> None:  # type: ignore[no-untyped-def]
+    """The issue's acceptance on ``heavyhex_qpu``, seeded: the job's seed reaches the
+    emulated QPU (circuit ``i`` draws with ``seed + i``) and fixes the twirls and the
+    compiler, so every value below is the same on every run and the criteria are asserted
+    as written, with no allowance for shot noise."""
     bell, ghz, zero = (_ghz(2), "ZZ"), (_ghz(4), "ZZZZ"), (QuantumCircuit(1), "Z")
     runs = {}
     for level, pubs in ((0, [bell, ghz, zero]), (1, [bell, ghz, zero]), (2, [ghz])):
@@ -274,23 +277,28 @@ def test_mitigation_closes_the_gap_on_a_noisy_qpu(heavyhex) -> None:  # type: ig
         )
         runs[level] = estimator.run(pubs, precision=0.015).result()
     ideal = 1.0
-    for index in (0, 1):
+    gaps = {}
+    for index in (0, 1):  # the Bell pair's <ZZ>, the GHZ's <ZZZZ>
         raw = float(runs[0][index].data.evs)
         mitigated = float(runs[1][index].data.evs)
         assert raw < ideal - 0.03, raw  # the emulator is noisy enough to tell
         closed = (mitigated - raw) / (ideal - raw)
+        # resilience_level 1 closes at least 60% of the gap between raw and ideal
         assert closed >= 0.6, (index, raw, mitigated)
-    # |0>'s <Z> suffers readout error only: TREX brings it back to 1
-    cal = runs[1][2]
-    assert abs(float(cal.data.evs) - 1.0) <= 4 * float(cal.data.stds) + 0.01
+        gaps[index] = abs(ideal - mitigated)
+    # |0>'s <Z> suffers readout error only: TREX brings it back to 1 within its error
+    raw_zero, cal = float(runs[0][2].data.evs), runs[1][2]
+    assert raw_zero < ideal - 3 * float(runs[0][2].data.stds), raw_zero
+    assert abs(float(cal.data.evs) - ideal) <= float(cal.data.stds), cal.data
     # ZNE on the GHZ: the folded circuits are noisier, and the extrapolation does better
-    ghz1, ghz2 = runs[1][1], runs[2][0]
+    ghz2 = runs[2][0]
     by_factor = ghz2.metadata["zne"]["evs_noise_factors"]
     assert by_factor[0] > by_factor[1] > by_factor[2], by_factor
-    # closer to the ideal than level 1, within the (larger) standard error ZNE reports
-    assert abs(ideal - float(ghz2.data.evs)) < abs(ideal - float(ghz1.data.evs)) + 2 * float(
-        ghz2.data.stds
-    )
+    # resilience_level 2 closes more of the GHZ's gap than level 1, beyond its reported
+    # standard error, and meets the ideal within that error
+    value, std = float(ghz2.data.evs), float(ghz2.data.stds)
+    assert abs(ideal - value) + std < gaps[1], (value, std, gaps[1])
+    assert abs(ideal - value) <= std, (value, std)
     assert "zne (gate folding)" in ghz2.metadata["techniques"]
     assert ghz2.metadata["num_randomizations"] == 32
 
