@@ -106,6 +106,39 @@ def test_broadcast_shapes_match_the_statevector_estimator(aer, level: int) -> No
     assert ("measure_mitigation (TREX)" in meta["techniques"]) is (level == 1)
 
 
+def test_gate_twirls_and_zne_agree_with_the_statevector_estimator(aer) -> None:  # type: ignore[no-untyped-def]
+    """Level 2 on the ideal simulator (TREX, gate twirls as one circuit per randomization,
+    folds at two noise factors) changes nothing but the spread: the values still agree."""
+    pubs = _broadcast_pubs()
+    options = {
+        "resilience_level": 2,
+        "twirling.num_randomizations": 4,
+        "resilience.zne.noise_factors": (1, 3),
+        "resilience.zne.extrapolator": "linear",
+    }
+    job = QRelayEstimatorV2(aer, seed=9, options=options).run(pubs, precision=0.05)
+    assert "," not in job.job_id()  # every randomization and noise factor: one job
+    result = job.result()
+    reference = StatevectorEstimator().run(pubs).result()
+    for got, want in zip(result, reference, strict=True):
+        _within(got, want)
+    meta = result[0].metadata
+    assert {"twirling.gates", "zne (gate folding)", "measure_mitigation (TREX)"} <= set(
+        meta["techniques"]
+    )
+    assert meta["num_randomizations"] == 4
+    assert meta["zne"]["noise_factors"] == [1, 3]
+
+
+def test_dynamical_decoupling_through_the_estimator(heavyhex) -> None:  # type: ignore[no-untyped-def]
+    estimator = QRelayEstimatorV2(
+        heavyhex, seed=2, options={"resilience_level": 0, "dynamical_decoupling.enable": True}
+    )
+    result = estimator.run([(_ghz(2), "ZZ")], precision=0.05).result()[0]
+    assert "dynamical_decoupling (XX)" in result.metadata["techniques"]
+    assert float(result.data.evs) > 0.8, result.data
+
+
 def test_broadcast_shapes_on_the_cirq_simulator(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
     pubs = _broadcast_pubs()
     backend = qiskit_provider.get_backend("cirq_simulator")
