@@ -29,6 +29,8 @@ from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Bindings, Circuit, Readout, RegisterReadout, TargetInfo
 from qrelay.payload.lowering import lower, needs_lowering
 from qrelay.payload.targets import TargetLimits
+from qrelay_qiskit.prefix import Split, bindings_key, split
+from qrelay_qiskit.prefix import probabilities as prefix_probabilities
 from qrelay_qiskit.sampling import FinalMeasurements, final_measurements
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,10 @@ _CONVERTED_CACHE: Final = 512
 #: state vector is ahead up to about 14 qubits and ``stabilizer`` from 16 (figures:
 #: "Design measurements" in ``docs/performance.md``).
 _SMALL: Final = 12
+#: Most amplitudes (rows x 2**qubits) of prefix states one run saves (4 MiB), and how
+#: many such runs the engine remembers: the bases of a few circuits measured in turn.
+_MAX_STATES: Final = 1 << 18
+_STATES_CACHE: Final = 8
 
 
 class AerEngine:
@@ -54,6 +60,8 @@ class AerEngine:
         self._simulator = AerSimulator(method=method, **options)
         self._lock = threading.Lock()
         self._converted: OrderedDict[str, Any] = OrderedDict()
+        self._states: OrderedDict[str, npt.NDArray[np.complex128]] = OrderedDict()
+        self._splits: OrderedDict[int, Split] = OrderedDict()
         self._supported_names: set[str] | None = None
         self._rng = np.random.default_rng()
         #: How many Aer runs the engine has made (a list of circuits run together is one).
@@ -284,13 +292,26 @@ class AerEngine:
         options: dict[str, Any],
         rng: np.random.Generator,
     ) -> Shots:
-        """An ideal run that measures last: Aer gives each row's distribution of the
-        measured qubits, and the shots are drawn from it (see :mod:`qrelay_qiskit.sampling`).
-        The draw is seeded by ``rng``, so Aer's own seed has nothing left to decide."""
+        """An ideal run that measures last: each row's distribution of the measured
+        qubits, and the shots drawn from it (see :mod:`qrelay_qiskit.sampling`).
+
+        The distribution comes from the state of the circuit's prefix (see
+        :mod:`qrelay_qiskit.prefix`), saved by Aer once per prefix and bindings and
+        remembered, with the circuit's last single-qubit gates applied here; so the
+        measurement bases of one circuit evolve its state once. A state too large to keep
+        gives way to Aer's probabilities of the whole circuit. The draw is seeded by
+        ``rng``, so Aer's own seed has nothing left to decide."""
         options = {k: v for k, v in options.items() if k != "seed_simulator"}
-        experiments = self._experiments(self.to_qiskit(circuit, final), 1, binds, options)
-        probabilities = np.stack([e["data"]["probabilities"] for e in experiments])
-        if len(probabilities) != (rows if binds else 1):
+        qc = self.to_qiskit(circuit)
+        count = rows if binds else 1
+        if count << qc.num_qubits <= _MAX_STATES:
+            cut = self._split(qc)
+            states = self._prefix_states(cut, binds, options)
+            probabilities = prefix_probabilities(states, cut.suffix, binds, count, final.qubits)
+        else:
+            experiments = self._experiments(self.to_qiskit(circuit, final), 1, binds, options)
+            probabilities = np.stack([e["data"]["probabilities"] for e in experiments])
+        if len(probabilities) != count:
             raise DeviceError(f"Aer returned {len(probabilities)} results for {rows} rows")
         return _sample(
             circuit.num_clbits,
@@ -300,6 +321,46 @@ class AerEngine:
             rows=rows,
             rng=rng,
         )
+
+    def _split(self, qc: Any) -> Split:
+        """``qc`` split (see :mod:`qrelay_qiskit.prefix`), remembered with the converted
+        circuit it belongs to."""
+        with self._lock:
+            found = self._splits.get(id(qc))
+        if found is not None and found.circuit is qc:
+            return found
+        cut = split(qc)
+        with self._lock:
+            self._splits[id(qc)] = cut
+            while len(self._splits) > _CONVERTED_CACHE:
+                self._splits.popitem(last=False)
+        return cut
+
+    def _prefix_states(
+        self,
+        cut: Split,
+        binds: list[dict[Any, list[float]]] | None,
+        options: dict[str, Any],
+    ) -> npt.NDArray[np.complex128]:
+        """The prefix's state vector per binding row (one row when it has no symbols),
+        remembered by the prefix's content and the values of its symbols."""
+        parameters = cut.parameters
+        key = cut.key + ":" + bindings_key(parameters, binds)
+        with self._lock:
+            found = self._states.get(key)
+            if found is not None:
+                self._states.move_to_end(key)
+                return found
+        saving = cut.prefix()
+        saving.save_statevector()
+        own = [{p: binds[0][p] for p in parameters}] if parameters and binds else None
+        experiments = self._experiments(saving, 1, own, options)
+        states = np.stack([np.asarray(e["data"]["statevector"]) for e in experiments])
+        with self._lock:
+            self._states[key] = states
+            while len(self._states) > _STATES_CACHE:
+                self._states.popitem(last=False)
+        return states
 
     def run_many(
         self, samples: Sequence[Sample], *, max_threads: int | None = None
