@@ -8,8 +8,14 @@ repeated by its count, shuffled within each row (see :class:`Shots`). That gives
 readout with exactly Aer's joint distribution (shot order in a simulator carries no
 information) without one Python string per shot.
 
-The engine keeps one ``AerSimulator`` and a small cache of converted circuits, and noise
-models are cached per calibration (see :mod:`qrelay_qiskit.noise`).
+An ideal sweep that measures last is drawn from probabilities, and circuits that differ
+only in their last single-qubit gates (an estimator's measurement bases) share the state
+of their common prefix, simulated once (see :mod:`qrelay_qiskit.prefix`). With the
+histogram option a readout holds each row's distinct outcomes and their counts instead of
+every shot (see :mod:`qrelay.payload.readout`).
+
+The engine keeps one ``AerSimulator``, a small cache of converted circuits and of prefix
+states, and noise models are cached per calibration (see :mod:`qrelay_qiskit.noise`).
 """
 
 from __future__ import annotations

@@ -61,7 +61,8 @@ def split(qc: Any) -> Split:
         if operation.name in _PASSIVE:
             continue
         qubits = [index[q] for q in instruction.qubits]
-        single = len(qubits) == 1 and not instruction.clbits and hasattr(operation, "to_matrix")
+        # a gate with a matrix of its own (a composite gate without one stays in the prefix)
+        single = len(qubits) == 1 and not instruction.clbits and hasattr(operation, "__array__")
         if single and qubits[0] not in blocked:
             suffix.append((operation, qubits[0]))
             continue

@@ -248,3 +248,30 @@ def test_bases_of_one_circuit_share_its_state_and_keep_their_distribution() -> N
         expected = [np.asarray(aer.data(i)["probabilities"]) for i in range(3)]
         np.testing.assert_allclose(ours, expected, atol=1e-12)
     assert runs == [runs[0]] * 3  # one Aer run of the prefix served the three bases
+
+
+def test_the_suffix_takes_only_single_qubit_gates_with_a_matrix() -> None:
+    """A gate after the last multi-qubit gate of its qubit joins the suffix when it has a
+    matrix of its own; a composite gate, or a gate before a later two-qubit gate on its
+    qubit, stays in the prefix."""
+    from qiskit import QuantumCircuit
+
+    from qrelay_qiskit import prefix
+
+    inner = QuantumCircuit(1)
+    inner.h(0)
+    qc = QuantumCircuit(3, 3)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.x(2)
+    qc.cx(1, 2)
+    qc.sdg(1)
+    qc.append(inner.to_gate(label="composite"), [2])
+    qc.rz(0.3, 0)
+    qc.measure(range(3), range(3))
+    cut = prefix.split(qc)
+    assert [(gate.name, q) for gate, q in cut.suffix] == [("sdg", 1), ("rz", 0)]
+    kept = [i.operation for i in cut.prefix().data]
+    assert [op.name for op in kept[:4]] == ["h", "cx", "x", "cx"]
+    assert len(kept) == 5
+    assert kept[4].label == "composite"
