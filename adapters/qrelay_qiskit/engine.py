@@ -233,7 +233,7 @@ class AerEngine:
                 final = None
         if final is not None:
             bits = self._draw(
-                circuit, final, shots, rows, binds=binds, options=run_options, rng=rng
+                circuit, qc, final, shots, rows, binds=binds, options=run_options, rng=rng
             )
             return _readouts(circuit, bits, histogram=histogram)
         if binds is None:
@@ -290,6 +290,7 @@ class AerEngine:
     def _draw(
         self,
         circuit: Circuit,
+        qc: Any,
         final: FinalMeasurements,
         shots: int,
         rows: int,
@@ -298,8 +299,9 @@ class AerEngine:
         options: dict[str, Any],
         rng: np.random.Generator,
     ) -> Shots:
-        """An ideal run that measures last: each row's distribution of the measured
-        qubits, and the shots drawn from it (see :mod:`qrelay_qiskit.sampling`).
+        """An ideal run that measures last (``qc``: ``circuit`` converted): each row's
+        distribution of the measured qubits, and the shots drawn from it (see
+        :mod:`qrelay_qiskit.sampling`).
 
         The distribution comes from the state of the circuit's prefix (see
         :mod:`qrelay_qiskit.prefix`), saved by Aer once per prefix and bindings and
@@ -308,7 +310,6 @@ class AerEngine:
         gives way to Aer's probabilities of the whole circuit. The draw is seeded by
         ``rng``, so Aer's own seed has nothing left to decide."""
         options = {k: v for k, v in options.items() if k != "seed_simulator"}
-        qc = self.to_qiskit(circuit)
         count = rows if binds else 1
         if count << qc.num_qubits <= _MAX_STATES:
             cut = self._split(qc)
