@@ -791,6 +791,7 @@ def test_bitstring_keys_of_several_registers() -> None:
         ({"noise": {"amplitude": 0.1}}, r"options\.noise: unknown key\(s\) \['amplitude'\]"),
         ({"noise": 0.1}, r"options\.noise: expected an object"),
         ({"optimization_level": 7}, r"options\.optimization_level: "),
+        ({"histogram": "yes"}, r"options\.histogram: "),
     ],
 )
 def test_run_options_are_checked_at_submission(options: dict[str, Any], pattern: str) -> None:
@@ -802,9 +803,14 @@ def test_run_options_are_checked_at_submission(options: dict[str, Any], pattern:
 
 def test_run_options_read_a_job_as_its_fields_say() -> None:
     data = job([circuit([H])])
-    data.update(shots=77, memory=True, options={"seed": 5, "noise": {"readout_error": 0.1}})
+    data.update(
+        shots=77,
+        memory=True,
+        options={"seed": 5, "noise": {"readout_error": 0.1}, "histogram": True},
+    )
     run = p.RunOptions.of(p.parse(p.NewJob, data))
     assert (run.shots, run.memory, run.seed, run.optimization_level) == (77, True, 5, None)
+    assert run.histogram
     assert run.noise == p.NoiseSpec(readout_error=0.1)
     again = p.parse(p.NewJob, job([circuit([H])]) | run.job_fields())
     assert p.RunOptions.of(again) == run
