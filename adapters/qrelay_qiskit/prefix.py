@@ -98,26 +98,26 @@ def probabilities(
     """``(rows, 2**len(measured))``: each row's state (one, or one per row) with the
     suffix applied, and the probabilities of the measured qubits (bit ``j`` of an outcome
     is ``measured[j]``, as Aer's ``save_probabilities`` numbers them)."""
-    count = states.shape[-1].bit_length() - 1
-    state = np.broadcast_to(states, (rows, states.shape[-1])).reshape((rows,) + (2,) * count)
+    size = states.shape[-1]
+    count = size.bit_length() - 1
+    state = np.broadcast_to(states, (rows, size))
     for gate, qubit in suffix:
-        axis = count - qubit  # qubit 0 is the least significant: the last axis
         matrices = _matrices(gate, binds, rows)
-        moved = np.moveaxis(state, axis, -1)
-        shape = moved.shape
-        # per row: each pair of amplitudes that differ in this qubit, times the matrix
-        turned = np.matmul(moved.reshape(rows, -1, 2), matrices.transpose(0, 2, 1))
-        state = np.moveaxis(turned.reshape(shape), -1, axis)
-    weights = np.abs(state) ** 2
+        # amplitude index = high * 2**(qubit + 1) + bit * 2**qubit + low: the matrix acts
+        # on ``bit``, row by row
+        view = state.reshape(rows, size >> (qubit + 1), 2, 1 << qubit)
+        state = np.matmul(matrices[:, None], view).reshape(rows, size)
+    weights: npt.NDArray[np.float64] = np.abs(state) ** 2
+    if measured == tuple(range(count)):  # outcome bit j is qubit j: the state's own order
+        return weights
+    shaped = weights.reshape((rows,) + (2,) * count)
     unmeasured = tuple(count - q for q in range(count) if q not in measured)
-    marginal = weights.sum(axis=unmeasured) if unmeasured else weights
+    marginal = shaped.sum(axis=unmeasured) if unmeasured else shaped
     # the remaining axes hold the measured qubits, highest index first; outcome bit j is
     # measured[j], so the axes go in the order measured[-1], ..., measured[0]
     remaining = sorted(measured, reverse=True)
     order = [remaining.index(q) + 1 for q in reversed(measured)]
-    marginal = np.transpose(marginal, [0, *order])
-    out: npt.NDArray[np.float64] = marginal.reshape(rows, -1)
-    return out
+    return np.transpose(marginal, [0, *order]).reshape(rows, -1)
 
 
 def _matrices(
