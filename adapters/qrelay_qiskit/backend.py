@@ -89,7 +89,8 @@ def bindings_from_qiskit(binds: Mapping[Any, Any], circuit: Circuit, index: int)
 
 def run_options(opts: Mapping[str, Any]) -> RunOptions:
     """The run options of a backend's options: ``seed_simulator`` is the seed (an
-    integer, numpy's included), ``noise`` the noise spec, the rest as named."""
+    integer, numpy's included), ``noise`` the noise spec, the rest as named (``histogram``
+    is set by the estimator, which reads readouts in either form)."""
     seed = opts.get("seed_simulator")
     if seed is not None:
         try:
@@ -107,6 +108,7 @@ def run_options(opts: Mapping[str, Any]) -> RunOptions:
             "seed": seed,
             "noise": opts.get("noise"),
             "optimization_level": opts.get("optimization_level"),
+            "histogram": opts.get("histogram"),
         },
     )
 

@@ -84,6 +84,7 @@ def simulate(
             noise_model=noise_model,
             max_threads=max_threads,
             max_loop_iterations=info.limits.max_loop_iterations,
+            histogram=run.histogram,
         )
     )
 
@@ -130,8 +131,9 @@ class AerDriver:
             else:
                 out[i] = self.execute(task, circuit, ctx)
         if together and not ctx.check_cancelled():
+            runs = {i: RunOptions.of(tasks[i]) for i in together}
             samples = [
-                Sample(circuits[i], RunOptions.of(tasks[i]).shots, tasks[i].seed())
+                Sample(circuits[i], runs[i].shots, tasks[i].seed(), runs[i].histogram)
                 for i in together
             ]
             for i, readouts in zip(

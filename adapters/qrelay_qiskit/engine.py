@@ -8,8 +8,14 @@ repeated by its count, shuffled within each row (see :mod:`qrelay_qiskit.shots`)
 gives per-shot readout with exactly Aer's joint distribution (shot order in a simulator
 carries no information) without one Python string per shot.
 
-The engine keeps one ``AerSimulator`` and a small cache of converted circuits, and noise
-models are cached per calibration (see :mod:`qrelay_qiskit.noise`).
+An ideal sweep that measures last is drawn from probabilities, and circuits that differ
+only in their last single-qubit gates (an estimator's measurement bases) share the state
+of their common prefix, simulated once (see :mod:`qrelay_qiskit.prefix`). With the
+histogram option a readout holds each row's distinct outcomes and their counts instead of
+every shot (see :mod:`qrelay.payload.readout`).
+
+The engine keeps one ``AerSimulator``, a small cache of converted circuits and of prefix
+states, and noise models are cached per calibration (see :mod:`qrelay_qiskit.noise`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Bindings, Circuit, Readout, RegisterReadout, TargetInfo
 from qrelay.payload.lowering import lower, needs_lowering
 from qrelay.payload.targets import TargetLimits
+from qrelay_qiskit.prefix import Split, bindings_key, split
+from qrelay_qiskit.prefix import probabilities as prefix_probabilities
 from qrelay_qiskit.sampling import FinalMeasurements, final_measurements
 from qrelay_qiskit.shots import Shots, shots_from_counts, shots_from_outcomes, to_readouts
 
@@ -42,6 +50,10 @@ _CONVERTED_CACHE: Final = 512
 #: state vector is ahead up to about 14 qubits and ``stabilizer`` from 16 (figures:
 #: "Design measurements" in ``docs/performance.md``).
 _SMALL: Final = 12
+#: Most amplitudes (rows x 2**qubits) of prefix states one run saves (4 MiB), and how
+#: many such runs the engine remembers: the bases of a few circuits measured in turn.
+_MAX_STATES: Final = 1 << 18
+_STATES_CACHE: Final = 8
 
 
 class AerEngine:
@@ -54,6 +66,8 @@ class AerEngine:
         self._simulator = AerSimulator(method=method, **options)
         self._lock = threading.Lock()
         self._converted: OrderedDict[str, Any] = OrderedDict()
+        self._states: OrderedDict[str, npt.NDArray[np.complex128]] = OrderedDict()
+        self._splits: OrderedDict[int, Split] = OrderedDict()
         self._supported_names: set[str] | None = None
         self._rng = np.random.default_rng()
         #: How many Aer runs the engine has made (a list of circuits run together is one).
@@ -143,8 +157,13 @@ class AerEngine:
         noise_model: Any = None,
         max_threads: int | None = None,
         max_loop_iterations: int | None = None,
+        histogram: bool = False,
     ) -> list[Readout]:
         """Simulate ``circuit`` for each row of ``bindings``; one readout per row.
+
+        ``histogram`` gives the readouts in histogram form (see
+        :mod:`qrelay.payload.readout`), except for a circuit with loops to lower, whose
+        readout is rebuilt shot by shot.
 
         ``noise`` is a target whose calibration gives the noise; ``noise_model`` an Aer
         noise model given directly (a user's noise spec). Neither: ideal. ``max_threads``
@@ -167,8 +186,8 @@ class AerEngine:
         if needs_lowering(circuit):
             limits = noise.limits if noise is not None else TargetLimits()
             lowered = lower(circuit, max_loop_iterations or limits.max_loop_iterations)
-            return lowered.restore(self._run(lowered.circuit, **options))
-        return self._run(circuit, **options)
+            return lowered.restore(self._run(lowered.circuit, **options, histogram=False))
+        return self._run(circuit, **options, histogram=histogram)
 
     def _run(
         self,
@@ -180,6 +199,7 @@ class AerEngine:
         seed: int | None,
         noise_model: Any,
         max_threads: int | None,
+        histogram: bool,
     ) -> list[Readout]:
         """:meth:`run` of a circuit that needs no lowering."""
         if noise is not None and noise_model is None:
@@ -213,14 +233,15 @@ class AerEngine:
                 final = None
         if final is not None:
             bits = self._draw(
-                circuit, final, shots, rows, binds=binds, options=run_options, rng=rng
+                circuit, qc, final, shots, rows, binds=binds, options=run_options, rng=rng
             )
-            return to_readouts(circuit, bits)
+            return to_readouts(circuit, bits, histogram=histogram)
         if binds is None:
             # No symbols: one run of all rows' shots, split afterwards.
             counts = self._execute(qc, shots * rows, None, run_options)
             whole = shots_from_counts(circuit.num_clbits, counts, shots * rows, rng)
-            return to_readouts(circuit, whole.reshaped(rows))
+            split = whole if rows == 1 else whole.reshaped(rows)
+            return to_readouts(circuit, split, histogram=histogram)
         if noise_model is not None and self._method == "automatic":
             # Aer 0.18's density-matrix method (which "automatic" picks for small noisy
             # circuits) can crash on relaxation+depolarizing noise with parameter_binds
@@ -229,7 +250,7 @@ class AerEngine:
         if len(counts) != rows:
             raise DeviceError(f"Aer returned {len(counts)} results for {rows} binding rows")
         bits = shots_from_counts(circuit.num_clbits, counts, shots, rng)
-        return to_readouts(circuit, bits)
+        return to_readouts(circuit, bits, histogram=histogram)
 
     def expectation_values(
         self,
@@ -269,6 +290,7 @@ class AerEngine:
     def _draw(
         self,
         circuit: Circuit,
+        qc: Any,
         final: FinalMeasurements,
         shots: int,
         rows: int,
@@ -277,13 +299,26 @@ class AerEngine:
         options: dict[str, Any],
         rng: np.random.Generator,
     ) -> Shots:
-        """An ideal run that measures last: Aer gives each row's distribution of the
-        measured qubits, and the shots are drawn from it (see :mod:`qrelay_qiskit.sampling`).
-        The draw is seeded by ``rng``, so Aer's own seed has nothing left to decide."""
+        """An ideal run that measures last (``qc``: ``circuit`` converted): each row's
+        distribution of the measured qubits, and the shots drawn from it (see
+        :mod:`qrelay_qiskit.sampling`).
+
+        The distribution comes from the state of the circuit's prefix (see
+        :mod:`qrelay_qiskit.prefix`), saved by Aer once per prefix and bindings and
+        remembered, with the circuit's last single-qubit gates applied here; so the
+        measurement bases of one circuit evolve its state once. A state too large to keep
+        gives way to Aer's probabilities of the whole circuit. The draw is seeded by
+        ``rng``, so Aer's own seed has nothing left to decide."""
         options = {k: v for k, v in options.items() if k != "seed_simulator"}
-        experiments = self._experiments(self.to_qiskit(circuit, final), 1, binds, options)
-        probabilities = np.stack([e["data"]["probabilities"] for e in experiments])
-        if len(probabilities) != (rows if binds else 1):
+        count = rows if binds else 1
+        if count << qc.num_qubits <= _MAX_STATES:
+            cut = self._split(qc)
+            states = self._prefix_states(cut, binds, options)
+            probabilities = prefix_probabilities(states, cut.suffix, binds, count, final.qubits)
+        else:
+            experiments = self._experiments(self.to_qiskit(circuit, final), 1, binds, options)
+            probabilities = np.stack([e["data"]["probabilities"] for e in experiments])
+        if len(probabilities) != count:
             raise DeviceError(f"Aer returned {len(probabilities)} results for {rows} rows")
         return _sample(
             circuit.num_clbits,
@@ -293,6 +328,46 @@ class AerEngine:
             rows=rows,
             rng=rng,
         )
+
+    def _split(self, qc: Any) -> Split:
+        """``qc`` split (see :mod:`qrelay_qiskit.prefix`), remembered with the converted
+        circuit it belongs to."""
+        with self._lock:
+            found = self._splits.get(id(qc))
+        if found is not None and found.circuit is qc:
+            return found
+        cut = split(qc)
+        with self._lock:
+            self._splits[id(qc)] = cut
+            while len(self._splits) > _CONVERTED_CACHE:
+                self._splits.popitem(last=False)
+        return cut
+
+    def _prefix_states(
+        self,
+        cut: Split,
+        binds: list[dict[Any, list[float]]] | None,
+        options: dict[str, Any],
+    ) -> npt.NDArray[np.complex128]:
+        """The prefix's state vector per binding row (one row when it has no symbols),
+        remembered by the prefix's content and the values of its symbols."""
+        parameters = cut.parameters
+        key = cut.key + ":" + bindings_key(parameters, binds)
+        with self._lock:
+            found = self._states.get(key)
+            if found is not None:
+                self._states.move_to_end(key)
+                return found
+        saving = cut.prefix()
+        saving.save_statevector()
+        own = [{p: binds[0][p] for p in parameters}] if parameters and binds else None
+        experiments = self._experiments(saving, 1, own, options)
+        states = np.stack([np.asarray(e["data"]["statevector"]) for e in experiments])
+        with self._lock:
+            self._states[key] = states
+            while len(self._states) > _STATES_CACHE:
+                self._states.popitem(last=False)
+        return states
 
     def run_many(
         self, samples: Sequence[Sample], *, max_threads: int | None = None
@@ -310,7 +385,11 @@ class AerEngine:
             final = self._sampled(sample.circuit)
             if final is None:
                 out[i] = self.run(
-                    sample.circuit, shots=sample.shots, seed=sample.seed, max_threads=max_threads
+                    sample.circuit,
+                    shots=sample.shots,
+                    seed=sample.seed,
+                    max_threads=max_threads,
+                    histogram=sample.histogram,
                 )
             else:
                 drawn.append((i, final))
@@ -336,7 +415,7 @@ class AerEngine:
                 rows=1,
                 rng=self._shuffler(sample.seed),
             )
-            out[i] = to_readouts(sample.circuit, bits)
+            out[i] = to_readouts(sample.circuit, bits, histogram=sample.histogram)
         return out
 
     def _sampled(self, circuit: Circuit) -> FinalMeasurements | None:
@@ -390,11 +469,13 @@ class AerEngine:
 
 @dataclass(frozen=True)
 class Sample:
-    """One circuit of :meth:`AerEngine.run_many`: sampled ``shots`` times, seeded by ``seed``."""
+    """One circuit of :meth:`AerEngine.run_many`: sampled ``shots`` times, seeded by ``seed``,
+    its readout in histogram form when ``histogram``."""
 
     circuit: Circuit
     shots: int
     seed: int | None = None
+    histogram: bool = False
 
 
 def _sample(

@@ -5,7 +5,9 @@ observables are grouped into qubit-wise commuting measurement bases; each (circu
 basis) is one payload circuit (one per noise factor, and per randomization when gates are
 twirled), and the PUB's parameter array, repeated once per measurement twirl, is its one
 bindings table. Mitigation circuits (the TREX calibrations) travel in the same job.
-Expectation values and standard errors come from the packed readout with numpy.
+Expectation values and standard errors come from the packed readout with numpy, asked
+for in histogram form (each distinct outcome once, with its count), so the readout of a
+basis is at most ``2**n`` outcomes of its ``n`` measured qubits however many shots.
 
 On a device (a target with native operations), circuits are compiled here with the
 target's Qiskit ``Target`` and sent verbatim, so folds and twirls reach the device as
@@ -59,9 +61,9 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
     ) -> None:
         """``options`` take IBM's names (``resilience_level``, ``twirling.*``, ...).
 
-        ``seed`` fixes the random twirls, the local compiler and, on a simulator, the
-        shots (each circuit of the job draws with its own seed derived from it); an
-        emulated QPU draws its shots itself.
+        ``seed`` fixes the random twirls, the local compiler and the shots, on a
+        simulator and an emulated QPU alike (each circuit of the job draws with its own
+        seed derived from it).
         """
         if not 0 < default_precision <= 1:
             raise ValidationError(f"default_precision: {default_precision} is not in (0, 1]")
@@ -107,7 +109,8 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
             payloads,
             tables,
             shots=plan.shots_per_randomization,
-            options={},
+            # the outcomes and their counts, not every shot's bits, where the device can
+            options={"histogram": True},
             # each circuit of the job draws with seed + its index (WorkerTask.seed), so the
             # randomizations and noise factors stay independent samples
             seed=self._seed,

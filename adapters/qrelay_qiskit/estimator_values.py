@@ -19,8 +19,9 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.primitives.containers import DataBin, PrimitiveResult, PubResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 
+from qrelay.errors import JobFailedError
 from qrelay_qiskit.mitigation import MEAS_REGISTER, extrapolate
-from qrelay_qiskit.primitive_jobs import Submission, collect, register_bytes
+from qrelay_qiskit.primitive_jobs import Submission, collect
 from qrelay_qiskit.primitive_options import EstimatorOptions
 
 
@@ -74,39 +75,75 @@ def _packed(masks: npt.NDArray[Any]) -> npt.NDArray[np.uint8]:
 
 
 def _signs(packed: npt.NDArray[np.uint8], masks: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """``(paulis, rows, shots)`` values +-1 of each Pauli from ``(rows, shots, bytes)``
-    packed bits: the parity of the bits a Pauli reads, counted on the packed bytes."""
-    selected = packed[None, :, :, :] & _packed(masks)[:, None, None, :]
+    """``(paulis, entries)`` values +-1 of each Pauli from ``(entries, bytes)`` packed
+    outcomes: the parity of the bits a Pauli reads, counted on the packed bytes."""
+    selected = packed[None, :, :] & _packed(masks)[:, None, :]
     parity = np.bitwise_count(selected).sum(axis=-1, dtype=np.int32) & 1
     signs: npt.NDArray[np.float64] = 1.0 - 2.0 * parity
     return signs
 
 
+@dataclass
+class Outcomes:
+    """A basis's readouts as one histogram: each entry an outcome (flips undone) of one
+    parameter row, with how many shots gave it; entries are grouped by row."""
+
+    packed: npt.NDArray[np.uint8]  # (entries, bytes)
+    weights: npt.NDArray[np.float64]  # (entries,)
+    starts: npt.NDArray[np.intp]  # (rows,) first entry of each row
+    shots: int  # per row, over every randomization
+
+
 def _untwirled(
     plan: Plan, rows: list[Any], circuits: list[int], width: int, *, as_rows: bool
-) -> npt.NDArray[np.uint8]:
-    """``(param rows, randomizations * shots, bytes)`` packed bits, measurement flips undone.
+) -> Outcomes:
+    """The outcomes of each parameter row over every randomization, measurement flips undone.
 
-    The randomizations are rows of one circuit's table (``as_rows``) or one circuit each.
+    The randomizations are rows of one circuit's table (``as_rows``: row ``r * T + t``)
+    or one circuit each. A readout may be per shot or in histogram form
+    (:meth:`qrelay.payload.Readout.weights` reads both), so each shot counts once either
+    way.
     """
     count = plan.randomizations
     flips = _packed(plan.masks[:, :width])
-    nbytes = flips.shape[1]
     if as_rows:
-        packed = register_bytes(rows[circuits[0]], MEAS_REGISTER, width)
-        shots = packed.shape[1]
-        packed = packed.reshape(-1, count, shots, nbytes) ^ flips[None, :, None, :]
+        readouts = rows[circuits[0]]
+        params = len(readouts) // count
+        ordered = [(readouts[r * count + t], t) for r in range(params) for t in range(count)]
     else:
-        parts = [register_bytes(rows[c], MEAS_REGISTER, width) for c in circuits]
-        packed = np.stack(parts, axis=1) ^ flips[None, :, None, :]
-        shots = packed.shape[2]
-    return packed.reshape(packed.shape[0], count * shots, nbytes)
+        params = len(rows[circuits[0]])
+        ordered = [(rows[c][r], t) for r in range(params) for t, c in enumerate(circuits)]
+    packed_parts = []
+    weight_parts = []
+    for readout, t in ordered:
+        packed_parts.append(readout.register(MEAS_REGISTER).packed() ^ flips[t])
+        weight_parts.append(readout.weights())
+    sizes = np.array([len(w) for w in weight_parts], dtype=np.intp).reshape(params, count)
+    starts = np.concatenate([[0], np.cumsum(sizes.sum(axis=1))[:-1]]).astype(np.intp)
+    weights = np.concatenate(weight_parts).astype(np.float64)
+    totals = {
+        int(sum(r.successful_shots for r, _ in ordered[i * count : (i + 1) * count]))
+        for i in range(params)
+    }
+    if len(totals) != 1:
+        raise JobFailedError(f"binding rows returned different shot counts {sorted(totals)}")
+    return Outcomes(np.concatenate(packed_parts), weights, starts, totals.pop())
+
+
+def _row_sums(values: npt.NDArray[np.float64], starts: npt.NDArray[np.intp]) -> Any:
+    """``values`` (..., entries) summed over each row's entries: (..., rows)."""
+    return np.add.reduceat(values, starts, axis=-1)
 
 
 def _estimate(
     plan: Plan, pub_plan: PubPlan, rows: list[Any], factor: int
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]:
-    """Each observable's value and standard error per parameter row, at one noise factor."""
+    """Each observable's value and standard error per parameter row, at one noise factor.
+
+    Computed on the histogram of outcomes: a basis's value per shot is the weighted sum
+    of its Paulis' signs, so its mean and sample variance over the shots are weighted
+    sums over the distinct outcomes.
+    """
     observables = pub_plan.coefficients.shape[0]
     evs = np.tile(pub_plan.constant[:, None], (1, pub_plan.rows))
     variance = np.zeros((observables, pub_plan.rows))
@@ -114,17 +151,23 @@ def _estimate(
     for basis in pub_plan.bases:
         assert basis.masks is not None
         width = basis.masks.shape[1]
-        packed = _untwirled(plan, rows, basis.circuits[factor], width, as_rows=plan.twirl_rows)
-        shots = packed.shape[1]
-        signs = _signs(packed, basis.masks)
+        found = _untwirled(plan, rows, basis.circuits[factor], width, as_rows=plan.twirl_rows)
+        shots = found.shots
+        signs = _signs(found.packed, basis.masks)
         weights = pub_plan.coefficients[:, basis.paulis]
         if basis.calibration is not None:
             calibration = _untwirled(plan, rows, [basis.calibration], width, as_rows=True)
-            scale = _signs(calibration, basis.masks).mean(axis=(1, 2))
+            measured = _signs(calibration.packed, basis.masks)
+            scale = measured @ calibration.weights / calibration.weights.sum()
             weights = weights / np.where(np.abs(scale) > 1e-3, scale, 1e-3)
-        values = np.tensordot(weights, signs, axes=(1, 0))  # (observables, rows, shots)
-        evs += values.mean(axis=2)
-        variance += values.var(axis=2, ddof=1) / shots if shots > 1 else 0.0
+        values = weights @ signs  # (observables, entries)
+        weighted = values * found.weights
+        mean = _row_sums(weighted, found.starts) / shots
+        evs += mean
+        if shots > 1:
+            second = _row_sums(weighted * values, found.starts)
+            sample_variance = np.maximum(second - shots * mean**2, 0.0) / (shots - 1)
+            variance += sample_variance / shots
     return evs, np.sqrt(variance), shots
 
 

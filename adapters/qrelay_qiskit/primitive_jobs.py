@@ -141,18 +141,6 @@ def _describe(member: Any) -> str:
     return f"pub {member}" if isinstance(member, int) else str(member)
 
 
-def register_bytes(rows: list[Readout], name: str, width: int) -> npt.NDArray[np.uint8]:
-    """Register ``name`` of every row as ``(rows, shots, ceil(width / 8))`` packed bytes
-    (bit ``j`` in byte ``j // 8`` at position ``j % 8``, as the readout packs it)."""
-    shots_set = {r.successful_shots for r in rows}
-    if len(shots_set) != 1:
-        raise JobFailedError(f"binding rows returned different shot counts {sorted(shots_set)}")
-    shots = shots_set.pop()
-    blob = b"".join(r.register(name).bits for r in rows)
-    nbytes = (width + 7) // 8
-    return np.frombuffer(blob, dtype=np.uint8).reshape(len(rows), shots, nbytes)
-
-
 class QRelayPrimitiveJob(BasePrimitiveJob):  # type: ignore[misc]
     """The job of a primitive's ``run``: one or more service jobs behind one id.
 

@@ -1,9 +1,8 @@
 """QRelayEstimatorV2: expectation values as one job, against Qiskit's reference estimator.
 
 The simulator checks compare with ``StatevectorEstimator`` within five reported standard
-errors; the mitigation checks run on the noisy ``heavyhex_qpu`` emulator and assert
-relative improvements (the gap to the ideal value that each level closes), not absolute
-noisy values.
+errors; the mitigation checks run, seeded, on the noisy ``heavyhex_qpu`` emulator and
+assert the gap to the ideal value that each level closes, as the issue states it.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from qiskit.transpiler import generate_preset_pass_manager
 
 from qrelay.errors import ValidationError
 from qrelay_qiskit import QRelayEstimatorV2
+from qrelay_qiskit.backend import QRelayBackend
 
 #: The H2 molecule at 0.735 A in two qubits (parity mapping), with its ground energy.
 H2 = SparsePauliOp.from_list(
@@ -104,6 +104,39 @@ def test_broadcast_shapes_match_the_statevector_estimator(aer, level: int) -> No
     assert meta["resilience_level"] == level
     assert meta["shots"] >= 400  # ceil(1 / 0.05**2)
     assert ("measure_mitigation (TREX)" in meta["techniques"]) is (level == 1)
+
+
+def test_gate_twirls_and_zne_agree_with_the_statevector_estimator(aer) -> None:  # type: ignore[no-untyped-def]
+    """Level 2 on the ideal simulator (TREX, gate twirls as one circuit per randomization,
+    folds at two noise factors) changes nothing but the spread: the values still agree."""
+    pubs = _broadcast_pubs()
+    options = {
+        "resilience_level": 2,
+        "twirling.num_randomizations": 4,
+        "resilience.zne.noise_factors": (1, 3),
+        "resilience.zne.extrapolator": "linear",
+    }
+    job = QRelayEstimatorV2(aer, seed=9, options=options).run(pubs, precision=0.05)
+    assert "," not in job.job_id()  # every randomization and noise factor: one job
+    result = job.result()
+    reference = StatevectorEstimator().run(pubs).result()
+    for got, want in zip(result, reference, strict=True):
+        _within(got, want)
+    meta = result[0].metadata
+    assert {"twirling.gates", "zne (gate folding)", "measure_mitigation (TREX)"} <= set(
+        meta["techniques"]
+    )
+    assert meta["num_randomizations"] == 4
+    assert meta["zne"]["noise_factors"] == [1, 3]
+
+
+def test_dynamical_decoupling_through_the_estimator(heavyhex) -> None:  # type: ignore[no-untyped-def]
+    estimator = QRelayEstimatorV2(
+        heavyhex, seed=2, options={"resilience_level": 0, "dynamical_decoupling.enable": True}
+    )
+    result = estimator.run([(_ghz(2), "ZZ")], precision=0.05).result()[0]
+    assert "dynamical_decoupling (XX)" in result.metadata["techniques"]
+    assert float(result.data.evs) > 0.8, result.data
 
 
 def test_broadcast_shapes_on_the_cirq_simulator(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
@@ -261,7 +294,30 @@ def test_isa_circuit_layout_is_applied_to_observables(heavyhex) -> None:  # type
     assert result.metadata["calibration_id"] == heavyhex.info.calibration_id
 
 
+def test_trex_undoes_a_known_readout_error(aer) -> None:  # type: ignore[no-untyped-def]
+    """On Aer with a symmetric readout flip of 0.1 and no gate noise, each measured qubit
+    scales a Pauli's value by 0.8: level 0 sees exactly that, and TREX (level 1) brings
+    every value back to the ideal one."""
+    noisy = QRelayBackend(aer.provider, aer.info)
+    noisy.set_options(sim_method="noise-sim", noise={"readout_error": 0.1})
+    qc = QuantumCircuit(2)
+    qc.x(0)
+    observables = ["ZZ", "IZ", "ZI"]  # ideal -1, -1 (qubit 0 is |1>), +1
+    ideal = np.array([-1.0, -1.0, 1.0])
+    attenuated = ideal * np.array([0.8**2, 0.8, 0.8])
+    for level, expected in ((0, attenuated), (1, ideal)):
+        estimator = QRelayEstimatorV2(noisy, seed=13, options={"resilience_level": level})
+        result = estimator.run([(qc, observables)], precision=0.01).result()[0]
+        evs, stds = result.data.evs, result.data.stds
+        assert np.all(np.abs(evs - expected) <= 5 * stds), (level, evs, stds)
+    assert "measure_mitigation (TREX)" in result.metadata["techniques"]
+
+
 def test_mitigation_closes_the_gap_on_a_noisy_qpu(heavyhex) -> None:  # type: ignore[no-untyped-def]
+    """The issue's acceptance on ``heavyhex_qpu``, seeded: the job's seed reaches the
+    emulated QPU (circuit ``i`` draws with ``seed + i``) and fixes the twirls and the
+    compiler, so every value below is the same on every run and the criteria are asserted
+    as written, with no allowance for shot noise."""
     bell, ghz, zero = (_ghz(2), "ZZ"), (_ghz(4), "ZZZZ"), (QuantumCircuit(1), "Z")
     runs = {}
     for level, pubs in ((0, [bell, ghz, zero]), (1, [bell, ghz, zero]), (2, [ghz])):
@@ -274,23 +330,28 @@ def test_mitigation_closes_the_gap_on_a_noisy_qpu(heavyhex) -> None:  # type: ig
         )
         runs[level] = estimator.run(pubs, precision=0.015).result()
     ideal = 1.0
-    for index in (0, 1):
+    gaps = {}
+    for index in (0, 1):  # the Bell pair's <ZZ>, the GHZ's <ZZZZ>
         raw = float(runs[0][index].data.evs)
         mitigated = float(runs[1][index].data.evs)
         assert raw < ideal - 0.03, raw  # the emulator is noisy enough to tell
         closed = (mitigated - raw) / (ideal - raw)
+        # resilience_level 1 closes at least 60% of the gap between raw and ideal
         assert closed >= 0.6, (index, raw, mitigated)
-    # |0>'s <Z> suffers readout error only: TREX brings it back to 1
-    cal = runs[1][2]
-    assert abs(float(cal.data.evs) - 1.0) <= 4 * float(cal.data.stds) + 0.01
+        gaps[index] = abs(ideal - mitigated)
+    # |0>'s <Z> suffers readout error only: TREX brings it back to 1 within its error
+    raw_zero, cal = float(runs[0][2].data.evs), runs[1][2]
+    assert raw_zero < ideal - 3 * float(runs[0][2].data.stds), raw_zero
+    assert abs(float(cal.data.evs) - ideal) <= float(cal.data.stds), cal.data
     # ZNE on the GHZ: the folded circuits are noisier, and the extrapolation does better
-    ghz1, ghz2 = runs[1][1], runs[2][0]
+    ghz2 = runs[2][0]
     by_factor = ghz2.metadata["zne"]["evs_noise_factors"]
     assert by_factor[0] > by_factor[1] > by_factor[2], by_factor
-    # closer to the ideal than level 1, within the (larger) standard error ZNE reports
-    assert abs(ideal - float(ghz2.data.evs)) < abs(ideal - float(ghz1.data.evs)) + 2 * float(
-        ghz2.data.stds
-    )
+    # resilience_level 2 closes more of the GHZ's gap than level 1, beyond its reported
+    # standard error, and meets the ideal within that error
+    value, std = float(ghz2.data.evs), float(ghz2.data.stds)
+    assert abs(ideal - value) + std < gaps[1], (value, std, gaps[1])
+    assert abs(ideal - value) <= std, (value, std)
     assert "zne (gate folding)" in ghz2.metadata["techniques"]
     assert ghz2.metadata["num_randomizations"] == 32
 

@@ -284,6 +284,52 @@ def test_readouts_round_trip_json_and_frame(items: list[p.Readout]) -> None:
                 np.testing.assert_array_equal(after.register(reg.name).iq_array(), iq)
 
 
+def _as_histogram(readout: p.Readout) -> p.Readout:
+    """The same shots in histogram form: each distinct joint outcome once, with its count."""
+    arrays = readout.arrays()
+    widths = [reg.width for reg in readout.registers]
+    joint = np.concatenate([arrays[reg.name] for reg in readout.registers], axis=1)
+    distinct, counts = np.unique(joint, axis=0, return_counts=True)
+    starts = np.cumsum([0, *widths])
+    parts = {
+        reg.name: distinct[:, starts[i] : starts[i + 1]] for i, reg in enumerate(readout.registers)
+    }
+    packed = p.Readout.from_arrays(parts)
+    return p.Readout(
+        successful_shots=readout.successful_shots,
+        registers=packed.registers,
+        outcome_counts=counts.astype("<u4").tobytes(),
+    )
+
+
+@SETTINGS
+@given(readouts(), st.data())
+def test_histogram_form_reads_as_the_same_shots(readout: p.Readout, data: st.DataObject) -> None:
+    """A readout in histogram form gives the counts, value counts and (shot order aside)
+    the arrays of the per-shot readout it summarises, and round-trips JSON and frames."""
+    if not readout.registers:
+        return
+    histogram = _as_histogram(readout)
+    assert len(histogram.weights()) <= readout.successful_shots
+    assert int(histogram.weights().sum()) == readout.successful_shots
+    assert histogram.counts() == readout.counts()
+    names = [reg.name for reg in readout.registers]
+    chosen = data.draw(st.permutations(names))[: data.draw(st.integers(0, len(names)))]
+    for got, expected in zip(
+        histogram.value_counts(chosen), readout.value_counts(chosen), strict=True
+    ):
+        np.testing.assert_array_equal(got, expected)
+    before, after = readout.arrays(), histogram.arrays()
+    for name in names:
+        assert after[name].shape == before[name].shape
+        np.testing.assert_array_equal(
+            np.sort(readout.register(name).values() if before[name].shape[1] else before[name]),
+            np.sort(histogram.joint_values([name]) if before[name].shape[1] else after[name]),
+        )
+    assert p.parse(p.Readout, histogram.model_dump_json()) == histogram
+    assert p.decode_readouts(p.encode_readouts([histogram, readout])) == [histogram, readout]
+
+
 @SETTINGS
 @given(circuits())
 def test_expressions_evaluate_with_every_symbol_bound(circuit: p.Circuit) -> None:

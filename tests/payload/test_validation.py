@@ -6,6 +6,7 @@ messages checked here are what the service and the runtime show.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import math
@@ -630,6 +631,36 @@ def test_readout_shapes() -> None:
     refused(p.Readout, iq, r"readout register 'c': IQ data does not match 4 shots x 10 points")
 
 
+def test_readout_histogram_form_shapes() -> None:
+    """The histogram form: one row of bits per outcome, counts summing to the shots."""
+
+    def b64(raw: bytes) -> str:  # bytes travel as URL-safe base64 in JSON
+        return base64.urlsafe_b64encode(raw).decode()
+
+    rows = p.Readout.from_arrays({"c": np.array([[0, 1], [1, 1]], dtype=np.uint8)})
+    counts = np.array([3, 5], dtype="<u4").tobytes()
+    good = {"successful_shots": 8, "registers": rows.model_dump(mode="json")["registers"]}
+    histogram = p.parse(p.Readout, {**good, "outcome_counts": b64(counts)})
+    assert histogram.counts() == {"10": 3, "11": 5}
+    assert histogram.arrays()["c"].shape == (8, 2)
+    wrong_sum = {**good, "successful_shots": 9, "outcome_counts": b64(counts)}
+    refused(p.Readout, wrong_sum, r"outcome_counts: they sum to 8, not the 9 successful shots")
+    odd = {**good, "outcome_counts": b64(counts[:5])}
+    refused(p.Readout, odd, r"outcome_counts: 5 bytes is not a whole number of uint32 counts")
+    three = b64(np.array([3, 4, 1], dtype="<u4").tobytes())
+    refused(
+        p.Readout,
+        {**good, "outcome_counts": three},
+        r"register 'c': 2 bytes of bits, expected 3 \(3 outcomes x 1 byte\(s\)\)",
+    )
+    iq = [dict(good["registers"][0], iq=b64(bytes(64)))]
+    refused(
+        p.Readout,
+        {**good, "registers": iq, "outcome_counts": b64(counts)},
+        r"register 'c': IQ points need one row per shot",
+    )
+
+
 def test_readout_from_arrays_refuses_mismatched_shots() -> None:
     with pytest.raises(PayloadError, match=r"readout register 'm': 3 shots, others have 2"):
         p.Readout.from_arrays({"c": np.zeros((2, 1)), "m": np.zeros((3, 1))})
@@ -760,6 +791,7 @@ def test_bitstring_keys_of_several_registers() -> None:
         ({"noise": {"amplitude": 0.1}}, r"options\.noise: unknown key\(s\) \['amplitude'\]"),
         ({"noise": 0.1}, r"options\.noise: expected an object"),
         ({"optimization_level": 7}, r"options\.optimization_level: "),
+        ({"histogram": "yes"}, r"options\.histogram: "),
     ],
 )
 def test_run_options_are_checked_at_submission(options: dict[str, Any], pattern: str) -> None:
@@ -771,9 +803,14 @@ def test_run_options_are_checked_at_submission(options: dict[str, Any], pattern:
 
 def test_run_options_read_a_job_as_its_fields_say() -> None:
     data = job([circuit([H])])
-    data.update(shots=77, memory=True, options={"seed": 5, "noise": {"readout_error": 0.1}})
+    data.update(
+        shots=77,
+        memory=True,
+        options={"seed": 5, "noise": {"readout_error": 0.1}, "histogram": True},
+    )
     run = p.RunOptions.of(p.parse(p.NewJob, data))
     assert (run.shots, run.memory, run.seed, run.optimization_level) == (77, True, 5, None)
+    assert run.histogram
     assert run.noise == p.NoiseSpec(readout_error=0.1)
     again = p.parse(p.NewJob, job([circuit([H])]) | run.job_fields())
     assert p.RunOptions.of(again) == run

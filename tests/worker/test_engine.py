@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -266,6 +267,38 @@ def test_readout_bits_keep_each_rows_counts_in_shuffled_order(rows: int) -> None
     assert np.count_nonzero(first[1:] != first[:-1]) > 100  # not 500 zeros then 500 ones
     again = shots_from_counts(2, counts, 1000, np.random.default_rng(5)).bits()
     assert np.array_equal(bits, again)
+
+
+@pytest.mark.parametrize(
+    ("case", "noisy"), [("swept", False), ("swept", True), ("rows", False), ("rows", True)]
+)
+def test_histogram_readouts_hold_the_same_shots_as_per_shot_ones(
+    engine: AerEngine, case: str, noisy: bool
+) -> None:
+    """Asked for the histogram form, a seeded run gives each row's distinct outcomes once
+    with their counts: exactly the counts of the same seeded run read shot by shot (the
+    draw is the same; only the shots' order is not kept). Checked on a sweep (drawn from
+    the probabilities, or from Aer's counts when noisy) and on a circuit without symbols
+    run for several rows (one run, split into rows)."""
+    noise = noise_model_from_spec(NoiseSpec(depolarizing_1q=0.05, readout_error=0.05))
+    options: dict[str, Any] = {"shots": 500, "seed": 17}
+    if noisy:
+        options["noise_model"] = noise
+    if case == "swept":
+        options["bindings"] = Bindings(names=["t"], values=[[0.3], [1.4], [2.9]])
+        circuit = rotation()
+    else:
+        options["bindings"] = Bindings(names=["u"], values=[[0.0], [1.0], [2.0]])
+        circuit = mixed()
+    per_shot = engine.run(circuit, **options)
+    histogram = engine.run(circuit, **options, histogram=True)
+    assert len(histogram) == len(per_shot) == 3
+    for one, other in zip(histogram, per_shot, strict=True):
+        assert one.outcome_counts is not None
+        assert other.outcome_counts is None
+        assert one.successful_shots == other.successful_shots == 500
+        assert one.counts() == other.counts()
+        assert len(one.weights()) == len(one.counts())  # each outcome once
 
 
 def test_converted_circuits_are_found_again_by_content_and_left_unchanged() -> None:

@@ -186,3 +186,93 @@ def test_shots_from_outcomes_keep_each_rows_counts() -> None:
     first = sorted(tuple(shot) for shot in bits[0].tolist())
     assert first == [(0, 0), (0, 0), (0, 0), (1, 1)]
     assert bits[1].tolist() == [[1, 0]] * 4
+
+
+def _basis(suffix: list[dict[str, Any]]) -> Circuit:
+    """One swept circuit (three qubits, entangled) measured after ``suffix``: qubits 2 and
+    0 into clbits 0 and 1, qubit 1 unmeasured, as a basis of an estimator's PUB is."""
+    return Circuit(
+        num_qubits=3,
+        registers=[{"name": "c", "size": 2}],
+        parameters=["a", "f"],
+        instructions=[
+            {"op": "ry", "qubits": [0], "params": ["a"]},
+            {"op": "cx", "qubits": [0, 1]},
+            {"op": "rx", "qubits": [1], "params": [0.7]},
+            {"op": "cx", "qubits": [1, 2]},
+            {"op": "rz", "qubits": [0], "params": [0.4]},
+            *suffix,
+            _measure(2, 0),
+            _measure(0, 1),
+        ],
+    )
+
+
+def test_bases_of_one_circuit_share_its_state_and_keep_their_distribution() -> None:
+    """Circuits that differ only in their last single-qubit gates (measurement bases, with
+    a flip bound per row) evolve their common prefix once: the second basis costs no Aer
+    run, and each basis's probabilities (its prefix's state, its suffix applied) are those
+    Aer gives for the whole circuit."""
+    from qiskit_aer import AerSimulator
+
+    from qrelay_qiskit import prefix
+
+    engine = AerEngine()
+    table = Bindings(names=["a", "f"], values=[[0.3, 0.0], [1.1, np.pi], [2.0, 0.0]])
+    flip = {"op": "rx", "qubits": [2], "params": ["f"]}
+    bases = [
+        _basis([{"op": "h", "qubits": [2]}, flip]),
+        _basis([{"op": "sdg", "qubits": [0]}, {"op": "h", "qubits": [0]}, flip]),
+        _basis([flip]),
+    ]
+    runs = []
+    for circuit in bases:
+        readouts = engine.run(circuit, shots=SHOTS, bindings=table, seed=5)
+        runs.append(engine.aer_runs)
+        assert [r.successful_shots for r in readouts] == [SHOTS] * 3
+        final = final_measurements(circuit)
+        assert final is not None
+        qc = engine.to_qiskit(circuit)
+        binds = [
+            {p: [row[table.names.index(p.name)] for row in table.values] for p in qc.parameters}
+        ]
+        cut = prefix.split(qc)
+        assert len(cut.suffix) >= 2  # the flip, the basis change, rz(0.4) on qubit 0
+        saving = cut.prefix()
+        saving.save_statevector()
+        own = [{p: binds[0][p] for p in cut.parameters}]
+        result = AerSimulator(method="statevector").run(saving, parameter_binds=own).result()
+        states = np.stack([np.asarray(result.data(i)["statevector"]) for i in range(3)])
+        ours = prefix.probabilities(states, cut.suffix, binds, 3, final.qubits)
+        whole = engine.to_qiskit(circuit, final)
+        aer = AerSimulator(method="statevector").run(whole, parameter_binds=binds).result()
+        expected = [np.asarray(aer.data(i)["probabilities"]) for i in range(3)]
+        np.testing.assert_allclose(ours, expected, atol=1e-12)
+    assert runs == [runs[0]] * 3  # one Aer run of the prefix served the three bases
+
+
+def test_the_suffix_takes_only_single_qubit_gates_with_a_matrix() -> None:
+    """A gate after the last multi-qubit gate of its qubit joins the suffix when it has a
+    matrix of its own; a composite gate, or a gate before a later two-qubit gate on its
+    qubit, stays in the prefix."""
+    from qiskit import QuantumCircuit
+
+    from qrelay_qiskit import prefix
+
+    inner = QuantumCircuit(1)
+    inner.h(0)
+    qc = QuantumCircuit(3, 3)
+    qc.h(0)
+    qc.cx(0, 1)
+    qc.x(2)
+    qc.cx(1, 2)
+    qc.sdg(1)
+    qc.append(inner.to_gate(label="composite"), [2])
+    qc.rz(0.3, 0)
+    qc.measure(range(3), range(3))
+    cut = prefix.split(qc)
+    assert [(gate.name, q) for gate, q in cut.suffix] == [("sdg", 1), ("rz", 0)]
+    kept = [i.operation for i in cut.prefix().data]
+    assert [op.name for op in kept[:4]] == ["h", "cx", "x", "cx"]
+    assert len(kept) == 5
+    assert kept[4].label == "composite"

@@ -8,6 +8,12 @@ a binary frame with no base64 at all, for large results.
 
 Counts are derived from the array, exactly, and always sum to the successful shots. The
 fast path (:meth:`Readout.value_counts`) never builds one string per shot.
+
+A readout may come in histogram form (:attr:`Readout.outcome_counts`), when the job asked
+for it (``RunOptions.histogram``) and the device can give it: each register then holds one
+packed row per distinct outcome rather than per shot, and the counts say how many shots
+gave each. Every shot is still drawn; only its position among the shots is not kept, so
+``n`` qubits travel as at most ``2**n`` rows however many shots there were.
 """
 
 from __future__ import annotations
@@ -161,26 +167,54 @@ class Readout(WireModel):
     turns: Annotated[list[RegisterTurns] | None, Field(exclude_if=lambda value: value is None)] = (
         None
     )
+    #: Histogram form: each register's rows are the distinct outcomes, and this holds how
+    #: many shots gave each, as little-endian uint32 (``None``: one row per shot).
+    outcome_counts: Annotated[bytes | None, Field(exclude_if=lambda value: value is None)] = None
 
     @model_validator(mode="after")
     def _shapes(self) -> Readout:
+        rows = self.successful_shots
+        if self.outcome_counts is not None:
+            if len(self.outcome_counts) % 4:
+                raise PayloadError(
+                    f"readout outcome_counts: {len(self.outcome_counts)} bytes is not a whole "
+                    "number of uint32 counts"
+                )
+            weights = np.frombuffer(self.outcome_counts, dtype="<u4")
+            rows = len(weights)
+            if int(weights.sum(dtype=np.int64)) != self.successful_shots:
+                raise PayloadError(
+                    f"readout outcome_counts: they sum to {int(weights.sum(dtype=np.int64))}, "
+                    f"not the {self.successful_shots} successful shots"
+                )
         names = set()
         for reg in self.registers:
             if reg.name in names:
                 raise PayloadError(f"readout: register {reg.name!r} appears twice")
             names.add(reg.name)
             row = _row_bytes(reg.width)
-            expected = row * self.successful_shots
+            expected = row * rows
             if len(reg.bits) != expected:
+                unit = "outcomes" if self.outcome_counts is not None else "shots"
                 raise PayloadError(
                     f"readout register {reg.name!r}: {len(reg.bits)} bytes of bits, expected "
-                    f"{expected} ({self.successful_shots} shots x {row} byte(s))"
+                    f"{expected} ({rows} {unit} x {row} byte(s))"
+                )
+            if reg.iq is not None and self.outcome_counts is not None:
+                raise PayloadError(
+                    f"readout register {reg.name!r}: IQ points need one row per shot, not "
+                    "the histogram form"
                 )
             if reg.iq is not None and len(reg.iq) != 8 * reg.width * self.successful_shots:
                 raise PayloadError(
                     f"readout register {reg.name!r}: IQ data does not match "
                     f"{self.successful_shots} shots x {reg.width} points"
                 )
+        if self.turns is not None and self.outcome_counts is not None:
+            raise PayloadError(
+                "readout turns: every turn of a loop register needs one row per shot, not "
+                "the histogram form"
+            )
         widths = {reg.name: reg.width for reg in self.registers}
         for turns in self.turns or ():
             if widths.get(turns.name) != turns.width:
@@ -243,6 +277,20 @@ class Readout(WireModel):
                 return reg
         raise PayloadError(f"readout has no register {name!r}")
 
+    def weights(self) -> npt.NDArray[np.int64]:
+        """How many shots each stored row of the registers stands for: the outcome counts
+        in histogram form, else one per row (a row is a shot)."""
+        if self.outcome_counts is None:
+            return np.ones(self.successful_shots, dtype=np.int64)
+        return np.frombuffer(self.outcome_counts, dtype="<u4").astype(np.int64)
+
+    def _per_shot(self, rows: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """Stored rows as one row per shot: the histogram form's outcomes repeated by their
+        counts (in outcome order; the form keeps no shot order)."""
+        if self.outcome_counts is None:
+            return rows
+        return np.repeat(rows, self.weights(), axis=0)
+
     def arrays(self) -> dict[str, BitArray]:
         """``{register: shots x width array}`` in declaration order.
 
@@ -250,7 +298,9 @@ class Readout(WireModel):
         how many shots there were, the readout can).
         """
         return {
-            reg.name: reg.array() if reg.width else np.zeros((self.successful_shots, 0), np.uint8)
+            reg.name: self._per_shot(reg.array())
+            if reg.width
+            else np.zeros((self.successful_shots, 0), np.uint8)
             for reg in self.registers
         }
 
@@ -259,13 +309,19 @@ class Readout(WireModel):
 
         ``registers`` picks and orders registers (default: all, in declaration order); the
         total width is at most 64. This is the one place a joint value is built: counts,
-        per-shot strings and every adapter's per-shot memory start from it.
+        per-shot strings and every adapter's per-shot memory start from it. In histogram
+        form the shots come grouped by outcome.
         """
+        return self._per_shot(self._row_values(registers))
+
+    def _row_values(self, registers: Sequence[str] | None) -> npt.NDArray[np.uint64]:
+        """The joint value of each stored row (a shot, or an outcome in histogram form)."""
         regs = [self.register(n) for n in registers] if registers is not None else self.registers
         total = sum(reg.width for reg in regs)
         if total > 64:
             raise PayloadError(f"readout: {total} bits do not fit one 64-bit value")
-        joint = np.zeros(self.successful_shots, dtype=np.uint64)
+        count = len(self.weights()) if self.outcome_counts is not None else self.successful_shots
+        joint = np.zeros(count, dtype=np.uint64)
         shift = 0
         for reg in regs:
             if reg.width:
@@ -280,16 +336,19 @@ class Readout(WireModel):
 
         The joint value is the one :meth:`joint_values` builds. Total width at most 64.
         """
-        joint = self.joint_values(registers)
+        joint = self._row_values(registers)
         if self.successful_shots == 0:
             return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
         regs = [self.register(n) for n in registers] if registers is not None else self.registers
         total = sum(reg.width for reg in regs)
+        weights = self.weights() if self.outcome_counts is not None else None
         if total <= _BINCOUNT_MAX_WIDTH:
-            hist = np.bincount(joint.astype(np.intp), minlength=1)
+            hist = np.bincount(joint.astype(np.intp), weights=weights, minlength=1)
             nonzero = np.flatnonzero(hist)
             return nonzero.astype(np.uint64), hist[nonzero].astype(np.int64)
-        uniq, counts = np.unique(joint, return_counts=True)
+        uniq, inverse, counts = np.unique(joint, return_inverse=True, return_counts=True)
+        if weights is not None:
+            counts = np.bincount(inverse.ravel(), weights=weights, minlength=len(uniq))
         return uniq, counts.astype(np.int64)
 
     def counts(self) -> dict[str, int]:
@@ -348,17 +407,14 @@ def encode_readouts(readouts: Sequence[Readout]) -> bytes:
     """A binary frame of readouts: a JSON header, then the raw buffers. No base64."""
     header: list[dict[str, Any]] = []
     buffers: list[bytes] = []
-    offset = 0
     for readout in readouts:
         regs = []
         for reg in readout.registers:
             entry: dict[str, Any] = {"name": reg.name, "width": reg.width, "bits": len(reg.bits)}
             buffers.append(reg.bits)
-            offset += len(reg.bits)
             if reg.iq is not None:
                 entry["iq"] = len(reg.iq)
                 buffers.append(reg.iq)
-                offset += len(reg.iq)
             regs.append(entry)
         item: dict[str, Any] = {
             "successful_shots": readout.successful_shots,
@@ -375,6 +431,9 @@ def encode_readouts(readouts: Sequence[Readout]) -> bytes:
             ]
             for t in readout.turns:
                 buffers += [t.bits, t.counts]
+        if readout.outcome_counts is not None:
+            item["outcome_counts"] = len(readout.outcome_counts)
+            buffers.append(readout.outcome_counts)
         header.append(item)
     head = json.dumps(header, separators=(",", ":")).encode()
     return b"".join([_FRAME_MAGIC, struct.pack("<I", len(head)), head, *buffers])
@@ -420,6 +479,10 @@ def decode_readouts(frame: bytes) -> list[Readout]:
                         counts=counts,
                     )
                 )
+        outcome_counts = None
+        if "outcome_counts" in item:
+            outcome_counts = bytes(view[pos : pos + item["outcome_counts"]])
+            pos += item["outcome_counts"]
         readouts.append(
             Readout(
                 successful_shots=item["successful_shots"],
@@ -428,6 +491,7 @@ def decode_readouts(frame: bytes) -> list[Readout]:
                 execution_duration_us=item["execution_duration_us"],
                 expectation_values=item.get("expectation_values"),
                 turns=turns,
+                outcome_counts=outcome_counts,
             )
         )
     if pos != len(frame):

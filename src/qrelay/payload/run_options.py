@@ -2,8 +2,8 @@
 
 A job carries its run options in two places on the wire: the fields every job has
 (``shots``, ``memory``, ``meas_level``, ``verbatim``) and the free ``options`` object
-that goes to the device driver, where ``seed``, ``noise`` and ``optimization_level``
-live. :class:`RunOptions` is the one reading of both. The front ends build it and turn
+that goes to the device driver, where ``seed``, ``noise``, ``optimization_level`` and
+``histogram`` live. :class:`RunOptions` is the one reading of both. The front ends build it and turn
 it into a job's fields (:meth:`RunOptions.job_fields`); :class:`~qrelay.payload.jobs.NewJob`
 checks its ``options`` with it, so a bad seed or noise spec is refused at submission; and
 every driver reads a leased task through :meth:`RunOptions.of`, so a seed or a noise
@@ -29,7 +29,7 @@ from qrelay.payload.parsing import payload_error
 #: The largest seed: every simulator takes a non-negative 63-bit integer.
 MAX_SEED: Final = 2**63 - 1
 #: The keys of ``options`` that :class:`RunOptions` reads (others go to drivers as given).
-RUN_OPTION_KEYS: Final = ("seed", "noise", "optimization_level")
+RUN_OPTION_KEYS: Final = ("seed", "noise", "optimization_level", "histogram")
 
 #: A probability, checked strictly (a bool or a string is not a number here).
 Probability = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
@@ -55,6 +55,9 @@ class RunOptions(WireModel):
     ``seed`` seeds the simulation (``None``: a fresh draw each run); ``noise`` is the
     noise spec of a ``noise-sim`` job on a simulator target; ``optimization_level`` is
     the compiler's (``None``: the compiler's default); ``verbatim`` skips compiling.
+    ``histogram`` asks for readouts in histogram form (each distinct outcome once, with
+    its count: see :mod:`qrelay.payload.readout`) from a device that can give them; a
+    caller that asks must read either form, since a device may answer per shot.
     """
 
     shots: Annotated[int, Field(ge=1, le=10_000_000)] = 1000
@@ -64,6 +67,7 @@ class RunOptions(WireModel):
     verbatim: bool = False
     optimization_level: Annotated[int, Field(strict=True, ge=0, le=3)] | None = None
     noise: NoiseSpec | None = None
+    histogram: Annotated[bool, Field(strict=True)] = False
 
     @classmethod
     def of(cls, job: HasRunOptions) -> RunOptions:
@@ -120,6 +124,8 @@ class RunOptions(WireModel):
             options["noise"] = self.noise.model_dump()
         if self.optimization_level is not None:
             options["optimization_level"] = self.optimization_level
+        if self.histogram:
+            options["histogram"] = True
         return {
             "shots": self.shots,
             "memory": self.memory,
