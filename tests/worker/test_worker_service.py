@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from qiskit_aer import AerSimulator
 
@@ -270,3 +271,50 @@ def test_running_worker_leases_each_next_task_with_the_last_result(
         assert not thread.is_alive()
         assert [_data(service, job_id).statuses[0].value for job_id in jobs] == ["completed"] * 4
         assert w.tasks_done == 4
+
+
+class _SlowFirstDriver:
+    """A driver whose first run outlasts a lease; it measures nothing (all zeros)."""
+
+    def __init__(self, info: TargetInfo, seconds: float) -> None:
+        self.info = info
+        self.seconds = seconds
+        self.runs = 0
+
+    def capabilities(self) -> TargetInfo:
+        return self.info
+
+    def execute(self, task: WorkerTask, circuit: Circuit, ctx: TaskContext) -> list[Readout]:
+        self.runs += 1
+        if self.runs == 1:
+            ctx.cancelled.wait(timeout=self.seconds)
+        zeros = {
+            reg.name: np.zeros((task.shots, reg.size), dtype=np.uint8) for reg in circuit.registers
+        }
+        return [Readout.from_arrays(zeros)]
+
+
+def test_tasks_leased_together_keep_their_leases_behind_a_long_one(service: Service) -> None:
+    """Several tasks leased in one request: while the first runs longer than a lease
+    lasts, the leases of the others are kept alive, and all their results are taken."""
+    info = TargetInfo(name="aer_simulator", driver="aer", simulator=True, num_qubits=10)
+    slow = _SlowFirstDriver(info, seconds=4.0)  # the fixture's leases last 3 s
+    jobs = [
+        service.submit(_job(ghz(2), "aer_simulator", shots=10, job_type="simulate"))
+        for _ in range(2)
+    ]
+    with Worker(
+        service.url,
+        service.worker_token,
+        ["aer_simulator"],
+        heartbeat_seconds=0.2,
+        drivers={"aer_simulator": slow},
+    ) as w:
+        tasks = w.api.lease_many(["aer_simulator"], 5.0, 8)
+        assert {t.job_id for t in tasks} >= set(jobs)
+        assert len({t.task_id for t in tasks}) == len(tasks)
+        w.process_many(tasks)
+        assert w.tasks_done == len(tasks)
+    for job_id in jobs:
+        data = _data(service, job_id)
+        assert [s.value for s in data.statuses] == ["completed"]
