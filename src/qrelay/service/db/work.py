@@ -54,6 +54,27 @@ S = CircuitStatus
 _SEEN_EVERY = 5.0
 
 
+class _Writes:
+    """The rows a batch of results writes, gathered to be written together: one
+    statement per kind (and per set of columns updated) for the whole batch."""
+
+    def __init__(self) -> None:
+        self.transitions: list[dict[str, Any]] = []
+        self.updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        #: The tasks whose result is in this batch already.
+        self.tasks: set[int] = set()
+
+    def update(self, task_id: int, values: dict[str, Any]) -> None:
+        self.tasks.add(task_id)
+        self.updates.setdefault(tuple(sorted(values)), []).append({"tid": task_id, **values})
+
+    def flush(self, conn: Connection, sql: Any) -> None:
+        """Write what was gathered (``sql``: the store's prebuilt statements)."""
+        run_many(conn, sql.insert_transition, self.transitions)
+        for rows_of in self.updates.values():
+            run_many(conn, sql.update_task, rows_of)
+
+
 class WorkStore(MaintenanceStore):
     """The store's operations for workers."""
 
@@ -349,10 +370,13 @@ class WorkStore(MaintenanceStore):
         ended: list[tuple[Any, WorkerTaskResults]] = []
         charges: dict[str, int] = {}
         job_rows: dict[str, Any] = {}
+        writes = _Writes()
         with write(self.engine) as conn:
             for task_id, results in batch:
                 try:
-                    row, charge = self._record_result(conn, worker, task_id, results, now)
+                    row, charge = self._record_result(
+                        conn, worker, task_id, results, now=now, writes=writes
+                    )
                 except ApiError as exc:
                     answers.append(exc)
                     continue
@@ -366,6 +390,7 @@ class WorkStore(MaintenanceStore):
                 job_rows.setdefault(row.job_id, row)
                 if charge > 0:
                     charges[row.job_id] = charges.get(row.job_id, 0) + charge
+            writes.flush(conn, self._sql)
             for job_id, charge in list(charges.items()):
                 charges[job_id] = self._charge(conn, job_id, charge)
             job_now: dict[str, str] = {}
@@ -394,11 +419,15 @@ class WorkStore(MaintenanceStore):
         worker: WorkerPrincipal,
         task_id: str,
         results: WorkerTaskResults,
+        *,
         now: datetime,
+        writes: _Writes,
     ) -> tuple[Any, int]:
-        """Store one task's result in the open transaction: its row and what it charges
-        (charged by the caller, once per job), or None for a task cancelled before its
-        result came. Everything is checked before anything of the task is written."""
+        """Record one task's result in ``writes`` (written by the caller, with the batch's
+        others): its row and what it charges (charged by the caller, once per job), or
+        None for a task cancelled before its result came. Everything is checked before
+        anything of the task is recorded; a task already recorded in this batch is
+        refused as its lease would be once written."""
         if results.status not in (S.COMPLETED, S.FAILED, S.CANCELLED):
             raise ApiError(
                 422,
@@ -407,6 +436,13 @@ class WorkStore(MaintenanceStore):
                 "completed, failed or cancelled",
             )
         row = self._task_for(conn, worker, task_id, results.lease_id, lock=True, heavy=True)
+        if row.id in writes.tasks:
+            self.events.lease_fenced()
+            raise ApiError(
+                409,
+                "lease_lost",
+                f"lease_id: the lease of task {task_id} is not current (its result is in)",
+            )
         values: dict[str, Any] = {
             "lease_id": None,
             "lease_expires_at": None,
@@ -419,7 +455,7 @@ class WorkStore(MaintenanceStore):
             # shown) and nothing is charged. Only the device's execution id is kept.
             if results.execution_id is not None:
                 values["execution_id"] = results.execution_id
-            run(conn, self._sql.update_task, {"tid": row.id, **values})
+            writes.update(row.id, values)
             return None, 0
         new = results.status
         domain.check_transition(old, new)
@@ -439,8 +475,8 @@ class WorkStore(MaintenanceStore):
             values["calibration_id"] = results.calibration_id
         values["status"] = new.value
         values["status_message"] = results.status_message
-        transition(conn, row.id, old, new, now, results.status_message)
-        run(conn, self._sql.update_task, {"tid": row.id, **values})
+        writes.transitions.append(transition_row(row.id, old, new, now, results.status_message))
+        writes.update(row.id, values)
         return row, charge
 
     def _completed_values(
