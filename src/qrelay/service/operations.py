@@ -331,11 +331,16 @@ def post_results(
     ]
 
 
+def leased_answer(tasks: Sequence[bytes]) -> bytes:
+    """The ``LeasedTasks`` JSON of tasks leased together (each already JSON, spliced in
+    as it is)."""
+    return b'{"tasks":[' + b",".join(tasks) + b"]}"
+
+
 def results_answer(outcomes: Sequence[TaskResultOutcome], tasks: Sequence[bytes]) -> bytes:
-    """The ``WorkerResultsAnswer`` JSON of a batch's outcomes and the tasks leased with it
-    (already JSON, spliced in as they are)."""
+    """The ``WorkerResultsAnswer`` JSON of a batch's outcomes and the tasks leased with it."""
     listed = ",".join(outcome.model_dump_json(exclude_none=True) for outcome in outcomes)
-    return b"".join((b'{"outcomes":[', listed.encode(), b'],"tasks":[', b",".join(tasks), b"]}"))
+    return b'{"outcomes":[' + listed.encode() + b"]," + leased_answer(tasks)[1:]
 
 
 def list_targets(rt: ServiceRuntime, filters: GetTargetsFilterModel) -> list[TargetModel]:

@@ -78,7 +78,7 @@ async def lease(request: Request, principal: Worker) -> Response:
     if body.max_tasks is None:
         return _task_answer(await operations.wait_for_lease(rt, principal, body.targets, body.wait))
     tasks = await operations.wait_for_leases(rt, principal, body.targets, body.wait, body.max_tasks)
-    return Response(b'{"tasks":[' + b",".join(tasks) + b"]}", media_type=_JSON)
+    return Response(operations.leased_answer(tasks), media_type=_JSON)
 
 
 def _task_answer(task: bytes | None) -> Response:
