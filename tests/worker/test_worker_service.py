@@ -14,6 +14,7 @@ from qrelay.payload import Circuit, JobData, Readout, TargetInfo, WorkerTask
 from qrelay.plugins import TaskContext
 from qrelay.qpu.fleet import fleet_device
 from qrelay.worker import Worker
+from qrelay.worker.api import WorkerApi
 from qrelay.worker.verbatim import check_verbatim
 from qrelay_qiskit.convert import to_qiskit
 
@@ -318,3 +319,35 @@ def test_tasks_leased_together_keep_their_leases_behind_a_long_one(service: Serv
     for job_id in jobs:
         data = _data(service, job_id)
         assert [s.value for s in data.statuses] == ["completed"]
+
+
+class _CountingApi(WorkerApi):
+    """The worker's HTTP channel, counting the requests that carry results."""
+
+    def __init__(self, url: str, token: str) -> None:
+        super().__init__(url, token)
+        self.posts = 0
+
+    def results(self, *args: Any, **kwargs: Any) -> Any:
+        self.posts += 1
+        return super().results(*args, **kwargs)
+
+    def result(self, *args: Any, **kwargs: Any) -> Any:
+        self.posts += 1
+        return super().result(*args, **kwargs)
+
+
+def test_the_results_of_tasks_leased_together_go_in_one_request(service: Service) -> None:
+    circuits = [ghz(2).model_dump(mode="json") for _ in range(10)]
+    job_id = service.submit(
+        {"target": "aer_simulator", "circuits": circuits, "shots": 20, "job_type": "simulate"}
+    )
+    api = _CountingApi(service.url, service.worker_token)
+    with Worker(service.url, service.worker_token, ["aer_simulator"], api=api) as w:
+        tasks = w.api.lease_many(["aer_simulator"], 5.0, 16)
+        assert job_id in {t.job_id for t in tasks}
+        w.process_many(tasks)
+        assert w.tasks_done == len(tasks)
+    assert api.posts == 1
+    data = _data(service, job_id)
+    assert [s.value for s in data.statuses] == ["completed"] * 10
