@@ -247,6 +247,8 @@ def batch_case(quick: bool) -> list[dict[str, Any]]:
         rounds,
     )
     name, reference = _best_aer(aer, "times_ms")
+    ours_cpu = statistics.median(apart.merged(ours, "cpu_ms"))
+    aer_cpu = statistics.median(apart.merged(aer[name], "cpu_ms"))
     return [
         _row(
             f"{count} small circuits in one backend.run, apart, vs Aer's run of the list",
@@ -255,6 +257,8 @@ def batch_case(quick: bool) -> list[dict[str, Any]]:
             "<= 2x",
             today="about 5x (292 ms vs 54-61 ms)",
             peer=name,
+            notes=f"CPU per run (the process's threads): {ours_cpu:.1f} ms vs Aer's "
+            f"{aer_cpu:.1f} ms, {ours_cpu / aer_cpu:.2f}x",
         )
     ]
 
@@ -306,6 +310,22 @@ def _rss_mb(pid: int) -> float | None:
         return None
 
 
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """CPU time (user + system) of these processes and their children so far."""
+    try:
+        import psutil
+
+        total = 0.0
+        for pid in pids:
+            process = psutil.Process(pid)
+            for each in [process, *process.children(recursive=True)]:
+                times = each.cpu_times()
+                total += times.user + times.system
+        return total
+    except Exception:  # psutil absent, or a process gone: no figure
+        return None
+
+
 def throughput_case(quick: bool) -> list[dict[str, Any]]:
     """Rows 6-8: completed jobs/s against the echo; history growing; two replicas."""
     from benchmarks.peers.clients import echo_rate, job_windows, uvicorn_echo
@@ -325,7 +345,11 @@ def throughput_case(quick: bool) -> list[dict[str, Any]]:
             with _database(kind) as db, serve(db, processes=1, workers=2) as service:
                 job_windows(service.urls, service.user_token, 1, 8 * threads)  # warm-up
                 rss_before = _rss_mb(service.processes[0].pid)
-                rates = job_windows(service.urls, service.user_token, windows, size, threads)
+                pids = [proc.pid for proc in service.processes]
+                cpu_before = (_cpu_seconds(pids[:1]), _cpu_seconds(pids[1:]))
+                rates = job_windows(service.urls, service.user_token, 1, size, threads)
+                cpu_after = (_cpu_seconds(pids[:1]), _cpu_seconds(pids[1:]))
+                rates += job_windows(service.urls, service.user_token, windows - 1, size, threads)
                 rss_after = _rss_mb(service.processes[0].pid)
             if kind == "postgresql":
                 with _database(kind) as db, serve(db, processes=2, workers=2) as service:
@@ -360,7 +384,8 @@ def throughput_case(quick: bool) -> list[dict[str, Any]]:
                 today=today[kind][0],
                 unit="/s",
                 peer="bare uvicorn echo, same clients",
-                notes=f"first {size} jobs; each client submits its share, then long-polls them",
+                notes=f"first {size} jobs; each client submits its share, then long-polls "
+                f"them; {_cpu_note(cpu_before, cpu_after, size)}",
             )
             | {"ratio": round(rates[0] / echo, 3)}
         )
@@ -391,6 +416,20 @@ def throughput_case(quick: bool) -> list[dict[str, Any]]:
                 | {"ratio": round(two / rates[0], 3)}
             )
     return rows
+
+
+def _cpu_note(
+    before: tuple[float | None, float | None], after: tuple[float | None, float | None], jobs: int
+) -> str:
+    """The CPU the serve process and the workers spent per job (load moves it less than
+    the rate)."""
+    spent = [
+        None if b is None or a is None else (a - b) / jobs * 1e3
+        for b, a in zip(before, after, strict=True)
+    ]
+    if spent[0] is None or spent[1] is None:
+        return "CPU per job not measured (psutil absent)"
+    return f"CPU per job: serve {spent[0]:.2f} ms, workers {spent[1]:.2f} ms"
 
 
 CASES: dict[str, Callable[[bool], list[dict[str, Any]]]] = {

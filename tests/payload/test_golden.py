@@ -158,6 +158,20 @@ def samples() -> dict[str, BaseModel]:
         ]
     )
     job = _job_data(circuit, readout)
+    worker_task = p.WorkerTask(
+        task_id="task-1",
+        job_id="job-1",
+        circuit_index=0,
+        target="square_qpu",
+        job_type=p.JobType.SUBMIT,
+        shots=4,
+        circuit=circuit,
+        bindings=bindings,
+        lease_id="lease-1",
+        lease_expires_at=_T1,
+        attempt=1,
+        execution_id="exec-1",
+    )
     return {
         "BalanceResponse": p.BalanceResponse(balance=12.5),
         "Bindings": bindings,
@@ -275,20 +289,7 @@ def samples() -> dict[str, BaseModel]:
         "UserTokenResponse": p.UserTokenResponse(
             user_id="u-1", email="ada@example.org", token="t0k3n"
         ),
-        "WorkerTask": p.WorkerTask(
-            task_id="task-1",
-            job_id="job-1",
-            circuit_index=0,
-            target="square_qpu",
-            job_type=p.JobType.SUBMIT,
-            shots=4,
-            circuit=circuit,
-            bindings=bindings,
-            lease_id="lease-1",
-            lease_expires_at=_T1,
-            attempt=1,
-            execution_id="exec-1",
-        ),
+        "WorkerTask": worker_task,
         "WorkerTaskResults": p.WorkerTaskResults(
             lease_id="lease-1",
             status=p.CircuitStatus.COMPLETED,
@@ -302,6 +303,31 @@ def samples() -> dict[str, BaseModel]:
         "WorkerTaskStatus": p.WorkerTaskStatus(
             lease_id="lease-1", status=p.CircuitStatus.RUNNING, execution_id="exec-1"
         ),
+        "TaskResults": p.TaskResults(
+            task_id="task-1",
+            lease_id="lease-1",
+            status=p.CircuitStatus.COMPLETED,
+            successful_shots=4,
+            readouts=[readout, readout],
+        ),
+        "WorkerResultsBatch": p.WorkerResultsBatch(
+            results=[
+                p.TaskResults(
+                    task_id="task-1",
+                    lease_id="lease-1",
+                    status=p.CircuitStatus.FAILED,
+                    status_message="the device went away",
+                )
+            ]
+        ),
+        "TaskResultOutcome": p.TaskResultOutcome(
+            task_id="task-1", accepted=False, status=409, code="lease_lost", message="stale"
+        ),
+        "WorkerResultsAnswer": p.WorkerResultsAnswer(
+            outcomes=[p.TaskResultOutcome(task_id="task-1", accepted=True)],
+            tasks=[worker_task],
+        ),
+        "LeasedTasks": p.LeasedTasks(tasks=[worker_task]),
         "WorkerTokenResponse": p.WorkerTokenResponse(
             worker_id="w-1", name="worker-a", targets=["square_qpu"], token="w0rk3r"
         ),

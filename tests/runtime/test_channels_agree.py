@@ -224,11 +224,17 @@ def test_targets_account_and_balance_read_alike(stack: Any, user_token: str) -> 
     assert answer["me"]["email"].startswith("channels-")
 
 
+def _outcomes(answer: tuple[list[Any], list[Any]]) -> list[tuple[bool, int | None, str | None]]:
+    outcomes, tasks = answer
+    assert tasks == []
+    return [(o.accepted, o.status, o.code) for o in outcomes]
+
+
 def test_worker_operations_answer_alike(stack: Any) -> None:
     """A worker's calls that touch no queued task, through both of its channels."""
     import httpx
 
-    from qrelay.payload import WorkerTaskResults, WorkerTaskStatus
+    from qrelay.payload import TaskResults, WorkerTaskResults, WorkerTaskStatus
     from qrelay.service.local import LocalWorkerApi
     from qrelay.worker.api import WorkerApi
 
@@ -240,6 +246,9 @@ def test_worker_operations_answer_alike(stack: Any) -> None:
         )
     assert made.status_code == 201, made.text
     token = made.json()["token"]
+    stale = TaskResults(
+        task_id="no-such-task", lease_id="no-such-lease", status="failed", status_message="x"
+    )
     apis = {
         "local": LocalWorkerApi(stack.runtime, token, stack.url),
         "http": WorkerApi(stack.url, token, retry=RetryPolicy(max_retries=0)),
@@ -256,6 +265,10 @@ def test_worker_operations_answer_alike(stack: Any) -> None:
             "no-such-task",
             WorkerTaskResults(lease_id="no-such-lease", status="failed", status_message="x"),
         ),
+        "lease many elsewhere": lambda api: api.lease_many(["cirq_simulator"], 0.0, 4),
+        "lease many unserved": lambda api: api.lease_many(["no_such_target"], 0.0, 4),
+        "results": lambda api: _outcomes(api.results([stale, stale])),
+        "results then lease unserved": lambda api: api.results([stale], lease=["nope"]),
     }
     try:
         for what, call in calls.items():
@@ -266,7 +279,9 @@ def test_worker_operations_answer_alike(stack: Any) -> None:
                 except QRelayError as exc:
                     answers[name] = ("error", type(exc).__name__, getattr(exc, "code", None))
             assert _shape(answers["local"]) == _shape(answers["http"]), what
-            if what != "target":
+            if what == "results":  # refused per result, not as a whole
+                assert answers["local"] == [(False, 404, "not_found")] * 2
+            elif what != "target":
                 assert answers["local"][0] == "error", what
     finally:
         for api in apis.values():

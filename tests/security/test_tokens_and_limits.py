@@ -114,6 +114,35 @@ def test_a_token_over_its_limit_gets_429_with_retry_after(tmp_path: Path) -> Non
             assert c.get("/v1/users").status_code == 200
 
 
+def test_in_process_counts_refuse_past_the_limit_and_start_no_thread() -> None:
+    """Counted in this process, a window refuses the hit past its limit (saying when it
+    ends) and counts another key apart, and counting starts no thread of its own."""
+    import asyncio
+
+    from qrelay.service.auth import WorkerPrincipal
+    from qrelay.service.problems import ApiError
+    from qrelay.service.ratelimit import RateLimits
+    from qrelay.settings import ServiceSettings
+
+    limits = RateLimits.from_settings(ServiceSettings(rate_limit_worker="3/minute"))
+    busy, other = (WorkerPrincipal(w, w, frozenset()) for w in ("w1", "w2"))
+    threads = threading.active_count()
+
+    async def hits() -> ApiError:
+        for _ in range(3):
+            await limits.check(busy)
+        await limits.check(other)
+        with pytest.raises(ApiError) as refused:
+            await limits.check(busy)
+        return refused.value
+
+    refused = asyncio.run(hits())
+    assert refused.status == 429
+    assert refused.retry_after is not None
+    assert 1 <= refused.retry_after <= 60
+    assert threading.active_count() == threads
+
+
 def test_default_limits_leave_a_worker_loop_alone(tmp_path: Path) -> None:
     """A worker polling for work and heartbeating as fast as it can is not refused."""
     with serving(tmp_path) as url:

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 from qiskit_aer import AerSimulator
 
@@ -13,6 +14,7 @@ from qrelay.payload import Circuit, JobData, Readout, TargetInfo, WorkerTask
 from qrelay.plugins import TaskContext
 from qrelay.qpu.fleet import fleet_device
 from qrelay.worker import Worker
+from qrelay.worker.api import WorkerApi
 from qrelay.worker.verbatim import check_verbatim
 from qrelay_qiskit.convert import to_qiskit
 
@@ -270,3 +272,82 @@ def test_running_worker_leases_each_next_task_with_the_last_result(
         assert not thread.is_alive()
         assert [_data(service, job_id).statuses[0].value for job_id in jobs] == ["completed"] * 4
         assert w.tasks_done == 4
+
+
+class _SlowFirstDriver:
+    """A driver whose first run outlasts a lease; it measures nothing (all zeros)."""
+
+    def __init__(self, info: TargetInfo, seconds: float) -> None:
+        self.info = info
+        self.seconds = seconds
+        self.runs = 0
+
+    def capabilities(self) -> TargetInfo:
+        return self.info
+
+    def execute(self, task: WorkerTask, circuit: Circuit, ctx: TaskContext) -> list[Readout]:
+        self.runs += 1
+        if self.runs == 1:
+            ctx.cancelled.wait(timeout=self.seconds)
+        zeros = {
+            reg.name: np.zeros((task.shots, reg.size), dtype=np.uint8) for reg in circuit.registers
+        }
+        return [Readout.from_arrays(zeros)]
+
+
+def test_tasks_leased_together_keep_their_leases_behind_a_long_one(service: Service) -> None:
+    """Several tasks leased in one request: while the first runs longer than a lease
+    lasts, the leases of the others are kept alive, and all their results are taken."""
+    info = TargetInfo(name="aer_simulator", driver="aer", simulator=True, num_qubits=10)
+    slow = _SlowFirstDriver(info, seconds=4.0)  # the fixture's leases last 3 s
+    jobs = [
+        service.submit(_job(ghz(2), "aer_simulator", shots=10, job_type="simulate"))
+        for _ in range(2)
+    ]
+    with Worker(
+        service.url,
+        service.worker_token,
+        ["aer_simulator"],
+        heartbeat_seconds=0.2,
+        drivers={"aer_simulator": slow},
+    ) as w:
+        tasks = w.api.lease_many(["aer_simulator"], 5.0, 8)
+        assert {t.job_id for t in tasks} >= set(jobs)
+        assert len({t.task_id for t in tasks}) == len(tasks)
+        w.process_many(tasks)
+        assert w.tasks_done == len(tasks)
+    for job_id in jobs:
+        data = _data(service, job_id)
+        assert [s.value for s in data.statuses] == ["completed"]
+
+
+class _CountingApi(WorkerApi):
+    """The worker's HTTP channel, counting the requests that carry results."""
+
+    def __init__(self, url: str, token: str) -> None:
+        super().__init__(url, token)
+        self.posts = 0
+
+    def results(self, *args: Any, **kwargs: Any) -> Any:
+        self.posts += 1
+        return super().results(*args, **kwargs)
+
+    def result(self, *args: Any, **kwargs: Any) -> Any:
+        self.posts += 1
+        return super().result(*args, **kwargs)
+
+
+def test_the_results_of_tasks_leased_together_go_in_one_request(service: Service) -> None:
+    circuits = [ghz(2).model_dump(mode="json") for _ in range(10)]
+    job_id = service.submit(
+        {"target": "aer_simulator", "circuits": circuits, "shots": 20, "job_type": "simulate"}
+    )
+    api = _CountingApi(service.url, service.worker_token)
+    with Worker(service.url, service.worker_token, ["aer_simulator"], api=api) as w:
+        tasks = w.api.lease_many(["aer_simulator"], 5.0, 16)
+        assert job_id in {t.job_id for t in tasks}
+        w.process_many(tasks)
+        assert w.tasks_done == len(tasks)
+    assert api.posts == 1
+    data = _data(service, job_id)
+    assert [s.value for s in data.statuses] == ["completed"] * 10

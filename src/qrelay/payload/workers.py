@@ -9,7 +9,7 @@ went quiet is never completed twice.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import Field, JsonValue, model_validator
 
@@ -174,6 +174,53 @@ class WorkerTaskResults(WireModel):
                         f"successful_shots is {self.successful_shots}"
                     )
         return self
+
+
+#: The most task results one batch may carry (``POST /v1/worker/results``); a worker with
+#: more posts them in several batches.
+MAX_RESULTS_PER_BATCH: Final = 1000
+
+
+class TaskResults(WorkerTaskResults):
+    """One task's result in a batch: :class:`WorkerTaskResults` naming its task."""
+
+    task_id: Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class WorkerResultsBatch(WireModel):
+    """Several tasks' results, recorded in one transaction (``POST /v1/worker/results``).
+
+    Each is checked as a single result is (its lease current and held by this worker, its
+    readouts fitting its circuit) and accepted or refused on its own.
+    """
+
+    results: Annotated[list[TaskResults], Field(min_length=1, max_length=MAX_RESULTS_PER_BATCH)]
+
+
+class TaskResultOutcome(WireModel):
+    """What became of one result of a batch: accepted, or refused with the error a single
+    post would have answered (``code`` such as ``lease_lost``, and why)."""
+
+    task_id: str
+    accepted: bool
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class LeasedTasks(WireModel):
+    """The tasks one lease request took (``POST /v1/worker/lease`` with ``max_tasks``),
+    each under a lease of its own; empty when none came within the wait."""
+
+    tasks: list[WorkerTask] = []
+
+
+class WorkerResultsAnswer(WireModel):
+    """The answer to a batch of results: an outcome per result, in order, and the tasks
+    leased with it when the request asked (``lease``)."""
+
+    outcomes: list[TaskResultOutcome]
+    tasks: list[WorkerTask] = []
 
 
 class ExternalProviderCredentials(WireModel):

@@ -36,6 +36,9 @@ from qrelay.payload import (
     NewJob,
     TargetInfo,
     TargetModel,
+    TaskResultOutcome,
+    TaskResults,
+    WorkerResultsBatch,
     WorkerTask,
     WorkerTaskResults,
     WorkerTaskStatus,
@@ -280,12 +283,16 @@ class LocalWorkerApi:
         self._rt.notifier.notify(*(f"target:{t}" for t in self._leasing))
 
     def lease(self, targets: list[str], wait: float) -> WorkerTask | None:
+        found = self.lease_many(targets, wait, 1)
+        return found[0] if found else None
+
+    def lease_many(self, targets: list[str], wait: float, limit: int) -> list[WorkerTask]:
         self._leasing = frozenset(targets)
         with as_client_errors():
             raw = operations.lease_blocking(
-                self._rt, self._worker(), targets, wait, stop=self._closed
+                self._rt, self._worker(), targets, wait, stop=self._closed, limit=limit
             )
-        return None if raw is None else validate_json(WorkerTask, raw)
+        return [validate_json(WorkerTask, task) for task in raw]
 
     def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse:
         with as_client_errors():
@@ -307,6 +314,22 @@ class LocalWorkerApi:
         with as_client_errors():
             self._rt.store.post_result(self._worker(), task_id, results)
         return self.lease(lease, wait) if lease else None
+
+    def results(
+        self,
+        batch: Sequence[TaskResults],
+        *,
+        lease: list[str] | None = None,
+        wait: float = 0.0,
+        limit: int = 1,
+    ) -> tuple[list[TaskResultOutcome], list[WorkerTask]]:
+        with as_client_errors():
+            checked = WorkerResultsBatch(results=list(batch))
+            worker = self._worker()
+            if lease:  # refused before anything is stored
+                operations.check_targets(worker, lease)
+            outcomes = operations.post_results(self._rt, worker, checked)
+        return outcomes, self.lease_many(lease, wait, limit) if lease else []
 
     def target(self, name: str) -> TargetInfo:
         with as_client_errors():

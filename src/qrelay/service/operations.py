@@ -15,7 +15,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 
 from qrelay.errors import PayloadError
-from qrelay.payload import CircuitType, NewJob, TargetInfo, TargetModel
+from qrelay.payload import (
+    CircuitType,
+    NewJob,
+    TargetInfo,
+    TargetModel,
+    TaskResultOutcome,
+    WorkerResultsBatch,
+)
 from qrelay.payload.calibration import (
     PIN_OPTION,
     POLICY_OPTION,
@@ -32,7 +39,7 @@ from qrelay.payload.calibration import (
 from qrelay.payload.maintenance import MaintenanceWindow, NewMaintenance
 from qrelay.payload.workload import small_simulation_job
 from qrelay.runtime import tracing
-from qrelay.service.db.leasing import lease_targets
+from qrelay.service.db.leasing import MAX_LEASE_TASKS, lease_targets
 from qrelay.service.db.repo import Submitted, request_digest, splice_json
 from qrelay.service.notify import sleep_until
 from qrelay.service.problems import ApiError
@@ -235,24 +242,47 @@ def check_targets(worker: WorkerPrincipal, targets: Sequence[str]) -> list[str]:
     return unique
 
 
+def lease_limit(requested: int) -> int:
+    """How many tasks one lease request takes at most: what the worker asked for, bounded
+    by :data:`~qrelay.service.db.leasing.MAX_LEASE_TASKS` (422 below one)."""
+    if requested < 1:
+        raise ApiError(422, "validation_error", f"max_tasks: {requested} is below 1")
+    return min(requested, MAX_LEASE_TASKS)
+
+
 async def wait_for_lease(
     rt: ServiceRuntime, worker: WorkerPrincipal, targets: Sequence[str], wait: float
 ) -> bytes | None:
     """The next task (``WorkerTask`` JSON) for these targets, waiting up to ``wait`` s."""
+    found = await wait_for_leases(rt, worker, targets, wait, 1)
+    return found[0] if found else None
+
+
+async def wait_for_leases(
+    rt: ServiceRuntime,
+    worker: WorkerPrincipal,
+    targets: Sequence[str],
+    wait: float,
+    limit: int,
+) -> list[bytes]:
+    """Up to ``limit`` tasks (``WorkerTask`` JSON, see :func:`lease_limit`) for these
+    targets, leased in one transaction once at least one is queued, waiting up to
+    ``wait`` s for the first; empty when none came in time."""
     targets = check_targets(worker, targets)
+    limit = lease_limit(limit)
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
     with rt.notifier.subscribe([f"target:{t}" for t in targets]) as changed:
         while True:
             changed.clear()
-            task = await rt.offload(rt.store.lease, worker, targets)
-            if task is not None:
-                return task
+            tasks = await rt.offload(rt.store.lease_many, worker, targets, limit)
+            if tasks:
+                return tasks
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None
+                return []
             handed = await rt.idle.wait(worker, targets, changed, min(remaining, rt.poll_interval))
             if handed is not None:
-                return handed
+                return [handed]
 
 
 def lease_blocking(
@@ -260,22 +290,57 @@ def lease_blocking(
     worker: WorkerPrincipal,
     targets: Sequence[str],
     wait: float,
+    *,
     stop: threading.Event,
-) -> bytes | None:
-    """:func:`wait_for_lease` for a thread; ``stop`` being set ends the wait at once."""
+    limit: int = 1,
+) -> list[bytes]:
+    """:func:`wait_for_leases` for a thread; ``stop`` being set ends the wait at once."""
     targets = check_targets(worker, targets)
+    limit = lease_limit(limit)
     deadline = time.monotonic() + min(wait, rt.settings.max_wait_seconds)
     with rt.notifier.subscribe_blocking([f"target:{t}" for t in targets]) as changed:
         while not stop.is_set():
             changed.clear()
-            task = rt.store.lease(worker, targets)
-            if task is not None:
-                return task
+            tasks = rt.store.lease_many(worker, targets, limit)
+            if tasks:
+                return tasks
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None
+                return []
             changed.wait(min(remaining, rt.poll_interval))
-    return None
+    return []
+
+
+def post_results(
+    rt: ServiceRuntime, worker: WorkerPrincipal, batch: WorkerResultsBatch
+) -> list[TaskResultOutcome]:
+    """Record a batch of task results in one transaction (see ``Store.post_results``):
+    an outcome per result, in order, each accepted or refused on its own."""
+    refused = rt.store.post_results(worker, [(item.task_id, item) for item in batch.results])
+    return [
+        TaskResultOutcome(task_id=item.task_id, accepted=True)
+        if error is None
+        else TaskResultOutcome(
+            task_id=item.task_id,
+            accepted=False,
+            status=error.status,
+            code=error.code,
+            message=error.detail,
+        )
+        for item, error in zip(batch.results, refused, strict=True)
+    ]
+
+
+def leased_answer(tasks: Sequence[bytes]) -> bytes:
+    """The ``LeasedTasks`` JSON of tasks leased together (each already JSON, spliced in
+    as it is)."""
+    return b'{"tasks":[' + b",".join(tasks) + b"]}"
+
+
+def results_answer(outcomes: Sequence[TaskResultOutcome], tasks: Sequence[bytes]) -> bytes:
+    """The ``WorkerResultsAnswer`` JSON of a batch's outcomes and the tasks leased with it."""
+    listed = ",".join(outcome.model_dump_json(exclude_none=True) for outcome in outcomes)
+    return b'{"outcomes":[' + listed.encode() + b"]," + leased_answer(tasks)[1:]
 
 
 def list_targets(rt: ServiceRuntime, filters: GetTargetsFilterModel) -> list[TargetModel]:

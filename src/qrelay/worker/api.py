@@ -11,6 +11,7 @@ from __future__ import annotations
 import json as _json
 import logging
 import threading
+from collections.abc import Sequence
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
@@ -19,7 +20,12 @@ import httpx
 from qrelay.errors import ServiceError, TransportError
 from qrelay.payload import (
     HeartbeatResponse,
+    LeasedTasks,
     TargetInfo,
+    TaskResultOutcome,
+    TaskResults,
+    WorkerResultsAnswer,
+    WorkerResultsBatch,
     WorkerTask,
     WorkerTaskResults,
     WorkerTaskStatus,
@@ -41,6 +47,7 @@ class WorkerChannel(Protocol):
 
     def close(self) -> None: ...
     def lease(self, targets: list[str], wait: float) -> WorkerTask | None: ...
+    def lease_many(self, targets: list[str], wait: float, limit: int) -> list[WorkerTask]: ...
     def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse: ...
     def status(self, task_id: str, status: WorkerTaskStatus) -> None: ...
     def result(
@@ -51,6 +58,14 @@ class WorkerChannel(Protocol):
         lease: list[str] | None = None,
         wait: float = 0.0,
     ) -> WorkerTask | None: ...
+    def results(
+        self,
+        batch: Sequence[TaskResults],
+        *,
+        lease: list[str] | None = None,
+        wait: float = 0.0,
+        limit: int = 1,
+    ) -> tuple[list[TaskResultOutcome], list[WorkerTask]]: ...
     def target(self, name: str) -> TargetInfo: ...
     def report_calibration(self, name: str, info: TargetInfo) -> None: ...
 
@@ -139,6 +154,17 @@ class WorkerApi:
         )
         return _task_of(response)
 
+    def lease_many(self, targets: list[str], wait: float, limit: int) -> list[WorkerTask]:
+        """Long-poll for up to ``limit`` tasks of ``targets`` (the service bounds it); an
+        empty list when none came in time."""
+        response = self.request(
+            "POST",
+            "/v1/worker/lease",
+            json={"targets": targets, "wait": wait, "max_tasks": limit},
+            timeout=wait + _POLL_SLACK,
+        )
+        return validate_json(LeasedTasks, response.content).tasks
+
     def heartbeat(self, task_id: str, lease_id: str) -> HeartbeatResponse:
         # not retried here: the heartbeat thread tries again at its next beat
         response = self.request(
@@ -179,6 +205,29 @@ class WorkerApi:
             timeout=wait + _POLL_SLACK,
         )
         return _task_of(response)
+
+    def results(
+        self,
+        batch: Sequence[TaskResults],
+        *,
+        lease: list[str] | None = None,
+        wait: float = 0.0,
+        limit: int = 1,
+    ) -> tuple[list[TaskResultOutcome], list[WorkerTask]]:
+        """Post several tasks' results in one request (recorded in one transaction, each
+        accepted or refused on its own); with ``lease``, then long-poll for up to
+        ``limit`` next tasks of those targets in the same request."""
+        body = WorkerResultsBatch(results=list(batch)).model_dump_json(exclude_none=True)
+        params: dict[str, Any] | None = None
+        timeout = None
+        if lease:
+            params = {"lease": lease, "wait": wait, "max_tasks": limit}
+            timeout = wait + _POLL_SLACK
+        response = self.request(
+            "POST", "/v1/worker/results", content=body.encode(), params=params, timeout=timeout
+        )
+        answer = validate_json(WorkerResultsAnswer, response.content)
+        return answer.outcomes, answer.tasks
 
     def target(self, name: str) -> TargetInfo:
         response = self.request("GET", f"/v1/worker/targets/{name}")

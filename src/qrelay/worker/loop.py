@@ -1,8 +1,10 @@
-"""The worker: lease a task, process it (:mod:`qrelay.worker.task`), lease the next.
+"""The worker: lease tasks, process them (:mod:`qrelay.worker.task`), lease the next.
 
-One task at a time per worker. :meth:`Worker.stop` (the CLI calls it on SIGTERM) lets the
-current task finish and post its result, then the loop ends: a drain, not an abort. The
-result's request leases the next task, so a busy worker makes one request per task.
+A worker leases up to ``lease_batch`` queued tasks per request, each under a lease of its
+own, and runs them one at a time. :meth:`Worker.stop` (the CLI calls it on SIGTERM) lets
+the tasks it holds finish and post their results, then the loop ends: a drain, not an
+abort. The request with the results leases the next tasks, so a busy worker makes one
+request per batch of tasks.
 What a worker keeps of its targets is in :mod:`qrelay.worker.targets`.
 """
 
@@ -31,7 +33,7 @@ from qrelay.worker.api import WorkerApi, WorkerChannel
 from qrelay.worker.targets import DEFAULT_COMPILER, TARGET_INFO_TTL, TargetCache
 from qrelay.worker.task import TaskProcessor
 
-__all__ = ["DEFAULT_COMPILER", "LEASE_RETRY", "TARGET_INFO_TTL", "Worker"]
+__all__ = ["DEFAULT_COMPILER", "DEFAULT_LEASE_BATCH", "LEASE_RETRY", "TARGET_INFO_TTL", "Worker"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,12 @@ log = logging.getLogger(__name__)
 LEASE_RETRY: Final = RetryPolicy(
     max_retries=UNBOUNDED, deadline=math.inf, backoff_base=1.0, backoff_max=30.0
 )
+
+
+#: How many tasks a worker leases per request by default. Each is leased (and kept alive)
+#: on its own, so a batch of brief tasks costs one request and one transaction where it
+#: cost one per task; the service bounds it (``MAX_LEASE_TASKS``).
+DEFAULT_LEASE_BATCH: Final = 8
 
 
 class Worker(TaskProcessor):
@@ -52,7 +60,10 @@ class Worker(TaskProcessor):
     driver not published as an entry point, e.g. one embedded in an application). With
     ``isolate`` (the default) simulations longer than a few milliseconds run in a child
     process (see :mod:`qrelay.worker.isolation`), started as the worker starts, or with
-    ``warm_up=False`` when the first task needs it.
+    ``warm_up=False`` when the first task needs it. ``lease_batch`` is how many tasks it
+    leases per request once the tasks it gets run briefly in its own thread (small
+    simulations); while they do not, it leases one at a time, leaving the rest queued
+    for the other workers.
     """
 
     def __init__(
@@ -70,6 +81,7 @@ class Worker(TaskProcessor):
         isolate: bool = True,
         api: WorkerChannel | None = None,
         warm_up: bool = True,
+        lease_batch: int = DEFAULT_LEASE_BATCH,
     ) -> None:
         if not targets:
             raise ConfigurationError("a worker needs at least one target to serve")
@@ -85,6 +97,7 @@ class Worker(TaskProcessor):
             channel, cache, targets, heartbeat_seconds=heartbeat_seconds, isolate=isolate
         )
         self.lease_wait = lease_wait
+        self.lease_batch = max(1, lease_batch)
         self.compiler_name = compiler
         tracing.setup("qrelay-worker", instrument=("grpc-client",))
         self.warm_up = warm_up
@@ -114,7 +127,7 @@ class Worker(TaskProcessor):
             threading.Thread(
                 target=self._warm_up, name="qrelay-worker-warm-up", daemon=True
             ).start()
-        pending: WorkerTask | None = None
+        pending: list[WorkerTask] = []
 
         def stopped() -> bool:
             return self._stop.is_set() or (stop_event is not None and stop_event.is_set())
@@ -126,7 +139,7 @@ class Worker(TaskProcessor):
         while not stopped():
             # A task is processed once: if its cycle fails (the service is unreachable when
             # the result goes), the next cycle leases afresh rather than running it again.
-            queued, pending = [pending], None
+            queued, pending = [pending], []
             try:
                 pending = call_with_retry(
                     functools.partial(self._cycle_queued, queued),
@@ -140,14 +153,14 @@ class Worker(TaskProcessor):
                 if isinstance(exc, AuthenticationError | PermissionDeniedError) or not stopped():
                     raise
                 break
-        if pending is not None:  # leased with the last result: run it rather than strand it
-            self.process(pending)
+        if pending:  # leased with the last results: run them rather than strand them
+            self.process_many(pending)
         log.info("worker stopped after %d task(s)", self.tasks_done)
 
-    def _cycle_queued(self, queued: list[WorkerTask | None]) -> WorkerTask | None:
-        """:meth:`_cycle` of the task ``queued`` holds on the first try; a retry finds it
-        taken and leases afresh."""
-        return self._cycle(queued.pop() if queued else None)
+    def _cycle_queued(self, queued: list[list[WorkerTask]]) -> list[WorkerTask]:
+        """:meth:`_cycle` of the tasks ``queued`` holds on the first try; a retry finds
+        them taken and leases afresh."""
+        return self._cycle(queued.pop() if queued else [])
 
     def _warm_up(self) -> None:
         """Start the simulation process early, with the simulator drivers loaded."""
@@ -172,19 +185,20 @@ class Worker(TaskProcessor):
         self.process(task)
         return True
 
-    def _cycle(self, pending: WorkerTask | None) -> WorkerTask | None:
-        """One turn of :meth:`run`: process ``pending`` (or a task leased now) and return
-        the next task, which the result's request leased (``None``: none came in time).
+    def _cycle(self, pending: list[WorkerTask]) -> list[WorkerTask]:
+        """One turn of :meth:`run`: process ``pending`` (or tasks leased now) and return
+        the next tasks, which the results' request leased (empty: none came in time).
 
-        Posting a result and then long-polling for the next task were two requests per
-        task; the service takes both in one (``POST .../result?lease=...``).
+        Posting results and then long-polling for the next tasks would be two requests;
+        the service takes both in one (``POST /v1/worker/results?lease=...``).
         """
         targets = self._targets_now()
-        task = pending if pending is not None else self.api.lease(targets, self.lease_wait)
-        if task is None:
-            return None
-        after = None if self._stop.is_set() else (targets, self.lease_wait)
-        return self.process(task, lease_next=after)
+        limit = self.lease_batch if self.all_brief else 1
+        tasks = pending or self.api.lease_many(targets, self.lease_wait, limit)
+        if not tasks:
+            return []
+        after = None if self._stop.is_set() else (targets, self.lease_wait, limit)
+        return self.process_many(tasks, lease_next=after)
 
     def _targets_now(self) -> list[str]:
         targets = self._leasable_targets()

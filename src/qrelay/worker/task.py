@@ -29,17 +29,17 @@ from qrelay.errors import (
     PayloadError,
     QRelayError,
     ServiceError,
-    ValidationError,
 )
 from qrelay.payload import (
+    MAX_RESULTS_PER_BATCH,
     Circuit,
     CircuitStatus,
     JobType,
     Readout,
     RegisterReadout,
     TargetInfo,
+    TaskResults,
     WorkerTask,
-    WorkerTaskResults,
     WorkerTaskStatus,
 )
 from qrelay.payload.capabilities import check_capabilities
@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 
 #: The HTTP status of a request body over the service's limit.
 _TOO_LARGE: Final = 413
+
+#: What a batch's last request leases next: (targets, wait in seconds, most tasks).
+NextLease = tuple[list[str], float, int]
 
 
 @dataclass
@@ -138,6 +141,9 @@ class TaskProcessor:
         #: Readouts of brief tasks simulated together (see :meth:`process_many`).
         self._ran: dict[str, list[Readout]] = {}
         self.tasks_done = 0
+        #: Whether the tasks processed last were all small simulations run here (so a
+        #: worker may lease several at a time).
+        self.all_brief = False
         #: Called with (task, outcome, seconds) as each task ends: its final status, or
         #: ``lease_lost`` (see :mod:`qrelay.worker.metrics`).
         self.on_task_end: Callable[[WorkerTask, str, float], None] | None = None
@@ -169,9 +175,74 @@ class TaskProcessor:
         self.api.report_calibration(info.name, info)
         self.cache.forget(info.name)
 
-    def process(
-        self, task: WorkerTask, *, lease_next: tuple[list[str], float] | None = None
-    ) -> WorkerTask | None:
+    def process(self, task: WorkerTask) -> None:
+        """Run one leased task to its end and post its result (see :meth:`process_many`)."""
+        self.process_many([task])
+
+    def process_many(
+        self, tasks: Sequence[WorkerTask], *, lease_next: NextLease | None = None
+    ) -> list[WorkerTask]:
+        """Process leased tasks one after the other and post their results together.
+
+        The small simulations are run together first, one driver call per target (see
+        :mod:`qrelay.worker.batch`); each task is then processed as a task alone is, and
+        the results go in one request (recorded in one transaction, each under its own
+        lease). Before a task that may run long the results so far are posted, and the
+        leases of the tasks after it are kept alive while it runs.
+
+        ``lease_next`` (targets, wait, limit): the last request then leases up to
+        ``limit`` next tasks of those targets, which are returned.
+        """
+        small = {task.task_id for task in tasks if self._small_simulation(task)}
+        self.all_brief = len(small) == len(tasks)
+        self._ran.update(
+            simulate_together(
+                [task for task in tasks if task.task_id in small], self.target_info, self.driver
+            )
+        )
+        done: list[TaskResults] = []
+        kept: dict[str, Heartbeat] = {}
+        try:
+            for index, task in enumerate(tasks):
+                if task.task_id not in small:
+                    self._post_results(done)
+                    done = []
+                    self._keep_alive(tasks[index + 1 :], kept)
+                leased = self._take_kept(task, kept)
+                if leased is None:
+                    continue
+                finished = self._traced_run(leased)
+                if finished is not None:
+                    done.append(finished)
+            return self._post_results(done, lease_next)
+        finally:
+            for task in tasks:
+                self._ran.pop(task.task_id, None)
+            for beat in kept.values():
+                beat.stop()
+
+    def _keep_alive(self, waiting: Sequence[WorkerTask], kept: dict[str, Heartbeat]) -> None:
+        """Heartbeat the leases of ``waiting`` tasks (leased, not started) while the task
+        before them runs: they would lapse behind a long one."""
+        for task in waiting:
+            if task.task_id not in kept:
+                beat = Heartbeat(self.api, task, TaskContext(task=task), self.heartbeat_seconds)
+                beat.start()
+                kept[task.task_id] = beat
+
+    def _take_kept(self, task: WorkerTask, kept: dict[str, Heartbeat]) -> WorkerTask | None:
+        """The task to run, with its lease's expiry as its keeper last extended it; None
+        when the lease was lost while it waited (another worker has the task now)."""
+        beat = kept.pop(task.task_id, None)
+        if beat is None:
+            return task
+        beat.stop()
+        if beat.lost.is_set():
+            self._ended(task, "lease_lost", time.monotonic())
+            return None
+        return task.model_copy(update={"lease_expires_at": beat.expires_at})
+
+    def _traced_run(self, task: WorkerTask) -> TaskResults | None:
         """:meth:`_run_task`, in the trace the job was submitted under (when traced)."""
         with (
             tracing.continued(task.traceparent),
@@ -184,32 +255,11 @@ class TaskProcessor:
                 attempt=task.attempt,
                 target=task.target,
             )
-            return self._run_task(task, lease_next=lease_next)
+            return self._run_task(task)
 
-    def process_many(self, tasks: Sequence[WorkerTask]) -> None:
-        """Process leased tasks (the circuits of one job) one after the other.
-
-        The small simulations are run together first, one driver call per target (see
-        :mod:`qrelay.worker.batch`); each task is then processed as :meth:`process`
-        does, its result posted under its own lease.
-        """
-        small = [task for task in tasks if self._small_simulation(task)]
-        self._ran.update(simulate_together(small, self.target_info, self.driver))
-        try:
-            for task in tasks:
-                self.process(task)
-        finally:
-            for task in small:
-                self._ran.pop(task.task_id, None)
-
-    def _run_task(
-        self, task: WorkerTask, *, lease_next: tuple[list[str], float] | None = None
-    ) -> WorkerTask | None:
-        """Run one leased task to its end and post the result (unless the lease was lost).
-
-        ``lease_next`` (targets, wait): the result's request then leases the next task of
-        those targets, which is returned (``None``: none came, or nothing was posted).
-        """
+    def _run_task(self, task: WorkerTask) -> TaskResults | None:
+        """Run one leased task to its end: its result to post, or None when there is
+        nothing to post (the lease was lost, or the stop left it unfinished)."""
         log.info(
             "task %s (job %s, circuit %d, %s on %s, attempt %d)",
             task.task_id,
@@ -258,8 +308,7 @@ class TaskProcessor:
         if beat.cancel_requested.is_set() and outcome.status is not CircuitStatus.FAILED:
             outcome = _Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
         self._ended(task, outcome.status.value, started)
-        with tracing.span("qrelay.worker.post", status=outcome.status.value):
-            return self._post(task, beat, outcome, ctx, lease_next)
+        return self._results(task, outcome, ctx)
 
     def _ended(self, task: WorkerTask, outcome: str, started: float) -> None:
         if self.on_task_end is not None:
@@ -479,17 +528,12 @@ class TaskProcessor:
             return
         self._states[task.task_id] = status
 
-    def _post(
-        self,
-        task: WorkerTask,
-        beat: Heartbeat,
-        outcome: _Outcome,
-        ctx: TaskContext,
-        lease_next: tuple[list[str], float] | None = None,
-    ) -> WorkerTask | None:
+    def _results(self, task: WorkerTask, outcome: _Outcome, ctx: TaskContext) -> TaskResults:
+        """What is posted for ``task``: its outcome under its lease."""
         compiled = outcome.compiled
         completed = outcome.status is CircuitStatus.COMPLETED
-        results = WorkerTaskResults(
+        return TaskResults(
+            task_id=task.task_id,
             lease_id=task.lease_id,
             status=outcome.status,
             status_message=outcome.message,
@@ -504,30 +548,71 @@ class TaskProcessor:
             calibration_id=ctx.calibration_id if completed else None,
             metadata=outcome.metadata,
         )
-        following: WorkerTask | None = None
+
+    def _post_results(
+        self, done: Sequence[TaskResults], lease_next: NextLease | None = None
+    ) -> list[WorkerTask]:
+        """Post ``done`` in as few requests as the batch bound allows, the last one
+        leasing the next tasks when ``lease_next`` asks; those tasks."""
+        if not done:
+            return [] if lease_next is None else self.api.lease_many(*lease_next)
+        following: list[WorkerTask] = []
+        with tracing.span("qrelay.worker.post", results=len(done)):
+            for start in range(0, len(done), MAX_RESULTS_PER_BATCH):
+                chunk = done[start : start + MAX_RESULTS_PER_BATCH]
+                last = start + MAX_RESULTS_PER_BATCH >= len(done)
+                following = self._send(chunk, lease_next if last else None)
+        return following
+
+    def _send(self, chunk: Sequence[TaskResults], lease_next: NextLease | None) -> list[WorkerTask]:
+        """One request with ``chunk``'s results, each refusal handled on its own. A body
+        over the service's limit goes again in halves, and a single result over it fails
+        its task, saying why."""
         try:
             if lease_next is None:
-                self.api.result(task.task_id, results)
+                outcomes, following = self.api.results(chunk)
             else:
-                targets, wait = lease_next
-                following = self.api.result(task.task_id, results, lease=targets, wait=wait)
-        except ConflictError as exc:
-            log.warning("task %s: result refused (%s); dropped", task.task_id, exc)
-            return None
-        except (ValidationError, ServiceError) as exc:
-            refused = isinstance(exc, ValidationError) or exc.status == _TOO_LARGE
-            if results.status is not CircuitStatus.COMPLETED or not refused:
+                targets, wait, limit = lease_next
+                outcomes, following = self.api.results(chunk, lease=targets, wait=wait, limit=limit)
+        except ServiceError as exc:
+            if exc.status != _TOO_LARGE:
                 raise
-            # The result does not fit the task (a driver's fault) or the service's body
-            # limit: running it again would give the same, so fail it, saying why.
-            log.error("task %s: the service refused the result: %s", task.task_id, exc)
-            failed = WorkerTaskResults(
-                lease_id=task.lease_id,
-                status=CircuitStatus.FAILED,
-                status_message=f"the worker's result was refused by the service: {exc}",
-                execution_id=results.execution_id,
-            )
-            self.api.result(task.task_id, failed)
-        self.tasks_done += 1
-        log.info("task %s: %s", task.task_id, outcome.status.value)
+            if len(chunk) > 1:
+                half = len(chunk) // 2
+                self._send(chunk[:half], None)
+                return self._send(chunk[half:], lease_next)
+            log.error("task %s: the service refused the result: %s", chunk[0].task_id, exc)
+            return self._send([self._refused(chunk[0], exc)], lease_next)
+        retry: list[TaskResults] = []
+        for results, outcome in zip(chunk, outcomes, strict=True):
+            if outcome.accepted:
+                self.tasks_done += 1
+                log.info("task %s: %s", results.task_id, results.status.value)
+            elif outcome.code == "validation_error" and results.status is CircuitStatus.COMPLETED:
+                # The result does not fit the task (a driver's fault): running it again
+                # would give the same, so fail it, saying why.
+                log.error(
+                    "task %s: the service refused the result: %s", results.task_id, outcome.message
+                )
+                retry.append(self._refused(results, outcome.message))
+            else:
+                log.warning(
+                    "task %s: result refused (%s: %s); dropped",
+                    results.task_id,
+                    outcome.code,
+                    outcome.message,
+                )
+        if retry:
+            self._send(retry, None)
         return following
+
+    @staticmethod
+    def _refused(results: TaskResults, reason: object) -> TaskResults:
+        """The failed result that replaces one the service refused."""
+        return TaskResults(
+            task_id=results.task_id,
+            lease_id=results.lease_id,
+            status=CircuitStatus.FAILED,
+            status_message=f"the worker's result was refused by the service: {reason}",
+            execution_id=results.execution_id,
+        )

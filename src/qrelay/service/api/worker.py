@@ -9,8 +9,11 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from qrelay.payload import (
+    MAX_RESULTS_PER_BATCH,
     HeartbeatResponse,
     TargetInfo,
+    WorkerResultsAnswer,
+    WorkerResultsBatch,
     WorkerTask,
     WorkerTaskResults,
     WorkerTaskStatus,
@@ -30,6 +33,9 @@ class LeaseRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     targets: Annotated[list[str], Field(min_length=1, max_length=MAX_LEASE_TARGETS)]
     wait: Annotated[float, Field(ge=0, le=60)] = 20.0
+    #: Take up to this many tasks (the service takes at most ``MAX_LEASE_TASKS``); the
+    #: answer is then ``LeasedTasks``. Without it, one task (``WorkerTask``) or 204.
+    max_tasks: Annotated[int, Field(ge=1, le=MAX_RESULTS_PER_BATCH)] | None = None
 
 
 class HeartbeatRequest(BaseModel):
@@ -65,11 +71,14 @@ async def report_calibration(request: Request, principal: Worker, name: str) -> 
     openapi_extra=json_body(LeaseRequest),
 )
 async def lease(request: Request, principal: Worker) -> Response:
-    """The next task for these targets, waiting up to ``wait`` seconds for one."""
+    """The next task for these targets, waiting up to ``wait`` seconds for one; with
+    ``max_tasks``, the tasks queued then, up to that many (``LeasedTasks``)."""
     body = await body_model(LeaseRequest, request)
-    return _task_answer(
-        await operations.wait_for_lease(runtime(request), principal, body.targets, body.wait)
-    )
+    rt = runtime(request)
+    if body.max_tasks is None:
+        return _task_answer(await operations.wait_for_lease(rt, principal, body.targets, body.wait))
+    tasks = await operations.wait_for_leases(rt, principal, body.targets, body.wait, body.max_tasks)
+    return Response(operations.leased_answer(tasks), media_type=_JSON)
 
 
 def _task_answer(task: bytes | None) -> Response:
@@ -141,3 +150,40 @@ async def post_result(
     # was woken by the result and answers its client before the next lease is looked for.
     await asyncio.sleep(0)
     return _task_answer(await operations.wait_for_lease(rt, principal, lease, wait))
+
+
+@router.post(
+    "/results",
+    response_model=WorkerResultsAnswer,
+    openapi_extra=json_body(WorkerResultsBatch),
+)
+async def post_results(
+    request: Request,
+    principal: Worker,
+    lease: Annotated[
+        list[str] | None,
+        Query(
+            max_length=MAX_LEASE_TARGETS,
+            description="then lease up to ``max_tasks`` next tasks of these targets, as "
+            "``/v1/worker/lease`` does, in the same request",
+        ),
+    ] = None,
+    wait: Annotated[float, Query(ge=0, le=60, description="how long the lease waits")] = 20.0,
+    max_tasks: Annotated[
+        int, Query(ge=1, le=MAX_RESULTS_PER_BATCH, description="how many tasks to lease")
+    ] = 1,
+) -> Response:
+    """End several tasks with their results in one transaction. Each result is checked as
+    ``/tasks/{id}/result`` checks it and accepted or refused on its own (its outcome says
+    why, e.g. ``lease_lost``); a result already recorded is refused, never stored twice."""
+    body = await request.body()
+    rt = runtime(request)
+    batch = await rt.bodies.validate_json_mode(WorkerResultsBatch, body)
+    if lease:  # refused before anything is stored
+        operations.check_targets(principal, lease)
+    outcomes = await rt.offload(operations.post_results, rt, principal, batch)
+    tasks: list[bytes] = []
+    if lease:
+        await asyncio.sleep(0)  # as in ``post_result``: woken submissions answer first
+        tasks = await operations.wait_for_leases(rt, principal, lease, wait, max_tasks)
+    return Response(operations.results_answer(outcomes, tasks), media_type=_JSON)

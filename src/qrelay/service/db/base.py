@@ -124,17 +124,24 @@ def transition(  # noqa: PLR0917
     message: str | None,
 ) -> None:
     """Record that task ``task_id`` went from ``old`` to ``new`` at ``at``."""
-    run(
-        conn,
-        statements(False).insert_transition,
-        {
-            "task_id": task_id,
-            "from_status": old.value if old else None,
-            "to_status": new.value,
-            "at": at,
-            "message": message,
-        },
-    )
+    run(conn, statements(False).insert_transition, transition_row(task_id, old, new, at, message))
+
+
+def transition_row(
+    task_id: int,
+    old: CircuitStatus | None,
+    new: CircuitStatus,
+    at: datetime,
+    message: str | None,
+) -> dict[str, Any]:
+    """The parameters of :func:`transition`'s statement: for recording several at once."""
+    return {
+        "task_id": task_id,
+        "from_status": old.value if old else None,
+        "to_status": new.value,
+        "at": at,
+        "message": message,
+    }
 
 
 def refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | None = None) -> str:

@@ -25,6 +25,9 @@ from qrelay.service.problems import ApiError
 
 #: The most distinct targets one lease request may name.
 MAX_LEASE_TARGETS: Final = 100
+#: The most tasks one lease request takes (a worker asking for more gets this many): a
+#: worker holding many leases of tasks it has not started would keep them from the others.
+MAX_LEASE_TASKS: Final = 16
 
 _QUEUED = [s.value for s in domain.QUEUED_STATES]
 

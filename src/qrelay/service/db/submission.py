@@ -211,13 +211,7 @@ class SubmissionStore(WorkStore):
     ) -> list[bytes]:
         """Lease the new job's tasks to ``worker`` in circuit order while each is the head
         of its queue (another user's task ranked in between ends it there)."""
-        leased: list[bytes] = []
-        for _index in range(job.num_circuits):
-            task = self._lease_in(conn, worker, [job.target], job_id=job_id)
-            if task is None:
-                break
-            leased.append(task)
-        return leased
+        return self._lease_in(conn, worker, [job.target], limit=job.num_circuits, job_id=job_id)
 
     def _task_values(
         self, job: NewJob, job_id: str, queue: CircuitStatus, now: datetime

@@ -19,6 +19,7 @@ from sqlalchemy import (
     update,
 )
 
+from qrelay.errors import ConflictError
 from qrelay.payload import (
     TERMINAL_CIRCUIT_STATES,
     Circuit,
@@ -31,8 +32,15 @@ from qrelay.payload import (
 from qrelay.service import domain
 from qrelay.service.auth import WorkerPrincipal, same_hash
 from qrelay.service.db import leasing
-from qrelay.service.db.base import aware, new_id, refresh_job, transition, utcnow
-from qrelay.service.db.engine import read, rows, run, write
+from qrelay.service.db.base import (
+    aware,
+    new_id,
+    refresh_job,
+    transition,
+    transition_row,
+    utcnow,
+)
+from qrelay.service.db.engine import read, rows, run, run_many, write
 from qrelay.service.db.maintenance import MaintenanceStore
 from qrelay.service.db.shaping import job_json, splice_json
 from qrelay.service.db.tables import tasks
@@ -44,6 +52,27 @@ log = logging.getLogger("qrelay.service.db.repo")
 S = CircuitStatus
 #: How often one worker's ``last_seen_at`` is written at most (seconds).
 _SEEN_EVERY = 5.0
+
+
+class _Writes:
+    """The rows a batch of results writes, gathered to be written together: one
+    statement per kind (and per set of columns updated) for the whole batch."""
+
+    def __init__(self) -> None:
+        self.transitions: list[dict[str, Any]] = []
+        self.updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        #: The tasks whose result is in this batch already.
+        self.tasks: set[int] = set()
+
+    def update(self, task_id: int, values: dict[str, Any]) -> None:
+        self.tasks.add(task_id)
+        self.updates.setdefault(tuple(sorted(values)), []).append({"tid": task_id, **values})
+
+    def flush(self, conn: Connection, sql: Any) -> None:
+        """Write what was gathered (``sql``: the store's prebuilt statements)."""
+        run_many(conn, sql.insert_transition, self.transitions)
+        for rows_of in self.updates.values():
+            run_many(conn, sql.update_task, rows_of)
 
 
 class WorkStore(MaintenanceStore):
@@ -118,15 +147,23 @@ class WorkStore(MaintenanceStore):
         return done
 
     def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
-        """Lease the first queued task of ``targets`` (by priority, then fair-share rank,
-        then submission; see :mod:`~qrelay.service.db.leasing`), or None."""
+        """Lease the first queued task of ``targets`` (see :meth:`lease_many`), or None."""
+        found = self.lease_many(worker, targets, 1)
+        return found[0] if found else None
+
+    def lease_many(
+        self, worker: WorkerPrincipal, targets: Sequence[str], limit: int
+    ) -> list[bytes]:
+        """Lease up to ``limit`` queued tasks of ``targets`` in one transaction, each the
+        head of the queue when it is taken (by priority, then fair-share rank, then
+        submission; see :mod:`~qrelay.service.db.leasing`), each under a lease of its own."""
         if time.monotonic() - self._last_reclaim > self.reclaim_every:
             self.reclaim_expired()
         with write(self.engine) as conn:
             self._seen_worker(conn, worker)
             if not targets:
-                return None  # nothing to serve
-            return self._lease_in(conn, worker, targets)
+                return []  # nothing to serve
+            return self._lease_in(conn, worker, targets, limit=limit)
 
     def _lease_in(
         self,
@@ -134,21 +171,23 @@ class WorkStore(MaintenanceStore):
         worker: WorkerPrincipal,
         targets: Sequence[str],
         *,
+        limit: int = 1,
         job_id: str | None = None,
-    ) -> bytes | None:
-        """:meth:`lease` inside a write transaction: the ``WorkerTask`` JSON, or None.
+    ) -> list[bytes]:
+        """:meth:`lease_many` inside a write transaction: the ``WorkerTask`` JSON of each
+        task leased, in the order taken.
 
-        With ``job_id`` the first queued task is leased only if it is that job's."""
+        With ``job_id`` a task is leased only while the head of the queue is that job's.
+        The statements a lease makes once per job (its row, its derived status) are made
+        once for all the tasks of a job leased together."""
         targets = self.open_targets(targets)  # none during a maintenance window
-        if not targets:
-            return None
+        if not targets or limit < 1:
+            return []
         now = utcnow()
-        lease_id = new_id()
         expires = now + timedelta(seconds=self.lease_seconds)
         sql = self._sql
         params: dict[str, Any] = {
             "targets": leasing.targets_value(self._pg, leasing.lease_targets(targets)),
-            "lid": lease_id,
             "exp": expires,
             "wid": worker.worker_id,
             "now": now,
@@ -157,46 +196,66 @@ class WorkStore(MaintenanceStore):
         if job_id is not None:
             params["jid"] = job_id
             stmt = sql.lease_head_of_job
-        leased = rows(conn, stmt, params)
-        if not leased:
-            return None
-        t = leased[0]
-        transition(
+        taken: list[tuple[Any, str]] = []
+        for _ in range(limit):
+            lease_id = new_id()
+            leased = rows(conn, stmt, params | {"lid": lease_id})
+            if not leased:
+                break
+            taken.append((leased[0], lease_id))
+        if not taken:
+            return []
+        run_many(
             conn,
-            t.id,
-            CircuitStatus(t.queue_status),
-            CircuitStatus(t.status),
-            now,
-            f"leased by worker {worker.name} (attempt {t.attempt})",
+            sql.insert_transition,
+            [
+                transition_row(
+                    t.id,
+                    CircuitStatus(t.queue_status),
+                    CircuitStatus(t.status),
+                    now,
+                    f"leased by worker {worker.name} (attempt {t.attempt})",
+                )
+                for t, _lease_id in taken
+            ],
         )
-        job = rows(conn, sql.lease_job, {"jid": t.job_id})[0]
-        refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
-        self.events.task_leased(
-            t.target, lease_id, aware(job.submitted_at) if t.attempt == 1 else None
-        )
-        # No wake-up for the job's long polls: they answer only once the job has ended,
-        # and a lease never ends one (waking them would cost a read for nothing).
-        head = {
-            "task_id": str(t.id),
-            "job_id": t.job_id,
-            "circuit_index": t.circuit_index,
-            "target": t.target,
-            "job_type": job.job_type,
-            "sim_method": job.sim_method,
-            "shots": t.shots,
-            "verbatim": job.verbatim,
-            "memory": job.memory,
-            "meas_level": job.meas_level,
-            "options": job.options,
-            "lease_id": lease_id,
-            "lease_expires_at": expires.isoformat(),
-            "attempt": t.attempt,
-            "execution_id": t.execution_id,
-            "deployment_id": self._deployment(conn),
-            "traceparent": job.traceparent,
-        }
-        raw = {"circuit": t.circuit, "bindings": t.bindings or "null"}
-        return splice_json(json.dumps(head, separators=(",", ":")), raw)
+        job_rows: dict[str, Any] = {}
+        for t, _lease_id in taken:
+            if t.job_id not in job_rows:
+                job_rows[t.job_id] = rows(conn, sql.lease_job, {"jid": t.job_id})[0]
+                job = job_rows[t.job_id]
+                refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
+        deployment_id = self._deployment(conn)
+        out = []
+        for t, lease_id in taken:
+            job = job_rows[t.job_id]
+            self.events.task_leased(
+                t.target, lease_id, aware(job.submitted_at) if t.attempt == 1 else None
+            )
+            # No wake-up for the job's long polls: they answer only once the job has ended,
+            # and a lease never ends one (waking them would cost a read for nothing).
+            head = {
+                "task_id": str(t.id),
+                "job_id": t.job_id,
+                "circuit_index": t.circuit_index,
+                "target": t.target,
+                "job_type": job.job_type,
+                "sim_method": job.sim_method,
+                "shots": t.shots,
+                "verbatim": job.verbatim,
+                "memory": job.memory,
+                "meas_level": job.meas_level,
+                "options": job.options,
+                "lease_id": lease_id,
+                "lease_expires_at": expires.isoformat(),
+                "attempt": t.attempt,
+                "execution_id": t.execution_id,
+                "deployment_id": deployment_id,
+                "traceparent": job.traceparent,
+            }
+            raw = {"circuit": t.circuit, "bindings": t.bindings or "null"}
+            out.append(splice_json(json.dumps(head, separators=(",", ":")), raw))
+        return out
 
     def _task_for(
         self,
@@ -288,7 +347,87 @@ class WorkStore(MaintenanceStore):
     def post_result(
         self, worker: WorkerPrincipal, task_id: str, results: WorkerTaskResults
     ) -> None:
+        """End a task with its result (see :meth:`post_results`); the refusal raised."""
+        refused = self.post_results(worker, [(task_id, results)])[0]
+        if refused is not None:
+            raise refused
+
+    def post_results(
+        self, worker: WorkerPrincipal, batch: Sequence[tuple[str, WorkerTaskResults]]
+    ) -> list[ApiError | None]:
+        """End tasks with their results, all in one transaction; per result, None if it was
+        accepted or the error that refused it (the task changed in nothing).
+
+        Each result is checked on its own: its lease current and this worker's, its status
+        one that ends a task, its readouts fitting the circuit. A task is recorded once: a
+        result ends its lease, so the same result again (a retried request, or a task named
+        twice) is refused as ``lease_lost`` and neither stored nor charged again. What is
+        done once per job (its charge, its derived status, waking its long polls) is done
+        once per batch.
+        """
         now = utcnow()
+        answers: list[ApiError | None] = []
+        ended: list[tuple[Any, WorkerTaskResults]] = []
+        charges: dict[str, int] = {}
+        job_rows: dict[str, Any] = {}
+        writes = _Writes()
+        with write(self.engine) as conn:
+            for task_id, results in batch:
+                try:
+                    row, charge = self._record_result(
+                        conn, worker, task_id, results, now=now, writes=writes
+                    )
+                except ApiError as exc:
+                    answers.append(exc)
+                    continue
+                except ConflictError as exc:  # a move the state machine does not allow
+                    answers.append(ApiError(409, exc.code, str(exc)))
+                    continue
+                answers.append(None)
+                if row is None:
+                    continue  # cancelled before its result came: withheld
+                ended.append((row, results))
+                job_rows.setdefault(row.job_id, row)
+                if charge > 0:
+                    charges[row.job_id] = charges.get(row.job_id, 0) + charge
+            writes.flush(conn, self._sql)
+            for job_id, charge in list(charges.items()):
+                charges[job_id] = self._charge(conn, job_id, charge)
+            job_now: dict[str, str] = {}
+            finished: dict[str, bytes | None] = {}
+            single = {row.job_id: results.status.value for row, results in ended}
+            for job_id, row in job_rows.items():
+                only = single[job_id] if row.num_circuits == 1 else None
+                job_now[job_id] = refresh_job(conn, job_id, now, only=only)
+                finished[job_id] = None
+                if self.notifier.waiting(f"job:{job_id}"):
+                    finished[job_id] = self._ended_job(conn, job_id)
+        for job_id, value in finished.items():
+            self.notifier.notify(f"job:{job_id}", value=value)
+        for row, results in ended:
+            self.events.task_ended(row.target, results.lease_id, results.status.value)
+        for job_id, row in job_rows.items():
+            if charges.get(job_id, 0) > 0:
+                self.events.charged(row.target, charges[job_id])
+            if CircuitStatus(job_now[job_id]) in TERMINAL_CIRCUIT_STATES:
+                self.events.job_ended(row.target, job_now[job_id])
+        return answers
+
+    def _record_result(
+        self,
+        conn: Connection,
+        worker: WorkerPrincipal,
+        task_id: str,
+        results: WorkerTaskResults,
+        *,
+        now: datetime,
+        writes: _Writes,
+    ) -> tuple[Any, int]:
+        """Record one task's result in ``writes`` (written by the caller, with the batch's
+        others): its row and what it charges (charged by the caller, once per job), or
+        None for a task cancelled before its result came. Everything is checked before
+        anything of the task is recorded; a task already recorded in this batch is
+        refused as its lease would be once written."""
         if results.status not in (S.COMPLETED, S.FAILED, S.CANCELLED):
             raise ApiError(
                 422,
@@ -296,57 +435,49 @@ class WorkStore(MaintenanceStore):
                 f"status: {results.status.value!r}; a result ends a task as "
                 "completed, failed or cancelled",
             )
-        with write(self.engine) as conn:
-            row = self._task_for(conn, worker, task_id, results.lease_id, lock=True, heavy=True)
-            values: dict[str, Any] = {
-                "lease_id": None,
-                "lease_expires_at": None,
-                "updated_at": now,
-            }
-            charge = 0
-            old = CircuitStatus(row.status)
-            if old in (S.CANCELLED, S.DELETED):
-                # Cancelled before its result came: the result is withheld (dropped, never
-                # shown) and nothing is charged. Only the device's execution id is kept.
-                if results.execution_id is not None:
-                    values["execution_id"] = results.execution_id
-                run(conn, self._sql.update_task, {"tid": row.id, **values})
-                return
-            if results.status is S.COMPLETED:
-                charge = self._completed_values(row, results, values)
-            if results.compiled_circuit is not None:
-                values["compiled_circuit"] = results.compiled_circuit.model_dump_json()
-            if results.initial_logical_to_physical is not None:
-                values["initial_l2p"] = {
-                    str(k): v for k, v in results.initial_logical_to_physical.items()
-                }
-            if results.final_logical_to_physical is not None:
-                values["final_l2p"] = {
-                    str(k): v for k, v in results.final_logical_to_physical.items()
-                }
+        row = self._task_for(conn, worker, task_id, results.lease_id, lock=True, heavy=True)
+        if row.id in writes.tasks:
+            self.events.lease_fenced()
+            raise ApiError(
+                409,
+                "lease_lost",
+                f"lease_id: the lease of task {task_id} is not current (its result is in)",
+            )
+        values: dict[str, Any] = {
+            "lease_id": None,
+            "lease_expires_at": None,
+            "updated_at": now,
+        }
+        charge = 0
+        old = CircuitStatus(row.status)
+        if old in (S.CANCELLED, S.DELETED):
+            # Cancelled before its result came: the result is withheld (dropped, never
+            # shown) and nothing is charged. Only the device's execution id is kept.
             if results.execution_id is not None:
                 values["execution_id"] = results.execution_id
-            if results.calibration_id is not None:
-                values["calibration_id"] = results.calibration_id
-            new = results.status
-            domain.check_transition(old, new)
-            values["status"] = new.value
-            values["status_message"] = results.status_message
-            transition(conn, row.id, old, new, now, results.status_message)
-            run(conn, self._sql.update_task, {"tid": row.id, **values})
-            if charge > 0:
-                charge = self._charge(conn, row.job_id, charge)
-            single = values.get("status", row.status) if row.num_circuits == 1 else None
-            job_now = refresh_job(conn, row.job_id, now, only=single)
-            ended = None
-            if self.notifier.waiting(f"job:{row.job_id}"):
-                ended = self._ended_job(conn, row.job_id)
-        self.notifier.notify(f"job:{row.job_id}", value=ended)
-        self.events.task_ended(row.target, results.lease_id, results.status.value)
-        if charge > 0:
-            self.events.charged(row.target, charge)
-        if CircuitStatus(job_now) in TERMINAL_CIRCUIT_STATES:
-            self.events.job_ended(row.target, job_now)
+            writes.update(row.id, values)
+            return None, 0
+        new = results.status
+        domain.check_transition(old, new)
+        if results.status is S.COMPLETED:
+            charge = self._completed_values(row, results, values)
+        if results.compiled_circuit is not None:
+            values["compiled_circuit"] = results.compiled_circuit.model_dump_json()
+        if results.initial_logical_to_physical is not None:
+            values["initial_l2p"] = {
+                str(k): v for k, v in results.initial_logical_to_physical.items()
+            }
+        if results.final_logical_to_physical is not None:
+            values["final_l2p"] = {str(k): v for k, v in results.final_logical_to_physical.items()}
+        if results.execution_id is not None:
+            values["execution_id"] = results.execution_id
+        if results.calibration_id is not None:
+            values["calibration_id"] = results.calibration_id
+        values["status"] = new.value
+        values["status_message"] = results.status_message
+        writes.transitions.append(transition_row(row.id, old, new, now, results.status_message))
+        writes.update(row.id, values)
+        return row, charge
 
     def _completed_values(
         self, row: Any, results: WorkerTaskResults, values: dict[str, Any]
