@@ -16,17 +16,15 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import String, and_, any_, bindparam, case, func, literal, select, update
+from sqlalchemy import String, and_, any_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from qrelay.service import domain
-from qrelay.service.db.tables import tasks
+from qrelay.service.db.tables import QUEUED, one_of, tasks
 from qrelay.service.problems import ApiError
 
 #: The most distinct targets one lease request may name.
 MAX_LEASE_TARGETS: Final = 100
-
-_QUEUED = [s.value for s in domain.QUEUED_STATES]
 
 
 def lease_targets(targets: Sequence[str]) -> list[str]:
@@ -61,7 +59,7 @@ def lease_statement(postgres: bool, *, of_job: bool) -> Any:
         named = tasks.c.target.in_(select(each.c.value))
     pick = (
         select(tasks.c.id)
-        .where(named, tasks.c.status.in_([literal(v) for v in _QUEUED]))
+        .where(named, one_of(tasks.c.status, QUEUED))
         .order_by(tasks.c.priority.desc(), tasks.c.share, tasks.c.id)
         .limit(1)
     )

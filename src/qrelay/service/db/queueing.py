@@ -18,13 +18,11 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, func, select
 
-from qrelay.payload import CircuitStatus
 from qrelay.service.db.base import aware, utcnow
 from qrelay.service.db.calibrations import CalibrationStore
 from qrelay.service.db.engine import rows
 from qrelay.service.db.maintenance import MaintenanceStore
-from qrelay.service.db.statements import QUEUED
-from qrelay.service.db.tables import tasks, transitions, workers
+from qrelay.service.db.tables import COMPLETED, QUEUED, one_of, tasks, transitions, workers
 from qrelay.service.domain import LEASED_STATE
 
 #: How many of a target's latest completed tasks its time per task is measured over.
@@ -56,7 +54,7 @@ class QueueStore(CalibrationStore, MaintenanceStore):
             return found[1]
         latest = (
             select(tasks.c.id, tasks.c.updated_at)
-            .where(tasks.c.target == target, tasks.c.status == CircuitStatus.COMPLETED.value)
+            .where(tasks.c.target == target, one_of(tasks.c.status, COMPLETED))
             .order_by(tasks.c.id.desc())
             .limit(MEASURED_TASKS)
             .subquery()

@@ -34,8 +34,8 @@ from qrelay.service.db.base import aware, utcnow
 from qrelay.service.db.engine import read, rows
 from qrelay.service.db.queueing import QueueStore
 from qrelay.service.db.shaping import job_json, readouts_json
-from qrelay.service.db.statements import QUEUED, TASK_LIGHT
-from qrelay.service.db.tables import tasks, transitions, workers
+from qrelay.service.db.statements import TASK_LIGHT
+from qrelay.service.db.tables import QUEUED, one_of, tasks, transitions, workers
 
 
 class ReadStore(QueueStore):
@@ -55,7 +55,7 @@ class ReadStore(QueueStore):
     def queue_depths(self, names: Iterable[str] | None = None) -> dict[str, int]:
         stmt = (
             select(tasks.c.target, func.count())
-            .where(tasks.c.status.in_(QUEUED))
+            .where(one_of(tasks.c.status, QUEUED))
             .group_by(tasks.c.target)
         )
         if names is not None:

@@ -6,16 +6,12 @@ The store reaches them as ``self._sql`` (see :class:`~qrelay.service.db.base.Sto
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 from sqlalchemy import (
     and_,
     bindparam,
     case,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -24,20 +20,20 @@ from sqlalchemy import (
 from qrelay.payload import (
     TERMINAL_CIRCUIT_STATES,
 )
-from qrelay.service import domain
 from qrelay.service.db import fairness, leasing
-from qrelay.service.db.tables import jobs, tasks, transitions, users, workers
+from qrelay.service.db.tables import (
+    ACTIVE,
+    QUEUED,
+    UNFINISHED,
+    jobs,
+    one_of,
+    tasks,
+    transitions,
+    users,
+    workers,
+)
 
-QUEUED = [s.value for s in domain.QUEUED_STATES]
-ACTIVE = [s.value for s in domain.ACTIVE_STATES]
 TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
-UNFINISHED = [s.value for s in domain.UNFINISHED_STATES]
-
-
-def one_of(column: Any, values: Sequence[str]) -> Any:
-    """``column IN (...)`` of constants, as plain parameters: a prebuilt statement then
-    runs without SQLAlchemy expanding the list on every call."""
-    return column.in_([literal(v) for v in values])
 
 
 #: The task columns of a job's answer without its readouts.
