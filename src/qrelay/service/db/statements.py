@@ -6,6 +6,8 @@ The store reaches them as ``self._sql`` (see :class:`~qrelay.service.db.base.Sto
 
 from __future__ import annotations
 
+from typing import Final
+
 from sqlalchemy import (
     and_,
     bindparam,
@@ -20,9 +22,11 @@ from sqlalchemy import (
 from qrelay.payload import (
     TERMINAL_CIRCUIT_STATES,
 )
+from qrelay.service import domain
 from qrelay.service.db import fairness, leasing
 from qrelay.service.db.tables import (
     ACTIVE,
+    COMPLETED,
     QUEUED,
     UNFINISHED,
     jobs,
@@ -34,7 +38,12 @@ from qrelay.service.db.tables import (
 )
 
 TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
+LEASED = sorted({s.value for s in domain.LEASED_STATE.values()})
 
+
+#: How many of a target's latest completed tasks its time per task is measured over
+#: (``QueueStore.seconds_per_task``).
+MEASURED_TASKS: Final = 50
 
 #: The task columns of a job's answer without its readouts.
 TASK_LIGHT = (
@@ -194,6 +203,26 @@ class Statements:
             select(*light_cols, tasks.c.circuit, tasks.c.readouts)
             .where(tasks.c.job_id == bindparam("jid"))
             .order_by(tasks.c.circuit_index)
+        )
+        latest = (
+            select(tasks.c.id, tasks.c.updated_at)
+            .where(tasks.c.target == bindparam("target"), one_of(tasks.c.status, COMPLETED))
+            .order_by(tasks.c.id.desc())
+            .limit(MEASURED_TASKS)
+            .subquery()
+        )
+        # The latest completed tasks of ``target``: when each ended, and when it was leased.
+        self.measured = (
+            select(latest.c.updated_at, func.max(transitions.c.at).label("leased_at"))
+            .join(transitions, transitions.c.task_id == latest.c.id)
+            .where(one_of(transitions.c.to_status, LEASED))
+            .group_by(latest.c.id, latest.c.updated_at)
+        )
+        # Queued tasks per target (the targets' queue depths).
+        self.queue_depths = (
+            select(tasks.c.target, func.count().label("depth"))
+            .where(one_of(tasks.c.status, QUEUED))
+            .group_by(tasks.c.target)
         )
         self.ahead = select(func.count()).where(
             tasks.c.target == bindparam("target"),
