@@ -49,7 +49,8 @@ def one_of(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
     prepared statement's generic plan does not have them). And a prebuilt statement then
     runs without SQLAlchemy expanding a list on every call.
     """
-    return column.in_([literal_column(f"'{v}'") for v in sorted(values)])
+    condition: ColumnElement[bool] = column.in_([literal_column(f"'{v}'") for v in sorted(values)])
+    return condition
 
 
 metadata = MetaData(
