@@ -36,7 +36,7 @@ import logging
 import os
 import statistics
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from benchmarks import apart
@@ -378,7 +378,14 @@ def _database_url(db: str | None, home: Any) -> str:
     return db or f"sqlite:///{home / 'service' / 'qrelay.db'}"
 
 
-def history_case(quick: bool) -> list[dict[str, Any]]:
+#: The history case's clients send more than the default per-user limit (6,000 requests a
+#: minute) once the service passes about 50 jobs/s; the limit is not what it measures.
+_UNLIMITED = {"QRELAY_RATE_LIMIT_USER": "1000000/minute"}
+
+
+def history_case(
+    quick: bool, kinds: Sequence[str] = ("postgresql", "sqlite")
+) -> list[dict[str, Any]]:
     """Row 7: jobs/s as the history grows: 6,000 jobs from an empty database, then
     100,000 stored jobs.
 
@@ -415,13 +422,13 @@ def history_case(quick: bool) -> list[dict[str, Any]]:
                 (base if side is fresh else ours).append(rate)
         return ours, base
 
-    for kind in ("postgresql", "sqlite"):
+    for kind in kinds:
         try:
             with (
                 _database(kind) as db,
                 _database(kind) as fresh_db,
-                serve(db, processes=1, workers=2) as service,
-                serve(fresh_db, processes=1, workers=2) as fresh,
+                serve(db, processes=1, workers=2, settings=_UNLIMITED) as service,
+                serve(fresh_db, processes=1, workers=2, settings=_UNLIMITED) as fresh,
             ):
                 job_windows(service.urls, service.user_token, 1, 8 * threads)  # warm-up
                 job_windows(fresh.urls, fresh.user_token, 1, 8 * threads)
