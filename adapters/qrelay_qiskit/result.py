@@ -248,13 +248,12 @@ def counts_from_integers(
     from qrelay_qiskit.counts import IntegerKeyedCounts
 
     values, freq = counted
-    keys = count_keys(values, memory_slots, creg_sizes or ())
     # Where the registers drop bits, several values share a key and the last one's count
     # stands, as in Qiskit's formatting (values in the order of the hex counts).
-    by_key: dict[str, int] = dict(zip(keys, freq.tolist(), strict=True))
     return IntegerKeyedCounts(
-        by_key,
-        dict(zip(values.tolist(), freq.tolist(), strict=True)),
+        count_keys(values, memory_slots, creg_sizes or ()),
+        values,
+        freq,
         creg_sizes=[list(item) for item in creg_sizes] if creg_sizes else None,
         memory_slots=memory_slots,
         time_taken=time_taken,

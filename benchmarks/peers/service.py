@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,13 +94,15 @@ def serve(
     processes: int = 1,
     workers: int = 1,
     targets: Sequence[str] = ("aer_simulator",),
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[Service]:
-    """Start ``processes`` x ``qrelay serve`` and ``workers`` x ``qrelay worker``."""
+    """Start ``processes`` x ``qrelay serve`` and ``workers`` x ``qrelay worker``;
+    ``settings`` are more ``QRELAY_*`` environment variables for them."""
     with tempfile.TemporaryDirectory(prefix="qrelay-bench-") as tmp:
         home = Path(tmp)
         admin = "qr_" + secrets.token_urlsafe(24)
         env = {k: v for k, v in os.environ.items() if not k.startswith("QRELAY_")}
-        env |= {"QRELAY_HOME": str(home), "QRELAY_ADMIN_TOKEN": admin}
+        env |= {"QRELAY_HOME": str(home), "QRELAY_ADMIN_TOKEN": admin, **(settings or {})}
         db_args = ["--database-url", database_url] if database_url else []
         service = Service(urls=[], admin_token=admin, user_token="", home=home)
         try:

@@ -131,3 +131,29 @@ def test_measurements_form_becomes_a_readout() -> None:
     (ro,) = domain.check_results(_circuit(), 1, 3, results)
     assert ro.register("a").array()[:, 0].tolist() == [1, 0, 1]
     assert ro.register("b").array().tolist() == [[0, 0], [1, 1], [0, 0]]
+
+
+def _distinct(outcomes: int, width: int = 17) -> Readout:
+    """A readout of ``outcomes`` shots, each a different ``width``-bit value."""
+    values = np.arange(outcomes, dtype=np.uint64)
+    bits = ((values[:, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
+    return Readout.from_arrays({"c": bits})
+
+
+def test_counts_are_shown_up_to_the_bound_of_distinct_outcomes() -> None:
+    at_bound = _distinct(domain.MAX_SHOWN_OUTCOMES)
+    shown = domain.counts_of([at_bound])
+    assert shown == at_bound.counts()
+    assert shown is not None
+    assert len(shown) == domain.MAX_SHOWN_OUTCOMES
+    assert domain.counts_of([_distinct(domain.MAX_SHOWN_OUTCOMES + 1)]) is None
+
+
+def test_many_shots_of_few_outcomes_still_show_their_counts() -> None:
+    bits = np.zeros((3 * domain.MAX_SHOWN_OUTCOMES, 2), dtype=np.uint8)
+    bits[::3, 0] = 1
+    readout = Readout.from_arrays({"c": bits})
+    assert domain.counts_of([readout]) == {
+        "01": domain.MAX_SHOWN_OUTCOMES,
+        "00": 2 * domain.MAX_SHOWN_OUTCOMES,
+    }

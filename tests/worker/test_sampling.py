@@ -15,7 +15,12 @@ import pytest
 
 from qrelay.payload import Bindings, Circuit
 from qrelay_qiskit.engine import AerEngine
-from qrelay_qiskit.sampling import MAX_MEASURED, FinalMeasurements, final_measurements
+from qrelay_qiskit.sampling import (
+    MAX_MEASURED,
+    SHOTS_PER_OUTCOME,
+    FinalMeasurements,
+    final_measurements,
+)
 from qrelay_qiskit.shots import shots_from_outcomes
 
 from ._circuits import ghz, mixed, rotation, total_variation, tv_bound
@@ -103,6 +108,23 @@ def test_size_limits() -> None:
     narrow = FinalMeasurements((0, 1), ())
     assert narrow.fits(1000)
     assert not narrow.fits(1 << 21)
+
+
+def test_past_the_measured_limit_many_shots_still_draw_from_the_distribution() -> None:
+    wide = FinalMeasurements(tuple(range(MAX_MEASURED + 2)), ())
+    outcomes = 1 << (MAX_MEASURED + 2)
+    assert wide.fits(1, outcomes // SHOTS_PER_OUTCOME)
+    assert not wide.fits(1, outcomes // SHOTS_PER_OUTCOME - 1)
+    assert not FinalMeasurements(tuple(range(23)), ()).fits(1, 1 << 30)  # too many outcomes
+
+
+def test_a_wide_ghz_with_many_shots_reads_as_a_ghz(engine: AerEngine) -> None:
+    width = MAX_MEASURED + 2
+    shots = (1 << width) // SHOTS_PER_OUTCOME
+    (readout,) = engine.run(ghz(width), shots=shots, seed=11)
+    counts = readout.counts()
+    assert set(counts) == {"0" * width, "1" * width}
+    assert abs(counts["0" * width] - shots / 2) < 5 * math.sqrt(shots) / 2
 
 
 def test_probabilities_circuit_replaces_measurements(engine: AerEngine) -> None:

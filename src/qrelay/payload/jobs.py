@@ -257,6 +257,8 @@ class JobData(WireModel):
     status_messages: list[str | None]
     num_circuits: int
     shots: list[int]
+    #: Per circuit, its counts keyed by bitstring; None for a sweep, before the result,
+    #: or past 65,536 distinct outcomes (the readouts hold every shot).
     counts: list[dict[str, int] | None]
     compiled_circuits: list[Circuit | None] = []
     initial_logical_to_physicals: list[dict[int, int] | None] = []

@@ -208,11 +208,25 @@ def _from_measurements(circuit: Circuit, measurements: dict[str, list[int]]) -> 
     return Readout.from_arrays(arrays)
 
 
+#: The most distinct outcomes of a circuit whose counts ``JobData`` shows: every outcome
+#: of 16 clbits. A result with more (a million shots of 20 random bits has 644,000) would
+#: be stored, sent and parsed again as megabytes of JSON that a histogram cannot show and
+#: that clients rebuild from the readouts anyway; its counts are left out (``None``).
+MAX_SHOWN_OUTCOMES: Final = 1 << 16
+
+
 def counts_of(readouts: Sequence[Readout]) -> dict[str, int] | None:
-    """The counts shown in ``JobData``: those of the single row, or none for a sweep."""
+    """The counts shown in ``JobData``: those of the single row; none for a sweep, or for
+    more than :data:`MAX_SHOWN_OUTCOMES` distinct outcomes (counted in numpy, before any
+    key is formatted)."""
     if len(readouts) != 1:
         return None
+    readout = readouts[0]
     try:
-        return readouts[0].counts()
+        if readout.successful_shots > MAX_SHOWN_OUTCOMES:
+            values, _ = readout.value_counts()
+            if len(values) > MAX_SHOWN_OUTCOMES:
+                return None
+        return readout.counts()
     except PayloadError:  # registers wider than 64 bits together: no counts column
         return None

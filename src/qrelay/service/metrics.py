@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qrelay.exposition import serve_registry
-from qrelay.service import domain, money
+from qrelay.service import money
 from qrelay.service.events import StoreEvents
 
 if TYPE_CHECKING:
@@ -218,12 +218,11 @@ class QueueCollector(Collector):
 
     def _read(self) -> list[tuple[str, int, int, datetime | None]]:
         from qrelay.service.db.engine import read
-        from qrelay.service.db.tables import tasks
+        from qrelay.service.db.tables import QUEUED, one_of, tasks
 
-        queued = [s.value for s in domain.QUEUED_STATES]
         stmt = (
             select(tasks.c.target, tasks.c.priority, func.count(), func.min(tasks.c.updated_at))
-            .where(tasks.c.status.in_(queued))
+            .where(one_of(tasks.c.status, QUEUED))
             .group_by(tasks.c.target, tasks.c.priority)
         )
         with read(self.store.engine) as conn:

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select
+from sqlalchemy import bindparam, func, select
 
-from qrelay.service.db.tables import jobs, tasks
-from qrelay.service.domain import UNFINISHED_STATES
-
-_UNFINISHED = [s.value for s in UNFINISHED_STATES]
+from qrelay.service.db.tables import QUEUED, UNFINISHED, jobs, one_of, tasks
 
 
 def rank_statement() -> Any:
@@ -30,6 +27,7 @@ def rank_statement() -> Any:
     same_queue = (
         tasks.c.target == bindparam("target"),
         tasks.c.status == bindparam("queued"),
+        one_of(tasks.c.status, QUEUED),  # implied by the line above; names the index's rows
         tasks.c.priority == bindparam("prio"),
     )
     head = select(func.min(tasks.c.share)).where(*same_queue).scalar_subquery()
@@ -38,7 +36,7 @@ def rank_statement() -> Any:
         .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
         .where(
             jobs.c.user_id == bindparam("uid"),
-            jobs.c.status.in_([literal(v) for v in _UNFINISHED]),
+            one_of(jobs.c.status, UNFINISHED),
             *same_queue,
         )
         .scalar_subquery()

@@ -16,11 +16,11 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import String, and_, any_, bindparam, case, func, literal, select, update
+from sqlalchemy import String, and_, any_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from qrelay.service import domain
-from qrelay.service.db.tables import tasks
+from qrelay.service.db.tables import QUEUED, one_of, tasks
 from qrelay.service.problems import ApiError
 
 #: The most distinct targets one lease request may name.
@@ -28,8 +28,6 @@ MAX_LEASE_TARGETS: Final = 100
 #: The most tasks one lease request takes (a worker asking for more gets this many): a
 #: worker holding many leases of tasks it has not started would keep them from the others.
 MAX_LEASE_TASKS: Final = 16
-
-_QUEUED = [s.value for s in domain.QUEUED_STATES]
 
 
 def lease_targets(targets: Sequence[str]) -> list[str]:
@@ -64,7 +62,7 @@ def lease_statement(postgres: bool, *, of_job: bool) -> Any:
         named = tasks.c.target.in_(select(each.c.value))
     pick = (
         select(tasks.c.id)
-        .where(named, tasks.c.status.in_([literal(v) for v in _QUEUED]))
+        .where(named, one_of(tasks.c.status, QUEUED))
         .order_by(tasks.c.priority.desc(), tasks.c.share, tasks.c.id)
         .limit(1)
     )

@@ -16,23 +16,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
-from qrelay.payload import CircuitStatus
 from qrelay.service.db.base import aware, utcnow
 from qrelay.service.db.calibrations import CalibrationStore
 from qrelay.service.db.engine import rows
 from qrelay.service.db.maintenance import MaintenanceStore
-from qrelay.service.db.statements import QUEUED
-from qrelay.service.db.tables import tasks, transitions, workers
-from qrelay.service.domain import LEASED_STATE
+from qrelay.service.db.tables import QUEUED, workers
 
-#: How many of a target's latest completed tasks its time per task is measured over.
-MEASURED_TASKS: Final = 50
 #: Seconds a target's measured time per task is reused before it is measured again.
 MEASURE_TTL: Final = 5.0
-
-_LEASED = sorted({s.value for s in LEASED_STATE.values()})
 
 
 @dataclass(frozen=True)
@@ -54,22 +47,9 @@ class QueueStore(CalibrationStore, MaintenanceStore):
         now = time.monotonic()
         if found is not None and now - found[0] < MEASURE_TTL:
             return found[1]
-        latest = (
-            select(tasks.c.id, tasks.c.updated_at)
-            .where(tasks.c.target == target, tasks.c.status == CircuitStatus.COMPLETED.value)
-            .order_by(tasks.c.id.desc())
-            .limit(MEASURED_TASKS)
-            .subquery()
-        )
-        stmt = (
-            select(latest.c.updated_at, func.max(transitions.c.at).label("leased_at"))
-            .join(transitions, transitions.c.task_id == latest.c.id)
-            .where(transitions.c.to_status.in_(_LEASED))
-            .group_by(latest.c.id, latest.c.updated_at)
-        )
         spans = [
             (aware(r.updated_at) - aware(r.leased_at)).total_seconds()  # type: ignore[operator]
-            for r in conn.execute(stmt)
+            for r in rows(conn, self._sql.measured, {"target": target})
         ]
         spans = [s for s in spans if s >= 0]
         measured = sum(spans) / len(spans) if spans else None

@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    func,
     select,
 )
 
@@ -34,7 +33,7 @@ from qrelay.service.db.base import aware, utcnow
 from qrelay.service.db.engine import read, rows
 from qrelay.service.db.queueing import QueueStore
 from qrelay.service.db.shaping import job_json, readouts_json
-from qrelay.service.db.statements import QUEUED, TASK_LIGHT
+from qrelay.service.db.statements import TASK_LIGHT
 from qrelay.service.db.tables import tasks, transitions, workers
 
 
@@ -53,11 +52,7 @@ class ReadStore(QueueStore):
         return {t for (targets,) in rows for t in targets}
 
     def queue_depths(self, names: Iterable[str] | None = None) -> dict[str, int]:
-        stmt = (
-            select(tasks.c.target, func.count())
-            .where(tasks.c.status.in_(QUEUED))
-            .group_by(tasks.c.target)
-        )
+        stmt = self._sql.queue_depths
         if names is not None:
             stmt = stmt.where(tasks.c.target.in_(list(names)))
         with read(self.engine) as conn:

@@ -6,8 +6,7 @@ The store reaches them as ``self._sql`` (see :class:`~qrelay.service.db.base.Sto
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import Final
 
 from sqlalchemy import (
     and_,
@@ -15,7 +14,6 @@ from sqlalchemy import (
     case,
     func,
     insert,
-    literal,
     or_,
     select,
     update,
@@ -26,19 +24,26 @@ from qrelay.payload import (
 )
 from qrelay.service import domain
 from qrelay.service.db import fairness, leasing
-from qrelay.service.db.tables import jobs, tasks, transitions, users, workers
+from qrelay.service.db.tables import (
+    ACTIVE,
+    COMPLETED,
+    QUEUED,
+    UNFINISHED,
+    jobs,
+    one_of,
+    tasks,
+    transitions,
+    users,
+    workers,
+)
 
-QUEUED = [s.value for s in domain.QUEUED_STATES]
-ACTIVE = [s.value for s in domain.ACTIVE_STATES]
 TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
-UNFINISHED = [s.value for s in domain.UNFINISHED_STATES]
+LEASED = sorted({s.value for s in domain.LEASED_STATE.values()})
 
 
-def one_of(column: Any, values: Sequence[str]) -> Any:
-    """``column IN (...)`` of constants, as plain parameters: a prebuilt statement then
-    runs without SQLAlchemy expanding the list on every call."""
-    return column.in_([literal(v) for v in values])
-
+#: How many of a target's latest completed tasks its time per task is measured over
+#: (``QueueStore.seconds_per_task``).
+MEASURED_TASKS: Final = 50
 
 #: The task columns of a job's answer without its readouts.
 TASK_LIGHT = (
@@ -198,6 +203,26 @@ class Statements:
             select(*light_cols, tasks.c.circuit, tasks.c.readouts)
             .where(tasks.c.job_id == bindparam("jid"))
             .order_by(tasks.c.circuit_index)
+        )
+        latest = (
+            select(tasks.c.id, tasks.c.updated_at)
+            .where(tasks.c.target == bindparam("target"), one_of(tasks.c.status, COMPLETED))
+            .order_by(tasks.c.id.desc())
+            .limit(MEASURED_TASKS)
+            .subquery()
+        )
+        # The latest completed tasks of ``target``: when each ended, and when it was leased.
+        self.measured = (
+            select(latest.c.updated_at, func.max(transitions.c.at).label("leased_at"))
+            .join(transitions, transitions.c.task_id == latest.c.id)
+            .where(one_of(transitions.c.to_status, LEASED))
+            .group_by(latest.c.id, latest.c.updated_at)
+        )
+        # Queued tasks per target (the targets' queue depths).
+        self.queue_depths = (
+            select(tasks.c.target, func.count().label("depth"))
+            .where(one_of(tasks.c.status, QUEUED))
+            .group_by(tasks.c.target)
         )
         self.ahead = select(func.count()).where(
             tasks.c.target == bindparam("target"),

@@ -7,6 +7,9 @@ a test compares them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any, Final
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -22,7 +25,33 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal_column,
 )
+from sqlalchemy.sql.elements import ColumnElement
+
+from qrelay.payload import CircuitStatus
+from qrelay.service import domain
+
+#: The statuses the partial indexes cover, sorted: queries name them in this same order.
+QUEUED: Final = sorted(s.value for s in domain.QUEUED_STATES)
+ACTIVE: Final = sorted(s.value for s in domain.ACTIVE_STATES)
+UNFINISHED: Final = sorted(s.value for s in domain.UNFINISHED_STATES)
+COMPLETED: Final = [CircuitStatus.COMPLETED.value]
+
+
+def one_of(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
+    """``column IN ('a', 'b', ...)``: the values (status names, never user input) written
+    into the SQL as constants, in sorted order.
+
+    Constants, not parameters, for two reasons. A partial index (below) serves a query
+    only when the database can see that the query's condition implies the index's: SQLite
+    needs the very same ``IN`` term, PostgreSQL needs the values at planning time (a
+    prepared statement's generic plan does not have them). And a prebuilt statement then
+    runs without SQLAlchemy expanding a list on every call.
+    """
+    condition: ColumnElement[bool] = column.in_([literal_column(f"'{v}'") for v in sorted(values)])
+    return condition
+
 
 metadata = MetaData(
     naming_convention={
@@ -141,9 +170,29 @@ tasks = Table(
     #: target without one, or before the result.
     Column("calibration_id", String(64), nullable=True),
     UniqueConstraint("job_id", "circuit_index"),
-    Index("ix_tasks_queue", "target", "status", "priority", "share", "id"),
-    Index("ix_tasks_lease_expiry", "lease_expires_at"),
 )
+
+
+def _partial(name: str, columns: list[Any], status: Any, values: list[str]) -> Index:
+    """An index of the rows whose ``status`` is one of ``values`` only, on both databases."""
+    where = one_of(status, values)
+    return Index(name, *columns, sqlite_where=where, postgresql_where=where)
+
+
+# Partial indexes: finished jobs and tasks are not in them, so the queue, the leases and a
+# user's unfinished jobs are found among the few rows still going, however long the
+# history (a test checks that the hot statements use them).
+#: The queue: leasing, fair-share ranks, queue positions and depths.
+_partial(
+    "ix_tasks_queued",
+    [tasks.c.target, tasks.c.priority, tasks.c.share, tasks.c.id],
+    tasks.c.status,
+    QUEUED,
+)
+#: Leased tasks by expiry: the reclaim of expired leases.
+_partial("ix_tasks_leased", [tasks.c.lease_expires_at], tasks.c.status, ACTIVE)
+#: A target's completed tasks, newest first: its measured time per task.
+_partial("ix_tasks_completed", [tasks.c.target, tasks.c.id], tasks.c.status, COMPLETED)
 
 transitions = Table(
     "transitions",

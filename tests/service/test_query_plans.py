@@ -1,0 +1,118 @@
+"""The hot statements are served by indexes, and the queue's by the partial ones.
+
+Each statement is explained on the migrated schema: ``EXPLAIN QUERY PLAN`` on SQLite,
+``EXPLAIN`` on PostgreSQL with sequential scans disabled, so the plan names an index
+whenever one can serve the statement, whatever the size of the test's tables. The
+lease path, the fair-share rank, queue positions and depths must use the partial index
+of queued tasks, and the reclaim of expired leases the partial index of leased ones: the
+finished history is not in them. No hot statement may read a whole ``jobs`` or ``tasks``
+table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Engine
+
+from qrelay.payload import JobQuery
+from qrelay.service import bootstrap
+from qrelay.service.auth import Role, UserPrincipal
+from qrelay.service.db import leasing, listing
+from qrelay.service.db.engine import is_sqlite, make_engine
+from qrelay.service.db.statements import Statements, statements
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+USER = UserPrincipal(user_id="u" * 32, email="u@example.org", role=Role.USER)
+
+#: name: (the index it must use or None for any index, the statement, its parameters).
+Case = tuple[str | None, Callable[[Statements], Any], Callable[[bool], Mapping[str, Any]]]
+
+
+def _lease(postgres: bool) -> dict[str, Any]:
+    targets = leasing.targets_value(postgres, ["aer_simulator", "cirq_simulator"])
+    return {"targets": targets, "lid": "l", "exp": NOW, "wid": "w", "now": NOW, "jid": "j"}
+
+
+HOT: dict[str, Case] = {
+    "lease": ("ix_tasks_queued", lambda s: s.lease_head, _lease),
+    "lease of a job as it is stored": ("ix_tasks_queued", lambda s: s.lease_head_of_job, _lease),
+    "fair-share rank": (
+        "ix_tasks_queued",
+        lambda s: s.rank,
+        lambda _: {"target": "t", "queued": "awaiting_simulation", "prio": 0, "uid": USER.user_id},
+    ),
+    "queue position": (
+        "ix_tasks_queued",
+        lambda s: s.ahead,
+        lambda _: {"target": "t", "prio": 0, "share": 3, "first": 7},
+    ),
+    "queue depths": ("ix_tasks_queued", lambda s: s.queue_depths, lambda _: {}),
+    "expired leases": ("ix_tasks_leased", lambda s: s.expired, lambda _: {"now": NOW}),
+    "measured time per task": (None, lambda s: s.measured, lambda _: {"target": "t"}),
+    "room check of a submission": (
+        None,
+        lambda s: s.unfinished,
+        lambda _: {"uid": USER.user_id, "jid": "j"},
+    ),
+    "job status (long poll)": (
+        None,
+        lambda s: s.own_job_row,
+        lambda _: {"jid": "j", "uid": USER.user_id},
+    ),
+    "job's tasks": (None, lambda s: s.job_tasks, lambda _: {"jid": "j"}),
+    "job's statuses": (None, lambda s: s.job_statuses, lambda _: {"jid": "j"}),
+    "listing": (None, lambda s: listing.job_filter(USER, JobQuery()), lambda _: {}),
+}
+
+
+@pytest.fixture(scope="module")
+def engine(db_url: str) -> Iterator[Engine]:
+    bootstrap.ensure_admin(db_url, "tok-" + uuid.uuid4().hex)  # migrates the database
+    made = make_engine(db_url, pool_size=1)
+    yield made
+    made.dispose()
+
+
+def _plan(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> list[str]:
+    """The plan's lines for ``stmt`` with ``params``; nothing is executed."""
+    compiled = stmt.compile(dialect=conn.dialect)
+    values = compiled.construct_params(dict(params))
+    sql = str(compiled)
+    if conn.dialect.name == "sqlite":
+        args = tuple(
+            v.isoformat(" ") if isinstance(v, datetime) else v
+            for v in (values[k] for k in compiled.positiontup)
+        )
+        return [str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, args)]
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    return [str(r[0]) for r in conn.exec_driver_sql("EXPLAIN (COSTS OFF) " + sql, values)]
+
+
+def _full_scans(lines: list[str], sqlite: bool) -> list[str]:
+    """The lines of a plan that read a whole ``jobs`` or ``tasks`` table."""
+    if sqlite:
+        return [
+            line
+            for line in lines
+            if line.split()[:2] in (["SCAN", "jobs"], ["SCAN", "tasks"]) and "INDEX" not in line
+        ]
+    return [line for line in lines if "Seq Scan on jobs" in line or "Seq Scan on tasks" in line]
+
+
+@pytest.mark.parametrize("name", list(HOT))
+def test_hot_statement_uses_an_index(engine: Engine, name: str) -> None:
+    index, build, params = HOT[name]
+    postgres = not is_sqlite(engine)
+    with engine.connect() as conn, conn.begin() as tx:
+        lines = _plan(conn, build(statements(postgres)), params(postgres))
+        tx.rollback()
+    plan = "\n".join(lines)
+    assert not _full_scans(lines, is_sqlite(engine)), f"{name} reads a whole table:\n{plan}"
+    assert "INDEX" in plan.upper(), f"{name} uses no index:\n{plan}"
+    if index is not None:
+        assert index in plan, f"{name} does not use {index}:\n{plan}"
