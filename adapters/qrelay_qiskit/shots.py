@@ -102,7 +102,10 @@ def shots_from_counts(
     keys: list[str] = []
     repeats_list: list[int] = []
     row_list: list[int] = []
-    for r, row in enumerate(counts):
+    for r, given in enumerate(counts):
+        # Aer gives no counts for a circuit that measures nothing: its clbits, never
+        # written, read 0 in every shot (as on any Qiskit backend that reports them).
+        row = given or {"0x0": shots}
         keys.extend(row)
         repeats_list.extend(row.values())
         row_list.extend([r] * len(row))

@@ -84,6 +84,20 @@ def test_registers_are_split_by_declaration_order(engine: AerEngine) -> None:
     assert readout.counts() == {"01 1": 50}
 
 
+@pytest.mark.parametrize("rows", [1, 3])
+def test_clbits_never_measured_read_zero(engine: AerEngine, rows: int) -> None:
+    """Aer gives no counts for a circuit that measures nothing; its clbits read 0."""
+    circuit = Circuit(
+        num_qubits=2,
+        registers=[{"name": "c", "size": 2}],
+        parameters=["t"],
+        instructions=[{"op": "rx", "qubits": [0], "params": ["t"]}, {"op": "cx", "qubits": [0, 1]}],
+    )
+    bindings = Bindings(names=["t"], values=[[0.1 * r] for r in range(rows)])
+    readouts = engine.run(circuit, shots=20, bindings=bindings, seed=1)
+    assert [r.counts() for r in readouts] == [{"00": 20}] * rows
+
+
 def test_sweep_gives_one_readout_per_row(engine: AerEngine) -> None:
     angles = [0.0, math.pi / 2, math.pi, 3 * math.pi / 2]
     readouts = engine.run(
