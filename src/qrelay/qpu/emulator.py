@@ -19,9 +19,7 @@ around the centroid of the value read.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import logging
 import os
 import threading
@@ -32,8 +30,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
 
-import numpy as np
-
 from qrelay import registry
 from qrelay.errors import (
     ConfigurationError,
@@ -43,11 +39,8 @@ from qrelay.errors import (
     PayloadError,
     QRelayError,
 )
-from qrelay.payload import Bindings, Circuit, TargetInfo
-from qrelay.payload.calibration import calibration_hash
-from qrelay.payload.control import CONTROL_FLOW_OPS, op_names, read_clbits
+from qrelay.payload import TargetInfo
 from qrelay.plugins import SimulationEngine
-from qrelay.qpu import native
 from qrelay.qpu.fleet import FLEET_NAMES, fleet_device
 from qrelay.qpu.iq import IQModel
 from qrelay.qpu.records import (
@@ -61,6 +54,14 @@ from qrelay.qpu.records import (
     StatusView,
 )
 from qrelay.qpu.runner import ProcessRunner, Runner, ThreadRunner
+from qrelay.qpu.simulation import (
+    ProgramCancelledError,
+    check_request,
+    prepare_program,
+    readout,
+    request_fingerprint,
+    simulate,
+)
 from qrelay.qpu.translation import Executable
 from qrelay.runtime import tracing
 
@@ -83,39 +84,6 @@ ENGINE_PLUGIN: Final = "aer"
 DEFAULT_ENGINE_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
     {"method": "statevector", "max_parallel_threads": 1}
 )
-
-
-def _fingerprint(
-    executable_key: str, patch_sets: Sequence[Mapping[str, Sequence[float]]], seed: int | None
-) -> str:
-    blob = json.dumps(
-        [executable_key, [{k: list(v) for k, v in sorted(p.items())} for p in patch_sets], seed],
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _steering(circuit: Circuit) -> frozenset[int]:
-    """The qubits of ``circuit`` measured into a clbit its control flow reads."""
-    if CONTROL_FLOW_OPS.isdisjoint(op_names(circuit.instructions)):
-        return frozenset()
-    read = read_clbits(circuit)
-    return frozenset(
-        inst["qubits"][0]
-        for inst in circuit.iter_instructions()
-        if inst["op"] == "measure" and inst["clbits"][0] in read
-    )
-
-
-def _noise_target(reduced: TargetInfo, steering: frozenset[int] = frozenset()) -> TargetInfo:
-    """The sliced device the engine simulates: no readout error (IQ supplies it), except
-    on the ``steering`` qubits, whose values the program's conditions must read misread.
-
-    Its ``calibration_id`` is the hash of its own content, so engines that cache noise
-    models by calibration id never mix up two slices of one device.
-    """
-    noise = native.without_readout_error(reduced, keep=steering)
-    return noise.model_copy(update={"calibration_id": "slice-" + calibration_hash(noise)})
 
 
 class _Device:
@@ -171,7 +139,7 @@ class _Device:
                     ):
                         results = self.controller._run(self, program.prepared, jobs, program.seed)
                 error: str | None = None
-            except _ProgramCancelledError:
+            except ProgramCancelledError:
                 results, error = [], None
             except Exception as exc:
                 log.exception("program %s on %s failed", program.program_id, self.target.name)
@@ -193,10 +161,6 @@ class _Device:
                     self.controller._retire(job)
                 self.running = None
                 cond.notify_all()
-
-
-class _ProgramCancelledError(Exception):
-    """Every job of a running program was cancelled: the device stops it early."""
 
 
 class Controller:
@@ -349,43 +313,7 @@ class Controller:
                 return found
         executable = build()
         device = self.device(executable.quantum_processor_id)
-        target = device.target
-        native.check_native(executable.circuit, target)
-        if executable.num_shots < 1 or executable.num_shots > target.limits.max_shots:
-            raise PayloadError(
-                f"num_shots: {executable.num_shots} is outside 1..{target.limits.max_shots} "
-                f"for {target.name}"
-            )
-        offsets = executable.circuit.register_offsets()
-        for buffer, (register, bit) in executable.ro_sources.items():
-            if register not in offsets or not 0 <= bit < offsets[register][1]:
-                raise PayloadError(
-                    f"ro_sources: buffer {buffer!r} reads {register}[{bit}], which the "
-                    "program's registers do not have"
-                )
-        reduced = native.reduce_to_touched(executable.circuit, target)
-        steering = _steering(reduced.circuit)
-        writer: dict[tuple[str, int], int] = {}
-        for inst in reduced.circuit.iter_instructions():  # a clbit's last writer counts
-            if inst["op"] == "measure":
-                writer[executable.circuit.clbit_location(inst["clbits"][0])] = inst["qubits"][0]
-        sources = [
-            (buffer, writer.get((register, bit), -1), register, bit)
-            for buffer, (register, bit) in executable.ro_sources.items()
-        ]
-        prepared = Prepared(
-            key=key,
-            executable=executable,
-            target=target,
-            reduced=reduced,
-            noise=_noise_target(reduced.target, steering),
-            layout=native.PatchLayout.of(executable.circuit),
-            sources=sources,
-            duration_us=native.execution_duration_us(
-                executable.circuit, target, executable.num_shots
-            ),
-            steering=steering,
-        )
+        prepared = prepare_program(key, executable, device.target)
         with self._cond:
             self._prepared[key] = prepared
             while len(self._prepared) > PREPARED_CACHE:
@@ -415,7 +343,7 @@ class Controller:
         device = self.device(prepared.executable.quantum_processor_id)
         sets = list(patch_sets) or [{}]
         if fingerprint is None:
-            fingerprint = _fingerprint(executable_key, sets, seed)
+            fingerprint = request_fingerprint(executable_key, sets, seed)
         with self._cond:
             if idempotency_key and idempotency_key in self._idempotency:
                 seen, job_ids = self._idempotency[idempotency_key]
@@ -427,24 +355,7 @@ class Controller:
                         code="idempotency_mismatch",
                     )
                 return list(job_ids), True
-        expected = prepared.executable.calibration_id
-        current = device.target.calibration_id
-        if expected and expected != current and not bypass_settings_protection:
-            raise ConflictError(
-                f"{device.target.name} was recalibrated (program translated for calibration "
-                f"{expected}, device is at {current}); translate again or set "
-                "bypass_settings_protection",
-                status=409,
-                code="stale_calibration",
-            )
-        limit = device.target.limits.max_bindings
-        if len(sets) > limit:
-            raise PayloadError(
-                f"patch_values: {len(sets)} sets exceed the limit of {limit} for "
-                f"{device.target.name}"
-            )
-        for i, values in enumerate(sets):  # every set is checked before any is queued
-            prepared.layout.check(values, where=f"patch_values[{i}]")
+        check_request(prepared, device.target, sets, bypass=bypass_settings_protection)
         with self._cond:
             if self._stopping:
                 raise DeviceError("the controller is shutting down")
@@ -594,85 +505,8 @@ class Controller:
         self, device: _Device, prepared: Prepared, jobs: list[Job], seed: int
     ) -> list[JobResult]:
         """Simulate one program for the given jobs' patch sets; build their buffers."""
-        executable = prepared.executable
-        shots = executable.num_shots
-        circuit: Circuit = prepared.reduced.circuit
-        runner = self.runner()
         noise = prepared.noise if self._gate_noise else None
-        if circuit.parameters:
-            rows = [prepared.layout.row(job.patch) for job in jobs]
-            names = list(circuit.parameters)
-            # An engine in this process may hold the GIL for a whole run, and the
-            # controller's other calls (status, cancel) must be answered meanwhile: run
-            # it chunk by chunk. An engine process runs all rows in one call.
-            size = self._chunk_rows if runner.in_process else len(rows)
-            registers = []
-            for index, start in enumerate(range(0, len(rows), size)):
-                if all(job.state is JobState.CANCELLED for job in jobs):
-                    raise _ProgramCancelledError
-                registers += runner.run(
-                    prepared.key,
-                    circuit,
-                    shots=shots,
-                    bindings=Bindings(names=names, values=rows[start : start + size]),
-                    noise=noise,
-                    seed=seed + index,
-                )
-        else:
-            # No parameters: one run of all the jobs' shots, split afterwards.
-            total = shots * len(jobs)
-            (whole,) = runner.run(
-                prepared.key, circuit, shots=total, bindings=None, noise=noise, seed=seed
-            )
-            registers = [
-                {name: array[i * shots : (i + 1) * shots] for name, array in whole.items()}
-                for i in range(len(jobs))
-            ]
-        if len(registers) != len(jobs):
-            raise DeviceError(
-                f"the engine returned {len(registers)} readouts for {len(jobs)} parameter sets"
-            )
-        rng = np.random.default_rng([seed, 0x1A])
-        physical = np.asarray(prepared.reduced.physical, dtype=np.intp)
-        sources = prepared.sources
-        measured = [k for k, source in enumerate(sources) if source[1] >= 0]
-        # (jobs, buffers, shots): each job's buffers stacked, ready for the wire
-        bits = np.zeros((len(jobs), len(sources), shots), dtype=np.uint8)
-        iq = (
-            np.zeros((len(jobs), len(sources), shots), dtype=np.complex64)
-            if executable.iq_readout
-            else None
+        registers = simulate(
+            self.runner(), prepared, jobs, seed, noise=noise, chunk_rows=self._chunk_rows
         )
-        if measured:
-            # true states, shape (jobs, shots, measured buffers)
-            states = np.stack(
-                [
-                    np.stack([regs[sources[k][2]][:, sources[k][3]] for k in measured], -1)
-                    for regs in registers
-                ]
-            )
-            reduced_qubits = [sources[k][1] for k in measured]
-            qubits = physical[reduced_qubits]
-            if iq is not None:
-                # points around the true state's centroid; the bit is the point discriminated
-                points = device.iq.sample(states, qubits, rng)
-                read = device.iq.discriminate(points, qubits)
-                iq[:, measured, :] = points.transpose(0, 2, 1)
-            else:
-                read = device.iq.flips(states, qubits, rng)
-            if noise is not None and prepared.steering:
-                # misread in the run already: the bit is the value its conditions saw
-                steered = np.isin(reduced_qubits, sorted(prepared.steering))
-                read = np.where(steered, states, read)
-            bits[:, measured, :] = read.transpose(0, 2, 1)
-        names = [source[0] for source in sources]
-        return [
-            JobResult(
-                names=names,
-                bits=bits[i],
-                iq=None if iq is None else iq[i],
-                memory=job.patch,
-                execution_duration_us=prepared.duration_us,
-            )
-            for i, job in enumerate(jobs)
-        ]
+        return readout(device.iq, prepared, jobs, registers, seed, noisy=noise is not None)
