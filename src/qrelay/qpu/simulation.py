@@ -13,10 +13,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from qrelay.errors import ConflictError, DeviceError, PayloadError
 from qrelay.payload import Bindings, Circuit, TargetInfo
@@ -25,11 +23,8 @@ from qrelay.payload.control import CONTROL_FLOW_OPS, op_names, read_clbits
 from qrelay.qpu import native
 from qrelay.qpu.iq import IQModel
 from qrelay.qpu.records import Job, JobResult, JobState, Prepared
-from qrelay.qpu.runner import Runner
+from qrelay.qpu.runner import RowArrays, Runner
 from qrelay.qpu.translation import Executable
-
-#: The registers of one parameter set's run: register name to (shots, bits) array.
-Registers = dict[str, npt.NDArray[Any]]
 
 
 class ProgramCancelledError(Exception):
@@ -150,7 +145,7 @@ def simulate(
     *,
     noise: TargetInfo | None,
     chunk_rows: int,
-) -> list[Registers]:
+) -> RowArrays:
     """Run the engine for the jobs' patch sets; one set of registers per job.
 
     Raises :class:`ProgramCancelledError` between chunks once every job is cancelled.
@@ -164,7 +159,7 @@ def simulate(
         # controller's other calls (status, cancel) must be answered meanwhile: run
         # it chunk by chunk. An engine process runs all rows in one call.
         size = chunk_rows if runner.in_process else len(rows)
-        registers: list[Registers] = []
+        registers: RowArrays = []
         for index, start in enumerate(range(0, len(rows), size)):
             if all(job.state is JobState.CANCELLED for job in jobs):
                 raise ProgramCancelledError
@@ -197,7 +192,7 @@ def readout(
     iq_model: IQModel,
     prepared: Prepared,
     jobs: list[Job],
-    registers: list[Registers],
+    registers: RowArrays,
     seed: int,
     *,
     noisy: bool,
