@@ -1,4 +1,4 @@
-"""The emulated controller's records: jobs, programs, prepared executables, results.
+"""The emulated controller's records: devices, jobs, programs, prepared executables, results.
 
 :mod:`qrelay.qpu.emulator` keeps these for every program it queues and job it runs;
 :mod:`qrelay.qpu.server` reads them to answer on the wire.
