@@ -26,6 +26,10 @@ program is a :class:`SubmissionError`, a job that failed or was cancelled a
 :class:`QpuTimeoutError`, an unreachable controller a :class:`QpuUnavailableError`, an
 unknown job a :class:`QpuNotFoundError`, a refused token a
 :class:`QpuAuthenticationError`.
+
+Import everything from here. Behind it, :mod:`qrelay.qpu.client` holds the client and the
+result types, :mod:`qrelay.qpu.messages` shapes requests and reads answers, and
+:mod:`qrelay.qpu.rpc` builds and makes each call.
 """
 
 from __future__ import annotations
