@@ -20,7 +20,10 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qrelay.qpu.server import ServerHandle
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +38,7 @@ _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """``qrelay qpu serve``: run a controller until SIGTERM or Ctrl-C."""
     from qrelay.qpu.fleet import fleet_device
     from qrelay.qpu.security import server_security
     from qrelay.qpu.server import start_server
@@ -70,22 +74,11 @@ def _serve(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = signal.signal(signal.SIGTERM, _on_signal)
-    stop_metrics: Callable[[], None] = _nothing
-    if args.metrics_port is not None:
-        from qrelay import exposition
-
-        exposition.require()
-        from qrelay.qpu.metrics import controller_registry
-
-        try:
-            stop_metrics = exposition.serve_registry(
-                controller_registry(handle.controller),
-                args.metrics_host or args.host,
-                args.metrics_port,
-            )
-        except BaseException:
-            handle.stop()
-            raise
+    try:
+        stop_metrics = _serve_metrics(args, handle)
+    except BaseException:
+        handle.stop()
+        raise
     names = ", ".join(handle.controller.device_names)
     guard = ("TLS" if security.tls else "plaintext") + (
         f", {len(security.tokens)} token(s)" if security.tokens else ", no token"
@@ -107,6 +100,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _nothing() -> None:
     """Stops no metrics server."""
+
+
+def _serve_metrics(args: argparse.Namespace, handle: ServerHandle) -> Callable[[], None]:
+    """Serve the controller's metrics when ``--metrics-port`` asks; what stops them."""
+    if args.metrics_port is None:
+        return _nothing
+    from qrelay import exposition
+
+    exposition.require()
+    from qrelay.qpu.metrics import controller_registry
+
+    return exposition.serve_registry(
+        controller_registry(handle.controller), args.metrics_host or args.host, args.metrics_port
+    )
 
 
 def register(subparsers: Any) -> None:

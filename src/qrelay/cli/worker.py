@@ -14,18 +14,22 @@ import argparse
 import logging
 import signal
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qrelay.cli.tokens import add_token_options, token_from
 from qrelay.errors import ConfigurationError
 
+if TYPE_CHECKING:
+    from qrelay.settings import WorkerSettings
+
 log = logging.getLogger(__name__)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from qrelay import exposition, logs
+def _settings(args: argparse.Namespace) -> tuple[WorkerSettings, str, str]:
+    """The worker's settings (the options given over the profile and environment), its
+    service URL and its token; a missing URL, token or target is refused, naming the
+    option."""
     from qrelay.settings import WorkerSettings
-    from qrelay.worker import Worker
 
     settings = WorkerSettings.load(
         profile=args.profile,
@@ -37,19 +41,29 @@ def _run(args: argparse.Namespace) -> int:
         metrics_port=args.metrics_port,
         metrics_host=args.metrics_host,
     )
-    logs.use_format(settings.log_format)
     if not settings.url:
         raise ConfigurationError("qrelay worker: give --url (or set QRELAY_URL)")
     if settings.token is None:
         raise ConfigurationError("qrelay worker: give --token (or set QRELAY_TOKEN)")
     if not settings.targets:
         raise ConfigurationError("qrelay worker: give at least one --target NAME")
+    return settings, settings.url, settings.token.get_secret_value()
+
+
+def _run(args: argparse.Namespace) -> int:
+    """``qrelay worker``: serve the targets until SIGTERM or Ctrl-C (a second one leaves
+    at once)."""
+    from qrelay import exposition, logs
+    from qrelay.worker import Worker
+
+    settings, url, token = _settings(args)
+    logs.use_format(settings.log_format)
     config: dict[str, Any] = {}
     if settings.qpu_address:
         config["qpu_address"] = settings.qpu_address
     worker = Worker(
-        settings.url,
-        settings.token.get_secret_value(),
+        url,
+        token,
         list(settings.targets),
         driver_config=config,
         lease_wait=settings.lease_wait_seconds,

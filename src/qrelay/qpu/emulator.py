@@ -19,40 +19,24 @@ around the centroid of the value read.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import logging
 import os
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from types import MappingProxyType
 from typing import Any, Final
 
-import numpy as np
-
-from qrelay import registry
-from qrelay.errors import (
-    ConfigurationError,
-    ConflictError,
-    DeviceError,
-    NotFoundError,
-    PayloadError,
-    QRelayError,
-)
-from qrelay.payload import Bindings, Circuit, TargetInfo
-from qrelay.payload.calibration import calibration_hash
-from qrelay.payload.control import CONTROL_FLOW_OPS, op_names, read_clbits
+from qrelay.errors import ConflictError, DeviceError, NotFoundError, PayloadError, QRelayError
+from qrelay.payload import TargetInfo
 from qrelay.plugins import SimulationEngine
-from qrelay.qpu import native
 from qrelay.qpu.fleet import FLEET_NAMES, fleet_device
 from qrelay.qpu.iq import IQModel
 from qrelay.qpu.records import (
     CancelOutcome,
-    DeviceCounters,
+    Device,
     Job,
     JobResult,
     JobState,
@@ -60,9 +44,32 @@ from qrelay.qpu.records import (
     Program,
     StatusView,
 )
-from qrelay.qpu.runner import ProcessRunner, Runner, ThreadRunner
+from qrelay.qpu.runner import (  # the engine's defaults are importable from here too
+    DEFAULT_ENGINE_OPTIONS,
+    ENGINE_PLUGIN,
+    ProcessRunner,
+    Runner,
+    make_runner,
+)
+from qrelay.qpu.simulation import (
+    ProgramCancelledError,
+    check_request,
+    prepare_program,
+    readout,
+    request_fingerprint,
+    simulate,
+)
 from qrelay.qpu.translation import Executable
 from qrelay.runtime import tracing
+
+__all__ = [
+    "DEFAULT_ENGINE_OPTIONS",
+    "ENGINE_PLUGIN",
+    "MAX_AWAIT_SECONDS",
+    "PREPARED_CACHE",
+    "RETAINED_JOBS",
+    "Controller",
+]
 
 log = logging.getLogger(__name__)
 
@@ -72,131 +79,6 @@ MAX_AWAIT_SECONDS: Final = 60.0
 RETAINED_JOBS: Final = 50_000
 #: Prepared executables kept (parsed, checked, reduced, scheduled).
 PREPARED_CACHE: Final = 128
-#: The engine plugin the controller runs (in child processes) when given no engine.
-ENGINE_PLUGIN: Final = "aer"
-#: Options the default engine plugin is built with. The fleet's calibrated noise is
-#: relaxation composed with depolarizing channels; Aer 0.18's density-matrix method
-#: (which "automatic" picks for small noisy circuits) crashes on such noise combined
-#: with ``parameter_binds``, so the emulator asks for state-vector trajectories. One
-#: thread per engine: devices already run side by side, and OpenMP threads spinning on
-#: a busy machine cost far more than they give on the few qubits a program touches.
-DEFAULT_ENGINE_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
-    {"method": "statevector", "max_parallel_threads": 1}
-)
-
-
-def _fingerprint(
-    executable_key: str, patch_sets: Sequence[Mapping[str, Sequence[float]]], seed: int | None
-) -> str:
-    blob = json.dumps(
-        [executable_key, [{k: list(v) for k, v in sorted(p.items())} for p in patch_sets], seed],
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
-def _steering(circuit: Circuit) -> frozenset[int]:
-    """The qubits of ``circuit`` measured into a clbit its control flow reads."""
-    if CONTROL_FLOW_OPS.isdisjoint(op_names(circuit.instructions)):
-        return frozenset()
-    read = read_clbits(circuit)
-    return frozenset(
-        inst["qubits"][0]
-        for inst in circuit.iter_instructions()
-        if inst["op"] == "measure" and inst["clbits"][0] in read
-    )
-
-
-def _noise_target(reduced: TargetInfo, steering: frozenset[int] = frozenset()) -> TargetInfo:
-    """The sliced device the engine simulates: no readout error (IQ supplies it), except
-    on the ``steering`` qubits, whose values the program's conditions must read misread.
-
-    Its ``calibration_id`` is the hash of its own content, so engines that cache noise
-    models by calibration id never mix up two slices of one device.
-    """
-    noise = native.without_readout_error(reduced, keep=steering)
-    return noise.model_copy(update={"calibration_id": "slice-" + calibration_hash(noise)})
-
-
-class _Device:
-    """One device: its queue, its worker thread and its counters."""
-
-    def __init__(self, controller: Controller, target: TargetInfo, iq_seed: int) -> None:
-        self.controller = controller
-        self.target = target
-        self.iq_seed = iq_seed
-        self.iq = IQModel.for_target(target, iq_seed)
-        self.queue: deque[Program] = deque()
-        self.running: Program | None = None
-        self.counters = DeviceCounters()
-        self.thread = threading.Thread(target=self._loop, name=f"qpu-{target.name}", daemon=True)
-
-    # Runs with the controller's lock held.
-    def delay_of(self, program: Program) -> tuple[float, int]:
-        ahead_us = self.running.device_time_us() if self.running is not None else 0
-        for position, queued in enumerate(self.queue):
-            if queued is program:
-                return ahead_us / 1e6, position
-            ahead_us += queued.device_time_us()
-        return 0.0, 0
-
-    def queue_delay_seconds(self) -> float:
-        total = sum(p.device_time_us() for p in self.queue)
-        return total / 1e6
-
-    def _loop(self) -> None:
-        cond = self.controller._cond
-        while True:
-            with cond:
-                while (not self.queue or self.controller._paused) and not self.controller._stopping:
-                    cond.wait()
-                if self.controller._stopping:
-                    return
-                program = self.queue.popleft()
-                jobs = program.active()
-                if not jobs:
-                    continue
-                for job in jobs:
-                    job.state = JobState.RUNNING
-                self.running = program
-                cond.notify_all()
-            started = time.monotonic()
-            try:
-                with tracing.continued(program.traceparent):
-                    tracing.record(
-                        "qrelay.controller.queue", program.queued_ns, device=self.target.name
-                    )
-                    with tracing.span(
-                        "qrelay.controller.run", device=self.target.name, jobs=len(jobs)
-                    ):
-                        results = self.controller._run(self, program.prepared, jobs, program.seed)
-                error: str | None = None
-            except _ProgramCancelledError:
-                results, error = [], None
-            except Exception as exc:
-                log.exception("program %s on %s failed", program.program_id, self.target.name)
-                results, error = [], f"{type(exc).__name__}: {exc}"
-            with cond:
-                self.counters.busy_seconds += time.monotonic() - started
-                self.counters.programs_executed += 1
-                for i, job in enumerate(jobs):
-                    job.execution_count += 1
-                    if job.state is JobState.CANCELLED:
-                        continue  # cancelled while it ran: its result is discarded
-                    if error is None:
-                        job.result = results[i]
-                        job.state = JobState.COMPLETED
-                        self.counters.jobs_completed += 1
-                    else:
-                        job.state = JobState.FAILED
-                        job.message = error
-                    self.controller._retire(job)
-                self.running = None
-                cond.notify_all()
-
-
-class _ProgramCancelledError(Exception):
-    """Every job of a running program was cancelled: the device stops it early."""
 
 
 class Controller:
@@ -238,10 +120,16 @@ class Controller:
         self._runner: Runner | None = None
         self._seed = seed if seed is not None else int.from_bytes(os.urandom(4), "little")
         self._program_counter = itertools.count()
-        self._devices: dict[str, _Device] = {}
+        self._devices: dict[str, Device] = {}
+        self._threads: list[threading.Thread] = []
         for i, name in enumerate(names):
             target = (targets or {}).get(name) or fleet_device(name)
-            self._devices[name] = _Device(self, target, iq_seed=i)
+            device = self._devices[name] = Device(target, iq_seed=i)
+            self._threads.append(
+                threading.Thread(
+                    target=self._serve, args=(device,), name=f"qpu-{target.name}", daemon=True
+                )
+            )
         self._jobs: dict[str, Job] = {}
         self._finished: OrderedDict[str, None] = OrderedDict()
         self._idempotency: OrderedDict[str, tuple[str, list[str]]] = OrderedDict()
@@ -254,8 +142,8 @@ class Controller:
             if self._started:
                 return
             self._started = True
-        for device in self._devices.values():
-            device.thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def warm_up(self) -> None:
         """Start the engine process in the background (a no-op for an engine object)."""
@@ -286,9 +174,9 @@ class Controller:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        for device in self._devices.values():
-            if device.thread.is_alive():
-                device.thread.join(timeout)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout)
         with self._engine_lock:
             runner, self._runner = self._runner, None
         if runner is not None:
@@ -299,7 +187,7 @@ class Controller:
     def device_names(self) -> list[str]:
         return list(self._devices)
 
-    def device(self, name: str) -> _Device:
+    def device(self, name: str) -> Device:
         try:
             return self._devices[name]
         except KeyError:
@@ -314,16 +202,7 @@ class Controller:
         """Where simulations run: the engine object given, else the plugin in a child."""
         with self._engine_lock:
             if self._runner is None:
-                if self._engine is not None:
-                    self._runner = ThreadRunner(self._engine)
-                else:
-                    if ENGINE_PLUGIN not in registry.names(registry.ENGINES):
-                        raise ConfigurationError(
-                            f"no {ENGINE_PLUGIN!r} simulation engine plugin is installed; "
-                            "install it with: pip install 'qrelay[qiskit]'"
-                        )
-                    workers = os.cpu_count() or 1
-                    self._runner = ProcessRunner(ENGINE_PLUGIN, self._engine_options, workers)
+                self._runner = make_runner(self._engine, self._engine_options)
             return self._runner
 
     def recalibrate(self, target: TargetInfo) -> None:
@@ -349,43 +228,7 @@ class Controller:
                 return found
         executable = build()
         device = self.device(executable.quantum_processor_id)
-        target = device.target
-        native.check_native(executable.circuit, target)
-        if executable.num_shots < 1 or executable.num_shots > target.limits.max_shots:
-            raise PayloadError(
-                f"num_shots: {executable.num_shots} is outside 1..{target.limits.max_shots} "
-                f"for {target.name}"
-            )
-        offsets = executable.circuit.register_offsets()
-        for buffer, (register, bit) in executable.ro_sources.items():
-            if register not in offsets or not 0 <= bit < offsets[register][1]:
-                raise PayloadError(
-                    f"ro_sources: buffer {buffer!r} reads {register}[{bit}], which the "
-                    "program's registers do not have"
-                )
-        reduced = native.reduce_to_touched(executable.circuit, target)
-        steering = _steering(reduced.circuit)
-        writer: dict[tuple[str, int], int] = {}
-        for inst in reduced.circuit.iter_instructions():  # a clbit's last writer counts
-            if inst["op"] == "measure":
-                writer[executable.circuit.clbit_location(inst["clbits"][0])] = inst["qubits"][0]
-        sources = [
-            (buffer, writer.get((register, bit), -1), register, bit)
-            for buffer, (register, bit) in executable.ro_sources.items()
-        ]
-        prepared = Prepared(
-            key=key,
-            executable=executable,
-            target=target,
-            reduced=reduced,
-            noise=_noise_target(reduced.target, steering),
-            layout=native.PatchLayout.of(executable.circuit),
-            sources=sources,
-            duration_us=native.execution_duration_us(
-                executable.circuit, target, executable.num_shots
-            ),
-            steering=steering,
-        )
+        prepared = prepare_program(key, executable, device.target)
         with self._cond:
             self._prepared[key] = prepared
             while len(self._prepared) > PREPARED_CACHE:
@@ -415,73 +258,70 @@ class Controller:
         device = self.device(prepared.executable.quantum_processor_id)
         sets = list(patch_sets) or [{}]
         if fingerprint is None:
-            fingerprint = _fingerprint(executable_key, sets, seed)
+            fingerprint = request_fingerprint(executable_key, sets, seed)
         with self._cond:
-            if idempotency_key and idempotency_key in self._idempotency:
-                seen, job_ids = self._idempotency[idempotency_key]
-                if seen != fingerprint:
-                    raise ConflictError(
-                        f"idempotency key {idempotency_key!r} was used with a different "
-                        "executable or patch values",
-                        status=409,
-                        code="idempotency_mismatch",
-                    )
-                return list(job_ids), True
-        expected = prepared.executable.calibration_id
-        current = device.target.calibration_id
-        if expected and expected != current and not bypass_settings_protection:
-            raise ConflictError(
-                f"{device.target.name} was recalibrated (program translated for calibration "
-                f"{expected}, device is at {current}); translate again or set "
-                "bypass_settings_protection",
-                status=409,
-                code="stale_calibration",
-            )
-        limit = device.target.limits.max_bindings
-        if len(sets) > limit:
-            raise PayloadError(
-                f"patch_values: {len(sets)} sets exceed the limit of {limit} for "
-                f"{device.target.name}"
-            )
-        for i, values in enumerate(sets):  # every set is checked before any is queued
-            prepared.layout.check(values, where=f"patch_values[{i}]")
+            replayed = self._replayed(idempotency_key, fingerprint, "executable or patch values")
+        if replayed is not None:
+            return replayed, True
+        check_request(prepared, device.target, sets, bypass=bypass_settings_protection)
         with self._cond:
             if self._stopping:
                 raise DeviceError("the controller is shutting down")
-            if idempotency_key and idempotency_key in self._idempotency:
-                seen, job_ids = self._idempotency[idempotency_key]
-                if seen == fingerprint:
-                    return list(job_ids), True
-                raise ConflictError(
-                    f"idempotency key {idempotency_key!r} was used with a different request",
-                    status=409,
-                    code="idempotency_mismatch",
-                )
-            number = next(self._program_counter)
-            program = Program(
-                program_id=f"prog-{number}",
-                prepared=prepared,
-                seed=seed if seed is not None else (self._seed * 1_000_003 + number) & 0x7FFFFFFF,
-                traceparent=tracing.traceparent(),
-                queued_ns=time.time_ns(),
-            )
-            for values in sets:
-                job = Job(
-                    job_id=f"{device.target.name}-{uuid.uuid4().hex[:16]}",
-                    device=device.target.name,
-                    program=program,
-                    patch={k: [float(x) for x in v] for k, v in values.items()},
-                )
-                program.jobs.append(job)
-                self._jobs[job.job_id] = job
+            replayed = self._replayed(idempotency_key, fingerprint, "request")
+            if replayed is not None:
+                return replayed, True
+            program = self._queue(device, prepared, sets, seed)
             job_ids = [job.job_id for job in program.jobs]
             if idempotency_key:
                 self._idempotency[idempotency_key] = (fingerprint, job_ids)
                 while len(self._idempotency) > RETAINED_JOBS:
                     self._idempotency.popitem(last=False)
-            device.queue.append(program)
-            self._cond.notify_all()
         return list(job_ids), False
+
+    # Runs with the lock held.
+    def _replayed(self, idempotency_key: str, fingerprint: str, differing: str) -> list[str] | None:
+        """The job ids an earlier call with this idempotency key queued (None: no such
+        call); a conflict when that call's request was another (``differing`` names what)."""
+        if not idempotency_key or idempotency_key not in self._idempotency:
+            return None
+        seen, job_ids = self._idempotency[idempotency_key]
+        if seen != fingerprint:
+            raise ConflictError(
+                f"idempotency key {idempotency_key!r} was used with a different {differing}",
+                status=409,
+                code="idempotency_mismatch",
+            )
+        return list(job_ids)
+
+    # Runs with the lock held.
+    def _queue(
+        self,
+        device: Device,
+        prepared: Prepared,
+        sets: Sequence[Mapping[str, Sequence[float]]],
+        seed: int | None,
+    ) -> Program:
+        """Queue ``prepared`` on ``device`` as one program with a job per patch set."""
+        number = next(self._program_counter)
+        program = Program(
+            program_id=f"prog-{number}",
+            prepared=prepared,
+            seed=seed if seed is not None else (self._seed * 1_000_003 + number) & 0x7FFFFFFF,
+            traceparent=tracing.traceparent(),
+            queued_ns=time.time_ns(),
+        )
+        for values in sets:
+            job = Job(
+                job_id=f"{device.target.name}-{uuid.uuid4().hex[:16]}",
+                device=device.target.name,
+                program=program,
+                patch={k: [float(x) for x in v] for k, v in values.items()},
+            )
+            program.jobs.append(job)
+            self._jobs[job.job_id] = job
+        device.queue.append(program)
+        self._cond.notify_all()
+        return program
 
     def _job(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)
@@ -590,89 +430,64 @@ class Controller:
             self._jobs.pop(old, None)
 
     # ------------------------------------------------------------------ running
+    def _serve(self, device: Device) -> None:
+        """The device's thread: run its queued programs one at a time, in arrival order,
+        until the controller stops."""
+        cond = self._cond
+        while True:
+            with cond:
+                while (not device.queue or self._paused) and not self._stopping:
+                    cond.wait()
+                if self._stopping:
+                    return
+                program = device.queue.popleft()
+                jobs = program.active()
+                if not jobs:
+                    continue
+                for job in jobs:
+                    job.state = JobState.RUNNING
+                device.running = program
+                cond.notify_all()
+            started = time.monotonic()
+            try:
+                with tracing.continued(program.traceparent):
+                    tracing.record(
+                        "qrelay.controller.queue", program.queued_ns, device=device.target.name
+                    )
+                    with tracing.span(
+                        "qrelay.controller.run", device=device.target.name, jobs=len(jobs)
+                    ):
+                        results = self._run(device, program.prepared, jobs, program.seed)
+                error: str | None = None
+            except ProgramCancelledError:
+                results, error = [], None
+            except Exception as exc:
+                log.exception("program %s on %s failed", program.program_id, device.target.name)
+                results, error = [], f"{type(exc).__name__}: {exc}"
+            with cond:
+                device.counters.busy_seconds += time.monotonic() - started
+                device.counters.programs_executed += 1
+                for i, job in enumerate(jobs):
+                    job.execution_count += 1
+                    if job.state is JobState.CANCELLED:
+                        continue  # cancelled while it ran: its result is discarded
+                    if error is None:
+                        job.result = results[i]
+                        job.state = JobState.COMPLETED
+                        device.counters.jobs_completed += 1
+                    else:
+                        job.state = JobState.FAILED
+                        job.message = error
+                    self._retire(job)
+                device.running = None
+                cond.notify_all()
+
     def _run(
-        self, device: _Device, prepared: Prepared, jobs: list[Job], seed: int
+        self, device: Device, prepared: Prepared, jobs: list[Job], seed: int
     ) -> list[JobResult]:
         """Simulate one program for the given jobs' patch sets; build their buffers."""
-        executable = prepared.executable
-        shots = executable.num_shots
-        circuit: Circuit = prepared.reduced.circuit
-        runner = self.runner()
         noise = prepared.noise if self._gate_noise else None
-        if circuit.parameters:
-            rows = [prepared.layout.row(job.patch) for job in jobs]
-            names = list(circuit.parameters)
-            # An engine in this process may hold the GIL for a whole run, and the
-            # controller's other calls (status, cancel) must be answered meanwhile: run
-            # it chunk by chunk. An engine process runs all rows in one call.
-            size = self._chunk_rows if runner.in_process else len(rows)
-            registers = []
-            for index, start in enumerate(range(0, len(rows), size)):
-                if all(job.state is JobState.CANCELLED for job in jobs):
-                    raise _ProgramCancelledError
-                registers += runner.run(
-                    prepared.key,
-                    circuit,
-                    shots=shots,
-                    bindings=Bindings(names=names, values=rows[start : start + size]),
-                    noise=noise,
-                    seed=seed + index,
-                )
-        else:
-            # No parameters: one run of all the jobs' shots, split afterwards.
-            total = shots * len(jobs)
-            (whole,) = runner.run(
-                prepared.key, circuit, shots=total, bindings=None, noise=noise, seed=seed
-            )
-            registers = [
-                {name: array[i * shots : (i + 1) * shots] for name, array in whole.items()}
-                for i in range(len(jobs))
-            ]
-        if len(registers) != len(jobs):
-            raise DeviceError(
-                f"the engine returned {len(registers)} readouts for {len(jobs)} parameter sets"
-            )
-        rng = np.random.default_rng([seed, 0x1A])
-        physical = np.asarray(prepared.reduced.physical, dtype=np.intp)
-        sources = prepared.sources
-        measured = [k for k, source in enumerate(sources) if source[1] >= 0]
-        # (jobs, buffers, shots): each job's buffers stacked, ready for the wire
-        bits = np.zeros((len(jobs), len(sources), shots), dtype=np.uint8)
-        iq = (
-            np.zeros((len(jobs), len(sources), shots), dtype=np.complex64)
-            if executable.iq_readout
-            else None
+        registers = simulate(
+            self.runner(), prepared, jobs, seed, noise=noise, chunk_rows=self._chunk_rows
         )
-        if measured:
-            # true states, shape (jobs, shots, measured buffers)
-            states = np.stack(
-                [
-                    np.stack([regs[sources[k][2]][:, sources[k][3]] for k in measured], -1)
-                    for regs in registers
-                ]
-            )
-            reduced_qubits = [sources[k][1] for k in measured]
-            qubits = physical[reduced_qubits]
-            if iq is not None:
-                # points around the true state's centroid; the bit is the point discriminated
-                points = device.iq.sample(states, qubits, rng)
-                read = device.iq.discriminate(points, qubits)
-                iq[:, measured, :] = points.transpose(0, 2, 1)
-            else:
-                read = device.iq.flips(states, qubits, rng)
-            if noise is not None and prepared.steering:
-                # misread in the run already: the bit is the value its conditions saw
-                steered = np.isin(reduced_qubits, sorted(prepared.steering))
-                read = np.where(steered, states, read)
-            bits[:, measured, :] = read.transpose(0, 2, 1)
-        names = [source[0] for source in sources]
-        return [
-            JobResult(
-                names=names,
-                bits=bits[i],
-                iq=None if iq is None else iq[i],
-                memory=job.patch,
-                execution_duration_us=prepared.duration_us,
-            )
-            for i, job in enumerate(jobs)
-        ]
+        return readout(device.iq, prepared, jobs, registers, seed, noisy=noise is not None)

@@ -1,4 +1,4 @@
-"""The emulated controller's records: jobs, programs, prepared executables, results.
+"""The emulated controller's records: devices, jobs, programs, prepared executables, results.
 
 :mod:`qrelay.qpu.emulator` keeps these for every program it queues and job it runs;
 :mod:`qrelay.qpu.server` reads them to answer on the wire.
@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -15,10 +16,12 @@ import numpy.typing as npt
 
 from qrelay.payload import TargetInfo
 from qrelay.qpu import native
+from qrelay.qpu.iq import IQModel
 from qrelay.qpu.translation import IQ_SUFFIX, Executable
 
 __all__ = [
     "CancelOutcome",
+    "Device",
     "DeviceCounters",
     "Job",
     "JobResult",
@@ -144,3 +147,33 @@ class DeviceCounters:
     jobs_completed: int = 0
     #: Seconds the device spent running programs.
     busy_seconds: float = 0.0
+
+
+class Device:
+    """One device of a controller: its calibration, IQ model, queue and counters.
+
+    The controller's thread for the device runs its queue; every field is read and
+    written with the controller's lock held.
+    """
+
+    def __init__(self, target: TargetInfo, iq_seed: int) -> None:
+        self.target = target
+        self.iq_seed = iq_seed
+        self.iq = IQModel.for_target(target, iq_seed)
+        self.queue: deque[Program] = deque()
+        self.running: Program | None = None
+        self.counters = DeviceCounters()
+
+    def delay_of(self, program: Program) -> tuple[float, int]:
+        """How long until ``program`` starts (seconds of device time ahead), and its place."""
+        ahead_us = self.running.device_time_us() if self.running is not None else 0
+        for position, queued in enumerate(self.queue):
+            if queued is program:
+                return ahead_us / 1e6, position
+            ahead_us += queued.device_time_us()
+        return 0.0, 0
+
+    def queue_delay_seconds(self) -> float:
+        """The device time of every queued program, in seconds."""
+        total = sum(p.device_time_us() for p in self.queue)
+        return total / 1e6

@@ -14,20 +14,35 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 from collections.abc import Mapping
-from typing import Any, Protocol
+from types import MappingProxyType
+from typing import Any, Final, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from qrelay import registry
 from qrelay.childproc import ChildProcess
 from qrelay.errors import ChildGoneError, ConfigurationError, DeviceError
 from qrelay.payload import Bindings, Circuit, TargetInfo
 from qrelay.plugins import SimulationEngine
 
 log = logging.getLogger(__name__)
+
+#: The engine plugin the controller runs (in child processes) when given no engine.
+ENGINE_PLUGIN: Final = "aer"
+#: Options the default engine plugin is built with. The fleet's calibrated noise is
+#: relaxation composed with depolarizing channels; Aer 0.18's density-matrix method
+#: (which "automatic" picks for small noisy circuits) crashes on such noise combined
+#: with ``parameter_binds``, so the emulator asks for state-vector trajectories. One
+#: thread per engine: devices already run side by side, and OpenMP threads spinning on
+#: a busy machine cost far more than they give on the few qubits a program touches.
+DEFAULT_ENGINE_OPTIONS: Final[Mapping[str, Any]] = MappingProxyType(
+    {"method": "statevector", "max_parallel_threads": 1}
+)
 
 #: Register name -> ``shots x width`` bits, one mapping per binding row.
 RowArrays = list[dict[str, npt.NDArray[np.uint8]]]
@@ -172,3 +187,16 @@ class ProcessRunner:
             self._closed = True
         for child in children:
             child.kill()  # nothing to clean up; a child mid-import would hold up the exit
+
+
+def make_runner(engine: SimulationEngine | None, engine_options: Mapping[str, Any]) -> Runner:
+    """Where a controller's simulations run: ``engine`` in the device threads when given,
+    else the :data:`ENGINE_PLUGIN` plugin, built with ``engine_options``, in children."""
+    if engine is not None:
+        return ThreadRunner(engine)
+    if ENGINE_PLUGIN not in registry.names(registry.ENGINES):
+        raise ConfigurationError(
+            f"no {ENGINE_PLUGIN!r} simulation engine plugin is installed; "
+            "install it with: pip install 'qrelay[qiskit]'"
+        )
+    return ProcessRunner(ENGINE_PLUGIN, engine_options, os.cpu_count() or 1)

@@ -315,6 +315,50 @@ class ServerHandle:
         self.stop()
 
 
+def _grpc_server(
+    controller: Controller, security: ServerSecurity, calls: CallThreads
+) -> grpc.Server:
+    """The gRPC server answering for ``controller`` on the ``calls`` threads (not bound yet)."""
+    # No SO_REUSEPORT: a second controller on a taken port must fail, not share it.
+    options = [*channel_options(security.max_message_bytes), ("grpc.so_reuseport", 0)]
+    server = grpc.server(calls, options=options, interceptors=security.interceptors())
+    servicer = ControllerServicer(controller, security.max_message_bytes)
+    pb_grpc.add_ControllerServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
+    return server
+
+
+def _bind(server: grpc.Server, security: ServerSecurity, host: str, port: int) -> int:
+    """Bind ``server`` to ``host:port`` (TLS when ``security`` serves it); the bound port.
+
+    A port that cannot be bound stops the server and raises ``ConfigurationError``.
+    """
+    try:
+        if security.tls:
+            bound = int(server.add_secure_port(f"{host}:{port}", security.credentials()))
+        else:
+            bound = int(server.add_insecure_port(f"{host}:{port}"))
+    except RuntimeError as exc:
+        bound = 0
+        cause: Exception | None = exc
+    else:
+        cause = None
+    if bound == 0:
+        server.stop(None)
+        raise ConfigurationError(f"the QPU controller cannot listen on {host}:{port}") from cause
+    return bound
+
+
+def _announce(controller: Controller, address: str, security: ServerSecurity) -> None:
+    """Log what a started controller serves, where, and how calls are guarded."""
+    log.info(
+        "QPU controller serving %s on %s (%s, %s)",
+        ", ".join(controller.device_names),
+        address,
+        "TLS" if security.tls else "plaintext",
+        f"{len(security.tokens)} token(s)" if security.tokens else "no token",
+    )
+
+
 def start_server(
     host: str = "127.0.0.1",
     port: int = 0,
@@ -348,29 +392,9 @@ def start_server(
     controller = Controller(
         devices, engine=engine, seed=seed, engine_options=engine_options, gate_noise=gate_noise
     )
-    # No SO_REUSEPORT: a second controller on a taken port must fail, not share it.
-    options = [*channel_options(security.max_message_bytes), ("grpc.so_reuseport", 0)]
     calls = CallThreads(max_workers)
-    server = grpc.server(
-        calls,
-        options=options,
-        interceptors=security.interceptors(),
-    )
-    servicer = ControllerServicer(controller, security.max_message_bytes)
-    pb_grpc.add_ControllerServicer_to_server(servicer, server)  # type: ignore[no-untyped-call]
-    try:
-        if security.tls:
-            bound = server.add_secure_port(f"{host}:{port}", security.credentials())
-        else:
-            bound = server.add_insecure_port(f"{host}:{port}")
-    except RuntimeError as exc:
-        bound = 0
-        cause: Exception | None = exc
-    else:
-        cause = None
-    if bound == 0:
-        server.stop(None)
-        raise ConfigurationError(f"the QPU controller cannot listen on {host}:{port}") from cause
+    server = _grpc_server(controller, security, calls)
+    bound = _bind(server, security, host, port)
     recalibration = Recalibrator(
         controller, drift=drift, every_seconds=recalibrate_seconds, seed=seed or 0
     )
@@ -382,13 +406,7 @@ def start_server(
         controller.warm_up()
     server.start()
     address = f"{host}:{bound}" if ":" not in host else f"[{host}]:{bound}"
-    log.info(
-        "QPU controller serving %s on %s (%s, %s)",
-        ", ".join(controller.device_names),
-        address,
-        "TLS" if security.tls else "plaintext",
-        f"{len(security.tokens)} token(s)" if security.tokens else "no token",
-    )
+    _announce(controller, address, security)
     return ServerHandle(
         address=address,
         port=bound,

@@ -161,6 +161,18 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     for module in (jobs, targets, admin, worker, audit):
         app.include_router(module.router)
 
+    _install_health(app, rt)
+    _install_openapi(app)
+    _install_optional(app, settings)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    service_metrics.install(app, rt)  # last: its timing covers the other middleware
+    return app
+
+
+def _install_health(app: FastAPI, rt: ServiceRuntime) -> None:
+    """Add the liveness (``/healthz``) and readiness (``/readyz``) probes."""
+    from qrelay.service import problems
+
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
         """The process is up."""
@@ -185,7 +197,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             )
         return JSONResponse({"status": "ready"})
 
-    _install_openapi(app)
+
+def _install_optional(app: FastAPI, settings: ServiceSettings) -> None:
+    """Add what the settings turn on: the docs page, the console and CORS."""
     if settings.docs_enabled:
         from qrelay.service.docs import install_docs
 
@@ -203,9 +217,6 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["*"],
         )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    service_metrics.install(app, rt)  # last: its timing covers the other middleware
-    return app
 
 
 def _install_openapi(app: FastAPI) -> None:

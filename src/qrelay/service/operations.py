@@ -90,6 +90,9 @@ async def submit_job(
     ``Prefer: wait``) lets the answer wait for a small simulation that an idle worker of
     its target takes at once (see :func:`holds_small_simulation`): the response then
     carries the job as ``job``, and the client's long poll is saved.
+
+    Kept as one piece: a worker claimed for the hand-off must be handed the stored task,
+    or released on any failure before it, and these steps share that state.
     """
     if not idempotency_key:
         raise ApiError(422, "validation_error", "Idempotency-Key: the header is required")

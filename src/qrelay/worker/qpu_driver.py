@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from qrelay import registry
 from qrelay.errors import (
@@ -46,6 +46,10 @@ from qrelay.payload.calibration import check_pin
 from qrelay.payload.run_options import RunOptions
 from qrelay.plugins import SimulationEngine, TaskContext
 from qrelay.runtime.retry import UNBOUNDED, RetryPolicy, call_with_retry
+
+if TYPE_CHECKING:
+    from qrelay.qpu.options import ExecutionOptions
+    from qrelay.qpu.translation import TranslationResult
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -86,6 +90,19 @@ def _submitting_attempt(execution_id: str | None) -> int | None:
         return None
     number = execution_id.removeprefix(_SUBMITTING)
     return int(number) if number.isdigit() and int(number) >= 1 else None
+
+
+def _submit_options(task: WorkerTask) -> ExecutionOptions:
+    """The options a task's program is submitted with: the submit bound and its seed."""
+    from qrelay.qpu.options import ApiExecutionOptions, ExecutionOptions
+
+    seed = task.seed()
+    return (
+        ExecutionOptions.builder()
+        .timeout(SUBMIT_TIMEOUT_SECONDS)
+        .api_options(ApiExecutionOptions(seed=None if seed is None else seed % 2**32))
+        .build()
+    )
 
 
 def patch_values(circuit: Circuit, task: WorkerTask) -> list[dict[str, list[float]]]:
@@ -177,9 +194,7 @@ class QpuGrpcDriver:
         """Run ``circuit`` (native for the device) once per binding row."""
         if task.job_type == JobType.SIMULATE:
             return self.simulate(task, circuit)
-        from qrelay.qpu import api
-        from qrelay.qpu.options import ApiExecutionOptions, ExecutionOptions
-        from qrelay.qpu.translation import TranslationResult, translate
+        from qrelay.qpu.translation import translate
 
         def program(calibration: str | None) -> TranslationResult:
             return translate(
@@ -199,48 +214,9 @@ class QpuGrpcDriver:
             return []
         job_ids = self._resume(ctx, len(sets))
         if job_ids is None:
-            # Record which attempt's key the submission uses before making it: a worker
-            # that crashes in between is followed by one that submits under the same key.
-            attempt = _submitting_attempt(ctx.execution_id)
-            if attempt is None:
-                attempt = ctx.task.attempt
-                ctx.execution_id = f"{_SUBMITTING}{attempt}"
-                ctx.record_execution(ctx.execution_id)
-            key = idempotency_key(task, attempt)
-            seed = task.seed()
-            options = (
-                ExecutionOptions.builder()
-                .timeout(SUBMIT_TIMEOUT_SECONDS)
-                .api_options(ApiExecutionOptions(seed=None if seed is None else seed % 2**32))
-                .build()
+            submitted, translated = self._submit(
+                task, ctx, sets, program, calibration=calibration, translated=translated
             )
-            if self._calibration(ctx) != calibration:
-                calibration = self._device_calibration
-                translated = program(calibration)
-
-            def submit(translated: TranslationResult) -> list[str] | None:
-                return self._retrying(
-                    lambda: api.submit_with_parameter_batch(
-                        translated,
-                        sets,
-                        self.info.name,
-                        client=self.client,
-                        execution_options=options,
-                        idempotency_key=key,
-                    ),
-                    ctx,
-                    "submit",
-                )
-
-            try:
-                submitted = submit(translated)
-            except SubmissionError as exc:
-                # Refused as stale if the device recalibrated since it was last asked:
-                # learn its calibration and submit once more under it.
-                if exc.code != _STALE or self._calibration(ctx, refresh=True) == calibration:
-                    raise
-                translated = program(self._device_calibration)
-                submitted = submit(translated)
             if submitted is None:
                 return []
             job_ids = submitted
@@ -254,6 +230,63 @@ class QpuGrpcDriver:
         if results is None:
             return []
         return [translated.to_readout(r) for r in results]
+
+    def _submit(
+        self,
+        task: WorkerTask,
+        ctx: TaskContext,
+        sets: list[dict[str, list[float]]],
+        program: Callable[[str | None], TranslationResult],
+        *,
+        calibration: str | None,
+        translated: TranslationResult,
+    ) -> tuple[list[str] | None, TranslationResult]:
+        """Submit ``translated`` under this attempt's idempotency key: the job ids (None
+        when the task ended meanwhile) and the translation that was submitted.
+
+        ``program`` translates the circuit again for a calibration; it is used when the
+        device's calibration turns out to be another one, before submitting or when the
+        controller refuses the program as stale.
+        """
+        from qrelay.qpu import api
+
+        # Record which attempt's key the submission uses before making it: a worker
+        # that crashes in between is followed by one that submits under the same key.
+        attempt = _submitting_attempt(ctx.execution_id)
+        if attempt is None:
+            attempt = ctx.task.attempt
+            ctx.execution_id = f"{_SUBMITTING}{attempt}"
+            ctx.record_execution(ctx.execution_id)
+        key = idempotency_key(task, attempt)
+        options = _submit_options(task)
+        if self._calibration(ctx) != calibration:
+            calibration = self._device_calibration
+            translated = program(calibration)
+
+        def submit(translated: TranslationResult) -> list[str] | None:
+            return self._retrying(
+                lambda: api.submit_with_parameter_batch(
+                    translated,
+                    sets,
+                    self.info.name,
+                    client=self.client,
+                    execution_options=options,
+                    idempotency_key=key,
+                ),
+                ctx,
+                "submit",
+            )
+
+        try:
+            submitted = submit(translated)
+        except SubmissionError as exc:
+            # Refused as stale if the device recalibrated since it was last asked:
+            # learn its calibration and submit once more under it.
+            if exc.code != _STALE or self._calibration(ctx, refresh=True) == calibration:
+                raise
+            translated = program(self._device_calibration)
+            submitted = submit(translated)
+        return submitted, translated
 
     def _calibration(self, ctx: TaskContext, *, refresh: bool = False) -> str | None:
         """The device's calibration id, asked of the controller once (and again with

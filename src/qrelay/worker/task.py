@@ -21,22 +21,18 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any
 
 from qrelay.errors import (
     ConflictError,
     PayloadError,
     QRelayError,
-    ServiceError,
 )
 from qrelay.payload import (
-    MAX_RESULTS_PER_BATCH,
     Circuit,
     CircuitStatus,
     JobType,
     Readout,
-    RegisterReadout,
     TargetInfo,
     TaskResults,
     WorkerTask,
@@ -51,64 +47,19 @@ from qrelay.worker.api import WorkerChannel
 from qrelay.worker.batch import simulate_together
 from qrelay.worker.heartbeat import Heartbeat, Pulse
 from qrelay.worker.isolation import DriverProcess
+from qrelay.worker.outcome import (
+    LEASED_STATES,
+    Outcome,
+    compiles,
+    identity_layout,
+    no_shots,
+    task_results,
+)
+from qrelay.worker.posting import NextLease, ResultPoster
 from qrelay.worker.targets import TargetCache
 from qrelay.worker.verbatim import check_verbatim
 
 log = logging.getLogger(__name__)
-
-#: The HTTP status of a request body over the service's limit.
-_TOO_LARGE: Final = 413
-
-#: What a batch's last request leases next: (targets, wait in seconds, most tasks).
-NextLease = tuple[list[str], float, int]
-
-
-@dataclass
-class _Outcome:
-    """What a task produced, before it is tied to its lease."""
-
-    status: CircuitStatus
-    message: str | None = None
-    readouts: list[Readout] | None = None
-    successful_shots: int | None = None
-    compiled: CompileResult | None = None
-    send_compiled_circuit: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-#: The working state the service puts a task in when it leases it, by job type.
-_LEASED_STATES: Final = {
-    JobType.SIMULATE: CircuitStatus.SIMULATING,
-    JobType.SUBMIT: CircuitStatus.PENDING,
-    JobType.COMPILE: CircuitStatus.COMPILING,
-    JobType.CONVERT: CircuitStatus.COMPILING,
-}
-
-
-def _no_shots(task: WorkerTask) -> list[Readout]:
-    """Readouts of zero shots, one per binding row: what a job that runs nothing measured.
-
-    A compile or convert job completes with these, so its result has the same shape as
-    any other (rows, registers) and the service checks it the same way.
-    """
-    empty = Readout(
-        successful_shots=0,
-        registers=[
-            RegisterReadout(name=reg.name, width=reg.size, bits=b"")
-            for reg in task.circuit.registers
-        ],
-    )
-    rows = 1 if task.bindings is None else len(task.bindings)
-    return [empty] * rows
-
-
-def _compiles(verbatim: bool, info: TargetInfo) -> bool:
-    """Whether a circuit goes through the compiler for this target (unless verbatim)."""
-    return not verbatim and bool(info.native_ops or info.coupling_map is not None)
-
-
-def _identity(n: int) -> dict[int, int]:
-    return {q: q for q in range(n)}
 
 
 class TaskProcessor:
@@ -140,13 +91,18 @@ class TaskProcessor:
         self._states: dict[str, CircuitStatus] = {}
         #: Readouts of brief tasks simulated together (see :meth:`process_many`).
         self._ran: dict[str, list[Readout]] = {}
-        self.tasks_done = 0
+        self._poster = ResultPoster(api)
         #: Whether the tasks processed last were all small simulations run here (so a
         #: worker may lease several at a time).
         self.all_brief = False
         #: Called with (task, outcome, seconds) as each task ends: its final status, or
         #: ``lease_lost`` (see :mod:`qrelay.worker.metrics`).
         self.on_task_end: Callable[[WorkerTask, str, float], None] | None = None
+
+    @property
+    def tasks_done(self) -> int:
+        """Tasks whose result the service accepted."""
+        return self._poster.tasks_done
 
     @property
     def stopping(self) -> bool:
@@ -205,7 +161,7 @@ class TaskProcessor:
         try:
             for index, task in enumerate(tasks):
                 if task.task_id not in small:
-                    self._post_results(done)
+                    self._poster.post_results(done)
                     done = []
                     self._keep_alive(tasks[index + 1 :], kept)
                 leased = self._take_kept(task, kept)
@@ -214,7 +170,7 @@ class TaskProcessor:
                 finished = self._traced_run(leased)
                 if finished is not None:
                     done.append(finished)
-            return self._post_results(done, lease_next)
+            return self._poster.post_results(done, lease_next)
         finally:
             for task in tasks:
                 self._ran.pop(task.task_id, None)
@@ -271,7 +227,7 @@ class TaskProcessor:
         )
         started = time.monotonic()
         ctx = TaskContext(task=task, execution_id=task.execution_id)
-        self._states[task.task_id] = _LEASED_STATES[task.job_type]
+        self._states[task.task_id] = LEASED_STATES[task.job_type]
         beat = Heartbeat(self.api, task, ctx, self.heartbeat_seconds)
         ctx.report_status = lambda status, message: self._report(task, beat, status, message)
         ctx.record_execution = lambda execution_id: self._record(task, beat, execution_id)
@@ -287,10 +243,10 @@ class TaskProcessor:
             outcome = self._work(task, ctx, brief=brief)
         except QRelayError as exc:
             log.info("task %s failed: %s", task.task_id, exc)
-            outcome = _Outcome(CircuitStatus.FAILED, message=str(exc))
+            outcome = Outcome(CircuitStatus.FAILED, message=str(exc))
         except Exception as exc:  # a plugin's own error: fail the task, keep the worker
             log.exception("task %s: unexpected error", task.task_id)
-            outcome = _Outcome(CircuitStatus.FAILED, message=f"{type(exc).__name__}: {exc}")
+            outcome = Outcome(CircuitStatus.FAILED, message=f"{type(exc).__name__}: {exc}")
         finally:
             if brief:
                 self._pulse.unwatch()
@@ -306,9 +262,10 @@ class TaskProcessor:
             log.info("task %s: left unfinished by the stop; its lease will lapse", task.task_id)
             return None
         if beat.cancel_requested.is_set() and outcome.status is not CircuitStatus.FAILED:
-            outcome = _Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
+            outcome = Outcome(CircuitStatus.CANCELLED, message="cancelled by the user")
         self._ended(task, outcome.status.value, started)
-        return self._results(task, outcome, ctx)
+        execution_id = self._execution_ids.pop(task.task_id, ctx.execution_id)
+        return task_results(task, outcome, ctx, execution_id)
 
     def _ended(self, task: WorkerTask, outcome: str, started: float) -> None:
         if self.on_task_end is not None:
@@ -319,16 +276,16 @@ class TaskProcessor:
         """Simulation child processes ended early (crash, cancel) and replaced."""
         return self._process.restarts
 
-    def _work(self, task: WorkerTask, ctx: TaskContext, *, brief: bool) -> _Outcome:
+    def _work(self, task: WorkerTask, ctx: TaskContext, *, brief: bool) -> Outcome:
         """Compile and run ``task``; ``brief`` (see :meth:`_small_simulation`) already says
         that it runs in this thread."""
         info = self.target_info(task.target)
         circuit = task.circuit
         if task.job_type == JobType.CONVERT:
-            identity = _identity(circuit.num_qubits)
-            return _Outcome(
+            identity = identity_layout(circuit.num_qubits)
+            return Outcome(
                 CircuitStatus.COMPLETED,
-                readouts=_no_shots(task),
+                readouts=no_shots(task),
                 successful_shots=0,
                 compiled=CompileResult(circuit, identity, dict(identity)),
                 send_compiled_circuit=True,
@@ -336,54 +293,67 @@ class TaskProcessor:
         with tracing.span("qrelay.worker.compile", target=info.name):
             compiled = self._compile(task, info, ctx)
         if task.job_type == JobType.COMPILE:
-            return _Outcome(
+            return Outcome(
                 CircuitStatus.COMPLETED,
-                readouts=_no_shots(task),
+                readouts=no_shots(task),
                 successful_shots=0,
                 compiled=compiled,
                 send_compiled_circuit=True,
             )
         if ctx.check_cancelled():
-            return _Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
+            return Outcome(CircuitStatus.CANCELLED, message="cancelled before it ran")
         ctx.calibration_id = info.calibration_id  # a device driver may name its own
         isolated = not brief and self._isolated(info, task, compiled.circuit)
-        if task.job_type != JobType.SIMULATE and info.simulator and isolated:
-            # a simulator runs it now; a device driver reports running itself, when the
-            # device has taken the program (with its execution id). The report travels
-            # while the child simulates (it is a round trip to the service that the run
-            # need not wait for) and is in before the result is posted. A run in this
-            # thread is over in milliseconds: nobody could see it running, so it goes
-            # from pending to its result without the report.
-            report = threading.Thread(
-                target=ctx.report_status,
-                args=(CircuitStatus.RUNNING, None),
-                name=f"qrelay-status-{task.task_id}",
-                daemon=True,
-            )
-            report.start()
-            try:
-                readouts = self._execute(info, task, compiled.circuit, ctx, isolated=isolated)
-            finally:
-                report.join()
-        else:
-            readouts = self._execute(info, task, compiled.circuit, ctx, isolated=isolated)
+        readouts = self._execute_reporting(info, task, compiled.circuit, ctx, isolated=isolated)
         if ctx.check_cancelled():
-            return _Outcome(CircuitStatus.CANCELLED, message="cancelled while running")
+            return Outcome(CircuitStatus.CANCELLED, message="cancelled while running")
         rows = 1 if task.bindings is None else len(task.bindings)
         if len(readouts) != rows:
-            return _Outcome(
+            return Outcome(
                 CircuitStatus.FAILED,
                 message=f"driver {info.driver!r} gave {len(readouts)} readouts for {rows} "
                 "binding row(s)",
             )
         shots = readouts[0].successful_shots if readouts else task.shots
-        return _Outcome(
+        return Outcome(
             CircuitStatus.COMPLETED,
             readouts=readouts,
             successful_shots=shots,
             compiled=compiled,
             send_compiled_circuit=compiled.circuit is not circuit,
         )
+
+    def _execute_reporting(
+        self,
+        info: TargetInfo,
+        task: WorkerTask,
+        circuit: Circuit,
+        ctx: TaskContext,
+        *,
+        isolated: bool,
+    ) -> list[Readout]:
+        """:meth:`_execute`, reporting ``running`` meanwhile when a simulator runs a
+        submitted task in the child.
+
+        A device driver reports running itself, when the device has taken the program
+        (with its execution id). The report travels while the child simulates (it is a
+        round trip to the service that the run need not wait for) and is in before the
+        result is posted. A run in this thread is over in milliseconds: nobody could see
+        it running, so it goes from pending to its result without the report.
+        """
+        if task.job_type == JobType.SIMULATE or not info.simulator or not isolated:
+            return self._execute(info, task, circuit, ctx, isolated=isolated)
+        report = threading.Thread(
+            target=ctx.report_status,
+            args=(CircuitStatus.RUNNING, None),
+            name=f"qrelay-status-{task.task_id}",
+            daemon=True,
+        )
+        report.start()
+        try:
+            return self._execute(info, task, circuit, ctx, isolated=isolated)
+        finally:
+            report.join()
 
     def _execute(
         self,
@@ -436,7 +406,7 @@ class TaskProcessor:
             info = self.target_info(target)
         except QRelayError:
             return False
-        return info.simulator and not _compiles(verbatim, info)
+        return info.simulator and not compiles(verbatim, info)
 
     def _isolated(self, info: TargetInfo, task: WorkerTask, circuit: Circuit) -> bool:
         """Whether the task runs in the simulation child (see :mod:`qrelay.worker.isolation`)."""
@@ -455,13 +425,13 @@ class TaskProcessor:
         check_capabilities(circuit, info)
         if task.verbatim:
             check_verbatim(circuit, info)
-            identity = _identity(circuit.num_qubits)
+            identity = identity_layout(circuit.num_qubits)
             return CompileResult(circuit, identity, dict(identity))
-        if not _compiles(task.verbatim, info):
+        if not compiles(task.verbatim, info):
             # a simulator that takes any op: nothing to compile
             if circuit.num_qubits > info.num_qubits:
                 check_verbatim(circuit, info)  # raises, naming the qubit count
-            identity = _identity(circuit.num_qubits)
+            identity = identity_layout(circuit.num_qubits)
             return CompileResult(circuit, identity, dict(identity))
         if circuit.observables is not None:
             # a compiled circuit has other qubits than the ones the observables name
@@ -527,92 +497,3 @@ class TaskProcessor:
             log.warning("task %s: status %s not recorded: %s", task.task_id, status.value, exc)
             return
         self._states[task.task_id] = status
-
-    def _results(self, task: WorkerTask, outcome: _Outcome, ctx: TaskContext) -> TaskResults:
-        """What is posted for ``task``: its outcome under its lease."""
-        compiled = outcome.compiled
-        completed = outcome.status is CircuitStatus.COMPLETED
-        return TaskResults(
-            task_id=task.task_id,
-            lease_id=task.lease_id,
-            status=outcome.status,
-            status_message=outcome.message,
-            successful_shots=outcome.successful_shots if completed else None,
-            readouts=outcome.readouts if completed else None,
-            compiled_circuit=(
-                compiled.circuit if compiled is not None and outcome.send_compiled_circuit else None
-            ),
-            initial_logical_to_physical=compiled.initial_layout if compiled else None,
-            final_logical_to_physical=compiled.final_layout if compiled else None,
-            execution_id=self._execution_ids.pop(task.task_id, ctx.execution_id),
-            calibration_id=ctx.calibration_id if completed else None,
-            metadata=outcome.metadata,
-        )
-
-    def _post_results(
-        self, done: Sequence[TaskResults], lease_next: NextLease | None = None
-    ) -> list[WorkerTask]:
-        """Post ``done`` in as few requests as the batch bound allows, the last one
-        leasing the next tasks when ``lease_next`` asks; those tasks."""
-        if not done:
-            return [] if lease_next is None else self.api.lease_many(*lease_next)
-        following: list[WorkerTask] = []
-        with tracing.span("qrelay.worker.post", results=len(done)):
-            for start in range(0, len(done), MAX_RESULTS_PER_BATCH):
-                chunk = done[start : start + MAX_RESULTS_PER_BATCH]
-                last = start + MAX_RESULTS_PER_BATCH >= len(done)
-                following = self._send(chunk, lease_next if last else None)
-        return following
-
-    def _send(self, chunk: Sequence[TaskResults], lease_next: NextLease | None) -> list[WorkerTask]:
-        """One request with ``chunk``'s results, each refusal handled on its own. A body
-        over the service's limit goes again in halves, and a single result over it fails
-        its task, saying why."""
-        try:
-            if lease_next is None:
-                outcomes, following = self.api.results(chunk)
-            else:
-                targets, wait, limit = lease_next
-                outcomes, following = self.api.results(chunk, lease=targets, wait=wait, limit=limit)
-        except ServiceError as exc:
-            if exc.status != _TOO_LARGE:
-                raise
-            if len(chunk) > 1:
-                half = len(chunk) // 2
-                self._send(chunk[:half], None)
-                return self._send(chunk[half:], lease_next)
-            log.error("task %s: the service refused the result: %s", chunk[0].task_id, exc)
-            return self._send([self._refused(chunk[0], exc)], lease_next)
-        retry: list[TaskResults] = []
-        for results, outcome in zip(chunk, outcomes, strict=True):
-            if outcome.accepted:
-                self.tasks_done += 1
-                log.info("task %s: %s", results.task_id, results.status.value)
-            elif outcome.code == "validation_error" and results.status is CircuitStatus.COMPLETED:
-                # The result does not fit the task (a driver's fault): running it again
-                # would give the same, so fail it, saying why.
-                log.error(
-                    "task %s: the service refused the result: %s", results.task_id, outcome.message
-                )
-                retry.append(self._refused(results, outcome.message))
-            else:
-                log.warning(
-                    "task %s: result refused (%s: %s); dropped",
-                    results.task_id,
-                    outcome.code,
-                    outcome.message,
-                )
-        if retry:
-            self._send(retry, None)
-        return following
-
-    @staticmethod
-    def _refused(results: TaskResults, reason: object) -> TaskResults:
-        """The failed result that replaces one the service refused."""
-        return TaskResults(
-            task_id=results.task_id,
-            lease_id=results.lease_id,
-            status=CircuitStatus.FAILED,
-            status_message=f"the worker's result was refused by the service: {reason}",
-            execution_id=results.execution_id,
-        )

@@ -259,11 +259,7 @@ def t1_history(points: Sequence[tuple[datetime, Sequence[float | None]]]) -> Mar
     shows the spread, so one qubit going bad shows as the band's floor dropping.
     Snapshots without any T1 are skipped; at most :data:`MAX_POINTS` are drawn.
     """
-    rows = []
-    for taken, t1s in points[:MAX_POINTS]:
-        known = [v for v in t1s if v is not None]
-        if known:
-            rows.append((taken, min(known), sum(known) / len(known), max(known)))
+    rows = _t1_rows(points[:MAX_POINTS])
     if not rows:
         return _markup(['<p class="muted">No T1 measured in this range.</p>'])
     width, height, left, top, bottom = 640.0, 220.0, 64.0, 12.0, 190.0
@@ -314,6 +310,18 @@ def t1_history(points: Sequence[tuple[datetime, Sequence[float | None]]]) -> Mar
     )
     parts.append("</svg>")
     return _markup(parts)
+
+
+def _t1_rows(
+    points: Sequence[tuple[datetime, Sequence[float | None]]],
+) -> list[tuple[datetime, float, float, float]]:
+    """``(taken_at, lowest, mean, highest T1)`` of each snapshot with any T1 measured."""
+    rows = []
+    for taken, t1s in points:
+        known = [v for v in t1s if v is not None]
+        if known:
+            rows.append((taken, min(known), sum(known) / len(known), max(known)))
+    return rows
 
 
 def _when(at: datetime) -> str:
