@@ -9,6 +9,7 @@ loses the others of its request.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Final
 
@@ -32,6 +33,9 @@ class ResultPoster:
     def __init__(self, api: WorkerChannel) -> None:
         self.api = api
         self.tasks_done = 0
+        #: Task id to the ``traceparent`` of its task's span (traced runs only), so each
+        #: job's trace holds the post of its result, whichever batch carried it.
+        self.traces: dict[str, str] = {}
 
     def post_results(
         self, done: Sequence[TaskResults], lease_next: NextLease | None = None
@@ -41,11 +45,19 @@ class ResultPoster:
         if not done:
             return [] if lease_next is None else self.api.lease_many(*lease_next)
         following: list[WorkerTask] = []
-        with tracing.span("qrelay.worker.post", results=len(done)):
+        parents = list(dict.fromkeys(p for r in done if (p := self.traces.pop(r.task_id, None))))
+        began = time.time_ns()
+        with (
+            tracing.continued(parents[0] if parents else None),
+            tracing.span("qrelay.worker.post", results=len(done)),
+        ):
             for start in range(0, len(done), MAX_RESULTS_PER_BATCH):
                 chunk = done[start : start + MAX_RESULTS_PER_BATCH]
                 last = start + MAX_RESULTS_PER_BATCH >= len(done)
                 following = self._send(chunk, lease_next if last else None)
+        for parent in parents[1:]:  # the batch's other jobs' traces get the post too
+            with tracing.continued(parent):
+                tracing.record("qrelay.worker.post", began, results=len(done))
         return following
 
     def _send(self, chunk: Sequence[TaskResults], lease_next: NextLease | None) -> list[WorkerTask]:

@@ -204,6 +204,8 @@ class TaskProcessor:
             tracing.continued(task.traceparent),
             tracing.span("qrelay.worker.task", job_id=task.job_id, task_id=task.task_id),
         ):
+            if (parent := tracing.traceparent()) is not None:
+                self._poster.traces[task.task_id] = parent
             tracing.record(
                 "qrelay.worker.lease",
                 time.time_ns(),
@@ -211,7 +213,10 @@ class TaskProcessor:
                 attempt=task.attempt,
                 target=task.target,
             )
-            return self._run_task(task)
+            result = self._run_task(task)
+            if result is None:  # nothing to post: its trace needs no post span
+                self._poster.traces.pop(task.task_id, None)
+            return result
 
     def _run_task(self, task: WorkerTask) -> TaskResults | None:
         """Run one leased task to its end: its result to post, or None when there is
