@@ -9,6 +9,7 @@ import json
 import os
 import resource
 import socket
+import statistics
 import threading
 import time
 import uuid
@@ -46,8 +47,10 @@ def _large_dry_run() -> bytes:
 
 def test_a_large_body_does_not_stall_other_users(stack: Stack) -> None:
     """While one user's 20 MiB dry run is read and checked, another user's requests are
-    answered: the slowest of them takes a small part of the large request's time, not
-    all of it (on the event loop the parse held every request for seconds)."""
+    answered: the typical one takes a small part of the large request's time, and none
+    waits for a whole large request (on the event loop the parse held every request for
+    seconds). The median, not the slowest, carries the bound: on a shared machine one
+    request can lose the processor for a while whatever the service does."""
     stack.start_service()
     attacker, other = stack.new_user(), stack.new_user()
     body = _large_dry_run()
@@ -77,17 +80,16 @@ def test_a_large_body_does_not_stall_other_users(stack: Stack) -> None:
 
     poster = threading.Thread(target=post)
     poster.start()
-    slowest = 0.0
-    answered = 0
+    waits: list[float] = []
     while not done.is_set():
         start = time.perf_counter()
         assert reader.get("/v1/jobs").status_code == 200
-        slowest = max(slowest, time.perf_counter() - start)
-        answered += 1
+        waits.append(time.perf_counter() - start)
     poster.join()
     assert len(posts) == 2
-    assert answered > 10
-    assert slowest < min(posts) / 3, (slowest, posts)
+    assert len(waits) > 10
+    assert statistics.median(waits) < min(posts) / 5, (statistics.median(waits), posts)
+    assert max(waits) < max(posts), (max(waits), posts)
 
 
 def _open_fds(pid: int) -> int:
