@@ -76,37 +76,69 @@ def split(qc: Any) -> Split:
     return Split(qc, kept, suffix, digest.hexdigest(), parameters)
 
 
-def bindings_key(parameters: list[Any], binds: list[dict[Any, list[float]]] | None) -> str:
-    """The prefix's binding rows as a key: its parameters' names and values (``parameters``
-    in a fixed order, as :attr:`Split.parameters` has them)."""
+def distinct_rows(
+    parameters: list[Any], binds: list[dict[Any, list[float]]] | None, rows: int
+) -> tuple[list[dict[Any, list[float]]] | None, npt.NDArray[np.intp], str]:
+    """The prefix's distinct binding rows, the distinct row of each row, and their key.
+
+    Rows that give the prefix's ``parameters`` the same values (an estimator's bases and
+    twirls of one parameter row) share one prefix state, so Aer evolves each state once.
+    The key holds the parameters' names and the distinct values.
+    """
     if not parameters or binds is None:
-        return ""
+        return None, np.zeros(rows, dtype=np.intp), ""
+    columns = np.column_stack([np.asarray(binds[0][p], dtype=float) for p in parameters])
+    unique, inverse = np.unique(columns, axis=0, return_inverse=True)
     digest = hashlib.blake2b(digest_size=16)
     for parameter in parameters:
         digest.update(parameter.name.encode())
-        digest.update(np.asarray(binds[0][parameter], dtype=float).tobytes())
-    return digest.hexdigest()
+    digest.update(unique.tobytes())
+    own = [{p: unique[:, j].tolist() for j, p in enumerate(parameters)}]
+    return own, inverse.reshape(-1).astype(np.intp), digest.hexdigest()
 
 
 def probabilities(
     states: npt.NDArray[np.complex128],
+    inverse: npt.NDArray[np.intp],
     suffix: list[tuple[Any, int]],
     binds: list[dict[Any, list[float]]] | None,
-    rows: int,
+    measured: tuple[int, ...],
+    *,
+    max_amplitudes: int,
+) -> npt.NDArray[np.float64]:
+    """``(rows, 2**len(measured))``: row ``i``'s state ``states[inverse[i]]`` with the
+    suffix applied at its values, and the probabilities of the measured qubits (bit ``j``
+    of an outcome is ``measured[j]``, as Aer's ``save_probabilities`` numbers them).
+
+    Rows are taken a chunk at a time, at most ``max_amplitudes`` amplitudes each, so many
+    rows over few states stay within a bounded working set.
+    """
+    rows = len(inverse)
+    size = states.shape[-1]
+    matrices = [(_matrices(gate, binds, rows), qubit) for gate, qubit in suffix]
+    step = max(1, max_amplitudes // size)
+    return np.concatenate(
+        [
+            _chunk(states[inverse[start : start + step]], matrices, start, measured)
+            for start in range(0, rows, step)
+        ]
+    )
+
+
+def _chunk(
+    state: npt.NDArray[np.complex128],
+    matrices: list[tuple[npt.NDArray[np.complex128], int]],
+    start: int,
     measured: tuple[int, ...],
 ) -> npt.NDArray[np.float64]:
-    """``(rows, 2**len(measured))``: each row's state (one, or one per row) with the
-    suffix applied, and the probabilities of the measured qubits (bit ``j`` of an outcome
-    is ``measured[j]``, as Aer's ``save_probabilities`` numbers them)."""
-    size = states.shape[-1]
+    """The probabilities of rows ``start ...`` (``state``: their prefix states)."""
+    rows, size = state.shape
     count = size.bit_length() - 1
-    state = np.broadcast_to(states, (rows, size))
-    for gate, qubit in suffix:
-        matrices = _matrices(gate, binds, rows)
+    for gates, qubit in matrices:
         # amplitude index = high * 2**(qubit + 1) + bit * 2**qubit + low: the matrix acts
         # on ``bit``, row by row
         view = state.reshape(rows, size >> (qubit + 1), 2, 1 << qubit)
-        state = np.matmul(matrices[:, None], view).reshape(rows, size)
+        state = np.matmul(gates[start : start + rows, None], view).reshape(rows, size)
     weights: npt.NDArray[np.float64] = np.abs(state) ** 2
     if measured == tuple(range(count)):  # outcome bit j is qubit j: the state's own order
         return weights
@@ -123,28 +155,28 @@ def probabilities(
 def _matrices(
     gate: Any, binds: list[dict[Any, list[float]]] | None, rows: int
 ) -> npt.NDArray[np.complex128]:
-    """``(rows, 2, 2)``: the gate's matrix at each row's parameter values."""
-    symbols = [p for p in gate.params if hasattr(p, "parameters") and p.parameters]
+    """``(rows, 2, 2)``: the gate's matrix at each row's parameter values (each distinct
+    set of values evaluated once)."""
+    symbols = sorted(
+        {s for p in gate.params for s in getattr(p, "parameters", ())}, key=lambda s: s.name
+    )
     if not symbols:
         return np.broadcast_to(np.asarray(gate.to_matrix(), dtype=complex), (rows, 2, 2))
     if binds is None:
         raise ValueError(f"{gate.name}: unbound parameters and no bindings")
-    columns = binds[0]
-    seen: dict[tuple[float, ...], npt.NDArray[np.complex128]] = {}
-    out = np.empty((rows, 2, 2), dtype=complex)
-    for row in range(rows):
+    columns = np.column_stack([np.asarray(binds[0][s], dtype=float) for s in symbols])
+    unique, inverse = np.unique(columns, axis=0, return_inverse=True)
+    found = np.empty((len(unique), 2, 2), dtype=complex)
+    for u, point in enumerate(unique):
+        assignment = dict(zip(symbols, point.tolist(), strict=True))
         values = []
         for p in gate.params:
             if hasattr(p, "parameters") and p.parameters:
-                bound = p.bind({s: columns[s][row] for s in p.parameters})
-                values.append(float(bound))
+                values.append(float(p.bind({s: assignment[s] for s in p.parameters})))
             else:
                 values.append(float(p))
-        key = tuple(values)
-        found = seen.get(key)
-        if found is None:
-            concrete = gate.copy()
-            concrete.params = values
-            found = seen[key] = np.asarray(concrete.to_matrix(), dtype=complex)
-        out[row] = found
-    return out
+        concrete = gate.copy()
+        concrete.params = values
+        found[u] = np.asarray(concrete.to_matrix(), dtype=complex)
+    matrices: npt.NDArray[np.complex128] = found[inverse.reshape(-1)]
+    return matrices

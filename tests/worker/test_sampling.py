@@ -243,7 +243,10 @@ def test_bases_of_one_circuit_share_its_state_and_keep_their_distribution() -> N
         own = [{p: binds[0][p] for p in cut.parameters}]
         result = AerSimulator(method="statevector").run(saving, parameter_binds=own).result()
         states = np.stack([np.asarray(result.data(i)["statevector"]) for i in range(3)])
-        ours = prefix.probabilities(states, cut.suffix, binds, 3, final.qubits)
+        # two rows a chunk: the chunks join up in row order
+        ours = prefix.probabilities(
+            states, np.arange(3), cut.suffix, binds, final.qubits, max_amplitudes=2 * len(states[0])
+        )
         whole = engine.to_qiskit(circuit, final)
         aer = AerSimulator(method="statevector").run(whole, parameter_binds=binds).result()
         expected = [np.asarray(aer.data(i)["probabilities"]) for i in range(3)]
