@@ -8,9 +8,9 @@ repeated by its count, shuffled within each row (see :mod:`qrelay_qiskit.shots`)
 gives per-shot readout with exactly Aer's joint distribution (shot order in a simulator
 carries no information) without one Python string per shot.
 
-An ideal sweep that measures last is drawn from probabilities, and circuits that differ
-only in their last single-qubit gates (an estimator's measurement bases) share the state
-of their common prefix, simulated once (see :mod:`qrelay_qiskit.prefix`). With the
+An ideal sweep that measures last is drawn from probabilities, and rows (and circuits)
+that differ only in their last single-qubit gates (an estimator's measurement bases) share
+the state of their common prefix, simulated once (see :mod:`qrelay_qiskit.prefix`). With the
 histogram option a readout holds each row's distinct outcomes and their counts instead of
 every shot (see :mod:`qrelay.payload.readout`).
 

@@ -1,10 +1,12 @@
 """``QRelayEstimatorV2``: Qiskit's ``BaseEstimatorV2`` on a qrelay backend, with mitigation.
 
 A ``run`` is one service job (split only when the target's limits demand it). Each PUB's
-observables are grouped into qubit-wise commuting measurement bases; each (circuit,
-basis) is one payload circuit (one per noise factor, and per randomization when gates are
-twirled), and the PUB's parameter array, repeated once per measurement twirl, is its one
-bindings table. Mitigation circuits (the TREX calibrations) travel in the same job.
+observables are grouped into qubit-wise commuting measurement bases, and the PUB is one
+payload circuit (one per noise factor, and per randomization when gates are twirled)
+ending in a bound basis layer (:func:`qrelay_qiskit.mitigation.basis_circuit`): its one
+bindings table holds, basis after basis, the PUB's parameter rows (each repeated once per
+measurement twirl) with the basis's angles, so a PUB is one worker task whatever its
+number of bases. Mitigation circuits (the TREX calibrations) travel in the same job.
 Expectation values and standard errors come from the packed readout with numpy, asked
 for in histogram form (each distinct outcome once, with its count), so the readout of a
 basis is at most ``2**n`` outcomes of its ``n`` measured qubits however many shots.

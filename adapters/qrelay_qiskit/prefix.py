@@ -1,14 +1,15 @@
-"""Circuits that differ only in their last single-qubit gates share one simulated state.
+"""Rows and circuits that differ only in their last single-qubit gates share one state.
 
-An estimator measures one circuit in many bases: each basis is a payload circuit of its
-own (the circuit, then a layer of ``h``/``sdg`` and twirl rotations, then measurements),
-and each runs as a task of its own. Simulated whole, every basis evolves the same state
-again. Split instead at the last multi-qubit gate of each qubit, the circuit is a
-*prefix* (the same for every basis) and a *suffix* of single-qubit gates; the engine
-saves the prefix's state vector per binding row once, remembers it by the prefix's
-content and bindings, and gives each basis its probabilities by applying its suffix to
-that state with numpy. The probabilities are those of the whole circuit, so the shots
-drawn from them are exactly the whole circuit's (see :mod:`qrelay_qiskit.sampling`).
+An estimator measures one circuit in many bases: the circuit, then a layer of bound
+rotations that picks each row's basis (and twirl), then measurements; its table repeats
+each parameter row once per basis and twirl. Simulated whole, every such row evolves the
+same state again. Split instead at the last multi-qubit gate of each qubit, the circuit
+is a *prefix* and a *suffix* of single-qubit gates; the engine saves the prefix's state
+vector once per distinct row of the prefix's own parameters, remembers it by the
+prefix's content and those rows, and gives each row its probabilities by applying its
+suffix to that state with numpy. The probabilities are those of the whole circuit, so
+the shots drawn from them are exactly the whole circuit's (see
+:mod:`qrelay_qiskit.sampling`).
 """
 
 from __future__ import annotations
