@@ -98,6 +98,10 @@ def distinct_rows(
     return own, inverse.reshape(-1).astype(np.intp), digest.hexdigest()
 
 
+#: Qubits whose suffix gates are applied together, as one ``2**k x 2**k`` matrix per row.
+_GROUP = 5
+
+
 def probabilities(
     states: npt.NDArray[np.complex128],
     inverse: npt.NDArray[np.intp],
@@ -111,35 +115,80 @@ def probabilities(
     suffix applied at its values, and the probabilities of the measured qubits (bit ``j``
     of an outcome is ``measured[j]``, as Aer's ``save_probabilities`` numbers them).
 
-    Rows are taken a chunk at a time, at most ``max_amplitudes`` amplitudes each, so many
-    rows over few states stay within a bounded working set.
+    The suffix is a product of single-qubit unitaries, so each qubit's gates are first
+    multiplied into one matrix per row, and the qubits are taken ``_GROUP`` at a time as
+    the Kronecker product of theirs: a few batched matrix products per row instead of a
+    pass over the state per gate. Rows are taken a chunk at a time, at most
+    ``max_amplitudes`` amplitudes each, so many rows over few states stay within a
+    bounded working set.
     """
     rows = len(inverse)
     size = states.shape[-1]
-    matrices = [(_matrices(gate, binds, rows), qubit) for gate, qubit in suffix]
+    count = size.bit_length() - 1
+    fused: dict[int, npt.NDArray[np.complex128]] = {}
+    for gate, qubit in suffix:
+        matrices = _matrices(gate, binds, rows)
+        previous = fused.get(qubit)
+        fused[qubit] = matrices if previous is None else np.matmul(matrices, previous)
+    groups = []
+    for low in range(0, count, _GROUP):
+        high = min(low + _GROUP, count)
+        qubits = list(range(high - 1, low - 1, -1))
+        if not any(q in fused for q in qubits):
+            continue
+        # rows whose gates agree on this group (a basis and twirl) share one product
+        found = [fused[q] for q in qubits if q in fused]
+        stacked = np.concatenate([m.reshape(rows, 4) for m in found], axis=1)
+        _, first, index = np.unique(
+            stacked.view(np.float64), axis=0, return_index=True, return_inverse=True
+        )
+        distinct = [None if q not in fused else fused[q][first] for q in qubits]
+        product = _kron(distinct, len(first))
+        groups.append((low, high, product, index.reshape(-1).astype(np.intp)))
     step = max(1, max_amplitudes // size)
     return np.concatenate(
         [
-            _chunk(states[inverse[start : start + step]], matrices, start, measured)
+            _chunk(states[inverse[start : start + step]], groups, start, measured)
             for start in range(0, rows, step)
         ]
     )
 
 
+def _kron(
+    matrices: list[npt.NDArray[np.complex128] | None], rows: int
+) -> npt.NDArray[np.complex128]:
+    """``(rows, 2**k, 2**k)``: per row, the Kronecker product of ``k`` single-qubit
+    matrices (most significant qubit first; ``None`` is the identity)."""
+    eye = np.broadcast_to(np.eye(2, dtype=complex), (rows, 2, 2))
+    product: npt.NDArray[np.complex128] = np.ones((rows, 1, 1), dtype=complex)
+    for matrix in matrices:
+        factor = eye if matrix is None else matrix
+        side = product.shape[1]
+        product = (product[:, :, None, :, None] * factor[:, None, :, None, :]).reshape(
+            rows, 2 * side, 2 * side
+        )
+    return product
+
+
 def _chunk(
     state: npt.NDArray[np.complex128],
-    matrices: list[tuple[npt.NDArray[np.complex128], int]],
+    groups: list[tuple[int, int, npt.NDArray[np.complex128], npt.NDArray[np.intp]]],
     start: int,
     measured: tuple[int, ...],
 ) -> npt.NDArray[np.float64]:
     """The probabilities of rows ``start ...`` (``state``: their prefix states)."""
     rows, size = state.shape
     count = size.bit_length() - 1
-    for gates, qubit in matrices:
-        # amplitude index = high * 2**(qubit + 1) + bit * 2**qubit + low: the matrix acts
-        # on ``bit``, row by row
-        view = state.reshape(rows, size >> (qubit + 1), 2, 1 << qubit)
-        state = np.matmul(gates[start : start + rows, None], view).reshape(rows, size)
+    for low, high, matrices, index in groups:
+        # amplitude index = top * 2**high + group * 2**low + bottom: each row's matrix
+        # acts on ``group``
+        block = matrices[index[start : start + rows]]
+        if low == 0:
+            flat = state.reshape(rows, size >> high, 1 << high)
+            state = np.matmul(flat, np.swapaxes(block, 1, 2)).reshape(rows, size)
+        else:
+            deep = state.reshape(rows, size >> high, 1 << (high - low), 1 << low)
+            state = np.matmul(block[:, None], deep).reshape(rows, size)
     weights: npt.NDArray[np.float64] = np.abs(state) ** 2
     if measured == tuple(range(count)):  # outcome bit j is qubit j: the state's own order
         return weights
