@@ -98,8 +98,11 @@ def distinct_rows(
     return own, inverse.reshape(-1).astype(np.intp), digest.hexdigest()
 
 
-#: Qubits whose suffix gates are applied together, as one ``2**k x 2**k`` matrix per row.
+#: Most qubits whose suffix gates are applied together, as one ``2**k x 2**k`` matrix.
 _GROUP = 5
+
+#: A group's fused matrices per row, most significant qubit first (``None``: identity).
+_Group = tuple[int, int, list[npt.NDArray[np.complex128] | None]]
 
 
 def probabilities(
@@ -116,11 +119,12 @@ def probabilities(
     of an outcome is ``measured[j]``, as Aer's ``save_probabilities`` numbers them).
 
     The suffix is a product of single-qubit unitaries, so each qubit's gates are first
-    multiplied into one matrix per row, and the qubits are taken ``_GROUP`` at a time as
-    the Kronecker product of theirs: a few batched matrix products per row instead of a
-    pass over the state per gate. Rows are taken a chunk at a time, at most
-    ``max_amplitudes`` amplitudes each, so many rows over few states stay within a
-    bounded working set.
+    multiplied into one matrix per row, and the qubits are taken a group at a time (at
+    most ``_GROUP``, and at most half the qubits, so a group's matrix is no larger than a
+    state) as the Kronecker product of theirs, built once per distinct row: a few batched
+    matrix products per row instead of a pass over the state per gate. Rows are taken a
+    chunk at a time, at most ``max_amplitudes`` amplitudes each, so many rows over few
+    states stay within a bounded working set.
     """
     rows = len(inverse)
     size = states.shape[-1]
@@ -130,21 +134,13 @@ def probabilities(
         matrices = _matrices(gate, binds, rows)
         previous = fused.get(qubit)
         fused[qubit] = matrices if previous is None else np.matmul(matrices, previous)
-    groups = []
-    for low in range(0, count, _GROUP):
-        high = min(low + _GROUP, count)
-        qubits = list(range(high - 1, low - 1, -1))
-        if not any(q in fused for q in qubits):
-            continue
-        # rows whose gates agree on this group (a basis and twirl) share one product
-        found = [fused[q] for q in qubits if q in fused]
-        stacked = np.concatenate([m.reshape(rows, 4) for m in found], axis=1)
-        _, first, index = np.unique(
-            stacked.view(np.float64), axis=0, return_index=True, return_inverse=True
-        )
-        distinct = [None if q not in fused else fused[q][first] for q in qubits]
-        product = _kron(distinct, len(first))
-        groups.append((low, high, product, index.reshape(-1).astype(np.intp)))
+    width = max(1, min(_GROUP, count // 2))
+    groups: list[_Group] = []
+    for low in range(0, count, width):
+        high = min(low + width, count)
+        qubits = range(high - 1, low - 1, -1)
+        if any(q in fused for q in qubits):
+            groups.append((low, high, [fused.get(q) for q in qubits]))
     step = max(1, max_amplitudes // size)
     return np.concatenate(
         [
@@ -152,6 +148,24 @@ def probabilities(
             for start in range(0, rows, step)
         ]
     )
+
+
+def _products(
+    matrices: list[npt.NDArray[np.complex128] | None], start: int, rows: int
+) -> npt.NDArray[np.complex128]:
+    """``(rows, 2**k, 2**k)``: rows ``start ...`` of a group's Kronecker product, built
+    once per distinct row (rows of one basis and twirl share it)."""
+    taken = [None if m is None else m[start : start + rows] for m in matrices]
+    stacked = np.concatenate([m.reshape(rows, 4) for m in taken if m is not None], axis=1)
+    _, first, index = np.unique(
+        np.ascontiguousarray(stacked).view(np.float64),
+        axis=0,
+        return_index=True,
+        return_inverse=True,
+    )
+    distinct = [None if m is None else m[first] for m in taken]
+    products: npt.NDArray[np.complex128] = _kron(distinct, len(first))[index.reshape(-1)]
+    return products
 
 
 def _kron(
@@ -172,17 +186,17 @@ def _kron(
 
 def _chunk(
     state: npt.NDArray[np.complex128],
-    groups: list[tuple[int, int, npt.NDArray[np.complex128], npt.NDArray[np.intp]]],
+    groups: list[_Group],
     start: int,
     measured: tuple[int, ...],
 ) -> npt.NDArray[np.float64]:
     """The probabilities of rows ``start ...`` (``state``: their prefix states)."""
     rows, size = state.shape
     count = size.bit_length() - 1
-    for low, high, matrices, index in groups:
+    for low, high, matrices in groups:
         # amplitude index = top * 2**high + group * 2**low + bottom: each row's matrix
         # acts on ``group``
-        block = matrices[index[start : start + rows]]
+        block = _products(matrices, start, rows)
         if low == 0:
             flat = state.reshape(rows, size >> high, 1 << high)
             state = np.matmul(flat, np.swapaxes(block, 1, 2)).reshape(rows, size)
