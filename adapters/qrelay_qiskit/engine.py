@@ -8,9 +8,9 @@ repeated by its count, shuffled within each row (see :mod:`qrelay_qiskit.shots`)
 gives per-shot readout with exactly Aer's joint distribution (shot order in a simulator
 carries no information) without one Python string per shot.
 
-An ideal sweep that measures last is drawn from probabilities, and circuits that differ
-only in their last single-qubit gates (an estimator's measurement bases) share the state
-of their common prefix, simulated once (see :mod:`qrelay_qiskit.prefix`). With the
+An ideal sweep that measures last is drawn from probabilities, and rows (and circuits)
+that differ only in their last single-qubit gates (an estimator's measurement bases) share
+the state of their common prefix, simulated once (see :mod:`qrelay_qiskit.prefix`). With the
 histogram option a readout holds each row's distinct outcomes and their counts instead of
 every shot (see :mod:`qrelay.payload.readout`).
 
@@ -34,7 +34,7 @@ from qrelay.errors import DeviceError, PayloadError
 from qrelay.payload import Bindings, Circuit, Readout, RegisterReadout, TargetInfo
 from qrelay.payload.lowering import lower, needs_lowering
 from qrelay.payload.targets import TargetLimits
-from qrelay_qiskit.prefix import Split, bindings_key, split
+from qrelay_qiskit.prefix import Split, distinct_rows, split
 from qrelay_qiskit.prefix import probabilities as prefix_probabilities
 from qrelay_qiskit.sampling import FinalMeasurements, final_measurements
 from qrelay_qiskit.shots import Shots, shots_from_counts, shots_from_outcomes, to_readouts
@@ -319,10 +319,14 @@ class AerEngine:
         ``rng``, so Aer's own seed has nothing left to decide."""
         options = {k: v for k, v in options.items() if k != "seed_simulator"}
         count = rows if binds else 1
-        if count << qc.num_qubits <= _MAX_STATES:
-            cut = self._split(qc)
-            states = self._prefix_states(cut, binds, options)
-            probabilities = prefix_probabilities(states, cut.suffix, binds, count, final.qubits)
+        cut = self._split(qc)
+        own, inverse, key = distinct_rows(cut.parameters, binds, count)
+        distinct = len(own[0][cut.parameters[0]]) if own else 1
+        if distinct << qc.num_qubits <= _MAX_STATES:
+            states = self._prefix_states(cut, own, key, options)
+            probabilities = prefix_probabilities(
+                states, inverse, cut.suffix, binds, final.qubits, max_amplitudes=_MAX_STATES
+            )
         else:
             experiments = self._experiments(self.to_qiskit(circuit, final), 1, binds, options)
             probabilities = np.stack([e["data"]["probabilities"] for e in experiments])
@@ -354,13 +358,13 @@ class AerEngine:
     def _prefix_states(
         self,
         cut: Split,
-        binds: list[dict[Any, list[float]]] | None,
+        own: list[dict[Any, list[float]]] | None,
+        rows_key: str,
         options: dict[str, Any],
     ) -> npt.NDArray[np.complex128]:
-        """The prefix's state vector per binding row (one row when it has no symbols),
-        remembered by the prefix's content and the values of its symbols."""
-        parameters = cut.parameters
-        key = cut.key + ":" + bindings_key(parameters, binds)
+        """The prefix's state vector per distinct binding row ``own`` of its symbols (one
+        row when it has none), remembered by the prefix's content and those rows."""
+        key = cut.key + ":" + rows_key
         with self._lock:
             found = self._states.get(key)
             if found is not None:
@@ -368,7 +372,6 @@ class AerEngine:
                 return found
         saving = cut.prefix()
         saving.save_statevector()
-        own = [{p: binds[0][p] for p in parameters}] if parameters and binds else None
         experiments = self._experiments(saving, 1, own, options)
         states = np.stack([np.asarray(e["data"]["statevector"]) for e in experiments])
         with self._lock:

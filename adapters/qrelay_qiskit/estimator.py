@@ -1,10 +1,12 @@
 """``QRelayEstimatorV2``: Qiskit's ``BaseEstimatorV2`` on a qrelay backend, with mitigation.
 
 A ``run`` is one service job (split only when the target's limits demand it). Each PUB's
-observables are grouped into qubit-wise commuting measurement bases; each (circuit,
-basis) is one payload circuit (one per noise factor, and per randomization when gates are
-twirled), and the PUB's parameter array, repeated once per measurement twirl, is its one
-bindings table. Mitigation circuits (the TREX calibrations) travel in the same job.
+observables are grouped into qubit-wise commuting measurement bases, and the PUB is one
+payload circuit (one per noise factor, and per randomization when gates are twirled)
+ending in a bound basis layer (:func:`qrelay_qiskit.mitigation.basis_circuit`): its one
+bindings table holds, basis after basis, the PUB's parameter rows (each repeated once per
+measurement twirl) with the basis's angles, so a PUB is one worker task whatever its
+number of bases. Mitigation circuits (the TREX calibrations) travel in the same job.
 Expectation values and standard errors come from the packed readout with numpy, asked
 for in histogram form (each distinct outcome once, with its count), so the readout of a
 basis is at most ``2**n`` outcomes of its ``n`` measured qubits however many shots.
@@ -35,8 +37,11 @@ from qrelay_qiskit.estimator_exact import run_exact
 from qrelay_qiskit.estimator_values import Basis, Plan, PubPlan, build_result
 from qrelay_qiskit.mitigation import COMPILE_SEED as _COMPILE_SEED
 from qrelay_qiskit.mitigation import (
+    RESERVED_PREFIX,
     TWIRL_PREFIX,
+    basis_angles,
     basis_circuit,
+    basis_names,
     calibration_circuit,
     compiles_locally,
     decouple,
@@ -199,86 +204,64 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         compiled, placement = self._compile(pub.circuit)
         rows = math.prod(pub.parameter_values.shape) if pub.circuit.num_parameters else 1
         params = pub.circuit.parameters
-        clash = sorted(p.name for p in params if p.name.startswith(TWIRL_PREFIX))
+        clash = sorted(p.name for p in params if p.name.startswith(RESERVED_PREFIX))
         if clash:
             raise ValidationError(f"pub {index}: parameter name(s) {clash} are reserved")
         values = pub_table(
             pub.circuit, pub.parameter_values, tuple(pub.parameter_values.shape), None, index
         )
-        names = [p.name for p in params]
-        bases: list[Basis] = []
-        if labels:
-            groups = PauliList(labels).group_commuting(qubit_wise=True)
-            position = {label: i for i, label in enumerate(labels)}
-            for group in groups:
-                members = [position[label] for label in group.to_labels()]
-                basis = Pauli((np.any(group.z, axis=0), np.any(group.x, axis=0)))
-                bases.append(
-                    self._plan_basis(
-                        plan,
-                        compiled,
-                        placement,
-                        index=index,
-                        basis=basis,
-                        members=members,
-                        labels=labels,
-                        names=names,
-                        values=values,
-                        rng=rng,
-                    )
-                )
-        return PubPlan(pub, coefficients, constant, bases, rows)
-
-    def _plan_basis(
-        self,
-        plan: Plan,
-        circuit: QuantumCircuit,
-        placement: list[int],
-        *,
-        index: int,
-        basis: Pauli,
-        members: list[int],
-        labels: list[str],
-        names: list[str],
-        values: npt.NDArray[np.float64] | None,
-        rng: np.random.Generator,
-    ) -> Basis:
-        measuring = plan.options.twirl_measure
-        measured, qubits = basis_circuit(circuit, basis, placement, twirl=measuring)
-        entry = Basis(paulis=members)
-        entry.masks = np.array(
-            [(Pauli(labels[m]).x | Pauli(labels[m]).z)[qubits] for m in members], dtype=bool
-        )
-        compiled = self._to_native(measured)
-        physical = tuple(placement[q] for q in qubits)
-        native = set(self._backend.info.native_ops)
-        twirl_names = [f"{TWIRL_PREFIX}{j}" for j in range(len(qubits))] if measuring else []
-        label = "".join("IXYZ"[int(basis.x[q]) + 2 * int(basis.z[q])] for q in qubits)
+        if not labels:
+            return PubPlan(pub, coefficients, constant, [], rows)
+        paulis = PauliList(labels)
+        qubits = [int(q) for q in np.flatnonzero(np.any(paulis.x | paulis.z, axis=0))]
+        position = {label: i for i, label in enumerate(labels)}
+        bases: list[tuple[Pauli, Basis]] = []
+        for group in paulis.group_commuting(qubit_wise=True):
+            members = [position[label] for label in group.to_labels()]
+            basis = Pauli((np.any(group.z, axis=0), np.any(group.x, axis=0)))
+            masks = np.array([(paulis.x[m] | paulis.z[m])[qubits] for m in members], dtype=bool)
+            bases.append((basis, Basis(paulis=members, masks=masks, block=len(bases))))
+        entries = [entry for _, entry in bases]
+        measured = self._to_native(basis_circuit(compiled, qubits, placement))
+        names = [p.name for p in params] + basis_names(len(qubits))
+        circuits: dict[int, list[int]] = {}
         for factor in plan.factors:
-            folded = fold_gates(compiled, factor)
+            folded = fold_gates(measured, factor)
             copies = plan.randomizations if plan.options.twirl_gates else 1
-            entry.circuits[factor] = []
+            circuits[factor] = []
             for copy in range(copies):
-                circuit = twirl_gates(folded, rng, native) if plan.options.twirl_gates else folded
-                if plan.applied_dd:
-                    circuit = decouple(
-                        circuit,
-                        self._backend.target,
-                        plan.options.dynamical_decoupling.sequence_type,
-                    )
-                masks = plan.masks[:, : len(qubits)]
-                if plan.twirl_rows:
-                    table = _twirl_table(values, masks)
-                else:
-                    table = _twirl_table(values, masks[copy : copy + 1])
-                entry.circuits[factor].append(len(plan.circuits))
-                plan.members.append(f"pub {index} (basis {label}, noise factor {factor})")
+                circuit = self._randomized(plan, folded, rng)
+                flips = plan.masks[:, : len(qubits)]
+                if not plan.twirl_rows:
+                    flips = flips[copy : copy + 1]
+                table = np.concatenate(
+                    [_rows(values, basis_angles(basis, qubits, flips)) for basis, _ in bases]
+                )
+                circuits[factor].append(len(plan.circuits))
+                plan.members.append(f"pub {index} ({len(bases)} bases, noise factor {factor})")
                 plan.circuits.append(circuit)
-                plan.tables.append((names + twirl_names, table))
-                plan.widths.append(len(qubits))
+                plan.tables.append((names, table))
+        calibration = None
         if plan.options.measure_mitigation:
-            entry.calibration = self._calibration(plan, compiled.num_qubits, physical)
-        return entry
+            physical = tuple(placement[q] for q in qubits)
+            calibration = self._calibration(plan, compiled.num_qubits, physical)
+        for entry in entries:
+            entry.circuits = circuits
+            entry.calibration = calibration
+        return PubPlan(pub, coefficients, constant, entries, rows)
+
+    def _randomized(
+        self, plan: Plan, circuit: QuantumCircuit, rng: np.random.Generator
+    ) -> QuantumCircuit:
+        """One copy of a PUB's circuit: its gates twirled and its idle windows decoupled,
+        as the options ask."""
+        if plan.options.twirl_gates:
+            circuit = twirl_gates(circuit, rng, set(self._backend.info.native_ops))
+        if plan.applied_dd:
+            circuit = decouple(
+                circuit, self._backend.target, plan.options.dynamical_decoupling.sequence_type
+            )
+        return circuit
 
     def _calibration(self, plan: Plan, width: int, physical: tuple[int, ...]) -> int:
         found = plan.calibrations.get(physical)
@@ -292,7 +275,6 @@ class QRelayEstimatorV2(BaseEstimatorV2):  # type: ignore[misc]
         plan.members.append(f"TREX calibration of qubits {list(physical)}")
         plan.circuits.append(circuit)
         plan.tables.append((names, masks.astype(float) * math.pi))
-        plan.widths.append(len(physical))
         return len(plan.circuits) - 1
 
 
@@ -365,14 +347,13 @@ def _paulis(
     return labels, coefficients, constant
 
 
-def _twirl_table(
-    values: npt.NDArray[np.float64] | None, masks: npt.NDArray[np.uint8]
-) -> npt.NDArray[np.float64] | None:
-    """Rows ``r * T + t``: parameter row ``r`` with measurement twirl ``t`` (angles 0 or pi)."""
-    count = masks.shape[0]
-    angles = masks.astype(float) * math.pi
+def _rows(
+    values: npt.NDArray[np.float64] | None, angles: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Rows ``r * T + t``: parameter row ``r`` with the measurement angles of twirl ``t``."""
     if values is None:
-        return angles if masks.shape[1] else None
+        return angles
+    count = angles.shape[0]
     repeated = np.repeat(values, count, axis=0)
     tiled = np.tile(angles, (values.shape[0], 1))
     return np.concatenate([repeated, tiled], axis=1)

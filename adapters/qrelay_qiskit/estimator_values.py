@@ -27,13 +27,19 @@ from qrelay_qiskit.primitive_options import EstimatorOptions
 
 @dataclass
 class Basis:
-    """One measurement basis of a PUB: its Paulis (indices into the PUB's list)."""
+    """One measurement basis of a PUB: its Paulis (indices into the PUB's list).
+
+    Every basis of a PUB is a block of rows of the same circuits' tables (block ``b``
+    holds the basis's parameter rows and twirls), so a PUB is one task per circuit.
+    """
 
     paulis: list[int]
+    #: which register bits each Pauli reads, ``(paulis, bits)``
+    masks: npt.NDArray[np.bool_]
+    #: the block of rows of the PUB's tables that measure this basis
+    block: int
     #: per noise factor: the circuit indices in the job (one, or one per randomization)
     circuits: dict[int, list[int]] = field(default_factory=dict)
-    #: which register bits each Pauli reads, ``(paulis, bits)``
-    masks: npt.NDArray[np.bool_] | None = None
     #: the TREX calibration circuit's index in the job
     calibration: int | None = None
 
@@ -64,7 +70,6 @@ class Plan:
     members: list[str] = field(default_factory=list)
     circuits: list[QuantumCircuit] = field(default_factory=list)
     tables: list[tuple[list[str], npt.NDArray[np.float64] | None]] = field(default_factory=list)
-    widths: list[int] = field(default_factory=list)
     calibrations: dict[tuple[int, ...], int] = field(default_factory=dict)
 
 
@@ -95,24 +100,35 @@ class Outcomes:
 
 
 def _untwirled(
-    plan: Plan, rows: list[Any], circuits: list[int], width: int, *, as_rows: bool
+    plan: Plan,
+    rows: list[Any],
+    circuits: list[int],
+    width: int,
+    *,
+    as_rows: bool,
+    block: int = 0,
+    blocks: int = 1,
 ) -> Outcomes:
     """The outcomes of each parameter row over every randomization, measurement flips undone.
 
-    The randomizations are rows of one circuit's table (``as_rows``: row ``r * T + t``)
-    or one circuit each. A readout may be per shot or in histogram form
+    The circuits' rows come in ``blocks`` equal blocks (one per basis) and ``block`` is
+    read. The randomizations are rows of one circuit's table (``as_rows``: row
+    ``r * T + t`` of the block) or one circuit each. A readout may be per shot or in
+    histogram form
     (:meth:`qrelay.payload.Readout.weights` reads both), so each shot counts once either
     way.
     """
     count = plan.randomizations
     flips = _packed(plan.masks[:, :width])
+    size = len(rows[circuits[0]]) // blocks
+    first = block * size
     if as_rows:
-        readouts = rows[circuits[0]]
-        params = len(readouts) // count
+        readouts = rows[circuits[0]][first : first + size]
+        params = size // count
         ordered = [(readouts[r * count + t], t) for r in range(params) for t in range(count)]
     else:
-        params = len(rows[circuits[0]])
-        ordered = [(rows[c][r], t) for r in range(params) for t, c in enumerate(circuits)]
+        params = size
+        ordered = [(rows[c][first + r], t) for r in range(params) for t, c in enumerate(circuits)]
     packed_parts = []
     weight_parts = []
     for readout, t in ordered:
@@ -148,10 +164,18 @@ def _estimate(
     evs = np.tile(pub_plan.constant[:, None], (1, pub_plan.rows))
     variance = np.zeros((observables, pub_plan.rows))
     shots = 0
+    blocks = len(pub_plan.bases)
     for basis in pub_plan.bases:
-        assert basis.masks is not None
         width = basis.masks.shape[1]
-        found = _untwirled(plan, rows, basis.circuits[factor], width, as_rows=plan.twirl_rows)
+        found = _untwirled(
+            plan,
+            rows,
+            basis.circuits[factor],
+            width,
+            as_rows=plan.twirl_rows,
+            block=basis.block,
+            blocks=blocks,
+        )
         shots = found.shots
         signs = _signs(found.packed, basis.masks)
         weights = pub_plan.coefficients[:, basis.paulis]

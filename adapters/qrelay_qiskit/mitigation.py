@@ -9,8 +9,9 @@ mitigated run is still one service job:
   no optimiser cancels the pairs and the two-qubit noise scales as intended.
 * **Pauli twirling** of two-qubit Clifford gates: a random Pauli before each gate and
   the Pauli that undoes it after, so coherent errors average into Pauli noise.
-* **Measurement twirling** (for TREX): an ``rx`` by a bound angle of 0 or pi before each
-  measurement; the flips travel as extra columns of the bindings table.
+* **Measurement bases and twirling** (for TREX): a bound ``ry``/``rx`` pair before each
+  measurement picks the basis, and pi more on the ``rx`` flips it; bases and flips travel
+  as rows of one bindings table.
 * **Dynamical decoupling**: Qiskit's ``PadDynamicalDecoupling`` with the target's
   durations.
 * **Extrapolation** to zero noise: linear, or exponential, by weighted least squares.
@@ -31,6 +32,10 @@ from qrelay.errors import ValidationError
 
 #: Prefix of the bound angles that flip measurements (refused as user parameter names).
 TWIRL_PREFIX: Final = "qrelay_meas_twirl_"
+#: Prefix of the bound angles that pick a measurement basis (refused as user names too).
+BASIS_PREFIX: Final = "qrelay_meas_basis_"
+#: What both prefixes start with: a user parameter named so is refused.
+RESERVED_PREFIX: Final = "qrelay_meas_"
 #: Seed of the local compiler when the primitive has none (compiling is deterministic).
 COMPILE_SEED: Final = 1234
 #: The register a basis circuit measures into.
@@ -40,32 +45,55 @@ _PAULI_LABELS: Final = ("I", "X", "Y", "Z")
 
 
 def basis_circuit(
-    circuit: QuantumCircuit, basis: Pauli, placement: Sequence[int], *, twirl: bool
-) -> tuple[QuantumCircuit, list[int]]:
-    """``circuit`` measured in ``basis`` (one Pauli per logical qubit, ``I`` = not measured).
+    circuit: QuantumCircuit, qubits: Sequence[int], placement: Sequence[int]
+) -> QuantumCircuit:
+    """``circuit`` measured on the logical ``qubits`` in any basis a binding row picks.
 
     ``placement[q]`` is the qubit of ``circuit`` that holds logical qubit ``q`` at the end
-    (the identity for a circuit that is not compiled). Returns the circuit and the logical
-    qubits measured, in the order of the register's bits. With ``twirl`` each measurement
-    is preceded by ``rx(theta_j)``, ``theta_j`` a parameter bound to 0 or pi per binding row.
+    (the identity for a circuit that is not compiled). Register bit ``j`` measures
+    ``qubits[j]`` after ``ry(BASIS_PREFIX + "y{j}")`` then ``rx(BASIS_PREFIX + "x{j}")``:
+    the angles of :func:`basis_angles` select Z, X or Y per row, and adding pi to the
+    ``rx`` angle flips the measurement (a measurement twirl). So every basis of a PUB, and
+    every twirl, is a row of one circuit's table, and the rotations are the circuit's
+    trailing single-qubit gates, after which a simulator's prefix state is shared.
     """
-    qubits = [q for q in range(basis.num_qubits) if basis.z[q] or basis.x[q]]
     out = circuit.remove_final_measurements(inplace=False) if circuit.num_clbits else circuit
     out = out.copy()
     register = ClassicalRegister(len(qubits), MEAS_REGISTER)
     out.add_register(register)
     for j, q in enumerate(qubits):
-        where = placement[q]
-        if basis.x[q] and basis.z[q]:  # Y
-            out.sdg(where)
-            out.h(where)
-        elif basis.x[q]:
-            out.h(where)
-        if twirl:
-            out.rx(Parameter(f"{TWIRL_PREFIX}{j}"), where)
+        out.ry(Parameter(f"{BASIS_PREFIX}y{j}"), placement[q])
+        out.rx(Parameter(f"{BASIS_PREFIX}x{j}"), placement[q])
     for j, q in enumerate(qubits):
         out.measure(placement[q], register[j])
-    return out, qubits
+    return out
+
+
+def basis_names(width: int) -> list[str]:
+    """The angle columns of a :func:`basis_circuit` measuring ``width`` qubits."""
+    return [f"{BASIS_PREFIX}y{j}" for j in range(width)] + [
+        f"{BASIS_PREFIX}x{j}" for j in range(width)
+    ]
+
+
+def basis_angles(
+    basis: Pauli, qubits: Sequence[int], flips: npt.NDArray[np.uint8]
+) -> npt.NDArray[np.float64]:
+    """``(len(flips), 2 * len(qubits))`` angles (columns as :func:`basis_names`) that
+    measure ``basis`` on ``qubits`` (``I`` as Z), one row per flip mask of ``flips``.
+
+    X is ``ry(-pi/2)`` and Y is ``rx(pi/2)``, each taking the Pauli's +1 eigenstate to
+    ``|0>``; a flip adds pi to the ``rx`` angle.
+    """
+    x = np.array([bool(basis.x[q]) for q in qubits])
+    z = np.array([bool(basis.z[q]) for q in qubits])
+    ry = np.where(x & ~z, -math.pi / 2, 0.0)
+    rx = np.where(x & z, math.pi / 2, 0.0)
+    count = flips.shape[0]
+    angles = np.empty((count, 2 * len(qubits)))
+    angles[:, : len(qubits)] = ry
+    angles[:, len(qubits) :] = rx + flips[:, : len(qubits)].astype(float) * math.pi
+    return angles
 
 
 def calibration_circuit(num_qubits: int, qubits: Sequence[int]) -> QuantumCircuit:

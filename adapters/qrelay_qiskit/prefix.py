@@ -1,14 +1,15 @@
-"""Circuits that differ only in their last single-qubit gates share one simulated state.
+"""Rows and circuits that differ only in their last single-qubit gates share one state.
 
-An estimator measures one circuit in many bases: each basis is a payload circuit of its
-own (the circuit, then a layer of ``h``/``sdg`` and twirl rotations, then measurements),
-and each runs as a task of its own. Simulated whole, every basis evolves the same state
-again. Split instead at the last multi-qubit gate of each qubit, the circuit is a
-*prefix* (the same for every basis) and a *suffix* of single-qubit gates; the engine
-saves the prefix's state vector per binding row once, remembers it by the prefix's
-content and bindings, and gives each basis its probabilities by applying its suffix to
-that state with numpy. The probabilities are those of the whole circuit, so the shots
-drawn from them are exactly the whole circuit's (see :mod:`qrelay_qiskit.sampling`).
+An estimator measures one circuit in many bases: the circuit, then a layer of bound
+rotations that picks each row's basis (and twirl), then measurements; its table repeats
+each parameter row once per basis and twirl. Simulated whole, every such row evolves the
+same state again. Split instead at the last multi-qubit gate of each qubit, the circuit
+is a *prefix* and a *suffix* of single-qubit gates; the engine saves the prefix's state
+vector once per distinct row of the prefix's own parameters, remembers it by the
+prefix's content and those rows, and gives each row its probabilities by applying its
+suffix to that state with numpy. The probabilities are those of the whole circuit, so
+the shots drawn from them are exactly the whole circuit's (see
+:mod:`qrelay_qiskit.sampling`).
 """
 
 from __future__ import annotations
@@ -76,37 +77,132 @@ def split(qc: Any) -> Split:
     return Split(qc, kept, suffix, digest.hexdigest(), parameters)
 
 
-def bindings_key(parameters: list[Any], binds: list[dict[Any, list[float]]] | None) -> str:
-    """The prefix's binding rows as a key: its parameters' names and values (``parameters``
-    in a fixed order, as :attr:`Split.parameters` has them)."""
+def distinct_rows(
+    parameters: list[Any], binds: list[dict[Any, list[float]]] | None, rows: int
+) -> tuple[list[dict[Any, list[float]]] | None, npt.NDArray[np.intp], str]:
+    """The prefix's distinct binding rows, the distinct row of each row, and their key.
+
+    Rows that give the prefix's ``parameters`` the same values (an estimator's bases and
+    twirls of one parameter row) share one prefix state, so Aer evolves each state once.
+    The key holds the parameters' names and the distinct values.
+    """
     if not parameters or binds is None:
-        return ""
+        return None, np.zeros(rows, dtype=np.intp), ""
+    columns = np.column_stack([np.asarray(binds[0][p], dtype=float) for p in parameters])
+    unique, inverse = np.unique(columns, axis=0, return_inverse=True)
     digest = hashlib.blake2b(digest_size=16)
     for parameter in parameters:
         digest.update(parameter.name.encode())
-        digest.update(np.asarray(binds[0][parameter], dtype=float).tobytes())
-    return digest.hexdigest()
+    digest.update(unique.tobytes())
+    own = [{p: unique[:, j].tolist() for j, p in enumerate(parameters)}]
+    return own, inverse.reshape(-1).astype(np.intp), digest.hexdigest()
+
+
+#: Most qubits whose suffix gates are applied together, as one ``2**k x 2**k`` matrix.
+_GROUP = 5
+
+#: A group's fused matrices per row, most significant qubit first (``None``: identity).
+_Group = tuple[int, int, list[npt.NDArray[np.complex128] | None]]
 
 
 def probabilities(
     states: npt.NDArray[np.complex128],
+    inverse: npt.NDArray[np.intp],
     suffix: list[tuple[Any, int]],
     binds: list[dict[Any, list[float]]] | None,
-    rows: int,
     measured: tuple[int, ...],
+    *,
+    max_amplitudes: int,
 ) -> npt.NDArray[np.float64]:
-    """``(rows, 2**len(measured))``: each row's state (one, or one per row) with the
-    suffix applied, and the probabilities of the measured qubits (bit ``j`` of an outcome
-    is ``measured[j]``, as Aer's ``save_probabilities`` numbers them)."""
+    """``(rows, 2**len(measured))``: row ``i``'s state ``states[inverse[i]]`` with the
+    suffix applied at its values, and the probabilities of the measured qubits (bit ``j``
+    of an outcome is ``measured[j]``, as Aer's ``save_probabilities`` numbers them).
+
+    The suffix is a product of single-qubit unitaries, so each qubit's gates are first
+    multiplied into one matrix per row, and the qubits are taken a group at a time (at
+    most ``_GROUP``, and at most half the qubits, so a group's matrix is no larger than a
+    state) as the Kronecker product of theirs, built once per distinct row: a few batched
+    matrix products per row instead of a pass over the state per gate. Rows are taken a
+    chunk at a time, at most ``max_amplitudes`` amplitudes each, so many rows over few
+    states stay within a bounded working set.
+    """
+    rows = len(inverse)
     size = states.shape[-1]
     count = size.bit_length() - 1
-    state = np.broadcast_to(states, (rows, size))
+    fused: dict[int, npt.NDArray[np.complex128]] = {}
     for gate, qubit in suffix:
         matrices = _matrices(gate, binds, rows)
-        # amplitude index = high * 2**(qubit + 1) + bit * 2**qubit + low: the matrix acts
-        # on ``bit``, row by row
-        view = state.reshape(rows, size >> (qubit + 1), 2, 1 << qubit)
-        state = np.matmul(matrices[:, None], view).reshape(rows, size)
+        previous = fused.get(qubit)
+        fused[qubit] = matrices if previous is None else np.matmul(matrices, previous)
+    width = max(1, min(_GROUP, count // 2))
+    groups: list[_Group] = []
+    for low in range(0, count, width):
+        high = min(low + width, count)
+        qubits = range(high - 1, low - 1, -1)
+        if any(q in fused for q in qubits):
+            groups.append((low, high, [fused.get(q) for q in qubits]))
+    step = max(1, max_amplitudes // size)
+    return np.concatenate(
+        [
+            _chunk(states[inverse[start : start + step]], groups, start, measured)
+            for start in range(0, rows, step)
+        ]
+    )
+
+
+def _products(
+    matrices: list[npt.NDArray[np.complex128] | None], start: int, rows: int
+) -> npt.NDArray[np.complex128]:
+    """``(rows, 2**k, 2**k)``: rows ``start ...`` of a group's Kronecker product, built
+    once per distinct row (rows of one basis and twirl share it)."""
+    taken = [None if m is None else m[start : start + rows] for m in matrices]
+    stacked = np.concatenate([m.reshape(rows, 4) for m in taken if m is not None], axis=1)
+    _, first, index = np.unique(
+        np.ascontiguousarray(stacked).view(np.float64),
+        axis=0,
+        return_index=True,
+        return_inverse=True,
+    )
+    distinct = [None if m is None else m[first] for m in taken]
+    products: npt.NDArray[np.complex128] = _kron(distinct, len(first))[index.reshape(-1)]
+    return products
+
+
+def _kron(
+    matrices: list[npt.NDArray[np.complex128] | None], rows: int
+) -> npt.NDArray[np.complex128]:
+    """``(rows, 2**k, 2**k)``: per row, the Kronecker product of ``k`` single-qubit
+    matrices (most significant qubit first; ``None`` is the identity)."""
+    eye = np.broadcast_to(np.eye(2, dtype=complex), (rows, 2, 2))
+    product: npt.NDArray[np.complex128] = np.ones((rows, 1, 1), dtype=complex)
+    for matrix in matrices:
+        factor = eye if matrix is None else matrix
+        side = product.shape[1]
+        product = (product[:, :, None, :, None] * factor[:, None, :, None, :]).reshape(
+            rows, 2 * side, 2 * side
+        )
+    return product
+
+
+def _chunk(
+    state: npt.NDArray[np.complex128],
+    groups: list[_Group],
+    start: int,
+    measured: tuple[int, ...],
+) -> npt.NDArray[np.float64]:
+    """The probabilities of rows ``start ...`` (``state``: their prefix states)."""
+    rows, size = state.shape
+    count = size.bit_length() - 1
+    for low, high, matrices in groups:
+        # amplitude index = top * 2**high + group * 2**low + bottom: each row's matrix
+        # acts on ``group``
+        block = _products(matrices, start, rows)
+        if low == 0:
+            flat = state.reshape(rows, size >> high, 1 << high)
+            state = np.matmul(flat, np.swapaxes(block, 1, 2)).reshape(rows, size)
+        else:
+            deep = state.reshape(rows, size >> high, 1 << (high - low), 1 << low)
+            state = np.matmul(block[:, None], deep).reshape(rows, size)
     weights: npt.NDArray[np.float64] = np.abs(state) ** 2
     if measured == tuple(range(count)):  # outcome bit j is qubit j: the state's own order
         return weights
@@ -123,28 +219,28 @@ def probabilities(
 def _matrices(
     gate: Any, binds: list[dict[Any, list[float]]] | None, rows: int
 ) -> npt.NDArray[np.complex128]:
-    """``(rows, 2, 2)``: the gate's matrix at each row's parameter values."""
-    symbols = [p for p in gate.params if hasattr(p, "parameters") and p.parameters]
+    """``(rows, 2, 2)``: the gate's matrix at each row's parameter values (each distinct
+    set of values evaluated once)."""
+    symbols = sorted(
+        {s for p in gate.params for s in getattr(p, "parameters", ())}, key=lambda s: s.name
+    )
     if not symbols:
         return np.broadcast_to(np.asarray(gate.to_matrix(), dtype=complex), (rows, 2, 2))
     if binds is None:
         raise ValueError(f"{gate.name}: unbound parameters and no bindings")
-    columns = binds[0]
-    seen: dict[tuple[float, ...], npt.NDArray[np.complex128]] = {}
-    out = np.empty((rows, 2, 2), dtype=complex)
-    for row in range(rows):
+    columns = np.column_stack([np.asarray(binds[0][s], dtype=float) for s in symbols])
+    unique, inverse = np.unique(columns, axis=0, return_inverse=True)
+    found = np.empty((len(unique), 2, 2), dtype=complex)
+    for u, point in enumerate(unique):
+        assignment = dict(zip(symbols, point.tolist(), strict=True))
         values = []
         for p in gate.params:
             if hasattr(p, "parameters") and p.parameters:
-                bound = p.bind({s: columns[s][row] for s in p.parameters})
-                values.append(float(bound))
+                values.append(float(p.bind({s: assignment[s] for s in p.parameters})))
             else:
                 values.append(float(p))
-        key = tuple(values)
-        found = seen.get(key)
-        if found is None:
-            concrete = gate.copy()
-            concrete.params = values
-            found = seen[key] = np.asarray(concrete.to_matrix(), dtype=complex)
-        out[row] = found
-    return out
+        concrete = gate.copy()
+        concrete.params = values
+        found[u] = np.asarray(concrete.to_matrix(), dtype=complex)
+    matrices: npt.NDArray[np.complex128] = found[inverse.reshape(-1)]
+    return matrices

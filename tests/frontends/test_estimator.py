@@ -18,6 +18,7 @@ from qiskit.quantum_info import SparsePauliOp
 from qiskit.transpiler import generate_preset_pass_manager
 
 from qrelay.errors import ValidationError
+from qrelay.payload import TargetLimits
 from qrelay_qiskit import QRelayEstimatorV2
 from qrelay_qiskit.backend import QRelayBackend
 
@@ -104,6 +105,28 @@ def test_broadcast_shapes_match_the_statevector_estimator(aer, level: int) -> No
     assert meta["resilience_level"] == level
     assert meta["shots"] >= 400  # ceil(1 / 0.05**2)
     assert ("measure_mitigation (TREX)" in meta["techniques"]) is (level == 1)
+
+
+def test_a_pub_of_several_bases_is_one_task(aer, qiskit_provider) -> None:  # type: ignore[no-untyped-def]
+    """Every basis of a PUB is a block of rows of one circuit's table, so the job holds
+    one circuit (one worker task) for the PUB; over the target's row limit the rows are
+    cut into entries and read back in order."""
+    pubs = _broadcast_pubs()[:1]
+    reference = StatevectorEstimator().run(pubs).result()
+    estimator = QRelayEstimatorV2(aer, seed=3, options={"resilience_level": 0})
+    job = estimator.run(pubs, precision=0.05)
+    (handle,) = job.handles
+    assert handle.data().num_circuits == 1  # three bases, one circuit
+    result = job.result()
+    assert result[0].metadata["num_bases"] == 3
+    _within(result[0], reference[0])
+    # 7 parameter rows x 3 bases = 21 rows; at 8 rows a circuit they travel as 3 entries
+    limits = TargetLimits(max_circuits=2, max_bindings=8)
+    small = QRelayBackend(qiskit_provider, aer.info.model_copy(update={"limits": limits}))
+    split = QRelayEstimatorV2(small, seed=3, options={"resilience_level": 0})
+    split_job = split.run(pubs, precision=0.05)
+    assert [h.data().num_circuits for h in split_job.handles] == [2, 1]
+    _within(split_job.result()[0], reference[0])
 
 
 def test_gate_twirls_and_zne_agree_with_the_statevector_estimator(aer) -> None:  # type: ignore[no-untyped-def]

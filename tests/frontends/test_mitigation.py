@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit.library import ECRGate
-from qiskit.quantum_info import Operator, Pauli
+from qiskit.quantum_info import Operator, Pauli, Statevector
 from qiskit.transpiler import generate_preset_pass_manager
 
 from qrelay.errors import ValidationError
 from qrelay_qiskit.mitigation import (
-    TWIRL_PREFIX,
+    basis_angles,
     basis_circuit,
+    basis_names,
     decouple,
     extrapolate,
     fold_gates,
@@ -59,16 +60,30 @@ def test_gate_twirls_are_exact_and_random() -> None:
     assert len(seen) > 1  # the Paulis differ from draw to draw
 
 
-def test_basis_circuit_measures_the_paulis_qubits_with_twirl_angles() -> None:
+def test_basis_circuit_picks_each_basis_and_flip_by_its_row() -> None:
+    """One circuit measures every basis: the angles of a row turn the Pauli's +1
+    eigenstate to ``|0>`` (``|1>`` with the flip), checked on the state vector."""
     qc = QuantumCircuit(3)
-    measured, qubits = basis_circuit(qc, Pauli("XIY"), [0, 1, 2], twirl=True)
-    assert qubits == [0, 2]
-    names = sorted(p.name for p in measured.parameters)
-    assert names == [f"{TWIRL_PREFIX}0", f"{TWIRL_PREFIX}1"]
-    ops = [i.operation.name for i in measured.data]
-    assert ops.count("measure") == 2
-    assert "sdg" in ops  # Y is measured as sdg, h
-    assert ops.count("h") == 2
+    measured = basis_circuit(qc, [0, 2], [0, 1, 2])
+    names = basis_names(2)
+    assert sorted(p.name for p in measured.parameters) == sorted(names)
+    assert [i.operation.name for i in measured.data].count("measure") == 2
+    bare = measured.remove_final_measurements(inplace=False)
+    for label in ("XIY", "ZIX", "YIZ"):
+        basis = Pauli(label)
+        for flip in (0, 1):
+            angles = basis_angles(basis, [0, 2], np.array([[flip, flip]], dtype=np.uint8))[0]
+            state = QuantumCircuit(3)
+            for q in (0, 2):  # each measured qubit in its Pauli's +1 eigenstate
+                pauli = label[::-1][q]
+                if pauli == "X":
+                    state.h(q)
+                elif pauli == "Y":
+                    state.h(q)
+                    state.s(q)
+            bound = bare.assign_parameters(dict(zip(names, angles, strict=True)), inplace=False)
+            probs = Statevector(state.compose(bound)).probabilities([0, 2])
+            assert probs[3 * flip] == pytest.approx(1.0), (label, flip)
 
 
 def test_extrapolation_recovers_linear_and_exponential_decays() -> None:

@@ -265,7 +265,10 @@ def test_bases_of_one_circuit_share_its_state_and_keep_their_distribution() -> N
         own = [{p: binds[0][p] for p in cut.parameters}]
         result = AerSimulator(method="statevector").run(saving, parameter_binds=own).result()
         states = np.stack([np.asarray(result.data(i)["statevector"]) for i in range(3)])
-        ours = prefix.probabilities(states, cut.suffix, binds, 3, final.qubits)
+        # two rows a chunk: the chunks join up in row order
+        ours = prefix.probabilities(
+            states, np.arange(3), cut.suffix, binds, final.qubits, max_amplitudes=2 * len(states[0])
+        )
         whole = engine.to_qiskit(circuit, final)
         aer = AerSimulator(method="statevector").run(whole, parameter_binds=binds).result()
         expected = [np.asarray(aer.data(i)["probabilities"]) for i in range(3)]
@@ -298,3 +301,53 @@ def test_the_suffix_takes_only_single_qubit_gates_with_a_matrix() -> None:
     assert [op.name for op in kept[:4]] == ["h", "cx", "x", "cx"]
     assert len(kept) == 5
     assert kept[4].label == "composite"
+
+
+def test_rows_of_several_bases_share_the_distinct_prefix_states() -> None:
+    """A table that repeats each parameter row once per basis (the basis picked by bound
+    angles of the suffix) needs one prefix state per distinct parameter row; on seven
+    qubits the suffix is applied five qubits at a time, in chunks of rows, and each row's
+    probabilities are those Aer gives for the whole circuit."""
+    from qiskit import ClassicalRegister, QuantumCircuit
+    from qiskit.circuit import Parameter
+    from qiskit_aer import AerSimulator
+
+    from qrelay_qiskit import prefix
+
+    n = 7
+    a = Parameter("a")
+    turns = [Parameter(f"t{q}") for q in range(n)]
+    body = QuantumCircuit(n)
+    body.ry(a, 0)
+    for q in range(n - 1):
+        body.cx(q, q + 1)
+    body.rz(0.3, 3)
+    for q, t in enumerate(turns):
+        body.ry(t, q)
+        body.rx(0.5 * t + 0.1, q)  # an expression of the row's angle
+    measured = (6, 0, 2, 5)
+    qc = body.copy()
+    qc.add_register(ClassicalRegister(len(measured)))
+    for j, q in enumerate(measured):
+        qc.measure(q, j)
+    rng = np.random.default_rng(4)
+    bases = rng.uniform(-np.pi, np.pi, size=(3, n))
+    columns = {a: [0.4] * 3 + [1.3] * 3}  # two parameter rows, three bases each
+    columns.update({t: np.tile(bases[:, q], 2).tolist() for q, t in enumerate(turns)})
+    binds = [columns]
+    cut = prefix.split(qc)
+    assert cut.parameters == [a]
+    assert len(cut.suffix) == 2 * n + 1  # rz(0.3) follows qubit 3's last cx
+    own, inverse, _key = prefix.distinct_rows(cut.parameters, binds, 6)
+    assert own is not None
+    assert own[0][a] == [0.4, 1.3]
+    saving = cut.prefix()
+    saving.save_statevector()
+    result = AerSimulator(method="statevector").run(saving, parameter_binds=own).result()
+    states = np.stack([np.asarray(result.data(i)["statevector"]) for i in range(2)])
+    ours = prefix.probabilities(states, inverse, cut.suffix, binds, measured, max_amplitudes=4 << n)
+    whole = body.copy()
+    whole.save_probabilities(list(measured))
+    aer = AerSimulator(method="statevector").run(whole, parameter_binds=binds).result()
+    expected = [np.asarray(aer.data(i)["probabilities"]) for i in range(6)]
+    np.testing.assert_allclose(ours, expected, atol=1e-12)
