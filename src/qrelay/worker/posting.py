@@ -37,6 +37,15 @@ class ResultPoster:
         #: job's trace holds the post of its result, whichever batch carried it.
         self.traces: dict[str, str] = {}
 
+    def follow(self, task_id: str) -> None:
+        """Remember the current trace as task ``task_id``'s, for its result's post."""
+        if (parent := tracing.traceparent()) is not None:
+            self.traces[task_id] = parent
+
+    def forget(self, task_id: str) -> None:
+        """Task ``task_id`` is done with: its trace is remembered no longer."""
+        self.traces.pop(task_id, None)
+
     def post_results(
         self, done: Sequence[TaskResults], lease_next: NextLease | None = None
     ) -> list[WorkerTask]:

@@ -140,11 +140,10 @@ class TaskProcessor:
     ) -> list[WorkerTask]:
         """Process leased tasks one after the other and post their results together.
 
-        The small simulations are run together first, one driver call per target (see
-        :mod:`qrelay.worker.batch`); each task is then processed as a task alone is, and
-        the results go in one request (recorded in one transaction, each under its own
-        lease). Before a task that may run long the results so far are posted, and the
-        leases of the tasks after it are kept alive while it runs.
+        Small simulations run together first, one driver call per target (see
+        :mod:`qrelay.worker.batch`); then each task is processed as alone, and the results
+        go in one request (one transaction, each under its own lease). Before a task that
+        may run long the results so far are posted, and the later tasks' leases kept alive.
 
         ``lease_next`` (targets, wait, limit): the last request then leases up to
         ``limit`` next tasks of those targets, which are returned.
@@ -174,6 +173,7 @@ class TaskProcessor:
         finally:
             for task in tasks:
                 self._ran.pop(task.task_id, None)
+                self._poster.forget(task.task_id)  # its result was posted, or nothing was
             for beat in kept.values():
                 beat.stop()
 
@@ -204,8 +204,7 @@ class TaskProcessor:
             tracing.continued(task.traceparent),
             tracing.span("qrelay.worker.task", job_id=task.job_id, task_id=task.task_id),
         ):
-            if (parent := tracing.traceparent()) is not None:
-                self._poster.traces[task.task_id] = parent
+            self._poster.follow(task.task_id)
             tracing.record(
                 "qrelay.worker.lease",
                 time.time_ns(),
@@ -213,10 +212,7 @@ class TaskProcessor:
                 attempt=task.attempt,
                 target=task.target,
             )
-            result = self._run_task(task)
-            if result is None:  # nothing to post: its trace needs no post span
-                self._poster.traces.pop(task.task_id, None)
-            return result
+            return self._run_task(task)
 
     def _run_task(self, task: WorkerTask) -> TaskResults | None:
         """Run one leased task to its end: its result to post, or None when there is
