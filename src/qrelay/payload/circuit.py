@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     JsonValue,
+    ModelWrapValidatorHandler,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     model_validator,
@@ -306,17 +307,28 @@ class Circuit(WireModel):
                     found |= expressions.symbols(param)
         return found - loop_parameters
 
-    @model_validator(mode="after")
-    def _validate(self, info: ValidationInfo) -> Circuit:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validate(
+        cls, value: Any, handler: ModelWrapValidatorHandler[Circuit], info: ValidationInfo
+    ) -> Circuit:
+        # A Circuit instance placed in a model being validated (a job's circuits) was
+        # checked when it was made: pydantic passes model instances through unvalidated,
+        # and an "after" validator would still check the whole circuit again, once per
+        # model it is placed in. Only new input is checked here; an unchecked instance
+        # (``model_construct``) is checked by whoever reads it from JSON (service, worker).
+        if isinstance(value, Circuit):
+            return value
+        circuit = handler(value)
         # From JSON the instructions arrive as parsed, not typed (see CheckedAfterJsonParse):
         # the checker then checks their types too.
         from qrelay.payload.checking import CircuitChecker  # it reads this module's types
 
-        CircuitChecker(self, typed=not parsed_from_json(info)).run()
-        if self.observables is not None:
-            ops = (inst["op"] for inst in self.iter_instructions())
-            check_observables(self.observables, self.num_qubits, ops)
-        return self
+        CircuitChecker(circuit, typed=not parsed_from_json(info)).run()
+        if circuit.observables is not None:
+            ops = (inst["op"] for inst in circuit.iter_instructions())
+            check_observables(circuit.observables, circuit.num_qubits, ops)
+        return circuit
 
 
 def matrix_to_wire(matrix: Any) -> list[list[tuple[float, float]]]:
