@@ -16,7 +16,7 @@ described, and checked beyond their shape, in :mod:`qrelay.payload.control`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Final, NotRequired, Required
+from typing import Annotated, Any, Final, NotRequired, Required, Self
 
 import numpy as np
 from pydantic import (
@@ -183,8 +183,14 @@ class Bindings(WireModel):
     names: Annotated[list[str], Field(max_length=MAX_PARAMETERS)]
     values: Annotated[list[list[float]], Field(max_length=MAX_BINDING_ROWS)]
 
-    @model_validator(mode="after")
-    def _rectangular(self) -> Bindings:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _checked(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        if isinstance(value, cls):
+            return value  # checked when it was made (see WireModel)
+        return handler(value)._rectangular()
+
+    def _rectangular(self) -> Self:
         if len(set(self.names)) != len(self.names):
             raise PayloadError("bindings.names: a symbol is named twice")
         width = len(self.names)
@@ -310,15 +316,10 @@ class Circuit(WireModel):
     @model_validator(mode="wrap")
     @classmethod
     def _validate(
-        cls, value: Any, handler: ModelWrapValidatorHandler[Circuit], info: ValidationInfo
-    ) -> Circuit:
-        # A Circuit instance placed in a model being validated (a job's circuits) was
-        # checked when it was made: pydantic passes model instances through unvalidated,
-        # and an "after" validator would still check the whole circuit again, once per
-        # model it is placed in. Only new input is checked here; an unchecked instance
-        # (``model_construct``) is checked by whoever reads it from JSON (service, worker).
-        if isinstance(value, Circuit):
-            return value
+        cls, value: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo
+    ) -> Self:
+        if isinstance(value, cls):
+            return value  # checked when it was made (see WireModel)
         circuit = handler(value)
         # From JSON the instructions arrive as parsed, not typed (see CheckedAfterJsonParse):
         # the checker then checks their types too.
