@@ -838,3 +838,41 @@ def test_each_circuit_of_a_seeded_job_draws_with_its_own_seed() -> None:
     for bad in (-1, 1.5, True, "7"):
         with pytest.raises(PayloadError, match=r"options\.seed"):
             task(0, bad).seed()
+
+
+def test_a_checked_model_placed_in_another_is_kept_as_it_is_and_new_input_still_checked() -> None:
+    """A circuit, bindings table or readout already made is taken as it is into a job or
+    a result (it was checked when made); the same content as new input is checked there."""
+    made = p.parse(
+        p.Circuit, circuit([{"op": "rx", "qubits": [0], "params": ["t"]}], parameters=["t"])
+    )
+    table = p.parse(p.Bindings, {"names": ["t"], "values": [[0.1], [0.2]]})
+    job = p.parse(p.NewJob, {"target": "aer_simulator", "circuits": [made], "bindings": [table]})
+    assert job.circuits[0] is made
+    assert job.bindings is not None
+    assert job.bindings[0] is table
+    readout = p.Readout.from_arrays({"c": np.zeros((4, 2), np.uint8), "flag": np.zeros((4, 1))})
+    results = p.TaskResults(
+        task_id="t1",
+        lease_id="l",
+        status=p.CircuitStatus.COMPLETED,
+        successful_shots=4,
+        readouts=[readout],
+    )
+    batch = p.WorkerResultsBatch(results=[results])
+    assert batch.results[0] is results
+    assert batch.results[0].readouts is not None
+    assert batch.results[0].readouts[0] is readout
+    bad = circuit([{"op": "h", "qubits": [7]}])
+    with pytest.raises(PayloadError, match=r"circuits\.0: instruction 0 \(h\): qubit 7"):
+        p.parse(p.NewJob, {"target": "aer_simulator", "circuits": [bad]})
+    wire = readout.model_dump(mode="json") | {"successful_shots": 5}
+    with pytest.raises(PayloadError, match="readout register 'c'"):
+        p.parse(p.Readout, wire)
+    with pytest.raises(PayloadError, match="needs successful_shots"):
+        p.parse(
+            p.WorkerTaskResults,
+            {"lease_id": "l", "status": "completed", "readouts": [readout.model_dump(mode="json")]},
+        )
+    with pytest.raises(PayloadError, match="rectangular"):
+        p.parse(p.Bindings, {"names": ["t"], "values": [[0.1], [0.2, 0.3]]})

@@ -351,3 +351,43 @@ def test_the_results_of_tasks_leased_together_go_in_one_request(service: Service
     assert api.posts == 1
     data = _data(service, job_id)
     assert [s.value for s in data.statuses] == ["completed"] * 10
+
+
+def test_the_shared_heartbeat_keeps_each_watched_lease_alive(service: Service) -> None:
+    """Tasks watched one after the other by the worker's one heartbeat thread each have
+    their lease extended while watched, though watching wakes the thread only when a
+    heartbeat falls due sooner than it would wake; a lease that is not ours is marked lost."""
+    import time
+
+    from qrelay.worker.heartbeat import Heartbeat, Pulse
+
+    circuits = [ghz(2).model_dump(mode="json") for _ in range(3)]
+    service.submit({"target": "aer_simulator", "circuits": circuits, "shots": 20})
+    api = WorkerApi(service.url, service.worker_token)
+    tasks = api.lease_many(["aer_simulator"], 5.0, 3)
+    assert len(tasks) == 3
+    pulse = Pulse()
+
+    def extended(beat: Heartbeat) -> bool:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if beat.expires_at != beat.task.lease_expires_at or beat.lost.is_set():
+                return not beat.lost.is_set()
+            time.sleep(0.05)
+        return False
+
+    try:
+        for task in tasks[:2]:
+            beat = Heartbeat(api, task, TaskContext(task=task), 0.2)
+            pulse.watch(beat)
+            assert extended(beat)
+            pulse.unwatch()
+        stale = tasks[2].model_copy(update={"lease_id": "not-the-current-lease"})
+        lost = Heartbeat(api, stale, TaskContext(task=stale), 0.2)
+        pulse.watch(lost)
+        assert not extended(lost)
+        assert lost.ctx.cancelled.is_set()
+        pulse.unwatch()
+    finally:
+        pulse.close()
+        api.close()

@@ -22,6 +22,14 @@ class WireModel(BaseModel):
     instead of a silently ignored option. NaN and infinities are refused in every float
     field; the circuit and the bindings table check their numbers themselves, with
     messages that name the instruction or the row.
+
+    A model whose check spans its fields (a circuit, a readout) runs it in a "wrap"
+    validator that returns an instance of the model as it is: pydantic passes a model
+    instance placed in another model through unvalidated, but an "after" validator would
+    run the whole check again, once per model the instance is placed in (a job's
+    circuits, a result's readouts). A model is checked when it is made from input; an
+    instance made unchecked (``model_construct``) is checked by whoever reads it from
+    JSON (the service, a worker).
     """
 
     model_config = ConfigDict(

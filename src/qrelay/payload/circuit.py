@@ -16,7 +16,7 @@ described, and checked beyond their shape, in :mod:`qrelay.payload.control`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any, Final, NotRequired, Required
+from typing import Annotated, Any, Final, NotRequired, Required, Self
 
 import numpy as np
 from pydantic import (
@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     JsonValue,
+    ModelWrapValidatorHandler,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     model_validator,
@@ -182,8 +183,14 @@ class Bindings(WireModel):
     names: Annotated[list[str], Field(max_length=MAX_PARAMETERS)]
     values: Annotated[list[list[float]], Field(max_length=MAX_BINDING_ROWS)]
 
-    @model_validator(mode="after")
-    def _rectangular(self) -> Bindings:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _checked(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        if isinstance(value, cls):
+            return value  # checked when it was made (see WireModel)
+        return handler(value)._rectangular()
+
+    def _rectangular(self) -> Self:
         if len(set(self.names)) != len(self.names):
             raise PayloadError("bindings.names: a symbol is named twice")
         width = len(self.names)
@@ -306,17 +313,23 @@ class Circuit(WireModel):
                     found |= expressions.symbols(param)
         return found - loop_parameters
 
-    @model_validator(mode="after")
-    def _validate(self, info: ValidationInfo) -> Circuit:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _validate(
+        cls, value: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo
+    ) -> Self:
+        if isinstance(value, cls):
+            return value  # checked when it was made (see WireModel)
+        circuit = handler(value)
         # From JSON the instructions arrive as parsed, not typed (see CheckedAfterJsonParse):
         # the checker then checks their types too.
         from qrelay.payload.checking import CircuitChecker  # it reads this module's types
 
-        CircuitChecker(self, typed=not parsed_from_json(info)).run()
-        if self.observables is not None:
-            ops = (inst["op"] for inst in self.iter_instructions())
-            check_observables(self.observables, self.num_qubits, ops)
-        return self
+        CircuitChecker(circuit, typed=not parsed_from_json(info)).run()
+        if circuit.observables is not None:
+            ops = (inst["op"] for inst in circuit.iter_instructions())
+            check_observables(circuit.observables, circuit.num_qubits, ops)
+        return circuit
 
 
 def matrix_to_wire(matrix: Any) -> list[list[tuple[float, float]]]:

@@ -21,11 +21,11 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Self
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ModelWrapValidatorHandler, model_validator
 
 from qrelay.errors import PayloadError
 from qrelay.payload._base import WireModel
@@ -171,8 +171,14 @@ class Readout(WireModel):
     #: many shots gave each, as little-endian uint32 (``None``: one row per shot).
     outcome_counts: Annotated[bytes | None, Field(exclude_if=lambda value: value is None)] = None
 
-    @model_validator(mode="after")
-    def _shapes(self) -> Readout:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _shapes(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        if isinstance(value, cls):
+            return value  # checked when it was made (see WireModel)
+        return handler(value)._check_shapes()
+
+    def _check_shapes(self) -> Self:
         rows = self.successful_shots
         if self.outcome_counts is not None:
             if len(self.outcome_counts) % 4:

@@ -9,9 +9,9 @@ went quiet is never completed twice.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final
+from typing import Annotated, Any, Final, Self
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import Field, JsonValue, ModelWrapValidatorHandler, model_validator
 
 from qrelay.errors import PayloadError
 from qrelay.payload._base import WireModel
@@ -137,8 +137,14 @@ class WorkerTaskResults(WireModel):
     calibration_id: Annotated[str, Field(max_length=64)] | None = None
     metadata: dict[str, JsonValue] = {}
 
-    @model_validator(mode="after")
-    def validate_measurements(self) -> WorkerTaskResults:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _checked(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
+        if isinstance(value, cls):
+            return value  # checked when it was made (see WireModel)
+        return handler(value).validate_measurements()
+
+    def validate_measurements(self) -> Self:
         """The seed's rules: results only on completion, and shot indices exactly cover.
 
         COMPLETED needs ``successful_shots`` and results; measurement keys are bitstrings

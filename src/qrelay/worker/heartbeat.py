@@ -15,6 +15,7 @@ thread, which costs a brief task a lock and a wake-up instead of a thread's star
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from datetime import UTC, datetime
@@ -49,16 +50,18 @@ class Heartbeat:
         self.lost = threading.Event()
         self.cancel_requested = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._loop, name=f"qrelay-heartbeat-{task.task_id}", daemon=True
-        )
+        # Made by :meth:`start`: a brief task watched by the worker's Pulse has none.
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._loop, name=f"qrelay-heartbeat-{self.task.task_id}", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
+        if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=30)
 
     def mark_lost(self, reason: str) -> None:
@@ -101,15 +104,22 @@ class Heartbeat:
 class Pulse:
     """One daemon thread that keeps the lease of the task being watched alive.
 
-    :meth:`watch` and :meth:`unwatch` cost a lock each; the thread sleeps until the watched
-    task's next heartbeat is due, so a task that ends before then sends none. After
-    :meth:`unwatch` returns no heartbeat of that task is in flight.
+    :meth:`watch` and :meth:`unwatch` cost a lock each, and no wake-up of the thread in
+    the common case: the thread sleeps until the next heartbeat it knows of is due, and is
+    woken only when a newly watched task's heartbeat falls due before that. A task that
+    ends before its heartbeat is due sends none; a run of brief tasks watched one after
+    the other wakes the thread once. After :meth:`unwatch` returns no heartbeat of that
+    task is in flight.
     """
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self._beating = threading.Lock()
         self._current: Heartbeat | None = None
+        #: When the watched task's next heartbeat is due (monotonic seconds).
+        self._due = math.inf
+        #: When the thread wakes next of its own accord (infinity: it waits to be woken).
+        self._wakes = -math.inf
         self._closed = False
         self._thread: threading.Thread | None = None
 
@@ -122,13 +132,15 @@ class Pulse:
                 )
                 self._thread.start()
             self._current = beat
-            self._changed.notify()
+            self._due = time.monotonic() + beat.next_wait()
+            if self._due < self._wakes:
+                self._changed.notify()
 
     def unwatch(self) -> None:
-        """Stop beating for the watched task (waits for a heartbeat in flight)."""
+        """Stop beating for the watched task (waits for a heartbeat in flight). The thread
+        is not woken: it finds the task gone when it next wakes."""
         with self._changed:
             self._current = None
-            self._changed.notify()
         with self._beating:
             pass
 
@@ -143,21 +155,24 @@ class Pulse:
             while not self._closed:
                 beat = self._current
                 if beat is None:
+                    self._wakes = math.inf
                     self._changed.wait()
                     continue
-                deadline = time.monotonic() + beat.next_wait()
-                while self._current is beat and not self._closed:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
+                left = self._due - time.monotonic()
+                if left > 0:
+                    # Until it is due, or woken for a task due sooner or to close.
+                    self._wakes = self._due
                     self._changed.wait(left)
-                if self._current is not beat or self._closed:
                     continue
+                self._wakes = -math.inf  # beating: a watch meanwhile need not wake it
                 with self._beating:
                     self._changed.release()
                     try:
                         going = beat.beat()
                     finally:
                         self._changed.acquire()
-                if not going and self._current is beat:
-                    self._current = None
+                if self._current is beat:
+                    if going:
+                        self._due = time.monotonic() + beat.next_wait()
+                    else:
+                        self._current = None
