@@ -119,10 +119,12 @@ def write(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def read(engine: Engine) -> Iterator[Connection]:
+def read(engine: Engine, *, server_cursor: bool = False) -> Iterator[Connection]:
     """A read transaction (it changes nothing). On PostgreSQL, each statement in
-    autocommit (see the module's docstring)."""
-    if is_sqlite(engine):
+    autocommit (see the module's docstring), unless ``server_cursor``: the reads stream
+    rows through a server-side cursor (``yield_per``), which PostgreSQL opens only
+    inside a transaction."""
+    if server_cursor or is_sqlite(engine):
         with engine.connect() as conn, conn.begin():
             yield conn
         return
