@@ -306,7 +306,11 @@ def run_many(conn: Connection, stmt: Executable, params: Sequence[Mapping[str, A
         conn.execute(stmt, [dict(p) for p in params])
         return
     values = [plan.params(p) for p in params]
+    driver: Any = conn.connection.driver_connection
     try:
-        conn.connection.driver_connection.cursor().executemany(plan.sql, values)  # type: ignore[union-attr]
+        if len(values) == 1:  # psycopg's executemany costs a pipeline's setup and sync
+            driver.execute(plan.sql, values[0])
+        else:
+            driver.cursor().executemany(plan.sql, values)
     except conn.dialect.loaded_dbapi.Error as exc:
         raise _failed(conn, exc, plan.sql, values) from exc
