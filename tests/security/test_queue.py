@@ -123,14 +123,22 @@ def test_one_lease_statement_whatever_the_number_of_targets(db_url: str) -> None
         @event.listens_for(rt.engine, "connect")
         def _trace(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.set_trace_callback(note)
-
-        rt.engine.dispose()  # new connections, traced
     else:
+        import psycopg
 
-        @event.listens_for(rt.engine, "before_cursor_execute")
-        def _seen(_c: Any, _cur: Any, sql: str, *_rest: Any) -> None:
-            note(sql)
+        class Traced(psycopg.Cursor[Any]):
+            """A cursor that notes each statement it sends (the store's prebuilt
+            statements go straight to the driver, past SQLAlchemy's events)."""
 
+            def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+                note(str(query))
+                return super().execute(query, *args, **kwargs)
+
+        @event.listens_for(rt.engine, "connect")
+        def _traced(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.cursor_factory = Traced
+
+    rt.engine.dispose()  # new connections, traced
     try:
         worker_id = rt.store.create_worker("w", names, "wt-" + uuid.uuid4().hex, None)
         principal = WorkerPrincipal(worker_id, "w", frozenset(names))

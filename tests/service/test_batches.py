@@ -151,6 +151,26 @@ def test_a_batch_refuses_what_a_single_post_refuses(priced: Live) -> None:
         assert ok["outcomes"][0]["accepted"] is True
 
 
+def test_a_batch_answers_task_ids_no_task_can_have_and_records_the_rest(priced: Live) -> None:
+    # The batch's tasks are read in one query; ids no task can have (beyond the id
+    # column's range, zero, negative) are each refused on their own, not the batch.
+    user, worker = priced.user(), priced.worker()
+    _drain(worker)
+    job_id = _submit(user)
+    task = _lease(worker, 1)[0]
+    odd = [{"task_id": tid} | completed("x", 100) for tid in ("99999999999", "0", "-7")]
+    r = worker.post("/v1/worker/results", json={"results": [*odd, _entry(task)]})
+    assert r.status_code == 200, r.text
+    outcomes = r.json()["outcomes"]
+    assert [(o["accepted"], o.get("status"), o.get("code")) for o in outcomes] == [
+        (False, 404, "not_found"),
+        (False, 404, "not_found"),
+        (False, 404, "not_found"),
+        (True, None, None),
+    ]
+    assert user.get(f"/v1/jobs/{job_id}").json()["status"] == "completed"
+
+
 def test_results_lease_the_next_tasks_in_the_same_request(priced: Live) -> None:
     user, worker = priced.user(), priced.worker()
     _drain(worker)

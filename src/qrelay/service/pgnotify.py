@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 #: The most keys one ``pg_notify`` round trip sends.
 _BATCH: Final = 100  # a payload stays well under PostgreSQL's 8,000 bytes
+#: How long the sender waits after a key for more to send with it (seconds): under load
+#: a round trip carries the keys of many commits instead of one, and every process's
+#: listener wakes once for them; a waiter on another replica hears of a change this much
+#: later, far inside the poll interval that it would otherwise wait.
+_LINGER: Final = 0.005
 #: How often the listener looks up from its wait, to notice that it should stop.
 _LISTEN_TICK: Final = 0.5
 #: The pause before a failed relay connection is opened again.
@@ -121,6 +126,7 @@ class PostgresRelay:
             if first is _STOP:
                 break
             keys = {str(first)}
+            self._stopping.wait(_LINGER)
             while len(keys) < _BATCH:
                 try:
                     more = self._outbox.get_nowait()

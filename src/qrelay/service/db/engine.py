@@ -6,12 +6,17 @@ corrupt). Write transactions start with ``BEGIN IMMEDIATE`` so two writers queue
 busy timeout instead of failing to upgrade a read lock; read transactions start deferred.
 Open a write transaction with :func:`write` and a read one with :func:`read`.
 
-The hot paths run their prebuilt statements through :func:`rows` and :func:`run`. On
-SQLite these hand the statement, compiled once, straight to the driver's cursor with the
+The hot paths run their prebuilt statements through :func:`rows` and :func:`run`. These
+hand the statement, compiled once, straight to the driver (sqlite3, psycopg) with the
 column types' own bind and result conversions: SQLAlchemy's execution machinery costs
-several times what SQLite itself spends on such a statement, which whole jobs feel
-(figures: "Design measurements" in ``docs/performance.md``). Other databases take the
-ordinary ``Connection.execute`` path.
+several times what SQLite itself spends on such a statement, and on PostgreSQL it was
+about half of the service's CPU per job (figures: "Design measurements" in
+``docs/performance.md``). A statement the plan cannot carry (column defaults computed in
+Python, expanding lists) takes the ordinary ``Connection.execute`` path.
+
+On PostgreSQL a read transaction runs in autocommit: at ``READ COMMITTED`` (the engine's
+level) each statement sees its own snapshot whether or not a transaction wraps them, so
+the ``BEGIN`` and ``COMMIT`` round trips of a read bought nothing.
 """
 
 from __future__ import annotations
@@ -114,9 +119,16 @@ def write(engine: Engine) -> Iterator[Connection]:
 
 
 @contextmanager
-def read(engine: Engine) -> Iterator[Connection]:
-    """A read transaction (rolled back at the end; it changes nothing)."""
-    with engine.connect() as conn, conn.begin():
+def read(engine: Engine, *, server_cursor: bool = False) -> Iterator[Connection]:
+    """A read transaction (it changes nothing). On PostgreSQL, each statement in
+    autocommit (see the module's docstring), unless ``server_cursor``: the reads stream
+    rows through a server-side cursor (``yield_per``), which PostgreSQL opens only
+    inside a transaction."""
+    if server_cursor or is_sqlite(engine):
+        with engine.connect() as conn, conn.begin():
+            yield conn
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         yield conn
 
 
@@ -124,33 +136,39 @@ _Processor = Callable[[Any], Any]
 
 
 class _Plan:
-    """One statement compiled for SQLite: its text, where each parameter comes from, how
-    each parameter and result column converts (the column types' own processors)."""
+    """One statement compiled for the driver: its text, where each parameter comes from,
+    how each parameter and result column converts (the column types' own processors).
+    ``named``: the driver takes the parameters as a mapping (psycopg's ``%(name)s``),
+    else as a tuple in the order of the text's ``?``."""
 
-    __slots__ = ("columns", "make_row", "slots", "sql")
+    __slots__ = ("columns", "make_row", "named", "slots", "sql")
 
     def __init__(
         self,
         sql: str,
-        slots: list[tuple[str | None, _Processor | None, Any]],
+        slots: list[tuple[str, str | None, _Processor | None, Any]],
         columns: list[tuple[int, _Processor]],
         make_row: Callable[..., Any] | None,
+        named: bool,
     ) -> None:
         self.sql = sql
         self.slots = slots
         self.columns = columns
         self.make_row = make_row
+        self.named = named
 
-    def params(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
+    def params(self, given: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         """The driver's parameters; a processor sees None too (JSON stores it as ``null``)."""
         out = []
-        for name, process, constant in self.slots:
+        for _bind, name, process, constant in self.slots:
             if name is None:
                 out.append(constant)
             elif process is None:
                 out.append(given[name])
             else:
                 out.append(process(given[name]))
+        if self.named:
+            return {slot[0]: value for slot, value in zip(self.slots, out, strict=True)}
         return tuple(out)
 
     def row(self, raw: Sequence[Any]) -> Any:
@@ -162,16 +180,16 @@ class _Plan:
         return self.make_row(*raw)
 
 
-#: Plans by statement and parameter names (an INSERT or UPDATE compiles per column set);
+#: Plans by dialect, statement and parameter names (an INSERT or UPDATE compiles per column set);
 #: None where a statement needs SQLAlchemy's execution (defaults to fill, expanding lists).
 #: Keyed by the statement object, so only prebuilt statements belong here; the bound keeps
 #: a statement built per call from growing it without end.
-_PLANS: dict[tuple[Executable, tuple[str, ...]], _Plan | None] = {}
+_PLANS: dict[tuple[str, Executable, tuple[str, ...]], _Plan | None] = {}
 _MAX_PLANS = 512
 
 
 def _plan(stmt: Executable, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None:
-    key = (stmt, keys)
+    key = (dialect.name, stmt, keys)
     if key in _PLANS:
         return _PLANS[key]
     plan = _compile(stmt, keys, dialect)
@@ -180,26 +198,36 @@ def _plan(stmt: Executable, keys: tuple[str, ...], dialect: Dialect) -> _Plan | 
     return plan
 
 
+#: The drivers' parameter styles a plan speaks: sqlite3's and psycopg's.
+_PLANNED_STYLES = {"qmark": False, "pyformat": True}
+
+
 def _compile(stmt: Executable, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None:
-    if dialect.paramstyle != "qmark":
+    named = _PLANNED_STYLES.get(dialect.paramstyle)
+    if named is None:
         return None
     dml = isinstance(stmt, Insert | Update)
     compiled = stmt.compile(  # type: ignore[attr-defined]
         dialect=dialect, column_keys=list(keys) if dml else None
     )
-    if compiled.insert_prefetch or compiled.update_prefetch or compiled.positiontup is None:
-        return None  # column defaults to compute, or not a positional statement
-    slots: list[tuple[str | None, _Processor | None, Any]] = []
-    for name in compiled.positiontup:
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        return None  # column defaults to compute
+    order: Sequence[str] | None = compiled.positiontup
+    if named:  # the binds the text places (a statement may hold binds it does not render)
+        order = [name for name in compiled.binds if f"%({name})s" in compiled.string]
+    if order is None or (named and compiled.escaped_bind_names):
+        return None  # not a statement whose parameters the plan can place
+    slots: list[tuple[str, str | None, _Processor | None, Any]] = []
+    for name in order:
         bind = compiled.binds[name]
-        if bind.expanding:
+        if bind.expanding or bind.literal_execute:
             return None
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if name in keys:
-            slots.append((name, process, None))
+            slots.append((name, name, process, None))
         elif bind.callable is None and bind.value is not None:  # a constant of the statement
             value = bind.value
-            slots.append((None, None, process(value) if process is not None else value))
+            slots.append((name, None, None, process(value) if process is not None else value))
         else:
             return None
     selected = getattr(stmt, "exported_columns" if dml else "selected_columns", None)
@@ -213,7 +241,7 @@ def _compile(stmt: Executable, keys: tuple[str, ...], dialect: Dialect) -> _Plan
             if process is not None:
                 columns.append((index, process))
         make_row = _row_type(names)
-    return _Plan(compiled.string, slots, columns, make_row)
+    return _Plan(compiled.string, slots, columns, make_row, named)
 
 
 def _row_type(names: list[str]) -> Callable[..., Any]:
@@ -221,22 +249,31 @@ def _row_type(names: list[str]) -> Callable[..., Any]:
     return namedtuple("Row", names, rename=True)
 
 
-def _sqlite_plan(conn: Connection, stmt: Executable, keys: Iterable[str]) -> _Plan | None:
-    if conn.dialect.name != "sqlite":
-        return None
+def _driver_plan(conn: Connection, stmt: Executable, keys: Iterable[str]) -> _Plan | None:
     return _plan(stmt, tuple(keys), conn.dialect)
 
 
 def _failed(conn: Connection, exc: Exception, sql: str, params: Any) -> StatementError:
-    """The driver's error as SQLAlchemy raises it (IntegrityError, OperationalError...)."""
-    return DBAPIError.instance(sql, params, exc, conn.dialect.loaded_dbapi.Error)
+    """The driver's error as SQLAlchemy raises it (IntegrityError, OperationalError...).
+
+    A lost connection is invalidated, and the pool's other connections (made before the
+    loss) are replaced as they are next checked out, as SQLAlchemy does for a statement
+    it runs itself."""
+    dbapi = conn.dialect.loaded_dbapi
+    gone = isinstance(exc, dbapi.Error) and conn.dialect.is_disconnect(
+        exc, conn.connection.dbapi_connection, None
+    )
+    if gone:
+        conn.invalidate(exc)
+        conn.engine.dispose(close=False)
+    return DBAPIError.instance(sql, params, exc, dbapi.Error, connection_invalidated=gone)
 
 
 def rows(conn: Connection, stmt: Executable, params: Mapping[str, Any] | None = None) -> list[Any]:
     """The rows of a prebuilt ``stmt`` (a SELECT, or DML with RETURNING), with attribute
     access to the columns."""
     given = params or {}
-    plan = _sqlite_plan(conn, stmt, given)
+    plan = _driver_plan(conn, stmt, given)
     if plan is None:
         return list(conn.execute(stmt, dict(given)).all())
     values = plan.params(given)
@@ -249,7 +286,7 @@ def rows(conn: Connection, stmt: Executable, params: Mapping[str, Any] | None = 
 
 def run(conn: Connection, stmt: Executable, params: Mapping[str, Any]) -> int:
     """Execute a prebuilt ``stmt`` (DML without RETURNING) once; the rows it changed."""
-    plan = _sqlite_plan(conn, stmt, params)
+    plan = _driver_plan(conn, stmt, params)
     if plan is None:
         return int(conn.execute(stmt, dict(params)).rowcount)
     values = plan.params(params)
@@ -264,12 +301,16 @@ def run_many(conn: Connection, stmt: Executable, params: Sequence[Mapping[str, A
     """Execute a prebuilt ``stmt`` (DML without RETURNING) once per mapping (same keys)."""
     if not params:
         return
-    plan = _sqlite_plan(conn, stmt, params[0])
+    plan = _driver_plan(conn, stmt, params[0])
     if plan is None:
         conn.execute(stmt, [dict(p) for p in params])
         return
     values = [plan.params(p) for p in params]
+    driver: Any = conn.connection.driver_connection
     try:
-        conn.connection.driver_connection.executemany(plan.sql, values)  # type: ignore[union-attr]
+        if len(values) == 1:  # psycopg's executemany costs a pipeline's setup and sync
+            driver.execute(plan.sql, values[0])
+        else:
+            driver.cursor().executemany(plan.sql, values)
     except conn.dialect.loaded_dbapi.Error as exc:
         raise _failed(conn, exc, plan.sql, values) from exc

@@ -156,7 +156,7 @@ class ReadStore(QueueStore):
     def list_jobs(self, principal: UserPrincipal, query: JobQuery) -> bytes:
         """One ``JobPage`` of the jobs ``principal`` may see (see :mod:`.listing`)."""
         stmt = listing.job_filter(principal, query)
-        with read(self.engine) as conn:
+        with read(self.engine, server_cursor=True) as conn:
             return listing.page(conn, stmt, query.limit, _render_listed)
 
     def job_results(self, principal: UserPrincipal, job_id: str) -> bytes:

@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Final
 
 from sqlalchemy import (
+    ARRAY,
+    Integer,
     and_,
+    any_,
     bindparam,
     case,
     func,
@@ -151,11 +154,27 @@ class Statements:
             .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
             .where(tasks.c.id == bindparam("tid"))
         )
+        # The tasks of a batch of results, by id (``tids``: a list on PostgreSQL, JSON text
+        # for SQLite's ``json_each``), locked in the order of their ids.
+        if postgres:
+            named = tasks.c.id == any_(bindparam("tids", type_=ARRAY(Integer)))
+        else:
+            named = tasks.c.id.in_(
+                select(func.json_each(bindparam("tids")).table_valued("value").c.value)
+            )
+        heavy_of = (
+            select(*task_cols, tasks.c.circuit)
+            .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
+            .where(named)
+            .order_by(tasks.c.id)
+        )
         if postgres:
             light = light.with_for_update(of=tasks)
             heavy = heavy.with_for_update(of=tasks)
+            heavy_of = heavy_of.with_for_update(of=tasks)
         self.task_light = light
         self.task_heavy = heavy
+        self.tasks_heavy_of = heavy_of
         self.job_charge = select(jobs.c.user_id, jobs.c.charged).where(
             jobs.c.id == bindparam("jid")
         )

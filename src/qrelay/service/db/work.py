@@ -54,6 +54,19 @@ S = CircuitStatus
 _SEEN_EVERY = 5.0
 
 
+#: Task ids are 32-bit integers (bounds a batch's ids before they reach the database).
+_MAX_TASK_ID = 2**31 - 1
+
+
+def _task_number(task_id: str) -> int | None:
+    """``task_id`` as a task's id could be (a positive 32-bit number), or None."""
+    try:
+        tid = int(task_id)
+    except ValueError:
+        return None
+    return tid if 0 < tid <= _MAX_TASK_ID else None
+
+
 class _Writes:
     """The rows a batch of results writes, gathered to be written together: one
     statement per kind (and per set of columns updated) for the whole batch."""
@@ -266,16 +279,21 @@ class WorkStore(MaintenanceStore):
         *,
         lock: bool = False,
         heavy: bool = False,
+        known: dict[int, Any] | None = None,
     ) -> Any:
         """The task under a current lease held through ``lease_id`` by this worker;
         404/403/409 otherwise. A lease id alone is not enough: another worker's token
-        that learnt it is refused (403) and changes nothing."""
+        that learnt it is refused (403) and changes nothing. ``known``: the rows of a
+        batch's tasks read together (see :meth:`_batch_tasks`), instead of a query."""
         try:
             tid = int(task_id)
         except ValueError:
             raise ApiError(404, "not_found", f"task_id: no task {task_id!r}") from None
-        stmt = self._sql.task_heavy if heavy else self._sql.task_light
-        found = rows(conn, stmt, {"tid": tid})
+        if known is not None:
+            found = [known[tid]] if tid in known else []
+        else:
+            stmt = self._sql.task_heavy if heavy else self._sql.task_light
+            found = rows(conn, stmt, {"tid": tid})
         if not found:
             raise ApiError(404, "not_found", f"task_id: no task {task_id!r}")
         row = found[0]
@@ -297,6 +315,18 @@ class WorkStore(MaintenanceStore):
         if row.worker_id != worker.worker_id:  # the lease id leaked to another worker
             raise ApiError(403, "forbidden", f"task_id: task {task_id} is leased to another worker")
         return row
+
+    def _batch_tasks(
+        self, conn: Connection, batch: Sequence[tuple[str, WorkerTaskResults]]
+    ) -> dict[int, Any]:
+        """The rows (heavy, locked on PostgreSQL in the order of their ids) of the tasks a
+        batch of results names, by id, in one query; ids that are not numbers are left
+        to :meth:`_task_for` to refuse (as are numbers no task id can be)."""
+        ids = sorted({tid for tid in map(_task_number, (t for t, _ in batch)) if tid is not None})
+        if not ids:
+            return {}
+        value: Any = ids if self._pg else json.dumps(ids)
+        return {row.id: row for row in rows(conn, self._sql.tasks_heavy_of, {"tids": value})}
 
     def heartbeat(
         self, worker: WorkerPrincipal, task_id: str, lease_id: str
@@ -372,10 +402,11 @@ class WorkStore(MaintenanceStore):
         job_rows: dict[str, Any] = {}
         writes = _Writes()
         with write(self.engine) as conn:
+            known = self._batch_tasks(conn, batch)
             for task_id, results in batch:
                 try:
                     row, charge = self._record_result(
-                        conn, worker, task_id, results, now=now, writes=writes
+                        conn, worker, task_id, results, now=now, writes=writes, known=known
                     )
                 except ApiError as exc:
                     answers.append(exc)
@@ -422,6 +453,7 @@ class WorkStore(MaintenanceStore):
         *,
         now: datetime,
         writes: _Writes,
+        known: dict[int, Any],
     ) -> tuple[Any, int]:
         """Record one task's result in ``writes`` (written by the caller, with the batch's
         others): its row and what it charges (charged by the caller, once per job), or
@@ -435,7 +467,9 @@ class WorkStore(MaintenanceStore):
                 f"status: {results.status.value!r}; a result ends a task as "
                 "completed, failed or cancelled",
             )
-        row = self._task_for(conn, worker, task_id, results.lease_id, lock=True, heavy=True)
+        row = self._task_for(
+            conn, worker, task_id, results.lease_id, lock=True, heavy=True, known=known
+        )
         if row.id in writes.tasks:
             self.events.lease_fenced()
             raise ApiError(
