@@ -17,6 +17,7 @@ from qrelay.payload.circuit import (
     matrix_to_wire,
 )
 from qrelay.payload.expressions import Expr, ExprNode, evaluate
+from qrelay.payload.frames import decode_readouts, encode_readouts
 from qrelay.payload.jobs import (
     TERMINAL_CIRCUIT_STATES,
     UNSUCCESSFUL_CIRCUIT_STATES,
@@ -39,13 +40,7 @@ from qrelay.payload.limits import InstructionBudget, check_target_limits, instru
 from qrelay.payload.observables import Observable, PauliTerm
 from qrelay.payload.ops import OPS, OpKind, OpSpec, op_spec
 from qrelay.payload.parsing import parse, payload_error, validate_json
-from qrelay.payload.readout import (
-    Readout,
-    RegisterReadout,
-    RegisterTurns,
-    decode_readouts,
-    encode_readouts,
-)
+from qrelay.payload.readout import Readout, RegisterReadout, RegisterTurns
 from qrelay.payload.run_options import NoiseSpec, RunOptions
 from qrelay.payload.status import is_settled, job_status
 from qrelay.payload.targets import (

@@ -433,6 +433,18 @@ class WorkStore(MaintenanceStore):
                 finished[job_id] = None
                 if self.notifier.waiting(f"job:{job_id}"):
                     finished[job_id] = self._ended_job(conn, job_id)
+        self._announce(finished, ended, job_rows, charges, job_now)
+        return answers
+
+    def _announce(
+        self,
+        finished: dict[str, bytes | None],
+        ended: list[tuple[Any, WorkerTaskResults]],
+        job_rows: dict[str, Any],
+        charges: dict[str, int],
+        job_now: dict[str, str],
+    ) -> None:
+        """After a batch's commit: wake the jobs' long polls and count what happened."""
         for job_id, value in finished.items():
             self.notifier.notify(f"job:{job_id}", value=value)
         for row, results in ended:
@@ -442,7 +454,6 @@ class WorkStore(MaintenanceStore):
                 self.events.charged(row.target, charges[job_id])
             if CircuitStatus(job_now[job_id]) in TERMINAL_CIRCUIT_STATES:
                 self.events.job_ended(row.target, job_now[job_id])
-        return answers
 
     def _record_result(
         self,

@@ -1,0 +1,117 @@
+"""The binary frame readouts are stored in: a JSON header, then the raw buffers.
+
+Readouts hold bytes (packed bits, IQ points, turns, histogram counts); in JSON each would
+be base64 text a third larger, encoded and decoded on every store and read. The service
+stores a job's readouts as one frame (:func:`encode_readouts`) and shapes its answers
+from it (:func:`decode_readouts`).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from collections.abc import Sequence
+from typing import Any, Final
+
+from qrelay.errors import PayloadError
+from qrelay.payload.readout import Readout, RegisterReadout, RegisterTurns
+
+__all__ = ["decode_readouts", "encode_readouts"]
+
+_FRAME_MAGIC: Final = b"QRRB1\n"
+
+
+def encode_readouts(readouts: Sequence[Readout]) -> bytes:
+    """A binary frame of readouts: a JSON header, then the raw buffers. No base64."""
+    header: list[dict[str, Any]] = []
+    buffers: list[bytes] = []
+    for readout in readouts:
+        regs = []
+        for reg in readout.registers:
+            entry: dict[str, Any] = {"name": reg.name, "width": reg.width, "bits": len(reg.bits)}
+            buffers.append(reg.bits)
+            if reg.iq is not None:
+                entry["iq"] = len(reg.iq)
+                buffers.append(reg.iq)
+            regs.append(entry)
+        item: dict[str, Any] = {
+            "successful_shots": readout.successful_shots,
+            "registers": regs,
+            "memory": readout.memory,
+            "execution_duration_us": readout.execution_duration_us,
+        }
+        if readout.expectation_values is not None:
+            item["expectation_values"] = readout.expectation_values
+        if readout.turns is not None:
+            item["turns"] = [
+                {"name": t.name, "width": t.width, "turns": t.turns, "bits": len(t.bits)}
+                for t in readout.turns
+            ]
+            for t in readout.turns:
+                buffers += [t.bits, t.counts]
+        if readout.outcome_counts is not None:
+            item["outcome_counts"] = len(readout.outcome_counts)
+            buffers.append(readout.outcome_counts)
+        header.append(item)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    return b"".join([_FRAME_MAGIC, struct.pack("<I", len(head)), head, *buffers])
+
+
+def decode_readouts(frame: bytes) -> list[Readout]:
+    """The readouts of a frame made by :func:`encode_readouts`."""
+    if not frame.startswith(_FRAME_MAGIC):
+        raise PayloadError("readout frame: bad magic; not a qrelay readout frame")
+    start = len(_FRAME_MAGIC)
+    try:
+        (head_len,) = struct.unpack_from("<I", frame, start)
+        header = json.loads(frame[start + 4 : start + 4 + head_len])
+    except (struct.error, ValueError) as exc:
+        raise PayloadError(f"readout frame: unreadable header ({exc})") from exc
+    view = memoryview(frame)
+    pos = start + 4 + head_len
+    readouts = []
+    for item in header:
+        regs = []
+        for entry in item["registers"]:
+            bits = bytes(view[pos : pos + entry["bits"]])
+            pos += entry["bits"]
+            iq = None
+            if "iq" in entry:
+                iq = bytes(view[pos : pos + entry["iq"]])
+                pos += entry["iq"]
+            regs.append(RegisterReadout(name=entry["name"], width=entry["width"], bits=bits, iq=iq))
+        turns = None
+        if "turns" in item:
+            turns = []
+            for entry in item["turns"]:
+                bits = bytes(view[pos : pos + entry["bits"]])
+                pos += entry["bits"]
+                counts = bytes(view[pos : pos + 4 * item["successful_shots"]])
+                pos += 4 * item["successful_shots"]
+                turns.append(
+                    RegisterTurns(
+                        name=entry["name"],
+                        width=entry["width"],
+                        turns=entry["turns"],
+                        bits=bits,
+                        counts=counts,
+                    )
+                )
+        outcome_counts = None
+        if "outcome_counts" in item:
+            outcome_counts = bytes(view[pos : pos + item["outcome_counts"]])
+            pos += item["outcome_counts"]
+        readouts.append(
+            Readout(
+                successful_shots=item["successful_shots"],
+                registers=regs,
+                memory=item["memory"],
+                execution_duration_us=item["execution_duration_us"],
+                expectation_values=item.get("expectation_values"),
+                turns=turns,
+                outcome_counts=outcome_counts,
+            )
+        )
+    if pos != len(frame):
+        raise PayloadError(f"readout frame: {len(frame) - pos} trailing byte(s)")
+    return readouts
