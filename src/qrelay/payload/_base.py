@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ModelWrapValidatorHandler,
+    ValidationInfo,
+    model_validator,
+)
 
 #: The version of the wire format. A change to any model is a change to this package
 #: and to a golden file in ``tests/golden/payload``, on purpose.
@@ -22,14 +30,6 @@ class WireModel(BaseModel):
     instead of a silently ignored option. NaN and infinities are refused in every float
     field; the circuit and the bindings table check their numbers themselves, with
     messages that name the instruction or the row.
-
-    A model whose check spans its fields (a circuit, a readout) runs it in a "wrap"
-    validator that returns an instance of the model as it is: pydantic passes a model
-    instance placed in another model through unvalidated, but an "after" validator would
-    run the whole check again, once per model the instance is placed in (a job's
-    circuits, a result's readouts). A model is checked when it is made from input; an
-    instance made unchecked (``model_construct``) is checked by whoever reads it from
-    JSON (the service, a worker).
     """
 
     model_config = ConfigDict(
@@ -41,3 +41,30 @@ class WireModel(BaseModel):
         ser_json_inf_nan="strings",
         defer_build=True,
     )
+
+
+class CheckedModel(WireModel):
+    """A wire model with a check across its fields (:meth:`_check`), run once: when the
+    model is made from input.
+
+    Pydantic passes a model instance placed in another model through unvalidated, but an
+    "after" validator would run the whole check again, once per model the instance is
+    placed in (a job's circuits, a result's readouts). The check runs in a "wrap"
+    validator instead, which returns an instance as it is. An instance made unchecked
+    (``model_construct``) is checked by whoever reads it from JSON (the service, a
+    worker).
+    """
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _checked_once(
+        cls, value: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo
+    ) -> Self:
+        if isinstance(value, cls):
+            return value  # checked when it was made
+        return handler(value)._check(info)
+
+    def _check(self, info: ValidationInfo) -> Self:
+        """The model itself, checked across its fields (raises ``PayloadError`` naming
+        the field); ``info`` says whether it was read from JSON."""
+        return self

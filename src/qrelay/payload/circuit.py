@@ -24,10 +24,8 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     JsonValue,
-    ModelWrapValidatorHandler,
     ValidationInfo,
     ValidatorFunctionWrapHandler,
-    model_validator,
     with_config,
 )
 from pydantic_core import CoreSchema, core_schema
@@ -35,7 +33,7 @@ from typing_extensions import TypedDict
 
 from qrelay.errors import PayloadError
 from qrelay.payload import control, expressions
-from qrelay.payload._base import WireModel
+from qrelay.payload._base import CheckedModel, WireModel
 from qrelay.payload.classical import MAX_VARIABLES, ClassicalExpr, ClassicalVar
 from qrelay.payload.expressions import Expr, ExprNode  # noqa: F401  (resolves Expr)
 from qrelay.payload.observables import MAX_OBSERVABLES, Observable, check_observables
@@ -170,7 +168,7 @@ class KeyLayout(WireModel):
     inverted: list[int] | None = None
 
 
-class Bindings(WireModel):
+class Bindings(CheckedModel):
     """A sweep as a table: one column per symbol, one row per point.
 
     ``values[i][j]`` is the value of ``names[j]`` at point ``i``. A circuit with bindings
@@ -183,14 +181,8 @@ class Bindings(WireModel):
     names: Annotated[list[str], Field(max_length=MAX_PARAMETERS)]
     values: Annotated[list[list[float]], Field(max_length=MAX_BINDING_ROWS)]
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _checked(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        if isinstance(value, cls):
-            return value  # checked when it was made (see WireModel)
-        return handler(value)._rectangular()
-
-    def _rectangular(self) -> Self:
+    def _check(self, info: ValidationInfo) -> Self:
+        """The table is rectangular, its symbols named once."""
         if len(set(self.names)) != len(self.names):
             raise PayloadError("bindings.names: a symbol is named twice")
         width = len(self.names)
@@ -227,7 +219,7 @@ def _is_empty(value: list[ClassicalVar]) -> bool:
     return not value
 
 
-class Circuit(WireModel):
+class Circuit(CheckedModel):
     """A circuit in payload.v1: qubits, classical registers, symbols and instructions.
 
     Validated as a whole: a circuit is accepted entirely or refused with an error naming
@@ -313,23 +305,18 @@ class Circuit(WireModel):
                     found |= expressions.symbols(param)
         return found - loop_parameters
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _validate(
-        cls, value: Any, handler: ModelWrapValidatorHandler[Self], info: ValidationInfo
-    ) -> Self:
-        if isinstance(value, cls):
-            return value  # checked when it was made (see WireModel)
-        circuit = handler(value)
+    def _check(self, info: ValidationInfo) -> Self:
+        """Every instruction checked against the circuit (see :mod:`qrelay.payload.checking`),
+        and its observables against its qubits."""
         # From JSON the instructions arrive as parsed, not typed (see CheckedAfterJsonParse):
         # the checker then checks their types too.
         from qrelay.payload.checking import CircuitChecker  # it reads this module's types
 
-        CircuitChecker(circuit, typed=not parsed_from_json(info)).run()
-        if circuit.observables is not None:
-            ops = (inst["op"] for inst in circuit.iter_instructions())
-            check_observables(circuit.observables, circuit.num_qubits, ops)
-        return circuit
+        CircuitChecker(self, typed=not parsed_from_json(info)).run()
+        if self.observables is not None:
+            ops = (inst["op"] for inst in self.iter_instructions())
+            check_observables(self.observables, self.num_qubits, ops)
+        return self
 
 
 def matrix_to_wire(matrix: Any) -> list[list[tuple[float, float]]]:

@@ -23,10 +23,10 @@ from typing import Annotated, Any, Final, Self
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import ConfigDict, Field, ModelWrapValidatorHandler, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo
 
 from qrelay.errors import PayloadError
-from qrelay.payload._base import WireModel
+from qrelay.payload._base import CheckedModel, WireModel
 from qrelay.payload.observables import MAX_OBSERVABLES
 
 #: Registers at most this wide are counted with ``bincount``; wider ones with ``unique``.
@@ -140,7 +140,7 @@ class RegisterTurns(WireModel):
         return np.frombuffer(self.counts, dtype="<u4").astype(np.uint32)
 
 
-class Readout(WireModel):
+class Readout(CheckedModel):
     """The readout of one circuit at one binding: every register, plus what came with it.
 
     ``memory`` holds final values of the program's memory regions (for the QPU API),
@@ -168,14 +168,8 @@ class Readout(WireModel):
     #: many shots gave each, as little-endian uint32 (``None``: one row per shot).
     outcome_counts: Annotated[bytes | None, Field(exclude_if=lambda value: value is None)] = None
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _shapes(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        if isinstance(value, cls):
-            return value  # checked when it was made (see WireModel)
-        return handler(value)._check_shapes()
-
-    def _check_shapes(self) -> Self:
+    def _check(self, info: ValidationInfo) -> Self:
+        """Every register's bytes, IQ points and turns fit the shots (or outcomes)."""
         rows = self.successful_shots
         if self.outcome_counts is not None:
             if len(self.outcome_counts) % 4:

@@ -9,12 +9,12 @@ went quiet is never completed twice.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Final, Self
+from typing import Annotated, Final, Self
 
-from pydantic import Field, JsonValue, ModelWrapValidatorHandler, model_validator
+from pydantic import Field, JsonValue, ValidationInfo
 
 from qrelay.errors import PayloadError
-from qrelay.payload._base import WireModel
+from qrelay.payload._base import CheckedModel, WireModel
 from qrelay.payload.bounds import Name, Printable
 from qrelay.payload.circuit import Bindings, Circuit
 from qrelay.payload.jobs import CircuitStatus, JobType, SimMethod
@@ -116,7 +116,7 @@ class HeartbeatResponse(WireModel):
     cancel_requested: bool = False
 
 
-class WorkerTaskResults(WireModel):
+class WorkerTaskResults(CheckedModel):
     """A worker's result for a leased task.
 
     On ``completed``, either ``readouts`` (packed, one per binding row) or the seed's
@@ -137,14 +137,7 @@ class WorkerTaskResults(WireModel):
     calibration_id: Annotated[str, Field(max_length=64)] | None = None
     metadata: dict[str, JsonValue] = {}
 
-    @model_validator(mode="wrap")
-    @classmethod
-    def _checked(cls, value: Any, handler: ModelWrapValidatorHandler[Self]) -> Self:
-        if isinstance(value, cls):
-            return value  # checked when it was made (see WireModel)
-        return handler(value).validate_measurements()
-
-    def validate_measurements(self) -> Self:
+    def _check(self, info: ValidationInfo) -> Self:
         """The seed's rules: results only on completion, and shot indices exactly cover.
 
         COMPLETED needs ``successful_shots`` and results; measurement keys are bitstrings
