@@ -36,7 +36,7 @@ from qrelay.payload.lowering import lower, needs_lowering
 from qrelay.payload.targets import TargetLimits
 from qrelay_qiskit.prefix import Split, distinct_rows, split
 from qrelay_qiskit.prefix import probabilities as prefix_probabilities
-from qrelay_qiskit.sampling import FinalMeasurements, final_measurements
+from qrelay_qiskit.sampling import FinalMeasurements, draw, final_measurements
 from qrelay_qiskit.shots import Shots, shots_from_counts, shots_from_outcomes, to_readouts
 
 log = logging.getLogger(__name__)
@@ -339,6 +339,7 @@ class AerEngine:
             shots=shots,
             rows=rows,
             rng=rng,
+            max_threads=options.get("max_parallel_threads"),
         )
 
     def _split(self, qc: Any) -> Split:
@@ -497,11 +498,17 @@ def _sample(
     shots: int,
     rows: int,
     rng: np.random.Generator,
+    max_threads: int | None = None,
 ) -> Shots:
     """``rows x shots`` shots drawn from the measured qubits' ``probabilities`` (one row of
-    them, or one per row), normalised first."""
+    them, or one per row), normalised first (see :func:`qrelay_qiskit.sampling.draw`)."""
     probabilities = probabilities / probabilities.sum(axis=1, keepdims=True)
-    drawn = rng.multinomial(shots, np.broadcast_to(probabilities, (rows, len(probabilities[0]))))
+    drawn = draw(
+        np.broadcast_to(probabilities, (rows, len(probabilities[0]))),
+        shots,
+        rng,
+        max_threads=max_threads,
+    )
     return shots_from_outcomes(width, drawn, final.outcome_values(), shots, rng)
 
 

@@ -19,6 +19,7 @@ from qrelay_qiskit.sampling import (
     MAX_MEASURED,
     SHOTS_PER_OUTCOME,
     FinalMeasurements,
+    draw,
     final_measurements,
 )
 from qrelay_qiskit.shots import shots_from_outcomes
@@ -351,3 +352,29 @@ def test_rows_of_several_bases_share_the_distinct_prefix_states() -> None:
     aer = AerSimulator(method="statevector").run(whole, parameter_binds=binds).result()
     expected = [np.asarray(aer.data(i)["probabilities"]) for i in range(6)]
     np.testing.assert_allclose(ours, expected, atol=1e-12)
+
+
+def test_a_large_draw_is_the_same_on_any_number_of_threads() -> None:
+    """A draw past one block is split into blocks of rows with generators of their own:
+    the counts depend on the seed and the shape, not on how many threads drew them."""
+    probabilities = np.random.default_rng(5).dirichlet(np.ones(4), size=40_000)
+    draws = [
+        draw(probabilities, 2000, np.random.default_rng(11), max_threads=threads)
+        for threads in (1, 2, 3)
+    ]
+    for other in draws[1:]:
+        np.testing.assert_array_equal(draws[0], other)
+    assert draws[0].shape == (40_000, 4)
+    assert (draws[0].sum(axis=1) == 2000).all()
+    # each row is drawn from its own distribution (a few standard deviations: 4 x 22
+    # shots per outcome at most), not from another row's
+    assert np.abs(draws[0] - probabilities * 2000).max() < 150
+
+
+def test_a_large_draw_follows_its_probabilities() -> None:
+    """Pooled over the rows, the counts of a split draw have the rows' distribution."""
+    row = np.array([0.5, 0.25, 0.125, 0.125])
+    probabilities = np.tile(row, (40_000, 1))
+    counts = draw(probabilities, 10, np.random.default_rng(3), max_threads=2)
+    pooled = counts.sum(axis=0) / counts.sum()
+    assert total_variation(dict(enumerate(pooled)), dict(enumerate(row))) < 0.005

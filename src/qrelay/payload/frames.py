@@ -58,7 +58,13 @@ def encode_readouts(readouts: Sequence[Readout]) -> bytes:
 
 
 def decode_readouts(frame: bytes) -> list[Readout]:
-    """The readouts of a frame made by :func:`encode_readouts`."""
+    """The readouts of a frame made by :func:`encode_readouts`, as they were.
+
+    They are not checked again: a frame is made only of readouts checked when they were
+    made (by the driver, or read from a worker's JSON), and it is read back only to be
+    written out as JSON, which its reader checks (see :class:`qrelay.payload._base.CheckedModel`).
+    Checking 800 histogram readouts again took longer than writing their JSON.
+    """
     if not frame.startswith(_FRAME_MAGIC):
         raise PayloadError("readout frame: bad magic; not a qrelay readout frame")
     start = len(_FRAME_MAGIC)
@@ -79,7 +85,11 @@ def decode_readouts(frame: bytes) -> list[Readout]:
             if "iq" in entry:
                 iq = bytes(view[pos : pos + entry["iq"]])
                 pos += entry["iq"]
-            regs.append(RegisterReadout(name=entry["name"], width=entry["width"], bits=bits, iq=iq))
+            regs.append(
+                RegisterReadout.model_construct(
+                    name=entry["name"], width=entry["width"], bits=bits, iq=iq
+                )
+            )
         turns = None
         if "turns" in item:
             turns = []
@@ -89,7 +99,7 @@ def decode_readouts(frame: bytes) -> list[Readout]:
                 counts = bytes(view[pos : pos + 4 * item["successful_shots"]])
                 pos += 4 * item["successful_shots"]
                 turns.append(
-                    RegisterTurns(
+                    RegisterTurns.model_construct(
                         name=entry["name"],
                         width=entry["width"],
                         turns=entry["turns"],
@@ -102,7 +112,7 @@ def decode_readouts(frame: bytes) -> list[Readout]:
             outcome_counts = bytes(view[pos : pos + item["outcome_counts"]])
             pos += item["outcome_counts"]
         readouts.append(
-            Readout(
+            Readout.model_construct(
                 successful_shots=item["successful_shots"],
                 registers=regs,
                 memory=item["memory"],
