@@ -6,6 +6,7 @@ admin (user) token and a worker token for the catalog targets it uses.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from collections.abc import Iterator
@@ -67,15 +68,15 @@ def circuit_states(data: dict[str, Any]) -> list[str]:
     return [str(data.get("status"))]
 
 
-@pytest.fixture(scope="module")
-def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+@contextlib.contextmanager
+def _started_service(home: Path) -> Iterator[Service]:
+    """A service on its own SQLite file under ``home``, on a loopback server."""
     pytest.importorskip("qrelay.service.app", reason="the service is not installed")
     from qrelay.service import bootstrap
     from qrelay.service.app import create_app
     from qrelay.service.loopback import serve_loopback
     from qrelay.settings import ServiceSettings
 
-    home: Path = tmp_path_factory.mktemp("worker-service")
     settings = ServiceSettings(home=home, lease_seconds=3.0)
     database_url = settings.resolved_database_url()
     token = "qr_" + secrets.token_urlsafe(24)
@@ -93,6 +94,20 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     finally:
         http.close()
         server.stop(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with _started_service(tmp_path_factory.mktemp("worker-service")) as started:
+        yield started
+
+
+@pytest.fixture
+def own_service(tmp_path: Path) -> Iterator[Service]:
+    """A service of the test's own: no task an earlier test left queued or leased (whose
+    lease may lapse mid-test) can reach the test's workers."""
+    with _started_service(tmp_path) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
