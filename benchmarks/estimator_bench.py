@@ -7,6 +7,11 @@ processes of its own, the paths in turn, round after round (:func:`benchmarks.ap
 so a slow spell of the machine falls on all of them; Aer's side is the better of its
 default and single-threaded (``max_parallel_threads=1``) configurations.
 
+A shot-based reference beside them: Qiskit's ``BackendEstimatorV2`` on an ``AerSimulator``
+directly (no qrelay), the estimator a user assembles from Aer with the same shots (its
+better configuration, as for Aer's estimator); it has no target, it says what drawing the
+shots costs without qrelay.
+
 Paths: ``QRelayEstimatorV2`` with shots (``ceil(1 / 0.01**2)`` per measurement basis,
 level 0), ``QRelayEstimatorV2`` exact (``options={"exact": True}``: the worker computes
 the values), ``BackendEstimatorV2`` on the same qrelay backend, and Aer's ``EstimatorV2``
@@ -42,6 +47,7 @@ SHOTS = "QRelayEstimatorV2 (shots)"
 EXACT = "QRelayEstimatorV2 (exact)"
 GENERIC = "BackendEstimatorV2 on the qrelay backend"
 AER = "Aer EstimatorV2"
+AER_SHOTS = "Aer BackendEstimatorV2"
 
 
 def problem() -> tuple[Any, Any, Any]:
@@ -102,11 +108,22 @@ def setups() -> dict[str, Callable[[], Callable[[], Any]]]:
         estimator = BackendEstimatorV2(backend=backend, options={"default_precision": PRECISION})
         return lambda: estimator.run([(qc, hamiltonian, values)]).result()[0].data.evs
 
+    def aer_shots() -> Callable[[], Any]:
+        from qiskit.primitives import BackendEstimatorV2
+
+        from benchmarks.peers.local import make_aer_simulator
+
+        qc, hamiltonian, values = problem()
+        backend = make_aer_simulator()
+        estimator = BackendEstimatorV2(backend=backend, options={"default_precision": PRECISION})
+        return lambda: estimator.run([(qc, hamiltonian, values)]).result()[0].data.evs
+
     return {
         SHOTS: ours({"resilience_level": 0}),
         EXACT: ours({"exact": True}),
         GENERIC: generic,
         AER: aer,
+        AER_SHOTS: aer_shots,
     }
 
 
@@ -128,7 +145,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
     found = compare(
         "benchmarks.estimator_bench:setups",
         [SHOTS, EXACT],
-        [GENERIC, AER],
+        [GENERIC, AER, AER_SHOTS],
         repeat=2 if quick else 5,
         rounds=1 if quick else 3,
         warm=2,
@@ -138,7 +155,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
     median = {label: statistics.median(times) for label, times in found.times_ms.items()}
     case = f"{QUBITS}q {TERMS}-term Hamiltonian, {POINTS} parameter sets, precision {PRECISION}"
     aer = f"Aer EstimatorV2 ({found.setups[AER]})"
+    aer_shots = f"BackendEstimatorV2 on {found.setups[AER_SHOTS]} (shots, no qrelay)"
     return [
+        _row(f"{case}: {SHOTS} vs {aer_shots}", median[SHOTS], median[AER_SHOTS], "-"),
         _row(f"{case}: {SHOTS} vs {aer}", median[SHOTS], median[AER], "<= 1.5x"),
         _row(f"{case}: {EXACT} vs {aer}", median[EXACT], median[AER], "<= 1.5x"),
         _row(f"{case}: {SHOTS} vs {GENERIC}", median[SHOTS], median[GENERIC], "<= 0.33x"),
