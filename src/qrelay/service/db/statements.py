@@ -11,12 +11,15 @@ from typing import Final
 from sqlalchemy import (
     ARRAY,
     Integer,
+    String,
     and_,
     any_,
     bindparam,
     case,
     func,
     insert,
+    literal,
+    null,
     or_,
     select,
     update,
@@ -24,6 +27,7 @@ from sqlalchemy import (
 
 from qrelay.payload import (
     TERMINAL_CIRCUIT_STATES,
+    CircuitStatus,
 )
 from qrelay.service import domain
 from qrelay.service.db import fairness, leasing
@@ -77,8 +81,22 @@ class Statements:
         assignment a reader looks up by its name; split, they would only be harder to find.
         """
         self.insert_job = insert(jobs)
-        self.insert_tasks = insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
+        self.insert_tasks = insert(tasks)
         self.insert_transition = insert(transitions)
+        # A new job's tasks move from received to ``queued`` (their status as stored), one
+        # transition each, in circuit order: one statement, whatever the job's size.
+        self.queue_transitions = insert(transitions).from_select(
+            ["task_id", "from_status", "to_status", "at", "message"],
+            select(
+                tasks.c.id,
+                literal(CircuitStatus.RECEIVED.value, String(32)),
+                tasks.c.status,
+                bindparam("at", type_=transitions.c.at.type),
+                null(),
+            )
+            .where(tasks.c.job_id == bindparam("jid"))
+            .order_by(tasks.c.circuit_index),
+        )
         self.find_key = select(jobs.c.request_hash, jobs.c.response).where(
             jobs.c.user_id == bindparam("uid"), jobs.c.idempotency_key == bindparam("key")
         )

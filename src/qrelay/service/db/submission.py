@@ -52,6 +52,10 @@ class Submitted(NamedTuple):
     job_id: str | None = None
     #: Whether the answer waited for the job, and ``response`` carries it as ``job``.
     held: bool = False
+    #: The job as validated and stored, when tasks of it were leased (``task``): an
+    #: in-process caller that runs them reads their circuits from here (see
+    #: :func:`qrelay.service.local.leased_tasks`).
+    job: NewJob | None = None
 
 
 #: Room left in a result body for what comes with the readouts (the compiled circuit,
@@ -204,6 +208,7 @@ class SubmissionStore(WorkStore):
             task=leased[0] if leased else None,
             more_tasks=tuple(leased[1:]),
             job_id=job_id,
+            job=job if leased else None,
         )
 
     def _lease_job(
@@ -268,21 +273,8 @@ class SubmissionStore(WorkStore):
         for index, task_row in enumerate(task_rows):
             task_row["share"] = first + index
         run(conn, sql.insert_job, job_row)
-        ids = self._insert_tasks(conn, task_rows)
-        run_many(
-            conn,
-            sql.insert_transition,
-            [
-                {
-                    "task_id": tid,
-                    "from_status": S.RECEIVED.value,
-                    "to_status": queue,
-                    "at": now,
-                    "message": None,
-                }
-                for tid in ids
-            ],
-        )
+        run_many(conn, sql.insert_tasks, task_rows)
+        run(conn, sql.queue_transitions, {"jid": job_row["id"], "at": now})
 
     def _check_room(
         self, conn: Connection, user_id: str, job_id: str, estimate: int, circuits: int
@@ -348,12 +340,6 @@ class SubmissionStore(WorkStore):
                     "reserved": money.from_micros(reserved),
                 },
             )
-
-    def _insert_tasks(self, conn: Connection, task_rows: list[dict[str, Any]]) -> list[int]:
-        """Insert the tasks of one job; their ids in circuit order."""
-        if self._pg and len(task_rows) > 1:  # one multi-row INSERT ... RETURNING
-            return list(conn.execute(self._sql.insert_tasks, task_rows).scalars().all())
-        return [rows(conn, self._sql.insert_tasks, r)[0].id for r in task_rows]
 
 
 def _job_values(
