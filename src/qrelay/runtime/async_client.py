@@ -47,7 +47,7 @@ from qrelay.payload import (
 )
 from qrelay.payload._base import WireModel
 from qrelay.payload.calibration import Calibration, CalibrationPage, CalibrationQuery
-from qrelay.payload.parsing import parse, validate_json
+from qrelay.payload.parsing import parse
 from qrelay.runtime.retry import RetryPolicy
 from qrelay.runtime.timing import format_seconds
 from qrelay.runtime.transport import (
@@ -342,7 +342,7 @@ class AsyncClient:
     ) -> JobData:
         channel = await self._connect()
         raw = await channel.job(job_id, wait=wait, include_readout=include_readout)
-        return validate_json(JobData, raw)  # it may carry the circuits (``layouts``)
+        return JobData.model_validate_json(raw)
 
     async def _get_results(self, job_id: str) -> JobResults:
         channel = await self._connect()
@@ -396,7 +396,7 @@ class AsyncClient:
         key = idempotency_key or new_idempotency_key()
         channel = await self._connect()
         raw = await channel.submit(job.model_dump_json().encode(), key)
-        answer = validate_json(NewJobResponse, raw)  # the job's circuits, when it ran here
+        answer = NewJobResponse.model_validate_json(raw)
         return AsyncJob(self, answer.job_id, data=answer.job, submission=answer)
 
     async def job(self, job_id: str) -> AsyncJob:
