@@ -208,7 +208,13 @@ class Statements:
         )
         self.lease_head = leasing.lease_statement(postgres, of_job=False)
         self.lease_head_of_job = leasing.lease_statement(postgres, of_job=True)
-        self.rank = fairness.rank_statement()
+        # A submission's reads before it writes, in one statement: the fair-share ranks of
+        # its queue, and the job already stored under its idempotency key (None: none).
+        keyed = (jobs.c.user_id == bindparam("uid"), jobs.c.idempotency_key == bindparam("key"))
+        self.submit_reads = fairness.rank_statement(
+            select(jobs.c.request_hash).where(*keyed).scalar_subquery().label("request_hash"),
+            select(jobs.c.response).where(*keyed).scalar_subquery().label("response"),
+        )
         self.user_by_token = select(
             users.c.id, users.c.email, users.c.role, users.c.token_hash, users.c.token_expires_at
         ).where(users.c.token_hash == bindparam("digest"), users.c.active.is_(True))

@@ -179,13 +179,15 @@ class SubmissionStore(WorkStore):
         job_row["traceparent"] = traceparent  # the trace the job's tasks continue
         task_rows = self._task_values(job, job_id, queue, now)
         key = {"uid": principal.user_id, "key": idempotency_key}
+        reads = key | {"target": job.target, "queued": queue.value, "prio": job.priority}
         leased: list[bytes] = []
         try:
             with write(self.engine) as conn:
-                found = rows(conn, sql.find_key, key)
-                if found:
-                    return Submitted(_replay(found[0], request_hash), created=False)
-                self._queue_job(conn, principal, job, job_row, task_rows)
+                found = rows(conn, sql.submit_reads, reads)[0]
+                if found.request_hash is not None:
+                    return Submitted(_replay(found, request_hash), created=False)
+                first = fairness.first_rank(found.head, found.mine)
+                self._queue_job(conn, job_row, task_rows, first)
                 if not principal.is_admin:  # last: the user's row stays locked till commit
                     self._check_room(conn, principal.user_id, job_id, estimate, job.num_circuits)
                 if lease_by is not None:
@@ -248,33 +250,19 @@ class SubmissionStore(WorkStore):
     def _queue_job(
         self,
         conn: Connection,
-        principal: UserPrincipal,
-        job: NewJob,
         job_row: dict[str, Any],
         task_rows: list[dict[str, Any]],
+        first: int,
     ) -> None:
-        """Inside the submission's write transaction: rank the tasks (see
+        """Inside the submission's write transaction: rank the tasks from ``first`` (see
         :mod:`~qrelay.service.db.fairness`), insert the job and its tasks, and record each
         task's move from received to queued."""
         sql = self._sql
-        queue = job_row["status"]
-        now = job_row["submitted_at"]
-        ranked = rows(
-            conn,
-            sql.rank,
-            {
-                "uid": principal.user_id,
-                "target": job.target,
-                "queued": queue,
-                "prio": job.priority,
-            },
-        )[0]
-        first = fairness.first_rank(ranked.head, ranked.mine)
         for index, task_row in enumerate(task_rows):
             task_row["share"] = first + index
         run(conn, sql.insert_job, job_row)
         run_many(conn, sql.insert_tasks, task_rows)
-        run(conn, sql.queue_transitions, {"jid": job_row["id"], "at": now})
+        run(conn, sql.queue_transitions, {"jid": job_row["id"], "at": job_row["submitted_at"]})
 
     def _check_room(
         self, conn: Connection, user_id: str, job_id: str, estimate: int, circuits: int
