@@ -170,10 +170,12 @@ class EmbeddedStack:
         their caches): tens of thousands of objects that every full collection would sweep
         again for nothing (about 5 ms a sweep, one every few jobs of 100 circuits). The
         simulation child does the same once its driver is built
-        (:mod:`qrelay.worker._child`).
+        (:mod:`qrelay.worker._child`). The young generations are collected first, so the
+        job's own cyclic garbage is not kept for good (a millisecond or so, once).
         """
         if target not in self._settled:
             self._settled.add(target)
+            gc.collect(1)
             gc.freeze()
 
     def _on_notified(self, key: str) -> None:
