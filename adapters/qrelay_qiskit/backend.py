@@ -261,8 +261,16 @@ class QRelayBackend(BackendV2):  # type: ignore[misc]
                 f"meas_level=1: target {self.name!r} gives no IQ readout; use meas_level=2"
             )
         # Built valid by construction and checked once, by the service that reads the
-        # job's JSON (its error names the circuit); not checked here a second time.
-        payloads = [from_qiskit(qc, validate=False) for qc in circuits]
+        # job's JSON (its error names the circuit); not checked here a second time. A
+        # circuit given more than once (the same object, as in ``[qc] * 100``) is
+        # converted once: its payload is immutable, so the list may share it.
+        converted: dict[int, Circuit] = {}
+        payloads = []
+        for qc in circuits:
+            payload = converted.get(id(qc))
+            if payload is None:
+                payload = converted[id(qc)] = from_qiskit(qc, validate=False)
+            payloads.append(payload)
         for index, payload in enumerate(payloads):
             check_circuit(payload, self._info, index)
         tables = self._tables(payloads, opts.get("parameter_binds"))

@@ -119,6 +119,21 @@ def test_a_list_runs_as_one_job_with_parameter_binds(aer_backend: QRelayBackend)
     assert counts == [{"0": 50}, {"1": 50}, {"0": 50}, {"001 10": 50}]
 
 
+def test_a_circuit_given_twice_runs_in_each_place(aer_backend: QRelayBackend) -> None:
+    """The same circuit object twice in one list (converted once) is still two circuits of
+    the one job, each with its own bindings and results."""
+    theta = Parameter("theta")
+    rot = QuantumCircuit(1, 1, name="rot")
+    rot.rx(theta, 0)
+    rot.measure(0, 0)
+    binds = [{theta: [np.pi]}, {}, {theta: [0.0, np.pi]}]
+    job = aer_backend.run([rot, multi_register(), rot], shots=20, parameter_binds=binds)
+    assert "," not in job.job_id()  # one service job
+    result = job.result()
+    assert result.get_counts() == [{"1": 20}, {"001 10": 20}, {"0": 20}, {"1": 20}]
+    assert [r.header["name"] for r in result.results] == ["rot", "multi", "rot", "rot"]
+
+
 def test_split_by_target_limits_is_still_one_qiskit_job(qiskit_provider) -> None:  # type: ignore[no-untyped-def]
     info = qiskit_provider.get_backend("aer_simulator").info
     small = QRelayBackend(

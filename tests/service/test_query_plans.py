@@ -41,10 +41,21 @@ def _lease(postgres: bool) -> dict[str, Any]:
 HOT: dict[str, Case] = {
     "lease": ("ix_tasks_queued", lambda s: s.lease_head, _lease),
     "lease of a job as it is stored": ("ix_tasks_queued", lambda s: s.lease_head_of_job, _lease),
-    "fair-share rank": (
+    "fair-share rank and idempotency key of a submission": (
         "ix_tasks_queued",
-        lambda s: s.rank,
-        lambda _: {"target": "t", "queued": "awaiting_simulation", "prio": 0, "uid": USER.user_id},
+        lambda s: s.submit_reads,
+        lambda _: {
+            "target": "t",
+            "queued": "awaiting_simulation",
+            "prio": 0,
+            "uid": USER.user_id,
+            "key": "k",
+        },
+    ),
+    "a new job's transitions": (
+        None,
+        lambda s: s.queue_transitions,
+        lambda _: {"jid": "j", "at": NOW},
     ),
     "queue position": (
         "ix_tasks_queued",

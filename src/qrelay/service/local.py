@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+import pydantic_core
 from pydantic import TypeAdapter
 
 from qrelay.errors import ServiceError
@@ -45,12 +46,13 @@ from qrelay.payload import (
     validate_json,
 )
 from qrelay.payload.calibration import CalibrationQuery
+from qrelay.payload.parsing import validate_parsed
 from qrelay.runtime._loop import on_runtime_loop
 from qrelay.runtime.problems import error_from_response
 from qrelay.service import operations
 from qrelay.service.api.deps import cached_principal, lookup_principal
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal
-from qrelay.service.db.repo import splice_json
+from qrelay.service.db.repo import Submitted, splice_json
 from qrelay.service.problems import ApiError, as_problem
 
 if TYPE_CHECKING:
@@ -98,6 +100,29 @@ async def _offload(fn: Callable[..., _T], *args: Any) -> _T:
 
 def _principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipal:
     return cached_principal(rt, token) or lookup_principal(rt, token)
+
+
+def leased_tasks(sent: Submitted) -> list[WorkerTask]:
+    """The tasks leased as ``sent``'s job was stored, as their worker reads them.
+
+    Each is read from its ``WorkerTask`` JSON, but with the circuit and bindings of the
+    job that the submission validated (``sent.job``): the task's own copies are those
+    very values, serialized into its row in the same transaction and read back, so
+    checking them again would only repeat the submission's check (for a job of 100
+    circuits, as long as the store took to queue and lease them). The task's other
+    fields are validated as usual.
+    """
+    job, first = sent.job, sent.task
+    assert job is not None, "a task was leased, so its job came with it"
+    assert first is not None
+    out = []
+    for raw in (first, *sent.more_tasks):
+        fields = pydantic_core.from_json(raw)
+        index = fields["circuit_index"]
+        fields["circuit"] = job.circuits[index]
+        fields["bindings"] = job.bindings[index] if job.bindings is not None else None
+        out.append(validate_parsed(WorkerTask, fields))
+    return out
 
 
 class BriefRunner(Protocol):
@@ -163,7 +188,7 @@ class LocalChannel:
             )
         if runner is None or sent.task is None:
             return sent.response.encode()
-        tasks = [validate_json(WorkerTask, raw) for raw in (sent.task, *sent.more_tasks)]
+        tasks = leased_tasks(sent)
         job_id = tasks[0].job_id
         try:
             # The result that ends the job sends it along (see ``Store.post_result``).

@@ -21,9 +21,10 @@ from sqlalchemy import bindparam, func, select
 from qrelay.service.db.tables import QUEUED, UNFINISHED, jobs, one_of, tasks
 
 
-def rank_statement() -> Any:
+def rank_statement(*columns: Any) -> Any:
     """``head`` (the lowest rank queued at ``target``/``queued``/``prio``) and ``mine``
-    (the highest rank there of user ``uid``'s tasks), each None when there is none."""
+    (the highest rank there of user ``uid``'s tasks), each None when there is none;
+    ``columns``: more values read in the same statement (a submission's other reads)."""
     same_queue = (
         tasks.c.target == bindparam("target"),
         tasks.c.status == bindparam("queued"),
@@ -41,7 +42,7 @@ def rank_statement() -> Any:
         )
         .scalar_subquery()
     )
-    return select(head.label("head"), mine.label("mine"))
+    return select(head.label("head"), mine.label("mine"), *columns)
 
 
 def first_rank(head: int | None, mine: int | None) -> int:

@@ -11,12 +11,15 @@ from typing import Final
 from sqlalchemy import (
     ARRAY,
     Integer,
+    String,
     and_,
     any_,
     bindparam,
     case,
     func,
     insert,
+    literal,
+    null,
     or_,
     select,
     update,
@@ -24,6 +27,7 @@ from sqlalchemy import (
 
 from qrelay.payload import (
     TERMINAL_CIRCUIT_STATES,
+    CircuitStatus,
 )
 from qrelay.service import domain
 from qrelay.service.db import fairness, leasing
@@ -77,8 +81,22 @@ class Statements:
         assignment a reader looks up by its name; split, they would only be harder to find.
         """
         self.insert_job = insert(jobs)
-        self.insert_tasks = insert(tasks).returning(tasks.c.id, sort_by_parameter_order=True)
+        self.insert_tasks = insert(tasks)
         self.insert_transition = insert(transitions)
+        # A new job's tasks move from received to ``queued`` (their status as stored), one
+        # transition each, in circuit order: one statement, whatever the job's size.
+        self.queue_transitions = insert(transitions).from_select(
+            ["task_id", "from_status", "to_status", "at", "message"],
+            select(
+                tasks.c.id,
+                literal(CircuitStatus.RECEIVED.value, String(32)),
+                tasks.c.status,
+                bindparam("at", type_=transitions.c.at.type),
+                null(),
+            )
+            .where(tasks.c.job_id == bindparam("jid"))
+            .order_by(tasks.c.circuit_index),
+        )
         self.find_key = select(jobs.c.request_hash, jobs.c.response).where(
             jobs.c.user_id == bindparam("uid"), jobs.c.idempotency_key == bindparam("key")
         )
@@ -190,7 +208,13 @@ class Statements:
         )
         self.lease_head = leasing.lease_statement(postgres, of_job=False)
         self.lease_head_of_job = leasing.lease_statement(postgres, of_job=True)
-        self.rank = fairness.rank_statement()
+        # A submission's reads before it writes, in one statement: the fair-share ranks of
+        # its queue, and the job already stored under its idempotency key (None: none).
+        keyed = (jobs.c.user_id == bindparam("uid"), jobs.c.idempotency_key == bindparam("key"))
+        self.submit_reads = fairness.rank_statement(
+            select(jobs.c.request_hash).where(*keyed).scalar_subquery().label("request_hash"),
+            select(jobs.c.response).where(*keyed).scalar_subquery().label("response"),
+        )
         self.user_by_token = select(
             users.c.id, users.c.email, users.c.role, users.c.token_hash, users.c.token_expires_at
         ).where(users.c.token_hash == bindparam("digest"), users.c.active.is_(True))

@@ -52,6 +52,10 @@ class Submitted(NamedTuple):
     job_id: str | None = None
     #: Whether the answer waited for the job, and ``response`` carries it as ``job``.
     held: bool = False
+    #: The job as validated and stored, when tasks of it were leased (``task``): an
+    #: in-process caller that runs them reads their circuits from here (see
+    #: :func:`qrelay.service.local.leased_tasks`).
+    job: NewJob | None = None
 
 
 #: Room left in a result body for what comes with the readouts (the compiled circuit,
@@ -175,13 +179,15 @@ class SubmissionStore(WorkStore):
         job_row["traceparent"] = traceparent  # the trace the job's tasks continue
         task_rows = self._task_values(job, job_id, queue, now)
         key = {"uid": principal.user_id, "key": idempotency_key}
+        reads = key | {"target": job.target, "queued": queue.value, "prio": job.priority}
         leased: list[bytes] = []
         try:
             with write(self.engine) as conn:
-                found = rows(conn, sql.find_key, key)
-                if found:
-                    return Submitted(_replay(found[0], request_hash), created=False)
-                self._queue_job(conn, principal, job, job_row, task_rows)
+                found = rows(conn, sql.submit_reads, reads)[0]
+                if found.request_hash is not None:
+                    return Submitted(_replay(found, request_hash), created=False)
+                first = fairness.first_rank(found.head, found.mine)
+                self._queue_job(conn, job_row, task_rows, first)
                 if not principal.is_admin:  # last: the user's row stays locked till commit
                     self._check_room(conn, principal.user_id, job_id, estimate, job.num_circuits)
                 if lease_by is not None:
@@ -204,6 +210,7 @@ class SubmissionStore(WorkStore):
             task=leased[0] if leased else None,
             more_tasks=tuple(leased[1:]),
             job_id=job_id,
+            job=job if leased else None,
         )
 
     def _lease_job(
@@ -243,46 +250,19 @@ class SubmissionStore(WorkStore):
     def _queue_job(
         self,
         conn: Connection,
-        principal: UserPrincipal,
-        job: NewJob,
         job_row: dict[str, Any],
         task_rows: list[dict[str, Any]],
+        first: int,
     ) -> None:
-        """Inside the submission's write transaction: rank the tasks (see
+        """Inside the submission's write transaction: rank the tasks from ``first`` (see
         :mod:`~qrelay.service.db.fairness`), insert the job and its tasks, and record each
         task's move from received to queued."""
         sql = self._sql
-        queue = job_row["status"]
-        now = job_row["submitted_at"]
-        ranked = rows(
-            conn,
-            sql.rank,
-            {
-                "uid": principal.user_id,
-                "target": job.target,
-                "queued": queue,
-                "prio": job.priority,
-            },
-        )[0]
-        first = fairness.first_rank(ranked.head, ranked.mine)
         for index, task_row in enumerate(task_rows):
             task_row["share"] = first + index
         run(conn, sql.insert_job, job_row)
-        ids = self._insert_tasks(conn, task_rows)
-        run_many(
-            conn,
-            sql.insert_transition,
-            [
-                {
-                    "task_id": tid,
-                    "from_status": S.RECEIVED.value,
-                    "to_status": queue,
-                    "at": now,
-                    "message": None,
-                }
-                for tid in ids
-            ],
-        )
+        run_many(conn, sql.insert_tasks, task_rows)
+        run(conn, sql.queue_transitions, {"jid": job_row["id"], "at": job_row["submitted_at"]})
 
     def _check_room(
         self, conn: Connection, user_id: str, job_id: str, estimate: int, circuits: int
@@ -348,12 +328,6 @@ class SubmissionStore(WorkStore):
                     "reserved": money.from_micros(reserved),
                 },
             )
-
-    def _insert_tasks(self, conn: Connection, task_rows: list[dict[str, Any]]) -> list[int]:
-        """Insert the tasks of one job; their ids in circuit order."""
-        if self._pg and len(task_rows) > 1:  # one multi-row INSERT ... RETURNING
-            return list(conn.execute(self._sql.insert_tasks, task_rows).scalars().all())
-        return [rows(conn, self._sql.insert_tasks, r)[0].id for r in task_rows]
 
 
 def _job_values(
