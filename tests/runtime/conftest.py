@@ -41,6 +41,10 @@ def faulty(stack: Any) -> Iterator[FaultyService]:
     from qrelay.settings import ServiceSettings
 
     app = create_app(ServiceSettings(home=stack.home, database_url=stack.database_url))
+    # The stack starts a target's worker when its own app queues a job; this second app
+    # wakes nobody there, so the worker its jobs need is started here (otherwise they
+    # run only if an earlier test started them).
+    assert stack.worker_for("aer_simulator") is not None
     injector = FaultInjector(app)
     http = serve_loopback(injector)
     yield FaultyService(url=http.url, token=stack.token, injector=injector)
