@@ -38,6 +38,10 @@ def _lease(postgres: bool) -> dict[str, Any]:
     return {"targets": targets, "lid": "l", "exp": NOW, "wid": "w", "now": NOW, "jid": "j"}
 
 
+def _jids(postgres: bool) -> dict[str, Any]:
+    return {"jids": ["j", "k"] if postgres else '["j", "k"]'}
+
+
 HOT: dict[str, Case] = {
     "lease": ("ix_tasks_queued", lambda s: s.lease_head, _lease),
     "lease of a job as it is stored": ("ix_tasks_queued", lambda s: s.lease_head_of_job, _lease),
@@ -66,6 +70,8 @@ HOT: dict[str, Case] = {
     ),
     "job's tasks": (None, lambda s: s.job_tasks, lambda _: {"jid": "j"}),
     "job's statuses": (None, lambda s: s.job_statuses, lambda _: {"jid": "j"}),
+    "jobs a batch of results ended": (None, lambda s: s.job_rows_of, _jids),
+    "their tasks": (None, lambda s: s.jobs_tasks_heavy, _jids),
     "listing": (None, lambda s: listing.job_filter(USER, JobQuery()), lambda _: {}),
 }
 
