@@ -69,6 +69,12 @@ HOT: dict[str, Case] = {
         lambda _: {"jid": "j", "uid": USER.user_id},
     ),
     "job's tasks": (None, lambda s: s.job_tasks, lambda _: {"jid": "j"}),
+    "long poll's look": (
+        None,
+        lambda s: s.look[True, True],
+        lambda _: {"jid": "j", "uid": USER.user_id},
+    ),
+    "an admin's long poll's look": (None, lambda s: s.look[False, False], lambda _: {"jid": "j"}),
     "job's statuses": (None, lambda s: s.job_statuses, lambda _: {"jid": "j"}),
     "jobs a batch of results ended": (None, lambda s: s.job_rows_of, _jids),
     "their tasks": (None, lambda s: s.jobs_tasks_heavy, _jids),

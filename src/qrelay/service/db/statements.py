@@ -6,7 +6,8 @@ The store reaches them as ``self._sql`` (see :class:`~qrelay.service.db.base.Sto
 
 from __future__ import annotations
 
-from typing import Final
+from collections import namedtuple
+from typing import Any, Final
 
 from sqlalchemy import (
     ARRAY,
@@ -42,6 +43,9 @@ from qrelay.service.db.tables import (
 )
 
 TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
+#: Where the task columns of a long poll's look (``Statements.look``) begin: after the
+#: job's columns and its owner's email.
+LOOK_TASKS_FROM: Final = len(jobs.c) + 1
 LEASED = sorted({s.value for s in domain.LEASED_STATE.values()})
 
 
@@ -215,6 +219,26 @@ class Statements:
             .where(tasks.c.job_id == bindparam("jid"))
             .order_by(tasks.c.circuit_index)
         )
+        # A long poll's look: the job, and its tasks only if it has ended (a job still going
+        # gives one row, its task columns null), in one statement; the task columns are
+        # the last ones (``LOOK_TASKS_FROM`` on), named ``t_<column>``. By (only the
+        # caller's own job, with the readouts).
+        self.look: dict[tuple[bool, bool], Any] = {}
+        #: The rows of a look's tasks, with or without the readouts: their columns apart.
+        self.look_task: dict[bool, Any] = {}
+        for with_readouts in (False, True):
+            cols = [*light_cols, tasks.c.circuit, tasks.c.readouts] if with_readouts else light_cols
+            self.look_task[with_readouts] = namedtuple("LookTask", [c.key for c in cols])
+            ended = and_(tasks.c.job_id == jobs.c.id, one_of(jobs.c.status, TERMINAL))
+            look = (
+                select(jobs, users.c.email, *(c.label(f"t_{c.key}") for c in cols))
+                .join(users, users.c.id == jobs.c.user_id)
+                .outerjoin(tasks, ended)
+                .where(jobs.c.id == bindparam("jid"))
+                .order_by(tasks.c.circuit_index)
+            )
+            self.look[False, with_readouts] = look
+            self.look[True, with_readouts] = look.where(jobs.c.user_id == bindparam("uid"))
         # Several jobs' rows and their tasks, by job id (``jids``: a list on PostgreSQL,
         # JSON text for SQLite's ``json_each``): the jobs a batch of results ended.
         if postgres:
