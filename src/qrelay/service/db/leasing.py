@@ -16,7 +16,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import String, and_, any_, bindparam, case, func, select, update
+from sqlalchemy import String, and_, any_, bindparam, case, cast, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from qrelay.service import domain
@@ -120,7 +120,9 @@ def lease_statement(postgres: bool, *, of_job: bool) -> Any:
 def _of_job(name: str) -> Any:
     """The column ``name`` of the leased task's job, as a column of the lease's answer.
 
-    ``IN (job_id)`` rather than ``= job_id``: in a RETURNING clause SQLite looks the job up
-    through its primary key only so (with ``=`` it scans the jobs)."""
-    owner = jobs.c.id.in_([tasks.c.job_id])
+    The job id is compared through a CAST: in a RETURNING clause SQLite finds the job
+    through its primary key only so (compared as it is, it reads the jobs in order up to
+    the leased task's: a lease would slow down as the history grows, though its plan
+    names the index; see ``tests/service/test_query_plans.py``)."""
+    owner = jobs.c.id == cast(tasks.c.job_id, jobs.c.id.type)
     return select(jobs.c[name]).where(owner).scalar_subquery().label(name)
