@@ -22,7 +22,7 @@ from qrelay.payload import (
 )
 from qrelay.service import accounts
 from qrelay.service.accounts import expiry as _expiry
-from qrelay.service.api.deps import admin, body_model, json_body, query_model, runtime
+from qrelay.service.api.deps import Admin, body_model, json_body, query_model, runtime
 from qrelay.service.auth import WORKER_PREFIX, new_token
 
 router = APIRouter(prefix="/v1", tags=["admin"])
@@ -35,12 +35,8 @@ def _no_store(response: Response) -> None:
 @router.post(
     "/users", status_code=201, response_model=UserTokenResponse, openapi_extra=json_body(NewUser)
 )
-async def create_user(
-    request: Request,
-    response: Response,
-) -> UserTokenResponse:
+async def create_user(request: Request, response: Response, principal: Admin) -> UserTokenResponse:
     """Create a user; the token is shown once."""
-    principal = await admin(request)
     body = await body_model(NewUser, request)
     rt = runtime(request)
     token = new_token()
@@ -63,9 +59,8 @@ async def create_user(
 
 
 @router.get("/users", response_model=list[UserInfo])
-async def list_users(request: Request) -> list[UserInfo]:
+async def list_users(request: Request, _principal: Admin) -> list[UserInfo]:
     """Users matching the query (``UserQuery`` fields)."""
-    await admin(request)
     query = query_model(UserQuery, request)
     rt = runtime(request)
     return await rt.offload(rt.store.list_users, query)
@@ -74,18 +69,18 @@ async def list_users(request: Request) -> list[UserInfo]:
 @router.patch(
     "/users/{user_id}", response_model=UserInfo, openapi_extra=json_body(UpdateUserDetails)
 )
-async def update_user(request: Request, user_id: str) -> UserInfo:
+async def update_user(request: Request, principal: Admin, user_id: str) -> UserInfo:
     """Change a user's name, role, balance or active flag."""
-    principal = await admin(request)
     body = await body_model(UpdateUserDetails, request)
     rt = runtime(request)
     return await rt.offload(accounts.update_user, rt, principal, user_id, body)
 
 
 @router.post("/users/{user_id}/token", response_model=UserTokenResponse)
-async def regenerate_token(request: Request, response: Response, user_id: str) -> UserTokenResponse:
+async def regenerate_token(
+    request: Request, response: Response, principal: Admin, user_id: str
+) -> UserTokenResponse:
     """Give a user a new token; the old one stops working."""
-    principal = await admin(request)
     rt = runtime(request)
     token = new_token()
     expires = _expiry(rt.settings.user_token_days)
@@ -98,10 +93,9 @@ async def regenerate_token(request: Request, response: Response, user_id: str) -
 
 
 @router.delete("/users/{user_id}/token", status_code=204)
-async def revoke_user_token(request: Request, user_id: str) -> Response:
+async def revoke_user_token(request: Request, principal: Admin, user_id: str) -> Response:
     """Revoke a user's token: the user keeps its jobs and balance but holds no token
     until a new one is made (``POST /v1/users/{user_id}/token``)."""
-    principal = await admin(request)
     rt = runtime(request)
     await rt.offload(rt.store.set_user_token, user_id, None, principal)
     rt.auth_cache.clear()
@@ -115,11 +109,9 @@ async def revoke_user_token(request: Request, user_id: str) -> Response:
     openapi_extra=json_body(NewWorker),
 )
 async def create_worker(
-    request: Request,
-    response: Response,
+    request: Request, response: Response, principal: Admin
 ) -> WorkerTokenResponse:
     """Register a worker for some targets; the token is shown once."""
-    principal = await admin(request)
     body = await body_model(NewWorker, request)
     rt = runtime(request)
     token = new_token(WORKER_PREFIX)
@@ -138,20 +130,18 @@ async def create_worker(
 
 
 @router.get("/workers", response_model=list[WorkerInfo])
-async def list_workers(request: Request) -> list[WorkerInfo]:
+async def list_workers(request: Request, _principal: Admin) -> list[WorkerInfo]:
     """Every registered worker, revoked ones included."""
-    await admin(request)
     rt = runtime(request)
     return await rt.offload(rt.store.list_workers)
 
 
 @router.post("/workers/{worker_id}/token", response_model=WorkerTokenResponse)
 async def rotate_worker_token(
-    request: Request, response: Response, worker_id: str
+    request: Request, response: Response, principal: Admin, worker_id: str
 ) -> WorkerTokenResponse:
     """Give a worker a new token (shown once) and let it serve again if it was revoked;
     the old token stops working."""
-    principal = await admin(request)
     rt = runtime(request)
     answer = await rt.offload(accounts.rotate_worker, rt, principal, worker_id)
     _no_store(response)
@@ -159,10 +149,9 @@ async def rotate_worker_token(
 
 
 @router.delete("/workers/{worker_id}/token", status_code=204)
-async def revoke_worker(request: Request, worker_id: str) -> Response:
+async def revoke_worker(request: Request, principal: Admin, worker_id: str) -> Response:
     """Revoke a worker: its token stops working and it leases nothing more; the tasks it
     holds go back to the queue when their leases run out."""
-    principal = await admin(request)
     rt = runtime(request)
     await rt.offload(accounts.revoke_worker, rt, principal, worker_id)
     return Response(status_code=204)

@@ -1,11 +1,5 @@
 """Request dependencies: the service runtime and the principal behind the bearer token.
 
-A route asks for its principal first thing, ``principal = await user(request)`` (or
-:func:`worker`, :func:`admin`), rather than as a FastAPI dependency (``Depends``): solving
-a sub-dependency cost FastAPI about 70 us a request, a third of a long poll's answer,
-and the bearer token is not described in the OpenAPI document either way. A malformed
-path or query parameter is therefore answered 422 before the token is looked at.
-
 Principals are cached per token hash for ``ServiceSettings.auth_cache_seconds`` (a second
 by default), so a burst of requests from one client costs one lookup; a token revoked on
 another replica keeps working for at most that long (a revocation through this process
@@ -15,9 +9,9 @@ drops its cache at once). Each request then counts against its token's rate limi
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
@@ -98,6 +92,11 @@ async def worker(request: Request) -> WorkerPrincipal:
     if not isinstance(found, WorkerPrincipal):
         raise ApiError(403, "forbidden", "only worker tokens may use worker endpoints")
     return found
+
+
+User = Annotated[UserPrincipal, Depends(user)]
+Admin = Annotated[UserPrincipal, Depends(admin)]
+Worker = Annotated[WorkerPrincipal, Depends(worker)]
 
 
 def query_model(model: type[_M], request: Request) -> _M:

@@ -19,7 +19,7 @@ from qrelay.payload import (
     NewJobResponse,
 )
 from qrelay.service import operations
-from qrelay.service.api.deps import body_model, json_body, query_model, runtime, user
+from qrelay.service.api.deps import User, body_model, json_body, query_model, runtime
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 _JSON = "application/json"
@@ -65,6 +65,7 @@ def prefer_wait(header: str | None) -> float:
 )
 async def submit_job(
     request: Request,
+    principal: User,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
     prefer: Annotated[
         str | None,
@@ -78,7 +79,6 @@ async def submit_job(
 ) -> Response:
     """Queue a job. The ``Idempotency-Key`` header makes retries safe; ``Prefer: wait=N``
     lets the answer carry a small simulation's finished job (see ``NewJobResponse.job``)."""
-    principal = await user(request)
     body = await request.body()
     rt = runtime(request)
     hold = min(prefer_wait(prefer), rt.settings.max_wait_seconds)
@@ -93,9 +93,8 @@ async def submit_job(
 
 
 @router.get("", response_model=JobPage)
-async def list_jobs(request: Request) -> Response:
+async def list_jobs(request: Request, principal: User) -> Response:
     """The caller's jobs, newest first, one page at a time (query: ``JobQuery`` fields)."""
-    principal = await user(request)
     query = query_model(JobQuery, request)
     rt = runtime(request)
     return Response(await rt.offload(rt.store.list_jobs, principal, query), media_type=_JSON)
@@ -104,9 +103,8 @@ async def list_jobs(request: Request) -> Response:
 @router.post(
     "/cancel", response_model=JobCancellationResults, openapi_extra=json_body(CancelRequest)
 )
-async def cancel_jobs(request: Request) -> JobCancellationResults:
+async def cancel_jobs(request: Request, principal: User) -> JobCancellationResults:
     """Cancel jobs: queued circuits at once, running ones at the worker's next heartbeat."""
-    principal = await user(request)
     body = await body_model(CancelRequest, request)
     rt = runtime(request)
     return await rt.offload(rt.store.cancel, principal, body.job_ids)
@@ -115,12 +113,12 @@ async def cancel_jobs(request: Request) -> JobCancellationResults:
 @router.get("/{job_id}", response_model=JobData)
 async def get_job(
     request: Request,
+    principal: User,
     job_id: str,
     wait: Annotated[float, Query(ge=0, le=60)] = 0.0,
     include: Annotated[str | None, Query(pattern=r"^(readout)?$")] = None,
 ) -> Response:
     """A job; with ``wait`` it answers once the job has ended or the wait is over."""
-    principal = await user(request)
     content = await operations.wait_for_job(
         runtime(request), principal, job_id, wait=wait, include_readout=include == "readout"
     )
@@ -128,25 +126,22 @@ async def get_job(
 
 
 @router.get("/{job_id}/results", response_model=JobResults)
-async def job_results(request: Request, job_id: str) -> Response:
+async def job_results(request: Request, principal: User, job_id: str) -> Response:
     """Each circuit's layout and its readout per binding row."""
-    principal = await user(request)
     rt = runtime(request)
     return Response(await rt.offload(rt.store.job_results, principal, job_id), media_type=_JSON)
 
 
 @router.get("/{job_id}/timeline", response_model=JobTimeline)
-async def job_timeline(request: Request, job_id: str) -> JobTimeline:
+async def job_timeline(request: Request, principal: User, job_id: str) -> JobTimeline:
     """The job's status changes, oldest first: each circuit's from and to status."""
-    principal = await user(request)
     rt = runtime(request)
     return await rt.offload(rt.store.job_timeline, principal, job_id)
 
 
 @router.delete("/{job_id}", status_code=204)
-async def delete_job(request: Request, job_id: str) -> Response:
+async def delete_job(request: Request, principal: User, job_id: str) -> Response:
     """Soft-delete a job that has ended (409 while it still runs)."""
-    principal = await user(request)
     rt = runtime(request)
     await rt.offload(rt.store.delete, principal, job_id)
     return Response(status_code=204)

@@ -19,42 +19,40 @@ from qrelay.payload.calibration import (
 )
 from qrelay.payload.maintenance import MaintenanceWindow, NewMaintenance
 from qrelay.service import operations
-from qrelay.service.api.deps import admin, body_model, json_body, query_model, runtime, user
+from qrelay.service.api.deps import Admin, User, body_model, json_body, query_model, runtime
 
 router = APIRouter(prefix="/v1", tags=["targets", "me"])
 
 
 @router.get("/targets", response_model=list[TargetModel])
-async def list_targets(request: Request) -> list[TargetModel]:
+async def list_targets(request: Request, _principal: User) -> list[TargetModel]:
     """The targets, with live status (query: ``GetTargetsFilterModel`` fields)."""
-    await user(request)
     filters = query_model(GetTargetsFilterModel, request)
     rt = runtime(request)
     return await rt.offload(operations.list_targets, rt, filters)
 
 
 @router.get("/targets/{name}", response_model=TargetInfo)
-async def get_target(request: Request, name: str) -> TargetInfo:
+async def get_target(request: Request, _principal: User, name: str) -> TargetInfo:
     """One target in full, with its live status and queue depth."""
-    await user(request)
     rt = runtime(request)
     return await rt.offload(operations.get_target, rt, name)
 
 
 @router.get("/targets/{name}/calibrations", response_model=CalibrationPage)
-async def calibrations(request: Request, name: str) -> CalibrationPage:
+async def calibrations(request: Request, _principal: User, name: str) -> CalibrationPage:
     """The target's calibration history, oldest first: ``from`` (inclusive) and ``to``
     (exclusive) bound the time it was taken; page with ``limit`` and ``cursor``."""
-    await user(request)
     query = query_model(CalibrationQuery, request)
     rt = runtime(request)
     return await rt.offload(operations.calibration_history, rt, name, query)
 
 
 @router.get("/targets/{name}/calibrations/{calibration_id}", response_model=Calibration)
-async def calibration(request: Request, name: str, calibration_id: str) -> Calibration:
+async def calibration(
+    request: Request, _principal: User, name: str, calibration_id: str
+) -> Calibration:
     """One calibration snapshot of the target."""
-    await user(request)
     rt = runtime(request)
     return await rt.offload(rt.store.get_calibration, name, calibration_id)
 
@@ -65,18 +63,18 @@ async def calibration(request: Request, name: str, calibration_id: str) -> Calib
     status_code=201,
     openapi_extra=json_body(NewCalibration),
 )
-async def post_calibration(request: Request, name: str) -> Calibration:
+async def post_calibration(request: Request, principal: Admin, name: str) -> Calibration:
     """An operator's calibration snapshot: the target's current one from now on (admins)."""
-    principal = await admin(request)
     new = await body_model(NewCalibration, request)
     rt = runtime(request)
     return await rt.offload(operations.post_calibration, rt, principal, name, new)
 
 
 @router.get("/targets/{name}/maintenance", response_model=list[MaintenanceWindow])
-async def maintenance_windows(request: Request, name: str) -> list[MaintenanceWindow]:
+async def maintenance_windows(
+    request: Request, _principal: User, name: str
+) -> list[MaintenanceWindow]:
     """The target's open and coming maintenance windows, soonest first."""
-    await user(request)
     rt = runtime(request)
     return await rt.offload(operations.maintenance_windows, rt, name)
 
@@ -87,35 +85,33 @@ async def maintenance_windows(request: Request, name: str) -> list[MaintenanceWi
     status_code=201,
     openapi_extra=json_body(NewMaintenance),
 )
-async def schedule_maintenance(request: Request, name: str) -> MaintenanceWindow:
+async def schedule_maintenance(request: Request, principal: Admin, name: str) -> MaintenanceWindow:
     """Schedule a maintenance window (admins): while it is open no worker leases the
     target's tasks; jobs submitted meanwhile wait, and their estimates say why."""
-    principal = await admin(request)
     new = await body_model(NewMaintenance, request)
     rt = runtime(request)
     return await rt.offload(operations.schedule_maintenance, rt, principal, name, new)
 
 
 @router.delete("/targets/{name}/maintenance/{window_id}", status_code=204)
-async def cancel_maintenance(request: Request, name: str, window_id: int) -> Response:
+async def cancel_maintenance(
+    request: Request, principal: Admin, name: str, window_id: int
+) -> Response:
     """End a maintenance window now (admins): the target's tasks are leased again."""
-    principal = await admin(request)
     rt = runtime(request)
     await rt.offload(operations.cancel_maintenance, rt, principal, name, window_id)
     return Response(status_code=204)
 
 
 @router.get("/me", response_model=UserInfo)
-async def me(request: Request) -> UserInfo:
+async def me(request: Request, principal: User) -> UserInfo:
     """The caller."""
-    principal = await user(request)
     rt = runtime(request)
     return await rt.offload(rt.store.get_user, principal.user_id)
 
 
 @router.get("/me/balance", response_model=BalanceResponse)
-async def balance(request: Request) -> BalanceResponse:
+async def balance(request: Request, principal: User) -> BalanceResponse:
     """The caller's balance."""
-    principal = await user(request)
     rt = runtime(request)
     return BalanceResponse(balance=await rt.offload(rt.store.balance, principal.user_id))

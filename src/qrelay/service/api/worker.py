@@ -20,7 +20,7 @@ from qrelay.payload import (
 )
 from qrelay.payload.calibration import Calibration
 from qrelay.service import operations
-from qrelay.service.api.deps import body_model, json_body, runtime, worker
+from qrelay.service.api.deps import Worker, body_model, json_body, runtime
 from qrelay.service.db.leasing import MAX_LEASE_TARGETS
 
 router = APIRouter(prefix="/v1/worker", tags=["worker"])
@@ -46,9 +46,8 @@ class HeartbeatRequest(BaseModel):
 
 
 @router.get("/targets/{name}", response_model=TargetInfo)
-async def target(request: Request, name: str) -> TargetInfo:
+async def target(request: Request, principal: Worker, name: str) -> TargetInfo:
     """A target this worker serves, in full: calibration, limits and native gates."""
-    principal = await worker(request)
     rt = runtime(request)
     return await rt.offload(operations.worker_target, rt, principal, name)
 
@@ -58,9 +57,8 @@ async def target(request: Request, name: str) -> TargetInfo:
     response_model=Calibration,
     openapi_extra=json_body(TargetInfo),
 )
-async def report_calibration(request: Request, name: str) -> Calibration:
+async def report_calibration(request: Request, principal: Worker, name: str) -> Calibration:
     """The device's own calibration, as its controller reports it: the target's newest."""
-    principal = await worker(request)
     info = await body_model(TargetInfo, request)
     rt = runtime(request)
     return await rt.offload(operations.report_calibration, rt, principal, name, info)
@@ -72,10 +70,9 @@ async def report_calibration(request: Request, name: str) -> Calibration:
     responses={204: {"description": "nothing to do"}},
     openapi_extra=json_body(LeaseRequest),
 )
-async def lease(request: Request) -> Response:
+async def lease(request: Request, principal: Worker) -> Response:
     """The next task for these targets, waiting up to ``wait`` seconds for one; with
     ``max_tasks``, the tasks queued then, up to that many (``LeasedTasks``)."""
-    principal = await worker(request)
     body = await body_model(LeaseRequest, request)
     rt = runtime(request)
     if body.max_tasks is None:
@@ -96,9 +93,8 @@ def _task_answer(task: bytes | None) -> Response:
     response_model=HeartbeatResponse,
     openapi_extra=json_body(HeartbeatRequest),
 )
-async def heartbeat(request: Request, task_id: str) -> HeartbeatResponse:
+async def heartbeat(request: Request, principal: Worker, task_id: str) -> HeartbeatResponse:
     """Extend the lease; says whether the user asked to cancel."""
-    principal = await worker(request)
     body = await body_model(HeartbeatRequest, request)
     rt = runtime(request)
     expires, cancel = await rt.offload(rt.store.heartbeat, principal, task_id, body.lease_id)
@@ -106,9 +102,8 @@ async def heartbeat(request: Request, task_id: str) -> HeartbeatResponse:
 
 
 @router.post("/tasks/{task_id}/status", status_code=204, openapi_extra=json_body(WorkerTaskStatus))
-async def report_status(request: Request, task_id: str) -> Response:
+async def report_status(request: Request, principal: Worker, task_id: str) -> Response:
     """Record progress (compiling, running, ...) and the device's execution id."""
-    principal = await worker(request)
     body = await body_model(WorkerTaskStatus, request)
     rt = runtime(request)
     await rt.offload(rt.store.report_status, principal, task_id, body)
@@ -128,6 +123,7 @@ async def report_status(request: Request, task_id: str) -> Response:
 )
 async def post_result(
     request: Request,
+    principal: Worker,
     task_id: str,
     lease: Annotated[
         list[str] | None,
@@ -142,7 +138,6 @@ async def post_result(
     """End a task with its result; refused (409) unless the lease is current. With
     ``lease``, the answer then waits for the worker's next task: one request per task
     instead of two."""
-    principal = await worker(request)
     body = await request.body()
     rt = runtime(request)
     results = await rt.bodies.validate_json_mode(WorkerTaskResults, body)
@@ -164,6 +159,7 @@ async def post_result(
 )
 async def post_results(
     request: Request,
+    principal: Worker,
     lease: Annotated[
         list[str] | None,
         Query(
@@ -180,7 +176,6 @@ async def post_results(
     """End several tasks with their results in one transaction. Each result is checked as
     ``/tasks/{id}/result`` checks it and accepted or refused on its own (its outcome says
     why, e.g. ``lease_lost``); a result already recorded is refused, never stored twice."""
-    principal = await worker(request)
     body = await request.body()
     rt = runtime(request)
     batch = await rt.bodies.validate_json_mode(WorkerResultsBatch, body)
