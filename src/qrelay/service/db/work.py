@@ -264,18 +264,25 @@ class WorkStore(MaintenanceStore):
     ) -> list[tuple[Any, str]]:
         """Lease up to ``limit`` tasks with ``stmt``, each the head of the queue when it is
         taken and under a lease id of its own: the task rows (with their jobs' columns)
-        and lease ids, in the order taken. The first is looked for alone (an empty queue
-        costs one statement); the others then go together (see
-        :func:`~qrelay.service.db.engine.rows_many`)."""
-        first = new_id()
-        found = rows(conn, stmt, params | {"lid": first})
-        if not found:
-            return []
-        taken = [(found[0], first)]
-        more = [params | {"lid": new_id()} for _ in range(limit - 1)]
-        for leased, each in zip(rows_many(conn, stmt, more), more, strict=False):
-            if leased:  # a later one may find a task an earlier one did not: kept
-                taken.append((leased[0], each["lid"]))
+        and lease ids, in the order taken.
+
+        The statements go in rounds of 1, 2, 4... (see
+        :func:`~qrelay.service.db.engine.rows_many`) until a round comes back short: an
+        empty queue costs one statement, a long one a few round trips, and a short one
+        no more than a round of statements that find nothing."""
+        taken: list[tuple[Any, str]] = []
+        size = 1
+        while len(taken) < limit:
+            runs = [params | {"lid": new_id()} for _ in range(min(size, limit - len(taken)))]
+            found = [
+                (leased[0], each["lid"])
+                for leased, each in zip(rows_many(conn, stmt, runs), runs, strict=False)
+                if leased  # a later one may find a task an earlier one did not: kept
+            ]
+            taken += found
+            if len(found) < len(runs):
+                break
+            size *= 2
         return taken
 
     def _leased_jobs(self, conn: Connection, taken: Sequence[Any], now: datetime) -> None:
