@@ -221,3 +221,26 @@ def test_the_batch_size_is_bounded(priced: Live) -> None:
     assert r.status_code == 422
     assert "results" in r.text
     assert worker.post("/v1/worker/results", json={"results": []}).status_code == 422
+
+
+def test_a_long_poll_answers_what_a_read_answers(priced: Live) -> None:
+    """A long poll's look (the job with its tasks only once it has ended, in one
+    statement) answers byte for byte what a plain read answers, with or without the
+    readouts, to the owner and to an admin; another user's job is not found."""
+    user, other, worker = priced.user(), priced.user(), priced.worker()
+    _drain(worker)
+    job_id = _submit(user, circuits=2)
+    tasks = _lease(worker, 10)
+    going = user.get(f"/v1/jobs/{job_id}", params={"wait": 0.1})
+    assert going.status_code == 200
+    assert going.json()["status"] not in {"completed", "failed", "cancelled"}
+    r = worker.post("/v1/worker/results", json={"results": [_entry(t) for t in tasks]})
+    assert all(o["accepted"] for o in r.json()["outcomes"])
+    for client in (user, priced.admin):
+        for extra in ({}, {"include": "readout"}):
+            polled = client.get(f"/v1/jobs/{job_id}", params={"wait": 5} | extra)
+            plain = client.get(f"/v1/jobs/{job_id}", params=extra)  # no wait: a plain read
+            assert polled.status_code == plain.status_code == 200
+            assert polled.content == plain.content
+            assert len(polled.json()["statuses"]) == 2
+    assert other.get(f"/v1/jobs/{job_id}", params={"wait": 5}).status_code == 404

@@ -17,14 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, insert
 
 from qrelay.payload import JobQuery
 from qrelay.service import bootstrap
 from qrelay.service.auth import Role, UserPrincipal
 from qrelay.service.db import leasing, listing
-from qrelay.service.db.engine import is_sqlite, make_engine
+from qrelay.service.db.engine import is_sqlite, make_engine, rows, run, run_many
 from qrelay.service.db.statements import Statements, statements
+from qrelay.service.db.tables import jobs, tasks, users
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 USER = UserPrincipal(user_id="u" * 32, email="u@example.org", role=Role.USER)
@@ -36,6 +37,10 @@ Case = tuple[str | None, Callable[[Statements], Any], Callable[[bool], Mapping[s
 def _lease(postgres: bool) -> dict[str, Any]:
     targets = leasing.targets_value(postgres, ["aer_simulator", "cirq_simulator"])
     return {"targets": targets, "lid": "l", "exp": NOW, "wid": "w", "now": NOW, "jid": "j"}
+
+
+def _jids(postgres: bool) -> dict[str, Any]:
+    return {"jids": ["j", "k"] if postgres else '["j", "k"]'}
 
 
 HOT: dict[str, Case] = {
@@ -76,7 +81,15 @@ HOT: dict[str, Case] = {
         lambda _: {"jid": "j", "uid": USER.user_id},
     ),
     "job's tasks": (None, lambda s: s.job_tasks, lambda _: {"jid": "j"}),
+    "long poll's look": (
+        None,
+        lambda s: s.look[True, True],
+        lambda _: {"jid": "j", "uid": USER.user_id},
+    ),
+    "an admin's long poll's look": (None, lambda s: s.look[False, False], lambda _: {"jid": "j"}),
     "job's statuses": (None, lambda s: s.job_statuses, lambda _: {"jid": "j"}),
+    "jobs a batch of results ended": (None, lambda s: s.job_rows_of, _jids),
+    "their tasks": (None, lambda s: s.jobs_tasks_heavy, _jids),
     "listing": (None, lambda s: listing.job_filter(USER, JobQuery()), lambda _: {}),
 }
 
@@ -127,3 +140,110 @@ def test_hot_statement_uses_an_index(engine: Engine, name: str) -> None:
     assert "INDEX" in plan.upper(), f"{name} uses no index:\n{plan}"
     if index is not None:
         assert index in plan, f"{name} does not use {index}:\n{plan}"
+
+
+def _history(conn: Connection, count: int, status: str) -> list[str]:
+    """``count`` one-circuit jobs of a new user on ``aer_simulator``, their tasks in
+    ``status``; the jobs' ids."""
+    uid, ids = uuid.uuid4().hex, [uuid.uuid4().hex for _ in range(count)]
+    run(
+        conn,
+        insert(users),
+        {
+            "id": uid,
+            "name": "n",
+            "email": f"{uid}@example.org",
+            "role": "user",
+            "balance": 1.0,
+            "active": True,
+            "token_hash": None,
+            "created_at": NOW,
+        },
+    )
+    job = {
+        "user_id": uid,
+        "job_type": "simulate",
+        "target": "aer_simulator",
+        "circuit_type": "payload",
+        "num_circuits": 1,
+        "shots": 10,
+        "sim_method": None,
+        "priority": 0,
+        "tags": "",
+        "job_metadata": None,
+        "verbatim": False,
+        "memory": False,
+        "meas_level": 2,
+        "options": None,
+        "cost": 0.0,
+        "charged": True,
+        "deleted": False,
+        "request_hash": "h",
+        "response": "{}",
+        "submitted_at": NOW,
+        "updated_at": NOW,
+    }
+    run_many(
+        conn,
+        insert(jobs),
+        [job | {"id": jid, "status": status, "idempotency_key": jid} for jid in ids],
+    )
+    task = {
+        "circuit_index": 0,
+        "target": "aer_simulator",
+        "priority": 0,
+        "status": status,
+        "queue_status": "awaiting_simulation",
+        "circuit": "{}",
+        "bindings": None,
+        "num_rows": 1,
+        "shots": 10,
+        "attempt": 0,
+        "max_attempts": 3,
+        "cancel_requested": False,
+        "updated_at": NOW,
+    }
+    run_many(conn, insert(tasks), [task | {"job_id": jid} for jid in ids])
+    return ids
+
+
+def _steps(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> int:
+    """The instructions SQLite's virtual machine runs for ``stmt`` (counted by its
+    progress handler): the work a statement does, whatever the machine's speed."""
+    driver: Any = conn.connection.driver_connection
+    count = 0
+
+    def tick() -> int:
+        nonlocal count
+        count += 1
+        return 0
+
+    driver.set_progress_handler(tick, 1)
+    try:
+        rows(conn, stmt, params)
+    finally:
+        driver.set_progress_handler(None, 1)
+    return count
+
+
+def test_a_lease_and_a_look_do_no_more_work_as_the_history_grows(engine: Engine) -> None:
+    """A plan can name an index and still read every job: in a RETURNING clause SQLite
+    compares a column as it is by a scan. The work is counted, with a short history and
+    with a hundred times longer one."""
+    if not is_sqlite(engine):
+        pytest.skip("counts SQLite's virtual machine instructions")
+    sql = statements(False)
+    lease = _lease(False)
+    work = []
+    with engine.connect() as conn, conn.begin() as tx:
+        for history in (10, 1000):
+            # The newest jobs are looked at: a scan would read the whole history first.
+            ended = _history(conn, history, "completed")
+            _history(conn, 1, "awaiting_simulation")
+            leased = _steps(conn, sql.lease_head, lease)
+            look = _steps(conn, sql.look[False, True], {"jid": ended[-1]})
+            work.append((leased, look))
+        tx.rollback()
+    (short_lease, short_look), (long_lease, long_look) = work
+    assert long_lease < short_lease * 1.5, work
+    assert long_look < short_look * 1.5, work

@@ -16,15 +16,27 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import String, and_, any_, bindparam, case, func, select, update
+from sqlalchemy import String, and_, any_, bindparam, case, cast, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from qrelay.service import domain
-from qrelay.service.db.tables import QUEUED, one_of, tasks
+from qrelay.service.db.tables import QUEUED, jobs, one_of, tasks
 from qrelay.service.problems import ApiError
 
 #: The most distinct targets one lease request may name.
 MAX_LEASE_TARGETS: Final = 100
+#: The job's columns a lease answers with, returned by the lease's own statement.
+LEASE_JOB_COLUMNS: Final = (
+    "num_circuits",
+    "job_type",
+    "sim_method",
+    "verbatim",
+    "memory",
+    "meas_level",
+    "options",
+    "submitted_at",
+    "traceparent",
+)
 #: The most tasks one lease request takes (a worker asking for more gets this many): a
 #: worker holding many leases of tasks it has not started would keep them from the others.
 MAX_LEASE_TASKS: Final = 16
@@ -51,7 +63,9 @@ def targets_value(postgres: bool, targets: Sequence[str]) -> Any:
 
 
 def lease_statement(postgres: bool, *, of_job: bool) -> Any:
-    """The statement that leases the head of the queue of ``:targets``.
+    """The statement that leases the head of the queue of ``:targets``, and returns the
+    task with its job's :data:`LEASE_JOB_COLUMNS` (scalar subqueries: SQLite's RETURNING
+    names no other table), so a lease reads its job in no statement of its own.
 
     ``of_job``: the task at the head of the queue, only if it belongs to the job ``jid``
     (a job leased as it is stored does not overtake the queue)."""
@@ -98,5 +112,17 @@ def lease_statement(postgres: bool, *, of_job: bool) -> Any:
             tasks.c.bindings,
             tasks.c.shots,
             tasks.c.execution_id,
+            *(_of_job(name) for name in LEASE_JOB_COLUMNS),
         )
     )
+
+
+def _of_job(name: str) -> Any:
+    """The column ``name`` of the leased task's job, as a column of the lease's answer.
+
+    The job id is compared through a CAST: in a RETURNING clause SQLite finds the job
+    through its primary key only so (compared as it is, it reads the jobs in order up to
+    the leased task's: a lease would slow down as the history grows, though its plan
+    names the index; see ``tests/service/test_query_plans.py``)."""
+    owner = jobs.c.id == cast(tasks.c.job_id, jobs.c.id.type)
+    return select(jobs.c[name]).where(owner).scalar_subquery().label(name)

@@ -33,8 +33,9 @@ from qrelay.service.db.base import aware, utcnow
 from qrelay.service.db.engine import read, rows
 from qrelay.service.db.queueing import QueueStore
 from qrelay.service.db.shaping import job_json, readouts_json
-from qrelay.service.db.statements import TASK_LIGHT
+from qrelay.service.db.statements import LOOK_TASKS_FROM, TASK_LIGHT
 from qrelay.service.db.tables import tasks, transitions, workers
+from qrelay.service.problems import ApiError
 
 
 class ReadStore(QueueStore):
@@ -99,15 +100,32 @@ class ReadStore(QueueStore):
         read: a long poll that will wait on does not pay for the answer it throws away.
         """
         with read(self.engine) as conn:
+            if only_terminal:
+                return self._look(conn, principal, job_id, heavy=include_readout)
             row = self._job_row(conn, principal, job_id)
             terminal = CircuitStatus(row.status) in TERMINAL_CIRCUIT_STATES
-            if only_terminal and not terminal:
-                return None, False
             heavy = include_readout and terminal
             stmt = self._sql.job_tasks_heavy if heavy else self._sql.job_tasks
             trows = rows(conn, stmt, {"jid": job_id})
             queue = None if terminal else self.queue_estimate(conn, row, trows)
         return job_json(row, trows, heavy=heavy, queue=queue), terminal
+
+    def _look(
+        self, conn: Connection, principal: UserPrincipal, job_id: str, *, heavy: bool
+    ) -> tuple[bytes | None, bool]:
+        """:meth:`get_job` with ``only_terminal``, in one statement: the job's tasks are
+        read with it only if it has ended (404 as :meth:`_job_row` answers it)."""
+        own = not principal.is_admin
+        params = {"jid": job_id, "uid": principal.user_id} if own else {"jid": job_id}
+        found = rows(conn, self._sql.look[own, heavy], params)
+        if not found:
+            raise ApiError(404, "not_found", f"job_id: no job {job_id!r}")
+        job = found[0]
+        if CircuitStatus(job.status) not in TERMINAL_CIRCUIT_STATES:
+            return None, False
+        task = self._sql.look_task[heavy]
+        trows = [task(*r[LOOK_TASKS_FROM:]) for r in found if r[LOOK_TASKS_FROM] is not None]
+        return job_json(job, trows, heavy=heavy), True
 
     def job_timeline(self, principal: UserPrincipal, job_id: str) -> JobTimeline:
         """The job's status changes, oldest first (404 if ``principal`` may not see it)."""

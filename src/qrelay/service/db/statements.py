@@ -6,7 +6,8 @@ The store reaches them as ``self._sql`` (see :class:`~qrelay.service.db.base.Sto
 
 from __future__ import annotations
 
-from typing import Final
+from collections import namedtuple
+from typing import Any, Final
 
 from sqlalchemy import (
     ARRAY,
@@ -45,6 +46,9 @@ from qrelay.service.db.tables import (
 )
 
 TERMINAL = [s.value for s in TERMINAL_CIRCUIT_STATES]
+#: Where the task columns of a long poll's look (``Statements.look``) begin: after the
+#: job's columns and its owner's email.
+LOOK_TASKS_FROM: Final = len(jobs.c) + 1
 LEASED = sorted({s.value for s in domain.LEASED_STATE.values()})
 
 
@@ -137,17 +141,6 @@ class Statements:
             tasks.c.job_id,
             tasks.c.target,
         ).where(tasks.c.lease_expires_at < bindparam("now"), one_of(tasks.c.status, ACTIVE))
-        self.lease_job = select(
-            jobs.c.num_circuits,
-            jobs.c.job_type,
-            jobs.c.sim_method,
-            jobs.c.verbatim,
-            jobs.c.memory,
-            jobs.c.meas_level,
-            jobs.c.options,
-            jobs.c.submitted_at,
-            jobs.c.traceparent,
-        ).where(jobs.c.id == bindparam("jid"))
         task_cols = [
             tasks.c.id,
             tasks.c.job_id,
@@ -161,7 +154,7 @@ class Statements:
             tasks.c.queue_status,
             tasks.c.worker_id,
         ]
-        task_cols.append(jobs.c.num_circuits)
+        task_cols += [jobs.c.num_circuits, jobs.c.user_id, jobs.c.charged]
         light = (
             select(*task_cols)
             .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
@@ -193,18 +186,20 @@ class Statements:
         self.task_light = light
         self.task_heavy = heavy
         self.tasks_heavy_of = heavy_of
-        self.job_charge = select(jobs.c.user_id, jobs.c.charged).where(
-            jobs.c.id == bindparam("jid")
-        )
         self.charge_user = (
             update(users)
             .where(users.c.id == bindparam("uid"))
             .values(balance_micros=users.c.balance_micros - bindparam("amount"))
         )
-        self.charge_job = (
+        # A job's results are in: its derived status and what they charged, together.
+        self.finish_job = (
             update(jobs)
             .where(jobs.c.id == bindparam("jid"))
-            .values(cost_micros=jobs.c.cost_micros + bindparam("amount"))
+            .values(
+                status=bindparam("st"),
+                updated_at=bindparam("now"),
+                cost_micros=jobs.c.cost_micros + bindparam("amount"),
+            )
         )
         self.lease_head = leasing.lease_statement(postgres, of_job=False)
         self.lease_head_of_job = leasing.lease_statement(postgres, of_job=True)
@@ -246,6 +241,42 @@ class Statements:
             select(*light_cols, tasks.c.circuit, tasks.c.readouts)
             .where(tasks.c.job_id == bindparam("jid"))
             .order_by(tasks.c.circuit_index)
+        )
+        # A long poll's look: the job, and its tasks only if it has ended (a job still going
+        # gives one row, its task columns null), in one statement; the task columns are
+        # the last ones (``LOOK_TASKS_FROM`` on), named ``t_<column>``. By (only the
+        # caller's own job, with the readouts).
+        self.look: dict[tuple[bool, bool], Any] = {}
+        #: The rows of a look's tasks, with or without the readouts: their columns apart.
+        self.look_task: dict[bool, Any] = {}
+        for with_readouts in (False, True):
+            cols = [*light_cols, tasks.c.circuit, tasks.c.readouts] if with_readouts else light_cols
+            self.look_task[with_readouts] = namedtuple("LookTask", [c.key for c in cols])
+            ended = and_(tasks.c.job_id == jobs.c.id, one_of(jobs.c.status, TERMINAL))
+            look = (
+                select(jobs, users.c.email, *(c.label(f"t_{c.key}") for c in cols))
+                .join(users, users.c.id == jobs.c.user_id)
+                .outerjoin(tasks, ended)
+                .where(jobs.c.id == bindparam("jid"))
+                .order_by(tasks.c.circuit_index)
+            )
+            self.look[False, with_readouts] = look
+            self.look[True, with_readouts] = look.where(jobs.c.user_id == bindparam("uid"))
+        # Several jobs' rows and their tasks, by job id (``jids``: a list on PostgreSQL,
+        # JSON text for SQLite's ``json_each``): the jobs a batch of results ended.
+        if postgres:
+            jids = any_(bindparam("jids", type_=ARRAY(String)))
+            of_jobs, tasks_of_jobs = jobs.c.id == jids, tasks.c.job_id == jids
+        else:
+            jids_each = select(func.json_each(bindparam("jids")).table_valued("value").c.value)
+            of_jobs, tasks_of_jobs = jobs.c.id.in_(jids_each), tasks.c.job_id.in_(jids_each)
+        self.job_rows_of = (
+            select(jobs, users.c.email).join(users, users.c.id == jobs.c.user_id).where(of_jobs)
+        )
+        self.jobs_tasks_heavy = (
+            select(*light_cols, tasks.c.circuit, tasks.c.readouts)
+            .where(tasks_of_jobs)
+            .order_by(tasks.c.job_id, tasks.c.circuit_index)
         )
         latest = (
             select(tasks.c.id, tasks.c.updated_at)

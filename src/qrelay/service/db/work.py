@@ -28,6 +28,7 @@ from qrelay.payload import (
     WorkerTaskResults,
     WorkerTaskStatus,
     encode_readouts,
+    job_status,
 )
 from qrelay.service import domain
 from qrelay.service.auth import WorkerPrincipal, same_hash
@@ -40,7 +41,7 @@ from qrelay.service.db.base import (
     transition_row,
     utcnow,
 )
-from qrelay.service.db.engine import read, rows, run, run_many, write
+from qrelay.service.db.engine import read, rows, rows_many, run, run_many, write
 from qrelay.service.db.maintenance import MaintenanceStore
 from qrelay.service.db.shaping import job_json, splice_json
 from qrelay.service.db.tables import tasks
@@ -191,8 +192,8 @@ class WorkStore(MaintenanceStore):
         task leased, in the order taken.
 
         With ``job_id`` a task is leased only while the head of the queue is that job's.
-        The statements a lease makes once per job (its row, its derived status) are made
-        once for all the tasks of a job leased together."""
+        The lease's statement returns each task with its job's columns; the jobs' derived
+        statuses are then stored together (:meth:`_leased_jobs`)."""
         targets = self.open_targets(targets)  # none during a maintenance window
         if not targets or limit < 1:
             return []
@@ -209,13 +210,7 @@ class WorkStore(MaintenanceStore):
         if job_id is not None:
             params["jid"] = job_id
             stmt = sql.lease_head_of_job
-        taken: list[tuple[Any, str]] = []
-        for _ in range(limit):
-            lease_id = new_id()
-            leased = rows(conn, stmt, params | {"lid": lease_id})
-            if not leased:
-                break
-            taken.append((leased[0], lease_id))
+        taken = self._take(conn, stmt, params, limit)
         if not taken:
             return []
         run_many(
@@ -232,18 +227,12 @@ class WorkStore(MaintenanceStore):
                 for t, _lease_id in taken
             ],
         )
-        job_rows: dict[str, Any] = {}
-        for t, _lease_id in taken:
-            if t.job_id not in job_rows:
-                job_rows[t.job_id] = rows(conn, sql.lease_job, {"jid": t.job_id})[0]
-                job = job_rows[t.job_id]
-                refresh_job(conn, t.job_id, now, only=t.status if job.num_circuits == 1 else None)
+        self._leased_jobs(conn, [t for t, _lease_id in taken], now)
         deployment_id = self._deployment(conn)
         out = []
         for t, lease_id in taken:
-            job = job_rows[t.job_id]
             self.events.task_leased(
-                t.target, lease_id, aware(job.submitted_at) if t.attempt == 1 else None
+                t.target, lease_id, aware(t.submitted_at) if t.attempt == 1 else None
             )
             # No wake-up for the job's long polls: they answer only once the job has ended,
             # and a lease never ends one (waking them would cost a read for nothing).
@@ -252,23 +241,64 @@ class WorkStore(MaintenanceStore):
                 "job_id": t.job_id,
                 "circuit_index": t.circuit_index,
                 "target": t.target,
-                "job_type": job.job_type,
-                "sim_method": job.sim_method,
+                "job_type": t.job_type,
+                "sim_method": t.sim_method,
                 "shots": t.shots,
-                "verbatim": job.verbatim,
-                "memory": job.memory,
-                "meas_level": job.meas_level,
-                "options": job.options,
+                "verbatim": t.verbatim,
+                "memory": t.memory,
+                "meas_level": t.meas_level,
+                "options": t.options,
                 "lease_id": lease_id,
                 "lease_expires_at": expires.isoformat(),
                 "attempt": t.attempt,
                 "execution_id": t.execution_id,
                 "deployment_id": deployment_id,
-                "traceparent": job.traceparent,
+                "traceparent": t.traceparent,
             }
             raw = {"circuit": t.circuit, "bindings": t.bindings or "null"}
             out.append(splice_json(json.dumps(head, separators=(",", ":")), raw))
         return out
+
+    def _take(
+        self, conn: Connection, stmt: Any, params: dict[str, Any], limit: int
+    ) -> list[tuple[Any, str]]:
+        """Lease up to ``limit`` tasks with ``stmt``, each the head of the queue when it is
+        taken and under a lease id of its own: the task rows (with their jobs' columns)
+        and lease ids, in the order taken.
+
+        The statements go in rounds of 1, 2, 4... (see
+        :func:`~qrelay.service.db.engine.rows_many`) until a round comes back short: an
+        empty queue costs one statement, a long one a few round trips, and a short one
+        no more than a round of statements that find nothing."""
+        taken: list[tuple[Any, str]] = []
+        size = 1
+        while len(taken) < limit:
+            runs = [params | {"lid": new_id()} for _ in range(min(size, limit - len(taken)))]
+            found = [
+                (leased[0], each["lid"])
+                for leased, each in zip(rows_many(conn, stmt, runs), runs, strict=False)
+                if leased  # a later one may find a task an earlier one did not: kept
+            ]
+            taken += found
+            if len(found) < len(runs):
+                break
+            size *= 2
+        return taken
+
+    def _leased_jobs(self, conn: Connection, taken: Sequence[Any], now: datetime) -> None:
+        """Store the derived status of the jobs of tasks just leased: a one-circuit job's
+        is its task's (all such jobs in one statement), another's is read from its tasks."""
+        single: dict[str, str] = {}
+        for t in taken:
+            if t.num_circuits == 1:
+                single[t.job_id] = job_status([CircuitStatus(t.status)]).value
+        run_many(
+            conn,
+            self._sql.set_job_status,
+            [{"jid": jid, "st": st, "now": now} for jid, st in sorted(single.items())],
+        )
+        for job_id in sorted({t.job_id for t in taken if t.num_circuits != 1}):
+            refresh_job(conn, job_id, now)
 
     def _task_for(
         self,
@@ -422,17 +452,11 @@ class WorkStore(MaintenanceStore):
                 if charge > 0:
                     charges[row.job_id] = charges.get(row.job_id, 0) + charge
             writes.flush(conn, self._sql)
-            for job_id, charge in list(charges.items()):
-                charges[job_id] = self._charge(conn, job_id, charge)
-            job_now: dict[str, str] = {}
-            finished: dict[str, bytes | None] = {}
             single = {row.job_id: results.status.value for row, results in ended}
-            for job_id, row in job_rows.items():
-                only = single[job_id] if row.num_circuits == 1 else None
-                job_now[job_id] = refresh_job(conn, job_id, now, only=only)
-                finished[job_id] = None
-                if self.notifier.waiting(f"job:{job_id}"):
-                    finished[job_id] = self._ended_job(conn, job_id)
+            job_now = self._finish_jobs(conn, job_rows, single, charges, now)
+            finished: dict[str, bytes | None] = dict.fromkeys(job_rows)
+            finished |= self._ended_jobs(conn, job_rows, job_now)
+            self._charge_users(conn, job_rows, charges)
         self._announce(finished, ended, job_rows, charges, job_now)
         return answers
 
@@ -555,24 +579,73 @@ class WorkStore(MaintenanceStore):
             return domain.compile_charge(price)
         return domain.charge_for(readouts, price)
 
-    def _charge(self, conn: Connection, job_id: str, charge: int) -> int:
-        """Charge ``charge`` micro-units to the job and its user, unless the job is free
-        (an admin's); what was charged."""
-        sql = self._sql
-        job = rows(conn, sql.job_charge, {"jid": job_id})[0]
-        if not job.charged:
-            return 0
-        run(conn, sql.charge_user, {"uid": job.user_id, "amount": charge})
-        run(conn, sql.charge_job, {"jid": job_id, "amount": charge})
-        return charge
+    def _finish_jobs(
+        self,
+        conn: Connection,
+        job_rows: dict[str, Any],
+        single: dict[str, str],
+        charges: dict[str, int],
+        now: datetime,
+    ) -> dict[str, str]:
+        """Store the derived status of each job of a batch (``single``: the status of a
+        one-circuit job's task; another's is read from its tasks) and add what its
+        results charged to its cost (nothing for a free job, an admin's: ``charges`` is
+        set to what was charged), all jobs in one statement; each job's new status."""
+        job_now: dict[str, str] = {}
+        for job_id, row in job_rows.items():
+            if row.num_circuits == 1:
+                statuses = [CircuitStatus(single[job_id])]
+            else:
+                found = rows(conn, self._sql.job_statuses, {"jid": job_id})
+                statuses = [CircuitStatus(r.status) for r in found]
+            job_now[job_id] = job_status(statuses).value
+            charges[job_id] = charges.get(job_id, 0) if row.charged else 0
+        run_many(
+            conn,
+            self._sql.finish_job,
+            [
+                {"jid": job_id, "st": job_now[job_id], "now": now, "amount": charges[job_id]}
+                for job_id in sorted(job_rows)
+            ],
+        )
+        return job_now
 
-    def _ended_job(self, conn: Connection, job_id: str) -> bytes | None:
-        """The job's ``JobData`` JSON with its readout if it has ended, else None: what a
-        long poll waiting on it would read next, sent along with its wake-up (read here, in
-        the transaction that ended it, it costs two small queries instead of a transaction
-        of its own)."""
-        job = rows(conn, self._sql.job_row, {"jid": job_id})[0]
-        if CircuitStatus(job.status) not in TERMINAL_CIRCUIT_STATES:
-            return None
-        trows = rows(conn, self._sql.job_tasks_heavy, {"jid": job_id})
-        return job_json(job, trows, heavy=True)
+    def _charge_users(
+        self, conn: Connection, job_rows: dict[str, Any], charges: dict[str, int]
+    ) -> None:
+        """Take what a batch charged from its users' balances, one statement per user, as
+        the batch's last (a user's row stays locked until the commit, and a submission of
+        theirs checks the balance under that lock)."""
+        owed: dict[str, int] = {}
+        for job_id, row in job_rows.items():
+            if charges[job_id] > 0:
+                owed[row.user_id] = owed.get(row.user_id, 0) + charges[job_id]
+        run_many(
+            conn,
+            self._sql.charge_user,
+            [{"uid": uid, "amount": amount} for uid, amount in sorted(owed.items())],
+        )
+
+    def _ended_jobs(
+        self, conn: Connection, job_rows: dict[str, Any], job_now: dict[str, str]
+    ) -> dict[str, bytes]:
+        """The ``JobData`` JSON, with readouts, of each job of the batch that has ended and
+        that a long poll of this process waits on: what it would read next, sent along
+        with its wake-up (read here, in the transaction that ended the jobs, it costs two
+        queries for the whole batch instead of a transaction per poll)."""
+        wanted = sorted(
+            job_id
+            for job_id in job_rows
+            if CircuitStatus(job_now[job_id]) in TERMINAL_CIRCUIT_STATES
+            and self.notifier.waiting(f"job:{job_id}")
+        )
+        if not wanted:
+            return {}
+        value: Any = wanted if self._pg else json.dumps(wanted)
+        by_job: dict[str, list[Any]] = {job_id: [] for job_id in wanted}
+        for t in rows(conn, self._sql.jobs_tasks_heavy, {"jids": value}):
+            by_job[t.job_id].append(t)
+        return {
+            job.id: job_json(job, by_job[job.id], heavy=True)
+            for job in rows(conn, self._sql.job_rows_of, {"jids": value})
+        }
