@@ -188,10 +188,10 @@ class SubmissionStore(WorkStore):
                     return Submitted(_replay(found, request_hash), created=False)
                 first = fairness.first_rank(found.head, found.mine)
                 self._queue_job(conn, job_row, task_rows, first)
+                if lease_by is not None:  # undone with the rest if the check refuses
+                    leased = self._lease_job(conn, lease_by, job, job_id)
                 if not principal.is_admin:  # last: the user's row stays locked till commit
                     self._check_room(conn, principal.user_id, job_id, estimate, job.num_circuits)
-                if lease_by is not None:
-                    leased = self._lease_job(conn, lease_by, job, job_id)
         except IntegrityError:
             # A concurrent duplicate committed first: answer as its replay.
             with read(self.engine) as conn:
