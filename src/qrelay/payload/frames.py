@@ -62,8 +62,9 @@ def decode_readouts(frame: bytes) -> list[Readout]:
 
     They are not checked again: a frame is made only of readouts checked when they were
     made (by the driver, or read from a worker's JSON), and it is read back only to be
-    written out as JSON, which its reader checks (see :class:`qrelay.payload._base.CheckedModel`).
-    Checking 800 histogram readouts again took longer than writing their JSON.
+    written out as JSON, which its reader checks (see
+    :class:`qrelay.payload._base.CheckedModel`). Checking an estimator's 800 histogram
+    readouts again took longer than writing their JSON.
     """
     if not frame.startswith(_FRAME_MAGIC):
         raise PayloadError("readout frame: bad magic; not a qrelay readout frame")
@@ -73,55 +74,56 @@ def decode_readouts(frame: bytes) -> list[Readout]:
         header = json.loads(frame[start + 4 : start + 4 + head_len])
     except (struct.error, ValueError) as exc:
         raise PayloadError(f"readout frame: unreadable header ({exc})") from exc
-    view = memoryview(frame)
-    pos = start + 4 + head_len
-    readouts = []
-    for item in header:
-        regs = []
-        for entry in item["registers"]:
-            bits = bytes(view[pos : pos + entry["bits"]])
-            pos += entry["bits"]
-            iq = None
-            if "iq" in entry:
-                iq = bytes(view[pos : pos + entry["iq"]])
-                pos += entry["iq"]
-            regs.append(
-                RegisterReadout.model_construct(
-                    name=entry["name"], width=entry["width"], bits=bits, iq=iq
-                )
-            )
-        turns = None
-        if "turns" in item:
-            turns = []
-            for entry in item["turns"]:
-                bits = bytes(view[pos : pos + entry["bits"]])
-                pos += entry["bits"]
-                counts = bytes(view[pos : pos + 4 * item["successful_shots"]])
-                pos += 4 * item["successful_shots"]
-                turns.append(
-                    RegisterTurns.model_construct(
-                        name=entry["name"],
-                        width=entry["width"],
-                        turns=entry["turns"],
-                        bits=bits,
-                        counts=counts,
-                    )
-                )
-        outcome_counts = None
-        if "outcome_counts" in item:
-            outcome_counts = bytes(view[pos : pos + item["outcome_counts"]])
-            pos += item["outcome_counts"]
-        readouts.append(
-            Readout.model_construct(
-                successful_shots=item["successful_shots"],
-                registers=regs,
-                memory=item["memory"],
-                execution_duration_us=item["execution_duration_us"],
-                expectation_values=item.get("expectation_values"),
-                turns=turns,
-                outcome_counts=outcome_counts,
+    buffers = _Buffers(memoryview(frame), start + 4 + head_len)
+    readouts = [_readout(item, buffers) for item in header]
+    if buffers.pos != len(frame):
+        raise PayloadError(f"readout frame: {len(frame) - buffers.pos} trailing byte(s)")
+    return readouts
+
+
+class _Buffers:
+    """The frame's raw buffers, handed out in the order the header lists them."""
+
+    def __init__(self, view: memoryview, pos: int) -> None:
+        self.view = view
+        self.pos = pos
+
+    def take(self, size: int) -> bytes:
+        out = bytes(self.view[self.pos : self.pos + size])
+        self.pos += size
+        return out
+
+
+def _readout(item: dict[str, Any], buffers: _Buffers) -> Readout:
+    """One readout of a frame: its header ``item``, its buffers taken from ``buffers``."""
+    regs = []
+    for entry in item["registers"]:
+        bits = buffers.take(entry["bits"])
+        iq = buffers.take(entry["iq"]) if "iq" in entry else None
+        regs.append(
+            RegisterReadout.model_construct(
+                name=entry["name"], width=entry["width"], bits=bits, iq=iq
             )
         )
-    if pos != len(frame):
-        raise PayloadError(f"readout frame: {len(frame) - pos} trailing byte(s)")
-    return readouts
+    turns = None
+    if "turns" in item:
+        turns = [
+            RegisterTurns.model_construct(
+                name=entry["name"],
+                width=entry["width"],
+                turns=entry["turns"],
+                bits=buffers.take(entry["bits"]),
+                counts=buffers.take(4 * item["successful_shots"]),
+            )
+            for entry in item["turns"]
+        ]
+    counts = buffers.take(item["outcome_counts"]) if "outcome_counts" in item else None
+    return Readout.model_construct(
+        successful_shots=item["successful_shots"],
+        registers=regs,
+        memory=item["memory"],
+        execution_duration_us=item["execution_duration_us"],
+        expectation_values=item.get("expectation_values"),
+        turns=turns,
+        outcome_counts=counts,
+    )

@@ -454,9 +454,14 @@ class WorkStore(MaintenanceStore):
             writes.flush(conn, self._sql)
             single = {row.job_id: results.status.value for row, results in ended}
             job_now = self._finish_jobs(conn, job_rows, single, charges, now)
-            finished: dict[str, bytes | None] = dict.fromkeys(job_rows)
-            finished |= self._ended_jobs(conn, job_rows, job_now)
+            ended_rows = self._ended_jobs(conn, job_rows, job_now)
             self._charge_users(conn, job_rows, charges)
+        # shaped after the commit: a large readout's JSON (an estimator's 3 MB) is not
+        # written while the database's write lock is held
+        finished: dict[str, bytes | None] = dict.fromkeys(job_rows)
+        finished |= {
+            jid: job_json(job, trows, heavy=True) for jid, (job, trows) in ended_rows.items()
+        }
         self._announce(finished, ended, job_rows, charges, job_now)
         return answers
 
@@ -628,11 +633,12 @@ class WorkStore(MaintenanceStore):
 
     def _ended_jobs(
         self, conn: Connection, job_rows: dict[str, Any], job_now: dict[str, str]
-    ) -> dict[str, bytes]:
-        """The ``JobData`` JSON, with readouts, of each job of the batch that has ended and
-        that a long poll of this process waits on: what it would read next, sent along
-        with its wake-up (read here, in the transaction that ended the jobs, it costs two
-        queries for the whole batch instead of a transaction per poll)."""
+    ) -> dict[str, tuple[Any, list[Any]]]:
+        """The job row and task rows, with readouts, of each job of the batch that has
+        ended and that a long poll of this process waits on: its ``JobData`` is what the
+        poll would read next, sent along with its wake-up (read here, in the transaction
+        that ended the jobs, it costs two queries for the whole batch instead of a
+        transaction per poll; shaped by the caller once the transaction commits)."""
         wanted = sorted(
             job_id
             for job_id in job_rows
@@ -646,6 +652,6 @@ class WorkStore(MaintenanceStore):
         for t in rows(conn, self._sql.jobs_tasks_heavy, {"jids": value}):
             by_job[t.job_id].append(t)
         return {
-            job.id: job_json(job, by_job[job.id], heavy=True)
+            job.id: (job, by_job[job.id])
             for job in rows(conn, self._sql.job_rows_of, {"jids": value})
         }
