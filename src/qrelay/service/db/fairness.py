@@ -32,14 +32,18 @@ def rank_statement(*columns: Any) -> Any:
         tasks.c.priority == bindparam("prio"),
     )
     head = select(func.min(tasks.c.share)).where(*same_queue).scalar_subquery()
+    # Each queued task's owner looked up by its job's key, a correlated subquery the
+    # planner cannot turn around: joined instead, PostgreSQL (thinking the user had one
+    # unfinished job) scanned all of the user's jobs again for every queued task, a cost
+    # that grew with the user's history.
+    owner = (
+        select(jobs.c.user_id)
+        .where(jobs.c.id == tasks.c.job_id, one_of(jobs.c.status, UNFINISHED))
+        .scalar_subquery()
+    )
     mine = (
         select(func.max(tasks.c.share))
-        .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
-        .where(
-            jobs.c.user_id == bindparam("uid"),
-            one_of(jobs.c.status, UNFINISHED),
-            *same_queue,
-        )
+        .where(*same_queue, owner == bindparam("uid"))
         .scalar_subquery()
     )
     return select(head.label("head"), mine.label("mine"), *columns)

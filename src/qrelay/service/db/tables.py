@@ -193,6 +193,8 @@ _partial(
 _partial("ix_tasks_leased", [tasks.c.lease_expires_at], tasks.c.status, ACTIVE)
 #: A target's completed tasks, newest first: its measured time per task.
 _partial("ix_tasks_completed", [tasks.c.target, tasks.c.id], tasks.c.status, COMPLETED)
+#: A user's unfinished jobs: a submission's room check.
+_partial("ix_jobs_unfinished", [jobs.c.user_id], jobs.c.status, UNFINISHED)
 
 transitions = Table(
     "transitions",
