@@ -10,14 +10,18 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+from sqlalchemy import Connection, insert
 
 from qrelay.payload import Readout
 from qrelay.service.app import create_app
+from qrelay.service.db.engine import run, run_many
+from qrelay.service.db.tables import jobs, tasks, users
 from qrelay.settings import ServiceSettings
 
 POSTGRES_ENV = "QRELAY_TEST_POSTGRES_URL"
@@ -152,3 +156,72 @@ def wait_for(predicate: Any, timeout: float = 10.0, step: float = 0.02) -> Any:
         if value or time.monotonic() > end:
             return value
         time.sleep(step)
+
+
+#: When :func:`stored_history`'s jobs were submitted and updated.
+_HISTORY_AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def stored_history(conn: Connection, count: int, status: str) -> list[str]:
+    """``count`` one-circuit jobs of a new user on ``aer_simulator``, their tasks in
+    ``status``; the jobs' ids."""
+    uid, ids = uuid.uuid4().hex, [uuid.uuid4().hex for _ in range(count)]
+    run(
+        conn,
+        insert(users),
+        {
+            "id": uid,
+            "name": "n",
+            "email": f"{uid}@example.org",
+            "role": "user",
+            "balance": 1.0,
+            "active": True,
+            "token_hash": None,
+            "created_at": _HISTORY_AT,
+        },
+    )
+    job = {
+        "user_id": uid,
+        "job_type": "simulate",
+        "target": "aer_simulator",
+        "circuit_type": "payload",
+        "num_circuits": 1,
+        "shots": 10,
+        "sim_method": None,
+        "priority": 0,
+        "tags": "",
+        "job_metadata": None,
+        "verbatim": False,
+        "memory": False,
+        "meas_level": 2,
+        "options": None,
+        "cost": 0.0,
+        "charged": True,
+        "deleted": False,
+        "request_hash": "h",
+        "response": "{}",
+        "submitted_at": _HISTORY_AT,
+        "updated_at": _HISTORY_AT,
+    }
+    run_many(
+        conn,
+        insert(jobs),
+        [job | {"id": jid, "status": status, "idempotency_key": jid} for jid in ids],
+    )
+    task = {
+        "circuit_index": 0,
+        "target": "aer_simulator",
+        "priority": 0,
+        "status": status,
+        "queue_status": "awaiting_simulation",
+        "circuit": "{}",
+        "bindings": None,
+        "num_rows": 1,
+        "shots": 10,
+        "attempt": 0,
+        "max_attempts": 3,
+        "cancel_requested": False,
+        "updated_at": _HISTORY_AT,
+    }
+    run_many(conn, insert(tasks), [task | {"job_id": jid} for jid in ids])
+    return ids

@@ -17,15 +17,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine
 
 from qrelay.payload import JobQuery
 from qrelay.service import bootstrap
 from qrelay.service.auth import Role, UserPrincipal
 from qrelay.service.db import leasing, listing
-from qrelay.service.db.engine import is_sqlite, make_engine, rows, run, run_many
+from qrelay.service.db.engine import is_sqlite, make_engine, rows
 from qrelay.service.db.statements import Statements, statements
-from qrelay.service.db.tables import jobs, tasks, users
+
+from .support import stored_history
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 USER = UserPrincipal(user_id="u" * 32, email="u@example.org", role=Role.USER)
@@ -148,71 +149,6 @@ def test_hot_statement_uses_an_index(engine: Engine, name: str) -> None:
         assert any(w in plan for w in wanted), f"{name} does not use {index}:\n{plan}"
 
 
-def _history(conn: Connection, count: int, status: str) -> list[str]:
-    """``count`` one-circuit jobs of a new user on ``aer_simulator``, their tasks in
-    ``status``; the jobs' ids."""
-    uid, ids = uuid.uuid4().hex, [uuid.uuid4().hex for _ in range(count)]
-    run(
-        conn,
-        insert(users),
-        {
-            "id": uid,
-            "name": "n",
-            "email": f"{uid}@example.org",
-            "role": "user",
-            "balance": 1.0,
-            "active": True,
-            "token_hash": None,
-            "created_at": NOW,
-        },
-    )
-    job = {
-        "user_id": uid,
-        "job_type": "simulate",
-        "target": "aer_simulator",
-        "circuit_type": "payload",
-        "num_circuits": 1,
-        "shots": 10,
-        "sim_method": None,
-        "priority": 0,
-        "tags": "",
-        "job_metadata": None,
-        "verbatim": False,
-        "memory": False,
-        "meas_level": 2,
-        "options": None,
-        "cost": 0.0,
-        "charged": True,
-        "deleted": False,
-        "request_hash": "h",
-        "response": "{}",
-        "submitted_at": NOW,
-        "updated_at": NOW,
-    }
-    run_many(
-        conn,
-        insert(jobs),
-        [job | {"id": jid, "status": status, "idempotency_key": jid} for jid in ids],
-    )
-    task = {
-        "circuit_index": 0,
-        "target": "aer_simulator",
-        "priority": 0,
-        "status": status,
-        "queue_status": "awaiting_simulation",
-        "circuit": "{}",
-        "bindings": None,
-        "num_rows": 1,
-        "shots": 10,
-        "attempt": 0,
-        "max_attempts": 3,
-        "cancel_requested": False,
-        "updated_at": NOW,
-    }
-    run_many(conn, insert(tasks), [task | {"job_id": jid} for jid in ids])
-    return ids
-
-
 def _steps(conn: Connection, stmt: Any, params: Mapping[str, Any]) -> int:
     """The instructions SQLite's virtual machine runs for ``stmt`` (counted by its
     progress handler): the work a statement does, whatever the machine's speed."""
@@ -244,8 +180,8 @@ def test_a_lease_and_a_look_do_no_more_work_as_the_history_grows(engine: Engine)
     with engine.connect() as conn, conn.begin() as tx:
         for history in (10, 1000):
             # The newest jobs are looked at: a scan would read the whole history first.
-            ended = _history(conn, history, "completed")
-            _history(conn, 1, "awaiting_simulation")
+            ended = stored_history(conn, history, "completed")
+            stored_history(conn, 1, "awaiting_simulation")
             leased = _steps(conn, sql.lease_head, lease)
             look = _steps(conn, sql.look[False, True], {"jid": ended[-1]})
             work.append((leased, look))

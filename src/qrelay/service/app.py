@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 import warnings
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from qrelay.service.pgnotify import PostgresRelay
 
 log = logging.getLogger(__name__)
+
+#: Seconds between checks that the job tables' planner statistics are current.
+_STATISTICS_SECONDS: Final = 5.0
 
 
 class ServiceRuntime:
@@ -105,13 +109,24 @@ class ServiceRuntime:
             await run_in_threadpool(self.start_sync)
 
     async def reclaim_forever(self) -> None:
-        """Return expired leases to the queue at a steady, bounded pace."""
+        """Return expired leases to the queue at a steady, bounded pace; every few
+        seconds, analyze the job tables that have outgrown their planner statistics (see
+        :mod:`qrelay.service.db.statistics`)."""
+        from qrelay.service.db import statistics
+
+        next_check = 0.0
         while True:
             await asyncio.sleep(self.reclaim_interval)
             try:
                 await run_in_threadpool(self.store.reclaim_expired)
             except Exception:
                 log.exception("reclaiming expired leases failed; will retry")
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + _STATISTICS_SECONDS
+                try:
+                    await run_in_threadpool(statistics.refresh, self.engine)
+                except Exception:
+                    log.exception("analyzing the job tables failed; will retry")
 
     def close(self) -> None:
         if self._relay is not None:
