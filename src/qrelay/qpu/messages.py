@@ -39,7 +39,7 @@ from qrelay.qpu.options import (
     ExecutionOptions,
     QpuApiDuration,
 )
-from qrelay.qpu.translation import EXECUTABLE_FORMAT, TranslationResult
+from qrelay.qpu.translation import TranslationResult, executable_fields
 
 Program = str | TranslationResult
 PatchValues = Mapping[str, Sequence[float] | float]
@@ -48,15 +48,7 @@ PatchValues = Mapping[str, Sequence[float] | float]
 @functools.lru_cache(maxsize=64)
 def executable_message(program: str) -> tuple[str, bytes]:
     """The processor id and serialized ``Executable`` of a program (parsed once)."""
-    try:
-        data = json.loads(program)
-    except ValueError as exc:
-        raise SubmissionError(f"program: not an executable (not JSON: {exc})") from exc
-    if not isinstance(data, dict) or data.get("format") != EXECUTABLE_FORMAT:
-        raise SubmissionError(
-            f"program: not a {EXECUTABLE_FORMAT} executable; make one with "
-            "qrelay.qpu.translation.translate"
-        )
+    data = executable_fields(program)
     pb, _ = proto()
     message = pb.Executable(
         quantum_processor_id=data["quantum_processor_id"],

@@ -36,6 +36,22 @@ def buffer_name(register: str, bit: int) -> str:
     return f"{register}[{bit}]"
 
 
+def executable_fields(program: str) -> dict[str, Any]:
+    """The JSON fields of an executable's ``program``, its format checked (its circuit
+    as it was written: :meth:`Executable.from_json` validates it, the controller's client
+    sends it on as it is)."""
+    try:
+        data = json.loads(program)
+    except ValueError as exc:
+        raise SubmissionError(f"program: not an executable (not JSON: {exc})") from exc
+    if not isinstance(data, dict) or data.get("format") != EXECUTABLE_FORMAT:
+        raise SubmissionError(
+            f"program: not a {EXECUTABLE_FORMAT} executable; make one with "
+            "qrelay.qpu.translation.translate"
+        )
+    return data
+
+
 @dataclass(frozen=True)
 class Executable:
     """The parsed form of an executable (what ``program`` encodes)."""
@@ -63,15 +79,7 @@ class Executable:
 
     @classmethod
     def from_json(cls, program: str) -> Executable:
-        try:
-            data: dict[str, Any] = json.loads(program)
-        except ValueError as exc:
-            raise SubmissionError(f"program is not an executable (not JSON: {exc})") from exc
-        if not isinstance(data, dict) or data.get("format") != EXECUTABLE_FORMAT:
-            raise SubmissionError(
-                f"program is not a {EXECUTABLE_FORMAT} executable; make one with "
-                "qrelay.qpu.translation.translate"
-            )
+        data = executable_fields(program)
         return cls(
             quantum_processor_id=str(data["quantum_processor_id"]),
             circuit=Circuit.model_validate(data["circuit"]),
