@@ -6,11 +6,13 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import create_engine, select
 
 from qrelay.payload import NewJob
+from qrelay.service.db import leasing
 from qrelay.service.db.tables import tasks
 
 from .support import Live, completed, new_job, start, wait_for
@@ -184,3 +186,32 @@ def test_a_job_leased_as_it_is_stored_does_not_overtake_the_queue(live: Live) ->
         user.get(f"/v1/jobs/{job_id}").json()["statuses"] for job_id in (first, third, urgent)
     ]
     assert statuses == [["pending"], ["pending"], ["pending"]]
+
+
+def test_a_lease_takes_only_the_new_jobs_tasks_that_lead_the_queue() -> None:
+    """With a job id, a lease takes that job's tasks up to the first task of another job
+    in the queue's order (the fair-share ranks make that all or none today; the rule is
+    what keeps a job leased as it is stored from overtaking anyone, whatever the ranks)."""
+    head = [SimpleNamespace(id=i, job_id=j) for i, j in ((4, "b"), (5, "b"), (2, "a"), (6, "b"))]
+    assert leasing.leading(head, "b") == [4, 5]
+    assert leasing.leading(head, "a") == []
+    assert leasing.leading(head, None) == [4, 5, 2, 6]
+    assert leasing.leading([], "b") == []
+
+
+def test_each_task_of_a_lease_has_a_lease_id_of_its_own(live: Live) -> None:
+    """A multi-task lease is one statement; the database draws each task's lease id."""
+    user, worker = live.user(), live.worker()
+    while (task := _lease(worker)) is not None:
+        worker.post(
+            f"/v1/worker/tasks/{task['task_id']}/result", json=completed(task["lease_id"], 100)
+        )
+    r = user.post("/v1/jobs", json=new_job(circuits=5), headers={"Idempotency-Key": "k"})
+    assert r.status_code == 201, r.text
+    r = worker.post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0, "max_tasks": 5})
+    assert r.status_code == 200, r.text
+    leased = r.json()["tasks"]
+    assert [t["circuit_index"] for t in leased] == [0, 1, 2, 3, 4]
+    ids = [t["lease_id"] for t in leased]
+    assert len(set(ids)) == 5
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)

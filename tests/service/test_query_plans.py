@@ -11,6 +11,7 @@ table.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -38,9 +39,13 @@ Case = tuple[
 ]
 
 
-def _lease(postgres: bool) -> dict[str, Any]:
-    targets = leasing.targets_value(postgres, ["aer_simulator", "cirq_simulator"])
-    return {"targets": targets, "lid": "l", "exp": NOW, "wid": "w", "now": NOW, "jid": "j"}
+def _head(postgres: bool) -> dict[str, Any]:
+    return {"targets": leasing.targets_value(postgres, ["aer_simulator", "cirq_simulator"]), "n": 4}
+
+
+def _lease(postgres: bool, ids: list[int] | None = None) -> dict[str, Any]:
+    tids = ids or [1, 2]
+    return {"tids": tids if postgres else json.dumps(tids), "exp": NOW, "wid": "w", "now": NOW}
 
 
 def _jids(postgres: bool) -> dict[str, Any]:
@@ -48,8 +53,8 @@ def _jids(postgres: bool) -> dict[str, Any]:
 
 
 HOT: dict[str, Case] = {
-    "lease": ("ix_tasks_queued", lambda s: s.lease_head, _lease),
-    "lease of a job as it is stored": ("ix_tasks_queued", lambda s: s.lease_head_of_job, _lease),
+    "head of the queue": ("ix_tasks_queued", lambda s: s.queue_head, _head),
+    "lease of the tasks taken": (None, lambda s: s.lease_tasks, _lease),
     "fair-share rank and idempotency key of a submission": (
         "ix_tasks_queued",
         lambda s: s.submit_reads,
@@ -175,14 +180,14 @@ def test_a_lease_and_a_look_do_no_more_work_as_the_history_grows(engine: Engine)
     if not is_sqlite(engine):
         pytest.skip("counts SQLite's virtual machine instructions")
     sql = statements(False)
-    lease = _lease(False)
     work = []
     with engine.connect() as conn, conn.begin() as tx:
         for history in (10, 1000):
             # The newest jobs are looked at: a scan would read the whole history first.
             ended = stored_history(conn, history, "completed")
             stored_history(conn, 1, "awaiting_simulation")
-            leased = _steps(conn, sql.lease_head, lease)
+            head = rows(conn, sql.queue_head, _head(False) | {"n": 1})
+            leased = _steps(conn, sql.lease_tasks, _lease(False, [r.id for r in head]))
             look = _steps(conn, sql.look[False, True], {"jid": ended[-1]})
             work.append((leased, look))
         tx.rollback()

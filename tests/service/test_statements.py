@@ -23,7 +23,6 @@ from qrelay.service.db.engine import (
     make_engine,
     read,
     rows,
-    rows_many,
     run,
     run_many,
     write,
@@ -39,20 +38,6 @@ TASK_BY_INDEX = select(tasks.c.id).where(
     tasks.c.job_id == bindparam("jid"), tasks.c.circuit_index == bindparam("index")
 )
 SET_COUNTS = update(tasks).where(tasks.c.id == bindparam("tid"))
-#: Takes the job's first task still queued, as a lease takes the head of its queue.
-TAKE_FIRST = (
-    update(tasks)
-    .where(
-        tasks.c.id
-        == select(tasks.c.id)
-        .where(tasks.c.job_id == bindparam("jid"), tasks.c.status == "queued")
-        .order_by(tasks.c.circuit_index)
-        .limit(1)
-        .scalar_subquery()
-    )
-    .values(status=bindparam("st"))
-    .returning(tasks.c.circuit_index, tasks.c.status)
-)
 RAW = "SELECT counts, initial_l2p, readouts, updated_at, cancel_requested FROM tasks WHERE id = "
 
 
@@ -167,24 +152,6 @@ def test_updates_and_many(engine: Engine) -> None:
     with read(engine) as conn:
         assert rows(conn, TASK, {"tid": ids[0]})[0].counts == {"c": {"00": 10}}
         assert rows(conn, TASK, {"tid": ids[1]})[0].counts is None
-
-
-def test_many_runs_with_returning_each_see_the_ones_before(engine: Engine) -> None:
-    """``rows_many`` (pipelined on PostgreSQL) gives each run's rows in order, each run
-    taking what the runs before it left; on SQLite it stops after an empty run."""
-    with write(engine) as conn:
-        job_id = _job(conn)
-        run_many(conn, INSERT_TASK, [_task(job_id, i) for i in range(3)])
-        runs = [{"jid": job_id, "st": f"taken{i}"} for i in range(5)]
-        found = rows_many(conn, TAKE_FIRST, runs)
-    assert [tuple(r) for run_rows in found[:3] for r in run_rows] == [
-        (0, "taken0"),
-        (1, "taken1"),
-        (2, "taken2"),
-    ]
-    assert found[3:] == ([[]] if is_sqlite(engine) else [[], []])
-    with read(engine) as conn:
-        assert rows_many(conn, TAKE_FIRST, []) == []
 
 
 def test_returning_and_errors(engine: Engine) -> None:

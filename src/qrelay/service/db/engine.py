@@ -314,37 +314,3 @@ def run_many(conn: Connection, stmt: Executable, params: Sequence[Mapping[str, A
             driver.cursor().executemany(plan.sql, values)
     except conn.dialect.loaded_dbapi.Error as exc:
         raise _failed(conn, exc, plan.sql, values) from exc
-
-
-def rows_many(
-    conn: Connection, stmt: Executable, params: Sequence[Mapping[str, Any]]
-) -> list[list[Any]]:
-    """The rows of a prebuilt ``stmt`` (DML with RETURNING) run once per mapping (same
-    keys), in order, each run seeing what the earlier ones changed; one list per run.
-
-    On PostgreSQL the runs go in one pipeline (psycopg's ``executemany`` with
-    ``returning``): one round trip instead of one per run. Elsewhere they run one by one
-    and stop after the first that returns nothing (in SQLite's write transaction no other
-    writer comes between them, so the rest would return nothing either): fewer lists
-    than mappings then."""
-    if not params:
-        return []
-    plan = _driver_plan(conn, stmt, params[0])
-    out: list[list[Any]] = []
-    if plan is None or len(params) == 1 or not plan.named:
-        for each in params:
-            out.append(rows(conn, stmt, each))
-            if not out[-1]:
-                break
-        return out
-    values = [plan.params(p) for p in params]
-    cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.executemany(plan.sql, values, returning=True)
-        while True:
-            out.append([plan.row(r) for r in cursor.fetchall()])
-            if not cursor.nextset():
-                break
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise _failed(conn, exc, plan.sql, values) from exc
-    return out

@@ -6,6 +6,10 @@ A lease names the targets it serves. The list is untrusted: it is deduplicated a
 SQLite), so the statement has one shape whatever the list's length and SQLAlchemy's
 compiled cache holds one entry for it.
 
+A lease is two statements whatever the number of tasks it takes: the head of the queue
+(:func:`head_statement`), then one ``UPDATE`` of the tasks taken
+(:func:`lease_statement`).
+
 Within a priority the queue is ordered by each task's fair-share rank (see
 :mod:`qrelay.service.db.fairness`), then by submission.
 """
@@ -16,7 +20,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import String, and_, any_, bindparam, case, cast, func, select, update
+from sqlalchemy import Integer, String, any_, bindparam, case, cast, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from qrelay.service import domain
@@ -57,44 +61,57 @@ def lease_targets(targets: Sequence[str]) -> list[str]:
 
 
 def targets_value(postgres: bool, targets: Sequence[str]) -> Any:
-    """The ``targets`` parameter of :func:`lease_statement`: a list for PostgreSQL's array,
+    """The ``targets`` parameter of :func:`head_statement`: a list for PostgreSQL's array,
     JSON text for SQLite's ``json_each``."""
     return list(targets) if postgres else json.dumps(list(targets))
 
 
-def lease_statement(postgres: bool, *, of_job: bool) -> Any:
-    """The statement that leases the head of the queue of ``:targets``, and returns the
-    task with its job's :data:`LEASE_JOB_COLUMNS` (scalar subqueries: SQLite's RETURNING
-    names no other table), so a lease reads its job in no statement of its own.
-
-    ``of_job``: the task at the head of the queue, only if it belongs to the job ``jid``
-    (a job leased as it is stored does not overtake the queue)."""
+def head_statement(postgres: bool) -> Any:
+    """The first ``:n`` queued tasks of ``:targets`` in the queue's order (priority, then
+    fair-share rank, then submission): their ids and jobs. On PostgreSQL the rows are
+    locked as they are read, skipping those another lease holds, so concurrent leases
+    take different tasks; :func:`lease_statement` then leases those wanted."""
     if postgres:
         named = tasks.c.target == any_(bindparam("targets", type_=ARRAY(String)))
     else:
         each = func.json_each(bindparam("targets")).table_valued("value")
         named = tasks.c.target.in_(select(each.c.value))
-    pick = (
-        select(tasks.c.id)
+    head = (
+        select(tasks.c.id, tasks.c.job_id)
         .where(named, one_of(tasks.c.status, QUEUED))
         .order_by(tasks.c.priority.desc(), tasks.c.share, tasks.c.id)
-        .limit(1)
+        .limit(bindparam("n", type_=Integer))
     )
+    return head.with_for_update(skip_locked=True) if postgres else head
+
+
+def lease_statement(postgres: bool) -> Any:
+    """The statement that leases the queued tasks ``:tids`` (a list on PostgreSQL, JSON
+    text for SQLite's ``json_each``), each under a lease id of its own, and returns each
+    task with its lease id and its job's :data:`LEASE_JOB_COLUMNS` (scalar subqueries:
+    SQLite's RETURNING names no other table), so a lease reads its jobs in no statement
+    of its own.
+
+    A lease id is 32 random hex digits drawn by the database for each row
+    (``gen_random_uuid`` on PostgreSQL, ``randomblob`` on SQLite), the form of
+    :func:`~qrelay.service.db.base.new_id`: one statement leases any number of tasks."""
     if postgres:
-        pick = pick.with_for_update(skip_locked=True)
-    chosen = tasks.c.id == pick.scalar_subquery()
-    if of_job:
-        chosen = and_(chosen, tasks.c.job_id == bindparam("jid"))
+        chosen = tasks.c.id == any_(bindparam("tids", type_=ARRAY(Integer)))
+        lease_id = func.replace(cast(func.gen_random_uuid(), String), "-", "")
+    else:
+        each = func.json_each(bindparam("tids")).table_valued("value")
+        chosen = tasks.c.id.in_(select(each.c.value))
+        lease_id = func.lower(func.hex(func.randomblob(16)))
     new_status = case(
         *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
         else_=tasks.c.status,
     )
     return (
         update(tasks)
-        .where(chosen)
+        .where(chosen, one_of(tasks.c.status, QUEUED))
         .values(
             status=new_status,
-            lease_id=bindparam("lid"),
+            lease_id=lease_id,
             lease_expires_at=bindparam("exp"),
             attempt=tasks.c.attempt + 1,
             worker_id=bindparam("wid"),
@@ -112,9 +129,24 @@ def lease_statement(postgres: bool, *, of_job: bool) -> Any:
             tasks.c.bindings,
             tasks.c.shots,
             tasks.c.execution_id,
+            tasks.c.lease_id,
             *(_of_job(name) for name in LEASE_JOB_COLUMNS),
         )
     )
+
+
+def leading(head: Sequence[Any], job_id: str | None) -> list[int]:
+    """The ids of ``head`` (rows of :func:`head_statement`, in the queue's order) a lease
+    takes: all of them, or with ``job_id`` those of that job before any other job's (a
+    job leased as it is stored does not overtake the queue)."""
+    if job_id is None:
+        return [row.id for row in head]
+    taken = []
+    for row in head:
+        if row.job_id != job_id:
+            break
+        taken.append(row.id)
+    return taken
 
 
 def _of_job(name: str) -> Any:

@@ -201,8 +201,8 @@ class Statements:
                 cost_micros=jobs.c.cost_micros + bindparam("amount"),
             )
         )
-        self.lease_head = leasing.lease_statement(postgres, of_job=False)
-        self.lease_head_of_job = leasing.lease_statement(postgres, of_job=True)
+        self.queue_head = leasing.head_statement(postgres)
+        self.lease_tasks = leasing.lease_statement(postgres)
         # A submission's reads before it writes, in one statement: the fair-share ranks of
         # its queue, and the job already stored under its idempotency key (None: none).
         keyed = (jobs.c.user_id == bindparam("uid"), jobs.c.idempotency_key == bindparam("key"))

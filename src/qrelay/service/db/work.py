@@ -35,13 +35,12 @@ from qrelay.service.auth import WorkerPrincipal, same_hash
 from qrelay.service.db import leasing
 from qrelay.service.db.base import (
     aware,
-    new_id,
     refresh_job,
     transition,
     transition_row,
     utcnow,
 )
-from qrelay.service.db.engine import read, rows, rows_many, run, run_many, write
+from qrelay.service.db.engine import read, rows, run, run_many, write
 from qrelay.service.db.maintenance import MaintenanceStore
 from qrelay.service.db.shaping import job_json, splice_json
 from qrelay.service.db.tables import tasks
@@ -192,30 +191,19 @@ class WorkStore(MaintenanceStore):
         task leased, in the order taken.
 
         With ``job_id`` a task is leased only while the head of the queue is that job's.
-        The lease's statement returns each task with its job's columns; the jobs' derived
-        statuses are then stored together (:meth:`_leased_jobs`)."""
+        The lease's statements return each task with its lease id and its job's columns;
+        the jobs' derived statuses are then stored together (:meth:`_leased_jobs`)."""
         targets = self.open_targets(targets)  # none during a maintenance window
         if not targets or limit < 1:
             return []
         now = utcnow()
         expires = now + timedelta(seconds=self.lease_seconds)
-        sql = self._sql
-        params: dict[str, Any] = {
-            "targets": leasing.targets_value(self._pg, leasing.lease_targets(targets)),
-            "exp": expires,
-            "wid": worker.worker_id,
-            "now": now,
-        }
-        stmt = sql.lease_head
-        if job_id is not None:
-            params["jid"] = job_id
-            stmt = sql.lease_head_of_job
-        taken = self._take(conn, stmt, params, limit)
+        taken = self._take(conn, worker, targets, limit, job_id, now=now, expires=expires)
         if not taken:
             return []
         run_many(
             conn,
-            sql.insert_transition,
+            self._sql.insert_transition,
             [
                 transition_row(
                     t.id,
@@ -224,15 +212,15 @@ class WorkStore(MaintenanceStore):
                     now,
                     f"leased by worker {worker.name} (attempt {t.attempt})",
                 )
-                for t, _lease_id in taken
+                for t in taken
             ],
         )
-        self._leased_jobs(conn, [t for t, _lease_id in taken], now)
+        self._leased_jobs(conn, taken, now)
         deployment_id = self._deployment(conn)
         out = []
-        for t, lease_id in taken:
+        for t in taken:
             self.events.task_leased(
-                t.target, lease_id, aware(t.submitted_at) if t.attempt == 1 else None
+                t.target, t.lease_id, aware(t.submitted_at) if t.attempt == 1 else None
             )
             # No wake-up for the job's long polls: they answer only once the job has ended,
             # and a lease never ends one (waking them would cost a read for nothing).
@@ -248,7 +236,7 @@ class WorkStore(MaintenanceStore):
                 "memory": t.memory,
                 "meas_level": t.meas_level,
                 "options": t.options,
-                "lease_id": lease_id,
+                "lease_id": t.lease_id,
                 "lease_expires_at": expires.isoformat(),
                 "attempt": t.attempt,
                 "execution_id": t.execution_id,
@@ -260,30 +248,40 @@ class WorkStore(MaintenanceStore):
         return out
 
     def _take(
-        self, conn: Connection, stmt: Any, params: dict[str, Any], limit: int
-    ) -> list[tuple[Any, str]]:
-        """Lease up to ``limit`` tasks with ``stmt``, each the head of the queue when it is
-        taken and under a lease id of its own: the task rows (with their jobs' columns)
-        and lease ids, in the order taken.
-
-        The statements go in rounds of 1, 2, 4... (see
-        :func:`~qrelay.service.db.engine.rows_many`) until a round comes back short: an
-        empty queue costs one statement, a long one a few round trips, and a short one
-        no more than a round of statements that find nothing."""
-        taken: list[tuple[Any, str]] = []
-        size = 1
-        while len(taken) < limit:
-            runs = [params | {"lid": new_id()} for _ in range(min(size, limit - len(taken)))]
-            found = [
-                (leased[0], each["lid"])
-                for leased, each in zip(rows_many(conn, stmt, runs), runs, strict=False)
-                if leased  # a later one may find a task an earlier one did not: kept
-            ]
-            taken += found
-            if len(found) < len(runs):
-                break
-            size *= 2
-        return taken
+        self,
+        conn: Connection,
+        worker: WorkerPrincipal,
+        targets: Sequence[str],
+        limit: int,
+        job_id: str | None,
+        *,
+        now: datetime,
+        expires: datetime,
+    ) -> list[Any]:
+        """Lease up to ``limit`` tasks at the head of the queue of ``targets`` (with
+        ``job_id``, only that job's while they lead it): the task rows, with their lease
+        ids and their jobs' columns, in the queue's order. Two statements, however many
+        tasks are taken (see :mod:`~qrelay.service.db.leasing`)."""
+        head = rows(
+            conn,
+            self._sql.queue_head,
+            {"targets": leasing.targets_value(self._pg, targets), "n": limit},
+        )
+        ids = leasing.leading(head, job_id)
+        if not ids:
+            return []
+        leased = rows(
+            conn,
+            self._sql.lease_tasks,
+            {
+                "tids": ids if self._pg else json.dumps(ids),
+                "exp": expires,
+                "wid": worker.worker_id,
+                "now": now,
+            },
+        )
+        order = {tid: position for position, tid in enumerate(ids)}
+        return sorted(leased, key=lambda t: order[t.id])
 
     def _leased_jobs(self, conn: Connection, taken: Sequence[Any], now: datetime) -> None:
         """Store the derived status of the jobs of tasks just leased: a one-circuit job's
