@@ -208,7 +208,9 @@ def test_each_task_of_a_lease_has_a_lease_id_of_its_own(live: Live) -> None:
         )
     r = user.post("/v1/jobs", json=new_job(circuits=5), headers={"Idempotency-Key": "k"})
     assert r.status_code == 201, r.text
-    r = worker.post("/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0, "max_tasks": 5})
+    r = worker.post(
+        "/v1/worker/lease", json={"targets": ["aer_simulator"], "wait": 0, "max_tasks": 5}
+    )
     assert r.status_code == 200, r.text
     leased = r.json()["tasks"]
     assert [t["circuit_index"] for t in leased] == [0, 1, 2, 3, 4]

@@ -60,7 +60,6 @@ HOT: dict[str, Case] = {
         lambda s: s.submit_reads,
         lambda _: {
             "target": "t",
-            "queued": "awaiting_simulation",
             "prio": 0,
             "uid": USER.user_id,
             "key": "k",

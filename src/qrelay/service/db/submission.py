@@ -179,7 +179,7 @@ class SubmissionStore(WorkStore):
         job_row["traceparent"] = traceparent  # the trace the job's tasks continue
         task_rows = self._task_values(job, job_id, queue, now)
         key = {"uid": principal.user_id, "key": idempotency_key}
-        reads = key | {"target": job.target, "queued": queue.value, "prio": job.priority}
+        reads = key | {"target": job.target, "prio": job.priority}
         leased: list[bytes] = []
         try:
             with write(self.engine) as conn:
