@@ -17,6 +17,7 @@ counts path does.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -61,12 +62,14 @@ class FinalMeasurements:
     clbits: tuple[tuple[int, int], ...]
 
     def outcome_values(self) -> npt.NDArray[np.uint64]:
-        """The clbit value (bit ``c`` = clbit ``c``) of each outcome index."""
-        outcomes = np.arange(1 << len(self.qubits), dtype=np.uint64)
-        values = np.zeros_like(outcomes)
-        for clbit, position in self.clbits:
-            values |= ((outcomes >> np.uint64(position)) & np.uint64(1)) << np.uint64(clbit)
-        return values
+        """The clbit value (bit ``c`` = clbit ``c``) of each outcome index (read-only).
+
+        A layout of at most :data:`MAX_MEASURED` qubits is computed once per process: a
+        job of many small circuits asks for the same few layouts again and again (100
+        three-qubit circuits spent 0.9 ms of their job building them)."""
+        if len(self.qubits) <= MAX_MEASURED:
+            return _outcome_values(len(self.qubits), self.clbits)
+        return _outcome_values.__wrapped__(len(self.qubits), self.clbits)
 
     def fits(self, rows: int, shots: int = 0) -> bool:
         """Whether ``rows`` probability vectors of this size are worth bringing back for
@@ -75,6 +78,17 @@ class FinalMeasurements:
         if rows << n > MAX_PROBABILITIES:
             return False
         return n <= MAX_MEASURED or shots * SHOTS_PER_OUTCOME >= 1 << n
+
+
+@functools.lru_cache(maxsize=256)
+def _outcome_values(width: int, clbits: tuple[tuple[int, int], ...]) -> npt.NDArray[np.uint64]:
+    """See :meth:`FinalMeasurements.outcome_values` (a function of the layout only)."""
+    outcomes = np.arange(1 << width, dtype=np.uint64)
+    values = np.zeros_like(outcomes)
+    for clbit, position in clbits:
+        values |= ((outcomes >> np.uint64(position)) & np.uint64(1)) << np.uint64(clbit)
+    values.flags.writeable = False
+    return values
 
 
 def final_measurements(circuit: Circuit) -> FinalMeasurements | None:
