@@ -61,9 +61,9 @@ class CancelStore(StoreBase):
                 ended.append((job_row.target, refresh_job(conn, job_id, now)))
                 succeeded.append(job_id)
                 touched.append(job_id)
-        self.notifier.notify(*(f"job:{j}" for j in touched))
         for target, status in ended:
             self.events.job_ended(target, status)
+        self.notifier.notify(*(f"job:{j}" for j in touched))  # counted first, as results
         return JobCancellationResults(
             succeeded=succeeded,
             already_terminal=terminal,

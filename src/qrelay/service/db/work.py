@@ -152,11 +152,12 @@ class WorkStore(MaintenanceStore):
                     failed.append(target)
         if done:
             log.info("reclaimed %d task(s) with expired leases", done)
-        self.notifier.notify(*(f"job:{j}" for j in jobs_touched), *(f"target:{t}" for t in targets))
         for target, count in targets.items():
             self.events.leases_expired(target, count)
         for target in failed:
             self.events.job_ended(target, S.FAILED.value)
+        # Counted before the wake-up: a long poll it answers may read the metrics next.
+        self.notifier.notify(*(f"job:{j}" for j in jobs_touched), *(f"target:{t}" for t in targets))
         return done
 
     def lease(self, worker: WorkerPrincipal, targets: Sequence[str]) -> bytes | None:
@@ -471,9 +472,8 @@ class WorkStore(MaintenanceStore):
         charges: dict[str, int],
         job_now: dict[str, str],
     ) -> None:
-        """After a batch's commit: wake the jobs' long polls and count what happened."""
-        for job_id, value in finished.items():
-            self.notifier.notify(f"job:{job_id}", value=value)
+        """After a batch's commit: count what happened, then wake the jobs' long polls (a
+        client they answer may read the metrics next, and finds the batch counted)."""
         for row, results in ended:
             self.events.task_ended(row.target, results.lease_id, results.status.value)
         for job_id, row in job_rows.items():
@@ -481,6 +481,8 @@ class WorkStore(MaintenanceStore):
                 self.events.charged(row.target, charges[job_id])
             if CircuitStatus(job_now[job_id]) in TERMINAL_CIRCUIT_STATES:
                 self.events.job_ended(row.target, job_now[job_id])
+        for job_id, value in finished.items():
+            self.notifier.notify(f"job:{job_id}", value=value)
 
     def _record_result(
         self,
