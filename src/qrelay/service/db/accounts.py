@@ -28,8 +28,8 @@ from qrelay.payload import (
 from qrelay.service import money
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, hash_token, same_hash
 from qrelay.service.db import audit as audit_log
-from qrelay.service.db.base import StoreBase, aware, expired, new_id, record_audit, utcnow
-from qrelay.service.db.engine import read, rows, write
+from qrelay.service.db.base import StoreBase, aware, expired, record_audit, utcnow
+from qrelay.service.db.engine import new_id, read, rows, write
 from qrelay.service.db.tables import users, workers
 from qrelay.service.problems import ApiError
 

@@ -9,7 +9,6 @@ reads, cancelling, work), and :class:`~qrelay.service.db.repo.Store` composes th
 from __future__ import annotations
 
 import threading
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,11 +49,6 @@ def aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
-
-
-def new_id() -> str:
-    """A new random id (of a job, a user, a worker or a lease)."""
-    return uuid.uuid4().hex
 
 
 class StoreBase:

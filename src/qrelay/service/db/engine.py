@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -36,6 +37,15 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.dml import Insert, Update
 
 from qrelay.errors import ConfigurationError
+
+#: The SQL name of :func:`new_id` on every SQLite connection the store makes: a lease draws
+#: its ids in its own statement (see :mod:`qrelay.service.db.leasing`).
+NEW_ID_SQL = "qrelay_new_id"
+
+
+def new_id() -> str:
+    """A new random id (of a job, a user, a worker or a lease)."""
+    return uuid.uuid4().hex
 
 
 def is_sqlite(engine: Engine) -> bool:
@@ -89,6 +99,7 @@ def _setup_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+        dbapi_connection.create_function(NEW_ID_SQL, 0, new_id, deterministic=False)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:

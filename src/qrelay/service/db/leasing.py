@@ -24,6 +24,7 @@ from sqlalchemy import Integer, String, any_, bindparam, case, cast, func, selec
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from qrelay.service import domain
+from qrelay.service.db.engine import NEW_ID_SQL
 from qrelay.service.db.tables import QUEUED, jobs, one_of, tasks
 from qrelay.service.problems import ApiError
 
@@ -92,16 +93,17 @@ def lease_statement(postgres: bool) -> Any:
     SQLite's RETURNING names no other table), so a lease reads its jobs in no statement
     of its own.
 
-    A lease id is 32 random hex digits drawn by the database for each row
-    (``gen_random_uuid`` on PostgreSQL, ``randomblob`` on SQLite), the form of
-    :func:`~qrelay.service.db.base.new_id`: one statement leases any number of tasks."""
+    Each row's lease id is drawn in the statement, so one statement leases any number of
+    tasks: a random UUID's 32 hex digits on PostgreSQL (``gen_random_uuid``, from the
+    server's strong random source), :func:`~qrelay.service.db.engine.new_id` on SQLite
+    (registered on each connection), the form of every other id."""
     if postgres:
         chosen = tasks.c.id == any_(bindparam("tids", type_=ARRAY(Integer)))
         lease_id = func.replace(cast(func.gen_random_uuid(), String), "-", "")
     else:
         each = func.json_each(bindparam("tids")).table_valued("value")
         chosen = tasks.c.id.in_(select(each.c.value))
-        lease_id = func.lower(func.hex(func.randomblob(16)))
+        lease_id = getattr(func, NEW_ID_SQL)()
     new_status = case(
         *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
         else_=tasks.c.status,

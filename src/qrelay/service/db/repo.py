@@ -23,8 +23,9 @@ each in its own module over :class:`~qrelay.service.db.base.StoreBase`:
 from __future__ import annotations
 
 from qrelay.service.db.accounts import AccountStore
-from qrelay.service.db.base import expired, new_id, utcnow
+from qrelay.service.db.base import expired, utcnow
 from qrelay.service.db.cancelling import CancelStore
+from qrelay.service.db.engine import new_id
 from qrelay.service.db.reads import ReadStore
 from qrelay.service.db.shaping import splice_json
 from qrelay.service.db.submission import SubmissionStore, Submitted, request_digest

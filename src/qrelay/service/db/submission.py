@@ -29,8 +29,8 @@ from qrelay.payload import (
 from qrelay.service import domain, money
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal, same_hash
 from qrelay.service.db import fairness, listing
-from qrelay.service.db.base import new_id, utcnow
-from qrelay.service.db.engine import read, rows, run, run_many, write
+from qrelay.service.db.base import utcnow
+from qrelay.service.db.engine import new_id, read, rows, run, run_many, write
 from qrelay.service.db.work import WorkStore
 from qrelay.service.problems import ApiError
 
