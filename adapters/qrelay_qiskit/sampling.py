@@ -67,9 +67,8 @@ class FinalMeasurements:
         A layout of at most :data:`MAX_MEASURED` qubits is computed once per process: a
         job of many small circuits asks for the same few layouts again and again (100
         three-qubit circuits spent 0.9 ms of their job building them)."""
-        if len(self.qubits) <= MAX_MEASURED:
-            return _outcome_values(len(self.qubits), self.clbits)
-        return _outcome_values.__wrapped__(len(self.qubits), self.clbits)
+        compute = _layout_values if len(self.qubits) <= MAX_MEASURED else _outcome_values
+        return compute(len(self.qubits), self.clbits)
 
     def fits(self, rows: int, shots: int = 0) -> bool:
         """Whether ``rows`` probability vectors of this size are worth bringing back for
@@ -80,7 +79,6 @@ class FinalMeasurements:
         return n <= MAX_MEASURED or shots * SHOTS_PER_OUTCOME >= 1 << n
 
 
-@functools.lru_cache(maxsize=256)
 def _outcome_values(width: int, clbits: tuple[tuple[int, int], ...]) -> npt.NDArray[np.uint64]:
     """See :meth:`FinalMeasurements.outcome_values` (a function of the layout only)."""
     outcomes = np.arange(1 << width, dtype=np.uint64)
@@ -89,6 +87,11 @@ def _outcome_values(width: int, clbits: tuple[tuple[int, int], ...]) -> npt.NDAr
         values |= ((outcomes >> np.uint64(position)) & np.uint64(1)) << np.uint64(clbit)
     values.flags.writeable = False
     return values
+
+
+#: :func:`_outcome_values` kept per layout (of at most :data:`MAX_MEASURED` qubits: 32 KiB
+#: each at most).
+_layout_values = functools.lru_cache(maxsize=256)(_outcome_values)
 
 
 def final_measurements(circuit: Circuit) -> FinalMeasurements | None:

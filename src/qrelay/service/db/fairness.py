@@ -28,8 +28,9 @@ def rank_statement(*columns: Any) -> Any:
 
     The queue is all of the target's queued tasks of the priority, whatever their queue
     state (awaiting simulation, compilation, submission), as a lease orders them. A test
-    on one state as well kept SQLite from reading ``min``/``max`` at the end of the
-    index: each submission read every queued task of the target (20 us at 2,000)."""
+    on one state as well kept SQLite from reading ``min``/``max`` at the ends of the
+    index: each submission walked every queued task of the target (the statement took
+    62 us with 2,000 queued, 10 us without the test)."""
     same_queue = (
         tasks.c.target == bindparam("target"),
         one_of(tasks.c.status, QUEUED),
