@@ -11,7 +11,6 @@ table.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -23,9 +22,10 @@ from sqlalchemy import Connection, Engine
 from qrelay.payload import JobQuery
 from qrelay.service import bootstrap
 from qrelay.service.auth import Role, UserPrincipal
-from qrelay.service.db import leasing, listing
+from qrelay.service.db import listing
 from qrelay.service.db.engine import is_sqlite, make_engine, rows
 from qrelay.service.db.statements import Statements, statements
+from qrelay.service.db.tables import bound_list
 
 from .support import stored_history
 
@@ -40,16 +40,16 @@ Case = tuple[
 
 
 def _head(postgres: bool) -> dict[str, Any]:
-    return {"targets": leasing.targets_value(postgres, ["aer_simulator", "cirq_simulator"]), "n": 4}
+    return {"targets": bound_list(postgres, ["aer_simulator", "cirq_simulator"]), "n": 4}
 
 
 def _lease(postgres: bool, ids: list[int] | None = None) -> dict[str, Any]:
     tids = ids or [1, 2]
-    return {"tids": tids if postgres else json.dumps(tids), "exp": NOW, "wid": "w", "now": NOW}
+    return {"tids": bound_list(postgres, tids), "exp": NOW, "wid": "w", "now": NOW}
 
 
 def _jids(postgres: bool) -> dict[str, Any]:
-    return {"jids": ["j", "k"] if postgres else '["j", "k"]'}
+    return {"jids": bound_list(postgres, ["j", "k"])}
 
 
 HOT: dict[str, Case] = {

@@ -2,9 +2,8 @@
 
 A lease names the targets it serves. The list is untrusted: it is deduplicated and capped
 (:func:`lease_targets`) before it reaches the database, and it is bound as one parameter
-(``= ANY(:targets)`` on PostgreSQL, ``IN (SELECT value FROM json_each(:targets))`` on
-SQLite), so the statement has one shape whatever the list's length and SQLAlchemy's
-compiled cache holds one entry for it.
+(:func:`~qrelay.service.db.tables.in_bound`), so the statement has one shape whatever the
+list's length and SQLAlchemy's compiled cache holds one entry for it.
 
 A lease is two statements whatever the number of tasks it takes: the head of the queue
 (:func:`head_statement`), then one ``UPDATE`` of the tasks taken
@@ -16,16 +15,14 @@ Within a priority the queue is ordered by each task's fair-share rank (see
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import Integer, String, any_, bindparam, case, cast, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Integer, String, bindparam, case, cast, func, select, update
 
 from qrelay.service import domain
 from qrelay.service.db.engine import NEW_ID_SQL
-from qrelay.service.db.tables import QUEUED, jobs, one_of, tasks
+from qrelay.service.db.tables import QUEUED, in_bound, jobs, one_of, tasks
 from qrelay.service.problems import ApiError
 
 #: The most distinct targets one lease request may name.
@@ -61,25 +58,15 @@ def lease_targets(targets: Sequence[str]) -> list[str]:
     return unique
 
 
-def targets_value(postgres: bool, targets: Sequence[str]) -> Any:
-    """The ``targets`` parameter of :func:`head_statement`: a list for PostgreSQL's array,
-    JSON text for SQLite's ``json_each``."""
-    return list(targets) if postgres else json.dumps(list(targets))
-
-
 def head_statement(postgres: bool) -> Any:
-    """The first ``:n`` queued tasks of ``:targets`` in the queue's order (priority, then
+    """The first ``:n`` queued tasks of ``:targets`` (see
+    :func:`~qrelay.service.db.tables.in_bound`) in the queue's order (priority, then
     fair-share rank, then submission): their ids and jobs. On PostgreSQL the rows are
     locked as they are read, skipping those another lease holds, so concurrent leases
     take different tasks; :func:`lease_statement` then leases those wanted."""
-    if postgres:
-        named = tasks.c.target == any_(bindparam("targets", type_=ARRAY(String)))
-    else:
-        each = func.json_each(bindparam("targets")).table_valued("value")
-        named = tasks.c.target.in_(select(each.c.value))
     head = (
         select(tasks.c.id, tasks.c.job_id)
-        .where(named, one_of(tasks.c.status, QUEUED))
+        .where(in_bound(tasks.c.target, "targets", postgres), one_of(tasks.c.status, QUEUED))
         .order_by(tasks.c.priority.desc(), tasks.c.share, tasks.c.id)
         .limit(bindparam("n", type_=Integer))
     )
@@ -87,22 +74,19 @@ def head_statement(postgres: bool) -> Any:
 
 
 def lease_statement(postgres: bool) -> Any:
-    """The statement that leases the queued tasks ``:tids`` (a list on PostgreSQL, JSON
-    text for SQLite's ``json_each``), each under a lease id of its own, and returns each
-    task with its lease id and its job's :data:`LEASE_JOB_COLUMNS` (scalar subqueries:
-    SQLite's RETURNING names no other table), so a lease reads its jobs in no statement
-    of its own.
+    """The statement that leases the queued tasks ``:tids`` (see
+    :func:`~qrelay.service.db.tables.in_bound`), each under a lease id of its own, and
+    returns each task with its lease id and its job's :data:`LEASE_JOB_COLUMNS` (scalar
+    subqueries: SQLite's RETURNING names no other table), so a lease reads its jobs in no
+    statement of its own.
 
     Each row's lease id is drawn in the statement, so one statement leases any number of
     tasks: a random UUID's 32 hex digits on PostgreSQL (``gen_random_uuid``, from the
     server's strong random source), :func:`~qrelay.service.db.engine.new_id` on SQLite
     (registered on each connection), the form of every other id."""
     if postgres:
-        chosen = tasks.c.id == any_(bindparam("tids", type_=ARRAY(Integer)))
         lease_id = func.replace(cast(func.gen_random_uuid(), String), "-", "")
     else:
-        each = func.json_each(bindparam("tids")).table_valued("value")
-        chosen = tasks.c.id.in_(select(each.c.value))
         lease_id = getattr(func, NEW_ID_SQL)()
     new_status = case(
         *((tasks.c.status == q.value, w.value) for q, w in domain.LEASED_STATE.items()),
@@ -110,7 +94,7 @@ def lease_statement(postgres: bool) -> Any:
     )
     return (
         update(tasks)
-        .where(chosen, one_of(tasks.c.status, QUEUED))
+        .where(in_bound(tasks.c.id, "tids", postgres), one_of(tasks.c.status, QUEUED))
         .values(
             status=new_status,
             lease_id=lease_id,

@@ -10,11 +10,8 @@ from collections import namedtuple
 from typing import Any, Final
 
 from sqlalchemy import (
-    ARRAY,
-    Integer,
     String,
     and_,
-    any_,
     bindparam,
     case,
     func,
@@ -37,6 +34,7 @@ from qrelay.service.db.tables import (
     COMPLETED,
     QUEUED,
     UNFINISHED,
+    in_bound,
     jobs,
     one_of,
     tasks,
@@ -165,18 +163,12 @@ class Statements:
             .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
             .where(tasks.c.id == bindparam("tid"))
         )
-        # The tasks of a batch of results, by id (``tids``: a list on PostgreSQL, JSON text
-        # for SQLite's ``json_each``), locked in the order of their ids.
-        if postgres:
-            named = tasks.c.id == any_(bindparam("tids", type_=ARRAY(Integer)))
-        else:
-            named = tasks.c.id.in_(
-                select(func.json_each(bindparam("tids")).table_valued("value").c.value)
-            )
+        # The tasks of a batch of results, by id (``tids``, see ``in_bound``), locked in
+        # the order of their ids.
         heavy_of = (
             select(*task_cols, tasks.c.circuit)
             .join_from(tasks, jobs, tasks.c.job_id == jobs.c.id)
-            .where(named)
+            .where(in_bound(tasks.c.id, "tids", postgres))
             .order_by(tasks.c.id)
         )
         if postgres:
@@ -262,20 +254,16 @@ class Statements:
             )
             self.look[False, with_readouts] = look
             self.look[True, with_readouts] = look.where(jobs.c.user_id == bindparam("uid"))
-        # Several jobs' rows and their tasks, by job id (``jids``: a list on PostgreSQL,
-        # JSON text for SQLite's ``json_each``): the jobs a batch of results ended.
-        if postgres:
-            jids = any_(bindparam("jids", type_=ARRAY(String)))
-            of_jobs, tasks_of_jobs = jobs.c.id == jids, tasks.c.job_id == jids
-        else:
-            jids_each = select(func.json_each(bindparam("jids")).table_valued("value").c.value)
-            of_jobs, tasks_of_jobs = jobs.c.id.in_(jids_each), tasks.c.job_id.in_(jids_each)
+        # Several jobs' rows and their tasks, by job id (``jids``, see ``in_bound``): the
+        # jobs a batch of results ended.
         self.job_rows_of = (
-            select(jobs, users.c.email).join(users, users.c.id == jobs.c.user_id).where(of_jobs)
+            select(jobs, users.c.email)
+            .join(users, users.c.id == jobs.c.user_id)
+            .where(in_bound(jobs.c.id, "jids", postgres))
         )
         self.jobs_tasks_heavy = (
             select(*light_cols, tasks.c.circuit, tasks.c.readouts)
-            .where(tasks_of_jobs)
+            .where(in_bound(tasks.c.job_id, "jids", postgres))
             .order_by(tasks.c.job_id, tasks.c.circuit_index)
         )
         latest = (

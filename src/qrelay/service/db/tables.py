@@ -7,10 +7,12 @@ a test compares them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any, Final
 
 from sqlalchemy import (
+    ARRAY,
     JSON,
     BigInteger,
     Boolean,
@@ -25,7 +27,11 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    any_,
+    bindparam,
+    func,
     literal_column,
+    select,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -51,6 +57,27 @@ def one_of(column: Any, values: Iterable[str]) -> ColumnElement[bool]:
     """
     condition: ColumnElement[bool] = column.in_([literal_column(f"'{v}'") for v in sorted(values)])
     return condition
+
+
+def in_bound(column: Any, name: str, postgres: bool) -> ColumnElement[bool]:
+    """``column`` is one of the list bound as parameter ``name``: ``= ANY(:name)`` on
+    PostgreSQL, ``IN (SELECT value FROM json_each(:name))`` on SQLite. One parameter
+    whatever the list's length, so the statement keeps one shape and SQLAlchemy's compiled
+    cache one entry; the value is :func:`bound_list`'s."""
+    condition: ColumnElement[bool]
+    if postgres:
+        condition = column == any_(bindparam(name, type_=ARRAY(column.type)))
+    else:
+        each = func.json_each(bindparam(name)).table_valued("value")
+        condition = column.in_(select(each.c.value))
+    return condition
+
+
+def bound_list(postgres: bool, values: Iterable[Any]) -> Any:
+    """The value of an :func:`in_bound` parameter: a list for PostgreSQL's array, JSON text
+    for SQLite's ``json_each``."""
+    listed = list(values)
+    return listed if postgres else json.dumps(listed)
 
 
 metadata = MetaData(

@@ -43,7 +43,7 @@ from qrelay.service.db.base import (
 from qrelay.service.db.engine import read, rows, run, run_many, write
 from qrelay.service.db.maintenance import MaintenanceStore
 from qrelay.service.db.shaping import job_json, splice_json
-from qrelay.service.db.tables import tasks
+from qrelay.service.db.tables import bound_list, tasks
 from qrelay.service.problems import ApiError
 
 #: Logged under the store's name, as before this module was split out of it.
@@ -266,7 +266,7 @@ class WorkStore(MaintenanceStore):
         head = rows(
             conn,
             self._sql.queue_head,
-            {"targets": leasing.targets_value(self._pg, targets), "n": limit},
+            {"targets": bound_list(self._pg, leasing.lease_targets(targets)), "n": limit},
         )
         ids = leasing.leading(head, job_id)
         if not ids:
@@ -275,7 +275,7 @@ class WorkStore(MaintenanceStore):
             conn,
             self._sql.lease_tasks,
             {
-                "tids": ids if self._pg else json.dumps(ids),
+                "tids": bound_list(self._pg, ids),
                 "exp": expires,
                 "wid": worker.worker_id,
                 "now": now,
@@ -354,8 +354,8 @@ class WorkStore(MaintenanceStore):
         ids = sorted({tid for tid in map(_task_number, (t for t, _ in batch)) if tid is not None})
         if not ids:
             return {}
-        value: Any = ids if self._pg else json.dumps(ids)
-        return {row.id: row for row in rows(conn, self._sql.tasks_heavy_of, {"tids": value})}
+        found = rows(conn, self._sql.tasks_heavy_of, {"tids": bound_list(self._pg, ids)})
+        return {row.id: row for row in found}
 
     def heartbeat(
         self, worker: WorkerPrincipal, task_id: str, lease_id: str
@@ -647,7 +647,7 @@ class WorkStore(MaintenanceStore):
         )
         if not wanted:
             return {}
-        value: Any = wanted if self._pg else json.dumps(wanted)
+        value = bound_list(self._pg, wanted)
         by_job: dict[str, list[Any]] = {job_id: [] for job_id in wanted}
         for t in rows(conn, self._sql.jobs_tasks_heavy, {"jids": value}):
             by_job[t.job_id].append(t)
