@@ -138,16 +138,19 @@ def transition_row(
     }
 
 
-def refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | None = None) -> str:
-    """Store the job's derived status and give it; ``only`` is the circuit's status of a
-    one-circuit job."""
-    sql = statements(False)
+def derived_status(conn: Connection, job_id: str, *, only: str | None = None) -> str:
+    """The job's status derived from its circuits' (read from its tasks); ``only`` is the
+    circuit's status of a one-circuit job, which needs no read."""
     if only is not None:
-        status = job_status([CircuitStatus(only)]).value
-    else:
-        found = rows(conn, sql.job_statuses, {"jid": job_id})
-        status = job_status([CircuitStatus(r.status) for r in found]).value
-    run(conn, sql.set_job_status, {"jid": job_id, "st": status, "now": now})
+        return job_status([CircuitStatus(only)]).value
+    found = rows(conn, statements(False).job_statuses, {"jid": job_id})
+    return job_status([CircuitStatus(r.status) for r in found]).value
+
+
+def refresh_job(conn: Connection, job_id: str, now: datetime, *, only: str | None = None) -> str:
+    """Store the job's derived status (see :func:`derived_status`) and give it."""
+    status = derived_status(conn, job_id, only=only)
+    run(conn, statements(False).set_job_status, {"jid": job_id, "st": status, "now": now})
     return status
 
 

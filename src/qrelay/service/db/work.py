@@ -28,13 +28,13 @@ from qrelay.payload import (
     WorkerTaskResults,
     WorkerTaskStatus,
     encode_readouts,
-    job_status,
 )
 from qrelay.service import domain
 from qrelay.service.auth import WorkerPrincipal, same_hash
 from qrelay.service.db import leasing
 from qrelay.service.db.base import (
     aware,
+    derived_status,
     refresh_job,
     transition,
     transition_row,
@@ -285,19 +285,17 @@ class WorkStore(MaintenanceStore):
         return sorted(leased, key=lambda t: order[t.id])
 
     def _leased_jobs(self, conn: Connection, taken: Sequence[Any], now: datetime) -> None:
-        """Store the derived status of the jobs of tasks just leased: a one-circuit job's
-        is its task's (all such jobs in one statement), another's is read from its tasks."""
-        single: dict[str, str] = {}
-        for t in taken:
-            if t.num_circuits == 1:
-                single[t.job_id] = job_status([CircuitStatus(t.status)]).value
+        """Store the derived status of the jobs of tasks just leased, all in one
+        statement: a one-circuit job's is its task's, another's is read from its tasks."""
+        only = {t.job_id: t.status if t.num_circuits == 1 else None for t in taken}
         run_many(
             conn,
             self._sql.set_job_status,
-            [{"jid": jid, "st": st, "now": now} for jid, st in sorted(single.items())],
+            [
+                {"jid": jid, "st": derived_status(conn, jid, only=only[jid]), "now": now}
+                for jid in sorted(only)
+            ],
         )
-        for job_id in sorted({t.job_id for t in taken if t.num_circuits != 1}):
-            refresh_job(conn, job_id, now)
 
     def _task_for(
         self,
@@ -598,12 +596,8 @@ class WorkStore(MaintenanceStore):
         set to what was charged), all jobs in one statement; each job's new status."""
         job_now: dict[str, str] = {}
         for job_id, row in job_rows.items():
-            if row.num_circuits == 1:
-                statuses = [CircuitStatus(single[job_id])]
-            else:
-                found = rows(conn, self._sql.job_statuses, {"jid": job_id})
-                statuses = [CircuitStatus(r.status) for r in found]
-            job_now[job_id] = job_status(statuses).value
+            only = single[job_id] if row.num_circuits == 1 else None
+            job_now[job_id] = derived_status(conn, job_id, only=only)
             charges[job_id] = charges.get(job_id, 0) if row.charged else 0
         run_many(
             conn,
