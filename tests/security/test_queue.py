@@ -99,6 +99,30 @@ def test_a_lease_naming_a_target_thousands_of_times_is_refused_naming_the_cap(
     assert r.status_code in (200, 204), r.text
 
 
+def test_the_store_caps_a_leases_targets_too(db_url: str) -> None:
+    """The store's own lease (the embedded default calls it without the HTTP route)
+    refuses more than 100 distinct targets, naming the cap, and leases nothing."""
+    from qrelay.service.app import ServiceRuntime
+    from qrelay.service.auth import WorkerPrincipal
+    from qrelay.service.db.migrate import upgrade
+    from qrelay.service.problems import ApiError
+    from qrelay.settings import ServiceSettings
+
+    rt = ServiceRuntime(ServiceSettings(database_url=db_url))
+    upgrade(rt.engine)
+    try:
+        names = [f"t{i}" for i in range(101)]
+        worker_id = rt.store.create_worker("w", ["aer_simulator"], "wt-" + uuid.uuid4().hex, None)
+        principal = WorkerPrincipal(worker_id, "w", frozenset(names))
+        with pytest.raises(ApiError) as refused:
+            rt.store.lease_many(principal, names, 4)
+        assert refused.value.status == 422
+        assert "100" in str(refused.value)
+        assert rt.store.lease_many(principal, names[:100] * 2, 4) == []  # repeats: one each
+    finally:
+        rt.engine.dispose()
+
+
 def test_one_lease_statement_whatever_the_number_of_targets(db_url: str) -> None:
     """Leases naming 1..5 targets run the same two statement texts (the head of the queue,
     the lease of the tasks taken): nothing grows per list length."""
@@ -141,7 +165,7 @@ def test_one_lease_statement_whatever_the_number_of_targets(db_url: str) -> None
 
     rt.engine.dispose()  # new connections, traced
     try:
-        worker_id = rt.store.create_worker("w", names, "wt-" + uuid.uuid4().hex, None)
+        worker_id = rt.store.create_worker("w", ["aer_simulator"], "wt-" + uuid.uuid4().hex, None)
         principal = WorkerPrincipal(worker_id, "w", frozenset(names))
         for count in range(1, len(names) + 1):
             rt.store.lease(principal, names[:count])
