@@ -110,32 +110,49 @@ def bell_aer(
 
 
 # ------------------------------------------------------------------ many small circuits
-def batch_qrelay(count: int, shots: int, repeat: int) -> dict[str, list[float]]:
-    """One ``backend.run`` of ``count`` small circuits on the embedded default."""
+def _small_lists(count: int, lists: int) -> list[list[Any]]:
+    """``lists`` lists of ``count`` small circuits: the same one each time, or with
+    ``lists`` > 1 each list of circuits no other list holds (angles drawn afresh)."""
+    return [[circuits.qiskit_small(k * count + i) for i in range(count)] for k in range(lists)]
+
+
+def batch_qrelay(
+    count: int, shots: int, repeat: int, fresh: bool = False
+) -> dict[str, list[float]]:
+    """One ``backend.run`` of ``count`` small circuits on the embedded default: the same
+    list each time, or (``fresh``) a list of circuits never run before each time."""
     from qrelay_qiskit import QRelayProvider
 
-    qcs = [circuits.qiskit_small(i) for i in range(count)]
+    lists = iter(_small_lists(count, repeat + 2 if fresh else 1))
+    same = next(lists)
     backend = QRelayProvider().get_backend("aer_simulator")
 
     def work() -> Any:
+        qcs = next(lists) if fresh else same
         return backend.run(qcs, shots=shots).result().get_counts()
 
-    work()
+    if not fresh:
+        work()
     settle()
     work()
     return _wall_and_cpu_ms(work, repeat)
 
 
-def batch_aer(count: int, shots: int, repeat: int, threads: int | None = None) -> dict[str, Any]:
-    """Aer's run of the same list, transpiled once."""
+def batch_aer(
+    count: int, shots: int, repeat: int, threads: int | None = None, fresh: bool = False
+) -> dict[str, Any]:
+    """Aer's run of the same lists, each transpiled before the timing."""
     from qiskit import transpile
 
     sim = _aer(threads)
-    compiled = transpile([circuits.qiskit_small(i) for i in range(count)], sim)
+    lists = iter([transpile(qcs, sim) for qcs in _small_lists(count, repeat + 2 if fresh else 1)])
+    same = next(lists)
 
     def work() -> Any:
-        return sim.run(compiled, shots=shots).result().get_counts()
+        return sim.run(next(lists) if fresh else same, shots=shots).result().get_counts()
 
+    if not fresh:
+        work()
     work()
     return _wall_and_cpu_ms(work, repeat)
 

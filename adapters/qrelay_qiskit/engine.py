@@ -50,15 +50,18 @@ _CONVERTED_CACHE: Final = 512
 #: state vector is ahead up to about 14 qubits and ``stabilizer`` from 16 (figures:
 #: "Design measurements" in ``docs/performance.md``).
 _SMALL: Final = 12
-#: Most amplitudes (rows x 2**qubits) of prefix states one run saves (4 MiB), and how
-#: many such runs the engine remembers: the bases of a few circuits measured in turn.
+#: Most amplitudes (rows x 2**qubits) of prefix states one run saves (4 MiB), and most
+#: amplitudes of prefix states the engine remembers (32 MiB): the bases of a few circuits
+#: measured in turn, or the circuits of a job of many small ones.
 _MAX_STATES: Final = 1 << 18
-_STATES_CACHE: Final = 8
+_STATES_KEPT: Final = 8 << 18
 #: Past :data:`_SMALL`, an ideal circuit of at most this many qubits (a state vector of
 #: 64 MiB) is still sampled from its state vector when it has many shots for its
 #: measured outcomes (:meth:`qrelay_qiskit.sampling.FinalMeasurements.fits`): a million
 #: shots of 20 random bits take a fraction of a second instead of Aer's shot-by-shot run.
 _SAMPLED: Final = 22
+#: The row index of a run without bindings: its one row reads the prefix's one state.
+_ONE_ROW: Final = np.zeros(1, dtype=np.intp)
 
 
 class AerEngine:
@@ -72,6 +75,7 @@ class AerEngine:
         self._lock = threading.Lock()
         self._converted: OrderedDict[str, Any] = OrderedDict()
         self._states: OrderedDict[str, npt.NDArray[np.complex128]] = OrderedDict()
+        self._kept_amplitudes = 0
         self._splits: OrderedDict[int, Split] = OrderedDict()
         self._supported_names: set[str] | None = None
         self._rng = np.random.default_rng()
@@ -323,7 +327,7 @@ class AerEngine:
         own, inverse, key = distinct_rows(cut.parameters, binds, count)
         distinct = len(own[0][cut.parameters[0]]) if own else 1
         if distinct << qc.num_qubits <= _MAX_STATES:
-            states = self._prefix_states(cut, own, key, options)
+            (states,) = self._prefix_states([(cut, own, key)], options)
             probabilities = prefix_probabilities(
                 states, inverse, cut.suffix, binds, final.qubits, max_amplitudes=_MAX_STATES
             )
@@ -358,28 +362,63 @@ class AerEngine:
 
     def _prefix_states(
         self,
-        cut: Split,
-        own: list[dict[Any, list[float]]] | None,
-        rows_key: str,
+        wanted: Sequence[tuple[Split, list[dict[Any, list[float]]] | None, str]],
         options: dict[str, Any],
-    ) -> npt.NDArray[np.complex128]:
-        """The prefix's state vector per distinct binding row ``own`` of its symbols (one
-        row when it has none), remembered by the prefix's content and those rows."""
-        key = cut.key + ":" + rows_key
+    ) -> list[npt.NDArray[np.complex128]]:
+        """Per ``(cut, own, rows_key)``: the prefix's state vector per distinct binding row
+        ``own`` of its symbols (one row when it has none), remembered by the prefix's
+        content and those rows. The prefixes not remembered are saved by one Aer run of
+        their list (of at most :data:`_MAX_STATES` amplitudes); one with bindings runs
+        alone (Aer binds a list row by row)."""
+        keys = [cut.key + ":" + rows_key for cut, _own, rows_key in wanted]
+        found: dict[str, npt.NDArray[np.complex128]] = {}
         with self._lock:
-            found = self._states.get(key)
-            if found is not None:
-                self._states.move_to_end(key)
-                return found
-        saving = cut.prefix()
-        saving.save_statevector()
-        experiments = self._experiments(saving, 1, own, options)
-        states = np.stack([np.asarray(e["data"]["statevector"]) for e in experiments])
+            for key in keys:
+                state = self._states.get(key)
+                if state is not None:
+                    self._states.move_to_end(key)
+                    found[key] = state
+        missing = {key: item for key, item in zip(keys, wanted, strict=True) if key not in found}
+        free = [(key, cut) for key, (cut, own, _) in missing.items() if own is None]
+        runs: list[tuple[list[str], list[Any], list[dict[Any, list[float]]] | None]] = []
+        amplitudes = _MAX_STATES  # the free prefixes in runs of at most this many amplitudes
+        for key, cut in free:
+            size = 1 << cut.circuit.num_qubits
+            if amplitudes + size > _MAX_STATES:
+                runs.append(([], [], None))
+                amplitudes = 0
+            runs[-1][0].append(key)
+            runs[-1][1].append(cut.prefix())
+            amplitudes += size
+        runs += [([key], [cut.prefix()], own) for key, (cut, own, _) in missing.items() if own]
+        for run_keys, prefixes, own in runs:
+            for prefix in prefixes:
+                prefix.save_statevector()
+            experiments = self._experiments(
+                prefixes if len(prefixes) > 1 else prefixes[0], 1, own, options
+            )
+            saved = [np.asarray(e["data"]["statevector"]) for e in experiments]
+            # free: one experiment (one row) per prefix; else one prefix, one per row
+            states = [state[None] for state in saved] if own is None else [np.stack(saved)]
+            if len(states) != len(run_keys):
+                raise DeviceError(f"Aer returned {len(states)} states for {len(run_keys)} prefixes")
+            found.update(zip(run_keys, states, strict=True))
+            self._keep(dict(zip(run_keys, states, strict=True)))
+        return [found[key] for key in keys]
+
+    def _keep(self, states: dict[str, npt.NDArray[np.complex128]]) -> None:
+        """Remember ``states``, forgetting the least recently used past
+        :data:`_STATES_KEPT` amplitudes (a run saves at most :data:`_MAX_STATES`)."""
         with self._lock:
-            self._states[key] = states
-            while len(self._states) > _STATES_CACHE:
-                self._states.popitem(last=False)
-        return states
+            for key, state in states.items():
+                previous = self._states.pop(key, None)
+                if previous is not None:
+                    self._kept_amplitudes -= previous.size
+                self._states[key] = state
+                self._kept_amplitudes += state.size
+            while self._kept_amplitudes > _STATES_KEPT:
+                _, dropped = self._states.popitem(last=False)
+                self._kept_amplitudes -= dropped.size
 
     def run_many(
         self, samples: Sequence[Sample], *, max_threads: int | None = None
@@ -387,15 +426,17 @@ class AerEngine:
         """Ideal runs of several circuits (no bindings), one readout each.
 
         The circuits that :meth:`run` would sample from their probabilities (ideal, on
-        the state vector, measuring last) go to Aer together, as one run of the list;
-        each is then drawn with its own seed, so its readout equals the one :meth:`run`
-        gives it alone. Any other circuit is a :meth:`run` of its own.
+        the state vector, measuring last, with a state small enough to keep) take the
+        states of their prefixes as :meth:`run` does, those not remembered saved by one
+        Aer run of the list; each is then drawn with its own seed, so its readout equals
+        the one :meth:`run` gives it alone. Any other circuit is a :meth:`run` of its own.
         """
         out: list[list[Readout]] = [[] for _ in samples]
         drawn: list[tuple[int, FinalMeasurements]] = []
         for i, sample in enumerate(samples):
             final = self._sampled(sample.circuit)
-            if final is None:
+            if final is None or 1 << sample.circuit.num_qubits > _MAX_STATES:
+                # measured mid-way, noisy, or a state too large to keep (see _draw)
                 out[i] = self.run(
                     sample.circuit,
                     shots=sample.shots,
@@ -410,15 +451,15 @@ class AerEngine:
         options: dict[str, Any] = {"method": "statevector"}
         if max_threads is not None:
             options["max_parallel_threads"] = max_threads
-        qcs = [self.to_qiskit(samples[i].circuit, final) for i, final in drawn]
-        experiments = self._experiments(qcs, 1, None, options)
-        if len(experiments) != len(qcs):
-            raise DeviceError(f"Aer returned {len(experiments)} results for {len(qcs)} circuits")
-        for (i, final), experiment in zip(drawn, experiments, strict=True):
+        cuts = [self._split(self.to_qiskit(samples[i].circuit)) for i, _ in drawn]
+        states = self._prefix_states([(cut, None, "") for cut in cuts], options)
+        for (i, final), cut, state in zip(drawn, cuts, states, strict=True):
             sample = samples[i]
             if sample.shots < 1:
                 raise PayloadError(f"shots: {sample.shots} is not a positive number")
-            probabilities = np.asarray(experiment["data"]["probabilities"], dtype=float)[None]
+            probabilities = prefix_probabilities(
+                state, _ONE_ROW, cut.suffix, None, final.qubits, max_amplitudes=_MAX_STATES
+            )
             bits = _sample(
                 sample.circuit.num_clbits,
                 final,

@@ -444,3 +444,65 @@ def test_many_circuits_are_one_aer_run_and_read_as_one_by_one() -> None:
     assert set(midway_counts) <= {"00", "11"}
     assert sum(midway_counts.values()) == 100
     assert all(len(readouts) == 1 for readouts in together)
+
+
+def test_a_list_run_again_reads_remembered_prefix_states_and_draws_afresh() -> None:
+    """The prefix states of a list's circuits are remembered as a single circuit's are:
+    the same list again makes no Aer run, a list with some new circuits one run of the
+    new ones; seeded, each readout is still the one a run of that circuit alone gives,
+    and unseeded, the shots are drawn afresh."""
+    from qrelay_qiskit.engine import Sample
+
+    def entangled(i: int) -> Circuit:  # the rotation before the CX: a prefix of its own
+        return Circuit(
+            num_qubits=3,
+            registers=[{"name": "c", "size": 3}],
+            instructions=[
+                {"op": "ry", "qubits": [0], "params": [0.1 + 0.05 * i]},
+                {"op": "cx", "qubits": [0, 1]},
+                {"op": "cx", "qubits": [1, 2]},
+                *({"op": "measure", "qubits": [q], "clbits": [q]} for q in range(3)),
+            ],
+        )
+
+    engine = AerEngine()
+    seeded = [Sample(entangled(i), 300, 50 + i) for i in range(30)]
+    first = engine.run_many(seeded, max_threads=1)
+    before = engine.aer_runs
+    again = engine.run_many(seeded, max_threads=1)
+    assert engine.aer_runs == before  # thirty states remembered, none simulated again
+    assert again == first
+    mixed = seeded[:10] + [Sample(entangled(100 + i), 300, 7 + i) for i in range(5)]
+    together = engine.run_many(mixed, max_threads=1)
+    assert engine.aer_runs == before + 1  # the five new prefixes, together
+    alone = [engine.run(s.circuit, shots=s.shots, seed=s.seed, max_threads=1) for s in mixed]
+    assert together == alone
+    fresh = [Sample(s.circuit, 2000, None) for s in seeded[:5]]
+    draws = [engine.run_many(fresh, max_threads=1) for _ in range(2)]
+    assert draws[0] != draws[1]  # same states, shots drawn afresh
+
+
+def test_a_list_keeps_no_state_too_large_to_keep() -> None:
+    """In a list, a circuit whose state is past what the engine keeps (2**18 amplitudes)
+    runs as it would alone (Aer's probabilities of its measured qubits), not as a saved
+    state: the small circuits are one Aer run, the large one another."""
+    from qrelay_qiskit.engine import Sample
+
+    engine = AerEngine(method="statevector")
+    width = 19
+    large = Circuit(
+        num_qubits=width,
+        registers=[{"name": "c", "size": 2}],
+        instructions=[
+            *({"op": "h", "qubits": [q]} for q in range(width)),
+            {"op": "cx", "qubits": [0, 1]},
+            {"op": "measure", "qubits": [0], "clbits": [0]},
+            {"op": "measure", "qubits": [width - 1], "clbits": [1]},
+        ],
+    )
+    samples = [Sample(_small(i), 50, i) for i in range(3)] + [Sample(large, 400, 5)]
+    before = engine.aer_runs
+    readouts = engine.run_many(samples, max_threads=1)
+    assert engine.aer_runs == before + 2
+    assert readouts[3] == engine.run(large, shots=400, seed=5, max_threads=1)
+    assert sum(readouts[3][0].counts().values()) == 400
