@@ -148,8 +148,11 @@ class _Budget:
         self.started = time.monotonic()
         self.retries = 0
 
-    def __call__(self, exc: Exception) -> bool | float:
-        if not self.retry_on(exc) or (self.stop is not None and self.stop.is_set()):
+    def __call__(self, exc: BaseException) -> bool | float:
+        # stamina hands the hook any exception; only an ``Exception`` is ever retried
+        if not isinstance(exc, Exception) or not self.retry_on(exc):
+            return False
+        if self.stop is not None and self.stop.is_set():
             return False
         carried = getattr(exc, "retry_after", None)
         retry_after = (
