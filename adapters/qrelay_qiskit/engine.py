@@ -41,8 +41,8 @@ from qrelay_qiskit.shots import Shots, shots_from_counts, shots_from_outcomes, t
 
 log = logging.getLogger(__name__)
 
-#: How many converted circuits the engine remembers (keyed by their JSON): both forms
-#: (as given, and saving probabilities) of every circuit of a job of 256 small ones.
+#: How many converted circuits the engine remembers (keyed by their JSON): every circuit
+#: of a job of 512 small ones, or both forms (as given, and saving probabilities) of 256.
 _CONVERTED_CACHE: Final = 512
 #: Up to this many qubits an ideal run takes Aer's ``statevector`` method rather than
 #: what ``automatic`` picks. For a Clifford circuit ``automatic`` picks ``stabilizer``,
@@ -326,7 +326,7 @@ class AerEngine:
         cut = self._split(qc)
         own, inverse, key = distinct_rows(cut.parameters, binds, count)
         distinct = len(own[0][cut.parameters[0]]) if own else 1
-        if distinct << qc.num_qubits <= _MAX_STATES:
+        if _keepable(distinct, qc.num_qubits):
             (states,) = self._prefix_states([(cut, own, key)], options)
             probabilities = prefix_probabilities(
                 states, inverse, cut.suffix, binds, final.qubits, max_amplitudes=_MAX_STATES
@@ -381,10 +381,10 @@ class AerEngine:
         missing = {key: item for key, item in zip(keys, wanted, strict=True) if key not in found}
         free = [(key, cut) for key, (cut, own, _) in missing.items() if own is None]
         runs: list[tuple[list[str], list[Any], list[dict[Any, list[float]]] | None]] = []
-        amplitudes = _MAX_STATES  # the free prefixes in runs of at most this many amplitudes
+        amplitudes = 0  # of the last run: the free prefixes in runs of at most _MAX_STATES
         for key, cut in free:
             size = 1 << cut.circuit.num_qubits
-            if amplitudes + size > _MAX_STATES:
+            if not runs or amplitudes + size > _MAX_STATES:
                 runs.append(([], [], None))
                 amplitudes = 0
             runs[-1][0].append(key)
@@ -402,8 +402,9 @@ class AerEngine:
             states = [state[None] for state in saved] if own is None else [np.stack(saved)]
             if len(states) != len(run_keys):
                 raise DeviceError(f"Aer returned {len(states)} states for {len(run_keys)} prefixes")
-            found.update(zip(run_keys, states, strict=True))
-            self._keep(dict(zip(run_keys, states, strict=True)))
+            saved_states = dict(zip(run_keys, states, strict=True))
+            found.update(saved_states)
+            self._keep(saved_states)
         return [found[key] for key in keys]
 
     def _keep(self, states: dict[str, npt.NDArray[np.complex128]]) -> None:
@@ -435,7 +436,7 @@ class AerEngine:
         drawn: list[tuple[int, FinalMeasurements]] = []
         for i, sample in enumerate(samples):
             final = self._sampled(sample.circuit)
-            if final is None or 1 << sample.circuit.num_qubits > _MAX_STATES:
+            if final is None or not _keepable(1, sample.circuit.num_qubits):
                 # measured mid-way, noisy, or a state too large to keep (see _draw)
                 out[i] = self.run(
                     sample.circuit,
@@ -551,6 +552,12 @@ def _sample(
         max_threads=max_threads,
     )
     return shots_from_outcomes(width, drawn, final.outcome_values(), shots, rng)
+
+
+def _keepable(rows: int, qubits: int) -> bool:
+    """Whether ``rows`` prefix states of ``qubits`` qubits are small enough to save and
+    keep (at most :data:`_MAX_STATES` amplitudes); larger ones take Aer's probabilities."""
+    return rows << qubits <= _MAX_STATES
 
 
 def _parameter_binds(params: list[Any], bindings: Bindings | None) -> list[dict[Any, list[float]]]:
