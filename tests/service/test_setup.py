@@ -364,10 +364,8 @@ def test_admins_are_not_charged(priced: Live) -> None:
 def test_where_store_calls_run(
     tmp_path: Path, database_url: str | None, setting: bool | None, on_loop: bool
 ) -> None:
-    """The routes run store calls on the event loop for SQLite and in Starlette's thread
-    pool for PostgreSQL, unless ``store_on_loop`` says otherwise (no connection is made)."""
-    from starlette.concurrency import run_in_threadpool
-
+    """The routes run store calls on the event loop for SQLite and in the store's threads
+    for PostgreSQL, unless ``store_on_loop`` says otherwise (no connection is made)."""
     from qrelay.service.app import ServiceRuntime
     from qrelay.service.operations import in_place
     from qrelay.settings import ServiceSettings
@@ -375,6 +373,6 @@ def test_where_store_calls_run(
     settings = ServiceSettings(home=tmp_path, database_url=database_url, store_on_loop=setting)
     rt = ServiceRuntime(settings)
     try:
-        assert rt.offload is (in_place if on_loop else run_in_threadpool)
+        assert rt.offload == (in_place if on_loop else rt.store_threads.call)
     finally:
         rt.engine.dispose()

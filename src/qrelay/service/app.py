@@ -28,6 +28,7 @@ from qrelay.service.handoff import IdleWorkers
 from qrelay.service.notify import Notifier
 from qrelay.service.operations import Offload, in_place
 from qrelay.service.ratelimit import RateLimits
+from qrelay.service.threads import ThreadPool
 from qrelay.settings import ServiceSettings
 
 if TYPE_CHECKING:
@@ -74,8 +75,10 @@ class ServiceRuntime:
         on_loop = settings.store_on_loop
         if on_loop is None:
             on_loop = self.engine.dialect.name == "sqlite"
+        #: The threads that run store calls off the event loop (see ``store_threads``).
+        self.store_threads = ThreadPool(settings.store_threads, "qrelay-store")
         #: How the routes run a blocking store call (see ``ServiceSettings.store_on_loop``).
-        self.offload: Offload = in_place if on_loop else run_in_threadpool
+        self.offload: Offload = in_place if on_loop else self.store_threads.call
         self.auth_cache: dict[str, tuple[float, UserPrincipal | WorkerPrincipal]] = {}
         #: Parses large request bodies off the event loop (see :mod:`qrelay.service.bodies`).
         self.bodies = BodyParser(settings.parse_in_thread_bytes, settings.parse_threads)
@@ -132,6 +135,7 @@ class ServiceRuntime:
         if self._relay is not None:
             self._relay.close()
         self.bodies.close()
+        self.store_threads.close()
         self.engine.dispose()
 
 

@@ -16,14 +16,11 @@ taking all of them.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import gc
 import json
 import re
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
@@ -32,6 +29,7 @@ from pydantic import ValidationError as PydanticValidationError
 from qrelay.payload import validate_json
 from qrelay.payload.parsing import validate_parsed
 from qrelay.service.problems import pydantic_errors
+from qrelay.service.threads import ThreadPool
 
 _T = TypeVar("_T")
 _M = TypeVar("_M", bound=BaseModel)
@@ -100,8 +98,7 @@ class BodyParser:
 
     def __init__(self, threshold: int, threads: int) -> None:
         self.threshold = threshold
-        self._threads = threads
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool = ThreadPool(threads, "qrelay-parse")
 
     def large(self, size: int) -> bool:
         """Whether a body of ``size`` bytes is parsed in the pool."""
@@ -109,10 +106,7 @@ class BodyParser:
 
     async def call(self, fn: Callable[..., _T], /, *args: Any) -> _T:
         """``fn(*args)`` in the pool: for other work on a large body (an ``Offload``)."""
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="qrelay-parse")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args))
+        return await self._pool.call(fn, *args)
 
     async def validate(self, model: type[_M], body: bytes) -> _M:
         """``body`` validated as ``model``; a refusal is a 422 naming the field."""
@@ -141,9 +135,7 @@ class BodyParser:
 
     def close(self) -> None:
         """Stop the pool's threads (after the parses under way)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        self._pool.close()
 
 
 def _json_mode(model: type[_M], body: bytes) -> _M:

@@ -16,9 +16,7 @@ error becomes the same problem document as over HTTP and then the same exception
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import logging
 import threading
 import warnings
@@ -82,20 +80,6 @@ def as_client_errors() -> Iterator[None]:
         raise
     except Exception as exc:
         raise client_error(exc) from exc
-
-
-async def _offload(fn: Callable[..., _T], *args: Any) -> _T:
-    """Run a blocking store call: right here on the runtime loop, elsewhere in a thread.
-
-    The runtime loop (where the synchronous client's coroutines run) has nothing to do
-    that a short store call would hold up much, and the two thread hand-offs of a call
-    cost about as much as the call itself. On any other loop (an ``AsyncClient`` on the
-    application's own loop) the call goes to the loop's executor, a lighter hand-off
-    than AnyIO's thread pool.
-    """
-    if on_runtime_loop():
-        return fn(*args)
-    return await asyncio.get_running_loop().run_in_executor(None, functools.partial(fn, *args))
 
 
 def _principal(rt: ServiceRuntime, token: str) -> UserPrincipal | WorkerPrincipal:
@@ -166,10 +150,23 @@ class LocalChannel:
         self.base_url = base_url
         self._runner = runner
 
+    async def _offload(self, fn: Callable[..., _T], /, *args: Any) -> _T:
+        """Run a blocking store call: right here on the runtime loop, elsewhere in the
+        service's store threads.
+
+        The runtime loop (where the synchronous client's coroutines run) has nothing to
+        do that a short store call would hold up much, and the two thread hand-offs of a
+        call cost about as much as the call itself. On any other loop (an
+        ``AsyncClient`` on the application's own loop) the call goes to a thread.
+        """
+        if on_runtime_loop():
+            return fn(*args)
+        return await self._rt.store_threads.call(fn, *args)
+
     async def _user(self) -> UserPrincipal:
         found = cached_principal(self._rt, self._token)
         if found is None:
-            found = await _offload(lookup_principal, self._rt, self._token)
+            found = await self._offload(lookup_principal, self._rt, self._token)
         if not isinstance(found, UserPrincipal):
             raise ApiError(403, "forbidden", "a worker token cannot use user endpoints")
         return found
@@ -183,7 +180,7 @@ class LocalChannel:
                 user,
                 body,
                 idempotency_key,
-                offload=_offload,
+                offload=self._offload,
                 claim=None if runner is None else runner.claims,
             )
         if runner is None or sent.task is None:
@@ -214,64 +211,64 @@ class LocalChannel:
                 job_id,
                 wait=wait or 0.0,
                 include_readout=include_readout,
-                offload=_offload,
+                offload=self._offload,
             )
 
     async def results(self, job_id: str) -> bytes:
         with as_client_errors():
             user = await self._user()
-            return await _offload(self._rt.store.job_results, user, job_id)
+            return await self._offload(self._rt.store.job_results, user, job_id)
 
     async def jobs(self, query: JobQuery) -> bytes:
         with as_client_errors():
             user = await self._user()
-            return await _offload(self._rt.store.list_jobs, user, query)
+            return await self._offload(self._rt.store.list_jobs, user, query)
 
     async def cancel(self, job_ids: Sequence[str]) -> bytes:
         with as_client_errors():
             user = await self._user()
-            answer = await _offload(self._rt.store.cancel, user, list(job_ids))
+            answer = await self._offload(self._rt.store.cancel, user, list(job_ids))
             return answer.model_dump_json().encode()
 
     async def delete(self, job_id: str) -> None:
         with as_client_errors():
             user = await self._user()
-            await _offload(self._rt.store.delete, user, job_id)
+            await self._offload(self._rt.store.delete, user, job_id)
 
     async def targets(self, filters: GetTargetsFilterModel) -> bytes:
         with as_client_errors():
             await self._user()
-            found = await _offload(operations.list_targets, self._rt, filters)
+            found = await self._offload(operations.list_targets, self._rt, filters)
             return _TARGET_LIST.dump_json(found)
 
     async def target(self, name: str) -> bytes:
         with as_client_errors():
             await self._user()
-            info = await _offload(operations.get_target, self._rt, name)
+            info = await self._offload(operations.get_target, self._rt, name)
             return info.model_dump_json().encode()
 
     async def calibrations(self, name: str, query: CalibrationQuery) -> bytes:
         with as_client_errors():
             await self._user()
-            page = await _offload(operations.calibration_history, self._rt, name, query)
+            page = await self._offload(operations.calibration_history, self._rt, name, query)
             return page.model_dump_json().encode()
 
     async def calibration(self, name: str, calibration_id: str) -> bytes:
         with as_client_errors():
             await self._user()
-            found = await _offload(self._rt.store.get_calibration, name, calibration_id)
+            found = await self._offload(self._rt.store.get_calibration, name, calibration_id)
             return found.model_dump_json().encode()
 
     async def me(self) -> bytes:
         with as_client_errors():
             user = await self._user()
-            info = await _offload(self._rt.store.get_user, user.user_id)
+            info = await self._offload(self._rt.store.get_user, user.user_id)
             return info.model_dump_json().encode()
 
     async def balance(self) -> bytes:
         with as_client_errors():
             user = await self._user()
-            value = await _offload(self._rt.store.balance, user.user_id)
+            value = await self._offload(self._rt.store.balance, user.user_id)
             return BalanceResponse(balance=value).model_dump_json().encode()
 
     async def aclose(self) -> None:

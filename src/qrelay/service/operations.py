@@ -49,7 +49,7 @@ _T = TypeVar("_T")
 
 
 #: Runs a blocking store call for a coroutine: ``ServiceRuntime.offload`` for the routes
-#: (in place on SQLite, Starlette's thread pool on PostgreSQL), the in-process channel's
+#: (in place on SQLite, the store's threads on PostgreSQL), the in-process channel's
 #: own for the embedded default (see :mod:`qrelay.service.local`).
 class Offload(Protocol):
     """Runs ``fn(*args)`` for a coroutine and gives its result."""

@@ -1,0 +1,52 @@
+"""A small bounded pool of threads that runs blocking calls for coroutines.
+
+The service hands two kinds of blocking work to threads: the parse of a large request
+body (:mod:`qrelay.service.bodies`) and, on PostgreSQL, each store call, which waits on
+the network. Both go through a :class:`ThreadPool`: the standard library's executor,
+started on first use, with the caller's context variables (its trace) carried into the
+thread.
+
+The store calls used to go to Starlette's ``run_in_threadpool`` (AnyIO's worker threads,
+up to 40). Its hand-off takes a capacity limiter and a cancel scope per call, and forty
+threads waking in turn on two cores switch more than they work: under the throughput
+benchmark on PostgreSQL the service spent about 3.9 ms of CPU per job that way, against
+about 3.4 ms with four threads here, and completed about 10% more jobs a second
+("Store calls on PostgreSQL" in ``docs/performance.md``). More threads do not add CPU
+(the interpreter lock is one); they only overlap more waits on the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+
+
+class ThreadPool:
+    """Runs ``fn(*args)`` in one of at most ``threads`` threads (an ``Offload``)."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self.threads = threads
+        self._name = name
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def call(self, fn: Callable[..., _T], /, *args: Any) -> _T:
+        """``fn(*args)`` in a thread of the pool, with the caller's context variables; a
+        call beyond ``threads`` at once waits for a thread."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=self._name)
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, functools.partial(context.run, fn, *args))
+
+    def close(self) -> None:
+        """Stop the threads once the calls under way have ended; calls still waiting
+        for a thread are dropped."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
