@@ -9,10 +9,10 @@ thread.
 The store calls used to go to Starlette's ``run_in_threadpool`` (AnyIO's worker threads,
 up to 40). Its hand-off takes a capacity limiter and a cancel scope per call, and forty
 threads waking in turn on two cores switch more than they work: under the throughput
-benchmark on PostgreSQL the service spent about 3.9 ms of CPU per job that way, against
-about 3.4 ms with four threads here, and completed about 10% more jobs a second
-("Store calls on PostgreSQL" in ``docs/performance.md``). More threads do not add CPU
-(the interpreter lock is one); they only overlap more waits on the database.
+benchmark on PostgreSQL the service spent 4.1-4.6 ms of CPU per job that way, against
+3.4 ms with four threads here, and completed 15-30% more jobs a second ("Issue 26,
+eighth round" in ``docs/performance.md``). More threads do not add CPU (the interpreter
+lock is one); they only overlap more waits on the database.
 """
 
 from __future__ import annotations
