@@ -390,7 +390,11 @@ class AerEngine:
             runs[-1][0].append(key)
             runs[-1][1].append(cut.prefix())
             amplitudes += size
-        runs += [([key], [cut.prefix()], own) for key, (cut, own, _) in missing.items() if own]
+        runs += [
+            ([key], [cut.prefix()], own)
+            for key, (cut, own, _) in missing.items()
+            if own is not None
+        ]
         for run_keys, prefixes, own in runs:
             for prefix in prefixes:
                 prefix.save_statevector()

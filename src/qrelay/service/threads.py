@@ -1,10 +1,11 @@
 """A small bounded pool of threads that runs blocking calls for coroutines.
 
 The service hands two kinds of blocking work to threads: the parse of a large request
-body (:mod:`qrelay.service.bodies`) and, on PostgreSQL, each store call, which waits on
-the network. Both go through a :class:`ThreadPool`: the standard library's executor,
-started on first use, with the caller's context variables (its trace) carried into the
-thread.
+body (:mod:`qrelay.service.bodies`) and its database calls (each store call on
+PostgreSQL, which waits on the network; the start, the reclaim of expired leases and the
+readiness ping on either database). Both go through a :class:`ThreadPool`: the standard
+library's executor, started on first use, with the caller's context variables (its
+trace) carried into the thread.
 
 The store calls used to go to Starlette's ``run_in_threadpool`` (AnyIO's worker threads,
 up to 40). Its hand-off takes a capacity limiter and a cancel scope per call, and forty
@@ -31,7 +32,7 @@ class ThreadPool:
     """Runs ``fn(*args)`` in one of at most ``threads`` threads (an ``Offload``)."""
 
     def __init__(self, threads: int, name: str) -> None:
-        self.threads = threads
+        self._threads = threads
         self._name = name
         self._pool: ThreadPoolExecutor | None = None
 
@@ -39,7 +40,7 @@ class ThreadPool:
         """``fn(*args)`` in a thread of the pool, with the caller's context variables; a
         call beyond ``threads`` at once waits for a thread."""
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=self._name)
+            self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix=self._name)
         context = contextvars.copy_context()
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, functools.partial(context.run, fn, *args))
