@@ -352,10 +352,9 @@ class ServiceSettings(_Settings):
     #: lock anyway, so the two thread switches cost as much as the call; not on
     #: PostgreSQL, whose calls wait on the network.
     store_on_loop: bool | None = None
-    #: The threads that run the service's database calls off the event loop (the store
-    #: calls on PostgreSQL; the start, the lease reclaim and the readiness ping on both):
-    #: each call waits on the database in one. A few suffice; more overlap more waits on
-    #: the database but add no CPU.
+    #: The threads that run store calls when they do not run on the event loop (on
+    #: PostgreSQL): each call waits on the database in one. A few suffice; more overlap
+    #: more waits on the database but add no CPU.
     store_threads: int = Field(default=4, ge=1, le=64)
     #: Serve the Prometheus metrics on this port alone (no token; bind it where only
     #: the scraper reaches it).

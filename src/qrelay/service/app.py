@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from qrelay.runtime import tracing
 from qrelay.service.auth import UserPrincipal, WorkerPrincipal
@@ -74,9 +75,7 @@ class ServiceRuntime:
         on_loop = settings.store_on_loop
         if on_loop is None:
             on_loop = self.engine.dialect.name == "sqlite"
-        #: The threads that run the service's database calls off the event loop: the
-        #: store calls on PostgreSQL (see ``store_threads``), the start, the reclaim and
-        #: the readiness ping.
+        #: The threads that run store calls off the event loop (see ``store_threads``).
         self.store_threads = ThreadPool(settings.store_threads, "qrelay-store")
         #: How the routes run a blocking store call (see ``ServiceSettings.store_on_loop``).
         self.offload: Offload = in_place if on_loop else self.store_threads.call
@@ -110,7 +109,7 @@ class ServiceRuntime:
     async def ensure_started(self) -> None:
         """Start on first use when no lifespan ran (for example under an ASGI transport)."""
         if not self._started:
-            await self.store_threads.call(self.start_sync)
+            await run_in_threadpool(self.start_sync)
 
     async def reclaim_forever(self) -> None:
         """Return expired leases to the queue at a steady, bounded pace; every few
@@ -122,13 +121,13 @@ class ServiceRuntime:
         while True:
             await asyncio.sleep(self.reclaim_interval)
             try:
-                await self.store_threads.call(self.store.reclaim_expired)
+                await run_in_threadpool(self.store.reclaim_expired)
             except Exception:
                 log.exception("reclaiming expired leases failed; will retry")
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + _STATISTICS_SECONDS
                 try:
-                    await self.store_threads.call(statistics.refresh, self.engine)
+                    await run_in_threadpool(statistics.refresh, self.engine)
                 except Exception:
                     log.exception("analyzing the job tables failed; will retry")
 
@@ -209,7 +208,7 @@ def _install_health(app: FastAPI, rt: ServiceRuntime) -> None:
 
         try:
             await rt.ensure_started()
-            await rt.store_threads.call(ping)
+            await run_in_threadpool(ping)
         except Exception as exc:
             log.warning("not ready: %s", exc)
             return problems.problem(

@@ -1,11 +1,12 @@
 """A small bounded pool of threads that runs blocking calls for coroutines.
 
 The service hands two kinds of blocking work to threads: the parse of a large request
-body (:mod:`qrelay.service.bodies`) and its database calls (each store call on
-PostgreSQL, which waits on the network; the start, the reclaim of expired leases and the
-readiness ping on either database). Both go through a :class:`ThreadPool`: the standard
-library's executor, started on first use, with the caller's context variables (its
-trace) carried into the thread.
+body (:mod:`qrelay.service.bodies`) and, on PostgreSQL, each store call, which waits on
+the network. Both go through a :class:`ThreadPool`: the standard library's executor,
+started on first use, with the caller's context variables (its trace) carried into the
+thread. (The service's start, lease reclaim and readiness ping stay on Starlette's
+``run_in_threadpool``: the reclaim loop of a runtime still running when the interpreter
+exits would find the standard library's executors closed to new work.)
 
 The store calls used to go to Starlette's ``run_in_threadpool`` (AnyIO's worker threads,
 up to 40). Its hand-off takes a capacity limiter and a cancel scope per call, and forty
