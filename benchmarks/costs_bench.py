@@ -93,6 +93,14 @@ def _best_aer(results: Mapping[str, list[Any]], key: str) -> tuple[str, float]:
     return apart.best({name: apart.merged(runs, key) for name, runs in results.items()})
 
 
+def _round_ratios(ours: list[Any], aer: Mapping[str, list[Any]], key: str, name: str) -> str:
+    """Each round's ratio (our process's median over the chosen Aer setup's process of the
+    same round): how far the row's one figure would have moved from round to round."""
+    pairs = zip(ours, aer[name], strict=True)
+    ratios = [statistics.median(o[key]) / statistics.median(a[key]) for o, a in pairs]
+    return "per round " + ", ".join(f"{r:.2f}x" for r in ratios)
+
+
 # ------------------------------------------------------------------ 1-2. the whole script
 _SCRIPT_QRELAY = """
 import time
@@ -197,8 +205,9 @@ def bell_case(quick: bool) -> list[dict[str, Any]]:
                 target,
                 peer=name,
                 today=today,
-                notes=f"{rounds} process(es) a side; the first job of each process "
-                f"(start-up) took {statistics.median(apart.merged(ours, 'start_ms')):.0f} ms",
+                notes=f"{rounds} process(es) a side ({_round_ratios(ours, aer, key, name)}); "
+                "the first job of each process (start-up) took "
+                f"{statistics.median(apart.merged(ours, 'start_ms')):.0f} ms",
             )
         )
     return rows
@@ -234,6 +243,7 @@ def serve_case(quick: bool) -> list[dict[str, Any]]:
             "<= 6x",
             today="not measured apart",
             peer=name,
+            notes=f"{rounds} process(es) a side ({_round_ratios(ours, aer, 'settled_ms', name)})",
         )
     ]
 
