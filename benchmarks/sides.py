@@ -157,6 +157,37 @@ def batch_aer(
     return _wall_and_cpu_ms(work, repeat)
 
 
+# ------------------------------------------------------------------ a dynamic circuit
+def loop_qrelay(shots: int, repeat: int) -> dict[str, Any]:
+    """A repeat-until-success ``while`` loop on the embedded default's simulator."""
+    from qrelay_qiskit import QRelayProvider
+
+    qc = circuits.qiskit_repeat_until_success()
+    backend = QRelayProvider().get_backend("aer_simulator")
+
+    def work() -> Any:
+        return backend.run(qc, shots=shots).result().get_counts()
+
+    work()
+    settle()
+    work()
+    return _wall_and_cpu_ms(work, repeat)
+
+
+def loop_aer(shots: int, repeat: int, threads: int | None = None) -> dict[str, Any]:
+    """The same loop, transpiled once, on Aer directly (its own ``while_loop``)."""
+    from qiskit import transpile
+
+    sim = _aer(threads)
+    compiled = transpile(circuits.qiskit_repeat_until_success(), sim)
+
+    def work() -> Any:
+        return sim.run(compiled, shots=shots).result().get_counts()
+
+    work()
+    return _wall_and_cpu_ms(work, repeat)
+
+
 # ------------------------------------------------------------------ many distinct keys
 def _random_bits(width: int) -> Any:
     from qiskit import QuantumCircuit

@@ -54,6 +54,28 @@ def cirq_small(index: int) -> Any:
     )
 
 
+def qiskit_repeat_until_success() -> Any:
+    """A dynamic circuit: prepare an entangled pair until the flag qubit reads 0 (a
+    ``while`` loop, five turns on average), then read the other qubit."""
+    from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+
+    flag, out = ClassicalRegister(1, "flag"), ClassicalRegister(1, "out")
+    qc = QuantumCircuit(QuantumRegister(2, "q"), flag, out, name="rus")
+
+    def prepare() -> None:
+        qc.h(0)
+        qc.cx(0, 1)
+        qc.ry(0.7, 1)
+        qc.measure(0, flag[0])
+
+    prepare()
+    with qc.while_loop((flag[0], 1)):
+        qc.reset([0, 1])
+        prepare()
+    qc.measure(1, out[0])
+    return qc
+
+
 def qiskit_ansatz() -> Any:
     """RY layers with a CX chain: 10 qubits, 40 parameters, measure all."""
     from qiskit import QuantumCircuit

@@ -70,10 +70,14 @@ def test_lowering_hides_variables_and_bounds_loops() -> None:
     assert all(name.startswith(HIDDEN_PREFIX) for name in names[2:])
     assert lowered.circuit.variables == []
     ops = [inst["op"] for inst in lowered.circuit.instructions]
-    assert "while" not in ops
-    assert "for" in ops
-    loop = next(i for i in lowered.circuit.instructions if i["op"] == "for")
-    assert loop["loop_range"] == (0, 7, 1)
+    assert "for" not in ops  # Aer would unroll it into 7 copies
+    loop = next(i for i in lowered.circuit.instructions if i["op"] == "while")
+    # the loop's own test, and its counter (3 bits hold 7) below the bound
+    assert loop["test"]["args"][1] == {
+        "op": "not_equal",
+        "args": [{"register": names[-1]}, {"lit": 7, "width": 3}],
+    }
+    assert lowered.circuit.registers[-1].size == 3
     assert not needs_lowering(Circuit(num_qubits=1, instructions=[H0]))
 
 
@@ -106,6 +110,51 @@ def test_a_shot_at_the_bound_fails_the_run_naming_the_loop(engine: AerEngine) ->
         DeviceError, match=r"instruction 2 \(while\): \d+ shot\(s\) reached the bound of 2"
     ):
         engine.run(counted_loop(), shots=200, seed=3, max_loop_iterations=2)
+
+
+def exact_turns(turns: int) -> Circuit:
+    """A loop that ends after exactly ``turns`` turns on every shot: turn ``i`` flips
+    qubit ``i`` and reads it into ``c[i]``, and the loop runs while ``c`` is not all ones."""
+    chain: list[dict[str, Any]] = []
+    for bit in reversed(range(turns)):
+        step: dict[str, Any] = {
+            "op": "if",
+            "qubits": [],
+            "test": {"op": "logic_not", "args": [{"clbit": bit}]},
+            "body": [
+                {"op": "x", "qubits": [bit]},
+                {"op": "measure", "qubits": [bit], "clbits": [bit]},
+            ],
+        }
+        if chain:
+            step["else_body"] = chain
+        chain = [step]
+    done = {"lit": 2**turns - 1, "width": turns}
+    return Circuit.model_validate(
+        {
+            "num_qubits": turns,
+            "registers": [{"name": "c", "size": turns}],
+            "instructions": [
+                {
+                    "op": "while",
+                    "qubits": [],
+                    "test": {"op": "not_equal", "args": [{"register": "c"}, done]},
+                    "body": chain,
+                }
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize("turns", [5, 8])
+def test_the_bound_counts_every_turn(engine: AerEngine, turns: int) -> None:
+    """The loop's counter (added one bit at a time) lets exactly ``bound`` turns run:
+    a loop of ``turns`` turns passes at that bound and fails one below it (8 turns: the
+    counter's width grows from 3 bits to 4)."""
+    (readout,) = engine.run(exact_turns(turns), shots=20, seed=1, max_loop_iterations=turns)
+    assert readout.counts() == {"1" * turns: 20}
+    with pytest.raises(DeviceError, match=rf"20 shot\(s\) reached the bound of {turns - 1}"):
+        engine.run(exact_turns(turns), shots=20, seed=1, max_loop_iterations=turns - 1)
 
 
 def test_a_store_in_a_body_without_qubits_follows_its_condition(engine: AerEngine) -> None:
