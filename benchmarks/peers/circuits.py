@@ -56,7 +56,8 @@ def cirq_small(index: int) -> Any:
 
 def qiskit_repeat_until_success() -> Any:
     """A dynamic circuit: prepare an entangled pair until the flag qubit reads 0 (a
-    ``while`` loop, five turns on average), then read the other qubit."""
+    ``while`` loop: one turn a shot on average, none in half the shots), then read the
+    other qubit."""
     from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
     flag, out = ClassicalRegister(1, "flag"), ClassicalRegister(1, "out")

@@ -16,10 +16,10 @@ with neither problem, in the payload itself so every engine shares it:
 
   so a shot that would take a turn past ``bound`` stops with its ``overran`` bit set. The
   loop stays a loop: a shot costs the turns it takes. (A ``for`` over ``range(bound)``
-  would do the same, but Aer unrolls a ``for`` into ``bound`` copies of its body, and a
-  noisy shot draws its noise over every copy: at the default bound of 1,000, a
-  repeat-until-success program of two qubits took about 2 s a run on the ideal
-  simulator and 90 ms a shot on a noisy emulated device.)
+  would do the same, but Aer unrolls a ``for`` into ``bound`` copies of its body, and on
+  a noisy device, where Aer runs the shots one at a time, each shot pays for the copies:
+  at the default bound of 1,000, a repeat-until-success program of two qubits took
+  about 2.5 s a run on the ideal simulator and 90 ms a shot on a noisy emulated device.)
 - a ``switch`` on a computed expression (``c ^ 3``) first stores its value in a hidden
   register of the expression's width and switches on that: Aer 0.18 switches on a clbit
   or a register only;
