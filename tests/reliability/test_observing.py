@@ -112,9 +112,24 @@ def test_metrics_ports_and_json_logs_of_all_three_processes(sqlite_stack: Stack)
     for job_id in ids:
         assert wait_terminal(user, job_id)["statuses"] == ["completed"]
 
-    served = _scrape(serve_metrics)
+    # The service counts a result right after its commit; a long poll that read the
+    # database on its own may answer a moment before that, so the last job is waited for.
+    served = wait_until(
+        lambda: (
+            found
+            if _get(
+                found := _scrape(serve_metrics),
+                "qrelay_jobs_ended_total",
+                target="square_qpu",
+                status="completed",
+            )
+            == JOBS
+            else None
+        ),
+        10,
+        "the service to count every job",
+    )
     assert _get(served, "qrelay_jobs_submitted_total", target="square_qpu") == JOBS
-    assert _get(served, "qrelay_jobs_ended_total", target="square_qpu", status="completed") == JOBS
     assert _get(served, "qrelay_leases_granted_total", target="square_qpu") == JOBS
     assert _get(served, "qrelay_task_run_seconds_count", target="square_qpu") == JOBS
     worked = wait_until(

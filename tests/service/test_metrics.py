@@ -200,9 +200,24 @@ def test_an_expired_lease_is_counted(db_url: str) -> None:
         assert worker.post("/v1/worker/lease", json={"targets": [TARGET]}).status_code == 200
         data = user.get(f"/v1/jobs/{job_id}", params={"wait": 20}).json()
         assert data["status"] == "failed"  # one attempt, and its lease ran out
-        found = samples(service.admin.get("/metrics").text)
+        # Counted right after the commit: a long poll that read the database on its own
+        # (its poll interval, not the wake-up) may answer a moment before the count.
+        found = wait_for(
+            lambda: (
+                s
+                if value(
+                    s := samples(service.admin.get("/metrics").text),
+                    "qrelay_jobs_ended_total",
+                    target=TARGET,
+                    status="failed",
+                )
+                == 1
+                else None
+            ),
+            timeout=10,
+        )
+        assert found, "the failed job was not counted"
         assert value(found, "qrelay_leases_expired_total", target=TARGET) == 1
-        assert value(found, "qrelay_jobs_ended_total", target=TARGET, status="failed") == 1
     finally:
         service.stop()
 

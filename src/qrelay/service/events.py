@@ -2,7 +2,9 @@
 
 :class:`StoreEvents` does nothing; :class:`qrelay.service.metrics.ServiceMetrics` counts.
 The store calls these after its transaction commits (a rolled-back change is not
-counted), with what it already holds in hand: no hook reads the database.
+counted), with what it already holds in hand: no hook reads the database. A long poll
+woken by the store finds the change counted; one that reads the database on its own
+(at its poll interval) may see the change a moment before the count, as any scrape may.
 """
 
 from __future__ import annotations
