@@ -34,6 +34,17 @@ def _get(
     return found.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def _scrape_until(
+    port: int, name: str, **labels: str
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The first scrape of ``port`` in which ``name`` has counted every job."""
+    return wait_until(
+        lambda: found if _get(found := _scrape(port), name, **labels) == JOBS else None,
+        10,
+        f"{name} to count {JOBS} on port {port}",
+    )
+
+
 def test_metrics_ports_and_json_logs_of_all_three_processes(sqlite_stack: Stack) -> None:
     stack = sqlite_stack
     serve_metrics, worker_metrics, qpu_metrics = free_port(), free_port(), free_port()
@@ -114,38 +125,14 @@ def test_metrics_ports_and_json_logs_of_all_three_processes(sqlite_stack: Stack)
 
     # The service counts a result right after its commit; a long poll that read the
     # database on its own may answer a moment before that, so the last job is waited for.
-    served = wait_until(
-        lambda: (
-            found
-            if _get(
-                found := _scrape(serve_metrics),
-                "qrelay_jobs_ended_total",
-                target="square_qpu",
-                status="completed",
-            )
-            == JOBS
-            else None
-        ),
-        10,
-        "the service to count every job",
+    served = _scrape_until(
+        serve_metrics, "qrelay_jobs_ended_total", target="square_qpu", status="completed"
     )
     assert _get(served, "qrelay_jobs_submitted_total", target="square_qpu") == JOBS
     assert _get(served, "qrelay_leases_granted_total", target="square_qpu") == JOBS
     assert _get(served, "qrelay_task_run_seconds_count", target="square_qpu") == JOBS
-    worked = wait_until(
-        lambda: (
-            found
-            if _get(
-                found := _scrape(worker_metrics),
-                "qrelay_worker_tasks_total",
-                target="square_qpu",
-                outcome="completed",
-            )
-            == JOBS
-            else None
-        ),
-        10,
-        "the worker to count its tasks",
+    worked = _scrape_until(
+        worker_metrics, "qrelay_worker_tasks_total", target="square_qpu", outcome="completed"
     )
     assert _get(worked, "qrelay_worker_task_seconds_count", target="square_qpu") == JOBS
     controlled = _scrape(qpu_metrics)
