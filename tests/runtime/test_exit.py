@@ -21,7 +21,11 @@ import pytest
 
 pytest.importorskip("qiskit_aer")
 
-SCRIPT = textwrap.dedent(
+#: The children start as a terminal's would, with Ctrl-C's default handler: one started
+#: from a shell's background job inherits SIGINT ignored, and Python keeps ignoring it.
+_AT_A_TERMINAL = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)"
+
+SCRIPT = _AT_A_TERMINAL + textwrap.dedent(
     """
     import sys, time
     from qrelay import payload as p
@@ -93,7 +97,7 @@ def test_exit_does_not_wait_for_a_running_simulation(tmp_path: Path, how: str) -
             proc.wait()
 
 
-_MAIN = "import sys; from qrelay.cli import main; sys.exit(main(sys.argv[1:]))"
+_MAIN = _AT_A_TERMINAL + "; import sys; from qrelay.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def _long_program(path: Path) -> Path:
