@@ -72,12 +72,17 @@ def test_lowering_hides_variables_and_bounds_loops() -> None:
     ops = [inst["op"] for inst in lowered.circuit.instructions]
     assert "for" not in ops  # Aer would unroll it into 7 copies
     loop = next(i for i in lowered.circuit.instructions if i["op"] == "while")
-    # the loop's own test, and its counter (3 bits hold 7) below the bound
-    assert loop["test"]["args"][1] == {
-        "op": "not_equal",
+    # the loop's own test as written; the turn's first step leaves at the bound (its
+    # counter: 3 bits hold 7), setting the loop's one-bit ``overran`` register
+    assert loop["test"] == {"clbit": 0}
+    stop = loop["body"][0]
+    assert stop["op"] == "if"
+    assert stop["test"] == {
+        "op": "equal",
         "args": [{"register": names[-1]}, {"lit": 7, "width": 3}],
     }
-    assert lowered.circuit.registers[-1].size == 3
+    assert [inst["op"] for inst in stop["body"]] == ["barrier", "store", "break"]
+    assert [reg.size for reg in lowered.circuit.registers[-2:]] == [1, 3]
     assert not needs_lowering(Circuit(num_qubits=1, instructions=[H0]))
 
 
@@ -155,6 +160,25 @@ def test_the_bound_counts_every_turn(engine: AerEngine, turns: int) -> None:
     assert readout.counts() == {"1" * turns: 20}
     with pytest.raises(DeviceError, match=rf"20 shot\(s\) reached the bound of {turns - 1}"):
         engine.run(exact_turns(turns), shots=20, seed=1, max_loop_iterations=turns - 1)
+
+
+def test_a_loop_test_at_the_depth_limit_is_lowered_as_written(engine: AerEngine) -> None:
+    """The lowering adds no nesting to the user's test: a test at the payload's depth
+    limit (an even number of ``not`` around the flag) passes the lowered circuit's own
+    check and runs."""
+    from qrelay.payload.classical import MAX_DEPTH
+
+    test: dict[str, Any] = {"clbit": 0}
+    for _ in range(MAX_DEPTH):
+        test = {"op": "logic_not", "args": [test]}
+    deep = counted_loop().model_dump()
+    deep["instructions"][2]["test"] = test
+    circuit = Circuit.model_validate(deep)
+    lowered = lower(circuit, 1000)
+    loop = next(i for i in lowered.circuit.instructions if i["op"] == "while")
+    assert loop["test"] == test
+    (readout,) = engine.run(circuit, shots=200, seed=3)
+    assert readout.register("flag").array().sum() == 0
 
 
 def test_a_store_in_a_body_without_qubits_follows_its_condition(engine: AerEngine) -> None:

@@ -5,21 +5,24 @@ classical variables. :func:`lower` rewrites a circuit into one that runs the sam
 with neither problem, in the payload itself so every engine shares it:
 
 - each variable becomes a hidden register (a ``bool`` one clbit, a ``uint`` its width);
-- each ``while test: body`` becomes, with a hidden register ``exited, overran`` and a
-  hidden counter ``turns`` (wide enough to hold ``bound``) of its own::
+- each ``while test: body`` becomes, with a hidden bit ``overran`` and a hidden counter
+  ``turns`` (wide enough to hold ``bound``) of its own::
 
-      store exited = false; store turns = 0
-      while test && turns != bound:
+      store turns = 0
+      while test:
+          if turns == bound: store overran = true; break
           turns = turns + 1  (stores of its bits: Aer 0.18 has no addition)
-          body               (its own ``break`` also stores exited = true)
-      if !exited && test: store overran = true
+          body
 
   so a shot that would take a turn past ``bound`` stops with its ``overran`` bit set. The
-  loop stays a loop: a shot costs the turns it takes. (A ``for`` over ``range(bound)``
-  would do the same, but Aer unrolls a ``for`` into ``bound`` copies of its body, and on
-  a noisy device, where Aer runs the shots one at a time, each shot pays for the copies:
-  at the default bound of 1,000, a repeat-until-success program of two qubits took
-  about 2.5 s a run on the ideal simulator and 90 ms a shot on a noisy emulated device.)
+  user's ``test`` and the body's own ``break`` stay as they were: the test is nested no
+  deeper than the user wrote it, so a test at the payload's depth limit still passes the
+  lowered circuit's check. The loop stays a loop: a shot costs the turns it takes. (A
+  ``for`` over ``range(bound)`` would do the same, but Aer unrolls a ``for`` into
+  ``bound`` copies of its body, and on a noisy device, where Aer runs the shots one at a
+  time, each shot pays for the copies: at the default bound of 1,000, a
+  repeat-until-success program of two qubits took about 2.5 s a run on the ideal
+  simulator and 90 ms a shot on a noisy emulated device.)
 - a ``switch`` on a computed expression (``c ^ 3``) first stores its value in a hidden
   register of the expression's width and switches on that: Aer 0.18 switches on a clbit
   or a register only;
@@ -54,7 +57,7 @@ class Lowered:
 
     circuit: Circuit
     bound: int
-    #: hidden register (bit 0 ``exited``, bit 1 ``overran``) to where its ``while`` is
+    #: hidden one-bit register (``overran``) to where its ``while`` is
     overran: dict[str, str]
 
     def restore(self, readouts: list[Readout]) -> list[Readout]:
@@ -64,7 +67,7 @@ class Lowered:
         """
         for readout in readouts:
             for name, where in self.overran.items():
-                shots = int(readout.register(name).array()[:, 1].sum())
+                shots = int(readout.register(name).array()[:, 0].sum())
                 if shots:
                     raise DeviceError(
                         f"{where} (while): {shots} shot(s) reached the bound of {self.bound} "
@@ -235,20 +238,23 @@ class _Rewrite:
     def bounded(self, inst: Instruction, where: str) -> list[Instruction]:
         """A ``while`` loop bounded by a counter, as the module's description says."""
         index = len(self.overran)
-        name = self.hidden(f"loop_{index}", 2)
-        exited, overran = self.next_clbit - 2, self.next_clbit - 1
+        name = self.hidden(f"loop_{index}", 1)
+        overran = self.next_clbit - 1
         self.overran[name] = f"instruction {where}"
         width = self.bound.bit_length()
         turns = self.hidden(f"loop_{index}_turns", width)
-        test = self.expression(_as_test(inst, self.circuit))
-        leave: list[Instruction] = [_store(exited), {"op": "break", "qubits": []}]
-        body = _exits(self.block(inst.get("body", []), f"{where}.body."), leave)
-        below_bound: ClassicalExpr = {
-            "op": "not_equal",
+        at_bound: ClassicalExpr = {
+            "op": "equal",
             "args": [{"register": turns}, {"lit": self.bound, "width": width}],
         }
+        stop: Instruction = {
+            "op": "if",
+            "qubits": [],
+            "test": at_bound,
+            "body": self.anchored([_store(overran), {"op": "break", "qubits": []}]),
+        }
+        body = self.block(inst.get("body", []), f"{where}.body.")
         return [
-            {"op": "store", "qubits": [], "lvalue": {"clbit": exited}, "rvalue": {"lit": False}},
             {
                 "op": "store",
                 "qubits": [],
@@ -258,18 +264,9 @@ class _Rewrite:
             {
                 "op": "while",
                 "qubits": [],
-                "test": {"op": "logic_and", "args": [test, below_bound]},
-                # counted first, so a ``continue`` of the body counts its turn too
-                "body": self.anchored([*_count(self.next_clbit - width, width), *body]),
-            },
-            {
-                "op": "if",
-                "qubits": [],
-                "test": {
-                    "op": "logic_and",
-                    "args": [{"op": "logic_not", "args": [{"clbit": exited}]}, test],
-                },
-                "body": self.anchored([_store(overran)]),
+                "test": self.expression(_as_test(inst, self.circuit)),
+                # counted before the body, so a ``continue`` of the body counts its turn too
+                "body": self.anchored([stop, *_count(self.next_clbit - width, width), *body]),
             },
         ]
 
@@ -299,29 +296,6 @@ def _touches_qubits(instructions: list[Instruction]) -> bool:
 
 def _store(clbit: int) -> Instruction:
     return {"op": "store", "qubits": [], "lvalue": {"clbit": clbit}, "rvalue": {"lit": True}}
-
-
-def _exits(instructions: list[Instruction], leave: list[Instruction]) -> list[Instruction]:
-    """``instructions`` with each ``break`` of this loop (not of a loop inside) made
-    ``leave``."""
-    out: list[Instruction] = []
-    for inst in instructions:
-        if inst["op"] == "break":
-            out.extend(leave)
-        elif inst["op"] in control.LOOP_OPS or not control.blocks(inst):
-            out.append(inst)
-        else:
-            copy: dict[str, Any] = dict(inst)
-            for key in ("body", "else_body", "default"):
-                if key in copy:
-                    copy[key] = _exits(copy[key], leave)
-            if "cases" in copy:
-                copy["cases"] = [
-                    {"values": case["values"], "body": _exits(case["body"], leave)}
-                    for case in copy["cases"]
-                ]
-            out.append(copy)  # type: ignore[arg-type]
-    return out
 
 
 def _as_test(inst: Instruction, circuit: Circuit) -> ClassicalExpr:
