@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
+from tests.service.support import Samples, samples, scrape_until, value
 
 from .circuits import bell
 from .procs import Proc, Stack, _env, free_port, submit, wait_terminal, wait_until
@@ -19,30 +19,8 @@ from .procs import Proc, Stack, _env, free_port, submit, wait_terminal, wait_unt
 JOBS = 3
 
 
-def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def _get(
-    found: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
-) -> float:
-    return found.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def _scrape_until(
-    port: int, name: str, **labels: str
-) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """The first scrape of ``port`` in which ``name`` has counted every job."""
-    return wait_until(
-        lambda: found if _get(found := _scrape(port), name, **labels) == JOBS else None,
-        10,
-        f"{name} to count {JOBS} on port {port}",
-    )
+def _scrape(port: int) -> Samples:
+    return samples(httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text)
 
 
 def test_metrics_ports_and_json_logs_of_all_three_processes(sqlite_stack: Stack) -> None:
@@ -125,22 +103,32 @@ def test_metrics_ports_and_json_logs_of_all_three_processes(sqlite_stack: Stack)
 
     # The service counts a result right after its commit; a long poll that read the
     # database on its own may answer a moment before that, so the last job is waited for.
-    served = _scrape_until(
-        serve_metrics, "qrelay_jobs_ended_total", target="square_qpu", status="completed"
+    served = scrape_until(
+        lambda: _scrape(serve_metrics),
+        "qrelay_jobs_ended_total",
+        JOBS,
+        target="square_qpu",
+        status="completed",
     )
-    assert _get(served, "qrelay_jobs_submitted_total", target="square_qpu") == JOBS
-    assert _get(served, "qrelay_leases_granted_total", target="square_qpu") == JOBS
-    assert _get(served, "qrelay_task_run_seconds_count", target="square_qpu") == JOBS
-    worked = _scrape_until(
-        worker_metrics, "qrelay_worker_tasks_total", target="square_qpu", outcome="completed"
+    assert served, "the service did not count every job"
+    assert value(served, "qrelay_jobs_submitted_total", target="square_qpu") == JOBS
+    assert value(served, "qrelay_leases_granted_total", target="square_qpu") == JOBS
+    assert value(served, "qrelay_task_run_seconds_count", target="square_qpu") == JOBS
+    worked = scrape_until(
+        lambda: _scrape(worker_metrics),
+        "qrelay_worker_tasks_total",
+        JOBS,
+        target="square_qpu",
+        outcome="completed",
     )
-    assert _get(worked, "qrelay_worker_task_seconds_count", target="square_qpu") == JOBS
+    assert worked, "the worker did not count its tasks"
+    assert value(worked, "qrelay_worker_task_seconds_count", target="square_qpu") == JOBS
     controlled = _scrape(qpu_metrics)
-    assert _get(controlled, "qrelay_qpu_programs_executed_total", device="square_qpu") == JOBS
-    assert _get(controlled, "qrelay_qpu_jobs_completed_total", device="square_qpu") == JOBS
-    assert _get(controlled, "qrelay_qpu_busy_seconds_total", device="square_qpu") > 0
-    assert _get(controlled, "qrelay_qpu_queue_length", device="square_qpu") == 0
-    assert _get(controlled, "qrelay_qpu_engine_restarts_total") == 0
+    assert value(controlled, "qrelay_qpu_programs_executed_total", device="square_qpu") == JOBS
+    assert value(controlled, "qrelay_qpu_jobs_completed_total", device="square_qpu") == JOBS
+    assert value(controlled, "qrelay_qpu_busy_seconds_total", device="square_qpu") > 0
+    assert value(controlled, "qrelay_qpu_queue_length", device="square_qpu") == 0
+    assert value(controlled, "qrelay_qpu_engine_restarts_total") == 0
 
     bogus = "qru_" + "NotAToken" * 4
     assert stack.client(bogus).get("/v1/me").status_code == 401

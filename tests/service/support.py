@@ -8,7 +8,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Connection, insert
 
 from qrelay.payload import Readout
@@ -156,6 +157,37 @@ def wait_for(predicate: Any, timeout: float = 10.0, step: float = 0.02) -> Any:
         if value or time.monotonic() > end:
             return value
         time.sleep(step)
+
+
+#: A parsed Prometheus scrape: each sample's value by its name and its sorted labels.
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+def samples(text: str) -> Samples:
+    """Every sample of a scrape, parsed with ``prometheus_client``'s own parser."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def value(scrape: Samples, name: str, **labels: str) -> float:
+    """The sample ``name`` with exactly ``labels`` (0 when the scrape has none)."""
+    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def scrape_until(
+    read: Callable[[], Samples], name: str, expected: float, **labels: str
+) -> Samples | None:
+    """The first scrape ``read`` returns in which ``name`` reads ``expected``, or None
+    after ten seconds. The service counts a change right after its commit, and some
+    gauges are read every few seconds: a scrape taken as soon as a job has ended may
+    come a moment early."""
+    found: Samples | None = wait_for(
+        lambda: scrape if value(scrape := read(), name, **labels) == expected else None
+    )
+    return found
 
 
 #: When :func:`stored_history`'s jobs were submitted and updated.

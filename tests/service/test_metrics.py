@@ -15,32 +15,26 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from tests.reliability.procs import PRICE, free_port, priced_catalog
 
 from qrelay.exposition import serve_registry
 from qrelay.worker import Worker
 from qrelay.worker.metrics import WorkerMetrics
 
-from .support import Live, bell, completed, start, wait_for
+from .support import (
+    Live,
+    Samples,
+    bell,
+    completed,
+    samples,
+    scrape_until,
+    start,
+    value,
+    wait_for,
+)
 
 METRICS_TOKEN = "metrics-" + secrets.token_urlsafe(12)
 TARGET = "aer_simulator"
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of a scrape, keyed by name and sorted labels."""
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def value(
-    scrape: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
-) -> float:
-    return scrape.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +45,7 @@ def priced(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Li
     service.stop()
 
 
-def scrape(live: Live) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(live: Live) -> Samples:
     r = live.client(METRICS_TOKEN).get("/metrics")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("text/plain")
@@ -87,15 +81,7 @@ def test_counters_move_by_what_the_jobs_did(priced: Live) -> None:
     # Two jobs queue at priority 3 and wait: the queue gauges see them.
     waiting = [submit(user, job(priority=3)) for _ in range(2)]
     # The queue is read at most every couple of seconds: wait for a fresh reading.
-    mid = wait_for(
-        lambda: (
-            found
-            if value(found := scrape(priced), "qrelay_queue_depth", target=TARGET, priority="3")
-            == 2
-            else None
-        ),
-        timeout=10,
-    )
+    mid = scrape_until(lambda: scrape(priced), "qrelay_queue_depth", 2, target=TARGET, priority="3")
     assert mid, "the queue depth did not show the two queued jobs"
     assert value(mid, "qrelay_queue_oldest_seconds", target=TARGET, priority="3") >= 0
     assert (
@@ -132,19 +118,12 @@ def test_counters_move_by_what_the_jobs_did(priced: Live) -> None:
         for job_id in ran:
             data = user.get(f"/v1/jobs/{job_id}", params={"wait": 30}).json()
             assert data["status"] == "completed", data
-        worker_scrape = wait_for(
-            lambda: (
-                s
-                if value(
-                    s := samples(httpx.get(f"http://127.0.0.1:{port}/metrics").text),
-                    "qrelay_worker_tasks_total",
-                    target=TARGET,
-                    outcome="completed",
-                )
-                == 3
-                else None
-            ),
-            timeout=10,
+        worker_scrape = scrape_until(
+            lambda: samples(httpx.get(f"http://127.0.0.1:{port}/metrics").text),
+            "qrelay_worker_tasks_total",
+            3,
+            target=TARGET,
+            outcome="completed",
         )
     finally:
         stop.set()
@@ -172,9 +151,8 @@ def test_counters_move_by_what_the_jobs_did(priced: Live) -> None:
     assert moved("qrelay_balance_charged_total", target=TARGET) == pytest.approx(
         PRICE * (10 + 3 * 20)
     )
-    assert wait_for(
-        lambda: value(scrape(priced), "qrelay_queue_depth", target=TARGET, priority="3") == 0,
-        timeout=10,
+    assert scrape_until(
+        lambda: scrape(priced), "qrelay_queue_depth", 0, target=TARGET, priority="3"
     )
     assert moved("qrelay_http_requests_total", method="POST", route="/v1/jobs", status="201") == 5
     assert (
@@ -202,19 +180,12 @@ def test_an_expired_lease_is_counted(db_url: str) -> None:
         assert data["status"] == "failed"  # one attempt, and its lease ran out
         # Counted right after the commit: a long poll that read the database on its own
         # (its poll interval, not the wake-up) may answer a moment before the count.
-        found = wait_for(
-            lambda: (
-                s
-                if value(
-                    s := samples(service.admin.get("/metrics").text),
-                    "qrelay_jobs_ended_total",
-                    target=TARGET,
-                    status="failed",
-                )
-                == 1
-                else None
-            ),
-            timeout=10,
+        found = scrape_until(
+            lambda: samples(service.admin.get("/metrics").text),
+            "qrelay_jobs_ended_total",
+            1,
+            target=TARGET,
+            status="failed",
         )
         assert found, "the failed job was not counted"
         assert value(found, "qrelay_leases_expired_total", target=TARGET) == 1
